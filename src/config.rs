@@ -1,0 +1,268 @@
+//! `ExperimentConfig`: everything that defines one training run, with validation whose messages say
+//! what to change. The link codec (`url.rs`) and the CLI both produce this type; the trainer only
+//! consumes it, so a link and a CLI call with the same query string run the same experiment.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A data set. The 2-D toys are classification tasks with a decision boundary to draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Task {
+    #[default]
+    Spiral,
+    Xor,
+    Circles,
+    Moons,
+    Blobs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Activation {
+    #[default]
+    Relu,
+    Tanh,
+    Gelu,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OptimizerKind {
+    #[default]
+    Adam,
+    Sgd,
+}
+
+/// Which Burn backend runs the training. `Auto` picks WebGPU on a hardware adapter and the CPU
+/// backend otherwise (a software WebGPU adapter is ~70× slower than the CPU backend for small MLPs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Webgpu,
+    Cpu,
+}
+
+/// Names used in links, on the page and in the CLI. One table per enum keeps the three in step.
+pub trait Named: Sized + Copy + 'static {
+    /// (link value, human label) for every variant, default first.
+    const NAMES: &'static [(Self, &'static str, &'static str)];
+    /// What the value is called in error messages ("task", "activation").
+    const WHAT: &'static str;
+
+    fn key(self) -> &'static str
+    where
+        Self: PartialEq,
+    {
+        Self::NAMES
+            .iter()
+            .find(|(v, _, _)| *v == self)
+            .map(|(_, k, _)| *k)
+            .unwrap_or("?")
+    }
+
+    fn label(self) -> &'static str
+    where
+        Self: PartialEq,
+    {
+        Self::NAMES
+            .iter()
+            .find(|(v, _, _)| *v == self)
+            .map(|(_, _, l)| *l)
+            .unwrap_or("?")
+    }
+
+    fn parse_key(s: &str) -> Result<Self, String> {
+        Self::NAMES
+            .iter()
+            .find(|(_, k, _)| k.eq_ignore_ascii_case(s))
+            .map(|(v, _, _)| *v)
+            .ok_or_else(|| {
+                let choices: Vec<&str> = Self::NAMES.iter().map(|(_, k, _)| *k).collect();
+                format!("unknown {} '{}' (choose one of: {})", Self::WHAT, s, choices.join(", "))
+            })
+    }
+}
+
+impl Named for Task {
+    const WHAT: &'static str = "task";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Task::Spiral, "spiral", "Two spirals"),
+        (Task::Xor, "xor", "XOR quadrants"),
+        (Task::Circles, "circles", "Concentric circles"),
+        (Task::Moons, "moons", "Two moons"),
+        (Task::Blobs, "blobs", "Three Gaussian blobs"),
+    ];
+}
+
+impl Named for Activation {
+    const WHAT: &'static str = "activation";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Activation::Relu, "relu", "ReLU"),
+        (Activation::Tanh, "tanh", "tanh"),
+        (Activation::Gelu, "gelu", "GELU"),
+    ];
+}
+
+impl Named for OptimizerKind {
+    const WHAT: &'static str = "optimizer";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (OptimizerKind::Adam, "adam", "Adam"),
+        (OptimizerKind::Sgd, "sgd", "SGD"),
+    ];
+}
+
+impl Named for BackendChoice {
+    const WHAT: &'static str = "backend";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (BackendChoice::Auto, "auto", "Auto"),
+        (BackendChoice::Webgpu, "webgpu", "WebGPU"),
+        (BackendChoice::Cpu, "cpu", "CPU"),
+    ];
+}
+
+/// Limits shared by validation, the page's input ranges and the docs. They keep a run small enough
+/// to train in a browser tab and keep a link from asking for gigabytes.
+pub mod limits {
+    pub const WIDTH: (usize, usize) = (1, 4096);
+    pub const DEPTH: (usize, usize) = (1, 16);
+    pub const LR: (f64, f64) = (1e-7, 10.0);
+    pub const BATCH: (usize, usize) = (1, 4096);
+    pub const STEPS: (usize, usize) = (1, 100_000);
+    pub const POINTS: (usize, usize) = (8, 8192);
+}
+
+/// One training run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExperimentConfig {
+    pub task: Task,
+    /// Training points drawn from the task (validation gets the same number of fresh points).
+    pub points: usize,
+    /// Hidden width of the MLP.
+    pub width: usize,
+    /// Number of hidden layers.
+    pub depth: usize,
+    pub act: Activation,
+    pub opt: OptimizerKind,
+    pub lr: f64,
+    pub batch: usize,
+    pub steps: usize,
+    pub seed: u64,
+    /// Page-only preference, carried in the link so a shared link picks the same backend.
+    pub backend: BackendChoice,
+    /// Page-only preference: loss axis on a log scale.
+    pub log_y: bool,
+}
+
+impl Default for ExperimentConfig {
+    fn default() -> Self {
+        Self {
+            task: Task::Spiral,
+            points: 256,
+            width: 64,
+            depth: 3,
+            act: Activation::Relu,
+            opt: OptimizerKind::Adam,
+            lr: 0.01,
+            batch: 64,
+            steps: 500,
+            seed: 1,
+            backend: BackendChoice::Auto,
+            log_y: true,
+        }
+    }
+}
+
+/// A value a person gave that cannot be used, with the link/CLI key it belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConfigError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn range_error<T: fmt::Display>(key: &'static str, what: &str, v: T, lo: T, hi: T) -> ConfigError {
+    ConfigError {
+        key,
+        message: format!("{what} must be between {lo} and {hi}, got {v}"),
+    }
+}
+
+impl ExperimentConfig {
+    /// Checks every field; returns all problems at once so a person can fix them in one go.
+    pub fn validate(&self) -> Result<(), Vec<ConfigError>> {
+        let mut errs = Vec::new();
+        let (lo, hi) = limits::WIDTH;
+        if !(lo..=hi).contains(&self.width) {
+            errs.push(range_error("w", "width", self.width, lo, hi));
+        }
+        let (lo, hi) = limits::DEPTH;
+        if !(lo..=hi).contains(&self.depth) {
+            errs.push(range_error("d", "hidden layers", self.depth, lo, hi));
+        }
+        let (lo, hi) = limits::LR;
+        if !self.lr.is_finite() || !(lo..=hi).contains(&self.lr) {
+            errs.push(range_error("lr", "learning rate", self.lr, lo, hi));
+        }
+        let (lo, hi) = limits::BATCH;
+        if !(lo..=hi).contains(&self.batch) {
+            errs.push(range_error("bs", "batch size", self.batch, lo, hi));
+        }
+        let (lo, hi) = limits::STEPS;
+        if !(lo..=hi).contains(&self.steps) {
+            errs.push(range_error("steps", "steps", self.steps, lo, hi));
+        }
+        let (lo, hi) = limits::POINTS;
+        if !(lo..=hi).contains(&self.points) {
+            errs.push(range_error("n", "training points", self.points, lo, hi));
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+
+    /// A short legend label naming the model and optimizer.
+    pub fn label(&self) -> String {
+        format!(
+            "{} · w{} d{} {} · {} lr={} bs={}",
+            self.task.key(),
+            self.width,
+            self.depth,
+            self.act.key(),
+            self.opt.key(),
+            format_number(self.lr),
+            self.batch
+        )
+    }
+
+    /// Number of output classes of the task.
+    pub fn classes(&self) -> usize {
+        crate::data::classes(self.task)
+    }
+}
+
+/// Shortest decimal that reads back as the same f64 (Rust's `Display` already does this), so
+/// links stay short and exact.
+pub fn format_number(x: f64) -> String {
+    format!("{x}")
+}
+
+/// Parses a number a person typed: plain decimals, exponents (`1e-3`) and powers of two (`2^-7`),
+/// the way learning rates are written in the μP papers.
+pub fn parse_number(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    if let Some(exp) = t.strip_prefix("2^") {
+        let e = i32::from_str(exp).map_err(|_| format!("'{s}' is not a number"))?;
+        return Ok(2f64.powi(e));
+    }
+    let v = f64::from_str(t).map_err(|_| format!("'{s}' is not a number"))?;
+    if v.is_finite() { Ok(v) } else { Err(format!("'{s}' is not a finite number")) }
+}
+
+/// Parses a whole number, with a message a person can act on.
+pub fn parse_count(s: &str) -> Result<usize, String> {
+    usize::from_str(s.trim()).map_err(|_| format!("'{s}' is not a whole number"))
+}

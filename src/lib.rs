@@ -1,0 +1,27 @@
+//! tinytune: train small networks in the browser on WebGPU (Burn), and turn the knobs of modern
+//! training and fine-tuning while the curves respond.
+//!
+//! Data flows one way (DESIGN.md §4):
+//!
+//! ```text
+//!  link / CLI arg ──url──▶ ExperimentConfig ──train::Trainer::new──▶ Trainer (model, optimizer,
+//!                               ▲                                     data on the device)
+//!  page controls ──web::state───┘                                          │ step(): queues work,
+//!                                                                          ▼ returns tensors
+//!  canvas / SVG ◀──plot── metrics::Run ◀── metrics::read_reports().await (ONE batched readback)
+//! ```
+//!
+//! Everything outside `web` is backend-agnostic and tested natively on Burn's CPU backend (flex);
+//! `web` is the thin wasm-only shell (DOM, frame-paced runner, backend choice).
+
+pub mod backend;
+pub mod config;
+pub mod data;
+pub mod metrics;
+pub mod model;
+pub mod plot;
+pub mod train;
+pub mod url;
+
+#[cfg(target_family = "wasm")]
+pub mod web;

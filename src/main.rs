@@ -1,0 +1,80 @@
+//! Native CLI: the page's query string in, CSV out. `tinytune 'task=xor&w=128'` trains exactly
+//! what the link `?task=xor&w=128` trains in the browser (on the CPU backend).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+use plotters::prelude::IntoDrawingArea;
+use tinytune::{backend, metrics, plot, train, url};
+
+#[derive(Parser, Debug)]
+#[command(version, about = "Train a tinytune experiment natively and print its loss curve as CSV")]
+struct Cli {
+    /// The experiment as a query string, the same as the page's link (e.g. 'v=1&task=xor&lr=0.003').
+    /// The leading '?' is optional; an empty string runs the defaults.
+    query: String,
+    /// Print one row per run (final/best losses) instead of one row per step.
+    #[arg(long)]
+    summary: bool,
+    /// Also draw the loss chart to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    svg: Option<std::path::PathBuf>,
+    /// Steps between readbacks (the page reads once per frame; this only affects speed).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    chunk: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let cfg = match url::parse_strict(&cli.query) {
+        Ok(cfg) => cfg,
+        Err(issues) => {
+            eprintln!("tinytune: the experiment string was refused:");
+            for i in &issues {
+                eprintln!("  - {i}");
+            }
+            eprintln!("Keys and values: see the README's link table.");
+            return ExitCode::from(2);
+        }
+    };
+    let device = backend::cpu();
+    let start = web_time::Instant::now();
+    let run = match pollster::block_on(train::train_run(&cfg, &device, cli.chunk as usize)) {
+        Ok(run) => run,
+        Err(e) => {
+            eprintln!("tinytune: training failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let secs = start.elapsed().as_secs_f64();
+    let steps = run.reports.len();
+    eprintln!(
+        "tinytune: {} — {steps} steps in {secs:.2} s ({:.1} steps/s) on {}{}",
+        cfg.label(),
+        steps as f64 / secs.max(1e-9),
+        backend::CPU_NAME,
+        if run.diverged { " — DIVERGED (NaN/Inf loss)" } else { "" }
+    );
+    let runs = [run];
+    let csv = if cli.summary { metrics::to_summary_csv(&runs) } else { metrics::to_csv(&runs) };
+    if std::io::stdout().write_all(csv.as_bytes()).is_err() {
+        return ExitCode::FAILURE;
+    }
+    if let Some(path) = cli.svg {
+        let drawn = {
+            let root = plotters::prelude::SVGBackend::new(&path, (900, 540)).into_drawing_area();
+            let opts = plot::CurveOptions {
+                log_y: cfg.log_y,
+                total_steps: cfg.steps,
+            };
+            plot::draw_curves(&root, &runs, opts, plot::ChartStyle::default())
+                .and_then(|_| root.present().map_err(|e| e.to_string()))
+        };
+        if let Err(e) = drawn {
+            eprintln!("tinytune: could not write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}

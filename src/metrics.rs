@@ -1,0 +1,153 @@
+//! Step reports and runs, the one GPU→CPU readback, and CSV export.
+
+use burn::prelude::*;
+
+use crate::config::ExperimentConfig;
+use crate::train::StepOutput;
+
+/// Losses of one step, read back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+    pub step: usize,
+    pub train_loss: f32,
+    pub val_loss: Option<f32>,
+}
+
+/// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
+/// extra is concatenated on the device first. Returns the reports and each extra's values.
+/// This is the only place that waits on the device (sync reads panic on WebGPU in the browser).
+pub async fn read_reports(
+    outputs: Vec<StepOutput>,
+    extra: Vec<Tensor<1>>,
+) -> Result<(Vec<StepReport>, Vec<Vec<f32>>), String> {
+    let n_train = outputs.len();
+    let mut parts: Vec<Tensor<1>> = Vec::with_capacity(2 * n_train + extra.len());
+    let mut has_val = Vec::with_capacity(n_train);
+    let mut steps = Vec::with_capacity(n_train);
+    let mut vals = Vec::new();
+    for o in outputs {
+        steps.push(o.step);
+        parts.push(o.train_loss);
+        has_val.push(o.val_loss.is_some());
+        vals.extend(o.val_loss);
+    }
+    let n_val = vals.len();
+    parts.extend(vals);
+    let extra_lens: Vec<usize> = extra.iter().map(|t| t.dims()[0]).collect();
+    parts.extend(extra);
+    if parts.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let data = Tensor::cat(parts, 0)
+        .into_data_async()
+        .await
+        .map_err(|e| format!("reading results from the device failed: {e:?}"))?;
+    let flat: Vec<f32> = data
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("unexpected result data: {e:?}"))?;
+
+    let (train, rest) = flat.split_at(n_train);
+    let (val, mut rest) = rest.split_at(n_val);
+    let mut val = val.iter();
+    let reports = steps
+        .iter()
+        .zip(train)
+        .zip(has_val)
+        .map(|((&step, &train_loss), hv)| StepReport {
+            step,
+            train_loss,
+            val_loss: if hv { val.next().copied() } else { None },
+        })
+        .collect();
+    let mut extras = Vec::with_capacity(extra_lens.len());
+    for len in extra_lens {
+        let (head, tail) = rest.split_at(len);
+        extras.push(head.to_vec());
+        rest = tail;
+    }
+    Ok((reports, extras))
+}
+
+/// One training run's history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub config: ExperimentConfig,
+    pub reports: Vec<StepReport>,
+    /// A loss became NaN/Inf; training stops there and the run is marked.
+    pub diverged: bool,
+}
+
+impl Run {
+    pub fn new(config: ExperimentConfig) -> Self {
+        Self {
+            config,
+            reports: Vec::new(),
+            diverged: false,
+        }
+    }
+
+    pub fn label(&self) -> String {
+        self.config.label()
+    }
+
+    /// Appends reports; the first non-finite loss marks the run diverged and ends its history there.
+    pub fn extend(&mut self, reports: impl IntoIterator<Item = StepReport>) {
+        for r in reports {
+            if self.diverged {
+                break;
+            }
+            let finite = r.train_loss.is_finite() && r.val_loss.is_none_or(f32::is_finite);
+            self.reports.push(r);
+            if !finite {
+                self.diverged = true;
+            }
+        }
+    }
+
+    pub fn final_train_loss(&self) -> Option<f32> {
+        self.reports.last().map(|r| r.train_loss)
+    }
+
+    pub fn final_val_loss(&self) -> Option<f32> {
+        self.reports.iter().rev().find_map(|r| r.val_loss)
+    }
+
+    pub fn best_val_loss(&self) -> Option<f32> {
+        self.reports
+            .iter()
+            .filter_map(|r| r.val_loss)
+            .filter(|v| v.is_finite())
+            .reduce(f32::min)
+    }
+}
+
+fn cell(v: Option<f32>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// CSV of DESIGN.md §6: one row per logged step per run (`val_loss` empty where not evaluated).
+pub fn to_csv(runs: &[Run]) -> String {
+    let mut out = String::from("run,step,train_loss,val_loss\n");
+    for (i, run) in runs.iter().enumerate() {
+        for r in &run.reports {
+            out.push_str(&format!("{i},{},{},{}\n", r.step, r.train_loss, cell(r.val_loss)));
+        }
+    }
+    out
+}
+
+/// `--summary`: one row per run.
+pub fn to_summary_csv(runs: &[Run]) -> String {
+    let mut out = String::from("run,final_train_loss,final_val_loss,best_val_loss,diverged\n");
+    for (i, run) in runs.iter().enumerate() {
+        out.push_str(&format!(
+            "{i},{},{},{},{}\n",
+            cell(run.final_train_loss()),
+            cell(run.final_val_loss()),
+            cell(run.best_val_loss()),
+            u8::from(run.diverged)
+        ));
+    }
+    out
+}

@@ -1,0 +1,216 @@
+//! `ExperimentConfig` ⇄ query string: the link format of DESIGN.md §6, a public interface.
+//!
+//! - versioned (`v=1`, always written first), short stable keys, defaults omitted;
+//! - the page reads links leniently: every unknown key, bad value or out-of-range number becomes a
+//!   [`LinkIssue`] saying what was used instead, and the rest of the link still applies;
+//! - the CLI reads the same string strictly ([`parse_strict`]) and refuses it on any issue.
+//!
+//! Percent-decoding and encoding go through `serde_urlencoded`; this module owns only the keys.
+
+use crate::config::{
+    Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number,
+    parse_count, parse_number,
+};
+
+/// The link format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Every key this version understands, in the order links are written.
+pub const KEYS: &[&str] = &[
+    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "backend", "ylog",
+];
+
+/// Something in a link that could not be used as given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkIssue {
+    /// The key as written in the link (may be an unknown key).
+    pub key: String,
+    /// What was wrong and what was used instead, e.g. "lr: 'abc' is not a number; using 0.01".
+    pub message: String,
+}
+
+impl std::fmt::Display for LinkIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A link read leniently: the config to run and what had to be replaced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedLink {
+    pub config: ExperimentConfig,
+    pub issues: Vec<LinkIssue>,
+}
+
+/// User text shown back in messages is clipped so a hostile link cannot flood the page.
+fn clip(s: &str) -> String {
+    const MAX: usize = 40;
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let head: String = s.chars().take(MAX).collect();
+        format!("{head}…")
+    }
+}
+
+fn default_text(key: &str) -> String {
+    let d = ExperimentConfig::default();
+    match key {
+        "task" => d.task.key().into(),
+        "n" => d.points.to_string(),
+        "w" => d.width.to_string(),
+        "d" => d.depth.to_string(),
+        "act" => d.act.key().into(),
+        "opt" => d.opt.key().into(),
+        "lr" => format_number(d.lr),
+        "bs" => d.batch.to_string(),
+        "steps" => d.steps.to_string(),
+        "seed" => d.seed.to_string(),
+        "backend" => d.backend.key().into(),
+        "ylog" => u8::from(d.log_y).to_string(),
+        _ => String::new(),
+    }
+}
+
+fn parse_flag(s: &str) -> Result<bool, String> {
+    match s.trim() {
+        "1" | "true" | "on" | "yes" => Ok(true),
+        "0" | "false" | "off" | "no" => Ok(false),
+        _ => Err(format!("'{}' is not 0 or 1", clip(s))),
+    }
+}
+
+/// Applies one key to `cfg`; an `Err` leaves `cfg` unchanged.
+fn apply(cfg: &mut ExperimentConfig, key: &str, value: &str) -> Result<(), String> {
+    // No valid value is this long; refusing early keeps echoed text short.
+    if value.chars().count() > 40 {
+        return Err(format!("'{}' is too long to be a value", clip(value)));
+    }
+    match key {
+        "task" => cfg.task = Task::parse_key(value)?,
+        "n" => cfg.points = parse_count(value)?,
+        "w" => cfg.width = parse_count(value)?,
+        "d" => cfg.depth = parse_count(value)?,
+        "act" => cfg.act = Activation::parse_key(value)?,
+        "opt" => cfg.opt = OptimizerKind::parse_key(value)?,
+        "lr" => cfg.lr = parse_number(value)?,
+        "bs" => cfg.batch = parse_count(value)?,
+        "steps" => cfg.steps = parse_count(value)?,
+        "seed" => {
+            cfg.seed = value
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| format!("'{}' is not a whole number ≥ 0", clip(value)))?
+        }
+        "backend" => cfg.backend = BackendChoice::parse_key(value)?,
+        "ylog" => cfg.log_y = parse_flag(value)?,
+        _ => unreachable!("apply is only called with known keys"),
+    }
+    Ok(())
+}
+
+/// Puts the default back into the field that `key` names.
+fn reset(cfg: &mut ExperimentConfig, key: &str) {
+    let d = ExperimentConfig::default();
+    match key {
+        "n" => cfg.points = d.points,
+        "w" => cfg.width = d.width,
+        "d" => cfg.depth = d.depth,
+        "lr" => cfg.lr = d.lr,
+        "bs" => cfg.batch = d.batch,
+        "steps" => cfg.steps = d.steps,
+        _ => {}
+    }
+}
+
+/// Reads a link (with or without the leading `?`) leniently: the page's entry point.
+pub fn parse(query: &str) -> ParsedLink {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut cfg = ExperimentConfig::default();
+    let mut issues = Vec::new();
+    let mut issue = |key: &str, message: String| {
+        issues.push(LinkIssue {
+            key: clip(key),
+            message,
+        })
+    };
+
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
+        Ok(p) => p,
+        Err(e) => {
+            issue("", format!("the link could not be read ({e}); using the defaults"));
+            Vec::new()
+        }
+    };
+
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, value) in &pairs {
+        let Some(known) = KEYS.iter().find(|k| **k == key.as_str()) else {
+            if !key.is_empty() {
+                issue(key, format!("unknown key '{}' was ignored", clip(key)));
+            }
+            continue;
+        };
+        if seen.contains(known) {
+            issue(key, format!("{key} is given more than once; using the last value"));
+        }
+        seen.push(known);
+        if *known == "v" {
+            match value.trim().parse::<u32>() {
+                Ok(VERSION) => {}
+                Ok(v) => issue(
+                    key,
+                    format!("link version {v} is not supported by this page (it reads v={VERSION}); reading it as v={VERSION}"),
+                ),
+                Err(_) => issue(
+                    key,
+                    format!("v: '{}' is not a link version; reading it as v={VERSION}", clip(value)),
+                ),
+            }
+            continue;
+        }
+        if let Err(msg) = apply(&mut cfg, known, value) {
+            issue(key, format!("{key}: {msg}; using {}", default_text(known)));
+        }
+    }
+
+    // Range checks after all keys are in, so a message names the value that was actually asked for.
+    if let Err(errs) = cfg.validate() {
+        for e in errs {
+            reset(&mut cfg, e.key);
+            issue(e.key, format!("{}: {}; using {}", e.key, e.message, default_text(e.key)));
+        }
+    }
+    ParsedLink { config: cfg, issues }
+}
+
+/// Reads a link strictly: the CLI's entry point. Any issue refuses the whole link.
+pub fn parse_strict(query: &str) -> Result<ExperimentConfig, Vec<LinkIssue>> {
+    let parsed = parse(query);
+    if parsed.issues.is_empty() { Ok(parsed.config) } else { Err(parsed.issues) }
+}
+
+/// Writes the link for `cfg`: `v=1` first, then every non-default key in [`KEYS`] order.
+pub fn to_query(cfg: &ExperimentConfig) -> String {
+    let d = ExperimentConfig::default();
+    let mut pairs: Vec<(&str, String)> = vec![("v", VERSION.to_string())];
+    let mut put = |key: &'static str, differs: bool, value: String| {
+        if differs {
+            pairs.push((key, value));
+        }
+    };
+    put("task", cfg.task != d.task, cfg.task.key().into());
+    put("n", cfg.points != d.points, cfg.points.to_string());
+    put("w", cfg.width != d.width, cfg.width.to_string());
+    put("d", cfg.depth != d.depth, cfg.depth.to_string());
+    put("act", cfg.act != d.act, cfg.act.key().into());
+    put("opt", cfg.opt != d.opt, cfg.opt.key().into());
+    put("lr", cfg.lr != d.lr, format_number(cfg.lr));
+    put("bs", cfg.batch != d.batch, cfg.batch.to_string());
+    put("steps", cfg.steps != d.steps, cfg.steps.to_string());
+    put("seed", cfg.seed != d.seed, cfg.seed.to_string());
+    put("backend", cfg.backend != d.backend, cfg.backend.key().into());
+    put("ylog", cfg.log_y != d.log_y, u8::from(cfg.log_y).to_string());
+    // Values are plain ASCII words and numbers, so encoding cannot fail.
+    serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| format!("v={VERSION}"))
+}

@@ -1,0 +1,152 @@
+//! The link format (DESIGN.md §6) and validation: round-trips, defaults omitted, bad input reported
+//! with what was used instead, the CLI refusing bad input with exit code 2.
+
+use tinytune::config::{Activation, BackendChoice, ExperimentConfig, OptimizerKind, Task};
+use tinytune::url::{parse, parse_strict, to_query};
+
+#[test]
+fn defaults_give_the_shortest_link() {
+    assert_eq!(to_query(&ExperimentConfig::default()), "v=1");
+    let p = parse("");
+    assert_eq!(p.config, ExperimentConfig::default());
+    assert!(p.issues.is_empty());
+    assert_eq!(parse("?v=1").config, ExperimentConfig::default());
+}
+
+#[test]
+fn every_key_round_trips() {
+    let cfg = ExperimentConfig {
+        task: Task::Moons,
+        points: 512,
+        width: 128,
+        depth: 2,
+        act: Activation::Gelu,
+        opt: OptimizerKind::Sgd,
+        lr: 0.000244140625,
+        batch: 32,
+        steps: 1234,
+        seed: 42,
+        backend: BackendChoice::Cpu,
+        log_y: false,
+    };
+    let q = to_query(&cfg);
+    assert_eq!(
+        q,
+        "v=1&task=moons&n=512&w=128&d=2&act=gelu&opt=sgd&lr=0.000244140625&bs=32&steps=1234&seed=42&backend=cpu&ylog=0"
+    );
+    let p = parse(&q);
+    assert!(p.issues.is_empty(), "{:?}", p.issues);
+    assert_eq!(p.config, cfg);
+    assert_eq!(parse_strict(&format!("?{q}")).unwrap(), cfg);
+}
+
+#[test]
+fn learning_rates_read_in_every_usual_spelling() {
+    for (s, v) in [("0.001", 0.001), ("1e-3", 0.001), ("2^-10", 2f64.powi(-10)), ("2%5E-10", 2f64.powi(-10))] {
+        assert_eq!(parse(&format!("lr={s}")).config.lr, v, "lr={s}");
+    }
+}
+
+#[test]
+fn bad_values_are_reported_and_replaced_by_defaults() {
+    let p = parse("v=1&lr=abc&w=0&d=99&task=banana&bs=-3&steps=1e9&ylog=maybe&seed=x");
+    let d = ExperimentConfig::default();
+    assert_eq!(p.config, d, "every bad value falls back to its default");
+    let msgs: Vec<&str> = p.issues.iter().map(|i| i.message.as_str()).collect();
+    let has = |needle: &str| msgs.iter().any(|m| m.contains(needle));
+    assert!(has("lr: 'abc' is not a number; using 0.01"), "{msgs:?}");
+    assert!(has("w: width must be between 1 and 4096, got 0; using 64"), "{msgs:?}");
+    assert!(has("d: hidden layers must be between 1 and 16, got 99; using 3"), "{msgs:?}");
+    assert!(has("unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs); using spiral"), "{msgs:?}");
+    assert!(has("bs: '-3' is not a whole number; using 64"), "{msgs:?}");
+    assert!(has("ylog: 'maybe' is not 0 or 1"), "{msgs:?}");
+    assert!(has("seed: 'x' is not a whole number"), "{msgs:?}");
+    assert_eq!(p.issues.len(), 8, "{msgs:?}");
+}
+
+#[test]
+fn good_keys_survive_next_to_bad_ones() {
+    let p = parse("task=xor&lr=NaN&w=128");
+    assert_eq!(p.config.task, Task::Xor);
+    assert_eq!(p.config.width, 128);
+    assert_eq!(p.config.lr, 0.01);
+    assert_eq!(p.issues.len(), 1);
+}
+
+#[test]
+fn unknown_keys_duplicates_and_versions_are_reported() {
+    let p = parse("v=2&foo=1&w=32&w=48");
+    let msgs: Vec<String> = p.issues.iter().map(|i| i.message.clone()).collect();
+    assert!(msgs.iter().any(|m| m.contains("unknown key 'foo' was ignored")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("link version 2 is not supported")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.contains("w is given more than once; using the last value")), "{msgs:?}");
+    assert_eq!(p.config.width, 48);
+}
+
+#[test]
+fn hostile_text_is_reported_verbatim_but_clipped() {
+    let p = parse("task=%3Cscript%3Ealert(1)%3C%2Fscript%3E&%3Cimg%20src%3Dx%3E=1");
+    assert_eq!(p.config.task, Task::Spiral);
+    assert!(p.issues[0].message.contains("<script>alert(1)</script>"), "the page shows it as text");
+    let long = "x".repeat(500);
+    let p = parse(&format!("lr={long}"));
+    assert!(p.issues[0].message.len() < 200, "messages stay short: {}", p.issues[0].message);
+}
+
+#[test]
+fn strict_parsing_refuses_any_issue() {
+    let errs = parse_strict("w=abc&zzz=1").unwrap_err();
+    assert_eq!(errs.len(), 2);
+    assert!(parse_strict("task=xor&w=8").is_ok());
+}
+
+#[test]
+fn validation_lists_every_problem_with_its_key() {
+    let cfg = ExperimentConfig {
+        width: 0,
+        lr: f64::INFINITY,
+        batch: 0,
+        ..Default::default()
+    };
+    let errs = cfg.validate().unwrap_err();
+    let keys: Vec<&str> = errs.iter().map(|e| e.key).collect();
+    assert_eq!(keys, vec!["w", "lr", "bs"]);
+    assert!(errs[1].to_string().starts_with("lr: learning rate must be between"));
+}
+
+#[test]
+fn cli_refuses_bad_input_with_exit_code_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
+        .arg("w=abc&task=xor")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("w: 'abc' is not a whole number"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn cli_prints_csv_for_a_link_and_writes_svg() {
+    let dir = std::env::temp_dir().join(format!("tinytune-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let svg = dir.join("loss.svg");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
+        .args(["?v=1&task=xor&steps=30&w=16", "--svg"])
+        .arg(&svg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("run,step,train_loss,val_loss\n"));
+    assert_eq!(csv.lines().count(), 31);
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.contains("<svg") && drawn.contains("polyline"), "chart has lines");
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
+        .args(["task=xor&steps=20&w=16", "--summary"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(csv.lines().count(), 2);
+}
