@@ -77,7 +77,12 @@ pub trait Named: Sized + Copy + 'static {
             .map(|(v, _, _)| *v)
             .ok_or_else(|| {
                 let choices: Vec<&str> = Self::NAMES.iter().map(|(_, k, _)| *k).collect();
-                format!("unknown {} '{}' (choose one of: {})", Self::WHAT, s, choices.join(", "))
+                format!(
+                    "unknown {} '{}' (choose one of: {})",
+                    Self::WHAT,
+                    s,
+                    choices.join(", ")
+                )
             })
     }
 }
@@ -259,7 +264,11 @@ pub fn parse_number(s: &str) -> Result<f64, String> {
         return Ok(2f64.powi(e));
     }
     let v = f64::from_str(t).map_err(|_| format!("'{s}' is not a number"))?;
-    if v.is_finite() { Ok(v) } else { Err(format!("'{s}' is not a finite number")) }
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(format!("'{s}' is not a finite number"))
+    }
 }
 
 /// Parses a whole number, with a message a person can act on.

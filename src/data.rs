@@ -140,7 +140,10 @@ fn point(task: Task, c: usize, rng: &mut Rng) -> (f64, f64) {
             let t = rng.uniform();
             let r = 0.1 + 1.1 * t;
             let a = 3.5 * PI * t + PI * c as f64;
-            (r * a.cos() + 0.04 * rng.normal(), r * a.sin() + 0.04 * rng.normal())
+            (
+                r * a.cos() + 0.04 * rng.normal(),
+                r * a.sin() + 0.04 * rng.normal(),
+            )
         }
         Task::Xor => {
             // Sample a quadrant that matches the class, keeping a small margin off the axes.
@@ -153,7 +156,10 @@ fn point(task: Task, c: usize, rng: &mut Rng) -> (f64, f64) {
         Task::Circles => {
             let r = if c == 0 { 0.45 } else { 1.05 };
             let a = 2.0 * PI * rng.uniform();
-            (r * a.cos() + 0.08 * rng.normal(), r * a.sin() + 0.08 * rng.normal())
+            (
+                r * a.cos() + 0.08 * rng.normal(),
+                r * a.sin() + 0.08 * rng.normal(),
+            )
         }
         Task::Moons => {
             // scikit-learn's make_moons, centred and scaled by 0.8.

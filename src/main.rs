@@ -9,7 +9,10 @@ use plotters::prelude::IntoDrawingArea;
 use tinytune::{backend, metrics, plot, train, url};
 
 #[derive(Parser, Debug)]
-#[command(version, about = "Train a tinytune experiment natively and print its loss curve as CSV")]
+#[command(
+    version,
+    about = "Train a tinytune experiment natively and print its loss curve as CSV"
+)]
 struct Cli {
     /// The experiment as a query string, the same as the page's link (e.g. 'v=1&task=xor&lr=0.003').
     /// The leading '?' is optional; an empty string runs the defaults.
@@ -54,10 +57,18 @@ fn main() -> ExitCode {
         cfg.label(),
         steps as f64 / secs.max(1e-9),
         backend::CPU_NAME,
-        if run.diverged { " — DIVERGED (NaN/Inf loss)" } else { "" }
+        if run.diverged {
+            " — DIVERGED (NaN/Inf loss)"
+        } else {
+            ""
+        }
     );
     let runs = [run];
-    let csv = if cli.summary { metrics::to_summary_csv(&runs) } else { metrics::to_csv(&runs) };
+    let csv = if cli.summary {
+        metrics::to_summary_csv(&runs)
+    } else {
+        metrics::to_csv(&runs)
+    };
     if std::io::stdout().write_all(csv.as_bytes()).is_err() {
         return ExitCode::FAILURE;
     }

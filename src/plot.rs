@@ -60,7 +60,10 @@ fn loss_range(runs: &[Run], log_y: bool) -> Option<(f64, f64)> {
             .flat_map(|s| std::iter::once(s.train_loss).chain(s.val_loss))
     });
     let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-    for v in vals.map(f64::from).filter(|v| v.is_finite() && (!log_y || *v > 0.0)) {
+    for v in vals
+        .map(f64::from)
+        .filter(|v| v.is_finite() && (!log_y || *v > 0.0))
+    {
         lo = lo.min(v);
         hi = hi.max(v);
     }
@@ -86,7 +89,13 @@ pub fn draw_curves<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(draw_err)?;
     let x_max = opts
         .total_steps
-        .max(runs.iter().filter_map(|r| r.reports.last()).map(|s| s.step + 1).max().unwrap_or(1))
+        .max(
+            runs.iter()
+                .filter_map(|r| r.reports.last())
+                .map(|s| s.step + 1)
+                .max()
+                .unwrap_or(1),
+        )
         .max(1) as f64;
     match loss_range(runs, opts.log_y) {
         None => {
@@ -141,7 +150,11 @@ where
 
     let many = runs.len() > 1;
     for run in runs {
-        let suffix = if many { format!(" · {}", run.label()) } else { String::new() };
+        let suffix = if many {
+            format!(" · {}", run.label())
+        } else {
+            String::new()
+        };
         let train: Vec<(f64, f64)> = run
             .reports
             .iter()
@@ -151,7 +164,11 @@ where
         let val: Vec<(f64, f64)> = run
             .reports
             .iter()
-            .filter_map(|s| s.val_loss.filter(|v| v.is_finite()).map(|v| (s.step as f64, f64::from(v))))
+            .filter_map(|s| {
+                s.val_loss
+                    .filter(|v| v.is_finite())
+                    .map(|v| (s.step as f64, f64::from(v)))
+            })
             .collect();
         let lw = style.px(1.5);
         chart
@@ -165,16 +182,14 @@ where
             .map_err(draw_err)?
             .label(format!("validation{suffix}"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], VAL_COLOR.stroke_width(lw2)));
-        if run.diverged {
-            if let Some(last) = run.reports.last() {
-                chart
-                    .draw_series(std::iter::once(Text::new(
-                        "diverged (NaN/Inf)",
-                        (last.step as f64, chart.y_range().end),
-                        style.font(13.0).color(&VAL_COLOR),
-                    )))
-                    .map_err(draw_err)?;
-            }
+        if let (true, Some(last)) = (run.diverged, run.reports.last()) {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    "diverged (NaN/Inf)",
+                    (last.step as f64, chart.y_range().end),
+                    style.font(13.0).color(&VAL_COLOR),
+                )))
+                .map_err(draw_err)?;
         }
     }
     if !runs.is_empty() {
@@ -236,7 +251,8 @@ pub fn draw_boundary<DB: DrawingBackend>(
         .draw()
         .map_err(draw_err)?;
 
-    if let Some(g) = grid.filter(|g| g.res > 0 && g.classes > 0 && g.probs.len() == g.res * g.res * g.classes) {
+    if let Some(g) = grid.filter(|g| g.res > 0 && g.classes > 0 && g.probs.len() == g.res * g.res * g.classes)
+    {
         let cell = 2.0 * e / g.res as f64;
         let k = g.classes;
         let cells = (0..g.res * g.res).map(|c| {
@@ -249,7 +265,10 @@ pub fn draw_boundary<DB: DrawingBackend>(
             // Confidence above chance, 0..1, mapped to tint strength.
             let chance = 1.0 / k as f32;
             let conf = ((pmax - chance) / (1.0 - chance)).clamp(0.0, 1.0);
-            let color = tint(CLASS_COLORS[best % CLASS_COLORS.len()], 0.15 + 0.45 * f64::from(conf));
+            let color = tint(
+                CLASS_COLORS[best % CLASS_COLORS.len()],
+                0.15 + 0.45 * f64::from(conf),
+            );
             let x0 = -e + col as f64 * cell;
             let y1 = e - row as f64 * cell;
             Rectangle::new([(x0, y1), (x0 + cell, y1 - cell)], color.filled())

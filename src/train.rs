@@ -57,7 +57,10 @@ impl Trainer {
     /// device; the trainer enables autodiff on it.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
         cfg.validate().map_err(|errs| {
-            errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
         })?;
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
@@ -156,7 +159,7 @@ impl Trainer {
         };
         let model = self.model.take().expect("model is present between steps");
         // Validation before the update, so train and val losses describe the same parameters.
-        let val_loss = (t % EVAL_EVERY == 0 || t + 1 == self.cfg.steps).then(|| {
+        let val_loss = (t.is_multiple_of(EVAL_EVERY) || t + 1 == self.cfg.steps).then(|| {
             self.loss_fn
                 .forward(model.forward(self.val_x.clone()), self.val_y.clone())
                 .detach()
@@ -187,7 +190,11 @@ impl Trainer {
             let t = Tensor::<2>::from_data(TensorData::new(xy, [res * res, INPUT_DIM]), &self.device);
             self.grid = Some((res, t));
         }
-        let grid = self.grid.as_ref().map(|(_, g)| g.clone()).expect("grid was just built");
+        let grid = self
+            .grid
+            .as_ref()
+            .map(|(_, g)| g.clone())
+            .expect("grid was just built");
         let probs = softmax(self.model().forward(grid), 1).detach(); // [res·res, classes]
         let k = self.dataset.classes;
         probs.reshape([res * res * k])

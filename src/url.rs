@@ -8,8 +8,8 @@
 //! Percent-decoding and encoding go through `serde_urlencoded`; this module owns only the keys.
 
 use crate::config::{
-    Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number,
-    parse_count, parse_number,
+    Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number, parse_count,
+    parse_number,
 };
 
 /// The link format version this build writes and reads.
@@ -138,7 +138,10 @@ pub fn parse(query: &str) -> ParsedLink {
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
         Ok(p) => p,
         Err(e) => {
-            issue("", format!("the link could not be read ({e}); using the defaults"));
+            issue(
+                "",
+                format!("the link could not be read ({e}); using the defaults"),
+            );
             Vec::new()
         }
     };
@@ -152,7 +155,10 @@ pub fn parse(query: &str) -> ParsedLink {
             continue;
         };
         if seen.contains(known) {
-            issue(key, format!("{key} is given more than once; using the last value"));
+            issue(
+                key,
+                format!("{key} is given more than once; using the last value"),
+            );
         }
         seen.push(known);
         if *known == "v" {
@@ -160,11 +166,16 @@ pub fn parse(query: &str) -> ParsedLink {
                 Ok(VERSION) => {}
                 Ok(v) => issue(
                     key,
-                    format!("link version {v} is not supported by this page (it reads v={VERSION}); reading it as v={VERSION}"),
+                    format!(
+                        "link version {v} is not supported by this page (it reads v={VERSION}); reading it as v={VERSION}"
+                    ),
                 ),
                 Err(_) => issue(
                     key,
-                    format!("v: '{}' is not a link version; reading it as v={VERSION}", clip(value)),
+                    format!(
+                        "v: '{}' is not a link version; reading it as v={VERSION}",
+                        clip(value)
+                    ),
                 ),
             }
             continue;
@@ -178,7 +189,10 @@ pub fn parse(query: &str) -> ParsedLink {
     if let Err(errs) = cfg.validate() {
         for e in errs {
             reset(&mut cfg, e.key);
-            issue(e.key, format!("{}: {}; using {}", e.key, e.message, default_text(e.key)));
+            issue(
+                e.key,
+                format!("{}: {}; using {}", e.key, e.message, default_text(e.key)),
+            );
         }
     }
     ParsedLink { config: cfg, issues }
@@ -187,7 +201,11 @@ pub fn parse(query: &str) -> ParsedLink {
 /// Reads a link strictly: the CLI's entry point. Any issue refuses the whole link.
 pub fn parse_strict(query: &str) -> Result<ExperimentConfig, Vec<LinkIssue>> {
     let parsed = parse(query);
-    if parsed.issues.is_empty() { Ok(parsed.config) } else { Err(parsed.issues) }
+    if parsed.issues.is_empty() {
+        Ok(parsed.config)
+    } else {
+        Err(parsed.issues)
+    }
 }
 
 /// Writes the link for `cfg`: `v=1` first, then every non-default key in [`KEYS`] order.

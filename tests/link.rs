@@ -42,7 +42,12 @@ fn every_key_round_trips() {
 
 #[test]
 fn learning_rates_read_in_every_usual_spelling() {
-    for (s, v) in [("0.001", 0.001), ("1e-3", 0.001), ("2^-10", 2f64.powi(-10)), ("2%5E-10", 2f64.powi(-10))] {
+    for (s, v) in [
+        ("0.001", 0.001),
+        ("1e-3", 0.001),
+        ("2^-10", 2f64.powi(-10)),
+        ("2%5E-10", 2f64.powi(-10)),
+    ] {
         assert_eq!(parse(&format!("lr={s}")).config.lr, v, "lr={s}");
     }
 }
@@ -55,9 +60,18 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
     let msgs: Vec<&str> = p.issues.iter().map(|i| i.message.as_str()).collect();
     let has = |needle: &str| msgs.iter().any(|m| m.contains(needle));
     assert!(has("lr: 'abc' is not a number; using 0.01"), "{msgs:?}");
-    assert!(has("w: width must be between 1 and 4096, got 0; using 64"), "{msgs:?}");
-    assert!(has("d: hidden layers must be between 1 and 16, got 99; using 3"), "{msgs:?}");
-    assert!(has("unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs); using spiral"), "{msgs:?}");
+    assert!(
+        has("w: width must be between 1 and 4096, got 0; using 64"),
+        "{msgs:?}"
+    );
+    assert!(
+        has("d: hidden layers must be between 1 and 16, got 99; using 3"),
+        "{msgs:?}"
+    );
+    assert!(
+        has("unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs); using spiral"),
+        "{msgs:?}"
+    );
     assert!(has("bs: '-3' is not a whole number; using 64"), "{msgs:?}");
     assert!(has("ylog: 'maybe' is not 0 or 1"), "{msgs:?}");
     assert!(has("seed: 'x' is not a whole number"), "{msgs:?}");
@@ -77,9 +91,19 @@ fn good_keys_survive_next_to_bad_ones() {
 fn unknown_keys_duplicates_and_versions_are_reported() {
     let p = parse("v=2&foo=1&w=32&w=48");
     let msgs: Vec<String> = p.issues.iter().map(|i| i.message.clone()).collect();
-    assert!(msgs.iter().any(|m| m.contains("unknown key 'foo' was ignored")), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("link version 2 is not supported")), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("w is given more than once; using the last value")), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.contains("unknown key 'foo' was ignored")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter().any(|m| m.contains("link version 2 is not supported")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("w is given more than once; using the last value")),
+        "{msgs:?}"
+    );
     assert_eq!(p.config.width, 48);
 }
 
@@ -87,10 +111,17 @@ fn unknown_keys_duplicates_and_versions_are_reported() {
 fn hostile_text_is_reported_verbatim_but_clipped() {
     let p = parse("task=%3Cscript%3Ealert(1)%3C%2Fscript%3E&%3Cimg%20src%3Dx%3E=1");
     assert_eq!(p.config.task, Task::Spiral);
-    assert!(p.issues[0].message.contains("<script>alert(1)</script>"), "the page shows it as text");
+    assert!(
+        p.issues[0].message.contains("<script>alert(1)</script>"),
+        "the page shows it as text"
+    );
     let long = "x".repeat(500);
     let p = parse(&format!("lr={long}"));
-    assert!(p.issues[0].message.len() < 200, "messages stay short: {}", p.issues[0].message);
+    assert!(
+        p.issues[0].message.len() < 200,
+        "messages stay short: {}",
+        p.issues[0].message
+    );
 }
 
 #[test]
@@ -111,7 +142,11 @@ fn validation_lists_every_problem_with_its_key() {
     let errs = cfg.validate().unwrap_err();
     let keys: Vec<&str> = errs.iter().map(|e| e.key).collect();
     assert_eq!(keys, vec!["w", "lr", "bs"]);
-    assert!(errs[1].to_string().starts_with("lr: learning rate must be between"));
+    assert!(
+        errs[1]
+            .to_string()
+            .starts_with("lr: learning rate must be between")
+    );
 }
 
 #[test]
@@ -141,7 +176,10 @@ fn cli_prints_csv_for_a_link_and_writes_svg() {
     assert!(csv.starts_with("run,step,train_loss,val_loss\n"));
     assert_eq!(csv.lines().count(), 31);
     let drawn = std::fs::read_to_string(&svg).unwrap();
-    assert!(drawn.contains("<svg") && drawn.contains("polyline"), "chart has lines");
+    assert!(
+        drawn.contains("<svg") && drawn.contains("polyline"),
+        "chart has lines"
+    );
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
         .args(["task=xor&steps=20&w=16", "--summary"])

@@ -1,9 +1,9 @@
 //! Training behaviour on Burn's CPU backend: loss falls on every task, seeds reproduce curves,
 //! divergence is marked, the grid readback is a probability field.
 
+use plotters::prelude::IntoDrawingArea;
 use tinytune::config::{ExperimentConfig, Named, Task};
 use tinytune::train::{Trainer, train_run};
-use plotters::prelude::IntoDrawingArea;
 use tinytune::{backend, metrics, plot};
 
 fn run(cfg: &ExperimentConfig) -> metrics::Run {
@@ -30,8 +30,16 @@ fn loss_falls_on_every_task() {
         let last = r.final_val_loss().expect("last step is evaluated");
         let train_start = mean(&r.reports[..10].iter().map(|s| s.train_loss).collect::<Vec<_>>());
         let train_end = mean(&r.reports[290..].iter().map(|s| s.train_loss).collect::<Vec<_>>());
-        assert!(last < 0.6 * first, "{}: val loss {first} → {last} did not fall enough", task.key());
-        assert!(train_end < 0.6 * train_start, "{}: train loss {train_start} → {train_end}", task.key());
+        assert!(
+            last < 0.6 * first,
+            "{}: val loss {first} → {last} did not fall enough",
+            task.key()
+        );
+        assert!(
+            train_end < 0.6 * train_start,
+            "{}: train loss {train_start} → {train_end}",
+            task.key()
+        );
     }
 }
 
@@ -54,7 +62,12 @@ fn validation_is_logged_every_ten_steps_and_at_the_end() {
         steps: 25,
         ..Default::default()
     });
-    let evaluated: Vec<usize> = r.reports.iter().filter(|s| s.val_loss.is_some()).map(|s| s.step).collect();
+    let evaluated: Vec<usize> = r
+        .reports
+        .iter()
+        .filter(|s| s.val_loss.is_some())
+        .map(|s| s.step)
+        .collect();
     assert_eq!(evaluated, vec![0, 10, 20, 24]);
 }
 
@@ -134,10 +147,16 @@ fn csv_has_the_documented_shape() {
     assert_eq!(lines[0], "run,step,train_loss,val_loss");
     assert_eq!(lines.len(), 1 + 12);
     assert!(lines[1].starts_with("0,0,"));
-    assert!(lines[2].ends_with(','), "val_loss is empty where it was not evaluated");
+    assert!(
+        lines[2].ends_with(','),
+        "val_loss is empty where it was not evaluated"
+    );
     let summary = metrics::to_summary_csv(&[r]);
     let mut s = summary.lines();
-    assert_eq!(s.next(), Some("run,final_train_loss,final_val_loss,best_val_loss,diverged"));
+    assert_eq!(
+        s.next(),
+        Some("run,final_train_loss,final_val_loss,best_val_loss,diverged")
+    );
     let row: Vec<&str> = s.next().unwrap().split(',').collect();
     assert_eq!(row.len(), 5);
     assert_eq!(row[4], "0");

@@ -1,0 +1,43 @@
+// Browser half of the benchmark: the reference run on WebGPU and on the CPU backend in headless
+// Chromium. Prints one JSON line per case. Usage: node bench/browser.mjs [webgpu-steps]
+import fs from "node:fs";
+import path from "node:path";
+import { serve, launch, open, waitForState, DIST } from "../tests/browser/harness.mjs";
+
+// The reference run: spiral, 256 points, MLP 2→64→64→64→2 ReLU, batch 64, Adam lr 0.01 — the
+// defaults, so the link only names the backend and the steps.
+const webgpuSteps = Number(process.argv[2] || 500);
+const cases = [
+  { name: "browser CPU (Burn flex, wasm)", query: "?v=1&backend=cpu&steps=500", steps: 500 },
+  { name: "browser WebGPU", query: `?v=1&backend=webgpu&steps=${webgpuSteps}`, steps: webgpuSteps },
+];
+
+const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm"));
+const wasmBytes = wasm.reduce((s, f) => s + fs.statSync(path.join(DIST, f)).size, 0);
+console.log(JSON.stringify({ case: "wasm size", bytes: wasmBytes }));
+
+const srv = await serve();
+const browser = await launch({ webgpu: true });
+try {
+  for (const c of cases) {
+    const { page } = await open(browser, srv.base, c.query);
+    const data = await waitForState(page, ["done", "failed", "diverged"], 900_000);
+    const status = await page.textContent("#status");
+    console.log(
+      JSON.stringify({
+        case: c.name,
+        state: data.state,
+        status,
+        steps: Number(data.step),
+        train_ms: Number(data.trainMs),
+        steps_per_s: Number(data.step) / (Number(data.trainMs) / 1000),
+        first_point_ms: Number(data.firstPointMs),
+        final_val_loss: Number(data.lastVal),
+      }),
+    );
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  srv.server.close();
+}

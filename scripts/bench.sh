@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Benchmark of the reference run (spiral, 256 points, MLP 2→64→64→64→2 ReLU, batch 64, Adam
+# lr 0.01, 500 steps): native CPU, browser CPU and browser WebGPU, plus wasm size and the time from
+# page load to the first curve point. Prints a Markdown table for the README.
+#   scripts/bench.sh [webgpu-steps]   (default 500; a software adapter needs ~0.6 s per step)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh browser
+export PATH="$HOME/.cargo/bin:$PATH"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tinytune/target}"
+cargo build --release --quiet
+trunk build --release >/dev/null 2>&1
+
+native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1' --chunk 10 --summary 2>&1 >/dev/null)
+browser=$(node bench/browser.mjs "${1:-500}")
+
+python3 - "$native" "$browser" <<'PY'
+import json, re, sys
+native, browser = sys.argv[1], sys.argv[2]
+m = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", native)
+rows = [r for r in (json.loads(l) for l in browser.splitlines() if l.startswith("{"))]
+size = next(r["bytes"] for r in rows if r["case"] == "wasm size")
+print("| where | backend | steps | steps/s | page load → first point | final val loss |")
+print("|---|---|---|---|---|---|")
+print(f"| native | {'CPU (Burn flex)'} | {m.group(1)} | {float(m.group(3)):.0f} | – | – |")
+for r in rows:
+    if r["case"] == "wasm size":
+        continue
+    backend = r["status"].replace("Backend: ", "")[:70]
+    print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} |")
+print(f"\nwasm size (after wasm-bindgen, no wasm-opt): {size/1e6:.1f} MB")
+PY

@@ -1,0 +1,124 @@
+//! The page's elements: controls ⇄ config, messages, status text. User-controlled text only ever
+//! goes in through `textContent` / `value`, never as HTML.
+
+use wasm_bindgen::JsCast;
+use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
+
+use crate::config::{Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number};
+
+pub fn document() -> Document {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .expect("tinytune runs in a page with a document")
+}
+
+/// An element of index.html by id. Missing ids are a build mistake, not user input.
+pub fn el<T: JsCast>(id: &str) -> T {
+    document()
+        .get_element_by_id(id)
+        .unwrap_or_else(|| panic!("index.html lacks #{id}"))
+        .dyn_into::<T>()
+        .unwrap_or_else(|_| panic!("#{id} has an unexpected element type"))
+}
+
+pub fn set_text(id: &str, text: &str) {
+    el::<Element>(id).set_text_content(Some(text));
+}
+
+/// A `data-*` attribute on `#app`: the state tests and the benchmark read.
+pub fn set_data(key: &str, value: &str) {
+    let _ = el::<HtmlElement>("app").dataset().set(key, value);
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+pub fn clear_messages() {
+    el::<Element>("messages").set_text_content(None);
+}
+
+pub fn push_message(level: Level, text: &str) {
+    let li = document().create_element("li").expect("create li");
+    li.set_class_name(match level {
+        Level::Info => "info",
+        Level::Warning => "warning",
+        Level::Error => "error",
+    });
+    li.set_text_content(Some(text));
+    let _ = el::<Element>("messages").append_child(&li);
+}
+
+fn fill_select<N: Named + PartialEq>(id: &str) {
+    let select: HtmlSelectElement = el(id);
+    select.set_text_content(None);
+    for (_, key, label) in N::NAMES {
+        let opt = document().create_element("option").expect("create option");
+        let _ = opt.set_attribute("value", key);
+        opt.set_text_content(Some(label));
+        let _ = select.append_child(&opt);
+    }
+}
+
+/// Fills the select boxes from the enums' tables (one source of names for links, CLI and page).
+pub fn build_controls() {
+    fill_select::<Task>("task");
+    fill_select::<Activation>("act");
+    fill_select::<OptimizerKind>("opt");
+    fill_select::<BackendChoice>("backend");
+}
+
+/// Ids of the controls, which are also their link keys.
+pub const CONTROL_KEYS: &[&str] = &[
+    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "backend", "ylog",
+];
+
+fn set_value(id: &str, v: &str) {
+    let node = el::<Element>(id);
+    if let Some(s) = node.dyn_ref::<HtmlSelectElement>() {
+        s.set_value(v);
+    } else if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
+        i.set_value(v);
+    }
+}
+
+pub fn write_controls(cfg: &ExperimentConfig) {
+    set_value("task", cfg.task.key());
+    set_value("n", &cfg.points.to_string());
+    set_value("seed", &cfg.seed.to_string());
+    set_value("w", &cfg.width.to_string());
+    set_value("d", &cfg.depth.to_string());
+    set_value("act", cfg.act.key());
+    set_value("opt", cfg.opt.key());
+    set_value("lr", &format_number(cfg.lr));
+    set_value("bs", &cfg.batch.to_string());
+    set_value("steps", &cfg.steps.to_string());
+    set_value("backend", cfg.backend.key());
+    el::<HtmlInputElement>("ylog").set_checked(cfg.log_y);
+}
+
+/// The controls as (key, value) pairs, to be read by the same lenient link parser as a URL, so a
+/// typed value and a linked value are validated the same way.
+pub fn read_controls() -> Vec<(&'static str, String)> {
+    CONTROL_KEYS
+        .iter()
+        .map(|&key| {
+            let node = el::<Element>(key);
+            let value = if let Some(s) = node.dyn_ref::<HtmlSelectElement>() {
+                s.value()
+            } else if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
+                if i.type_() == "checkbox" {
+                    if i.checked() { "1".into() } else { "0".into() }
+                } else {
+                    i.value()
+                }
+            } else {
+                String::new()
+            };
+            (key, value)
+        })
+        .collect()
+}

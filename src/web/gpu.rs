@@ -1,0 +1,147 @@
+//! Which backend trains: WebGPU on a hardware adapter, Burn's CPU backend otherwise, and why.
+//!
+//! The probe asks the browser for an adapter itself (through `navigator.gpu`) because Burn does not
+//! expose whether the adapter is a software fallback; SwiftShader is ~70× slower than the CPU
+//! backend for small MLPs (TOOLCHAIN.md), so `auto` avoids it.
+
+use std::cell::RefCell;
+
+use burn::prelude::Device;
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::backend;
+use crate::config::BackendChoice;
+
+/// What the browser says about its WebGPU adapter.
+#[derive(Clone, Debug)]
+pub struct AdapterInfo {
+    pub name: String,
+    pub is_fallback: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Webgpu,
+    Cpu,
+}
+
+/// The backend in use, with the sentence the status line shows.
+#[derive(Clone, Debug)]
+pub struct Active {
+    pub device: Device,
+    pub kind: Kind,
+    pub summary: String,
+}
+
+impl Active {
+    pub fn cpu(reason: &str) -> Self {
+        Self {
+            device: backend::cpu(),
+            kind: Kind::Cpu,
+            summary: format!("{} in WebAssembly — {reason}", backend::CPU_NAME),
+        }
+    }
+}
+
+thread_local! {
+    /// Burn's wgpu runtime can be initialised once per page; later choices reuse it.
+    static WGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn text(obj: &JsValue, key: &str) -> String {
+    get(obj, key).as_string().unwrap_or_default()
+}
+
+/// Asks `navigator.gpu` for an adapter. `Err` says, in words, why there is none.
+pub async fn probe() -> Result<AdapterInfo, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let gpu = get(&window.navigator(), "gpu");
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
+    }
+    let request: Function = get(&gpu, "requestAdapter")
+        .dyn_into()
+        .map_err(|_| "this browser's WebGPU has no requestAdapter".to_string())?;
+    let promise: Promise = request
+        .call0(&gpu)
+        .and_then(|p| p.dyn_into().map_err(|_| JsValue::from_str("not a promise")))
+        .map_err(|e| format!("requesting a WebGPU adapter failed: {e:?}"))?;
+    let adapter = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("requesting a WebGPU adapter failed: {e:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("this browser has WebGPU but offers no adapter".into());
+    }
+    let info = get(&adapter, "info");
+    // `isFallbackAdapter` moved from the adapter to its info in recent Chromium; read both.
+    let is_fallback = get(&info, "isFallbackAdapter").as_bool().unwrap_or(false)
+        || get(&adapter, "isFallbackAdapter").as_bool().unwrap_or(false);
+    let description = text(&info, "description");
+    let name = if description.is_empty() {
+        let parts: Vec<String> = ["vendor", "architecture", "device"]
+            .iter()
+            .map(|k| text(&info, k))
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.is_empty() {
+            "unnamed adapter".to_string()
+        } else {
+            parts.join(" ")
+        }
+    } else {
+        description
+    };
+    Ok(AdapterInfo { name, is_fallback })
+}
+
+async fn wgpu_device() -> Result<Device, String> {
+    if let Some(d) = WGPU.with(|w| w.borrow().clone()) {
+        return Ok(d);
+    }
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| format!("Burn could not start WebGPU: {e:?}"))?;
+    WGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
+    Ok(device)
+}
+
+/// Picks the backend for `choice` and says why.
+pub async fn choose(choice: BackendChoice) -> Active {
+    if choice == BackendChoice::Cpu {
+        return Active::cpu("chosen in the Backend selector");
+    }
+    let adapter = match probe().await {
+        Ok(a) => a,
+        Err(why) => return Active::cpu(&format!("{why}; training on the CPU instead")),
+    };
+    if choice == BackendChoice::Auto && adapter.is_fallback {
+        return Active::cpu(&format!(
+            "the WebGPU adapter ({}) is a software fallback, about 70× slower than the CPU backend \
+             for small models; choose WebGPU in the Backend selector to use it anyway",
+            adapter.name
+        ));
+    }
+    match wgpu_device().await {
+        Ok(device) => Active {
+            device,
+            kind: Kind::Webgpu,
+            summary: format!(
+                "WebGPU — {}{}",
+                adapter.name,
+                if adapter.is_fallback {
+                    " (software adapter: slow)"
+                } else {
+                    ""
+                }
+            ),
+        },
+        Err(why) => Active::cpu(&format!("{why}; training on the CPU instead")),
+    }
+}

@@ -1,0 +1,99 @@
+// Shared set-up for the browser tests and the benchmark: a static server for dist/ on 127.0.0.1
+// (a secure context, so navigator.gpu exists) and Debian's Chromium driven by playwright-core.
+import http from "node:http";
+import fs from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".wasm": "application/wasm",
+  ".css": "text/css",
+  ".svg": "image/svg+xml",
+  ".png": "image/png",
+};
+
+export const DIST = path.resolve(process.env.TINYTUNE_DIST || "dist");
+
+export async function serve(root = DIST) {
+  if (!fs.existsSync(path.join(root, "index.html"))) {
+    throw new Error(`${root}/index.html is missing: build the page first (trunk build --release)`);
+  }
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url, "http://127.0.0.1");
+    let file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
+    if (!file.startsWith(root)) {
+      res.writeHead(403).end();
+      return;
+    }
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
+    fs.readFile(file, (err, body) => {
+      if (err) {
+        res.writeHead(404).end("not found");
+        return;
+      }
+      res.writeHead(200, { "content-type": MIME[path.extname(file)] || "application/octet-stream" });
+      res.end(body);
+    });
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { server, base: `http://127.0.0.1:${server.address().port}/` };
+}
+
+// Flags measured in TOOLCHAIN.md: background networking off (closed network), WebGPU only with
+// --enable-unsafe-webgpu (which gives the SwiftShader software adapter on a machine without a GPU).
+const BASE_FLAGS = [
+  "--no-sandbox",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+export async function launch({ webgpu = true } = {}) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: webgpu ? [...BASE_FLAGS, "--enable-unsafe-webgpu"] : BASE_FLAGS,
+  });
+}
+
+// Opens `query` and collects console errors and page errors for the test to check.
+export async function open(browser, base, query) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  await page.goto(base + query);
+  return { page, errors };
+}
+
+export async function waitForState(page, states, timeout = 60_000) {
+  const list = Array.isArray(states) ? states : [states];
+  await page.waitForFunction(
+    (l) => l.includes(document.getElementById("app").dataset.state),
+    list,
+    { timeout, polling: 100 },
+  );
+  return page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+}
+
+// Number of strongly coloured pixels on a canvas: axes, grid and text are grey or black, so only
+// drawn data (curves, decision regions, points) counts. A chart without data scores 0.
+export async function colouredPixels(page, id) {
+  return page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const hi = Math.max(d[i], d[i + 1], d[i + 2]);
+      const lo = Math.min(d[i], d[i + 1], d[i + 2]);
+      if (hi - lo > 80) n++;
+    }
+    return n;
+  }, id);
+}

@@ -1,0 +1,135 @@
+// The built page in real headless Chromium: backend choice, training, links, hostile input.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, open, waitForState, colouredPixels } from "./harness.mjs";
+
+let srv, browser, noGpuBrowser;
+before(async () => {
+  srv = await serve();
+  browser = await launch({ webgpu: true });
+  noGpuBrowser = await launch({ webgpu: false });
+});
+after(async () => {
+  await browser?.close();
+  await noGpuBrowser?.close();
+  srv?.server.close();
+});
+
+const num = (s) => Number.parseFloat(s);
+
+test("forced WebGPU trains a few steps, names the adapter, and draws the chart", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=webgpu&steps=8&w=16&d=1&lr=0.05&bs=256");
+  const data = await waitForState(page, ["done", "failed", "diverged"], 240_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(data.backend, "webgpu");
+  const status = await page.textContent("#status");
+  assert.match(status, /WebGPU — \S+/, status);
+  assert.equal(data.step, "8");
+  assert.ok(num(data.lastVal) < num(data.firstVal), `val loss ${data.firstVal} → ${data.lastVal}`);
+  assert.ok((await colouredPixels(page, "loss-canvas")) > 200, "loss chart has curves");
+  assert.ok((await colouredPixels(page, "boundary-canvas")) > 2000, "boundary has regions");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("auto mode avoids a software WebGPU adapter and says why", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&steps=150");
+  const data = await waitForState(page, "done");
+  const adapter = await page.evaluate(async () => {
+    const a = await navigator.gpu?.requestAdapter();
+    return a ? { fallback: a.info?.isFallbackAdapter ?? a.isFallbackAdapter ?? false } : null;
+  });
+  const status = await page.textContent("#status");
+  if (adapter === null || adapter.fallback) {
+    assert.equal(data.backend, "cpu", status);
+    assert.match(status, /CPU .*(software fallback|no adapter|no WebGPU)/, status);
+  } else {
+    assert.equal(data.backend, "webgpu", status);
+  }
+  assert.ok(num(data.lastVal) < 0.8 * num(data.firstVal), `val loss ${data.firstVal} → ${data.lastVal}`);
+  assert.ok(num(data.stepsPerS) > 0, "speed is shown");
+  assert.match(await page.textContent("#speed"), /steps\/s/);
+  assert.ok((await colouredPixels(page, "loss-canvas")) > 200);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("without WebGPU the page trains on the CPU and says so", async () => {
+  const { page, errors } = await open(noGpuBrowser, srv.base, "?v=1&steps=60&task=xor");
+  const data = await waitForState(page, "done");
+  assert.equal(data.backend, "cpu");
+  assert.match(await page.textContent("#status"), /CPU .*(no WebGPU|no adapter)/);
+  assert.ok(num(data.lastVal) < num(data.firstVal));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a link restores every control, replays the same curve, and follows changes", async () => {
+  const query = "v=1&task=moons&n=128&w=32&d=2&act=tanh&opt=sgd&lr=0.05&bs=32&steps=40&seed=7&backend=cpu&ylog=0";
+  const first = await open(browser, srv.base, "?" + query);
+  const a = await waitForState(first.page, "done");
+  const controls = await first.page.evaluate(() =>
+    Object.fromEntries(
+      ["task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "backend"].map((id) => [
+        id,
+        document.getElementById(id).value,
+      ]).concat([["ylog", document.getElementById("ylog").checked]]),
+    ),
+  );
+  assert.deepEqual(controls, {
+    task: "moons", n: "128", w: "32", d: "2", act: "tanh", opt: "sgd", lr: "0.05", bs: "32",
+    steps: "40", seed: "7", backend: "cpu", ylog: false,
+  });
+  assert.equal(await first.page.evaluate(() => location.search), "?" + query, "the link round-trips");
+
+  const second = await open(browser, srv.base, "?" + query);
+  const b = await waitForState(second.page, "done");
+  assert.equal(b.lastVal, a.lastVal, "same link, same backend → same curve");
+  assert.equal(b.firstLoss, a.firstLoss);
+
+  await second.page.selectOption("#task", "xor");
+  await second.page.fill("#w", "48");
+  await second.page.dispatchEvent("#w", "change");
+  const search = await second.page.evaluate(() => location.search);
+  assert.match(search, /task=xor/);
+  assert.match(search, /w=48/);
+  assert.deepEqual([...first.errors, ...second.errors], []);
+  await first.page.close();
+  await second.page.close();
+});
+
+test("pause stops training mid-run and resume continues", async () => {
+  const { page } = await open(browser, srv.base, "?v=1&backend=cpu&steps=100000");
+  await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 20, null, { timeout: 60_000 });
+  await page.click("#pause");
+  const paused = await waitForState(page, "paused", 5_000);
+  await page.waitForTimeout(500);
+  const later = await page.evaluate(() => document.getElementById("app").dataset.step);
+  assert.equal(later, paused.step, "no steps while paused");
+  await page.click("#train");
+  await page.waitForFunction((s) => Number(document.getElementById("app").dataset.step) > Number(s), paused.step, {
+    timeout: 10_000,
+  });
+  await page.close();
+});
+
+test("a hostile link shows visible messages and runs no script", async () => {
+  const hostile =
+    "?v=1&w=abc&lr=-1&d=99&foo=bar&steps=30" +
+    "&task=%3Cscript%3Ewindow.__pwned%3D1%3C%2Fscript%3E" +
+    "&%3Cimg%20src%3Dx%20onerror%3Dwindow.__pwned%3D2%3E=1";
+  const { page, errors } = await open(browser, srv.base, hostile);
+  const data = await waitForState(page, "done");
+  const messages = await page.$$eval("#messages li", (lis) => lis.map((li) => li.textContent));
+  const all = messages.join("\n");
+  assert.match(all, /w: 'abc' is not a whole number; using 64/);
+  assert.match(all, /lr: learning rate must be between .*; using 0\.01/);
+  assert.match(all, /unknown key 'foo' was ignored/);
+  assert.match(all, /unknown task '<script>window.__pwned=1<\/script>'/);
+  assert.ok(await page.isVisible("#messages li"));
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, "no injected script ran");
+  assert.equal(await page.$$eval("#messages script, #messages img", (n) => n.length), 0);
+  assert.equal(data.backend === "cpu" || data.backend === "webgpu", true);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
