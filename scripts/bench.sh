@@ -11,18 +11,20 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tinytune/target}"
 cargo build --release --quiet
 trunk build --release >/dev/null 2>&1
 
-native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1' --chunk 10 --summary 2>&1 >/dev/null)
+summary=$(mktemp)
+native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1' --chunk 10 --summary 2>&1 >"$summary")
+native_val=$(tail -n 1 "$summary" | cut -d, -f3)
 browser=$(node bench/browser.mjs "${1:-500}")
 
-python3 - "$native" "$browser" <<'PY'
+python3 - "$native" "$browser" "$native_val" <<'PY'
 import json, re, sys
-native, browser = sys.argv[1], sys.argv[2]
+native, browser, native_val = sys.argv[1], sys.argv[2], float(sys.argv[3])
 m = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", native)
 rows = [r for r in (json.loads(l) for l in browser.splitlines() if l.startswith("{"))]
 size = next(r["bytes"] for r in rows if r["case"] == "wasm size")
 print("| where | backend | steps | steps/s | page load → first point | final val loss |")
 print("|---|---|---|---|---|---|")
-print(f"| native | {'CPU (Burn flex)'} | {m.group(1)} | {float(m.group(3)):.0f} | – | – |")
+print(f"| native | CPU (Burn flex) | {m.group(1)} | {float(m.group(3)):.0f} | – | {native_val:.4f} |")
 for r in rows:
     if r["case"] == "wasm size":
         continue

@@ -71,8 +71,11 @@ fn loss_range(runs: &[Run], log_y: bool) -> Option<(f64, f64)> {
         return None;
     }
     if log_y {
-        let lo = lo.max(1e-6);
-        Some((lo / 1.3, hi.max(lo * 1.5) * 1.3))
+        // Whole decades, as in the papers' figures: every axis gets labelled powers of ten and the
+        // axis does not creep while the loss falls within a decade.
+        let lo = 10f64.powf(lo.max(1e-8).log10().floor());
+        let hi = 10f64.powf(hi.log10().ceil()).max(lo * 10.0);
+        Some((lo, hi))
     } else {
         let pad = ((hi - lo) * 0.05).max(1e-3);
         Some(((lo - pad).max(0.0), hi + pad))

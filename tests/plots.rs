@@ -1,0 +1,81 @@
+//! Charts render to SVG for the empty, normal and diverged cases, on log and linear axes.
+
+use plotters::prelude::*;
+use tinytune::config::ExperimentConfig;
+use tinytune::metrics::{Run, StepReport};
+use tinytune::plot::{ChartStyle, CurveOptions, draw_boundary, draw_curves};
+
+/// Series colours as plotters writes them into SVG.
+const TRAIN: &str = "stroke=\"#1F77B4\"";
+const VAL: &str = "stroke=\"#D62728\"";
+
+fn svg(runs: &[Run], log_y: bool) -> String {
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (640, 400)).into_drawing_area();
+        let opts = CurveOptions {
+            log_y,
+            total_steps: 100,
+        };
+        draw_curves(&root, runs, opts, ChartStyle::default()).expect("draws");
+        root.present().unwrap();
+    }
+    out
+}
+
+fn run_with(losses: &[f32]) -> Run {
+    let mut run = Run::new(ExperimentConfig::default());
+    run.extend(losses.iter().enumerate().map(|(i, &l)| StepReport {
+        step: i,
+        train_loss: l,
+        val_loss: (i % 10 == 0).then_some(l * 1.1),
+    }));
+    run
+}
+
+#[test]
+fn empty_chart_has_axes_and_a_hint() {
+    for log_y in [true, false] {
+        let s = svg(&[], log_y);
+        assert!(s.contains("press Train"));
+        assert!(!s.contains(TRAIN) && !s.contains(VAL), "no data, no data lines");
+    }
+}
+
+#[test]
+fn a_run_draws_train_and_validation_with_a_legend() {
+    let losses: Vec<f32> = (0..60).map(|i| 0.7 * (-(i as f32) / 15.0).exp()).collect();
+    let run = run_with(&losses);
+    let s = svg(std::slice::from_ref(&run), true);
+    assert_eq!(s.matches(TRAIN).count(), 2, "train series and its legend mark");
+    assert_eq!(s.matches(VAL).count(), 2, "validation series and its legend mark");
+    assert!(s.contains("\ntrain\n") && s.contains("\nvalidation\n"));
+    assert!(
+        s.contains("\n0.1\n") && s.contains("\n1\n"),
+        "log axis labels whole decades"
+    );
+    let s = svg(&[run], false);
+    assert!(s.contains(TRAIN) && s.contains(VAL));
+}
+
+#[test]
+fn a_diverged_run_is_marked() {
+    let run = run_with(&[0.7, 0.9, 5.0, f32::NAN]);
+    assert!(run.diverged);
+    for log_y in [true, false] {
+        let s = svg(std::slice::from_ref(&run), log_y);
+        assert!(s.contains("diverged (NaN/Inf)"));
+    }
+}
+
+#[test]
+fn boundary_without_a_grid_still_shows_the_points() {
+    let data = tinytune::data::generate(tinytune::config::Task::Moons, 50, 3);
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (300, 300)).into_drawing_area();
+        draw_boundary(&root, None, &data.train, ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    assert!(out.matches("<circle").count() >= 50);
+}
