@@ -11,7 +11,7 @@ TRUNK_VERSION=0.21.14          # 0.22 needs a newer rustc than 1.95
 want="${1:-page}"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
