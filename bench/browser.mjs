@@ -2,7 +2,7 @@
 // Chromium. Prints one JSON line per case. Usage: node bench/browser.mjs [webgpu-steps]
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, open, waitForState, DIST } from "../tests/browser/harness.mjs";
+import { serve, launch, waitForState, DIST } from "../tests/browser/harness.mjs";
 
 // The reference run: spiral, 256 points, MLP 2→64→64→64→2 ReLU, batch 64, Adam lr 0.01 — the
 // defaults, so the link only names the backend and the steps.
@@ -20,9 +20,21 @@ const srv = await serve();
 const browser = await launch({ webgpu: true });
 try {
   for (const c of cases) {
-    const { page } = await open(browser, srv.base, c.query);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // Long tasks (> 50 ms on the main thread) while training measure the page's responsiveness.
+    await page.addInitScript(() => {
+      window.__longTasks = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]);
+      }).observe({ type: "longtask", buffered: true });
+    });
+    await page.goto(srv.base + c.query);
     const data = await waitForState(page, ["done", "failed", "diverged"], 900_000);
     const status = await page.textContent("#status");
+    // Only tasks after the first curve point: loading and compiling the wasm is not training.
+    const longTasks = (await page.evaluate(() => window.__longTasks))
+      .filter(([start]) => start > Number(data.firstPointMs))
+      .map(([, duration]) => duration);
     console.log(
       JSON.stringify({
         case: c.name,
@@ -33,6 +45,8 @@ try {
         steps_per_s: Number(data.step) / (Number(data.trainMs) / 1000),
         first_point_ms: Number(data.firstPointMs),
         final_val_loss: Number(data.lastVal),
+        long_tasks: longTasks.length,
+        longest_task_ms: Math.round(Math.max(0, ...longTasks)),
       }),
     );
     await page.close();

@@ -22,13 +22,13 @@ native, browser, native_val = sys.argv[1], sys.argv[2], float(sys.argv[3])
 m = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", native)
 rows = [r for r in (json.loads(l) for l in browser.splitlines() if l.startswith("{"))]
 size = next(r["bytes"] for r in rows if r["case"] == "wasm size")
-print("| where | backend | steps | steps/s | page load → first point | final val loss |")
-print("|---|---|---|---|---|---|")
-print(f"| native | CPU (Burn flex) | {m.group(1)} | {float(m.group(3)):.0f} | – | {native_val:.4f} |")
+print("| where | backend | steps | steps/s | page load → first point | final val loss | long tasks (longest) |")
+print("|---|---|---|---|---|---|---|")
+print(f"| native | CPU (Burn flex) | {m.group(1)} | {float(m.group(3)):.0f} | – | {native_val:.4f} | – |")
 for r in rows:
     if r["case"] == "wasm size":
         continue
     backend = r["status"].replace("Backend: ", "")[:70]
-    print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} |")
+    print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} | {r['long_tasks']} ({r['longest_task_ms']} ms) |")
 print(f"\nwasm size (after wasm-bindgen, no wasm-opt): {size/1e6:.1f} MB")
 PY

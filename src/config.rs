@@ -176,6 +176,19 @@ impl Default for ExperimentConfig {
     }
 }
 
+/// What a change of the config asks of the page (DESIGN.md §4's `Effect`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing that matters changed.
+    None,
+    /// Only how the results are shown changed: redraw, keep the run.
+    Redraw,
+    /// The backend choice changed: pick the device again, then start a new run.
+    SwitchBackend,
+    /// A knob of the experiment changed: the old curve no longer describes it; start a new run.
+    Restart,
+}
+
 /// A value a person gave that cannot be used, with the link/CLI key it belongs to.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConfigError {
@@ -241,6 +254,24 @@ impl ExperimentConfig {
             format_number(self.lr),
             self.batch
         )
+    }
+
+    /// What going from `self` to `new` requires: view-only keys never throw a run away.
+    pub fn change_to(&self, new: &ExperimentConfig) -> Change {
+        let view_only = |c: &ExperimentConfig| ExperimentConfig {
+            log_y: true,
+            backend: BackendChoice::Auto,
+            ..c.clone()
+        };
+        if self.backend != new.backend {
+            Change::SwitchBackend // which restarts the run on the new device
+        } else if view_only(self) != view_only(new) {
+            Change::Restart
+        } else if self.log_y != new.log_y {
+            Change::Redraw
+        } else {
+            Change::None
+        }
     }
 
     /// Number of output classes of the task.

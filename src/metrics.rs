@@ -38,10 +38,12 @@ pub async fn read_reports(
     if parts.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
-    let data = Tensor::cat(parts, 0)
-        .into_data_async()
-        .await
-        .map_err(|e| format!("reading results from the device failed: {e:?}"))?;
+    let data = Tensor::cat(parts, 0).into_data_async().await.map_err(|e| {
+        format!(
+            "reading results from the device failed: {}",
+            one_line(&format!("{e:?}"))
+        )
+    })?;
     let flat: Vec<f32> = data
         .convert::<f32>()
         .try_to_vec::<f32>()
@@ -67,6 +69,22 @@ pub async fn read_reports(
         rest = tail;
     }
     Ok((reports, extras))
+}
+
+/// Burn's execution errors print as a multi-line cause chain with a backtrace note; a person needs
+/// the chain on one line: "An error happened during execution: the staging buffer could not be …".
+fn one_line(chain: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in chain.lines().map(str::trim) {
+        let noise = line.is_empty()
+            || line == "Caused by:"
+            || line.starts_with("Backtrace")
+            || line == "No backtrace available";
+        if !noise && !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    parts.join(": ")
 }
 
 /// One training run's history.

@@ -188,3 +188,27 @@ fn cli_prints_csv_for_a_link_and_writes_svg() {
     let csv = String::from_utf8(out.stdout).unwrap();
     assert_eq!(csv.lines().count(), 2);
 }
+
+#[test]
+fn view_keys_never_restart_a_run() {
+    use tinytune::config::Change;
+    let base = ExperimentConfig::default();
+    let with = |f: fn(&mut ExperimentConfig)| {
+        let mut c = base.clone();
+        f(&mut c);
+        base.change_to(&c)
+    };
+    assert_eq!(base.change_to(&base), Change::None);
+    assert_eq!(with(|c| c.log_y = false), Change::Redraw);
+    assert_eq!(with(|c| c.backend = BackendChoice::Cpu), Change::SwitchBackend);
+    assert_eq!(with(|c| c.lr = 0.02), Change::Restart);
+    assert_eq!(with(|c| c.seed = 9), Change::Restart);
+    assert_eq!(
+        with(|c| {
+            c.width = 8;
+            c.backend = BackendChoice::Cpu;
+        }),
+        Change::SwitchBackend,
+        "a backend change wins: it restarts the run on the new device anyway"
+    );
+}

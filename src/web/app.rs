@@ -11,7 +11,7 @@ use web_sys::{HtmlButtonElement, HtmlElement, HtmlInputElement};
 use super::dom::{self, Level};
 use super::gpu::{self, Active, Kind};
 use super::{canvas, frame, runner};
-use crate::config::ExperimentConfig;
+use crate::config::{Change, ExperimentConfig};
 use crate::data::{self, Points2d};
 use crate::metrics::{self, Run};
 use crate::plot::{self, BoundaryGrid, CurveOptions};
@@ -253,21 +253,18 @@ fn on_controls_changed(app: &Shared) {
     dom::write_controls(&new);
     write_url(&new);
     app.borrow_mut().cfg = new.clone();
-    let only_view = ExperimentConfig {
-        log_y: old.log_y,
-        ..new.clone()
-    } == old;
-    if only_view {
-        redraw_progress(app);
-    } else if new.backend != old.backend {
-        let app = app.clone();
-        app.borrow_mut().generation += 1; // stop the old runner before the device changes
-        wasm_bindgen_futures::spawn_local(async move {
-            select_backend(&app).await;
-            restart(&app, true);
-        });
-    } else {
-        restart(app, true);
+    match old.change_to(&new) {
+        Change::None => {}
+        Change::Redraw => redraw_progress(app),
+        Change::SwitchBackend => {
+            let app = app.clone();
+            app.borrow_mut().generation += 1; // stop the old runner before the device changes
+            wasm_bindgen_futures::spawn_local(async move {
+                select_backend(&app).await;
+                restart(&app, true);
+            });
+        }
+        Change::Restart => restart(app, true),
     }
 }
 
@@ -275,6 +272,9 @@ fn on_controls_changed(app: &Shared) {
 pub fn on_device_error(app: &Shared, error: &str) {
     let kind = app.borrow().active.as_ref().map(|a| a.kind);
     if kind == Some(Kind::Webgpu) {
+        // CubeCL marks a lost wgpu device as poisoned and fails every later read on it, which is
+        // how a lost GPU reaches us: as a failed readback.
+        gpu::mark_lost();
         let active = Active::cpu("the GPU device was lost during training; restarted on the CPU");
         dom::push_message(
             Level::Error,

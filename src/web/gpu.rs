@@ -4,7 +4,7 @@
 //! expose whether the adapter is a software fallback; SwiftShader is ~70× slower than the CPU
 //! backend for small MLPs (TOOLCHAIN.md), so `auto` avoids it.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use burn::prelude::Device;
 use js_sys::{Function, Promise, Reflect};
@@ -48,6 +48,14 @@ impl Active {
 thread_local! {
     /// Burn's wgpu runtime can be initialised once per page; later choices reuse it.
     static WGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+    /// Set once the device is lost: CubeCL then fails every read on it, and the runtime cannot be
+    /// initialised a second time, so WebGPU stays off until the page is reloaded.
+    static LOST: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Records that the WebGPU device was lost (called when a read from it fails).
+pub fn mark_lost() {
+    LOST.with(|l| l.set(true));
 }
 
 fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -116,6 +124,9 @@ async fn wgpu_device() -> Result<Device, String> {
 pub async fn choose(choice: BackendChoice) -> Active {
     if choice == BackendChoice::Cpu {
         return Active::cpu("chosen in the Backend selector");
+    }
+    if LOST.with(Cell::get) {
+        return Active::cpu("the WebGPU device was lost earlier; reload the page to use WebGPU again");
     }
     let adapter = match probe().await {
         Ok(a) => a,

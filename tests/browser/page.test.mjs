@@ -133,3 +133,32 @@ test("a hostile link shows visible messages and runs no script", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a GPU device lost mid-run falls back to the CPU with a message", async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  // Keep a handle on the device the page creates, so the test can destroy it: a destroyed
+  // device is reported through the same device-lost path as a driver reset.
+  await page.addInitScript(() => {
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...args) {
+      const device = await request.apply(this, args);
+      window.__devices = [...(window.__devices || []), device];
+      return device;
+    };
+  });
+  await page.goto(srv.base + "?v=1&backend=webgpu&steps=120&w=16&d=1");
+  await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) >= 2, null, {
+    timeout: 180_000,
+  });
+  await page.evaluate(() => window.__devices.forEach((d) => d.destroy()));
+  const data = await waitForState(page, ["done", "failed", "crashed"], 120_000);
+  assert.equal(data.state, "done", errors.join(" | "));
+  assert.equal(data.backend, "cpu");
+  assert.equal(data.step, "120");
+  const messages = await page.$$eval("#messages li", (lis) => lis.map((li) => li.textContent).join("\n"));
+  assert.match(messages, /^The GPU stopped responding \(reading results from the device failed: [^\n]+\)\. Training restarted on the CPU backend\.$/m);
+  assert.match(await page.textContent("#status"), /lost during training/);
+  await page.close();
+});
