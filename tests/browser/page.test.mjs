@@ -102,10 +102,13 @@ test("pause stops training mid-run and resume continues", async () => {
   const { page } = await open(browser, srv.base, "?v=1&backend=cpu&steps=100000");
   await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 20, null, { timeout: 60_000 });
   await page.click("#pause");
-  const paused = await waitForState(page, "paused", 5_000);
+  await waitForState(page, "paused", 5_000);
+  // A frame already in flight when Pause was pressed may still land; after that, nothing moves.
+  await page.waitForTimeout(200);
+  const step = () => page.evaluate(() => document.getElementById("app").dataset.step);
+  const paused = { step: await step() };
   await page.waitForTimeout(500);
-  const later = await page.evaluate(() => document.getElementById("app").dataset.step);
-  assert.equal(later, paused.step, "no steps while paused");
+  assert.equal(await step(), paused.step, "no steps while paused");
   await page.click("#train");
   await page.waitForFunction((s) => Number(document.getElementById("app").dataset.step) > Number(s), paused.step, {
     timeout: 10_000,
