@@ -155,6 +155,8 @@ pub struct ExperimentConfig {
     pub backend: BackendChoice,
     /// Page-only preference: loss axis on a log scale.
     pub log_y: bool,
+    /// Knobs to vary around this config; empty for a single run.
+    pub sweep: crate::sweep::Sweep,
 }
 
 impl Default for ExperimentConfig {
@@ -172,6 +174,7 @@ impl Default for ExperimentConfig {
             seed: 1,
             backend: BackendChoice::Auto,
             log_y: true,
+            sweep: crate::sweep::Sweep::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod data;
 pub mod metrics;
 pub mod model;
 pub mod plot;
+pub mod sweep;
 pub mod train;
 pub mod url;
 

@@ -43,27 +43,45 @@ fn main() -> ExitCode {
     };
     let device = backend::cpu();
     let start = web_time::Instant::now();
-    let run = match pollster::block_on(train::train_run(&cfg, &device, cli.chunk as usize)) {
-        Ok(run) => run,
+    let trained = if cfg.sweep.is_empty() {
+        pollster::block_on(train::train_run(&cfg, &device, cli.chunk as usize)).map(|run| vec![run])
+    } else {
+        // Validated by the link parser; expanding again yields the runs.
+        match cfg.sweep.expand(&cfg) {
+            Ok(points) => pollster::block_on(train::train_sweep(
+                &points,
+                &device,
+                cli.chunk as usize,
+                |done, total| {
+                    eprint!("\rtinytune: sweep {done}/{total} runs done");
+                },
+            ))
+            .inspect(|_| eprintln!()),
+            Err(e) => Err(e),
+        }
+    };
+    let runs = match trained {
+        Ok(runs) => runs,
         Err(e) => {
             eprintln!("tinytune: training failed: {e}");
             return ExitCode::FAILURE;
         }
     };
     let secs = start.elapsed().as_secs_f64();
-    let steps = run.reports.len();
+    let steps: usize = runs.iter().map(|r| r.reports.len()).sum();
+    let diverged = runs.iter().filter(|r| r.diverged).count();
     eprintln!(
-        "tinytune: {} — {steps} steps in {secs:.2} s ({:.1} steps/s) on {}{}",
+        "tinytune: {} — {} run(s), {steps} steps in {secs:.2} s ({:.1} steps/s) on {}{}",
         cfg.label(),
+        runs.len(),
         steps as f64 / secs.max(1e-9),
         backend::CPU_NAME,
-        if run.diverged {
-            " — DIVERGED (NaN/Inf loss)"
+        if diverged > 0 {
+            format!(" — {diverged} DIVERGED (NaN/Inf or loss far above its start)")
         } else {
-            ""
+            String::new()
         }
     );
-    let runs = [run];
     let csv = if cli.summary {
         metrics::to_summary_csv(&runs)
     } else {
@@ -72,20 +90,30 @@ fn main() -> ExitCode {
     if std::io::stdout().write_all(csv.as_bytes()).is_err() {
         return ExitCode::FAILURE;
     }
-    if let Some(path) = cli.svg {
-        let drawn = {
-            let root = plotters::prelude::SVGBackend::new(&path, (900, 540)).into_drawing_area();
+    if let Some(Err((path, e))) = cli.svg.map(|p| write_svg(&p, &cfg, &runs).map_err(|e| (p, e))) {
+        eprintln!("tinytune: could not write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}
+
+/// The sweep chart for a sweep over a numeric knob, else the loss curves.
+fn write_svg(
+    path: &std::path::Path,
+    cfg: &tinytune::config::ExperimentConfig,
+    runs: &[metrics::Run],
+) -> Result<(), String> {
+    let root = plotters::prelude::SVGBackend::new(path, (900, 540)).into_drawing_area();
+    let style = plot::ChartStyle::default();
+    match plot::sweep_series(runs) {
+        Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, style)?,
+        None => {
             let opts = plot::CurveOptions {
                 log_y: cfg.log_y,
                 total_steps: cfg.steps,
             };
-            plot::draw_curves(&root, &runs, opts, plot::ChartStyle::default())
-                .and_then(|_| root.present().map_err(|e| e.to_string()))
-        };
-        if let Err(e) = drawn {
-            eprintln!("tinytune: could not write {}: {e}", path.display());
-            return ExitCode::FAILURE;
+            plot::draw_curves(&root, runs, opts, style)?
         }
     }
-    ExitCode::SUCCESS
+    root.present().map_err(|e| e.to_string())
 }

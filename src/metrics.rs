@@ -91,22 +91,41 @@ fn one_line(chain: &str) -> String {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
     pub config: ExperimentConfig,
+    /// The swept values that name this run in a sweep (empty for a single run).
+    pub knobs: Vec<(&'static str, String)>,
     pub reports: Vec<StepReport>,
-    /// A loss became NaN/Inf; training stops there and the run is marked.
+    /// A loss became NaN/Inf or rose far above its start; training stops there and the run is marked.
     pub diverged: bool,
 }
+
+/// A loss this many times its first value means the run has blown up, even while still finite.
+pub const DIVERGENCE_FACTOR: f32 = 10.0;
 
 impl Run {
     pub fn new(config: ExperimentConfig) -> Self {
         Self {
             config,
+            knobs: Vec::new(),
             reports: Vec::new(),
             diverged: false,
         }
     }
 
+    /// A run of a sweep, named by its swept values.
+    pub fn with_knobs(config: ExperimentConfig, knobs: Vec<(&'static str, String)>) -> Self {
+        Self {
+            knobs,
+            ..Self::new(config)
+        }
+    }
+
+    /// The swept values when in a sweep, else the config's own label.
     pub fn label(&self) -> String {
-        self.config.label()
+        if self.knobs.is_empty() {
+            self.config.label()
+        } else {
+            crate::sweep::describe(&self.knobs)
+        }
     }
 
     /// Appends reports; the first non-finite loss marks the run diverged and ends its history there.
@@ -116,8 +135,12 @@ impl Run {
                 break;
             }
             let finite = r.train_loss.is_finite() && r.val_loss.is_none_or(f32::is_finite);
+            let first_train = self.reports.first().map_or(r.train_loss, |f| f.train_loss);
+            let first_val = self.reports.iter().find_map(|f| f.val_loss);
+            let blown_up = r.train_loss > DIVERGENCE_FACTOR * first_train
+                || matches!((first_val, r.val_loss), (Some(a), Some(b)) if b > DIVERGENCE_FACTOR * a);
             self.reports.push(r);
-            if !finite {
+            if !finite || blown_up {
                 self.diverged = true;
             }
         }
@@ -155,12 +178,26 @@ pub fn to_csv(runs: &[Run]) -> String {
     out
 }
 
-/// `--summary`: one row per run.
+/// `--summary`: one row per run, with a column per swept knob (DESIGN.md §6).
 pub fn to_summary_csv(runs: &[Run]) -> String {
-    let mut out = String::from("run,final_train_loss,final_val_loss,best_val_loss,diverged\n");
+    let keys: Vec<&str> = runs
+        .first()
+        .map(|r| r.knobs.iter().map(|(k, _)| *k).collect())
+        .unwrap_or_default();
+    let mut out = String::from("run,");
+    for k in &keys {
+        out.push_str(k);
+        out.push(',');
+    }
+    out.push_str("final_train_loss,final_val_loss,best_val_loss,diverged\n");
     for (i, run) in runs.iter().enumerate() {
+        out.push_str(&format!("{i},"));
+        for (_, v) in &run.knobs {
+            out.push_str(v);
+            out.push(',');
+        }
         out.push_str(&format!(
-            "{i},{},{},{},{}\n",
+            "{},{},{},{}\n",
             cell(run.final_train_loss()),
             cell(run.final_val_loss()),
             cell(run.best_val_loss()),

@@ -218,3 +218,44 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
     }
     Ok(run)
 }
+
+/// Trains every run of a sweep, interleaved (see `sweep::interleave`): each round advances every
+/// unfinished run by `chunk` steps with one readback, so partial results cover the whole grid.
+/// A diverged run stops; the others go on. `progress(done_runs, total_runs)` after every round.
+pub async fn train_sweep(
+    points: &[crate::sweep::SweepPoint],
+    device: &Device,
+    chunk: usize,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<Run>, String> {
+    let mut trainers = points
+        .iter()
+        .map(|p| Trainer::new(&p.config, device))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut runs: Vec<Run> = points
+        .iter()
+        .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
+        .collect();
+    let chunk = chunk.max(1);
+    loop {
+        let mut active = 0;
+        for (trainer, run) in trainers.iter_mut().zip(runs.iter_mut()) {
+            if trainer.is_done() || run.diverged {
+                continue;
+            }
+            active += 1;
+            let outs: Vec<StepOutput> = (0..chunk).map_while(|_| trainer.step()).collect();
+            let (reports, _) = read_reports(outs, Vec::new()).await?;
+            run.extend(reports);
+        }
+        let done = trainers
+            .iter()
+            .zip(&runs)
+            .filter(|(t, r)| t.is_done() || r.diverged)
+            .count();
+        progress(done, runs.len());
+        if active == 0 {
+            return Ok(runs);
+        }
+    }
+}

@@ -11,13 +11,14 @@ use crate::config::{
     Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number, parse_count,
     parse_number,
 };
+use crate::sweep::Sweep;
 
 /// The link format version this build writes and reads.
 pub const VERSION: u32 = 1;
 
 /// Every key this version understands, in the order links are written.
 pub const KEYS: &[&str] = &[
-    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "backend", "ylog",
+    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "backend", "ylog", "sweep",
 ];
 
 /// Something in a link that could not be used as given.
@@ -68,6 +69,7 @@ fn default_text(key: &str) -> String {
         "seed" => d.seed.to_string(),
         "backend" => d.backend.key().into(),
         "ylog" => u8::from(d.log_y).to_string(),
+        "sweep" => "no sweep".into(),
         _ => String::new(),
     }
 }
@@ -80,10 +82,11 @@ fn parse_flag(s: &str) -> Result<bool, String> {
     }
 }
 
-/// Applies one key to `cfg`; an `Err` leaves `cfg` unchanged.
-fn apply(cfg: &mut ExperimentConfig, key: &str, value: &str) -> Result<(), String> {
+/// Applies one key to `cfg`; an `Err` leaves `cfg` unchanged. Sweeps use it for their values.
+pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) -> Result<(), String> {
     // No valid value is this long; refusing early keeps echoed text short.
-    if value.chars().count() > 40 {
+    let max = if key == "sweep" { 300 } else { 40 };
+    if value.chars().count() > max {
         return Err(format!("'{}' is too long to be a value", clip(value)));
     }
     match key {
@@ -104,6 +107,7 @@ fn apply(cfg: &mut ExperimentConfig, key: &str, value: &str) -> Result<(), Strin
         }
         "backend" => cfg.backend = BackendChoice::parse_key(value)?,
         "ylog" => cfg.log_y = parse_flag(value)?,
+        "sweep" => cfg.sweep = Sweep::parse(value)?,
         _ => unreachable!("apply is only called with known keys"),
     }
     Ok(())
@@ -180,7 +184,7 @@ pub fn parse(query: &str) -> ParsedLink {
             }
             continue;
         }
-        if let Err(msg) = apply(&mut cfg, known, value) {
+        if let Err(msg) = apply_value(&mut cfg, known, value) {
             issue(key, format!("{key}: {msg}; using {}", default_text(known)));
         }
     }
@@ -194,6 +198,11 @@ pub fn parse(query: &str) -> ParsedLink {
                 format!("{}: {}; using {}", e.key, e.message, default_text(e.key)),
             );
         }
+    }
+    // The sweep is checked against the final base config: value ranges and the work cap.
+    if let Err(msg) = cfg.sweep.expand(&cfg) {
+        cfg.sweep = Sweep::default();
+        issue("sweep", format!("sweep: {msg}; using no sweep"));
     }
     ParsedLink { config: cfg, issues }
 }
@@ -229,6 +238,7 @@ pub fn to_query(cfg: &ExperimentConfig) -> String {
     put("seed", cfg.seed != d.seed, cfg.seed.to_string());
     put("backend", cfg.backend != d.backend, cfg.backend.key().into());
     put("ylog", cfg.log_y != d.log_y, u8::from(cfg.log_y).to_string());
+    put("sweep", !cfg.sweep.is_empty(), cfg.sweep.to_text());
     // Values are plain ASCII words and numbers, so encoding cannot fail.
     serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| format!("v={VERSION}"))
 }

@@ -28,6 +28,7 @@ fn every_key_round_trips() {
         seed: 42,
         backend: BackendChoice::Cpu,
         log_y: false,
+        sweep: Default::default(),
     };
     let q = to_query(&cfg);
     assert_eq!(

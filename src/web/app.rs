@@ -67,6 +67,18 @@ pub async fn boot() {
         dom::push_message(Level::Warning, &format!("Link: {}", issue.message));
     }
     let cfg = parsed.config;
+    if !cfg.sweep.is_empty() {
+        dom::push_message(
+            Level::Info,
+            &format!(
+                "This link defines a sweep of {} runs over {}. This version of the page trains only the base \
+                 configuration; the command-line program runs the whole sweep: tinytune '{}' --summary --svg sweep.svg",
+                cfg.sweep.run_count(),
+                cfg.sweep.keys().join(", "),
+                url::to_query(&cfg)
+            ),
+        );
+    }
     dom::write_controls(&cfg);
     let points = data::generate(cfg.task, cfg.points, cfg.seed).train;
     let app: Shared = Rc::new(RefCell::new(App {
@@ -249,7 +261,11 @@ fn on_controls_changed(app: &Shared) {
         dom::push_message(Level::Warning, &issue.message);
     }
     let old = app.borrow().cfg.clone();
-    let new = parsed.config;
+    // The sweep has no controls yet; keep it so the link keeps describing the same experiment.
+    let new = ExperimentConfig {
+        sweep: old.sweep.clone(),
+        ..parsed.config
+    };
     dom::write_controls(&new);
     write_url(&new);
     app.borrow_mut().cfg = new.clone();

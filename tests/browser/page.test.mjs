@@ -165,3 +165,18 @@ test("a GPU device lost mid-run falls back to the CPU with a message", async () 
   assert.match(await page.textContent("#status"), /lost during training/);
   await page.close();
 });
+
+test("a sweep link says the page trains its base config and keeps the sweep in the link", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=30&sweep=lr%3A0.001%2C0.01%3Bw%3A16%2C32");
+  await waitForState(page, "done");
+  const messages = await page.$$eval("#messages li", (lis) => lis.map((li) => li.textContent).join("\n"));
+  assert.match(messages, /sweep of 4 runs over lr, w/);
+  assert.match(messages, /tinytune 'v=1&steps=30&backend=cpu&sweep=lr%3A0.001%2C0.01%3Bw%3A16%2C32' --summary/);
+  await page.fill("#seed", "3");
+  await page.dispatchEvent("#seed", "change");
+  const search = await page.evaluate(() => location.search);
+  assert.match(search, /seed=3/);
+  assert.match(search, /sweep=lr%3A0.001%2C0.01%3Bw%3A16%2C32/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

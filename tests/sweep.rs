@@ -1,0 +1,187 @@
+//! Sweeps: grid expansion and its link syntax, caps with reasons, interleaving order, divergence
+//! handling, the summary CSV and the sweep chart.
+
+use plotters::prelude::*;
+use tinytune::config::ExperimentConfig;
+use tinytune::sweep::{MAX_RUNS, Sweep, interleave};
+use tinytune::url::{parse, parse_strict, to_query};
+use tinytune::{backend, metrics, plot, train};
+
+#[test]
+fn geometric_and_list_axes_expand_in_run_order() {
+    let s = Sweep::parse("lr:2^-4..2^-1*2;w:16,32;seed:1..3").unwrap();
+    assert_eq!(s.axes[0].values, ["0.0625", "0.125", "0.25", "0.5"]);
+    assert_eq!(s.axes[1].values, ["16", "32"]);
+    assert_eq!(s.seeds.as_ref().unwrap().values, ["1", "2", "3"]);
+    let points = s.expand(&ExperimentConfig::default()).unwrap();
+    assert_eq!(points.len(), 4 * 2 * 3);
+    // x axis outermost, then series, then seeds.
+    assert_eq!(points[0].config.lr, 0.0625);
+    assert_eq!((points[0].config.width, points[0].config.seed), (16, 1));
+    assert_eq!((points[1].config.width, points[1].config.seed), (16, 2));
+    assert_eq!((points[3].config.width, points[3].config.seed), (32, 1));
+    assert_eq!(points[6].config.lr, 0.125);
+    assert_eq!(
+        tinytune::sweep::describe(&points[5].knobs),
+        "lr=0.0625 w=32 seed=3"
+    );
+}
+
+#[test]
+fn decimal_ranges_come_out_clean() {
+    let s = Sweep::parse("lr:0.0001..0.1*10;bs:16..64+16").unwrap();
+    assert_eq!(s.axes[0].values, ["0.0001", "0.001", "0.01", "0.1"]);
+    assert_eq!(s.axes[1].values, ["16", "32", "48", "64"]);
+    // A '+' typed into a link is decoded as a space; it still means an arithmetic step.
+    let typed = parse_strict("sweep=bs:16..64+16").unwrap();
+    assert_eq!(typed.sweep.axes[0].values, ["16", "32", "48", "64"]);
+}
+
+#[test]
+fn categorical_knobs_sweep_too() {
+    let s = Sweep::parse("act:relu,tanh,gelu;opt:adam,sgd").unwrap();
+    assert_eq!(s.expand(&ExperimentConfig::default()).unwrap().len(), 6);
+}
+
+#[test]
+fn the_sweep_rides_in_the_link_and_round_trips() {
+    let q = "v=1&steps=50&sweep=lr%3A0.001..0.1*10%3Bw%3A16%2C32";
+    let cfg = parse_strict(q).unwrap();
+    assert_eq!(cfg.sweep.keys(), ["lr", "w"]);
+    assert_eq!(to_query(&cfg), q);
+    assert_eq!(parse_strict(&to_query(&cfg)).unwrap(), cfg);
+}
+
+#[test]
+fn bad_sweeps_are_refused_with_reasons() {
+    let err = |text: &str| Sweep::parse(text).unwrap_err();
+    assert!(err("backend:cpu,auto").contains("'backend' cannot be swept"));
+    assert!(err("lr:0.1,abc").contains("lr: 'abc' is not a number"));
+    assert!(err("lr:1..0.1*2").contains("ends below its start"));
+    assert!(err("lr:0.1..1*1").contains("factor must be greater than 1"));
+    assert!(err("w:8,16;w:32").contains("w is swept twice"));
+    assert!(err("lr:0.1;w:8;d:1,2").contains("at most 2 knobs can be swept"));
+    assert!(err("lr0.1").contains("should be key:values"));
+
+    let base = ExperimentConfig::default();
+    let too_many = Sweep::parse("lr:2^-20..2^0*2;w:8..1024*2;seed:1..3").unwrap();
+    assert!(
+        too_many
+            .expand(&base)
+            .unwrap_err()
+            .contains(&format!("the limit is {MAX_RUNS}"))
+    );
+    let too_much = Sweep::parse("w:1024,2048,4096;d:8..16").unwrap();
+    let msg = too_much.expand(&base).unwrap_err();
+    assert!(msg.contains("GFLOP") && msg.contains("the limit is"), "{msg}");
+    let out_of_range = Sweep::parse("w:64,9000").unwrap();
+    assert!(
+        out_of_range
+            .expand(&base)
+            .unwrap_err()
+            .contains("width must be between 1 and 4096, got 9000")
+    );
+
+    // The page reads such a link leniently: it says why and drops the sweep.
+    let p = parse("w=32&sweep=w:1024,2048,4096;d:8..16");
+    assert!(p.config.sweep.is_empty());
+    assert_eq!(p.config.width, 32);
+    assert!(
+        p.issues[0].message.starts_with("sweep: the sweep needs about"),
+        "{:?}",
+        p.issues
+    );
+}
+
+#[test]
+fn interleaving_grows_every_run_together() {
+    assert_eq!(
+        interleave(&[25, 10, 25], 10),
+        [(0, 10), (1, 10), (2, 10), (0, 10), (2, 10), (0, 5), (2, 5)]
+    );
+    assert!(interleave(&[], 10).is_empty());
+}
+
+#[test]
+fn a_sweep_with_an_absurd_learning_rate_finishes_and_marks_those_runs() {
+    let cfg = parse_strict("steps=60&w=64&d=4&opt=sgd&sweep=lr:0.05,9").unwrap();
+    let points = cfg.sweep.expand(&cfg).unwrap();
+    let mut rounds = Vec::new();
+    let runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |d, t| {
+        rounds.push((d, t))
+    }))
+    .unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(
+        !runs[0].diverged && runs[0].reports.len() == 60,
+        "the sane run trains to the end"
+    );
+    assert!(runs[1].diverged, "lr=9 blows up");
+    assert!(runs[1].reports.len() < 60, "and stops early");
+    assert_eq!(rounds.last(), Some(&(2, 2)));
+    assert!(
+        rounds.first().unwrap().0 < 2,
+        "progress is reported while runs are still going"
+    );
+
+    let summary = metrics::to_summary_csv(&runs);
+    let lines: Vec<&str> = summary.lines().collect();
+    assert_eq!(
+        lines[0],
+        "run,lr,final_train_loss,final_val_loss,best_val_loss,diverged"
+    );
+    assert!(lines[1].starts_with("0,0.05,") && lines[1].ends_with(",0"));
+    assert!(lines[2].starts_with("1,9,") && lines[2].ends_with(",1"));
+    let csv = metrics::to_csv(&runs);
+    assert_eq!(csv.lines().filter(|l| l.starts_with("0,")).count(), 60);
+    assert!(csv.lines().any(|l| l.starts_with("1,")));
+}
+
+#[test]
+fn a_finite_blow_up_counts_as_divergence() {
+    let mut run = metrics::Run::new(ExperimentConfig::default());
+    let r = |step, train_loss| metrics::StepReport {
+        step,
+        train_loss,
+        val_loss: None,
+    };
+    run.extend([r(0, 0.7), r(1, 3.0), r(2, 8.0), r(3, 0.5)]);
+    assert!(run.diverged);
+    assert_eq!(run.reports.len(), 3, "history ends at the blow-up");
+}
+
+#[test]
+fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
+    let cfg = parse_strict("steps=30&w=16&sweep=lr:2^-8..2^-2*4;d:1,2").unwrap();
+    let points = cfg.sweep.expand(&cfg).unwrap();
+    let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
+    runs[0].diverged = true; // as if the first point had blown up
+    let (x_key, series) = plot::sweep_series(&runs).unwrap();
+    assert_eq!(x_key, "lr");
+    assert_eq!(series.len(), 2);
+    assert_eq!(series[0].label, "d=1");
+    assert_eq!(series[0].points.len(), 4);
+    assert_eq!(series[0].points[0].1, None);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
+        plot::draw_sweep(&root, &x_key, &series, plot::ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    assert!(
+        svg.contains("\nd=1\n") && svg.contains("\nd=2\n"),
+        "legend names the series"
+    );
+    assert!(
+        svg.contains("\n2^-8\n"),
+        "learning rates are labelled as powers of two"
+    );
+    // Empty sweeps render an empty frame rather than failing.
+    let mut empty = String::new();
+    {
+        let root = SVGBackend::with_string(&mut empty, (640, 400)).into_drawing_area();
+        plot::draw_sweep(&root, "lr", &[], plot::ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    assert!(empty.contains("<svg"));
+}
