@@ -108,11 +108,7 @@ fn write_svg(
     match plot::sweep_series(runs) {
         Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, style)?,
         None => {
-            let opts = plot::CurveOptions {
-                log_y: cfg.log_y,
-                total_steps: cfg.steps,
-            };
-            plot::draw_curves(&root, runs, opts, style)?
+            plot::draw_curves(&root, runs, plot::CurveOptions::new(cfg.log_y, cfg.steps), style)?;
         }
     }
     root.present().map_err(|e| e.to_string())

@@ -206,3 +206,35 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
     }
     out
 }
+
+/// JSON of all runs: each run's link (its full config), swept values, status, summary and every
+/// step. Non-finite losses are written as `null`.
+pub fn to_json(runs: &[Run]) -> String {
+    use serde_json::{Value, json};
+    let num = |v: Option<f32>| v.map_or(Value::Null, |x| json!(x));
+    let list: Vec<Value> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let knobs: serde_json::Map<String, Value> =
+                r.knobs.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
+            let steps: Vec<Value> = r
+                .reports
+                .iter()
+                .map(|s| json!({"step": s.step, "train_loss": num(Some(s.train_loss)), "val_loss": num(s.val_loss)}))
+                .collect();
+            json!({
+                "run": i,
+                "link": crate::url::to_query(&r.config),
+                "label": r.label(),
+                "knobs": knobs,
+                "diverged": r.diverged,
+                "final_train_loss": num(r.final_train_loss()),
+                "final_val_loss": num(r.final_val_loss()),
+                "best_val_loss": num(r.best_val_loss()),
+                "steps": steps,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&Value::Array(list)).unwrap_or_else(|_| "[]".into())
+}

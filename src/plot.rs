@@ -44,8 +44,31 @@ const VAL_COLOR: RGBColor = RGBColor(214, 39, 40);
 #[derive(Clone, Copy, Debug)]
 pub struct CurveOptions {
     pub log_y: bool,
+    /// Step axis on a log scale (steps are drawn at step + 1 so step 0 has a place).
+    pub log_x: bool,
     /// x-axis extent (the run's planned steps), so the axis does not jump while training.
     pub total_steps: usize,
+    /// EMA factor for the training loss (0 = raw only); the raw line stays faint behind it.
+    pub smoothing: f64,
+}
+
+impl CurveOptions {
+    pub fn new(log_y: bool, total_steps: usize) -> Self {
+        Self {
+            log_y,
+            log_x: false,
+            total_steps,
+            smoothing: 0.9,
+        }
+    }
+}
+
+/// A drawn data point in canvas pixels, for the page's hover readout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HoverPoint {
+    pub px: i32,
+    pub py: i32,
+    pub text: String,
 }
 
 fn draw_err<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> String {
@@ -82,53 +105,93 @@ fn loss_range(runs: &[Run], log_y: bool) -> Option<(f64, f64)> {
     }
 }
 
-/// Loss vs step: train (per step) and validation (every few steps) for each run, with a legend.
+/// Loss vs step. One run: mini-batch training loss (EMA-smoothed over a faint raw line) and
+/// validation loss. Several runs (a sweep): one smoothed training curve per run, coloured light →
+/// dark in run order, the legend naming the swept values. Returns the drawn points for hovering.
 pub fn draw_curves<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     runs: &[Run],
     opts: CurveOptions,
     style: ChartStyle,
-) -> Result<(), String> {
+) -> Result<Vec<HoverPoint>, String> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let x_max = opts
-        .total_steps
-        .max(
-            runs.iter()
-                .filter_map(|r| r.reports.last())
-                .map(|s| s.step + 1)
-                .max()
-                .unwrap_or(1),
-        )
-        .max(1) as f64;
-    match loss_range(runs, opts.log_y) {
-        None => {
-            // Empty chart: the axes with a hint, so the page never shows a blank box.
-            draw_curves_in(root, runs, 0.0..x_max, 0.0..1.0, style, "loss")?;
-            let (w, h) = root.dim_in_pixel();
-            root.draw(&Text::new(
-                "no steps yet — press Train",
-                (w as i32 / 2 - style.px(80.0) as i32, h as i32 / 2),
-                style.font(14.0).color(&RGBColor(120, 120, 120)),
-            ))
-            .map_err(draw_err)
-        }
-        Some((lo, hi)) if opts.log_y => {
-            draw_curves_in(root, runs, 0.0..x_max, (lo..hi).log_scale(), style, "loss (log)")
-        }
-        Some((lo, hi)) => draw_curves_in(root, runs, 0.0..x_max, lo..hi, style, "loss"),
+    let last_step = runs
+        .iter()
+        .filter_map(|r| r.reports.last())
+        .map(|s| s.step + 1)
+        .max();
+    let x_max = opts.total_steps.max(last_step.unwrap_or(1)).max(1) as f64;
+    let y_desc = if opts.log_y { "loss (log)" } else { "loss" };
+    let range = loss_range(runs, opts.log_y);
+    let (lo, hi) = range.unwrap_or((0.1, 1.0));
+    let hover = match (opts.log_x, opts.log_y) {
+        (false, false) => draw_curves_in(root, runs, opts, 0.0..x_max, lo..hi, style, y_desc)?,
+        (false, true) => draw_curves_in(root, runs, opts, 0.0..x_max, (lo..hi).log_scale(), style, y_desc)?,
+        (true, false) => draw_curves_in(
+            root,
+            runs,
+            opts,
+            (1.0..x_max + 1.0).log_scale(),
+            lo..hi,
+            style,
+            y_desc,
+        )?,
+        (true, true) => draw_curves_in(
+            root,
+            runs,
+            opts,
+            (1.0..x_max + 1.0).log_scale(),
+            (lo..hi).log_scale(),
+            style,
+            y_desc,
+        )?,
+    };
+    if range.is_none() {
+        // Empty chart: the axes with a hint, so the page never shows a blank box.
+        let (w, h) = root.dim_in_pixel();
+        root.draw(&Text::new(
+            "no steps yet — press Train",
+            (w as i32 / 2 - style.px(80.0) as i32, h as i32 / 2),
+            style.font(14.0).color(&RGBColor(120, 120, 120)),
+        ))
+        .map_err(draw_err)?;
     }
+    Ok(hover)
 }
 
-fn draw_curves_in<DB, Y>(
+/// Exponential moving average, seeded with the first value (no bias towards 0 at the start).
+pub fn ema(values: &[f64], factor: f64) -> Vec<f64> {
+    let f = factor.clamp(0.0, 0.999);
+    let mut out = Vec::with_capacity(values.len());
+    let mut acc = None;
+    for &v in values {
+        let next = match acc {
+            None => v,
+            Some(a) => f * a + (1.0 - f) * v,
+        };
+        acc = Some(next);
+        out.push(next);
+    }
+    out
+}
+
+/// Legend entries beyond this many would hide the chart; hovering still names every run.
+const MAX_LEGEND: usize = 12;
+
+#[allow(clippy::too_many_arguments)]
+fn draw_curves_in<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
     runs: &[Run],
-    x: std::ops::Range<f64>,
+    opts: CurveOptions,
+    x: X,
     y: Y,
     style: ChartStyle,
     y_desc: &str,
-) -> Result<(), String>
+) -> Result<Vec<HoverPoint>, String>
 where
     DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
@@ -140,7 +203,7 @@ where
         .map_err(draw_err)?;
     chart
         .configure_mesh()
-        .x_desc("step")
+        .x_desc(if opts.log_x { "step (log)" } else { "step" })
         .y_desc(y_desc)
         .label_style(style.font(12.0))
         .axis_desc_style(style.font(13.0))
@@ -151,46 +214,104 @@ where
         .draw()
         .map_err(draw_err)?;
 
-    let many = runs.len() > 1;
-    for run in runs {
-        let suffix = if many {
-            format!(" · {}", run.label())
+    let x_of = |step: usize| {
+        if opts.log_x {
+            step as f64 + 1.0
         } else {
-            String::new()
-        };
-        let train: Vec<(f64, f64)> = run
+            step as f64
+        }
+    };
+    let single = runs.len() == 1 && runs[0].knobs.is_empty();
+    let mut hover = Vec::new();
+    for (i, run) in runs.iter().enumerate() {
+        let name = run.label();
+        let finite: Vec<(usize, f64)> = run
             .reports
             .iter()
             .filter(|s| s.train_loss.is_finite())
-            .map(|s| (s.step as f64, f64::from(s.train_loss)))
+            .map(|s| (s.step, f64::from(s.train_loss)))
             .collect();
-        let val: Vec<(f64, f64)> = run
-            .reports
+        let raw_y: Vec<f64> = finite.iter().map(|p| p.1).collect();
+        let smooth: Vec<(f64, f64)> = finite
             .iter()
-            .filter_map(|s| {
-                s.val_loss
-                    .filter(|v| v.is_finite())
-                    .map(|v| (s.step as f64, f64::from(v)))
-            })
+            .zip(ema(&raw_y, opts.smoothing))
+            .map(|(p, v)| (x_of(p.0), v))
             .collect();
-        let lw = style.px(1.5);
-        chart
-            .draw_series(LineSeries::new(train, TRAIN_COLOR.stroke_width(lw)))
-            .map_err(draw_err)?
-            .label(format!("train{suffix}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], TRAIN_COLOR.stroke_width(lw)));
-        let lw2 = style.px(2.0);
-        chart
-            .draw_series(LineSeries::new(val, VAL_COLOR.stroke_width(lw2)))
-            .map_err(draw_err)?
-            .label(format!("validation{suffix}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], VAL_COLOR.stroke_width(lw2)));
+        let color = if single { TRAIN_COLOR } else { ramp(i, runs.len()) };
+        let lw = style.px(if single { 1.5 } else { 2.0 });
+        if opts.smoothing > 0.0 {
+            let raw = finite.iter().map(|p| (x_of(p.0), p.1));
+            chart
+                .draw_series(LineSeries::new(raw, color.mix(0.22).stroke_width(style.px(1.0))))
+                .map_err(draw_err)?;
+        }
+        let label = if single {
+            "train (EMA)".to_string()
+        } else {
+            name.clone()
+        };
+        let drawn = chart
+            .draw_series(LineSeries::new(smooth.clone(), color.stroke_width(lw)))
+            .map_err(draw_err)?;
+        if single || i < MAX_LEGEND {
+            drawn
+                .label(label)
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(lw)));
+        }
+        // Hover targets: the smoothed curve, thinned to about 400 points a run.
+        let stride = (smooth.len() / 400).max(1);
+        for (k, &(x, v)) in smooth.iter().enumerate().step_by(stride) {
+            let (px, py) = chart.backend_coord(&(x, v));
+            let step = finite[k].0;
+            let what = if single {
+                "train loss (EMA)".to_string()
+            } else {
+                name.clone()
+            };
+            hover.push(HoverPoint {
+                px,
+                py,
+                text: format!("step {step} · {} · {what}", format_loss(v)),
+            });
+        }
+        if single {
+            let val: Vec<(f64, f64)> = run
+                .reports
+                .iter()
+                .filter_map(|s| {
+                    s.val_loss
+                        .filter(|v| v.is_finite())
+                        .map(|v| (x_of(s.step), f64::from(v)))
+                })
+                .collect();
+            for &(x, v) in &val {
+                let (px, py) = chart.backend_coord(&(x, v));
+                let step = if opts.log_x { x - 1.0 } else { x };
+                hover.push(HoverPoint {
+                    px,
+                    py,
+                    text: format!("step {step} · {} · validation loss", format_loss(v)),
+                });
+            }
+            let lw2 = style.px(2.0);
+            chart
+                .draw_series(LineSeries::new(val, VAL_COLOR.stroke_width(lw2)))
+                .map_err(draw_err)?
+                .label("validation")
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 18, y)], VAL_COLOR.stroke_width(lw2))
+                });
+        }
         if let (true, Some(last)) = (run.diverged, run.reports.last()) {
             chart
                 .draw_series(std::iter::once(Text::new(
-                    "diverged (NaN/Inf)",
-                    (last.step as f64, chart.y_range().end),
-                    style.font(13.0).color(&VAL_COLOR),
+                    if single {
+                        "diverged".to_string()
+                    } else {
+                        format!("diverged: {name}")
+                    },
+                    (x_of(last.step), chart.y_range().end),
+                    style.font(12.0).color(&VAL_COLOR),
                 )))
                 .map_err(draw_err)?;
         }
@@ -205,7 +326,7 @@ where
             .draw()
             .map_err(draw_err)?;
     }
-    Ok(())
+    Ok(hover)
 }
 
 /// Tick labels that stay readable from 10 down to 1e-4.
@@ -492,6 +613,202 @@ where
             .border_style(RGBColor(200, 200, 200))
             .draw()
             .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// Final loss over a two-knob sweep, for the heatmap: `cells[row·xs.len() + col]`, rows = `ys`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Heatmap {
+    pub x_key: String,
+    pub y_key: String,
+    pub xs: Vec<String>,
+    pub ys: Vec<String>,
+    /// Final validation loss averaged over seeds; `None` = every seed diverged (or no run yet).
+    pub cells: Vec<Option<f64>>,
+}
+
+/// The heatmap of a sweep over two knobs (plus seeds), or `None` for fewer knobs.
+pub fn sweep_heatmap(runs: &[Run]) -> Option<Heatmap> {
+    let keys: Vec<&str> = runs
+        .first()?
+        .knobs
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| *k != "seed")
+        .collect();
+    let [x_key, y_key] = keys[..] else { return None };
+    let value = |r: &Run, key: &str| r.knobs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    let mut xs: Vec<String> = Vec::new();
+    let mut ys: Vec<String> = Vec::new();
+    for r in runs {
+        let (x, y) = (value(r, x_key)?, value(r, y_key)?);
+        if !xs.contains(&x) {
+            xs.push(x);
+        }
+        if !ys.contains(&y) {
+            ys.push(y);
+        }
+    }
+    let mut sums = vec![(0.0, 0usize); xs.len() * ys.len()];
+    for r in runs.iter().filter(|r| !r.diverged) {
+        let (Some(x), Some(y)) = (value(r, x_key), value(r, y_key)) else {
+            continue;
+        };
+        let col = xs.iter().position(|v| *v == x)?;
+        let row = ys.iter().position(|v| *v == y)?;
+        if let Some(l) = r.final_val_loss().filter(|l| l.is_finite()) {
+            let cell = &mut sums[row * xs.len() + col];
+            cell.0 += f64::from(l);
+            cell.1 += 1;
+        }
+    }
+    let cells = sums
+        .into_iter()
+        .map(|(s, n)| (n > 0).then(|| s / n as f64))
+        .collect();
+    Some(Heatmap {
+        x_key: x_key.into(),
+        y_key: y_key.into(),
+        xs,
+        ys,
+        cells,
+    })
+}
+
+/// Viridis, by five stops: dark purple (low) → yellow (high).
+fn viridis(t: f64) -> RGBColor {
+    const STOPS: [(f64, f64, f64); 5] = [
+        (68.0, 1.0, 84.0),
+        (59.0, 82.0, 139.0),
+        (33.0, 145.0, 140.0),
+        (94.0, 201.0, 98.0),
+        (253.0, 231.0, 37.0),
+    ];
+    let t = t.clamp(0.0, 1.0) * 4.0;
+    let i = (t.floor() as usize).min(3);
+    let f = t - i as f64;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// Cells coloured by log loss (viridis: dark = low), values written in, the best cell outlined,
+/// diverged cells grey with ×.
+pub fn draw_heatmap<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    hm: &Heatmap,
+    style: ChartStyle,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(draw_err)?;
+    let (nx, ny) = (hm.xs.len().max(1), hm.ys.len().max(1));
+    let mut chart = ChartBuilder::on(root)
+        .margin(style.px(10.0))
+        .x_label_area_size(style.px(36.0))
+        .y_label_area_size(style.px(56.0))
+        .build_cartesian_2d(0.0..nx as f64, 0.0..ny as f64)
+        .map_err(draw_err)?;
+    let xs = hm.xs.clone();
+    let ys = hm.ys.clone();
+    let pick = |labels: &[String], v: f64| labels.get(v.floor() as usize).cloned().unwrap_or_default();
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc(hm.x_key.as_str())
+        .y_desc(hm.y_key.as_str())
+        .label_style(style.font(12.0))
+        .axis_desc_style(style.font(13.0))
+        .x_labels(nx * 2 + 1)
+        .y_labels(ny * 2 + 1)
+        .x_label_formatter(&|v| {
+            if v.fract() == 0.5 {
+                pick(&xs, *v)
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|v| {
+            if v.fract() == 0.5 {
+                pick(&ys, *v)
+            } else {
+                String::new()
+            }
+        })
+        .draw()
+        .map_err(draw_err)?;
+    let logs: Vec<f64> = hm
+        .cells
+        .iter()
+        .flatten()
+        .filter(|v| **v > 0.0)
+        .map(|v| v.log10())
+        .collect();
+    let (lo, hi) = logs
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let best = hm
+        .cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| c.map(|v| (i, v)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(i, _)| i);
+    for (i, cell) in hm.cells.iter().enumerate() {
+        let (col, row) = ((i % nx) as f64, (i / nx) as f64);
+        let rect = [(col, row), (col + 1.0, row + 1.0)];
+        match cell {
+            Some(v) => {
+                let t = if hi > lo {
+                    (v.max(1e-12).log10() - lo) / (hi - lo)
+                } else {
+                    0.5
+                };
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(rect, viridis(t).filled())))
+                    .map_err(draw_err)?;
+                let ink = if t > 0.6 { BLACK } else { WHITE };
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        format_loss(*v),
+                        (col + 0.3, row + 0.6),
+                        style.font(11.0).color(&ink),
+                    )))
+                    .map_err(draw_err)?;
+            }
+            None => {
+                chart
+                    .draw_series(std::iter::once(Rectangle::new(
+                        rect,
+                        RGBColor(225, 225, 225).filled(),
+                    )))
+                    .map_err(draw_err)?;
+                chart
+                    .draw_series(std::iter::once(Cross::new(
+                        (col + 0.5, row + 0.5),
+                        style.px(6.0),
+                        RGBColor(120, 120, 120).stroke_width(style.px(2.0)),
+                    )))
+                    .map_err(draw_err)?;
+            }
+        }
+        if Some(i) == best {
+            // A path, not a rectangle outline: SVG output drops a rectangle's stroke width.
+            let ring = vec![
+                (col, row),
+                (col + 1.0, row),
+                (col + 1.0, row + 1.0),
+                (col, row + 1.0),
+                (col, row),
+            ];
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    ring,
+                    BLACK.stroke_width(style.px(3.0)),
+                )))
+                .map_err(draw_err)?;
+        }
     }
     Ok(())
 }

@@ -185,3 +185,103 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     }
     assert!(empty.contains("<svg"));
 }
+
+#[test]
+fn json_export_holds_config_knobs_and_every_step() {
+    let cfg = parse_strict("steps=12&w=8&sweep=lr:0.01,9;d:1,2").unwrap();
+    let points = cfg.sweep.expand(&cfg).unwrap();
+    let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 5, |_, _| {})).unwrap();
+    runs[0].reports[1].val_loss = Some(f32::NAN);
+    let v: serde_json::Value = serde_json::from_str(&metrics::to_json(&runs)).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 4);
+    assert_eq!(list[1]["knobs"]["lr"], "0.01");
+    assert_eq!(list[1]["knobs"]["d"], "2");
+    let link = list[1]["link"].as_str().unwrap();
+    let back = parse_strict(link).unwrap();
+    assert_eq!(
+        (back.lr, back.depth, back.width, back.steps),
+        (0.01, 2, 8, 12),
+        "the link replays the run"
+    );
+    assert_eq!(list[0]["steps"].as_array().unwrap().len(), 12);
+    assert!(list[0]["steps"][1]["val_loss"].is_null(), "NaN becomes null");
+    assert_eq!(list[0]["steps"][0]["step"], 0);
+    assert!(list[0]["final_val_loss"].is_number());
+}
+
+#[test]
+fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
+    let cfg = parse_strict("steps=20&w=8&sweep=lr:0.003,0.03;d:1,2,3;seed:1,2").unwrap();
+    let points = cfg.sweep.expand(&cfg).unwrap();
+    let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
+    // Both seeds of (lr=0.003, d=1) diverged → that cell has no value.
+    runs[0].diverged = true;
+    runs[1].diverged = true;
+    let hm = plot::sweep_heatmap(&runs).unwrap();
+    assert_eq!((hm.x_key.as_str(), hm.y_key.as_str()), ("lr", "d"));
+    assert_eq!(hm.xs, ["0.003", "0.03"]);
+    assert_eq!(hm.ys, ["1", "2", "3"]);
+    assert_eq!(hm.cells.len(), 6);
+    assert_eq!(hm.cells[0], None);
+    let mean = (runs[2].final_val_loss().unwrap() + runs[3].final_val_loss().unwrap()) as f64 / 2.0;
+    assert!(
+        (hm.cells[2].unwrap() - mean).abs() < 1e-6,
+        "seeds are averaged (lr=0.003, d=2)"
+    );
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (500, 400)).into_drawing_area();
+        plot::draw_heatmap(&root, &hm, plot::ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    assert!(
+        svg.contains("\n0.003\n") && svg.contains("\n3\n"),
+        "axes name the swept values"
+    );
+    assert!(
+        svg.contains("stroke=\"#000000\" stroke-width=\"3\""),
+        "the best cell is outlined"
+    );
+    assert!(plot::sweep_heatmap(&runs[..0]).is_none());
+}
+
+#[test]
+fn overlay_draws_a_ramp_of_curves_and_hover_targets() {
+    let cfg = parse_strict("steps=20&w=8&sweep=w:8,16,32").unwrap();
+    let points = cfg.sweep.expand(&cfg).unwrap();
+    let runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
+    let mut svg = String::new();
+    let hover = {
+        let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
+        let mut opts = plot::CurveOptions::new(true, 20);
+        opts.log_x = true;
+        let h = plot::draw_curves(&root, &runs, opts, plot::ChartStyle::default()).unwrap();
+        root.present().unwrap();
+        h
+    };
+    for i in 0..3 {
+        let c = plot::ramp(i, 3);
+        let hex = format!("stroke=\"#{:02X}{:02X}{:02X}\"", c.0, c.1, c.2);
+        assert!(svg.contains(&hex), "run {i} has its ramp colour");
+    }
+    assert!(
+        svg.contains("\nw=8\n") && svg.contains("\nw=32\n"),
+        "legend names the swept values"
+    );
+    assert!(svg.contains("step (log)"));
+    assert_eq!(hover.len(), 3 * 20, "one hover target per step per run");
+    assert!(hover[0].text.starts_with("step 0 · ") && hover[0].text.ends_with("w=8"));
+    assert!(
+        hover
+            .iter()
+            .all(|h| h.px > 0 && h.py > 0 && h.px < 640 && h.py < 400)
+    );
+}
+
+#[test]
+fn ema_starts_at_the_first_value_and_smooths() {
+    let e = plot::ema(&[1.0, 0.0, 0.0], 0.5);
+    assert_eq!(e, [1.0, 0.5, 0.25]);
+    assert_eq!(plot::ema(&[3.0, 1.0], 0.0), [3.0, 1.0]);
+}

@@ -216,13 +216,10 @@ pub fn redraw_progress(app: &Shared) {
         dom::set_data("lastVal", &v.to_string());
     }
     dom::set_data("stepsPerS", &format!("{:.2}", a.steps_per_s));
-    let opts = CurveOptions {
-        log_y: a.cfg.log_y,
-        total_steps: a.cfg.steps,
-    };
+    let opts = CurveOptions::new(a.cfg.log_y, a.cfg.steps);
     let run = std::slice::from_ref(&a.run);
     if let Err(e) = canvas::draw("loss-canvas", |root, style| {
-        plot::draw_curves(root, run, opts, style)
+        plot::draw_curves(root, run, opts, style).map(|_| ())
     }) {
         web_sys::console::warn_1(&e.into());
     }
