@@ -155,6 +155,8 @@ pub struct ExperimentConfig {
     pub backend: BackendChoice,
     /// Page-only preference: loss axis on a log scale.
     pub log_y: bool,
+    /// Page-only preference: step axis on a log scale.
+    pub log_x: bool,
     /// Knobs to vary around this config; empty for a single run.
     pub sweep: crate::sweep::Sweep,
 }
@@ -174,6 +176,7 @@ impl Default for ExperimentConfig {
             seed: 1,
             backend: BackendChoice::Auto,
             log_y: true,
+            log_x: false,
             sweep: crate::sweep::Sweep::default(),
         }
     }
@@ -263,6 +266,7 @@ impl ExperimentConfig {
     pub fn change_to(&self, new: &ExperimentConfig) -> Change {
         let view_only = |c: &ExperimentConfig| ExperimentConfig {
             log_y: true,
+            log_x: false,
             backend: BackendChoice::Auto,
             ..c.clone()
         };
@@ -270,7 +274,7 @@ impl ExperimentConfig {
             Change::SwitchBackend // which restarts the run on the new device
         } else if view_only(self) != view_only(new) {
             Change::Restart
-        } else if self.log_y != new.log_y {
+        } else if self.log_y != new.log_y || self.log_x != new.log_x {
             Change::Redraw
         } else {
             Change::None

@@ -222,8 +222,27 @@ where
         }
     };
     let single = runs.len() == 1 && runs[0].knobs.is_empty();
+    // Colour by the last swept knob (in a width × learning-rate sweep, one hue per width, light →
+    // dark, as in the papers); the legend lists that knob's values once each.
+    let colour_key = runs
+        .first()
+        .and_then(|r| r.knobs.iter().rev().find(|(k, _)| *k != "seed"))
+        .map(|(k, _)| *k);
+    let colour_value = |r: &Run| {
+        r.knobs
+            .iter()
+            .find(|(k, _)| Some(*k) == colour_key)
+            .map(|(_, v)| v.clone())
+    };
+    let mut values: Vec<String> = Vec::new();
+    for r in runs {
+        if let Some(v) = colour_value(r).filter(|v| !values.contains(v)) {
+            values.push(v);
+        }
+    }
+    let mut in_legend: Vec<String> = Vec::new();
     let mut hover = Vec::new();
-    for (i, run) in runs.iter().enumerate() {
+    for run in runs {
         let name = run.label();
         let finite: Vec<(usize, f64)> = run
             .reports
@@ -237,7 +256,16 @@ where
             .zip(ema(&raw_y, opts.smoothing))
             .map(|(p, v)| (x_of(p.0), v))
             .collect();
-        let color = if single { TRAIN_COLOR } else { ramp(i, runs.len()) };
+        let value = colour_value(run);
+        let index = value
+            .as_ref()
+            .and_then(|v| values.iter().position(|x| x == v))
+            .unwrap_or(0);
+        let color = if single {
+            TRAIN_COLOR
+        } else {
+            ramp(index, values.len())
+        };
         let lw = style.px(if single { 1.5 } else { 2.0 });
         if opts.smoothing > 0.0 {
             let raw = finite.iter().map(|p| (x_of(p.0), p.1));
@@ -253,7 +281,13 @@ where
         let drawn = chart
             .draw_series(LineSeries::new(smooth.clone(), color.stroke_width(lw)))
             .map_err(draw_err)?;
-        if single || i < MAX_LEGEND {
+        let new_value = value.filter(|v| !in_legend.contains(v));
+        if single || (new_value.is_some() && in_legend.len() < MAX_LEGEND) {
+            let label = match (&new_value, colour_key) {
+                (Some(v), Some(k)) if !single => format!("{k}={v}"),
+                _ => label,
+            };
+            in_legend.extend(new_value);
             drawn
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(lw)));
@@ -303,17 +337,31 @@ where
                 });
         }
         if let (true, Some(last)) = (run.diverged, run.reports.last()) {
-            chart
-                .draw_series(std::iter::once(Text::new(
-                    if single {
-                        "diverged".to_string()
-                    } else {
-                        format!("diverged: {name}")
-                    },
-                    (x_of(last.step), chart.y_range().end),
-                    style.font(12.0).color(&VAL_COLOR),
-                )))
-                .map_err(draw_err)?;
+            let at = (x_of(last.step), chart.y_range().end);
+            if single {
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        "diverged",
+                        at,
+                        style.font(12.0).color(&VAL_COLOR),
+                    )))
+                    .map_err(draw_err)?;
+            } else {
+                // Many runs: a × in the run's colour where it stopped; hovering names it.
+                chart
+                    .draw_series(std::iter::once(Cross::new(
+                        at,
+                        style.px(6.0),
+                        color.stroke_width(style.px(2.5)),
+                    )))
+                    .map_err(draw_err)?;
+                let (px, py) = chart.backend_coord(&at);
+                hover.push(HoverPoint {
+                    px,
+                    py,
+                    text: format!("step {} · diverged · {name}", last.step),
+                });
+            }
         }
     }
     if !runs.is_empty() {
@@ -710,7 +758,14 @@ pub fn draw_heatmap<DB: DrawingBackend>(
         .map_err(draw_err)?;
     let xs = hm.xs.clone();
     let ys = hm.ys.clone();
-    let pick = |labels: &[String], v: f64| labels.get(v.floor() as usize).cloned().unwrap_or_default();
+    let pick = |labels: &[String], v: f64| {
+        let text = labels.get(v.floor() as usize).cloned().unwrap_or_default();
+        // Powers of two read as 2^k, as on the sweep chart; other values as given.
+        match crate::config::parse_number(&text) {
+            Ok(x) if format_x(x).starts_with("2^") => format_x(x),
+            _ => text,
+        }
+    };
     chart
         .configure_mesh()
         .disable_mesh()

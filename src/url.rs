@@ -18,7 +18,7 @@ pub const VERSION: u32 = 1;
 
 /// Every key this version understands, in the order links are written.
 pub const KEYS: &[&str] = &[
-    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "backend", "ylog", "sweep",
+    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "backend", "ylog", "xlog", "sweep",
 ];
 
 /// Something in a link that could not be used as given.
@@ -69,6 +69,7 @@ fn default_text(key: &str) -> String {
         "seed" => d.seed.to_string(),
         "backend" => d.backend.key().into(),
         "ylog" => u8::from(d.log_y).to_string(),
+        "xlog" => u8::from(d.log_x).to_string(),
         "sweep" => "no sweep".into(),
         _ => String::new(),
     }
@@ -107,6 +108,7 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
         }
         "backend" => cfg.backend = BackendChoice::parse_key(value)?,
         "ylog" => cfg.log_y = parse_flag(value)?,
+        "xlog" => cfg.log_x = parse_flag(value)?,
         "sweep" => cfg.sweep = Sweep::parse(value)?,
         _ => unreachable!("apply is only called with known keys"),
     }
@@ -238,6 +240,7 @@ pub fn to_query(cfg: &ExperimentConfig) -> String {
     put("seed", cfg.seed != d.seed, cfg.seed.to_string());
     put("backend", cfg.backend != d.backend, cfg.backend.key().into());
     put("ylog", cfg.log_y != d.log_y, u8::from(cfg.log_y).to_string());
+    put("xlog", cfg.log_x != d.log_x, u8::from(cfg.log_x).to_string());
     put("sweep", !cfg.sweep.is_empty(), cfg.sweep.to_text());
     // Values are plain ASCII words and numbers, so encoding cannot fail.
     serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| format!("v={VERSION}"))

@@ -28,12 +28,13 @@ fn every_key_round_trips() {
         seed: 42,
         backend: BackendChoice::Cpu,
         log_y: false,
+        log_x: true,
         sweep: Default::default(),
     };
     let q = to_query(&cfg);
     assert_eq!(
         q,
-        "v=1&task=moons&n=512&w=128&d=2&act=gelu&opt=sgd&lr=0.000244140625&bs=32&steps=1234&seed=42&backend=cpu&ylog=0"
+        "v=1&task=moons&n=512&w=128&d=2&act=gelu&opt=sgd&lr=0.000244140625&bs=32&steps=1234&seed=42&backend=cpu&ylog=0&xlog=1"
     );
     let p = parse(&q);
     assert!(p.issues.is_empty(), "{:?}", p.issues);

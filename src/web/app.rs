@@ -1,20 +1,22 @@
 //! Page state and the event handlers that change it. The link is read once at start-up; after that
-//! every change of a control rewrites the link (`history.replaceState`) and restarts the run.
+//! every change of a control rewrites the link (`history.replaceState`) and restarts the runs.
+//! A single experiment is a sweep of one run, so one runner and one set of views serve both.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use web_sys::{HtmlButtonElement, HtmlElement, HtmlInputElement};
+use web_sys::{HtmlElement, MouseEvent};
 
 use super::dom::{self, Level};
 use super::gpu::{self, Active, Kind};
-use super::{canvas, frame, runner};
+use super::{export, runner, view};
 use crate::config::{Change, ExperimentConfig};
 use crate::data::{self, Points2d};
-use crate::metrics::{self, Run};
-use crate::plot::{self, BoundaryGrid, CurveOptions};
+use crate::metrics::Run;
+use crate::plot::{BoundaryGrid, HoverPoint};
+use crate::sweep::SweepPoint;
 use crate::url;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,17 +26,19 @@ pub enum RunState {
     Paused,
     Done,
     Diverged,
+    Cancelled,
     Failed,
 }
 
 impl RunState {
-    fn key(self) -> &'static str {
+    pub fn key(self) -> &'static str {
         match self {
             RunState::Idle => "idle",
             RunState::Running => "running",
             RunState::Paused => "paused",
             RunState::Done => "done",
             RunState::Diverged => "diverged",
+            RunState::Cancelled => "cancelled",
             RunState::Failed => "failed",
         }
     }
@@ -43,18 +47,67 @@ impl RunState {
 pub struct App {
     pub cfg: ExperimentConfig,
     pub active: Option<Active>,
-    pub run: Run,
+    /// The runs of the experiment: one, or every point of its sweep.
+    pub points: Vec<SweepPoint>,
+    pub runs: Vec<Run>,
+    /// Wall time attributed to each run (for its steps/s in the table).
+    pub run_ms: Vec<f64>,
     pub grid: Option<BoundaryGrid>,
-    pub points: Points2d,
+    pub data: Points2d,
     /// Bumped by every restart; a runner whose generation is stale stops at its next frame.
     pub generation: u64,
     pub state: RunState,
     pub steps_per_s: f64,
-    pub param_count: usize,
+    /// "8642 parameters", or the range over a sweep's runs.
+    pub params_text: String,
     pub first_point_reported: bool,
+    /// When the current runs started (ms since navigation), for the ETA.
+    pub started_ms: f64,
+    /// Points of the loss chart under the pointer's reach, in canvas pixels.
+    pub hover: Vec<HoverPoint>,
+}
+
+impl App {
+    pub fn is_sweep(&self) -> bool {
+        !self.cfg.sweep.is_empty()
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.points.iter().map(|p| p.config.steps).sum()
+    }
+
+    pub fn steps_done(&self) -> usize {
+        self.runs.iter().map(|r| r.reports.len()).sum()
+    }
+
+    /// A run is finished when it trained all its steps or diverged.
+    pub fn run_finished(&self, i: usize) -> bool {
+        let r = &self.runs[i];
+        r.diverged || r.reports.len() >= r.config.steps
+    }
+
+    pub fn runs_finished(&self) -> usize {
+        (0..self.runs.len()).filter(|&i| self.run_finished(i)).count()
+    }
 }
 
 pub type Shared = Rc<RefCell<App>>;
+
+/// The runs of `cfg`: its sweep expanded, or the config alone. The link parser has already checked
+/// the sweep, so expansion cannot fail here; if it did, the base config still runs.
+fn expand(cfg: &ExperimentConfig) -> Vec<SweepPoint> {
+    let single = || {
+        vec![SweepPoint {
+            config: cfg.clone(),
+            knobs: Vec::new(),
+        }]
+    };
+    if cfg.sweep.is_empty() {
+        single()
+    } else {
+        cfg.sweep.expand(cfg).unwrap_or_else(|_| single())
+    }
+}
 
 /// Start-up: read the link, build the controls, pick the backend, start training.
 pub async fn boot() {
@@ -67,35 +120,27 @@ pub async fn boot() {
         dom::push_message(Level::Warning, &format!("Link: {}", issue.message));
     }
     let cfg = parsed.config;
-    if !cfg.sweep.is_empty() {
-        dom::push_message(
-            Level::Info,
-            &format!(
-                "This link defines a sweep of {} runs over {}. This version of the page trains only the base \
-                 configuration; the command-line program runs the whole sweep: tinytune '{}' --summary --svg sweep.svg",
-                cfg.sweep.run_count(),
-                cfg.sweep.keys().join(", "),
-                url::to_query(&cfg)
-            ),
-        );
-    }
     dom::write_controls(&cfg);
-    let points = data::generate(cfg.task, cfg.points, cfg.seed).train;
     let app: Shared = Rc::new(RefCell::new(App {
-        run: Run::new(cfg.clone()),
+        points: Vec::new(),
+        runs: Vec::new(),
+        run_ms: Vec::new(),
+        data: data::generate(cfg.task, cfg.points, cfg.seed).train,
         cfg,
         active: None,
         grid: None,
-        points,
         generation: 0,
         state: RunState::Idle,
         steps_per_s: 0.0,
-        param_count: 0,
+        params_text: String::new(),
         first_point_reported: false,
+        started_ms: 0.0,
+        hover: Vec::new(),
     }));
     write_url(&app.borrow().cfg);
     wire_events(&app);
-    redraw_all(&app);
+    reset_runs(&app, RunState::Idle);
+    view::redraw_all(&app);
     select_backend(&app).await;
     restart(&app, true);
 }
@@ -105,26 +150,12 @@ async fn select_backend(app: &Shared) {
     let choice = app.borrow().cfg.backend;
     dom::set_text("status", "Checking for WebGPU…");
     let active = gpu::choose(choice).await;
-    show_backend(&active);
+    view::show_backend(&active);
     app.borrow_mut().active = Some(active);
 }
 
-fn show_backend(active: &Active) {
-    dom::set_text("status", &format!("Backend: {}", active.summary));
-    dom::set_data(
-        "backend",
-        if active.kind == Kind::Webgpu {
-            "webgpu"
-        } else {
-            "cpu"
-        },
-    );
-}
-
 fn write_url(cfg: &ExperimentConfig) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
+    let Some(window) = web_sys::window() else { return };
     let query = url::to_query(cfg);
     let path = window.location().pathname().unwrap_or_default();
     if let Ok(history) = window.history() {
@@ -132,24 +163,38 @@ fn write_url(cfg: &ExperimentConfig) {
     }
 }
 
-/// Throws away the current run and starts a fresh one (running if `autorun`).
+/// Fresh, empty runs for the current config; returns the new generation.
+fn reset_runs(app: &Shared, state: RunState) -> u64 {
+    let mut a = app.borrow_mut();
+    a.generation += 1;
+    a.points = expand(&a.cfg);
+    a.runs = a
+        .points
+        .iter()
+        .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
+        .collect();
+    a.run_ms = vec![0.0; a.runs.len()];
+    a.grid = None;
+    a.data = data::generate(a.cfg.task, a.cfg.points, a.cfg.seed).train;
+    a.steps_per_s = 0.0;
+    a.first_point_reported = false;
+    a.started_ms = super::frame::now_ms();
+    a.hover.clear();
+    a.state = state;
+    a.generation
+}
+
+/// Throws away the current runs and starts fresh ones (running if `autorun`).
 pub fn restart(app: &Shared, autorun: bool) {
-    let generation = {
-        let mut a = app.borrow_mut();
-        a.generation += 1;
-        a.run = Run::new(a.cfg.clone());
-        a.grid = None;
-        a.points = data::generate(a.cfg.task, a.cfg.points, a.cfg.seed).train;
-        a.steps_per_s = 0.0;
-        a.first_point_reported = false;
-        a.state = if autorun {
+    let generation = reset_runs(
+        app,
+        if autorun {
             RunState::Running
         } else {
             RunState::Idle
-        };
-        a.generation
-    };
-    redraw_all(app);
+        },
+    );
+    view::redraw_all(app);
     if autorun {
         wasm_bindgen_futures::spawn_local(runner::run(app.clone(), generation));
     }
@@ -157,94 +202,15 @@ pub fn restart(app: &Shared, autorun: bool) {
 
 pub fn set_state(app: &Shared, state: RunState) {
     app.borrow_mut().state = state;
-    show_state(&app.borrow());
-}
-
-fn show_state(a: &App) {
-    dom::set_data("state", a.state.key());
-    let train: HtmlButtonElement = dom::el("train");
-    let pause: HtmlButtonElement = dom::el("pause");
-    train.set_text_content(Some(match a.state {
-        RunState::Paused => "Resume",
-        RunState::Done | RunState::Diverged | RunState::Failed => "Train again",
-        _ => "Train",
-    }));
-    train.set_disabled(a.state == RunState::Running);
-    pause.set_disabled(a.state != RunState::Running);
-}
-
-/// Text readouts and the loss chart; cheap enough for every frame.
-pub fn redraw_progress(app: &Shared) {
-    let a = app.borrow();
-    show_state(&a);
-    let done = a.run.reports.len();
-    let mut progress = format!("step {done} / {}", a.cfg.steps);
-    if let Some(last) = a.run.reports.last() {
-        progress.push_str(&format!(" · train {:.4}", last.train_loss));
-    }
-    if let Some(v) = a.run.final_val_loss() {
-        progress.push_str(&format!(" · val {v:.4}"));
-    }
-    if a.run.diverged {
-        progress.push_str(" · diverged (NaN/Inf loss)");
-    }
-    dom::set_text("progress", &progress);
-    dom::set_text(
-        "speed",
-        &if a.steps_per_s > 0.0 {
-            format!("{:.1} steps/s", a.steps_per_s)
-        } else {
-            String::new()
-        },
-    );
-    dom::set_text(
-        "params",
-        &if a.param_count > 0 {
-            format!("{} parameters", a.param_count)
-        } else {
-            String::new()
-        },
-    );
-    dom::set_data("step", &done.to_string());
-    if let Some(first) = a.run.reports.first() {
-        dom::set_data("firstLoss", &first.train_loss.to_string());
-    }
-    if let Some(v) = a.run.reports.first().and_then(|r| r.val_loss) {
-        dom::set_data("firstVal", &v.to_string());
-    }
-    if let Some(v) = a.run.final_val_loss() {
-        dom::set_data("lastVal", &v.to_string());
-    }
-    dom::set_data("stepsPerS", &format!("{:.2}", a.steps_per_s));
-    let opts = CurveOptions::new(a.cfg.log_y, a.cfg.steps);
-    let run = std::slice::from_ref(&a.run);
-    if let Err(e) = canvas::draw("loss-canvas", |root, style| {
-        plot::draw_curves(root, run, opts, style).map(|_| ())
-    }) {
-        web_sys::console::warn_1(&e.into());
-    }
-}
-
-pub fn redraw_boundary(app: &Shared) {
-    let a = app.borrow();
-    if let Err(e) = canvas::draw("boundary-canvas", |root, style| {
-        plot::draw_boundary(root, a.grid.as_ref(), &a.points, style)
-    }) {
-        web_sys::console::warn_1(&e.into());
-    }
-}
-
-pub fn redraw_all(app: &Shared) {
-    redraw_progress(app);
-    redraw_boundary(app);
+    view::redraw_progress(app);
 }
 
 /// Records the time from navigation start to the first curve point (read by the benchmark).
 pub fn note_first_point(app: &Shared) {
     let mut a = app.borrow_mut();
-    if !a.first_point_reported && !a.run.reports.is_empty() {
+    if !a.first_point_reported && a.runs.iter().any(|r| !r.reports.is_empty()) {
         a.first_point_reported = true;
-        dom::set_data("firstPointMs", &format!("{:.0}", frame::now_ms()));
+        dom::set_data("firstPointMs", &format!("{:.0}", super::frame::now_ms()));
     }
 }
 
@@ -258,17 +224,13 @@ fn on_controls_changed(app: &Shared) {
         dom::push_message(Level::Warning, &issue.message);
     }
     let old = app.borrow().cfg.clone();
-    // The sweep has no controls yet; keep it so the link keeps describing the same experiment.
-    let new = ExperimentConfig {
-        sweep: old.sweep.clone(),
-        ..parsed.config
-    };
+    let new = parsed.config;
     dom::write_controls(&new);
     write_url(&new);
     app.borrow_mut().cfg = new.clone();
     match old.change_to(&new) {
         Change::None => {}
-        Change::Redraw => redraw_progress(app),
+        Change::Redraw => view::redraw_all(app),
         Change::SwitchBackend => {
             let app = app.clone();
             app.borrow_mut().generation += 1; // stop the old runner before the device changes
@@ -293,7 +255,7 @@ pub fn on_device_error(app: &Shared, error: &str) {
             Level::Error,
             &format!("The GPU stopped responding ({error}). Training restarted on the CPU backend."),
         );
-        show_backend(&active);
+        view::show_backend(&active);
         app.borrow_mut().active = Some(active);
         restart(app, true);
     } else {
@@ -330,55 +292,37 @@ fn wire_events(app: &Shared) {
             set_state(app, RunState::Paused);
         }
     });
-    on_click("reset", app, |app| restart(app, false));
-    on_click("copy-link", app, |_| copy_link());
-    on_click("download-csv", app, |app| {
-        let csv = metrics::to_csv(std::slice::from_ref(&app.borrow().run));
-        if let Err(e) = download("tinytune-run.csv", &csv) {
-            dom::push_message(Level::Error, &format!("Could not export CSV: {e:?}"));
+    on_click("cancel", app, |app| {
+        let state = app.borrow().state;
+        if matches!(state, RunState::Running | RunState::Paused) {
+            // The runner sees the state at its next frame and stops; finished runs keep their results.
+            set_state(app, RunState::Cancelled);
+            view::redraw_all(app);
         }
     });
+    on_click("reset", app, |app| restart(app, false));
+    on_click("copy-link", app, |_| export::copy_link());
+    on_click("download-csv", app, |app| export::csv(&app.borrow().runs));
+    on_click("download-json", app, |app| export::json(&app.borrow().runs));
+    on_click("download-png", app, |app| {
+        let id = if app.borrow().is_sweep() {
+            "sweep-canvas"
+        } else {
+            "loss-canvas"
+        };
+        export::png(id);
+    });
+
+    let hover_app = app.clone();
+    let cb = Closure::<dyn FnMut(MouseEvent)>::new(move |e: MouseEvent| view::show_hover(&hover_app, &e));
+    let _ = dom::el::<HtmlElement>("loss-canvas")
+        .add_event_listener_with_callback("mousemove", cb.as_ref().unchecked_ref());
+    cb.forget();
+
     let resize_app = app.clone();
-    let cb = Closure::<dyn FnMut()>::new(move || redraw_all(&resize_app));
+    let cb = Closure::<dyn FnMut()>::new(move || view::redraw_all(&resize_app));
     if let Some(w) = web_sys::window() {
         let _ = w.add_event_listener_with_callback("resize", cb.as_ref().unchecked_ref());
     }
     cb.forget();
-}
-
-fn copy_link() {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let href = window.location().href().unwrap_or_default();
-    let fallback: HtmlInputElement = dom::el("link-fallback");
-    let promise = window.navigator().clipboard().write_text(&href);
-    wasm_bindgen_futures::spawn_local(async move {
-        match wasm_bindgen_futures::JsFuture::from(promise).await {
-            Ok(_) => {
-                fallback.set_hidden(true);
-                dom::push_message(Level::Info, "Link copied to the clipboard.");
-            }
-            Err(_) => {
-                // No clipboard permission (e.g. an embedded page): show the link, selected, to copy by hand.
-                fallback.set_value(&href);
-                fallback.set_hidden(false);
-                fallback.select();
-                dom::push_message(Level::Info, "Copy the selected link below.");
-            }
-        }
-    });
-}
-
-fn download(name: &str, text: &str) -> Result<(), JsValue> {
-    let parts = js_sys::Array::of1(&JsValue::from_str(text));
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type("text/csv");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts)?;
-    let href = web_sys::Url::create_object_url_with_blob(&blob)?;
-    let a: web_sys::HtmlAnchorElement = dom::document().create_element("a")?.dyn_into()?;
-    a.set_href(&href);
-    a.set_download(name);
-    a.click();
-    web_sys::Url::revoke_object_url(&href)
 }

@@ -37,6 +37,30 @@ pub enum Level {
     Error,
 }
 
+pub fn set_hidden(id: &str, hidden: bool) {
+    el::<HtmlElement>(id).set_hidden(hidden);
+}
+
+/// Replaces the rows of `#runs-table` (cells as text, never HTML); `class` marks a row's status.
+pub fn set_table_rows(rows: &[(String, Vec<String>)]) {
+    let body = el::<Element>("runs-table")
+        .query_selector("tbody")
+        .ok()
+        .flatten()
+        .expect("#runs-table has a tbody");
+    body.set_text_content(None);
+    for (class, cells) in rows {
+        let tr = document().create_element("tr").expect("create tr");
+        tr.set_class_name(class);
+        for c in cells {
+            let td = document().create_element("td").expect("create td");
+            td.set_text_content(Some(c));
+            let _ = tr.append_child(&td);
+        }
+        let _ = body.append_child(&tr);
+    }
+}
+
 pub fn clear_messages() {
     el::<Element>("messages").set_text_content(None);
 }
@@ -73,7 +97,7 @@ pub fn build_controls() {
 
 /// Ids of the controls, which are also their link keys.
 pub const CONTROL_KEYS: &[&str] = &[
-    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "backend", "ylog",
+    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "backend", "ylog", "xlog", "sweep",
 ];
 
 fn set_value(id: &str, v: &str) {
@@ -98,6 +122,8 @@ pub fn write_controls(cfg: &ExperimentConfig) {
     set_value("steps", &cfg.steps.to_string());
     set_value("backend", cfg.backend.key());
     el::<HtmlInputElement>("ylog").set_checked(cfg.log_y);
+    el::<HtmlInputElement>("xlog").set_checked(cfg.log_x);
+    set_value("sweep", &cfg.sweep.to_text());
 }
 
 /// The controls as (key, value) pairs, to be read by the same lenient link parser as a URL, so a

@@ -4,9 +4,11 @@
 mod app;
 mod canvas;
 mod dom;
+mod export;
 mod frame;
 mod gpu;
 mod runner;
+mod view;
 
 use wasm_bindgen::prelude::*;
 

@@ -1,17 +1,19 @@
-//! The frame-paced runner: each animation frame it queues k steps, awaits ONE batched readback,
-//! appends the reports and redraws, then adapts k so a frame's work stays near 12 ms. It owns the
-//! trainer; a restart bumps the generation and the stale runner returns at its next frame.
+//! The frame-paced runner: each animation frame it queues about k steps spread over the unfinished
+//! runs (round-robin, so every curve of a sweep grows together), awaits ONE batched readback for
+//! all of them, appends the reports and redraws, then adapts k so a frame's work stays near 12 ms.
+//! It owns the trainers; a restart bumps the generation and the stale runner returns at its next
+//! frame.
 
 use super::app::{self, RunState, Shared};
-use super::{dom, frame};
+use super::{dom, frame, view};
 use crate::metrics::read_reports;
 use crate::plot::BoundaryGrid;
 use crate::train::{StepOutput, Trainer};
 
 /// Grid resolution of the decision-boundary plot.
 const GRID_RES: usize = 48;
-/// How often the boundary is refreshed while training (it costs a forward pass on the grid).
-const GRID_EVERY_MS: f64 = 250.0;
+/// How often the boundary and the sweep charts are refreshed while training.
+const SIDE_EVERY_MS: f64 = 250.0;
 /// Main-thread work per frame the runner aims for (leaves room for drawing within 16 ms).
 const FRAME_BUDGET_MS: f64 = 12.0;
 const MAX_STEPS_PER_FRAME: f64 = 256.0;
@@ -21,43 +23,77 @@ fn is_current(app: &Shared, generation: u64) -> bool {
 }
 
 pub async fn run(app: Shared, generation: u64) {
-    let (cfg, device) = {
+    let (points, device, sweep) = {
         let a = app.borrow();
-        let Some(active) = a.active.as_ref() else {
-            return;
-        };
-        (a.cfg.clone(), active.device.clone())
+        let Some(active) = a.active.as_ref() else { return };
+        (a.points.clone(), active.device.clone(), a.is_sweep())
     };
     let started = frame::now_ms();
-    let mut trainer = match Trainer::new(&cfg, &device) {
-        Ok(t) => t,
-        Err(e) => {
-            app::on_device_error(&app, &e);
-            return;
+    let mut trainers = Vec::with_capacity(points.len());
+    for p in &points {
+        match Trainer::new(&p.config, &device) {
+            Ok(t) => trainers.push(t),
+            Err(e) => {
+                app::on_device_error(&app, &e);
+                return;
+            }
         }
+    }
+    let counts: Vec<usize> = trainers.iter().map(Trainer::parameter_count).collect();
+    let (lo, hi) = (
+        counts.iter().min().copied().unwrap_or(0),
+        counts.iter().max().copied().unwrap_or(0),
+    );
+    app.borrow_mut().params_text = if lo == hi {
+        format!("{lo} parameters")
+    } else {
+        format!("{lo}–{hi} parameters")
     };
-    app.borrow_mut().param_count = trainer.parameter_count();
 
     let mut k = 1.0_f64;
-    let mut last_grid = f64::NEG_INFINITY;
+    let mut cursor = 0; // the run that goes first in the next frame
+    let mut last_side = f64::NEG_INFINITY;
     let mut last_end = frame::now_ms();
     loop {
         frame::next().await;
         if !is_current(&app, generation) {
             return;
         }
-        if app.borrow().state == RunState::Paused {
-            last_end = frame::now_ms();
-            continue;
+        match app.borrow().state {
+            RunState::Paused => {
+                last_end = frame::now_ms();
+                continue;
+            }
+            RunState::Cancelled => return,
+            _ => {}
         }
         let t0 = frame::now_ms();
-        let outs: Vec<StepOutput> = (0..k.round() as usize).map_while(|_| trainer.step()).collect();
+        // Which runs step this frame, and how many steps each.
+        let active: Vec<usize> = {
+            let a = app.borrow();
+            (0..trainers.len())
+                .map(|j| (cursor + j) % trainers.len())
+                .filter(|&i| !a.run_finished(i))
+                .collect()
+        };
+        let chunk = ((k / active.len().max(1) as f64).round() as usize).max(1);
+        let budget = (k.round() as usize).max(chunk);
+        let mut outs: Vec<StepOutput> = Vec::new();
+        let mut counts: Vec<(usize, usize)> = Vec::new(); // (run, steps queued)
+        for &i in &active {
+            if outs.len() >= budget {
+                break;
+            }
+            let before = outs.len();
+            outs.extend((0..chunk).map_while(|_| trainers[i].step()));
+            counts.push((i, outs.len() - before));
+            cursor = (i + 1) % trainers.len();
+        }
         let n = outs.len();
-        let want_grid = t0 - last_grid >= GRID_EVERY_MS || trainer.is_done();
-        let extra = if want_grid {
-            vec![trainer.predict_grid(GRID_RES)]
-        } else {
-            Vec::new()
+        let want_side = t0 - last_side >= SIDE_EVERY_MS || counts.iter().any(|&(i, _)| trainers[i].is_done());
+        let extra = match (sweep, want_side) {
+            (false, true) => vec![trainers[0].predict_grid(GRID_RES)],
+            _ => Vec::new(),
         };
         let result = read_reports(outs, extra).await;
         let t1 = frame::now_ms();
@@ -73,12 +109,15 @@ pub async fn run(app: Shared, generation: u64) {
         };
         {
             let mut a = app.borrow_mut();
-            a.run.extend(reports);
+            let mut reports = reports.into_iter();
+            for &(i, c) in &counts {
+                a.runs[i].extend(reports.by_ref().take(c));
+                a.run_ms[i] += (t1 - t0) * c as f64 / n.max(1) as f64;
+            }
             if let Some(probs) = extras.into_iter().next() {
-                last_grid = t0;
                 a.grid = Some(BoundaryGrid {
                     res: GRID_RES,
-                    classes: trainer.dataset().classes,
+                    classes: trainers[0].dataset().classes,
                     probs,
                 });
             }
@@ -89,10 +128,13 @@ pub async fn run(app: Shared, generation: u64) {
             } else {
                 0.8 * a.steps_per_s + 0.2 * rate
             };
-            if a.run.diverged {
-                a.state = RunState::Diverged;
-            } else if trainer.is_done() {
-                a.state = RunState::Done;
+            if a.runs_finished() == a.runs.len() && a.state == RunState::Running {
+                let all_diverged = a.runs.iter().all(|r| r.diverged);
+                a.state = if all_diverged {
+                    RunState::Diverged
+                } else {
+                    RunState::Done
+                };
             }
         }
         last_end = t1;
@@ -105,12 +147,14 @@ pub async fn run(app: Shared, generation: u64) {
             k = (0.5 * k + 0.5 * ideal).max(1.0);
         }
         app::note_first_point(&app);
-        app::redraw_progress(&app);
-        if want_grid {
-            app::redraw_boundary(&app);
-        }
+        view::redraw_progress(&app);
         let state = app.borrow().state;
-        if matches!(state, RunState::Done | RunState::Diverged) {
+        let finished = matches!(state, RunState::Done | RunState::Diverged);
+        if want_side || finished {
+            last_side = t0;
+            view::redraw_side(&app);
+        }
+        if finished {
             // Wall time of the whole run, set-up included (read by the benchmark).
             dom::set_data("trainMs", &format!("{:.0}", frame::now_ms() - started));
             return;

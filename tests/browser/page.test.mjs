@@ -1,6 +1,7 @@
 // The built page in real headless Chromium: backend choice, training, links, hostile input.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import { serve, launch, open, waitForState, colouredPixels } from "./harness.mjs";
 
 let srv, browser, noGpuBrowser;
@@ -166,17 +167,91 @@ test("a GPU device lost mid-run falls back to the CPU with a message", async () 
   await page.close();
 });
 
-test("a sweep link says the page trains its base config and keeps the sweep in the link", async () => {
-  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=30&sweep=lr%3A0.001%2C0.01%3Bw%3A16%2C32");
+async function download(page, button) {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+  return fs.readFileSync(await file.path(), "utf8");
+}
+
+test("a small sweep on WebGPU finishes its progress bar, draws the sweep chart and exports every run", async () => {
+  const sweep = encodeURIComponent("lr:0.01,0.03,0.1;w:8,16");
+  const { page, errors } = await open(browser, srv.base, `?v=1&backend=webgpu&steps=4&d=1&bs=256&sweep=${sweep}`);
+  const data = await waitForState(page, ["done", "diverged", "failed"], 300_000);
+  assert.equal(data.state, "done", errors.join(" | "));
+  assert.equal(data.backend, "webgpu");
+  assert.equal([data.runsDone, data.runsTotal].join("/"), "6/6");
+  const bar = await page.$eval("#sweep-progress", (p) => [p.value, p.max]);
+  assert.deepEqual(bar, [6, 6], "the progress bar is full");
+  assert.match(await page.textContent("#sweep-text"), /^6 \/ 6 runs/);
+  assert.ok(await page.isVisible("#fig-sweep"));
+  assert.ok(!(await page.isVisible("#fig-boundary")), "no decision boundary for a sweep");
+  assert.ok((await colouredPixels(page, "sweep-canvas")) > 300, "sweep chart has curves");
+  assert.ok((await colouredPixels(page, "heatmap-canvas")) > 3000, "heatmap has cells");
+  const csv = (await download(page, "#download-csv")).trim().split("\n");
+  assert.equal(csv[0], "run,step,train_loss,val_loss");
+  for (let run = 0; run < 6; run++) {
+    assert.equal(csv.filter((l) => l.startsWith(`${run},`)).length, 4, `run ${run} has every step`);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a CPU sweep fills the table, marks diverged runs, hovers, exports JSON and can be cancelled", async () => {
+  const sweep = encodeURIComponent("lr:0.01,9;d:1,6");
+  const { page, errors } = await open(browser, srv.base, `?v=1&backend=cpu&opt=sgd&w=256&steps=150&sweep=${sweep}`);
+  const data = await waitForState(page, ["done", "diverged"], 120_000);
+  assert.equal(data.runsDone, "4");
+  const rows = await page.$$eval("#runs-table tbody tr", (trs) =>
+    trs.map((tr) => [...tr.children].map((td) => td.textContent)),
+  );
+  assert.equal(rows.length, 4);
+  assert.equal(rows[0][1], "lr=0.01 d=1");
+  assert.equal(rows[0][6], "done");
+  assert.ok(rows.some((r) => r[6] === "diverged"), `an lr=9 run diverges: ${JSON.stringify(rows)}`);
+  assert.ok(rows.filter((r) => r[1].startsWith("lr=0.01")).every((r) => r[6] === "done"), "the others go on");
+
+  const box = await page.locator("#loss-canvas").boundingBox();
+  let hovered = "";
+  for (let x = 0.2; x < 0.9 && !hovered; x += 0.05) {
+    for (let y = 0.1; y < 0.9 && !hovered; y += 0.05) {
+      await page.mouse.move(box.x + box.width * x, box.y + box.height * y);
+      hovered = await page.textContent("#hover");
+    }
+  }
+  assert.match(hovered, /^step \d+ · .+ · lr=/, "hovering names a run and its values");
+
+  const json = JSON.parse(await download(page, "#download-json"));
+  assert.equal(json.length, 4);
+  assert.equal(json[0].knobs.lr, "0.01");
+  assert.match(json[0].link, /^v=1&/);
+  assert.equal(json[0].steps.length, 150);
+
+  // Cancel: a long sweep stops where it is and keeps its partial results.
+  await page.goto(srv.base + `?v=1&backend=cpu&w=16&steps=20000&sweep=${encodeURIComponent("lr:0.001,0.01")}`);
+  await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 50);
+  await page.click("#cancel");
+  await waitForState(page, "cancelled", 5_000);
+  await page.waitForTimeout(300);
+  const stopped = await page.evaluate(() => document.getElementById("app").dataset.step);
+  await page.waitForTimeout(500);
+  assert.equal(await page.evaluate(() => document.getElementById("app").dataset.step), stopped);
+  assert.match(await page.textContent("#sweep-text"), /cancelled/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a sweep typed into the page goes into the link; a bad one is explained", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=20");
   await waitForState(page, "done");
+  await page.fill("#sweep", "w:8,16");
+  await page.dispatchEvent("#sweep", "change");
+  const data = await waitForState(page, "done");
+  assert.equal(data.runsTotal, "2");
+  assert.match(await page.evaluate(() => location.search), /&sweep=w%3A8%2C16$/);
+  await page.fill("#sweep", "backend:cpu,auto");
+  await page.dispatchEvent("#sweep", "change");
   const messages = await page.$$eval("#messages li", (lis) => lis.map((li) => li.textContent).join("\n"));
-  assert.match(messages, /sweep of 4 runs over lr, w/);
-  assert.match(messages, /tinytune 'v=1&steps=30&backend=cpu&sweep=lr%3A0.001%2C0.01%3Bw%3A16%2C32' --summary/);
-  await page.fill("#seed", "3");
-  await page.dispatchEvent("#seed", "change");
-  const search = await page.evaluate(() => location.search);
-  assert.match(search, /seed=3/);
-  assert.match(search, /sweep=lr%3A0.001%2C0.01%3Bw%3A16%2C32/);
+  assert.match(messages, /sweep: 'backend' cannot be swept/);
+  assert.equal(await page.inputValue("#sweep"), "", "the control shows what runs: no sweep");
   assert.deepEqual(errors, []);
   await page.close();
 });

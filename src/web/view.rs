@@ -1,0 +1,235 @@
+//! What the page shows: status texts, the sweep progress and table, and the charts. Reads the app
+//! state, never changes it (except caching the loss chart's hover targets).
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlButtonElement, HtmlCanvasElement, MouseEvent};
+
+use super::app::{App, RunState, Shared};
+use super::gpu::{Active, Kind};
+use super::{canvas, dom, frame};
+use crate::plot::{self, CurveOptions};
+
+pub fn show_backend(active: &Active) {
+    dom::set_text("status", &format!("Backend: {}", active.summary));
+    dom::set_data(
+        "backend",
+        if active.kind == Kind::Webgpu {
+            "webgpu"
+        } else {
+            "cpu"
+        },
+    );
+}
+
+fn fmt_loss(v: Option<f32>) -> String {
+    v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "–".into())
+}
+
+fn show_buttons(a: &App) {
+    dom::set_data("state", a.state.key());
+    let train: HtmlButtonElement = dom::el("train");
+    let pause: HtmlButtonElement = dom::el("pause");
+    let cancel: HtmlButtonElement = dom::el("cancel");
+    train.set_text_content(Some(match a.state {
+        RunState::Paused => "Resume",
+        RunState::Done | RunState::Diverged | RunState::Cancelled | RunState::Failed => "Train again",
+        _ => "Train",
+    }));
+    train.set_disabled(a.state == RunState::Running);
+    pause.set_disabled(a.state != RunState::Running);
+    cancel.set_hidden(!a.is_sweep());
+    cancel.set_disabled(!matches!(a.state, RunState::Running | RunState::Paused));
+}
+
+/// Status of run `i` in words, for the table.
+fn run_status(a: &App, i: usize) -> &'static str {
+    let r = &a.runs[i];
+    if r.diverged {
+        "diverged"
+    } else if r.reports.len() >= r.config.steps {
+        "done"
+    } else if a.state == RunState::Cancelled {
+        "cancelled"
+    } else if r.reports.is_empty() {
+        "queued"
+    } else {
+        "running"
+    }
+}
+
+fn show_sweep_progress(a: &App) {
+    dom::set_hidden("sweep-bar", !a.is_sweep());
+    dom::set_hidden("runs-table", !a.is_sweep());
+    if !a.is_sweep() {
+        return;
+    }
+    let (done, total) = (a.runs_finished(), a.runs.len());
+    // Attributes rather than HtmlProgressElement: one more web-sys feature rebuilds wgpu.
+    let bar: web_sys::Element = dom::el("sweep-progress");
+    let _ = bar.set_attribute("max", &total.max(1).to_string());
+    let _ = bar.set_attribute("value", &done.to_string());
+    let (steps, all) = (a.steps_done(), a.total_steps().max(1));
+    let mut text = format!("{done} / {total} runs");
+    if a.state == RunState::Running && steps > 0 && steps < all {
+        let elapsed = frame::now_ms() - a.started_ms;
+        let eta = elapsed / steps as f64 * (all - steps) as f64 / 1000.0;
+        text.push_str(&format!(" · ETA {}", fmt_duration(eta)));
+    }
+    let diverged = a.runs.iter().filter(|r| r.diverged).count();
+    if diverged > 0 {
+        text.push_str(&format!(" · {diverged} diverged"));
+    }
+    if a.state == RunState::Cancelled {
+        text.push_str(" · cancelled");
+    }
+    dom::set_text("sweep-text", &text);
+    dom::set_data("runsDone", &done.to_string());
+    dom::set_data("runsTotal", &total.to_string());
+    let rows: Vec<(String, Vec<String>)> = (0..a.runs.len())
+        .map(|i| {
+            let r = &a.runs[i];
+            let speed = if a.run_ms[i] > 0.0 {
+                format!("{:.0}", r.reports.len() as f64 / (a.run_ms[i] / 1000.0))
+            } else {
+                "–".into()
+            };
+            let status = run_status(a, i);
+            (
+                status.to_string(),
+                vec![
+                    i.to_string(),
+                    r.label(),
+                    fmt_loss(r.final_train_loss()),
+                    fmt_loss(r.final_val_loss()),
+                    fmt_loss(r.best_val_loss()),
+                    speed,
+                    status.to_string(),
+                ],
+            )
+        })
+        .collect();
+    dom::set_table_rows(&rows);
+}
+
+fn fmt_duration(secs: f64) -> String {
+    if secs < 90.0 {
+        format!("{secs:.0} s")
+    } else {
+        format!("{:.0} min", secs / 60.0)
+    }
+}
+
+/// Texts, buttons, progress, table and the loss chart: cheap enough for every frame.
+pub fn redraw_progress(app: &Shared) {
+    let hover = {
+        let a = app.borrow();
+        show_buttons(&a);
+        show_sweep_progress(&a);
+        let done = a.steps_done();
+        let mut progress = if a.is_sweep() {
+            format!("step {done} / {} over {} runs", a.total_steps(), a.runs.len())
+        } else {
+            format!("step {done} / {}", a.cfg.steps)
+        };
+        if let (false, Some(run)) = (a.is_sweep(), a.runs.first()) {
+            if let Some(last) = run.reports.last() {
+                progress.push_str(&format!(" · train {:.4}", last.train_loss));
+            }
+            if let Some(v) = run.final_val_loss() {
+                progress.push_str(&format!(" · val {v:.4}"));
+            }
+            if run.diverged {
+                progress.push_str(" · diverged (NaN/Inf or loss far above its start)");
+            }
+        }
+        dom::set_text("progress", &progress);
+        let speed = if a.steps_per_s > 0.0 {
+            format!("{:.1} steps/s", a.steps_per_s)
+        } else {
+            String::new()
+        };
+        dom::set_text("speed", &speed);
+        dom::set_text("params", &a.params_text);
+        dom::set_data("step", &done.to_string());
+        if let Some(run) = a.runs.first() {
+            if let Some(first) = run.reports.first() {
+                dom::set_data("firstLoss", &first.train_loss.to_string());
+            }
+            if let Some(v) = run.reports.first().and_then(|r| r.val_loss) {
+                dom::set_data("firstVal", &v.to_string());
+            }
+            if let Some(v) = run.final_val_loss() {
+                dom::set_data("lastVal", &v.to_string());
+            }
+        }
+        dom::set_data("stepsPerS", &format!("{:.2}", a.steps_per_s));
+        let mut opts = CurveOptions::new(
+            a.cfg.log_y,
+            a.points.iter().map(|p| p.config.steps).max().unwrap_or(1),
+        );
+        opts.log_x = a.cfg.log_x;
+        let mut hover = Vec::new();
+        let drawn = canvas::draw("loss-canvas", |root, style| {
+            hover = plot::draw_curves(root, &a.runs, opts, style)?;
+            Ok(())
+        });
+        if let Err(e) = drawn {
+            web_sys::console::warn_1(&e.into());
+        }
+        hover
+    };
+    app.borrow_mut().hover = hover;
+}
+
+/// The second chart: the decision boundary for one run, the sweep chart and heatmap for a sweep.
+pub fn redraw_side(app: &Shared) {
+    let a = app.borrow();
+    let sweep = a.is_sweep();
+    dom::set_hidden("fig-boundary", sweep);
+    dom::set_hidden("fig-sweep", !sweep);
+    let heatmap = if sweep { plot::sweep_heatmap(&a.runs) } else { None };
+    dom::set_hidden("fig-heatmap", heatmap.is_none());
+    let drawn = if sweep {
+        let series = plot::sweep_series(&a.runs);
+        canvas::draw("sweep-canvas", |root, style| match &series {
+            Some((x_key, s)) => plot::draw_sweep(root, x_key, s, style),
+            // A sweep over a categorical knob only: the heatmap and the table carry it.
+            None => plot::draw_sweep(root, "swept knob", &[], style),
+        })
+        .and_then(|_| match &heatmap {
+            Some(hm) => canvas::draw("heatmap-canvas", |root, style| {
+                plot::draw_heatmap(root, hm, style)
+            }),
+            None => Ok(()),
+        })
+    } else {
+        canvas::draw("boundary-canvas", |root, style| {
+            plot::draw_boundary(root, a.grid.as_ref(), &a.data, style)
+        })
+    };
+    if let Err(e) = drawn {
+        web_sys::console::warn_1(&e.into());
+    }
+}
+
+pub fn redraw_all(app: &Shared) {
+    redraw_progress(app);
+    redraw_side(app);
+}
+
+/// Names the loss-chart point nearest the pointer (within 24 CSS pixels).
+pub fn show_hover(app: &Shared, e: &MouseEvent) {
+    let Some(canvas) = e.target().and_then(|t| t.dyn_into::<HtmlCanvasElement>().ok()) else {
+        return;
+    };
+    let scale = f64::from(canvas.width()) / f64::from(canvas.client_width().max(1));
+    let (x, y) = (f64::from(e.offset_x()) * scale, f64::from(e.offset_y()) * scale);
+    let a = app.borrow();
+    let nearest = a
+        .hover
+        .iter()
+        .map(|h| ((f64::from(h.px) - x).hypot(f64::from(h.py) - y), h))
+        .min_by(|p, q| p.0.total_cmp(&q.0))
+        .filter(|(d, _)| *d <= 24.0 * scale);
+    dom::set_text("hover", &nearest.map(|(_, h)| h.text.clone()).unwrap_or_default());
+}
