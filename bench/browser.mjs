@@ -7,10 +7,17 @@ import { serve, launch, waitForState, DIST } from "../tests/browser/harness.mjs"
 // The reference run: spiral, 256 points, MLP 2→64→64→64→2 ReLU, batch 64, Adam lr 0.01 — the
 // defaults, so the link only names the backend and the steps.
 const webgpuSteps = Number(process.argv[2] || 500);
+// The sweep case: 4 widths × 6 learning rates × 200 steps (24 runs), interleaved.
+export const SWEEP = "steps=200&sweep=" + encodeURIComponent("lr:2^-10..2^-5*2;w:32,64,128,256");
 const cases = [
-  { name: "browser CPU (Burn flex, wasm)", query: "?v=1&backend=cpu&steps=500", steps: 500 },
-  { name: "browser WebGPU", query: `?v=1&backend=webgpu&steps=${webgpuSteps}`, steps: webgpuSteps },
+  { name: "browser CPU (Burn flex, wasm)", query: "?v=1&backend=cpu&steps=500" },
+  { name: "browser WebGPU", query: `?v=1&backend=webgpu&steps=${webgpuSteps}` },
+  { name: "sweep, browser CPU (Burn flex, wasm)", query: `?v=1&backend=cpu&${SWEEP}` },
 ];
+// A software WebGPU adapter would need about half an hour for the sweep; ask for it explicitly.
+if (process.argv[3] === "webgpu-sweep") {
+  cases.push({ name: "sweep, browser WebGPU", query: `?v=1&backend=webgpu&${SWEEP}` });
+}
 
 const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm"));
 const wasmBytes = wasm.reduce((s, f) => s + fs.statSync(path.join(DIST, f)).size, 0);
@@ -41,6 +48,7 @@ try {
         state: data.state,
         status,
         steps: Number(data.step),
+        runs: Number(data.runsTotal || 1),
         train_ms: Number(data.trainMs),
         steps_per_s: Number(data.step) / (Number(data.trainMs) / 1000),
         first_point_ms: Number(data.firstPointMs),

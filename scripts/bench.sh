@@ -14,11 +14,12 @@ trunk build --release >/dev/null 2>&1
 summary=$(mktemp)
 native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1' --chunk 10 --summary 2>&1 >"$summary")
 native_val=$(tail -n 1 "$summary" | cut -d, -f3)
-browser=$(node bench/browser.mjs "${1:-500}")
+sweep_native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1&steps=200&sweep=lr:2^-10..2^-5*2;w:32,64,128,256' --summary 2>&1 >/dev/null | tail -n 1)
+browser=$(node bench/browser.mjs "${1:-500}" "${2:-}")
 
-python3 - "$native" "$browser" "$native_val" <<'PY'
+python3 - "$native" "$browser" "$native_val" "$sweep_native" <<'PY'
 import json, re, sys
-native, browser, native_val = sys.argv[1], sys.argv[2], float(sys.argv[3])
+native, browser, native_val, sweep_native = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 m = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", native)
 rows = [r for r in (json.loads(l) for l in browser.splitlines() if l.startswith("{"))]
 size = next(r["bytes"] for r in rows if r["case"] == "wasm size")
@@ -26,9 +27,18 @@ print("| where | backend | steps | steps/s | page load → first point | final v
 print("|---|---|---|---|---|---|---|")
 print(f"| native | CPU (Burn flex) | {m.group(1)} | {float(m.group(3)):.0f} | – | {native_val:.4f} | – |")
 for r in rows:
-    if r["case"] == "wasm size":
+    if r["case"] == "wasm size" or r["case"].startswith("sweep"):
         continue
     backend = r["status"].replace("Backend: ", "")[:70]
     print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} | {r['long_tasks']} ({r['longest_task_ms']} ms) |")
 print(f"\nwasm size (after wasm-bindgen, no wasm-opt): {size/1e6:.1f} MB")
+print("\nSweep case: 4 widths (32–256) × 6 learning rates (2^-10…2^-5) × 200 steps = 24 runs, interleaved\n")
+print("| where | backend | runs | total seconds | steps/s |")
+print("|---|---|---|---|---|")
+s = re.search(r"(\d+) run\(s\), (\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", sweep_native)
+print(f"| native | CPU (Burn flex) | {s.group(1)} | {float(s.group(3)):.1f} | {float(s.group(4)):.0f} |")
+for r in rows:
+    if r["case"].startswith("sweep"):
+        backend = r["status"].replace("Backend: ", "")[:70]
+        print(f"| {r['case'].removeprefix('sweep, ')} | {backend} | {r['runs']} | {r['train_ms']/1000:.1f} | {r['steps_per_s']:.0f} |")
 PY

@@ -1,13 +1,24 @@
-// Refreshes the README screenshot from the built page: node scripts/screenshot.mjs [query]
+// Refreshes the README screenshots from the built page: node scripts/screenshot.mjs
 import { serve, launch, open, waitForState } from "../tests/browser/harness.mjs";
 
-const query = process.argv[2] || "?v=1&steps=400";
+const shots = [
+  { file: "www/screenshot.png", query: "?v=1&steps=400", fullPage: true },
+  {
+    file: "www/sweep.png",
+    query: "?v=1&backend=cpu&steps=300&sweep=" + encodeURIComponent("lr:2^-12..2^-3*2;w:16,64,256"),
+    selector: "section.charts",
+  },
+];
 const srv = await serve();
 const browser = await launch({ webgpu: true });
 try {
-  const { page } = await open(browser, srv.base, query);
-  await waitForState(page, "done", 300_000);
-  await page.screenshot({ path: "www/screenshot.png", fullPage: true });
+  for (const s of shots) {
+    const { page } = await open(browser, srv.base, s.query);
+    await waitForState(page, ["done", "diverged"], 300_000);
+    if (s.selector) await page.locator(s.selector).screenshot({ path: s.file });
+    else await page.screenshot({ path: s.file, fullPage: s.fullPage });
+    await page.close();
+  }
 } finally {
   await browser.close();
   srv.server.close();

@@ -319,6 +319,11 @@ fn wire_events(app: &Shared) {
         .add_event_listener_with_callback("mousemove", cb.as_ref().unchecked_ref());
     cb.forget();
 
+    let cb = Closure::<dyn FnMut()>::new(|| dom::set_hidden("hover", true));
+    let _ = dom::el::<HtmlElement>("loss-canvas")
+        .add_event_listener_with_callback("mouseleave", cb.as_ref().unchecked_ref());
+    cb.forget();
+
     let resize_app = app.clone();
     let cb = Closure::<dyn FnMut()>::new(move || view::redraw_all(&resize_app));
     if let Some(w) = web_sys::window() {

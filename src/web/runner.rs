@@ -17,6 +17,8 @@ const SIDE_EVERY_MS: f64 = 250.0;
 /// Main-thread work per frame the runner aims for (leaves room for drawing within 16 ms).
 const FRAME_BUDGET_MS: f64 = 12.0;
 const MAX_STEPS_PER_FRAME: f64 = 256.0;
+/// A sweep's loss chart (many curves) is redrawn at most this often.
+const LOSS_CHART_EVERY_MS: f64 = 100.0;
 
 fn is_current(app: &Shared, generation: u64) -> bool {
     app.borrow().generation == generation
@@ -54,6 +56,7 @@ pub async fn run(app: Shared, generation: u64) {
     let mut cursor = 0; // the run that goes first in the next frame
     let mut last_side = f64::NEG_INFINITY;
     let mut last_end = frame::now_ms();
+    let mut last_loss_chart = f64::NEG_INFINITY;
     loop {
         frame::next().await;
         if !is_current(&app, generation) {
@@ -147,9 +150,13 @@ pub async fn run(app: Shared, generation: u64) {
             k = (0.5 * k + 0.5 * ideal).max(1.0);
         }
         app::note_first_point(&app);
-        view::redraw_progress(&app);
         let state = app.borrow().state;
         let finished = matches!(state, RunState::Done | RunState::Diverged);
+        view::redraw_texts(&app);
+        if !sweep || finished || t1 - last_loss_chart >= LOSS_CHART_EVERY_MS {
+            last_loss_chart = t1;
+            view::redraw_loss(&app);
+        }
         if want_side || finished {
             last_side = t0;
             view::redraw_side(&app);

@@ -119,9 +119,15 @@ fn fmt_duration(secs: f64) -> String {
     }
 }
 
-/// Texts, buttons, progress, table and the loss chart: cheap enough for every frame.
+/// Texts, buttons, progress, table and the loss chart.
 pub fn redraw_progress(app: &Shared) {
-    let hover = {
+    redraw_texts(app);
+    redraw_loss(app);
+}
+
+/// Texts, buttons, progress and table: cheap enough for every frame.
+pub fn redraw_texts(app: &Shared) {
+    {
         let a = app.borrow();
         show_buttons(&a);
         show_sweep_progress(&a);
@@ -163,6 +169,14 @@ pub fn redraw_progress(app: &Shared) {
             }
         }
         dom::set_data("stepsPerS", &format!("{:.2}", a.steps_per_s));
+    }
+}
+
+/// The loss chart, and the hover targets it leaves. With many runs it is the costliest drawing, so
+/// the runner calls it at most ten times a second during a sweep.
+pub fn redraw_loss(app: &Shared) {
+    let hover = {
+        let a = app.borrow();
         let mut opts = CurveOptions::new(
             a.cfg.log_y,
             a.points.iter().map(|p| p.config.steps).max().unwrap_or(1),
@@ -231,5 +245,21 @@ pub fn show_hover(app: &Shared, e: &MouseEvent) {
         .map(|h| ((f64::from(h.px) - x).hypot(f64::from(h.py) - y), h))
         .min_by(|p, q| p.0.total_cmp(&q.0))
         .filter(|(d, _)| *d <= 24.0 * scale);
-    dom::set_text("hover", &nearest.map(|(_, h)| h.text.clone()).unwrap_or_default());
+    let tip: web_sys::HtmlElement = dom::el("hover");
+    match nearest {
+        Some((_, h)) => {
+            // Next to the point, in CSS pixels relative to the chart's figure.
+            let left = f64::from(canvas.offset_left()) + f64::from(h.px) / scale + 12.0;
+            let top = f64::from(canvas.offset_top()) + f64::from(h.py) / scale - 28.0;
+            let style = tip.style();
+            let _ = style.set_property("left", &format!("{left:.0}px"));
+            let _ = style.set_property("top", &format!("{top:.0}px"));
+            tip.set_text_content(Some(&h.text));
+            tip.set_hidden(false);
+        }
+        None => {
+            tip.set_text_content(None);
+            tip.set_hidden(true);
+        }
+    }
 }
