@@ -195,24 +195,8 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = ChartBuilder::on(root)
-        .margin(style.px(10.0))
-        .x_label_area_size(style.px(36.0))
-        .y_label_area_size(style.px(56.0))
-        .build_cartesian_2d(x, y)
-        .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(if opts.log_x { "step (log)" } else { "step" })
-        .y_desc(y_desc)
-        .label_style(style.font(12.0))
-        .axis_desc_style(style.font(13.0))
-        .light_line_style(RGBColor(240, 240, 240))
-        .bold_line_style(RGBColor(220, 220, 220))
-        .y_label_formatter(&|v| format_loss(*v))
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .draw()
-        .map_err(draw_err)?;
+    let x_desc = if opts.log_x { "step (log)" } else { "step" };
+    let mut chart = framed(root, x, y, (x_desc, y_desc), &|v| format!("{v:.0}"), style)?;
 
     let x_of = |step: usize| {
         if opts.log_x {
@@ -365,16 +349,72 @@ where
         }
     }
     if !runs.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(style.font(12.0))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, style)?;
     }
     Ok(hover)
+}
+
+type Chart<'a, DB, X, Y> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
+>;
+
+/// The frame every line chart shares: margins, light grid, axis titles, loss labels on y.
+fn framed<'a, DB, X, Y>(
+    root: &'a DrawingArea<DB, Shift>,
+    x: X,
+    y: Y,
+    (x_desc, y_desc): (&str, &str),
+    x_labels: &dyn Fn(&f64) -> String,
+    style: ChartStyle,
+) -> Result<Chart<'a, DB, X, Y>, String>
+where
+    DB: DrawingBackend,
+    X: AsRangedCoord<Value = f64>,
+    X::CoordDescType: ValueFormatter<f64>,
+    Y: AsRangedCoord<Value = f64>,
+    Y::CoordDescType: ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(root)
+        .margin(style.px(10.0))
+        .x_label_area_size(style.px(36.0))
+        .y_label_area_size(style.px(56.0))
+        .build_cartesian_2d(x, y)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(style.font(12.0))
+        .axis_desc_style(style.font(13.0))
+        .light_line_style(RGBColor(240, 240, 240))
+        .bold_line_style(RGBColor(220, 220, 220))
+        .y_label_formatter(&|v| format_loss(*v))
+        .x_label_formatter(x_labels)
+        .draw()
+        .map_err(draw_err)?;
+    Ok(chart)
+}
+
+fn legend<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    at: SeriesLabelPosition,
+    style: ChartStyle,
+) -> Result<(), String>
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64>,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .label_font(style.font(12.0))
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(200, 200, 200))
+        .draw()
+        .map_err(draw_err)
 }
 
 /// Tick labels that stay readable from 10 down to 1e-4.
@@ -606,24 +646,14 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = ChartBuilder::on(root)
-        .margin(style.px(10.0))
-        .x_label_area_size(style.px(36.0))
-        .y_label_area_size(style.px(56.0))
-        .build_cartesian_2d(x, y)
-        .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(x_key)
-        .y_desc("final validation loss (log)")
-        .label_style(style.font(12.0))
-        .axis_desc_style(style.font(13.0))
-        .light_line_style(RGBColor(240, 240, 240))
-        .bold_line_style(RGBColor(220, 220, 220))
-        .x_label_formatter(&|v| format_x(*v))
-        .y_label_formatter(&|v| format_loss(*v))
-        .draw()
-        .map_err(draw_err)?;
+    let mut chart = framed(
+        root,
+        x,
+        y,
+        (x_key, "final validation loss (log)"),
+        &|v| format_x(*v),
+        style,
+    )?;
     let top = chart.y_range().end;
     let r = style.px(3.5);
     for (i, s) in series.iter().enumerate() {
@@ -653,14 +683,7 @@ where
             .map_err(draw_err)?;
     }
     if series.iter().any(|s| !s.label.is_empty()) {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerLeft)
-            .label_font(style.font(12.0))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::LowerLeft, style)?;
     }
     Ok(())
 }

@@ -199,18 +199,20 @@ pub fn redraw_loss(app: &Shared) {
 pub fn redraw_side(app: &Shared) {
     let a = app.borrow();
     let sweep = a.is_sweep();
-    dom::set_hidden("fig-boundary", sweep);
-    dom::set_hidden("fig-sweep", !sweep);
     let heatmap = if sweep { plot::sweep_heatmap(&a.runs) } else { None };
+    // No numeric first knob (a categorical or seed-only sweep): the table and heatmap carry it.
+    let series = if sweep { plot::sweep_series(&a.runs) } else { None };
+    dom::set_hidden("fig-boundary", sweep);
+    dom::set_hidden("fig-sweep", series.is_none());
     dom::set_hidden("fig-heatmap", heatmap.is_none());
     let drawn = if sweep {
-        let series = plot::sweep_series(&a.runs);
-        canvas::draw("sweep-canvas", |root, style| match &series {
-            Some((x_key, s)) => plot::draw_sweep(root, x_key, s, style),
-            // A sweep over a categorical knob only: the heatmap and the table carry it.
-            None => plot::draw_sweep(root, "swept knob", &[], style),
-        })
-        .and_then(|_| match &heatmap {
+        let sweep_chart = match &series {
+            Some((x_key, s)) => canvas::draw("sweep-canvas", |root, style| {
+                plot::draw_sweep(root, x_key, s, style)
+            }),
+            None => Ok(()),
+        };
+        sweep_chart.and_then(|_| match &heatmap {
             Some(hm) => canvas::draw("heatmap-canvas", |root, style| {
                 plot::draw_heatmap(root, hm, style)
             }),
