@@ -130,9 +130,14 @@ pub mod limits {
     pub const WIDTH: (usize, usize) = (1, 4096);
     pub const DEPTH: (usize, usize) = (1, 16);
     pub const LR: (f64, f64) = (1e-7, 10.0);
-    pub const BATCH: (usize, usize) = (1, 4096);
+    pub const BATCH: (usize, usize) = (1, 8192);
     pub const STEPS: (usize, usize) = (1, 100_000);
     pub const POINTS: (usize, usize) = (8, 8192);
+    /// Parameters of one model: with gradients and Adam's two moments, 5 M parameters take ~80 MB,
+    /// comfortable in a browser tab's 32-bit address space.
+    pub const PARAMS: usize = 5_000_000;
+    /// Work of one training step: a step must not freeze a tab on the CPU backend for seconds.
+    pub const STEP_GFLOP: f64 = 5.0;
 }
 
 /// One training run.
@@ -245,7 +250,34 @@ impl ExperimentConfig {
         if !(lo..=hi).contains(&self.points) {
             errs.push(range_error("n", "training points", self.points, lo, hi));
         }
+        if errs.is_empty() {
+            // Only meaningful once the sizes themselves are in range.
+            let params = self.parameter_estimate();
+            let step_gflop = 6.0 * params as f64 * self.batch.min(self.points) as f64 / 1e9;
+            if params > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
+                errs.push(ConfigError {
+                    key: "w",
+                    message: format!(
+                        "a {}-wide, {}-layer model has {params} parameters and a step of batch {} costs {step_gflop:.1} \
+                         GFLOP; the limits are {} parameters and {} GFLOP a step: lower the width, depth or batch size",
+                        self.width,
+                        self.depth,
+                        self.batch.min(self.points),
+                        limits::PARAMS,
+                        limits::STEP_GFLOP
+                    ),
+                });
+            }
+        }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+
+    /// Trainable parameters of the MLP this config builds (weights and biases of every layer).
+    pub fn parameter_estimate(&self) -> usize {
+        let (w, k) = (self.width, self.classes());
+        let input = crate::model::INPUT_DIM * w + w;
+        let hidden = self.depth.saturating_sub(1) * (w * w + w);
+        input + hidden + w * k + k
     }
 
     /// A short legend label naming the model and optimizer.
@@ -297,11 +329,16 @@ pub fn format_number(x: f64) -> String {
 /// the way learning rates are written in the μP papers.
 pub fn parse_number(s: &str) -> Result<f64, String> {
     let t = s.trim();
-    if let Some(exp) = t.strip_prefix("2^") {
-        let e = i32::from_str(exp).map_err(|_| format!("'{s}' is not a number"))?;
-        return Ok(2f64.powi(e));
-    }
-    let v = f64::from_str(t).map_err(|_| format!("'{s}' is not a number"))?;
+    let v = match t.strip_prefix("2^") {
+        Some(exp) => {
+            let e = i32::from_str(exp).map_err(|_| format!("'{s}' is not a number"))?;
+            if !(-1000..=1000).contains(&e) {
+                return Err(format!("'{s}' is out of range"));
+            }
+            2f64.powi(e)
+        }
+        None => f64::from_str(t).map_err(|_| format!("'{s}' is not a number"))?,
+    };
     if v.is_finite() {
         Ok(v)
     } else {

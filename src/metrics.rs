@@ -87,6 +87,19 @@ fn one_line(chain: &str) -> String {
     parts.join(": ")
 }
 
+/// Hands the reports of one batched readback back to their runs: `counts[j] = (run, n)` says the
+/// next `n` reports belong to `run`, in the order they were queued. Each run gets exactly its own,
+/// even when one diverges part-way through its share (its later reports are dropped).
+pub fn assign_reports(runs: &mut [Run], counts: &[(usize, usize)], reports: Vec<StepReport>) {
+    let mut reports = reports.into_iter();
+    for &(run, n) in counts {
+        let mine: Vec<StepReport> = reports.by_ref().take(n).collect();
+        if let Some(r) = runs.get_mut(run) {
+            r.extend(mine);
+        }
+    }
+}
+
 /// One training run's history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {

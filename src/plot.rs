@@ -175,6 +175,8 @@ pub fn ema(values: &[f64], factor: f64) -> Vec<f64> {
     out
 }
 
+const MAX_LINE_POINTS: usize = 1500;
+
 /// Legend entries beyond this many would hide the chart; hovering still names every run.
 const MAX_LEGEND: usize = 12;
 
@@ -240,6 +242,9 @@ where
             .zip(ema(&raw_y, opts.smoothing))
             .map(|(p, v)| (x_of(p.0), v))
             .collect();
+        // Long runs are drawn from at most ~1500 points a line: a canvas has fewer pixels than
+        // that across, and drawing 100k-point lines every frame would stall the page.
+        let thin = (finite.len() / MAX_LINE_POINTS).max(1);
         let value = colour_value(run);
         let index = value
             .as_ref()
@@ -252,7 +257,7 @@ where
         };
         let lw = style.px(if single { 1.5 } else { 2.0 });
         if opts.smoothing > 0.0 {
-            let raw = finite.iter().map(|p| (x_of(p.0), p.1));
+            let raw = finite.iter().step_by(thin).map(|p| (x_of(p.0), p.1));
             chart
                 .draw_series(LineSeries::new(raw, color.mix(0.22).stroke_width(style.px(1.0))))
                 .map_err(draw_err)?;
@@ -263,7 +268,10 @@ where
             name.clone()
         };
         let drawn = chart
-            .draw_series(LineSeries::new(smooth.clone(), color.stroke_width(lw)))
+            .draw_series(LineSeries::new(
+                smooth.iter().step_by(thin).chain(smooth.last()).copied(),
+                color.stroke_width(lw),
+            ))
             .map_err(draw_err)?;
         let new_value = value.filter(|v| !in_legend.contains(v));
         if single || (new_value.is_some() && in_legend.len() < MAX_LEGEND) {
@@ -531,6 +539,9 @@ pub fn sweep_series(runs: &[Run]) -> Option<(String, Vec<SweepSeries>)> {
             .map(|k| format!("{k}={}", value(run, k).unwrap_or_default()))
             .unwrap_or_default();
         let x: f64 = crate::config::parse_number(&value(run, x_key)?).ok()?;
+        if !run.diverged && run.final_val_loss().is_none() {
+            continue; // not started yet (or cancelled before its first evaluation): no point
+        }
         let loss = if run.diverged {
             None
         } else {
@@ -695,8 +706,17 @@ pub struct Heatmap {
     pub y_key: String,
     pub xs: Vec<String>,
     pub ys: Vec<String>,
-    /// Final validation loss averaged over seeds; `None` = every seed diverged (or no run yet).
-    pub cells: Vec<Option<f64>>,
+    pub cells: Vec<Cell>,
+}
+
+/// One heatmap cell: the final validation loss averaged over seeds that did not diverge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Cell {
+    /// No result yet (queued, or cancelled before its first evaluation).
+    Empty,
+    /// Every seed diverged.
+    Diverged,
+    Loss(f64),
 }
 
 /// The heatmap of a sweep over two knobs (plus seeds), or `None` for fewer knobs.
@@ -721,22 +741,28 @@ pub fn sweep_heatmap(runs: &[Run]) -> Option<Heatmap> {
             ys.push(y);
         }
     }
-    let mut sums = vec![(0.0, 0usize); xs.len() * ys.len()];
-    for r in runs.iter().filter(|r| !r.diverged) {
+    // (sum of losses, runs with a loss, diverged runs) per cell
+    let mut sums = vec![(0.0, 0usize, 0usize); xs.len() * ys.len()];
+    for r in runs {
         let (Some(x), Some(y)) = (value(r, x_key), value(r, y_key)) else {
             continue;
         };
         let col = xs.iter().position(|v| *v == x)?;
-        let row = ys.iter().position(|v| *v == y)?;
-        if let Some(l) = r.final_val_loss().filter(|l| l.is_finite()) {
-            let cell = &mut sums[row * xs.len() + col];
+        let cell = &mut sums[ys.iter().position(|v| *v == y)? * xs.len() + col];
+        if r.diverged {
+            cell.2 += 1;
+        } else if let Some(l) = r.final_val_loss().filter(|l| l.is_finite()) {
             cell.0 += f64::from(l);
             cell.1 += 1;
         }
     }
     let cells = sums
         .into_iter()
-        .map(|(s, n)| (n > 0).then(|| s / n as f64))
+        .map(|(sum, n, diverged)| match (n, diverged) {
+            (0, 0) => Cell::Empty,
+            (0, _) => Cell::Diverged,
+            _ => Cell::Loss(sum / n as f64),
+        })
         .collect();
     Some(Heatmap {
         x_key: x_key.into(),
@@ -817,9 +843,10 @@ pub fn draw_heatmap<DB: DrawingBackend>(
     let logs: Vec<f64> = hm
         .cells
         .iter()
-        .flatten()
-        .filter(|v| **v > 0.0)
-        .map(|v| v.log10())
+        .filter_map(|c| match c {
+            Cell::Loss(v) if *v > 0.0 => Some(v.log10()),
+            _ => None,
+        })
         .collect();
     let (lo, hi) = logs
         .iter()
@@ -830,14 +857,18 @@ pub fn draw_heatmap<DB: DrawingBackend>(
         .cells
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| c.map(|v| (i, v)))
+        .filter_map(|(i, c)| match c {
+            Cell::Loss(v) => Some((i, *v)),
+            _ => None,
+        })
         .min_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(i, _)| i);
     for (i, cell) in hm.cells.iter().enumerate() {
         let (col, row) = ((i % nx) as f64, (i / nx) as f64);
         let rect = [(col, row), (col + 1.0, row + 1.0)];
         match cell {
-            Some(v) => {
+            Cell::Empty => {}
+            Cell::Loss(v) => {
                 let t = if hi > lo {
                     (v.max(1e-12).log10() - lo) / (hi - lo)
                 } else {
@@ -855,7 +886,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(
                     )))
                     .map_err(draw_err)?;
             }
-            None => {
+            Cell::Diverged => {
                 chart
                     .draw_series(std::iter::once(Rectangle::new(
                         rect,

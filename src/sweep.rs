@@ -6,6 +6,7 @@
 //! (`lo..hi+s`, `lo..hi` = step 1). Values go through the same per-key parsing as the link itself.
 
 use crate::config::{ExperimentConfig, format_number, parse_number};
+use crate::url::clip;
 
 /// Knobs a sweep can vary: everything that changes the experiment (not the page's view keys).
 pub const SWEEPABLE: &[&str] = &["task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed"];
@@ -16,6 +17,9 @@ pub const MAX_RUNS: usize = 256;
 /// Work cap in GFLOP: about five minutes on the browser's CPU backend, which trained the reference
 /// run (≈ 1.7 GFLOP) in about 1.5 s.
 pub const MAX_GFLOP: f64 = 500.0;
+/// Total optimizer steps: small models are bound by per-step overhead, not FLOPs (the browser's
+/// CPU backend runs ~300 small steps/s, so this is about ten minutes).
+pub const MAX_TOTAL_STEPS: usize = 200_000;
 
 /// One swept knob.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +54,7 @@ fn clean_number(x: f64) -> String {
 /// Expands `lo..hi*f`, `lo..hi+s` or `lo..hi` into numbers, or `None` when `spec` is not a range.
 fn expand_range(spec: &str) -> Option<Result<Vec<String>, String>> {
     let (lo, rest) = spec.split_once("..")?;
+    let shown = clip(spec);
     // A '+' typed into a link arrives as a space (form encoding), so a space means '+' too.
     let (hi, op, step) = match rest.find(['*', '+', ' ']) {
         Some(i) => (
@@ -59,36 +64,51 @@ fn expand_range(spec: &str) -> Option<Result<Vec<String>, String>> {
         ),
         None => (rest, "+", "1"),
     };
+    // Whole-number ranges (seeds, widths, steps) in integer arithmetic: exact for any u64.
+    let whole = |t: &str| t.trim().parse::<u64>().ok();
+    if let (true, Some(a), Some(b), Some(d)) = (op == "+", whole(lo), whole(hi), whole(step)) {
+        return Some(if b < a {
+            Err(format!("range '{shown}' ends below its start"))
+        } else if d == 0 {
+            Err(format!("range '{shown}': the step must be positive"))
+        } else if (b - a) / d >= MAX_VALUES as u64 {
+            Err(format!("range '{shown}' has more than {MAX_VALUES} values"))
+        } else {
+            Ok((0..=(b - a) / d).map(|i| (a + i * d).to_string()).collect())
+        });
+    }
     let parsed = (|| {
         let lo = parse_number(lo)?;
         let hi = parse_number(hi)?;
         let step = parse_number(step)?;
         if hi < lo {
-            return Err(format!("range '{spec}' ends below its start"));
+            return Err(format!("range '{shown}' ends below its start"));
         }
         let mut out = Vec::new();
         let mut i = 0;
         loop {
             let v = if op == "*" {
                 if step <= 1.0 {
-                    return Err(format!("range '{spec}': the factor must be greater than 1"));
+                    return Err(format!("range '{shown}': the factor must be greater than 1"));
                 }
                 if lo <= 0.0 {
-                    return Err(format!("range '{spec}': a geometric range must start above 0"));
+                    return Err(format!("range '{shown}': a geometric range must start above 0"));
                 }
                 lo * step.powi(i)
             } else {
                 if step <= 0.0 {
-                    return Err(format!("range '{spec}': the step must be positive"));
+                    return Err(format!("range '{shown}': the step must be positive"));
                 }
                 lo + step * f64::from(i)
             };
-            if v > hi * (1.0 + 1e-9) {
+            // Tolerance relative to the step (arithmetic) or the value (geometric), not to hi.
+            let tol = if op == "*" { v.abs() * 1e-9 } else { step * 1e-9 };
+            if v > hi + tol {
                 break;
             }
             out.push(clean_number(v));
             if out.len() > MAX_VALUES {
-                return Err(format!("range '{spec}' has more than {MAX_VALUES} values"));
+                return Err(format!("range '{shown}' has more than {MAX_VALUES} values"));
             }
             i += 1;
         }
@@ -118,7 +138,7 @@ impl Sweep {
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, spec) = part
                 .split_once(':')
-                .ok_or_else(|| format!("'{part}' should be key:values, e.g. lr:0.001,0.01"))?;
+                .ok_or_else(|| format!("'{}' should be key:values, e.g. lr:0.001,0.01", clip(part)))?;
             let key = SWEEPABLE
                 .iter()
                 .find(|k| **k == key.trim())
@@ -139,7 +159,7 @@ impl Sweep {
                 None => spec.split(',').map(|v| v.trim().to_string()).collect(),
             };
             if values.is_empty() || values.iter().any(String::is_empty) {
-                return Err(format!("{key}: empty value in '{spec}'"));
+                return Err(format!("{key}: empty value in '{}'", clip(spec)));
             }
             if values.len() > MAX_VALUES {
                 return Err(format!("{key}: more than {MAX_VALUES} values"));
@@ -212,6 +232,13 @@ impl Sweep {
                 let what: Vec<String> = errs.iter().map(ToString::to_string).collect();
                 format!("run {} is invalid: {}", describe(&p.knobs), what.join("; "))
             })?;
+        }
+        let steps: usize = points.iter().map(|p| p.config.steps).sum();
+        if steps > MAX_TOTAL_STEPS {
+            return Err(format!(
+                "the sweep has {steps} steps in all ({n} runs); the limit is {MAX_TOTAL_STEPS} (about ten \
+                 minutes in a browser): use fewer values or steps"
+            ));
         }
         let gflop: f64 = points.iter().map(|p| estimate_flops(&p.config)).sum::<f64>() / 1e9;
         if gflop > MAX_GFLOP {

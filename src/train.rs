@@ -219,9 +219,10 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
     Ok(run)
 }
 
-/// Trains every run of a sweep, interleaved (see `sweep::interleave`): each round advances every
-/// unfinished run by `chunk` steps with one readback, so partial results cover the whole grid.
-/// A diverged run stops; the others go on. `progress(done_runs, total_runs)` after every round.
+/// Trains every run of a sweep, interleaved in the order of `sweep::interleave`: rounds of `chunk`
+/// steps per unfinished run, so partial results cover the whole grid. Each share is read back on
+/// its own (the page batches a whole frame instead). A diverged run stops; the others go on.
+/// `progress(done_runs, total_runs)` after every share.
 pub async fn train_sweep(
     points: &[crate::sweep::SweepPoint],
     device: &Device,
@@ -236,26 +237,20 @@ pub async fn train_sweep(
         .iter()
         .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
         .collect();
-    let chunk = chunk.max(1);
-    loop {
-        let mut active = 0;
-        for (trainer, run) in trainers.iter_mut().zip(runs.iter_mut()) {
-            if trainer.is_done() || run.diverged {
-                continue;
-            }
-            active += 1;
-            let outs: Vec<StepOutput> = (0..chunk).map_while(|_| trainer.step()).collect();
-            let (reports, _) = read_reports(outs, Vec::new()).await?;
-            run.extend(reports);
+    let steps: Vec<usize> = points.iter().map(|p| p.config.steps).collect();
+    for (i, n) in crate::sweep::interleave(&steps, chunk) {
+        if runs[i].diverged {
+            continue;
         }
+        let outs: Vec<StepOutput> = (0..n).map_while(|_| trainers[i].step()).collect();
+        let (reports, _) = read_reports(outs, Vec::new()).await?;
+        runs[i].extend(reports);
         let done = trainers
             .iter()
             .zip(&runs)
             .filter(|(t, r)| t.is_done() || r.diverged)
             .count();
         progress(done, runs.len());
-        if active == 0 {
-            return Ok(runs);
-        }
     }
+    Ok(runs)
 }

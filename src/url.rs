@@ -44,7 +44,7 @@ pub struct ParsedLink {
 }
 
 /// User text shown back in messages is clipped so a hostile link cannot flood the page.
-fn clip(s: &str) -> String {
+pub(crate) fn clip(s: &str) -> String {
     const MAX: usize = 40;
     if s.chars().count() <= MAX {
         s.to_string()
@@ -54,8 +54,8 @@ fn clip(s: &str) -> String {
     }
 }
 
-fn default_text(key: &str) -> String {
-    let d = ExperimentConfig::default();
+/// The link text of `key`'s value in `d`.
+fn value_text(d: &ExperimentConfig, key: &str) -> String {
     match key {
         "task" => d.task.key().into(),
         "n" => d.points.to_string(),
@@ -70,7 +70,8 @@ fn default_text(key: &str) -> String {
         "backend" => d.backend.key().into(),
         "ylog" => u8::from(d.log_y).to_string(),
         "xlog" => u8::from(d.log_x).to_string(),
-        "sweep" => "no sweep".into(),
+        "sweep" if d.sweep.is_empty() => "no sweep".into(),
+        "sweep" => d.sweep.to_text(),
         _ => String::new(),
     }
 }
@@ -115,24 +116,31 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
     Ok(())
 }
 
-/// Puts the default back into the field that `key` names.
-fn reset(cfg: &mut ExperimentConfig, key: &str) {
-    let d = ExperimentConfig::default();
+/// Puts `base`'s value back into the field that `key` names.
+fn reset(cfg: &mut ExperimentConfig, base: &ExperimentConfig, key: &str) {
     match key {
-        "n" => cfg.points = d.points,
-        "w" => cfg.width = d.width,
-        "d" => cfg.depth = d.depth,
-        "lr" => cfg.lr = d.lr,
-        "bs" => cfg.batch = d.batch,
-        "steps" => cfg.steps = d.steps,
-        _ => {}
+        "sweep" => cfg.sweep = base.sweep.clone(),
+        _ => {
+            // `base` is a valid config, so its own value always applies.
+            let _ = apply_value(cfg, key, &value_text(base, key));
+        }
     }
 }
 
+/// At most this many problems are listed; a hostile link must not flood the page.
+pub const MAX_ISSUES: usize = 10;
+
 /// Reads a link (with or without the leading `?`) leniently: the page's entry point.
 pub fn parse(query: &str) -> ParsedLink {
+    parse_onto(&ExperimentConfig::default(), query)
+}
+
+/// Reads `query` on top of `base` (a valid config): keys it names replace base's values, and a
+/// value that cannot be used keeps base's. The page reads its controls this way, so a typo in one
+/// box keeps that box's previous value.
+pub fn parse_onto(base: &ExperimentConfig, query: &str) -> ParsedLink {
     let query = query.strip_prefix('?').unwrap_or(query);
-    let mut cfg = ExperimentConfig::default();
+    let mut cfg = base.clone();
     let mut issues = Vec::new();
     let mut issue = |key: &str, message: String| {
         issues.push(LinkIssue {
@@ -187,24 +195,46 @@ pub fn parse(query: &str) -> ParsedLink {
             continue;
         }
         if let Err(msg) = apply_value(&mut cfg, known, value) {
-            issue(key, format!("{key}: {msg}; using {}", default_text(known)));
+            // Reset too, so "using …" is true even when an earlier duplicate of the key applied.
+            reset(&mut cfg, base, known);
+            issue(key, format!("{key}: {msg}; using {}", value_text(base, known)));
         }
     }
 
     // Range checks after all keys are in, so a message names the value that was actually asked for.
     if let Err(errs) = cfg.validate() {
         for e in errs {
-            reset(&mut cfg, e.key);
+            reset(&mut cfg, base, e.key);
             issue(
                 e.key,
-                format!("{}: {}; using {}", e.key, e.message, default_text(e.key)),
+                format!("{}: {}; using {}", e.key, e.message, value_text(base, e.key)),
             );
+        }
+        if cfg.validate().is_err() {
+            // Several keys together made the model too big: fall back to the base sizes.
+            for key in ["n", "w", "d", "bs", "steps"] {
+                reset(&mut cfg, base, key);
+            }
         }
     }
     // The sweep is checked against the final base config: value ranges and the work cap.
     if let Err(msg) = cfg.sweep.expand(&cfg) {
-        cfg.sweep = Sweep::default();
-        issue("sweep", format!("sweep: {msg}; using no sweep"));
+        cfg.sweep = base.sweep.clone();
+        if cfg.sweep.expand(&cfg).is_err() {
+            cfg.sweep = Sweep::default();
+        }
+        issue(
+            "sweep",
+            format!("sweep: {msg}; using {}", value_text(&cfg, "sweep")),
+        );
+    }
+    if issues.len() > MAX_ISSUES {
+        let more = issues.len() - (MAX_ISSUES - 1);
+        issues.truncate(MAX_ISSUES - 1);
+        issues.push(LinkIssue {
+            key: String::new(),
+            message: format!("… and {more} more problems in this link"),
+        });
     }
     ParsedLink { config: cfg, issues }
 }

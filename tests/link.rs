@@ -187,6 +187,7 @@ fn cli_prints_csv_for_a_link_and_writes_svg() {
         .args(["task=xor&steps=20&w=16", "--summary"])
         .output()
         .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let csv = String::from_utf8(out.stdout).unwrap();
     assert_eq!(csv.lines().count(), 2);
 }
@@ -212,5 +213,60 @@ fn view_keys_never_restart_a_run() {
         }),
         Change::SwitchBackend,
         "a backend change wins: it restarts the run on the new device anyway"
+    );
+}
+
+#[test]
+fn models_too_big_for_a_tab_are_refused_with_the_reason() {
+    let p = parse("w=4096&d=16");
+    assert_eq!(
+        (p.config.width, p.config.depth),
+        (64, 16),
+        "width falls back; the depth alone is fine"
+    );
+    assert!(
+        p.issues.iter().any(|i| i.message.contains("parameters")
+            && i.message.contains("lower the width, depth or batch size")),
+        "{:?}",
+        p.issues
+    );
+    assert!(parse_strict("w=4096&d=16").is_err());
+    assert!(parse_strict("w=1024&d=3").is_ok(), "the μP widths fit");
+}
+
+#[test]
+fn a_flood_of_bad_keys_gives_a_bounded_list() {
+    let q: Vec<String> = (0..500).map(|i| format!("k{i}=1")).collect();
+    let p = parse(&q.join("&"));
+    assert_eq!(p.issues.len(), tinytune::url::MAX_ISSUES);
+    assert!(p.issues.last().unwrap().message.contains("and 491 more problems"));
+}
+
+#[test]
+fn a_bad_duplicate_says_what_is_really_used() {
+    let p = parse("w=128&w=abc");
+    assert_eq!(p.config.width, 64);
+    assert!(
+        p.issues
+            .iter()
+            .any(|i| i.message == "w: 'abc' is not a whole number; using 64")
+    );
+}
+
+#[test]
+fn controls_fall_back_to_their_previous_values() {
+    let current = parse_strict("w=128&lr=0.003&sweep=d:1,2").unwrap();
+    let p = tinytune::url::parse_onto(&current, "w=abc&lr=0.003&sweep=backend:cpu");
+    assert_eq!(p.config.width, 128, "a typo keeps the previous width");
+    assert_eq!(p.config.sweep, current.sweep, "a bad sweep keeps the running one");
+    assert!(
+        p.issues
+            .iter()
+            .any(|i| i.message == "w: 'abc' is not a whole number; using 128")
+    );
+    assert!(
+        p.issues.iter().any(|i| i.message.ends_with("; using d:1,2")),
+        "{:?}",
+        p.issues
     );
 }

@@ -71,8 +71,13 @@ fn bad_sweeps_are_refused_with_reasons() {
             .unwrap_err()
             .contains(&format!("the limit is {MAX_RUNS}"))
     );
-    let too_much = Sweep::parse("w:1024,2048,4096;d:8..16").unwrap();
-    let msg = too_much.expand(&base).unwrap_err();
+    let too_much = Sweep::parse("w:512,1024").unwrap();
+    let msg = too_much
+        .expand(&ExperimentConfig {
+            steps: 5000,
+            ..base.clone()
+        })
+        .unwrap_err();
     assert!(msg.contains("GFLOP") && msg.contains("the limit is"), "{msg}");
     let out_of_range = Sweep::parse("w:64,9000").unwrap();
     assert!(
@@ -83,7 +88,7 @@ fn bad_sweeps_are_refused_with_reasons() {
     );
 
     // The page reads such a link leniently: it says why and drops the sweep.
-    let p = parse("w=32&sweep=w:1024,2048,4096;d:8..16");
+    let p = parse("w=32&steps=5000&sweep=w:512,1024");
     assert!(p.config.sweep.is_empty());
     assert_eq!(p.config.width, 32);
     assert!(
@@ -223,11 +228,24 @@ fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
     assert_eq!(hm.xs, ["0.003", "0.03"]);
     assert_eq!(hm.ys, ["1", "2", "3"]);
     assert_eq!(hm.cells.len(), 6);
-    assert_eq!(hm.cells[0], None);
+    assert_eq!(hm.cells[0], plot::Cell::Diverged);
     let mean = (runs[2].final_val_loss().unwrap() + runs[3].final_val_loss().unwrap()) as f64 / 2.0;
+    let plot::Cell::Loss(cell) = hm.cells[2] else {
+        panic!("cell (lr=0.003, d=2) has a loss")
+    };
+    assert!((cell - mean).abs() < 1e-6, "seeds are averaged (lr=0.003, d=2)");
+    // A cell whose runs have not reported yet is empty, not diverged.
+    let mut fresh = runs.clone();
+    for r in &mut fresh[4..6] {
+        r.reports.clear();
+    }
+    assert_eq!(plot::sweep_heatmap(&fresh).unwrap().cells[4], plot::Cell::Empty);
+    let (_, series) = plot::sweep_series(&fresh).unwrap();
     assert!(
-        (hm.cells[2].unwrap() - mean).abs() < 1e-6,
-        "seeds are averaged (lr=0.003, d=2)"
+        series
+            .iter()
+            .all(|s| s.points.iter().all(|p| p.1.is_some() || p.0 == 0.003)),
+        "no × for runs without data"
     );
     let mut svg = String::new();
     {
@@ -284,4 +302,72 @@ fn ema_starts_at_the_first_value_and_smooths() {
     let e = plot::ema(&[1.0, 0.0, 0.0], 0.5);
     assert_eq!(e, [1.0, 0.5, 0.25]);
     assert_eq!(plot::ema(&[3.0, 1.0], 0.0), [3.0, 1.0]);
+}
+
+#[test]
+fn a_batched_readback_goes_back_to_its_runs_even_when_one_diverges_mid_share() {
+    let r = |step, train_loss| metrics::StepReport {
+        step,
+        train_loss,
+        val_loss: None,
+    };
+    let mut runs = vec![
+        metrics::Run::new(ExperimentConfig::default()),
+        metrics::Run::new(ExperimentConfig::default()),
+    ];
+    // Run 0 blows up at its second report; its last two reports must not spill into run 1.
+    let reports = vec![
+        r(0, 0.7),
+        r(1, f32::NAN),
+        r(2, 9.0),
+        r(3, 9.0),
+        r(0, 0.69),
+        r(1, 0.68),
+        r(2, 0.67),
+    ];
+    metrics::assign_reports(&mut runs, &[(0, 4), (1, 3)], reports);
+    assert!(runs[0].diverged);
+    assert_eq!(runs[0].reports.len(), 2);
+    assert!(!runs[1].diverged);
+    assert_eq!(
+        runs[1].reports.iter().map(|s| s.train_loss).collect::<Vec<_>>(),
+        [0.69, 0.68, 0.67]
+    );
+}
+
+#[test]
+fn integer_ranges_are_exact_and_messages_stay_short() {
+    let s = Sweep::parse("seed:5000000000..5000000002").unwrap();
+    assert_eq!(
+        s.seeds.unwrap().values,
+        ["5000000000", "5000000001", "5000000002"]
+    );
+    let s = Sweep::parse("steps:100..400+100").unwrap();
+    assert_eq!(s.axes[0].values, ["100", "200", "300", "400"]);
+    let long = format!("w:{}", "9".repeat(200));
+    let msg = Sweep::parse(&format!("{long}..1")).unwrap_err();
+    assert!(msg.len() < 160, "{msg}");
+    let msg = Sweep::parse(&"x".repeat(250)).unwrap_err();
+    assert!(msg.len() < 160, "{msg}");
+    assert!(
+        Sweep::parse("lr:2^1024..2^1025*2")
+            .unwrap_err()
+            .contains("out of range")
+    );
+}
+
+#[test]
+fn total_steps_are_capped_even_for_tiny_models() {
+    let base = ExperimentConfig {
+        width: 1,
+        depth: 1,
+        steps: 100_000,
+        ..Default::default()
+    };
+    let s = Sweep::parse("lr:0.001,0.01,0.1").unwrap();
+    let msg = s.expand(&base).unwrap_err();
+    assert!(
+        msg.contains("300000 steps in all") && msg.contains("the limit is 200000"),
+        "{msg}"
+    );
 }

@@ -65,6 +65,9 @@ pub struct App {
     pub started_ms: f64,
     /// Points of the loss chart under the pointer's reach, in canvas pixels.
     pub hover: Vec<HoverPoint>,
+    /// Bumped by every backend selection; a selection that finds it changed after awaiting the
+    /// browser lost a race with a newer one and gives up.
+    pub backend_ticket: u64,
 }
 
 impl App {
@@ -136,22 +139,33 @@ pub async fn boot() {
         first_point_reported: false,
         started_ms: 0.0,
         hover: Vec::new(),
+        backend_ticket: 0,
     }));
     write_url(&app.borrow().cfg);
     wire_events(&app);
     reset_runs(&app, RunState::Idle);
     view::redraw_all(&app);
-    select_backend(&app).await;
-    restart(&app, true);
+    if select_backend(&app).await {
+        restart(&app, true);
+    }
 }
 
 /// (Re)chooses the backend from the config's `backend` key and shows why.
-async fn select_backend(app: &Shared) {
-    let choice = app.borrow().cfg.backend;
+/// Returns false when a later selection superseded this one while it awaited the browser.
+async fn select_backend(app: &Shared) -> bool {
+    let (choice, ticket) = {
+        let mut a = app.borrow_mut();
+        a.backend_ticket += 1;
+        (a.cfg.backend, a.backend_ticket)
+    };
     dom::set_text("status", "Checking for WebGPU…");
     let active = gpu::choose(choice).await;
+    if app.borrow().backend_ticket != ticket {
+        return false;
+    }
     view::show_backend(&active);
     app.borrow_mut().active = Some(active);
+    true
 }
 
 fn write_url(cfg: &ExperimentConfig) {
@@ -218,8 +232,9 @@ pub fn note_first_point(app: &Shared) {
 fn on_controls_changed(app: &Shared) {
     let pairs = dom::read_controls();
     let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-    let parsed = url::parse(&query);
-    dom::clear_messages();
+    let current = app.borrow().cfg.clone();
+    let parsed = url::parse_onto(&current, &query);
+    dom::clear_messages(Level::Warning);
     for issue in &parsed.issues {
         dom::push_message(Level::Warning, &issue.message);
     }
@@ -235,12 +250,20 @@ fn on_controls_changed(app: &Shared) {
             let app = app.clone();
             app.borrow_mut().generation += 1; // stop the old runner before the device changes
             wasm_bindgen_futures::spawn_local(async move {
-                select_backend(&app).await;
-                restart(&app, true);
+                if select_backend(&app).await {
+                    restart(&app, true);
+                }
             });
         }
         Change::Restart => restart(app, true),
     }
+}
+
+/// Called by the runner when the trainer refuses the config (validation already ran, so this is a
+/// bug or a resource limit): say so and stop, without touching the backend.
+pub fn on_config_error(app: &Shared, error: &str) {
+    dom::push_message(Level::Error, &format!("This experiment cannot run: {error}"));
+    set_state(app, RunState::Failed);
 }
 
 /// Called by the runner when the device fails mid-run: a lost GPU falls back to the CPU.
@@ -304,9 +327,13 @@ fn wire_events(app: &Shared) {
     on_click("copy-link", app, |_| export::copy_link());
     on_click("download-csv", app, |app| export::csv(&app.borrow().runs));
     on_click("download-json", app, |app| export::json(&app.borrow().runs));
-    on_click("download-png", app, |app| {
-        let id = if app.borrow().is_sweep() {
+    on_click("download-png", app, |_| {
+        // The figure a person is looking at: the sweep chart, else the heatmap, else the curves.
+        let visible = |id: &str| !dom::el::<HtmlElement>(id).hidden();
+        let id = if visible("fig-sweep") {
             "sweep-canvas"
+        } else if visible("fig-heatmap") {
+            "heatmap-canvas"
         } else {
             "loss-canvas"
         };

@@ -61,17 +61,27 @@ pub fn set_table_rows(rows: &[(String, Vec<String>)]) {
     }
 }
 
-pub fn clear_messages() {
-    el::<Element>("messages").set_text_content(None);
+/// Removes the messages of one level (a fixed control clears its warning; errors stay).
+pub fn clear_messages(level: Level) {
+    let items = el::<Element>("messages").children();
+    for i in (0..items.length()).rev() {
+        if let Some(li) = items.item(i).filter(|li| li.class_name() == level_class(level)) {
+            li.remove();
+        }
+    }
+}
+
+fn level_class(level: Level) -> &'static str {
+    match level {
+        Level::Info => "info",
+        Level::Warning => "warning",
+        Level::Error => "error",
+    }
 }
 
 pub fn push_message(level: Level, text: &str) {
     let li = document().create_element("li").expect("create li");
-    li.set_class_name(match level {
-        Level::Info => "info",
-        Level::Warning => "warning",
-        Level::Error => "error",
-    });
+    li.set_class_name(level_class(level));
     li.set_text_content(Some(text));
     let _ = el::<Element>("messages").append_child(&li);
 }

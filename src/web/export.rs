@@ -11,6 +11,21 @@ pub fn copy_link() {
     let Some(window) = web_sys::window() else { return };
     let href = window.location().href().unwrap_or_default();
     let fallback: HtmlInputElement = dom::el("link-fallback");
+    let show_fallback = move |fallback: &HtmlInputElement, href: &str| {
+        // No clipboard (plain-http host, embedded page): show the link, selected, to copy by hand.
+        fallback.set_value(href);
+        fallback.set_hidden(false);
+        fallback.select();
+        dom::push_message(Level::Info, "Copy the selected link below.");
+    };
+    // `navigator.clipboard` is undefined outside secure contexts; calling into it would throw.
+    let has_clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard"))
+        .map(|c| !c.is_undefined() && !c.is_null())
+        .unwrap_or(false);
+    if !has_clipboard {
+        show_fallback(&fallback, &href);
+        return;
+    }
     let promise = window.navigator().clipboard().write_text(&href);
     wasm_bindgen_futures::spawn_local(async move {
         match wasm_bindgen_futures::JsFuture::from(promise).await {
@@ -18,13 +33,7 @@ pub fn copy_link() {
                 fallback.set_hidden(true);
                 dom::push_message(Level::Info, "Link copied to the clipboard.");
             }
-            Err(_) => {
-                // No clipboard permission (e.g. an embedded page): show the link, selected, to copy by hand.
-                fallback.set_value(&href);
-                fallback.set_hidden(false);
-                fallback.select();
-                dom::push_message(Level::Info, "Copy the selected link below.");
-            }
+            Err(_) => show_fallback(&fallback, &href),
         }
     });
 }

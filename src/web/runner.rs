@@ -6,7 +6,7 @@
 
 use super::app::{self, RunState, Shared};
 use super::{dom, frame, view};
-use crate::metrics::read_reports;
+use crate::metrics::{self, read_reports};
 use crate::plot::BoundaryGrid;
 use crate::train::{StepOutput, Trainer};
 
@@ -36,7 +36,8 @@ pub async fn run(app: Shared, generation: u64) {
         match Trainer::new(&p.config, &device) {
             Ok(t) => trainers.push(t),
             Err(e) => {
-                app::on_device_error(&app, &e);
+                // A config the trainer refuses is not a device failure: leave the GPU alone.
+                app::on_config_error(&app, &e);
                 return;
             }
         }
@@ -112,9 +113,8 @@ pub async fn run(app: Shared, generation: u64) {
         };
         {
             let mut a = app.borrow_mut();
-            let mut reports = reports.into_iter();
+            metrics::assign_reports(&mut a.runs, &counts, reports);
             for &(i, c) in &counts {
-                a.runs[i].extend(reports.by_ref().take(c));
                 a.run_ms[i] += (t1 - t0) * c as f64 / n.max(1) as f64;
             }
             if let Some(probs) = extras.into_iter().next() {
@@ -131,7 +131,8 @@ pub async fn run(app: Shared, generation: u64) {
             } else {
                 0.8 * a.steps_per_s + 0.2 * rate
             };
-            if a.runs_finished() == a.runs.len() && a.state == RunState::Running {
+            // Finished is finished, even if Pause or Cancel came during the last readback.
+            if a.runs_finished() == a.runs.len() {
                 let all_diverged = a.runs.iter().all(|r| r.diverged);
                 a.state = if all_diverged {
                     RunState::Diverged
@@ -160,6 +161,7 @@ pub async fn run(app: Shared, generation: u64) {
         if want_side || finished {
             last_side = t0;
             view::redraw_side(&app);
+            view::redraw_table(&app);
         }
         if finished {
             // Wall time of the whole run, set-up included (read by the benchmark).

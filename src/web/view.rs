@@ -85,6 +85,14 @@ fn show_sweep_progress(a: &App) {
     dom::set_text("sweep-text", &text);
     dom::set_data("runsDone", &done.to_string());
     dom::set_data("runsTotal", &total.to_string());
+}
+
+/// The runs table: one row per run. Rebuilt a few times a second, not every frame.
+pub fn redraw_table(app: &Shared) {
+    let a = app.borrow();
+    if !a.is_sweep() {
+        return;
+    }
     let rows: Vec<(String, Vec<String>)> = (0..a.runs.len())
         .map(|i| {
             let r = &a.runs[i];
@@ -93,7 +101,7 @@ fn show_sweep_progress(a: &App) {
             } else {
                 "–".into()
             };
-            let status = run_status(a, i);
+            let status = run_status(&a, i);
             (
                 status.to_string(),
                 vec![
@@ -231,6 +239,7 @@ pub fn redraw_side(app: &Shared) {
 pub fn redraw_all(app: &Shared) {
     redraw_progress(app);
     redraw_side(app);
+    redraw_table(app);
 }
 
 /// Names the loss-chart point nearest the pointer (within 24 CSS pixels).
