@@ -51,6 +51,7 @@ thread_local! {
     /// Set once the device is lost: CubeCL then fails every read on it, and the runtime cannot be
     /// initialised a second time, so WebGPU stays off until the page is reloaded.
     static LOST: Cell<bool> = const { Cell::new(false) };
+    static INITIALISING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Records that the WebGPU device was lost (called when a read from it fails).
@@ -109,13 +110,18 @@ pub async fn probe() -> Result<AdapterInfo, String> {
 }
 
 async fn wgpu_device() -> Result<Device, String> {
+    // Burn's runtime can be initialised once: a second selection arriving while the first is still
+    // initialising waits for it instead of starting another.
+    while INITIALISING.with(Cell::get) {
+        super::frame::next().await;
+    }
     if let Some(d) = WGPU.with(|w| w.borrow().clone()) {
         return Ok(d);
     }
-    let device = Device::wgpu_options()
-        .init_async()
-        .await
-        .map_err(|e| format!("Burn could not start WebGPU: {e:?}"))?;
+    INITIALISING.with(|i| i.set(true));
+    let device = Device::wgpu_options().init_async().await;
+    INITIALISING.with(|i| i.set(false));
+    let device = device.map_err(|e| format!("Burn could not start WebGPU: {e:?}"))?;
     WGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
     Ok(device)
 }

@@ -255,3 +255,17 @@ test("a sweep typed into the page goes into the link; a bad one is explained", a
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("switching the backend quickly ends on the last choice", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=80");
+  await waitForState(page, "done");
+  await page.selectOption("#backend", "webgpu");
+  await page.selectOption("#backend", "cpu");
+  await page.waitForTimeout(3_000); // let the superseded WebGPU selection finish in the background
+  const data = await waitForState(page, "done", 60_000);
+  assert.equal(data.backend, "cpu");
+  assert.match(await page.textContent("#status"), /^Backend: CPU/);
+  assert.match(await page.evaluate(() => location.search), /backend=cpu/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
