@@ -1,0 +1,83 @@
+//! The decision boundary of a 2-D classifier with its training points.
+
+use super::{CLASS_COLORS, ChartStyle, draw_err};
+use crate::data::{EXTENT, Points2d};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// The model's class probabilities on a grid, as read back from `Trainer::predict_grid`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BoundaryGrid {
+    pub res: usize,
+    pub classes: usize,
+    /// [res·res·classes], rows from the top (y = +EXTENT) down.
+    pub probs: Vec<f32>,
+}
+
+/// Background tinted by the predicted class (stronger where the model is confident), with the
+/// training points on top.
+pub fn draw_boundary<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    grid: Option<&BoundaryGrid>,
+    points: &Points2d,
+    style: ChartStyle,
+) -> Result<(), String> {
+    root.fill(&WHITE).map_err(draw_err)?;
+    let e = f64::from(EXTENT);
+    let mut chart = ChartBuilder::on(root)
+        .margin(style.px(8.0))
+        .x_label_area_size(style.px(24.0))
+        .y_label_area_size(style.px(32.0))
+        .build_cartesian_2d(-e..e, -e..e)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .label_style(style.font(11.0))
+        .x_labels(5)
+        .y_labels(5)
+        .draw()
+        .map_err(draw_err)?;
+
+    if let Some(g) = grid.filter(|g| g.res > 0 && g.classes > 0 && g.probs.len() == g.res * g.res * g.classes)
+    {
+        let cell = 2.0 * e / g.res as f64;
+        let k = g.classes;
+        let cells = (0..g.res * g.res).map(|c| {
+            let (row, col) = (c / g.res, c % g.res);
+            let p = &g.probs[c * k..(c + 1) * k];
+            let (best, pmax) = p
+                .iter()
+                .enumerate()
+                .fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+            // Confidence above chance, 0..1, mapped to tint strength.
+            let chance = 1.0 / k as f32;
+            let conf = ((pmax - chance) / (1.0 - chance)).clamp(0.0, 1.0);
+            let color = tint(
+                CLASS_COLORS[best % CLASS_COLORS.len()],
+                0.15 + 0.45 * f64::from(conf),
+            );
+            let x0 = -e + col as f64 * cell;
+            let y1 = e - row as f64 * cell;
+            Rectangle::new([(x0, y1), (x0 + cell, y1 - cell)], color.filled())
+        });
+        chart.draw_series(cells).map_err(draw_err)?;
+    }
+
+    let r = style.px(3.0);
+    let dots = (0..points.len()).map(|i| {
+        let c = CLASS_COLORS[points.labels[i] as usize % CLASS_COLORS.len()];
+        let (x, y) = (f64::from(points.xy[2 * i]), f64::from(points.xy[2 * i + 1]));
+        EmptyElement::at((x, y))
+            + Circle::new((0, 0), r, c.filled())
+            + Circle::new((0, 0), r, WHITE.stroke_width(style.px(0.8)))
+    });
+    chart.draw_series(dots).map_err(draw_err)?;
+    Ok(())
+}
+
+/// `c` blended towards white: `amount` = 1 is the full colour, 0 is white.
+fn tint(c: RGBColor, amount: f64) -> RGBColor {
+    let mix = |v: u8| (255.0 - (255.0 - f64::from(v)) * amount).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
