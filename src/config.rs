@@ -253,7 +253,7 @@ impl ExperimentConfig {
         if errs.is_empty() {
             // Only meaningful once the sizes themselves are in range.
             let params = self.parameter_estimate();
-            let step_gflop = 6.0 * params as f64 * self.batch.min(self.points) as f64 / 1e9;
+            let step_gflop = self.step_flops() / 1e9;
             if params > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
                 errs.push(ConfigError {
                     key: "w",
@@ -270,6 +270,11 @@ impl ExperimentConfig {
             }
         }
         if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+
+    /// FLOPs of one training step: forward + backward ≈ 6 × parameters × examples.
+    pub fn step_flops(&self) -> f64 {
+        6.0 * self.parameter_estimate() as f64 * self.batch.min(self.points) as f64
     }
 
     /// Trainable parameters of the MLP this config builds (weights and biases of every layer).

@@ -263,12 +263,8 @@ pub fn describe(knobs: &[(&'static str, String)]) -> String {
 /// Training FLOPs of one run: forward + backward ≈ 6 × parameters × examples per step, plus the
 /// validation forward every 10 steps.
 pub fn estimate_flops(cfg: &ExperimentConfig) -> f64 {
-    let w = cfg.width as f64;
-    let k = cfg.classes() as f64;
-    let params = 3.0 * w + (cfg.depth as f64 - 1.0) * (w * w + w) + w * k + k;
-    let batch = cfg.batch.min(cfg.points) as f64;
-    let per_step = 6.0 * params * batch + 2.0 * params * cfg.points as f64 / 10.0;
-    per_step * cfg.steps as f64
+    let eval = 2.0 * cfg.parameter_estimate() as f64 * cfg.points as f64 / crate::train::EVAL_EVERY as f64;
+    (cfg.step_flops() + eval) * cfg.steps as f64
 }
 
 /// Round-robin order of work: each round gives every unfinished run up to `chunk` steps, so all

@@ -166,3 +166,17 @@ fn csv_has_the_documented_shape() {
     assert_eq!(row[4], "0");
     assert!(row[1].parse::<f32>().is_ok() && row[3].parse::<f32>().is_ok());
 }
+
+#[test]
+fn the_size_estimate_used_by_the_caps_matches_the_built_model() {
+    for (task, width, depth) in [(Task::Spiral, 64, 3), (Task::Blobs, 7, 1), (Task::Xor, 300, 5)] {
+        let cfg = ExperimentConfig {
+            task,
+            width,
+            depth,
+            ..Default::default()
+        };
+        let trainer = Trainer::new(&cfg, &backend::cpu()).unwrap();
+        assert_eq!(cfg.parameter_estimate(), trainer.parameter_count(), "{cfg:?}");
+    }
+}
