@@ -5,7 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// A data set. The 2-D toys are classification tasks with a decision boundary to draw.
+/// A data set. The 2-D toys are classification tasks with a decision boundary to draw; `Planted`
+/// is the linear teacher–student regression of RESEARCH.md E1; `Digits` the bundled 8×8 digits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Task {
     #[default]
@@ -14,6 +15,8 @@ pub enum Task {
     Circles,
     Moons,
     Blobs,
+    Planted,
+    Digits,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -95,6 +98,8 @@ impl Named for Task {
         (Task::Circles, "circles", "Concentric circles"),
         (Task::Moons, "moons", "Two moons"),
         (Task::Blobs, "blobs", "Three Gaussian blobs"),
+        (Task::Planted, "planted", "Planted-rank teacher (regression)"),
+        (Task::Digits, "digits", "Digits 8×8 (UCI)"),
     ];
 }
 
@@ -164,6 +169,14 @@ pub struct ExperimentConfig {
     pub log_x: bool,
     /// Knobs to vary around this config; empty for a single run.
     pub sweep: crate::sweep::Sweep,
+    /// The adaptation phase (LoRA or full fine-tuning); `lora.rank == None` = none.
+    pub lora: crate::lora::LoraConfig,
+    /// Steps of the adaptation phase after pre-training (the planted task has no pre-training: its
+    /// student starts at the teacher's W0 and `steps` is the adaptation).
+    pub adapt_steps: usize,
+    /// How the adaptation task differs from the pre-training task.
+    pub shift: crate::data::Shift,
+    pub planted: crate::planted::PlantedConfig,
 }
 
 impl Default for ExperimentConfig {
@@ -183,6 +196,10 @@ impl Default for ExperimentConfig {
             log_y: true,
             log_x: false,
             sweep: crate::sweep::Sweep::default(),
+            lora: crate::lora::LoraConfig::default(),
+            adapt_steps: 500,
+            shift: crate::data::Shift::Rotate,
+            planted: crate::planted::PlantedConfig::default(),
         }
     }
 }
@@ -250,13 +267,25 @@ impl ExperimentConfig {
         if !(lo..=hi).contains(&self.points) {
             errs.push(range_error("n", "training points", self.points, lo, hi));
         }
+        let (lo, hi) = limits::STEPS;
+        if !(lo..=hi).contains(&self.adapt_steps) {
+            errs.push(range_error(
+                "asteps",
+                "adaptation steps",
+                self.adapt_steps,
+                lo,
+                hi,
+            ));
+        }
+        self.validate_lora(&mut errs);
+        self.validate_planted(&mut errs);
         if errs.is_empty() {
             // Only meaningful once the sizes themselves are in range.
             let params = self.parameter_estimate();
             let step_gflop = self.step_flops() / 1e9;
             if params > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
                 errs.push(ConfigError {
-                    key: "w",
+                    key: if self.task == Task::Planted { "dim" } else { "w" },
                     message: format!(
                         "a {}-wide, {}-layer model has {params} parameters and a step of batch {} costs {step_gflop:.1} \
                          GFLOP; the limits are {} parameters and {} GFLOP a step: lower the width, depth or batch size",
@@ -272,21 +301,164 @@ impl ExperimentConfig {
         if errs.is_empty() { Ok(()) } else { Err(errs) }
     }
 
+    fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
+        use crate::lora::limits;
+        let l = &self.lora;
+        if let Some(r) = l.rank
+            && r > limits::RANK
+        {
+            errs.push(range_error("r", "LoRA rank", r, 0, limits::RANK));
+        }
+        let (lo, hi) = limits::ALPHA;
+        if !l.alpha.is_finite() || !(lo..=hi).contains(&l.alpha) {
+            errs.push(range_error("alpha", "LoRA α", l.alpha, lo, hi));
+        }
+        let (lo, hi) = limits::LPLUS;
+        if !l.lplus.is_finite() || !(lo..=hi).contains(&l.lplus) {
+            errs.push(range_error("lplus", "LoRA+ ratio λ", l.lplus, lo, hi));
+        }
+        let layers = self.layer_count();
+        if let crate::lora::Target::Layers(v) = &l.target
+            && let Some(bad) = v.iter().find(|&&i| i >= layers)
+        {
+            errs.push(ConfigError {
+                key: "target",
+                message: format!(
+                    "layer {bad} does not exist: this model's layers are numbered 0 (first) to {} (readout)",
+                    layers - 1
+                ),
+            });
+        }
+    }
+
+    fn validate_planted(&self, errs: &mut Vec<ConfigError>) {
+        use crate::planted::limits;
+        let p = &self.planted;
+        let (lo, hi) = limits::NOISE;
+        if !p.noise.is_finite() || !(lo..=hi).contains(&p.noise) {
+            errs.push(range_error("noise", "noise std", p.noise, lo, hi));
+        }
+        let (lo, hi) = limits::DIM;
+        if !(lo..=hi).contains(&p.dim) {
+            errs.push(range_error("dim", "planted dimension", p.dim, lo, hi));
+            return; // the rank and subspace are bounded by the dimension
+        }
+        if !(1..=p.dim).contains(&p.rank) {
+            errs.push(range_error("pr", "planted rank", p.rank, 1, p.dim));
+        }
+        if let Some(k) = p.k
+            && !(1..=p.dim).contains(&k)
+        {
+            errs.push(range_error("k", "input subspace", k, 1, p.dim));
+        }
+    }
+
     /// FLOPs of one training step: forward + backward ≈ 6 × parameters × examples.
     pub fn step_flops(&self) -> f64 {
         6.0 * self.parameter_estimate() as f64 * self.batch.min(self.points) as f64
     }
 
-    /// Trainable parameters of the MLP this config builds (weights and biases of every layer).
+    /// Parameters of the model this config builds (weights and biases of every layer).
     pub fn parameter_estimate(&self) -> usize {
-        let (w, k) = (self.width, self.classes());
-        let input = crate::model::INPUT_DIM * w + w;
+        if self.task == Task::Planted {
+            return self.planted.dim * self.planted.dim;
+        }
+        let (w, k) = (self.width, self.outputs());
+        let input = self.input_dim() * w + w;
         let hidden = self.depth.saturating_sub(1) * (w * w + w);
         input + hidden + w * k + k
     }
 
+    /// Features per sample.
+    pub fn input_dim(&self) -> usize {
+        match self.task {
+            Task::Planted => self.planted.dim,
+            Task::Digits => crate::digits::PIXELS,
+            _ => 2,
+        }
+    }
+
+    /// Model outputs: classes, or the planted task's d.
+    pub fn outputs(&self) -> usize {
+        match self.task {
+            Task::Planted => self.planted.dim,
+            _ => self.classes(),
+        }
+    }
+
+    /// Linear layers of the model (what LoRA's `target` indexes).
+    pub fn layer_count(&self) -> usize {
+        if self.task == Task::Planted {
+            1
+        } else {
+            self.depth + 1
+        }
+    }
+
+    /// (in, out) of every linear layer, in forward order.
+    pub fn layer_dims(&self) -> Vec<(usize, usize)> {
+        if self.task == Task::Planted {
+            return vec![(self.planted.dim, self.planted.dim)];
+        }
+        let w = self.width;
+        let mut v = vec![(self.input_dim(), w)];
+        v.extend((1..self.depth).map(|_| (w, w)));
+        v.push((w, self.outputs()));
+        v
+    }
+
+    /// Scalars the adaptation phase trains (the whole model without one, or for rank 0):
+    /// r·(in + out) per adapted layer with both factors.
+    pub fn trainable_params(&self) -> usize {
+        match self.lora.rank {
+            None | Some(0) => self.parameter_estimate(),
+            Some(r) => self
+                .layer_dims()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.lora.target.includes(*i))
+                .map(|(_, &(i, o))| crate::lora::adapter_params(i, o, r, self.lora.train))
+                .sum(),
+        }
+    }
+
+    /// The planted task's Eckart–Young floor for this run's rank (full training when no rank or
+    /// rank 0); `None` for the other tasks, whose best loss has no closed form.
+    pub fn loss_floor(&self) -> Option<f64> {
+        (self.task == Task::Planted).then(|| {
+            crate::planted::Teacher::new(&self.planted, self.seed).floor(self.lora.rank.filter(|&r| r > 0))
+        })
+    }
+
+    /// Steps before the adaptation phase begins (all of them when there is none).
+    pub fn pretrain_steps(&self) -> usize {
+        match (self.lora.rank, self.task) {
+            (None, _) => self.steps,
+            (Some(_), Task::Planted) => 0,
+            (Some(_), _) => self.steps,
+        }
+    }
+
+    /// Steps of the whole run, pre-training and adaptation.
+    pub fn total_steps(&self) -> usize {
+        match (self.lora.rank, self.task) {
+            (Some(_), t) if t != Task::Planted => self.steps + self.adapt_steps,
+            _ => self.steps,
+        }
+    }
+
     /// A short legend label naming the model and optimizer.
     pub fn label(&self) -> String {
+        if self.task == Task::Planted {
+            return format!(
+                "planted d={} r*={} · {} lr={} bs={}",
+                self.planted.dim,
+                self.planted.rank,
+                self.opt.key(),
+                format_number(self.lr),
+                self.batch
+            );
+        }
         format!(
             "{} · w{} d{} {} · {} lr={} bs={}",
             self.task.key(),

@@ -62,22 +62,46 @@ pub mod streams {
     pub const VAL_DATA: u64 = 2;
     pub const INIT: u64 = 3;
     pub const BATCHES: u64 = 4;
+    /// The planted task's teacher (W0, ΔW*, the input subspace).
+    pub const TEACHER: u64 = 5;
+    /// LoRA factors drawn when adapters are attached.
+    pub const ADAPTER: u64 = 6;
+    /// The order of the digits before the train/val split.
+    pub const SPLIT: u64 = 7;
 }
 
-/// Points of a 2-D classification task, row-major `[n, 2]`, with integer labels.
+/// What a task asks the model to predict.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Points2d {
-    pub xy: Vec<f32>,
-    pub labels: Vec<i64>,
+pub enum Targets {
+    /// Classification: one label per sample.
+    Labels(Vec<i64>),
+    /// Regression: `dim` values per sample, row-major `[n, dim]`.
+    Values { y: Vec<f32>, dim: usize },
 }
 
-impl Points2d {
+/// Samples of a task: inputs row-major `[n, dim]` and their targets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Samples {
+    pub x: Vec<f32>,
+    pub dim: usize,
+    pub targets: Targets,
+}
+
+impl Samples {
     pub fn len(&self) -> usize {
-        self.labels.len()
+        self.x.len() / self.dim.max(1)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
+        self.x.is_empty()
+    }
+
+    /// The labels of a classification task (empty for regression).
+    pub fn labels(&self) -> &[i64] {
+        match &self.targets {
+            Targets::Labels(l) => l,
+            Targets::Values { .. } => &[],
+        }
     }
 }
 
@@ -85,33 +109,92 @@ impl Points2d {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     pub task: Task,
+    /// Classes of a classification task; 0 for regression.
     pub classes: usize,
-    pub train: Points2d,
-    pub val: Points2d,
+    pub train: Samples,
+    pub val: Samples,
+}
+
+/// How the adaptation phase's task differs from the pre-training task (2-D toys and digits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Shift {
+    /// Inputs turned a quarter turn: 2-D points rotate by 90°, digit images rotate by 90°.
+    #[default]
+    Rotate,
+    /// Labels reversed (class c becomes classes − 1 − c): same inputs, new readout mapping.
+    Flip,
+}
+
+impl crate::config::Named for Shift {
+    const WHAT: &'static str = "shift";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Shift::Rotate, "rot", "inputs rotated a quarter turn"),
+        (Shift::Flip, "flip", "labels reversed"),
+    ];
+}
+
+impl Shift {
+    /// The shifted copy of `data`: what the adaptation phase trains and validates on.
+    pub fn apply(self, data: &Dataset) -> Dataset {
+        let one = |s: &Samples| -> Samples {
+            let mut s = s.clone();
+            match self {
+                Shift::Rotate if s.dim == 2 => {
+                    for p in s.x.chunks_exact_mut(2) {
+                        let (x, y) = (p[0], p[1]);
+                        p[0] = -y;
+                        p[1] = x;
+                    }
+                }
+                Shift::Rotate => crate::digits::rotate_images(&mut s.x, s.dim),
+                Shift::Flip => {
+                    if let Targets::Labels(l) = &mut s.targets {
+                        let k = data.classes as i64;
+                        l.iter_mut().for_each(|c| *c = k - 1 - *c);
+                    }
+                }
+            }
+            s
+        };
+        Dataset {
+            train: one(&data.train),
+            val: one(&data.val),
+            ..data.clone()
+        }
+    }
 }
 
 /// The square every 2-D task lives in; the decision-boundary plot covers it.
 pub const EXTENT: f32 = 1.6;
 
+/// Classes of a classification task; 0 for the regression task.
 pub fn classes(task: Task) -> usize {
     match task {
         Task::Blobs => 3,
+        Task::Digits => crate::digits::CLASSES,
+        Task::Planted => 0,
         _ => 2,
     }
 }
 
-/// Draws `n` training and `n` validation points of `task`.
-pub fn generate(task: Task, n: usize, seed: u64) -> Dataset {
-    Dataset {
-        task,
-        classes: classes(task),
-        train: sample(task, n, &mut Rng::stream(seed, streams::TRAIN_DATA)),
-        val: sample(task, n, &mut Rng::stream(seed, streams::VAL_DATA)),
+/// Draws the training and validation sets of `cfg`'s task (`cfg.points` each for the synthetic
+/// tasks; the digits are split from the bundled set).
+pub fn generate(cfg: &crate::config::ExperimentConfig) -> Dataset {
+    let (task, n, seed) = (cfg.task, cfg.points, cfg.seed);
+    match task {
+        Task::Planted => crate::planted::Teacher::new(&cfg.planted, seed).dataset(n, seed),
+        Task::Digits => crate::digits::dataset(n, seed),
+        _ => Dataset {
+            task,
+            classes: classes(task),
+            train: sample(task, n, &mut Rng::stream(seed, streams::TRAIN_DATA)),
+            val: sample(task, n, &mut Rng::stream(seed, streams::VAL_DATA)),
+        },
     }
 }
 
 /// Balanced classes: point i gets label i mod classes, then the order is shuffled.
-fn sample(task: Task, n: usize, rng: &mut Rng) -> Points2d {
+fn sample(task: Task, n: usize, rng: &mut Rng) -> Samples {
     let k = classes(task);
     let mut xy = Vec::with_capacity(2 * n);
     let mut labels = Vec::with_capacity(n);
@@ -124,9 +207,10 @@ fn sample(task: Task, n: usize, rng: &mut Rng) -> Points2d {
     }
     let mut order: Vec<usize> = (0..n).collect();
     rng.shuffle(&mut order);
-    Points2d {
-        xy: order.iter().flat_map(|&i| [xy[2 * i], xy[2 * i + 1]]).collect(),
-        labels: order.iter().map(|&i| labels[i]).collect(),
+    Samples {
+        x: order.iter().flat_map(|&i| [xy[2 * i], xy[2 * i + 1]]).collect(),
+        dim: 2,
+        targets: Targets::Labels(order.iter().map(|&i| labels[i]).collect()),
     }
 }
 
@@ -179,5 +263,6 @@ fn point(task: Task, c: usize, rng: &mut Rng) -> (f64, f64) {
             let (cx, cy) = (0.7 * a.cos(), 0.7 * a.sin());
             (cx + 0.3 * rng.normal(), cy + 0.3 * rng.normal())
         }
+        Task::Planted | Task::Digits => unreachable!("not a 2-D task"),
     }
 }

@@ -17,9 +17,13 @@
 pub mod backend;
 pub mod config;
 pub mod data;
+pub mod digits;
+pub mod lora;
 pub mod metrics;
 pub mod model;
+pub mod planted;
 pub mod plot;
+pub mod spectrum;
 pub mod sweep;
 pub mod train;
 pub mod url;

@@ -108,7 +108,12 @@ fn write_svg(
     match plot::sweep_series(runs) {
         Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, style)?,
         None => {
-            plot::draw_curves(&root, runs, plot::CurveOptions::new(cfg.log_y, cfg.steps), style)?;
+            plot::draw_curves(
+                &root,
+                runs,
+                plot::CurveOptions::new(cfg.log_y, cfg.total_steps()),
+                style,
+            )?;
         }
     }
     root.present().map_err(|e| e.to_string())

@@ -148,8 +148,14 @@ impl Run {
                 break;
             }
             let finite = r.train_loss.is_finite() && r.val_loss.is_none_or(f32::is_finite);
-            let first_train = self.reports.first().map_or(r.train_loss, |f| f.train_loss);
-            let first_val = self.reports.iter().find_map(|f| f.val_loss);
+            // Measured against the start of the current phase: a shifted task starts high.
+            let phase = match self.adaptation_start() {
+                Some(s) if r.step >= s => s,
+                _ => 0,
+            };
+            let mut current = self.reports.iter().filter(|f| f.step >= phase);
+            let first_train = current.clone().next().map_or(r.train_loss, |f| f.train_loss);
+            let first_val = current.find_map(|f| f.val_loss);
             let blown_up = r.train_loss > DIVERGENCE_FACTOR * first_train
                 || matches!((first_val, r.val_loss), (Some(a), Some(b)) if b > DIVERGENCE_FACTOR * a);
             self.reports.push(r);
@@ -157,6 +163,12 @@ impl Run {
                 self.diverged = true;
             }
         }
+    }
+
+    /// The step at which the adaptation phase began, when it followed a pre-training phase.
+    pub fn adaptation_start(&self) -> Option<usize> {
+        let c = &self.config;
+        (c.lora.rank.is_some() && c.pretrain_steps() > 0).then(|| c.pretrain_steps())
     }
 
     pub fn final_train_loss(&self) -> Option<f32> {
@@ -202,7 +214,7 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
         out.push_str(k);
         out.push(',');
     }
-    out.push_str("final_train_loss,final_val_loss,best_val_loss,diverged\n");
+    out.push_str("final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor\n");
     for (i, run) in runs.iter().enumerate() {
         out.push_str(&format!("{i},"));
         for (_, v) in &run.knobs {
@@ -210,11 +222,16 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
             out.push(',');
         }
         out.push_str(&format!(
-            "{},{},{},{}\n",
+            "{},{},{},{},{},{}\n",
             cell(run.final_train_loss()),
             cell(run.final_val_loss()),
             cell(run.best_val_loss()),
-            u8::from(run.diverged)
+            u8::from(run.diverged),
+            run.config.trainable_params(),
+            run.config
+                .loss_floor()
+                .map(|f| format!("{f:.6}"))
+                .unwrap_or_default()
         ));
     }
     out

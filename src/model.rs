@@ -1,5 +1,7 @@
 //! The MLP. Layers are named `input`, `hidden.{i}` and `readout` so parameter paths are stable: the
-//! μP and LoRA knobs select parameter groups by these names.
+//! μP and LoRA knobs select parameter groups by these names. The planted-rank task's student is the
+//! same type with no hidden layer: a single linear map (`readout`, no bias) starting at the
+//! teacher's W0.
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
@@ -9,12 +11,10 @@ use burn::tensor::activation;
 use crate::config::{Activation, ExperimentConfig};
 use crate::data::Rng;
 
-/// Input dimension of the 2-D tasks.
-pub const INPUT_DIM: usize = 2;
-
 #[derive(Module, Debug)]
 pub struct Mlp {
-    pub input: Linear,
+    /// `None` for the linear student of the planted task.
+    pub input: Option<Linear>,
     pub hidden: Vec<Linear>,
     pub readout: Linear,
     #[module(skip)]
@@ -41,11 +41,40 @@ impl Mlp {
     pub fn new(cfg: &ExperimentConfig, d_in: usize, classes: usize, rng: &mut Rng, device: &Device) -> Self {
         let w = cfg.width;
         Self {
-            input: linear(d_in, w, rng, device),
+            input: Some(linear(d_in, w, rng, device)),
             hidden: (1..cfg.depth).map(|_| linear(w, w, rng, device)).collect(),
             readout: linear(w, classes, rng, device),
             act: cfg.act,
         }
+    }
+
+    /// The linear map x ↦ x·W (no bias) with W = `w` (`[d_in, d_out]` row-major): the planted
+    /// task's student, starting at the teacher's W0.
+    pub fn linear(w: Vec<f32>, d_in: usize, d_out: usize, device: &Device) -> Self {
+        let weight = Tensor::<2>::from_data(TensorData::new(w, [d_in, d_out]), device);
+        Self {
+            input: None,
+            hidden: Vec::new(),
+            readout: Linear {
+                weight: Param::from_tensor(weight),
+                bias: None,
+            },
+            act: Activation::Relu,
+        }
+    }
+
+    /// The linear layers in forward order with their names; a layer's position here is its
+    /// index for LoRA's `target`.
+    pub fn layers(&self) -> Vec<(String, &Linear)> {
+        let mut out: Vec<(String, &Linear)> = Vec::new();
+        if let Some(input) = &self.input {
+            out.push(("input".into(), input));
+        }
+        for (i, h) in self.hidden.iter().enumerate() {
+            out.push((format!("hidden.{}", i + 1), h));
+        }
+        out.push(("readout".into(), &self.readout));
+        out
     }
 
     fn activate(&self, x: Tensor<2>) -> Tensor<2> {
@@ -56,9 +85,13 @@ impl Mlp {
         }
     }
 
-    /// x: [batch, d_in] → logits: [batch, classes].
+    /// x: [batch, d_in] → logits: [batch, classes] (or predictions [batch, d_out] for the linear
+    /// student, which applies its one layer with no activation).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let mut h = self.activate(self.input.forward(x)); // [batch, width]
+        let Some(input) = &self.input else {
+            return self.readout.forward(x); // [batch, d_out]
+        };
+        let mut h = self.activate(input.forward(x)); // [batch, width]
         for layer in &self.hidden {
             h = self.activate(layer.forward(h)); // [batch, width]
         }

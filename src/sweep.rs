@@ -9,7 +9,10 @@ use crate::config::{ExperimentConfig, format_number, parse_number};
 use crate::url::clip;
 
 /// Knobs a sweep can vary: everything that changes the experiment (not the page's view keys).
-pub const SWEEPABLE: &[&str] = &["task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed"];
+pub const SWEEPABLE: &[&str] = &[
+    "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "r", "alpha", "scale", "ainit",
+    "train", "lplus", "asteps", "shift", "pr", "dim", "noise", "k", "sv",
+];
 /// Axes besides seeds: a figure has an x axis and one curve per value of a second knob.
 pub const MAX_AXES: usize = 2;
 pub const MAX_VALUES: usize = 64;
@@ -233,7 +236,7 @@ impl Sweep {
                 format!("run {} is invalid: {}", describe(&p.knobs), what.join("; "))
             })?;
         }
-        let steps: usize = points.iter().map(|p| p.config.steps).sum();
+        let steps: usize = points.iter().map(|p| p.config.total_steps()).sum();
         if steps > MAX_TOTAL_STEPS {
             return Err(format!(
                 "the sweep has {steps} steps in all ({n} runs); the limit is {MAX_TOTAL_STEPS} (about ten \
@@ -264,7 +267,7 @@ pub fn describe(knobs: &[(&'static str, String)]) -> String {
 /// validation forward every 10 steps.
 pub fn estimate_flops(cfg: &ExperimentConfig) -> f64 {
     let eval = 2.0 * cfg.parameter_estimate() as f64 * cfg.points as f64 / crate::train::EVAL_EVERY as f64;
-    (cfg.step_flops() + eval) * cfg.steps as f64
+    (cfg.step_flops() + eval) * cfg.total_steps() as f64
 }
 
 /// Round-robin order of work: each round gives every unfinished run up to `chunk` steps, so all

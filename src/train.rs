@@ -3,18 +3,21 @@
 //! one async GPU→CPU sync). The composition order of later knobs lives here only:
 //! init → (μP scales) → (LoRA) → (quantization) → optimizer groups.
 
-use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig};
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
-use crate::config::{ExperimentConfig, OptimizerKind};
-use crate::data::{self, Dataset, EXTENT, Rng, streams};
+use crate::config::{ExperimentConfig, OptimizerKind, Task};
+use crate::data::{self, Dataset, EXTENT, Rng, Samples, Targets, streams};
+use crate::lora::{self, AdaptedLayer};
 use crate::metrics::{Run, read_reports};
-use crate::model::{INPUT_DIM, Mlp};
+use crate::model::Mlp;
+use crate::planted::Teacher;
 
-/// Validation loss is evaluated every this many steps (and at the last step): often enough for a
-/// smooth curve, rare enough not to double the work per step.
+/// Validation loss is evaluated every this many steps (and at the last step of each phase): often
+/// enough for a smooth curve, rare enough not to double the work per step.
 pub const EVAL_EVERY: usize = 10;
 
 /// What one step queued on the device. Scalars are `[1]` tensors, still on the device.
@@ -25,31 +28,88 @@ pub struct StepOutput {
     pub val_loss: Option<Tensor<1>>,
 }
 
+/// Targets on the device.
+#[derive(Clone)]
+enum DeviceTargets {
+    Labels(Tensor<1, Int>),
+    Values(Tensor<2>),
+}
+
+impl DeviceTargets {
+    fn select(&self, idx: Tensor<1, Int>) -> Self {
+        match self {
+            DeviceTargets::Labels(y) => DeviceTargets::Labels(y.clone().select(0, idx)), // [batch]
+            DeviceTargets::Values(y) => DeviceTargets::Values(y.clone().select(0, idx)), // [batch, d]
+        }
+    }
+}
+
+/// One split on the device: inputs `[n, dim]` and targets.
+#[derive(Clone)]
+struct DeviceSplit {
+    x: Tensor<2>,
+    y: DeviceTargets,
+}
+
+fn upload(s: &Samples, device: &Device) -> DeviceSplit {
+    let n = s.len();
+    let x = Tensor::<2>::from_data(TensorData::new(s.x.clone(), [n, s.dim]), device);
+    let y = match &s.targets {
+        Targets::Labels(l) => {
+            DeviceTargets::Labels(Tensor::from_data(TensorData::new(l.clone(), [n]), device))
+        }
+        Targets::Values { y, dim } => {
+            DeviceTargets::Values(Tensor::from_data(TensorData::new(y.clone(), [n, *dim]), device))
+        }
+    };
+    DeviceSplit { x, y }
+}
+
+/// The adaptation phase as it was set up: what trains and at which scale.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Adaptation {
+    /// Step at which it began.
+    pub start: usize,
+    /// `None` for full fine-tuning (rank 0).
+    pub rank: Option<usize>,
+    pub layers: Vec<AdaptedLayer>,
+    pub trainable: usize,
+    pub base_params: usize,
+}
+
 pub struct Trainer {
     cfg: ExperimentConfig,
     device: Device,
     /// `Option` because the optimizer takes the model by value; always `Some` between calls.
     model: Option<Mlp>,
     optim: ModuleOptimizer,
-    loss_fn: CrossEntropyLoss,
-    train_x: Tensor<2>,
-    train_y: Tensor<1, Int>,
-    val_x: Tensor<2>,
-    val_y: Tensor<1, Int>,
+    /// Per-group learning rates (LoRA+ gives the B factors λ × lr).
+    lr: ModuleLrScheduler,
+    ce: CrossEntropyLoss,
+    train: DeviceSplit,
+    val: DeviceSplit,
+    /// The current phase's data (the shifted task once adaptation began).
+    dataset: Dataset,
+    /// The adaptation task, waiting for the end of pre-training.
+    pending: Option<Dataset>,
+    adaptation: Option<Adaptation>,
+    /// Weights of each layer when adaptation began: full fine-tuning's ΔW is measured from them.
+    base_weights: Vec<Tensor<2>>,
     /// Mini-batches walk a shuffled order, reshuffled every epoch (sampling without replacement).
     order: Vec<usize>,
     cursor: usize,
     batch_rng: Rng,
     step: usize,
-    dataset: Dataset,
     grid: Option<(usize, Tensor<2>)>,
 }
 
-fn points_tensor(p: &data::Points2d, device: &Device) -> (Tensor<2>, Tensor<1, Int>) {
-    let n = p.len();
-    let x = Tensor::<2>::from_data(TensorData::new(p.xy.clone(), [n, INPUT_DIM]), device);
-    let y = Tensor::<1, Int>::from_data(TensorData::new(p.labels.clone(), [n]), device);
-    (x, y)
+fn optimizer(cfg: &ExperimentConfig) -> ModuleOptimizer {
+    match cfg.opt {
+        // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch
+        // users expect.
+        OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
+        OptimizerKind::Sgd => SgdConfig::new().init(),
+    }
 }
 
 impl Trainer {
@@ -64,45 +124,96 @@ impl Trainer {
         })?;
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
-        let dataset = data::generate(cfg.task, cfg.points, cfg.seed);
-        let (train_x, train_y) = points_tensor(&dataset.train, &device);
-        let (val_x, val_y) = points_tensor(&dataset.val, &device);
-        let mut init_rng = Rng::stream(cfg.seed, streams::INIT);
-        let model = Mlp::new(cfg, INPUT_DIM, dataset.classes, &mut init_rng, &device);
-        let optim = match cfg.opt {
-            // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what
-            // PyTorch users expect.
-            OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
-            OptimizerKind::Sgd => SgdConfig::new().init(),
+        let (dataset, model) = if cfg.task == Task::Planted {
+            let teacher = Teacher::new(&cfg.planted, cfg.seed);
+            let d = cfg.planted.dim;
+            let model = Mlp::linear(teacher.w0.clone(), d, d, &device);
+            (teacher.dataset(cfg.points, cfg.seed), model)
+        } else {
+            let dataset = data::generate(cfg);
+            let mut init_rng = Rng::stream(cfg.seed, streams::INIT);
+            let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, &device);
+            (dataset, model)
         };
-        let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
-        let mut order: Vec<usize> = (0..cfg.points).collect();
-        batch_rng.shuffle(&mut order);
-        Ok(Self {
+        let pending =
+            (cfg.lora.rank.is_some() && cfg.task != Task::Planted).then(|| cfg.shift.apply(&dataset));
+        let batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
+        let mut t = Self {
             cfg: cfg.clone(),
-            loss_fn: CrossEntropyLossConfig::new().init(&device),
-            device,
+            ce: CrossEntropyLossConfig::new().init(&device),
+            train: upload(&dataset.train, &device),
+            val: upload(&dataset.val, &device),
             model: Some(model),
-            optim,
-            train_x,
-            train_y,
-            val_x,
-            val_y,
-            order,
+            optim: optimizer(cfg),
+            lr: ModuleLrScheduler::new(cfg.lr),
+            device,
+            dataset,
+            pending,
+            adaptation: None,
+            base_weights: Vec::new(),
+            order: Vec::new(),
             cursor: 0,
             batch_rng,
             step: 0,
-            dataset,
             grid: None,
-        })
+        };
+        t.reset_order();
+        if cfg.lora.rank.is_some() && cfg.pretrain_steps() == 0 {
+            t.begin_adaptation();
+        }
+        Ok(t)
+    }
+
+    fn reset_order(&mut self) {
+        self.order = (0..self.dataset.train.len()).collect();
+        self.batch_rng.shuffle(&mut self.order);
+        self.cursor = 0;
+    }
+
+    /// Switches to the adaptation phase: attaches the adapters (or unfreezes everything for rank
+    /// 0), starts a fresh optimizer, and moves to the shifted task's data.
+    fn begin_adaptation(&mut self) {
+        let model = self.model.take().expect("model is present between steps");
+        self.base_weights = model
+            .layers()
+            .iter()
+            .map(|(_, l)| l.weight.val().detach())
+            .collect();
+        let adapted = lora::attach(model, &self.cfg.lora, self.cfg.seed);
+        self.model = Some(adapted.model);
+        self.optim = optimizer(&self.cfg);
+        let mut lr = ModuleLrScheduler::new(self.cfg.lr);
+        if let Some(b) = adapted.b_group.filter(|_| self.cfg.lora.lplus != 1.0) {
+            lr = lr.with_group(b, self.cfg.lr * self.cfg.lora.lplus);
+        }
+        self.lr = lr;
+        self.adaptation = Some(Adaptation {
+            start: self.step,
+            rank: self.cfg.lora.rank.filter(|&r| r > 0),
+            layers: adapted.layers,
+            trainable: adapted.trainable,
+            base_params: adapted.base_params,
+        });
+        if let Some(next) = self.pending.take() {
+            self.train = upload(&next.train, &self.device);
+            self.val = upload(&next.val, &self.device);
+            self.dataset = next;
+            self.reset_order();
+        }
     }
 
     pub fn config(&self) -> &ExperimentConfig {
         &self.cfg
     }
 
+    /// The current phase's data.
     pub fn dataset(&self) -> &Dataset {
         &self.dataset
+    }
+
+    /// The adaptation phase, once it has begun.
+    pub fn adaptation(&self) -> Option<&Adaptation> {
+        self.adaptation.as_ref()
     }
 
     /// Steps taken so far.
@@ -111,15 +222,28 @@ impl Trainer {
     }
 
     pub fn is_done(&self) -> bool {
-        self.step >= self.cfg.steps
+        self.step >= self.cfg.total_steps()
     }
 
+    /// Parameters of the model (adapters included once attached).
     pub fn parameter_count(&self) -> usize {
         self.model().parameter_count()
     }
 
-    fn model(&self) -> &Mlp {
+    /// Parameters the optimizer updates now.
+    pub fn trainable_count(&self) -> usize {
+        self.adaptation
+            .as_ref()
+            .map_or_else(|| self.parameter_count(), |a| a.trainable)
+    }
+
+    pub fn model(&self) -> &Mlp {
         self.model.as_ref().expect("model is present between steps")
+    }
+
+    /// Whether the task is 2-D, so a decision boundary can be drawn.
+    pub fn has_boundary(&self) -> bool {
+        self.dataset.train.dim == 2 && self.dataset.classes > 0
     }
 
     /// Indices of the next mini-batch, or `None` for full-batch training.
@@ -140,33 +264,50 @@ impl Trainer {
         Some(idx)
     }
 
+    /// Mean loss of `pred` against `y`: cross-entropy for labels, MSE over every output for values.
+    fn loss(&self, pred: Tensor<2>, y: DeviceTargets) -> Tensor<1> {
+        match y {
+            DeviceTargets::Labels(y) => self.ce.forward(pred, y),
+            DeviceTargets::Values(y) => MseLoss::new().forward(pred, y, Reduction::Mean),
+        }
+    }
+
     /// Queues one optimizer step; `None` once all steps are done.
     pub fn step(&mut self) -> Option<StepOutput> {
         if self.is_done() {
             return None;
         }
         let t = self.step;
+        if self.pending.is_some() && t == self.cfg.pretrain_steps() {
+            self.begin_adaptation();
+        }
         let (x, y) = match self.next_batch() {
-            None => (self.train_x.clone(), self.train_y.clone()),
+            None => (self.train.x.clone(), self.train.y.clone()),
             Some(idx) => {
                 let b = idx.len();
                 let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &self.device);
                 (
-                    self.train_x.clone().select(0, idx.clone()), // [batch, 2]
-                    self.train_y.clone().select(0, idx),         // [batch]
-                )
+                    self.train.x.clone().select(0, idx.clone()),
+                    self.train.y.select(idx),
+                ) // [batch, dim]
             }
         };
         let model = self.model.take().expect("model is present between steps");
-        // Validation before the update, so train and val losses describe the same parameters.
-        let val_loss = (t.is_multiple_of(EVAL_EVERY) || t + 1 == self.cfg.steps).then(|| {
-            self.loss_fn
-                .forward(model.forward(self.val_x.clone()), self.val_y.clone())
-                .detach()
+        // Validation before the update, so train and val losses describe the same parameters; also
+        // at each phase's first and last step, so the jump at the switch is drawn where it happens.
+        let boundary = self.cfg.pretrain_steps();
+        let eval = t.is_multiple_of(EVAL_EVERY)
+            || t + 1 == self.cfg.total_steps()
+            || t + 1 == boundary
+            || t == boundary;
+        let val_loss = eval.then(|| {
+            let pred = model.forward(self.val.x.clone());
+            self.loss(pred, self.val.y.clone()).detach()
         });
-        let loss = self.loss_fn.forward(model.forward(x), y); // [1]
+        let loss = self.loss(model.forward(x), y); // [1]
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        self.model = Some(self.optim.step(self.cfg.lr, model, grads));
+        let lr = self.lr.step();
+        self.model = Some(self.optim.step(lr, model, grads));
         self.step += 1;
         Some(StepOutput {
             step: t,
@@ -175,8 +316,36 @@ impl Trainer {
         })
     }
 
+    /// The learned change of every adapted layer, queued for one readback, and how to read it:
+    /// the factors A and B of a LoRA layer, or W − W0 of a fully fine-tuned layer (skipped above
+    /// [`lora::DENSE_SPECTRUM_MAX`] entries, which the CPU SVD would take too long on).
+    pub fn delta_probe(&self) -> Option<(lora::DeltaProbe, Vec<Tensor<1>>)> {
+        let adaptation = self.adaptation.as_ref()?;
+        let layers = self.model().layers();
+        let mut probe = lora::DeltaProbe::default();
+        let mut tensors = Vec::new();
+        for (i, (name, layer)) in layers.iter().enumerate() {
+            let [d_in, d_out] = layer.weight.lazy_shape().dims();
+            match (layer.weight.adapter(), adaptation.rank) {
+                (Some(ad), Some(r)) => {
+                    tensors.push(ad.a.val().detach().reshape([d_in * r]));
+                    tensors.push(ad.b.val().detach().reshape([r * d_out]));
+                    probe.push(name, d_in, d_out, Some((r, ad.scale)));
+                }
+                (None, None) if d_in * d_out <= lora::DENSE_SPECTRUM_MAX => {
+                    let w0 = self.base_weights.get(i)?.clone();
+                    tensors.push((layer.weight.val().detach() - w0).reshape([d_in * d_out]));
+                    probe.push(name, d_in, d_out, None);
+                }
+                _ => {}
+            }
+        }
+        Some((probe, tensors))
+    }
+
     /// Class probabilities on a `res`×`res` grid over [−EXTENT, EXTENT]², row-major from the top
     /// (y = +EXTENT) down, flattened: [res·res·classes]. Queued only; read it with the losses.
+    /// Only for 2-D classification tasks ([`Trainer::has_boundary`]).
     pub fn predict_grid(&mut self, res: usize) -> Tensor<1> {
         let stale = self.grid.as_ref().is_none_or(|(r, _)| *r != res);
         if stale {
@@ -187,7 +356,7 @@ impl Trainer {
                     xy.push(-grid_coord(i, res));
                 }
             }
-            let t = Tensor::<2>::from_data(TensorData::new(xy, [res * res, INPUT_DIM]), &self.device);
+            let t = Tensor::<2>::from_data(TensorData::new(xy, [res * res, 2]), &self.device);
             self.grid = Some((res, t));
         }
         let grid = self
@@ -237,7 +406,7 @@ pub async fn train_sweep(
         .iter()
         .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
         .collect();
-    let steps: Vec<usize> = points.iter().map(|p| p.config.steps).collect();
+    let steps: Vec<usize> = points.iter().map(|p| p.config.total_steps()).collect();
     for (i, n) in crate::sweep::interleave(&steps, chunk) {
         if runs[i].diverged {
             continue;

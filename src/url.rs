@@ -11,6 +11,9 @@ use crate::config::{
     Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number, parse_count,
     parse_number,
 };
+use crate::data::Shift;
+use crate::lora::{AInit, Factors, ScaleRule, Target};
+use crate::planted::SvProfile;
 use crate::sweep::Sweep;
 
 /// The link format version this build writes and reads.
@@ -18,8 +21,27 @@ pub const VERSION: u32 = 1;
 
 /// Every key this version understands, in the order links are written.
 pub const KEYS: &[&str] = &[
-    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "backend", "ylog", "xlog", "sweep",
+    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "r", "alpha", "scale", "ainit",
+    "train", "lplus", "target", "asteps", "shift", "pr", "dim", "noise", "k", "sv", "backend", "ylog",
+    "xlog", "sweep",
 ];
+
+/// Text of an optional count: `none` for no value (LoRA rank absent).
+fn opt_text(v: Option<usize>, none: &str) -> String {
+    v.map_or_else(|| none.to_string(), |n| n.to_string())
+}
+
+/// Reads an optional count: any of `nones` (or nothing) means absent.
+fn parse_opt(s: &str, nones: &[&str]) -> Result<Option<usize>, String> {
+    let t = s.trim();
+    if t.is_empty() || nones.iter().any(|n| n.eq_ignore_ascii_case(t)) {
+        Ok(None)
+    } else {
+        parse_count(t)
+            .map(Some)
+            .map_err(|e| format!("{e} (or {})", nones[0]))
+    }
+}
 
 /// Something in a link that could not be used as given.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,6 +89,20 @@ fn value_text(d: &ExperimentConfig, key: &str) -> String {
         "bs" => d.batch.to_string(),
         "steps" => d.steps.to_string(),
         "seed" => d.seed.to_string(),
+        "r" => opt_text(d.lora.rank, "none"),
+        "alpha" => format_number(d.lora.alpha),
+        "scale" => d.lora.scale.key().into(),
+        "ainit" => d.lora.ainit.key().into(),
+        "train" => d.lora.train.key().into(),
+        "lplus" => format_number(d.lora.lplus),
+        "target" => d.lora.target.to_text(),
+        "asteps" => d.adapt_steps.to_string(),
+        "shift" => d.shift.key().into(),
+        "pr" => d.planted.rank.to_string(),
+        "dim" => d.planted.dim.to_string(),
+        "noise" => format_number(d.planted.noise),
+        "k" => opt_text(d.planted.k, "all"),
+        "sv" => d.planted.sv.key().into(),
         "backend" => d.backend.key().into(),
         "ylog" => u8::from(d.log_y).to_string(),
         "xlog" => u8::from(d.log_x).to_string(),
@@ -107,6 +143,20 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
                 .parse::<u64>()
                 .map_err(|_| format!("'{}' is not a whole number ≥ 0", clip(value)))?
         }
+        "r" => cfg.lora.rank = parse_opt(value, &["none", "-"])?,
+        "alpha" => cfg.lora.alpha = parse_number(value)?,
+        "scale" => cfg.lora.scale = ScaleRule::parse_key(value)?,
+        "ainit" => cfg.lora.ainit = AInit::parse_key(value)?,
+        "train" => cfg.lora.train = Factors::parse_key(value)?,
+        "lplus" => cfg.lora.lplus = parse_number(value)?,
+        "target" => cfg.lora.target = Target::parse(value)?,
+        "asteps" => cfg.adapt_steps = parse_count(value)?,
+        "shift" => cfg.shift = Shift::parse_key(value)?,
+        "pr" => cfg.planted.rank = parse_count(value)?,
+        "dim" => cfg.planted.dim = parse_count(value)?,
+        "noise" => cfg.planted.noise = parse_number(value)?,
+        "k" => cfg.planted.k = parse_opt(value, &["all"])?,
+        "sv" => cfg.planted.sv = SvProfile::parse_key(value)?,
         "backend" => cfg.backend = BackendChoice::parse_key(value)?,
         "ylog" => cfg.log_y = parse_flag(value)?,
         "xlog" => cfg.log_x = parse_flag(value)?,
@@ -212,7 +262,7 @@ pub fn parse_onto(base: &ExperimentConfig, query: &str) -> ParsedLink {
         }
         if cfg.validate().is_err() {
             // Several keys together made the model too big: fall back to the base sizes.
-            for key in ["n", "w", "d", "bs", "steps"] {
+            for key in ["n", "w", "d", "bs", "steps", "dim", "pr", "k", "target"] {
                 reset(&mut cfg, base, key);
             }
         }
@@ -268,6 +318,26 @@ pub fn to_query(cfg: &ExperimentConfig) -> String {
     put("bs", cfg.batch != d.batch, cfg.batch.to_string());
     put("steps", cfg.steps != d.steps, cfg.steps.to_string());
     put("seed", cfg.seed != d.seed, cfg.seed.to_string());
+    let (l, dl) = (&cfg.lora, &d.lora);
+    put("r", l.rank != dl.rank, opt_text(l.rank, "none"));
+    put("alpha", l.alpha != dl.alpha, format_number(l.alpha));
+    put("scale", l.scale != dl.scale, l.scale.key().into());
+    put("ainit", l.ainit != dl.ainit, l.ainit.key().into());
+    put("train", l.train != dl.train, l.train.key().into());
+    put("lplus", l.lplus != dl.lplus, format_number(l.lplus));
+    put("target", l.target != dl.target, l.target.to_text());
+    put(
+        "asteps",
+        cfg.adapt_steps != d.adapt_steps,
+        cfg.adapt_steps.to_string(),
+    );
+    put("shift", cfg.shift != d.shift, cfg.shift.key().into());
+    let (p, dp) = (&cfg.planted, &d.planted);
+    put("pr", p.rank != dp.rank, p.rank.to_string());
+    put("dim", p.dim != dp.dim, p.dim.to_string());
+    put("noise", p.noise != dp.noise, format_number(p.noise));
+    put("k", p.k != dp.k, opt_text(p.k, "all"));
+    put("sv", p.sv != dp.sv, p.sv.key().into());
     put("backend", cfg.backend != d.backend, cfg.backend.key().into());
     put("ylog", cfg.log_y != d.log_y, u8::from(cfg.log_y).to_string());
     put("xlog", cfg.log_x != d.log_x, u8::from(cfg.log_x).to_string());

@@ -30,6 +30,7 @@ fn every_key_round_trips() {
         log_y: false,
         log_x: true,
         sweep: Default::default(),
+        ..ExperimentConfig::default()
     };
     let q = to_query(&cfg);
     assert_eq!(
@@ -40,6 +41,50 @@ fn every_key_round_trips() {
     assert!(p.issues.is_empty(), "{:?}", p.issues);
     assert_eq!(p.config, cfg);
     assert_eq!(parse_strict(&format!("?{q}")).unwrap(), cfg);
+}
+
+#[test]
+fn lora_and_planted_keys_round_trip() {
+    let q = "v=1&task=planted&steps=300&r=8&alpha=16&scale=rs&ainit=inv&train=b&lplus=16&target=0\
+             &pr=6&dim=32&noise=0.1&k=12&sv=pow";
+    let p = parse(q);
+    assert!(p.issues.is_empty(), "{:?}", p.issues);
+    let c = &p.config;
+    assert_eq!(c.lora.rank, Some(8));
+    assert_eq!((c.lora.alpha, c.lora.lplus), (16.0, 16.0));
+    assert_eq!(c.lora.scale, tinytune::lora::ScaleRule::RankStabilized);
+    assert_eq!(c.lora.ainit, tinytune::lora::AInit::InvRank);
+    assert_eq!(c.lora.train, tinytune::lora::Factors::BOnly);
+    assert_eq!(c.lora.target, tinytune::lora::Target::Layers(vec![0]));
+    assert_eq!((c.planted.rank, c.planted.dim, c.planted.k), (6, 32, Some(12)));
+    assert_eq!(c.planted.sv, tinytune::planted::SvProfile::Power);
+    assert_eq!(to_query(c), q);
+    // Rank 0 is full fine-tuning, which is not the same as no adaptation at all.
+    assert_eq!(parse("r=0").config.lora.rank, Some(0));
+    assert_eq!(parse("r=none").config.lora.rank, None);
+    let mlp = parse("task=spiral&r=4&asteps=200&shift=flip&target=0,3").config;
+    assert_eq!((mlp.adapt_steps, mlp.total_steps()), (200, 700));
+    assert_eq!(parse(&to_query(&mlp)).config, mlp);
+}
+
+#[test]
+fn bad_lora_and_planted_values_are_refused_with_a_reason() {
+    let p = parse("task=planted&r=-1&alpha=0&scale=sqrt&pr=99&dim=1&k=0&noise=-1&lplus=1e9&target=5");
+    let d = ExperimentConfig::default();
+    let keys: Vec<&str> = p.issues.iter().map(|i| i.key.as_str()).collect();
+    for key in ["r", "alpha", "scale", "dim", "noise", "lplus", "target"] {
+        assert!(keys.contains(&key), "{key} not reported: {:?}", p.issues);
+    }
+    assert_eq!(p.config.lora.rank, d.lora.rank);
+    assert_eq!(p.config.planted, d.planted);
+    // The readout is layer 3 of a 3-hidden-layer MLP; layer 4 does not exist.
+    let t = parse("r=2&target=4");
+    assert!(
+        t.issues[0].message.contains("layer 4 does not exist"),
+        "{:?}",
+        t.issues
+    );
+    assert!(parse_strict("task=planted&pr=65").is_err());
 }
 
 #[test]
@@ -71,7 +116,9 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
         "{msgs:?}"
     );
     assert!(
-        has("unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs); using spiral"),
+        has(
+            "unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs, planted, digits); using spiral"
+        ),
         "{msgs:?}"
     );
     assert!(has("bs: '-3' is not a whole number; using 64"), "{msgs:?}");

@@ -74,7 +74,8 @@ fn a_diverged_run_is_marked() {
 
 #[test]
 fn boundary_without_a_grid_still_shows_the_points() {
-    let data = tinytune::data::generate(tinytune::config::Task::Moons, 50, 3);
+    let cfg = tinytune::url::parse_strict("task=moons&n=50&seed=3").unwrap();
+    let data = tinytune::data::generate(&cfg);
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (300, 300)).into_drawing_area();

@@ -133,10 +133,11 @@ fn a_sweep_with_an_absurd_learning_rate_finishes_and_marks_those_runs() {
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(
         lines[0],
-        "run,lr,final_train_loss,final_val_loss,best_val_loss,diverged"
+        "run,lr,final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor"
     );
-    assert!(lines[1].starts_with("0,0.05,") && lines[1].ends_with(",0"));
-    assert!(lines[2].starts_with("1,9,") && lines[2].ends_with(",1"));
+    let diverged = |l: &str| l.split(',').nth(5).map(str::to_string);
+    assert!(lines[1].starts_with("0,0.05,") && diverged(lines[1]).as_deref() == Some("0"));
+    assert!(lines[2].starts_with("1,9,") && diverged(lines[2]).as_deref() == Some("1"));
     let csv = metrics::to_csv(&runs);
     assert_eq!(csv.lines().filter(|l| l.starts_with("0,")).count(), 60);
     assert!(csv.lines().any(|l| l.starts_with("1,")));

@@ -159,17 +159,24 @@ fn csv_has_the_documented_shape() {
     let mut s = summary.lines();
     assert_eq!(
         s.next(),
-        Some("run,final_train_loss,final_val_loss,best_val_loss,diverged")
+        Some("run,final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor")
     );
     let row: Vec<&str> = s.next().unwrap().split(',').collect();
-    assert_eq!(row.len(), 5);
+    assert_eq!(row.len(), 7);
     assert_eq!(row[4], "0");
+    assert_eq!(row[6], "", "only the planted task has a closed-form floor");
     assert!(row[1].parse::<f32>().is_ok() && row[3].parse::<f32>().is_ok());
 }
 
 #[test]
 fn the_size_estimate_used_by_the_caps_matches_the_built_model() {
-    for (task, width, depth) in [(Task::Spiral, 64, 3), (Task::Blobs, 7, 1), (Task::Xor, 300, 5)] {
+    for (task, width, depth) in [
+        (Task::Spiral, 64, 3),
+        (Task::Blobs, 7, 1),
+        (Task::Xor, 300, 5),
+        (Task::Digits, 32, 2),
+        (Task::Planted, 64, 3),
+    ] {
         let cfg = ExperimentConfig {
             task,
             width,
@@ -178,5 +185,32 @@ fn the_size_estimate_used_by_the_caps_matches_the_built_model() {
         };
         let trainer = Trainer::new(&cfg, &backend::cpu()).unwrap();
         assert_eq!(cfg.parameter_estimate(), trainer.parameter_count(), "{cfg:?}");
+    }
+}
+
+/// Loss falls on the new tasks too: digits (classification from 64 pixels) and the planted
+/// regression, and a pre-trained spiral model adapts to the rotated task.
+#[test]
+fn loss_falls_on_digits_planted_and_after_the_shift() {
+    for q in [
+        "task=digits&n=512&w=64&d=2&steps=150&lr=0.003",
+        "task=planted&n=512&steps=150&lr=0.01",
+        "task=moons&w=32&d=2&steps=150&r=4&asteps=150&lr=0.01&shift=flip",
+    ] {
+        let cfg = tinytune::url::parse_strict(q).unwrap();
+        let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 50)).unwrap();
+        assert_eq!(run.reports.len(), cfg.total_steps(), "{q}");
+        let first = run.reports[0].val_loss.unwrap();
+        let last = run.final_val_loss().unwrap();
+        assert!(last < 0.5 * first, "{q}: {first} → {last}");
+        if cfg.lora.rank.is_some() && cfg.task != Task::Planted {
+            // Validated on both sides of the switch, so the jump is drawn where it happens.
+            let at = |s: usize| run.reports[s].val_loss;
+            assert!(at(cfg.steps - 1).is_some() && at(cfg.steps).is_some());
+            assert!(
+                at(cfg.steps).unwrap() > 2.0 * at(cfg.steps - 1).unwrap(),
+                "flipped labels hurt at first"
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The decision boundary of a 2-D classifier with its training points.
 
 use super::{CLASS_COLORS, ChartStyle, draw_err};
-use crate::data::{EXTENT, Points2d};
+use crate::data::{EXTENT, Samples};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -19,7 +19,7 @@ pub struct BoundaryGrid {
 pub fn draw_boundary<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     grid: Option<&BoundaryGrid>,
-    points: &Points2d,
+    points: &Samples,
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
@@ -65,9 +65,15 @@ pub fn draw_boundary<DB: DrawingBackend>(
     }
 
     let r = style.px(3.0);
-    let dots = (0..points.len()).map(|i| {
-        let c = CLASS_COLORS[points.labels[i] as usize % CLASS_COLORS.len()];
-        let (x, y) = (f64::from(points.xy[2 * i]), f64::from(points.xy[2 * i + 1]));
+    // Only 2-D points can be placed; other tasks draw the regions alone.
+    let n = if points.dim == 2 {
+        points.labels().len().min(points.len())
+    } else {
+        0
+    };
+    let dots = (0..n).map(|i| {
+        let c = CLASS_COLORS[points.labels()[i] as usize % CLASS_COLORS.len()];
+        let (x, y) = (f64::from(points.x[2 * i]), f64::from(points.x[2 * i + 1]));
         EmptyElement::at((x, y))
             + Circle::new((0, 0), r, c.filled())
             + Circle::new((0, 0), r, WHITE.stroke_width(style.px(0.8)))

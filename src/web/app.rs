@@ -13,7 +13,7 @@ use super::dom::{self, Level};
 use super::gpu::{self, Active, Kind};
 use super::{export, runner, view};
 use crate::config::{Change, ExperimentConfig};
-use crate::data::{self, Points2d};
+use crate::data::{self, Samples, Targets};
 use crate::metrics::Run;
 use crate::plot::{BoundaryGrid, HoverPoint};
 use crate::sweep::SweepPoint;
@@ -53,7 +53,7 @@ pub struct App {
     /// Wall time attributed to each run (for its steps/s in the table).
     pub run_ms: Vec<f64>,
     pub grid: Option<BoundaryGrid>,
-    pub data: Points2d,
+    pub data: Samples,
     /// Bumped by every restart; a runner whose generation is stale stops at its next frame.
     pub generation: u64,
     pub state: RunState,
@@ -76,7 +76,7 @@ impl App {
     }
 
     pub fn total_steps(&self) -> usize {
-        self.points.iter().map(|p| p.config.steps).sum()
+        self.points.iter().map(|p| p.config.total_steps()).sum()
     }
 
     pub fn steps_done(&self) -> usize {
@@ -86,7 +86,7 @@ impl App {
     /// A run is finished when it trained all its steps or diverged.
     pub fn run_finished(&self, i: usize) -> bool {
         let r = &self.runs[i];
-        r.diverged || r.reports.len() >= r.config.steps
+        r.diverged || r.reports.len() >= r.config.total_steps()
     }
 
     pub fn runs_finished(&self) -> usize {
@@ -98,6 +98,20 @@ pub type Shared = Rc<RefCell<App>>;
 
 /// The runs of `cfg`: its sweep expanded, or the config alone. The link parser has already checked
 /// the sweep, so expansion cannot fail here; if it did, the base config still runs.
+/// The training points the decision-boundary chart shows before the first readback (2-D tasks
+/// only; the runner replaces them with the trainer's current phase).
+fn boundary_points(cfg: &ExperimentConfig) -> Samples {
+    if cfg.input_dim() == 2 {
+        data::generate(cfg).train
+    } else {
+        Samples {
+            x: Vec::new(),
+            dim: cfg.input_dim(),
+            targets: Targets::Labels(Vec::new()),
+        }
+    }
+}
+
 fn expand(cfg: &ExperimentConfig) -> Vec<SweepPoint> {
     let single = || {
         vec![SweepPoint {
@@ -128,7 +142,7 @@ pub async fn boot() {
         points: Vec::new(),
         runs: Vec::new(),
         run_ms: Vec::new(),
-        data: data::generate(cfg.task, cfg.points, cfg.seed).train,
+        data: boundary_points(&cfg),
         cfg,
         active: None,
         grid: None,
@@ -189,7 +203,7 @@ fn reset_runs(app: &Shared, state: RunState) -> u64 {
         .collect();
     a.run_ms = vec![0.0; a.runs.len()];
     a.grid = None;
-    a.data = data::generate(a.cfg.task, a.cfg.points, a.cfg.seed).train;
+    a.data = boundary_points(&a.cfg);
     a.steps_per_s = 0.0;
     a.first_point_reported = false;
     a.started_ms = super::frame::now_ms();

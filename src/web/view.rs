@@ -46,7 +46,7 @@ fn run_status(a: &App, i: usize) -> &'static str {
     let r = &a.runs[i];
     if r.diverged {
         "diverged"
-    } else if r.reports.len() >= r.config.steps {
+    } else if r.reports.len() >= r.config.total_steps() {
         "done"
     } else if a.state == RunState::Cancelled {
         "cancelled"
@@ -143,7 +143,7 @@ pub fn redraw_texts(app: &Shared) {
         let mut progress = if a.is_sweep() {
             format!("step {done} / {} over {} runs", a.total_steps(), a.runs.len())
         } else {
-            format!("step {done} / {}", a.cfg.steps)
+            format!("step {done} / {}", a.cfg.total_steps())
         };
         if let (false, Some(run)) = (a.is_sweep(), a.runs.first()) {
             if let Some(last) = run.reports.last() {
@@ -187,7 +187,7 @@ pub fn redraw_loss(app: &Shared) {
         let a = app.borrow();
         let mut opts = CurveOptions::new(
             a.cfg.log_y,
-            a.points.iter().map(|p| p.config.steps).max().unwrap_or(1),
+            a.points.iter().map(|p| p.config.total_steps()).max().unwrap_or(1),
         );
         opts.log_x = a.cfg.log_x;
         let mut hover = Vec::new();

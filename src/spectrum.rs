@@ -1,0 +1,144 @@
+//! Singular values on the CPU, for the small matrices tinytune inspects: the planted ΔW* (the
+//! Eckart–Young floor) and a learned ΔW = γ·A·B (its effective rank). One-sided Jacobi in f64:
+//! simple, accurate for small sizes, and the same on wasm and native.
+
+/// Singular values of the `rows`×`cols` row-major matrix `m`, largest first.
+pub fn singular_values(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
+    assert_eq!(m.len(), rows * cols, "matrix data does not match its shape");
+    // Work on the columns of whichever orientation has fewer of them: Jacobi rotates column pairs.
+    let (n, len, col): (usize, usize, Box<dyn Fn(usize, usize) -> f64>) = if cols <= rows {
+        (cols, rows, Box::new(|j, i| m[i * cols + j]))
+    } else {
+        (rows, cols, Box::new(|j, i| m[j * cols + i]))
+    };
+    let mut c: Vec<Vec<f64>> = (0..n).map(|j| (0..len).map(|i| col(j, i)).collect()).collect();
+    for _sweep in 0..60 {
+        let mut rotated = false;
+        for p in 0..n {
+            for q in p + 1..n {
+                let (alpha, beta, gamma) = {
+                    let (a, b) = (&c[p], &c[q]);
+                    let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(u, v)| u * v).sum::<f64>();
+                    (dot(a, a), dot(b, b), dot(a, b))
+                };
+                if gamma.abs() <= 1e-15 * (alpha * beta).sqrt() || gamma == 0.0 {
+                    continue;
+                }
+                rotated = true;
+                let zeta = (beta - alpha) / (2.0 * gamma);
+                let t = zeta.signum() / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
+                let t = if zeta == 0.0 { 1.0 } else { t };
+                let cs = 1.0 / (1.0 + t * t).sqrt();
+                let sn = cs * t;
+                for i in 0..len {
+                    let (x, y) = (c[p][i], c[q][i]);
+                    c[p][i] = cs * x - sn * y;
+                    c[q][i] = sn * x + cs * y;
+                }
+            }
+        }
+        if !rotated {
+            break;
+        }
+    }
+    let mut s: Vec<f64> = c
+        .iter()
+        .map(|v| v.iter().map(|x| x * x).sum::<f64>().sqrt())
+        .collect();
+    s.sort_by(|a, b| b.total_cmp(a));
+    s
+}
+
+/// Singular values of γ·A·B without forming the `d_in`×`d_out` product: with A = Q·R (thin QR,
+/// R is r×r), σ(γ·A·B) = σ(γ·R·B), an r×`d_out` matrix. `a` is `[d_in, r]`, `b` is `[r, d_out]`,
+/// both row-major. Returns r values, largest first.
+pub fn low_rank_singular_values(
+    a: &[f32],
+    b: &[f32],
+    d_in: usize,
+    r: usize,
+    d_out: usize,
+    gamma: f64,
+) -> Vec<f64> {
+    // Modified Gram–Schmidt on A's columns; R[j][k] = q_jᵀ a_k. A zero column (A-only LoRA starts
+    // at A = 0) gives a zero row of R, which is exactly its contribution.
+    let mut q: Vec<Vec<f64>> = (0..r)
+        .map(|k| (0..d_in).map(|i| f64::from(a[i * r + k])).collect())
+        .collect();
+    let mut rr = vec![0.0; r * r];
+    for k in 0..r {
+        for j in 0..k {
+            let dot: f64 = q[j].iter().zip(&q[k]).map(|(x, y)| x * y).sum();
+            rr[j * r + k] = dot;
+            let qj = q[j].clone();
+            q[k].iter_mut().zip(&qj).for_each(|(x, y)| *x -= dot * y);
+        }
+        let norm = q[k].iter().map(|x| x * x).sum::<f64>().sqrt();
+        rr[k * r + k] = norm;
+        if norm > 0.0 {
+            q[k].iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+    let mut rb = vec![0.0; r * d_out];
+    for j in 0..r {
+        for k in j..r {
+            let coef = rr[j * r + k] * gamma;
+            if coef != 0.0 {
+                for o in 0..d_out {
+                    rb[j * d_out + o] += coef * f64::from(b[k * d_out + o]);
+                }
+            }
+        }
+    }
+    singular_values(&rb, r, d_out)
+}
+
+/// Numerical rank: singular values above `rel` × the largest (the learned ΔW's effective rank).
+pub fn effective_rank(s: &[f64], rel: f64) -> usize {
+    let top = s.first().copied().unwrap_or(0.0);
+    if top <= 0.0 {
+        return 0;
+    }
+    s.iter().filter(|&&v| v > rel * top).count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagonal_and_rank_one() {
+        let s = singular_values(&[3.0, 0.0, 0.0, -5.0], 2, 2);
+        assert!((s[0] - 5.0).abs() < 1e-12 && (s[1] - 3.0).abs() < 1e-12);
+        // u vᵀ with |u| = √5, |v| = √2 (wide orientation).
+        let m = [1.0, 1.0, 2.0, 2.0];
+        let s = singular_values(&m, 1, 4);
+        assert!((s[0] - 10f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn low_rank_matches_the_dense_product() {
+        let (d_in, r, d_out) = (7, 3, 5);
+        let a: Vec<f32> = (0..d_in * r)
+            .map(|i| ((i * 37 % 11) as f32 - 5.0) / 3.0)
+            .collect();
+        let b: Vec<f32> = (0..r * d_out)
+            .map(|i| ((i * 13 % 7) as f32 - 3.0) / 2.0)
+            .collect();
+        let mut ab = vec![0.0; d_in * d_out];
+        for i in 0..d_in {
+            for o in 0..d_out {
+                ab[i * d_out + o] = 0.5
+                    * (0..r)
+                        .map(|k| f64::from(a[i * r + k]) * f64::from(b[k * d_out + o]))
+                        .sum::<f64>();
+            }
+        }
+        let dense = singular_values(&ab, d_in, d_out);
+        let low = low_rank_singular_values(&a, &b, d_in, r, d_out, 0.5);
+        for k in 0..r {
+            assert!((dense[k] - low[k]).abs() < 1e-9, "{dense:?} vs {low:?}");
+        }
+        assert!(dense[r..].iter().all(|v| v.abs() < 1e-9));
+    }
+}
