@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod model;
 pub mod planted;
 pub mod plot;
+pub mod presets;
 pub mod spectrum;
 pub mod sweep;
 pub mod train;

@@ -16,7 +16,14 @@ use tinytune::{backend, metrics, plot, train, url};
 struct Cli {
     /// The experiment as a query string, the same as the page's link (e.g. 'v=1&task=xor&lr=0.003').
     /// The leading '?' is optional; an empty string runs the defaults.
+    #[arg(default_value = "")]
     query: String,
+    /// Run a gallery preset instead (see --presets), e.g. `--preset e1`.
+    #[arg(long, value_name = "ID", conflicts_with = "query")]
+    preset: Option<String>,
+    /// List the gallery presets with their links and exit.
+    #[arg(long)]
+    presets: bool,
     /// Print one row per run (final/best losses) instead of one row per step.
     #[arg(long)]
     summary: bool,
@@ -30,7 +37,33 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let cfg = match url::parse_strict(&cli.query) {
+    if cli.presets {
+        for p in tinytune::presets::PRESETS {
+            println!(
+                "{}\t{}\t?v=1&{}\n\t{}\n\tExpect: {}",
+                p.id, p.title, p.query, p.claim, p.expect
+            );
+        }
+        return ExitCode::SUCCESS;
+    }
+    let query = match &cli.preset {
+        None => cli.query.clone(),
+        Some(id) => match tinytune::presets::find(id) {
+            Some(p) => {
+                eprintln!(
+                    "tinytune: {} — {}\ntinytune: expect: {}",
+                    p.title, p.claim, p.expect
+                );
+                p.query.to_string()
+            }
+            None => {
+                let ids: Vec<&str> = tinytune::presets::PRESETS.iter().map(|p| p.id).collect();
+                eprintln!("tinytune: no preset '{id}' (choose one of: {})", ids.join(", "));
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let cfg = match url::parse_strict(&query) {
         Ok(cfg) => cfg,
         Err(issues) => {
             eprintln!("tinytune: the experiment string was refused:");
@@ -82,6 +115,9 @@ fn main() -> ExitCode {
             String::new()
         }
     );
+    if let (true, Some(run)) = (cfg.sweep.is_empty(), runs.first()) {
+        describe_adaptation(&cfg, run);
+    }
     let csv = if cli.summary {
         metrics::to_summary_csv(&runs)
     } else {
@@ -97,6 +133,35 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The adaptation's readouts on stderr: what trains, at which scale, and the rank ΔW used.
+fn describe_adaptation(cfg: &tinytune::config::ExperimentConfig, run: &metrics::Run) {
+    let Some(rank) = cfg.lora.rank else { return };
+    let (trainable, total) = (cfg.trainable_params(), cfg.parameter_estimate());
+    let what = if rank == 0 {
+        "full fine-tuning".to_string()
+    } else {
+        let g = tinytune::lora::gamma(cfg.lora.alpha, rank, cfg.lora.scale);
+        format!("LoRA r={rank}, γ={g}")
+    };
+    eprintln!(
+        "tinytune: {what}: {trainable} trainable parameters ({:.2} % of {total})",
+        100.0 * trainable as f64 / total.max(1) as f64
+    );
+    for s in &run.spectra {
+        let shown: Vec<String> = s.singular.iter().take(8).map(|v| format!("{v:.3}")).collect();
+        eprintln!(
+            "tinytune:   ΔW {}: effective rank {}, σ = {}{}",
+            s.name,
+            s.effective_rank(),
+            shown.join(", "),
+            if s.singular.len() > 8 { ", …" } else { "" }
+        );
+    }
+    if let Some(f) = cfg.loss_floor() {
+        eprintln!("tinytune:   Eckart–Young floor for this rank: {f:.6}");
+    }
+}
+
 /// The sweep chart for a sweep over a numeric knob, else the loss curves.
 fn write_svg(
     path: &std::path::Path,
@@ -106,6 +171,9 @@ fn write_svg(
     let root = plotters::prelude::SVGBackend::new(path, (900, 540)).into_drawing_area();
     let style = plot::ChartStyle::default();
     match plot::sweep_series(runs) {
+        Some((x_key, series)) if plot::is_rank_sweep(&x_key) => {
+            plot::draw_staircase(&root, &series, cfg, style)?
+        }
         Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, style)?,
         None => {
             plot::draw_curves(

@@ -109,6 +109,8 @@ pub struct Run {
     pub reports: Vec<StepReport>,
     /// A loss became NaN/Inf or rose far above its start; training stops there and the run is marked.
     pub diverged: bool,
+    /// Singular values of each adapted layer's learned ΔW, read when the run ends.
+    pub spectra: Vec<crate::lora::LayerSpectrum>,
 }
 
 /// A loss this many times its first value means the run has blown up, even while still finite.
@@ -121,6 +123,7 @@ impl Run {
             knobs: Vec::new(),
             reports: Vec::new(),
             diverged: false,
+            spectra: Vec::new(),
         }
     }
 
@@ -179,9 +182,12 @@ impl Run {
         self.reports.iter().rev().find_map(|r| r.val_loss)
     }
 
+    /// Best validation loss of the final phase (pre-training losses are on another task).
     pub fn best_val_loss(&self) -> Option<f32> {
+        let from = self.adaptation_start().unwrap_or(0);
         self.reports
             .iter()
+            .filter(|r| r.step >= from)
             .filter_map(|r| r.val_loss)
             .filter(|v| v.is_finite())
             .reduce(f32::min)

@@ -385,7 +385,17 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
         let (reports, _) = read_reports(outs, Vec::new()).await?;
         run.extend(reports);
     }
+    run.spectra = read_spectra(&trainer).await?;
     Ok(run)
+}
+
+/// The learned ΔW's singular values of every adapted layer (empty without an adaptation phase).
+pub async fn read_spectra(trainer: &Trainer) -> Result<Vec<lora::LayerSpectrum>, String> {
+    let Some((probe, tensors)) = trainer.delta_probe() else {
+        return Ok(Vec::new());
+    };
+    let (_, values) = read_reports(Vec::new(), tensors).await?;
+    Ok(probe.spectra(&values))
 }
 
 /// Trains every run of a sweep, interleaved in the order of `sweep::interleave`: rounds of `chunk`
@@ -414,6 +424,9 @@ pub async fn train_sweep(
         let outs: Vec<StepOutput> = (0..n).map_while(|_| trainers[i].step()).collect();
         let (reports, _) = read_reports(outs, Vec::new()).await?;
         runs[i].extend(reports);
+        if trainers[i].is_done() && !runs[i].diverged {
+            runs[i].spectra = read_spectra(&trainers[i]).await?;
+        }
         let done = trainers
             .iter()
             .zip(&runs)

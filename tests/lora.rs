@@ -12,7 +12,7 @@ use tinytune::train::{StepOutput, Trainer, train_run};
 use tinytune::url::parse_strict;
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().unwrap()
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
 fn trainer(query: &str) -> Trainer {
@@ -197,5 +197,16 @@ fn rank_staircase_reaches_the_eckart_young_floor() {
                 "r={r}: {last} vs floor {floor}"
             );
         }
+    }
+}
+
+/// Every gallery link is a valid experiment within the sweep caps, and names its claim.
+#[test]
+fn presets_are_valid_links() {
+    for p in tinytune::presets::PRESETS {
+        let cfg = parse_strict(p.query).unwrap_or_else(|e| panic!("{}: {e:?}", p.id));
+        cfg.sweep.expand(&cfg).unwrap_or_else(|e| panic!("{}: {e}", p.id));
+        assert!(!p.claim.is_empty() && !p.expect.is_empty());
+        assert_eq!(tinytune::presets::find(p.id), Some(p));
     }
 }

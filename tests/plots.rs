@@ -84,3 +84,49 @@ fn boundary_without_a_grid_still_shows_the_points() {
     }
     assert!(out.matches("<circle").count() >= 50);
 }
+
+/// The rank staircase: measured losses, the Eckart–Young floor, full fine-tuning, and the
+/// parameter axis; and the small spectrum chart of a learned ΔW.
+#[test]
+fn staircase_and_spectrum_render() {
+    let cfg = tinytune::url::parse_strict("task=planted&dim=16&pr=2&n=512&steps=60&sweep=r:0,1,2,4").unwrap();
+    let points = cfg.sweep.expand(&cfg).unwrap();
+    let runs = pollster::block_on(tinytune::train::train_sweep(
+        &points,
+        &tinytune::backend::cpu(),
+        30,
+        |_, _| {},
+    ))
+    .unwrap();
+    let (x_key, series) = tinytune::plot::sweep_series(&runs).unwrap();
+    assert!(tinytune::plot::is_rank_sweep(&x_key));
+    let mut out = String::new();
+    {
+        let root = SVGBackend::with_string(&mut out, (900, 540)).into_drawing_area();
+        tinytune::plot::draw_staircase(&root, &series, &cfg, ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    for text in [
+        "Eckart–Young floor",
+        "full fine-tuning",
+        "trainable parameters",
+        "LoRA rank r (log2)",
+    ] {
+        assert!(out.contains(text), "missing {text}");
+    }
+    // Every finished rank > 0 run left its spectrum: r values, numerically rank ≤ r.
+    let spectra = &runs
+        .iter()
+        .find(|r| r.config.lora.rank == Some(2))
+        .unwrap()
+        .spectra;
+    assert_eq!(spectra.len(), 1);
+    assert_eq!(spectra[0].singular.len(), 2);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (400, 260)).into_drawing_area();
+        tinytune::plot::draw_spectrum(&root, spectra, Some(&[4.0, 2.0]), ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    assert!(svg.contains("readout (rank") && svg.contains("planted σ*"));
+}

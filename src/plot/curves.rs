@@ -169,6 +169,27 @@ where
             step as f64
         }
     };
+    // Pre-training → adaptation: a dashed line where the task shifts and the adapters attach.
+    if let Some(start) = runs.iter().find_map(Run::adaptation_start) {
+        let (y0, y1) = (chart.y_range().start, chart.y_range().end);
+        let xs = x_of(start);
+        let grey = RGBColor(120, 120, 120);
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(xs, y0), (xs, y1)],
+                style.px(6.0),
+                style.px(4.0),
+                grey.stroke_width(style.px(1.5)),
+            ))
+            .map_err(draw_err)?;
+        chart
+            .draw_series(std::iter::once(Text::new(
+                " adaptation →",
+                (xs, y1),
+                style.font(12.0).color(&grey),
+            )))
+            .map_err(draw_err)?;
+    }
     let single = runs.len() == 1 && runs[0].knobs.is_empty();
     // Colour by the last swept knob (in a width × learning-rate sweep, one hue per width, light →
     // dark, as in the papers); the legend lists that knob's values once each.

@@ -6,11 +6,15 @@
 mod boundary;
 mod curves;
 mod heatmap;
+mod spectrum;
+mod staircase;
 mod sweep;
 
 pub use boundary::{BoundaryGrid, draw_boundary};
 pub use curves::{CurveOptions, HoverPoint, draw_curves, ema};
 pub use heatmap::{Cell, Heatmap, draw_heatmap, sweep_heatmap};
+pub use spectrum::draw_spectrum;
+pub use staircase::{draw_staircase, is_rank_sweep};
 pub use sweep::{SweepSeries, draw_sweep, sweep_series};
 
 use plotters::coord::Shift;

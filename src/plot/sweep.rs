@@ -100,7 +100,8 @@ pub fn draw_sweep<DB: DrawingBackend>(
         (a.min(y), b.max(y))
     });
     let (y_lo, y_hi) = if y_lo.is_finite() {
-        let lo = 10f64.powf(y_lo.log10().floor());
+        // Headroom below the lowest point, so a curve at a noise floor does not lie on the axis.
+        let lo = 10f64.powf((y_lo / 1.5).log10().floor());
         (lo, 10f64.powf(y_hi.log10().ceil()).max(lo * 10.0))
     } else {
         (0.1, 1.0)
