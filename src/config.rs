@@ -395,6 +395,16 @@ impl ExperimentConfig {
         }
     }
 
+    /// The model's name for layer `i` (as `Mlp::layers` names it).
+    pub fn layer_name(&self, i: usize) -> String {
+        let last = self.layer_count() - 1;
+        match i {
+            _ if i == last => "readout".into(),
+            0 => "input".into(),
+            _ => format!("hidden.{i}"),
+        }
+    }
+
     /// (in, out) of every linear layer, in forward order.
     pub fn layer_dims(&self) -> Vec<(usize, usize)> {
         if self.task == Task::Planted {

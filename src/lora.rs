@@ -170,6 +170,41 @@ pub fn adapter_params(d_in: usize, d_out: usize, r: usize, train: Factors) -> us
     }
 }
 
+/// What the adaptation phase trains, in one line for the page and the CLI: the rank, γ and the
+/// layers it applies to, and the trainable parameters as a count and a share of the model.
+pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
+    let rank = cfg.lora.rank?;
+    let total = cfg.parameter_estimate();
+    let trainable = cfg.trainable_params();
+    let pct = 100.0 * trainable as f64 / total.max(1) as f64;
+    if rank == 0 {
+        return Some(format!("full fine-tuning: all {total} parameters train"));
+    }
+    let g = gamma(cfg.lora.alpha, rank, cfg.lora.scale);
+    let rule = match cfg.lora.scale {
+        ScaleRule::Standard => "α/r",
+        ScaleRule::RankStabilized => "α/√r",
+    };
+    let layers: Vec<String> = (0..cfg.layer_count())
+        .filter(|&i| cfg.lora.target.includes(i))
+        .map(|i| cfg.layer_name(i))
+        .collect();
+    let plus = if cfg.lora.lplus != 1.0 {
+        format!(
+            ", LoRA+ lr(B) = {}·lr(A)",
+            crate::config::format_number(cfg.lora.lplus)
+        )
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "LoRA r={rank}, γ = {rule} = {} on {} ({}{plus}): {trainable} of {total} parameters train ({pct:.2} %)",
+        crate::config::format_number((g * 1e6).round() / 1e6),
+        layers.join(", "),
+        cfg.lora.train.label()
+    ))
+}
+
 /// One layer with an adapter, as shown on the page.
 #[derive(Clone, Debug, PartialEq)]
 pub struct AdaptedLayer {

@@ -135,18 +135,10 @@ fn main() -> ExitCode {
 
 /// The adaptation's readouts on stderr: what trains, at which scale, and the rank ΔW used.
 fn describe_adaptation(cfg: &tinytune::config::ExperimentConfig, run: &metrics::Run) {
-    let Some(rank) = cfg.lora.rank else { return };
-    let (trainable, total) = (cfg.trainable_params(), cfg.parameter_estimate());
-    let what = if rank == 0 {
-        "full fine-tuning".to_string()
-    } else {
-        let g = tinytune::lora::gamma(cfg.lora.alpha, rank, cfg.lora.scale);
-        format!("LoRA r={rank}, γ={g}")
+    let Some(what) = tinytune::lora::describe(cfg) else {
+        return;
     };
-    eprintln!(
-        "tinytune: {what}: {trainable} trainable parameters ({:.2} % of {total})",
-        100.0 * trainable as f64 / total.max(1) as f64
-    );
+    eprintln!("tinytune: {what}");
     for s in &run.spectra {
         let shown: Vec<String> = s.singular.iter().take(8).map(|v| format!("{v:.3}")).collect();
         eprintln!(

@@ -139,9 +139,9 @@ impl Teacher {
                 let k = q.len();
                 let mut m = vec![0.0; k * d];
                 for (j, qj) in q.iter().enumerate() {
-                    for i in 0..d {
+                    for (i, &qji) in qj.iter().enumerate() {
                         for o in 0..d {
-                            m[j * d + o] += qj[i] * self.delta[i * d + o];
+                            m[j * d + o] += qji * self.delta[i * d + o];
                         }
                     }
                 }

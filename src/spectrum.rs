@@ -6,12 +6,14 @@
 pub fn singular_values(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     assert_eq!(m.len(), rows * cols, "matrix data does not match its shape");
     // Work on the columns of whichever orientation has fewer of them: Jacobi rotates column pairs.
-    let (n, len, col): (usize, usize, Box<dyn Fn(usize, usize) -> f64>) = if cols <= rows {
-        (cols, rows, Box::new(|j, i| m[i * cols + j]))
+    let mut c: Vec<Vec<f64>> = if cols <= rows {
+        (0..cols)
+            .map(|j| (0..rows).map(|i| m[i * cols + j]).collect())
+            .collect()
     } else {
-        (rows, cols, Box::new(|j, i| m[j * cols + i]))
+        m.chunks(cols.max(1)).map(<[f64]>::to_vec).collect()
     };
-    let mut c: Vec<Vec<f64>> = (0..n).map(|j| (0..len).map(|i| col(j, i)).collect()).collect();
+    let n = c.len();
     for _sweep in 0..60 {
         let mut rotated = false;
         for p in 0..n {
@@ -30,10 +32,11 @@ pub fn singular_values(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
                 let t = if zeta == 0.0 { 1.0 } else { t };
                 let cs = 1.0 / (1.0 + t * t).sqrt();
                 let sn = cs * t;
-                for i in 0..len {
-                    let (x, y) = (c[p][i], c[q][i]);
-                    c[p][i] = cs * x - sn * y;
-                    c[q][i] = sn * x + cs * y;
+                let (lo, hi) = c.split_at_mut(q);
+                for (x, y) in lo[p].iter_mut().zip(hi[0].iter_mut()) {
+                    let (u, v) = (*x, *y);
+                    *x = cs * u - sn * v;
+                    *y = sn * u + cs * v;
                 }
             }
         }

@@ -105,11 +105,11 @@ fn planted_labels_follow_the_teacher_and_the_subspace() {
     assert_eq!(*dim, 8);
     // Noise-free labels are exactly (W0 + ΔW*)ᵀx.
     for (x, y) in d.train.x.chunks(8).zip(y.chunks(8)) {
-        for o in 0..8 {
+        for (o, &yo) in y.iter().enumerate() {
             let want: f64 = (0..8)
                 .map(|i| f64::from(x[i]) * (f64::from(t.w0[i * 8 + o]) + t.delta[i * 8 + o]))
                 .sum();
-            assert!((f64::from(y[o]) - want).abs() < 1e-4);
+            assert!((f64::from(yo) - want).abs() < 1e-4);
         }
     }
     // Inputs span only k = 3 dimensions.

@@ -5,6 +5,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
 use crate::config::{Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number};
+use crate::data::Shift;
+use crate::lora::{AInit, Factors, ScaleRule};
+use crate::planted::SvProfile;
 
 pub fn document() -> Document {
     web_sys::window()
@@ -103,11 +106,68 @@ pub fn build_controls() {
     fill_select::<Activation>("act");
     fill_select::<OptimizerKind>("opt");
     fill_select::<BackendChoice>("backend");
+    fill_select::<ScaleRule>("scale");
+    fill_select::<AInit>("ainit");
+    fill_select::<Factors>("train");
+    fill_select::<Shift>("shift");
+    fill_select::<SvProfile>("sv");
+    build_presets();
+}
+
+/// The gallery: one entry per preset, a plain link (opening it runs the experiment). Texts are
+/// ours, but they still go in as text, never as HTML.
+fn build_presets() {
+    let list = el::<Element>("preset-list");
+    list.set_text_content(None);
+    for p in crate::presets::PRESETS {
+        let doc = document();
+        let (Ok(li), Ok(a), Ok(claim), Ok(expect)) = (
+            doc.create_element("li"),
+            doc.create_element("a"),
+            doc.create_element("p"),
+            doc.create_element("p"),
+        ) else {
+            continue;
+        };
+        let _ = a.set_attribute("href", &format!("?v=1&{}", p.query));
+        let _ = a.set_attribute("data-preset", p.id);
+        a.set_text_content(Some(p.title));
+        claim.set_text_content(Some(p.claim));
+        expect.set_text_content(Some(&format!("What you should see: {}", p.expect)));
+        for child in [&a, &claim, &expect] {
+            let _ = li.append_child(child);
+        }
+        let _ = list.append_child(&li);
+    }
+}
+
+/// Shows the preset's claim and expectation when the page runs exactly a preset's experiment
+/// (view keys and backend aside); hides it once a knob makes it a new experiment.
+pub fn show_preset_note(cfg: &ExperimentConfig) {
+    let current = crate::presets::PRESETS.iter().find(|p| {
+        let preset = crate::url::parse(p.query).config;
+        let same_view = ExperimentConfig {
+            backend: cfg.backend,
+            log_y: cfg.log_y,
+            log_x: cfg.log_x,
+            ..preset
+        };
+        same_view == *cfg
+    });
+    set_hidden("preset-note", current.is_none());
+    if let Some(p) = current {
+        set_text("preset-title", p.title);
+        set_text("preset-claim", p.claim);
+        set_text("preset-expect", p.expect);
+    }
+    set_hidden("planted-knobs", cfg.task != Task::Planted);
 }
 
 /// Ids of the controls, which are also their link keys.
 pub const CONTROL_KEYS: &[&str] = &[
-    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "backend", "ylog", "xlog", "sweep",
+    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "r", "alpha", "scale", "ainit",
+    "train", "lplus", "target", "asteps", "shift", "pr", "dim", "noise", "k", "sv", "backend", "ylog",
+    "xlog", "sweep",
 ];
 
 fn set_value(id: &str, v: &str) {
@@ -130,10 +190,27 @@ pub fn write_controls(cfg: &ExperimentConfig) {
     set_value("lr", &format_number(cfg.lr));
     set_value("bs", &cfg.batch.to_string());
     set_value("steps", &cfg.steps.to_string());
+    let l = &cfg.lora;
+    set_value("r", &l.rank.map(|r| r.to_string()).unwrap_or_default());
+    set_value("alpha", &format_number(l.alpha));
+    set_value("scale", l.scale.key());
+    set_value("ainit", l.ainit.key());
+    set_value("train", l.train.key());
+    set_value("lplus", &format_number(l.lplus));
+    set_value("target", &l.target.to_text());
+    set_value("asteps", &cfg.adapt_steps.to_string());
+    set_value("shift", cfg.shift.key());
+    let p = &cfg.planted;
+    set_value("pr", &p.rank.to_string());
+    set_value("dim", &p.dim.to_string());
+    set_value("noise", &format_number(p.noise));
+    set_value("k", &p.k.map(|k| k.to_string()).unwrap_or_default());
+    set_value("sv", p.sv.key());
     set_value("backend", cfg.backend.key());
     el::<HtmlInputElement>("ylog").set_checked(cfg.log_y);
     el::<HtmlInputElement>("xlog").set_checked(cfg.log_x);
     set_value("sweep", &cfg.sweep.to_text());
+    show_preset_note(cfg);
 }
 
 /// The controls as (key, value) pairs, to be read by the same lenient link parser as a URL, so a

@@ -8,7 +8,7 @@ use super::app::{self, RunState, Shared};
 use super::{dom, frame, view};
 use crate::metrics::{self, read_reports};
 use crate::plot::BoundaryGrid;
-use crate::train::{StepOutput, Trainer};
+use crate::train::{self, StepOutput, Trainer};
 
 /// Grid resolution of the decision-boundary plot.
 const GRID_RES: usize = 48;
@@ -96,7 +96,7 @@ pub async fn run(app: Shared, generation: u64) {
         let n = outs.len();
         let want_side = t0 - last_side >= SIDE_EVERY_MS || counts.iter().any(|&(i, _)| trainers[i].is_done());
         let extra = match (sweep, want_side) {
-            (false, true) => vec![trainers[0].predict_grid(GRID_RES)],
+            (false, true) if trainers[0].has_boundary() => vec![trainers[0].predict_grid(GRID_RES)],
             _ => Vec::new(),
         };
         let result = read_reports(outs, extra).await;
@@ -118,6 +118,10 @@ pub async fn run(app: Shared, generation: u64) {
                 a.run_ms[i] += (t1 - t0) * c as f64 / n.max(1) as f64;
             }
             if let Some(probs) = extras.into_iter().next() {
+                // After the switch to adaptation the points are the shifted task's.
+                if a.data != trainers[0].dataset().train {
+                    a.data = trainers[0].dataset().train.clone();
+                }
                 a.grid = Some(BoundaryGrid {
                     res: GRID_RES,
                     classes: trainers[0].dataset().classes,
@@ -157,6 +161,18 @@ pub async fn run(app: Shared, generation: u64) {
         if !sweep || finished || t1 - last_loss_chart >= LOSS_CHART_EVERY_MS {
             last_loss_chart = t1;
             view::redraw_loss(&app);
+        }
+        if state == RunState::Done && !sweep {
+            // The learned ΔW's spectrum: one more small readback, once, when the run ends.
+            match train::read_spectra(&trainers[0]).await {
+                Ok(spectra) if is_current(&app, generation) => {
+                    if let Some(run) = app.borrow_mut().runs.first_mut() {
+                        run.spectra = spectra;
+                    }
+                }
+                Ok(_) => return,
+                Err(e) => web_sys::console::warn_1(&e.into()),
+            }
         }
         if want_side || finished {
             last_side = t0;

@@ -203,34 +203,71 @@ pub fn redraw_loss(app: &Shared) {
     app.borrow_mut().hover = hover;
 }
 
-/// The second chart: the decision boundary for one run, the sweep chart and heatmap for a sweep.
+const SWEEP_CAPTION: &str = "Final validation loss against the first swept knob, one curve per value of the second \
+     (light → dark), seeds averaged; the best point of each curve is ringed, diverged runs are × on the top edge.";
+const STAIRCASE_CAPTION: &str = "The rank staircase: final validation loss against LoRA rank (log2), the analytic \
+     Eckart–Young floor dashed (planted task), full fine-tuning (r = 0) as the red line, and the trainable \
+     parameters on the right axis.";
+
+/// The side charts: the decision boundary and ΔW spectrum for one run; the sweep chart (or the
+/// rank staircase) and heatmap for a sweep.
 pub fn redraw_side(app: &Shared) {
     let a = app.borrow();
     let sweep = a.is_sweep();
     let heatmap = if sweep { plot::sweep_heatmap(&a.runs) } else { None };
     // No numeric first knob (a categorical or seed-only sweep): the table and heatmap carry it.
     let series = if sweep { plot::sweep_series(&a.runs) } else { None };
-    dom::set_hidden("fig-boundary", sweep);
+    let staircase = series.as_ref().is_some_and(|(k, _)| plot::is_rank_sweep(k));
+    let boundary = !sweep && a.cfg.input_dim() == 2 && a.cfg.outputs() > 0;
+    let spectra = a
+        .runs
+        .first()
+        .map(|r| &r.spectra)
+        .filter(|s| !sweep && !s.is_empty());
+    dom::set_hidden("fig-boundary", !boundary);
     dom::set_hidden("fig-sweep", series.is_none());
     dom::set_hidden("fig-heatmap", heatmap.is_none());
-    let drawn = if sweep {
-        let sweep_chart = match &series {
-            Some((x_key, s)) => canvas::draw("sweep-canvas", |root, style| {
+    dom::set_hidden("fig-spectrum", spectra.is_none());
+    dom::set_text(
+        "sweep-caption",
+        if staircase {
+            STAIRCASE_CAPTION
+        } else {
+            SWEEP_CAPTION
+        },
+    );
+    dom::set_data("staircase", if staircase { "1" } else { "0" });
+    // What the adaptation trains (a rank sweep describes each run in the staircase instead).
+    let adapt = crate::lora::describe(&a.cfg).filter(|_| !a.cfg.sweep.keys().contains(&"r"));
+    dom::set_hidden("adapt", adapt.is_none());
+    dom::set_text("adapt", adapt.as_deref().unwrap_or(""));
+    let mut drawn = Ok(());
+    if let Some((x_key, s)) = &series {
+        drawn = canvas::draw("sweep-canvas", |root, style| {
+            if staircase {
+                plot::draw_staircase(root, s, &a.cfg, style)
+            } else {
                 plot::draw_sweep(root, x_key, s, style)
-            }),
-            None => Ok(()),
-        };
-        sweep_chart.and_then(|_| match &heatmap {
-            Some(hm) => canvas::draw("heatmap-canvas", |root, style| {
-                plot::draw_heatmap(root, hm, style)
-            }),
-            None => Ok(()),
-        })
-    } else {
-        canvas::draw("boundary-canvas", |root, style| {
+            }
+        });
+    }
+    if let (Ok(()), Some(hm)) = (&drawn, &heatmap) {
+        drawn = canvas::draw("heatmap-canvas", |root, style| {
+            plot::draw_heatmap(root, hm, style)
+        });
+    }
+    if let (Ok(()), true) = (&drawn, boundary) {
+        drawn = canvas::draw("boundary-canvas", |root, style| {
             plot::draw_boundary(root, a.grid.as_ref(), &a.data, style)
-        })
-    };
+        });
+    }
+    if let (Ok(()), Some(spectra)) = (&drawn, spectra) {
+        let planted = (a.cfg.task == crate::config::Task::Planted)
+            .then(|| crate::planted::Teacher::new(&a.cfg.planted, a.cfg.seed).visible_sigma());
+        drawn = canvas::draw("spectrum-canvas", |root, style| {
+            plot::draw_spectrum(root, spectra, planted.as_deref(), style)
+        });
+    }
     if let Err(e) = drawn {
         web_sys::console::warn_1(&e.into());
     }
