@@ -8,11 +8,18 @@ const shots = [
     query: "?v=1&backend=cpu&steps=300&sweep=" + encodeURIComponent("lr:2^-12..2^-3*2;w:16,64,256"),
     selector: "section.charts",
   },
+  {
+    file: "www/staircase.png",
+    query: "?v=1&backend=cpu&task=planted&n=4096&bs=256&steps=1500&lr=0.003&sweep=" + encodeURIComponent("r:0,1,2,3,4,8,16"),
+    selector: "section.charts",
+  },
 ];
+// Only the named files (e.g. `node scripts/screenshot.mjs www/staircase.png`), or all of them.
+const wanted = process.argv.slice(2);
 const srv = await serve();
 const browser = await launch({ webgpu: true });
 try {
-  for (const s of shots) {
+  for (const s of shots.filter((s) => wanted.length === 0 || wanted.includes(s.file))) {
     const { page } = await open(browser, srv.base, s.query);
     await waitForState(page, ["done", "diverged"], 300_000);
     if (s.selector) await page.locator(s.selector).screenshot({ path: s.file });

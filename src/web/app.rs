@@ -316,7 +316,7 @@ fn wire_events(app: &Shared) {
             .add_event_listener_with_callback("change", cb.as_ref().unchecked_ref());
         cb.forget();
     }
-    on_click("train", app, |app| {
+    on_click("train-button", app, |app| {
         let state = app.borrow().state;
         match state {
             RunState::Paused => set_state(app, RunState::Running),

@@ -27,7 +27,7 @@ fn fmt_loss(v: Option<f32>) -> String {
 
 fn show_buttons(a: &App) {
     dom::set_data("state", a.state.key());
-    let train: HtmlButtonElement = dom::el("train");
+    let train: HtmlButtonElement = dom::el("train-button");
     let pause: HtmlButtonElement = dom::el("pause");
     let cancel: HtmlButtonElement = dom::el("cancel");
     train.set_text_content(Some(match a.state {

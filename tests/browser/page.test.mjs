@@ -110,7 +110,7 @@ test("pause stops training mid-run and resume continues", async () => {
   const paused = { step: await step() };
   await page.waitForTimeout(500);
   assert.equal(await step(), paused.step, "no steps while paused");
-  await page.click("#train");
+  await page.click("#train-button");
   await page.waitForFunction((s) => Number(document.getElementById("app").dataset.step) > Number(s), paused.step, {
     timeout: 10_000,
   });
