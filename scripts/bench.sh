@@ -3,6 +3,7 @@
 # lr 0.01, 500 steps): native CPU, browser CPU and browser WebGPU, plus wasm size and the time from
 # page load to the first curve point. Prints a Markdown table for the README.
 #   scripts/bench.sh [webgpu-steps]   (default 500; a software adapter needs ~0.6 s per step)
+#   scripts/bench.sh presets          every gallery preset: wall time natively and in the browser (CPU)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh browser
@@ -10,6 +11,20 @@ export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tinytune/target}"
 cargo build --release --quiet
 trunk build --release >/dev/null 2>&1
+
+if [ "${1:-}" = presets ]; then
+  echo "| preset | runs × steps | native (s) | browser CPU (s) |"
+  echo "|---|---|---|---|"
+  browser=$(node bench/presets.mjs cpu)
+  for id in $("$CARGO_TARGET_DIR/release/tinytune" --presets | grep -v '^[[:space:]]' | cut -f1); do
+    line=$("$CARGO_TARGET_DIR/release/tinytune" --preset "$id" --summary 2>&1 >/dev/null | grep 'run(s)')
+    runs=$(sed -E 's/.* ([0-9]+) run\(s\), ([0-9]+) steps in ([0-9.]+) s.*/\1 runs, \2 steps/' <<<"$line")
+    secs=$(sed -E 's/.* steps in ([0-9.]+) s.*/\1/' <<<"$line")
+    web=$(grep "\"id\":\"$id\"" <<<"$browser" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["train_ms"] / 1000, 1))')
+    echo "| \`$id\` | $runs | $secs | $web |"
+  done
+  exit 0
+fi
 
 summary=$(mktemp)
 native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1' --chunk 10 --summary 2>&1 >"$summary")

@@ -17,6 +17,7 @@
 pub mod backend;
 pub mod config;
 pub mod data;
+pub mod device_data;
 pub mod digits;
 pub mod lora;
 pub mod metrics;
@@ -24,10 +25,12 @@ pub mod model;
 pub mod planted;
 pub mod plot;
 pub mod presets;
+pub mod shape;
 pub mod spectrum;
 pub mod sweep;
 pub mod train;
 pub mod url;
+pub mod validate;
 
 #[cfg(target_family = "wasm")]
 pub mod web;

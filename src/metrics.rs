@@ -110,7 +110,7 @@ pub struct Run {
     /// A loss became NaN/Inf or rose far above its start; training stops there and the run is marked.
     pub diverged: bool,
     /// Singular values of each adapted layer's learned ΔW, read when the run ends.
-    pub spectra: Vec<crate::lora::LayerSpectrum>,
+    pub spectra: Vec<crate::spectrum::LayerSpectrum>,
 }
 
 /// A loss this many times its first value means the run has blown up, even while still finite.

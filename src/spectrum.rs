@@ -1,6 +1,7 @@
 //! Singular values on the CPU, for the small matrices tinytune inspects: the planted ΔW* (the
-//! Eckart–Young floor) and a learned ΔW = γ·A·B (its effective rank). One-sided Jacobi in f64:
-//! simple, accurate for small sizes, and the same on wasm and native.
+//! Eckart–Young floor) and a learned ΔW = γ·A·B (its effective rank), read back from the trainer
+//! through a [`DeltaProbe`]. One-sided Jacobi in f64: simple, accurate for small sizes, and the
+//! same on wasm and native.
 
 /// Singular values of the `rows`×`cols` row-major matrix `m`, largest first.
 pub fn singular_values(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
@@ -103,6 +104,76 @@ pub fn effective_rank(s: &[f64], rel: f64) -> usize {
         return 0;
     }
     s.iter().filter(|&&v| v > rel * top).count()
+}
+
+/// Fully fine-tuned layers larger than this many weights get no spectrum: the CPU SVD of a dense
+/// 256×256 ΔW takes a fraction of a second, a 1024×1024 one far too long for a page.
+pub const DENSE_SPECTRUM_MAX: usize = 256 * 256;
+
+/// The singular values of one layer's learned ΔW, largest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerSpectrum {
+    pub name: String,
+    pub singular: Vec<f64>,
+}
+
+impl LayerSpectrum {
+    /// Singular values above 1 % of the largest: the rank the change actually uses.
+    pub fn effective_rank(&self) -> usize {
+        effective_rank(&self.singular, 0.01)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct ProbeLayer {
+    name: String,
+    d_in: usize,
+    d_out: usize,
+    /// (r, γ) for a LoRA layer (two tensors: A, B); `None` for a dense W − W0 (one tensor).
+    lora: Option<(usize, f64)>,
+}
+
+/// How to read the tensors of `Trainer::delta_probe` back into spectra.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DeltaProbe {
+    layers: Vec<ProbeLayer>,
+}
+
+impl DeltaProbe {
+    pub(crate) fn push(&mut self, name: &str, d_in: usize, d_out: usize, lora: Option<(usize, f64)>) {
+        self.layers.push(ProbeLayer {
+            name: name.to_string(),
+            d_in,
+            d_out,
+            lora,
+        });
+    }
+
+    /// Spectra from the read-back values, in the order the tensors were queued.
+    pub fn spectra(&self, values: &[Vec<f32>]) -> Vec<LayerSpectrum> {
+        let mut values = values.iter();
+        let mut out = Vec::new();
+        for l in &self.layers {
+            let singular = match l.lora {
+                Some((r, g)) => match (values.next(), values.next()) {
+                    (Some(a), Some(b)) => low_rank_singular_values(a, b, l.d_in, r, l.d_out, g),
+                    _ => break,
+                },
+                None => match values.next() {
+                    Some(m) => {
+                        let m: Vec<f64> = m.iter().map(|&v| f64::from(v)).collect();
+                        singular_values(&m, l.d_in, l.d_out)
+                    }
+                    None => break,
+                },
+            };
+            out.push(LayerSpectrum {
+                name: l.name.clone(),
+                singular,
+            });
+        }
+        out
+    }
 }
 
 #[cfg(test)]

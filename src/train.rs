@@ -10,11 +10,13 @@ use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
 use crate::config::{ExperimentConfig, OptimizerKind, Task};
-use crate::data::{self, Dataset, EXTENT, Rng, Samples, Targets, streams};
+use crate::data::{self, Dataset, EXTENT, Rng, streams};
+use crate::device_data::{DeviceData, DeviceTargets};
 use crate::lora::{self, AdaptedLayer};
 use crate::metrics::{Run, read_reports};
 use crate::model::Mlp;
 use crate::planted::Teacher;
+use crate::spectrum;
 
 /// Validation loss is evaluated every this many steps (and at the last step of each phase): often
 /// enough for a smooth curve, rare enough not to double the work per step.
@@ -26,43 +28,6 @@ pub struct StepOutput {
     pub step: usize,
     pub train_loss: Tensor<1>,
     pub val_loss: Option<Tensor<1>>,
-}
-
-/// Targets on the device.
-#[derive(Clone)]
-enum DeviceTargets {
-    Labels(Tensor<1, Int>),
-    Values(Tensor<2>),
-}
-
-impl DeviceTargets {
-    fn select(&self, idx: Tensor<1, Int>) -> Self {
-        match self {
-            DeviceTargets::Labels(y) => DeviceTargets::Labels(y.clone().select(0, idx)), // [batch]
-            DeviceTargets::Values(y) => DeviceTargets::Values(y.clone().select(0, idx)), // [batch, d]
-        }
-    }
-}
-
-/// One split on the device: inputs `[n, dim]` and targets.
-#[derive(Clone)]
-struct DeviceSplit {
-    x: Tensor<2>,
-    y: DeviceTargets,
-}
-
-fn upload(s: &Samples, device: &Device) -> DeviceSplit {
-    let n = s.len();
-    let x = Tensor::<2>::from_data(TensorData::new(s.x.clone(), [n, s.dim]), device);
-    let y = match &s.targets {
-        Targets::Labels(l) => {
-            DeviceTargets::Labels(Tensor::from_data(TensorData::new(l.clone(), [n]), device))
-        }
-        Targets::Values { y, dim } => {
-            DeviceTargets::Values(Tensor::from_data(TensorData::new(y.clone(), [n, *dim]), device))
-        }
-    };
-    DeviceSplit { x, y }
 }
 
 /// The adaptation phase as it was set up: what trains and at which scale.
@@ -86,8 +51,8 @@ pub struct Trainer {
     /// Per-group learning rates (LoRA+ gives the B factors λ × lr).
     lr: ModuleLrScheduler,
     ce: CrossEntropyLoss,
-    train: DeviceSplit,
-    val: DeviceSplit,
+    /// The current phase's samples on the device and the mini-batch walk over them.
+    data: DeviceData,
     /// The current phase's data (the shifted task once adaptation began).
     dataset: Dataset,
     /// The adaptation task, waiting for the end of pre-training.
@@ -95,9 +60,6 @@ pub struct Trainer {
     adaptation: Option<Adaptation>,
     /// Weights of each layer when adaptation began: full fine-tuning's ΔW is measured from them.
     base_weights: Vec<Tensor<2>>,
-    /// Mini-batches walk a shuffled order, reshuffled every epoch (sampling without replacement).
-    order: Vec<usize>,
-    cursor: usize,
     batch_rng: Rng,
     step: usize,
     grid: Option<(usize, Tensor<2>)>,
@@ -137,12 +99,11 @@ impl Trainer {
         };
         let pending =
             (cfg.lora.rank.is_some() && cfg.task != Task::Planted).then(|| cfg.shift.apply(&dataset));
-        let batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
+        let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
         let mut t = Self {
             cfg: cfg.clone(),
             ce: CrossEntropyLossConfig::new().init(&device),
-            train: upload(&dataset.train, &device),
-            val: upload(&dataset.val, &device),
+            data: DeviceData::new(&dataset, &device, &mut batch_rng),
             model: Some(model),
             optim: optimizer(cfg),
             lr: ModuleLrScheduler::new(cfg.lr),
@@ -151,23 +112,14 @@ impl Trainer {
             pending,
             adaptation: None,
             base_weights: Vec::new(),
-            order: Vec::new(),
-            cursor: 0,
             batch_rng,
             step: 0,
             grid: None,
         };
-        t.reset_order();
         if cfg.lora.rank.is_some() && cfg.pretrain_steps() == 0 {
             t.begin_adaptation();
         }
         Ok(t)
-    }
-
-    fn reset_order(&mut self) {
-        self.order = (0..self.dataset.train.len()).collect();
-        self.batch_rng.shuffle(&mut self.order);
-        self.cursor = 0;
     }
 
     /// Switches to the adaptation phase: attaches the adapters (or unfreezes everything for rank
@@ -195,10 +147,8 @@ impl Trainer {
             base_params: adapted.base_params,
         });
         if let Some(next) = self.pending.take() {
-            self.train = upload(&next.train, &self.device);
-            self.val = upload(&next.val, &self.device);
+            self.data = DeviceData::new(&next, &self.device, &mut self.batch_rng);
             self.dataset = next;
-            self.reset_order();
         }
     }
 
@@ -246,24 +196,6 @@ impl Trainer {
         self.dataset.train.dim == 2 && self.dataset.classes > 0
     }
 
-    /// Indices of the next mini-batch, or `None` for full-batch training.
-    fn next_batch(&mut self) -> Option<Vec<i64>> {
-        let n = self.order.len();
-        if self.cfg.batch >= n {
-            return None;
-        }
-        let mut idx = Vec::with_capacity(self.cfg.batch);
-        while idx.len() < self.cfg.batch {
-            if self.cursor == n {
-                self.batch_rng.shuffle(&mut self.order);
-                self.cursor = 0;
-            }
-            idx.push(self.order[self.cursor] as i64);
-            self.cursor += 1;
-        }
-        Some(idx)
-    }
-
     /// Mean loss of `pred` against `y`: cross-entropy for labels, MSE over every output for values.
     fn loss(&self, pred: Tensor<2>, y: DeviceTargets) -> Tensor<1> {
         match y {
@@ -281,17 +213,7 @@ impl Trainer {
         if self.pending.is_some() && t == self.cfg.pretrain_steps() {
             self.begin_adaptation();
         }
-        let (x, y) = match self.next_batch() {
-            None => (self.train.x.clone(), self.train.y.clone()),
-            Some(idx) => {
-                let b = idx.len();
-                let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &self.device);
-                (
-                    self.train.x.clone().select(0, idx.clone()),
-                    self.train.y.select(idx),
-                ) // [batch, dim]
-            }
-        };
+        let (x, y) = self.data.next_batch(self.cfg.batch, &mut self.batch_rng); // [batch, dim]
         let model = self.model.take().expect("model is present between steps");
         // Validation before the update, so train and val losses describe the same parameters; also
         // at each phase's first and last step, so the jump at the switch is drawn where it happens.
@@ -301,8 +223,8 @@ impl Trainer {
             || t + 1 == boundary
             || t == boundary;
         let val_loss = eval.then(|| {
-            let pred = model.forward(self.val.x.clone());
-            self.loss(pred, self.val.y.clone()).detach()
+            let pred = model.forward(self.data.val.x.clone());
+            self.loss(pred, self.data.val.y.clone()).detach()
         });
         let loss = self.loss(model.forward(x), y); // [1]
         let grads = GradientsParams::from_grads(loss.backward(), &model);
@@ -318,11 +240,11 @@ impl Trainer {
 
     /// The learned change of every adapted layer, queued for one readback, and how to read it:
     /// the factors A and B of a LoRA layer, or W − W0 of a fully fine-tuned layer (skipped above
-    /// [`lora::DENSE_SPECTRUM_MAX`] entries, which the CPU SVD would take too long on).
-    pub fn delta_probe(&self) -> Option<(lora::DeltaProbe, Vec<Tensor<1>>)> {
+    /// [`spectrum::DENSE_SPECTRUM_MAX`] entries, which the CPU SVD would take too long on).
+    pub fn delta_probe(&self) -> Option<(spectrum::DeltaProbe, Vec<Tensor<1>>)> {
         let adaptation = self.adaptation.as_ref()?;
         let layers = self.model().layers();
-        let mut probe = lora::DeltaProbe::default();
+        let mut probe = spectrum::DeltaProbe::default();
         let mut tensors = Vec::new();
         for (i, (name, layer)) in layers.iter().enumerate() {
             let [d_in, d_out] = layer.weight.lazy_shape().dims();
@@ -332,7 +254,7 @@ impl Trainer {
                     tensors.push(ad.b.val().detach().reshape([r * d_out]));
                     probe.push(name, d_in, d_out, Some((r, ad.scale)));
                 }
-                (None, None) if d_in * d_out <= lora::DENSE_SPECTRUM_MAX => {
+                (None, None) if d_in * d_out <= spectrum::DENSE_SPECTRUM_MAX => {
                     let w0 = self.base_weights.get(i)?.clone();
                     tensors.push((layer.weight.val().detach() - w0).reshape([d_in * d_out]));
                     probe.push(name, d_in, d_out, None);
@@ -390,7 +312,7 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
 }
 
 /// The learned ΔW's singular values of every adapted layer (empty without an adaptation phase).
-pub async fn read_spectra(trainer: &Trainer) -> Result<Vec<lora::LayerSpectrum>, String> {
+pub async fn read_spectra(trainer: &Trainer) -> Result<Vec<spectrum::LayerSpectrum>, String> {
     let Some((probe, tensors)) = trainer.delta_probe() else {
         return Ok(Vec::new());
     };

@@ -58,6 +58,22 @@ fn attaching_adapters_leaves_the_output_unchanged() {
     let adapted = lora::attach(base, &cfg.lora, 1);
     assert_eq!(adapted.layers.len(), 4);
     assert_eq!(values(adapted.model.forward(x)), before, "B = 0 at attach time");
+
+    // `target` picks layers by position: only those get adapters.
+    let mut rng = tinytune::data::Rng::new(1);
+    let base = tinytune::model::Mlp::new(&cfg, 2, 2, &mut rng, &device);
+    let picked = parse_strict("w=32&d=3&r=4&target=0,3").unwrap();
+    let adapted = lora::attach(base, &picked.lora, 1);
+    let names: Vec<&str> = adapted.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["input", "readout"]);
+    let has: Vec<bool> = adapted
+        .model
+        .layers()
+        .iter()
+        .map(|(_, l)| l.weight.adapter().is_some())
+        .collect();
+    assert_eq!(has, [true, false, false, true]);
+    assert_eq!(adapted.trainable, picked.trainable_params());
 }
 
 #[test]

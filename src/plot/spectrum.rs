@@ -3,7 +3,7 @@
 //! above the noise is the rank the adaptation actually used.
 
 use super::{ChartStyle, draw_err, format_loss, ramp};
-use crate::lora::LayerSpectrum;
+use crate::spectrum::LayerSpectrum;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

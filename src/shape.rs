@@ -1,0 +1,117 @@
+//! What a config builds and costs: input and output sizes, the linear layers and their names,
+//! parameter counts (whole model and trainable in the adaptation phase), FLOPs per step, the steps
+//! of each phase, and the planted task's closed-form floor. Validation, the sweep caps, the trainer
+//! and the charts all read these, so a size is worked out in one place.
+
+use crate::config::{ExperimentConfig, Task};
+
+impl ExperimentConfig {
+    /// FLOPs of one training step: forward + backward ≈ 6 × parameters × examples.
+    pub fn step_flops(&self) -> f64 {
+        6.0 * self.parameter_estimate() as f64 * self.batch.min(self.points) as f64
+    }
+
+    /// Parameters of the model this config builds (weights and biases of every layer).
+    pub fn parameter_estimate(&self) -> usize {
+        if self.task == Task::Planted {
+            return self.planted.dim * self.planted.dim;
+        }
+        let (w, k) = (self.width, self.outputs());
+        let input = self.input_dim() * w + w;
+        let hidden = self.depth.saturating_sub(1) * (w * w + w);
+        input + hidden + w * k + k
+    }
+
+    /// Features per sample.
+    pub fn input_dim(&self) -> usize {
+        match self.task {
+            Task::Planted => self.planted.dim,
+            Task::Digits => crate::digits::PIXELS,
+            _ => 2,
+        }
+    }
+
+    /// Model outputs: classes, or the planted task's d.
+    pub fn outputs(&self) -> usize {
+        match self.task {
+            Task::Planted => self.planted.dim,
+            _ => self.classes(),
+        }
+    }
+
+    /// Linear layers of the model (what LoRA's `target` indexes).
+    pub fn layer_count(&self) -> usize {
+        if self.task == Task::Planted {
+            1
+        } else {
+            self.depth + 1
+        }
+    }
+
+    /// The model's name for layer `i` (as `Mlp::layers` names it).
+    pub fn layer_name(&self, i: usize) -> String {
+        let last = self.layer_count() - 1;
+        match i {
+            _ if i == last => "readout".into(),
+            0 => "input".into(),
+            _ => format!("hidden.{i}"),
+        }
+    }
+
+    /// (in, out) of every linear layer, in forward order.
+    pub fn layer_dims(&self) -> Vec<(usize, usize)> {
+        if self.task == Task::Planted {
+            return vec![(self.planted.dim, self.planted.dim)];
+        }
+        let w = self.width;
+        let mut v = vec![(self.input_dim(), w)];
+        v.extend((1..self.depth).map(|_| (w, w)));
+        v.push((w, self.outputs()));
+        v
+    }
+
+    /// Scalars the adaptation phase trains (the whole model without one, or for rank 0):
+    /// r·(in + out) per adapted layer with both factors.
+    pub fn trainable_params(&self) -> usize {
+        match self.lora.rank {
+            None | Some(0) => self.parameter_estimate(),
+            Some(r) => self
+                .layer_dims()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.lora.target.includes(*i))
+                .map(|(_, &(i, o))| crate::lora::adapter_params(i, o, r, self.lora.train))
+                .sum(),
+        }
+    }
+
+    /// The planted task's Eckart–Young floor for this run's rank (full training when no rank or
+    /// rank 0); `None` for the other tasks, whose best loss has no closed form.
+    pub fn loss_floor(&self) -> Option<f64> {
+        (self.task == Task::Planted).then(|| {
+            crate::planted::Teacher::new(&self.planted, self.seed).floor(self.lora.rank.filter(|&r| r > 0))
+        })
+    }
+
+    /// Steps before the adaptation phase begins (all of them when there is none).
+    pub fn pretrain_steps(&self) -> usize {
+        match (self.lora.rank, self.task) {
+            (None, _) => self.steps,
+            (Some(_), Task::Planted) => 0,
+            (Some(_), _) => self.steps,
+        }
+    }
+
+    /// Steps of the whole run, pre-training and adaptation.
+    pub fn total_steps(&self) -> usize {
+        match (self.lora.rank, self.task) {
+            (Some(_), t) if t != Task::Planted => self.steps + self.adapt_steps,
+            _ => self.steps,
+        }
+    }
+
+    /// Number of output classes of the task.
+    pub fn classes(&self) -> usize {
+        crate::data::classes(self.task)
+    }
+}

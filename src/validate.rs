@@ -1,0 +1,128 @@
+//! Validation of a config: every field against its limits, all problems at once, each with the
+//! link key it belongs to and a message that says what to change.
+
+use std::fmt;
+
+use crate::config::{ConfigError, ExperimentConfig, Task, limits};
+
+fn range_error<T: fmt::Display>(key: &'static str, what: &str, v: T, lo: T, hi: T) -> ConfigError {
+    ConfigError {
+        key,
+        message: format!("{what} must be between {lo} and {hi}, got {v}"),
+    }
+}
+
+impl ExperimentConfig {
+    /// Checks every field; returns all problems at once so a person can fix them in one go.
+    pub fn validate(&self) -> Result<(), Vec<ConfigError>> {
+        let mut errs = Vec::new();
+        let (lo, hi) = limits::WIDTH;
+        if !(lo..=hi).contains(&self.width) {
+            errs.push(range_error("w", "width", self.width, lo, hi));
+        }
+        let (lo, hi) = limits::DEPTH;
+        if !(lo..=hi).contains(&self.depth) {
+            errs.push(range_error("d", "hidden layers", self.depth, lo, hi));
+        }
+        let (lo, hi) = limits::LR;
+        if !self.lr.is_finite() || !(lo..=hi).contains(&self.lr) {
+            errs.push(range_error("lr", "learning rate", self.lr, lo, hi));
+        }
+        let (lo, hi) = limits::BATCH;
+        if !(lo..=hi).contains(&self.batch) {
+            errs.push(range_error("bs", "batch size", self.batch, lo, hi));
+        }
+        let (lo, hi) = limits::STEPS;
+        if !(lo..=hi).contains(&self.steps) {
+            errs.push(range_error("steps", "steps", self.steps, lo, hi));
+        }
+        let (lo, hi) = limits::POINTS;
+        if !(lo..=hi).contains(&self.points) {
+            errs.push(range_error("n", "training points", self.points, lo, hi));
+        }
+        let (lo, hi) = limits::STEPS;
+        if !(lo..=hi).contains(&self.adapt_steps) {
+            errs.push(range_error(
+                "asteps",
+                "adaptation steps",
+                self.adapt_steps,
+                lo,
+                hi,
+            ));
+        }
+        self.validate_lora(&mut errs);
+        self.validate_planted(&mut errs);
+        if errs.is_empty() {
+            // Only meaningful once the sizes themselves are in range.
+            let params = self.parameter_estimate();
+            let step_gflop = self.step_flops() / 1e9;
+            if params > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
+                errs.push(ConfigError {
+                    key: if self.task == Task::Planted { "dim" } else { "w" },
+                    message: format!(
+                        "a {}-wide, {}-layer model has {params} parameters and a step of batch {} costs {step_gflop:.1} \
+                         GFLOP; the limits are {} parameters and {} GFLOP a step: lower the width, depth or batch size",
+                        self.width,
+                        self.depth,
+                        self.batch.min(self.points),
+                        limits::PARAMS,
+                        limits::STEP_GFLOP
+                    ),
+                });
+            }
+        }
+        if errs.is_empty() { Ok(()) } else { Err(errs) }
+    }
+
+    fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
+        use crate::lora::limits;
+        let l = &self.lora;
+        if let Some(r) = l.rank
+            && r > limits::RANK
+        {
+            errs.push(range_error("r", "LoRA rank", r, 0, limits::RANK));
+        }
+        let (lo, hi) = limits::ALPHA;
+        if !l.alpha.is_finite() || !(lo..=hi).contains(&l.alpha) {
+            errs.push(range_error("alpha", "LoRA α", l.alpha, lo, hi));
+        }
+        let (lo, hi) = limits::LPLUS;
+        if !l.lplus.is_finite() || !(lo..=hi).contains(&l.lplus) {
+            errs.push(range_error("lplus", "LoRA+ ratio λ", l.lplus, lo, hi));
+        }
+        let layers = self.layer_count();
+        if let crate::lora::Target::Layers(v) = &l.target
+            && let Some(bad) = v.iter().find(|&&i| i >= layers)
+        {
+            errs.push(ConfigError {
+                key: "target",
+                message: format!(
+                    "layer {bad} does not exist: this model's layers are numbered 0 (first) to {} (readout)",
+                    layers - 1
+                ),
+            });
+        }
+    }
+
+    fn validate_planted(&self, errs: &mut Vec<ConfigError>) {
+        use crate::planted::limits;
+        let p = &self.planted;
+        let (lo, hi) = limits::NOISE;
+        if !p.noise.is_finite() || !(lo..=hi).contains(&p.noise) {
+            errs.push(range_error("noise", "noise std", p.noise, lo, hi));
+        }
+        let (lo, hi) = limits::DIM;
+        if !(lo..=hi).contains(&p.dim) {
+            errs.push(range_error("dim", "planted dimension", p.dim, lo, hi));
+            return; // the rank and subspace are bounded by the dimension
+        }
+        if !(1..=p.dim).contains(&p.rank) {
+            errs.push(range_error("pr", "planted rank", p.rank, 1, p.dim));
+        }
+        if let Some(k) = p.k
+            && !(1..=p.dim).contains(&k)
+        {
+            errs.push(range_error("k", "input subspace", k, 1, p.dim));
+        }
+    }
+}
