@@ -120,6 +120,21 @@ where
         .map_err(draw_err)
 }
 
+/// A log axis over whole decades around the positive finite `values` (`empty` when there are
+/// none), with headroom below the lowest so a curve at a noise floor does not lie on the axis.
+pub(crate) fn decades(values: impl Iterator<Item = f64>, empty: (f64, f64)) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|y| y.is_finite() && *y > 0.0)
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+            (a.min(y), b.max(y))
+        });
+    if !lo.is_finite() {
+        return empty;
+    }
+    let lo = 10f64.powf((lo / 1.5).log10().floor());
+    (lo, 10f64.powf(hi.log10().ceil()).max(lo * 10.0))
+}
+
 /// Tick labels that stay readable from 10 down to 1e-4.
 pub(crate) fn format_loss(v: f64) -> String {
     if v == 0.0 {

@@ -2,7 +2,7 @@
 //! fine-tuning) per adapted layer, log y, with the planted σ* for reference. The number of bars
 //! above the noise is the rank the adaptation actually used.
 
-use super::{ChartStyle, draw_err, format_loss, ramp};
+use super::{ChartStyle, draw_err, format_loss, legend, ramp};
 use crate::spectrum::LayerSpectrum;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -88,14 +88,7 @@ pub fn draw_spectrum<DB: DrawingBackend>(
             .legend(move |(x, y)| Circle::new((x + 9, y), 5, ring));
     }
     if !spectra.is_empty() || planted.is_some() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(style.font(11.0))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(200, 200, 200))
-            .draw()
-            .map_err(draw_err)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight, style)?;
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! Eckart–Young floor as a dashed staircase, full fine-tuning as a horizontal line, and the
 //! trainable-parameter count on a second (right) axis.
 
-use super::{ChartStyle, SweepSeries, draw_err, format_loss, ramp};
+use super::{ChartStyle, SweepSeries, decades, draw_err, format_loss, ramp};
 use crate::config::ExperimentConfig;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -51,23 +51,12 @@ pub fn draw_staircase<DB: DrawingBackend>(
         .filter_map(|r| with_rank(r).loss_floor().map(|f| (r, f)))
         .collect();
     let full_floor = with_rank(0).loss_floor();
-    let ys: Vec<f64> = series
+    let ys = series
         .iter()
         .flat_map(|s| s.points.iter().filter_map(|p| p.1))
         .chain(floor.iter().map(|f| f.1))
-        .chain(full_floor)
-        .filter(|y| y.is_finite() && *y > 0.0)
-        .collect();
-    let (y_lo, y_hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
-        (a.min(y), b.max(y))
-    });
-    let (y_lo, y_hi) = if y_lo.is_finite() {
-        // Headroom below the lowest value: the noise floor must not sit on the axis.
-        let lo = 10f64.powf((y_lo / 1.5).log10().floor());
-        (lo, 10f64.powf(y_hi.log10().ceil()).max(lo * 10.0))
-    } else {
-        (1e-4, 1.0)
-    };
+        .chain(full_floor);
+    let (y_lo, y_hi) = decades(ys, (1e-4, 1.0));
     let x_range = (r_lo as f64 / 1.5..r_hi as f64 * 1.5).log_scale().base(2.0);
     let params: Vec<(f64, f64)> = ranks
         .iter()
@@ -199,9 +188,11 @@ pub fn draw_staircase<DB: DrawingBackend>(
                 });
         }
     }
+    // Middle left is where the staircase leaves room: high losses sit top left, few parameters
+    // bottom left.
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(SeriesLabelPosition::MiddleLeft)
         .label_font(style.font(12.0))
         .background_style(WHITE.mix(0.85))
         .border_style(RGBColor(200, 200, 200))

@@ -1,6 +1,6 @@
 //! Final loss against the first swept knob, one curve per value of the second.
 
-use super::{ChartStyle, draw_err, format_x, framed, legend, ramp};
+use super::{ChartStyle, decades, draw_err, format_x, framed, legend, ramp};
 use crate::metrics::Run;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
@@ -85,27 +85,16 @@ pub fn draw_sweep<DB: DrawingBackend>(
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
     let xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
-    let ys: Vec<f64> = series
-        .iter()
-        .flat_map(|s| s.points.iter().filter_map(|p| p.1))
-        .filter(|y| y.is_finite() && *y > 0.0)
-        .collect();
     let (x_lo, x_hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
         (a.min(x), b.max(x))
     });
     if !x_lo.is_finite() {
         return draw_sweep_in(root, x_key, series, 0.0..1.0, (0.1..1.0).log_scale(), style);
     }
-    let (y_lo, y_hi) = ys.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &y| {
-        (a.min(y), b.max(y))
-    });
-    let (y_lo, y_hi) = if y_lo.is_finite() {
-        // Headroom below the lowest point, so a curve at a noise floor does not lie on the axis.
-        let lo = 10f64.powf((y_lo / 1.5).log10().floor());
-        (lo, 10f64.powf(y_hi.log10().ceil()).max(lo * 10.0))
-    } else {
-        (0.1, 1.0)
-    };
+    let (y_lo, y_hi) = decades(
+        series.iter().flat_map(|s| s.points.iter().filter_map(|p| p.1)),
+        (0.1, 1.0),
+    );
     let y = (y_lo..y_hi).log_scale();
     if x_lo > 0.0 && x_hi / x_lo >= 4.0 {
         let x = (x_lo / 1.4..x_hi * 1.4).log_scale().base(2.0);

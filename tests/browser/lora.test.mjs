@@ -119,3 +119,22 @@ test("bad LoRA values in a link are explained and replaced", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a LoRA link replays the same losses on WebGPU and on the CPU", async () => {
+  // Seeded adapters (not the device RNG), so both backends start from the same A.
+  const q = "?v=1&task=planted&dim=16&pr=2&n=256&bs=64&steps=12&lr=0.01&r=2";
+  const last = {};
+  for (const backend of ["webgpu", "cpu"]) {
+    const { page, errors } = await open(browser, srv.base, `${q}&backend=${backend}`);
+    const data = await waitForState(page, ["done", "failed", "diverged"], 300_000);
+    assert.equal(data.state, "done", errors.join(" | "));
+    assert.equal(data.backend, backend);
+    last[backend] = [num(data.firstVal), num(data.lastVal)];
+    await page.close();
+  }
+  for (const i of [0, 1]) {
+    const [g, c] = [last.webgpu[i], last.cpu[i]];
+    assert.ok(Math.abs(g - c) <= 1e-3 * c, `WebGPU ${g} vs CPU ${c}`);
+  }
+  assert.ok(last.cpu[1] < last.cpu[0], "and the loss falls");
+});
