@@ -177,6 +177,8 @@ pub struct ExperimentConfig {
     /// How the adaptation task differs from the pre-training task.
     pub shift: crate::data::Shift,
     pub planted: crate::planted::PlantedConfig,
+    /// Standard parameterization or μP, and μP's base width and multipliers.
+    pub mup: crate::mup::MupConfig,
 }
 
 impl Default for ExperimentConfig {
@@ -200,6 +202,7 @@ impl Default for ExperimentConfig {
             adapt_steps: 500,
             shift: crate::data::Shift::Rotate,
             planted: crate::planted::PlantedConfig::default(),
+            mup: crate::mup::MupConfig::default(),
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod digits;
 pub mod lora;
 pub mod metrics;
 pub mod model;
+pub mod mup;
 pub mod planted;
 pub mod plot;
 pub mod presets;

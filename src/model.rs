@@ -10,6 +10,7 @@ use burn::tensor::activation;
 
 use crate::config::{Activation, ExperimentConfig};
 use crate::data::Rng;
+use crate::mup::Role;
 
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -19,13 +20,18 @@ pub struct Mlp {
     pub readout: Linear,
     #[module(skip)]
     pub act: Activation,
+    /// μP's forward multipliers on the input layer's and the readout's outputs (1 under SP).
+    #[module(skip)]
+    pub input_mult: f64,
+    #[module(skip)]
+    pub readout_mult: f64,
 }
 
 /// Weights drawn on the CPU from our own seeded stream, so a seed gives the same initial model on
-/// every backend (Burn's device RNGs differ between backends). Init: w ~ N(0, 1/fan_in) (σ = 1
-/// fan-in init, the σ/√fan_in of DESIGN.md §5), biases zero.
-fn linear(d_in: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Linear {
-    let std = 1.0 / (d_in as f64).sqrt();
+/// every backend (Burn's device RNGs differ between backends). Init: w ~ N(0, std²) with the std
+/// μP's table gives (1/√fan_in, the σ/√fan_in of DESIGN.md §5, or 0 for a zero readout); biases
+/// zero. The draws happen even for std 0, so the knob never shifts the other layers' weights.
+fn linear(d_in: usize, d_out: usize, std: f64, rng: &mut Rng, device: &Device) -> Linear {
     let w: Vec<f32> = (0..d_in * d_out).map(|_| (rng.normal() * std) as f32).collect();
     // Burn stores linear weights as [in, out]: y = x·W + b.
     let weight = Tensor::<2>::from_data(TensorData::new(w, [d_in, d_out]), device);
@@ -36,15 +42,24 @@ fn linear(d_in: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Linear {
     }
 }
 
+/// `x · k`, skipping the multiply when k = 1 (SP): x: [batch, n] → [batch, n].
+fn scaled(x: Tensor<2>, k: f64) -> Tensor<2> {
+    if k == 1.0 { x } else { x.mul_scalar(k) }
+}
+
 impl Mlp {
     /// `depth` hidden layers of `width` units: input (d_in→w), depth−1 hidden (w→w), readout (w→classes).
     pub fn new(cfg: &ExperimentConfig, d_in: usize, classes: usize, rng: &mut Rng, device: &Device) -> Self {
-        let w = cfg.width;
+        let (w, p) = (cfg.width, &cfg.mup);
         Self {
-            input: Some(linear(d_in, w, rng, device)),
-            hidden: (1..cfg.depth).map(|_| linear(w, w, rng, device)).collect(),
-            readout: linear(w, classes, rng, device),
+            input: Some(linear(d_in, w, p.init_std(Role::Input, d_in), rng, device)),
+            hidden: (1..cfg.depth)
+                .map(|_| linear(w, w, p.init_std(Role::Hidden, w), rng, device))
+                .collect(),
+            readout: linear(w, classes, p.init_std(Role::Readout, w), rng, device),
             act: cfg.act,
+            input_mult: p.forward_mult(Role::Input, w),
+            readout_mult: p.forward_mult(Role::Readout, w),
         }
     }
 
@@ -60,6 +75,8 @@ impl Mlp {
                 bias: None,
             },
             act: Activation::Relu,
+            input_mult: 1.0,
+            readout_mult: 1.0,
         }
     }
 
@@ -91,11 +108,26 @@ impl Mlp {
         let Some(input) = &self.input else {
             return self.readout.forward(x); // [batch, d_out]
         };
-        let mut h = self.activate(input.forward(x)); // [batch, width]
+        let mut h = self.activate(scaled(input.forward(x), self.input_mult)); // [batch, width]
         for layer in &self.hidden {
             h = self.activate(layer.forward(h)); // [batch, width]
         }
-        self.readout.forward(h) // [batch, classes]
+        scaled(self.readout.forward(h), self.readout_mult) // [batch, classes]
+    }
+
+    /// The parameter ids of each μP role, for per-group learning rates.
+    pub fn role_ids(&self) -> Vec<(Role, burn::module::ParamId)> {
+        let mut out = Vec::new();
+        for (name, l) in self.layers() {
+            let role = match name.as_str() {
+                "input" => Role::Input,
+                "readout" => Role::Readout,
+                _ => Role::Hidden,
+            };
+            out.push((role, l.weight.id));
+            out.extend(l.bias.iter().map(|b| (Role::Bias, b.id)));
+        }
+        out
     }
 
     /// Number of trainable scalars.

@@ -10,8 +10,8 @@ use crate::url::clip;
 
 /// Knobs a sweep can vary: everything that changes the experiment (not the page's view keys).
 pub const SWEEPABLE: &[&str] = &[
-    "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "r", "alpha", "scale", "ainit",
-    "train", "lplus", "asteps", "shift", "pr", "dim", "noise", "k", "sv",
+    "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "param", "bw", "ain", "aout", "rzero",
+    "r", "alpha", "scale", "ainit", "train", "lplus", "asteps", "shift", "pr", "dim", "noise", "k", "sv",
 ];
 /// Axes besides seeds: a figure has an x axis and one curve per value of a second knob.
 pub const MAX_AXES: usize = 2;

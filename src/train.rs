@@ -15,8 +15,10 @@ use crate::device_data::{DeviceData, DeviceTargets};
 use crate::lora::{self, AdaptedLayer};
 use crate::metrics::{Run, read_reports};
 use crate::model::Mlp;
+use crate::mup::Role;
 use crate::planted::Teacher;
 use crate::spectrum;
+use burn::module::{ParamGroup, ParamId};
 
 /// Validation loss is evaluated every this many steps (and at the last step of each phase): often
 /// enough for a smooth curve, rare enough not to double the work per step.
@@ -74,6 +76,29 @@ fn optimizer(cfg: &ExperimentConfig) -> ModuleOptimizer {
     }
 }
 
+/// The pre-training learning rates: one for all under SP; under μP a group per role whose factor
+/// is not 1 (hidden weights with Adam, vector-like parameters with SGD). The planted task's linear
+/// student has no width to scale.
+fn base_schedule(cfg: &ExperimentConfig, model: &Mlp) -> ModuleLrScheduler {
+    let mut lr = ModuleLrScheduler::new(cfg.lr);
+    if cfg.task == Task::Planted {
+        return lr;
+    }
+    let ids = model.role_ids();
+    for role in [Role::Input, Role::Hidden, Role::Readout, Role::Bias] {
+        let k = cfg.mup.lr_mult(role, cfg.opt, cfg.width);
+        if k != 1.0 {
+            let group: Vec<ParamId> = ids
+                .iter()
+                .filter(|(r, _)| *r == role)
+                .map(|(_, id)| *id)
+                .collect();
+            lr = lr.with_group(ParamGroup::from_ids(group), cfg.lr * k);
+        }
+    }
+    lr
+}
+
 impl Trainer {
     /// Builds everything a run needs and uploads the data once. `device` is a plain (non-autodiff)
     /// device; the trainer enables autodiff on it.
@@ -97,6 +122,7 @@ impl Trainer {
             let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, &device);
             (dataset, model)
         };
+        let lr = base_schedule(cfg, &model);
         let pending =
             (cfg.lora.rank.is_some() && cfg.task != Task::Planted).then(|| cfg.shift.apply(&dataset));
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
@@ -106,7 +132,7 @@ impl Trainer {
             data: DeviceData::new(&dataset, &device, &mut batch_rng),
             model: Some(model),
             optim: optimizer(cfg),
-            lr: ModuleLrScheduler::new(cfg.lr),
+            lr,
             device,
             dataset,
             pending,

@@ -13,6 +13,7 @@ use crate::config::{
 };
 use crate::data::Shift;
 use crate::lora::{AInit, Factors, ScaleRule, Target};
+use crate::mup::Parameterization;
 use crate::planted::SvProfile;
 use crate::sweep::Sweep;
 
@@ -21,9 +22,9 @@ pub const VERSION: u32 = 1;
 
 /// Every key this version understands, in the order links are written.
 pub const KEYS: &[&str] = &[
-    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "r", "alpha", "scale", "ainit",
-    "train", "lplus", "target", "asteps", "shift", "pr", "dim", "noise", "k", "sv", "backend", "ylog",
-    "xlog", "sweep",
+    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "param", "bw", "ain", "aout",
+    "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "target", "asteps", "shift", "pr", "dim",
+    "noise", "k", "sv", "backend", "ylog", "xlog", "sweep",
 ];
 
 /// Text of an optional count: `none` for no value (LoRA rank absent).
@@ -89,6 +90,11 @@ fn value_text(d: &ExperimentConfig, key: &str) -> String {
         "bs" => d.batch.to_string(),
         "steps" => d.steps.to_string(),
         "seed" => d.seed.to_string(),
+        "param" => d.mup.param.key().into(),
+        "bw" => d.mup.base_width.to_string(),
+        "ain" => format_number(d.mup.alpha_in),
+        "aout" => format_number(d.mup.alpha_out),
+        "rzero" => u8::from(d.mup.readout_zero).to_string(),
         "r" => opt_text(d.lora.rank, "none"),
         "alpha" => format_number(d.lora.alpha),
         "scale" => d.lora.scale.key().into(),
@@ -143,6 +149,11 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
                 .parse::<u64>()
                 .map_err(|_| format!("'{}' is not a whole number ≥ 0", clip(value)))?
         }
+        "param" => cfg.mup.param = Parameterization::parse_key(value)?,
+        "bw" => cfg.mup.base_width = parse_count(value)?,
+        "ain" => cfg.mup.alpha_in = parse_number(value)?,
+        "aout" => cfg.mup.alpha_out = parse_number(value)?,
+        "rzero" => cfg.mup.readout_zero = parse_flag(value)?,
         "r" => cfg.lora.rank = parse_opt(value, &["none", "-"])?,
         "alpha" => cfg.lora.alpha = parse_number(value)?,
         "scale" => cfg.lora.scale = ScaleRule::parse_key(value)?,
@@ -262,7 +273,7 @@ pub fn parse_onto(base: &ExperimentConfig, query: &str) -> ParsedLink {
         }
         if cfg.validate().is_err() {
             // Several keys together made the model too big: fall back to the base sizes.
-            for key in ["n", "w", "d", "bs", "steps", "dim", "pr", "k", "target"] {
+            for key in ["n", "w", "d", "bs", "steps", "dim", "pr", "k", "target", "bw"] {
                 reset(&mut cfg, base, key);
             }
         }
@@ -318,6 +329,16 @@ pub fn to_query(cfg: &ExperimentConfig) -> String {
     put("bs", cfg.batch != d.batch, cfg.batch.to_string());
     put("steps", cfg.steps != d.steps, cfg.steps.to_string());
     put("seed", cfg.seed != d.seed, cfg.seed.to_string());
+    let (m, dm) = (&cfg.mup, &d.mup);
+    put("param", m.param != dm.param, m.param.key().into());
+    put("bw", m.base_width != dm.base_width, m.base_width.to_string());
+    put("ain", m.alpha_in != dm.alpha_in, format_number(m.alpha_in));
+    put("aout", m.alpha_out != dm.alpha_out, format_number(m.alpha_out));
+    put(
+        "rzero",
+        m.readout_zero != dm.readout_zero,
+        u8::from(m.readout_zero).to_string(),
+    );
     let (l, dl) = (&cfg.lora, &d.lora);
     put("r", l.rank != dl.rank, opt_text(l.rank, "none"));
     put("alpha", l.alpha != dl.alpha, format_number(l.alpha));

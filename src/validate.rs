@@ -51,6 +51,7 @@ impl ExperimentConfig {
             ));
         }
         self.validate_lora(&mut errs);
+        self.validate_mup(&mut errs);
         self.validate_planted(&mut errs);
         if errs.is_empty() {
             // Only meaningful once the sizes themselves are in range.
@@ -101,6 +102,24 @@ impl ExperimentConfig {
                     layers - 1
                 ),
             });
+        }
+    }
+
+    fn validate_mup(&self, errs: &mut Vec<ConfigError>) {
+        use crate::mup::limits;
+        let p = &self.mup;
+        let (lo, hi) = limits::BASE_WIDTH;
+        if !(lo..=hi).contains(&p.base_width) {
+            errs.push(range_error("bw", "base width", p.base_width, lo, hi));
+        }
+        let (lo, hi) = limits::MULT;
+        for (key, what, v) in [
+            ("ain", "input multiplier α_in", p.alpha_in),
+            ("aout", "output multiplier α_out", p.alpha_out),
+        ] {
+            if !v.is_finite() || !(lo..=hi).contains(&v) {
+                errs.push(range_error(key, what, v, lo, hi));
+            }
         }
     }
 

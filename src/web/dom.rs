@@ -7,6 +7,7 @@ use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlSelectElemen
 use crate::config::{Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number};
 use crate::data::Shift;
 use crate::lora::{AInit, Factors, ScaleRule};
+use crate::mup::Parameterization;
 use crate::planted::SvProfile;
 
 pub fn document() -> Document {
@@ -106,6 +107,7 @@ pub fn build_controls() {
     fill_select::<Activation>("act");
     fill_select::<OptimizerKind>("opt");
     fill_select::<BackendChoice>("backend");
+    fill_select::<Parameterization>("param");
     fill_select::<ScaleRule>("scale");
     fill_select::<AInit>("ainit");
     fill_select::<Factors>("train");
@@ -165,9 +167,9 @@ pub fn show_preset_note(cfg: &ExperimentConfig) {
 
 /// Ids of the controls, which are also their link keys.
 pub const CONTROL_KEYS: &[&str] = &[
-    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "r", "alpha", "scale", "ainit",
-    "train", "lplus", "target", "asteps", "shift", "pr", "dim", "noise", "k", "sv", "backend", "ylog",
-    "xlog", "sweep",
+    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "param", "bw", "ain", "aout", "rzero",
+    "r", "alpha", "scale", "ainit", "train", "lplus", "target", "asteps", "shift", "pr", "dim", "noise", "k",
+    "sv", "backend", "ylog", "xlog", "sweep",
 ];
 
 fn set_value(id: &str, v: &str) {
@@ -190,6 +192,12 @@ pub fn write_controls(cfg: &ExperimentConfig) {
     set_value("lr", &format_number(cfg.lr));
     set_value("bs", &cfg.batch.to_string());
     set_value("steps", &cfg.steps.to_string());
+    let m = &cfg.mup;
+    set_value("param", m.param.key());
+    set_value("bw", &m.base_width.to_string());
+    set_value("ain", &format_number(m.alpha_in));
+    set_value("aout", &format_number(m.alpha_out));
+    el::<HtmlInputElement>("rzero").set_checked(m.readout_zero);
     let l = &cfg.lora;
     set_value("r", &l.rank.map(|r| r.to_string()).unwrap_or_default());
     set_value("alpha", &format_number(l.alpha));

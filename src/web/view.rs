@@ -241,6 +241,10 @@ pub fn redraw_side(app: &Shared) {
     let adapt = crate::lora::describe(&a.cfg).filter(|_| !a.cfg.sweep.keys().contains(&"r"));
     dom::set_hidden("adapt", adapt.is_none());
     dom::set_text("adapt", adapt.as_deref().unwrap_or(""));
+    // The learning rate each μP group actually gets (a width sweep has one per run: see the table).
+    let lrs = crate::mup::describe(&a.cfg).filter(|_| !a.cfg.sweep.keys().contains(&"w"));
+    dom::set_hidden("lrs", lrs.is_none());
+    dom::set_text("lrs", lrs.as_deref().unwrap_or(""));
     let mut drawn = Ok(());
     if let Some((x_key, s)) = &series {
         drawn = canvas::draw("sweep-canvas", |root, style| {
