@@ -209,6 +209,8 @@ test("a CPU sweep fills the table, marks diverged runs, hovers, exports JSON and
   assert.ok(rows.some((r) => r[6] === "diverged"), `an lr=9 run diverges: ${JSON.stringify(rows)}`);
   assert.ok(rows.filter((r) => r[1].startsWith("lr=0.01")).every((r) => r[6] === "done"), "the others go on");
 
+  // The chart may sit below the fold (the controls take several rows): bring it into view first.
+  await page.locator("#loss-canvas").scrollIntoViewIfNeeded();
   const box = await page.locator("#loss-canvas").boundingBox();
   let hovered = "";
   for (let x = 0.2; x < 0.9 && !hovered; x += 0.05) {
