@@ -42,7 +42,8 @@ pub async fn run(app: Shared, generation: u64) {
             }
         }
     }
-    let counts: Vec<usize> = trainers.iter().map(Trainer::parameter_count).collect();
+    // The base model's size; the adaptation line says what trains (adapters are extra).
+    let counts: Vec<usize> = trainers.iter().map(|t| t.config().parameter_estimate()).collect();
     let (lo, hi) = (
         counts.iter().min().copied().unwrap_or(0),
         counts.iter().max().copied().unwrap_or(0),
