@@ -260,17 +260,22 @@ impl ExperimentConfig {
         )
     }
 
-    /// What going from `self` to `new` requires: view-only keys never throw a run away.
-    pub fn change_to(&self, new: &ExperimentConfig) -> Change {
-        let view_only = |c: &ExperimentConfig| ExperimentConfig {
+    /// The experiment alone: this config with the page-only keys (backend, axis scales) at their
+    /// defaults, so two configs that train the same runs compare equal.
+    pub fn experiment(&self) -> ExperimentConfig {
+        ExperimentConfig {
             log_y: true,
             log_x: false,
             backend: BackendChoice::Auto,
-            ..c.clone()
-        };
+            ..self.clone()
+        }
+    }
+
+    /// What going from `self` to `new` requires: view-only keys never throw a run away.
+    pub fn change_to(&self, new: &ExperimentConfig) -> Change {
         if self.backend != new.backend {
             Change::SwitchBackend // which restarts the run on the new device
-        } else if view_only(self) != view_only(new) {
+        } else if self.experiment() != new.experiment() {
             Change::Restart
         } else if self.log_y != new.log_y || self.log_x != new.log_x {
             Change::Redraw

@@ -31,6 +31,11 @@ impl ExperimentConfig {
         }
     }
 
+    /// Whether the task is 2-D classification, so its decision boundary can be drawn.
+    pub fn has_boundary(&self) -> bool {
+        self.input_dim() == 2 && self.classes() > 0
+    }
+
     /// Model outputs: classes, or the planted task's d.
     pub fn outputs(&self) -> usize {
         match self.task {

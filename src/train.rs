@@ -217,11 +217,6 @@ impl Trainer {
         self.model.as_ref().expect("model is present between steps")
     }
 
-    /// Whether the task is 2-D, so a decision boundary can be drawn.
-    pub fn has_boundary(&self) -> bool {
-        self.dataset.train.dim == 2 && self.dataset.classes > 0
-    }
-
     /// Mean loss of `pred` against `y`: cross-entropy for labels, MSE over every output for values.
     fn loss(&self, pred: Tensor<2>, y: DeviceTargets) -> Tensor<1> {
         match y {
@@ -293,7 +288,7 @@ impl Trainer {
 
     /// Class probabilities on a `res`×`res` grid over [−EXTENT, EXTENT]², row-major from the top
     /// (y = +EXTENT) down, flattened: [res·res·classes]. Queued only; read it with the losses.
-    /// Only for 2-D classification tasks ([`Trainer::has_boundary`]).
+    /// Only for 2-D classification tasks ([`ExperimentConfig::has_boundary`]).
     pub fn predict_grid(&mut self, res: usize) -> Tensor<1> {
         let stale = self.grid.as_ref().is_none_or(|(r, _)| *r != res);
         if stale {

@@ -101,7 +101,7 @@ pub type Shared = Rc<RefCell<App>>;
 /// The training points the decision-boundary chart shows before the first readback (2-D tasks
 /// only; the runner replaces them with the trainer's current phase).
 fn boundary_points(cfg: &ExperimentConfig) -> Samples {
-    if cfg.input_dim() == 2 {
+    if cfg.has_boundary() {
         data::generate(cfg).train
     } else {
         Samples {

@@ -146,16 +146,10 @@ fn build_presets() {
 /// Shows the preset's claim and expectation when the page runs exactly a preset's experiment
 /// (view keys and backend aside); hides it once a knob makes it a new experiment.
 pub fn show_preset_note(cfg: &ExperimentConfig) {
-    let current = crate::presets::PRESETS.iter().find(|p| {
-        let preset = crate::url::parse(p.query).config;
-        let same_view = ExperimentConfig {
-            backend: cfg.backend,
-            log_y: cfg.log_y,
-            log_x: cfg.log_x,
-            ..preset
-        };
-        same_view == *cfg
-    });
+    let experiment = cfg.experiment();
+    let current = crate::presets::PRESETS
+        .iter()
+        .find(|p| crate::url::parse(p.query).config.experiment() == experiment);
     set_hidden("preset-note", current.is_none());
     if let Some(p) = current {
         set_text("preset-title", p.title);

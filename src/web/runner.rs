@@ -97,7 +97,7 @@ pub async fn run(app: Shared, generation: u64) {
         let n = outs.len();
         let want_side = t0 - last_side >= SIDE_EVERY_MS || counts.iter().any(|&(i, _)| trainers[i].is_done());
         let extra = match (sweep, want_side) {
-            (false, true) if trainers[0].has_boundary() => vec![trainers[0].predict_grid(GRID_RES)],
+            (false, true) if trainers[0].config().has_boundary() => vec![trainers[0].predict_grid(GRID_RES)],
             _ => Vec::new(),
         };
         let result = read_reports(outs, extra).await;

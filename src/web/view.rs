@@ -218,7 +218,7 @@ pub fn redraw_side(app: &Shared) {
     // No numeric first knob (a categorical or seed-only sweep): the table and heatmap carry it.
     let series = if sweep { plot::sweep_series(&a.runs) } else { None };
     let staircase = series.as_ref().is_some_and(|(k, _)| plot::is_rank_sweep(k));
-    let boundary = !sweep && a.cfg.input_dim() == 2 && a.cfg.outputs() > 0;
+    let boundary = !sweep && a.cfg.has_boundary();
     let spectra = a
         .runs
         .first()
