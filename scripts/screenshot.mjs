@@ -13,6 +13,20 @@ const shots = [
     query: "?v=1&backend=cpu&task=planted&n=4096&bs=256&steps=1500&lr=0.003&sweep=" + encodeURIComponent("r:0,1,2,3,4,8,16"),
     selector: "section.charts",
   },
+  {
+    file: "www/transfer.png",
+    query:
+      "?v=1&backend=cpu&task=digits&bs=128&steps=40&rzero=1&metric=best&sweep=" +
+      encodeURIComponent("lr:2^-14..2^-2*2;w:64,128,256,512,1024;param:sp,mup"),
+    selector: "section.charts",
+  },
+  {
+    file: "www/coord.png",
+    query:
+      "?v=1&backend=cpu&task=digits&steps=5&lr=0.01&coord=5&rzero=1&sweep=" +
+      encodeURIComponent("w:64,128,256,512,1024;param:sp,mup"),
+    selector: "#fig-coord",
+  },
 ];
 // Only the named files (e.g. `node scripts/screenshot.mjs www/staircase.png`), or all of them.
 const wanted = process.argv.slice(2);
@@ -21,7 +35,7 @@ const browser = await launch({ webgpu: true });
 try {
   for (const s of shots.filter((s) => wanted.length === 0 || wanted.includes(s.file))) {
     const { page } = await open(browser, srv.base, s.query);
-    await waitForState(page, ["done", "diverged"], 300_000);
+    await waitForState(page, ["done", "diverged"], 1_200_000);
     if (s.selector) await page.locator(s.selector).screenshot({ path: s.file });
     else await page.screenshot({ path: s.file, fullPage: s.fullPage });
     await page.close();

@@ -133,7 +133,10 @@ impl Named for BackendChoice {
 /// to train in a browser tab and keep a link from asking for gigabytes.
 pub mod limits {
     pub const WIDTH: (usize, usize) = (1, 4096);
-    pub const DEPTH: (usize, usize) = (1, 16);
+    /// Hidden layers (residual blocks with `res`): E5 goes to 32.
+    pub const DEPTH: (usize, usize) = (1, 32);
+    /// Coordinate-check steps: the check is about the first few updates.
+    pub const COORD: (usize, usize) = (0, 20);
     pub const LR: (f64, f64) = (1e-7, 10.0);
     pub const BATCH: (usize, usize) = (1, 8192);
     pub const STEPS: (usize, usize) = (1, 100_000);
@@ -161,12 +164,23 @@ pub struct ExperimentConfig {
     pub batch: usize,
     pub steps: usize,
     pub seed: u64,
+    /// Learning-rate schedule over each phase, its warm-up steps, and weight decay.
+    pub sched: crate::schedule::Schedule,
+    pub warm: usize,
+    pub wd: f64,
+    /// Plain MLP or residual blocks, and the residual branch multiplier.
+    pub residual: crate::model::Residual,
+    /// Coordinate check: record mean |output| of every layer after each of the first `coord`
+    /// steps (0 = off).
+    pub coord: usize,
     /// Page-only preference, carried in the link so a shared link picks the same backend.
     pub backend: BackendChoice,
     /// Page-only preference: loss axis on a log scale.
     pub log_y: bool,
     /// Page-only preference: step axis on a log scale.
     pub log_x: bool,
+    /// View setting: what sweep charts compare runs by.
+    pub metric: crate::metrics::SweepMetric,
     /// Knobs to vary around this config; empty for a single run.
     pub sweep: crate::sweep::Sweep,
     /// The adaptation phase (LoRA or full fine-tuning); `lora.rank == None` = none.
@@ -194,9 +208,15 @@ impl Default for ExperimentConfig {
             batch: 64,
             steps: 500,
             seed: 1,
+            sched: crate::schedule::Schedule::Const,
+            warm: 0,
+            wd: 0.0,
+            residual: crate::model::Residual::None,
+            coord: 0,
             backend: BackendChoice::Auto,
             log_y: true,
             log_x: false,
+            metric: crate::metrics::SweepMetric::Final,
             sweep: crate::sweep::Sweep::default(),
             lora: crate::lora::LoraConfig::default(),
             adapt_steps: 500,
@@ -266,6 +286,7 @@ impl ExperimentConfig {
         ExperimentConfig {
             log_y: true,
             log_x: false,
+            metric: crate::metrics::SweepMetric::Final,
             backend: BackendChoice::Auto,
             ..self.clone()
         }
@@ -277,7 +298,7 @@ impl ExperimentConfig {
             Change::SwitchBackend // which restarts the run on the new device
         } else if self.experiment() != new.experiment() {
             Change::Restart
-        } else if self.log_y != new.log_y || self.log_x != new.log_x {
+        } else if self.log_y != new.log_y || self.log_x != new.log_x || self.metric != new.metric {
             Change::Redraw
         } else {
             Change::None

@@ -27,6 +27,10 @@ struct Cli {
     /// Print one row per run (final/best losses) instead of one row per step.
     #[arg(long)]
     summary: bool,
+    /// Print the best value of the first swept knob for each value of the second (and third), e.g.
+    /// the best learning rate per width for SP and μP, instead of one row per step.
+    #[arg(long, conflicts_with = "summary")]
+    best: bool,
     /// Also draw the loss chart to this SVG file.
     #[arg(long, value_name = "FILE")]
     svg: Option<std::path::PathBuf>,
@@ -120,6 +124,16 @@ fn main() -> ExitCode {
     }
     let csv = if cli.summary {
         metrics::to_summary_csv(&runs)
+    } else if cli.best {
+        match best_csv(&runs, cfg.metric) {
+            Some(csv) => csv,
+            None => {
+                eprintln!("tinytune: --best needs a sweep over two numeric knobs, e.g. sweep=lr:…;w:…");
+                return ExitCode::from(2);
+            }
+        }
+    } else if cfg.coord > 0 {
+        metrics::to_coord_csv(&runs)
     } else {
         metrics::to_csv(&runs)
     };
@@ -154,19 +168,67 @@ fn describe_adaptation(cfg: &tinytune::config::ExperimentConfig, run: &metrics::
     }
 }
 
-/// The sweep chart for a sweep over a numeric knob, else the loss curves.
+/// `--best`: `panel,<curve knob>,best_<x knob>,best_loss`, one row per curve of every panel.
+fn best_csv(runs: &[metrics::Run], metric: metrics::SweepMetric) -> Option<String> {
+    let (x_key, panels) = plot::sweep_panels(runs, metric)?;
+    let lines = plot::best_lines(&panels)?;
+    let series_key = runs
+        .first()?
+        .knobs
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| *k != "seed")
+        .nth(1)?;
+    let column = match metric {
+        metrics::SweepMetric::Final => "final_val_loss",
+        metrics::SweepMetric::Best => "best_val_loss",
+    };
+    let mut out = format!("panel,{series_key},best_{x_key},{column}\n");
+    for l in &lines {
+        for (v, x, loss) in &l.points {
+            out.push_str(&format!("{},{v},{x},{loss}\n", l.label));
+        }
+    }
+    Some(out)
+}
+
+/// The coordinate check when recorded; the sweep chart for a sweep over a numeric knob (panels
+/// and the best-value plot for a third knob); else the loss curves.
 fn write_svg(
     path: &std::path::Path,
     cfg: &tinytune::config::ExperimentConfig,
     runs: &[metrics::Run],
 ) -> Result<(), String> {
-    let root = plotters::prelude::SVGBackend::new(path, (900, 540)).into_drawing_area();
     let style = plot::ChartStyle::default();
-    match plot::sweep_series(runs) {
-        Some((x_key, series)) if plot::is_rank_sweep(&x_key) => {
-            plot::draw_staircase(&root, &series, cfg, style)?
+    if let Some((x_key, panels)) = plot::coord_panels(runs) {
+        let cols = panels.first().map_or(1, Vec::len) as u32;
+        let size = (240 * cols.max(3), 230 * panels.len().max(1) as u32);
+        let root = plotters::prelude::SVGBackend::new(path, size).into_drawing_area();
+        plot::draw_coord(&root, &x_key, &panels, style)?;
+        return root.present().map_err(|e| e.to_string());
+    }
+    let panels = plot::sweep_panels(runs, cfg.metric);
+    if let Some((x_key, panels)) = panels.as_ref().filter(|(_, p)| p.len() > 1) {
+        let root = plotters::prelude::SVGBackend::new(path, (1400, 480)).into_drawing_area();
+        let (left, right) = root.split_horizontally(1000);
+        plot::draw_sweep_panels(&left, x_key, panels, cfg.metric, style)?;
+        let series_key = runs[0]
+            .knobs
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| *k != "seed")
+            .nth(1);
+        if let (Some(lines), Some(series_key)) = (plot::best_lines(panels), series_key) {
+            plot::draw_best(&right, (x_key, series_key), &lines, style)?;
         }
-        Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, style)?,
+        return root.present().map_err(|e| e.to_string());
+    }
+    let root = plotters::prelude::SVGBackend::new(path, (900, 540)).into_drawing_area();
+    match plot::sweep_series(runs, cfg.metric) {
+        Some((x_key, series)) if plot::is_rank_sweep(&x_key) => {
+            plot::draw_staircase(&root, &series, cfg, cfg.metric, style)?
+        }
+        Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, cfg.metric, style)?,
         None => {
             plot::draw_curves(
                 &root,

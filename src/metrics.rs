@@ -6,11 +6,13 @@ use crate::config::ExperimentConfig;
 use crate::train::StepOutput;
 
 /// Losses of one step, read back.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StepReport {
     pub step: usize,
     pub train_loss: f32,
     pub val_loss: Option<f32>,
+    /// Coordinate check: mean |output| per linear layer after this step's update.
+    pub coord: Option<Vec<f32>>,
 }
 
 /// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
@@ -25,14 +27,19 @@ pub async fn read_reports(
     let mut has_val = Vec::with_capacity(n_train);
     let mut steps = Vec::with_capacity(n_train);
     let mut vals = Vec::new();
+    let mut coords = Vec::new();
+    let mut coord_lens = Vec::with_capacity(n_train);
     for o in outputs {
         steps.push(o.step);
         parts.push(o.train_loss);
         has_val.push(o.val_loss.is_some());
         vals.extend(o.val_loss);
+        coord_lens.push(o.coord.as_ref().map(|c| c.dims()[0]));
+        coords.extend(o.coord);
     }
     let n_val = vals.len();
     parts.extend(vals);
+    parts.extend(coords);
     let extra_lens: Vec<usize> = extra.iter().map(|t| t.dims()[0]).collect();
     parts.extend(extra);
     if parts.is_empty() {
@@ -52,16 +59,22 @@ pub async fn read_reports(
     let (train, rest) = flat.split_at(n_train);
     let (val, mut rest) = rest.split_at(n_val);
     let mut val = val.iter();
-    let reports = steps
-        .iter()
-        .zip(train)
-        .zip(has_val)
-        .map(|((&step, &train_loss), hv)| StepReport {
+    let mut reports = Vec::with_capacity(n_train);
+    for ((&step, &train_loss), (hv, coord_len)) in
+        steps.iter().zip(train).zip(has_val.into_iter().zip(coord_lens))
+    {
+        let coord = coord_len.map(|len| {
+            let (head, tail) = rest.split_at(len);
+            rest = tail;
+            head.to_vec()
+        });
+        reports.push(StepReport {
             step,
             train_loss,
             val_loss: if hv { val.next().copied() } else { None },
-        })
-        .collect();
+            coord,
+        });
+    }
     let mut extras = Vec::with_capacity(extra_lens.len());
     for len in extra_lens {
         let (head, tail) = rest.split_at(len);
@@ -111,6 +124,27 @@ pub struct Run {
     pub diverged: bool,
     /// Singular values of each adapted layer's learned ΔW, read when the run ends.
     pub spectra: Vec<crate::spectrum::LayerSpectrum>,
+}
+
+/// What a sweep chart, heatmap and best-value plot compare runs by (link key `metric`, a view
+/// setting: changing it redraws, never retrains).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SweepMetric {
+    /// Validation loss at the last evaluation.
+    #[default]
+    Final,
+    /// Lowest validation loss of the (last) phase: early stopping. On a small data set a wide
+    /// model memorises its training set within a few epochs, and the final loss then measures
+    /// over-fitting noise rather than how well a learning rate trained.
+    Best,
+}
+
+impl crate::config::Named for SweepMetric {
+    const WHAT: &'static str = "sweep metric";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (SweepMetric::Final, "final", "final validation loss"),
+        (SweepMetric::Best, "best", "best validation loss"),
+    ];
 }
 
 /// A loss this many times its first value means the run has blown up, even while still finite.
@@ -172,6 +206,22 @@ impl Run {
     pub fn adaptation_start(&self) -> Option<usize> {
         let c = &self.config;
         (c.lora.rank.is_some() && c.pretrain_steps() > 0).then(|| c.pretrain_steps())
+    }
+
+    /// The coordinate check: (steps taken, mean |output| per linear layer), in step order.
+    pub fn coords(&self) -> Vec<(usize, &[f32])> {
+        self.reports
+            .iter()
+            .filter_map(|r| r.coord.as_deref().map(|c| (r.step + 1, c)))
+            .collect()
+    }
+
+    /// The loss a sweep chart shows for this run.
+    pub fn sweep_loss(&self, metric: SweepMetric) -> Option<f32> {
+        match metric {
+            SweepMetric::Final => self.final_val_loss(),
+            SweepMetric::Best => self.best_val_loss(),
+        }
     }
 
     pub fn final_train_loss(&self) -> Option<f32> {
@@ -243,6 +293,31 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
     out
 }
 
+/// The coordinate check as CSV: one row per run, step and layer, the swept knobs as columns
+/// (`step` counts updates taken; the statistic is measured after them).
+pub fn to_coord_csv(runs: &[Run]) -> String {
+    let keys: Vec<&str> = runs
+        .first()
+        .map(|r| r.knobs.iter().map(|(k, _)| *k).collect())
+        .unwrap_or_default();
+    let mut out = String::from("run,");
+    for k in &keys {
+        out.push_str(k);
+        out.push(',');
+    }
+    out.push_str("step,layer,mean_abs\n");
+    for (i, run) in runs.iter().enumerate() {
+        let knobs: String = run.knobs.iter().map(|(_, v)| format!("{v},")).collect();
+        for (step, values) in run.coords() {
+            for (l, v) in values.iter().enumerate() {
+                let layer = run.config.layer_name(l);
+                out.push_str(&format!("{i},{knobs}{step},{layer},{v}\n"));
+            }
+        }
+    }
+    out
+}
+
 /// JSON of all runs: each run's link (its full config), swept values, status, summary and every
 /// step. Non-finite losses are written as `null`.
 pub fn to_json(runs: &[Run]) -> String {
@@ -257,7 +332,13 @@ pub fn to_json(runs: &[Run]) -> String {
             let steps: Vec<Value> = r
                 .reports
                 .iter()
-                .map(|s| json!({"step": s.step, "train_loss": num(Some(s.train_loss)), "val_loss": num(s.val_loss)}))
+                .map(|s| {
+                    let mut o = json!({"step": s.step, "train_loss": num(Some(s.train_loss)), "val_loss": num(s.val_loss)});
+                    if let Some(c) = &s.coord {
+                        o["coord_mean_abs"] = json!(c.iter().map(|&v| num(Some(v))).collect::<Vec<_>>());
+                    }
+                    o
+                })
                 .collect();
             json!({
                 "run": i,

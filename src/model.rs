@@ -2,15 +2,52 @@
 //! μP and LoRA knobs select parameter groups by these names. The planted-rank task's student is the
 //! same type with no hidden layer: a single linear map (`readout`, no bias) starting at the
 //! teacher's W0.
+//!
+//! With `res`, the input layer writes a residual stream h = α_in·(W_in·x + b) and every hidden
+//! layer is a block h ← h + β·(W·φ(h) + b) with branch multiplier β = 1 or 1/√L for L blocks; the
+//! readout reads φ(h). This is the Depth-μP form (Tensor Programs VI; RESEARCH.md E5): each
+//! branch adds a zero-mean term, so with β = 1/√L the stream's variance grows by a bounded
+//! factor (1 + c/L)^L ≤ e^c as depth grows, and a learning rate tuned at one depth transfers.
 
 use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation;
 
-use crate::config::{Activation, ExperimentConfig};
+use crate::config::{Activation, ExperimentConfig, Named};
 use crate::data::Rng;
 use crate::mup::Role;
+
+/// Plain MLP or residual blocks, and the branch multiplier (link key `res`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Residual {
+    #[default]
+    None,
+    /// h ← h + W·φ(h) + b.
+    One,
+    /// h ← h + (W·φ(h) + b)/√L.
+    InvSqrtDepth,
+}
+
+impl Named for Residual {
+    const WHAT: &'static str = "residual option";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Residual::None, "none", "plain MLP"),
+        (Residual::One, "1", "residual, branch × 1"),
+        (Residual::InvSqrtDepth, "isqrt", "residual, branch × 1/√L"),
+    ];
+}
+
+impl Residual {
+    /// β for `blocks` residual blocks; `None` for a plain MLP.
+    pub fn branch_mult(self, blocks: usize) -> Option<f64> {
+        match self {
+            Residual::None => None,
+            Residual::One => Some(1.0),
+            Residual::InvSqrtDepth => Some(1.0 / (blocks.max(1) as f64).sqrt()),
+        }
+    }
+}
 
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -25,6 +62,9 @@ pub struct Mlp {
     pub input_mult: f64,
     #[module(skip)]
     pub readout_mult: f64,
+    /// β of the residual blocks; `None` for a plain MLP.
+    #[module(skip)]
+    pub branch_mult: Option<f64>,
 }
 
 /// Weights drawn on the CPU from our own seeded stream, so a seed gives the same initial model on
@@ -48,18 +88,20 @@ fn scaled(x: Tensor<2>, k: f64) -> Tensor<2> {
 }
 
 impl Mlp {
-    /// `depth` hidden layers of `width` units: input (d_in→w), depth−1 hidden (w→w), readout (w→classes).
+    /// Input (d_in→w), [`ExperimentConfig::hidden_layers`] hidden (w→w), readout (w→classes).
     pub fn new(cfg: &ExperimentConfig, d_in: usize, classes: usize, rng: &mut Rng, device: &Device) -> Self {
         let (w, p) = (cfg.width, &cfg.mup);
+        let blocks = cfg.hidden_layers();
         Self {
             input: Some(linear(d_in, w, p.init_std(Role::Input, d_in), rng, device)),
-            hidden: (1..cfg.depth)
+            hidden: (0..blocks)
                 .map(|_| linear(w, w, p.init_std(Role::Hidden, w), rng, device))
                 .collect(),
             readout: linear(w, classes, p.init_std(Role::Readout, w), rng, device),
             act: cfg.act,
             input_mult: p.forward_mult(Role::Input, w),
             readout_mult: p.forward_mult(Role::Readout, w),
+            branch_mult: cfg.residual.branch_mult(blocks),
         }
     }
 
@@ -77,6 +119,7 @@ impl Mlp {
             act: Activation::Relu,
             input_mult: 1.0,
             readout_mult: 1.0,
+            branch_mult: None,
         }
     }
 
@@ -105,14 +148,43 @@ impl Mlp {
     /// x: [batch, d_in] → logits: [batch, classes] (or predictions [batch, d_out] for the linear
     /// student, which applies its one layer with no activation).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+        self.forward_traced(x, &mut |_| {})
+    }
+
+    /// [`forward`](Self::forward), handing every linear layer's output (after μP's multiplier,
+    /// before the activation), [batch, out], to `seen` in forward order: the coordinate check's
+    /// probe. The trace is what `mup`'s coord check hooks: each Linear's output.
+    pub fn forward_traced(&self, x: Tensor<2>, seen: &mut dyn FnMut(&Tensor<2>)) -> Tensor<2> {
         let Some(input) = &self.input else {
-            return self.readout.forward(x); // [batch, d_out]
+            let y = self.readout.forward(x); // [batch, d_out]
+            seen(&y);
+            return y;
         };
-        let mut h = self.activate(scaled(input.forward(x), self.input_mult)); // [batch, width]
-        for layer in &self.hidden {
-            h = self.activate(layer.forward(h)); // [batch, width]
-        }
-        scaled(self.readout.forward(h), self.readout_mult) // [batch, classes]
+        let z = scaled(input.forward(x), self.input_mult); // [batch, width]
+        seen(&z);
+        let h = match self.branch_mult {
+            None => {
+                let mut h = self.activate(z); // [batch, width]
+                for layer in &self.hidden {
+                    let z = layer.forward(h); // [batch, width]
+                    seen(&z);
+                    h = self.activate(z);
+                }
+                h
+            }
+            Some(beta) => {
+                let mut stream = z; // [batch, width]
+                for layer in &self.hidden {
+                    let z = layer.forward(self.activate(stream.clone())); // [batch, width]
+                    seen(&z);
+                    stream = stream + scaled(z, beta);
+                }
+                self.activate(stream)
+            }
+        };
+        let y = scaled(self.readout.forward(h), self.readout_mult); // [batch, classes]
+        seen(&y);
+        y
     }
 
     /// The parameter ids of each μP role, for per-group learning rates.

@@ -51,6 +51,38 @@ pub const PRESETS: &[Preset] = &[
                  where the frozen A is square and ill-conditioned); A only stays far above for every k.",
     },
     Preset {
+        id: "e4",
+        title: "E4 · Width transfer: standard parameterization vs μP",
+        claim: "Under μP the best learning rate stays put as the MLP widens, and wider is better; under SP \
+                with Adam it slides to smaller rates (Tensor Programs V, Yang et al. 2022).",
+        query: "task=digits&bs=128&steps=40&rzero=1&metric=best\
+                &sweep=lr:2^-14..2^-2*2;w:64,128,256,512,1024;param:sp,mup",
+        expect: "SP's optimum moves from 2^-7 at width 64 to 2^-12 at 1024; μP's stays at 2^-6 for every width \
+                 and its best loss falls with width (0.32 → 0.21). Plotted: the best validation loss, because \
+                 a wide MLP memorises the 1437 digits within a few epochs.",
+    },
+    Preset {
+        id: "e4-coord",
+        title: "E4 · Coordinate check",
+        claim: "After a few Adam steps, SP's hidden and output activations grow with width; μP's do not \
+                (Tensor Programs V, the `mup` package's coord check).",
+        query: "task=digits&steps=5&lr=0.01&coord=5&rzero=1&sweep=w:64,128,256,512,1024;param:sp,mup",
+        expect: "SP row: after step 1 the readout's mean |output| is about 80× larger at width 1024 than at 64 \
+                 and the hidden layers' 4–15× (the widest SP run blows up after step 2); μP row: every line is flat.",
+    },
+    Preset {
+        id: "e5",
+        title: "E5 · Depth transfer with 1/√L residual branches",
+        claim: "With residual branches scaled by 1/√L, a learning rate tuned at one depth works at others; \
+                with branch × 1 deep stacks need ever smaller rates and still train worse \
+                (Depth-μP, Tensor Programs VI, Yang et al. 2023; Bordelon et al. 2023).",
+        query: "task=digits&w=128&param=mup&rzero=1&bs=128&steps=40&metric=best\
+                &sweep=lr:2^-12..2^-2*2;d:2,4,8,16,32;res:1,isqrt",
+        expect: "Branch × 1/√L: the curves of every depth share one basin (2^-9 … 2^-5) and reach 0.20–0.26. \
+                 Branch × 1: d = 32 reaches only 0.70, its best rate falls to 2^-12, and rates above 2^-6 diverge \
+                 for every depth ≥ 4.",
+    },
+    Preset {
         id: "ft-spiral",
         title: "Fine-tune a spiral to its rotation",
         claim: "Pre-train on the two spirals, then adapt to the spirals turned a quarter turn with rank-4 LoRA.",

@@ -18,8 +18,17 @@ impl ExperimentConfig {
         }
         let (w, k) = (self.width, self.outputs());
         let input = self.input_dim() * w + w;
-        let hidden = self.depth.saturating_sub(1) * (w * w + w);
+        let hidden = self.hidden_layers() * (w * w + w);
         input + hidden + w * k + k
+    }
+
+    /// Width × width layers: d − 1 in a plain MLP (whose input layer is its first hidden layer),
+    /// one per residual block with `res` (d blocks on top of the input layer).
+    pub fn hidden_layers(&self) -> usize {
+        match self.residual {
+            crate::model::Residual::None => self.depth.saturating_sub(1),
+            _ => self.depth,
+        }
     }
 
     /// Features per sample.
@@ -49,7 +58,7 @@ impl ExperimentConfig {
         if self.task == Task::Planted {
             1
         } else {
-            self.depth + 1
+            self.hidden_layers() + 2
         }
     }
 
@@ -70,7 +79,7 @@ impl ExperimentConfig {
         }
         let w = self.width;
         let mut v = vec![(self.input_dim(), w)];
-        v.extend((1..self.depth).map(|_| (w, w)));
+        v.extend((0..self.hidden_layers()).map(|_| (w, w)));
         v.push((w, self.outputs()));
         v
     }

@@ -1,4 +1,4 @@
-//! Sweeps: a grid over up to two knobs (plus seeds) expanded into a queue of configs, with caps on
+//! Sweeps: a grid over up to three knobs (plus seeds) expanded into a queue of configs, with caps on
 //! the total work, and the interleaved order that makes every curve of a sweep grow together.
 //!
 //! Link syntax (DESIGN.md §6): `sweep=lr:0.0001..0.1*2;w:64,128,256;seed:1,2`. Each axis is a link
@@ -10,16 +10,19 @@ use crate::url::clip;
 
 /// Knobs a sweep can vary: everything that changes the experiment (not the page's view keys).
 pub const SWEEPABLE: &[&str] = &[
-    "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "param", "bw", "ain", "aout", "rzero",
-    "r", "alpha", "scale", "ainit", "train", "lplus", "asteps", "shift", "pr", "dim", "noise", "k", "sv",
+    "task", "n", "w", "d", "res", "act", "opt", "lr", "bs", "steps", "seed", "sched", "warm", "wd", "param",
+    "bw", "ain", "aout", "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "asteps", "shift", "pr",
+    "dim", "noise", "k", "sv",
 ];
-/// Axes besides seeds: a figure has an x axis and one curve per value of a second knob.
-pub const MAX_AXES: usize = 2;
+/// Axes besides seeds: a figure has an x axis, one curve per value of a second knob and one panel
+/// per value of a third (SP | μP side by side).
+pub const MAX_AXES: usize = 3;
 pub const MAX_VALUES: usize = 64;
 pub const MAX_RUNS: usize = 256;
-/// Work cap in GFLOP: about five minutes on the browser's CPU backend, which trained the reference
-/// run (≈ 1.7 GFLOP) in about 1.5 s.
-pub const MAX_GFLOP: f64 = 500.0;
+/// Work cap in GFLOP. The width-transfer preset (`e4`, widths to 1024) is the largest sweep a
+/// person is expected to run: ≈ 2.7 TFLOP, 78 s natively and a few minutes in the browser's CPU
+/// backend (README, "Presets"); the cap leaves it room without letting a link ask for hours.
+pub const MAX_GFLOP: f64 = 4000.0;
 /// Total optimizer steps: small models are bound by per-step overhead, not FLOPs (the browser's
 /// CPU backend runs ~300 small steps/s, so this is about ten minutes).
 pub const MAX_TOTAL_STEPS: usize = 200_000;
@@ -182,7 +185,7 @@ impl Sweep {
                 sweep.seeds = Some(axis);
             } else if sweep.axes.len() == MAX_AXES {
                 return Err(format!(
-                    "at most {MAX_AXES} knobs can be swept (plus seed); drop one of {}",
+                    "at most {MAX_AXES} knobs can be swept (plus seed): x axis, curves, panels; drop one of {}",
                     sweep.keys().join(", ")
                 ));
             } else {

@@ -4,8 +4,9 @@
 //! init → (μP scales) → (LoRA) → (quantization) → optimizer groups.
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
+use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
@@ -17,6 +18,7 @@ use crate::metrics::{Run, read_reports};
 use crate::model::Mlp;
 use crate::mup::Role;
 use crate::planted::Teacher;
+use crate::schedule::Scheduled;
 use crate::spectrum;
 use burn::module::{ParamGroup, ParamId};
 
@@ -24,12 +26,17 @@ use burn::module::{ParamGroup, ParamId};
 /// enough for a smooth curve, rare enough not to double the work per step.
 pub const EVAL_EVERY: usize = 10;
 
+/// Validation points the coordinate check averages over: enough for a stable mean.
+pub const COORD_ROWS: usize = 256;
+
 /// What one step queued on the device. Scalars are `[1]` tensors, still on the device.
 pub struct StepOutput {
     /// 0-based step index; the loss is measured before this step's update.
     pub step: usize,
     pub train_loss: Tensor<1>,
     pub val_loss: Option<Tensor<1>>,
+    /// Coordinate check: mean |output| of every linear layer after this step's update, [layers].
+    pub coord: Option<Tensor<1>>,
 }
 
 /// The adaptation phase as it was set up: what trains and at which scale.
@@ -67,20 +74,35 @@ pub struct Trainer {
     grid: Option<(usize, Tensor<2>)>,
 }
 
+/// The optimizer, with weight decay as PyTorch users know it: decoupled (AdamW) for Adam, L2 for
+/// SGD (see [`crate::schedule::decay_kind`]). Decay applies to every trainable parameter.
 fn optimizer(cfg: &ExperimentConfig) -> ModuleOptimizer {
+    // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
+    // expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
     match cfg.opt {
-        // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch
-        // users expect.
+        OptimizerKind::Adam if cfg.wd > 0.0 => AdamWConfig::new()
+            .with_epsilon(1e-8)
+            .with_weight_decay(cfg.wd as f32)
+            .init(),
         OptimizerKind::Adam => AdamConfig::new().with_epsilon(1e-8).init(),
+        OptimizerKind::Sgd if cfg.wd > 0.0 => SgdConfig::new()
+            .with_weight_decay(Some(WeightDecayConfig::new(cfg.wd as f32)))
+            .init(),
         OptimizerKind::Sgd => SgdConfig::new().init(),
     }
+}
+
+/// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.
+fn scheduled(cfg: &ExperimentConfig, peak: f64, total: usize) -> Scheduled {
+    Scheduled::new(peak, cfg.sched, cfg.warm, total)
 }
 
 /// The pre-training learning rates: one for all under SP; under μP a group per role whose factor
 /// is not 1 (hidden weights with Adam, vector-like parameters with SGD). The planted task's linear
 /// student has no width to scale.
 fn base_schedule(cfg: &ExperimentConfig, model: &Mlp) -> ModuleLrScheduler {
-    let mut lr = ModuleLrScheduler::new(cfg.lr);
+    let total = cfg.pretrain_steps();
+    let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
     if cfg.task == Task::Planted {
         return lr;
     }
@@ -93,7 +115,7 @@ fn base_schedule(cfg: &ExperimentConfig, model: &Mlp) -> ModuleLrScheduler {
                 .filter(|(r, _)| *r == role)
                 .map(|(_, id)| *id)
                 .collect();
-            lr = lr.with_group(ParamGroup::from_ids(group), cfg.lr * k);
+            lr = lr.with_group(ParamGroup::from_ids(group), scheduled(cfg, cfg.lr * k, total));
         }
     }
     lr
@@ -160,9 +182,11 @@ impl Trainer {
         let adapted = lora::attach(model, &self.cfg.lora, self.cfg.seed);
         self.model = Some(adapted.model);
         self.optim = optimizer(&self.cfg);
-        let mut lr = ModuleLrScheduler::new(self.cfg.lr);
-        if let Some(b) = adapted.b_group.filter(|_| self.cfg.lora.lplus != 1.0) {
-            lr = lr.with_group(b, self.cfg.lr * self.cfg.lora.lplus);
+        // The schedule starts over for the adaptation phase, as a fine-tuning script's would.
+        let (cfg, total) = (&self.cfg, self.cfg.total_steps() - self.step);
+        let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
+        if let Some(b) = adapted.b_group.filter(|_| cfg.lora.lplus != 1.0) {
+            lr = lr.with_group(b, scheduled(cfg, cfg.lr * cfg.lora.lplus, total));
         }
         self.lr = lr;
         self.adaptation = Some(Adaptation {
@@ -250,13 +274,27 @@ impl Trainer {
         let loss = self.loss(model.forward(x), y); // [1]
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let lr = self.lr.step();
-        self.model = Some(self.optim.step(lr, model, grads));
+        let model = self.optim.step(lr, model, grads);
+        let coord = (t < self.cfg.coord).then(|| self.coord_probe(&model));
+        self.model = Some(model);
         self.step += 1;
         Some(StepOutput {
             step: t,
             train_loss: loss.detach(),
             val_loss,
+            coord,
         })
+    }
+
+    /// Mean |output| of every linear layer on the first [`COORD_ROWS`] validation points: the
+    /// coordinate check's statistic, [layers]. Under μP it stays put as width grows; under SP the
+    /// hidden and readout outputs grow with width once Adam has taken a step.
+    fn coord_probe(&self, model: &Mlp) -> Tensor<1> {
+        let rows = self.data.val.x.dims()[0].min(COORD_ROWS);
+        let x = self.data.val.x.clone().narrow(0, 0, rows); // [rows, d_in]
+        let mut means = Vec::new();
+        model.forward_traced(x, &mut |z| means.push(z.clone().abs().mean().detach()));
+        Tensor::cat(means, 0) // [layers]
     }
 
     /// The learned change of every adapted layer, queued for one readback, and how to read it:

@@ -13,8 +13,11 @@ use crate::config::{
 };
 use crate::data::Shift;
 use crate::lora::{AInit, Factors, ScaleRule, Target};
+use crate::metrics::SweepMetric;
+use crate::model::Residual;
 use crate::mup::Parameterization;
 use crate::planted::SvProfile;
+use crate::schedule::Schedule;
 use crate::sweep::Sweep;
 
 /// The link format version this build writes and reads.
@@ -22,9 +25,10 @@ pub const VERSION: u32 = 1;
 
 /// Every key this version understands, in the order links are written.
 pub const KEYS: &[&str] = &[
-    "v", "task", "n", "w", "d", "act", "opt", "lr", "bs", "steps", "seed", "param", "bw", "ain", "aout",
-    "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "target", "asteps", "shift", "pr", "dim",
-    "noise", "k", "sv", "backend", "ylog", "xlog", "sweep",
+    "v", "task", "n", "w", "d", "res", "act", "opt", "lr", "bs", "steps", "seed", "sched", "warm", "wd",
+    "param", "bw", "ain", "aout", "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "coord", "backend", "ylog", "xlog", "metric",
+    "sweep",
 ];
 
 /// Text of an optional count: `none` for no value (LoRA rank absent).
@@ -90,6 +94,11 @@ fn value_text(d: &ExperimentConfig, key: &str) -> String {
         "bs" => d.batch.to_string(),
         "steps" => d.steps.to_string(),
         "seed" => d.seed.to_string(),
+        "sched" => d.sched.key().into(),
+        "warm" => d.warm.to_string(),
+        "wd" => format_number(d.wd),
+        "res" => d.residual.key().into(),
+        "coord" => d.coord.to_string(),
         "param" => d.mup.param.key().into(),
         "bw" => d.mup.base_width.to_string(),
         "ain" => format_number(d.mup.alpha_in),
@@ -112,6 +121,7 @@ fn value_text(d: &ExperimentConfig, key: &str) -> String {
         "backend" => d.backend.key().into(),
         "ylog" => u8::from(d.log_y).to_string(),
         "xlog" => u8::from(d.log_x).to_string(),
+        "metric" => d.metric.key().into(),
         "sweep" if d.sweep.is_empty() => "no sweep".into(),
         "sweep" => d.sweep.to_text(),
         _ => String::new(),
@@ -149,6 +159,11 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
                 .parse::<u64>()
                 .map_err(|_| format!("'{}' is not a whole number ≥ 0", clip(value)))?
         }
+        "sched" => cfg.sched = Schedule::parse_key(value)?,
+        "warm" => cfg.warm = parse_count(value)?,
+        "wd" => cfg.wd = parse_number(value)?,
+        "res" => cfg.residual = Residual::parse_key(value)?,
+        "coord" => cfg.coord = parse_count(value)?,
         "param" => cfg.mup.param = Parameterization::parse_key(value)?,
         "bw" => cfg.mup.base_width = parse_count(value)?,
         "ain" => cfg.mup.alpha_in = parse_number(value)?,
@@ -171,6 +186,7 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
         "backend" => cfg.backend = BackendChoice::parse_key(value)?,
         "ylog" => cfg.log_y = parse_flag(value)?,
         "xlog" => cfg.log_x = parse_flag(value)?,
+        "metric" => cfg.metric = SweepMetric::parse_key(value)?,
         "sweep" => cfg.sweep = Sweep::parse(value)?,
         _ => unreachable!("apply is only called with known keys"),
     }
@@ -272,8 +288,11 @@ pub fn parse_onto(base: &ExperimentConfig, query: &str) -> ParsedLink {
             );
         }
         if cfg.validate().is_err() {
-            // Several keys together made the model too big: fall back to the base sizes.
-            for key in ["n", "w", "d", "bs", "steps", "dim", "pr", "k", "target", "bw"] {
+            // Several keys together made the config invalid (a model too big, a warm-up without
+            // its schedule): fall back to the base sizes and schedule.
+            for key in [
+                "n", "w", "d", "bs", "steps", "dim", "pr", "k", "target", "bw", "sched", "warm", "asteps",
+            ] {
                 reset(&mut cfg, base, key);
             }
         }
@@ -314,55 +333,12 @@ pub fn parse_strict(query: &str) -> Result<ExperimentConfig, Vec<LinkIssue>> {
 pub fn to_query(cfg: &ExperimentConfig) -> String {
     let d = ExperimentConfig::default();
     let mut pairs: Vec<(&str, String)> = vec![("v", VERSION.to_string())];
-    let mut put = |key: &'static str, differs: bool, value: String| {
-        if differs {
+    for &key in &KEYS[1..] {
+        let value = value_text(cfg, key);
+        if value != value_text(&d, key) {
             pairs.push((key, value));
         }
-    };
-    put("task", cfg.task != d.task, cfg.task.key().into());
-    put("n", cfg.points != d.points, cfg.points.to_string());
-    put("w", cfg.width != d.width, cfg.width.to_string());
-    put("d", cfg.depth != d.depth, cfg.depth.to_string());
-    put("act", cfg.act != d.act, cfg.act.key().into());
-    put("opt", cfg.opt != d.opt, cfg.opt.key().into());
-    put("lr", cfg.lr != d.lr, format_number(cfg.lr));
-    put("bs", cfg.batch != d.batch, cfg.batch.to_string());
-    put("steps", cfg.steps != d.steps, cfg.steps.to_string());
-    put("seed", cfg.seed != d.seed, cfg.seed.to_string());
-    let (m, dm) = (&cfg.mup, &d.mup);
-    put("param", m.param != dm.param, m.param.key().into());
-    put("bw", m.base_width != dm.base_width, m.base_width.to_string());
-    put("ain", m.alpha_in != dm.alpha_in, format_number(m.alpha_in));
-    put("aout", m.alpha_out != dm.alpha_out, format_number(m.alpha_out));
-    put(
-        "rzero",
-        m.readout_zero != dm.readout_zero,
-        u8::from(m.readout_zero).to_string(),
-    );
-    let (l, dl) = (&cfg.lora, &d.lora);
-    put("r", l.rank != dl.rank, opt_text(l.rank, "none"));
-    put("alpha", l.alpha != dl.alpha, format_number(l.alpha));
-    put("scale", l.scale != dl.scale, l.scale.key().into());
-    put("ainit", l.ainit != dl.ainit, l.ainit.key().into());
-    put("train", l.train != dl.train, l.train.key().into());
-    put("lplus", l.lplus != dl.lplus, format_number(l.lplus));
-    put("target", l.target != dl.target, l.target.to_text());
-    put(
-        "asteps",
-        cfg.adapt_steps != d.adapt_steps,
-        cfg.adapt_steps.to_string(),
-    );
-    put("shift", cfg.shift != d.shift, cfg.shift.key().into());
-    let (p, dp) = (&cfg.planted, &d.planted);
-    put("pr", p.rank != dp.rank, p.rank.to_string());
-    put("dim", p.dim != dp.dim, p.dim.to_string());
-    put("noise", p.noise != dp.noise, format_number(p.noise));
-    put("k", p.k != dp.k, opt_text(p.k, "all"));
-    put("sv", p.sv != dp.sv, p.sv.key().into());
-    put("backend", cfg.backend != d.backend, cfg.backend.key().into());
-    put("ylog", cfg.log_y != d.log_y, u8::from(cfg.log_y).to_string());
-    put("xlog", cfg.log_x != d.log_x, u8::from(cfg.log_x).to_string());
-    put("sweep", !cfg.sweep.is_empty(), cfg.sweep.to_text());
+    }
     // Values are plain ASCII words and numbers, so encoding cannot fail.
     serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| format!("v={VERSION}"))
 }

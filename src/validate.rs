@@ -50,6 +50,7 @@ impl ExperimentConfig {
                 hi,
             ));
         }
+        self.validate_schedule(&mut errs);
         self.validate_lora(&mut errs);
         self.validate_mup(&mut errs);
         self.validate_planted(&mut errs);
@@ -102,6 +103,40 @@ impl ExperimentConfig {
                     layers - 1
                 ),
             });
+        }
+    }
+
+    fn validate_schedule(&self, errs: &mut Vec<ConfigError>) {
+        use crate::schedule::{Schedule, limits};
+        let (lo, hi) = limits::WD;
+        if !self.wd.is_finite() || !(lo..=hi).contains(&self.wd) {
+            errs.push(range_error("wd", "weight decay", self.wd, lo, hi));
+        }
+        // Warm-up counts steps of a phase; the shortest phase bounds it.
+        let phase = match self.lora.rank {
+            Some(_) if self.pretrain_steps() > 0 => self.steps.min(self.adapt_steps),
+            _ => self.steps,
+        };
+        let message = match self.sched {
+            Schedule::Const if self.warm > 0 => Some(
+                "warm-up steps need a schedule: choose sched=warmup or sched=cosine, or set warm=0"
+                    .to_string(),
+            ),
+            Schedule::Warmup if self.warm == 0 => {
+                Some("sched=warmup needs warm ≥ 1 warm-up steps (or choose sched=const)".to_string())
+            }
+            _ if self.warm > phase => Some(format!(
+                "warm-up ({} steps) must not be longer than a training phase ({phase} steps)",
+                self.warm
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            errs.push(ConfigError { key: "warm", message });
+        }
+        let (lo, hi) = crate::config::limits::COORD;
+        if !(lo..=hi).contains(&self.coord) {
+            errs.push(range_error("coord", "coordinate-check steps", self.coord, lo, hi));
         }
     }
 

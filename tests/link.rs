@@ -112,7 +112,7 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
         "{msgs:?}"
     );
     assert!(
-        has("d: hidden layers must be between 1 and 16, got 99; using 3"),
+        has("d: hidden layers must be between 1 and 32, got 99; using 3"),
         "{msgs:?}"
     );
     assert!(

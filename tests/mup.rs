@@ -163,3 +163,61 @@ fn mup_keys_round_trip() {
         "{d}"
     );
 }
+
+/// (steps taken, mean |output| per layer) of one run.
+type Coords = Vec<(usize, Vec<f32>)>;
+
+/// Mean |output| of each layer after each of the first 3 Adam steps, per width (μP with the
+/// zero-init readout the `mup` package recommends).
+fn coord_check(param: &str) -> Vec<(usize, Coords)> {
+    [64usize, 128, 256, 512]
+        .iter()
+        .map(|&w| {
+            let cfg = parse_strict(&format!(
+                "task=digits&w={w}&d=3&bs=64&steps=3&coord=3&lr=0.01&param={param}&bw=64&seed=3"
+            ))
+            .unwrap();
+            let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 3)).unwrap();
+            let coords = run.coords().into_iter().map(|(s, v)| (s, v.to_vec())).collect();
+            (w, coords)
+        })
+        .collect()
+}
+
+#[test]
+fn coordinate_check_is_flat_under_mup_and_grows_under_sp() {
+    let sp = coord_check("sp");
+    let mu = coord_check("mup&rzero=1");
+    // Layers: input, hidden.1, hidden.2, readout; steps 1..=3 recorded after each update.
+    for checks in [&sp, &mu] {
+        for (_, coords) in checks.iter() {
+            let steps: Vec<usize> = coords.iter().map(|(s, _)| *s).collect();
+            assert_eq!(steps, [1, 2, 3]);
+            assert!(
+                coords
+                    .iter()
+                    .all(|(_, v)| v.len() == 4 && v.iter().all(|x| x.is_finite()))
+            );
+        }
+    }
+    // Growth from width 64 to 512 of each layer's statistic, summed over the three steps.
+    let growth = |checks: &[(usize, Coords)], layer: usize| {
+        let at = |i: usize| checks[i].1.iter().map(|(_, v)| v[layer]).sum::<f32>();
+        at(checks.len() - 1) / at(0)
+    };
+    // Measured: SP ×2.5, ×3.7, ×11 for hidden.1, hidden.2, readout; μP ×1.0, ×1.0, ×0.8.
+    for (layer, sp_at_least) in [(1, 2.0), (2, 2.5), (3, 5.0)] {
+        let (g_sp, g_mu) = (growth(&sp, layer), growth(&mu, layer));
+        eprintln!("layer {layer}: SP ×{g_sp:.2}, μP ×{g_mu:.2}");
+        assert!(
+            (0.6..1.6).contains(&g_mu),
+            "μP layer {layer} moved ×{g_mu} from 64 to 512"
+        );
+        assert!(
+            g_sp > sp_at_least,
+            "SP layer {layer} grew only ×{g_sp} from 64 to 512"
+        );
+    }
+    // The input layer's fan-in does not grow with width: flat under both.
+    assert!((0.6..1.6).contains(&growth(&sp, 0)) && (0.6..1.6).contains(&growth(&mu, 0)));
+}

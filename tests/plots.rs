@@ -26,6 +26,7 @@ fn run_with(losses: &[f32]) -> Run {
         step: i,
         train_loss: l,
         val_loss: (i % 10 == 0).then_some(l * 1.1),
+        coord: None,
     }));
     run
 }
@@ -98,12 +99,13 @@ fn staircase_and_spectrum_render() {
         |_, _| {},
     ))
     .unwrap();
-    let (x_key, series) = tinytune::plot::sweep_series(&runs).unwrap();
+    let (x_key, series) = tinytune::plot::sweep_series(&runs, Default::default()).unwrap();
     assert!(tinytune::plot::is_rank_sweep(&x_key));
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (900, 540)).into_drawing_area();
-        tinytune::plot::draw_staircase(&root, &series, &cfg, ChartStyle::default()).unwrap();
+        tinytune::plot::draw_staircase(&root, &series, &cfg, Default::default(), ChartStyle::default())
+            .unwrap();
         root.present().unwrap();
     }
     for text in [

@@ -60,7 +60,7 @@ fn bad_sweeps_are_refused_with_reasons() {
     assert!(err("lr:1..0.1*2").contains("ends below its start"));
     assert!(err("lr:0.1..1*1").contains("factor must be greater than 1"));
     assert!(err("w:8,16;w:32").contains("w is swept twice"));
-    assert!(err("lr:0.1;w:8;d:1,2").contains("at most 2 knobs can be swept"));
+    assert!(err("lr:0.1;w:8;d:1,2;act:relu,tanh").contains("at most 3 knobs can be swept"));
     assert!(err("lr0.1").contains("should be key:values"));
 
     let base = ExperimentConfig::default();
@@ -150,6 +150,7 @@ fn a_finite_blow_up_counts_as_divergence() {
         step,
         train_loss,
         val_loss: None,
+        coord: None,
     };
     run.extend([r(0, 0.7), r(1, 3.0), r(2, 8.0), r(3, 0.5)]);
     assert!(run.diverged);
@@ -162,7 +163,7 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     let points = cfg.sweep.expand(&cfg).unwrap();
     let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
     runs[0].diverged = true; // as if the first point had blown up
-    let (x_key, series) = plot::sweep_series(&runs).unwrap();
+    let (x_key, series) = plot::sweep_series(&runs, Default::default()).unwrap();
     assert_eq!(x_key, "lr");
     assert_eq!(series.len(), 2);
     assert_eq!(series[0].label, "d=1");
@@ -171,7 +172,14 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
-        plot::draw_sweep(&root, &x_key, &series, plot::ChartStyle::default()).unwrap();
+        plot::draw_sweep(
+            &root,
+            &x_key,
+            &series,
+            Default::default(),
+            plot::ChartStyle::default(),
+        )
+        .unwrap();
         root.present().unwrap();
     }
     assert!(
@@ -186,7 +194,7 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     let mut empty = String::new();
     {
         let root = SVGBackend::with_string(&mut empty, (640, 400)).into_drawing_area();
-        plot::draw_sweep(&root, "lr", &[], plot::ChartStyle::default()).unwrap();
+        plot::draw_sweep(&root, "lr", &[], Default::default(), plot::ChartStyle::default()).unwrap();
         root.present().unwrap();
     }
     assert!(empty.contains("<svg"));
@@ -224,7 +232,7 @@ fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
     // Both seeds of (lr=0.003, d=1) diverged → that cell has no value.
     runs[0].diverged = true;
     runs[1].diverged = true;
-    let hm = plot::sweep_heatmap(&runs).unwrap();
+    let hm = plot::sweep_heatmap(&runs, Default::default()).unwrap();
     assert_eq!((hm.x_key.as_str(), hm.y_key.as_str()), ("lr", "d"));
     assert_eq!(hm.xs, ["0.003", "0.03"]);
     assert_eq!(hm.ys, ["1", "2", "3"]);
@@ -240,8 +248,11 @@ fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
     for r in &mut fresh[4..6] {
         r.reports.clear();
     }
-    assert_eq!(plot::sweep_heatmap(&fresh).unwrap().cells[4], plot::Cell::Empty);
-    let (_, series) = plot::sweep_series(&fresh).unwrap();
+    assert_eq!(
+        plot::sweep_heatmap(&fresh, Default::default()).unwrap().cells[4],
+        plot::Cell::Empty
+    );
+    let (_, series) = plot::sweep_series(&fresh, Default::default()).unwrap();
     assert!(
         series
             .iter()
@@ -262,7 +273,7 @@ fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
         svg.contains("stroke=\"#000000\" stroke-width=\"3\""),
         "the best cell is outlined"
     );
-    assert!(plot::sweep_heatmap(&runs[..0]).is_none());
+    assert!(plot::sweep_heatmap(&runs[..0], Default::default()).is_none());
 }
 
 #[test]
@@ -311,6 +322,7 @@ fn a_batched_readback_goes_back_to_its_runs_even_when_one_diverges_mid_share() {
         step,
         train_loss,
         val_loss: None,
+        coord: None,
     };
     let mut runs = vec![
         metrics::Run::new(ExperimentConfig::default()),

@@ -15,7 +15,7 @@ pub struct Heatmap {
     pub cells: Vec<Cell>,
 }
 
-/// One heatmap cell: the final validation loss averaged over seeds that did not diverge.
+/// One heatmap cell: the sweep metric (final or best validation loss) averaged over seeds that did not diverge.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell {
     /// No result yet (queued, or cancelled before its first evaluation).
@@ -26,7 +26,7 @@ pub enum Cell {
 }
 
 /// The heatmap of a sweep over two knobs (plus seeds), or `None` for fewer knobs.
-pub fn sweep_heatmap(runs: &[Run]) -> Option<Heatmap> {
+pub fn sweep_heatmap(runs: &[Run], metric: crate::metrics::SweepMetric) -> Option<Heatmap> {
     let keys: Vec<&str> = runs
         .first()?
         .knobs
@@ -57,7 +57,7 @@ pub fn sweep_heatmap(runs: &[Run]) -> Option<Heatmap> {
         let cell = &mut sums[ys.iter().position(|v| *v == y)? * xs.len() + col];
         if r.diverged {
             cell.2 += 1;
-        } else if let Some(l) = r.final_val_loss().filter(|l| l.is_finite()) {
+        } else if let Some(l) = r.sweep_loss(metric).filter(|l| l.is_finite()) {
             cell.0 += f64::from(l);
             cell.1 += 1;
         }

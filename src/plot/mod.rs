@@ -3,19 +3,23 @@
 //!
 //! One file per chart; this one holds what they share: style, frame, legend, colours, tick labels.
 
+mod bestlr;
 mod boundary;
+mod coord;
 mod curves;
 mod heatmap;
 mod spectrum;
 mod staircase;
 mod sweep;
 
+pub use bestlr::{BestLine, best_lines, draw_best};
 pub use boundary::{BoundaryGrid, draw_boundary};
+pub use coord::{CoordPanel, coord_panels, draw_coord};
 pub use curves::{CurveOptions, HoverPoint, draw_curves, ema};
 pub use heatmap::{Cell, Heatmap, draw_heatmap, sweep_heatmap};
 pub use spectrum::draw_spectrum;
 pub use staircase::{draw_staircase, is_rank_sweep};
-pub use sweep::{SweepSeries, draw_sweep, sweep_series};
+pub use sweep::{SweepPanel, SweepSeries, draw_sweep, draw_sweep_panels, sweep_panels, sweep_series};
 
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};

@@ -22,6 +22,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &[SweepSeries],
     base: &ExperimentConfig,
+    metric: crate::metrics::SweepMetric,
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
@@ -81,7 +82,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("LoRA rank r (log2)")
-        .y_desc("final validation loss (log)")
+        .y_desc(format!("{} (log)", crate::config::Named::label(metric)))
         .label_style(style.font(12.0))
         .axis_desc_style(style.font(13.0))
         .light_line_style(RGBColor(240, 240, 240))

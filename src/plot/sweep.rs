@@ -1,7 +1,9 @@
-//! Final loss against the first swept knob, one curve per value of the second.
+//! Final loss against the first swept knob, one curve per value of the second, and one panel per
+//! value of a third (the transfer figure: SP | μP side by side on a shared loss axis).
 
 use super::{ChartStyle, decades, draw_err, format_x, framed, legend, ramp};
-use crate::metrics::Run;
+use crate::config::Named;
+use crate::metrics::{Run, SweepMetric};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
@@ -10,13 +12,79 @@ use plotters::prelude::*;
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepSeries {
     pub label: String,
+    /// The second knob's value (link text) shared by the curve; empty without a second knob.
+    pub value: String,
     pub points: Vec<(f64, Option<f64>)>,
 }
 
+/// One panel of a sweep chart: the runs that share a value of the third swept knob.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SweepPanel {
+    /// "μP", "param=sp", …; empty when the sweep has no third knob.
+    pub title: String,
+    pub series: Vec<SweepSeries>,
+}
+
+/// The swept knobs of a sweep's runs, seeds left out, in run order.
+fn swept_keys(runs: &[Run]) -> Vec<&'static str> {
+    runs.first()
+        .map(|r| r.knobs.iter().map(|(k, _)| *k).filter(|k| *k != "seed").collect())
+        .unwrap_or_default()
+}
+
+/// A panel's title: the value's own label where the knob has named values (param=mup → "μP").
+pub(crate) fn panel_title(key: &str, value: &str) -> String {
+    let label = match key {
+        "param" => crate::mup::Parameterization::parse_key(value).map(|p| p.label()),
+        "res" => crate::model::Residual::parse_key(value).map(|r| r.label()),
+        _ => Err(String::new()),
+    };
+    label.map_or_else(|_| format!("{key}={value}"), str::to_string)
+}
+
+/// [`sweep_series`] per value of the third swept knob (one untitled panel without one), in run
+/// order. `None` when the first knob is not numeric.
+pub fn sweep_panels(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<SweepPanel>)> {
+    let keys = swept_keys(runs);
+    let Some(&panel_key) = keys.get(2) else {
+        let (x_key, series) = sweep_series(runs, metric)?;
+        let title = String::new();
+        return Some((x_key, vec![SweepPanel { title, series }]));
+    };
+    let value = |r: &Run| {
+        r.knobs
+            .iter()
+            .find(|(k, _)| *k == panel_key)
+            .map(|(_, v)| v.clone())
+    };
+    let mut values: Vec<String> = Vec::new();
+    for v in runs.iter().filter_map(value) {
+        if !values.contains(&v) {
+            values.push(v);
+        }
+    }
+    let mut x_key = None;
+    let mut panels = Vec::new();
+    for v in values {
+        let mine: Vec<Run> = runs
+            .iter()
+            .filter(|r| value(r).as_ref() == Some(&v))
+            .cloned()
+            .collect();
+        let (k, series) = sweep_series(&mine, metric)?;
+        x_key = Some(k);
+        panels.push(SweepPanel {
+            title: panel_title(panel_key, &v),
+            series,
+        });
+    }
+    Some((x_key?, panels))
+}
+
 /// Groups sweep runs into curves: x = the first swept knob, one curve per value of the second, the
-/// final validation loss averaged over seeds (a point is diverged when every seed diverged).
+/// `metric` (final or best validation loss) averaged over seeds (a point is diverged when every seed diverged).
 /// `None` when the first knob is not numeric (categorical sweeps have no x axis to draw on).
-pub fn sweep_series(runs: &[Run]) -> Option<(String, Vec<SweepSeries>)> {
+pub fn sweep_series(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<SweepSeries>)> {
     let first = runs.first()?;
     let (x_key, _) = first.knobs.iter().find(|(k, _)| *k != "seed")?;
     let series_key = first
@@ -27,23 +95,23 @@ pub fn sweep_series(runs: &[Run]) -> Option<(String, Vec<SweepSeries>)> {
     let value = |r: &Run, key: &str| r.knobs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
     let mut series: Vec<SweepSeries> = Vec::new();
     for run in runs {
-        let label = series_key
-            .map(|k| format!("{k}={}", value(run, k).unwrap_or_default()))
-            .unwrap_or_default();
+        let v = series_key.and_then(|k| value(run, k)).unwrap_or_default();
+        let label = series_key.map(|k| format!("{k}={v}")).unwrap_or_default();
         let x: f64 = crate::config::parse_number(&value(run, x_key)?).ok()?;
-        if !run.diverged && run.final_val_loss().is_none() {
+        if !run.diverged && run.sweep_loss(metric).is_none() {
             continue; // not started yet (or cancelled before its first evaluation): no point
         }
         let loss = if run.diverged {
             None
         } else {
-            run.final_val_loss().map(f64::from)
+            run.sweep_loss(metric).map(f64::from)
         };
         let s = match series.iter_mut().find(|s| s.label == label) {
             Some(s) => s,
             None => {
                 series.push(SweepSeries {
                     label,
+                    value: v,
                     points: Vec::new(),
                 });
                 series.last_mut().expect("just pushed")
@@ -81,33 +149,73 @@ pub fn draw_sweep<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     x_key: &str,
     series: &[SweepSeries],
+    metric: SweepMetric,
+    style: ChartStyle,
+) -> Result<(), String> {
+    let panel = SweepPanel {
+        title: String::new(),
+        series: series.to_vec(),
+    };
+    draw_sweep_panels(root, x_key, std::slice::from_ref(&panel), metric, style)
+}
+
+/// [`draw_sweep`] for each panel side by side, on one x range and one loss axis so the panels
+/// compare at a glance (the Tensor Programs V layout).
+pub fn draw_sweep_panels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    x_key: &str,
+    panels: &[SweepPanel],
+    metric: SweepMetric,
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let xs: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
-    let (x_lo, x_hi) = xs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
-        (a.min(x), b.max(x))
-    });
-    if !x_lo.is_finite() {
-        return draw_sweep_in(root, x_key, series, 0.0..1.0, (0.1..1.0).log_scale(), style);
-    }
+    let y_desc = format!("{} (log)", metric.label());
+    let axes = (x_key, y_desc.as_str());
+    let all = || panels.iter().flat_map(|p| p.series.iter());
+    let (x_lo, x_hi) = all()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
     let (y_lo, y_hi) = decades(
-        series.iter().flat_map(|s| s.points.iter().filter_map(|p| p.1)),
+        all().flat_map(|s| s.points.iter().filter_map(|p| p.1)),
         (0.1, 1.0),
     );
-    let y = (y_lo..y_hi).log_scale();
-    if x_lo > 0.0 && x_hi / x_lo >= 4.0 {
-        let x = (x_lo / 1.4..x_hi * 1.4).log_scale().base(2.0);
-        draw_sweep_in(root, x_key, series, x, y, style)
-    } else {
-        let pad = ((x_hi - x_lo) * 0.05).max(0.5);
-        draw_sweep_in(root, x_key, series, x_lo - pad..x_hi + pad, y, style)
+    let areas = root.split_evenly((1, panels.len().max(1)));
+    // One legend is enough when panels share their curves; above the valley of a learning-rate
+    // sweep it hides no point (the wide curves' low-rate ends sit in the lower left).
+    let legend_at = || {
+        if panels.len() > 1 {
+            SeriesLabelPosition::UpperMiddle
+        } else {
+            SeriesLabelPosition::LowerLeft
+        }
+    };
+    for (i, (area, panel)) in areas.iter().zip(panels).enumerate() {
+        let axes = (axes.0, axes.1, (i == 0).then(legend_at));
+        let area = if panel.title.is_empty() {
+            area.clone()
+        } else {
+            area.titled(&panel.title, style.font(14.0)).map_err(draw_err)?
+        };
+        let y = (y_lo..y_hi).log_scale();
+        let series = &panel.series;
+        if !x_lo.is_finite() {
+            draw_sweep_in(&area, axes, series, 0.0..1.0, y, style)?;
+        } else if x_lo > 0.0 && x_hi / x_lo >= 4.0 {
+            let x = (x_lo / 1.4..x_hi * 1.4).log_scale().base(2.0);
+            draw_sweep_in(&area, axes, series, x, y, style)?;
+        } else {
+            let pad = ((x_hi - x_lo) * 0.05).max(0.5);
+            draw_sweep_in(&area, axes, series, x_lo - pad..x_hi + pad, y, style)?;
+        }
     }
+    Ok(())
 }
 
 fn draw_sweep_in<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
-    x_key: &str,
+    (x_key, y_desc, legend_at): (&str, &str, Option<SeriesLabelPosition>),
     series: &[SweepSeries],
     x: X,
     y: Y,
@@ -120,14 +228,7 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = framed(
-        root,
-        x,
-        y,
-        (x_key, "final validation loss (log)"),
-        &|v| format_x(*v),
-        style,
-    )?;
+    let mut chart = framed(root, x, y, (x_key, y_desc), &|v| format_x(*v), style)?;
     let top = chart.y_range().end;
     let r = style.px(3.5);
     for (i, s) in series.iter().enumerate() {
@@ -156,8 +257,10 @@ where
             .draw_series(diverged.map(|p| Cross::new(p, r * 2, color.stroke_width(style.px(2.5)))))
             .map_err(draw_err)?;
     }
-    if series.iter().any(|s| !s.label.is_empty()) {
-        legend(&mut chart, SeriesLabelPosition::LowerLeft, style)?;
+    if let Some(at) = legend_at
+        && series.iter().any(|s| !s.label.is_empty())
+    {
+        legend(&mut chart, at, style)?;
     }
     Ok(())
 }

@@ -7,8 +7,10 @@ use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlSelectElemen
 use crate::config::{Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number};
 use crate::data::Shift;
 use crate::lora::{AInit, Factors, ScaleRule};
+use crate::model::Residual;
 use crate::mup::Parameterization;
 use crate::planted::SvProfile;
+use crate::schedule::Schedule;
 
 pub fn document() -> Document {
     web_sys::window()
@@ -108,6 +110,9 @@ pub fn build_controls() {
     fill_select::<OptimizerKind>("opt");
     fill_select::<BackendChoice>("backend");
     fill_select::<Parameterization>("param");
+    fill_select::<Residual>("res");
+    fill_select::<Schedule>("sched");
+    fill_select::<crate::metrics::SweepMetric>("metric");
     fill_select::<ScaleRule>("scale");
     fill_select::<AInit>("ainit");
     fill_select::<Factors>("train");
@@ -161,9 +166,9 @@ pub fn show_preset_note(cfg: &ExperimentConfig) {
 
 /// Ids of the controls, which are also their link keys.
 pub const CONTROL_KEYS: &[&str] = &[
-    "task", "n", "seed", "w", "d", "act", "opt", "lr", "bs", "steps", "param", "bw", "ain", "aout", "rzero",
-    "r", "alpha", "scale", "ainit", "train", "lplus", "target", "asteps", "shift", "pr", "dim", "noise", "k",
-    "sv", "backend", "ylog", "xlog", "sweep",
+    "task", "n", "seed", "w", "d", "act", "res", "opt", "lr", "bs", "steps", "sched", "warm", "wd", "param",
+    "bw", "ain", "aout", "rzero", "coord", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "backend", "ylog", "xlog", "metric", "sweep",
 ];
 
 fn set_value(id: &str, v: &str) {
@@ -182,10 +187,15 @@ pub fn write_controls(cfg: &ExperimentConfig) {
     set_value("w", &cfg.width.to_string());
     set_value("d", &cfg.depth.to_string());
     set_value("act", cfg.act.key());
+    set_value("res", cfg.residual.key());
     set_value("opt", cfg.opt.key());
     set_value("lr", &format_number(cfg.lr));
     set_value("bs", &cfg.batch.to_string());
     set_value("steps", &cfg.steps.to_string());
+    set_value("sched", cfg.sched.key());
+    set_value("warm", &cfg.warm.to_string());
+    set_value("wd", &format_number(cfg.wd));
+    set_value("coord", &cfg.coord.to_string());
     let m = &cfg.mup;
     set_value("param", m.param.key());
     set_value("bw", &m.base_width.to_string());
@@ -211,6 +221,7 @@ pub fn write_controls(cfg: &ExperimentConfig) {
     set_value("backend", cfg.backend.key());
     el::<HtmlInputElement>("ylog").set_checked(cfg.log_y);
     el::<HtmlInputElement>("xlog").set_checked(cfg.log_x);
+    set_value("metric", cfg.metric.key());
     set_value("sweep", &cfg.sweep.to_text());
     show_preset_note(cfg);
 }

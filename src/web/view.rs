@@ -203,9 +203,12 @@ pub fn redraw_loss(app: &Shared) {
     app.borrow_mut().hover = hover;
 }
 
-const SWEEP_CAPTION: &str = "Final validation loss against the first swept knob, one curve per value of the second \
+const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
+     the first knob, one curve per value of the second (light → dark), seeds averaged; the best point of each curve is \
+     ringed, diverged runs are × on the top edge.";
+const SWEEP_CAPTION: &str = "The {metric} against the first swept knob, one curve per value of the second \
      (light → dark), seeds averaged; the best point of each curve is ringed, diverged runs are × on the top edge.";
-const STAIRCASE_CAPTION: &str = "The rank staircase: final validation loss against LoRA rank (log2), the analytic \
+const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA rank (log2), the analytic \
      Eckart–Young floor dashed (planted task), full fine-tuning (r = 0) as the red line, and the trainable \
      parameters on the right axis.";
 
@@ -214,10 +217,31 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: final validation loss again
 pub fn redraw_side(app: &Shared) {
     let a = app.borrow();
     let sweep = a.is_sweep();
-    let heatmap = if sweep { plot::sweep_heatmap(&a.runs) } else { None };
+    let metric = a.cfg.metric;
+    let heatmap = if sweep {
+        plot::sweep_heatmap(&a.runs, metric)
+    } else {
+        None
+    };
     // No numeric first knob (a categorical or seed-only sweep): the table and heatmap carry it.
-    let series = if sweep { plot::sweep_series(&a.runs) } else { None };
+    let panels = if sweep {
+        plot::sweep_panels(&a.runs, metric)
+    } else {
+        None
+    };
+    let series = panels
+        .as_ref()
+        .filter(|(_, p)| p.len() == 1)
+        .map(|(k, p)| (k.clone(), p[0].series.clone()));
     let staircase = series.as_ref().is_some_and(|(k, _)| plot::is_rank_sweep(k));
+    // The best value of the first knob per value of the second (the transfer plot).
+    let series_key = a.cfg.sweep.axes.get(1).map(|ax| ax.key);
+    let best = panels
+        .as_ref()
+        .filter(|_| !staircase)
+        .and_then(|(_, p)| plot::best_lines(p))
+        .zip(series_key);
+    let coord = plot::coord_panels(&a.runs);
     let boundary = !sweep && a.cfg.has_boundary();
     let spectra = a
         .runs
@@ -225,34 +249,58 @@ pub fn redraw_side(app: &Shared) {
         .map(|r| &r.spectra)
         .filter(|s| !sweep && !s.is_empty());
     dom::set_hidden("fig-boundary", !boundary);
-    dom::set_hidden("fig-sweep", series.is_none());
+    dom::set_hidden("fig-sweep", panels.is_none());
+    dom::set_hidden("fig-bestlr", best.is_none());
+    dom::set_hidden("fig-coord", coord.is_none());
+    let n_panels = panels.as_ref().map_or(0, |(_, p)| p.len());
+    dom::set_data("panels", &n_panels.to_string());
+    dom::set_data(
+        "coordRows",
+        &coord.as_ref().map_or(0, |(_, p)| p.len()).to_string(),
+    );
     dom::set_hidden("fig-heatmap", heatmap.is_none());
     dom::set_hidden("fig-spectrum", spectra.is_none());
-    dom::set_text(
-        "sweep-caption",
-        if staircase {
-            STAIRCASE_CAPTION
-        } else {
-            SWEEP_CAPTION
-        },
-    );
+    let caption = match (staircase, n_panels > 1) {
+        (true, _) => STAIRCASE_CAPTION,
+        (false, true) => PANELS_CAPTION,
+        (false, false) => SWEEP_CAPTION,
+    };
+    let metric_name = crate::config::Named::label(metric);
+    dom::set_text("sweep-caption", &caption.replace("{metric}", metric_name));
     dom::set_data("staircase", if staircase { "1" } else { "0" });
     // What the adaptation trains (a rank sweep describes each run in the staircase instead).
     let adapt = crate::lora::describe(&a.cfg).filter(|_| !a.cfg.sweep.keys().contains(&"r"));
     dom::set_hidden("adapt", adapt.is_none());
     dom::set_text("adapt", adapt.as_deref().unwrap_or(""));
-    // The learning rate each μP group actually gets (a width sweep has one per run: see the table).
-    let lrs = crate::mup::describe(&a.cfg).filter(|_| !a.cfg.sweep.keys().contains(&"w"));
+    // The learning rate each μP group actually gets (a width sweep has one per run: see the table)
+    // and how the schedule and weight decay shape it.
+    let keys = a.cfg.sweep.keys();
+    let swept = |k: &[&str]| k.iter().any(|k| keys.contains(k));
+    let lrs: Vec<String> = [
+        crate::mup::describe(&a.cfg).filter(|_| !swept(&["w", "lr", "param", "bw"])),
+        crate::schedule::describe(&a.cfg).filter(|_| !swept(&["sched", "warm", "wd"])),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let lrs = (!lrs.is_empty()).then(|| lrs.join(" · "));
     dom::set_hidden("lrs", lrs.is_none());
     dom::set_text("lrs", lrs.as_deref().unwrap_or(""));
     let mut drawn = Ok(());
-    if let Some((x_key, s)) = &series {
-        drawn = canvas::draw("sweep-canvas", |root, style| {
-            if staircase {
-                plot::draw_staircase(root, s, &a.cfg, style)
-            } else {
-                plot::draw_sweep(root, x_key, s, style)
-            }
+    if let Some((x_key, p)) = &panels {
+        drawn = canvas::draw("sweep-canvas", |root, style| match &series {
+            Some((_, s)) if staircase => plot::draw_staircase(root, s, &a.cfg, metric, style),
+            _ => plot::draw_sweep_panels(root, x_key, p, metric, style),
+        });
+    }
+    if let (Ok(()), Some((lines, series_key)), Some((x_key, _))) = (&drawn, &best, &panels) {
+        drawn = canvas::draw("bestlr-canvas", |root, style| {
+            plot::draw_best(root, (x_key, series_key), lines, style)
+        });
+    }
+    if let (Ok(()), Some((x_key, p))) = (&drawn, &coord) {
+        drawn = canvas::draw("coord-canvas", |root, style| {
+            plot::draw_coord(root, x_key, p, style)
         });
     }
     if let (Ok(()), Some(hm)) = (&drawn, &heatmap) {

@@ -83,11 +83,14 @@ export async function waitForState(page, states, timeout = 60_000) {
 }
 
 // Number of strongly coloured pixels on a canvas: axes, grid and text are grey or black, so only
-// drawn data (curves, decision regions, points) counts. A chart without data scores 0.
-export async function colouredPixels(page, id) {
-  return page.evaluate((id) => {
+// drawn data (curves, decision regions, points) counts. A chart without data scores 0. `span`
+// limits the count to a horizontal slice, as fractions of the width (e.g. [0.5, 1] = right half).
+export async function colouredPixels(page, id, span = [0, 1]) {
+  return page.evaluate(([id, span]) => {
     const c = document.getElementById(id);
-    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const x0 = Math.floor(c.width * span[0]);
+    const w = Math.max(1, Math.floor(c.width * span[1]) - x0);
+    const d = c.getContext("2d").getImageData(x0, 0, w, c.height).data;
     let n = 0;
     for (let i = 0; i < d.length; i += 4) {
       const hi = Math.max(d[i], d[i + 1], d[i + 2]);
@@ -95,5 +98,5 @@ export async function colouredPixels(page, id) {
       if (hi - lo > 80) n++;
     }
     return n;
-  }, id);
+  }, [id, span]);
 }
