@@ -120,6 +120,10 @@ fn main() -> ExitCode {
         }
     );
     if let (true, Some(run)) = (cfg.sweep.is_empty(), runs.first()) {
+        let lrs = [tinytune::mup::describe(&cfg), tinytune::schedule::describe(&cfg)];
+        for line in lrs.into_iter().flatten() {
+            eprintln!("tinytune: {line}");
+        }
         describe_adaptation(&cfg, run);
     }
     let csv = if cli.summary {

@@ -78,9 +78,9 @@ pub const PRESETS: &[Preset] = &[
                 (Depth-μP, Tensor Programs VI, Yang et al. 2023; Bordelon et al. 2023).",
         query: "task=digits&w=128&param=mup&rzero=1&bs=128&steps=40&metric=best\
                 &sweep=lr:2^-12..2^-2*2;d:2,4,8,16,32;res:1,isqrt",
-        expect: "Branch × 1/√L: the curves of every depth share one basin (2^-9 … 2^-5) and reach 0.20–0.26. \
-                 Branch × 1: d = 32 reaches only 0.70, its best rate falls to 2^-12, and rates above 2^-6 diverge \
-                 for every depth ≥ 4.",
+        expect: "Branch × 1/√L: every depth trains to 0.20–0.26 in one shared basin (2^-9 … 2^-5) and diverges \
+                 only from 2^-4. Branch × 1: the optimum slides from 2^-8 (d = 2) to 2^-12 (d = 32), where the \
+                 best loss is only 0.70 and every rate from 2^-9 up diverges.",
     },
     Preset {
         id: "ft-spiral",

@@ -56,6 +56,18 @@ pub fn factor(kind: Schedule, warm: usize, total: usize, t: usize) -> f64 {
     }
 }
 
+/// The factor in force at step `t` (0-based, counted over the whole run) of `cfg`: each phase
+/// (pre-training, then adaptation) runs its own schedule, as the trainer sets them up.
+pub fn factor_at(cfg: &ExperimentConfig, t: usize) -> f64 {
+    let pre = cfg.pretrain_steps();
+    let (t, total) = match cfg.lora.rank {
+        Some(_) if pre > 0 && t >= pre => (t - pre, cfg.total_steps() - pre),
+        Some(_) if pre > 0 => (t, pre),
+        _ => (t, cfg.total_steps()),
+    };
+    factor(cfg.sched, cfg.warm, total, t)
+}
+
 /// One parameter group's learning rate: `peak` × [`factor`], stepped by Burn's optimizer loop.
 #[derive(Clone, Debug)]
 pub struct Scheduled {

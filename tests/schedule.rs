@@ -29,6 +29,11 @@ fn schedule_factors() {
     assert!((0..9).all(|t| c(t + 1) > c(t)), "warm-up rises monotonically");
     // Cosine without warm-up starts at the peak.
     assert_eq!(factor(Schedule::Cosine, 0, 100, 0), 1.0);
+    // A LoRA run's adaptation phase starts its schedule over.
+    let cfg = parse_strict("task=xor&steps=100&asteps=50&r=2&sched=cosine&warm=10").unwrap();
+    let at = |t| tinytune::schedule::factor_at(&cfg, t);
+    assert_eq!((at(0), at(10), at(100), at(110)), (0.1, 1.0, 0.1, 1.0));
+    assert!((at(130) - factor(Schedule::Cosine, 10, 50, 30)).abs() < 1e-15);
 }
 
 #[test]

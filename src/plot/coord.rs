@@ -146,7 +146,7 @@ pub fn draw_coord<DB: DrawingBackend>(
         let area = areas[i].titled(&title, style.font(13.0)).map_err(draw_err)?;
         let mut chart = ChartBuilder::on(&area)
             .margin(style.px(6.0))
-            .x_label_area_size(style.px(30.0))
+            .x_label_area_size(style.px(38.0))
             .y_label_area_size(style.px(44.0))
             .build_cartesian_2d(
                 (x_lo / 1.3..x_hi * 1.3).log_scale().base(2.0),

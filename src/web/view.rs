@@ -152,6 +152,11 @@ pub fn redraw_texts(app: &Shared) {
             if let Some(v) = run.final_val_loss() {
                 progress.push_str(&format!(" · val {v:.4}"));
             }
+            // The schedule's current rate (the base group's; μP groups keep their ratios to it).
+            if a.cfg.sched != crate::schedule::Schedule::Const && done < a.cfg.total_steps() {
+                let lr = a.cfg.lr * crate::schedule::factor_at(&a.cfg, done);
+                progress.push_str(&format!(" · lr now {lr:.3e}"));
+            }
             if run.diverged {
                 progress.push_str(" · diverged (NaN/Inf or loss far above its start)");
             }
