@@ -221,3 +221,51 @@ fn coordinate_check_is_flat_under_mup_and_grows_under_sp() {
     // The input layer's fan-in does not grow with width: flat under both.
     assert!((0.6..1.6).contains(&growth(&sp, 0)) && (0.6..1.6).contains(&growth(&mu, 0)));
 }
+
+/// log2 of the best learning rate (lowest best validation loss) per (param, width) of a sweep.
+fn best_lr_steps(runs: &[tinytune::metrics::Run], param: &str, width: &str) -> i32 {
+    let knob = |r: &tinytune::metrics::Run, key: &str| {
+        r.knobs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let best = runs
+        .iter()
+        .filter(|r| knob(r, "param") == param && knob(r, "w") == width && !r.diverged)
+        .min_by(|a, b| a.best_val_loss().unwrap().total_cmp(&b.best_val_loss().unwrap()))
+        .unwrap();
+    knob(best, "lr").parse::<f64>().unwrap().log2().round() as i32
+}
+
+#[test]
+fn mup_keeps_the_best_learning_rate_while_sp_slides() {
+    // The e4 preset at widths 64 and 256 on part of its grid (the full figure: README, 75 s).
+    let cfg = parse_strict(
+        "task=digits&bs=128&steps=40&rzero=1&metric=best&sweep=lr:2^-11..2^-4*2;w:64,256;param:sp,mup",
+    )
+    .unwrap();
+    let points = cfg.sweep.expand(&cfg).unwrap();
+    let runs = pollster::block_on(tinytune::train::train_sweep(
+        &points,
+        &backend::cpu(),
+        40,
+        |_, _| {},
+    ))
+    .unwrap();
+    let (sp64, sp256) = (
+        best_lr_steps(&runs, "sp", "64"),
+        best_lr_steps(&runs, "sp", "256"),
+    );
+    let (mu64, mu256) = (
+        best_lr_steps(&runs, "mup", "64"),
+        best_lr_steps(&runs, "mup", "256"),
+    );
+    eprintln!("best lr: SP 2^{sp64} → 2^{sp256}, μP 2^{mu64} → 2^{mu256}");
+    assert!(
+        sp64 - sp256 >= 2,
+        "SP's optimum slides to smaller rates with width"
+    );
+    assert!((mu64 - mu256).abs() <= 1, "μP's optimum stays within one ×2 step");
+}
