@@ -26,6 +26,7 @@ pub mod mup;
 pub mod planted;
 pub mod plot;
 pub mod presets;
+pub mod quant;
 pub mod schedule;
 pub mod shape;
 pub mod spectrum;

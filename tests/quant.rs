@@ -1,0 +1,254 @@
+//! The quantizer: level counts, rounding error, idempotence, codebooks, granularity, the
+//! straight-through gradient, the tensor implementation against the scalar oracle, and weight MSE
+//! falling ≈ 4× per bit on Gaussian weights.
+
+use burn::module::Param;
+use burn::prelude::*;
+use tinytune::backend;
+use tinytune::data::Rng;
+use tinytune::quant::format::{NF4, QFormat};
+use tinytune::quant::{Clip, Granularity, QuantConfig, scalar, tensor};
+
+fn cfg(bits: u32, fmt: QFormat, gran: Granularity, group: usize, clip: Clip) -> QuantConfig {
+    QuantConfig {
+        bits,
+        fmt,
+        gran,
+        group,
+        clip,
+        ..QuantConfig::default()
+    }
+}
+
+fn gaussian(n: usize, seed: u64) -> Vec<f32> {
+    let mut rng = Rng::new(seed);
+    (0..n).map(|_| rng.normal() as f32).collect()
+}
+
+fn distinct(v: &[f32]) -> usize {
+    let mut s: Vec<f32> = v.to_vec();
+    s.sort_by(f32::total_cmp);
+    s.dedup();
+    s.len()
+}
+
+fn mse(a: &[f32], b: &[f32]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| f64::from(x - y).powi(2))
+        .sum::<f64>()
+        / a.len() as f64
+}
+
+#[test]
+fn integer_formats_have_their_level_counts_and_half_step_error() {
+    // Dense ramps hit every level: symmetric over [−1.3, 1.3], lopsided over [−1, 1.3].
+    let n = 4000;
+    let ramp = |lo: f32, hi: f32| -> Vec<f32> {
+        (0..n)
+            .map(|i| lo + (hi - lo) * i as f32 / (n - 1) as f32)
+            .collect()
+    };
+    let (sym_w, asym_w) = (ramp(-1.3, 1.3), ramp(-1.0, 1.3));
+    for bits in 2..=8 {
+        let sym = scalar::quantize(
+            &sym_w,
+            n,
+            1,
+            &cfg(bits, QFormat::Int, Granularity::Tensor, 32, Clip::Max),
+        );
+        let asym = scalar::quantize(
+            &asym_w,
+            n,
+            1,
+            &cfg(bits, QFormat::UInt, Granularity::Tensor, 32, Clip::Max),
+        );
+        assert_eq!(distinct(&sym), (1 << bits) - 1, "INT{bits}: 2^b − 1 levels");
+        assert_eq!(distinct(&asym), 1 << bits, "UINT{bits}: 2^b levels");
+        let step = 1.3 / ((1u32 << (bits - 1)) - 1) as f32;
+        let worst = sym_w
+            .iter()
+            .zip(&sym)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= step / 2.0 + 1e-6,
+            "INT{bits}: error {worst} > half a step {}",
+            step / 2.0
+        );
+        let step = 2.3 / ((1u32 << bits) - 1) as f32;
+        let worst = asym_w
+            .iter()
+            .zip(&asym)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            worst <= step / 2.0 + 1e-6,
+            "UINT{bits}: error {worst} > half a step {}",
+            step / 2.0
+        );
+    }
+}
+
+#[test]
+fn quantizing_twice_is_quantizing_once() {
+    let w = gaussian(24 * 20, 3);
+    for fmt in [
+        QFormat::Int,
+        QFormat::UInt,
+        QFormat::Nf4,
+        QFormat::E4m3,
+        QFormat::E5m2,
+        QFormat::E2m1,
+    ] {
+        for gran in [Granularity::Tensor, Granularity::Channel, Granularity::Group] {
+            for clip in [Clip::Max, Clip::Mse] {
+                let c = cfg(fmt.width(4), fmt, gran, 8, clip);
+                let once = scalar::quantize(&w, 24, 20, &c);
+                let twice = scalar::quantize(&once, 24, 20, &c);
+                let worst = once
+                    .iter()
+                    .zip(&twice)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0f32, f32::max);
+                assert!(worst < 1e-5, "{fmt:?} {gran:?} {clip:?}: moved {worst}");
+            }
+        }
+    }
+}
+
+#[test]
+fn codebooks_hold_the_right_values() {
+    let e2m1 = QFormat::E2m1.minifloat().unwrap().codebook();
+    assert_eq!(e2m1, [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]);
+    let e4m3 = QFormat::E4m3.minifloat().unwrap().codebook();
+    assert_eq!(
+        e4m3.len(),
+        127,
+        "256 codes: ± × 128, one NaN pattern, zero counted once"
+    );
+    assert_eq!((e4m3[1], *e4m3.last().unwrap()), (2f32.powi(-9), 448.0));
+    assert!(e4m3.contains(&1.125) && e4m3.contains(&240.0) && !e4m3.contains(&480.0));
+    let e5m2 = QFormat::E5m2.minifloat().unwrap().codebook();
+    assert_eq!(e5m2.len(), 124, "exponent 11111 is infinity/NaN");
+    assert_eq!((e5m2[1], *e5m2.last().unwrap()), (2f32.powi(-16), 57344.0));
+    assert_eq!(NF4.len(), 16);
+    assert_eq!((NF4[0], NF4[7], NF4[15]), (-1.0, 0.0, 1.0));
+    assert!((NF4[8] - 0.079_580_3).abs() < 1e-7 && (NF4[1] + 0.696_192_8).abs() < 1e-7);
+    assert!(NF4.windows(2).all(|p| p[0] < p[1]));
+}
+
+#[test]
+fn per_channel_scales_beat_one_scale_when_channels_differ() {
+    // Output channels (columns of Burn's [in, out] layout) with ranges from 0.01 to 10.
+    let (d_in, d_out) = (32, 8);
+    let mut w = gaussian(d_in * d_out, 5);
+    for i in 0..d_in {
+        for j in 0..d_out {
+            w[i * d_out + j] *= 10f32.powf(j as f32 / 7.0 * 3.0 - 2.0);
+        }
+    }
+    for fmt in [QFormat::Int, QFormat::Nf4, QFormat::E2m1] {
+        let t = scalar::quantize(&w, d_in, d_out, &cfg(4, fmt, Granularity::Tensor, 32, Clip::Max));
+        let c = scalar::quantize(&w, d_in, d_out, &cfg(4, fmt, Granularity::Channel, 32, Clip::Max));
+        assert!(
+            mse(&w, &c) < mse(&w, &t),
+            "{fmt:?}: channel {} vs tensor {}",
+            mse(&w, &c),
+            mse(&w, &t)
+        );
+    }
+}
+
+#[test]
+fn the_tensor_quantizer_matches_the_scalar_oracle() {
+    let device = backend::cpu();
+    let (d_in, d_out) = (37, 11); // 37 inputs: the last group of 8 is short
+    let w = gaussian(d_in * d_out, 7);
+    let t = Tensor::<2>::from_data(TensorData::new(w.clone(), [d_in, d_out]), &device);
+    for fmt in [
+        QFormat::Int,
+        QFormat::UInt,
+        QFormat::Nf4,
+        QFormat::E4m3,
+        QFormat::E5m2,
+        QFormat::E2m1,
+    ] {
+        for bits in if fmt.fixed_width() {
+            vec![fmt.width(0)]
+        } else {
+            vec![2, 3, 4, 8]
+        } {
+            for gran in [Granularity::Tensor, Granularity::Channel, Granularity::Group] {
+                for clip in [Clip::Max, Clip::Mse] {
+                    let c = cfg(bits, fmt, gran, 8, clip);
+                    let oracle = scalar::quantize(&w, d_in, d_out, &c);
+                    let got: Vec<f32> = tensor::fake_quant(t.clone(), &c)
+                        .into_data()
+                        .convert::<f32>()
+                        .try_to_vec::<f32>()
+                        .unwrap();
+                    let worst = oracle
+                        .iter()
+                        .zip(&got)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0f32, f32::max);
+                    assert!(
+                        worst < 1e-5,
+                        "{fmt:?} {bits} bits {gran:?} {clip:?}: differs by {worst}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_straight_through_gradient_is_the_identity() {
+    let device = backend::cpu().autodiff();
+    let w = Param::from_tensor(Tensor::<2>::from_data(
+        TensorData::new(gaussian(12, 9), [4, 3]),
+        &device,
+    ));
+    let c = Tensor::<2>::from_data(
+        TensorData::new((0..12).map(|i| i as f32).collect::<Vec<f32>>(), [4, 3]),
+        &device,
+    );
+    let qcfg = cfg(2, QFormat::Int, Granularity::Tensor, 32, Clip::Max);
+    let q = tensor::straight_through(w.val(), &qcfg);
+    // The forward pass sees the quantized weight …
+    let fq = tensor::fake_quant(w.val().detach(), &qcfg);
+    let same = q.clone().detach().equal(fq).all().into_scalar::<bool>();
+    assert!(same);
+    // … and the gradient of Σ c·q(w) is c, as if q were the identity.
+    let grads = (q * c.clone()).sum().backward();
+    let g = w.val().grad(&grads).unwrap();
+    assert_eq!(
+        g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap(),
+        c.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+    );
+}
+
+#[test]
+fn weight_error_falls_about_four_times_per_bit() {
+    let w = gaussian(256 * 64, 11);
+    let err = |bits| {
+        mse(
+            &w,
+            &scalar::quantize(
+                &w,
+                256,
+                64,
+                &cfg(bits, QFormat::Int, Granularity::Channel, 32, Clip::Max),
+            ),
+        )
+    };
+    for bits in 4..8 {
+        let ratio = err(bits) / err(bits + 1);
+        assert!(
+            (3.0..5.5).contains(&ratio),
+            "{bits} → {} bits: MSE ÷ {ratio}",
+            bits + 1
+        );
+    }
+}
