@@ -193,6 +193,8 @@ pub struct ExperimentConfig {
     pub planted: crate::planted::PlantedConfig,
     /// Standard parameterization or μP, and μP's base width and multipliers.
     pub mup: crate::mup::MupConfig,
+    /// Weight quantization: bits, format, scale granularity, clipping and mode.
+    pub quant: crate::quant::QuantConfig,
 }
 
 impl Default for ExperimentConfig {
@@ -223,6 +225,7 @@ impl Default for ExperimentConfig {
             shift: crate::data::Shift::Rotate,
             planted: crate::planted::PlantedConfig::default(),
             mup: crate::mup::MupConfig::default(),
+            quant: crate::quant::QuantConfig::default(),
         }
     }
 }

@@ -120,11 +120,18 @@ fn main() -> ExitCode {
         }
     );
     if let (true, Some(run)) = (cfg.sweep.is_empty(), runs.first()) {
-        let lrs = [tinytune::mup::describe(&cfg), tinytune::schedule::describe(&cfg)];
+        let lrs = [
+            tinytune::mup::describe(&cfg),
+            tinytune::schedule::describe(&cfg),
+            tinytune::quant::describe(&cfg),
+        ];
         for line in lrs.into_iter().flatten() {
             eprintln!("tinytune: {line}");
         }
         describe_adaptation(&cfg, run);
+        if let (Some(qv), Some(fv)) = (run.quant_val_loss(), run.final_val_loss()) {
+            eprintln!("tinytune: PTQ: validation loss {fv:.4} in f32 → {qv:.4} quantized");
+        }
     }
     let csv = if cli.summary {
         metrics::to_summary_csv(&runs)

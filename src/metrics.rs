@@ -13,6 +13,8 @@ pub struct StepReport {
     pub val_loss: Option<f32>,
     /// Coordinate check: mean |output| per linear layer after this step's update.
     pub coord: Option<Vec<f32>>,
+    /// PTQ (last step only): validation loss after quantizing the trained weights.
+    pub quant_val_loss: Option<f32>,
 }
 
 /// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
@@ -24,21 +26,24 @@ pub async fn read_reports(
 ) -> Result<(Vec<StepReport>, Vec<Vec<f32>>), String> {
     let n_train = outputs.len();
     let mut parts: Vec<Tensor<1>> = Vec::with_capacity(2 * n_train + extra.len());
-    let mut has_val = Vec::with_capacity(n_train);
-    let mut steps = Vec::with_capacity(n_train);
-    let mut vals = Vec::new();
-    let mut coords = Vec::new();
-    let mut coord_lens = Vec::with_capacity(n_train);
+    // Per step: has a val loss, has a PTQ loss, coordinate-check length.
+    let mut shape: Vec<(usize, bool, bool, Option<usize>)> = Vec::with_capacity(n_train);
+    let (mut vals, mut quants, mut coords) = (Vec::new(), Vec::new(), Vec::new());
     for o in outputs {
-        steps.push(o.step);
+        shape.push((
+            o.step,
+            o.val_loss.is_some(),
+            o.quant_loss.is_some(),
+            o.coord.as_ref().map(|c| c.dims()[0]),
+        ));
         parts.push(o.train_loss);
-        has_val.push(o.val_loss.is_some());
         vals.extend(o.val_loss);
-        coord_lens.push(o.coord.as_ref().map(|c| c.dims()[0]));
+        quants.extend(o.quant_loss);
         coords.extend(o.coord);
     }
-    let n_val = vals.len();
+    let (n_val, n_quant) = (vals.len(), quants.len());
     parts.extend(vals);
+    parts.extend(quants);
     parts.extend(coords);
     let extra_lens: Vec<usize> = extra.iter().map(|t| t.dims()[0]).collect();
     parts.extend(extra);
@@ -56,13 +61,13 @@ pub async fn read_reports(
         .try_to_vec::<f32>()
         .map_err(|e| format!("unexpected result data: {e:?}"))?;
 
+    // Same order as queued: train losses, val losses, PTQ losses, coordinate checks, extras.
     let (train, rest) = flat.split_at(n_train);
-    let (val, mut rest) = rest.split_at(n_val);
-    let mut val = val.iter();
+    let (val, rest) = rest.split_at(n_val);
+    let (quant, mut rest) = rest.split_at(n_quant);
+    let (mut val, mut quant) = (val.iter(), quant.iter());
     let mut reports = Vec::with_capacity(n_train);
-    for ((&step, &train_loss), (hv, coord_len)) in
-        steps.iter().zip(train).zip(has_val.into_iter().zip(coord_lens))
-    {
+    for ((step, hv, hq, coord_len), &train_loss) in shape.into_iter().zip(train) {
         let coord = coord_len.map(|len| {
             let (head, tail) = rest.split_at(len);
             rest = tail;
@@ -73,6 +78,7 @@ pub async fn read_reports(
             train_loss,
             val_loss: if hv { val.next().copied() } else { None },
             coord,
+            quant_val_loss: if hq { quant.next().copied() } else { None },
         });
     }
     let mut extras = Vec::with_capacity(extra_lens.len());
@@ -216,8 +222,18 @@ impl Run {
             .collect()
     }
 
-    /// The loss a sweep chart shows for this run.
+    /// PTQ: the validation loss of the trained model with quantized weights.
+    pub fn quant_val_loss(&self) -> Option<f32> {
+        self.reports.iter().rev().find_map(|r| r.quant_val_loss)
+    }
+
+    /// The loss a sweep chart shows for this run: under PTQ the quantized model's (the quantity
+    /// a bit-width sweep is about), else the final or best validation loss.
     pub fn sweep_loss(&self, metric: SweepMetric) -> Option<f32> {
+        let q = &self.config.quant;
+        if q.enabled() && q.mode == crate::quant::QMode::Ptq {
+            return self.quant_val_loss();
+        }
         match metric {
             SweepMetric::Final => self.final_val_loss(),
             SweepMetric::Best => self.best_val_loss(),
@@ -270,7 +286,16 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
         out.push_str(k);
         out.push(',');
     }
-    out.push_str("final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor\n");
+    out.push_str("final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor");
+    // PTQ adds the quantized model's loss and both models' sizes.
+    let ptq = runs
+        .iter()
+        .any(|r| r.config.quant.enabled() && r.config.quant.mode == crate::quant::QMode::Ptq);
+    out.push_str(if ptq {
+        ",quant_val_loss,model_bytes,float_bytes\n"
+    } else {
+        "\n"
+    });
     for (i, run) in runs.iter().enumerate() {
         out.push_str(&format!("{i},"));
         for (_, v) in &run.knobs {
@@ -278,7 +303,7 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
             out.push(',');
         }
         out.push_str(&format!(
-            "{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{}",
             cell(run.final_train_loss()),
             cell(run.final_val_loss()),
             cell(run.best_val_loss()),
@@ -289,6 +314,15 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
                 .map(|f| format!("{f:.6}"))
                 .unwrap_or_default()
         ));
+        if ptq {
+            out.push_str(&format!(
+                ",{},{},{}",
+                cell(run.quant_val_loss()),
+                run.config.model_bytes(),
+                run.config.float_bytes()
+            ));
+        }
+        out.push('\n');
     }
     out
 }

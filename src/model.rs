@@ -17,6 +17,8 @@ use burn::tensor::activation;
 use crate::config::{Activation, ExperimentConfig, Named};
 use crate::data::Rng;
 use crate::mup::Role;
+use crate::quant::tensor::{fake_quant, straight_through};
+use crate::quant::{QMode, QuantConfig};
 
 /// Plain MLP or residual blocks, and the branch multiplier (link key `res`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -65,6 +67,9 @@ pub struct Mlp {
     /// β of the residual blocks; `None` for a plain MLP.
     #[module(skip)]
     pub branch_mult: Option<f64>,
+    /// QAT: every weight is fake-quantized in the forward pass, gradients pass straight through.
+    #[module(skip)]
+    pub qat: Option<QuantConfig>,
 }
 
 /// Weights drawn on the CPU from our own seeded stream, so a seed gives the same initial model on
@@ -102,6 +107,7 @@ impl Mlp {
             input_mult: p.forward_mult(Role::Input, w),
             readout_mult: p.forward_mult(Role::Readout, w),
             branch_mult: cfg.residual.branch_mult(blocks),
+            qat: (cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()),
         }
     }
 
@@ -120,6 +126,7 @@ impl Mlp {
             input_mult: 1.0,
             readout_mult: 1.0,
             branch_mult: None,
+            qat: None,
         }
     }
 
@@ -156,17 +163,17 @@ impl Mlp {
     /// probe. The trace is what `mup`'s coord check hooks: each Linear's output.
     pub fn forward_traced(&self, x: Tensor<2>, seen: &mut dyn FnMut(&Tensor<2>)) -> Tensor<2> {
         let Some(input) = &self.input else {
-            let y = self.readout.forward(x); // [batch, d_out]
+            let y = self.apply(&self.readout, x); // [batch, d_out]
             seen(&y);
             return y;
         };
-        let z = scaled(input.forward(x), self.input_mult); // [batch, width]
+        let z = scaled(self.apply(input, x), self.input_mult); // [batch, width]
         seen(&z);
         let h = match self.branch_mult {
             None => {
                 let mut h = self.activate(z); // [batch, width]
                 for layer in &self.hidden {
-                    let z = layer.forward(h); // [batch, width]
+                    let z = self.apply(layer, h); // [batch, width]
                     seen(&z);
                     h = self.activate(z);
                 }
@@ -175,16 +182,47 @@ impl Mlp {
             Some(beta) => {
                 let mut stream = z; // [batch, width]
                 for layer in &self.hidden {
-                    let z = layer.forward(self.activate(stream.clone())); // [batch, width]
+                    let z = self.apply(layer, self.activate(stream.clone())); // [batch, width]
                     seen(&z);
                     stream = stream + scaled(z, beta);
                 }
                 self.activate(stream)
             }
         };
-        let y = scaled(self.readout.forward(h), self.readout_mult); // [batch, classes]
+        let y = scaled(self.apply(&self.readout, h), self.readout_mult); // [batch, classes]
         seen(&y);
         y
+    }
+
+    /// One linear layer, x: [batch, in] → [batch, out]; under QAT with the weight fake-quantized
+    /// (straight-through), the bias kept in float as quantized kernels do.
+    fn apply(&self, layer: &Linear, x: Tensor<2>) -> Tensor<2> {
+        let Some(q) = &self.qat else {
+            return layer.forward(x);
+        };
+        let y = x.matmul(straight_through(layer.weight.val(), q));
+        match &layer.bias {
+            Some(b) => y + b.val().unsqueeze_dim(0),
+            None => y,
+        }
+    }
+
+    /// A copy with every weight rounded to `q`'s format (fake quantization; biases stay float):
+    /// PTQ's model, and QLoRA's frozen base. A LoRA layer's merged weight is what gets rounded.
+    pub fn quantized(&self, q: &QuantConfig) -> Mlp {
+        let mut m = self.clone();
+        let round = |l: &mut Linear| {
+            l.weight = Param::from_tensor(fake_quant(l.weight.val().detach(), q).detach());
+        };
+        if let Some(input) = m.input.as_mut() {
+            round(input);
+        }
+        for l in m.hidden.iter_mut() {
+            round(l);
+        }
+        round(&mut m.readout);
+        m.qat = None;
+        m
     }
 
     /// The parameter ids of each μP role, for per-group learning rates.

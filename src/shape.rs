@@ -124,6 +124,38 @@ impl ExperimentConfig {
         }
     }
 
+    /// Bytes to store the model with its weights quantized (`quant`): packed codes, a 2-byte
+    /// (fp16) scale per block (plus a 1-byte zero point for the asymmetric format) and f32 biases;
+    /// all f32 without quantization.
+    pub fn model_bytes(&self) -> usize {
+        use crate::quant::{Granularity, QFormat};
+        let q = &self.quant;
+        if !q.enabled() {
+            return self.float_bytes();
+        }
+        let bits = q.fmt.width(q.bits) as usize;
+        let per_block = if q.fmt == QFormat::UInt { 3 } else { 2 };
+        let dims = self.layer_dims();
+        let biases = self.parameter_estimate() - dims.iter().map(|(i, o)| i * o).sum::<usize>();
+        let weights: usize = dims
+            .iter()
+            .map(|&(i, o)| {
+                let blocks = match q.gran {
+                    Granularity::Tensor => 1,
+                    Granularity::Channel => o,
+                    Granularity::Group => o * i.div_ceil(q.group.max(1)),
+                };
+                (i * o * bits).div_ceil(8) + blocks * per_block
+            })
+            .sum();
+        weights + 4 * biases
+    }
+
+    /// Bytes of the model in f32.
+    pub fn float_bytes(&self) -> usize {
+        4 * self.parameter_estimate()
+    }
+
     /// Number of output classes of the task.
     pub fn classes(&self) -> usize {
         crate::data::classes(self.task)

@@ -18,6 +18,7 @@ use crate::metrics::{Run, read_reports};
 use crate::model::Mlp;
 use crate::mup::Role;
 use crate::planted::Teacher;
+use crate::quant::QMode;
 use crate::schedule::Scheduled;
 use crate::spectrum;
 use burn::module::{ParamGroup, ParamId};
@@ -37,6 +38,8 @@ pub struct StepOutput {
     pub val_loss: Option<Tensor<1>>,
     /// Coordinate check: mean |output| of every linear layer after this step's update, [layers].
     pub coord: Option<Tensor<1>>,
+    /// PTQ, at the last step: validation loss of the trained model with quantized weights, [1].
+    pub quant_loss: Option<Tensor<1>>,
 }
 
 /// The adaptation phase as it was set up: what trains and at which scale.
@@ -179,6 +182,13 @@ impl Trainer {
             .iter()
             .map(|(_, l)| l.weight.val().detach())
             .collect();
+        // QLoRA-style: the frozen base is stored quantized; the adapters train in float on top.
+        let q = &self.cfg.quant;
+        let model = if q.enabled() && q.mode == QMode::Qlora {
+            model.quantized(q)
+        } else {
+            model
+        };
         let adapted = lora::attach(model, &self.cfg.lora, self.cfg.seed);
         self.model = Some(adapted.model);
         self.optim = optimizer(&self.cfg);
@@ -276,6 +286,12 @@ impl Trainer {
         let lr = self.lr.step();
         let model = self.optim.step(lr, model, grads);
         let coord = (t < self.cfg.coord).then(|| self.coord_probe(&model));
+        let q = &self.cfg.quant;
+        let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps();
+        let quant_loss = ptq.then(|| {
+            let pred = model.quantized(q).forward(self.data.val.x.clone());
+            self.loss(pred, self.data.val.y.clone()).detach()
+        });
         self.model = Some(model);
         self.step += 1;
         Some(StepOutput {
@@ -283,6 +299,7 @@ impl Trainer {
             train_loss: loss.detach(),
             val_loss,
             coord,
+            quant_loss,
         })
     }
 

@@ -17,6 +17,7 @@ use crate::metrics::SweepMetric;
 use crate::model::Residual;
 use crate::mup::Parameterization;
 use crate::planted::SvProfile;
+use crate::quant::{Clip, Granularity, QFormat, QMode};
 use crate::schedule::Schedule;
 use crate::sweep::Sweep;
 
@@ -27,8 +28,8 @@ pub const VERSION: u32 = 1;
 pub const KEYS: &[&str] = &[
     "v", "task", "n", "w", "d", "res", "act", "opt", "lr", "bs", "steps", "seed", "sched", "warm", "wd",
     "param", "bw", "ain", "aout", "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
-    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "coord", "backend", "ylog", "xlog", "metric",
-    "sweep",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qmode", "qclip",
+    "coord", "backend", "ylog", "xlog", "metric", "sweep",
 ];
 
 /// Text of an optional count: `none` for no value (LoRA rank absent).
@@ -99,6 +100,12 @@ fn value_text(d: &ExperimentConfig, key: &str) -> String {
         "wd" => format_number(d.wd),
         "res" => d.residual.key().into(),
         "coord" => d.coord.to_string(),
+        "bits" => d.quant.bits.to_string(),
+        "qfmt" => d.quant.fmt.key().into(),
+        "qgran" => d.quant.gran.key().into(),
+        "qgs" => d.quant.group.to_string(),
+        "qmode" => d.quant.mode.key().into(),
+        "qclip" => d.quant.clip.key().into(),
         "param" => d.mup.param.key().into(),
         "bw" => d.mup.base_width.to_string(),
         "ain" => format_number(d.mup.alpha_in),
@@ -164,6 +171,17 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
         "wd" => cfg.wd = parse_number(value)?,
         "res" => cfg.residual = Residual::parse_key(value)?,
         "coord" => cfg.coord = parse_count(value)?,
+        "bits" => {
+            cfg.quant.bits = value
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("'{}' is not a whole number (2–8, or 32 for float)", clip(value)))?
+        }
+        "qfmt" => cfg.quant.fmt = QFormat::parse_key(value)?,
+        "qgran" => cfg.quant.gran = Granularity::parse_key(value)?,
+        "qgs" => cfg.quant.group = parse_count(value)?,
+        "qmode" => cfg.quant.mode = QMode::parse_key(value)?,
+        "qclip" => cfg.quant.clip = Clip::parse_key(value)?,
         "param" => cfg.mup.param = Parameterization::parse_key(value)?,
         "bw" => cfg.mup.base_width = parse_count(value)?,
         "ain" => cfg.mup.alpha_in = parse_number(value)?,
@@ -292,6 +310,7 @@ pub fn parse_onto(base: &ExperimentConfig, query: &str) -> ParsedLink {
             // its schedule): fall back to the base sizes and schedule.
             for key in [
                 "n", "w", "d", "bs", "steps", "dim", "pr", "k", "target", "bw", "sched", "warm", "asteps",
+                "bits", "qmode",
             ] {
                 reset(&mut cfg, base, key);
             }

@@ -54,6 +54,7 @@ impl ExperimentConfig {
         self.validate_lora(&mut errs);
         self.validate_mup(&mut errs);
         self.validate_planted(&mut errs);
+        self.validate_quant(&mut errs);
         if errs.is_empty() {
             // Only meaningful once the sizes themselves are in range.
             let params = self.parameter_estimate();
@@ -155,6 +156,44 @@ impl ExperimentConfig {
             if !v.is_finite() || !(lo..=hi).contains(&v) {
                 errs.push(range_error(key, what, v, lo, hi));
             }
+        }
+    }
+
+    fn validate_quant(&self, errs: &mut Vec<ConfigError>) {
+        use crate::config::Named;
+        use crate::quant::{QMode, limits};
+        let q = &self.quant;
+        let (lo, hi) = limits::BITS;
+        if q.bits != 32 && !(lo..=hi).contains(&q.bits) {
+            errs.push(ConfigError {
+                key: "bits",
+                message: format!(
+                    "bit-width must be between {lo} and {hi}, or 32 for float; got {}",
+                    q.bits
+                ),
+            });
+        } else if q.enabled() && q.fmt.fixed_width() && q.bits != q.fmt.width(q.bits) {
+            errs.push(ConfigError {
+                key: "bits",
+                message: format!(
+                    "{} stores {} bits a weight: set bits={} (or choose qfmt=int or uint for {} bits)",
+                    q.fmt.label(),
+                    q.fmt.width(q.bits),
+                    q.fmt.width(q.bits),
+                    q.bits
+                ),
+            });
+        }
+        let (lo, hi) = limits::GROUP;
+        if !(lo..=hi).contains(&q.group) {
+            errs.push(range_error("qgs", "group size", q.group, lo, hi));
+        }
+        if q.enabled() && q.mode == QMode::Qlora && self.lora.rank.is_none_or(|r| r == 0) {
+            errs.push(ConfigError {
+                key: "qmode",
+                message: "a quantized base under LoRA needs adapters: set a LoRA rank r ≥ 1 (or choose qmode=ptq or qat)"
+                    .into(),
+            });
         }
     }
 

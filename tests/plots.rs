@@ -27,6 +27,7 @@ fn run_with(losses: &[f32]) -> Run {
         train_loss: l,
         val_loss: (i % 10 == 0).then_some(l * 1.1),
         coord: None,
+        quant_val_loss: None,
     }));
     run
 }

@@ -151,6 +151,7 @@ fn a_finite_blow_up_counts_as_divergence() {
         train_loss,
         val_loss: None,
         coord: None,
+        quant_val_loss: None,
     };
     run.extend([r(0, 0.7), r(1, 3.0), r(2, 8.0), r(3, 0.5)]);
     assert!(run.diverged);
@@ -323,6 +324,7 @@ fn a_batched_readback_goes_back_to_its_runs_even_when_one_diverges_mid_share() {
         train_loss,
         val_loss: None,
         coord: None,
+        quant_val_loss: None,
     };
     let mut runs = vec![
         metrics::Run::new(ExperimentConfig::default()),

@@ -108,3 +108,29 @@ impl QuantConfig {
         self.bits < 32
     }
 }
+
+/// What the quantization does, in words, or `None` for a float model.
+pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
+    let q = &cfg.quant;
+    if !q.enabled() {
+        return None;
+    }
+    let fmt = match q.fmt {
+        QFormat::Int => format!("INT{} (symmetric)", q.bits),
+        QFormat::UInt => format!("INT{} (asymmetric, zero point)", q.bits),
+        _ => q.fmt.label().to_string(),
+    };
+    let gran = match q.gran {
+        Granularity::Group => format!("per group of {}", q.group),
+        g => g.label().to_string(),
+    };
+    let kb = |b: usize| format!("{:.1} kB", b as f64 / 1000.0);
+    Some(format!(
+        "{}: weights in {fmt} {gran}, {} clipping; fake quantization (rounded values computed in f32, \
+         no packed kernels); stored: {} vs {} in f32",
+        q.mode.label(),
+        q.clip.label(),
+        kb(cfg.model_bytes()),
+        kb(cfg.float_bytes()),
+    ))
+}

@@ -113,6 +113,10 @@ pub fn build_controls() {
     fill_select::<Residual>("res");
     fill_select::<Schedule>("sched");
     fill_select::<crate::metrics::SweepMetric>("metric");
+    fill_select::<crate::quant::QFormat>("qfmt");
+    fill_select::<crate::quant::Granularity>("qgran");
+    fill_select::<crate::quant::Clip>("qclip");
+    fill_select::<crate::quant::QMode>("qmode");
     fill_select::<ScaleRule>("scale");
     fill_select::<AInit>("ainit");
     fill_select::<Factors>("train");
@@ -168,7 +172,8 @@ pub fn show_preset_note(cfg: &ExperimentConfig) {
 pub const CONTROL_KEYS: &[&str] = &[
     "task", "n", "seed", "w", "d", "act", "res", "opt", "lr", "bs", "steps", "sched", "warm", "wd", "param",
     "bw", "ain", "aout", "rzero", "coord", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
-    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "backend", "ylog", "xlog", "metric", "sweep",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qclip", "qmode",
+    "backend", "ylog", "xlog", "metric", "sweep",
 ];
 
 fn set_value(id: &str, v: &str) {
@@ -218,6 +223,13 @@ pub fn write_controls(cfg: &ExperimentConfig) {
     set_value("noise", &format_number(p.noise));
     set_value("k", &p.k.map(|k| k.to_string()).unwrap_or_default());
     set_value("sv", p.sv.key());
+    let q = &cfg.quant;
+    set_value("bits", &q.bits.to_string());
+    set_value("qfmt", q.fmt.key());
+    set_value("qgran", q.gran.key());
+    set_value("qgs", &q.group.to_string());
+    set_value("qclip", q.clip.key());
+    set_value("qmode", q.mode.key());
     set_value("backend", cfg.backend.key());
     el::<HtmlInputElement>("ylog").set_checked(cfg.log_y);
     el::<HtmlInputElement>("xlog").set_checked(cfg.log_x);

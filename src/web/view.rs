@@ -289,6 +289,19 @@ pub fn redraw_side(app: &Shared) {
     .flatten()
     .collect();
     let lrs = (!lrs.is_empty()).then(|| lrs.join(" · "));
+    // What quantization does, and for one finished PTQ run what it cost.
+    let quant = crate::quant::describe(&a.cfg)
+        .filter(|_| !swept(&["bits", "qfmt", "qgran", "qgs", "qclip", "qmode"]));
+    let quant = quant.map(|mut text| {
+        if let Some(run) = a.runs.first().filter(|_| !sweep)
+            && let (Some(qv), Some(fv)) = (run.quant_val_loss(), run.final_val_loss())
+        {
+            text.push_str(&format!(" · val loss {fv:.4} in f32 → {qv:.4} quantized"));
+        }
+        text
+    });
+    dom::set_hidden("quant", quant.is_none());
+    dom::set_text("quant", quant.as_deref().unwrap_or(""));
     dom::set_hidden("lrs", lrs.is_none());
     dom::set_text("lrs", lrs.as_deref().unwrap_or(""));
     let mut drawn = Ok(());
