@@ -225,6 +225,33 @@ impl Mlp {
         m
     }
 
+    /// A copy computing the same function whose first hidden unit is `k` times larger: the input
+    /// layer's column 0 (and bias) × k, the next layer's row 0 ÷ k. ReLU commutes with a positive
+    /// factor, so only the weights' ranges change: the "outlier channel" that per-tensor scales
+    /// suffer from (plain ReLU MLPs only; validation checks).
+    pub fn with_outlier(&self, k: f64) -> Mlp {
+        let mut m = self.clone();
+        let Some(input) = m.input.as_mut() else {
+            return m;
+        };
+        let device = input.weight.val().device();
+        let unit = |n: usize, v: f64| {
+            let mut s = vec![1f32; n];
+            s[0] = v as f32;
+            Tensor::<1>::from_data(TensorData::new(s, [n]), &device)
+        };
+        let [_, w] = input.weight.val().dims();
+        let cols = unit(w, k);
+        input.weight = Param::from_tensor((input.weight.val() * cols.clone().unsqueeze_dim(0)).detach());
+        if let Some(b) = input.bias.as_mut() {
+            *b = Param::from_tensor((b.val() * cols).detach());
+        }
+        let next = m.hidden.first_mut().unwrap_or(&mut m.readout);
+        let rows = unit(w, 1.0 / k).unsqueeze_dim(1); // [w, 1]
+        next.weight = Param::from_tensor((next.weight.val() * rows).detach());
+        m
+    }
+
     /// The parameter ids of each μP role, for per-group learning rates.
     pub fn role_ids(&self) -> Vec<(Role, burn::module::ParamId)> {
         let mut out = Vec::new();

@@ -12,7 +12,7 @@ use crate::url::clip;
 pub const SWEEPABLE: &[&str] = &[
     "task", "n", "w", "d", "res", "act", "opt", "lr", "bs", "steps", "seed", "sched", "warm", "wd", "param",
     "bw", "ain", "aout", "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "asteps", "shift", "pr",
-    "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qmode", "qclip",
+    "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qmode", "qclip", "qout",
 ];
 /// Axes besides seeds: a figure has an x axis, one curve per value of a second knob and one panel
 /// per value of a third (SP | μP side by side).

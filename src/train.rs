@@ -185,7 +185,7 @@ impl Trainer {
         // QLoRA-style: the frozen base is stored quantized; the adapters train in float on top.
         let q = &self.cfg.quant;
         let model = if q.enabled() && q.mode == QMode::Qlora {
-            model.quantized(q)
+            q.prepare(&model).quantized(q)
         } else {
             model
         };
@@ -289,7 +289,7 @@ impl Trainer {
         let q = &self.cfg.quant;
         let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps();
         let quant_loss = ptq.then(|| {
-            let pred = model.quantized(q).forward(self.data.val.x.clone());
+            let pred = q.prepare(&model).quantized(q).forward(self.data.val.x.clone());
             self.loss(pred, self.data.val.y.clone()).detach()
         });
         self.model = Some(model);

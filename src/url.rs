@@ -28,7 +28,7 @@ pub const VERSION: u32 = 1;
 pub const KEYS: &[&str] = &[
     "v", "task", "n", "w", "d", "res", "act", "opt", "lr", "bs", "steps", "seed", "sched", "warm", "wd",
     "param", "bw", "ain", "aout", "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
-    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qmode", "qclip",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qmode", "qclip", "qout",
     "coord", "backend", "ylog", "xlog", "metric", "sweep",
 ];
 
@@ -106,6 +106,7 @@ fn value_text(d: &ExperimentConfig, key: &str) -> String {
         "qgs" => d.quant.group.to_string(),
         "qmode" => d.quant.mode.key().into(),
         "qclip" => d.quant.clip.key().into(),
+        "qout" => format_number(d.quant.outlier),
         "param" => d.mup.param.key().into(),
         "bw" => d.mup.base_width.to_string(),
         "ain" => format_number(d.mup.alpha_in),
@@ -182,6 +183,7 @@ pub(crate) fn apply_value(cfg: &mut ExperimentConfig, key: &str, value: &str) ->
         "qgs" => cfg.quant.group = parse_count(value)?,
         "qmode" => cfg.quant.mode = QMode::parse_key(value)?,
         "qclip" => cfg.quant.clip = Clip::parse_key(value)?,
+        "qout" => cfg.quant.outlier = parse_number(value)?,
         "param" => cfg.mup.param = Parameterization::parse_key(value)?,
         "bw" => cfg.mup.base_width = parse_count(value)?,
         "ain" => cfg.mup.alpha_in = parse_number(value)?,

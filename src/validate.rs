@@ -188,6 +188,21 @@ impl ExperimentConfig {
         if !(lo..=hi).contains(&q.group) {
             errs.push(range_error("qgs", "group size", q.group, lo, hi));
         }
+        let (lo, hi) = limits::OUTLIER;
+        if !q.outlier.is_finite() || !(lo..=hi).contains(&q.outlier) {
+            errs.push(range_error("qout", "outlier factor", q.outlier, lo, hi));
+        } else if q.outlier != 1.0
+            && (self.act != crate::config::Activation::Relu
+                || self.residual != crate::model::Residual::None
+                || self.task == Task::Planted)
+        {
+            errs.push(ConfigError {
+                key: "qout",
+                message: "an outlier channel keeps the model's function only in a plain ReLU MLP: set act=relu and \
+                          res=none (or qout=1)"
+                    .into(),
+            });
+        }
         if q.enabled() && q.mode == QMode::Qlora && self.lora.rank.is_none_or(|r| r == 0) {
             errs.push(ConfigError {
                 key: "qmode",

@@ -81,6 +81,9 @@ pub struct QuantConfig {
     pub group: usize,
     pub mode: QMode,
     pub clip: Clip,
+    /// Outlier channel: before quantizing, the first hidden unit is made this many times larger
+    /// (compensated in the next layer, so the float model is unchanged); 1 = off.
+    pub outlier: f64,
 }
 
 impl Default for QuantConfig {
@@ -92,6 +95,7 @@ impl Default for QuantConfig {
             group: 32,
             mode: QMode::Ptq,
             clip: Clip::Max,
+            outlier: 1.0,
         }
     }
 }
@@ -100,9 +104,19 @@ pub mod limits {
     /// Integer bit-widths (32 = float).
     pub const BITS: (u32, u32) = (2, 8);
     pub const GROUP: (usize, usize) = (1, 4096);
+    pub const OUTLIER: (f64, f64) = (1.0, 1000.0);
 }
 
 impl QuantConfig {
+    /// `model` as it is quantized: with the outlier channel when asked for.
+    pub fn prepare(&self, model: &crate::model::Mlp) -> crate::model::Mlp {
+        if self.outlier == 1.0 {
+            model.clone()
+        } else {
+            model.with_outlier(self.outlier)
+        }
+    }
+
     /// Whether weights are quantized at all.
     pub fn enabled(&self) -> bool {
         self.bits < 32

@@ -172,7 +172,7 @@ pub fn show_preset_note(cfg: &ExperimentConfig) {
 pub const CONTROL_KEYS: &[&str] = &[
     "task", "n", "seed", "w", "d", "act", "res", "opt", "lr", "bs", "steps", "sched", "warm", "wd", "param",
     "bw", "ain", "aout", "rzero", "coord", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
-    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qclip", "qmode",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qclip", "qout", "qmode",
     "backend", "ylog", "xlog", "metric", "sweep",
 ];
 
@@ -229,6 +229,7 @@ pub fn write_controls(cfg: &ExperimentConfig) {
     set_value("qgran", q.gran.key());
     set_value("qgs", &q.group.to_string());
     set_value("qclip", q.clip.key());
+    set_value("qout", &format_number(q.outlier));
     set_value("qmode", q.mode.key());
     set_value("backend", cfg.backend.key());
     el::<HtmlInputElement>("ylog").set_checked(cfg.log_y);
