@@ -28,8 +28,8 @@ pub const VERSION: u32 = 1;
 pub const KEYS: &[&str] = &[
     "v", "task", "n", "w", "d", "res", "act", "opt", "lr", "bs", "steps", "seed", "sched", "warm", "wd",
     "param", "bw", "ain", "aout", "rzero", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
-    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qmode", "qclip", "qout",
-    "coord", "backend", "ylog", "xlog", "metric", "sweep",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qmode", "qclip",
+    "qout", "coord", "backend", "ylog", "xlog", "metric", "sweep",
 ];
 
 /// Text of an optional count: `none` for no value (LoRA rank absent).

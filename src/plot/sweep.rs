@@ -169,11 +169,18 @@ pub fn draw_sweep_panels<DB: DrawingBackend>(
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let y_desc = format!("{} (log)", metric.label());
+    let y_desc = if x_key == "bits" {
+        "validation loss of the quantized model (log)".to_string()
+    } else {
+        format!("{} (log)", metric.label())
+    };
     let axes = (x_key, y_desc.as_str());
     let all = || panels.iter().flat_map(|p| p.series.iter());
+    // A bit-width sweep draws float (bits = 32) as a dashed reference, not as a point far right.
+    let bits = x_key == "bits";
+    let on_axis = |x: f64| !(bits && x >= 32.0);
     let (x_lo, x_hi) = all()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .flat_map(|s| s.points.iter().map(|p| p.0).filter(|&x| on_axis(x)))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
             (a.min(x), b.max(x))
         });
@@ -199,9 +206,31 @@ pub fn draw_sweep_panels<DB: DrawingBackend>(
             area.titled(&panel.title, style.font(14.0)).map_err(draw_err)?
         };
         let y = (y_lo..y_hi).log_scale();
-        let series = &panel.series;
+        let float_refs: Vec<(usize, f64)> = panel
+            .series
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                s.points
+                    .iter()
+                    .find(|p| !on_axis(p.0))
+                    .and_then(|p| p.1)
+                    .map(|l| (i, l))
+            })
+            .collect();
+        let trimmed: Vec<SweepSeries> = panel
+            .series
+            .iter()
+            .map(|s| SweepSeries {
+                points: s.points.iter().copied().filter(|p| on_axis(p.0)).collect(),
+                ..s.clone()
+            })
+            .collect();
+        let series = (trimmed.as_slice(), float_refs.as_slice());
         if !x_lo.is_finite() {
             draw_sweep_in(&area, axes, series, 0.0..1.0, y, style)?;
+        } else if bits {
+            draw_sweep_in(&area, axes, series, x_lo - 0.5..x_hi + 0.5, y, style)?;
         } else if x_lo > 0.0 && x_hi / x_lo >= 4.0 {
             let x = (x_lo / 1.4..x_hi * 1.4).log_scale().base(2.0);
             draw_sweep_in(&area, axes, series, x, y, style)?;
@@ -216,7 +245,7 @@ pub fn draw_sweep_panels<DB: DrawingBackend>(
 fn draw_sweep_in<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
     (x_key, y_desc, legend_at): (&str, &str, Option<SeriesLabelPosition>),
-    series: &[SweepSeries],
+    (series, float_refs): (&[SweepSeries], &[(usize, f64)]),
     x: X,
     y: Y,
     style: ChartStyle,
@@ -256,6 +285,21 @@ where
         chart
             .draw_series(diverged.map(|p| Cross::new(p, r * 2, color.stroke_width(style.px(2.5)))))
             .map_err(draw_err)?;
+        if let Some(&(_, loss)) = float_refs.iter().find(|(j, _)| *j == i) {
+            let (x0, x1) = (chart.x_range().start, chart.x_range().end);
+            let dashed = DashedLineSeries::new(
+                [(x0, loss), (x1, loss)],
+                style.px(6.0),
+                style.px(4.0),
+                color.stroke_width(style.px(1.5)).into(),
+            );
+            let drawn = chart.draw_series(dashed).map_err(draw_err)?;
+            if i == 0 {
+                drawn
+                    .label("float (32 bits)")
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(1)));
+            }
+        }
     }
     if let Some(at) = legend_at
         && series.iter().any(|s| !s.label.is_empty())

@@ -172,8 +172,8 @@ pub fn show_preset_note(cfg: &ExperimentConfig) {
 pub const CONTROL_KEYS: &[&str] = &[
     "task", "n", "seed", "w", "d", "act", "res", "opt", "lr", "bs", "steps", "sched", "warm", "wd", "param",
     "bw", "ain", "aout", "rzero", "coord", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
-    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qclip", "qout", "qmode",
-    "backend", "ylog", "xlog", "metric", "sweep",
+    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qclip", "qout",
+    "qmode", "backend", "ylog", "xlog", "metric", "sweep",
 ];
 
 fn set_value(id: &str, v: &str) {
