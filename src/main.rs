@@ -34,6 +34,10 @@ struct Cli {
     /// Also draw the loss chart to this SVG file.
     #[arg(long, value_name = "FILE")]
     svg: Option<std::path::PathBuf>,
+    /// For a quantized single run: also draw the weight error against bits and a layer's weights
+    /// with the quantization grid to this SVG file.
+    #[arg(long, value_name = "FILE")]
+    quant_svg: Option<std::path::PathBuf>,
     /// Steps between readbacks (the page reads once per frame; this only affects speed).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     chunk: u64,
@@ -154,6 +158,19 @@ fn main() -> ExitCode {
     if let Some(Err((path, e))) = cli.svg.map(|p| write_svg(&p, &cfg, &runs).map_err(|e| (p, e))) {
         eprintln!("tinytune: could not write {}: {e}", path.display());
         return ExitCode::FAILURE;
+    }
+    if let Some(path) = cli.quant_svg {
+        let Some(run) = runs.first().filter(|r| runs.len() == 1 && !r.weights.is_empty()) else {
+            eprintln!("tinytune: --quant-svg needs a single run with quantized weights (bits < 32)");
+            return ExitCode::from(2);
+        };
+        let root = plotters::prelude::SVGBackend::new(&path, (1300, 500)).into_drawing_area();
+        let drawn = plot::draw_weights(&root, &run.weights, &cfg.quant, plot::ChartStyle::default())
+            .and_then(|()| root.present().map_err(|e| e.to_string()));
+        if let Err(e) = drawn {
+            eprintln!("tinytune: could not write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
     }
     ExitCode::SUCCESS
 }

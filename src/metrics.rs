@@ -130,6 +130,8 @@ pub struct Run {
     pub diverged: bool,
     /// Singular values of each adapted layer's learned ΔW, read when the run ends.
     pub spectra: Vec<crate::spectrum::LayerSpectrum>,
+    /// Every layer's final weights, read when a quantized run ends (for the weight figures).
+    pub weights: Vec<crate::quant::weights::LayerWeights>,
 }
 
 /// What a sweep chart, heatmap and best-value plot compare runs by (link key `metric`, a view
@@ -164,6 +166,7 @@ impl Run {
             reports: Vec::new(),
             diverged: false,
             spectra: Vec::new(),
+            weights: Vec::new(),
         }
     }
 

@@ -384,7 +384,38 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
         run.extend(reports);
     }
     run.spectra = read_spectra(&trainer).await?;
+    run.weights = read_weights(&trainer).await?;
     Ok(run)
+}
+
+/// Every layer's weights (merged with any adapter), read once at the end of a quantized run for
+/// the weight-error and histogram figures; empty when the run does not quantize.
+pub async fn read_weights(trainer: &Trainer) -> Result<Vec<crate::quant::weights::LayerWeights>, String> {
+    if !trainer.config().quant.enabled() {
+        return Ok(Vec::new());
+    }
+    let layers = trainer.model().layers();
+    let tensors: Vec<Tensor<1>> = layers
+        .iter()
+        .map(|(_, l)| {
+            let [i, o] = l.weight.lazy_shape().dims();
+            l.weight.val().detach().reshape([i * o])
+        })
+        .collect();
+    let (_, values) = read_reports(Vec::new(), tensors).await?;
+    Ok(layers
+        .iter()
+        .zip(values)
+        .map(|((name, l), values)| {
+            let [d_in, d_out] = l.weight.lazy_shape().dims();
+            crate::quant::weights::LayerWeights {
+                name: name.clone(),
+                d_in,
+                d_out,
+                values,
+            }
+        })
+        .collect())
 }
 
 /// The learned ΔW's singular values of every adapted layer (empty without an adaptation phase).

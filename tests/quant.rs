@@ -252,3 +252,50 @@ fn weight_error_falls_about_four_times_per_bit() {
         );
     }
 }
+
+#[test]
+fn every_quantized_value_lies_on_its_drawn_grid() {
+    let w = gaussian(40, 13);
+    for fmt in [
+        QFormat::Int,
+        QFormat::UInt,
+        QFormat::Nf4,
+        QFormat::E4m3,
+        QFormat::E5m2,
+        QFormat::E2m1,
+    ] {
+        for clip in [Clip::Max, Clip::Mse] {
+            let c = cfg(fmt.width(3), fmt, Granularity::Tensor, 32, clip);
+            let grid = scalar::levels(&w, &c);
+            for q in scalar::quantize(&w, 40, 1, &c) {
+                let off = grid.iter().map(|g| (g - q).abs()).fold(f32::INFINITY, f32::min);
+                assert!(off < 1e-6, "{fmt:?} {clip:?}: {q} is {off} off the grid");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_weight_figures_summarise_the_model() {
+    use tinytune::quant::weights::{LayerWeights, histogram, mse_curves};
+    let layer = LayerWeights {
+        name: "hidden.1".into(),
+        d_in: 64,
+        d_out: 32,
+        values: gaussian(64 * 32, 17),
+    };
+    let h = histogram(&layer.values, 50);
+    assert_eq!(h.counts.iter().sum::<usize>(), 64 * 32);
+    let curves = mse_curves(
+        std::slice::from_ref(&layer),
+        &cfg(4, QFormat::Int, Granularity::Tensor, 16, Clip::Max),
+    );
+    assert_eq!(curves.len(), 3);
+    for c in &curves {
+        assert!(
+            c.points.windows(2).all(|p| p[1].1 < p[0].1),
+            "{}: error falls with every bit",
+            c.label
+        );
+    }
+}

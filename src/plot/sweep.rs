@@ -291,7 +291,7 @@ where
                 [(x0, loss), (x1, loss)],
                 style.px(6.0),
                 style.px(4.0),
-                color.stroke_width(style.px(1.5)).into(),
+                color.stroke_width(style.px(1.5)),
             );
             let drawn = chart.draw_series(dashed).map_err(draw_err)?;
             if i == 0 {

@@ -6,6 +6,7 @@
 pub mod format;
 pub mod scalar;
 pub mod tensor;
+pub mod weights;
 
 use crate::config::Named;
 pub use format::QFormat;

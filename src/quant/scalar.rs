@@ -129,3 +129,53 @@ pub fn quantize(w: &[f32], d_in: usize, d_out: usize, spec: &QuantConfig) -> Vec
     }
     out
 }
+
+/// The clip ratio a block gets: 1 for absmax, else the MSE search's pick (ties keep the larger).
+pub fn block_ratio(xs: &[f32], spec: &QuantConfig) -> f32 {
+    match spec.clip {
+        Clip::Max => 1.0,
+        Clip::Mse => {
+            let mut best = (f32::INFINITY, 1.0);
+            for r in clip_ratios() {
+                let e = sse(xs, &block_values(xs, spec, r));
+                if e < best.0 {
+                    best = (e, r);
+                }
+            }
+            best.1
+        }
+    }
+}
+
+/// Every value a block can take after quantization (its grid), ascending: the scale times the
+/// integer levels, NF4's table or the minifloat codebook. For drawing the grid over a histogram.
+pub fn levels(xs: &[f32], spec: &QuantConfig) -> Vec<f32> {
+    let ratio = block_ratio(xs, spec);
+    let absmax = xs.iter().fold(0f32, |m, x| m.max(x.abs())) * ratio;
+    let mut out: Vec<f32> = match spec.fmt {
+        QFormat::Int => {
+            let qmax = (1i32 << (spec.bits - 1)) - 1;
+            let s = absmax / qmax as f32;
+            (-qmax..=qmax).map(|k| k as f32 * s).collect()
+        }
+        QFormat::UInt => {
+            let lo = xs.iter().fold(0f32, |m, x| m.min(*x)) * ratio;
+            let hi = xs.iter().fold(0f32, |m, x| m.max(*x)) * ratio;
+            let top = (1u32 << spec.bits) - 1;
+            if hi == lo {
+                return vec![0.0];
+            }
+            let s = (hi - lo) / top as f32;
+            let z = (-lo / s).round_ties_even();
+            (0..=top).map(|q| (q as f32 - z) * s).collect()
+        }
+        QFormat::Nf4 => NF4.iter().map(|v| v * absmax).collect(),
+        QFormat::E4m3 | QFormat::E5m2 | QFormat::E2m1 => {
+            let mf = spec.fmt.minifloat().expect("a minifloat format");
+            let s = absmax / mf.max;
+            signed_book(&mf).iter().map(|v| v * s).collect()
+        }
+    };
+    out.dedup();
+    out
+}

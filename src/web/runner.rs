@@ -174,6 +174,16 @@ pub async fn run(app: Shared, generation: u64) {
                 Ok(_) => return,
                 Err(e) => web_sys::console::warn_1(&e.into()),
             }
+            // A quantized run's weights, for the error-vs-bits and histogram figures.
+            match train::read_weights(&trainers[0]).await {
+                Ok(weights) if is_current(&app, generation) => {
+                    if let Some(run) = app.borrow_mut().runs.first_mut() {
+                        run.weights = weights;
+                    }
+                }
+                Ok(_) => return,
+                Err(e) => web_sys::console::warn_1(&e.into()),
+            }
         }
         if want_side || finished {
             last_side = t0;

@@ -265,6 +265,12 @@ pub fn redraw_side(app: &Shared) {
     );
     dom::set_hidden("fig-heatmap", heatmap.is_none());
     dom::set_hidden("fig-spectrum", spectra.is_none());
+    let weights = a
+        .runs
+        .first()
+        .map(|r| &r.weights)
+        .filter(|w| !sweep && !w.is_empty());
+    dom::set_hidden("fig-weights", weights.is_none());
     let caption = match (staircase, n_panels > 1) {
         (true, _) => STAIRCASE_CAPTION,
         (false, true) => PANELS_CAPTION,
@@ -336,6 +342,11 @@ pub fn redraw_side(app: &Shared) {
             .then(|| crate::planted::Teacher::new(&a.cfg.planted, a.cfg.seed).visible_sigma());
         drawn = canvas::draw("spectrum-canvas", |root, style| {
             plot::draw_spectrum(root, spectra, planted.as_deref(), style)
+        });
+    }
+    if let (Ok(()), Some(weights)) = (&drawn, weights) {
+        drawn = canvas::draw("weights-canvas", |root, style| {
+            plot::draw_weights(root, weights, &a.runs[0].config.quant, style)
         });
     }
     if let Err(e) = drawn {

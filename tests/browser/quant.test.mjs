@@ -1,0 +1,57 @@
+// Quantization in the page: the PTQ preset (reduced) on WebGPU draws loss against bits, and a
+// single PTQ run describes what was stored and draws the weight-error and histogram figure.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, open, waitForState, colouredPixels } from "./harness.mjs";
+
+let srv, browser;
+before(async () => {
+  srv = await serve();
+  browser = await launch({ webgpu: true });
+});
+after(async () => {
+  await browser?.close();
+  srv?.server.close();
+});
+
+test("the PTQ preset runs on WebGPU and draws loss against bits", async () => {
+  const { page: gallery } = await open(browser, srv.base, "?v=1&backend=cpu&steps=1");
+  await gallery.waitForSelector('#preset-list a[data-preset="e8"]');
+  const href = await gallery.getAttribute('#preset-list a[data-preset="e8"]', "href");
+  await gallery.close();
+  const q = new URLSearchParams(href.slice(1));
+  // A software adapter is slow: fewer steps, bit-widths and granularities; every other key is the preset's.
+  q.set("backend", "webgpu");
+  q.set("steps", "4");
+  q.set("w", "32");
+  q.set("sweep", "bits:2,4,8,32;qgran:tensor,channel");
+  const { page, errors } = await open(browser, srv.base, "?" + q.toString());
+  const data = await waitForState(page, ["done", "failed", "diverged"], 400_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(data.backend, "webgpu");
+  assert.equal(await page.isVisible("#fig-sweep"), true);
+  assert.ok((await colouredPixels(page, "sweep-canvas")) > 150, "one curve per granularity and float dashed");
+  const rows = await page.locator("#runs-table tbody tr").count();
+  assert.equal(rows, 8);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a PTQ run says what was stored and draws the weights against their grid", async () => {
+  const { page, errors } = await open(
+    browser,
+    srv.base,
+    "?v=1&task=digits&w=64&d=2&bs=128&steps=60&lr=0.003&bits=4&qgran=channel&backend=cpu",
+  );
+  const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", errors.join(" | "));
+  await page.waitForSelector("#fig-weights:not([hidden])", { timeout: 10_000 });
+  const text = await page.textContent("#quant");
+  assert.match(text, /PTQ \(after training\): weights in INT4 \(symmetric\) per output channel/, text);
+  assert.match(text, /fake quantization/, text);
+  assert.match(text, /val loss [0-9.]+ in f32 → [0-9.]+ quantized/, text);
+  assert.ok((await colouredPixels(page, "weights-canvas")) > 500, "curves, histogram and grid");
+  assert.equal(await page.inputValue("#bits"), "4");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
