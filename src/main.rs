@@ -136,6 +136,9 @@ fn main() -> ExitCode {
         if let (Some(qv), Some(fv)) = (run.quant_val_loss(), run.final_val_loss()) {
             eprintln!("tinytune: PTQ: validation loss {fv:.4} in f32 → {qv:.4} quantized");
         }
+        if let Some(bytes) = run.packed_bytes {
+            eprintln!("tinytune: Burn stores the quantized model in {bytes} bytes (read back)");
+        }
     }
     let csv = if cli.summary {
         metrics::to_summary_csv(&runs)

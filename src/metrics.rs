@@ -132,6 +132,8 @@ pub struct Run {
     pub spectra: Vec<crate::spectrum::LayerSpectrum>,
     /// Every layer's final weights, read when a quantized run ends (for the weight figures).
     pub weights: Vec<crate::quant::weights::LayerWeights>,
+    /// PTQ through Burn's native quantization: the bytes Burn stores the model in.
+    pub packed_bytes: Option<usize>,
 }
 
 /// What a sweep chart, heatmap and best-value plot compare runs by (link key `metric`, a view
@@ -167,6 +169,7 @@ impl Run {
             diverged: false,
             spectra: Vec::new(),
             weights: Vec::new(),
+            packed_bytes: None,
         }
     }
 

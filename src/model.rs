@@ -207,12 +207,25 @@ impl Mlp {
         }
     }
 
-    /// A copy with every weight rounded to `q`'s format (fake quantization; biases stay float):
-    /// PTQ's model, and QLoRA's frozen base. A LoRA layer's merged weight is what gets rounded.
-    pub fn quantized(&self, q: &QuantConfig) -> Mlp {
+    /// A copy with every weight rounded to `q`'s format (biases stay float): PTQ's model, and
+    /// QLoRA's frozen base. A LoRA layer's merged weight is what gets rounded. With `native`,
+    /// Burn quantizes and dequantizes where it supports `q` for every layer; the reference
+    /// rounding otherwise (both give the same values where both apply).
+    pub fn quantized(&self, q: &QuantConfig, native: bool) -> Mlp {
         let mut m = self.clone();
+        let dims = |l: &Linear| l.weight.val().dims()[0];
+        let all_native = native
+            && self
+                .layers()
+                .iter()
+                .all(|(_, l)| crate::quant::native::scheme(q, dims(l)).is_some());
         let round = |l: &mut Linear| {
-            l.weight = Param::from_tensor(fake_quant(l.weight.val().detach(), q).detach());
+            let w = l.weight.val().detach();
+            let r = match crate::quant::native::quantize(w.clone(), q).filter(|_| all_native) {
+                Some(packed) => packed.dequantize(),
+                None => fake_quant(w, q),
+            };
+            l.weight = Param::from_tensor(r.detach());
         };
         if let Some(input) = m.input.as_mut() {
             round(input);

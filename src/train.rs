@@ -185,7 +185,7 @@ impl Trainer {
         // QLoRA-style: the frozen base is stored quantized; the adapters train in float on top.
         let q = &self.cfg.quant;
         let model = if q.enabled() && q.mode == QMode::Qlora {
-            q.prepare(&model).quantized(q)
+            q.prepare(&model).quantized(q, false)
         } else {
             model
         };
@@ -289,7 +289,10 @@ impl Trainer {
         let q = &self.cfg.quant;
         let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps();
         let quant_loss = ptq.then(|| {
-            let pred = q.prepare(&model).quantized(q).forward(self.data.val.x.clone());
+            let pred = q
+                .prepare(&model)
+                .quantized(q, true)
+                .forward(self.data.val.x.clone());
             self.loss(pred, self.data.val.y.clone()).detach()
         });
         self.model = Some(model);
@@ -385,7 +388,31 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
     }
     run.spectra = read_spectra(&trainer).await?;
     run.weights = read_weights(&trainer).await?;
+    run.packed_bytes = read_packed_bytes(&trainer).await?;
     Ok(run)
+}
+
+/// What Burn really stores for the PTQ model where it quantizes natively: every layer's
+/// quantized weight read back as bytes (values and scales), plus the f32 biases. `None` where the
+/// configuration runs on the reference rounding.
+pub async fn read_packed_bytes(trainer: &Trainer) -> Result<Option<usize>, String> {
+    let cfg = trainer.config();
+    if cfg.quant.mode != QMode::Ptq || !crate::quant::native::covers(cfg) {
+        return Ok(None);
+    }
+    let mut total = 0;
+    for (_, l) in trainer.model().layers() {
+        let Some(packed) = crate::quant::native::quantize(l.weight.val().detach(), &cfg.quant) else {
+            return Ok(None);
+        };
+        let data = packed
+            .into_data_async()
+            .await
+            .map_err(|e| format!("reading the quantized weights failed: {e:?}"))?;
+        total += data.bytes().len();
+        total += l.bias.as_ref().map_or(0, |b| 4 * b.val().dims()[0]);
+    }
+    Ok(Some(total))
 }
 
 /// Every layer's weights (merged with any adapter), read once at the end of a quantized run for

@@ -61,7 +61,7 @@ fn qat_trains_on_the_quantized_grid_and_beats_ptq_at_two_bits() {
         &backend::cpu().autodiff(),
     );
     let qat = values(t.model().forward(x.clone()).detach());
-    let explicit = values(t.model().quantized(&cfg.quant).forward(x).detach());
+    let explicit = values(t.model().quantized(&cfg.quant, false).forward(x).detach());
     let worst = qat
         .iter()
         .zip(&explicit)
@@ -181,4 +181,39 @@ fn an_outlier_channel_keeps_the_float_model_but_breaks_per_tensor_scales() {
         "per channel shrugs it off: {channel_out}"
     );
     assert!(parse_strict("act=tanh&qout=8").is_err() && parse_strict("res=1&qout=8").is_err());
+}
+
+#[test]
+fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
+    use tinytune::quant::native;
+    let cfg =
+        parse_strict("task=digits&w=64&d=2&bs=128&steps=40&lr=0.003&bits=4&qgran=group&qgs=16").unwrap();
+    assert!(native::covers(&cfg) && native::describe(&cfg).contains("Burn's native Q4S"));
+    // The same weights through Burn's Q4S and through the reference rounding.
+    let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let x = Tensor::<2>::random(
+        [32, 64],
+        burn::tensor::Distribution::Default,
+        &backend::cpu().autodiff(),
+    );
+    let a = values(t.model().quantized(&cfg.quant, true).forward(x.clone()).detach());
+    let b = values(t.model().quantized(&cfg.quant, false).forward(x).detach());
+    let worst = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    assert!(worst < 1e-4, "native and reference differ by {worst}");
+    // Burn's CPU backend keeps one i8 per value and an f32 scale per block; biases stay f32.
+    let r = run("task=digits&w=64&d=2&bs=128&steps=40&lr=0.003&bits=4&qgran=group&qgs=16");
+    let dims = [(64usize, 64usize), (64, 64), (64, 10)];
+    let expected: usize = dims.iter().map(|&(i, o)| i * o + 4 * (i / 16) * o + 4 * o).sum();
+    assert_eq!(r.packed_bytes, Some(expected));
+    // What Burn does not cover runs on the reference rounding, and says so.
+    for q in [
+        "bits=3",
+        "bits=4&qfmt=nf4",
+        "bits=4&qclip=mse",
+        "bits=4&qgran=group&qgs=24",
+        "bits=4&qmode=qat",
+    ] {
+        let c = parse_strict(&format!("task=digits&w=64&{q}")).unwrap();
+        assert!(native::describe(&c).starts_with("fake quantization"), "{q}");
+    }
 }

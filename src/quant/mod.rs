@@ -4,6 +4,7 @@
 //! QAT trains through.
 
 pub mod format;
+pub mod native;
 pub mod scalar;
 pub mod tensor;
 pub mod weights;
@@ -141,10 +142,10 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
     };
     let kb = |b: usize| format!("{:.1} kB", b as f64 / 1000.0);
     Some(format!(
-        "{}: weights in {fmt} {gran}, {} clipping; fake quantization (rounded values computed in f32, \
-         no packed kernels); stored: {} vs {} in f32",
+        "{}: weights in {fmt} {gran}, {} clipping; {}; packed size {} vs {} in f32",
         q.mode.label(),
         q.clip.label(),
+        native::describe(cfg),
         kb(cfg.model_bytes()),
         kb(cfg.float_bytes()),
     ))

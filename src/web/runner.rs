@@ -174,11 +174,19 @@ pub async fn run(app: Shared, generation: u64) {
                 Ok(_) => return,
                 Err(e) => web_sys::console::warn_1(&e.into()),
             }
-            // A quantized run's weights, for the error-vs-bits and histogram figures.
-            match train::read_weights(&trainers[0]).await {
-                Ok(weights) if is_current(&app, generation) => {
+            // A quantized run's weights, for the error-vs-bits and histogram figures, and the
+            // bytes Burn stores it in where it quantized natively.
+            let read = async {
+                Ok::<_, String>((
+                    train::read_weights(&trainers[0]).await?,
+                    train::read_packed_bytes(&trainers[0]).await?,
+                ))
+            };
+            match read.await {
+                Ok((weights, packed)) if is_current(&app, generation) => {
                     if let Some(run) = app.borrow_mut().runs.first_mut() {
                         run.weights = weights;
+                        run.packed_bytes = packed;
                     }
                 }
                 Ok(_) => return,

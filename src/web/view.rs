@@ -304,6 +304,9 @@ pub fn redraw_side(app: &Shared) {
         {
             text.push_str(&format!(" · val loss {fv:.4} in f32 → {qv:.4} quantized"));
         }
+        if let Some(bytes) = a.runs.first().and_then(|r| r.packed_bytes).filter(|_| !sweep) {
+            text.push_str(&format!(" · Burn stores it in {bytes} bytes"));
+        }
         text
     });
     dom::set_hidden("quant", quant.is_none());

@@ -1,0 +1,59 @@
+//! Burn's own quantization, used for PTQ where it covers the configuration: symmetric INT8, INT4
+//! and INT2 (Burn's Q8S/Q4S/Q2S) with one scale per tensor, per group of inputs or per output
+//! channel (Burn's blocks are at most 255 values along a dimension). Burn's rounding matches the
+//! reference quantizer exactly (tested), so the two paths give the same model; the native one
+//! also gives the storage Burn really uses, read back as bytes.
+
+use burn::prelude::*;
+use burn::tensor::quantization::{QuantScheme, QuantValue, ScaleDtype};
+
+use super::{Clip, Granularity, QFormat, QuantConfig};
+
+/// Burn's scheme for a `[d_in, d_out]` weight under `q`, or `None` where Burn has no equivalent
+/// (asymmetric, NF4, minifloats here, 3/5/6/7 bits, MSE clipping, blocks over 255).
+pub fn scheme(q: &QuantConfig, d_in: usize) -> Option<QuantScheme> {
+    if q.fmt != QFormat::Int || q.clip != Clip::Max {
+        return None;
+    }
+    let value = match q.bits {
+        8 => QuantValue::Q8S,
+        4 => QuantValue::Q4S,
+        2 => QuantValue::Q2S,
+        _ => return None,
+    };
+    let base = QuantScheme::default().with_value(value);
+    // Blocks run down the input dimension of one output channel: [g, 1] of Burn's [in, out].
+    let block = match q.gran {
+        Granularity::Tensor => return Some(base.per_tensor(ScaleDtype::F32)),
+        Granularity::Channel => d_in,
+        Granularity::Group => q.group.min(d_in),
+    };
+    let block = u8::try_from(block).ok()?;
+    d_in.is_multiple_of(usize::from(block))
+        .then(|| base.per_block([block, 1], ScaleDtype::F32))
+}
+
+/// Whether every layer of `cfg`'s model quantizes natively.
+pub fn covers(cfg: &crate::config::ExperimentConfig) -> bool {
+    cfg.quant.enabled()
+        && cfg
+            .layer_dims()
+            .iter()
+            .all(|&(d_in, _)| scheme(&cfg.quant, d_in).is_some())
+}
+
+/// The weight quantized by Burn (still quantized, on the device).
+pub fn quantize(w: Tensor<2>, q: &QuantConfig) -> Option<Tensor<2>> {
+    let [d_in, _] = w.dims();
+    scheme(q, d_in).map(|s| w.quantize_dynamic(&s))
+}
+
+/// A label for the screen: which of the two paths ran.
+pub fn describe(cfg: &crate::config::ExperimentConfig) -> String {
+    let q = &cfg.quant;
+    if q.mode == super::QMode::Ptq && covers(cfg) {
+        format!("Burn's native Q{}S quantization", q.bits)
+    } else {
+        "fake quantization (rounded values computed in f32, no packed kernels)".into()
+    }
+}
