@@ -127,7 +127,7 @@ fn main() -> ExitCode {
         let lrs = [
             tinytune::mup::describe(&cfg),
             tinytune::schedule::describe(&cfg),
-            tinytune::quant::describe(&cfg),
+            tinytune::quant::describe(&cfg, true),
         ];
         for line in lrs.into_iter().flatten() {
             eprintln!("tinytune: {line}");

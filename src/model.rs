@@ -221,7 +221,14 @@ impl Mlp {
                 .all(|(_, l)| crate::quant::native::scheme(q, dims(l)).is_some());
         let round = |l: &mut Linear| {
             let w = l.weight.val().detach();
-            let r = match crate::quant::native::quantize(w.clone(), q).filter(|_| all_native) {
+            // Only ask Burn when it covers every layer (and the device), so a model is never
+            // half one path and half the other.
+            let packed = if all_native {
+                crate::quant::native::quantize(w.clone(), q)
+            } else {
+                None
+            };
+            let r = match packed {
                 Some(packed) => packed.dequantize(),
                 None => fake_quant(w, q),
             };

@@ -289,9 +289,10 @@ impl Trainer {
         let q = &self.cfg.quant;
         let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps();
         let quant_loss = ptq.then(|| {
+            let native = crate::quant::native::on(&self.device);
             let pred = q
                 .prepare(&model)
-                .quantized(q, true)
+                .quantized(q, native)
                 .forward(self.data.val.x.clone());
             self.loss(pred, self.data.val.y.clone()).detach()
         });
@@ -397,7 +398,8 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
 /// configuration runs on the reference rounding.
 pub async fn read_packed_bytes(trainer: &Trainer) -> Result<Option<usize>, String> {
     let cfg = trainer.config();
-    if cfg.quant.mode != QMode::Ptq || !crate::quant::native::covers(cfg) {
+    let native = crate::quant::native::on(&trainer.device);
+    if cfg.quant.mode != QMode::Ptq || !native || !crate::quant::native::covers(cfg) {
         return Ok(None);
     }
     let mut total = 0;

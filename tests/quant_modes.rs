@@ -188,7 +188,11 @@ fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
     use tinytune::quant::native;
     let cfg =
         parse_strict("task=digits&w=64&d=2&bs=128&steps=40&lr=0.003&bits=4&qgran=group&qgs=16").unwrap();
-    assert!(native::covers(&cfg) && native::describe(&cfg).contains("Burn's native Q4S"));
+    assert!(native::covers(&cfg) && native::describe(&cfg, true).contains("Burn's native Q4S"));
+    assert!(
+        native::describe(&cfg, false).starts_with("fake quantization"),
+        "not on WebGPU"
+    );
     // The same weights through Burn's Q4S and through the reference rounding.
     let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     let x = Tensor::<2>::random(
@@ -214,6 +218,6 @@ fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
         "bits=4&qmode=qat",
     ] {
         let c = parse_strict(&format!("task=digits&w=64&{q}")).unwrap();
-        assert!(native::describe(&c).starts_with("fake quantization"), "{q}");
+        assert!(native::describe(&c, true).starts_with("fake quantization"), "{q}");
     }
 }

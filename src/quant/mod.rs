@@ -125,8 +125,9 @@ impl QuantConfig {
     }
 }
 
-/// What the quantization does, in words, or `None` for a float model.
-pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
+/// What the quantization does, in words, or `None` for a float model; `native_device` says
+/// whether the run's device uses Burn's own quantization ([`native::on`]).
+pub fn describe(cfg: &crate::config::ExperimentConfig, native_device: bool) -> Option<String> {
     let q = &cfg.quant;
     if !q.enabled() {
         return None;
@@ -145,7 +146,7 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
         "{}: weights in {fmt} {gran}, {} clipping; {}; packed size {} vs {} in f32",
         q.mode.label(),
         q.clip.label(),
-        native::describe(cfg),
+        native::describe(cfg, native_device),
         kb(cfg.model_bytes()),
         kb(cfg.float_bytes()),
     ))

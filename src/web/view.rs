@@ -296,7 +296,11 @@ pub fn redraw_side(app: &Shared) {
     .collect();
     let lrs = (!lrs.is_empty()).then(|| lrs.join(" · "));
     // What quantization does, and for one finished PTQ run what it cost.
-    let quant = crate::quant::describe(&a.cfg)
+    let native = a
+        .active
+        .as_ref()
+        .is_some_and(|x| crate::quant::native::on(&x.device));
+    let quant = crate::quant::describe(&a.cfg, native)
         .filter(|_| !swept(&["bits", "qfmt", "qgran", "qgs", "qclip", "qmode"]));
     let quant = quant.map(|mut text| {
         if let Some(run) = a.runs.first().filter(|_| !sweep)

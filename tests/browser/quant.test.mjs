@@ -48,10 +48,30 @@ test("a PTQ run says what was stored and draws the weights against their grid", 
   await page.waitForSelector("#fig-weights:not([hidden])", { timeout: 10_000 });
   const text = await page.textContent("#quant");
   assert.match(text, /PTQ \(after training\): weights in INT4 \(symmetric\) per output channel/, text);
-  assert.match(text, /fake quantization/, text);
+  assert.match(text, /Burn's native Q4S quantization/, text);
+  assert.match(text, /Burn stores it in \d+ bytes/, text);
   assert.match(text, /val loss [0-9.]+ in f32 → [0-9.]+ quantized/, text);
   assert.ok((await colouredPixels(page, "weights-canvas")) > 500, "curves, histogram and grid");
   assert.equal(await page.inputValue("#bits"), "4");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("on WebGPU a PTQ run uses the reference rounding and says so", async () => {
+  const { page, errors } = await open(
+    browser,
+    srv.base,
+    "?v=1&task=digits&w=32&d=2&bs=64&steps=3&bits=4&qgran=group&qgs=16&backend=webgpu",
+  );
+  const data = await waitForState(page, ["done", "failed", "diverged"], 120_000);
+  assert.equal(data.state, "done", errors.join(" | "));
+  assert.equal(data.backend, "webgpu");
+  await page.waitForFunction(() => /quantized/.test(document.getElementById("quant").textContent), null, {
+    timeout: 30_000,
+  });
+  const text = await page.textContent("#quant");
+  assert.match(text, /fake quantization/, text);
+  assert.doesNotMatch(text, /Burn stores it/, text);
   assert.deepEqual(errors, []);
   await page.close();
 });
