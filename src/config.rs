@@ -295,6 +295,20 @@ impl ExperimentConfig {
         }
     }
 
+    /// Whether `self` and `other` train the very same weights: equal experiments apart from
+    /// post-training quantization, which only acts once training is over. The page then keeps the
+    /// finished run's weights on screen while the new one runs, so the histogram and its grid
+    /// follow the bit knob at once.
+    pub fn same_training(&self, other: &ExperimentConfig) -> bool {
+        use crate::quant::QMode;
+        let post_hoc = |c: &ExperimentConfig| !c.quant.enabled() || c.quant.mode == QMode::Ptq;
+        let strip = |c: &ExperimentConfig| ExperimentConfig {
+            quant: crate::quant::QuantConfig::default(),
+            ..c.experiment()
+        };
+        post_hoc(self) && post_hoc(other) && strip(self) == strip(other)
+    }
+
     /// What going from `self` to `new` requires: view-only keys never throw a run away.
     pub fn change_to(&self, new: &ExperimentConfig) -> Change {
         if self.backend != new.backend {

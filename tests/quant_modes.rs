@@ -119,6 +119,22 @@ fn qlora_trains_adapters_on_a_frozen_quantized_base() {
 }
 
 #[test]
+fn post_training_knobs_do_not_change_what_trains() {
+    let c = |q: &str| parse_strict(q).unwrap();
+    let base = c("task=digits&bits=4");
+    assert!(base.same_training(&c("task=digits&bits=2&qgran=group&qfmt=uint&qout=8")));
+    assert!(
+        base.same_training(&c("task=digits&backend=cpu")),
+        "float and view keys too"
+    );
+    assert!(
+        !base.same_training(&c("task=digits&bits=4&qmode=qat")),
+        "QAT trains differently"
+    );
+    assert!(!base.same_training(&c("task=digits&bits=4&lr=0.003")));
+}
+
+#[test]
 fn quantization_keys_round_trip_and_bad_values_are_refused() {
     let q = "v=1&task=digits&bits=4&qfmt=nf4&qgran=group&qgs=16&qmode=qat&qclip=mse";
     let cfg = parse_strict(q).unwrap();

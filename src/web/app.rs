@@ -196,11 +196,22 @@ fn reset_runs(app: &Shared, state: RunState) -> u64 {
     let mut a = app.borrow_mut();
     a.generation += 1;
     a.points = expand(&a.cfg);
+    // A PTQ knob moved on a finished run: training is the same, so its weights stay on screen
+    // (re-gridded at once) until the new run reads them again.
+    let kept = match (a.runs.as_slice(), a.points.as_slice()) {
+        ([old], [new]) if !old.weights.is_empty() && old.config.same_training(&new.config) => {
+            old.weights.clone()
+        }
+        _ => Vec::new(),
+    };
     a.runs = a
         .points
         .iter()
         .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
         .collect();
+    if let Some(run) = a.runs.first_mut().filter(|_| !kept.is_empty()) {
+        run.weights = kept;
+    }
     a.run_ms = vec![0.0; a.runs.len()];
     a.grid = None;
     a.data = boundary_points(&a.cfg);

@@ -269,7 +269,7 @@ pub fn redraw_side(app: &Shared) {
         .runs
         .first()
         .map(|r| &r.weights)
-        .filter(|w| !sweep && !w.is_empty());
+        .filter(|w| !sweep && !w.is_empty() && a.cfg.quant.enabled());
     dom::set_hidden("fig-weights", weights.is_none());
     let caption = match (staircase, n_panels > 1) {
         (true, _) => STAIRCASE_CAPTION,

@@ -53,6 +53,12 @@ test("a PTQ run says what was stored and draws the weights against their grid", 
   assert.match(text, /val loss [0-9.]+ in f32 → [0-9.]+ quantized/, text);
   assert.ok((await colouredPixels(page, "weights-canvas")) > 500, "curves, histogram and grid");
   assert.equal(await page.inputValue("#bits"), "4");
+  // The bit knob moves: training is the same, so the finished run's weights stay on screen,
+  // re-gridded for 2 bits at once, while the run repeats to measure the 2-bit loss.
+  await page.selectOption("#bits", "2");
+  assert.equal(await page.isVisible("#fig-weights"), true, "the figure follows the knob at once");
+  assert.match(await page.textContent("#quant"), /INT2 \(symmetric\)/);
+  await waitForState(page, ["done"], 60_000);
   assert.deepEqual(errors, []);
   await page.close();
 });
