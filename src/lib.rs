@@ -19,6 +19,7 @@ pub mod config;
 pub mod data;
 pub mod device_data;
 pub mod digits;
+pub mod drive;
 pub mod lora;
 pub mod metrics;
 pub mod model;

@@ -8,6 +8,7 @@ mod export;
 mod frame;
 mod gpu;
 mod runner;
+mod side;
 mod view;
 
 use wasm_bindgen::prelude::*;

@@ -1,0 +1,160 @@
+//! The side charts and the lines that describe the knobs: the decision boundary, the sweep chart
+//! (panels, rank staircase) with its best-value chart and heatmap, the coordinate check, the ΔW
+//! spectrum and the quantization figure; the LoRA, learning-rate and quantization lines.
+
+use super::app::Shared;
+use super::{canvas, dom};
+use crate::plot;
+
+const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
+     the first knob, one curve per value of the second (light → dark), seeds averaged; the best point of each curve is \
+     ringed, diverged runs are × on the top edge.";
+const SWEEP_CAPTION: &str = "The {metric} against the first swept knob, one curve per value of the second \
+     (light → dark), seeds averaged; the best point of each curve is ringed, diverged runs are × on the top edge.";
+const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA rank (log2), the analytic \
+     Eckart–Young floor dashed (planted task), full fine-tuning (r = 0) as the red line, and the trainable \
+     parameters on the right axis.";
+
+/// The side charts: the decision boundary and ΔW spectrum for one run; the sweep chart (or the
+/// rank staircase) and heatmap for a sweep.
+pub fn redraw_side(app: &Shared) {
+    let a = app.borrow();
+    let sweep = a.is_sweep();
+    let metric = a.cfg.metric;
+    let heatmap = if sweep {
+        plot::sweep_heatmap(&a.runs, metric)
+    } else {
+        None
+    };
+    // No numeric first knob (a categorical or seed-only sweep): the table and heatmap carry it.
+    let panels = if sweep {
+        plot::sweep_panels(&a.runs, metric)
+    } else {
+        None
+    };
+    let series = panels
+        .as_ref()
+        .filter(|(_, p)| p.len() == 1)
+        .map(|(k, p)| (k.clone(), p[0].series.clone()));
+    let staircase = series.as_ref().is_some_and(|(k, _)| plot::is_rank_sweep(k));
+    // The best value of the first knob per value of the second (the transfer plot).
+    let series_key = a.cfg.sweep.axes.get(1).map(|ax| ax.key);
+    let best = panels
+        .as_ref()
+        .filter(|_| !staircase)
+        .and_then(|(_, p)| plot::best_lines(p))
+        .zip(series_key);
+    let coord = plot::coord_panels(&a.runs);
+    let boundary = !sweep && a.cfg.has_boundary();
+    let spectra = a
+        .runs
+        .first()
+        .map(|r| &r.spectra)
+        .filter(|s| !sweep && !s.is_empty());
+    dom::set_hidden("fig-boundary", !boundary);
+    dom::set_hidden("fig-sweep", panels.is_none());
+    dom::set_hidden("fig-bestlr", best.is_none());
+    dom::set_hidden("fig-coord", coord.is_none());
+    let n_panels = panels.as_ref().map_or(0, |(_, p)| p.len());
+    dom::set_data("panels", &n_panels.to_string());
+    dom::set_data(
+        "coordRows",
+        &coord.as_ref().map_or(0, |(_, p)| p.len()).to_string(),
+    );
+    dom::set_hidden("fig-heatmap", heatmap.is_none());
+    dom::set_hidden("fig-spectrum", spectra.is_none());
+    let weights = a
+        .runs
+        .first()
+        .map(|r| &r.weights)
+        .filter(|w| !sweep && !w.is_empty() && a.cfg.quant.enabled());
+    dom::set_hidden("fig-weights", weights.is_none());
+    let caption = match (staircase, n_panels > 1) {
+        (true, _) => STAIRCASE_CAPTION,
+        (false, true) => PANELS_CAPTION,
+        (false, false) => SWEEP_CAPTION,
+    };
+    let metric_name = crate::config::Named::label(metric);
+    dom::set_text("sweep-caption", &caption.replace("{metric}", metric_name));
+    dom::set_data("staircase", if staircase { "1" } else { "0" });
+    // What the adaptation trains (a rank sweep describes each run in the staircase instead).
+    let adapt = crate::lora::describe(&a.cfg).filter(|_| !a.cfg.sweep.keys().contains(&"r"));
+    dom::set_hidden("adapt", adapt.is_none());
+    dom::set_text("adapt", adapt.as_deref().unwrap_or(""));
+    // The learning rate each μP group actually gets (a width sweep has one per run: see the table)
+    // and how the schedule and weight decay shape it.
+    let keys = a.cfg.sweep.keys();
+    let swept = |k: &[&str]| k.iter().any(|k| keys.contains(k));
+    let lrs: Vec<String> = [
+        crate::mup::describe(&a.cfg).filter(|_| !swept(&["w", "lr", "param", "bw"])),
+        crate::schedule::describe(&a.cfg).filter(|_| !swept(&["sched", "warm", "wd"])),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let lrs = (!lrs.is_empty()).then(|| lrs.join(" · "));
+    // What quantization does, and for one finished PTQ run what it cost.
+    let native = a
+        .active
+        .as_ref()
+        .is_some_and(|x| crate::quant::native::on(&x.device));
+    let quant = crate::quant::describe(&a.cfg, native)
+        .filter(|_| !swept(&["bits", "qfmt", "qgran", "qgs", "qclip", "qmode"]));
+    let quant = quant.map(|mut text| {
+        if let Some(run) = a.runs.first().filter(|_| !sweep)
+            && let (Some(qv), Some(fv)) = (run.quant_val_loss(), run.final_val_loss())
+        {
+            text.push_str(&format!(" · val loss {fv:.4} in f32 → {qv:.4} quantized"));
+        }
+        if let Some(bytes) = a.runs.first().and_then(|r| r.packed_bytes).filter(|_| !sweep) {
+            text.push_str(&format!(" · Burn stores it in {bytes} bytes"));
+        }
+        text
+    });
+    dom::set_hidden("quant", quant.is_none());
+    dom::set_text("quant", quant.as_deref().unwrap_or(""));
+    dom::set_hidden("lrs", lrs.is_none());
+    dom::set_text("lrs", lrs.as_deref().unwrap_or(""));
+    let mut drawn = Ok(());
+    if let Some((x_key, p)) = &panels {
+        drawn = canvas::draw("sweep-canvas", |root, style| match &series {
+            Some((_, s)) if staircase => plot::draw_staircase(root, s, &a.cfg, metric, style),
+            _ => plot::draw_sweep_panels(root, x_key, p, metric, style),
+        });
+    }
+    if let (Ok(()), Some((lines, series_key)), Some((x_key, _))) = (&drawn, &best, &panels) {
+        drawn = canvas::draw("bestlr-canvas", |root, style| {
+            plot::draw_best(root, (x_key, series_key), lines, style)
+        });
+    }
+    if let (Ok(()), Some((x_key, p))) = (&drawn, &coord) {
+        drawn = canvas::draw("coord-canvas", |root, style| {
+            plot::draw_coord(root, x_key, p, style)
+        });
+    }
+    if let (Ok(()), Some(hm)) = (&drawn, &heatmap) {
+        drawn = canvas::draw("heatmap-canvas", |root, style| {
+            plot::draw_heatmap(root, hm, style)
+        });
+    }
+    if let (Ok(()), true) = (&drawn, boundary) {
+        drawn = canvas::draw("boundary-canvas", |root, style| {
+            plot::draw_boundary(root, a.grid.as_ref(), &a.data, style)
+        });
+    }
+    if let (Ok(()), Some(spectra)) = (&drawn, spectra) {
+        let planted = (a.cfg.task == crate::config::Task::Planted)
+            .then(|| crate::planted::Teacher::new(&a.cfg.planted, a.cfg.seed).visible_sigma());
+        drawn = canvas::draw("spectrum-canvas", |root, style| {
+            plot::draw_spectrum(root, spectra, planted.as_deref(), style)
+        });
+    }
+    if let (Ok(()), Some(weights)) = (&drawn, weights) {
+        drawn = canvas::draw("weights-canvas", |root, style| {
+            plot::draw_weights(root, weights, &a.runs[0].config.quant, style)
+        });
+    }
+    if let Err(e) = drawn {
+        web_sys::console::warn_1(&e.into());
+    }
+}
