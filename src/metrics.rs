@@ -281,17 +281,19 @@ pub fn to_csv(runs: &[Run]) -> String {
     out
 }
 
-/// `--summary`: one row per run, with a column per swept knob (DESIGN.md §6).
-pub fn to_summary_csv(runs: &[Run]) -> String {
-    let keys: Vec<&str> = runs
-        .first()
-        .map(|r| r.knobs.iter().map(|(k, _)| *k).collect())
-        .unwrap_or_default();
+/// `run,` and a column per swept knob: the start of every per-run CSV.
+fn knob_header(runs: &[Run]) -> String {
     let mut out = String::from("run,");
-    for k in &keys {
+    for (k, _) in runs.first().map(|r| r.knobs.as_slice()).unwrap_or_default() {
         out.push_str(k);
         out.push(',');
     }
+    out
+}
+
+/// `--summary`: one row per run, with a column per swept knob (DESIGN.md §6).
+pub fn to_summary_csv(runs: &[Run]) -> String {
+    let mut out = knob_header(runs);
     out.push_str("final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor");
     // PTQ adds the quantized model's loss and both models' sizes.
     let ptq = runs
@@ -336,15 +338,7 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
 /// The coordinate check as CSV: one row per run, step and layer, the swept knobs as columns
 /// (`step` counts updates taken; the statistic is measured after them).
 pub fn to_coord_csv(runs: &[Run]) -> String {
-    let keys: Vec<&str> = runs
-        .first()
-        .map(|r| r.knobs.iter().map(|(k, _)| *k).collect())
-        .unwrap_or_default();
-    let mut out = String::from("run,");
-    for k in &keys {
-        out.push_str(k);
-        out.push(',');
-    }
+    let mut out = knob_header(runs);
     out.push_str("step,layer,mean_abs\n");
     for (i, run) in runs.iter().enumerate() {
         let knobs: String = run.knobs.iter().map(|(_, v)| format!("{v},")).collect();

@@ -100,3 +100,18 @@ export async function colouredPixels(page, id, span = [0, 1]) {
     return n;
   }, [id, span]);
 }
+
+// The gallery's own link for a preset, with `changes` applied (a software adapter is slow, so the
+// WebGPU checks shorten the run; every other key stays the preset's).
+export async function presetLink(page, id, changes) {
+  await page.waitForSelector(`#preset-list a[data-preset="${id}"]`);
+  return page.evaluate(
+    ([id, changes]) => {
+      const a = document.querySelector(`#preset-list a[data-preset="${id}"]`);
+      const q = new URLSearchParams(a.getAttribute("href").slice(1));
+      for (const [k, v] of Object.entries(changes)) q.set(k, v);
+      return "?" + q.toString();
+    },
+    [id, changes],
+  );
+}

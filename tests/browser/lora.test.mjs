@@ -2,7 +2,7 @@
 // preset gallery, and a pre-train → adapt run on the CPU backend.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, open, waitForState, colouredPixels } from "./harness.mjs";
+import { serve, launch, open, waitForState, colouredPixels, presetLink } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -16,20 +16,6 @@ after(async () => {
 
 const num = (s) => Number.parseFloat(s);
 
-// The gallery's own link for a preset, with `changes` applied (a software adapter is slow, so the
-// WebGPU check shortens the run; every other key stays the preset's).
-async function presetLink(page, id, changes) {
-  await page.waitForSelector(`#preset-list a[data-preset="${id}"]`);
-  return page.evaluate(
-    ([id, changes]) => {
-      const a = document.querySelector(`#preset-list a[data-preset="${id}"]`);
-      const q = new URLSearchParams(a.getAttribute("href").slice(1));
-      for (const [k, v] of Object.entries(changes)) q.set(k, v);
-      return "?" + q.toString();
-    },
-    [id, changes],
-  );
-}
 
 test("the rank staircase preset runs on WebGPU and draws its chart", async () => {
   const { page: gallery } = await open(browser, srv.base, "?v=1&backend=cpu&steps=1");

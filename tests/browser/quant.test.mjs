@@ -2,7 +2,7 @@
 // single PTQ run describes what was stored and draws the weight-error and histogram figure.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, open, waitForState, colouredPixels } from "./harness.mjs";
+import { serve, launch, open, waitForState, colouredPixels, presetLink } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -16,16 +16,15 @@ after(async () => {
 
 test("the PTQ preset runs on WebGPU and draws loss against bits", async () => {
   const { page: gallery } = await open(browser, srv.base, "?v=1&backend=cpu&steps=1");
-  await gallery.waitForSelector('#preset-list a[data-preset="e8"]');
-  const href = await gallery.getAttribute('#preset-list a[data-preset="e8"]', "href");
-  await gallery.close();
-  const q = new URLSearchParams(href.slice(1));
   // A software adapter is slow: fewer steps, bit-widths and granularities; every other key is the preset's.
-  q.set("backend", "webgpu");
-  q.set("steps", "4");
-  q.set("w", "32");
-  q.set("sweep", "bits:2,4,8,32;qgran:tensor,channel");
-  const { page, errors } = await open(browser, srv.base, "?" + q.toString());
+  const link = await presetLink(gallery, "e8", {
+    backend: "webgpu",
+    steps: "4",
+    w: "32",
+    sweep: "bits:2,4,8,32;qgran:tensor,channel",
+  });
+  await gallery.close();
+  const { page, errors } = await open(browser, srv.base, link);
   const data = await waitForState(page, ["done", "failed", "diverged"], 400_000);
   assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
   assert.equal(data.backend, "webgpu");

@@ -3,7 +3,7 @@
 // and residual controls.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, open, waitForState, colouredPixels } from "./harness.mjs";
+import { serve, launch, open, waitForState, colouredPixels, presetLink } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -15,19 +15,6 @@ after(async () => {
   srv?.server.close();
 });
 
-// The gallery's own link for a preset with `changes` applied (a software adapter is slow).
-async function presetLink(page, id, changes) {
-  await page.waitForSelector(`#preset-list a[data-preset="${id}"]`);
-  return page.evaluate(
-    ([id, changes]) => {
-      const a = document.querySelector(`#preset-list a[data-preset="${id}"]`);
-      const q = new URLSearchParams(a.getAttribute("href").slice(1));
-      for (const [k, v] of Object.entries(changes)) q.set(k, v);
-      return "?" + q.toString();
-    },
-    [id, changes],
-  );
-}
 
 test("the transfer preset runs a reduced grid on WebGPU and draws both panels", async () => {
   const { page: gallery } = await open(browser, srv.base, "?v=1&backend=cpu&steps=1");
