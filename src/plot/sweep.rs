@@ -14,6 +14,8 @@ pub struct SweepSeries {
     pub label: String,
     /// The second knob's value (link text) shared by the curve; empty without a second knob.
     pub value: String,
+    /// Bytes of each run's stored model by x (a bit-width sweep labels its axis with them).
+    pub bytes: Vec<(f64, usize)>,
     pub points: Vec<(f64, Option<f64>)>,
 }
 
@@ -113,11 +115,13 @@ pub fn sweep_series(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<Sw
                     label,
                     value: v,
                     points: Vec::new(),
+                    bytes: Vec::new(),
                 });
                 series.last_mut().expect("just pushed")
             }
         };
         s.points.push((x, loss));
+        s.bytes.push((x, run.config.model_bytes()));
     }
     // Average seeds: several points at the same x.
     for s in &mut series {
@@ -192,7 +196,9 @@ pub fn draw_sweep_panels<DB: DrawingBackend>(
     // One legend is enough when panels share their curves; above the valley of a learning-rate
     // sweep it hides no point (the wide curves' low-rate ends sit in the lower left).
     let legend_at = || {
-        if panels.len() > 1 {
+        if bits {
+            SeriesLabelPosition::UpperRight // a bit-width sweep's losses sit low, at float's line
+        } else if panels.len() > 1 {
             SeriesLabelPosition::UpperMiddle
         } else {
             SeriesLabelPosition::LowerLeft
@@ -257,7 +263,18 @@ where
     Y: AsRangedCoord<Value = f64>,
     Y::CoordDescType: ValueFormatter<f64>,
 {
-    let mut chart = framed(root, x, y, (x_key, y_desc), &|v| format_x(*v), style)?;
+    // A bit-width axis names what each width stores: "4 · 14.0 kB".
+    let size = |x: f64| {
+        series
+            .first()
+            .and_then(|s| s.bytes.iter().find(|(b, _)| (b - x).abs() < 1e-9))
+            .map(|&(_, bytes)| format!("{} · {:.1} kB", format_x(x), bytes as f64 / 1000.0))
+    };
+    let label = |v: &f64| match x_key {
+        "bits" => size(*v).unwrap_or_else(|| format_x(*v)),
+        _ => format_x(*v),
+    };
+    let mut chart = framed(root, x, y, (x_key, y_desc), &label, style)?;
     let top = chart.y_range().end;
     let r = style.px(3.5);
     for (i, s) in series.iter().enumerate() {
