@@ -133,3 +133,26 @@ fn staircase_and_spectrum_render() {
     }
     assert!(svg.contains("readout (rank") && svg.contains("planted σ*"));
 }
+
+#[test]
+fn a_blown_up_run_does_not_flatten_the_other_curves() {
+    let calm = run_with(&[2.0, 1.5, 1.0, 0.8, 0.6]);
+    let blown = run_with(&[2.0, 1e6]);
+    assert!(blown.diverged);
+    let both = svg(&[calm.clone(), blown], true);
+    let alone = svg(&[calm], true);
+    // The loss axis is the calm run's alone (whole decades up to 10), not stretched to 1e6.
+    let labels = |svg: &str| -> Vec<f64> {
+        svg.split("</text>")
+            .filter_map(|t| t.rsplit('>').next())
+            .filter_map(|t| t.trim().parse::<f64>().ok())
+            .collect()
+    };
+    let (both, alone) = (labels(&both), labels(&alone));
+    assert!(
+        !both.contains(&1e5) && !both.contains(&1e6),
+        "loss axis stretched by the blow-up: {both:?}"
+    );
+    assert!(!alone.is_empty());
+    assert_eq!(both, alone, "same axes with and without the blown-up run");
+}

@@ -37,10 +37,13 @@ pub struct HoverPoint {
     pub text: String,
 }
 
-/// y-range covering every finite loss, padded; `None` when there is nothing to show.
+/// y-range covering every finite loss, padded; `None` when there is nothing to show. A diverged
+/// run's last report is the blow-up that stopped it: it is left out, so one run at 1e6 does not
+/// flatten every other curve (its line leaves the chart at the top, where its × is drawn).
 fn loss_range(runs: &[Run], log_y: bool) -> Option<(f64, f64)> {
     let vals = runs.iter().flat_map(|r| {
-        r.reports
+        let shown = r.reports.len() - usize::from(r.diverged && r.reports.len() > 1);
+        r.reports[..shown]
             .iter()
             .flat_map(|s| std::iter::once(s.train_loss).chain(s.val_loss))
     });
