@@ -2,7 +2,7 @@
 //! second (a width), one line per panel (SP, μP). A flat line means the optimum transfers.
 
 use super::sweep::SweepPanel;
-use super::{ChartStyle, draw_err, format_x, legend};
+use super::{ChartStyle, draw_err, format_x, framed, legend};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -79,24 +79,8 @@ pub fn draw_best<DB: DrawingBackend>(
     let x = (w_lo / 1.3..w_hi * 1.3).log_scale().base(2.0);
     let y = (b_lo..b_hi).log_scale().base(2.0);
     let y_desc = format!("best {x_key} (log2)");
-    let mut chart = ChartBuilder::on(root)
-        .margin(style.px(10.0))
-        .x_label_area_size(style.px(36.0))
-        .y_label_area_size(style.px(56.0))
-        .build_cartesian_2d(x, y)
-        .map_err(draw_err)?;
-    chart
-        .configure_mesh()
-        .x_desc(series_key)
-        .y_desc(y_desc)
-        .label_style(style.font(12.0))
-        .axis_desc_style(style.font(13.0))
-        .light_line_style(RGBColor(240, 240, 240))
-        .bold_line_style(RGBColor(220, 220, 220))
-        .x_label_formatter(&|v| format_x(*v))
-        .y_label_formatter(&|v| format_x(*v))
-        .draw()
-        .map_err(draw_err)?;
+    let pow2 = |v: &f64| format_x(*v);
+    let mut chart = framed(root, x, y, (series_key, &y_desc), (&pow2, &pow2), style)?;
     let lw = style.px(2.0);
     for (i, l) in lines.iter().enumerate() {
         let color = LINE_COLORS[i % LINE_COLORS.len()];

@@ -163,7 +163,8 @@ where
     Y::CoordDescType: ValueFormatter<f64>,
 {
     let x_desc = if opts.log_x { "step (log)" } else { "step" };
-    let mut chart = framed(root, x, y, (x_desc, y_desc), &|v| format!("{v:.0}"), style)?;
+    let (steps, loss) = (|v: &f64| format!("{v:.0}"), |v: &f64| format_loss(*v));
+    let mut chart = framed(root, x, y, (x_desc, y_desc), (&steps, &loss), style)?;
 
     let x_of = |step: usize| {
         if opts.log_x {

@@ -69,13 +69,16 @@ pub(crate) type Chart<'a, DB, X, Y> = ChartContext<
     Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
 >;
 
-/// The frame every line chart shares: margins, light grid, axis titles, loss labels on y.
+/// Tick labels of one axis.
+pub(crate) type Labels<'l> = &'l dyn Fn(&f64) -> String;
+
+/// The frame every line chart shares: margins, light grid, axis titles and tick labels.
 pub(crate) fn framed<'a, DB, X, Y>(
     root: &'a DrawingArea<DB, Shift>,
     x: X,
     y: Y,
     (x_desc, y_desc): (&str, &str),
-    x_labels: &dyn Fn(&f64) -> String,
+    (x_labels, y_labels): (Labels, Labels),
     style: ChartStyle,
 ) -> Result<Chart<'a, DB, X, Y>, String>
 where
@@ -99,7 +102,7 @@ where
         .axis_desc_style(style.font(13.0))
         .light_line_style(RGBColor(240, 240, 240))
         .bold_line_style(RGBColor(220, 220, 220))
-        .y_label_formatter(&|v| format_loss(*v))
+        .y_label_formatter(y_labels)
         .x_label_formatter(x_labels)
         .draw()
         .map_err(draw_err)?;

@@ -1,7 +1,7 @@
 //! Final loss against the first swept knob, one curve per value of the second, and one panel per
 //! value of a third (the transfer figure: SP | μP side by side on a shared loss axis).
 
-use super::{ChartStyle, decades, draw_err, format_x, framed, legend, ramp};
+use super::{ChartStyle, decades, draw_err, format_loss, format_x, framed, legend, ramp};
 use crate::config::Named;
 use crate::metrics::{Run, SweepMetric};
 use plotters::coord::Shift;
@@ -274,7 +274,8 @@ where
         "bits" => size(*v).unwrap_or_else(|| format_x(*v)),
         _ => format_x(*v),
     };
-    let mut chart = framed(root, x, y, (x_key, y_desc), &label, style)?;
+    let loss = |v: &f64| format_loss(*v);
+    let mut chart = framed(root, x, y, (x_key, y_desc), (&label, &loss), style)?;
     let top = chart.y_range().end;
     let r = style.px(3.5);
     for (i, s) in series.iter().enumerate() {
