@@ -6,10 +6,10 @@
 //! A and B as ordinary parameters. What tinytune adds is a [`Reparameterizer`] that draws the
 //! factors from its own seeded stream (Burn's `Lora` draws from the device RNG, which differs
 //! between backends, so a link would not replay the same run), sets γ by the chosen rule, and
-//! freezes the factor that the factor mode says stays fixed. LoRA+ is a parameter group of the B
-//! factors with its own learning rate in Burn's `ModuleLrScheduler`.
+//! freezes the factor that the factor mode says stays fixed. LoRA+ (λ × the learning rate of the B
+//! factors) is applied with μP's rates in the trainer's one table (`train::param_rates`).
 
-use burn::module::{LoraAdapter, Module, Param, ParamGroup, ParamId, Reparameterizer};
+use burn::module::{LoraAdapter, Module, Param, ParamId, Reparameterizer};
 use burn::prelude::*;
 
 use crate::config::Named;
@@ -225,8 +225,6 @@ pub struct Adapted {
     pub trainable: usize,
     /// Scalars of the base model (adapters not counted).
     pub base_params: usize,
-    /// The B factors: LoRA+ gives them λ × the learning rate.
-    pub b_group: Option<ParamGroup>,
 }
 
 /// Draws factor values; kept apart from the reparameterizer so tests and the trainer agree.
@@ -302,7 +300,6 @@ pub fn attach(model: Mlp, cfg: &LoraConfig, seed: u64) -> Adapted {
             layers: Vec::new(),
             trainable: base_params,
             base_params,
-            b_group: None,
         };
     }
     let gamma = gamma(cfg.alpha, rank, cfg.scale);
@@ -330,17 +327,11 @@ pub fn attach(model: Mlp, cfg: &LoraConfig, seed: u64) -> Adapted {
         train: cfg.train,
         rng: Rng::stream(seed, streams::ADAPTER),
     });
-    let b_ids: Vec<ParamId> = model
-        .layers()
-        .iter()
-        .filter_map(|(_, l)| l.weight.adapter().map(|a| a.b.id))
-        .collect();
     let trainable = layers.iter().map(|l| l.trainable).sum();
     Adapted {
         model,
         layers,
         trainable,
         base_params,
-        b_group: Some(ParamGroup::from_ids(b_ids)),
     }
 }

@@ -16,7 +16,7 @@ use burn::tensor::activation;
 
 use crate::config::{Activation, ExperimentConfig, Named};
 use crate::data::Rng;
-use crate::mup::Role;
+use crate::mup::{Part, Role};
 use crate::quant::tensor::{fake_quant, straight_through};
 use crate::quant::{QMode, QuantConfig};
 
@@ -51,6 +51,15 @@ impl Residual {
     }
 }
 
+/// One tensor of the model as μP and the optimizer groups see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub id: burn::module::ParamId,
+    pub role: Role,
+    pub part: Part,
+}
+
 #[derive(Module, Debug)]
 pub struct Mlp {
     /// `None` for the linear student of the planted task.
@@ -59,11 +68,12 @@ pub struct Mlp {
     pub readout: Linear,
     #[module(skip)]
     pub act: Activation,
-    /// μP's forward multipliers on the input layer's and the readout's outputs (1 under SP).
+    /// μP's forward multipliers (1 under SP): α_in on the input layer's output, and MuReadout's
+    /// α_out/m on the readout's *input*, so the readout bias is added unscaled.
     #[module(skip)]
     pub input_mult: f64,
     #[module(skip)]
-    pub readout_mult: f64,
+    pub readout_input_mult: f64,
     /// β of the residual blocks; `None` for a plain MLP.
     #[module(skip)]
     pub branch_mult: Option<f64>,
@@ -74,8 +84,8 @@ pub struct Mlp {
 
 /// Weights drawn on the CPU from our own seeded stream, so a seed gives the same initial model on
 /// every backend (Burn's device RNGs differ between backends). Init: w ~ N(0, std²) with the std
-/// μP's table gives (1/√fan_in, the σ/√fan_in of DESIGN.md §5, or 0 for a zero readout); biases
-/// zero. The draws happen even for std 0, so the knob never shifts the other layers' weights.
+/// μP's table gives (1/√fan_in; √m/√fan_in for a μP readout, as `set_base_shapes` rescales it;
+/// 0 for a zero readout); biases zero. The draws happen even for std 0, so the knob never shifts the other layers' weights.
 fn linear(d_in: usize, d_out: usize, std: f64, rng: &mut Rng, device: &Device) -> Linear {
     let w: Vec<f32> = (0..d_in * d_out).map(|_| (rng.normal() * std) as f32).collect();
     // Burn stores linear weights as [in, out]: y = x·W + b.
@@ -97,15 +107,16 @@ impl Mlp {
     pub fn new(cfg: &ExperimentConfig, d_in: usize, classes: usize, rng: &mut Rng, device: &Device) -> Self {
         let (w, p) = (cfg.width, &cfg.mup);
         let blocks = cfg.hidden_layers();
+        let std = |role, fan_in| p.init_std(role, Part::Weight, fan_in, w);
         Self {
-            input: Some(linear(d_in, w, p.init_std(Role::Input, d_in), rng, device)),
+            input: Some(linear(d_in, w, std(Role::Input, d_in), rng, device)),
             hidden: (0..blocks)
-                .map(|_| linear(w, w, p.init_std(Role::Hidden, w), rng, device))
+                .map(|_| linear(w, w, std(Role::Hidden, w), rng, device))
                 .collect(),
-            readout: linear(w, classes, p.init_std(Role::Readout, w), rng, device),
+            readout: linear(w, classes, std(Role::Readout, w), rng, device),
             act: cfg.act,
-            input_mult: p.forward_mult(Role::Input, w),
-            readout_mult: p.forward_mult(Role::Readout, w),
+            input_mult: p.output_mult(Role::Input),
+            readout_input_mult: p.input_mult(Role::Readout, w),
             branch_mult: cfg.residual.branch_mult(blocks),
             qat: (cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()),
         }
@@ -124,7 +135,7 @@ impl Mlp {
             },
             act: Activation::Relu,
             input_mult: 1.0,
-            readout_mult: 1.0,
+            readout_input_mult: 1.0,
             branch_mult: None,
             qat: None,
         }
@@ -158,9 +169,9 @@ impl Mlp {
         self.forward_traced(x, &mut |_| {})
     }
 
-    /// [`forward`](Self::forward), handing every linear layer's output (after μP's multiplier,
+    /// [`forward`](Self::forward), handing every linear layer's output (after μP's multipliers,
     /// before the activation), [batch, out], to `seen` in forward order: the coordinate check's
-    /// probe. The trace is what `mup`'s coord check hooks: each Linear's output.
+    /// probe. The trace is what `mup`'s coord check hooks: each Linear's (and MuReadout's) output.
     pub fn forward_traced(&self, x: Tensor<2>, seen: &mut dyn FnMut(&Tensor<2>)) -> Tensor<2> {
         let Some(input) = &self.input else {
             let y = self.apply(&self.readout, x); // [batch, d_out]
@@ -189,7 +200,8 @@ impl Mlp {
                 self.activate(stream)
             }
         };
-        let y = scaled(self.apply(&self.readout, h), self.readout_mult); // [batch, classes]
+        // MuReadout: Linear(α_out·h/m), the bias unscaled.
+        let y = self.apply(&self.readout, scaled(h, self.readout_input_mult)); // [batch, classes]
         seen(&y);
         y
     }
@@ -272,17 +284,39 @@ impl Mlp {
         m
     }
 
-    /// The parameter ids of each μP role, for per-group learning rates.
-    pub fn role_ids(&self) -> Vec<(Role, burn::module::ParamId)> {
+    /// Each linear layer's μP role, in forward order (as [`layers`](Self::layers)).
+    pub fn roles(&self) -> Vec<Role> {
+        let Some(_) = &self.input else {
+            return vec![Role::Fixed]; // the planted task's student has no width
+        };
+        let mut out = vec![Role::Input];
+        out.extend(self.hidden.iter().map(|_| Role::Hidden));
+        out.push(Role::Readout);
+        out
+    }
+
+    /// Every tensor the optimizer may update, with its name ("hidden.1.lora_b"), id, and the
+    /// role and part μP's tables are indexed by: weights, biases and, once attached, the LoRA
+    /// factors (frozen ones included; they get no gradient).
+    pub fn param_specs(&self) -> Vec<ParamSpec> {
         let mut out = Vec::new();
-        for (name, l) in self.layers() {
-            let role = match name.as_str() {
-                "input" => Role::Input,
-                "readout" => Role::Readout,
-                _ => Role::Hidden,
+        for ((name, l), role) in self.layers().into_iter().zip(self.roles()) {
+            let mut push = |part: Part, id| {
+                out.push(ParamSpec {
+                    name: format!("{name}.{}", part.suffix()),
+                    id,
+                    role,
+                    part,
+                })
             };
-            out.push((role, l.weight.id));
-            out.extend(l.bias.iter().map(|b| (Role::Bias, b.id)));
+            push(Part::Weight, l.weight.id);
+            if let Some(b) = &l.bias {
+                push(Part::Bias, b.id);
+            }
+            if let Some(ad) = l.weight.adapter() {
+                push(Part::LoraA, ad.a.id);
+                push(Part::LoraB, ad.b.id);
+            }
         }
         out
     }

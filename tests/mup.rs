@@ -1,76 +1,42 @@
-//! μP's tables (init std, learning-rate factor, forward multiplier per layer role) at several
-//! widths, μP = SP at the base width, and the per-group learning rates reaching the optimizer.
+//! μP in training: μP = SP at the base width, the per-group learning rates and decays reaching
+//! the optimizer in both phases of a run, the readout's bias outside MuReadout's multiplier, the
+//! coordinate check and width transfer. The tables themselves are checked against the `mup`
+//! package's own in `tests/reference.rs`.
 
+use burn::module::Param;
+use burn::prelude::*;
 use tinytune::backend;
-use tinytune::config::OptimizerKind;
 use tinytune::metrics::read_reports;
-use tinytune::mup::{MupConfig, Parameterization, Role};
-use tinytune::train::{StepOutput, Trainer, train_run};
+use tinytune::model::Mlp;
+use tinytune::mup::Parameterization;
+use tinytune::train::{StepOutput, Trainer, param_rates, train_run};
 use tinytune::url::{parse_strict, to_query};
 
-fn mup(base: usize) -> MupConfig {
-    MupConfig {
-        param: Parameterization::MuP,
-        base_width: base,
-        ..MupConfig::default()
-    }
+/// Every layer's weight and bias, in forward order.
+fn snapshot(t: &Trainer) -> Vec<(Vec<f32>, Vec<f32>)> {
+    let v = |x: Tensor<2>| x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
+    t.model()
+        .layers()
+        .iter()
+        .map(|(_, l)| {
+            let b = l
+                .bias
+                .as_ref()
+                .map(|b| v(b.val().unsqueeze_dim(0)))
+                .unwrap_or_default();
+            (v(l.weight.val()), b)
+        })
+        .collect()
 }
 
-#[test]
-fn mup_tables_at_several_widths() {
-    let sp = MupConfig::default();
-    for w in [64usize, 128, 256, 512] {
-        let m = w as f64 / 64.0;
-        let p = mup(64);
-        assert_eq!(p.width_mult(w), m);
-        // Init: fan-in for every weight in both; biases zero.
-        for role in [Role::Input, Role::Hidden, Role::Readout] {
-            assert_eq!(p.init_std(role, w), 1.0 / (w as f64).sqrt());
-            assert_eq!(sp.init_std(role, w), p.init_std(role, w));
-        }
-        assert_eq!(p.init_std(Role::Bias, w), 0.0);
-        let zero = MupConfig {
-            readout_zero: true,
-            ..mup(64)
-        };
-        assert_eq!(zero.init_std(Role::Readout, w), 0.0);
-        // Adam: hidden weights η/m, the rest η.
-        let adam = |role| p.lr_mult(role, OptimizerKind::Adam, w);
-        assert_eq!(
-            (
-                adam(Role::Input),
-                adam(Role::Hidden),
-                adam(Role::Readout),
-                adam(Role::Bias)
-            ),
-            (1.0, 1.0 / m, 1.0, 1.0)
-        );
-        // SGD: vector-like parameters η·m, hidden η.
-        let sgd = |role| p.lr_mult(role, OptimizerKind::Sgd, w);
-        assert_eq!(
-            (
-                sgd(Role::Input),
-                sgd(Role::Hidden),
-                sgd(Role::Readout),
-                sgd(Role::Bias)
-            ),
-            (m, 1.0, m, m)
-        );
-        // Forward: α_in on the input layer, α_out/m on the readout.
-        let alphas = MupConfig {
-            alpha_in: 2.0,
-            alpha_out: 3.0,
-            ..mup(64)
-        };
-        assert_eq!(alphas.forward_mult(Role::Input, w), 2.0);
-        assert_eq!(alphas.forward_mult(Role::Readout, w), 3.0 / m);
-        assert_eq!(alphas.forward_mult(Role::Hidden, w), 1.0);
-        // SP: no factors at all.
-        for role in [Role::Input, Role::Hidden, Role::Readout, Role::Bias] {
-            assert_eq!(sp.lr_mult(role, OptimizerKind::Adam, w), 1.0);
-            assert_eq!(sp.forward_mult(role, w), 1.0);
-        }
-    }
+/// Takes `n` steps and waits for them.
+fn steps(t: &mut Trainer, n: usize) {
+    let outs: Vec<StepOutput> = (0..n).filter_map(|_| t.step()).collect();
+    pollster::block_on(read_reports(outs, Vec::new())).unwrap();
+}
+
+fn max_moved(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
 
 #[test]
@@ -107,34 +73,108 @@ fn per_group_learning_rates_reach_the_optimizer() {
     // lr/4 and input weights by lr.
     let cfg = parse_strict("w=256&d=2&steps=5&lr=0.001&param=mup&bw=64&bs=256").unwrap();
     let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
-    let snap = |t: &Trainer| -> Vec<Vec<f32>> {
-        t.model()
-            .layers()
-            .iter()
-            .map(|(_, l)| {
-                l.weight
-                    .val()
-                    .into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .unwrap()
-            })
-            .collect()
-    };
-    let before = snap(&t);
-    let outs: Vec<StepOutput> = t.step().into_iter().collect();
-    pollster::block_on(read_reports(outs, Vec::new())).unwrap();
-    let after = snap(&t);
-    let moved = |i: usize| {
-        before[i]
-            .iter()
-            .zip(&after[i])
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max)
-    };
-    let (input, hidden) = (moved(0), moved(1));
+    let before = snapshot(&t);
+    steps(&mut t, 1);
+    let after = snapshot(&t);
+    let (input, hidden) = (
+        max_moved(&before[0].0, &after[0].0),
+        max_moved(&before[1].0, &after[1].0),
+    );
     assert!((input / 0.001 - 1.0).abs() < 0.05, "input moved {input}");
     assert!((hidden / 0.00025 - 1.0).abs() < 0.05, "hidden moved {hidden}");
+}
+
+#[test]
+fn the_adaptation_phase_keeps_the_mup_groups() {
+    // Full fine-tuning after one pre-training step: the fresh optimizer's first Adam step again
+    // moves hidden weights by lr/m (m = 4) and the input layer by lr, as in pre-training.
+    for link in [
+        "w=256&d=2&steps=1&asteps=3&lr=0.001&param=mup&bw=64&bs=256&r=0",
+        "w=256&d=2&steps=1&asteps=3&lr=0.001&param=mup&bw=64&bs=256&r=0&sched=cosine",
+    ] {
+        let cfg = parse_strict(link).unwrap();
+        let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+        steps(&mut t, 1);
+        let before = snapshot(&t);
+        steps(&mut t, 1);
+        assert!(t.adaptation().is_some());
+        let after = snapshot(&t);
+        let (input, hidden) = (
+            max_moved(&before[0].0, &after[0].0),
+            max_moved(&before[1].0, &after[1].0),
+        );
+        assert!((input / 0.001 - 1.0).abs() < 0.05, "{link}: input moved {input}");
+        assert!(
+            (hidden / 0.00025 - 1.0).abs() < 0.05,
+            "{link}: hidden moved {hidden}"
+        );
+    }
+}
+
+#[test]
+fn weight_decay_follows_each_parameters_rule() {
+    // One step with and one without decay from the same weights and batch: the optimizer's own
+    // update is the same, so their difference is the decay alone, −lr·wd·w for every tensor
+    // (AdamW's decoupled decay, and SGD's L2 without momentum alike), with each parameter's lr and
+    // wd from the one table. Under μP lr·wd is η·wd for hidden weights at any width (MuAdamW:
+    // η/m · wd·m) and for every vector-like parameter under MuSGD (η·m · wd/m); the readout bias
+    // keeps η·wd under MuSGD too.
+    for opt in ["adam", "sgd"] {
+        let link = format!("w=256&d=2&steps=2&lr=0.01&param=mup&bw=64&bs=256&opt={opt}");
+        let plain = parse_strict(&link).unwrap();
+        let decayed = parse_strict(&format!("{link}&wd=2")).unwrap();
+        let mut a = Trainer::new(&plain, &backend::cpu()).unwrap();
+        let mut b = Trainer::new(&decayed, &backend::cpu()).unwrap();
+        let w0 = snapshot(&a);
+        steps(&mut a, 1);
+        steps(&mut b, 1);
+        let (wa, wb) = (snapshot(&a), snapshot(&b));
+        let rates = param_rates(&decayed, b.model());
+        let shrink = |name: &str| {
+            let r = rates.iter().find(|r| r.name == name).unwrap();
+            r.lr * r.wd
+        };
+        for (i, (name, _)) in b.model().layers().iter().enumerate() {
+            for (tensor, before, x, y) in [
+                ("weight", &w0[i].0, &wa[i].0, &wb[i].0),
+                ("bias", &w0[i].1, &wa[i].1, &wb[i].1),
+            ] {
+                let want = shrink(&format!("{name}.{tensor}"));
+                for k in 0..before.len() {
+                    // Zero-init biases: nothing to decay on the first step.
+                    let expect = f64::from(before[k]) * want;
+                    let got = f64::from(x[k] - y[k]);
+                    assert!(
+                        (got - expect).abs() <= 1e-6 + 1e-3 * expect.abs(),
+                        "{opt} {name}.{tensor}[{k}]: decayed by {got}, want lr·wd·w = {expect}"
+                    );
+                }
+            }
+        }
+        assert_eq!(shrink("hidden.1.weight"), 0.02, "{opt}: η·wd at width 256");
+        assert_eq!(shrink("readout.bias"), 0.02);
+    }
+}
+
+#[test]
+fn the_readout_bias_is_added_outside_mureadouts_multiplier() {
+    // MuReadout computes Linear(α_out·x/m): with a zero readout weight the logits are the bias,
+    // whatever m and α_out are.
+    let cfg = parse_strict("task=blobs&w=256&param=mup&bw=64&aout=3&rzero=1").unwrap();
+    let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let mut model: Mlp = t.model().clone();
+    assert_eq!(model.readout_input_mult, 3.0 / 4.0);
+    let device = t.device().clone();
+    let bias = Tensor::<1>::from_floats([1.0, -2.0, 0.5], &device);
+    model.readout.bias = Some(Param::from_tensor(bias));
+    let x = Tensor::<2>::from_floats([[0.3, -0.7], [1.2, 0.4]], &device);
+    let y = model
+        .forward(x)
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert_eq!(y, [1.0, -2.0, 0.5, 1.0, -2.0, 0.5]);
 }
 
 #[test]

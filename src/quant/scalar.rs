@@ -33,20 +33,35 @@ pub fn blocks(d_in: usize, d_out: usize, gran: Granularity, group: usize) -> Vec
     }
 }
 
-/// The nearest value of an ascending `book`; a tie goes to the even index (round half to even
-/// for minifloats, whose consecutive codes alternate the mantissa's last bit).
+/// The nearest value of an ascending `book`; a tie goes to the lower value, as bitsandbytes'
+/// argmin over NF4's table does.
 fn nearest(book: &[f32], x: f32) -> f32 {
     let mut best = 0;
     for (i, &v) in book.iter().enumerate() {
-        let (d, db) = ((x - v).abs(), (x - book[best]).abs());
-        if d < db || (d == db && i % 2 == 0 && best % 2 == 1) {
+        if (x - v).abs() < (x - book[best]).abs() {
             best = i;
         }
     }
     book[best]
 }
 
-/// A minifloat's full signed codebook, ascending.
+/// `x` rounded to a minifloat whose non-negative values are `book` (ascending): the magnitude
+/// to the nearest value, a tie to the even *encoding* (round half to even, as torch's float8
+/// casts and OCP's E2M1): a non-negative value's code is its index in `book`, so its last
+/// mantissa bit is the index's parity. The sign is kept, as the sign bit is separate.
+fn nearest_minifloat(book: &[f32], x: f32) -> f32 {
+    let a = x.abs();
+    let mut best = 0;
+    for (i, &v) in book.iter().enumerate() {
+        let (d, db) = ((a - v).abs(), (a - book[best]).abs());
+        if d < db || (d == db && i % 2 == 0 && best % 2 == 1) {
+            best = i;
+        }
+    }
+    book[best].copysign(x)
+}
+
+/// A minifloat's full signed codebook, ascending (for drawing its grid).
 fn signed_book(mf: &Minifloat) -> Vec<f32> {
     let pos = mf.codebook();
     let mut book: Vec<f32> = pos.iter().rev().filter(|v| **v > 0.0).map(|v| -v).collect();
@@ -93,9 +108,9 @@ fn block_values(xs: &[f32], spec: &QuantConfig, ratio: f32) -> Vec<f32> {
             if absmax == 0.0 {
                 return vec![0.0; xs.len()];
             }
-            let book = signed_book(&mf);
+            let book = mf.codebook();
             let s = absmax / mf.max;
-            xs.iter().map(|x| nearest(&book, x / s) * s).collect()
+            xs.iter().map(|x| nearest_minifloat(&book, x / s) * s).collect()
         }
     }
 }

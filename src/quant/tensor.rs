@@ -123,19 +123,22 @@ fn rows(x: &Tensor<2>, cfg: &QuantConfig, ratio: f32) -> Tensor<2> {
             let s = nonzero(absmax.div_scalar(mf.max));
             let y = x.clone().div(s.clone());
             let ay = y.clone().abs();
-            // Binade of |y| (subnormals share the smallest normal one's step); a zero gives −∞,
-            // which the clamp lifts to that binade too.
-            let emin = (1 - mf.bias) as f32;
-            let e = ay
-                .clone()
-                .log()
-                .div_scalar(std::f32::consts::LN_2)
-                .floor()
-                .clamp_min(emin);
-            let step = e
-                .sub_scalar(mf.man_bits as f32)
-                .mul_scalar(std::f32::consts::LN_2)
-                .exp();
+            // The spacing of |y|'s binade (subnormals share the smallest normal one's), counted
+            // as how many binade edges 2^e lie at or below |y| and looked up in a table of exact
+            // powers of two: a log/exp estimate is off by an ulp at E5M2's large exponents and
+            // then rounds a tie the wrong way. Dividing by a power of two is exact, so `round`
+            // (half to even) lands on the even mantissa, as the casts do.
+            let emin = 1 - mf.bias;
+            let emax = (mf.max.log2().floor()) as i32;
+            let mut idx = Tensor::<2, Int>::zeros(ay.dims(), &ay.device());
+            for e in emin + 1..=emax {
+                idx = idx + ay.clone().greater_equal_elem(2f32.powi(e)).int();
+            }
+            let steps: Vec<f32> = (emin..=emax).map(|e| 2f32.powi(e - mf.man_bits as i32)).collect();
+            let n = steps.len();
+            let steps = Tensor::<1>::from_data(TensorData::new(steps, [n]), &ay.device());
+            let [r, c] = ay.dims();
+            let step = steps.select(0, idx.reshape([r * c])).reshape([r, c]);
             let q = ay.div(step.clone()).round().mul(step).clamp_max(mf.max);
             q.mul(y.sign()).mul(s)
         }
