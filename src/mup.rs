@@ -299,5 +299,22 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
     if p.alpha_in != 1.0 {
         out += &format!("; input layer output × {}", n(p.alpha_in));
     }
+    // The adaptation phase's adapters are classified too (LoRA+'s λ on B comes on top).
+    if cfg.lora.rank.is_some_and(|r| r > 0) {
+        let lplus = cfg.lora.lplus;
+        let factors: Vec<String> = [
+            ("input", Role::Input),
+            ("hidden", Role::Hidden),
+            ("readout", Role::Readout),
+        ]
+        .iter()
+        .map(|(name, role)| {
+            let a = cfg.lr * p.rule(*role, Part::LoraA, opt, w).lr;
+            let b = cfg.lr * lplus * p.rule(*role, Part::LoraB, opt, w).lr;
+            format!("{name} A {} B {}", n(a), n(b))
+        })
+        .collect();
+        out += &format!("; adapters lr {}", factors.join(" · "));
+    }
     Some(out)
 }

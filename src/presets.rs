@@ -57,9 +57,10 @@ pub const PRESETS: &[Preset] = &[
                 with Adam it slides to smaller rates (Tensor Programs V, Yang et al. 2022).",
         query: "task=digits&bs=128&steps=40&rzero=1&metric=best\
                 &sweep=lr:2^-14..2^-2*2;w:64,128,256,512,1024;param:sp,mup",
-        expect: "SP's optimum moves from 2^-7 at width 64 to 2^-12 at 1024; μP's stays at 2^-6 for every width \
-                 and its best loss falls with width (0.32 → 0.21). Plotted: the best validation loss, because \
-                 a wide MLP memorises the 1437 digits within a few epochs.",
+        expect: "SP's optimum moves from 2^-7 at width 64 to 2^-12 at 1024; μP's stays at 2^-6 from 64 to 512 \
+                 and 2^-5 at 1024 (a flat valley: 2^-7 … 2^-5 within 0.03), and its best loss falls with width \
+                 (0.32 → 0.21). Plotted: the best validation loss, because a wide MLP memorises the 256 training \
+                 digits within a few epochs.",
     },
     Preset {
         id: "e4-coord",
@@ -80,7 +81,7 @@ pub const PRESETS: &[Preset] = &[
                 &sweep=lr:2^-12..2^-2*2;d:2,4,8,16,32;res:1,isqrt",
         expect: "Branch × 1/√L: every depth trains to 0.20–0.26 in one shared basin (2^-9 … 2^-5) and diverges \
                  only from 2^-4. Branch × 1: the optimum slides from 2^-8 (d = 2) to 2^-12 (d = 32), where the \
-                 best loss is only 0.70 and every rate from 2^-9 up diverges.",
+                 best loss is only 0.72 and every rate from 2^-9 up diverges.",
     },
     Preset {
         id: "e8",
