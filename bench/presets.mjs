@@ -1,9 +1,11 @@
 // Browser half of the preset benchmark: every gallery preset on the CPU backend in headless
 // Chromium, its wall time and final validation loss. Prints one JSON line per preset.
-// Usage: node bench/presets.mjs [backend]   (default cpu; webgpu on a software adapter is slow)
+// Usage: node bench/presets.mjs [backend] [id …]   (default cpu, every preset; webgpu on a
+// software adapter is slow)
 import { serve, launch, open, waitForState } from "../tests/browser/harness.mjs";
 
 const backend = process.argv[2] || "cpu";
+const only = process.argv.slice(3);
 const srv = await serve();
 const browser = await launch({ webgpu: true });
 try {
@@ -13,7 +15,7 @@ try {
     [...document.querySelectorAll("#preset-list a")].map((a) => [a.dataset.preset, a.getAttribute("href")]),
   );
   await gallery.close();
-  for (const [id, href] of presets) {
+  for (const [id, href] of presets.filter(([id]) => only.length === 0 || only.includes(id))) {
     const { page } = await open(browser, srv.base, `${href}&backend=${backend}`);
     const data = await waitForState(page, ["done", "failed", "diverged"], 1_800_000);
     console.log(
