@@ -264,6 +264,9 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
     if !p.mup() {
         return None;
     }
+    if cfg.task == crate::config::Task::Planted {
+        return Some("μP changes nothing here: the planted task's linear student has no width".into());
+    }
     let (w, opt) = (cfg.width, cfg.opt);
     let n = crate::config::format_number;
     let groups = [

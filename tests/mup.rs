@@ -202,6 +202,10 @@ fn mup_keys_round_trip() {
         d.contains("m = 256/32 = 8") && d.contains("hidden 0.00125"),
         "{d}"
     );
+    // The planted task's student has no width: no μP groups to list.
+    let planted = parse_strict("task=planted&param=mup").unwrap();
+    let d = tinytune::mup::describe(&planted).unwrap();
+    assert!(d.contains("no width") && !d.contains("hidden"), "{d}");
 }
 
 /// (steps taken, mean |output| per layer) of one run.
