@@ -214,13 +214,18 @@ fn best_csv(runs: &[metrics::Run], metric: metrics::SweepMetric) -> Option<Strin
         metrics::SweepMetric::Final => "final_val_loss",
         metrics::SweepMetric::Best => "best_val_loss",
     };
-    let mut out = format!("panel,{series_key},best_{x_key},{column}\n");
-    for l in &lines {
-        for (v, x, loss) in &l.points {
-            out.push_str(&format!("{},{v},{x},{loss}\n", l.label));
-        }
-    }
-    Some(out)
+    let header = vec![
+        "panel".to_string(),
+        series_key.to_string(),
+        format!("best_{x_key}"),
+        column.to_string(),
+    ];
+    let rows = lines.iter().flat_map(|l| {
+        l.points
+            .iter()
+            .map(|(v, x, loss)| vec![l.label.clone(), v.to_string(), x.to_string(), loss.to_string()])
+    });
+    Some(metrics::csv_text(std::iter::once(header).chain(rows)))
 }
 
 /// The coordinate check when recorded; the sweep chart for a sweep over a numeric knob (panels

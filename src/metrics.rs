@@ -270,86 +270,116 @@ fn cell(v: Option<f32>) -> String {
     v.map(|x| x.to_string()).unwrap_or_default()
 }
 
-/// CSV of DESIGN.md §6: one row per logged step per run (`val_loss` empty where not evaluated).
-pub fn to_csv(runs: &[Run]) -> String {
-    let mut out = String::from("run,step,train_loss,val_loss\n");
-    for (i, run) in runs.iter().enumerate() {
-        for r in &run.reports {
-            out.push_str(&format!("{i},{},{},{}\n", r.step, r.train_loss, cell(r.val_loss)));
-        }
+/// `rows` (the header first) as CSV text, fields quoted where they hold a comma, a quote or a
+/// line break (RFC 4180, by the `csv` crate).
+pub fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::WriterBuilder::new().flexible(false).from_writer(Vec::new());
+    for row in rows {
+        // Writing to memory only fails on rows of unequal length: a bug here, not bad input.
+        w.write_record(&row)
+            .expect("every CSV row has the header's columns");
     }
-    out
+    let bytes = w.into_inner().expect("writing to memory does not fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
 }
 
-/// `run,` and a column per swept knob: the start of every per-run CSV.
-fn knob_header(runs: &[Run]) -> String {
-    let mut out = String::from("run,");
-    for (k, _) in runs.first().map(|r| r.knobs.as_slice()).unwrap_or_default() {
-        out.push_str(k);
-        out.push(',');
+fn strings<const N: usize>(fields: [&str; N]) -> Vec<String> {
+    fields.iter().map(ToString::to_string).collect()
+}
+
+/// CSV of DESIGN.md §6: one row per logged step per run (`val_loss` empty where not evaluated).
+pub fn to_csv(runs: &[Run]) -> String {
+    let header = strings(["run", "step", "train_loss", "val_loss"]);
+    let rows = runs.iter().enumerate().flat_map(|(i, run)| {
+        run.reports.iter().map(move |r| {
+            vec![
+                i.to_string(),
+                r.step.to_string(),
+                r.train_loss.to_string(),
+                cell(r.val_loss),
+            ]
+        })
+    });
+    csv_text(std::iter::once(header).chain(rows))
+}
+
+/// `run` and a column per swept knob: the start of every per-run CSV row (`None`: the header).
+fn knob_cells(runs: &[Run], run: Option<(usize, &Run)>) -> Vec<String> {
+    match run {
+        None => {
+            let mut out = vec!["run".to_string()];
+            let knobs = runs.first().map(|r| r.knobs.as_slice()).unwrap_or_default();
+            out.extend(knobs.iter().map(|(k, _)| k.to_string()));
+            out
+        }
+        Some((i, run)) => {
+            let mut out = vec![i.to_string()];
+            out.extend(run.knobs.iter().map(|(_, v)| v.clone()));
+            out
+        }
     }
-    out
 }
 
 /// `--summary`: one row per run, with a column per swept knob (DESIGN.md §6).
 pub fn to_summary_csv(runs: &[Run]) -> String {
-    let mut out = knob_header(runs);
-    out.push_str("final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor");
+    let mut header = knob_cells(runs, None);
+    header.extend(strings([
+        "final_train_loss",
+        "final_val_loss",
+        "best_val_loss",
+        "diverged",
+        "trainable_params",
+        "loss_floor",
+    ]));
     // PTQ adds the quantized model's loss and both models' sizes.
     let ptq = runs
         .iter()
         .any(|r| r.config.quant.enabled() && r.config.quant.mode == crate::quant::QMode::Ptq);
-    out.push_str(if ptq {
-        ",quant_val_loss,model_bytes,float_bytes\n"
-    } else {
-        "\n"
-    });
-    for (i, run) in runs.iter().enumerate() {
-        out.push_str(&format!("{i},"));
-        for (_, v) in &run.knobs {
-            out.push_str(v);
-            out.push(',');
-        }
-        out.push_str(&format!(
-            "{},{},{},{},{},{}",
+    if ptq {
+        header.extend(strings(["quant_val_loss", "model_bytes", "float_bytes"]));
+    }
+    let rows = runs.iter().enumerate().map(|(i, run)| {
+        let mut row = knob_cells(runs, Some((i, run)));
+        row.extend([
             cell(run.final_train_loss()),
             cell(run.final_val_loss()),
             cell(run.best_val_loss()),
-            u8::from(run.diverged),
-            run.config.trainable_params(),
+            u8::from(run.diverged).to_string(),
+            run.config.trainable_params().to_string(),
             run.config
                 .loss_floor()
                 .map(|f| format!("{f:.6}"))
-                .unwrap_or_default()
-        ));
+                .unwrap_or_default(),
+        ]);
         if ptq {
-            out.push_str(&format!(
-                ",{},{},{}",
+            row.extend([
                 cell(run.quant_val_loss()),
-                run.config.model_bytes(),
-                run.config.float_bytes()
-            ));
+                run.config.model_bytes().to_string(),
+                run.config.float_bytes().to_string(),
+            ]);
         }
-        out.push('\n');
-    }
-    out
+        row
+    });
+    csv_text(std::iter::once(header).chain(rows))
 }
 
 /// The coordinate check as CSV: one row per run, step and layer, the swept knobs as columns
 /// (`step` counts updates taken; the statistic is measured after them).
 pub fn to_coord_csv(runs: &[Run]) -> String {
-    let mut out = knob_header(runs);
-    out.push_str("step,layer,mean_abs\n");
-    for (i, run) in runs.iter().enumerate() {
-        let knobs: String = run.knobs.iter().map(|(_, v)| format!("{v},")).collect();
-        for (step, values) in run.coords() {
-            for (l, v) in values.iter().enumerate() {
-                let layer = run.config.layer_name(l);
-                out.push_str(&format!("{i},{knobs}{step},{layer},{v}\n"));
-            }
-        }
-    }
-    out
+    let mut header = knob_cells(runs, None);
+    header.extend(strings(["step", "layer", "mean_abs"]));
+    let rows = runs.iter().enumerate().flat_map(|(i, run)| {
+        let knobs = knob_cells(runs, Some((i, run)));
+        run.coords().into_iter().flat_map(move |(step, values)| {
+            let knobs = knobs.clone();
+            values.iter().enumerate().map(move |(l, v)| {
+                let mut row = knobs.clone();
+                row.extend([step.to_string(), run.config.layer_name(l), v.to_string()]);
+                row
+            })
+        })
+    });
+    csv_text(std::iter::once(header).chain(rows))
 }
 
 /// JSON of all runs: each run's link (its full config), swept values, status, summary and every

@@ -240,6 +240,27 @@ fn cli_prints_csv_for_a_link_and_writes_svg() {
 }
 
 #[test]
+fn cli_csv_quotes_fields_that_hold_commas() {
+    // The best-value table names each panel by its knob's label, "residual, branch × 1": a CSV
+    // reader must still see four columns per row.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
+        .args([
+            "task=xor&w=8&steps=3&metric=best&sweep=lr:0.01,0.02;d:2,3;res:1,isqrt",
+            "--best",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(reader.headers().unwrap().len(), 4, "{text}");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4, "two panels × two depths: {text}");
+    assert!(rows.iter().all(|r| r.len() == 4));
+    assert_eq!(&rows[0][0], "residual, branch × 1");
+}
+
+#[test]
 fn view_keys_never_restart_a_run() {
     use tinytune::config::Change;
     let base = ExperimentConfig::default();
