@@ -73,22 +73,19 @@ impl PlantedConfig {
     }
 }
 
-/// Orthonormal vectors: `m` Gaussian vectors of length `d`, Gram–Schmidt'ed (m ≤ d).
+/// Orthonormal vectors: the Q of a Householder QR of `m` Gaussian vectors of length `d` (m ≤ d),
+/// signs chosen so R's diagonal is positive: the basis Gram–Schmidt would give, computed stably.
 fn orthonormal(m: usize, d: usize, rng: &mut Rng) -> Vec<Vec<f64>> {
-    let mut out: Vec<Vec<f64>> = Vec::with_capacity(m);
-    while out.len() < m {
-        let mut v: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
-        for u in &out {
-            let dot: f64 = u.iter().zip(&v).map(|(a, b)| a * b).sum();
-            v.iter_mut().zip(u).for_each(|(x, y)| *x -= dot * y);
-        }
-        let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-        if norm > 1e-6 {
-            v.iter_mut().for_each(|x| *x /= norm);
-            out.push(v);
-        }
-    }
-    out
+    let cols: Vec<f64> = (0..m * d).map(|_| rng.normal()).collect();
+    // Column j of the d×m matrix is the j-th drawn vector.
+    let qr = nalgebra::DMatrix::from_column_slice(d, m, &cols).qr();
+    let (q, r) = (qr.q(), qr.r());
+    (0..m)
+        .map(|j| {
+            let sign = if r[(j, j)] < 0.0 { -1.0 } else { 1.0 };
+            q.column(j).iter().map(|x| sign * x).collect()
+        })
+        .collect()
 }
 
 /// The teacher of one seed: W0, ΔW* and the input subspace, all `[in, out]` row-major as Burn

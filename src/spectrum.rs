@@ -1,61 +1,29 @@
 //! Singular values on the CPU, for the small matrices tinytune inspects: the planted ΔW* (the
 //! Eckart–Young floor) and a learned ΔW = γ·A·B (its effective rank), read back from the trainer
-//! through a [`DeltaProbe`]. One-sided Jacobi in f64: simple, accurate for small sizes, and the
-//! same on wasm and native.
+//! through a [`DeltaProbe`]. The linear algebra is nalgebra's (Golub–Kahan SVD, Householder QR)
+//! in f64, the same on wasm and native.
 
-/// Singular values of the `rows`×`cols` row-major matrix `m`, largest first.
+use nalgebra::DMatrix;
+
+/// Singular values of the `rows`×`cols` row-major matrix `m`, largest first (min(rows, cols) of
+/// them).
 pub fn singular_values(m: &[f64], rows: usize, cols: usize) -> Vec<f64> {
     assert_eq!(m.len(), rows * cols, "matrix data does not match its shape");
-    // Work on the columns of whichever orientation has fewer of them: Jacobi rotates column pairs.
-    let mut c: Vec<Vec<f64>> = if cols <= rows {
-        (0..cols)
-            .map(|j| (0..rows).map(|i| m[i * cols + j]).collect())
-            .collect()
-    } else {
-        m.chunks(cols.max(1)).map(<[f64]>::to_vec).collect()
-    };
-    let n = c.len();
-    for _sweep in 0..60 {
-        let mut rotated = false;
-        for p in 0..n {
-            for q in p + 1..n {
-                let (alpha, beta, gamma) = {
-                    let (a, b) = (&c[p], &c[q]);
-                    let dot = |x: &[f64], y: &[f64]| x.iter().zip(y).map(|(u, v)| u * v).sum::<f64>();
-                    (dot(a, a), dot(b, b), dot(a, b))
-                };
-                if gamma.abs() <= 1e-15 * (alpha * beta).sqrt() || gamma == 0.0 {
-                    continue;
-                }
-                rotated = true;
-                let zeta = (beta - alpha) / (2.0 * gamma);
-                let t = zeta.signum() / (zeta.abs() + (1.0 + zeta * zeta).sqrt());
-                let t = if zeta == 0.0 { 1.0 } else { t };
-                let cs = 1.0 / (1.0 + t * t).sqrt();
-                let sn = cs * t;
-                let (lo, hi) = c.split_at_mut(q);
-                for (x, y) in lo[p].iter_mut().zip(hi[0].iter_mut()) {
-                    let (u, v) = (*x, *y);
-                    *x = cs * u - sn * v;
-                    *y = sn * u + cs * v;
-                }
-            }
-        }
-        if !rotated {
-            break;
-        }
+    if rows == 0 || cols == 0 {
+        return Vec::new();
     }
-    let mut s: Vec<f64> = c
+    let mut s: Vec<f64> = DMatrix::from_row_slice(rows, cols, m)
+        .singular_values()
         .iter()
-        .map(|v| v.iter().map(|x| x * x).sum::<f64>().sqrt())
+        .copied()
         .collect();
     s.sort_by(|a, b| b.total_cmp(a));
     s
 }
 
-/// Singular values of γ·A·B without forming the `d_in`×`d_out` product: with A = Q·R (thin QR,
-/// R is r×r), σ(γ·A·B) = σ(γ·R·B), an r×`d_out` matrix. `a` is `[d_in, r]`, `b` is `[r, d_out]`,
-/// both row-major. Returns r values, largest first.
+/// Singular values of γ·A·B without forming the `d_in`×`d_out` product: with A = Q·R (thin QR),
+/// σ(γ·A·B) = σ(γ·R·B), a matrix of at most r rows. `a` is `[d_in, r]`, `b` is `[r, d_out]`,
+/// both row-major. Returns r values, largest first (zeros where the rank is below r).
 pub fn low_rank_singular_values(
     a: &[f32],
     b: &[f32],
@@ -64,37 +32,15 @@ pub fn low_rank_singular_values(
     d_out: usize,
     gamma: f64,
 ) -> Vec<f64> {
-    // Modified Gram–Schmidt on A's columns; R[j][k] = q_jᵀ a_k. A zero column (A-only LoRA starts
-    // at A = 0) gives a zero row of R, which is exactly its contribution.
-    let mut q: Vec<Vec<f64>> = (0..r)
-        .map(|k| (0..d_in).map(|i| f64::from(a[i * r + k])).collect())
-        .collect();
-    let mut rr = vec![0.0; r * r];
-    for k in 0..r {
-        for j in 0..k {
-            let dot: f64 = q[j].iter().zip(&q[k]).map(|(x, y)| x * y).sum();
-            rr[j * r + k] = dot;
-            let qj = q[j].clone();
-            q[k].iter_mut().zip(&qj).for_each(|(x, y)| *x -= dot * y);
-        }
-        let norm = q[k].iter().map(|x| x * x).sum::<f64>().sqrt();
-        rr[k * r + k] = norm;
-        if norm > 0.0 {
-            q[k].iter_mut().for_each(|x| *x /= norm);
-        }
-    }
-    let mut rb = vec![0.0; r * d_out];
-    for j in 0..r {
-        for k in j..r {
-            let coef = rr[j * r + k] * gamma;
-            if coef != 0.0 {
-                for o in 0..d_out {
-                    rb[j * d_out + o] += coef * f64::from(b[k * d_out + o]);
-                }
-            }
-        }
-    }
-    singular_values(&rb, r, d_out)
+    let to64 = |v: &[f32]| v.iter().map(|x| f64::from(*x)).collect::<Vec<f64>>();
+    let a = DMatrix::from_row_slice(d_in, r, &to64(a));
+    let b = DMatrix::from_row_slice(r, d_out, &to64(b));
+    // A zero column (A-only LoRA starts at A = 0) gives a zero row of R: exactly its contribution.
+    let rb = a.qr().r() * b * gamma; // [min(d_in, r), d_out]
+    let mut s: Vec<f64> = rb.singular_values().iter().copied().collect();
+    s.sort_by(|a, b| b.total_cmp(a));
+    s.resize(r, 0.0);
+    s
 }
 
 /// Numerical rank: singular values above `rel` × the largest (the learned ΔW's effective rank).
