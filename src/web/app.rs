@@ -68,6 +68,9 @@ pub struct App {
     /// Bumped by every backend selection; a selection that finds it changed after awaiting the
     /// browser lost a race with a newer one and gives up.
     pub backend_ticket: u64,
+    /// Backend selections that have finished (won or lost their race): with `backend_ticket`,
+    /// it tells the tests when no selection is pending (`data-backend-asked/-answered`).
+    pub backend_answered: u64,
 }
 
 impl App {
@@ -154,6 +157,7 @@ pub async fn boot() {
         started_ms: 0.0,
         hover: Vec::new(),
         backend_ticket: 0,
+        backend_answered: 0,
     }));
     write_url(&app.borrow().cfg);
     wire_events(&app);
@@ -172,8 +176,14 @@ async fn select_backend(app: &Shared) -> bool {
         a.backend_ticket += 1;
         (a.cfg.backend, a.backend_ticket)
     };
+    dom::set_data("backendAsked", &ticket.to_string());
     dom::set_text("status", "Checking for WebGPU…");
     let active = gpu::choose(choice).await;
+    {
+        let mut a = app.borrow_mut();
+        a.backend_answered += 1;
+        dom::set_data("backendAnswered", &a.backend_answered.to_string());
+    }
     if app.borrow().backend_ticket != ticket {
         return false;
     }

@@ -59,17 +59,25 @@ pub async fn run(app: Shared, generation: u64) {
     let mut last_side = f64::NEG_INFINITY;
     let mut last_end = frame::now_ms();
     let mut last_loss_chart = f64::NEG_INFINITY;
+    let mut frames = 0u64;
     loop {
         frame::next().await;
         if !is_current(&app, generation) {
             return;
         }
+        // Frames this runner has begun: once it has begun two while paused, no step queued
+        // before the pause can still land (the tests wait on this instead of a fixed time).
+        frames += 1;
+        dom::set_data("runnerFrames", &format!("{generation}:{frames}"));
         match app.borrow().state {
             RunState::Paused => {
                 last_end = frame::now_ms();
                 continue;
             }
-            RunState::Cancelled => return,
+            RunState::Cancelled => {
+                dom::set_data("runnerStopped", &generation.to_string());
+                return;
+            }
             _ => {}
         }
         let t0 = frame::now_ms();

@@ -29,6 +29,8 @@ fn fmt_loss(v: Option<f32>) -> String {
 
 fn show_buttons(a: &App) {
     dom::set_data("state", a.state.key());
+    // Which restart the state belongs to, so a test can wait for the run a change started.
+    dom::set_data("generation", &a.generation.to_string());
     let train: HtmlButtonElement = dom::el("train-button");
     let pause: HtmlButtonElement = dom::el("pause");
     let cancel: HtmlButtonElement = dom::el("cancel");

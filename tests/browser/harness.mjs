@@ -82,6 +82,47 @@ export async function waitForState(page, states, timeout = 60_000) {
   return page.evaluate(() => ({ ...document.getElementById("app").dataset }));
 }
 
+// Waits until a run of a later generation than `generation` (a restart) has finished.
+export async function waitForNewRun(page, generation, timeout = 60_000) {
+  await page.waitForFunction(
+    (g) => {
+      const d = document.getElementById("app").dataset;
+      return Number(d.generation) > Number(g) && ["done", "diverged"].includes(d.state);
+    },
+    generation,
+    { timeout, polling: 100 },
+  );
+  return page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+}
+
+// Waits until the current runner has begun `n` more animation frames (data-runner-frames is
+// "generation:frames").
+export async function waitRunnerFrames(page, n, timeout = 10_000) {
+  const frames = () => document.getElementById("app").dataset.runnerFrames.split(":").map(Number);
+  const [g, f] = await page.evaluate(frames);
+  await page.waitForFunction(
+    ([g, target]) => {
+      const [gg, ff] = document.getElementById("app").dataset.runnerFrames.split(":").map(Number);
+      return gg === g && ff >= target;
+    },
+    [g, f + n],
+    { timeout, polling: "raf" },
+  );
+}
+
+// Lets the page render `n` animation frames.
+export async function animationFrames(page, n) {
+  await page.evaluate(
+    (n) =>
+      new Promise((done) => {
+        let left = n;
+        const tick = () => (--left <= 0 ? done() : requestAnimationFrame(tick));
+        requestAnimationFrame(tick);
+      }),
+    n,
+  );
+}
+
 // Number of strongly coloured pixels on a canvas: axes, grid and text are grey or black, so only
 // drawn data (curves, decision regions, points) counts. A chart without data scores 0. `span`
 // limits the count to a horizontal slice, as fractions of the width (e.g. [0.5, 1] = right half).

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { serve, launch, open, waitForState, colouredPixels } from "./harness.mjs";
+import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels } from "./harness.mjs";
 
 let srv, browser, noGpuBrowser;
 before(async () => {
@@ -94,6 +94,10 @@ test("a link restores every control, replays the same curve, and follows changes
   const search = await second.page.evaluate(() => location.search);
   assert.match(search, /task=xor/);
   assert.match(search, /w=48/);
+  // The change restarted the run: a later generation trains to the end on the new task.
+  const c = await waitForNewRun(second.page, b.generation);
+  assert.notEqual(c.firstLoss, b.firstLoss, "a new curve for the new task");
+  assert.equal(await second.page.textContent("#params"), "2594 parameters", "the 2→48→48→2 MLP");
   assert.deepEqual([...first.errors, ...second.errors], []);
   await first.page.close();
   await second.page.close();
@@ -104,11 +108,12 @@ test("pause stops training mid-run and resume continues", async () => {
   await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 20, null, { timeout: 60_000 });
   await page.click("#pause");
   await waitForState(page, "paused", 5_000);
-  // A frame already in flight when Pause was pressed may still land; after that, nothing moves.
-  await page.waitForTimeout(200);
+  // A frame already in flight when Pause was pressed may still land; once the runner has begun
+  // two more frames it has seen the pause, and over the next twenty nothing may move.
+  await waitRunnerFrames(page, 2);
   const step = () => page.evaluate(() => document.getElementById("app").dataset.step);
   const paused = { step: await step() };
-  await page.waitForTimeout(500);
+  await waitRunnerFrames(page, 20);
   assert.equal(await step(), paused.step, "no steps while paused");
   await page.click("#train-button");
   await page.waitForFunction((s) => Number(document.getElementById("app").dataset.step) > Number(s), paused.step, {
@@ -231,10 +236,15 @@ test("a CPU sweep fills the table, marks diverged runs, hovers, exports JSON and
   await page.goto(srv.base + `?v=1&backend=cpu&w=16&steps=20000&sweep=${encodeURIComponent("lr:0.001,0.01")}`);
   await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 50);
   await page.click("#cancel");
-  await waitForState(page, "cancelled", 5_000);
-  await page.waitForTimeout(300);
+  const cancelled = await waitForState(page, "cancelled", 5_000);
+  // The runner of this generation returns at its next frame; after that nothing can move.
+  await page.waitForFunction(
+    (g) => document.getElementById("app").dataset.runnerStopped === g,
+    cancelled.generation,
+    { timeout: 10_000 },
+  );
   const stopped = await page.evaluate(() => document.getElementById("app").dataset.step);
-  await page.waitForTimeout(500);
+  await animationFrames(page, 30);
   assert.equal(await page.evaluate(() => document.getElementById("app").dataset.step), stopped);
   assert.match(await page.textContent("#sweep-text"), /cancelled/);
   assert.deepEqual(errors, []);
@@ -260,11 +270,20 @@ test("a sweep typed into the page goes into the link; a bad one is explained", a
 
 test("switching the backend quickly ends on the last choice", async () => {
   const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=80");
-  await waitForState(page, "done");
+  const before = await waitForState(page, "done");
   await page.selectOption("#backend", "webgpu");
   await page.selectOption("#backend", "cpu");
-  await page.waitForTimeout(3_000); // let the superseded WebGPU selection finish in the background
-  const data = await waitForState(page, "done", 60_000);
+  // Every selection has answered (the superseded WebGPU one too, which must not win), and the
+  // run the last choice started has finished.
+  await page.waitForFunction(
+    (g) => {
+      const d = document.getElementById("app").dataset;
+      return d.backendAsked === d.backendAnswered && Number(d.generation) > Number(g) && d.state === "done";
+    },
+    before.generation,
+    { timeout: 60_000 },
+  );
+  const data = await page.evaluate(() => ({ ...document.getElementById("app").dataset }));
   assert.equal(data.backend, "cpu");
   assert.match(await page.textContent("#status"), /^Backend: CPU/);
   assert.match(await page.evaluate(() => location.search), /backend=cpu/);
