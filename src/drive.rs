@@ -21,7 +21,7 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
         run.extend(reports);
     }
     run.spectra = read_spectra(&trainer).await?;
-    run.weights = read_weights(&trainer).await?;
+    run.set_weights(read_weights(&trainer).await?);
     run.packed_bytes = read_packed_bytes(&trainer).await?;
     Ok(run)
 }

@@ -163,12 +163,16 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if let Some(path) = cli.quant_svg {
-        let Some(run) = runs.first().filter(|r| runs.len() == 1 && !r.weights.is_empty()) else {
+        let figure = runs
+            .first()
+            .filter(|_| runs.len() == 1)
+            .and_then(|r| tinytune::quant::weights::figure(&r.weights, &cfg.quant));
+        let Some(figure) = figure else {
             eprintln!("tinytune: --quant-svg needs a single run with quantized weights (bits < 32)");
             return ExitCode::from(2);
         };
         let root = plotters::prelude::SVGBackend::new(&path, (1300, 500)).into_drawing_area();
-        let drawn = plot::draw_weights(&root, &run.weights, &cfg.quant, plot::ChartStyle::default())
+        let drawn = plot::draw_weights(&root, &figure, plot::ChartStyle::default())
             .and_then(|()| root.present().map_err(|e| e.to_string()));
         if let Err(e) = drawn {
             eprintln!("tinytune: could not write {}: {e}", path.display());

@@ -132,6 +132,9 @@ pub struct Run {
     pub spectra: Vec<crate::spectrum::LayerSpectrum>,
     /// Every layer's final weights, read when a quantized run ends (for the weight figures).
     pub weights: Vec<crate::quant::weights::LayerWeights>,
+    /// The quantization figure computed from `weights` under this run's setting, once (the page
+    /// redraws often): empty until first asked for, emptied by [`Run::set_weights`].
+    weights_figure: std::cell::OnceCell<Option<crate::quant::weights::WeightsFigure>>,
     /// PTQ through Burn's native quantization: the bytes Burn stores the model in.
     pub packed_bytes: Option<usize>,
 }
@@ -169,6 +172,7 @@ impl Run {
             diverged: false,
             spectra: Vec::new(),
             weights: Vec::new(),
+            weights_figure: std::cell::OnceCell::new(),
             packed_bytes: None,
         }
     }
@@ -179,6 +183,19 @@ impl Run {
             knobs,
             ..Self::new(config)
         }
+    }
+
+    /// Replaces the run's weights (and forgets the figure computed from the old ones).
+    pub fn set_weights(&mut self, weights: Vec<crate::quant::weights::LayerWeights>) {
+        self.weights = weights;
+        self.weights_figure = std::cell::OnceCell::new();
+    }
+
+    /// The quantization figure of the run's weights under its own setting, computed on first use.
+    pub fn weights_figure(&self) -> Option<&crate::quant::weights::WeightsFigure> {
+        self.weights_figure
+            .get_or_init(|| crate::quant::weights::figure(&self.weights, &self.config.quant))
+            .as_ref()
     }
 
     /// The swept values when in a sweep, else the config's own label.

@@ -237,3 +237,26 @@ fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
         assert!(native::describe(&c, true).starts_with("fake quantization"), "{q}");
     }
 }
+
+#[test]
+fn the_weights_figure_is_computed_once_per_run_and_weights() {
+    let r = run("task=digits&w=32&d=2&steps=5&bits=4&qgran=channel");
+    assert!(!r.weights.is_empty(), "a quantized run reads its weights back");
+    let first = r.weights_figure().expect("a figure for a quantized run") as *const _;
+    let again = r.weights_figure().unwrap() as *const _;
+    assert!(
+        std::ptr::eq(first, again),
+        "the page's redraws reuse one computation"
+    );
+    let want = tinytune::quant::weights::figure(&r.weights, &r.config.quant).unwrap();
+    assert_eq!(r.weights_figure().unwrap(), &want);
+    assert_eq!((want.layer.as_str(), want.count), ("hidden.1", 32 * 32));
+    // New weights: the figure follows them.
+    let mut r = r;
+    let mut w = r.weights.clone();
+    w.iter_mut()
+        .for_each(|l| l.values.iter_mut().for_each(|v| *v *= 2.0));
+    r.set_weights(w);
+    let doubled = r.weights_figure().unwrap();
+    assert!((doubled.histogram.hi - 2.0 * want.histogram.hi).abs() < 1e-6);
+}

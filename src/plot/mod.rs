@@ -18,7 +18,7 @@ pub use boundary::{BoundaryGrid, draw_boundary};
 pub use coord::{CoordPanel, coord_panels, draw_coord};
 pub use curves::{CurveOptions, HoverPoint, draw_curves, ema};
 pub use heatmap::{Cell, Heatmap, draw_heatmap, sweep_heatmap};
-pub use quant::{draw_weights, histogram_layer};
+pub use quant::draw_weights;
 pub use spectrum::draw_spectrum;
 pub use staircase::{draw_staircase, is_rank_sweep};
 pub use sweep::{SweepPanel, SweepSeries, draw_sweep, draw_sweep_panels, sweep_panels, sweep_series};

@@ -3,8 +3,7 @@
 //! one layer's weight histogram with the quantization grid drawn over it.
 
 use super::{ChartStyle, draw_err, format_loss, legend};
-use crate::quant::QuantConfig;
-use crate::quant::weights::{LayerWeights, format_point, histogram, layer_grid, mse_curves};
+use crate::quant::weights::WeightsFigure;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -15,27 +14,17 @@ const CURVE_COLORS: [RGBColor; 3] = [
 ];
 const GRID_COLOR: RGBColor = RGBColor(214, 39, 40);
 
-/// The layer whose histogram is drawn: the first hidden layer, or the only one.
-pub fn histogram_layer(layers: &[LayerWeights]) -> Option<&LayerWeights> {
-    layers.get(1).or_else(|| layers.first())
-}
-
 /// Left: weight MSE vs bits, one curve per granularity, the −6 dB/bit reference dashed (through
 /// the per-tensor curve at 4 bits), the configured format's own point ringed. Right: the
-/// histogram of [`histogram_layer`] with `q`'s grid as vertical lines.
+/// histogram of the figure's layer with its grid as vertical lines.
 pub fn draw_weights<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    layers: &[LayerWeights],
-    q: &QuantConfig,
+    fig: &WeightsFigure,
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let Some(layer) = histogram_layer(layers) else {
-        return Ok(());
-    };
     let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
-    let curves = mse_curves(layers, q);
-    let own = format_point(layers, q);
+    let (curves, own, q) = (&fig.curves, fig.own, &fig.quant);
     let ys = curves
         .iter()
         .flat_map(|c| c.points.iter().map(|p| p.1))
@@ -104,15 +93,14 @@ pub fn draw_weights<DB: DrawingBackend>(
     legend(&mut chart, SeriesLabelPosition::UpperRight, style)?;
 
     // The histogram of one layer with the grid its values are rounded to.
-    let h = histogram(&layer.values, 80);
-    let grid = layer_grid(layer, q);
+    let (h, grid) = (&fig.histogram, &fig.grid);
     let (x_lo, x_hi) = grid.iter().fold((h.lo, h.hi), |(a, b), &g| (a.min(g), b.max(g)));
     let pad = (x_hi - x_lo) * 0.03;
     let top = h.counts.iter().copied().max().unwrap_or(1) as f64 * 1.1;
     let title = format!(
         "{}: {} weights and the {}-bit grid",
-        layer.name,
-        layer.values.len(),
+        fig.layer,
+        fig.count,
         q.fmt.width(q.bits)
     );
     let right = right.titled(&title, style.font(13.0)).map_err(draw_err)?;

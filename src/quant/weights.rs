@@ -112,3 +112,35 @@ pub fn layer_grid(layer: &LayerWeights, q: &QuantConfig) -> Vec<f32> {
         .unwrap_or_default();
     scalar::levels(&widest, q)
 }
+
+/// Everything the quantization figure of one run draws, computed once per run and setting: the
+/// page redraws its side charts four times a second, and the error curves quantize the whole
+/// model at every bit-width and granularity (21 times, 16× more with MSE clipping).
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightsFigure {
+    /// The setting it was computed for (the figure's labels come from it).
+    pub quant: QuantConfig,
+    pub curves: Vec<MseCurve>,
+    /// The configured fixed-width format's own (bits, MSE), when it has one.
+    pub own: Option<(u32, f64)>,
+    /// The layer whose histogram is drawn: the first hidden layer, or the only one.
+    pub layer: String,
+    pub count: usize,
+    pub histogram: Histogram,
+    /// That layer's grid under `quant`.
+    pub grid: Vec<f32>,
+}
+
+/// The figure's data for `layers` under `q`; `None` without weights.
+pub fn figure(layers: &[LayerWeights], q: &QuantConfig) -> Option<WeightsFigure> {
+    let layer = layers.get(1).or_else(|| layers.first())?;
+    Some(WeightsFigure {
+        quant: q.clone(),
+        curves: mse_curves(layers, q),
+        own: format_point(layers, q),
+        layer: layer.name.clone(),
+        count: layer.values.len(),
+        histogram: histogram(&layer.values, 80),
+        grid: layer_grid(layer, q),
+    })
+}

@@ -220,7 +220,7 @@ fn reset_runs(app: &Shared, state: RunState) -> u64 {
         .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
         .collect();
     if let Some(run) = a.runs.first_mut().filter(|_| !kept.is_empty()) {
-        run.weights = kept;
+        run.set_weights(kept);
     }
     a.run_ms = vec![0.0; a.runs.len()];
     a.grid = None;

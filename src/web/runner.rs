@@ -193,7 +193,7 @@ pub async fn run(app: Shared, generation: u64) {
             match read.await {
                 Ok((weights, packed)) if is_current(&app, generation) => {
                     if let Some(run) = app.borrow_mut().runs.first_mut() {
-                        run.weights = weights;
+                        run.set_weights(weights);
                         run.packed_bytes = packed;
                     }
                 }

@@ -66,8 +66,8 @@ pub fn redraw_side(app: &Shared) {
     let weights = a
         .runs
         .first()
-        .map(|r| &r.weights)
-        .filter(|w| !sweep && !w.is_empty() && a.cfg.quant.enabled());
+        .filter(|_| !sweep && a.cfg.quant.enabled())
+        .and_then(|r| r.weights_figure());
     dom::set_hidden("fig-weights", weights.is_none());
     let caption = match (staircase, n_panels > 1) {
         (true, _) => STAIRCASE_CAPTION,
@@ -151,7 +151,7 @@ pub fn redraw_side(app: &Shared) {
     }
     if let (Ok(()), Some(weights)) = (&drawn, weights) {
         drawn = canvas::draw("weights-canvas", |root, style| {
-            plot::draw_weights(root, weights, &a.runs[0].config.quant, style)
+            plot::draw_weights(root, weights, style)
         });
     }
     if let Err(e) = drawn {
