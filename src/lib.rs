@@ -20,6 +20,8 @@ pub mod data;
 pub mod device_data;
 pub mod digits;
 pub mod drive;
+pub mod export;
+pub mod groups;
 pub mod lora;
 pub mod metrics;
 pub mod model;

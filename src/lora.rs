@@ -7,7 +7,7 @@
 //! factors from its own seeded stream (Burn's `Lora` draws from the device RNG, which differs
 //! between backends, so a link would not replay the same run), sets γ by the chosen rule, and
 //! freezes the factor that the factor mode says stays fixed. LoRA+ (λ × the learning rate of the B
-//! factors) is applied with μP's rates in the trainer's one table (`train::param_rates`).
+//! factors) is applied with μP's rates in the trainer's one table (`groups::param_rates`).
 
 use burn::module::{LoraAdapter, Module, Param, ParamId, Reparameterizer};
 use burn::prelude::*;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use plotters::prelude::IntoDrawingArea;
-use tinytune::{backend, metrics, plot, train, url};
+use tinytune::{backend, export, metrics, plot, train, url};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -141,7 +141,7 @@ fn main() -> ExitCode {
         }
     }
     let csv = if cli.summary {
-        metrics::to_summary_csv(&runs)
+        export::to_summary_csv(&runs)
     } else if cli.best {
         match best_csv(&runs, cfg.metric) {
             Some(csv) => csv,
@@ -151,9 +151,9 @@ fn main() -> ExitCode {
             }
         }
     } else if cfg.coord > 0 {
-        metrics::to_coord_csv(&runs)
+        export::to_coord_csv(&runs)
     } else {
-        metrics::to_csv(&runs)
+        export::to_csv(&runs)
     };
     if std::io::stdout().write_all(csv.as_bytes()).is_err() {
         return ExitCode::FAILURE;
@@ -229,7 +229,7 @@ fn best_csv(runs: &[metrics::Run], metric: metrics::SweepMetric) -> Option<Strin
             .iter()
             .map(|(v, x, loss)| vec![l.label.clone(), v.to_string(), x.to_string(), loss.to_string()])
     });
-    Some(metrics::csv_text(std::iter::once(header).chain(rows)))
+    Some(export::csv_text(std::iter::once(header).chain(rows)))
 }
 
 /// The coordinate check when recorded; the sweep chart for a sweep over a numeric knob (panels

@@ -85,7 +85,8 @@ pub struct Mlp {
 /// Weights drawn on the CPU from our own seeded stream, so a seed gives the same initial model on
 /// every backend (Burn's device RNGs differ between backends). Init: w ~ N(0, std²) with the std
 /// μP's table gives (1/√fan_in; √m/√fan_in for a μP readout, as `set_base_shapes` rescales it;
-/// 0 for a zero readout); biases zero. The draws happen even for std 0, so the knob never shifts the other layers' weights.
+/// 0 for a zero readout); biases zero. The draws happen even for std 0, so the knob never shifts
+/// the other layers' weights.
 fn linear(d_in: usize, d_out: usize, std: f64, rng: &mut Rng, device: &Device) -> Linear {
     let w: Vec<f32> = (0..d_in * d_out).map(|_| (rng.normal() * std) as f32).collect();
     // Burn stores linear weights as [in, out]: y = x·W + b.

@@ -257,6 +257,18 @@ impl MupConfig {
     }
 }
 
+/// The peak learning rate and weight decay (absolute, not factors) of `part` of a `role` layer
+/// under `cfg`: μP's rule on η and wd, and LoRA+'s λ on B factors, set before μP splits the groups
+/// as peft's `create_loraplus_optimizer` handing its groups to MuAdam does.
+pub fn rate(cfg: &crate::config::ExperimentConfig, role: Role, part: Part) -> Rule {
+    let rule = cfg.mup.rule(role, part, cfg.opt, cfg.width);
+    let plus = if part == Part::LoraB { cfg.lora.lplus } else { 1.0 };
+    Rule {
+        lr: cfg.lr * plus * rule.lr,
+        wd: cfg.wd * rule.wd,
+    }
+}
+
 /// What μP gives each group, for the page and the CLI: learning rates, decays (when there is
 /// decay), the readout's init and its input multiplier.
 pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
@@ -267,7 +279,7 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
     if cfg.task == crate::config::Task::Planted {
         return Some("μP changes nothing here: the planted task's linear student has no width".into());
     }
-    let (w, opt) = (cfg.width, cfg.opt);
+    let w = cfg.width;
     let n = crate::config::format_number;
     let groups = [
         ("input", Role::Input, Part::Weight),
@@ -279,7 +291,7 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
     let list = |f: &dyn Fn(Rule) -> f64| {
         groups
             .iter()
-            .map(|(name, role, part)| format!("{name} {}", n(f(p.rule(*role, *part, opt, w)))))
+            .map(|(name, role, part)| format!("{name} {}", n(f(rate(cfg, *role, *part)))))
             .collect::<Vec<_>>()
             .join(" · ")
     };
@@ -288,10 +300,10 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
         w,
         p.base_width,
         n(p.width_mult(w)),
-        list(&|r| cfg.lr * r.lr)
+        list(&|r| r.lr)
     );
     if cfg.wd > 0.0 {
-        out += &format!("; wd {}", list(&|r| cfg.wd * r.wd));
+        out += &format!("; wd {}", list(&|r| r.wd));
     }
     let readout_std = p.init_std(Role::Readout, Part::Weight, w, w);
     out += &format!(
@@ -304,7 +316,6 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
     }
     // The adaptation phase's adapters are classified too (LoRA+'s λ on B comes on top).
     if cfg.lora.rank.is_some_and(|r| r > 0) {
-        let lplus = cfg.lora.lplus;
         let factors: Vec<String> = [
             ("input", Role::Input),
             ("hidden", Role::Hidden),
@@ -312,9 +323,8 @@ pub fn describe(cfg: &crate::config::ExperimentConfig) -> Option<String> {
         ]
         .iter()
         .map(|(name, role)| {
-            let a = cfg.lr * p.rule(*role, Part::LoraA, opt, w).lr;
-            let b = cfg.lr * lplus * p.rule(*role, Part::LoraB, opt, w).lr;
-            format!("{name} A {} B {}", n(a), n(b))
+            let (a, b) = (rate(cfg, *role, Part::LoraA), rate(cfg, *role, Part::LoraB));
+            format!("{name} A {} B {}", n(a.lr), n(b.lr))
         })
         .collect();
         out += &format!("; adapters lr {}", factors.join(" · "));

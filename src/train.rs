@@ -4,24 +4,21 @@
 //! init → (μP scales) → (LoRA) → (quantization) → optimizer groups.
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
-use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
-use crate::config::{ExperimentConfig, OptimizerKind, Task};
+use crate::config::{ExperimentConfig, Task};
 use crate::data::{self, Dataset, EXTENT, Rng, streams};
 use crate::device_data::{DeviceData, DeviceTargets};
 pub use crate::drive::{read_packed_bytes, read_spectra, read_weights, train_run, train_sweep};
+use crate::groups;
 use crate::lora::{self, AdaptedLayer};
 use crate::model::Mlp;
-use crate::mup::Part;
 use crate::planted::Teacher;
 use crate::quant::QMode;
-use crate::schedule::Scheduled;
 use crate::spectrum;
-use burn::module::{ParamGroup, ParamId};
 
 /// Validation loss is evaluated every this many steps (and at the last step of each phase): often
 /// enough for a smooth curve, rare enough not to double the work per step.
@@ -77,122 +74,6 @@ pub struct Trainer {
     grid: Option<(usize, Tensor<2>)>,
 }
 
-/// One parameter's learning rate and weight decay at the peak of the schedule, as the trainer
-/// hands them to Burn: the μP rule of its role and part, LoRA+'s λ on B factors.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ParamRate {
-    pub name: String,
-    pub id: ParamId,
-    pub lr: f64,
-    pub wd: f64,
-}
-
-/// Every tensor's [`ParamRate`] for `model` under `cfg`: the one table both phases of a run build
-/// their optimizer groups from (the tests compare it with `mup`'s and peft's own groups).
-pub fn param_rates(cfg: &ExperimentConfig, model: &Mlp) -> Vec<ParamRate> {
-    model
-        .param_specs()
-        .into_iter()
-        .map(|p| {
-            let rule = cfg.mup.rule(p.role, p.part, cfg.opt, cfg.width);
-            // LoRA+ sets B's rate before μP splits the groups, as peft's
-            // create_loraplus_optimizer handing its groups to MuAdam does.
-            let plus = if p.part == Part::LoraB {
-                cfg.lora.lplus
-            } else {
-                1.0
-            };
-            ParamRate {
-                name: p.name,
-                id: p.id,
-                lr: cfg.lr * plus * rule.lr,
-                wd: cfg.wd * rule.wd,
-            }
-        })
-        .collect()
-}
-
-/// `optim` with the optimizer for weight decay `wd` added for `group` (or, with no `optim` yet,
-/// the base optimizer for every parameter). Decay as PyTorch users know it: decoupled (AdamW) for
-/// Adam, L2 for SGD (see [`crate::schedule::decay_kind`]).
-fn add_optimizer(
-    optim: Option<ModuleOptimizer>,
-    group: ParamGroup,
-    opt: OptimizerKind,
-    wd: f64,
-) -> ModuleOptimizer {
-    fn add<O: Optimizer + 'static>(
-        optim: Option<ModuleOptimizer>,
-        group: ParamGroup,
-        o: O,
-    ) -> ModuleOptimizer {
-        match optim {
-            None => ModuleOptimizer::from(o),
-            Some(m) => m.with_group(group, o, None),
-        }
-    }
-    // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
-    // expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
-    match opt {
-        OptimizerKind::Adam if wd > 0.0 => add(
-            optim,
-            group,
-            AdamWConfig::new()
-                .with_epsilon(1e-8)
-                .with_weight_decay(wd as f32)
-                .build(),
-        ),
-        OptimizerKind::Adam => add(optim, group, AdamConfig::new().with_epsilon(1e-8).build()),
-        OptimizerKind::Sgd if wd > 0.0 => add(
-            optim,
-            group,
-            SgdConfig::new()
-                .with_weight_decay(Some(WeightDecayConfig::new(wd as f32)))
-                .build(),
-        ),
-        OptimizerKind::Sgd => add(optim, group, SgdConfig::new().build()),
-    }
-}
-
-/// Parameter ids grouped by equal value (exact f64 equality: the factors are exact products).
-fn by_value(rates: &[ParamRate], value: impl Fn(&ParamRate) -> f64) -> Vec<(f64, Vec<ParamId>)> {
-    let mut out: Vec<(f64, Vec<ParamId>)> = Vec::new();
-    for r in rates {
-        let v = value(r);
-        match out.iter_mut().find(|(k, _)| *k == v) {
-            Some((_, ids)) => ids.push(r.id),
-            None => out.push((v, vec![r.id])),
-        }
-    }
-    out
-}
-
-/// The optimizer and the per-group learning rates of one phase of `total` steps, from
-/// [`param_rates`]: a base optimizer and schedule for η and wd, and a Burn parameter group for
-/// every other rate or decay. Pre-training and adaptation (LoRA or full fine-tuning) both come
-/// from here, so μP's groups hold in every phase.
-fn optimization(cfg: &ExperimentConfig, model: &Mlp, total: usize) -> (ModuleOptimizer, ModuleLrScheduler) {
-    let rates = param_rates(cfg, model);
-    let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
-    for (peak, ids) in by_value(&rates, |r| r.lr) {
-        if peak != cfg.lr {
-            lr = lr.with_group(ParamGroup::from_ids(ids), scheduled(cfg, peak, total));
-        }
-    }
-    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd);
-    for (wd, ids) in by_value(&rates, |r| r.wd) {
-        if wd != cfg.wd {
-            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd);
-        }
-    }
-    (optim, lr)
-}
-
-/// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.
-fn scheduled(cfg: &ExperimentConfig, peak: f64, total: usize) -> Scheduled {
-    Scheduled::new(peak, cfg.sched, cfg.warm, total)
-}
-
 impl Trainer {
     /// Builds everything a run needs and uploads the data once. `device` is a plain (non-autodiff)
     /// device; the trainer enables autodiff on it.
@@ -216,7 +97,7 @@ impl Trainer {
             let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, &device);
             (dataset, model)
         };
-        let (optim, lr) = optimization(cfg, &model, cfg.pretrain_steps());
+        let (optim, lr) = groups::optimization(cfg, &model, cfg.pretrain_steps());
         let pending =
             (cfg.lora.rank.is_some() && cfg.task != Task::Planted).then(|| cfg.shift.apply(&dataset));
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
@@ -262,7 +143,7 @@ impl Trainer {
         // A fresh optimizer with the same μP groups (and LoRA+'s λ on B); the schedule starts
         // over for the adaptation phase, as a fine-tuning script's would.
         let total = self.cfg.total_steps() - self.step;
-        (self.optim, self.lr) = optimization(&self.cfg, &adapted.model, total);
+        (self.optim, self.lr) = groups::optimization(&self.cfg, &adapted.model, total);
         self.model = Some(adapted.model);
         self.adaptation = Some(Adaptation {
             start: self.step,

@@ -6,10 +6,11 @@
 use burn::module::Param;
 use burn::prelude::*;
 use tinytune::backend;
+use tinytune::groups::param_rates;
 use tinytune::metrics::read_reports;
 use tinytune::model::Mlp;
 use tinytune::mup::Parameterization;
-use tinytune::train::{StepOutput, Trainer, param_rates, train_run};
+use tinytune::train::{StepOutput, Trainer, train_run};
 use tinytune::url::{parse_strict, to_query};
 
 /// Every layer's weight and bias, in forward order.

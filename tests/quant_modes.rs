@@ -4,7 +4,8 @@
 
 use burn::prelude::*;
 use tinytune::backend;
-use tinytune::metrics::{read_reports, to_summary_csv};
+use tinytune::export::to_summary_csv;
+use tinytune::metrics::read_reports;
 use tinytune::quant::tensor::fake_quant;
 use tinytune::train::{Trainer, train_run};
 use tinytune::url::{parse, parse_strict, to_query};

@@ -14,10 +14,11 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use serde_json::Value;
 use tinytune::backend;
+use tinytune::groups::param_rates;
 use tinytune::lora::{self, ScaleRule};
 use tinytune::quant::format::{NF4, QFormat};
 use tinytune::quant::{Clip, Granularity, QuantConfig, scalar, tensor};
-use tinytune::train::{Trainer, param_rates, train_run};
+use tinytune::train::{Trainer, train_run};
 use tinytune::url::parse_strict;
 
 fn fixture(name: &str) -> Value {

@@ -5,7 +5,7 @@ use plotters::prelude::*;
 use tinytune::config::ExperimentConfig;
 use tinytune::sweep::{MAX_RUNS, Sweep, interleave};
 use tinytune::url::{parse, parse_strict, to_query};
-use tinytune::{backend, metrics, plot, train};
+use tinytune::{backend, export, metrics, plot, train};
 
 #[test]
 fn geometric_and_list_axes_expand_in_run_order() {
@@ -129,7 +129,7 @@ fn a_sweep_with_an_absurd_learning_rate_finishes_and_marks_those_runs() {
         "progress is reported while runs are still going"
     );
 
-    let summary = metrics::to_summary_csv(&runs);
+    let summary = export::to_summary_csv(&runs);
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(
         lines[0],
@@ -138,7 +138,7 @@ fn a_sweep_with_an_absurd_learning_rate_finishes_and_marks_those_runs() {
     let diverged = |l: &str| l.split(',').nth(5).map(str::to_string);
     assert!(lines[1].starts_with("0,0.05,") && diverged(lines[1]).as_deref() == Some("0"));
     assert!(lines[2].starts_with("1,9,") && diverged(lines[2]).as_deref() == Some("1"));
-    let csv = metrics::to_csv(&runs);
+    let csv = export::to_csv(&runs);
     assert_eq!(csv.lines().filter(|l| l.starts_with("0,")).count(), 60);
     assert!(csv.lines().any(|l| l.starts_with("1,")));
 }
@@ -207,7 +207,7 @@ fn json_export_holds_config_knobs_and_every_step() {
     let points = cfg.sweep.expand(&cfg).unwrap();
     let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 5, |_, _| {})).unwrap();
     runs[0].reports[1].val_loss = Some(f32::NAN);
-    let v: serde_json::Value = serde_json::from_str(&metrics::to_json(&runs)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&export::to_json(&runs)).unwrap();
     let list = v.as_array().unwrap();
     assert_eq!(list.len(), 4);
     assert_eq!(list[1]["knobs"]["lr"], "0.01");

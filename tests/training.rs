@@ -4,7 +4,7 @@
 use plotters::prelude::IntoDrawingArea;
 use tinytune::config::{ExperimentConfig, Named, Task};
 use tinytune::train::{Trainer, train_run};
-use tinytune::{backend, metrics, plot};
+use tinytune::{backend, export, metrics, plot};
 
 fn run(cfg: &ExperimentConfig) -> metrics::Run {
     pollster::block_on(train_run(cfg, &backend::cpu(), 25)).expect("training runs")
@@ -146,7 +146,7 @@ fn csv_has_the_documented_shape() {
         steps: 12,
         ..Default::default()
     });
-    let csv = metrics::to_csv(std::slice::from_ref(&r));
+    let csv = export::to_csv(std::slice::from_ref(&r));
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines[0], "run,step,train_loss,val_loss");
     assert_eq!(lines.len(), 1 + 12);
@@ -155,7 +155,7 @@ fn csv_has_the_documented_shape() {
         lines[2].ends_with(','),
         "val_loss is empty where it was not evaluated"
     );
-    let summary = metrics::to_summary_csv(&[r]);
+    let summary = export::to_summary_csv(&[r]);
     let mut s = summary.lines();
     assert_eq!(
         s.next(),

@@ -5,7 +5,8 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlCanvasElement, HtmlInputElement};
 
 use super::dom::{self, Level};
-use crate::metrics::{self, Run};
+use crate::export;
+use crate::metrics::Run;
 
 pub fn copy_link() {
     let Some(window) = web_sys::window() else { return };
@@ -65,14 +66,14 @@ fn report(what: &str, r: Result<(), JsValue>) {
 pub fn csv(runs: &[Run]) {
     report(
         "CSV",
-        save_text("tinytune-runs.csv", "text/csv", &metrics::to_csv(runs)),
+        save_text("tinytune-runs.csv", "text/csv", &export::to_csv(runs)),
     );
 }
 
 pub fn json(runs: &[Run]) {
     report(
         "JSON",
-        save_text("tinytune-runs.json", "application/json", &metrics::to_json(runs)),
+        save_text("tinytune-runs.json", "application/json", &export::to_json(runs)),
     );
 }
 
