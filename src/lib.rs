@@ -4,39 +4,47 @@
 //! Data flows one way (DESIGN.md §4):
 //!
 //! ```text
-//!  link / CLI arg ──url──▶ ExperimentConfig ──train::Trainer::new──▶ Trainer (model, optimizer,
-//!                               ▲                                     data on the device)
-//!  page controls ──web::state───┘                                          │ step(): queues work,
-//!                                                                          ▼ returns tensors
-//!  canvas / SVG ◀──plot── metrics::Run ◀── metrics::read_reports().await (ONE batched readback)
+//!  link / CLI arg ──link::url──▶ Study { experiment, sweep, view } ──train::Trainer::new──▶ Trainer
+//!                                    ▲                                 (model, optimizer, data on
+//!  page controls ──Msg──▶ page::update (State) ──Effect──▶ web shell    the device) │ step(): queues
+//!                                    ▲                                              ▼ work
+//!  canvas / SVG ◀──plot── train::metrics::Run ◀── read_reports().await (ONE batched readback)
 //! ```
 //!
 //! Everything outside `web` is backend-agnostic and tested natively on Burn's CPU backend (flex);
-//! `web` is the thin wasm-only shell (DOM, frame-paced runner, backend choice).
+//! `web` is the thin wasm-only shell: it turns DOM events and the runner's reports into messages
+//! for `page::update` and carries out the effects that returns.
 
-pub mod backend;
-pub mod config;
+// The layers, bottom to top: each module uses only the ones listed before it (`tests/layers.rs`
+// reads this list and fails the tests on an import against it or on any import cycle).
+
+/// Named choices and numbers as links write them.
+pub mod vocab;
+
+/// Each knob's settings as plain data, with closed-form maths that needs no model.
+pub mod knobs;
+
+/// The aggregate of the knobs: validation, sizes and costs, rates, descriptions.
+pub mod experiment;
+
+/// The link: study (experiment, sweep, view), the key table, the query-string codec, presets.
+pub mod link;
+
+/// Seeded data sets and their upload to a device.
 pub mod data;
-pub mod device_data;
-pub mod digits;
-pub mod drive;
-pub mod export;
-pub mod groups;
-pub mod lora;
-pub mod metrics;
-pub mod model;
-pub mod mup;
-pub mod planted;
-pub mod plot;
-pub mod presets;
-pub mod quant;
-pub mod schedule;
-pub mod shape;
-pub mod spectrum;
-pub mod sweep;
-pub mod train;
-pub mod url;
-pub mod validate;
 
+/// Models on Burn: the MLP, LoRA adapters, quantization applied, devices.
+pub mod model;
+
+/// The trainer, its optimizer groups, the loop over runs with its one readback, results.
+pub mod train;
+
+/// Charts, on any plotters backend.
+pub mod plot;
+
+/// The page as a pure state machine: `update(&mut State, Msg) -> Vec<Effect>`.
+pub mod page;
+
+/// The browser shell: runs the page's effects on the DOM and the runner.
 #[cfg(target_family = "wasm")]
 pub mod web;

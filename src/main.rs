@@ -6,7 +6,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use plotters::prelude::IntoDrawingArea;
-use tinytune::{backend, export, metrics, plot, train, url};
+use tinytune::link::url;
+use tinytune::model::backend;
+use tinytune::train::{export, metrics};
+use tinytune::{plot, train};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -46,7 +49,7 @@ struct Cli {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.presets {
-        for p in tinytune::presets::PRESETS {
+        for p in tinytune::link::presets::PRESETS {
             println!(
                 "{}\t{}\t?v=1&{}\n\t{}\n\tExpect: {}",
                 p.id, p.title, p.query, p.claim, p.expect
@@ -56,7 +59,7 @@ fn main() -> ExitCode {
     }
     let query = match &cli.preset {
         None => cli.query.clone(),
-        Some(id) => match tinytune::presets::find(id) {
+        Some(id) => match tinytune::link::presets::find(id) {
             Some(p) => {
                 eprintln!(
                     "tinytune: {} — {}\ntinytune: expect: {}",
@@ -65,14 +68,14 @@ fn main() -> ExitCode {
                 p.query.to_string()
             }
             None => {
-                let ids: Vec<&str> = tinytune::presets::PRESETS.iter().map(|p| p.id).collect();
+                let ids: Vec<&str> = tinytune::link::presets::PRESETS.iter().map(|p| p.id).collect();
                 eprintln!("tinytune: no preset '{id}' (choose one of: {})", ids.join(", "));
                 return ExitCode::from(2);
             }
         },
     };
-    let cfg = match url::parse_strict(&query) {
-        Ok(cfg) => cfg,
+    let study = match url::parse_strict(&query) {
+        Ok(study) => study,
         Err(issues) => {
             eprintln!("tinytune: the experiment string was refused:");
             for i in &issues {
@@ -82,13 +85,14 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let cfg = &study.experiment;
     let device = backend::cpu();
     let start = web_time::Instant::now();
-    let trained = if cfg.sweep.is_empty() {
-        pollster::block_on(train::train_run(&cfg, &device, cli.chunk as usize)).map(|run| vec![run])
+    let trained = if study.sweep.is_empty() {
+        pollster::block_on(train::train_run(cfg, &device, cli.chunk as usize)).map(|run| vec![run])
     } else {
         // Validated by the link parser; expanding again yields the runs.
-        match cfg.sweep.expand(&cfg) {
+        match study.sweep.expand(cfg) {
             Ok(points) => pollster::block_on(train::train_sweep(
                 &points,
                 &device,
@@ -123,16 +127,16 @@ fn main() -> ExitCode {
             String::new()
         }
     );
-    if let (true, Some(run)) = (cfg.sweep.is_empty(), runs.first()) {
+    if let (true, Some(run)) = (study.sweep.is_empty(), runs.first()) {
         let lrs = [
-            tinytune::mup::describe(&cfg),
-            tinytune::schedule::describe(&cfg),
-            tinytune::quant::describe(&cfg, true),
+            tinytune::experiment::describe::mup(cfg),
+            tinytune::experiment::describe::schedule(cfg),
+            tinytune::model::quant::describe(cfg, true),
         ];
         for line in lrs.into_iter().flatten() {
             eprintln!("tinytune: {line}");
         }
-        describe_adaptation(&cfg, run);
+        describe_adaptation(cfg, run);
         if let (Some(qv), Some(fv)) = (run.quant_val_loss(), run.final_val_loss()) {
             eprintln!("tinytune: PTQ: validation loss {fv:.4} in f32 → {qv:.4} quantized");
         }
@@ -143,7 +147,7 @@ fn main() -> ExitCode {
     let csv = if cli.summary {
         export::to_summary_csv(&runs)
     } else if cli.best {
-        match best_csv(&runs, cfg.metric) {
+        match best_csv(&runs, study.view.metric) {
             Some(csv) => csv,
             None => {
                 eprintln!("tinytune: --best needs a sweep over two numeric knobs, e.g. sweep=lr:…;w:…");
@@ -158,7 +162,7 @@ fn main() -> ExitCode {
     if std::io::stdout().write_all(csv.as_bytes()).is_err() {
         return ExitCode::FAILURE;
     }
-    if let Some(Err((path, e))) = cli.svg.map(|p| write_svg(&p, &cfg, &runs).map_err(|e| (p, e))) {
+    if let Some(Err((path, e))) = cli.svg.map(|p| write_svg(&p, &study, &runs).map_err(|e| (p, e))) {
         eprintln!("tinytune: could not write {}: {e}", path.display());
         return ExitCode::FAILURE;
     }
@@ -166,7 +170,7 @@ fn main() -> ExitCode {
         let figure = runs
             .first()
             .filter(|_| runs.len() == 1)
-            .and_then(|r| tinytune::quant::weights::figure(&r.weights, &cfg.quant));
+            .and_then(|r| tinytune::model::quant::weights::figure(&r.weights, &cfg.quant));
         let Some(figure) = figure else {
             eprintln!("tinytune: --quant-svg needs a single run with quantized weights (bits < 32)");
             return ExitCode::from(2);
@@ -183,8 +187,8 @@ fn main() -> ExitCode {
 }
 
 /// The adaptation's readouts on stderr: what trains, at which scale, and the rank ΔW used.
-fn describe_adaptation(cfg: &tinytune::config::ExperimentConfig, run: &metrics::Run) {
-    let Some(what) = tinytune::lora::describe(cfg) else {
+fn describe_adaptation(cfg: &tinytune::experiment::ExperimentConfig, run: &metrics::Run) {
+    let Some(what) = tinytune::experiment::describe::lora(cfg) else {
         return;
     };
     eprintln!("tinytune: {what}");
@@ -198,13 +202,13 @@ fn describe_adaptation(cfg: &tinytune::config::ExperimentConfig, run: &metrics::
             if s.singular.len() > 8 { ", …" } else { "" }
         );
     }
-    if let Some(f) = cfg.loss_floor() {
+    if let Some(f) = tinytune::data::planted::loss_floor(cfg) {
         eprintln!("tinytune:   Eckart–Young floor for this rank: {f:.6}");
     }
 }
 
 /// `--best`: `panel,<curve knob>,best_<x knob>,best_loss`, one row per curve of every panel.
-fn best_csv(runs: &[metrics::Run], metric: metrics::SweepMetric) -> Option<String> {
+fn best_csv(runs: &[metrics::Run], metric: tinytune::link::view::SweepMetric) -> Option<String> {
     let (x_key, panels) = plot::sweep_panels(runs, metric)?;
     let lines = plot::best_lines(&panels)?;
     let series_key = runs
@@ -215,8 +219,8 @@ fn best_csv(runs: &[metrics::Run], metric: metrics::SweepMetric) -> Option<Strin
         .filter(|k| *k != "seed")
         .nth(1)?;
     let column = match metric {
-        metrics::SweepMetric::Final => "final_val_loss",
-        metrics::SweepMetric::Best => "best_val_loss",
+        tinytune::link::view::SweepMetric::Final => "final_val_loss",
+        tinytune::link::view::SweepMetric::Best => "best_val_loss",
     };
     let header = vec![
         "panel".to_string(),
@@ -236,9 +240,10 @@ fn best_csv(runs: &[metrics::Run], metric: metrics::SweepMetric) -> Option<Strin
 /// and the best-value plot for a third knob); else the loss curves.
 fn write_svg(
     path: &std::path::Path,
-    cfg: &tinytune::config::ExperimentConfig,
+    study: &tinytune::link::study::Study,
     runs: &[metrics::Run],
 ) -> Result<(), String> {
+    let (cfg, metric) = (&study.experiment, study.view.metric);
     let style = plot::ChartStyle::default();
     if let Some((x_key, panels)) = plot::coord_panels(runs) {
         let cols = panels.first().map_or(1, Vec::len) as u32;
@@ -247,11 +252,11 @@ fn write_svg(
         plot::draw_coord(&root, &x_key, &panels, style)?;
         return root.present().map_err(|e| e.to_string());
     }
-    let panels = plot::sweep_panels(runs, cfg.metric);
+    let panels = plot::sweep_panels(runs, metric);
     if let Some((x_key, panels)) = panels.as_ref().filter(|(_, p)| p.len() > 1) {
         let root = plotters::prelude::SVGBackend::new(path, (1400, 480)).into_drawing_area();
         let (left, right) = root.split_horizontally(1000);
-        plot::draw_sweep_panels(&left, x_key, panels, cfg.metric, style)?;
+        plot::draw_sweep_panels(&left, x_key, panels, metric, style)?;
         let series_key = runs[0]
             .knobs
             .iter()
@@ -264,16 +269,16 @@ fn write_svg(
         return root.present().map_err(|e| e.to_string());
     }
     let root = plotters::prelude::SVGBackend::new(path, (900, 540)).into_drawing_area();
-    match plot::sweep_series(runs, cfg.metric) {
+    match plot::sweep_series(runs, metric) {
         Some((x_key, series)) if plot::is_rank_sweep(&x_key) => {
-            plot::draw_staircase(&root, &series, cfg, cfg.metric, style)?
+            plot::draw_staircase(&root, &series, cfg, metric, style)?
         }
-        Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, cfg.metric, style)?,
+        Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, metric, style)?,
         None => {
             plot::draw_curves(
                 &root,
                 runs,
-                plot::CurveOptions::new(cfg.log_y, cfg.total_steps()),
+                plot::CurveOptions::new(study.view.log_y, cfg.total_steps()),
                 style,
             )?;
         }

@@ -1,9 +1,11 @@
 //! The seeded tasks: deterministic, balanced, inside the plotted square, train ≠ validation; the
 //! planted teacher's floor; the shifts of the adaptation phase.
 
-use tinytune::config::{ExperimentConfig, Named, Task};
-use tinytune::data::{Dataset, EXTENT, Rng, Shift, Targets, generate};
-use tinytune::planted::{PlantedConfig, SvProfile, Teacher};
+use tinytune::data::planted::Teacher;
+use tinytune::data::{self, Dataset, EXTENT, Rng, Targets, generate};
+use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::task::{PlantedConfig, Shift, SvProfile, Task};
+use tinytune::vocab::Named;
 
 fn sample(task: Task, n: usize, seed: u64) -> Dataset {
     generate(&ExperimentConfig {
@@ -76,7 +78,7 @@ fn planted_floor_is_eckart_young() {
     }
     assert!((t.floor(None) - noise2).abs() < 1e-15);
     // The planted change has exactly the planted spectrum.
-    let s = tinytune::spectrum::singular_values(&t.delta, 64, 64);
+    let s = tinytune::data::spectrum::singular_values(&t.delta, 64, 64);
     for (got, want) in s.iter().zip([4.0, 3.0, 2.0, 1.0, 0.0]) {
         assert!((got - want).abs() < 1e-9, "{s:?}");
     }
@@ -114,7 +116,7 @@ fn planted_labels_follow_the_teacher_and_the_subspace() {
     }
     // Inputs span only k = 3 dimensions.
     let xs: Vec<f64> = d.train.x.iter().map(|&v| f64::from(v)).collect();
-    let s = tinytune::spectrum::singular_values(&xs, 50, 8);
+    let s = tinytune::data::spectrum::singular_values(&xs, 50, 8);
     assert!(s[2] > 1e-3 && s[3] < 1e-4, "{s:?}");
     // A restricted input lowers what an adapter can be asked to learn.
     assert!(t.visible_sigma().len() == 3 && t.floor(Some(3)) < 1e-12);
@@ -123,10 +125,10 @@ fn planted_labels_follow_the_teacher_and_the_subspace() {
 #[test]
 fn shifts_rotate_points_and_reverse_labels() {
     let a = sample(Task::Moons, 40, 2);
-    let r = Shift::Rotate.apply(&a);
+    let r = data::shift(Shift::Rotate, &a);
     assert_eq!((r.train.x[0], r.train.x[1]), (-a.train.x[1], a.train.x[0]));
     assert_eq!(r.train.labels(), a.train.labels());
-    let f = Shift::Flip.apply(&a);
+    let f = data::shift(Shift::Flip, &a);
     assert_eq!(f.train.x, a.train.x);
     assert!(
         f.train
@@ -136,7 +138,7 @@ fn shifts_rotate_points_and_reverse_labels() {
             .all(|(x, y)| x + y == 1)
     );
     let d = sample(Task::Digits, 30, 2);
-    assert_ne!(Shift::Rotate.apply(&d).train.x, d.train.x);
+    assert_ne!(data::shift(Shift::Rotate, &d).train.x, d.train.x);
 }
 
 #[test]

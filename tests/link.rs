@@ -1,16 +1,22 @@
 //! The link format (DESIGN.md §6) and validation: round-trips, defaults omitted, bad input reported
 //! with what was used instead, the CLI refusing bad input with exit code 2.
 
-use tinytune::config::{Activation, BackendChoice, ExperimentConfig, OptimizerKind, Task};
-use tinytune::url::{parse, parse_strict, to_query};
+use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::arch::Activation;
+use tinytune::knobs::optim::OptimizerKind;
+use tinytune::knobs::task::Task;
+use tinytune::link::study::Study;
+use tinytune::link::url::{experiment_query, parse, parse_strict, to_query};
+use tinytune::link::view::{BackendChoice, SweepMetric, View};
 
 #[test]
 fn defaults_give_the_shortest_link() {
-    assert_eq!(to_query(&ExperimentConfig::default()), "v=1");
+    assert_eq!(to_query(&Study::default()), "v=1");
+    assert_eq!(experiment_query(&ExperimentConfig::default()), "v=1");
     let p = parse("");
-    assert_eq!(p.config, ExperimentConfig::default());
+    assert_eq!(p.study.experiment, ExperimentConfig::default());
     assert!(p.issues.is_empty());
-    assert_eq!(parse("?v=1").config, ExperimentConfig::default());
+    assert_eq!(parse("?v=1").study.experiment, ExperimentConfig::default());
 }
 
 #[test]
@@ -26,21 +32,27 @@ fn every_key_round_trips() {
         batch: 32,
         steps: 1234,
         seed: 42,
-        backend: BackendChoice::Cpu,
-        log_y: false,
-        log_x: true,
-        sweep: Default::default(),
         ..ExperimentConfig::default()
     };
-    let q = to_query(&cfg);
+    let study = Study {
+        experiment: cfg,
+        view: View {
+            backend: BackendChoice::Cpu,
+            log_y: false,
+            log_x: true,
+            ..View::default()
+        },
+        ..Study::default()
+    };
+    let q = to_query(&study);
     assert_eq!(
         q,
         "v=1&task=moons&n=512&w=128&d=2&act=gelu&opt=sgd&lr=0.000244140625&bs=32&steps=1234&seed=42&backend=cpu&ylog=0&xlog=1"
     );
     let p = parse(&q);
     assert!(p.issues.is_empty(), "{:?}", p.issues);
-    assert_eq!(p.config, cfg);
-    assert_eq!(parse_strict(&format!("?{q}")).unwrap(), cfg);
+    assert_eq!(p.study, study);
+    assert_eq!(parse_strict(&format!("?{q}")).unwrap(), study);
 }
 
 #[test]
@@ -49,22 +61,24 @@ fn lora_and_planted_keys_round_trip() {
              &pr=6&dim=32&noise=0.1&k=12&sv=pow";
     let p = parse(q);
     assert!(p.issues.is_empty(), "{:?}", p.issues);
-    let c = &p.config;
+    let c = &p.study.experiment;
     assert_eq!(c.lora.rank, Some(8));
     assert_eq!((c.lora.alpha, c.lora.lplus), (16.0, 16.0));
-    assert_eq!(c.lora.scale, tinytune::lora::ScaleRule::RankStabilized);
-    assert_eq!(c.lora.ainit, tinytune::lora::AInit::InvRank);
-    assert_eq!(c.lora.train, tinytune::lora::Factors::BOnly);
-    assert_eq!(c.lora.target, tinytune::lora::Target::Layers(vec![0]));
+    assert_eq!(c.lora.scale, tinytune::knobs::lora::ScaleRule::RankStabilized);
+    assert_eq!(c.lora.ainit, tinytune::knobs::lora::AInit::InvRank);
+    assert_eq!(c.lora.train, tinytune::knobs::lora::Factors::BOnly);
+    assert_eq!(c.lora.target, tinytune::knobs::lora::Target::indices([0]));
     assert_eq!((c.planted.rank, c.planted.dim, c.planted.k), (6, 32, Some(12)));
-    assert_eq!(c.planted.sv, tinytune::planted::SvProfile::Power);
-    assert_eq!(to_query(c), q);
+    assert_eq!(c.planted.sv, tinytune::knobs::task::SvProfile::Power);
+    assert_eq!(experiment_query(c), q);
     // Rank 0 is full fine-tuning, which is not the same as no adaptation at all.
-    assert_eq!(parse("r=0").config.lora.rank, Some(0));
-    assert_eq!(parse("r=none").config.lora.rank, None);
-    let mlp = parse("task=spiral&r=4&asteps=200&shift=flip&target=0,3").config;
+    assert_eq!(parse("r=0").study.experiment.lora.rank, Some(0));
+    assert_eq!(parse("r=none").study.experiment.lora.rank, None);
+    let mlp = parse("task=spiral&r=4&asteps=200&shift=flip&target=0,3")
+        .study
+        .experiment;
     assert_eq!((mlp.adapt_steps, mlp.total_steps()), (200, 700));
-    assert_eq!(parse(&to_query(&mlp)).config, mlp);
+    assert_eq!(parse(&experiment_query(&mlp)).study.experiment, mlp);
 }
 
 #[test]
@@ -75,8 +89,8 @@ fn bad_lora_and_planted_values_are_refused_with_a_reason() {
     for key in ["r", "alpha", "scale", "dim", "noise", "lplus", "target"] {
         assert!(keys.contains(&key), "{key} not reported: {:?}", p.issues);
     }
-    assert_eq!(p.config.lora.rank, d.lora.rank);
-    assert_eq!(p.config.planted, d.planted);
+    assert_eq!(p.study.experiment.lora.rank, d.lora.rank);
+    assert_eq!(p.study.experiment.planted, d.planted);
     // The readout is layer 3 of a 3-hidden-layer MLP; layer 4 does not exist.
     let t = parse("r=2&target=4");
     assert!(
@@ -95,7 +109,7 @@ fn learning_rates_read_in_every_usual_spelling() {
         ("2^-10", 2f64.powi(-10)),
         ("2%5E-10", 2f64.powi(-10)),
     ] {
-        assert_eq!(parse(&format!("lr={s}")).config.lr, v, "lr={s}");
+        assert_eq!(parse(&format!("lr={s}")).study.experiment.lr, v, "lr={s}");
     }
 }
 
@@ -103,7 +117,7 @@ fn learning_rates_read_in_every_usual_spelling() {
 fn bad_values_are_reported_and_replaced_by_defaults() {
     let p = parse("v=1&lr=abc&w=0&d=99&task=banana&bs=-3&steps=1e9&ylog=maybe&seed=x");
     let d = ExperimentConfig::default();
-    assert_eq!(p.config, d, "every bad value falls back to its default");
+    assert_eq!(p.study.experiment, d, "every bad value falls back to its default");
     let msgs: Vec<&str> = p.issues.iter().map(|i| i.message.as_str()).collect();
     let has = |needle: &str| msgs.iter().any(|m| m.contains(needle));
     assert!(has("lr: 'abc' is not a number; using 0.01"), "{msgs:?}");
@@ -130,9 +144,9 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
 #[test]
 fn good_keys_survive_next_to_bad_ones() {
     let p = parse("task=xor&lr=NaN&w=128");
-    assert_eq!(p.config.task, Task::Xor);
-    assert_eq!(p.config.width, 128);
-    assert_eq!(p.config.lr, 0.01);
+    assert_eq!(p.study.experiment.task, Task::Xor);
+    assert_eq!(p.study.experiment.width, 128);
+    assert_eq!(p.study.experiment.lr, 0.01);
     assert_eq!(p.issues.len(), 1);
 }
 
@@ -153,13 +167,13 @@ fn unknown_keys_duplicates_and_versions_are_reported() {
             .any(|m| m.contains("w is given more than once; using the last value")),
         "{msgs:?}"
     );
-    assert_eq!(p.config.width, 48);
+    assert_eq!(p.study.experiment.width, 48);
 }
 
 #[test]
 fn hostile_text_is_reported_verbatim_but_clipped() {
     let p = parse("task=%3Cscript%3Ealert(1)%3C%2Fscript%3E&%3Cimg%20src%3Dx%3E=1");
-    assert_eq!(p.config.task, Task::Spiral);
+    assert_eq!(p.study.experiment.task, Task::Spiral);
     assert!(
         p.issues[0].message.contains("<script>alert(1)</script>"),
         "the page shows it as text"
@@ -188,7 +202,7 @@ fn validation_lists_every_problem_with_its_key() {
         batch: 0,
         ..Default::default()
     };
-    let errs = cfg.validate().unwrap_err();
+    let errs = tinytune::link::keys::validate(&cfg).unwrap_err();
     let keys: Vec<&str> = errs.iter().map(|e| e.key).collect();
     assert_eq!(keys, vec!["w", "lr", "bs"]);
     assert!(
@@ -262,22 +276,30 @@ fn cli_csv_quotes_fields_that_hold_commas() {
 
 #[test]
 fn view_keys_never_restart_a_run() {
-    use tinytune::config::Change;
-    let base = ExperimentConfig::default();
-    let with = |f: fn(&mut ExperimentConfig)| {
+    use tinytune::link::study::Change;
+    let base = Study::default();
+    let with = |f: fn(&mut Study)| {
         let mut c = base.clone();
         f(&mut c);
         base.change_to(&c)
     };
     assert_eq!(base.change_to(&base), Change::None);
-    assert_eq!(with(|c| c.log_y = false), Change::Redraw);
-    assert_eq!(with(|c| c.backend = BackendChoice::Cpu), Change::SwitchBackend);
-    assert_eq!(with(|c| c.lr = 0.02), Change::Restart);
-    assert_eq!(with(|c| c.seed = 9), Change::Restart);
+    assert_eq!(with(|c| c.view.log_y = false), Change::Redraw);
+    assert_eq!(with(|c| c.view.metric = SweepMetric::Best), Change::Redraw);
+    assert_eq!(
+        with(|c| c.view.backend = BackendChoice::Cpu),
+        Change::SwitchBackend
+    );
+    assert_eq!(with(|c| c.experiment.lr = 0.02), Change::Restart);
+    assert_eq!(with(|c| c.experiment.seed = 9), Change::Restart);
+    assert_eq!(
+        with(|c| c.sweep = tinytune::link::sweep::Sweep::parse("w:8,16").unwrap()),
+        Change::Restart
+    );
     assert_eq!(
         with(|c| {
-            c.width = 8;
-            c.backend = BackendChoice::Cpu;
+            c.experiment.width = 8;
+            c.view.backend = BackendChoice::Cpu;
         }),
         Change::SwitchBackend,
         "a backend change wins: it restarts the run on the new device anyway"
@@ -288,7 +310,7 @@ fn view_keys_never_restart_a_run() {
 fn models_too_big_for_a_tab_are_refused_with_the_reason() {
     let p = parse("w=4096&d=16");
     assert_eq!(
-        (p.config.width, p.config.depth),
+        (p.study.experiment.width, p.study.experiment.depth),
         (64, 16),
         "width falls back; the depth alone is fine"
     );
@@ -306,14 +328,14 @@ fn models_too_big_for_a_tab_are_refused_with_the_reason() {
 fn a_flood_of_bad_keys_gives_a_bounded_list() {
     let q: Vec<String> = (0..500).map(|i| format!("k{i}=1")).collect();
     let p = parse(&q.join("&"));
-    assert_eq!(p.issues.len(), tinytune::url::MAX_ISSUES);
+    assert_eq!(p.issues.len(), tinytune::link::url::MAX_ISSUES);
     assert!(p.issues.last().unwrap().message.contains("and 491 more problems"));
 }
 
 #[test]
 fn a_bad_duplicate_says_what_is_really_used() {
     let p = parse("w=128&w=abc");
-    assert_eq!(p.config.width, 64);
+    assert_eq!(p.study.experiment.width, 64);
     assert!(
         p.issues
             .iter()
@@ -324,9 +346,9 @@ fn a_bad_duplicate_says_what_is_really_used() {
 #[test]
 fn controls_fall_back_to_their_previous_values() {
     let current = parse_strict("w=128&lr=0.003&sweep=d:1,2").unwrap();
-    let p = tinytune::url::parse_onto(&current, "w=abc&lr=0.003&sweep=backend:cpu");
-    assert_eq!(p.config.width, 128, "a typo keeps the previous width");
-    assert_eq!(p.config.sweep, current.sweep, "a bad sweep keeps the running one");
+    let p = tinytune::link::url::parse_onto(&current, "w=abc&lr=0.003&sweep=backend:cpu");
+    assert_eq!(p.study.experiment.width, 128, "a typo keeps the previous width");
+    assert_eq!(p.study.sweep, current.sweep, "a bad sweep keeps the running one");
     assert!(
         p.issues
             .iter()

@@ -4,19 +4,20 @@
 
 use burn::module::Module;
 use burn::prelude::*;
-use tinytune::backend;
-use tinytune::config::ExperimentConfig;
-use tinytune::lora::{self, Factors, ScaleRule};
-use tinytune::metrics::read_reports;
+use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::lora;
+use tinytune::knobs::lora::{Factors, ScaleRule};
+use tinytune::link::url::parse_strict;
+use tinytune::model::backend;
+use tinytune::train::metrics::read_reports;
 use tinytune::train::{StepOutput, Trainer, train_run};
-use tinytune::url::parse_strict;
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
 fn trainer(query: &str) -> Trainer {
-    Trainer::new(&parse_strict(query).unwrap(), &backend::cpu()).unwrap()
+    Trainer::new(&parse_strict(query).unwrap().experiment, &backend::cpu()).unwrap()
 }
 
 fn steps(t: &mut Trainer, n: usize) {
@@ -43,7 +44,9 @@ fn all_params(t: &Trainer) -> Vec<Vec<f32>> {
 
 #[test]
 fn attaching_adapters_leaves_the_output_unchanged() {
-    let cfg = parse_strict("task=spiral&w=32&d=3&steps=5&r=4&asteps=5").unwrap();
+    let cfg = parse_strict("task=spiral&w=32&d=3&steps=5&r=4&asteps=5")
+        .unwrap()
+        .experiment;
     let device = backend::cpu().autodiff();
     let mut rng = tinytune::data::Rng::new(1);
     let base = tinytune::model::Mlp::new(&cfg, 2, 2, &mut rng, &device);
@@ -55,15 +58,15 @@ fn attaching_adapters_leaves_the_output_unchanged() {
         &device,
     );
     let before = values(base.forward(x.clone()));
-    let adapted = lora::attach(base, &cfg.lora, 1);
+    let adapted = tinytune::model::lora::attach(base, &cfg.lora, 1);
     assert_eq!(adapted.layers.len(), 4);
     assert_eq!(values(adapted.model.forward(x)), before, "B = 0 at attach time");
 
     // `target` picks layers by position: only those get adapters.
     let mut rng = tinytune::data::Rng::new(1);
     let base = tinytune::model::Mlp::new(&cfg, 2, 2, &mut rng, &device);
-    let picked = parse_strict("w=32&d=3&r=4&target=0,3").unwrap();
-    let adapted = lora::attach(base, &picked.lora, 1);
+    let picked = parse_strict("w=32&d=3&r=4&target=0,3").unwrap().experiment;
+    let adapted = tinytune::model::lora::attach(base, &picked.lora, 1);
     let names: Vec<&str> = adapted.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["input", "readout"]);
     let has: Vec<bool> = adapted
@@ -74,6 +77,37 @@ fn attaching_adapters_leaves_the_output_unchanged() {
         .collect();
     assert_eq!(has, [true, false, false, true]);
     assert_eq!(adapted.trainable, picked.trainable_params());
+
+    // …or by name, as peft's `target_modules`: a layer's name or its role.
+    for (target, want) in [
+        ("hidden", vec!["hidden.1", "hidden.2"]),
+        ("readout,hidden.1", vec!["hidden.1", "readout"]),
+        ("0,readout", vec!["input", "readout"]),
+    ] {
+        let mut rng = tinytune::data::Rng::new(1);
+        let base = tinytune::model::Mlp::new(&cfg, 2, 2, &mut rng, &device);
+        let by_name = parse_strict(&format!("w=32&d=3&r=4&target={target}"))
+            .unwrap_or_else(|e| panic!("{target}: {e:?}"))
+            .experiment;
+        let adapted = tinytune::model::lora::attach(base, &by_name.lora, 1);
+        let names: Vec<&str> = adapted.layers.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, want, "target={target}");
+        assert_eq!(adapted.trainable, by_name.trainable_params(), "target={target}");
+    }
+    // Links keep one spelling, and a name no layer has is refused with the layer names.
+    assert_eq!(
+        tinytune::link::url::experiment_query(
+            &parse_strict("r=4&target=readout,1,HIDDEN").unwrap().experiment
+        ),
+        "v=1&r=4&target=1%2Chidden%2Creadout"
+    );
+    let issues = parse_strict("r=4&target=attn").unwrap_err();
+    assert!(
+        issues[0].message.contains(
+            "no layer is called 'attn': this model's layers are input, hidden.1, hidden.2, readout"
+        ),
+        "{issues:?}"
+    );
 }
 
 #[test]
@@ -142,7 +176,9 @@ fn scale_rules_and_trainable_counts() {
     assert!(a.layers.iter().all(|l| l.gamma == 3.0), "α/√r = 6/2");
     assert_eq!(a.base_params, t.config().parameter_estimate());
     // Targets pick layers; factor modes count one factor.
-    let cfg = parse_strict("w=16&d=3&r=4&target=0,3&train=b").unwrap();
+    let cfg = parse_strict("w=16&d=3&r=4&target=0,3&train=b")
+        .unwrap()
+        .experiment;
     assert_eq!(cfg.trainable_params(), 4 * 16 + 4 * 2);
 }
 
@@ -196,8 +232,8 @@ fn same_link_same_adapters() {
 fn rank_staircase_reaches_the_eckart_young_floor() {
     let base = "task=planted&dim=32&pr=4&noise=0.1&n=2048&bs=256&steps=600&lr=0.01&alpha=1&scale=rs";
     for r in [1usize, 2, 3, 4, 8, 0] {
-        let cfg: ExperimentConfig = parse_strict(&format!("{base}&r={r}")).unwrap();
-        let floor = cfg.loss_floor().unwrap();
+        let cfg: ExperimentConfig = parse_strict(&format!("{base}&r={r}")).unwrap().experiment;
+        let floor = tinytune::data::planted::loss_floor(&cfg).unwrap();
         let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 100)).unwrap();
         let last = run.final_val_loss().unwrap() as f64;
         let noise = 0.01;
@@ -219,10 +255,13 @@ fn rank_staircase_reaches_the_eckart_young_floor() {
 /// Every gallery link is a valid experiment within the sweep caps, and names its claim.
 #[test]
 fn presets_are_valid_links() {
-    for p in tinytune::presets::PRESETS {
-        let cfg = parse_strict(p.query).unwrap_or_else(|e| panic!("{}: {e:?}", p.id));
-        cfg.sweep.expand(&cfg).unwrap_or_else(|e| panic!("{}: {e}", p.id));
+    for p in tinytune::link::presets::PRESETS {
+        let study = parse_strict(p.query).unwrap_or_else(|e| panic!("{}: {e:?}", p.id));
+        study
+            .sweep
+            .expand(&study.experiment)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.id));
         assert!(!p.claim.is_empty() && !p.expect.is_empty());
-        assert_eq!(tinytune::presets::find(p.id), Some(p));
+        assert_eq!(tinytune::link::presets::find(p.id), Some(p));
     }
 }

@@ -5,13 +5,12 @@
 
 use burn::module::Param;
 use burn::prelude::*;
-use tinytune::backend;
-use tinytune::groups::param_rates;
-use tinytune::metrics::read_reports;
-use tinytune::model::Mlp;
-use tinytune::mup::Parameterization;
+use tinytune::knobs::mup::Parameterization;
+use tinytune::link::url::{experiment_query, parse_strict};
+use tinytune::model::{Mlp, backend};
+use tinytune::train::groups::param_rates;
+use tinytune::train::metrics::read_reports;
 use tinytune::train::{StepOutput, Trainer, train_run};
-use tinytune::url::{parse_strict, to_query};
 
 /// Every layer's weight and bias, in forward order.
 fn snapshot(t: &Trainer) -> Vec<(Vec<f32>, Vec<f32>)> {
@@ -43,15 +42,19 @@ fn max_moved(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn mup_at_the_base_width_is_sp_exactly() {
     for opt in ["adam", "sgd"] {
-        let sp = parse_strict(&format!("w=32&d=3&steps=40&opt={opt}&lr=0.01")).unwrap();
-        let mu = parse_strict(&format!("w=32&d=3&steps=40&opt={opt}&lr=0.01&param=mup&bw=32")).unwrap();
+        let sp = parse_strict(&format!("w=32&d=3&steps=40&opt={opt}&lr=0.01"))
+            .unwrap()
+            .experiment;
+        let mu = parse_strict(&format!("w=32&d=3&steps=40&opt={opt}&lr=0.01&param=mup&bw=32"))
+            .unwrap()
+            .experiment;
         let a = pollster::block_on(train_run(&sp, &backend::cpu(), 20)).unwrap();
         let b = pollster::block_on(train_run(&mu, &backend::cpu(), 20)).unwrap();
         assert_eq!(a.reports, b.reports, "{opt}: same losses, bit for bit");
     }
     // Away from the base width they differ.
-    let sp = parse_strict("w=128&steps=20").unwrap();
-    let mu = parse_strict("w=128&steps=20&param=mup&bw=32").unwrap();
+    let sp = parse_strict("w=128&steps=20").unwrap().experiment;
+    let mu = parse_strict("w=128&steps=20&param=mup&bw=32").unwrap().experiment;
     let a = pollster::block_on(train_run(&sp, &backend::cpu(), 20)).unwrap();
     let b = pollster::block_on(train_run(&mu, &backend::cpu(), 20)).unwrap();
     assert_ne!(a.reports, b.reports);
@@ -59,7 +62,9 @@ fn mup_at_the_base_width_is_sp_exactly() {
 
 #[test]
 fn zero_readout_starts_at_chance() {
-    let cfg = parse_strict("task=blobs&w=64&steps=1&param=mup&bw=16&rzero=1").unwrap();
+    let cfg = parse_strict("task=blobs&w=64&steps=1&param=mup&bw=16&rzero=1")
+        .unwrap()
+        .experiment;
     let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 1)).unwrap();
     let first = run.reports[0].train_loss;
     assert!(
@@ -72,7 +77,9 @@ fn zero_readout_starts_at_chance() {
 fn per_group_learning_rates_reach_the_optimizer() {
     // Adam's first update moves each weight by about lr: μP with m = 4 moves hidden weights by
     // lr/4 and input weights by lr.
-    let cfg = parse_strict("w=256&d=2&steps=5&lr=0.001&param=mup&bw=64&bs=256").unwrap();
+    let cfg = parse_strict("w=256&d=2&steps=5&lr=0.001&param=mup&bw=64&bs=256")
+        .unwrap()
+        .experiment;
     let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     let before = snapshot(&t);
     steps(&mut t, 1);
@@ -93,7 +100,7 @@ fn the_adaptation_phase_keeps_the_mup_groups() {
         "w=256&d=2&steps=1&asteps=3&lr=0.001&param=mup&bw=64&bs=256&r=0",
         "w=256&d=2&steps=1&asteps=3&lr=0.001&param=mup&bw=64&bs=256&r=0&sched=cosine",
     ] {
-        let cfg = parse_strict(link).unwrap();
+        let cfg = parse_strict(link).unwrap().experiment;
         let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
         steps(&mut t, 1);
         let before = snapshot(&t);
@@ -122,8 +129,8 @@ fn weight_decay_follows_each_parameters_rule() {
     // keeps η·wd under MuSGD too.
     for opt in ["adam", "sgd"] {
         let link = format!("w=256&d=2&steps=2&lr=0.01&param=mup&bw=64&bs=256&opt={opt}");
-        let plain = parse_strict(&link).unwrap();
-        let decayed = parse_strict(&format!("{link}&wd=2")).unwrap();
+        let plain = parse_strict(&link).unwrap().experiment;
+        let decayed = parse_strict(&format!("{link}&wd=2")).unwrap().experiment;
         let mut a = Trainer::new(&plain, &backend::cpu()).unwrap();
         let mut b = Trainer::new(&decayed, &backend::cpu()).unwrap();
         let w0 = snapshot(&a);
@@ -161,7 +168,9 @@ fn weight_decay_follows_each_parameters_rule() {
 fn the_readout_bias_is_added_outside_mureadouts_multiplier() {
     // MuReadout computes Linear(α_out·x/m): with a zero readout weight the logits are the bias,
     // whatever m and α_out are.
-    let cfg = parse_strict("task=blobs&w=256&param=mup&bw=64&aout=3&rzero=1").unwrap();
+    let cfg = parse_strict("task=blobs&w=256&param=mup&bw=64&aout=3&rzero=1")
+        .unwrap()
+        .experiment;
     let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     let mut model: Mlp = t.model().clone();
     assert_eq!(model.readout_input_mult, 3.0 / 4.0);
@@ -181,7 +190,7 @@ fn the_readout_bias_is_added_outside_mureadouts_multiplier() {
 #[test]
 fn mup_keys_round_trip() {
     let q = "v=1&w=256&param=mup&bw=32&ain=2&aout=0.5&rzero=1";
-    let cfg = parse_strict(q).unwrap();
+    let cfg = parse_strict(q).unwrap().experiment;
     assert_eq!(cfg.mup.param, Parameterization::MuP);
     assert_eq!(
         (
@@ -192,20 +201,20 @@ fn mup_keys_round_trip() {
         ),
         (32, 2.0, 0.5, true)
     );
-    assert_eq!(to_query(&cfg), q);
+    assert_eq!(experiment_query(&cfg), q);
     assert!(
         parse_strict("param=ntk").is_err()
             && parse_strict("bw=0").is_err()
             && parse_strict("aout=0").is_err()
     );
-    let d = tinytune::mup::describe(&cfg).unwrap();
+    let d = tinytune::experiment::describe::mup(&cfg).unwrap();
     assert!(
         d.contains("m = 256/32 = 8") && d.contains("hidden 0.00125"),
         "{d}"
     );
     // The planted task's student has no width: no μP groups to list.
-    let planted = parse_strict("task=planted&param=mup").unwrap();
-    let d = tinytune::mup::describe(&planted).unwrap();
+    let planted = parse_strict("task=planted&param=mup").unwrap().experiment;
+    let d = tinytune::experiment::describe::mup(&planted).unwrap();
     assert!(d.contains("no width") && !d.contains("hidden"), "{d}");
 }
 
@@ -221,7 +230,8 @@ fn coord_check(param: &str) -> Vec<(usize, Coords)> {
             let cfg = parse_strict(&format!(
                 "task=digits&w={w}&d=3&bs=64&steps=3&coord=3&lr=0.01&param={param}&bw=64&seed=3"
             ))
-            .unwrap();
+            .unwrap()
+            .experiment;
             let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 3)).unwrap();
             let coords = run.coords().into_iter().map(|(s, v)| (s, v.to_vec())).collect();
             (w, coords)
@@ -268,8 +278,8 @@ fn coordinate_check_is_flat_under_mup_and_grows_under_sp() {
 }
 
 /// log2 of the best learning rate (lowest best validation loss) per (param, width) of a sweep.
-fn best_lr_steps(runs: &[tinytune::metrics::Run], param: &str, width: &str) -> i32 {
-    let knob = |r: &tinytune::metrics::Run, key: &str| {
+fn best_lr_steps(runs: &[tinytune::train::metrics::Run], param: &str, width: &str) -> i32 {
+    let knob = |r: &tinytune::train::metrics::Run, key: &str| {
         r.knobs
             .iter()
             .find(|(k, _)| *k == key)
@@ -291,7 +301,7 @@ fn mup_keeps_the_best_learning_rate_while_sp_slides() {
         "task=digits&bs=128&steps=40&rzero=1&metric=best&sweep=lr:2^-11..2^-4*2;w:64,256;param:sp,mup",
     )
     .unwrap();
-    let points = cfg.sweep.expand(&cfg).unwrap();
+    let points = cfg.sweep.expand(&cfg.experiment).unwrap();
     let runs = pollster::block_on(tinytune::train::train_sweep(
         &points,
         &backend::cpu(),

@@ -1,9 +1,9 @@
 //! Charts render to SVG for the empty, normal and diverged cases, on log and linear axes.
 
 use plotters::prelude::*;
-use tinytune::config::ExperimentConfig;
-use tinytune::metrics::{Run, StepReport};
+use tinytune::experiment::ExperimentConfig;
 use tinytune::plot::{ChartStyle, CurveOptions, draw_boundary, draw_curves};
+use tinytune::train::metrics::{Run, StepReport};
 
 /// Series colours as plotters writes them into SVG.
 const TRAIN: &str = "stroke=\"#1F77B4\"";
@@ -76,7 +76,9 @@ fn a_diverged_run_is_marked() {
 
 #[test]
 fn boundary_without_a_grid_still_shows_the_points() {
-    let cfg = tinytune::url::parse_strict("task=moons&n=50&seed=3").unwrap();
+    let cfg = tinytune::link::url::parse_strict("task=moons&n=50&seed=3")
+        .unwrap()
+        .experiment;
     let data = tinytune::data::generate(&cfg);
     let mut out = String::new();
     {
@@ -91,11 +93,13 @@ fn boundary_without_a_grid_still_shows_the_points() {
 /// parameter axis; and the small spectrum chart of a learned ΔW.
 #[test]
 fn staircase_and_spectrum_render() {
-    let cfg = tinytune::url::parse_strict("task=planted&dim=16&pr=2&n=512&steps=60&sweep=r:0,1,2,4").unwrap();
-    let points = cfg.sweep.expand(&cfg).unwrap();
+    let study =
+        tinytune::link::url::parse_strict("task=planted&dim=16&pr=2&n=512&steps=60&sweep=r:0,1,2,4").unwrap();
+    let cfg = study.experiment.clone();
+    let points = study.runs();
     let runs = pollster::block_on(tinytune::train::train_sweep(
         &points,
-        &tinytune::backend::cpu(),
+        &tinytune::model::backend::cpu(),
         30,
         |_, _| {},
     ))

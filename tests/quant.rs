@@ -4,10 +4,11 @@
 
 use burn::module::Param;
 use burn::prelude::*;
-use tinytune::backend;
 use tinytune::data::Rng;
-use tinytune::quant::format::{NF4, QFormat};
-use tinytune::quant::{Clip, Granularity, QuantConfig, scalar, tensor};
+use tinytune::knobs::quant::format::{NF4, QFormat};
+use tinytune::knobs::quant::{Clip, Granularity, QuantConfig};
+use tinytune::model::backend;
+use tinytune::model::quant::{scalar, tensor};
 
 fn cfg(bits: u32, fmt: QFormat, gran: Granularity, group: usize, clip: Clip) -> QuantConfig {
     QuantConfig {
@@ -277,7 +278,7 @@ fn every_quantized_value_lies_on_its_drawn_grid() {
 
 #[test]
 fn the_weight_figures_summarise_the_model() {
-    use tinytune::quant::weights::{LayerWeights, histogram, mse_curves};
+    use tinytune::model::quant::weights::{LayerWeights, histogram, mse_curves};
     let layer = LayerWeights {
         name: "hidden.1".into(),
         d_in: 64,

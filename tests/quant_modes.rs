@@ -3,15 +3,20 @@
 //! the model sizes.
 
 use burn::prelude::*;
-use tinytune::backend;
-use tinytune::export::to_summary_csv;
-use tinytune::metrics::read_reports;
-use tinytune::quant::tensor::fake_quant;
+use tinytune::link::url::{experiment_query, parse, parse_strict};
+use tinytune::model::backend;
+use tinytune::model::quant::tensor::fake_quant;
+use tinytune::train::export::to_summary_csv;
+use tinytune::train::metrics::read_reports;
 use tinytune::train::{Trainer, train_run};
-use tinytune::url::{parse, parse_strict, to_query};
 
-fn run(q: &str) -> tinytune::metrics::Run {
-    pollster::block_on(train_run(&parse_strict(q).unwrap(), &backend::cpu(), 30)).unwrap()
+fn run(q: &str) -> tinytune::train::metrics::Run {
+    pollster::block_on(train_run(
+        &parse_strict(q).unwrap().experiment,
+        &backend::cpu(),
+        30,
+    ))
+    .unwrap()
 }
 
 fn values(t: Tensor<2>) -> Vec<f32> {
@@ -49,7 +54,9 @@ fn ptq_reports_the_quantized_models_loss_at_the_last_step() {
 
 #[test]
 fn qat_trains_on_the_quantized_grid_and_beats_ptq_at_two_bits() {
-    let cfg = parse_strict("task=digits&w=64&d=2&bs=128&steps=20&lr=0.003&bits=2&qmode=qat").unwrap();
+    let cfg = parse_strict("task=digits&w=64&d=2&bs=128&steps=20&lr=0.003&bits=2&qmode=qat")
+        .unwrap()
+        .experiment;
     let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     for _ in 0..5 {
         let o = t.step().unwrap();
@@ -82,7 +89,8 @@ fn qat_trains_on_the_quantized_grid_and_beats_ptq_at_two_bits() {
 #[test]
 fn qlora_trains_adapters_on_a_frozen_quantized_base() {
     let cfg = parse_strict("task=digits&w=64&d=2&bs=128&steps=20&asteps=40&r=4&bits=4&qmode=qlora&lr=0.003")
-        .unwrap();
+        .unwrap()
+        .experiment;
     let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     let mut reports = Vec::new();
     let mut step = |t: &mut Trainer, n: usize| {
@@ -121,7 +129,7 @@ fn qlora_trains_adapters_on_a_frozen_quantized_base() {
 
 #[test]
 fn post_training_knobs_do_not_change_what_trains() {
-    let c = |q: &str| parse_strict(q).unwrap();
+    let c = |q: &str| parse_strict(q).unwrap().experiment;
     let base = c("task=digits&bits=4");
     assert!(base.same_training(&c("task=digits&bits=2&qgran=group&qfmt=uint&qout=8")));
     assert!(
@@ -138,8 +146,8 @@ fn post_training_knobs_do_not_change_what_trains() {
 #[test]
 fn quantization_keys_round_trip_and_bad_values_are_refused() {
     let q = "v=1&task=digits&bits=4&qfmt=nf4&qgran=group&qgs=16&qmode=qat&qclip=mse";
-    let cfg = parse_strict(q).unwrap();
-    assert_eq!(to_query(&cfg), q);
+    let cfg = parse_strict(q).unwrap().experiment;
+    assert_eq!(experiment_query(&cfg), q);
     for (bad, key) in [
         ("bits=9", "bits"),
         ("bits=1", "bits"),
@@ -152,12 +160,14 @@ fn quantization_keys_round_trip_and_bad_values_are_refused() {
         let issues = parse_strict(bad).unwrap_err();
         assert!(issues.iter().any(|i| i.key == key), "{bad}: {issues:?}");
         assert!(
-            parse(bad).config.validate().is_ok(),
+            tinytune::link::keys::validate(&parse(bad).study.experiment).is_ok(),
             "{bad}: the page falls back to a valid config"
         );
     }
     // Sizes: 4-bit codes, an fp16 scale per output channel, f32 biases.
-    let c = parse_strict("task=digits&w=64&d=2&bits=4&qgran=channel").unwrap();
+    let c = parse_strict("task=digits&w=64&d=2&bits=4&qgran=channel")
+        .unwrap()
+        .experiment;
     let dims = [(64usize, 64usize), (64, 64), (64, 10)];
     let expected: usize = dims.iter().map(|&(i, o)| i * o / 2 + 2 * o + 4 * o).sum();
     assert_eq!(c.model_bytes(), expected);
@@ -169,7 +179,7 @@ fn quantization_keys_round_trip_and_bad_values_are_refused() {
 
 #[test]
 fn an_outlier_channel_keeps_the_float_model_but_breaks_per_tensor_scales() {
-    let cfg = parse_strict("task=digits&w=64&d=2&steps=1").unwrap();
+    let cfg = parse_strict("task=digits&w=64&d=2&steps=1").unwrap().experiment;
     let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     let x = Tensor::<2>::random(
         [32, 64],
@@ -202,9 +212,10 @@ fn an_outlier_channel_keeps_the_float_model_but_breaks_per_tensor_scales() {
 
 #[test]
 fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
-    use tinytune::quant::native;
-    let cfg =
-        parse_strict("task=digits&w=64&d=2&bs=128&steps=40&lr=0.003&bits=4&qgran=group&qgs=16").unwrap();
+    use tinytune::model::quant::native;
+    let cfg = parse_strict("task=digits&w=64&d=2&bs=128&steps=40&lr=0.003&bits=4&qgran=group&qgs=16")
+        .unwrap()
+        .experiment;
     assert!(native::covers(&cfg) && native::describe(&cfg, true).contains("Burn's native Q4S"));
     assert!(
         native::describe(&cfg, false).starts_with("fake quantization"),
@@ -234,7 +245,7 @@ fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
         "bits=4&qgran=group&qgs=24",
         "bits=4&qmode=qat",
     ] {
-        let c = parse_strict(&format!("task=digits&w=64&{q}")).unwrap();
+        let c = parse_strict(&format!("task=digits&w=64&{q}")).unwrap().experiment;
         assert!(native::describe(&c, true).starts_with("fake quantization"), "{q}");
     }
 }
@@ -249,7 +260,7 @@ fn the_weights_figure_is_computed_once_per_run_and_weights() {
         std::ptr::eq(first, again),
         "the page's redraws reuse one computation"
     );
-    let want = tinytune::quant::weights::figure(&r.weights, &r.config.quant).unwrap();
+    let want = tinytune::model::quant::weights::figure(&r.weights, &r.config.quant).unwrap();
     assert_eq!(r.weights_figure().unwrap(), &want);
     assert_eq!((want.layer.as_str(), want.count), ("hidden.1", 32 * 32));
     // New weights: the figure follows them.

@@ -13,13 +13,15 @@ use burn::module::{LoraAdapter, Module, Param, Reparameterizer};
 use burn::nn::Linear;
 use burn::prelude::*;
 use serde_json::Value;
-use tinytune::backend;
-use tinytune::groups::param_rates;
-use tinytune::lora::{self, ScaleRule};
-use tinytune::quant::format::{NF4, QFormat};
-use tinytune::quant::{Clip, Granularity, QuantConfig, scalar, tensor};
+use tinytune::knobs::lora;
+use tinytune::knobs::lora::ScaleRule;
+use tinytune::knobs::quant::format::{NF4, QFormat};
+use tinytune::knobs::quant::{Clip, Granularity, QuantConfig};
+use tinytune::link::url::parse_strict;
+use tinytune::model::backend;
+use tinytune::model::quant::{scalar, tensor};
+use tinytune::train::groups::param_rates;
 use tinytune::train::{Trainer, train_run};
-use tinytune::url::parse_strict;
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -72,12 +74,14 @@ fn mup_tables_equal_the_mup_package() {
         let link = case["link"].as_str().unwrap();
         let phase = case["phase"].as_str().unwrap();
         // Two steps, so a LoRA link's one pre-training step ends before the adaptation begins.
-        let cfg = parse_strict(&format!("{link}&steps=1&asteps=1")).unwrap();
+        let cfg = parse_strict(&format!("{link}&steps=1&asteps=1"))
+            .unwrap()
+            .experiment;
         let trainer = Trainer::new(&cfg, &backend::cpu()).unwrap();
         let base = trainer.model().clone();
         let model = match phase {
             "pretrain" => base.clone(),
-            _ => lora::attach(base.clone(), &cfg.lora, cfg.seed).model,
+            _ => tinytune::model::lora::attach(base.clone(), &cfg.lora, cfg.seed).model,
         };
         let params = case["params"].as_object().unwrap();
         let rates = param_rates(&cfg, &model);
@@ -105,8 +109,8 @@ fn mup_tables_equal_the_mup_package() {
         for ((name, layer), role) in base.layers().into_iter().zip(base.roles()) {
             let [fan_in, _] = layer.weight.val().dims();
             for (part, suffix) in [
-                (tinytune::mup::Part::Weight, "weight"),
-                (tinytune::mup::Part::Bias, "bias"),
+                (tinytune::knobs::mup::Part::Weight, "weight"),
+                (tinytune::knobs::mup::Part::Bias, "bias"),
             ] {
                 let p = &params[&format!("{name}.{suffix}")];
                 let std = cfg.mup.init_std(role, part, fan_in, cfg.width);
@@ -152,7 +156,7 @@ fn mup_tables_equal_the_mup_package() {
 fn tinytune_coords(link: &str, seeds: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let runs: Vec<Vec<Vec<f64>>> = (1..=seeds)
         .map(|seed| {
-            let cfg = parse_strict(&format!("{link}&seed={seed}")).unwrap();
+            let cfg = parse_strict(&format!("{link}&seed={seed}")).unwrap().experiment;
             let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 5)).unwrap();
             run.coords()
                 .into_iter()
@@ -304,9 +308,11 @@ fn lora_matches_peft_on_given_factors() {
 
 /// The drawn A of layer `index` of a digits MLP of width `w` with rank-`r` adapters.
 fn drawn_a(w: usize, r: usize, index: usize, ainit: &str) -> (Vec<f64>, Vec<f32>) {
-    let cfg = parse_strict(&format!("task=digits&w={w}&d=2&steps=1&r={r}&ainit={ainit}")).unwrap();
+    let cfg = parse_strict(&format!("task=digits&w={w}&d=2&steps=1&r={r}&ainit={ainit}"))
+        .unwrap()
+        .experiment;
     let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
-    let adapted = lora::attach(t.model().clone(), &cfg.lora, cfg.seed).model;
+    let adapted = tinytune::model::lora::attach(t.model().clone(), &cfg.lora, cfg.seed).model;
     let (_, layer) = &adapted.layers()[index];
     let ad = layer.weight.adapter().expect("an adapter");
     let a = values(ad.a.val()).iter().map(|x| f64::from(*x)).collect();

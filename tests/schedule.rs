@@ -4,13 +4,14 @@
 
 use burn::optim::lr_scheduler::LrScheduler;
 use burn::prelude::*;
-use tinytune::backend;
 use tinytune::data::{Rng, streams};
-use tinytune::metrics::read_reports;
-use tinytune::model::{Mlp, Residual};
-use tinytune::schedule::{Schedule, Scheduled, factor};
+use tinytune::knobs::arch::Residual;
+use tinytune::knobs::schedule::{Schedule, factor};
+use tinytune::link::url::{experiment_query, parse, parse_strict};
+use tinytune::model::{Mlp, backend};
+use tinytune::train::metrics::read_reports;
+use tinytune::train::schedule::Scheduled;
 use tinytune::train::{StepOutput, Trainer, train_run};
-use tinytune::url::{parse, parse_strict, to_query};
 
 #[test]
 fn schedule_factors() {
@@ -30,8 +31,10 @@ fn schedule_factors() {
     // Cosine without warm-up starts at the peak.
     assert_eq!(factor(Schedule::Cosine, 0, 100, 0), 1.0);
     // A LoRA run's adaptation phase starts its schedule over.
-    let cfg = parse_strict("task=xor&steps=100&asteps=50&r=2&sched=cosine&warm=10").unwrap();
-    let at = |t| tinytune::schedule::factor_at(&cfg, t);
+    let cfg = parse_strict("task=xor&steps=100&asteps=50&r=2&sched=cosine&warm=10")
+        .unwrap()
+        .experiment;
+    let at = |t| tinytune::experiment::rates::lr_factor_at(&cfg, t);
     assert_eq!((at(0), at(10), at(100), at(110)), (0.1, 1.0, 0.1, 1.0));
     assert!((at(130) - factor(Schedule::Cosine, 10, 50, 30)).abs() < 1e-15);
 }
@@ -80,7 +83,9 @@ fn largest_move(before: &[f32], after: &[f32]) -> f32 {
 fn warm_up_scales_every_groups_first_step() {
     // Adam's first update moves a weight by about its learning rate: with warm = 4 the first step
     // runs at a quarter of the peak, and μP's hidden group (m = 4) at a quarter of that.
-    let cfg = parse_strict("w=256&d=2&steps=8&lr=0.001&bs=256&sched=warmup&warm=4&param=mup&bw=64").unwrap();
+    let cfg = parse_strict("w=256&d=2&steps=8&lr=0.001&bs=256&sched=warmup&warm=4&param=mup&bw=64")
+        .unwrap()
+        .experiment;
     let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     let before = weights(&t);
     let outs: Vec<StepOutput> = t.step().into_iter().collect();
@@ -95,7 +100,7 @@ fn warm_up_scales_every_groups_first_step() {
 }
 
 fn weight_norm(cfg: &str) -> f32 {
-    let cfg = parse_strict(cfg).unwrap();
+    let cfg = parse_strict(cfg).unwrap().experiment;
     let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
     while let Some(o) = t.step() {
         pollster::block_on(read_reports(vec![o], Vec::new())).unwrap();
@@ -118,15 +123,15 @@ fn weight_decay_shrinks_the_weights() {
 #[test]
 fn schedule_runs_train_and_keys_round_trip() {
     let q = "v=1&task=xor&d=4&res=isqrt&steps=200&sched=cosine&warm=20&wd=0.01";
-    let cfg = parse_strict(q).unwrap();
-    assert_eq!(to_query(&cfg), q);
+    let cfg = parse_strict(q).unwrap().experiment;
+    assert_eq!(experiment_query(&cfg), q);
     assert_eq!((cfg.sched, cfg.warm, cfg.wd), (Schedule::Cosine, 20, 0.01));
     assert_eq!(cfg.residual, Residual::InvSqrtDepth);
     let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 50)).unwrap();
     let first = run.reports[0].train_loss;
     let last = run.final_val_loss().unwrap();
     assert!(!run.diverged && last < 0.5 * first, "{first} → {last}");
-    let d = tinytune::schedule::describe(&cfg).unwrap();
+    let d = tinytune::experiment::describe::schedule(&cfg).unwrap();
     assert!(d.contains("warm-up over 20 steps") && d.contains("AdamW"), "{d}");
     // Each bad value is refused with its key, and the page falls back to a default.
     for (bad, key) in [
@@ -141,7 +146,7 @@ fn schedule_runs_train_and_keys_round_trip() {
         let issues = parse_strict(bad).unwrap_err();
         assert!(issues.iter().any(|i| i.key == key), "{bad}: {issues:?}");
     }
-    assert_eq!(parse("sched=linear").config.sched, Schedule::Const);
+    assert_eq!(parse("sched=linear").study.experiment.sched, Schedule::Const);
     // What the page falls back to always trains, even when two keys conflict.
     for bad in [
         "sched=warmup",
@@ -149,13 +154,18 @@ fn schedule_runs_train_and_keys_round_trip() {
         "warm=5",
         "sched=warmup&warm=0&steps=3",
     ] {
-        assert!(parse(bad).config.validate().is_ok(), "{bad}");
+        assert!(
+            tinytune::link::keys::validate(&parse(bad).study.experiment).is_ok(),
+            "{bad}"
+        );
     }
 }
 
 /// Mean |readout output| of a fresh residual model with `blocks` blocks on random inputs.
 fn stream_scale(res: &str, blocks: usize) -> f32 {
-    let cfg = parse_strict(&format!("task=digits&w=128&d={blocks}&res={res}")).unwrap();
+    let cfg = parse_strict(&format!("task=digits&w=128&d={blocks}&res={res}"))
+        .unwrap()
+        .experiment;
     assert_eq!(cfg.hidden_layers(), blocks);
     let device = backend::cpu();
     let mut rng = Rng::stream(1, streams::INIT);

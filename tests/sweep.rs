@@ -2,10 +2,12 @@
 //! handling, the summary CSV and the sweep chart.
 
 use plotters::prelude::*;
-use tinytune::config::ExperimentConfig;
-use tinytune::sweep::{MAX_RUNS, Sweep, interleave};
-use tinytune::url::{parse, parse_strict, to_query};
-use tinytune::{backend, export, metrics, plot, train};
+use tinytune::experiment::ExperimentConfig;
+use tinytune::link::sweep::{MAX_RUNS, Sweep, interleave};
+use tinytune::link::url::{parse, parse_strict, to_query};
+use tinytune::model::backend;
+use tinytune::train::{export, metrics};
+use tinytune::{plot, train};
 
 #[test]
 fn geometric_and_list_axes_expand_in_run_order() {
@@ -22,7 +24,7 @@ fn geometric_and_list_axes_expand_in_run_order() {
     assert_eq!((points[3].config.width, points[3].config.seed), (32, 1));
     assert_eq!(points[6].config.lr, 0.125);
     assert_eq!(
-        tinytune::sweep::describe(&points[5].knobs),
+        tinytune::link::sweep::describe(&points[5].knobs),
         "lr=0.0625 w=32 seed=3"
     );
 }
@@ -89,8 +91,8 @@ fn bad_sweeps_are_refused_with_reasons() {
 
     // The page reads such a link leniently: it says why and drops the sweep.
     let p = parse("w=32&steps=5000&sweep=w:512,1024");
-    assert!(p.config.sweep.is_empty());
-    assert_eq!(p.config.width, 32);
+    assert!(p.study.sweep.is_empty());
+    assert_eq!(p.study.experiment.width, 32);
     assert!(
         p.issues[0].message.starts_with("sweep: the sweep needs about"),
         "{:?}",
@@ -110,7 +112,7 @@ fn interleaving_grows_every_run_together() {
 #[test]
 fn a_sweep_with_an_absurd_learning_rate_finishes_and_marks_those_runs() {
     let cfg = parse_strict("steps=60&w=64&d=4&opt=sgd&sweep=lr:0.05,9").unwrap();
-    let points = cfg.sweep.expand(&cfg).unwrap();
+    let points = cfg.sweep.expand(&cfg.experiment).unwrap();
     let mut rounds = Vec::new();
     let runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |d, t| {
         rounds.push((d, t))
@@ -161,7 +163,7 @@ fn a_finite_blow_up_counts_as_divergence() {
 #[test]
 fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     let cfg = parse_strict("steps=30&w=16&sweep=lr:2^-8..2^-2*4;d:1,2").unwrap();
-    let points = cfg.sweep.expand(&cfg).unwrap();
+    let points = cfg.sweep.expand(&cfg.experiment).unwrap();
     let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
     runs[0].diverged = true; // as if the first point had blown up
     let (x_key, series) = plot::sweep_series(&runs, Default::default()).unwrap();
@@ -204,7 +206,7 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
 #[test]
 fn json_export_holds_config_knobs_and_every_step() {
     let cfg = parse_strict("steps=12&w=8&sweep=lr:0.01,9;d:1,2").unwrap();
-    let points = cfg.sweep.expand(&cfg).unwrap();
+    let points = cfg.sweep.expand(&cfg.experiment).unwrap();
     let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 5, |_, _| {})).unwrap();
     runs[0].reports[1].val_loss = Some(f32::NAN);
     let v: serde_json::Value = serde_json::from_str(&export::to_json(&runs)).unwrap();
@@ -213,7 +215,7 @@ fn json_export_holds_config_knobs_and_every_step() {
     assert_eq!(list[1]["knobs"]["lr"], "0.01");
     assert_eq!(list[1]["knobs"]["d"], "2");
     let link = list[1]["link"].as_str().unwrap();
-    let back = parse_strict(link).unwrap();
+    let back = parse_strict(link).unwrap().experiment;
     assert_eq!(
         (back.lr, back.depth, back.width, back.steps),
         (0.01, 2, 8, 12),
@@ -228,7 +230,7 @@ fn json_export_holds_config_knobs_and_every_step() {
 #[test]
 fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
     let cfg = parse_strict("steps=20&w=8&sweep=lr:0.003,0.03;d:1,2,3;seed:1,2").unwrap();
-    let points = cfg.sweep.expand(&cfg).unwrap();
+    let points = cfg.sweep.expand(&cfg.experiment).unwrap();
     let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
     // Both seeds of (lr=0.003, d=1) diverged → that cell has no value.
     runs[0].diverged = true;
@@ -280,7 +282,7 @@ fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
 #[test]
 fn overlay_draws_a_ramp_of_curves_and_hover_targets() {
     let cfg = parse_strict("steps=20&w=8&sweep=w:8,16,32").unwrap();
-    let points = cfg.sweep.expand(&cfg).unwrap();
+    let points = cfg.sweep.expand(&cfg.experiment).unwrap();
     let runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
     let mut svg = String::new();
     let hover = {

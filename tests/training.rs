@@ -2,9 +2,12 @@
 //! divergence is marked, the grid readback is a probability field.
 
 use plotters::prelude::IntoDrawingArea;
-use tinytune::config::{ExperimentConfig, Named, Task};
-use tinytune::train::{Trainer, train_run};
-use tinytune::{backend, export, metrics, plot};
+use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::task::Task;
+use tinytune::model::backend;
+use tinytune::plot;
+use tinytune::train::{Trainer, export, metrics, train_run};
+use tinytune::vocab::Named;
 
 fn run(cfg: &ExperimentConfig) -> metrics::Run {
     pollster::block_on(train_run(cfg, &backend::cpu(), 25)).expect("training runs")
@@ -75,7 +78,7 @@ fn validation_is_logged_every_ten_steps_and_at_the_end() {
 fn full_batch_and_sgd_train_too() {
     let cfg = ExperimentConfig {
         task: Task::Blobs,
-        opt: tinytune::config::OptimizerKind::Sgd,
+        opt: tinytune::knobs::optim::OptimizerKind::Sgd,
         lr: 0.2,
         batch: 4096,
         steps: 100,
@@ -88,11 +91,11 @@ fn full_batch_and_sgd_train_too() {
 #[test]
 fn absurd_learning_rate_is_marked_diverged_and_stops() {
     let cfg = ExperimentConfig {
-        opt: tinytune::config::OptimizerKind::Sgd,
+        opt: tinytune::knobs::optim::OptimizerKind::Sgd,
         lr: 10.0,
         width: 512,
         depth: 6,
-        act: tinytune::config::Activation::Relu,
+        act: tinytune::knobs::arch::Activation::Relu,
         steps: 400,
         ..Default::default()
     };
@@ -197,7 +200,7 @@ fn loss_falls_on_digits_planted_and_after_the_shift() {
         "task=planted&n=512&steps=150&lr=0.01",
         "task=moons&w=32&d=2&steps=150&r=4&asteps=150&lr=0.01&shift=flip",
     ] {
-        let cfg = tinytune::url::parse_strict(q).unwrap();
+        let cfg = tinytune::link::url::parse_strict(q).unwrap().experiment;
         let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 50)).unwrap();
         assert_eq!(run.reports.len(), cfg.total_steps(), "{q}");
         let first = run.reports[0].val_loss.unwrap();

@@ -1,8 +1,8 @@
 //! The transfer plot: the best value of the first swept knob (a learning rate) against the
 //! second (a width), one line per panel (SP, μP). A flat line means the optimum transfers.
 
+use super::frame::{ChartStyle, draw_err, format_x, framed, legend};
 use super::sweep::SweepPanel;
-use super::{ChartStyle, draw_err, format_x, framed, legend};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -20,7 +20,7 @@ pub fn best_lines(panels: &[SweepPanel]) -> Option<Vec<BestLine>> {
     for p in panels {
         let mut points = Vec::new();
         for s in &p.series {
-            let v = crate::config::parse_number(&s.value).ok()?;
+            let v = crate::vocab::parse_number(&s.value).ok()?;
             let best = s
                 .points
                 .iter()

@@ -1,6 +1,6 @@
 //! The decision boundary of a 2-D classifier with its training points.
 
-use super::{CLASS_COLORS, ChartStyle, draw_err};
+use super::frame::{CLASS_COLORS, ChartStyle, draw_err};
 use crate::data::{EXTENT, Samples};
 use plotters::coord::Shift;
 use plotters::prelude::*;

@@ -2,8 +2,8 @@
 //! layer after each of the first steps, against width on log–log axes, one line per layer and one
 //! panel per step; a second swept knob (usually `param`) gives one row of panels per value.
 
-use super::{ChartStyle, decades, draw_err, format_loss, format_x, legend};
-use crate::metrics::Run;
+use super::frame::{ChartStyle, decades, draw_err, format_loss, format_x, legend};
+use crate::train::metrics::Run;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -37,7 +37,7 @@ pub fn coord_panels(runs: &[Run]) -> Option<(String, Vec<Vec<CoordPanel>>)> {
     // (row, step, layer, x) → (sum, count): seeds are averaged.
     let mut acc: Vec<(CellKey, (f64, usize))> = Vec::new();
     for r in runs {
-        let x = crate::config::parse_number(&value(r, x_key)?).ok()?;
+        let x = crate::vocab::parse_number(&value(r, x_key)?).ok()?;
         let row = row_key
             .and_then(|k| value(r, k).map(|v| super::sweep::panel_title(k, &v)))
             .unwrap_or_default();

@@ -1,7 +1,7 @@
 //! Loss against step: one run (train EMA over faint raw, validation) or a sweep's runs.
 
-use super::{ChartStyle, TRAIN_COLOR, VAL_COLOR, draw_err, format_loss, framed, legend, ramp};
-use crate::metrics::Run;
+use super::frame::{ChartStyle, TRAIN_COLOR, VAL_COLOR, draw_err, format_loss, framed, legend, ramp};
+use crate::train::metrics::Run;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;

@@ -1,7 +1,7 @@
 //! Final loss over two swept knobs.
 
-use super::{ChartStyle, draw_err, format_loss, format_x};
-use crate::metrics::Run;
+use super::frame::{ChartStyle, draw_err, format_loss, format_x};
+use crate::train::metrics::Run;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -26,7 +26,7 @@ pub enum Cell {
 }
 
 /// The heatmap of a sweep over two knobs (plus seeds), or `None` for fewer knobs.
-pub fn sweep_heatmap(runs: &[Run], metric: crate::metrics::SweepMetric) -> Option<Heatmap> {
+pub fn sweep_heatmap(runs: &[Run], metric: crate::link::view::SweepMetric) -> Option<Heatmap> {
     let keys: Vec<&str> = runs
         .first()?
         .knobs
@@ -116,7 +116,7 @@ pub fn draw_heatmap<DB: DrawingBackend>(
     let pick = |labels: &[String], v: f64| {
         let text = labels.get(v.floor() as usize).cloned().unwrap_or_default();
         // Powers of two read as 2^k, as on the sweep chart; other values as given.
-        match crate::config::parse_number(&text) {
+        match crate::vocab::parse_number(&text) {
             Ok(x) if format_x(x).starts_with("2^") => format_x(x),
             _ => text,
         }

@@ -2,8 +2,8 @@
 //! −6 dB/bit law (each bit halves the step, so the rounding error's variance Δ²/12 falls 4×), and
 //! one layer's weight histogram with the quantization grid drawn over it.
 
-use super::{ChartStyle, draw_err, format_loss, legend};
-use crate::quant::weights::WeightsFigure;
+use super::frame::{ChartStyle, draw_err, format_loss, legend};
+use crate::model::quant::weights::WeightsFigure;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -79,7 +79,7 @@ pub fn draw_weights<DB: DrawingBackend>(
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.stroke_width(1)));
     }
     if let Some((bits, m)) = own {
-        let label = crate::config::Named::label(q.fmt);
+        let label = crate::vocab::Named::label(q.fmt);
         chart
             .draw_series(std::iter::once(Circle::new(
                 (f64::from(bits), m),
@@ -87,7 +87,7 @@ pub fn draw_weights<DB: DrawingBackend>(
                 BLACK.stroke_width(lw),
             )))
             .map_err(draw_err)?
-            .label(format!("{label}, {}", crate::config::Named::label(q.gran)))
+            .label(format!("{label}, {}", crate::vocab::Named::label(q.gran)))
             .legend(|(x, y)| Circle::new((x + 9, y), 4, BLACK.stroke_width(1)));
     }
     legend(&mut chart, SeriesLabelPosition::UpperRight, style)?;

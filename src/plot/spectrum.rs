@@ -2,8 +2,8 @@
 //! fine-tuning) per adapted layer, log y, with the planted σ* for reference. The number of bars
 //! above the noise is the rank the adaptation actually used.
 
-use super::{ChartStyle, draw_err, format_loss, legend, ramp};
-use crate::spectrum::LayerSpectrum;
+use super::frame::{ChartStyle, draw_err, format_loss, legend, ramp};
+use crate::data::spectrum::LayerSpectrum;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

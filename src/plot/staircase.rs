@@ -2,8 +2,9 @@
 //! Eckart–Young floor as a dashed staircase, full fine-tuning as a horizontal line, and the
 //! trainable-parameter count on a second (right) axis.
 
-use super::{ChartStyle, SweepSeries, decades, draw_err, format_loss, ramp};
-use crate::config::ExperimentConfig;
+use super::frame::{ChartStyle, decades, draw_err, format_loss, ramp};
+use super::sweep::SweepSeries;
+use crate::experiment::ExperimentConfig;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -22,7 +23,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &[SweepSeries],
     base: &ExperimentConfig,
-    metric: crate::metrics::SweepMetric,
+    metric: crate::link::view::SweepMetric,
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
@@ -41,7 +42,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
         _ => (1, 16),
     };
     let with_rank = |r: usize| ExperimentConfig {
-        lora: crate::lora::LoraConfig {
+        lora: crate::knobs::lora::LoraConfig {
             rank: Some(r),
             ..base.lora.clone()
         },
@@ -49,9 +50,9 @@ pub fn draw_staircase<DB: DrawingBackend>(
     };
     // The floor at every whole rank in view, so the staircase has all its steps.
     let floor: Vec<(usize, f64)> = (r_lo..=r_hi)
-        .filter_map(|r| with_rank(r).loss_floor().map(|f| (r, f)))
+        .filter_map(|r| crate::data::planted::loss_floor(&with_rank(r)).map(|f| (r, f)))
         .collect();
-    let full_floor = with_rank(0).loss_floor();
+    let full_floor = crate::data::planted::loss_floor(&with_rank(0));
     let ys = series
         .iter()
         .flat_map(|s| s.points.iter().filter_map(|p| p.1))
@@ -82,7 +83,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .x_desc("LoRA rank r (log2)")
-        .y_desc(format!("{} (log)", crate::config::Named::label(metric)))
+        .y_desc(format!("{} (log)", crate::vocab::Named::label(metric)))
         .label_style(style.font(12.0))
         .axis_desc_style(style.font(13.0))
         .light_line_style(RGBColor(240, 240, 240))

@@ -1,9 +1,10 @@
 //! Final loss against the first swept knob, one curve per value of the second, and one panel per
 //! value of a third (the transfer figure: SP | μP side by side on a shared loss axis).
 
-use super::{ChartStyle, decades, draw_err, format_loss, format_x, framed, legend, ramp};
-use crate::config::Named;
-use crate::metrics::{Run, SweepMetric};
+use super::frame::{ChartStyle, decades, draw_err, format_loss, format_x, framed, legend, ramp};
+use crate::link::view::SweepMetric;
+use crate::train::metrics::Run;
+use crate::vocab::Named;
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
@@ -37,8 +38,8 @@ fn swept_keys(runs: &[Run]) -> Vec<&'static str> {
 /// A panel's title: the value's own label where the knob has named values (param=mup → "μP").
 pub(crate) fn panel_title(key: &str, value: &str) -> String {
     let label = match key {
-        "param" => crate::mup::Parameterization::parse_key(value).map(|p| p.label()),
-        "res" => crate::model::Residual::parse_key(value).map(|r| r.label()),
+        "param" => crate::knobs::mup::Parameterization::parse_key(value).map(|p| p.label()),
+        "res" => crate::knobs::arch::Residual::parse_key(value).map(|r| r.label()),
         _ => Err(String::new()),
     };
     label.map_or_else(|_| format!("{key}={value}"), str::to_string)
@@ -99,7 +100,7 @@ pub fn sweep_series(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<Sw
     for run in runs {
         let v = series_key.and_then(|k| value(run, k)).unwrap_or_default();
         let label = series_key.map(|k| format!("{k}={v}")).unwrap_or_default();
-        let x: f64 = crate::config::parse_number(&value(run, x_key)?).ok()?;
+        let x: f64 = crate::vocab::parse_number(&value(run, x_key)?).ok()?;
         if !run.diverged && run.sweep_loss(metric).is_none() {
             continue; // not started yet (or cancelled before its first evaluation): no point
         }

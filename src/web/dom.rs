@@ -4,13 +4,10 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
-use crate::config::{Activation, BackendChoice, ExperimentConfig, Named, OptimizerKind, Task, format_number};
-use crate::data::Shift;
-use crate::lora::{AInit, Factors, ScaleRule};
-use crate::model::Residual;
-use crate::mup::Parameterization;
-use crate::planted::SvProfile;
-use crate::schedule::Schedule;
+use crate::link::keys::{Control, KEYS, Range, Slot, Ty};
+use crate::link::study::Study;
+use crate::page::{Level, Message};
+use crate::vocab::format_number;
 
 pub fn document() -> Document {
     web_sys::window()
@@ -34,13 +31,6 @@ pub fn set_text(id: &str, text: &str) {
 /// A `data-*` attribute on `#app`: the state tests and the benchmark read.
 pub fn set_data(key: &str, value: &str) {
     let _ = el::<HtmlElement>("app").dataset().set(key, value);
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warning,
-    Error,
 }
 
 pub fn set_hidden(id: &str, hidden: bool) {
@@ -67,16 +57,6 @@ pub fn set_table_rows(rows: &[(String, Vec<String>)]) {
     }
 }
 
-/// Removes the messages of one level (a fixed control clears its warning; errors stay).
-pub fn clear_messages(level: Level) {
-    let items = el::<Element>("messages").children();
-    for i in (0..items.length()).rev() {
-        if let Some(li) = items.item(i).filter(|li| li.class_name() == level_class(level)) {
-            li.remove();
-        }
-    }
-}
-
 fn level_class(level: Level) -> &'static str {
     match level {
         Level::Info => "info",
@@ -85,6 +65,8 @@ fn level_class(level: Level) -> &'static str {
     }
 }
 
+/// Adds one message (as text) without touching the others: for the shell's own notices
+/// (copy-link, export failures) that are not page state.
 pub fn push_message(level: Level, text: &str) {
     let li = document().create_element("li").expect("create li");
     li.set_class_name(level_class(level));
@@ -92,36 +74,54 @@ pub fn push_message(level: Level, text: &str) {
     let _ = el::<Element>("messages").append_child(&li);
 }
 
-fn fill_select<N: Named + PartialEq>(id: &str) {
-    let select: HtmlSelectElement = el(id);
-    select.set_text_content(None);
-    for (_, key, label) in N::NAMES {
-        let opt = document().create_element("option").expect("create option");
-        let _ = opt.set_attribute("value", key);
-        opt.set_text_content(Some(label));
-        let _ = select.append_child(&opt);
+/// Shows the page's messages, replacing what was there.
+pub fn show_messages(messages: &[Message]) {
+    el::<Element>("messages").set_text_content(None);
+    for m in messages {
+        push_message(m.level, &m.text);
     }
 }
 
-/// Fills the select boxes from the enums' tables (one source of names for links, CLI and page).
+/// Ids of the controls, which are the link keys of the table.
+pub fn control_keys() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|k| k.name)
+}
+
+/// Builds every control from the key table: a select's options, a number box's limits, each
+/// control's tooltip. One source of names and limits for links, CLI, README and page.
 pub fn build_controls() {
-    fill_select::<Task>("task");
-    fill_select::<Activation>("act");
-    fill_select::<OptimizerKind>("opt");
-    fill_select::<BackendChoice>("backend");
-    fill_select::<Parameterization>("param");
-    fill_select::<Residual>("res");
-    fill_select::<Schedule>("sched");
-    fill_select::<crate::metrics::SweepMetric>("metric");
-    fill_select::<crate::quant::QFormat>("qfmt");
-    fill_select::<crate::quant::Granularity>("qgran");
-    fill_select::<crate::quant::Clip>("qclip");
-    fill_select::<crate::quant::QMode>("qmode");
-    fill_select::<ScaleRule>("scale");
-    fill_select::<AInit>("ainit");
-    fill_select::<Factors>("train");
-    fill_select::<Shift>("shift");
-    fill_select::<SvProfile>("sv");
+    for key in KEYS {
+        let node = el::<HtmlElement>(key.name);
+        node.set_title(key.help);
+        if let (Control::Select, Ty::Choice(choices)) = (key.control, key.ty) {
+            let select: HtmlSelectElement = el(key.name);
+            select.set_text_content(None);
+            for (value, label) in choices() {
+                let opt = document().create_element("option").expect("create option");
+                let _ = opt.set_attribute("value", value);
+                opt.set_text_content(Some(label));
+                let _ = select.append_child(&opt);
+            }
+        }
+        if key.control == Control::Number {
+            let (lo, hi) = match key.range {
+                Some(Range::Count(lo, hi)) => (Some(lo.to_string()), Some(hi.to_string())),
+                Some(Range::Number(lo, hi)) => (Some(format_number(lo)), Some(format_number(hi))),
+                None => (Some("0".to_string()), None),
+            };
+            for (attr, v) in [("min", lo), ("max", hi)] {
+                match v {
+                    Some(v) => {
+                        let _ = node.set_attribute(attr, &v);
+                    }
+                    None => {
+                        let _ = node.remove_attribute(attr);
+                    }
+                }
+            }
+            let _ = node.set_attribute("step", "1");
+        }
+    }
     build_presets();
 }
 
@@ -130,7 +130,7 @@ pub fn build_controls() {
 fn build_presets() {
     let list = el::<Element>("preset-list");
     list.set_text_content(None);
-    for p in crate::presets::PRESETS {
+    for p in crate::link::presets::PRESETS {
         let doc = document();
         let (Ok(li), Ok(a), Ok(claim), Ok(expect)) = (
             doc.create_element("li"),
@@ -153,103 +153,63 @@ fn build_presets() {
 }
 
 /// Shows the preset's claim and expectation when the page runs exactly a preset's experiment
-/// (view keys and backend aside); hides it once a knob makes it a new experiment.
-pub fn show_preset_note(cfg: &ExperimentConfig) {
-    let experiment = cfg.experiment();
-    let current = crate::presets::PRESETS
-        .iter()
-        .find(|p| crate::url::parse(p.query).config.experiment() == experiment);
+/// and sweep (the view aside); hides it once a knob makes it a new experiment.
+fn show_preset_note(study: &Study) {
+    let current = crate::link::presets::PRESETS.iter().find(|p| {
+        let s = crate::link::url::parse(p.query).study;
+        s.experiment == study.experiment && s.sweep == study.sweep
+    });
     set_hidden("preset-note", current.is_none());
     if let Some(p) = current {
         set_text("preset-title", p.title);
         set_text("preset-claim", p.claim);
         set_text("preset-expect", p.expect);
     }
-    set_hidden("planted-knobs", cfg.task != Task::Planted);
+    set_hidden(
+        "planted-knobs",
+        study.experiment.task != crate::knobs::task::Task::Planted,
+    );
 }
 
-/// Ids of the controls, which are also their link keys.
-pub const CONTROL_KEYS: &[&str] = &[
-    "task", "n", "seed", "w", "d", "act", "res", "opt", "lr", "bs", "steps", "sched", "warm", "wd", "param",
-    "bw", "ain", "aout", "rzero", "coord", "r", "alpha", "scale", "ainit", "train", "lplus", "target",
-    "asteps", "shift", "pr", "dim", "noise", "k", "sv", "bits", "qfmt", "qgran", "qgs", "qclip", "qout",
-    "qmode", "backend", "ylog", "xlog", "metric", "sweep",
-];
-
-fn set_value(id: &str, v: &str) {
-    let node = el::<Element>(id);
-    if let Some(s) = node.dyn_ref::<HtmlSelectElement>() {
-        s.set_value(v);
-    } else if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
-        i.set_value(v);
+/// Writes the study into the controls, key by key from the table.
+pub fn write_controls(study: &Study) {
+    for key in KEYS {
+        let text = crate::link::url::value_text(study, key);
+        let node = el::<Element>(key.name);
+        match key.control {
+            Control::Check => {
+                if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
+                    i.set_checked(text == "1");
+                }
+            }
+            _ => {
+                // An absent optional value shows as an empty box (its placeholder names it).
+                let shown = match (key.ty, &key.slot) {
+                    (Ty::Optional(none), _) if text == none => "",
+                    (_, Slot::Sweep) if study.sweep.is_empty() => "",
+                    _ => text.as_str(),
+                };
+                if let Some(s) = node.dyn_ref::<HtmlSelectElement>() {
+                    s.set_value(shown);
+                } else if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
+                    i.set_value(shown);
+                }
+            }
+        }
     }
-}
-
-pub fn write_controls(cfg: &ExperimentConfig) {
-    set_value("task", cfg.task.key());
-    set_value("n", &cfg.points.to_string());
-    set_value("seed", &cfg.seed.to_string());
-    set_value("w", &cfg.width.to_string());
-    set_value("d", &cfg.depth.to_string());
-    set_value("act", cfg.act.key());
-    set_value("res", cfg.residual.key());
-    set_value("opt", cfg.opt.key());
-    set_value("lr", &format_number(cfg.lr));
-    set_value("bs", &cfg.batch.to_string());
-    set_value("steps", &cfg.steps.to_string());
-    set_value("sched", cfg.sched.key());
-    set_value("warm", &cfg.warm.to_string());
-    set_value("wd", &format_number(cfg.wd));
-    set_value("coord", &cfg.coord.to_string());
-    let m = &cfg.mup;
-    set_value("param", m.param.key());
-    set_value("bw", &m.base_width.to_string());
-    set_value("ain", &format_number(m.alpha_in));
-    set_value("aout", &format_number(m.alpha_out));
-    el::<HtmlInputElement>("rzero").set_checked(m.readout_zero);
-    let l = &cfg.lora;
-    set_value("r", &l.rank.map(|r| r.to_string()).unwrap_or_default());
-    set_value("alpha", &format_number(l.alpha));
-    set_value("scale", l.scale.key());
-    set_value("ainit", l.ainit.key());
-    set_value("train", l.train.key());
-    set_value("lplus", &format_number(l.lplus));
-    set_value("target", &l.target.to_text());
-    set_value("asteps", &cfg.adapt_steps.to_string());
-    set_value("shift", cfg.shift.key());
-    let p = &cfg.planted;
-    set_value("pr", &p.rank.to_string());
-    set_value("dim", &p.dim.to_string());
-    set_value("noise", &format_number(p.noise));
-    set_value("k", &p.k.map(|k| k.to_string()).unwrap_or_default());
-    set_value("sv", p.sv.key());
-    let q = &cfg.quant;
-    set_value("bits", &q.bits.to_string());
-    set_value("qfmt", q.fmt.key());
-    set_value("qgran", q.gran.key());
-    set_value("qgs", &q.group.to_string());
-    set_value("qclip", q.clip.key());
-    set_value("qout", &format_number(q.outlier));
-    set_value("qmode", q.mode.key());
-    set_value("backend", cfg.backend.key());
-    el::<HtmlInputElement>("ylog").set_checked(cfg.log_y);
-    el::<HtmlInputElement>("xlog").set_checked(cfg.log_x);
-    set_value("metric", cfg.metric.key());
-    set_value("sweep", &cfg.sweep.to_text());
-    show_preset_note(cfg);
+    show_preset_note(study);
 }
 
 /// The controls as (key, value) pairs, to be read by the same lenient link parser as a URL, so a
 /// typed value and a linked value are validated the same way.
-pub fn read_controls() -> Vec<(&'static str, String)> {
-    CONTROL_KEYS
-        .iter()
-        .map(|&key| {
-            let node = el::<Element>(key);
+pub fn read_controls() -> Vec<(String, String)> {
+    KEYS.iter()
+        .map(|key| {
+            let node = el::<Element>(key.name);
             let value = if let Some(s) = node.dyn_ref::<HtmlSelectElement>() {
                 s.value()
             } else if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
-                if i.type_() == "checkbox" {
+                if key.control == Control::Check {
                     if i.checked() { "1".into() } else { "0".into() }
                 } else {
                     i.value()
@@ -257,7 +217,7 @@ pub fn read_controls() -> Vec<(&'static str, String)> {
             } else {
                 String::new()
             };
-            (key, value)
+            (key.name.to_string(), value)
         })
         .collect()
 }

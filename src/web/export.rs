@@ -4,9 +4,10 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlCanvasElement, HtmlInputElement};
 
-use super::dom::{self, Level};
-use crate::export;
-use crate::metrics::Run;
+use super::dom;
+use crate::page::Level;
+use crate::train::export;
+use crate::train::metrics::Run;
 
 pub fn copy_link() {
     let Some(window) = web_sys::window() else { return };

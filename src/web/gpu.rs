@@ -3,6 +3,9 @@
 //! The probe asks the browser for an adapter itself (through `navigator.gpu`) because Burn does not
 //! expose whether the adapter is a software fallback; SwiftShader is ~70× slower than the CPU
 //! backend for small MLPs (TOOLCHAIN.md), so `auto` avoids it.
+//!
+//! The page asks for one selection at a time (`page::update` holds a newer choice until the
+//! current one answers), so Burn's runtime, which starts once per page, is never started twice.
 
 use std::cell::{Cell, RefCell};
 
@@ -11,8 +14,8 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::backend;
-use crate::config::BackendChoice;
+use crate::link::view::BackendChoice;
+use crate::page::{ActiveBackend, BackendKind, cpu_backend};
 
 /// What the browser says about its WebGPU adapter.
 #[derive(Clone, Debug)]
@@ -21,37 +24,12 @@ pub struct AdapterInfo {
     pub is_fallback: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    Webgpu,
-    Cpu,
-}
-
-/// The backend in use, with the sentence the status line shows.
-#[derive(Clone, Debug)]
-pub struct Active {
-    pub device: Device,
-    pub kind: Kind,
-    pub summary: String,
-}
-
-impl Active {
-    pub fn cpu(reason: &str) -> Self {
-        Self {
-            device: backend::cpu(),
-            kind: Kind::Cpu,
-            summary: format!("{} in WebAssembly — {reason}", backend::CPU_NAME),
-        }
-    }
-}
-
 thread_local! {
     /// Burn's wgpu runtime can be initialised once per page; later choices reuse it.
     static WGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
     /// Set once the device is lost: CubeCL then fails every read on it, and the runtime cannot be
     /// initialised a second time, so WebGPU stays off until the page is reloaded.
     static LOST: Cell<bool> = const { Cell::new(false) };
-    static INITIALISING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Records that the WebGPU device was lost (called when a read from it fails).
@@ -110,45 +88,38 @@ pub async fn probe() -> Result<AdapterInfo, String> {
 }
 
 async fn wgpu_device() -> Result<Device, String> {
-    // Burn's runtime can be initialised once: a second selection arriving while the first is still
-    // initialising waits for it instead of starting another.
-    while INITIALISING.with(Cell::get) {
-        super::frame::next().await;
-    }
     if let Some(d) = WGPU.with(|w| w.borrow().clone()) {
         return Ok(d);
     }
-    INITIALISING.with(|i| i.set(true));
     let device = Device::wgpu_options().init_async().await;
-    INITIALISING.with(|i| i.set(false));
     let device = device.map_err(|e| format!("Burn could not start WebGPU: {e:?}"))?;
     WGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
     Ok(device)
 }
 
 /// Picks the backend for `choice` and says why.
-pub async fn choose(choice: BackendChoice) -> Active {
+pub async fn choose(choice: BackendChoice) -> ActiveBackend {
     if choice == BackendChoice::Cpu {
-        return Active::cpu("chosen in the Backend selector");
+        return cpu_backend("chosen in the Backend selector");
     }
     if LOST.with(Cell::get) {
-        return Active::cpu("the WebGPU device was lost earlier; reload the page to use WebGPU again");
+        return cpu_backend("the WebGPU device was lost earlier; reload the page to use WebGPU again");
     }
     let adapter = match probe().await {
         Ok(a) => a,
-        Err(why) => return Active::cpu(&format!("{why}; training on the CPU instead")),
+        Err(why) => return cpu_backend(&format!("{why}; training on the CPU instead")),
     };
     if choice == BackendChoice::Auto && adapter.is_fallback {
-        return Active::cpu(&format!(
+        return cpu_backend(&format!(
             "the WebGPU adapter ({}) is a software fallback, about 70× slower than the CPU backend \
              for small models; choose WebGPU in the Backend selector to use it anyway",
             adapter.name
         ));
     }
     match wgpu_device().await {
-        Ok(device) => Active {
+        Ok(device) => ActiveBackend {
             device,
-            kind: Kind::Webgpu,
+            kind: BackendKind::Webgpu,
             summary: format!(
                 "WebGPU — {}{}",
                 adapter.name,
@@ -159,6 +130,6 @@ pub async fn choose(choice: BackendChoice) -> Active {
                 }
             ),
         },
-        Err(why) => Active::cpu(&format!("{why}; training on the CPU instead")),
+        Err(why) => cpu_backend(&format!("{why}; training on the CPU instead")),
     }
 }

@@ -1,13 +1,14 @@
 //! The browser shell (wasm32 only): binds the DOM to an `ExperimentConfig`, picks the backend,
 //! and runs the trainer one animation frame at a time. Everything it shows comes from the core.
 
-mod app;
+mod bus;
 mod canvas;
 mod dom;
 mod export;
 mod frame;
 mod gpu;
 mod runner;
+mod shell;
 mod side;
 mod view;
 
@@ -28,5 +29,5 @@ pub fn start() {
     // constructors' registrations; inventory's constructors are idempotent anyway.
     unsafe { __wasm_call_ctors() };
     console_error_panic_hook::set_once();
-    wasm_bindgen_futures::spawn_local(app::boot());
+    shell::boot();
 }

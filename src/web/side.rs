@@ -2,8 +2,8 @@
 //! (panels, rank staircase) with its best-value chart and heatmap, the coordinate check, the ΔW
 //! spectrum and the quantization figure; the LoRA, learning-rate and quantization lines.
 
-use super::app::Shared;
 use super::{canvas, dom};
+use crate::page::State;
 use crate::plot;
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -17,10 +17,10 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
 
 /// The side charts: the decision boundary and ΔW spectrum for one run; the sweep chart (or the
 /// rank staircase) and heatmap for a sweep.
-pub fn redraw_side(app: &Shared) {
-    let a = app.borrow();
+pub fn redraw_side(a: &State) {
+    let cfg = &a.study.experiment;
     let sweep = a.is_sweep();
-    let metric = a.cfg.metric;
+    let metric = a.study.view.metric;
     let heatmap = if sweep {
         plot::sweep_heatmap(&a.runs, metric)
     } else {
@@ -38,14 +38,14 @@ pub fn redraw_side(app: &Shared) {
         .map(|(k, p)| (k.clone(), p[0].series.clone()));
     let staircase = series.as_ref().is_some_and(|(k, _)| plot::is_rank_sweep(k));
     // The best value of the first knob per value of the second (the transfer plot).
-    let series_key = a.cfg.sweep.axes.get(1).map(|ax| ax.key);
+    let series_key = a.study.sweep.axes.get(1).map(|ax| ax.key);
     let best = panels
         .as_ref()
         .filter(|_| !staircase)
         .and_then(|(_, p)| plot::best_lines(p))
         .zip(series_key);
     let coord = plot::coord_panels(&a.runs);
-    let boundary = !sweep && a.cfg.has_boundary();
+    let boundary = !sweep && cfg.has_boundary();
     let spectra = a
         .runs
         .first()
@@ -66,7 +66,7 @@ pub fn redraw_side(app: &Shared) {
     let weights = a
         .runs
         .first()
-        .filter(|_| !sweep && a.cfg.quant.enabled())
+        .filter(|_| !sweep && cfg.quant.enabled())
         .and_then(|r| r.weights_figure());
     dom::set_hidden("fig-weights", weights.is_none());
     let caption = match (staircase, n_panels > 1) {
@@ -74,20 +74,20 @@ pub fn redraw_side(app: &Shared) {
         (false, true) => PANELS_CAPTION,
         (false, false) => SWEEP_CAPTION,
     };
-    let metric_name = crate::config::Named::label(metric);
+    let metric_name = crate::vocab::Named::label(metric);
     dom::set_text("sweep-caption", &caption.replace("{metric}", metric_name));
     dom::set_data("staircase", if staircase { "1" } else { "0" });
     // What the adaptation trains (a rank sweep describes each run in the staircase instead).
-    let adapt = crate::lora::describe(&a.cfg).filter(|_| !a.cfg.sweep.keys().contains(&"r"));
+    let adapt = crate::experiment::describe::lora(cfg).filter(|_| !a.study.sweep.keys().contains(&"r"));
     dom::set_hidden("adapt", adapt.is_none());
     dom::set_text("adapt", adapt.as_deref().unwrap_or(""));
     // The learning rate each μP group actually gets (a width sweep has one per run: see the table)
     // and how the schedule and weight decay shape it.
-    let keys = a.cfg.sweep.keys();
+    let keys = a.study.sweep.keys();
     let swept = |k: &[&str]| k.iter().any(|k| keys.contains(k));
     let lrs: Vec<String> = [
-        crate::mup::describe(&a.cfg).filter(|_| !swept(&["w", "lr", "param", "bw"])),
-        crate::schedule::describe(&a.cfg).filter(|_| !swept(&["sched", "warm", "wd"])),
+        crate::experiment::describe::mup(cfg).filter(|_| !swept(&["w", "lr", "param", "bw"])),
+        crate::experiment::describe::schedule(cfg).filter(|_| !swept(&["sched", "warm", "wd"])),
     ]
     .into_iter()
     .flatten()
@@ -95,10 +95,10 @@ pub fn redraw_side(app: &Shared) {
     let lrs = (!lrs.is_empty()).then(|| lrs.join(" · "));
     // What quantization does, and for one finished PTQ run what it cost.
     let native = a
-        .active
+        .backend
         .as_ref()
-        .is_some_and(|x| crate::quant::native::on(&x.device));
-    let quant = crate::quant::describe(&a.cfg, native)
+        .is_some_and(|x| crate::model::quant::native::on(&x.device));
+    let quant = crate::model::quant::describe(cfg, native)
         .filter(|_| !swept(&["bits", "qfmt", "qgran", "qgs", "qclip", "qmode"]));
     let quant = quant.map(|mut text| {
         if let Some(run) = a.runs.first().filter(|_| !sweep)
@@ -118,7 +118,7 @@ pub fn redraw_side(app: &Shared) {
     let mut drawn = Ok(());
     if let Some((x_key, p)) = &panels {
         drawn = canvas::draw("sweep-canvas", |root, style| match &series {
-            Some((_, s)) if staircase => plot::draw_staircase(root, s, &a.cfg, metric, style),
+            Some((_, s)) if staircase => plot::draw_staircase(root, s, cfg, metric, style),
             _ => plot::draw_sweep_panels(root, x_key, p, metric, style),
         });
     }
@@ -143,10 +143,8 @@ pub fn redraw_side(app: &Shared) {
         });
     }
     if let (Ok(()), Some(spectra)) = (&drawn, spectra) {
-        let planted = (a.cfg.task == crate::config::Task::Planted)
-            .then(|| crate::planted::Teacher::new(&a.cfg.planted, a.cfg.seed).visible_sigma());
         drawn = canvas::draw("spectrum-canvas", |root, style| {
-            plot::draw_spectrum(root, spectra, planted.as_deref(), style)
+            plot::draw_spectrum(root, spectra, a.planted_sigma.as_deref(), style)
         });
     }
     if let (Ok(()), Some(weights)) = (&drawn, weights) {

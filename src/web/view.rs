@@ -1,58 +1,100 @@
-//! What the page shows: status texts, the sweep progress and table, and the charts. Reads the app
-//! state, never changes it (except caching the loss chart's hover targets).
+//! What the page shows: status texts, the sweep progress and table, and the charts, drawn from
+//! the page state. It never changes that state; its one memory of its own is where the loss
+//! chart's points were drawn, for the hover tip (written only when the chart is drawn).
+
+use std::cell::RefCell;
 
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlButtonElement, HtmlCanvasElement, MouseEvent};
 
-use super::app::{App, RunState, Shared};
-use super::gpu::{Active, Kind};
-use super::{canvas, dom, frame};
-use crate::plot::{self, CurveOptions};
+use super::{canvas, dom, frame, side};
+use crate::page::{BackendKind, Render, RunState, State};
+use crate::plot::{self, CurveOptions, HoverPoint};
 
-pub use super::side::redraw_side;
+thread_local! {
+    /// Points of the loss chart under the pointer's reach, in canvas pixels.
+    static HOVER: RefCell<Vec<HoverPoint>> = const { RefCell::new(Vec::new()) };
+}
 
-pub fn show_backend(active: &Active) {
-    dom::set_text("status", &format!("Backend: {}", active.summary));
-    dom::set_data(
-        "backend",
-        if active.kind == Kind::Webgpu {
-            "webgpu"
-        } else {
-            "cpu"
-        },
-    );
+/// Draws what `what` names.
+pub fn render(s: &State, what: Render) {
+    if what.texts {
+        redraw_texts(s);
+    }
+    if what.loss {
+        redraw_loss(s);
+    }
+    if what.side {
+        side::redraw_side(s);
+    }
+    if what.table {
+        redraw_table(s);
+    }
+}
+
+/// The figure a person is looking at, for the PNG export: the sweep chart, else the heatmap,
+/// else the curves.
+pub fn main_chart() -> &'static str {
+    let visible = |id: &str| !dom::el::<web_sys::HtmlElement>(id).hidden();
+    if visible("fig-sweep") {
+        "sweep-canvas"
+    } else if visible("fig-heatmap") {
+        "heatmap-canvas"
+    } else {
+        "loss-canvas"
+    }
+}
+
+fn show_backend(s: &State) {
+    match &s.backend {
+        Some(b) => {
+            dom::set_text("status", &format!("Backend: {}", b.summary));
+            dom::set_data(
+                "backend",
+                if b.kind == BackendKind::Webgpu {
+                    "webgpu"
+                } else {
+                    "cpu"
+                },
+            );
+        }
+        None => dom::set_text("status", "Checking for WebGPU…"),
+    }
+    // No selection pending once every one asked for has answered (the tests wait on it).
+    dom::set_data("backendAsked", &s.backend_asked.to_string());
+    dom::set_data("backendAnswered", &s.backend_answered.to_string());
 }
 
 fn fmt_loss(v: Option<f32>) -> String {
     v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "–".into())
 }
 
-fn show_buttons(a: &App) {
-    dom::set_data("state", a.state.key());
+fn show_buttons(a: &State) {
+    dom::set_data("state", a.run_state.key());
     // Which restart the state belongs to, so a test can wait for the run a change started.
     dom::set_data("generation", &a.generation.to_string());
     let train: HtmlButtonElement = dom::el("train-button");
     let pause: HtmlButtonElement = dom::el("pause");
     let cancel: HtmlButtonElement = dom::el("cancel");
-    train.set_text_content(Some(match a.state {
+    train.set_text_content(Some(match a.run_state {
         RunState::Paused => "Resume",
         RunState::Done | RunState::Diverged | RunState::Cancelled | RunState::Failed => "Train again",
         _ => "Train",
     }));
-    train.set_disabled(a.state == RunState::Running);
-    pause.set_disabled(a.state != RunState::Running);
+    train.set_disabled(a.run_state == RunState::Running);
+    pause.set_disabled(a.run_state != RunState::Running);
     cancel.set_hidden(!a.is_sweep());
-    cancel.set_disabled(!matches!(a.state, RunState::Running | RunState::Paused));
+    cancel.set_disabled(!matches!(a.run_state, RunState::Running | RunState::Paused));
 }
 
 /// Status of run `i` in words, for the table.
-fn run_status(a: &App, i: usize) -> &'static str {
+fn run_status(a: &State, i: usize) -> &'static str {
     let r = &a.runs[i];
     if r.diverged {
         "diverged"
     } else if r.reports.len() >= r.config.total_steps() {
         "done"
-    } else if a.state == RunState::Cancelled {
+    } else if a.run_state == RunState::Cancelled {
         "cancelled"
     } else if r.reports.is_empty() {
         "queued"
@@ -61,7 +103,7 @@ fn run_status(a: &App, i: usize) -> &'static str {
     }
 }
 
-fn show_sweep_progress(a: &App) {
+fn show_sweep_progress(a: &State) {
     dom::set_hidden("sweep-bar", !a.is_sweep());
     dom::set_hidden("runs-table", !a.is_sweep());
     if !a.is_sweep() {
@@ -74,8 +116,11 @@ fn show_sweep_progress(a: &App) {
     let _ = bar.set_attribute("value", &done.to_string());
     let (steps, all) = (a.steps_done(), a.total_steps().max(1));
     let mut text = format!("{done} / {total} runs");
-    if a.state == RunState::Running && steps > 0 && steps < all {
-        let elapsed = frame::now_ms() - a.started_ms;
+    if let (RunState::Running, Some(started)) = (a.run_state, a.started_ms)
+        && steps > 0
+        && steps < all
+    {
+        let elapsed = frame::now_ms() - started;
         let eta = elapsed / steps as f64 * (all - steps) as f64 / 1000.0;
         text.push_str(&format!(" · ETA {}", fmt_duration(eta)));
     }
@@ -83,7 +128,7 @@ fn show_sweep_progress(a: &App) {
     if diverged > 0 {
         text.push_str(&format!(" · {diverged} diverged"));
     }
-    if a.state == RunState::Cancelled {
+    if a.run_state == RunState::Cancelled {
         text.push_str(" · cancelled");
     }
     dom::set_text("sweep-text", &text);
@@ -92,8 +137,7 @@ fn show_sweep_progress(a: &App) {
 }
 
 /// The runs table: one row per run. Rebuilt a few times a second, not every frame.
-pub fn redraw_table(app: &Shared) {
-    let a = app.borrow();
+fn redraw_table(a: &State) {
     if !a.is_sweep() {
         return;
     }
@@ -105,7 +149,7 @@ pub fn redraw_table(app: &Shared) {
             } else {
                 "–".into()
             };
-            let status = run_status(&a, i);
+            let status = run_status(a, i);
             (
                 status.to_string(),
                 vec![
@@ -131,23 +175,17 @@ fn fmt_duration(secs: f64) -> String {
     }
 }
 
-/// Texts, buttons, progress, table and the loss chart.
-pub fn redraw_progress(app: &Shared) {
-    redraw_texts(app);
-    redraw_loss(app);
-}
-
 /// Texts, buttons, progress and table: cheap enough for every frame.
-pub fn redraw_texts(app: &Shared) {
+fn redraw_texts(a: &State) {
     {
-        let a = app.borrow();
-        show_buttons(&a);
-        show_sweep_progress(&a);
+        show_backend(a);
+        show_buttons(a);
+        show_sweep_progress(a);
         let done = a.steps_done();
         let mut progress = if a.is_sweep() {
             format!("step {done} / {} over {} runs", a.total_steps(), a.runs.len())
         } else {
-            format!("step {done} / {}", a.cfg.total_steps())
+            format!("step {done} / {}", a.study.experiment.total_steps())
         };
         if let (false, Some(run)) = (a.is_sweep(), a.runs.first()) {
             if let Some(last) = run.reports.last() {
@@ -157,8 +195,9 @@ pub fn redraw_texts(app: &Shared) {
                 progress.push_str(&format!(" · val {v:.4}"));
             }
             // The schedule's current rate (the base group's; μP groups keep their ratios to it).
-            if a.cfg.sched != crate::schedule::Schedule::Const && done < a.cfg.total_steps() {
-                let lr = a.cfg.lr * crate::schedule::factor_at(&a.cfg, done);
+            let cfg = &a.study.experiment;
+            if cfg.sched != crate::knobs::schedule::Schedule::Const && done < cfg.total_steps() {
+                let lr = cfg.lr * crate::experiment::rates::lr_factor_at(cfg, done);
                 progress.push_str(&format!(" · lr now {lr:.3e}"));
             }
             if run.diverged {
@@ -186,19 +225,29 @@ pub fn redraw_texts(app: &Shared) {
             }
         }
         dom::set_data("stepsPerS", &format!("{:.2}", a.steps_per_s));
+        if let Some(ms) = a.first_point_ms {
+            dom::set_data("firstPointMs", &format!("{ms:.0}"));
+        }
+        if let (Some(end), Some(start)) = (a.finished_ms, a.started_ms) {
+            dom::set_data("trainMs", &format!("{:.0}", end - start));
+        }
+        let (g, frames) = a.runner_frames;
+        dom::set_data("runnerFrames", &format!("{g}:{frames}"));
+        if let Some(g) = a.runner_stopped {
+            dom::set_data("runnerStopped", &g.to_string());
+        }
     }
 }
 
 /// The loss chart, and the hover targets it leaves. With many runs it is the costliest drawing, so
 /// the runner calls it at most ten times a second during a sweep.
-pub fn redraw_loss(app: &Shared) {
+fn redraw_loss(a: &State) {
     let hover = {
-        let a = app.borrow();
         let mut opts = CurveOptions::new(
-            a.cfg.log_y,
+            a.study.view.log_y,
             a.points.iter().map(|p| p.config.total_steps()).max().unwrap_or(1),
         );
-        opts.log_x = a.cfg.log_x;
+        opts.log_x = a.study.view.log_x;
         let mut hover = Vec::new();
         let drawn = canvas::draw("loss-canvas", |root, style| {
             hover = plot::draw_curves(root, &a.runs, opts, style)?;
@@ -209,29 +258,24 @@ pub fn redraw_loss(app: &Shared) {
         }
         hover
     };
-    app.borrow_mut().hover = hover;
-}
-
-pub fn redraw_all(app: &Shared) {
-    redraw_progress(app);
-    redraw_side(app);
-    redraw_table(app);
+    HOVER.with(|h| *h.borrow_mut() = hover);
 }
 
 /// Names the loss-chart point nearest the pointer (within 24 CSS pixels).
-pub fn show_hover(app: &Shared, e: &MouseEvent) {
+pub fn show_hover(e: &MouseEvent) {
     let Some(canvas) = e.target().and_then(|t| t.dyn_into::<HtmlCanvasElement>().ok()) else {
         return;
     };
     let scale = f64::from(canvas.width()) / f64::from(canvas.client_width().max(1));
     let (x, y) = (f64::from(e.offset_x()) * scale, f64::from(e.offset_y()) * scale);
-    let a = app.borrow();
-    let nearest = a
-        .hover
-        .iter()
-        .map(|h| ((f64::from(h.px) - x).hypot(f64::from(h.py) - y), h))
-        .min_by(|p, q| p.0.total_cmp(&q.0))
-        .filter(|(d, _)| *d <= 24.0 * scale);
+    let nearest = HOVER.with(|hover| {
+        hover
+            .borrow()
+            .iter()
+            .map(|h| ((f64::from(h.px) - x).hypot(f64::from(h.py) - y), h.clone()))
+            .min_by(|p, q| p.0.total_cmp(&q.0))
+            .filter(|(d, _)| *d <= 24.0 * scale)
+    });
     let tip: web_sys::HtmlElement = dom::el("hover");
     match nearest {
         Some((_, h)) => {

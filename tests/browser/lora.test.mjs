@@ -80,11 +80,17 @@ test("the gallery lists every preset, and a preset link states its claim", async
   assert.equal(await page.isVisible("#fig-boundary"), true);
   assert.match(await page.textContent("#adapt"), /LoRA r=4, .* 1552 of 8642 parameters train/);
   assert.equal(await page.isVisible("#preset-note"), false, "not a preset");
+  // A preset opens in the page (no reload: the module and the backend stay) and runs.
+  await page.evaluate(() => { window.__samePage = true; });
+  const before = Number(await page.getAttribute("#app", "data-generation"));
   await page.click('#preset-list a[data-preset="ft-spiral"]');
   await page.waitForFunction(() => !document.getElementById("preset-note").hidden, null, { timeout: 30_000 });
   assert.match(await page.textContent("#preset-note"), /What you should see/);
-  // The preset spells out defaults; the page writes links with defaults omitted.
-  assert.match(page.url(), /\?v=1&r=4$/);
+  assert.equal(await page.evaluate(() => window.__samePage), true, "the page did not reload");
+  assert.ok(Number(await page.getAttribute("#app", "data-generation")) > before, "the preset's run started");
+  // The preset spells out defaults; the page writes links with defaults omitted, and keeps the
+  // view the person chose (here the CPU backend).
+  assert.match(page.url(), /\?v=1&r=4&backend=cpu$/);
   // Changing a knob makes it a new experiment: the claim no longer applies.
   await page.fill("#alpha", "32");
   await page.dispatchEvent("#alpha", "change");

@@ -1,0 +1,17 @@
+//! Seeded data sets. Generated on the CPU with our own generator (not the backend's RNG) so the
+//! same seed gives bit-identical data on every backend and platform; the trainer uploads them once
+//! and they stay on the device.
+
+pub mod device;
+pub mod digits;
+pub mod planted;
+pub mod rng;
+pub mod samples;
+pub mod shift;
+pub mod spectrum;
+pub mod toys;
+
+pub use rng::{Rng, streams};
+pub use samples::{Dataset, Samples, Targets};
+pub use shift::shift;
+pub use toys::{EXTENT, generate};

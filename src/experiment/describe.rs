@@ -1,0 +1,127 @@
+//! The knobs in words, one line each for the page and the CLI: what the adaptation phase trains,
+//! what μP gives each group, and the schedule and decay.
+
+use crate::experiment::ExperimentConfig;
+use crate::experiment::rates::rate;
+use crate::knobs::lora::{ScaleRule, gamma};
+use crate::knobs::mup::{Part, Role, Rule};
+use crate::knobs::schedule::{Schedule, decay_kind};
+use crate::knobs::task::Task;
+use crate::vocab::{Named, format_number};
+
+/// What the adaptation phase trains, in one line for the page and the CLI: the rank, γ and the
+/// layers it applies to, and the trainable parameters as a count and a share of the model.
+pub fn lora(cfg: &ExperimentConfig) -> Option<String> {
+    let rank = cfg.lora.rank?;
+    let total = cfg.parameter_estimate();
+    let trainable = cfg.trainable_params();
+    let pct = 100.0 * trainable as f64 / total.max(1) as f64;
+    if rank == 0 {
+        return Some(format!("full fine-tuning: all {total} parameters train"));
+    }
+    let g = gamma(cfg.lora.alpha, rank, cfg.lora.scale);
+    let rule = match cfg.lora.scale {
+        ScaleRule::Standard => "α/r",
+        ScaleRule::RankStabilized => "α/√r",
+    };
+    let layers: Vec<String> = (0..cfg.layer_count())
+        .filter(|&i| cfg.lora.target.includes(i, &cfg.layer_name(i)))
+        .map(|i| cfg.layer_name(i))
+        .collect();
+    let plus = if cfg.lora.lplus != 1.0 {
+        format!(", LoRA+ lr(B) = {}·lr(A)", format_number(cfg.lora.lplus))
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "LoRA r={rank}, γ = {rule} = {} on {} ({}{plus}): {trainable} of {total} parameters train ({pct:.2} %)",
+        format_number((g * 1e6).round() / 1e6),
+        layers.join(", "),
+        cfg.lora.train.label()
+    ))
+}
+
+/// What μP gives each group, for the page and the CLI: learning rates, decays (when there is
+/// decay), the readout's init and its input multiplier.
+pub fn mup(cfg: &ExperimentConfig) -> Option<String> {
+    let p = &cfg.mup;
+    if !p.mup() {
+        return None;
+    }
+    if cfg.task == Task::Planted {
+        return Some("μP changes nothing here: the planted task's linear student has no width".into());
+    }
+    let w = cfg.width;
+    let n = format_number;
+    let groups = [
+        ("input", Role::Input, Part::Weight),
+        ("hidden", Role::Hidden, Part::Weight),
+        ("readout", Role::Readout, Part::Weight),
+        ("biases", Role::Hidden, Part::Bias),
+        ("readout bias", Role::Readout, Part::Bias),
+    ];
+    let list = |f: &dyn Fn(Rule) -> f64| {
+        groups
+            .iter()
+            .map(|(name, role, part)| format!("{name} {}", n(f(rate(cfg, *role, *part)))))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let mut out = format!(
+        "μP, m = {}/{} = {}: lr {}",
+        w,
+        p.base_width,
+        n(p.width_mult(w)),
+        list(&|r| r.lr)
+    );
+    if cfg.wd > 0.0 {
+        out += &format!("; wd {}", list(&|r| r.wd));
+    }
+    let readout_std = p.init_std(Role::Readout, Part::Weight, w, w);
+    out += &format!(
+        "; readout init std {}, its input × {}",
+        n((readout_std * 1e6).round() / 1e6),
+        n(p.input_mult(Role::Readout, w))
+    );
+    if p.alpha_in != 1.0 {
+        out += &format!("; input layer output × {}", n(p.alpha_in));
+    }
+    // The adaptation phase's adapters are classified too (LoRA+'s λ on B comes on top).
+    if cfg.lora.rank.is_some_and(|r| r > 0) {
+        let factors: Vec<String> = [
+            ("input", Role::Input),
+            ("hidden", Role::Hidden),
+            ("readout", Role::Readout),
+        ]
+        .iter()
+        .map(|(name, role)| {
+            let (a, b) = (rate(cfg, *role, Part::LoraA), rate(cfg, *role, Part::LoraB));
+            format!("{name} A {} B {}", n(a.lr), n(b.lr))
+        })
+        .collect();
+        out += &format!("; adapters lr {}", factors.join(" · "));
+    }
+    Some(out)
+}
+
+/// The schedule and decay in words, or `None` for a constant rate without decay.
+pub fn schedule(cfg: &ExperimentConfig) -> Option<String> {
+    let mut parts = Vec::new();
+    match cfg.sched {
+        Schedule::Const => {}
+        Schedule::Warmup => parts.push(format!("linear warm-up over {} steps, then constant", cfg.warm)),
+        Schedule::Cosine if cfg.warm > 0 => parts.push(format!(
+            "linear warm-up over {} steps, then cosine decay to 0",
+            cfg.warm
+        )),
+        Schedule::Cosine => parts.push("cosine decay to 0".to_string()),
+    }
+    if cfg.wd > 0.0 {
+        parts.push(format!(
+            "weight decay {} ({})",
+            format_number(cfg.wd),
+            decay_kind(cfg.opt)
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}

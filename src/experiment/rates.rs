@@ -1,0 +1,30 @@
+//! Rates in force: each tensor's peak learning rate and decay under μP and LoRA+, and the
+//! schedule's factor at a step. The trainer's optimizer groups and the page's lines read these.
+
+use crate::experiment::ExperimentConfig;
+use crate::knobs::mup::{Part, Role, Rule};
+use crate::knobs::schedule::factor;
+
+/// The peak learning rate and weight decay (absolute, not factors) of `part` of a `role` layer
+/// under `cfg`: μP's rule on η and wd, and LoRA+'s λ on B factors, set before μP splits the groups
+/// as peft's `create_loraplus_optimizer` handing its groups to MuAdam does.
+pub fn rate(cfg: &ExperimentConfig, role: Role, part: Part) -> Rule {
+    let rule = cfg.mup.rule(role, part, cfg.opt, cfg.width);
+    let plus = if part == Part::LoraB { cfg.lora.lplus } else { 1.0 };
+    Rule {
+        lr: cfg.lr * plus * rule.lr,
+        wd: cfg.wd * rule.wd,
+    }
+}
+
+/// The factor in force at step `t` (0-based, counted over the whole run) of `cfg`: each phase
+/// (pre-training, then adaptation) runs its own schedule, as the trainer sets them up.
+pub fn lr_factor_at(cfg: &ExperimentConfig, t: usize) -> f64 {
+    let pre = cfg.pretrain_steps();
+    let (t, total) = match cfg.lora.rank {
+        Some(_) if pre > 0 && t >= pre => (t - pre, cfg.total_steps() - pre),
+        Some(_) if pre > 0 => (t, pre),
+        _ => (t, cfg.total_steps()),
+    };
+    factor(cfg.sched, cfg.warm, total, t)
+}

@@ -1,0 +1,161 @@
+//! What a config builds and costs: input and output sizes, the linear layers and their names,
+//! parameter counts (whole model and trainable in the adaptation phase), FLOPs per step, the steps
+//! of each phase, and the planted task's closed-form floor. Validation, the sweep caps, the trainer
+//! and the charts all read these, so a size is worked out in one place.
+
+use crate::experiment::ExperimentConfig;
+use crate::knobs::task::Task;
+
+/// Validation loss is evaluated every this many steps (and at the last step of each phase): often
+/// enough for a smooth curve, rare enough not to double the work per step.
+pub const EVAL_EVERY: usize = 10;
+
+impl ExperimentConfig {
+    /// FLOPs of one training step: forward + backward ≈ 6 × parameters × examples.
+    pub fn step_flops(&self) -> f64 {
+        6.0 * self.parameter_estimate() as f64 * self.batch.min(self.points) as f64
+    }
+
+    /// Parameters of the model this config builds (weights and biases of every layer).
+    pub fn parameter_estimate(&self) -> usize {
+        if self.task == Task::Planted {
+            return self.planted.dim * self.planted.dim;
+        }
+        let (w, k) = (self.width, self.outputs());
+        let input = self.input_dim() * w + w;
+        let hidden = self.hidden_layers() * (w * w + w);
+        input + hidden + w * k + k
+    }
+
+    /// Width × width layers: d − 1 in a plain MLP (whose input layer is its first hidden layer),
+    /// one per residual block with `res` (d blocks on top of the input layer).
+    pub fn hidden_layers(&self) -> usize {
+        match self.residual {
+            crate::knobs::arch::Residual::None => self.depth.saturating_sub(1),
+            _ => self.depth,
+        }
+    }
+
+    /// Features per sample.
+    pub fn input_dim(&self) -> usize {
+        match self.task {
+            Task::Planted => self.planted.dim,
+            Task::Digits => crate::knobs::task::DIGIT_PIXELS,
+            _ => 2,
+        }
+    }
+
+    /// Whether the task is 2-D classification, so its decision boundary can be drawn.
+    pub fn has_boundary(&self) -> bool {
+        self.input_dim() == 2 && self.classes() > 0
+    }
+
+    /// Model outputs: classes, or the planted task's d.
+    pub fn outputs(&self) -> usize {
+        match self.task {
+            Task::Planted => self.planted.dim,
+            _ => self.classes(),
+        }
+    }
+
+    /// Linear layers of the model (what LoRA's `target` selects by index or name).
+    pub fn layer_count(&self) -> usize {
+        if self.task == Task::Planted {
+            1
+        } else {
+            self.hidden_layers() + 2
+        }
+    }
+
+    /// The model's name for layer `i` (as `Mlp::layers` names it).
+    pub fn layer_name(&self, i: usize) -> String {
+        let last = self.layer_count() - 1;
+        match i {
+            _ if i == last => "readout".into(),
+            0 => "input".into(),
+            _ => format!("hidden.{i}"),
+        }
+    }
+
+    /// (in, out) of every linear layer, in forward order.
+    pub fn layer_dims(&self) -> Vec<(usize, usize)> {
+        if self.task == Task::Planted {
+            return vec![(self.planted.dim, self.planted.dim)];
+        }
+        let w = self.width;
+        let mut v = vec![(self.input_dim(), w)];
+        v.extend((0..self.hidden_layers()).map(|_| (w, w)));
+        v.push((w, self.outputs()));
+        v
+    }
+
+    /// Scalars the adaptation phase trains (the whole model without one, or for rank 0):
+    /// r·(in + out) per adapted layer with both factors.
+    pub fn trainable_params(&self) -> usize {
+        match self.lora.rank {
+            None | Some(0) => self.parameter_estimate(),
+            Some(r) => self
+                .layer_dims()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| self.lora.target.includes(*i, &self.layer_name(*i)))
+                .map(|(_, &(i, o))| crate::knobs::lora::adapter_params(i, o, r, self.lora.train))
+                .sum(),
+        }
+    }
+
+    /// Steps before the adaptation phase begins (all of them when there is none).
+    pub fn pretrain_steps(&self) -> usize {
+        match (self.lora.rank, self.task) {
+            (None, _) => self.steps,
+            (Some(_), Task::Planted) => 0,
+            (Some(_), _) => self.steps,
+        }
+    }
+
+    /// Steps of the whole run, pre-training and adaptation.
+    pub fn total_steps(&self) -> usize {
+        match (self.lora.rank, self.task) {
+            (Some(_), t) if t != Task::Planted => self.steps + self.adapt_steps,
+            _ => self.steps,
+        }
+    }
+
+    /// Bytes to store the model with its weights quantized (`quant`): packed codes, a 2-byte
+    /// (fp16) scale per block (plus a 1-byte zero point for the asymmetric format) and f32 biases;
+    /// all f32 without quantization.
+    pub fn model_bytes(&self) -> usize {
+        use crate::knobs::quant::Granularity;
+        use crate::knobs::quant::QFormat;
+        let q = &self.quant;
+        if !q.enabled() {
+            return self.float_bytes();
+        }
+        let bits = q.fmt.width(q.bits) as usize;
+        let per_block = if q.fmt == QFormat::UInt { 3 } else { 2 };
+        let dims = self.layer_dims();
+        let biases = self.parameter_estimate() - dims.iter().map(|(i, o)| i * o).sum::<usize>();
+        let weights: usize = dims
+            .iter()
+            .map(|&(i, o)| {
+                let blocks = match q.gran {
+                    Granularity::Tensor => 1,
+                    Granularity::Channel => o,
+                    Granularity::Group => o * i.div_ceil(q.group.max(1)),
+                };
+                (i * o * bits).div_ceil(8) + blocks * per_block
+            })
+            .sum();
+        weights + 4 * biases
+    }
+
+    /// Bytes of the model in f32.
+    pub fn float_bytes(&self) -> usize {
+        4 * self.parameter_estimate()
+    }
+
+    /// Number of output classes of the task.
+    pub fn classes(&self) -> usize {
+        crate::knobs::task::classes(self.task)
+    }
+}

@@ -1,0 +1,162 @@
+//! The checks that relate keys to each other (a warm-up needs its schedule, a planted rank fits its
+//! dimension, QLoRA needs adapters, …) and the size caps, each with the link key it belongs to and a
+//! message that says what to change. Each key's own range is checked from the link's key table
+//! (`link::keys::validate` runs both).
+
+use std::fmt;
+
+use crate::experiment::{ConfigError, ExperimentConfig, limits};
+use crate::knobs::arch::{Activation, Residual};
+use crate::knobs::lora::{Selector, Target};
+use crate::knobs::quant::QMode;
+use crate::knobs::schedule::Schedule;
+use crate::knobs::task::Task;
+use crate::vocab::Named;
+
+fn range_error<T: fmt::Display>(key: &'static str, what: &str, v: T, lo: T, hi: T) -> ConfigError {
+    ConfigError {
+        key,
+        message: format!("{what} must be between {lo} and {hi}, got {v}"),
+    }
+}
+
+impl ExperimentConfig {
+    /// Every relation between keys, all problems at once so a person can fix them in one go.
+    /// `sizes_in_range` says the keys' own ranges hold: the size caps are only meaningful then.
+    pub fn validate_relations(&self, sizes_in_range: bool) -> Vec<ConfigError> {
+        let mut errs = Vec::new();
+        self.validate_schedule(&mut errs);
+        self.validate_lora(&mut errs);
+        if sizes_in_range {
+            // The rank and subspace are bounded by the dimension, once it is in range.
+            self.validate_planted(&mut errs);
+        }
+        self.validate_quant(&mut errs);
+        if sizes_in_range && errs.is_empty() {
+            let params = self.parameter_estimate();
+            let step_gflop = self.step_flops() / 1e9;
+            if params > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
+                errs.push(ConfigError {
+                    key: if self.task == Task::Planted { "dim" } else { "w" },
+                    message: format!(
+                        "a {}-wide, {}-layer model has {params} parameters and a step of batch {} costs {step_gflop:.1} \
+                         GFLOP; the limits are {} parameters and {} GFLOP a step: lower the width, depth or batch size",
+                        self.width,
+                        self.depth,
+                        self.batch.min(self.points),
+                        limits::PARAMS,
+                        limits::STEP_GFLOP
+                    ),
+                });
+            }
+        }
+        errs
+    }
+
+    fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
+        let Target::Layers(selectors) = &self.lora.target else {
+            return;
+        };
+        let layers: Vec<String> = (0..self.layer_count()).map(|i| self.layer_name(i)).collect();
+        // Every entry must pick at least one layer, or it is a typo.
+        let unmatched = selectors
+            .iter()
+            .find(|s| !layers.iter().enumerate().any(|(i, name)| s.matches(i, name)));
+        let message = match unmatched {
+            Some(Selector::Index(bad)) => format!(
+                "layer {bad} does not exist: this model's layers are numbered 0 (first) to {} (readout)",
+                layers.len() - 1
+            ),
+            Some(Selector::Name(bad)) => format!(
+                "no layer is called '{}': this model's layers are {}",
+                crate::vocab::clip(bad),
+                layers.join(", ")
+            ),
+            None => return,
+        };
+        errs.push(ConfigError {
+            key: "target",
+            message,
+        });
+    }
+
+    fn validate_schedule(&self, errs: &mut Vec<ConfigError>) {
+        // Warm-up counts steps of a phase; the shortest phase bounds it.
+        let phase = match self.lora.rank {
+            Some(_) if self.pretrain_steps() > 0 => self.steps.min(self.adapt_steps),
+            _ => self.steps,
+        };
+        let message = match self.sched {
+            Schedule::Const if self.warm > 0 => Some(
+                "warm-up steps need a schedule: choose sched=warmup or sched=cosine, or set warm=0"
+                    .to_string(),
+            ),
+            Schedule::Warmup if self.warm == 0 => {
+                Some("sched=warmup needs warm ≥ 1 warm-up steps (or choose sched=const)".to_string())
+            }
+            _ if self.warm > phase => Some(format!(
+                "warm-up ({} steps) must not be longer than a training phase ({phase} steps)",
+                self.warm
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            errs.push(ConfigError { key: "warm", message });
+        }
+    }
+
+    fn validate_quant(&self, errs: &mut Vec<ConfigError>) {
+        use crate::knobs::quant::limits;
+        let q = &self.quant;
+        let (lo, hi) = limits::BITS;
+        if q.bits != 32 && !(lo..=hi).contains(&q.bits) {
+            errs.push(ConfigError {
+                key: "bits",
+                message: format!(
+                    "bit-width must be between {lo} and {hi}, or 32 for float; got {}",
+                    q.bits
+                ),
+            });
+        } else if q.enabled() && q.fmt.fixed_width() && q.bits != q.fmt.width(q.bits) {
+            errs.push(ConfigError {
+                key: "bits",
+                message: format!(
+                    "{} stores {} bits a weight: set bits={} (or choose qfmt=int or uint for {} bits)",
+                    q.fmt.label(),
+                    q.fmt.width(q.bits),
+                    q.fmt.width(q.bits),
+                    q.bits
+                ),
+            });
+        }
+        if q.outlier != 1.0
+            && (self.act != Activation::Relu || self.residual != Residual::None || self.task == Task::Planted)
+        {
+            errs.push(ConfigError {
+                key: "qout",
+                message: "an outlier channel keeps the model's function only in a plain ReLU MLP: set act=relu and \
+                          res=none (or qout=1)"
+                    .into(),
+            });
+        }
+        if q.enabled() && q.mode == QMode::Qlora && self.lora.rank.is_none_or(|r| r == 0) {
+            errs.push(ConfigError {
+                key: "qmode",
+                message: "a quantized base under LoRA needs adapters: set a LoRA rank r ≥ 1 (or choose qmode=ptq or qat)"
+                    .into(),
+            });
+        }
+    }
+
+    fn validate_planted(&self, errs: &mut Vec<ConfigError>) {
+        let p = &self.planted;
+        if !(1..=p.dim).contains(&p.rank) {
+            errs.push(range_error("pr", "planted rank", p.rank, 1, p.dim));
+        }
+        if let Some(k) = p.k
+            && !(1..=p.dim).contains(&k)
+        {
+            errs.push(range_error("k", "input subspace", k, 1, p.dim));
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The model's shape as settings: activation and residual blocks (link keys `act`, `res`); width
+//! and depth are plain numbers of the experiment.
+
+use crate::vocab::Named;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Activation {
+    #[default]
+    Relu,
+    Tanh,
+    Gelu,
+}
+
+impl Named for Activation {
+    const WHAT: &'static str = "activation";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Activation::Relu, "relu", "ReLU"),
+        (Activation::Tanh, "tanh", "tanh"),
+        (Activation::Gelu, "gelu", "GELU"),
+    ];
+}
+
+/// Plain MLP or residual blocks, and the branch multiplier (link key `res`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Residual {
+    #[default]
+    None,
+    /// h ← h + W·φ(h) + b.
+    One,
+    /// h ← h + (W·φ(h) + b)/√L.
+    InvSqrtDepth,
+}
+
+impl Named for Residual {
+    const WHAT: &'static str = "residual option";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Residual::None, "none", "plain MLP"),
+        (Residual::One, "1", "residual, branch × 1"),
+        (Residual::InvSqrtDepth, "isqrt", "residual, branch × 1/√L"),
+    ];
+}
+
+impl Residual {
+    /// β for `blocks` residual blocks; `None` for a plain MLP.
+    pub fn branch_mult(self, blocks: usize) -> Option<f64> {
+        match self {
+            Residual::None => None,
+            Residual::One => Some(1.0),
+            Residual::InvSqrtDepth => Some(1.0 / (blocks.max(1) as f64).sqrt()),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! LoRA as settings (DESIGN.md §5): the rank, γ's rule, A's init, which factors train, LoRA+'s λ
+//! and the target layers, with the closed-form γ and adapter sizes. The adapters themselves are
+//! `model::lora`.
+
+use crate::vocab::{Named, clip};
+
+/// How γ depends on the rank.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ScaleRule {
+    /// γ = α/r (LoRA, peft's default).
+    #[default]
+    Standard,
+    /// γ = α/√r (rsLoRA, peft's `use_rslora=True`).
+    RankStabilized,
+}
+
+impl Named for ScaleRule {
+    const WHAT: &'static str = "LoRA scale rule";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (ScaleRule::Standard, "std", "α/r (LoRA)"),
+        (ScaleRule::RankStabilized, "rs", "α/√r (rsLoRA)"),
+    ];
+}
+
+/// The distribution of the random factor at attach time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum AInit {
+    /// Kaiming-uniform over the factor's fan-in, U(−1/√in, 1/√in) for A: peft's default,
+    /// independent of the rank.
+    #[default]
+    Peft,
+    /// N(0, (1/r)²): Burn's default, shrinking with the rank.
+    InvRank,
+}
+
+impl Named for AInit {
+    const WHAT: &'static str = "A init";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (AInit::Peft, "peft", "U(±1/√in), rank-independent (peft)"),
+        (AInit::InvRank, "inv", "N(0, 1/r²) (Burn)"),
+    ];
+}
+
+/// Which factors train (RESEARCH.md E3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Factors {
+    /// A random, B = 0, both train.
+    #[default]
+    Both,
+    /// A random and frozen, B = 0 trains.
+    BOnly,
+    /// B random and frozen, A = 0 trains.
+    AOnly,
+}
+
+impl Named for Factors {
+    const WHAT: &'static str = "trainable factors";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Factors::Both, "ab", "A and B"),
+        (Factors::BOnly, "b", "B only (A frozen random)"),
+        (Factors::AOnly, "a", "A only (B frozen random)"),
+    ];
+}
+
+/// One entry of `target`: a layer by position in the forward pass (0 = the first layer; v=1's
+/// syntax), or by name as peft's `target_modules` names modules: a layer's full name
+/// (`hidden.1`, `readout`) or the last part of it, or its role (`input`, `hidden`, `readout`), so
+/// `hidden` selects every hidden layer.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Selector {
+    Index(usize),
+    Name(String),
+}
+
+impl Selector {
+    /// Whether the selector picks layer `index` called `name` (e.g. "hidden.2").
+    pub fn matches(&self, index: usize, name: &str) -> bool {
+        match self {
+            Selector::Index(i) => *i == index,
+            Selector::Name(n) => name == n || name.split('.').next() == Some(n.as_str()),
+        }
+    }
+}
+
+/// Which linear layers get adapters.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Target {
+    #[default]
+    All,
+    /// Indices first, ascending, then names, sorted: one spelling per set, so links round-trip.
+    Layers(Vec<Selector>),
+}
+
+impl Target {
+    /// Layers by index only (the v=1 form).
+    pub fn indices(v: impl IntoIterator<Item = usize>) -> Target {
+        Target::Layers(v.into_iter().map(Selector::Index).collect())
+    }
+
+    pub fn parse(s: &str) -> Result<Target, String> {
+        let s = s.trim();
+        if s.eq_ignore_ascii_case("all") {
+            return Ok(Target::All);
+        }
+        let mut v: Vec<Selector> = s
+            .split([',', ' '])
+            .filter(|t| !t.is_empty())
+            .map(|t| match t.parse::<usize>() {
+                Ok(i) => Ok(Selector::Index(i)),
+                Err(_)
+                    if t.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_') =>
+                {
+                    Ok(Selector::Name(t.to_ascii_lowercase()))
+                }
+                Err(_) => Err(format!(
+                    "'{}' is not 'all', a layer index or a layer name",
+                    clip(t)
+                )),
+            })
+            .collect::<Result<_, _>>()?;
+        if v.is_empty() {
+            return Err("name 'all', layer indices or layer names, e.g. 0,2 or hidden,readout".into());
+        }
+        v.sort_unstable();
+        v.dedup();
+        Ok(Target::Layers(v))
+    }
+
+    pub fn to_text(&self) -> String {
+        match self {
+            Target::All => "all".into(),
+            Target::Layers(v) => v
+                .iter()
+                .map(|s| match s {
+                    Selector::Index(i) => i.to_string(),
+                    Selector::Name(n) => n.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// Whether layer `index`, called `name`, gets an adapter.
+    pub fn includes(&self, index: usize, name: &str) -> bool {
+        match self {
+            Target::All => true,
+            Target::Layers(v) => v.iter().any(|s| s.matches(index, name)),
+        }
+    }
+}
+
+/// The LoRA knobs (link keys `r`, `alpha`, `scale`, `ainit`, `train`, `lplus`, `target`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoraConfig {
+    /// `None`: no adaptation phase. `Some(0)`: full fine-tuning. `Some(r)`: rank-r adapters.
+    pub rank: Option<usize>,
+    pub alpha: f64,
+    pub scale: ScaleRule,
+    pub ainit: AInit,
+    pub train: Factors,
+    /// LoRA+ ratio λ: the learning rate of B is λ × that of A.
+    pub lplus: f64,
+    pub target: Target,
+}
+
+impl Default for LoraConfig {
+    fn default() -> Self {
+        Self {
+            rank: None,
+            alpha: 8.0,
+            scale: ScaleRule::Standard,
+            ainit: AInit::Peft,
+            train: Factors::Both,
+            lplus: 1.0,
+            target: Target::All,
+        }
+    }
+}
+
+/// γ for rank `r` under `rule` (r ≥ 1).
+pub fn gamma(alpha: f64, r: usize, rule: ScaleRule) -> f64 {
+    match rule {
+        ScaleRule::Standard => alpha / r as f64,
+        ScaleRule::RankStabilized => alpha / (r as f64).sqrt(),
+    }
+}
+
+/// Trainable scalars one adapter adds to an `in`×`out` layer: r·(in + out) with both factors.
+pub fn adapter_params(d_in: usize, d_out: usize, r: usize, train: Factors) -> usize {
+    match train {
+        Factors::Both => r * (d_in + d_out),
+        Factors::BOnly => r * d_out,
+        Factors::AOnly => r * d_in,
+    }
+}

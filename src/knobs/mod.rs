@@ -1,0 +1,11 @@
+//! The knobs as plain data: each setting a link names, its choices and limits, and the closed-form
+//! maths that needs no model (γ, μP's rules, schedule factors, number formats). Above `vocab`,
+//! below everything else.
+
+pub mod arch;
+pub mod lora;
+pub mod mup;
+pub mod optim;
+pub mod quant;
+pub mod schedule;
+pub mod task;

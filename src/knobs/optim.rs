@@ -1,0 +1,19 @@
+//! The optimizer as a setting (link key `opt`); its rates per parameter come from `mup` and
+//! `schedule`.
+
+use crate::vocab::Named;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OptimizerKind {
+    #[default]
+    Adam,
+    Sgd,
+}
+
+impl Named for OptimizerKind {
+    const WHAT: &'static str = "optimizer";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (OptimizerKind::Adam, "adam", "Adam"),
+        (OptimizerKind::Sgd, "sgd", "SGD"),
+    ];
+}

@@ -1,0 +1,126 @@
+//! The tasks as settings: which data set, how the adaptation phase shifts it, and the planted
+//! task's knobs. Generating the data is `data`'s job; this is what a link names.
+
+use crate::vocab::Named;
+
+/// A data set. The 2-D toys are classification tasks with a decision boundary to draw; `Planted`
+/// is the linear teacher–student regression of RESEARCH.md E1; `Digits` the bundled 8×8 digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Task {
+    #[default]
+    Spiral,
+    Xor,
+    Circles,
+    Moons,
+    Blobs,
+    Planted,
+    Digits,
+}
+
+impl Named for Task {
+    const WHAT: &'static str = "task";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Task::Spiral, "spiral", "Two spirals"),
+        (Task::Xor, "xor", "XOR quadrants"),
+        (Task::Circles, "circles", "Concentric circles"),
+        (Task::Moons, "moons", "Two moons"),
+        (Task::Blobs, "blobs", "Three Gaussian blobs"),
+        (Task::Planted, "planted", "Planted-rank teacher (regression)"),
+        (Task::Digits, "digits", "Digits 8×8 (UCI)"),
+    ];
+}
+
+/// How the adaptation phase's task differs from the pre-training task (2-D toys and digits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Shift {
+    /// Inputs turned a quarter turn: 2-D points rotate by 90°, digit images rotate by 90°.
+    #[default]
+    Rotate,
+    /// Labels reversed (class c becomes classes − 1 − c): same inputs, new readout mapping.
+    Flip,
+}
+
+impl Named for Shift {
+    const WHAT: &'static str = "shift";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Shift::Rotate, "rot", "inputs rotated a quarter turn"),
+        (Shift::Flip, "flip", "labels reversed"),
+    ];
+}
+
+/// Classes of a classification task; 0 for the regression task.
+pub fn classes(task: Task) -> usize {
+    match task {
+        Task::Blobs => 3,
+        Task::Digits => DIGIT_CLASSES,
+        Task::Planted => 0,
+        _ => 2,
+    }
+}
+
+/// How the planted singular values fall off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SvProfile {
+    /// σ_i = 4·(r* − i + 1)/r*: (4, 3, 2, 1) for r* = 4.
+    #[default]
+    Linear,
+    /// σ_i = 4/i: a power law, as in RESEARCH.md E2.
+    Power,
+}
+
+impl Named for SvProfile {
+    const WHAT: &'static str = "singular-value profile";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (SvProfile::Linear, "lin", "linear: 4, 3, 2, 1 for r* = 4"),
+        (SvProfile::Power, "pow", "power law: 4/i"),
+    ];
+}
+
+/// The knobs of the planted task (link keys `pr`, `dim`, `noise`, `k`, `sv`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlantedConfig {
+    /// r*: rank of the planted change ΔW*.
+    pub rank: usize,
+    /// d: input and output dimension.
+    pub dim: usize,
+    /// Standard deviation of the label noise ε.
+    pub noise: f64,
+    /// Inputs confined to a random k-dimensional subspace (E3); `None` = all of R^d.
+    pub k: Option<usize>,
+    pub sv: SvProfile,
+}
+
+impl Default for PlantedConfig {
+    fn default() -> Self {
+        Self {
+            rank: 4,
+            dim: 64,
+            noise: 0.01,
+            k: None,
+            sv: SvProfile::Linear,
+        }
+    }
+}
+
+impl PlantedConfig {
+    /// The planted singular values σ_1 ≥ … ≥ σ_r*.
+    pub fn sigma(&self) -> Vec<f64> {
+        let r = self.rank as f64;
+        (1..=self.rank)
+            .map(|i| match self.sv {
+                SvProfile::Linear => 4.0 * (r - i as f64 + 1.0) / r,
+                SvProfile::Power => 4.0 / i as f64,
+            })
+            .collect()
+    }
+
+    /// The input subspace's dimension (d when inputs fill R^d).
+    pub fn k(&self) -> usize {
+        self.k.unwrap_or(self.dim)
+    }
+}
+
+/// Classes of the bundled digits.
+pub const DIGIT_CLASSES: usize = 10;
+/// Pixels of a digit image (8×8).
+pub const DIGIT_PIXELS: usize = 64;

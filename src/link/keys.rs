@@ -1,0 +1,865 @@
+//! The link keys, declared once: name, field, type, range, whether a sweep may vary it, help text
+//! and page control. Parsing and writing links, range checks, sweep axes, the page's controls
+//! (options, limits, tooltips, reading and writing them) and the README's key table all derive
+//! from [`KEYS`]. Adding a knob means one row here and the code that uses the knob.
+//!
+//! Defaults are not repeated here: a key's default is its field's value in
+//! `ExperimentConfig::default()` / `View::default()`, read through the row's getter.
+
+use super::view::View;
+use crate::experiment::{ConfigError, ExperimentConfig};
+use crate::knobs::arch::{Activation, Residual};
+use crate::knobs::lora::{AInit, Factors, ScaleRule, Target};
+use crate::knobs::mup::Parameterization;
+use crate::knobs::optim::OptimizerKind;
+use crate::knobs::quant::{Clip, Granularity, QFormat, QMode};
+use crate::knobs::schedule::Schedule;
+use crate::knobs::task::{Shift, SvProfile, Task};
+use crate::link::view::{BackendChoice, SweepMetric};
+use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_number};
+
+/// What a key's value is, as people write it.
+#[derive(Clone, Copy)]
+pub enum Ty {
+    /// A whole number.
+    Count,
+    /// A decimal, an exponent (`1e-3`) or a power of two (`2^-7`).
+    Number,
+    /// `0` or `1`.
+    Flag,
+    /// One of the listed link values (value, label).
+    Choice(fn() -> Vec<(&'static str, &'static str)>),
+    /// A whole number, or the given word for "none" (an empty box on the page means it too).
+    Optional(&'static str),
+    /// Key-specific text (LoRA targets, the sweep grammar).
+    Text,
+}
+
+/// The inclusive range a value must lie in; keys whose bounds depend on other keys (`pr`, `k`,
+/// `warm`, `bits`) have none here and are checked with the experiment's relations.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Range {
+    Count(usize, usize),
+    Number(f64, f64),
+}
+
+/// How the page shows a key (its element id is the key's name).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    Select,
+    /// `<input type=number>`, with the range as min/max.
+    Number,
+    Text,
+    Check,
+}
+
+/// Reads and writes a key's value as link text.
+pub struct Access<T> {
+    pub get: fn(&T) -> String,
+    pub set: fn(&mut T, &str) -> Result<(), String>,
+}
+
+/// Where a key's value lives.
+pub enum Slot {
+    /// A knob of the experiment: changing it trains a new run.
+    Experiment(Access<ExperimentConfig>),
+    /// How results are shown: changing it redraws (or picks the device again).
+    View(Access<View>),
+    /// The sweep grid (`link::sweep`).
+    Sweep,
+}
+
+/// One link key.
+pub struct Key {
+    /// Link key, CLI key and the id of the page's control.
+    pub name: &'static str,
+    /// The field it sets, for readers of the code and the README.
+    pub field: &'static str,
+    /// What messages call it ("width").
+    pub what: &'static str,
+    pub ty: Ty,
+    pub range: Option<Range>,
+    pub sweepable: bool,
+    pub control: Control,
+    /// One line: the page's tooltip and the README's description.
+    pub help: &'static str,
+    pub slot: Slot,
+}
+
+fn choices<N: Named + PartialEq>() -> Vec<(&'static str, &'static str)> {
+    N::NAMES.iter().map(|(_, k, l)| (*k, *l)).collect()
+}
+
+fn bit_choices() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("32", "32 (float)"),
+        ("8", "8"),
+        ("6", "6"),
+        ("5", "5"),
+        ("4", "4"),
+        ("3", "3"),
+        ("2", "2"),
+    ]
+}
+
+/// Text of an optional count: `none` for no value.
+fn opt_text(v: Option<usize>, none: &str) -> String {
+    v.map_or_else(|| none.to_string(), |n| n.to_string())
+}
+
+/// Reads an optional count: `none` (or nothing) means absent; `also` is a second spelling.
+fn parse_opt(s: &str, none: &str, also: &str) -> Result<Option<usize>, String> {
+    let t = s.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case(none) || t.eq_ignore_ascii_case(also) {
+        Ok(None)
+    } else {
+        parse_count(t).map(Some).map_err(|e| format!("{e} (or {none})"))
+    }
+}
+
+fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("'{}' is not a whole number ≥ 0", clip(s)))
+}
+
+fn parse_bits(s: &str) -> Result<u32, String> {
+    s.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("'{}' is not a whole number (2–8, or 32 for float)", clip(s)))
+}
+
+/// Getter and setter of an experiment field, by how its value is written.
+macro_rules! exp {
+    (count $($f:ident).+) => {
+        Slot::Experiment(Access {
+            get: |c| c.$($f).+.to_string(),
+            set: |c, s| {
+                c.$($f).+ = parse_count(s)?;
+                Ok(())
+            },
+        })
+    };
+    (number $($f:ident).+) => {
+        Slot::Experiment(Access {
+            get: |c| format_number(c.$($f).+),
+            set: |c, s| {
+                c.$($f).+ = parse_number(s)?;
+                Ok(())
+            },
+        })
+    };
+    (named $($f:ident).+) => {
+        Slot::Experiment(Access {
+            get: |c| c.$($f).+.key().to_string(),
+            set: |c, s| {
+                c.$($f).+ = Named::parse_key(s)?;
+                Ok(())
+            },
+        })
+    };
+    (flag $($f:ident).+) => {
+        Slot::Experiment(Access {
+            get: |c| u8::from(c.$($f).+).to_string(),
+            set: |c, s| {
+                c.$($f).+ = parse_flag(s)?;
+                Ok(())
+            },
+        })
+    };
+}
+
+/// Getter and setter of a view field.
+macro_rules! view {
+    (named $f:ident) => {
+        Slot::View(Access {
+            get: |v| v.$f.key().to_string(),
+            set: |v, s| {
+                v.$f = Named::parse_key(s)?;
+                Ok(())
+            },
+        })
+    };
+    (flag $f:ident) => {
+        Slot::View(Access {
+            get: |v| u8::from(v.$f).to_string(),
+            set: |v, s| {
+                v.$f = parse_flag(s)?;
+                Ok(())
+            },
+        })
+    };
+}
+
+use Control as C;
+use Range as R;
+
+/// Every key of link format `v=1` (besides `v` itself), in the order links are written.
+pub static KEYS: &[Key] = &[
+    Key {
+        name: "task",
+        field: "task",
+        what: "task",
+        ty: Ty::Choice(choices::<Task>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "data set",
+        slot: exp!(named task),
+    },
+    Key {
+        name: "n",
+        field: "points",
+        what: "training points",
+        ty: Ty::Count,
+        range: Some(R::Count(8, 8192)),
+        sweepable: true,
+        control: C::Number,
+        help: "training points (validation draws as many fresh ones)",
+        slot: exp!(count points),
+    },
+    Key {
+        name: "w",
+        field: "width",
+        what: "width",
+        ty: Ty::Count,
+        range: Some(R::Count(1, 4096)),
+        sweepable: true,
+        control: C::Number,
+        help: "MLP hidden width",
+        slot: exp!(count width),
+    },
+    Key {
+        name: "d",
+        field: "depth",
+        what: "hidden layers",
+        ty: Ty::Count,
+        range: Some(R::Count(1, 32)),
+        sweepable: true,
+        control: C::Number,
+        help: "hidden layers (residual blocks with res)",
+        slot: exp!(count depth),
+    },
+    Key {
+        name: "res",
+        field: "residual",
+        what: "residual option",
+        ty: Ty::Choice(choices::<Residual>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "plain MLP, or residual blocks h ← h + β·φ(W·h + b) with β = 1 or 1/√L",
+        slot: exp!(named residual),
+    },
+    Key {
+        name: "act",
+        field: "act",
+        what: "activation",
+        ty: Ty::Choice(choices::<Activation>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "activation",
+        slot: exp!(named act),
+    },
+    Key {
+        name: "opt",
+        field: "opt",
+        what: "optimizer",
+        ty: Ty::Choice(choices::<OptimizerKind>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "optimizer (Adam ε = 1e-8 as in PyTorch)",
+        slot: exp!(named opt),
+    },
+    Key {
+        name: "lr",
+        field: "lr",
+        what: "learning rate",
+        ty: Ty::Number,
+        range: Some(R::Number(1e-7, 10.0)),
+        sweepable: true,
+        control: C::Text,
+        help: "learning rate, e.g. 0.01, 1e-3 or 2^-7",
+        slot: exp!(number lr),
+    },
+    Key {
+        name: "bs",
+        field: "batch",
+        what: "batch size",
+        ty: Ty::Count,
+        range: Some(R::Count(1, 8192)),
+        sweepable: true,
+        control: C::Number,
+        help: "batch size (≥ points: full batch)",
+        slot: exp!(count batch),
+    },
+    Key {
+        name: "steps",
+        field: "steps",
+        what: "steps",
+        ty: Ty::Count,
+        range: Some(R::Count(1, 100_000)),
+        sweepable: true,
+        control: C::Number,
+        help: "optimizer steps (of pre-training, when there is an adaptation phase)",
+        slot: exp!(count steps),
+    },
+    Key {
+        name: "seed",
+        field: "seed",
+        what: "seed",
+        ty: Ty::Count,
+        range: None,
+        sweepable: true,
+        control: C::Number,
+        help: "seed for data, init and batch order (any u64)",
+        slot: Slot::Experiment(Access {
+            get: |c| c.seed.to_string(),
+            set: |c, s| {
+                c.seed = parse_seed(s)?;
+                Ok(())
+            },
+        }),
+    },
+    Key {
+        name: "sched",
+        field: "sched",
+        what: "schedule",
+        ty: Ty::Choice(choices::<Schedule>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "learning-rate schedule: const, warmup (linear, then constant), cosine (warm-up, then cosine to 0)",
+        slot: exp!(named sched),
+    },
+    Key {
+        name: "warm",
+        field: "warm",
+        what: "warm-up steps",
+        ty: Ty::Count,
+        range: None,
+        sweepable: true,
+        control: C::Number,
+        help: "linear warm-up steps (with sched=warmup or cosine; at most a phase's steps)",
+        slot: exp!(count warm),
+    },
+    Key {
+        name: "wd",
+        field: "wd",
+        what: "weight decay",
+        ty: Ty::Number,
+        range: Some(R::Number(0.0, 10.0)),
+        sweepable: true,
+        control: C::Text,
+        help: "weight decay: Adam decoupled (AdamW), SGD L2 (as torch SGD)",
+        slot: exp!(number wd),
+    },
+    Key {
+        name: "param",
+        field: "mup.param",
+        what: "parameterization",
+        ty: Ty::Choice(choices::<Parameterization>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "parameterization: standard (SP) or μP as the mup package computes it",
+        slot: exp!(named mup.param),
+    },
+    Key {
+        name: "bw",
+        field: "mup.base_width",
+        what: "base width",
+        ty: Ty::Count,
+        range: Some(R::Count(1, 4096)),
+        sweepable: true,
+        control: C::Number,
+        help: "μP base width: μP = SP at this width, m = w/bw",
+        slot: exp!(count mup.base_width),
+    },
+    Key {
+        name: "ain",
+        field: "mup.alpha_in",
+        what: "input multiplier α_in",
+        ty: Ty::Number,
+        range: Some(R::Number(1e-6, 1e6)),
+        sweepable: true,
+        control: C::Text,
+        help: "μP input multiplier α_in on the input layer's output",
+        slot: exp!(number mup.alpha_in),
+    },
+    Key {
+        name: "aout",
+        field: "mup.alpha_out",
+        what: "output multiplier α_out",
+        ty: Ty::Number,
+        range: Some(R::Number(1e-6, 1e6)),
+        sweepable: true,
+        control: C::Text,
+        help: "μP output multiplier α_out (MuReadout's output_mult, divided by m)",
+        slot: exp!(number mup.alpha_out),
+    },
+    Key {
+        name: "rzero",
+        field: "mup.readout_zero",
+        what: "zero-init readout",
+        ty: Ty::Flag,
+        range: None,
+        sweepable: true,
+        control: C::Check,
+        help: "μP zero-init readout",
+        slot: exp!(flag mup.readout_zero),
+    },
+    Key {
+        name: "r",
+        field: "lora.rank",
+        what: "LoRA rank",
+        ty: Ty::Optional("none"),
+        range: Some(R::Count(0, 4096)),
+        sweepable: true,
+        control: C::Text,
+        help: "LoRA rank; none = no adaptation phase, 0 = full fine-tuning",
+        slot: Slot::Experiment(Access {
+            get: |c| opt_text(c.lora.rank, "none"),
+            set: |c, s| {
+                c.lora.rank = parse_opt(s, "none", "-")?;
+                Ok(())
+            },
+        }),
+    },
+    Key {
+        name: "alpha",
+        field: "lora.alpha",
+        what: "LoRA α",
+        ty: Ty::Number,
+        range: Some(R::Number(1e-6, 1e6)),
+        sweepable: true,
+        control: C::Text,
+        help: "LoRA α",
+        slot: exp!(number lora.alpha),
+    },
+    Key {
+        name: "scale",
+        field: "lora.scale",
+        what: "γ rule",
+        ty: Ty::Choice(choices::<ScaleRule>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "γ rule: std = α/r, rs = α/√r",
+        slot: exp!(named lora.scale),
+    },
+    Key {
+        name: "ainit",
+        field: "lora.ainit",
+        what: "A init",
+        ty: Ty::Choice(choices::<AInit>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "random factor's init: peft = U(±1/√in), inv = N(0, 1/r²)",
+        slot: exp!(named lora.ainit),
+    },
+    Key {
+        name: "train",
+        field: "lora.train",
+        what: "trained factors",
+        ty: Ty::Choice(choices::<Factors>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "factors that train: ab, b (A frozen random), a (B frozen random, A = 0)",
+        slot: exp!(named lora.train),
+    },
+    Key {
+        name: "lplus",
+        field: "lora.lplus",
+        what: "LoRA+ ratio λ",
+        ty: Ty::Number,
+        range: Some(R::Number(1.0 / 1024.0, 1024.0)),
+        sweepable: true,
+        control: C::Text,
+        help: "LoRA+ ratio λ: lr(B) = λ · lr(A) (1 = plain LoRA)",
+        slot: exp!(number lora.lplus),
+    },
+    Key {
+        name: "target",
+        field: "lora.target",
+        what: "adapted layers",
+        ty: Ty::Text,
+        range: None,
+        sweepable: false,
+        control: C::Text,
+        help: "adapted layers: all, or indices from 0 (first) to the readout (0,3), or names as peft's target_modules: a layer (hidden.1), a role (input, hidden, readout)",
+        slot: Slot::Experiment(Access {
+            get: |c| c.lora.target.to_text(),
+            set: |c, s| {
+                c.lora.target = Target::parse(s)?;
+                Ok(())
+            },
+        }),
+    },
+    Key {
+        name: "asteps",
+        field: "adapt_steps",
+        what: "adaptation steps",
+        ty: Ty::Count,
+        range: Some(R::Count(1, 100_000)),
+        sweepable: true,
+        control: C::Number,
+        help: "adaptation steps after pre-training (the planted task has no pre-training)",
+        slot: exp!(count adapt_steps),
+    },
+    Key {
+        name: "shift",
+        field: "shift",
+        what: "shift",
+        ty: Ty::Choice(choices::<Shift>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "adaptation task: rot (inputs turned 90°), flip (labels reversed)",
+        slot: exp!(named shift),
+    },
+    Key {
+        name: "pr",
+        field: "planted.rank",
+        what: "planted rank",
+        ty: Ty::Count,
+        range: None,
+        sweepable: true,
+        control: C::Number,
+        help: "planted rank r* (1 to dim)",
+        slot: exp!(count planted.rank),
+    },
+    Key {
+        name: "dim",
+        field: "planted.dim",
+        what: "planted dimension",
+        ty: Ty::Count,
+        range: Some(R::Count(2, 512)),
+        sweepable: true,
+        control: C::Number,
+        help: "planted input = output dimension d",
+        slot: exp!(count planted.dim),
+    },
+    Key {
+        name: "noise",
+        field: "planted.noise",
+        what: "noise std",
+        ty: Ty::Number,
+        range: Some(R::Number(0.0, 10.0)),
+        sweepable: true,
+        control: C::Text,
+        help: "planted label-noise std",
+        slot: exp!(number planted.noise),
+    },
+    Key {
+        name: "k",
+        field: "planted.k",
+        what: "input subspace",
+        ty: Ty::Optional("all"),
+        range: None,
+        sweepable: true,
+        control: C::Text,
+        help: "planted inputs in a random k-dimensional subspace (E3), 1 to dim; all = all d",
+        slot: Slot::Experiment(Access {
+            get: |c| opt_text(c.planted.k, "all"),
+            set: |c, s| {
+                c.planted.k = parse_opt(s, "all", "all")?;
+                Ok(())
+            },
+        }),
+    },
+    Key {
+        name: "sv",
+        field: "planted.sv",
+        what: "singular-value profile",
+        ty: Ty::Choice(choices::<SvProfile>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "planted singular values: lin 4·(r*−i+1)/r*, pow 4/i",
+        slot: exp!(named planted.sv),
+    },
+    Key {
+        name: "bits",
+        field: "quant.bits",
+        what: "bit-width",
+        ty: Ty::Choice(bit_choices),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "bits per weight, 2 to 8; 32 = float (no quantization)",
+        slot: Slot::Experiment(Access {
+            get: |c| c.quant.bits.to_string(),
+            set: |c, s| {
+                c.quant.bits = parse_bits(s)?;
+                Ok(())
+            },
+        }),
+    },
+    Key {
+        name: "qfmt",
+        field: "quant.fmt",
+        what: "number format",
+        ty: Ty::Choice(choices::<QFormat>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "number format: int symmetric, uint asymmetric (zero point), nf4, e4m3, e5m2, e2m1 (the last four fix bits to 4 or 8)",
+        slot: exp!(named quant.fmt),
+    },
+    Key {
+        name: "qgran",
+        field: "quant.gran",
+        what: "scale granularity",
+        ty: Ty::Choice(choices::<Granularity>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "scale granularity: tensor, channel (output channel), group",
+        slot: exp!(named quant.gran),
+    },
+    Key {
+        name: "qgs",
+        field: "quant.group",
+        what: "group size",
+        ty: Ty::Count,
+        range: Some(R::Count(1, 4096)),
+        sweepable: true,
+        control: C::Number,
+        help: "group size: inputs per scale with per-group scales",
+        slot: exp!(count quant.group),
+    },
+    Key {
+        name: "qmode",
+        field: "quant.mode",
+        what: "quantization mode",
+        ty: Ty::Choice(choices::<QMode>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "ptq after training, qat fake-quant + straight-through, qlora quantized frozen base under LoRA",
+        slot: exp!(named quant.mode),
+    },
+    Key {
+        name: "qclip",
+        field: "quant.clip",
+        what: "clipping",
+        ty: Ty::Choice(choices::<Clip>),
+        range: None,
+        sweepable: true,
+        control: C::Select,
+        help: "range: max (absmax) or mse (least-squares search)",
+        slot: exp!(named quant.clip),
+    },
+    Key {
+        name: "qout",
+        field: "quant.outlier",
+        what: "outlier factor",
+        ty: Ty::Number,
+        range: Some(R::Number(1.0, 1000.0)),
+        sweepable: true,
+        control: C::Text,
+        help: "outlier channel: one hidden unit × k before quantizing, compensated in the next layer (ReLU MLPs); 1 = off",
+        slot: exp!(number quant.outlier),
+    },
+    Key {
+        name: "coord",
+        field: "coord",
+        what: "coordinate-check steps",
+        ty: Ty::Count,
+        range: Some(R::Count(0, 20)),
+        sweepable: false,
+        control: C::Number,
+        help: "coordinate check: record the mean |output| of every layer after each of the first N steps (0 = off)",
+        slot: exp!(count coord),
+    },
+    Key {
+        name: "backend",
+        field: "view.backend",
+        what: "backend",
+        ty: Ty::Choice(choices::<BackendChoice>),
+        range: None,
+        sweepable: false,
+        control: C::Select,
+        help: "page only: auto (WebGPU on a hardware adapter, else CPU), webgpu, cpu",
+        slot: view!(named backend),
+    },
+    Key {
+        name: "ylog",
+        field: "view.log_y",
+        what: "log-scale loss",
+        ty: Ty::Flag,
+        range: None,
+        sweepable: false,
+        control: C::Check,
+        help: "view: log-scale loss axis",
+        slot: view!(flag log_y),
+    },
+    Key {
+        name: "xlog",
+        field: "view.log_x",
+        what: "log-scale steps",
+        ty: Ty::Flag,
+        range: None,
+        sweepable: false,
+        control: C::Check,
+        help: "view: log-scale step axis",
+        slot: view!(flag log_x),
+    },
+    Key {
+        name: "metric",
+        field: "view.metric",
+        what: "sweep metric",
+        ty: Ty::Choice(choices::<SweepMetric>),
+        range: None,
+        sweepable: false,
+        control: C::Select,
+        help: "view: what sweep charts compare runs by, the final or the best (early-stopped) validation loss",
+        slot: view!(named metric),
+    },
+    Key {
+        name: "sweep",
+        field: "sweep",
+        what: "sweep",
+        ty: Ty::Text,
+        range: None,
+        sweepable: false,
+        control: C::Text,
+        help: "up to three knobs (x axis, curves, panels) plus seed: key:values separated by ';', a list (a,b,c) or a range lo..hi*factor / lo..hi+step",
+        slot: Slot::Sweep,
+    },
+];
+
+/// The row of `name`.
+pub fn key(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
+/// Keys a sweep may vary.
+pub fn sweepable() -> impl Iterator<Item = &'static Key> {
+    KEYS.iter().filter(|k| k.sweepable)
+}
+
+impl Key {
+    /// The value's longest accepted text: no valid value is longer, and refusing early keeps the
+    /// text echoed in messages short.
+    fn max_len(&self) -> usize {
+        if matches!(self.slot, Slot::Sweep) { 300 } else { 40 }
+    }
+
+    /// Sets an experiment key from link text; `Err` leaves `cfg` unchanged.
+    pub fn set_experiment(&self, cfg: &mut ExperimentConfig, value: &str) -> Result<(), String> {
+        if value.chars().count() > self.max_len() {
+            return Err(format!("'{}' is too long to be a value", clip(value)));
+        }
+        match &self.slot {
+            Slot::Experiment(a) => (a.set)(cfg, value),
+            _ => Err(format!("{} is not a knob of the experiment", self.name)),
+        }
+    }
+
+    /// Sets a view key from link text.
+    pub fn set_view(&self, view: &mut View, value: &str) -> Result<(), String> {
+        if value.chars().count() > self.max_len() {
+            return Err(format!("'{}' is too long to be a value", clip(value)));
+        }
+        match &self.slot {
+            Slot::View(a) => (a.set)(view, value),
+            _ => Err(format!("{} is not a view setting", self.name)),
+        }
+    }
+
+    /// The range check of this key on `cfg`, with the message validation gives.
+    pub fn check(&self, cfg: &ExperimentConfig) -> Option<ConfigError> {
+        let (Some(range), Slot::Experiment(a)) = (self.range, &self.slot) else {
+            return None;
+        };
+        // Optional values ("none", "all") have nothing to check.
+        let v: f64 = (a.get)(cfg).parse().ok()?;
+        let (inside, lo, hi) = match range {
+            Range::Count(lo, hi) => (
+                (lo as f64..=hi as f64).contains(&v),
+                lo.to_string(),
+                hi.to_string(),
+            ),
+            Range::Number(lo, hi) => ((lo..=hi).contains(&v), format_number(lo), format_number(hi)),
+        };
+        (!inside).then(|| ConfigError {
+            key: self.name,
+            message: format!(
+                "{} must be between {lo} and {hi}, got {}",
+                self.what,
+                (a.get)(cfg)
+            ),
+        })
+    }
+
+    /// "8 – 8192", "`relu` `tanh` `gelu`", "`0` `1`": the values column of the README.
+    pub fn values_text(&self) -> String {
+        let quoted = |v: &[&str]| v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" ");
+        match (self.ty, self.range) {
+            (Ty::Choice(list), _) => quoted(&list().iter().map(|(k, _)| *k).collect::<Vec<_>>()),
+            (Ty::Flag, _) => quoted(&["0", "1"]),
+            (Ty::Optional(none), Some(Range::Count(lo, hi))) => format!("{lo} – {hi}, `{none}`"),
+            (Ty::Optional(none), _) => format!("a whole number, `{none}`"),
+            (_, Some(Range::Count(lo, hi))) => format!("{lo} – {hi}"),
+            (_, Some(Range::Number(lo, hi))) => format!("{} – {}", short(lo), short(hi)),
+            (Ty::Count, None) => "a whole number".into(),
+            (Ty::Number, None) => "a number".into(),
+            (Ty::Text, None) => "text".into(),
+        }
+    }
+}
+
+/// A bound as the README writes it: `1e-7` rather than `0.0000001`, whichever is shorter.
+fn short(x: f64) -> String {
+    let plain = format_number(x);
+    let exp = format!("{x:e}");
+    if exp.len() < plain.len() { exp } else { plain }
+}
+
+/// Every range check of the table on `cfg`.
+pub fn check_ranges(cfg: &ExperimentConfig) -> Vec<ConfigError> {
+    KEYS.iter().filter_map(|k| k.check(cfg)).collect()
+}
+
+/// Everything wrong with `cfg`: the table's ranges, then (once sizes are in range) the relations
+/// between keys and the size caps (`ExperimentConfig::validate_relations`).
+pub fn validate(cfg: &ExperimentConfig) -> Result<(), Vec<ConfigError>> {
+    let mut errs = check_ranges(cfg);
+    errs.extend(cfg.validate_relations(errs.is_empty()));
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
+/// The README's key table (a test keeps README.md equal to it).
+pub fn markdown_table() -> String {
+    let experiment = ExperimentConfig::default();
+    let view = View::default();
+    let mut out = String::from(
+        "| key | meaning | values | default | sweep |\n|---|---|---|---|---|\n| `v` | link format version | `1` | `1` | |\n",
+    );
+    for k in KEYS {
+        let default = match &k.slot {
+            Slot::Experiment(a) => format!("`{}`", (a.get)(&experiment)),
+            Slot::View(a) => format!("`{}`", (a.get)(&view)),
+            Slot::Sweep => "none".into(),
+        };
+        let values = if matches!(k.slot, Slot::Sweep) {
+            "e.g. `lr:2^-12..2^-2*2;w:16,64,256;seed:1,2`".to_string()
+        } else {
+            k.values_text()
+        };
+        // `|` inside a cell would end it.
+        let help = k.help.replace('|', "\\|");
+        out += &format!(
+            "| `{}` | {help} | {values} | {default} | {} |\n",
+            k.name,
+            if k.sweepable { "✓" } else { "" }
+        );
+    }
+    out
+}

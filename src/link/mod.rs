@@ -1,0 +1,9 @@
+//! The link: a study (experiment, sweep, view) as a query string. `keys` declares every key once;
+//! `url` is the codec, `sweep` the grid, `presets` the gallery.
+
+pub mod keys;
+pub mod presets;
+pub mod study;
+pub mod sweep;
+pub mod url;
+pub mod view;

@@ -1,0 +1,226 @@
+//! `Study` ⇄ query string: the link format of DESIGN.md §6, a public interface.
+//!
+//! - versioned (`v=1`, always written first), short stable keys, defaults omitted;
+//! - the page reads links leniently: every unknown key, bad value or out-of-range number becomes a
+//!   [`LinkIssue`] saying what was used instead, and the rest of the link still applies;
+//! - the CLI reads the same string strictly ([`parse_strict`]) and refuses it on any issue.
+//!
+//! The keys, their types and ranges are `link::keys`' table; percent-decoding and encoding go
+//! through `serde_urlencoded`. This module owns only the reading policy.
+
+use super::keys::{self, KEYS, Key, Slot};
+use super::study::Study;
+use super::sweep::Sweep;
+use crate::vocab::clip;
+
+/// The link format version this build writes and reads.
+pub const VERSION: u32 = 1;
+
+/// Something in a link that could not be used as given.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinkIssue {
+    /// The key as written in the link (may be an unknown key).
+    pub key: String,
+    /// What was wrong and what was used instead, e.g. "lr: 'abc' is not a number; using 0.01".
+    pub message: String,
+}
+
+impl std::fmt::Display for LinkIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A link read leniently: the study to run and what had to be replaced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParsedLink {
+    pub study: Study,
+    pub issues: Vec<LinkIssue>,
+}
+
+/// The link text of `key`'s value in `s`.
+pub fn value_text(s: &Study, key: &Key) -> String {
+    match &key.slot {
+        Slot::Experiment(a) => (a.get)(&s.experiment),
+        Slot::View(a) => (a.get)(&s.view),
+        Slot::Sweep if s.sweep.is_empty() => "no sweep".into(),
+        Slot::Sweep => s.sweep.to_text(),
+    }
+}
+
+/// Applies one key to `s`; an `Err` leaves `s` unchanged.
+pub fn apply(s: &mut Study, key: &Key, value: &str) -> Result<(), String> {
+    match &key.slot {
+        Slot::Experiment(_) => key.set_experiment(&mut s.experiment, value),
+        Slot::View(_) => key.set_view(&mut s.view, value),
+        Slot::Sweep => {
+            if value.chars().count() > 300 {
+                return Err(format!("'{}' is too long to be a value", clip(value)));
+            }
+            s.sweep = Sweep::parse(value)?;
+            Ok(())
+        }
+    }
+}
+
+/// Puts `base`'s value of `key` back into `s`.
+fn reset(s: &mut Study, base: &Study, key: &Key) {
+    match &key.slot {
+        Slot::Sweep => s.sweep = base.sweep.clone(),
+        // `base` is valid, so its own value always applies.
+        _ => {
+            let _ = apply(s, key, &value_text(base, key));
+        }
+    }
+}
+
+/// At most this many problems are listed; a hostile link must not flood the page.
+pub const MAX_ISSUES: usize = 10;
+
+/// Reads a link (with or without the leading `?`) leniently: the page's entry point.
+pub fn parse(query: &str) -> ParsedLink {
+    parse_onto(&Study::default(), query)
+}
+
+/// Reads `query` on top of `base` (a valid study): keys it names replace base's values, and a
+/// value that cannot be used keeps base's. The page reads its controls this way, so a typo in one
+/// box keeps that box's previous value.
+pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let mut study = base.clone();
+    let mut issues = Vec::new();
+    let mut issue = |key: &str, message: String| {
+        issues.push(LinkIssue {
+            key: clip(key),
+            message,
+        })
+    };
+
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(query) {
+        Ok(p) => p,
+        Err(e) => {
+            issue(
+                "",
+                format!("the link could not be read ({e}); using the defaults"),
+            );
+            Vec::new()
+        }
+    };
+
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, value) in &pairs {
+        if name == "v" {
+            match value.trim().parse::<u32>() {
+                Ok(VERSION) => {}
+                Ok(v) => issue(
+                    name,
+                    format!(
+                        "link version {v} is not supported by this page (it reads v={VERSION}); reading it as v={VERSION}"
+                    ),
+                ),
+                Err(_) => issue(
+                    name,
+                    format!(
+                        "v: '{}' is not a link version; reading it as v={VERSION}",
+                        clip(value)
+                    ),
+                ),
+            }
+            continue;
+        }
+        let Some(key) = keys::key(name) else {
+            if !name.is_empty() {
+                issue(name, format!("unknown key '{}' was ignored", clip(name)));
+            }
+            continue;
+        };
+        if seen.contains(&key.name) {
+            issue(
+                name,
+                format!("{name} is given more than once; using the last value"),
+            );
+        }
+        seen.push(key.name);
+        if let Err(msg) = apply(&mut study, key, value) {
+            // Reset too, so "using …" is true even when an earlier duplicate of the key applied.
+            reset(&mut study, base, key);
+            issue(name, format!("{name}: {msg}; using {}", value_text(base, key)));
+        }
+    }
+
+    // Range checks after all keys are in, so a message names the value that was actually asked for.
+    if let Err(errs) = keys::validate(&study.experiment) {
+        for e in errs {
+            let Some(key) = keys::key(e.key) else { continue };
+            reset(&mut study, base, key);
+            issue(
+                e.key,
+                format!("{}: {}; using {}", e.key, e.message, value_text(base, key)),
+            );
+        }
+        if keys::validate(&study.experiment).is_err() {
+            // Several keys together made the config invalid (a model too big, a warm-up without
+            // its schedule): fall back to the base sizes and schedule.
+            for name in [
+                "n", "w", "d", "bs", "steps", "dim", "pr", "k", "target", "bw", "sched", "warm", "asteps",
+                "bits", "qmode",
+            ] {
+                if let Some(key) = keys::key(name) {
+                    reset(&mut study, base, key);
+                }
+            }
+        }
+    }
+    // The sweep is checked against the final base config: value ranges and the work cap.
+    if let Err(msg) = study.sweep.expand(&study.experiment) {
+        study.sweep = base.sweep.clone();
+        if study.sweep.expand(&study.experiment).is_err() {
+            study.sweep = Sweep::default();
+        }
+        let shown = if study.sweep.is_empty() {
+            "no sweep".to_string()
+        } else {
+            study.sweep.to_text()
+        };
+        issue("sweep", format!("sweep: {msg}; using {shown}"));
+    }
+    if issues.len() > MAX_ISSUES {
+        let more = issues.len() - (MAX_ISSUES - 1);
+        issues.truncate(MAX_ISSUES - 1);
+        issues.push(LinkIssue {
+            key: String::new(),
+            message: format!("… and {more} more problems in this link"),
+        });
+    }
+    ParsedLink { study, issues }
+}
+
+/// Reads a link strictly: the CLI's entry point. Any issue refuses the whole link.
+pub fn parse_strict(query: &str) -> Result<Study, Vec<LinkIssue>> {
+    let parsed = parse(query);
+    if parsed.issues.is_empty() {
+        Ok(parsed.study)
+    } else {
+        Err(parsed.issues)
+    }
+}
+
+/// Writes the link for `s`: `v=1` first, then every non-default key in table order.
+pub fn to_query(s: &Study) -> String {
+    let d = Study::default();
+    let mut pairs: Vec<(&str, String)> = vec![("v", VERSION.to_string())];
+    for key in KEYS {
+        let value = value_text(s, key);
+        if value != value_text(&d, key) {
+            pairs.push((key.name, value));
+        }
+    }
+    // Values are plain ASCII words and numbers, so encoding cannot fail.
+    serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| format!("v={VERSION}"))
+}
+
+/// The link of one run: its experiment with the default view and no sweep (the CLI's and the
+/// exports' `link` column).
+pub fn experiment_query(cfg: &crate::experiment::ExperimentConfig) -> String {
+    to_query(&Study::of(cfg.clone()))
+}

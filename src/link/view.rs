@@ -1,0 +1,67 @@
+//! How a study's results are shown: the backend (a page preference carried in the link so a shared
+//! link picks the same device), the axis scales and what sweep charts compare. Changing a view
+//! setting redraws; it never retrains.
+
+use crate::vocab::Named;
+
+/// Which Burn backend runs the training. `Auto` picks WebGPU on a hardware adapter and the CPU
+/// backend otherwise (a software WebGPU adapter is ~70× slower than the CPU backend for small MLPs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Webgpu,
+    Cpu,
+}
+
+impl Named for BackendChoice {
+    const WHAT: &'static str = "backend";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (BackendChoice::Auto, "auto", "Auto"),
+        (BackendChoice::Webgpu, "webgpu", "WebGPU"),
+        (BackendChoice::Cpu, "cpu", "CPU"),
+    ];
+}
+
+/// What a sweep chart, heatmap and best-value plot compare runs by (link key `metric`, a view
+/// setting: changing it redraws, never retrains).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SweepMetric {
+    /// Validation loss at the last evaluation.
+    #[default]
+    Final,
+    /// Lowest validation loss of the (last) phase: early stopping. On a small data set a wide
+    /// model memorises its training set within a few epochs, and the final loss then measures
+    /// over-fitting noise rather than how well a learning rate trained.
+    Best,
+}
+
+impl Named for SweepMetric {
+    const WHAT: &'static str = "sweep metric";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (SweepMetric::Final, "final", "final validation loss"),
+        (SweepMetric::Best, "best", "best validation loss"),
+    ];
+}
+
+/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub backend: BackendChoice,
+    /// Loss axis on a log scale.
+    pub log_y: bool,
+    /// Step axis on a log scale.
+    pub log_x: bool,
+    pub metric: SweepMetric,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        Self {
+            backend: BackendChoice::Auto,
+            log_y: true,
+            log_x: false,
+            metric: SweepMetric::Final,
+        }
+    }
+}

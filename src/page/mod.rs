@@ -1,0 +1,12 @@
+//! The page as a pure state machine: `State`, the `Msg`s that change it and the `Effect`s a change
+//! asks of the shell. Native and backend-agnostic; `web` only turns DOM events and runner
+//! reports into messages and carries out the effects.
+
+mod state;
+mod update;
+
+pub use state::{
+    ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, SIDE_EVERY_MS, State,
+    boundary_points,
+};
+pub use update::{Effect, Export, FrameReport, Msg, Render, cpu_backend, update};

@@ -1,0 +1,224 @@
+//! The page's state: the study on screen, its runs and their results, the run state, the backend,
+//! the messages. Only `page::update` writes it; the shell renders it and the runner reads it.
+
+use burn::prelude::Device;
+
+use crate::data::{self, Samples, Targets};
+use crate::experiment::ExperimentConfig;
+use crate::link::study::Study;
+use crate::link::sweep::SweepPoint;
+use crate::plot::BoundaryGrid;
+use crate::train::metrics::Run;
+
+/// How often the decision boundary and the side charts are refreshed while training.
+pub const SIDE_EVERY_MS: f64 = 250.0;
+/// A sweep's loss chart (many curves) is redrawn at most this often.
+pub const LOSS_CHART_EVERY_MS: f64 = 100.0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunState {
+    Idle,
+    Running,
+    Paused,
+    Done,
+    Diverged,
+    Cancelled,
+    Failed,
+}
+
+impl RunState {
+    /// The name the page publishes (`data-state`), which the tests and the benchmark wait on.
+    pub fn key(self) -> &'static str {
+        match self {
+            RunState::Idle => "idle",
+            RunState::Running => "running",
+            RunState::Paused => "paused",
+            RunState::Done => "done",
+            RunState::Diverged => "diverged",
+            RunState::Cancelled => "cancelled",
+            RunState::Failed => "failed",
+        }
+    }
+
+    /// A state no more training follows.
+    pub fn is_over(self) -> bool {
+        matches!(
+            self,
+            RunState::Done | RunState::Diverged | RunState::Cancelled | RunState::Failed
+        )
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    Webgpu,
+    Cpu,
+}
+
+/// The device training runs on, with the sentence the status line shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ActiveBackend {
+    pub device: Device,
+    pub kind: BackendKind,
+    pub summary: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Everything the page shows and the runner needs.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub study: Study,
+    pub backend: Option<ActiveBackend>,
+    /// The runs of the study: one, or every point of its sweep.
+    pub points: Vec<SweepPoint>,
+    pub runs: Vec<Run>,
+    /// Wall time attributed to each run (for its steps/s in the table).
+    pub run_ms: Vec<f64>,
+    pub grid: Option<BoundaryGrid>,
+    /// The points the decision-boundary chart shows (the current phase's training set).
+    pub data: Samples,
+    /// Bumped by every restart; messages from a runner of another generation are ignored.
+    pub generation: u64,
+    pub run_state: RunState,
+    pub steps_per_s: f64,
+    /// "8642 parameters", or the range over a sweep's runs.
+    pub params_text: String,
+    /// When the runner of this generation started (ms since navigation), for the ETA.
+    pub started_ms: Option<f64>,
+    /// Navigation to the first curve point, once (read by the benchmark).
+    pub first_point_ms: Option<f64>,
+    /// When the last run ended: with `started_ms`, the wall time of the whole study, set-up
+    /// included (read by the benchmark).
+    pub finished_ms: Option<f64>,
+    /// The planted teacher's visible σ for the spectrum chart, computed once per study.
+    pub planted_sigma: Option<Vec<f64>>,
+    /// When the side charts and the loss chart were last drawn during training.
+    pub side_drawn_ms: f64,
+    pub loss_drawn_ms: f64,
+    /// The single run's end-of-run readback has arrived.
+    pub analysed: bool,
+    /// Backend selections asked for and answered (`data-backend-asked/-answered`); at most one
+    /// is in flight, and a choice made meanwhile is asked for when it answers.
+    pub backend_asked: u64,
+    pub backend_answered: u64,
+    pub backend_rechoose: bool,
+    /// Frames the current runner has begun, and the generation of the last runner that stopped
+    /// on Cancel: what the tests wait on instead of fixed times.
+    pub runner_frames: (u64, u64),
+    pub runner_stopped: Option<u64>,
+    pub messages: Vec<Message>,
+}
+
+impl State {
+    /// The page before its link is read.
+    pub fn new() -> Self {
+        let study = Study::default();
+        Self {
+            data: boundary_points(&study.experiment),
+            study,
+            backend: None,
+            points: Vec::new(),
+            runs: Vec::new(),
+            run_ms: Vec::new(),
+            grid: None,
+            generation: 0,
+            run_state: RunState::Idle,
+            steps_per_s: 0.0,
+            params_text: String::new(),
+            started_ms: None,
+            first_point_ms: None,
+            finished_ms: None,
+            planted_sigma: None,
+            side_drawn_ms: f64::NEG_INFINITY,
+            loss_drawn_ms: f64::NEG_INFINITY,
+            analysed: false,
+            backend_asked: 0,
+            backend_answered: 0,
+            backend_rechoose: false,
+            runner_frames: (0, 0),
+            runner_stopped: None,
+            messages: Vec::new(),
+        }
+    }
+
+    pub fn is_sweep(&self) -> bool {
+        self.study.is_sweep()
+    }
+
+    pub fn total_steps(&self) -> usize {
+        self.points.iter().map(|p| p.config.total_steps()).sum()
+    }
+
+    pub fn steps_done(&self) -> usize {
+        self.runs.iter().map(|r| r.reports.len()).sum()
+    }
+
+    /// A run is finished when it trained all its steps or diverged.
+    pub fn run_finished(&self, i: usize) -> bool {
+        let r = &self.runs[i];
+        r.diverged || r.reports.len() >= r.config.total_steps()
+    }
+
+    pub fn runs_finished(&self) -> usize {
+        (0..self.runs.len()).filter(|&i| self.run_finished(i)).count()
+    }
+
+    /// Whether the runner of `generation` should step now.
+    pub fn should_step(&self, generation: u64) -> bool {
+        self.generation == generation && self.run_state == RunState::Running
+    }
+
+    /// Whether the side charts are due for new data at `now_ms` (the runner then also reads the
+    /// decision boundary back with the frame's losses).
+    pub fn side_due(&self, now_ms: f64) -> bool {
+        now_ms - self.side_drawn_ms >= SIDE_EVERY_MS
+    }
+
+    /// Whether the runner of `generation` still owes the end-of-run readback of a single run.
+    pub fn wants_analysis(&self, generation: u64) -> bool {
+        self.generation == generation
+            && self.run_state == RunState::Done
+            && !self.is_sweep()
+            && !self.analysed
+    }
+
+    /// The messages of one level, in order.
+    pub fn messages_of(&self, level: Level) -> impl Iterator<Item = &str> {
+        self.messages
+            .iter()
+            .filter(move |m| m.level == level)
+            .map(|m| m.text.as_str())
+    }
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The training points the decision-boundary chart shows before the first readback (2-D tasks
+/// only; the runner replaces them with the current phase's).
+pub fn boundary_points(cfg: &ExperimentConfig) -> Samples {
+    if cfg.has_boundary() {
+        data::generate(cfg).train
+    } else {
+        Samples {
+            x: Vec::new(),
+            dim: cfg.input_dim(),
+            targets: Targets::Labels(Vec::new()),
+        }
+    }
+}

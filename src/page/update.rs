@@ -1,0 +1,482 @@
+//! Every state transition of the page, as one pure function: `update(&mut State, Msg)` changes the
+//! state and returns the effects the shell must carry out (write the link, pick a backend, start a
+//! runner, redraw). Handlers and the runner only send messages; nothing else writes the state, so
+//! every transition is tested natively (`tests/page.rs`).
+
+use super::state::{
+    ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, State, boundary_points,
+};
+use crate::data::Samples;
+use crate::link::presets;
+use crate::link::study::{Change, Study};
+use crate::link::url;
+use crate::link::view::BackendChoice;
+use crate::plot::BoundaryGrid;
+use crate::train::Analysis;
+use crate::train::metrics::{self, Run, StepReport};
+
+/// One frame of training, as the runner read it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameReport {
+    pub generation: u64,
+    /// `counts[j] = (run, n)`: the next `n` reports belong to `run`.
+    pub counts: Vec<(usize, usize)>,
+    pub reports: Vec<StepReport>,
+    /// When the frame's work began and its readback ended (ms since navigation), and when the
+    /// previous frame's readback ended.
+    pub started_ms: f64,
+    pub ended_ms: f64,
+    pub previous_end_ms: f64,
+    /// The decision boundary, when the runner read it (side charts due, or a run ended), with
+    /// the training points of the phase it belongs to.
+    pub grid: Option<(BoundaryGrid, Samples)>,
+}
+
+/// Something that happened: a person's action, a browser answer, or a runner's report.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// The page loaded with this query string.
+    Boot {
+        query: String,
+    },
+    /// The controls changed: their values as (key, value) pairs, read like a link on top of the
+    /// current study, so a typo in one box keeps that box's previous value.
+    Edit(Vec<(String, String)>),
+    /// A preset of the gallery was picked.
+    Preset(String),
+    Train,
+    Pause,
+    Cancel,
+    Reset,
+    /// The backend selection of ticket `ticket` finished.
+    BackendReady {
+        ticket: u64,
+        backend: ActiveBackend,
+    },
+    /// The runner built its trainers; `now_ms` is when it began building them.
+    RunnerStarted {
+        generation: u64,
+        now_ms: f64,
+        params: Vec<usize>,
+    },
+    /// The runner of `generation` began a frame.
+    RunnerFrame {
+        generation: u64,
+    },
+    /// The trainer refused the run (validation passed, so a resource limit or a bug).
+    RunnerRefused {
+        generation: u64,
+        error: String,
+    },
+    /// The device failed mid-run (a failed readback: a lost GPU surfaces this way).
+    DeviceFailed {
+        generation: u64,
+        error: String,
+    },
+    Frame(FrameReport),
+    /// The single run's end-of-run readback.
+    Analysed {
+        generation: u64,
+        analysis: Analysis,
+    },
+    /// The runner saw Cancel and returned.
+    RunnerStopped {
+        generation: u64,
+    },
+    /// The window changed size.
+    Resize,
+    Export(Export),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    CopyLink,
+    Csv,
+    Json,
+    /// The figure a person is looking at.
+    Png,
+}
+
+/// Which parts of the page to draw again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Render {
+    /// Status texts, buttons, progress (cheap: every frame).
+    pub texts: bool,
+    pub loss: bool,
+    /// The side charts (boundary, sweep, heatmap, coordinate check, spectra, quantization).
+    pub side: bool,
+    pub table: bool,
+}
+
+impl Render {
+    pub const ALL: Render = Render {
+        texts: true,
+        loss: true,
+        side: true,
+        table: true,
+    };
+    pub const TEXTS: Render = Render {
+        texts: true,
+        loss: false,
+        side: false,
+        table: false,
+    };
+}
+
+/// What the shell must do after a transition, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Replace the address bar's query (`history.replaceState`).
+    WriteUrl(String),
+    /// Write the study into the controls.
+    WriteControls,
+    /// Show `state.messages`.
+    ShowMessages,
+    /// Pick the device for `choice`, then answer with `Msg::BackendReady { ticket, .. }`.
+    ChooseBackend {
+        ticket: u64,
+        choice: BackendChoice,
+    },
+    /// WebGPU is gone for this page (CubeCL cannot start it again).
+    MarkGpuLost,
+    /// Start a runner for the current points on the current backend.
+    StartRunner {
+        generation: u64,
+    },
+    Render(Render),
+    Export(Export),
+}
+
+/// The one transition function.
+pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match msg {
+        Msg::Boot { query } => {
+            let parsed = url::parse(&query);
+            state.messages.retain(|m| m.level == Level::Error);
+            state.messages.extend(parsed.issues.iter().map(|i| Message {
+                level: Level::Warning,
+                text: format!("Link: {}", i.message),
+            }));
+            state.study = parsed.study;
+            fx.extend([Effect::ShowMessages, Effect::WriteControls, url_effect(state)]);
+            reset_runs(state, RunState::Idle);
+            fx.push(Effect::Render(Render::ALL));
+            choose_backend(state, &mut fx);
+        }
+        Msg::Edit(pairs) => {
+            let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            let parsed = url::parse_onto(&state.study, &query);
+            // A fixed control clears its warning; errors stay until the page is reloaded.
+            state.messages.retain(|m| m.level != Level::Warning);
+            state.messages.extend(parsed.issues.iter().map(|i| Message {
+                level: Level::Warning,
+                text: i.message.clone(),
+            }));
+            fx.push(Effect::ShowMessages);
+            change_study(state, parsed.study, &mut fx);
+        }
+        Msg::Preset(id) => match presets::find(&id) {
+            Some(p) => {
+                // The preset's experiment and sweep, seen the way this page views things.
+                let base = Study {
+                    view: state.study.view.clone(),
+                    ..Study::default()
+                };
+                let parsed = url::parse_onto(&base, p.query);
+                state.messages.retain(|m| m.level != Level::Warning);
+                fx.push(Effect::ShowMessages);
+                change_study(state, parsed.study, &mut fx);
+                if !fx
+                    .iter()
+                    .any(|e| matches!(e, Effect::StartRunner { .. } | Effect::ChooseBackend { .. }))
+                {
+                    // The preset is what is on screen already: run it again.
+                    restart(state, true, &mut fx);
+                }
+            }
+            None => {
+                state.messages.push(Message {
+                    level: Level::Warning,
+                    text: format!("there is no preset '{}'", crate::vocab::clip(&id)),
+                });
+                fx.push(Effect::ShowMessages);
+            }
+        },
+        Msg::Train => match state.run_state {
+            RunState::Paused => {
+                state.run_state = RunState::Running;
+                fx.push(Effect::Render(Render::TEXTS));
+            }
+            RunState::Running => {}
+            _ => restart(state, true, &mut fx),
+        },
+        Msg::Pause => {
+            if state.run_state == RunState::Running {
+                state.run_state = RunState::Paused;
+                fx.push(Effect::Render(Render::TEXTS));
+            }
+        }
+        Msg::Cancel => {
+            if matches!(state.run_state, RunState::Running | RunState::Paused) {
+                // The runner sees it at its next frame and stops; finished runs keep their results.
+                state.run_state = RunState::Cancelled;
+                fx.push(Effect::Render(Render::ALL));
+            }
+        }
+        Msg::Reset => restart(state, false, &mut fx),
+        Msg::BackendReady { ticket, backend } => {
+            if ticket != state.backend_asked {
+                return fx; // not the selection in flight: ignore
+            }
+            state.backend_answered = state.backend_asked;
+            if state.backend_rechoose {
+                // The choice changed while this selection ran: ask for the new one.
+                state.backend_rechoose = false;
+                choose_backend(state, &mut fx);
+                fx.push(Effect::Render(Render::TEXTS));
+            } else {
+                state.backend = Some(backend);
+                restart(state, true, &mut fx);
+            }
+        }
+        Msg::RunnerStarted {
+            generation,
+            now_ms,
+            params,
+        } => {
+            if generation != state.generation {
+                return fx;
+            }
+            state.started_ms = Some(now_ms);
+            let (lo, hi) = (
+                params.iter().min().copied().unwrap_or(0),
+                params.iter().max().copied().unwrap_or(0),
+            );
+            state.params_text = if lo == hi {
+                format!("{lo} parameters")
+            } else {
+                format!("{lo}–{hi} parameters")
+            };
+            fx.push(Effect::Render(Render::TEXTS));
+        }
+        Msg::RunnerFrame { generation } => {
+            if generation == state.generation {
+                let (g, n) = state.runner_frames;
+                state.runner_frames = (generation, if g == generation { n + 1 } else { 1 });
+                fx.push(Effect::Render(Render::TEXTS));
+            }
+        }
+        Msg::RunnerRefused { generation, error } => {
+            if generation != state.generation {
+                return fx;
+            }
+            state.messages.push(Message {
+                level: Level::Error,
+                text: format!("This experiment cannot run: {error}"),
+            });
+            state.run_state = RunState::Failed;
+            fx.extend([Effect::ShowMessages, Effect::Render(Render::TEXTS)]);
+        }
+        Msg::DeviceFailed { generation, error } => {
+            if generation != state.generation {
+                return fx;
+            }
+            let on_gpu = state
+                .backend
+                .as_ref()
+                .is_some_and(|b| b.kind == BackendKind::Webgpu);
+            if on_gpu {
+                state.messages.push(Message {
+                    level: Level::Error,
+                    text: format!(
+                        "The GPU stopped responding ({error}). Training restarted on the CPU backend."
+                    ),
+                });
+                state.backend = Some(cpu_backend(
+                    "the GPU device was lost during training; restarted on the CPU",
+                ));
+                fx.extend([Effect::MarkGpuLost, Effect::ShowMessages]);
+                restart(state, true, &mut fx);
+            } else {
+                state.messages.push(Message {
+                    level: Level::Error,
+                    text: format!("Training failed: {error}"),
+                });
+                state.run_state = RunState::Failed;
+                fx.extend([Effect::ShowMessages, Effect::Render(Render::TEXTS)]);
+            }
+        }
+        Msg::Frame(frame) => {
+            if frame.generation == state.generation {
+                on_frame(state, frame, &mut fx);
+            }
+        }
+        Msg::Analysed { generation, analysis } => {
+            if generation == state.generation {
+                if let Some(run) = state.runs.first_mut() {
+                    analysis.apply_to(run);
+                }
+                state.analysed = true;
+                fx.push(Effect::Render(Render::ALL));
+            }
+        }
+        Msg::RunnerStopped { generation } => {
+            state.runner_stopped = Some(generation);
+            fx.push(Effect::Render(Render::TEXTS));
+        }
+        Msg::Resize => fx.push(Effect::Render(Render::ALL)),
+        Msg::Export(e) => fx.push(Effect::Export(e)),
+    }
+    fx
+}
+
+fn url_effect(state: &State) -> Effect {
+    Effect::WriteUrl(url::to_query(&state.study))
+}
+
+/// The CPU backend, with the reason it is the one in use.
+pub fn cpu_backend(reason: &str) -> ActiveBackend {
+    ActiveBackend {
+        device: crate::model::backend::cpu(),
+        kind: BackendKind::Cpu,
+        summary: format!("{} in WebAssembly — {reason}", crate::model::backend::CPU_NAME),
+    }
+}
+
+/// Asks for the study's backend, unless a selection is in flight (its answer asks again).
+fn choose_backend(state: &mut State, fx: &mut Vec<Effect>) {
+    if state.backend_asked > state.backend_answered {
+        state.backend_rechoose = true;
+        return;
+    }
+    state.backend_asked += 1;
+    fx.push(Effect::ChooseBackend {
+        ticket: state.backend_asked,
+        choice: state.study.view.backend,
+    });
+}
+
+/// Goes from the current study to `new`: write it back to the controls and the link, then
+/// redraw, pick the backend again or restart, as the change asks.
+fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) {
+    let change = state.study.change_to(&new);
+    state.study = new;
+    fx.extend([Effect::WriteControls, url_effect(state)]);
+    match change {
+        Change::None => {}
+        Change::Redraw => fx.push(Effect::Render(Render::ALL)),
+        Change::SwitchBackend => {
+            // The old runs stop now; the new device restarts them when it is ready.
+            reset_runs(state, RunState::Idle);
+            fx.push(Effect::Render(Render::ALL));
+            choose_backend(state, fx);
+        }
+        Change::Restart => restart(state, true, fx),
+    }
+}
+
+/// Fresh, empty runs for the current study (a new generation: runners of the old one stop).
+fn reset_runs(state: &mut State, run_state: RunState) {
+    state.generation += 1;
+    state.points = state.study.runs();
+    // A PTQ knob moved on a finished run: training is the same, so its weights stay on screen
+    // (re-gridded at once) until the new run reads them again.
+    let kept = match (state.runs.as_slice(), state.points.as_slice()) {
+        ([old], [new]) if !old.weights.is_empty() && old.config.same_training(&new.config) => {
+            old.weights.clone()
+        }
+        _ => Vec::new(),
+    };
+    state.runs = state
+        .points
+        .iter()
+        .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
+        .collect();
+    if let Some(run) = state.runs.first_mut().filter(|_| !kept.is_empty()) {
+        run.set_weights(kept);
+    }
+    state.run_ms = vec![0.0; state.runs.len()];
+    state.grid = None;
+    state.data = boundary_points(&state.study.experiment);
+    state.steps_per_s = 0.0;
+    state.started_ms = None;
+    state.first_point_ms = None;
+    state.finished_ms = None;
+    let cfg = &state.study.experiment;
+    state.planted_sigma = (cfg.task == crate::knobs::task::Task::Planted)
+        .then(|| crate::data::planted::Teacher::new(&cfg.planted, cfg.seed).visible_sigma());
+    state.side_drawn_ms = f64::NEG_INFINITY;
+    state.loss_drawn_ms = f64::NEG_INFINITY;
+    state.analysed = false;
+    state.run_state = run_state;
+}
+
+/// Throws away the current runs and starts fresh ones (running if `autorun` and a backend is
+/// ready; without one, the backend's answer starts them).
+fn restart(state: &mut State, autorun: bool, fx: &mut Vec<Effect>) {
+    reset_runs(
+        state,
+        if autorun {
+            RunState::Running
+        } else {
+            RunState::Idle
+        },
+    );
+    fx.push(Effect::Render(Render::ALL));
+    if autorun && state.backend.is_some() && state.backend_asked == state.backend_answered {
+        fx.push(Effect::StartRunner {
+            generation: state.generation,
+        });
+    }
+}
+
+fn on_frame(state: &mut State, f: FrameReport, fx: &mut Vec<Effect>) {
+    let n: usize = f.counts.iter().map(|&(_, c)| c).sum();
+    metrics::assign_reports(&mut state.runs, &f.counts, f.reports);
+    let spent = f.ended_ms - f.started_ms;
+    for &(i, c) in &f.counts {
+        if let Some(ms) = state.run_ms.get_mut(i) {
+            *ms += spent * c as f64 / n.max(1) as f64;
+        }
+    }
+    let had_grid = f.grid.is_some();
+    if let Some((grid, data)) = f.grid {
+        // After the switch to adaptation the points are the shifted task's.
+        if state.data != data {
+            state.data = data;
+        }
+        state.grid = Some(grid);
+    }
+    // Live speed: steps over wall time between frame ends (includes waiting for the GPU).
+    let rate = n as f64 / ((f.ended_ms - f.previous_end_ms).max(1e-3) / 1000.0);
+    state.steps_per_s = if state.steps_per_s == 0.0 {
+        rate
+    } else {
+        0.8 * state.steps_per_s + 0.2 * rate
+    };
+    if state.first_point_ms.is_none() && state.runs.iter().any(|r| !r.reports.is_empty()) {
+        state.first_point_ms = Some(f.ended_ms);
+    }
+    // Finished is finished, even if Pause or Cancel came during the last readback.
+    let finished = !state.runs.is_empty() && state.runs_finished() == state.runs.len();
+    if finished {
+        state.finished_ms = Some(f.ended_ms);
+        state.run_state = if state.runs.iter().all(|r| r.diverged) {
+            RunState::Diverged
+        } else {
+            RunState::Done
+        };
+    }
+    let mut render = Render::TEXTS;
+    if !state.is_sweep() || finished || f.ended_ms - state.loss_drawn_ms >= LOSS_CHART_EVERY_MS {
+        state.loss_drawn_ms = f.ended_ms;
+        render.loss = true;
+    }
+    if had_grid || finished || state.side_due(f.started_ms) {
+        state.side_drawn_ms = f.started_ms;
+        render.side = true;
+        render.table = true;
+    }
+    fx.push(Effect::Render(render));
+}

@@ -1,0 +1,149 @@
+//! Driving trainers to the end outside the page's frame loop (the native CLI and the tests), and
+//! the one readback a run makes once it ends ([`read_analysis`]): the learned ΔW's spectrum, the
+//! weights for the quantization figures, and the bytes Burn stores a natively quantized model in.
+
+use burn::prelude::*;
+
+use crate::data::spectrum;
+use crate::experiment::ExperimentConfig;
+use crate::knobs::quant::QMode;
+use crate::train::metrics::{Run, read_reports};
+use crate::train::{StepOutput, Trainer};
+
+/// Trains `cfg` to the end, reading losses back every `chunk` steps (the native CLI and the tests;
+/// the page paces its own loop per animation frame).
+pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) -> Result<Run, String> {
+    let mut trainer = Trainer::new(cfg, device)?;
+    let mut run = Run::new(cfg.clone());
+    while !trainer.is_done() && !run.diverged {
+        let outs: Vec<StepOutput> = (0..chunk.max(1)).map_while(|_| trainer.step()).collect();
+        let (reports, _) = read_reports(outs, Vec::new()).await?;
+        run.extend(reports);
+    }
+    read_analysis(&trainer).await?.apply_to(&mut run);
+    Ok(run)
+}
+
+/// What Burn really stores for the PTQ model where it quantizes natively: every layer's
+/// quantized weight read back as bytes (values and scales), plus the f32 biases. `None` where the
+/// configuration runs on the reference rounding.
+pub async fn read_packed_bytes(trainer: &Trainer) -> Result<Option<usize>, String> {
+    let cfg = trainer.config();
+    let native = crate::model::quant::native::on(trainer.device());
+    if cfg.quant.mode != QMode::Ptq || !native || !crate::model::quant::native::covers(cfg) {
+        return Ok(None);
+    }
+    let mut total = 0;
+    for (_, l) in trainer.model().layers() {
+        let Some(packed) = crate::model::quant::native::quantize(l.weight.val().detach(), &cfg.quant) else {
+            return Ok(None);
+        };
+        let data = packed
+            .into_data_async()
+            .await
+            .map_err(|e| format!("reading the quantized weights failed: {e:?}"))?;
+        total += data.bytes().len();
+        total += l.bias.as_ref().map_or(0, |b| 4 * b.val().dims()[0]);
+    }
+    Ok(Some(total))
+}
+
+/// What a run's end-of-run figures need from the device, read back once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Analysis {
+    /// Singular values of every adapted layer's learned ΔW (empty without adaptation).
+    pub spectra: Vec<spectrum::LayerSpectrum>,
+    /// Every layer's weights (merged with any adapter) of a quantized run, for the weight-error
+    /// and histogram figures; empty when the run does not quantize.
+    pub weights: Vec<crate::model::quant::weights::LayerWeights>,
+    /// Bytes of Burn's natively quantized model (see [`read_packed_bytes`]).
+    pub packed_bytes: Option<usize>,
+}
+
+impl Analysis {
+    /// Puts the figures' data into the run they belong to.
+    pub fn apply_to(self, run: &mut Run) {
+        run.spectra = self.spectra;
+        run.set_weights(self.weights);
+        run.packed_bytes = self.packed_bytes;
+    }
+}
+
+/// The end of a run in ONE batched readback: the ΔW factors (or dense changes) of the spectra and,
+/// for a quantized run, every layer's weights, concatenated and read together. The packed size is
+/// read only where Burn quantizes natively, which is the CPU backend: there "reading" is a copy in
+/// memory, not a device transfer.
+pub async fn read_analysis(trainer: &Trainer) -> Result<Analysis, String> {
+    let probe = trainer.delta_probe();
+    let layers = if trainer.config().quant.enabled() {
+        trainer.model().layers()
+    } else {
+        Vec::new()
+    };
+    let mut tensors: Vec<Tensor<1>> = probe.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+    let n_probe = tensors.len();
+    tensors.extend(layers.iter().map(|(_, l)| {
+        let [i, o] = l.weight.lazy_shape().dims();
+        l.weight.val().detach().reshape([i * o])
+    }));
+    let (_, mut values) = read_reports(Vec::new(), tensors).await?;
+    let weight_values = values.split_off(n_probe.min(values.len()));
+    let spectra = probe.map(|(p, _)| p.spectra(&values)).unwrap_or_default();
+    let weights = layers
+        .iter()
+        .zip(weight_values)
+        .map(|((name, l), values)| {
+            let [d_in, d_out] = l.weight.lazy_shape().dims();
+            crate::model::quant::weights::LayerWeights {
+                name: name.clone(),
+                d_in,
+                d_out,
+                values,
+            }
+        })
+        .collect();
+    Ok(Analysis {
+        spectra,
+        weights,
+        packed_bytes: read_packed_bytes(trainer).await?,
+    })
+}
+
+/// Trains every run of a sweep, interleaved in the order of `sweep::interleave`: rounds of `chunk`
+/// steps per unfinished run, so partial results cover the whole grid. Each share is read back on
+/// its own (the page batches a whole frame instead). A diverged run stops; the others go on.
+/// `progress(done_runs, total_runs)` after every share.
+pub async fn train_sweep(
+    points: &[crate::link::sweep::SweepPoint],
+    device: &Device,
+    chunk: usize,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<Run>, String> {
+    let mut trainers = points
+        .iter()
+        .map(|p| Trainer::new(&p.config, device))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut runs: Vec<Run> = points
+        .iter()
+        .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
+        .collect();
+    let steps: Vec<usize> = points.iter().map(|p| p.config.total_steps()).collect();
+    for (i, n) in crate::link::sweep::interleave(&steps, chunk) {
+        if runs[i].diverged {
+            continue;
+        }
+        let outs: Vec<StepOutput> = (0..n).map_while(|_| trainers[i].step()).collect();
+        let (reports, _) = read_reports(outs, Vec::new()).await?;
+        runs[i].extend(reports);
+        if trainers[i].is_done() && !runs[i].diverged {
+            read_analysis(&trainers[i]).await?.apply_to(&mut runs[i]);
+        }
+        let done = trainers
+            .iter()
+            .zip(&runs)
+            .filter(|(t, r)| t.is_done() || r.diverged)
+            .count();
+        progress(done, runs.len());
+    }
+    Ok(runs)
+}

@@ -1,0 +1,156 @@
+//! Runs written out for other tools: the CLI's CSV tables (DESIGN.md §6) and the page's CSV and
+//! JSON downloads. CSV goes through the `csv` crate, so a field holding a comma (a panel named
+//! "residual, branch × 1") is quoted.
+
+use crate::train::metrics::Run;
+
+fn cell(v: Option<f32>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+fn strings<const N: usize>(fields: [&str; N]) -> Vec<String> {
+    fields.iter().map(ToString::to_string).collect()
+}
+
+/// `rows` (the header first) as CSV text, fields quoted where they hold a comma, a quote or a
+/// line break (RFC 4180).
+pub fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut w = csv::WriterBuilder::new().flexible(false).from_writer(Vec::new());
+    for row in rows {
+        // Writing to memory only fails on rows of unequal length: a bug here, not bad input.
+        w.write_record(&row)
+            .expect("every CSV row has the header's columns");
+    }
+    let bytes = w.into_inner().expect("writing to memory does not fail");
+    String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
+}
+
+/// One row per logged step per run (`val_loss` empty where not evaluated).
+pub fn to_csv(runs: &[Run]) -> String {
+    let mut rows = vec![strings(["run", "step", "train_loss", "val_loss"])];
+    for (i, run) in runs.iter().enumerate() {
+        for r in &run.reports {
+            rows.push(vec![
+                i.to_string(),
+                r.step.to_string(),
+                r.train_loss.to_string(),
+                cell(r.val_loss),
+            ]);
+        }
+    }
+    csv_text(rows)
+}
+
+/// `run` and the swept knobs' names: how every per-run table's header starts.
+fn knob_header(runs: &[Run]) -> Vec<String> {
+    let knobs = runs.first().map(|r| r.knobs.as_slice()).unwrap_or_default();
+    std::iter::once("run".to_string())
+        .chain(knobs.iter().map(|(k, _)| k.to_string()))
+        .collect()
+}
+
+/// Run `i`'s index and swept values: how its rows start.
+fn knob_row(i: usize, run: &Run) -> Vec<String> {
+    std::iter::once(i.to_string())
+        .chain(run.knobs.iter().map(|(_, v)| v.clone()))
+        .collect()
+}
+
+/// `--summary`: one row per run, with a column per swept knob (DESIGN.md §6).
+pub fn to_summary_csv(runs: &[Run]) -> String {
+    let mut header = knob_header(runs);
+    header.extend(strings([
+        "final_train_loss",
+        "final_val_loss",
+        "best_val_loss",
+        "diverged",
+        "trainable_params",
+        "loss_floor",
+    ]));
+    // PTQ adds the quantized model's loss and both models' sizes.
+    let ptq = runs
+        .iter()
+        .any(|r| r.config.quant.enabled() && r.config.quant.mode == crate::knobs::quant::QMode::Ptq);
+    if ptq {
+        header.extend(strings(["quant_val_loss", "model_bytes", "float_bytes"]));
+    }
+    let mut rows = vec![header];
+    for (i, run) in runs.iter().enumerate() {
+        let mut row = knob_row(i, run);
+        row.extend([
+            cell(run.final_train_loss()),
+            cell(run.final_val_loss()),
+            cell(run.best_val_loss()),
+            u8::from(run.diverged).to_string(),
+            run.config.trainable_params().to_string(),
+            crate::data::planted::loss_floor(&run.config)
+                .map(|f| format!("{f:.6}"))
+                .unwrap_or_default(),
+        ]);
+        if ptq {
+            row.extend([
+                cell(run.quant_val_loss()),
+                run.config.model_bytes().to_string(),
+                run.config.float_bytes().to_string(),
+            ]);
+        }
+        rows.push(row);
+    }
+    csv_text(rows)
+}
+
+/// The coordinate check: one row per run, step and layer, the swept knobs as columns (`step`
+/// counts updates taken; the statistic is measured after them).
+pub fn to_coord_csv(runs: &[Run]) -> String {
+    let mut header = knob_header(runs);
+    header.extend(strings(["step", "layer", "mean_abs"]));
+    let mut rows = vec![header];
+    for (i, run) in runs.iter().enumerate() {
+        for (step, values) in run.coords() {
+            for (l, v) in values.iter().enumerate() {
+                let mut row = knob_row(i, run);
+                row.extend([step.to_string(), run.config.layer_name(l), v.to_string()]);
+                rows.push(row);
+            }
+        }
+    }
+    csv_text(rows)
+}
+
+/// JSON of all runs: each run's link (its full config), swept values, status, summary and every
+/// step. Non-finite losses are written as `null`.
+pub fn to_json(runs: &[Run]) -> String {
+    use serde_json::{Value, json};
+    let num = |v: Option<f32>| v.map_or(Value::Null, |x| json!(x));
+    let list: Vec<Value> = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let knobs: serde_json::Map<String, Value> =
+                r.knobs.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
+            let steps: Vec<Value> = r
+                .reports
+                .iter()
+                .map(|s| {
+                    let mut o = json!({"step": s.step, "train_loss": num(Some(s.train_loss)), "val_loss": num(s.val_loss)});
+                    if let Some(c) = &s.coord {
+                        o["coord_mean_abs"] = json!(c.iter().map(|&v| num(Some(v))).collect::<Vec<_>>());
+                    }
+                    o
+                })
+                .collect();
+            json!({
+                "run": i,
+                "link": crate::link::url::experiment_query(&r.config),
+                "label": r.label(),
+                "knobs": knobs,
+                "diverged": r.diverged,
+                "final_train_loss": num(r.final_train_loss()),
+                "final_val_loss": num(r.final_val_loss()),
+                "best_val_loss": num(r.best_val_loss()),
+                "steps": steps,
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&Value::Array(list)).unwrap_or_else(|_| "[]".into())
+}

@@ -1,0 +1,126 @@
+//! The optimizer groups of one training phase: every tensor's learning rate and weight decay
+//! (μP's rules and LoRA+'s λ, from `mup::rate`) turned into Burn's per-group learning-rate
+//! schedulers and per-group optimizers. Pre-training and adaptation both build theirs here.
+
+use burn::module::{ParamGroup, ParamId};
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, Optimizer, SgdConfig};
+
+use crate::experiment::ExperimentConfig;
+use crate::knobs::optim::OptimizerKind;
+use crate::model::Mlp;
+use crate::train::schedule::Scheduled;
+
+/// One parameter's learning rate and weight decay at the peak of the schedule, as the trainer
+/// hands them to Burn: the μP rule of its role and part, LoRA+'s λ on B factors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamRate {
+    pub name: String,
+    pub id: ParamId,
+    pub lr: f64,
+    pub wd: f64,
+}
+
+/// Every tensor's [`ParamRate`] for `model` under `cfg`: the one table both phases of a run build
+/// their optimizer groups from (the tests compare it with `mup`'s and peft's own groups).
+pub fn param_rates(cfg: &ExperimentConfig, model: &Mlp) -> Vec<ParamRate> {
+    model
+        .param_specs()
+        .into_iter()
+        .map(|p| {
+            let rate = crate::experiment::rates::rate(cfg, p.role, p.part);
+            ParamRate {
+                name: p.name,
+                id: p.id,
+                lr: rate.lr,
+                wd: rate.wd,
+            }
+        })
+        .collect()
+}
+
+/// `optim` with the optimizer for weight decay `wd` added for `group` (or, with no `optim` yet,
+/// the base optimizer for every parameter). Decay as PyTorch users know it: decoupled (AdamW) for
+/// Adam, L2 for SGD (see [`crate::knobs::schedule::decay_kind`]).
+fn add_optimizer(
+    optim: Option<ModuleOptimizer>,
+    group: ParamGroup,
+    opt: OptimizerKind,
+    wd: f64,
+) -> ModuleOptimizer {
+    fn add<O: Optimizer + 'static>(
+        optim: Option<ModuleOptimizer>,
+        group: ParamGroup,
+        o: O,
+    ) -> ModuleOptimizer {
+        match optim {
+            None => ModuleOptimizer::from(o),
+            Some(m) => m.with_group(group, o, None),
+        }
+    }
+    // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
+    // expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
+    match opt {
+        OptimizerKind::Adam if wd > 0.0 => add(
+            optim,
+            group,
+            AdamWConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(wd as f32)
+                .build(),
+        ),
+        OptimizerKind::Adam => add(optim, group, AdamConfig::new().with_epsilon(1e-8).build()),
+        OptimizerKind::Sgd if wd > 0.0 => add(
+            optim,
+            group,
+            SgdConfig::new()
+                .with_weight_decay(Some(WeightDecayConfig::new(wd as f32)))
+                .build(),
+        ),
+        OptimizerKind::Sgd => add(optim, group, SgdConfig::new().build()),
+    }
+}
+
+/// Parameter ids grouped by equal value (exact f64 equality: the factors are exact products).
+fn by_value(rates: &[ParamRate], value: impl Fn(&ParamRate) -> f64) -> Vec<(f64, Vec<ParamId>)> {
+    let mut out: Vec<(f64, Vec<ParamId>)> = Vec::new();
+    for r in rates {
+        let v = value(r);
+        match out.iter_mut().find(|(k, _)| *k == v) {
+            Some((_, ids)) => ids.push(r.id),
+            None => out.push((v, vec![r.id])),
+        }
+    }
+    out
+}
+
+/// The optimizer and the per-group learning rates of one phase of `total` steps, from
+/// [`param_rates`]: a base optimizer and schedule for η and wd, and a Burn parameter group for
+/// every other rate or decay. Pre-training and adaptation (LoRA or full fine-tuning) both come
+/// from here, so μP's groups hold in every phase.
+pub fn optimization(
+    cfg: &ExperimentConfig,
+    model: &Mlp,
+    total: usize,
+) -> (ModuleOptimizer, ModuleLrScheduler) {
+    let rates = param_rates(cfg, model);
+    let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
+    for (peak, ids) in by_value(&rates, |r| r.lr) {
+        if peak != cfg.lr {
+            lr = lr.with_group(ParamGroup::from_ids(ids), scheduled(cfg, peak, total));
+        }
+    }
+    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd);
+    for (wd, ids) in by_value(&rates, |r| r.wd) {
+        if wd != cfg.wd {
+            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd);
+        }
+    }
+    (optim, lr)
+}
+
+/// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.
+fn scheduled(cfg: &ExperimentConfig, peak: f64, total: usize) -> Scheduled {
+    Scheduled::new(peak, cfg.sched, cfg.warm, total)
+}

@@ -1,0 +1,264 @@
+//! Step reports and runs, and the one GPU→CPU readback. Writing runs out (CSV, JSON) is `export`.
+
+use burn::prelude::*;
+
+use crate::experiment::ExperimentConfig;
+use crate::link::view::SweepMetric;
+use crate::train::StepOutput;
+
+/// Losses of one step, read back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    pub step: usize,
+    pub train_loss: f32,
+    pub val_loss: Option<f32>,
+    /// Coordinate check: mean |output| per linear layer after this step's update.
+    pub coord: Option<Vec<f32>>,
+    /// PTQ (last step only): validation loss after quantizing the trained weights.
+    pub quant_val_loss: Option<f32>,
+}
+
+/// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
+/// extra is concatenated on the device first. Returns the reports and each extra's values.
+/// This is the only place that waits on the device (sync reads panic on WebGPU in the browser).
+pub async fn read_reports(
+    outputs: Vec<StepOutput>,
+    extra: Vec<Tensor<1>>,
+) -> Result<(Vec<StepReport>, Vec<Vec<f32>>), String> {
+    let n_train = outputs.len();
+    let mut parts: Vec<Tensor<1>> = Vec::with_capacity(2 * n_train + extra.len());
+    // Per step: has a val loss, has a PTQ loss, coordinate-check length.
+    let mut shape: Vec<(usize, bool, bool, Option<usize>)> = Vec::with_capacity(n_train);
+    let (mut vals, mut quants, mut coords) = (Vec::new(), Vec::new(), Vec::new());
+    for o in outputs {
+        shape.push((
+            o.step,
+            o.val_loss.is_some(),
+            o.quant_loss.is_some(),
+            o.coord.as_ref().map(|c| c.dims()[0]),
+        ));
+        parts.push(o.train_loss);
+        vals.extend(o.val_loss);
+        quants.extend(o.quant_loss);
+        coords.extend(o.coord);
+    }
+    let (n_val, n_quant) = (vals.len(), quants.len());
+    parts.extend(vals);
+    parts.extend(quants);
+    parts.extend(coords);
+    let extra_lens: Vec<usize> = extra.iter().map(|t| t.dims()[0]).collect();
+    parts.extend(extra);
+    if parts.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let data = Tensor::cat(parts, 0).into_data_async().await.map_err(|e| {
+        format!(
+            "reading results from the device failed: {}",
+            one_line(&format!("{e:?}"))
+        )
+    })?;
+    let flat: Vec<f32> = data
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .map_err(|e| format!("unexpected result data: {e:?}"))?;
+
+    // Same order as queued: train losses, val losses, PTQ losses, coordinate checks, extras.
+    let (train, rest) = flat.split_at(n_train);
+    let (val, rest) = rest.split_at(n_val);
+    let (quant, mut rest) = rest.split_at(n_quant);
+    let (mut val, mut quant) = (val.iter(), quant.iter());
+    let mut reports = Vec::with_capacity(n_train);
+    for ((step, hv, hq, coord_len), &train_loss) in shape.into_iter().zip(train) {
+        let coord = coord_len.map(|len| {
+            let (head, tail) = rest.split_at(len);
+            rest = tail;
+            head.to_vec()
+        });
+        reports.push(StepReport {
+            step,
+            train_loss,
+            val_loss: if hv { val.next().copied() } else { None },
+            coord,
+            quant_val_loss: if hq { quant.next().copied() } else { None },
+        });
+    }
+    let mut extras = Vec::with_capacity(extra_lens.len());
+    for len in extra_lens {
+        let (head, tail) = rest.split_at(len);
+        extras.push(head.to_vec());
+        rest = tail;
+    }
+    Ok((reports, extras))
+}
+
+/// Burn's execution errors print as a multi-line cause chain with a backtrace note; a person needs
+/// the chain on one line: "An error happened during execution: the staging buffer could not be …".
+fn one_line(chain: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for line in chain.lines().map(str::trim) {
+        let noise = line.is_empty()
+            || line == "Caused by:"
+            || line.starts_with("Backtrace")
+            || line == "No backtrace available";
+        if !noise && !parts.contains(&line) {
+            parts.push(line);
+        }
+    }
+    parts.join(": ")
+}
+
+/// Hands the reports of one batched readback back to their runs: `counts[j] = (run, n)` says the
+/// next `n` reports belong to `run`, in the order they were queued. Each run gets exactly its own,
+/// even when one diverges part-way through its share (its later reports are dropped).
+pub fn assign_reports(runs: &mut [Run], counts: &[(usize, usize)], reports: Vec<StepReport>) {
+    let mut reports = reports.into_iter();
+    for &(run, n) in counts {
+        let mine: Vec<StepReport> = reports.by_ref().take(n).collect();
+        if let Some(r) = runs.get_mut(run) {
+            r.extend(mine);
+        }
+    }
+}
+
+/// One training run's history.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub config: ExperimentConfig,
+    /// The swept values that name this run in a sweep (empty for a single run).
+    pub knobs: Vec<(&'static str, String)>,
+    pub reports: Vec<StepReport>,
+    /// A loss became NaN/Inf or rose far above its start; training stops there and the run is marked.
+    pub diverged: bool,
+    /// Singular values of each adapted layer's learned ΔW, read when the run ends.
+    pub spectra: Vec<crate::data::spectrum::LayerSpectrum>,
+    /// Every layer's final weights, read when a quantized run ends (for the weight figures).
+    pub weights: Vec<crate::model::quant::weights::LayerWeights>,
+    /// The quantization figure computed from `weights` under this run's setting, once (the page
+    /// redraws often): empty until first asked for, emptied by [`Run::set_weights`].
+    weights_figure: std::cell::OnceCell<Option<crate::model::quant::weights::WeightsFigure>>,
+    /// PTQ through Burn's native quantization: the bytes Burn stores the model in.
+    pub packed_bytes: Option<usize>,
+}
+
+/// A loss this many times its first value means the run has blown up, even while still finite.
+pub const DIVERGENCE_FACTOR: f32 = 10.0;
+
+impl Run {
+    pub fn new(config: ExperimentConfig) -> Self {
+        Self {
+            config,
+            knobs: Vec::new(),
+            reports: Vec::new(),
+            diverged: false,
+            spectra: Vec::new(),
+            weights: Vec::new(),
+            weights_figure: std::cell::OnceCell::new(),
+            packed_bytes: None,
+        }
+    }
+
+    /// A run of a sweep, named by its swept values.
+    pub fn with_knobs(config: ExperimentConfig, knobs: Vec<(&'static str, String)>) -> Self {
+        Self {
+            knobs,
+            ..Self::new(config)
+        }
+    }
+
+    /// Replaces the run's weights (and forgets the figure computed from the old ones).
+    pub fn set_weights(&mut self, weights: Vec<crate::model::quant::weights::LayerWeights>) {
+        self.weights = weights;
+        self.weights_figure = std::cell::OnceCell::new();
+    }
+
+    /// The quantization figure of the run's weights under its own setting, computed on first use.
+    pub fn weights_figure(&self) -> Option<&crate::model::quant::weights::WeightsFigure> {
+        self.weights_figure
+            .get_or_init(|| crate::model::quant::weights::figure(&self.weights, &self.config.quant))
+            .as_ref()
+    }
+
+    /// The swept values when in a sweep, else the config's own label.
+    pub fn label(&self) -> String {
+        if self.knobs.is_empty() {
+            self.config.label()
+        } else {
+            crate::link::sweep::describe(&self.knobs)
+        }
+    }
+
+    /// Appends reports; the first non-finite loss marks the run diverged and ends its history there.
+    pub fn extend(&mut self, reports: impl IntoIterator<Item = StepReport>) {
+        for r in reports {
+            if self.diverged {
+                break;
+            }
+            let finite = r.train_loss.is_finite() && r.val_loss.is_none_or(f32::is_finite);
+            // Measured against the start of the current phase: a shifted task starts high.
+            let phase = match self.adaptation_start() {
+                Some(s) if r.step >= s => s,
+                _ => 0,
+            };
+            let mut current = self.reports.iter().filter(|f| f.step >= phase);
+            let first_train = current.clone().next().map_or(r.train_loss, |f| f.train_loss);
+            let first_val = current.find_map(|f| f.val_loss);
+            let blown_up = r.train_loss > DIVERGENCE_FACTOR * first_train
+                || matches!((first_val, r.val_loss), (Some(a), Some(b)) if b > DIVERGENCE_FACTOR * a);
+            self.reports.push(r);
+            if !finite || blown_up {
+                self.diverged = true;
+            }
+        }
+    }
+
+    /// The step at which the adaptation phase began, when it followed a pre-training phase.
+    pub fn adaptation_start(&self) -> Option<usize> {
+        let c = &self.config;
+        (c.lora.rank.is_some() && c.pretrain_steps() > 0).then(|| c.pretrain_steps())
+    }
+
+    /// The coordinate check: (steps taken, mean |output| per linear layer), in step order.
+    pub fn coords(&self) -> Vec<(usize, &[f32])> {
+        self.reports
+            .iter()
+            .filter_map(|r| r.coord.as_deref().map(|c| (r.step + 1, c)))
+            .collect()
+    }
+
+    /// PTQ: the validation loss of the trained model with quantized weights.
+    pub fn quant_val_loss(&self) -> Option<f32> {
+        self.reports.iter().rev().find_map(|r| r.quant_val_loss)
+    }
+
+    /// The loss a sweep chart shows for this run: under PTQ the quantized model's (the quantity
+    /// a bit-width sweep is about), else the final or best validation loss.
+    pub fn sweep_loss(&self, metric: SweepMetric) -> Option<f32> {
+        let q = &self.config.quant;
+        if q.enabled() && q.mode == crate::knobs::quant::QMode::Ptq {
+            return self.quant_val_loss();
+        }
+        match metric {
+            SweepMetric::Final => self.final_val_loss(),
+            SweepMetric::Best => self.best_val_loss(),
+        }
+    }
+
+    pub fn final_train_loss(&self) -> Option<f32> {
+        self.reports.last().map(|r| r.train_loss)
+    }
+
+    pub fn final_val_loss(&self) -> Option<f32> {
+        self.reports.iter().rev().find_map(|r| r.val_loss)
+    }
+
+    /// Best validation loss of the final phase (pre-training losses are on another task).
+    pub fn best_val_loss(&self) -> Option<f32> {
+        let from = self.adaptation_start().unwrap_or(0);
+        self.reports
+            .iter()
+            .filter(|r| r.step >= from)
+            .filter_map(|r| r.val_loss)
+            .filter(|v| v.is_finite())
+            .reduce(f32::min)
+    }
+}

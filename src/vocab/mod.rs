@@ -1,0 +1,8 @@
+//! The leaf vocabulary every layer speaks: named choices and numbers as links write them. It
+//! imports nothing from the crate.
+
+mod names;
+mod number;
+
+pub use names::Named;
+pub use number::{clip, format_number, parse_count, parse_flag, parse_number};

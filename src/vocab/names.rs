@@ -1,0 +1,47 @@
+//! Names used in links, on the page and in the CLI: one table per enum keeps the three in step.
+
+/// Names used in links, on the page and in the CLI. One table per enum keeps the three in step.
+pub trait Named: Sized + Copy + 'static {
+    /// (link value, human label) for every variant, default first.
+    const NAMES: &'static [(Self, &'static str, &'static str)];
+    /// What the value is called in error messages ("task", "activation").
+    const WHAT: &'static str;
+
+    fn key(self) -> &'static str
+    where
+        Self: PartialEq,
+    {
+        Self::NAMES
+            .iter()
+            .find(|(v, _, _)| *v == self)
+            .map(|(_, k, _)| *k)
+            .unwrap_or("?")
+    }
+
+    fn label(self) -> &'static str
+    where
+        Self: PartialEq,
+    {
+        Self::NAMES
+            .iter()
+            .find(|(v, _, _)| *v == self)
+            .map(|(_, _, l)| *l)
+            .unwrap_or("?")
+    }
+
+    fn parse_key(s: &str) -> Result<Self, String> {
+        Self::NAMES
+            .iter()
+            .find(|(_, k, _)| k.eq_ignore_ascii_case(s))
+            .map(|(v, _, _)| *v)
+            .ok_or_else(|| {
+                let choices: Vec<&str> = Self::NAMES.iter().map(|(_, k, _)| *k).collect();
+                format!(
+                    "unknown {} '{}' (choose one of: {})",
+                    Self::WHAT,
+                    s,
+                    choices.join(", ")
+                )
+            })
+    }
+}

@@ -1,0 +1,124 @@
+//! Start-up, the DOM events (each becomes one message) and the effect executor: the only place
+//! where effects touch the page, the address bar, the backend and the runner.
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{HtmlElement, MouseEvent};
+
+use super::bus::Bus;
+use super::{dom, export, gpu, runner, view};
+use crate::page::{Effect, Export, Msg};
+
+/// Start-up: build the controls, wire the events, then read the link.
+pub fn boot() {
+    dom::build_controls();
+    let bus = Bus::new(Box::new(execute));
+    wire_events(&bus);
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    bus.send(Msg::Boot { query });
+}
+
+/// Carries out `effects` in order.
+fn execute(bus: &Rc<Bus>, effects: Vec<Effect>) {
+    for effect in effects {
+        match effect {
+            Effect::WriteUrl(query) => write_url(&query),
+            Effect::WriteControls => dom::write_controls(&bus.state().study),
+            Effect::ShowMessages => dom::show_messages(&bus.state().messages),
+            Effect::ChooseBackend { ticket, choice } => {
+                let bus = bus.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let backend = gpu::choose(choice).await;
+                    bus.send(Msg::BackendReady { ticket, backend });
+                });
+            }
+            Effect::MarkGpuLost => gpu::mark_lost(),
+            Effect::StartRunner { generation } => {
+                wasm_bindgen_futures::spawn_local(runner::run(bus.clone(), generation));
+            }
+            Effect::Render(what) => view::render(&bus.state(), what),
+            Effect::Export(what) => {
+                let state = bus.state();
+                match what {
+                    Export::CopyLink => export::copy_link(),
+                    Export::Csv => export::csv(&state.runs),
+                    Export::Json => export::json(&state.runs),
+                    Export::Png => export::png(view::main_chart()),
+                }
+            }
+        }
+    }
+}
+
+fn write_url(query: &str) {
+    let Some(window) = web_sys::window() else { return };
+    let path = window.location().pathname().unwrap_or_default();
+    if let Ok(history) = window.history() {
+        let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&format!("{path}?{query}")));
+    }
+}
+
+fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
+    let cb = Closure::<dyn FnMut(web_sys::Event)>::new(f);
+    let _ = target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+    cb.forget(); // page-lifetime handler
+}
+
+fn on_click(id: &str, bus: &Rc<Bus>, msg: impl Fn() -> Msg + 'static) {
+    let bus = bus.clone();
+    listen(&dom::el::<HtmlElement>(id), "click", move |_| bus.send(msg()));
+}
+
+fn wire_events(bus: &Rc<Bus>) {
+    for key in dom::control_keys() {
+        let bus = bus.clone();
+        listen(&dom::el::<HtmlElement>(key), "change", move |_| {
+            bus.send(Msg::Edit(dom::read_controls()))
+        });
+    }
+    on_click("train-button", bus, || Msg::Train);
+    on_click("pause", bus, || Msg::Pause);
+    on_click("cancel", bus, || Msg::Cancel);
+    on_click("reset", bus, || Msg::Reset);
+    on_click("copy-link", bus, || Msg::Export(Export::CopyLink));
+    on_click("download-csv", bus, || Msg::Export(Export::Csv));
+    on_click("download-json", bus, || Msg::Export(Export::Json));
+    on_click("download-png", bus, || Msg::Export(Export::Png));
+
+    // A preset opens in the page without a reload; a modified click (new tab) is the browser's.
+    let presets = bus.clone();
+    listen(&dom::el::<HtmlElement>("preset-list"), "click", move |e| {
+        let Some(mouse) = e.dyn_ref::<MouseEvent>() else {
+            return;
+        };
+        if mouse.ctrl_key() || mouse.meta_key() || mouse.shift_key() || mouse.button() != 0 {
+            return;
+        }
+        let id = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("a[data-preset]").ok().flatten())
+            .and_then(|a| a.get_attribute("data-preset"));
+        if let Some(id) = id {
+            e.prevent_default();
+            presets.send(Msg::Preset(id));
+        }
+    });
+
+    let canvas = dom::el::<HtmlElement>("loss-canvas");
+    listen(&canvas, "mousemove", |e| {
+        if let Some(m) = e.dyn_ref::<MouseEvent>() {
+            view::show_hover(m);
+        }
+    });
+    listen(&canvas, "mouseleave", |_| dom::set_hidden("hover", true));
+
+    let resize = bus.clone();
+    if let Some(w) = web_sys::window() {
+        listen(&w, "resize", move |_| resize.send(Msg::Resize));
+    }
+}

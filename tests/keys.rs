@@ -1,0 +1,113 @@
+//! The link-key table (`link::keys`) is the one source of the keys: the README's table, the page's
+//! controls and the sweepable set all follow it.
+
+use std::collections::BTreeSet;
+
+use tinytune::link::keys::{self, Control, KEYS, Slot};
+use tinytune::link::study::Study;
+use tinytune::link::url;
+
+#[test]
+fn the_readme_key_table_is_the_table() {
+    let readme = std::fs::read_to_string("README.md").expect("README.md");
+    let (begin, end) = ("<!-- link-keys:begin -->\n", "<!-- link-keys:end -->");
+    let start = readme.find(begin).expect("README marks its key table") + begin.len();
+    let stop = readme[start..].find(end).expect("README closes its key table") + start;
+    let expected = keys::markdown_table();
+    assert!(
+        readme[start..stop] == expected,
+        "README.md's key table differs from link::keys; replace it with:\n{expected}"
+    );
+}
+
+#[test]
+fn every_key_has_its_control_on_the_page() {
+    let html = std::fs::read_to_string("index.html").expect("index.html");
+    for key in KEYS {
+        let at = html
+            .find(&format!("id=\"{}\"", key.name))
+            .unwrap_or_else(|| panic!("index.html has no control #{}", key.name));
+        let tag_start = html[..at].rfind('<').expect("an element");
+        let tag = &html[tag_start..at];
+        let ok = match key.control {
+            Control::Select => tag.starts_with("<select"),
+            Control::Check => {
+                tag.starts_with("<input") && html[at..].split('>').next().unwrap().contains("checkbox")
+            }
+            Control::Number => {
+                tag.starts_with("<input") && html[at..].split('>').next().unwrap().contains("number")
+            }
+            Control::Text => {
+                tag.starts_with("<input") && html[at..].split('>').next().unwrap().contains("text")
+            }
+        };
+        assert!(ok, "#{} is not a {:?} control: {tag}", key.name, key.control);
+    }
+}
+
+#[test]
+fn names_are_unique_and_every_key_reads_back_its_own_default() {
+    let names: BTreeSet<&str> = KEYS.iter().map(|k| k.name).collect();
+    assert_eq!(names.len(), KEYS.len(), "a key is declared twice");
+    let d = Study::default();
+    for key in KEYS {
+        let text = url::value_text(&d, key);
+        let mut s = Study::default();
+        if !matches!(key.slot, Slot::Sweep) {
+            url::apply(&mut s, key, &text).unwrap_or_else(|e| panic!("{}: {e}", key.name));
+            assert_eq!(s, d, "{} changed reading its default {text}", key.name);
+        }
+        assert!(!key.help.is_empty() && !key.what.is_empty() && !key.field.is_empty());
+    }
+}
+
+#[test]
+fn sweeps_take_exactly_the_sweepable_keys() {
+    for key in KEYS {
+        let value = url::value_text(&Study::default(), key);
+        let parsed = tinytune::link::sweep::Sweep::parse(&format!("{}:{value}", key.name));
+        assert_eq!(parsed.is_ok(), key.sweepable, "{}: {parsed:?}", key.name);
+        if key.sweepable {
+            assert!(
+                matches!(key.slot, Slot::Experiment(_)),
+                "{} is not a knob",
+                key.name
+            );
+        }
+    }
+}
+
+#[test]
+fn ranges_come_from_the_table() {
+    let w = keys::key("w").unwrap();
+    let mut cfg = tinytune::experiment::ExperimentConfig::default();
+    assert!(w.check(&cfg).is_none());
+    cfg.width = 5000;
+    assert_eq!(
+        w.check(&cfg).unwrap().to_string(),
+        "w: width must be between 1 and 4096, got 5000"
+    );
+    cfg.width = 64;
+    cfg.lr = 20.0;
+    let errs = keys::validate(&cfg).unwrap_err();
+    assert_eq!(
+        errs[0].to_string(),
+        "lr: learning rate must be between 0.0000001 and 10, got 20"
+    );
+}
+
+#[test]
+fn v1_links_keep_their_meaning() {
+    // Bookmarked links from before the table: each reads without issues and writes back unchanged.
+    for q in [
+        "v=1&task=moons&n=512&w=128&d=2&act=gelu&opt=sgd&lr=0.000244140625&bs=32&steps=1234&seed=42&backend=cpu&ylog=0&xlog=1",
+        "v=1&task=planted&steps=300&r=8&alpha=16&scale=rs&ainit=inv&train=b&lplus=16&target=0&pr=6&dim=32&noise=0.1&k=12&sv=pow",
+        "v=1&task=digits&bs=128&steps=40&rzero=1&metric=best&sweep=lr%3A2%5E-14..2%5E-2*2%3Bw%3A64%2C128%2C256%2C512%2C1024%3Bparam%3Asp%2Cmup",
+        "v=1&task=digits&w=128&d=2&lr=0.003&bs=128&steps=300&bits=4&qfmt=nf4&qgran=group&qgs=64&qmode=qat&qclip=mse",
+        "v=1&w=32&sched=cosine&warm=50&wd=0.1&param=mup&bw=16&ain=2&aout=0.5&coord=5",
+    ] {
+        let p = url::parse(q);
+        assert!(p.issues.is_empty(), "{q}: {:?}", p.issues);
+        assert_eq!(url::to_query(&p.study), q);
+    }
+}

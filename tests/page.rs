@@ -1,0 +1,460 @@
+//! The page's transitions, natively: `page::update` for every message the shell or the runner
+//! can send, and the effects each one asks for.
+
+use tinytune::link::url;
+use tinytune::link::view::BackendChoice;
+use tinytune::page::{
+    ActiveBackend, BackendKind, Effect, Export, FrameReport, Level, Msg, Render, RunState, State,
+    cpu_backend, update,
+};
+use tinytune::train::Analysis;
+use tinytune::train::metrics::StepReport;
+
+fn webgpu() -> ActiveBackend {
+    // The device value does not matter to the state machine; the kind does.
+    ActiveBackend {
+        kind: BackendKind::Webgpu,
+        summary: "WebGPU — test adapter".into(),
+        ..cpu_backend("test")
+    }
+}
+
+fn ticket_of(fx: &[Effect]) -> Option<(u64, BackendChoice)> {
+    fx.iter().find_map(|e| match e {
+        Effect::ChooseBackend { ticket, choice } => Some((*ticket, *choice)),
+        _ => None,
+    })
+}
+
+fn started(fx: &[Effect]) -> Option<u64> {
+    fx.iter().find_map(|e| match e {
+        Effect::StartRunner { generation } => Some(*generation),
+        _ => None,
+    })
+}
+
+fn url_of(fx: &[Effect]) -> Option<&str> {
+    fx.iter().find_map(|e| match e {
+        Effect::WriteUrl(q) => Some(q.as_str()),
+        _ => None,
+    })
+}
+
+/// A page booted on `query` whose CPU backend answered: training.
+fn running(query: &str) -> State {
+    let mut s = State::new();
+    let fx = update(&mut s, Msg::Boot { query: query.into() });
+    let (ticket, _) = ticket_of(&fx).expect("boot asks for a backend");
+    let fx = update(
+        &mut s,
+        Msg::BackendReady {
+            ticket,
+            backend: cpu_backend("test"),
+        },
+    );
+    assert_eq!(started(&fx), Some(s.generation));
+    s
+}
+
+fn edit(s: &mut State, key: &str, value: &str) -> Vec<Effect> {
+    update(s, Msg::Edit(vec![(key.into(), value.into())]))
+}
+
+fn report(step: usize, loss: f32) -> StepReport {
+    StepReport {
+        step,
+        train_loss: loss,
+        val_loss: Some(loss),
+        coord: None,
+        quant_val_loss: None,
+    }
+}
+
+fn frame(s: &State, steps: std::ops::Range<usize>, loss: f32) -> Msg {
+    let n = steps.len();
+    Msg::Frame(FrameReport {
+        generation: s.generation,
+        counts: vec![(0, n)],
+        reports: steps.map(|t| report(t, loss)).collect(),
+        started_ms: 1000.0,
+        ended_ms: 1010.0,
+        previous_end_ms: 990.0,
+        grid: None,
+    })
+}
+
+#[test]
+fn boot_reads_the_link_reports_its_problems_and_asks_for_a_backend() {
+    let mut s = State::new();
+    let fx = update(
+        &mut s,
+        Msg::Boot {
+            query: "?w=32&zz=1&backend=cpu".into(),
+        },
+    );
+    assert_eq!(s.study.experiment.width, 32);
+    assert!(
+        s.messages_of(Level::Warning)
+            .any(|m| m.contains("unknown key 'zz' was ignored"))
+    );
+    assert!(fx.contains(&Effect::ShowMessages) && fx.contains(&Effect::WriteControls));
+    assert_eq!(
+        url_of(&fx),
+        Some("v=1&w=32&backend=cpu"),
+        "the link is rewritten clean"
+    );
+    assert_eq!(ticket_of(&fx), Some((1, BackendChoice::Cpu)));
+    assert_eq!(started(&fx), None, "no runner before a backend");
+    assert_eq!(s.run_state, RunState::Idle);
+    assert_eq!(s.runs.len(), 1);
+}
+
+#[test]
+fn the_backend_answer_starts_the_run_and_a_stale_answer_is_ignored() {
+    let mut s = State::new();
+    update(&mut s, Msg::Boot { query: "".into() });
+    let stale = update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 7,
+            backend: cpu_backend("x"),
+        },
+    );
+    assert!(stale.is_empty() && s.backend.is_none());
+    let fx = update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 1,
+            backend: webgpu(),
+        },
+    );
+    assert_eq!(s.run_state, RunState::Running);
+    assert_eq!(started(&fx), Some(s.generation));
+    assert_eq!(s.backend.as_ref().unwrap().kind, BackendKind::Webgpu);
+    assert_eq!((s.backend_asked, s.backend_answered), (1, 1));
+}
+
+#[test]
+fn a_backend_switch_during_a_selection_waits_for_it_then_asks_again() {
+    let mut s = State::new();
+    update(&mut s, Msg::Boot { query: "".into() });
+    // The person switches to the CPU while WebGPU is still being probed.
+    let fx = edit(&mut s, "backend", "cpu");
+    assert_eq!(ticket_of(&fx), None, "one selection at a time");
+    let fx = update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 1,
+            backend: webgpu(),
+        },
+    );
+    assert_eq!(
+        ticket_of(&fx),
+        Some((2, BackendChoice::Cpu)),
+        "the newer choice is asked for"
+    );
+    assert_eq!(started(&fx), None, "the outdated answer trains nothing");
+    assert!(s.backend.is_none());
+    let fx = update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 2,
+            backend: cpu_backend("chosen"),
+        },
+    );
+    assert_eq!(started(&fx), Some(s.generation));
+    assert_eq!(s.backend.as_ref().unwrap().kind, BackendKind::Cpu);
+}
+
+#[test]
+fn an_edit_restarts_redraws_or_switches_as_the_key_asks() {
+    let mut s = running("");
+    let g = s.generation;
+    let fx = edit(&mut s, "lr", "0.003");
+    assert_eq!(s.study.experiment.lr, 0.003);
+    assert_eq!(url_of(&fx), Some("v=1&lr=0.003"));
+    assert_eq!(started(&fx), Some(g + 1), "a knob restarts the run");
+    assert_eq!(s.run_state, RunState::Running);
+
+    let g = s.generation;
+    let fx = edit(&mut s, "ylog", "0");
+    assert!(!s.study.view.log_y);
+    assert_eq!(s.generation, g, "a view key keeps the run");
+    assert!(fx.contains(&Effect::Render(Render::ALL)));
+    assert_eq!(started(&fx), None);
+
+    let fx = edit(&mut s, "backend", "webgpu");
+    assert_eq!(ticket_of(&fx), Some((2, BackendChoice::Webgpu)));
+    assert_eq!(
+        s.generation,
+        g + 1,
+        "the old runner stops before the device changes"
+    );
+    assert_eq!(s.run_state, RunState::Idle);
+}
+
+#[test]
+fn a_bad_value_keeps_the_previous_one_and_says_so() {
+    let mut s = running("w=48");
+    let g = s.generation;
+    let fx = edit(&mut s, "w", "abc");
+    assert_eq!(s.study.experiment.width, 48);
+    assert!(
+        s.messages_of(Level::Warning)
+            .any(|m| m == "w: 'abc' is not a whole number; using 48")
+    );
+    assert!(fx.contains(&Effect::ShowMessages) && fx.contains(&Effect::WriteControls));
+    assert_eq!(s.generation, g, "nothing changed, nothing restarts");
+    // Fixing the box clears the warning.
+    edit(&mut s, "w", "40");
+    assert_eq!(s.messages_of(Level::Warning).count(), 0);
+}
+
+#[test]
+fn pause_resume_cancel_and_reset() {
+    let mut s = running("steps=20&sweep=lr:0.01,0.02");
+    let g = s.generation;
+    assert!(
+        update(&mut s, Msg::Train).is_empty(),
+        "Train while running does nothing"
+    );
+    update(&mut s, Msg::Pause);
+    assert_eq!(s.run_state, RunState::Paused);
+    assert!(!s.should_step(g));
+    let fx = update(&mut s, Msg::Train);
+    assert_eq!(s.run_state, RunState::Running, "Train resumes");
+    assert_eq!((s.generation, started(&fx)), (g, None), "the same runner goes on");
+    assert!(s.should_step(g));
+
+    update(&mut s, Msg::Cancel);
+    assert_eq!(s.run_state, RunState::Cancelled);
+    assert!(!s.should_step(g));
+    update(&mut s, Msg::RunnerStopped { generation: g });
+    assert_eq!(s.runner_stopped, Some(g));
+    assert!(update(&mut s, Msg::Pause).is_empty(), "nothing to pause");
+    assert!(update(&mut s, Msg::Cancel).is_empty(), "nothing to cancel");
+
+    let fx = update(&mut s, Msg::Train);
+    assert_eq!(started(&fx), Some(g + 1), "Train after the end trains again");
+    let fx = update(&mut s, Msg::Reset);
+    assert_eq!(s.run_state, RunState::Idle);
+    assert_eq!(started(&fx), None);
+    assert_eq!(s.generation, g + 2);
+    assert!(s.runs.iter().all(|r| r.reports.is_empty()));
+}
+
+#[test]
+fn frames_fill_the_runs_and_the_last_one_ends_the_run() {
+    let mut s = running("steps=10");
+    let g = s.generation;
+    update(
+        &mut s,
+        Msg::RunnerStarted {
+            generation: g,
+            now_ms: 900.0,
+            params: vec![8642],
+        },
+    );
+    assert_eq!(s.params_text, "8642 parameters");
+    let fx = {
+        let m = frame(&s, 0..4, 0.7);
+        update(&mut s, m)
+    };
+    assert_eq!(s.runs[0].reports.len(), 4);
+    assert_eq!(s.first_point_ms, Some(1010.0));
+    assert!((s.steps_per_s - 200.0).abs() < 1e-9, "4 steps in 20 ms");
+    assert!(matches!(fx.as_slice(), [Effect::Render(r)] if r.texts && r.loss));
+    assert_eq!(s.run_state, RunState::Running);
+    assert!(!s.wants_analysis(g));
+
+    {
+        let m = frame(&s, 4..10, 0.5);
+        update(&mut s, m)
+    };
+    assert_eq!(s.run_state, RunState::Done);
+    assert!(s.wants_analysis(g), "the runner reads the end of the run back");
+    let analysis = Analysis {
+        packed_bytes: Some(123),
+        ..Analysis::default()
+    };
+    update(
+        &mut s,
+        Msg::Analysed {
+            generation: g,
+            analysis,
+        },
+    );
+    assert_eq!(s.runs[0].packed_bytes, Some(123));
+    assert!(!s.wants_analysis(g), "once");
+}
+
+#[test]
+fn a_diverged_run_is_marked() {
+    let mut s = running("steps=10");
+    {
+        let m = frame(&s, 0..2, f32::NAN);
+        update(&mut s, m)
+    };
+    assert!(s.runs[0].diverged);
+    assert_eq!(s.run_state, RunState::Diverged);
+    assert!(!s.wants_analysis(s.generation));
+}
+
+#[test]
+fn messages_of_an_old_generation_change_nothing() {
+    let mut s = running("steps=10");
+    let old = s.generation;
+    let stale_frame = frame(&s, 0..4, 0.7);
+    edit(&mut s, "lr", "0.02");
+    assert_ne!(s.generation, old);
+    for msg in [
+        stale_frame,
+        Msg::RunnerStarted {
+            generation: old,
+            now_ms: 1.0,
+            params: vec![1],
+        },
+        Msg::RunnerRefused {
+            generation: old,
+            error: "x".into(),
+        },
+        Msg::DeviceFailed {
+            generation: old,
+            error: "x".into(),
+        },
+        Msg::Analysed {
+            generation: old,
+            analysis: Analysis::default(),
+        },
+        Msg::RunnerFrame { generation: old },
+    ] {
+        assert!(update(&mut s, msg).is_empty());
+    }
+    assert!(s.runs[0].reports.is_empty());
+    assert_eq!(s.run_state, RunState::Running);
+    assert!(s.params_text.is_empty());
+}
+
+#[test]
+fn a_lost_gpu_falls_back_to_the_cpu_and_a_cpu_failure_stops() {
+    let mut s = State::new();
+    update(&mut s, Msg::Boot { query: "".into() });
+    update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 1,
+            backend: webgpu(),
+        },
+    );
+    let g = s.generation;
+    let fx = update(
+        &mut s,
+        Msg::DeviceFailed {
+            generation: g,
+            error: "device lost".into(),
+        },
+    );
+    assert!(fx.contains(&Effect::MarkGpuLost));
+    assert_eq!(s.backend.as_ref().unwrap().kind, BackendKind::Cpu);
+    assert_eq!(started(&fx), Some(g + 1), "restarted on the CPU");
+    assert!(
+        s.messages_of(Level::Error)
+            .any(|m| m.contains("The GPU stopped responding (device lost)"))
+    );
+
+    let fx = update(
+        &mut s,
+        Msg::DeviceFailed {
+            generation: g + 1,
+            error: "out of memory".into(),
+        },
+    );
+    assert_eq!(s.run_state, RunState::Failed);
+    assert_eq!(started(&fx), None);
+    assert!(
+        s.messages_of(Level::Error)
+            .any(|m| m == "Training failed: out of memory")
+    );
+}
+
+#[test]
+fn a_refused_run_fails_with_its_reason() {
+    let mut s = running("");
+    let generation = s.generation;
+    update(
+        &mut s,
+        Msg::RunnerRefused {
+            generation,
+            error: "too big".into(),
+        },
+    );
+    assert_eq!(s.run_state, RunState::Failed);
+    assert!(
+        s.messages_of(Level::Error)
+            .any(|m| m == "This experiment cannot run: too big")
+    );
+}
+
+#[test]
+fn a_preset_replaces_the_study_and_runs_it() {
+    let mut s = running("ylog=0");
+    let fx = update(&mut s, Msg::Preset("e1".into()));
+    let e1 = url::parse(tinytune::link::presets::find("e1").unwrap().query).study;
+    assert_eq!((&s.study.experiment, &s.study.sweep), (&e1.experiment, &e1.sweep));
+    assert!(!s.study.view.log_y, "the view stays as the person set it");
+    assert_eq!(started(&fx), Some(s.generation));
+    assert_eq!(s.runs.len(), 7, "the rank sweep");
+    // Picking it again reruns it.
+    let g = s.generation;
+    let fx = update(&mut s, Msg::Preset("e1".into()));
+    assert_eq!(started(&fx), Some(g + 1));
+    update(&mut s, Msg::Preset("nope".into()));
+    assert!(
+        s.messages_of(Level::Warning)
+            .any(|m| m.contains("there is no preset 'nope'"))
+    );
+}
+
+#[test]
+fn a_ptq_knob_on_a_finished_run_keeps_its_weights_on_screen() {
+    let mut s = running("steps=10&bits=4");
+    {
+        let m = frame(&s, 0..10, 0.5);
+        update(&mut s, m)
+    };
+    let weights = vec![tinytune::model::quant::weights::LayerWeights {
+        name: "input".into(),
+        d_in: 2,
+        d_out: 1,
+        values: vec![0.5, -0.5],
+    }];
+    let generation = s.generation;
+    update(
+        &mut s,
+        Msg::Analysed {
+            generation,
+            analysis: Analysis {
+                weights: weights.clone(),
+                ..Analysis::default()
+            },
+        },
+    );
+    edit(&mut s, "bits", "3");
+    assert_eq!(s.runs[0].weights, weights, "same training: the weights stay");
+    edit(&mut s, "lr", "0.02");
+    assert!(s.runs[0].weights.is_empty(), "new training: they go");
+}
+
+#[test]
+fn runner_frames_count_per_generation_and_exports_pass_through() {
+    let mut s = running("");
+    let g = s.generation;
+    update(&mut s, Msg::RunnerFrame { generation: g });
+    update(&mut s, Msg::RunnerFrame { generation: g });
+    assert_eq!(s.runner_frames, (g, 2));
+    assert_eq!(
+        update(&mut s, Msg::Export(Export::Csv)),
+        vec![Effect::Export(Export::Csv)]
+    );
+    assert_eq!(update(&mut s, Msg::Resize), vec![Effect::Render(Render::ALL)]);
+}
