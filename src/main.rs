@@ -131,7 +131,7 @@ fn main() -> ExitCode {
         let lrs = [
             tinytune::experiment::describe::mup(cfg),
             tinytune::experiment::describe::schedule(cfg),
-            tinytune::model::quant::describe(cfg, true),
+            tinytune::experiment::describe::quant(cfg, tinytune::model::quant::native::used(cfg, true)),
         ];
         for line in lrs.into_iter().flatten() {
             eprintln!("tinytune: {line}");

@@ -1,10 +1,11 @@
 //! The knobs in words, one line each for the page and the CLI: what the adaptation phase trains,
-//! what μP gives each group, and the schedule and decay.
+//! what μP gives each group, the schedule and decay, and what quantization does.
 
 use crate::experiment::ExperimentConfig;
 use crate::experiment::rates::rate;
 use crate::knobs::lora::{ScaleRule, gamma};
 use crate::knobs::mup::{Part, Role, Rule};
+use crate::knobs::quant::{Granularity, QFormat};
 use crate::knobs::schedule::{Schedule, decay_kind};
 use crate::knobs::task::Task;
 use crate::vocab::{Named, format_number};
@@ -124,4 +125,35 @@ pub fn schedule(cfg: &ExperimentConfig) -> Option<String> {
         ));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// What the quantization does, in words, or `None` for a float model; `native` says whether
+/// Burn's own quantization runs it (`model::quant::native::used`).
+pub fn quant(cfg: &ExperimentConfig, native: bool) -> Option<String> {
+    let q = &cfg.quant;
+    if !q.enabled() {
+        return None;
+    }
+    let fmt = match q.fmt {
+        QFormat::Int => format!("INT{} (symmetric)", q.bits),
+        QFormat::UInt => format!("INT{} (asymmetric, zero point)", q.bits),
+        _ => q.fmt.label().to_string(),
+    };
+    let gran = match q.gran {
+        Granularity::Group => format!("per group of {}", q.group),
+        g => g.label().to_string(),
+    };
+    let kb = |b: usize| format!("{:.1} kB", b as f64 / 1000.0);
+    Some(format!(
+        "{}: weights in {fmt} {gran}, {} clipping; {}; packed size {} vs {} in f32",
+        q.mode.label(),
+        q.clip.label(),
+        if native {
+            format!("Burn's native Q{}S quantization", q.bits)
+        } else {
+            "fake quantization (rounded values computed in f32, no packed kernels)".into()
+        },
+        kb(cfg.model_bytes()),
+        kb(cfg.float_bytes()),
+    ))
 }

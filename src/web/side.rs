@@ -98,7 +98,7 @@ pub fn redraw_side(a: &State) {
         .backend
         .as_ref()
         .is_some_and(|x| crate::model::quant::native::on(&x.device));
-    let quant = crate::model::quant::describe(cfg, native)
+    let quant = crate::experiment::describe::quant(cfg, crate::model::quant::native::used(cfg, native))
         .filter(|_| !swept(&["bits", "qfmt", "qgran", "qgs", "qclip", "qmode"]));
     let quant = quant.map(|mut text| {
         if let Some(run) = a.runs.first().filter(|_| !sweep)

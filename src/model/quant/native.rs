@@ -58,13 +58,9 @@ pub fn quantize(w: Tensor<2>, q: &QuantConfig) -> Option<Tensor<2>> {
     scheme(q, d_in).map(|s| w.quantize_dynamic(&s))
 }
 
-/// A label for the screen: which of the two paths runs, given whether the device is one where
-/// native quantization is used ([`on`]).
-pub fn describe(cfg: &crate::experiment::ExperimentConfig, native_device: bool) -> String {
-    let q = &cfg.quant;
-    if native_device && q.mode == QMode::Ptq && covers(cfg) {
-        format!("Burn's native Q{}S quantization", q.bits)
-    } else {
-        "fake quantization (rounded values computed in f32, no packed kernels)".into()
-    }
+/// Whether Burn's own quantization runs for `cfg` (PTQ, every layer covered by a Burn scheme) on
+/// a device where the native path is used ([`on`]); otherwise the reference fake quantization
+/// does.
+pub fn used(cfg: &crate::experiment::ExperimentConfig, native_device: bool) -> bool {
+    native_device && cfg.quant.mode == QMode::Ptq && covers(cfg)
 }
