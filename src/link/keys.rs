@@ -1,7 +1,8 @@
 //! The link keys, declared once: name, field, type, range, whether a sweep may vary it, help text
 //! and page control. Parsing and writing links, range checks, sweep axes, the page's controls
 //! (options, limits, tooltips, reading and writing them) and the README's key table all derive
-//! from [`KEYS`]. Adding a knob means one row here and the code that uses the knob.
+//! from [`KEYS`]; the page builds its controls from it too (label, fieldset, element, limits,
+//! tooltip). Adding a knob means one row here and the code that uses the knob.
 //!
 //! Defaults are not repeated here: a key's default is its field's value in
 //! `ExperimentConfig::default()` / `View::default()`, read through the row's getter.
@@ -53,6 +54,46 @@ pub enum Control {
     Check,
 }
 
+/// The fieldset a key's control sits in on the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Data,
+    Model,
+    Optimizer,
+    Scaling,
+    Lora,
+    Quant,
+    Planted,
+    Run,
+}
+
+impl Group {
+    /// The id of the page's fieldset.
+    pub fn id(self) -> &'static str {
+        match self {
+            Group::Data => "group-data",
+            Group::Model => "group-model",
+            Group::Optimizer => "group-optimizer",
+            Group::Scaling => "group-scaling",
+            Group::Lora => "group-lora",
+            Group::Quant => "group-quant",
+            Group::Planted => "planted-knobs",
+            Group::Run => "group-run",
+        }
+    }
+
+    pub const ALL: [Group; 8] = [
+        Group::Data,
+        Group::Model,
+        Group::Optimizer,
+        Group::Scaling,
+        Group::Lora,
+        Group::Quant,
+        Group::Planted,
+        Group::Run,
+    ];
+}
+
 /// Reads and writes a key's value as link text.
 pub struct Access<T> {
     pub get: fn(&T) -> String,
@@ -73,6 +114,10 @@ pub enum Slot {
 pub struct Key {
     /// Link key, CLI key and the id of the page's control.
     pub name: &'static str,
+    /// The control's label on the page.
+    pub label: &'static str,
+    /// The fieldset it sits in.
+    pub group: Group,
     /// The field it sets, for readers of the code and the README.
     pub field: &'static str,
     /// What messages call it ("width").
@@ -198,6 +243,8 @@ use Range as R;
 pub static KEYS: &[Key] = &[
     Key {
         name: "task",
+        label: "Task",
+        group: Group::Data,
         field: "task",
         what: "task",
         ty: Ty::Choice(choices::<Task>),
@@ -209,6 +256,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "n",
+        label: "Points",
+        group: Group::Data,
         field: "points",
         what: "training points",
         ty: Ty::Count,
@@ -220,6 +269,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "w",
+        label: "Width",
+        group: Group::Model,
         field: "width",
         what: "width",
         ty: Ty::Count,
@@ -231,6 +282,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "d",
+        label: "Hidden layers",
+        group: Group::Model,
         field: "depth",
         what: "hidden layers",
         ty: Ty::Count,
@@ -242,6 +295,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "res",
+        label: "Residual",
+        group: Group::Model,
         field: "residual",
         what: "residual option",
         ty: Ty::Choice(choices::<Residual>),
@@ -253,6 +308,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "act",
+        label: "Activation",
+        group: Group::Model,
         field: "act",
         what: "activation",
         ty: Ty::Choice(choices::<Activation>),
@@ -264,6 +321,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "opt",
+        label: "Optimizer",
+        group: Group::Optimizer,
         field: "opt",
         what: "optimizer",
         ty: Ty::Choice(choices::<OptimizerKind>),
@@ -275,6 +334,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "lr",
+        label: "Learning rate",
+        group: Group::Optimizer,
         field: "lr",
         what: "learning rate",
         ty: Ty::Number,
@@ -286,6 +347,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "bs",
+        label: "Batch size",
+        group: Group::Optimizer,
         field: "batch",
         what: "batch size",
         ty: Ty::Count,
@@ -297,6 +360,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "steps",
+        label: "Steps",
+        group: Group::Optimizer,
         field: "steps",
         what: "steps",
         ty: Ty::Count,
@@ -308,6 +373,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "seed",
+        label: "Seed",
+        group: Group::Data,
         field: "seed",
         what: "seed",
         ty: Ty::Count,
@@ -325,6 +392,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "sched",
+        label: "Schedule",
+        group: Group::Optimizer,
         field: "sched",
         what: "schedule",
         ty: Ty::Choice(choices::<Schedule>),
@@ -336,6 +405,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "warm",
+        label: "Warm-up",
+        group: Group::Optimizer,
         field: "warm",
         what: "warm-up steps",
         ty: Ty::Count,
@@ -347,6 +418,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "wd",
+        label: "Weight decay",
+        group: Group::Optimizer,
         field: "wd",
         what: "weight decay",
         ty: Ty::Number,
@@ -358,6 +431,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "param",
+        label: "Scheme",
+        group: Group::Scaling,
         field: "mup.param",
         what: "parameterization",
         ty: Ty::Choice(choices::<Parameterization>),
@@ -369,6 +444,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "bw",
+        label: "Base width",
+        group: Group::Scaling,
         field: "mup.base_width",
         what: "base width",
         ty: Ty::Count,
@@ -380,6 +457,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "ain",
+        label: "α_in",
+        group: Group::Scaling,
         field: "mup.alpha_in",
         what: "input multiplier α_in",
         ty: Ty::Number,
@@ -391,6 +470,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "aout",
+        label: "α_out",
+        group: Group::Scaling,
         field: "mup.alpha_out",
         what: "output multiplier α_out",
         ty: Ty::Number,
@@ -402,6 +483,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "rzero",
+        label: "zero-init readout (μP)",
+        group: Group::Scaling,
         field: "mup.readout_zero",
         what: "zero-init readout",
         ty: Ty::Flag,
@@ -413,6 +496,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "r",
+        label: "Rank r",
+        group: Group::Lora,
         field: "lora.rank",
         what: "LoRA rank",
         ty: Ty::Optional("none"),
@@ -430,6 +515,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "alpha",
+        label: "α",
+        group: Group::Lora,
         field: "lora.alpha",
         what: "LoRA α",
         ty: Ty::Number,
@@ -441,6 +528,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "scale",
+        label: "Scale γ",
+        group: Group::Lora,
         field: "lora.scale",
         what: "γ rule",
         ty: Ty::Choice(choices::<ScaleRule>),
@@ -452,6 +541,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "ainit",
+        label: "A init",
+        group: Group::Lora,
         field: "lora.ainit",
         what: "A init",
         ty: Ty::Choice(choices::<AInit>),
@@ -463,6 +554,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "train",
+        label: "Trains",
+        group: Group::Lora,
         field: "lora.train",
         what: "trained factors",
         ty: Ty::Choice(choices::<Factors>),
@@ -474,6 +567,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "lplus",
+        label: "LoRA+ λ",
+        group: Group::Lora,
         field: "lora.lplus",
         what: "LoRA+ ratio λ",
         ty: Ty::Number,
@@ -485,6 +580,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "target",
+        label: "Layers",
+        group: Group::Lora,
         field: "lora.target",
         what: "adapted layers",
         ty: Ty::Text,
@@ -502,6 +599,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "asteps",
+        label: "Adapt steps",
+        group: Group::Lora,
         field: "adapt_steps",
         what: "adaptation steps",
         ty: Ty::Count,
@@ -513,6 +612,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "shift",
+        label: "Shift",
+        group: Group::Lora,
         field: "shift",
         what: "shift",
         ty: Ty::Choice(choices::<Shift>),
@@ -524,6 +625,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "pr",
+        label: "Planted rank r*",
+        group: Group::Planted,
         field: "planted.rank",
         what: "planted rank",
         ty: Ty::Count,
@@ -535,6 +638,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "dim",
+        label: "Dimension d",
+        group: Group::Planted,
         field: "planted.dim",
         what: "planted dimension",
         ty: Ty::Count,
@@ -546,6 +651,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "noise",
+        label: "Noise std",
+        group: Group::Planted,
         field: "planted.noise",
         what: "noise std",
         ty: Ty::Number,
@@ -557,6 +664,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "k",
+        label: "Input subspace k",
+        group: Group::Planted,
         field: "planted.k",
         what: "input subspace",
         ty: Ty::Optional("all"),
@@ -574,6 +683,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "sv",
+        label: "σ profile",
+        group: Group::Planted,
         field: "planted.sv",
         what: "singular-value profile",
         ty: Ty::Choice(choices::<SvProfile>),
@@ -585,6 +696,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "bits",
+        label: "Bits",
+        group: Group::Quant,
         field: "quant.bits",
         what: "bit-width",
         ty: Ty::Choice(bit_choices),
@@ -602,6 +715,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "qfmt",
+        label: "Format",
+        group: Group::Quant,
         field: "quant.fmt",
         what: "number format",
         ty: Ty::Choice(choices::<QFormat>),
@@ -613,6 +728,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "qgran",
+        label: "Scales",
+        group: Group::Quant,
         field: "quant.gran",
         what: "scale granularity",
         ty: Ty::Choice(choices::<Granularity>),
@@ -624,6 +741,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "qgs",
+        label: "Group size",
+        group: Group::Quant,
         field: "quant.group",
         what: "group size",
         ty: Ty::Count,
@@ -635,6 +754,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "qmode",
+        label: "Mode",
+        group: Group::Quant,
         field: "quant.mode",
         what: "quantization mode",
         ty: Ty::Choice(choices::<QMode>),
@@ -646,6 +767,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "qclip",
+        label: "Clipping",
+        group: Group::Quant,
         field: "quant.clip",
         what: "clipping",
         ty: Ty::Choice(choices::<Clip>),
@@ -657,6 +780,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "qout",
+        label: "Outlier ×",
+        group: Group::Quant,
         field: "quant.outlier",
         what: "outlier factor",
         ty: Ty::Number,
@@ -668,6 +793,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "coord",
+        label: "Coord. check",
+        group: Group::Scaling,
         field: "coord",
         what: "coordinate-check steps",
         ty: Ty::Count,
@@ -679,6 +806,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "backend",
+        label: "Backend",
+        group: Group::Run,
         field: "view.backend",
         what: "backend",
         ty: Ty::Choice(choices::<BackendChoice>),
@@ -690,6 +819,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "ylog",
+        label: "log-scale loss",
+        group: Group::Run,
         field: "view.log_y",
         what: "log-scale loss",
         ty: Ty::Flag,
@@ -701,6 +832,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "xlog",
+        label: "log-scale steps",
+        group: Group::Run,
         field: "view.log_x",
         what: "log-scale steps",
         ty: Ty::Flag,
@@ -712,6 +845,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "metric",
+        label: "Sweep plots",
+        group: Group::Run,
         field: "view.metric",
         what: "sweep metric",
         ty: Ty::Choice(choices::<SweepMetric>),
@@ -723,6 +858,8 @@ pub static KEYS: &[Key] = &[
     },
     Key {
         name: "sweep",
+        label: "Sweep",
+        group: Group::Run,
         field: "sweep",
         what: "sweep",
         ty: Ty::Text,

@@ -87,40 +87,89 @@ pub fn control_keys() -> impl Iterator<Item = &'static str> {
     KEYS.iter().map(|k| k.name)
 }
 
-/// Builds every control from the key table: a select's options, a number box's limits, each
-/// control's tooltip. One source of names and limits for links, CLI, README and page.
+/// Builds every control from the key table into its fieldset: a label with a select (options),
+/// a number box (limits), a text box or a check box, and the key's help as its tooltip. One
+/// source of names and limits for links, CLI, README and page.
 pub fn build_controls() {
+    let doc = document();
     for key in KEYS {
-        let node = el::<HtmlElement>(key.name);
-        node.set_title(key.help);
-        if let (Control::Select, Ty::Choice(choices)) = (key.control, key.ty) {
-            let select: HtmlSelectElement = el(key.name);
-            select.set_text_content(None);
-            for (value, label) in choices() {
-                let opt = document().create_element("option").expect("create option");
-                let _ = opt.set_attribute("value", value);
-                opt.set_text_content(Some(label));
-                let _ = select.append_child(&opt);
-            }
-        }
-        if key.control == Control::Number {
-            let (lo, hi) = match key.range {
-                Some(Range::Count(lo, hi)) => (Some(lo.to_string()), Some(hi.to_string())),
-                Some(Range::Number(lo, hi)) => (Some(format_number(lo)), Some(format_number(hi))),
-                None => (Some("0".to_string()), None),
-            };
-            for (attr, v) in [("min", lo), ("max", hi)] {
-                match v {
-                    Some(v) => {
-                        let _ = node.set_attribute(attr, &v);
-                    }
-                    None => {
-                        let _ = node.remove_attribute(attr);
+        let (Ok(label), Ok(control)) = (
+            doc.create_element("label"),
+            doc.create_element(if key.control == Control::Select {
+                "select"
+            } else {
+                "input"
+            }),
+        ) else {
+            continue;
+        };
+        let _ = control.set_attribute("id", key.name);
+        let _ = control.set_attribute("title", key.help);
+        match key.control {
+            Control::Select => {
+                if let Ty::Choice(choices) = key.ty {
+                    for (value, text) in choices() {
+                        let Ok(opt) = doc.create_element("option") else {
+                            continue;
+                        };
+                        let _ = opt.set_attribute("value", value);
+                        opt.set_text_content(Some(text));
+                        let _ = control.append_child(&opt);
                     }
                 }
             }
-            let _ = node.set_attribute("step", "1");
+            Control::Number => {
+                let _ = control.set_attribute("type", "number");
+                let _ = control.set_attribute("step", "1");
+                let (lo, hi) = match key.range {
+                    Some(Range::Count(lo, hi)) => (lo.to_string(), Some(hi.to_string())),
+                    Some(Range::Number(lo, hi)) => (format_number(lo), Some(format_number(hi))),
+                    None => ("0".to_string(), None),
+                };
+                let _ = control.set_attribute("min", &lo);
+                if let Some(hi) = hi {
+                    let _ = control.set_attribute("max", &hi);
+                }
+            }
+            Control::Text => {
+                let _ = control.set_attribute("type", "text");
+                let _ = control.set_attribute("spellcheck", "false");
+                match key.ty {
+                    Ty::Number => {
+                        let _ = control.set_attribute("inputmode", "decimal");
+                    }
+                    Ty::Optional(none) => {
+                        let _ = control.set_attribute("inputmode", "numeric");
+                        let _ = control.set_attribute("placeholder", none);
+                    }
+                    _ => {}
+                }
+                if matches!(key.slot, Slot::Sweep) {
+                    let _ = control.set_attribute("placeholder", "lr:2^-10..2^-4*2;w:16,64");
+                }
+            }
+            Control::Check => {
+                let _ = control.set_attribute("type", "checkbox");
+                label.set_class_name("check");
+            }
         }
+        // A check box reads "☐ label"; the others "label [control]" (the label's flex gap spaces them).
+        // (A span, not a text node: web-sys's Text feature would rebuild wgpu for one call.)
+        let Ok(text) = doc.create_element("span") else {
+            continue;
+        };
+        text.set_text_content(Some(key.label));
+        if key.control == Control::Check {
+            let _ = label.append_child(&control);
+            let _ = label.append_child(&text);
+        } else {
+            let _ = label.append_child(&text);
+            let _ = label.append_child(&control);
+        }
+        let group = el::<Element>(key.group.id());
+        // In the Run fieldset the controls go above the buttons.
+        let buttons = group.query_selector(".buttons").ok().flatten();
+        let _ = group.insert_before(&label, buttons.as_ref().map(|b| b.as_ref()));
     }
     build_presets();
 }
