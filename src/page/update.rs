@@ -106,6 +106,8 @@ pub struct Render {
     /// The side charts (boundary, sweep, heatmap, coordinate check, spectra, quantization).
     pub side: bool,
     pub table: bool,
+    /// Only the runner's frame count (`data-runner-frames`), which moves while paused too.
+    pub frames: bool,
 }
 
 impl Render {
@@ -114,12 +116,21 @@ impl Render {
         loss: true,
         side: true,
         table: true,
+        frames: true,
     };
     pub const TEXTS: Render = Render {
         texts: true,
         loss: false,
         side: false,
         table: false,
+        frames: true,
+    };
+    pub const FRAMES: Render = Render {
+        texts: false,
+        loss: false,
+        side: false,
+        table: false,
+        frames: true,
     };
 }
 
@@ -264,7 +275,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if generation == state.generation {
                 let (g, n) = state.runner_frames;
                 state.runner_frames = (generation, if g == generation { n + 1 } else { 1 });
-                fx.push(Effect::Render(Render::TEXTS));
+                fx.push(Effect::Render(Render::FRAMES));
             }
         }
         Msg::RunnerRefused { generation, error } => {

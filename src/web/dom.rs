@@ -24,17 +24,28 @@ pub fn el<T: JsCast>(id: &str) -> T {
         .unwrap_or_else(|_| panic!("#{id} has an unexpected element type"))
 }
 
+/// Sets `id`'s text. Views redraw every frame; writing only what changed spares the browser
+/// re-laying-out text that stayed the same.
 pub fn set_text(id: &str, text: &str) {
-    el::<Element>(id).set_text_content(Some(text));
+    let node = el::<Element>(id);
+    if node.text_content().as_deref() != Some(text) {
+        node.set_text_content(Some(text));
+    }
 }
 
-/// A `data-*` attribute on `#app`: the state tests and the benchmark read.
+/// A `data-*` attribute on `#app`: the state tests and the benchmark read (written when it changes).
 pub fn set_data(key: &str, value: &str) {
-    let _ = el::<HtmlElement>("app").dataset().set(key, value);
+    let data = el::<HtmlElement>("app").dataset();
+    if data.get(key).as_deref() != Some(value) {
+        let _ = data.set(key, value);
+    }
 }
 
 pub fn set_hidden(id: &str, hidden: bool) {
-    el::<HtmlElement>(id).set_hidden(hidden);
+    let node = el::<HtmlElement>(id);
+    if node.hidden() != hidden {
+        node.set_hidden(hidden);
+    }
 }
 
 /// Replaces the rows of `#runs-table` (cells as text, never HTML); `class` marks a row's status.

@@ -21,6 +21,10 @@ pub fn render(s: &State, what: Render) {
     if what.texts {
         redraw_texts(s);
     }
+    if what.frames {
+        let (g, frames) = s.runner_frames;
+        dom::set_data("runnerFrames", &format!("{g}:{frames}"));
+    }
     if what.loss {
         redraw_loss(s);
     }
@@ -231,8 +235,6 @@ fn redraw_texts(a: &State) {
         if let (Some(end), Some(start)) = (a.finished_ms, a.started_ms) {
             dom::set_data("trainMs", &format!("{:.0}", end - start));
         }
-        let (g, frames) = a.runner_frames;
-        dom::set_data("runnerFrames", &format!("{g}:{frames}"));
         if let Some(g) = a.runner_stopped {
             dom::set_data("runnerStopped", &g.to_string());
         }
