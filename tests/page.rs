@@ -458,3 +458,35 @@ fn runner_frames_count_per_generation_and_exports_pass_through() {
     );
     assert_eq!(update(&mut s, Msg::Resize), vec![Effect::Render(Render::ALL)]);
 }
+
+#[test]
+fn a_failed_webgpu_choice_trains_on_the_cpu_and_says_why() {
+    // The shell answers a WebGPU request it cannot meet (no adapter, no device) with the CPU
+    // backend and the reason; the page trains there and shows it.
+    let mut s = State::new();
+    let fx = update(
+        &mut s,
+        Msg::Boot {
+            query: "backend=webgpu".into(),
+        },
+    );
+    assert_eq!(ticket_of(&fx), Some((1, BackendChoice::Webgpu)));
+    let fx = update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 1,
+            backend: cpu_backend(
+                "this browser has no WebGPU (navigator.gpu is missing); training on the CPU instead",
+            ),
+        },
+    );
+    assert_eq!(started(&fx), Some(s.generation));
+    let b = s.backend.as_ref().unwrap();
+    assert_eq!(b.kind, BackendKind::Cpu);
+    assert!(b.summary.contains("navigator.gpu is missing"), "{}", b.summary);
+    assert_eq!(
+        s.study.view.backend,
+        BackendChoice::Webgpu,
+        "the link keeps the person's choice"
+    );
+}
