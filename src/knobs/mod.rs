@@ -3,6 +3,7 @@
 //! below everything else.
 
 pub mod arch;
+pub mod gpt;
 pub mod lora;
 pub mod mup;
 pub mod optim;

@@ -14,6 +14,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation;
 
+use super::init::seeded_linear;
 use crate::data::Rng;
 use crate::experiment::ExperimentConfig;
 use crate::knobs::arch::Activation;
@@ -52,22 +53,6 @@ pub struct Mlp {
     pub qat: Option<QuantConfig>,
 }
 
-/// Weights drawn on the CPU from our own seeded stream, so a seed gives the same initial model on
-/// every backend (Burn's device RNGs differ between backends). Init: w ~ N(0, std²) with the std
-/// μP's table gives (1/√fan_in; √m/√fan_in for a μP readout, as `set_base_shapes` rescales it;
-/// 0 for a zero readout); biases zero. The draws happen even for std 0, so the knob never shifts
-/// the other layers' weights.
-fn linear(d_in: usize, d_out: usize, std: f64, rng: &mut Rng, device: &Device) -> Linear {
-    let w: Vec<f32> = (0..d_in * d_out).map(|_| (rng.normal() * std) as f32).collect();
-    // Burn stores linear weights as [in, out]: y = x·W + b.
-    let weight = Tensor::<2>::from_data(TensorData::new(w, [d_in, d_out]), device);
-    let bias = Tensor::<1>::zeros([d_out], device);
-    Linear {
-        weight: Param::from_tensor(weight),
-        bias: Some(Param::from_tensor(bias)),
-    }
-}
-
 /// `x · k`, skipping the multiply when k = 1 (SP): x: [batch, n] → [batch, n].
 fn scaled(x: Tensor<2>, k: f64) -> Tensor<2> {
     if k == 1.0 { x } else { x.mul_scalar(k) }
@@ -80,11 +65,11 @@ impl Mlp {
         let blocks = cfg.hidden_layers();
         let std = |role, fan_in| p.init_std(role, Part::Weight, fan_in, w);
         Self {
-            input: Some(linear(d_in, w, std(Role::Input, d_in), rng, device)),
+            input: Some(seeded_linear(d_in, w, std(Role::Input, d_in), rng, device)),
             hidden: (0..blocks)
-                .map(|_| linear(w, w, std(Role::Hidden, w), rng, device))
+                .map(|_| seeded_linear(w, w, std(Role::Hidden, w), rng, device))
                 .collect(),
-            readout: linear(w, classes, std(Role::Readout, w), rng, device),
+            readout: seeded_linear(w, classes, std(Role::Readout, w), rng, device),
             act: cfg.act,
             input_mult: p.output_mult(Role::Input),
             readout_input_mult: p.input_mult(Role::Readout, w),

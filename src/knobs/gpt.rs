@@ -1,0 +1,102 @@
+//! The transformer family's shape as settings (#13): heads, context length, MLP ratio, the norm,
+//! the positional encoding, and the stability toggles (qk-layernorm, z-loss). Width is the
+//! experiment's `w` (d_model) and depth its `d` (blocks), as for the MLP.
+
+use crate::vocab::Named;
+
+/// LayerNorm (with bias) or RMSNorm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Norm {
+    #[default]
+    Layer,
+    Rms,
+}
+
+impl Named for Norm {
+    const WHAT: &'static str = "norm";
+    const NAMES: &'static [(Self, &'static str, &'static str)] =
+        &[(Norm::Layer, "layer", "LayerNorm"), (Norm::Rms, "rms", "RMSNorm")];
+}
+
+/// Where positions come from: a learned table added to the token embedding, or rotary
+/// embeddings applied to queries and keys (RoFormer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Pos {
+    #[default]
+    Learned,
+    Rope,
+}
+
+impl Named for Pos {
+    const WHAT: &'static str = "positional encoding";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Pos::Learned, "learned", "learned positions"),
+        (Pos::Rope, "rope", "rotary (RoPE)"),
+    ];
+}
+
+/// The transformer's knobs besides width and depth.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GptConfig {
+    /// Attention heads; d_model must be a multiple of it.
+    pub heads: usize,
+    /// Context length: the longest sequence the model reads.
+    pub ctx: usize,
+    /// Hidden width of each block's MLP, as a multiple of d_model.
+    pub mlp_ratio: usize,
+    pub norm: Norm,
+    pub pos: Pos,
+    /// LayerNorm on queries and keys per head (Dehghani et al. 2023; Wortsman et al. 2023's
+    /// "small-scale proxies" fix for attention-logit growth).
+    pub qk_norm: bool,
+    /// Weight of the z-loss z_loss · log²Z on the output log-partition (PaLM).
+    pub z_loss: f64,
+    /// Readout tied to the token embedding.
+    pub tied: bool,
+}
+
+impl Default for GptConfig {
+    fn default() -> Self {
+        Self {
+            heads: 4,
+            ctx: 64,
+            mlp_ratio: 4,
+            norm: Norm::Layer,
+            pos: Pos::Learned,
+            qk_norm: false,
+            z_loss: 0.0,
+            tied: false,
+        }
+    }
+}
+
+impl GptConfig {
+    /// Width of one head for d_model `width`.
+    pub fn head_dim(&self, width: usize) -> usize {
+        width / self.heads.max(1)
+    }
+
+    /// Parameters of a model with `width` d_model, `blocks` blocks and a `vocab`-token alphabet:
+    /// embeddings, per block the four attention projections and the MLP (with biases) and two
+    /// norms, the final norm and the readout.
+    pub fn parameters(&self, vocab: usize, width: usize, blocks: usize) -> usize {
+        let d = width;
+        let hidden = self.mlp_ratio * d;
+        let norm = match self.norm {
+            Norm::Layer => 2 * d,
+            Norm::Rms => d,
+        };
+        let qk = if self.qk_norm {
+            2 * match self.norm {
+                Norm::Layer => 2 * self.head_dim(d),
+                Norm::Rms => self.head_dim(d),
+            }
+        } else {
+            0
+        };
+        let pos = if self.pos == Pos::Learned { self.ctx * d } else { 0 };
+        let block = 4 * (d * d + d) + (d * hidden + hidden) + (hidden * d + d) + 2 * norm + qk;
+        let readout = if self.tied { 0 } else { d * vocab + vocab };
+        vocab * d + pos + blocks * block + norm + readout
+    }
+}
