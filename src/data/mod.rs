@@ -7,6 +7,7 @@ pub mod digits;
 pub mod planted;
 pub mod rng;
 pub mod samples;
+pub mod sequence;
 pub mod shift;
 pub mod spectrum;
 pub mod toys;

@@ -69,4 +69,6 @@ pub mod streams {
     pub const ADAPTER: u64 = 6;
     /// The order of the digits before the train/val split.
     pub const SPLIT: u64 = 7;
+    /// Which modular sums train and which validate.
+    pub const SEQ_SPLIT: u64 = 8;
 }

@@ -9,4 +9,5 @@ pub mod mup;
 pub mod optim;
 pub mod quant;
 pub mod schedule;
+pub mod sequence;
 pub mod task;

@@ -1,0 +1,74 @@
+//! The sequence tasks of the transformer family (#13) as settings: which algorithmic task, its
+//! length and alphabet, and modular addition's modulus and train fraction (the grokking task).
+
+use crate::vocab::Named;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SeqKind {
+    /// `s₁ … s_L | s₁ … s_L`: repeat the first half.
+    #[default]
+    Copy,
+    /// `s₁ … s_L | s_L … s₁`.
+    Reverse,
+    /// `s₁ … s_L | sorted(s)`.
+    Sort,
+    /// `a + b = c` with c = (a + b) mod p (Power et al. 2022, "Grokking").
+    ModAdd,
+}
+
+impl Named for SeqKind {
+    const WHAT: &'static str = "sequence task";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (SeqKind::Copy, "copy", "copy a sequence"),
+        (SeqKind::Reverse, "reverse", "reverse a sequence"),
+        (SeqKind::Sort, "sort", "sort a sequence"),
+        (SeqKind::ModAdd, "modadd", "a + b mod p"),
+    ];
+}
+
+/// One sequence task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeqConfig {
+    pub kind: SeqKind,
+    /// Symbols per half (copy, reverse, sort).
+    pub len: usize,
+    /// Alphabet size (copy, reverse, sort).
+    pub symbols: usize,
+    /// The modulus p (modadd).
+    pub modulus: usize,
+    /// Share of the p² sums that train (modadd); the rest validate.
+    pub train_frac: f64,
+}
+
+impl Default for SeqConfig {
+    fn default() -> Self {
+        Self {
+            kind: SeqKind::Copy,
+            len: 8,
+            symbols: 10,
+            modulus: 97,
+            train_frac: 0.3,
+        }
+    }
+}
+
+impl SeqConfig {
+    /// Tokens of the task's alphabet: the symbols (or residues) and the task's marks.
+    pub fn vocab(&self) -> usize {
+        match self.kind {
+            // s… then the separator.
+            SeqKind::Copy | SeqKind::Reverse | SeqKind::Sort => self.symbols + 1,
+            // 0 … p−1, '+', '='.
+            SeqKind::ModAdd => self.modulus + 2,
+        }
+    }
+
+    /// Tokens the model reads per example (its input; targets are the same shifted by one).
+    pub fn seq_len(&self) -> usize {
+        match self.kind {
+            SeqKind::Copy | SeqKind::Reverse | SeqKind::Sort => 2 * self.len,
+            // a + b = → c
+            SeqKind::ModAdd => 4,
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The transformer's sequence tasks (#13): what each example asks, what is scored, the modadd
+//! split, seeding; and that the transformer's loss falls on each of them in seconds.
+
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use tinytune::data::Rng;
+use tinytune::data::sequence::{Sequences, generate};
+use tinytune::knobs::gpt::GptConfig;
+use tinytune::knobs::sequence::{SeqConfig, SeqKind};
+use tinytune::model::backend;
+use tinytune::model::gpt::Gpt;
+
+fn task(kind: SeqKind) -> SeqConfig {
+    SeqConfig {
+        kind,
+        len: 5,
+        symbols: 7,
+        modulus: 11,
+        train_frac: 0.5,
+    }
+}
+
+/// The scored next tokens of example `i`.
+fn scored(s: &Sequences, i: usize) -> Vec<i64> {
+    (0..s.t)
+        .filter(|&j| s.mask[i * s.t + j] > 0.0)
+        .map(|j| s.y[i * s.t + j])
+        .collect()
+}
+
+#[test]
+fn algorithmic_examples_ask_for_the_right_answer() {
+    for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort] {
+        let cfg = task(kind);
+        let d = generate(&cfg, 50, 3);
+        assert_eq!((d.train.n, d.val.n, d.train.t), (50, 50, 10));
+        assert_eq!(d.vocab(), 8);
+        for i in 0..d.train.n {
+            let row = d.train.row(i);
+            let first: Vec<i64> = row[..5].to_vec();
+            assert_eq!(row[5], 7, "the separator");
+            let mut want = first.clone();
+            match kind {
+                SeqKind::Reverse => want.reverse(),
+                SeqKind::Sort => want.sort_unstable(),
+                _ => {}
+            }
+            assert_eq!(scored(&d.train, i), want, "{kind:?}: only the answer is scored");
+            assert!(row.iter().all(|&t| (0..8).contains(&t)));
+        }
+        assert_eq!(d.decode(&d.train.row(0)[5..6]), "|");
+    }
+}
+
+#[test]
+fn modadd_splits_every_sum_once() {
+    let cfg = task(SeqKind::ModAdd);
+    let d = generate(&cfg, 0, 1);
+    assert_eq!(d.train.n + d.val.n, 121);
+    assert!(
+        (d.train.n as f64 - 60.5).abs() <= 1.0,
+        "half train: {}",
+        d.train.n
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for s in [&d.train, &d.val] {
+        for i in 0..s.n {
+            let row = s.row(i);
+            assert_eq!((row[1], row[3]), (11, 12), "a + b =");
+            assert_eq!(scored(s, i), vec![(row[0] + row[2]) % 11], "only c is scored");
+            assert!(seen.insert((row[0], row[2])), "each sum once");
+        }
+    }
+    assert_eq!(d.decode(d.train.row(0)).split(' ').nth(1), Some("+"));
+}
+
+#[test]
+fn a_seed_gives_the_same_data() {
+    for kind in [SeqKind::Copy, SeqKind::ModAdd] {
+        let cfg = task(kind);
+        assert_eq!(generate(&cfg, 20, 4), generate(&cfg, 20, 4));
+        assert_ne!(generate(&cfg, 20, 4).train, generate(&cfg, 20, 5).train);
+    }
+}
+
+/// Masked next-token cross-entropy: logits [n, t, vocab] → [1].
+fn loss(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+    let [n, t, v] = logits.dims();
+    let logp = log_softmax(logits.reshape([n * t, v]), 1).gather(1, y.reshape([n * t, 1]));
+    let m = mask.reshape([n * t, 1]);
+    (logp * m.clone()).sum().neg().div(m.sum()).reshape([1])
+}
+
+#[test]
+fn the_transformer_learns_every_task() {
+    let device = backend::cpu().autodiff();
+    for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort, SeqKind::ModAdd] {
+        let cfg = task(kind);
+        let d = generate(&cfg, 96, 2);
+        let s = &d.train;
+        let x = Tensor::<2, Int>::from_data(TensorData::new(s.x.clone(), [s.n, s.t]), &device);
+        let y = Tensor::<2, Int>::from_data(TensorData::new(s.y.clone(), [s.n, s.t]), &device);
+        let mask = Tensor::<2>::from_data(TensorData::new(s.mask.clone(), [s.n, s.t]), &device);
+        let gpt = GptConfig {
+            heads: 2,
+            ctx: s.t,
+            ..GptConfig::default()
+        };
+        let scale = 1.0 / (gpt.head_dim(32) as f64).sqrt();
+        let mut m = Gpt::new(&gpt, d.vocab(), 32, 2, scale, &mut Rng::new(1), &device);
+        let mut optim = ModuleOptimizer::from(AdamConfig::new().with_epsilon(1e-8).build());
+        let value = |l: Tensor<1>| l.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0];
+        let first = value(loss(m.forward(x.clone()), y.clone(), mask.clone()));
+        for _ in 0..60 {
+            let l = loss(m.forward(x.clone()), y.clone(), mask.clone());
+            let grads = GradientsParams::from_grads(l.backward(), &m);
+            m = optim.step(3e-3, m, grads);
+        }
+        let last = value(loss(m.forward(x.clone()), y.clone(), mask.clone()));
+        assert!(last < 0.6 * first, "{kind:?}: training loss {first} → {last}");
+    }
+}
