@@ -11,9 +11,8 @@ use tinytune::knobs::sequence::{SeqConfig, SeqKind};
 use tinytune::model::backend;
 use tinytune::model::gpt::Gpt;
 
-fn task(kind: SeqKind) -> SeqConfig {
+fn task() -> SeqConfig {
     SeqConfig {
-        kind,
         len: 5,
         symbols: 7,
         modulus: 11,
@@ -32,8 +31,7 @@ fn scored(s: &Sequences, i: usize) -> Vec<i64> {
 #[test]
 fn algorithmic_examples_ask_for_the_right_answer() {
     for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort] {
-        let cfg = task(kind);
-        let d = generate(&cfg, 50, 3);
+        let d = generate(kind, &task(), 50, 3);
         assert_eq!((d.train.n, d.val.n, d.train.t), (50, 50, 10));
         assert_eq!(d.vocab(), 8);
         for i in 0..d.train.n {
@@ -55,8 +53,7 @@ fn algorithmic_examples_ask_for_the_right_answer() {
 
 #[test]
 fn modadd_splits_every_sum_once() {
-    let cfg = task(SeqKind::ModAdd);
-    let d = generate(&cfg, 0, 1);
+    let d = generate(SeqKind::ModAdd, &task(), 0, 1);
     assert_eq!(d.train.n + d.val.n, 121);
     assert!(
         (d.train.n as f64 - 60.5).abs() <= 1.0,
@@ -78,9 +75,12 @@ fn modadd_splits_every_sum_once() {
 #[test]
 fn a_seed_gives_the_same_data() {
     for kind in [SeqKind::Copy, SeqKind::ModAdd] {
-        let cfg = task(kind);
-        assert_eq!(generate(&cfg, 20, 4), generate(&cfg, 20, 4));
-        assert_ne!(generate(&cfg, 20, 4).train, generate(&cfg, 20, 5).train);
+        let cfg = task();
+        assert_eq!(generate(kind, &cfg, 20, 4), generate(kind, &cfg, 20, 4));
+        assert_ne!(
+            generate(kind, &cfg, 20, 4).train,
+            generate(kind, &cfg, 20, 5).train
+        );
     }
 }
 
@@ -96,8 +96,7 @@ fn loss(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
 fn the_transformer_learns_every_task() {
     let device = backend::cpu().autodiff();
     for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort, SeqKind::ModAdd] {
-        let cfg = task(kind);
-        let d = generate(&cfg, 96, 2);
+        let d = generate(kind, &task(), 96, 2);
         let s = &d.train;
         let x = Tensor::<2, Int>::from_data(TensorData::new(s.x.clone(), [s.n, s.t]), &device);
         let y = Tensor::<2, Int>::from_data(TensorData::new(s.y.clone(), [s.n, s.t]), &device);
@@ -120,4 +119,57 @@ fn the_transformer_learns_every_task() {
         let last = value(loss(m.forward(x.clone()), y.clone(), mask.clone()));
         assert!(last < 0.6 * first, "{kind:?}: training loss {first} → {last}");
     }
+}
+
+/// A small transformer link: reverse 4 symbols of 6, 2 blocks of width 32.
+const LINK: &str = "task=reverse&w=32&d=2&heads=2&ctx=8&steps=80&lr=0.003&bs=32&seqlen=4&syms=6";
+
+#[test]
+fn a_transformer_link_trains_natively_and_replays_the_same_curve() {
+    let cfg = tinytune::link::url::parse_strict(LINK).unwrap().experiment;
+    assert!(
+        cfg.is_transformer(),
+        "auto picks the transformer for a sequence task"
+    );
+    let device = backend::cpu();
+    let run = pollster::block_on(tinytune::train::train_run(&cfg, &device, 20)).unwrap();
+    assert_eq!(run.reports.len(), 80);
+    let vals: Vec<f32> = run.reports.iter().filter_map(|r| r.val_loss).collect();
+    let (first, last) = (vals[0], *vals.last().unwrap());
+    assert!(last < 0.7 * first, "validation loss {first} → {last}");
+    let again = pollster::block_on(tinytune::train::train_run(&cfg, &device, 20)).unwrap();
+    assert_eq!(run.reports, again.reports, "the same link gives the same curve");
+    assert_eq!(cfg.parameter_estimate(), {
+        let job = tinytune::train::Job::new(&cfg, &device).unwrap();
+        match job {
+            tinytune::train::Job::Sequence(t) => burn::module::Module::num_params(t.model()),
+            _ => unreachable!("a transformer job"),
+        }
+    });
+}
+
+#[test]
+fn bad_transformer_keys_are_reported_with_the_value_used() {
+    let issue = |q: &str, key: &str| {
+        let p = tinytune::link::url::parse(q);
+        p.issues
+            .iter()
+            .find(|i| i.key == key)
+            .map(|i| i.message.clone())
+            .unwrap_or_else(|| panic!("{q}: no issue for {key}: {:?}", p.issues))
+    };
+    assert!(issue("task=copy&w=32&heads=3", "heads").contains("w=32 is not a multiple of heads=3"));
+    assert!(issue("task=copy&w=32&heads=3", "heads").ends_with("using 4"));
+    assert!(issue("task=copy&ctx=8", "ctx").contains("reads 16 tokens an example; ctx must be at least 16"));
+    assert!(issue("task=xor&model=gpt", "model").contains("task=xor is not one"));
+    assert!(issue("task=modadd&model=mlp", "model").contains("set model=gpt"));
+    assert!(issue("task=copy&r=4", "r").contains("LoRA on the transformer is not built yet"));
+    assert!(issue("task=copy&param=mup", "param").contains("μP for the transformer"));
+    assert!(issue("task=copy&bits=4", "bits").contains("quantizing the transformer"));
+    assert!(issue("task=copy&ctx=5000", "ctx").contains("between 2 and 512"));
+    assert!(issue("task=sequence", "task").contains("unknown task 'sequence'"));
+    // What is used instead is a valid transformer experiment.
+    let p = tinytune::link::url::parse("task=copy&w=32&heads=3&r=4");
+    assert!(tinytune::link::keys::validate(&p.study.experiment).is_ok());
+    assert!(p.study.experiment.is_transformer());
 }

@@ -19,7 +19,8 @@ fn mean(v: &[f32]) -> f32 {
 
 #[test]
 fn loss_falls_on_every_task() {
-    for &(task, _, _) in Task::NAMES {
+    // The MLP's tasks; the transformer's loss falls on every sequence task in tests/sequence.rs.
+    for &(task, _, _) in Task::NAMES.iter().filter(|(t, _, _)| !t.is_sequence()) {
         let cfg = ExperimentConfig {
             task,
             steps: 300,

@@ -71,17 +71,17 @@ impl SeqDataset {
     }
 }
 
-/// Draws `n` training and `n` validation examples of `cfg`'s task (modadd: the p² sums split by
+/// Draws `n` training and `n` validation examples of task `kind` (modadd: the p² sums split by
 /// `train_frac`, whatever `n`).
-pub fn generate(cfg: &SeqConfig, n: usize, seed: u64) -> SeqDataset {
-    match cfg.kind {
+pub fn generate(kind: SeqKind, cfg: &SeqConfig, n: usize, seed: u64) -> SeqDataset {
+    match kind {
         SeqKind::ModAdd => modadd(cfg, seed),
         kind => {
             let sep = cfg.symbols as i64;
             let mut symbols: Vec<String> = (0..cfg.symbols).map(|s| s.to_string()).collect();
             symbols.push("|".into());
             let draw = |rng: &mut Rng| {
-                let mut out = Sequences::new(cfg.seq_len());
+                let mut out = Sequences::new(cfg.seq_len(kind));
                 for _ in 0..n {
                     let half: Vec<i64> = (0..cfg.len).map(|_| rng.below(cfg.symbols) as i64).collect();
                     let mut answer = half.clone();
@@ -117,7 +117,7 @@ fn modadd(cfg: &SeqConfig, seed: u64) -> SeqDataset {
     let cut = ((pairs.len() as f64) * cfg.train_frac).round() as usize;
     let cut = cut.clamp(1, pairs.len().saturating_sub(1).max(1));
     let split = |pairs: &[(usize, usize)]| {
-        let mut out = Sequences::new(cfg.seq_len());
+        let mut out = Sequences::new(cfg.seq_len(SeqKind::ModAdd));
         for &(a, b) in pairs {
             let c = (a + b) % p;
             // a + b = c: only c is scored.

@@ -11,13 +11,27 @@ use crate::knobs::task::{Task, classes};
 pub const EXTENT: f32 = 1.6;
 
 /// Draws the training and validation sets of `cfg`'s task (`cfg.points` each for the synthetic
-/// tasks; the digits are split from the bundled set).
+/// tasks; the digits are split from the bundled set). A sequence task has no vector samples: its
+/// examples are token strings (`data::sequence`), so this gives it empty sets.
 pub fn generate(cfg: &ExperimentConfig) -> Dataset {
     let (task, n, seed) = (cfg.task, cfg.points, cfg.seed);
     match task {
         Task::Planted => planted::Teacher::new(&cfg.planted, seed).dataset(n, seed),
         Task::Digits => digits::dataset(n, seed),
-        _ => Dataset {
+        Task::Copy | Task::Reverse | Task::Sort | Task::Modadd => {
+            let empty = Samples {
+                x: Vec::new(),
+                dim: cfg.input_dim(),
+                targets: Targets::Labels(Vec::new()),
+            };
+            Dataset {
+                task,
+                classes: cfg.classes(),
+                train: empty.clone(),
+                val: empty,
+            }
+        }
+        Task::Spiral | Task::Xor | Task::Circles | Task::Moons | Task::Blobs => Dataset {
             task,
             classes: classes(task),
             train: sample(task, n, &mut Rng::stream(seed, streams::TRAIN_DATA)),
@@ -96,6 +110,7 @@ fn point(task: Task, c: usize, rng: &mut Rng) -> (f64, f64) {
             let (cx, cy) = (0.7 * a.cos(), 0.7 * a.sin());
             (cx + 0.3 * rng.normal(), cy + 0.3 * rng.normal())
         }
-        Task::Planted | Task::Digits => unreachable!("not a 2-D task"),
+        // `generate` only samples points for the 2-D tasks.
+        Task::Planted | Task::Digits | Task::Copy | Task::Reverse | Task::Sort | Task::Modadd => (0.0, 0.0),
     }
 }

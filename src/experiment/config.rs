@@ -53,6 +53,10 @@ pub struct ExperimentConfig {
     /// How the adaptation task differs from the pre-training task.
     pub shift: crate::knobs::task::Shift,
     pub planted: crate::knobs::task::PlantedConfig,
+    /// The model family, the transformer's shape and the sequence tasks' knobs (#13).
+    pub model: crate::knobs::arch::Family,
+    pub gpt: crate::knobs::gpt::GptConfig,
+    pub seq: crate::knobs::sequence::SeqConfig,
     /// Standard parameterization or μP, and μP's base width and multipliers.
     pub mup: crate::knobs::mup::MupConfig,
     /// Weight quantization: bits, format, scale granularity, clipping and mode.
@@ -81,6 +85,9 @@ impl Default for ExperimentConfig {
             adapt_steps: 500,
             shift: crate::knobs::task::Shift::Rotate,
             planted: crate::knobs::task::PlantedConfig::default(),
+            model: crate::knobs::arch::Family::Auto,
+            gpt: crate::knobs::gpt::GptConfig::default(),
+            seq: crate::knobs::sequence::SeqConfig::default(),
             mup: crate::knobs::mup::MupConfig::default(),
             quant: crate::knobs::quant::QuantConfig::default(),
         }
@@ -103,6 +110,16 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl ExperimentConfig {
+    /// Whether the transformer trains (`model=gpt`, or `auto` on a sequence task).
+    pub fn is_transformer(&self) -> bool {
+        use crate::knobs::arch::Family;
+        match self.model {
+            Family::Gpt => true,
+            Family::Mlp => false,
+            Family::Auto => self.task.is_sequence(),
+        }
+    }
+
     /// A short legend label naming the model and optimizer.
     pub fn label(&self) -> String {
         if self.task == Task::Planted {
@@ -110,6 +127,18 @@ impl ExperimentConfig {
                 "planted d={} r*={} · {} lr={} bs={}",
                 self.planted.dim,
                 self.planted.rank,
+                self.opt.key(),
+                format_number(self.lr),
+                self.batch
+            );
+        }
+        if self.is_transformer() {
+            return format!(
+                "{} · gpt w{} d{} h{} · {} lr={} bs={}",
+                self.task.key(),
+                self.width,
+                self.depth,
+                self.gpt.heads,
                 self.opt.key(),
                 format_number(self.lr),
                 self.batch

@@ -11,15 +11,25 @@ use crate::knobs::task::Task;
 pub const EVAL_EVERY: usize = 10;
 
 impl ExperimentConfig {
-    /// FLOPs of one training step: forward + backward ≈ 6 × parameters × examples.
+    /// FLOPs of one training step: forward + backward ≈ 6 × parameters × examples; a
+    /// transformer's example is t tokens, plus attention's 12·blocks·t²·d.
     pub fn step_flops(&self) -> f64 {
-        6.0 * self.parameter_estimate() as f64 * self.batch.min(self.points) as f64
+        let batch = self.batch.min(self.points) as f64;
+        if self.is_transformer() {
+            let t = self.input_dim() as f64;
+            let attention = 12.0 * self.depth as f64 * t * t * self.width as f64;
+            return (6.0 * self.parameter_estimate() as f64 * t + attention) * batch;
+        }
+        6.0 * self.parameter_estimate() as f64 * batch
     }
 
     /// Parameters of the model this config builds (weights and biases of every layer).
     pub fn parameter_estimate(&self) -> usize {
         if self.task == Task::Planted {
             return self.planted.dim * self.planted.dim;
+        }
+        if self.is_transformer() {
+            return self.gpt.parameters(self.classes(), self.width, self.depth);
         }
         let (w, k) = (self.width, self.outputs());
         let input = self.input_dim() * w + w;
@@ -36,18 +46,19 @@ impl ExperimentConfig {
         }
     }
 
-    /// Features per sample.
+    /// Features per sample (tokens per example for a sequence task).
     pub fn input_dim(&self) -> usize {
-        match self.task {
-            Task::Planted => self.planted.dim,
-            Task::Digits => crate::knobs::task::DIGIT_PIXELS,
+        match (self.task, self.task.sequence()) {
+            (_, Some(kind)) => self.seq.seq_len(kind),
+            (Task::Planted, _) => self.planted.dim,
+            (Task::Digits, _) => crate::knobs::task::DIGIT_PIXELS,
             _ => 2,
         }
     }
 
     /// Whether the task is 2-D classification, so its decision boundary can be drawn.
     pub fn has_boundary(&self) -> bool {
-        self.input_dim() == 2 && self.classes() > 0
+        !self.task.is_sequence() && self.input_dim() == 2 && self.classes() > 0
     }
 
     /// Model outputs: classes, or the planted task's d.
@@ -60,15 +71,19 @@ impl ExperimentConfig {
 
     /// Linear layers of the model (what LoRA's `target` selects by index or name).
     pub fn layer_count(&self) -> usize {
-        if self.task == Task::Planted {
-            1
-        } else {
-            self.hidden_layers() + 2
-        }
+        self.layer_dims().len()
     }
 
-    /// The model's name for layer `i` (as `Mlp::layers` names it).
+    /// The model's name for layer `i` (as `Mlp::layers` and `Gpt::layers` name it).
     pub fn layer_name(&self, i: usize) -> String {
+        if self.is_transformer() {
+            return self
+                .gpt
+                .linear_layers(self.classes(), self.width, self.depth)
+                .get(i)
+                .map(|(n, _, _)| n.clone())
+                .unwrap_or_default();
+        }
         let last = self.layer_count() - 1;
         match i {
             _ if i == last => "readout".into(),
@@ -81,6 +96,14 @@ impl ExperimentConfig {
     pub fn layer_dims(&self) -> Vec<(usize, usize)> {
         if self.task == Task::Planted {
             return vec![(self.planted.dim, self.planted.dim)];
+        }
+        if self.is_transformer() {
+            return self
+                .gpt
+                .linear_layers(self.classes(), self.width, self.depth)
+                .into_iter()
+                .map(|(_, i, o)| (i, o))
+                .collect();
         }
         let w = self.width;
         let mut v = vec![(self.input_dim(), w)];
@@ -154,8 +177,11 @@ impl ExperimentConfig {
         4 * self.parameter_estimate()
     }
 
-    /// Number of output classes of the task.
+    /// Number of output classes of the task (a sequence task's alphabet).
     pub fn classes(&self) -> usize {
-        crate::knobs::task::classes(self.task)
+        match self.task.sequence() {
+            Some(kind) => self.seq.vocab(kind),
+            None => crate::knobs::task::classes(self.task),
+        }
     }
 }

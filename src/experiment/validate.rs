@@ -25,6 +25,11 @@ impl ExperimentConfig {
     /// `sizes_in_range` says the keys' own ranges hold: the size caps are only meaningful then.
     pub fn validate_relations(&self, sizes_in_range: bool) -> Vec<ConfigError> {
         let mut errs = Vec::new();
+        self.validate_family(&mut errs);
+        if !errs.is_empty() {
+            // A family that cannot read the task makes every other relation moot.
+            return errs;
+        }
         self.validate_schedule(&mut errs);
         self.validate_lora(&mut errs);
         if sizes_in_range {
@@ -51,6 +56,98 @@ impl ExperimentConfig {
             }
         }
         errs
+    }
+
+    /// The model family fits the task, the transformer's shape is consistent, and the knobs not
+    /// yet built for the transformer are refused with what to change (#13 adds them).
+    fn validate_family(&self, errs: &mut Vec<ConfigError>) {
+        use crate::knobs::arch::Family;
+        use crate::knobs::gpt::Pos;
+        let err = |key: &'static str, message: String| ConfigError { key, message };
+        let task = self.task.key();
+        if self.model == Family::Gpt && !self.task.is_sequence() {
+            errs.push(err(
+                "model",
+                format!(
+                    "the transformer reads token sequences and task={task} is not one: choose task=copy, reverse, \
+                     sort or modadd, or model=mlp"
+                ),
+            ));
+            return;
+        }
+        if self.model == Family::Mlp && self.task.is_sequence() {
+            errs.push(err(
+                "model",
+                format!("task={task} is a sequence task for the transformer: set model=gpt (or auto)"),
+            ));
+            return;
+        }
+        if !self.is_transformer() {
+            return;
+        }
+        let g = &self.gpt;
+        if !self.width.is_multiple_of(g.heads.max(1)) {
+            errs.push(err(
+                "heads",
+                format!(
+                    "w={} is not a multiple of heads={}: choose heads dividing the width",
+                    self.width, g.heads
+                ),
+            ));
+        } else if g.pos == Pos::Rope && !g.head_dim(self.width).is_multiple_of(2) {
+            errs.push(err(
+                "pos",
+                format!(
+                    "RoPE rotates pairs of coordinates, and a head is {} wide (w/heads): make it even, or pos=learned",
+                    g.head_dim(self.width)
+                ),
+            ));
+        }
+        let t = self.input_dim();
+        if g.ctx < t {
+            errs.push(err(
+                "ctx",
+                format!("task={task} reads {t} tokens an example; ctx must be at least {t}"),
+            ));
+        }
+        // The knobs the transformer does not take yet, each with the change that makes the link run.
+        let not_yet = [
+            (
+                self.lora.rank.is_some(),
+                "r",
+                "LoRA on the transformer is not built yet: remove r",
+            ),
+            (
+                self.mup.mup(),
+                "param",
+                "μP for the transformer is not built yet: use param=sp",
+            ),
+            (
+                self.quant.enabled(),
+                "bits",
+                "quantizing the transformer is not built yet: use bits=32",
+            ),
+            (
+                self.coord > 0,
+                "coord",
+                "the transformer's coordinate check is not built yet: use coord=0",
+            ),
+            (
+                self.residual != Residual::None,
+                "res",
+                "the transformer always has residual blocks; res applies to the MLP: remove it",
+            ),
+            (
+                self.act != Activation::Relu,
+                "act",
+                "the transformer's MLP uses GELU; act applies to the MLP: remove it",
+            ),
+        ];
+        for (on, key, message) in not_yet {
+            if on {
+                errs.push(err(key, message.into()));
+            }
+        }
     }
 
     fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
@@ -130,7 +227,10 @@ impl ExperimentConfig {
             });
         }
         if q.outlier != 1.0
-            && (self.act != Activation::Relu || self.residual != Residual::None || self.task == Task::Planted)
+            && (self.act != Activation::Relu
+                || self.residual != Residual::None
+                || self.task == Task::Planted
+                || self.is_transformer())
         {
             errs.push(ConfigError {
                 key: "qout",

@@ -1,5 +1,5 @@
-//! The model's shape as settings: activation and residual blocks (link keys `act`, `res`); width
-//! and depth are plain numbers of the experiment.
+//! The model's shape as settings: the family (MLP or transformer, link key `model`), activation and
+//! residual blocks (`act`, `res`); width and depth are plain numbers of the experiment.
 
 use crate::vocab::Named;
 
@@ -49,4 +49,23 @@ impl Residual {
             Residual::InvSqrtDepth => Some(1.0 / (blocks.max(1) as f64).sqrt()),
         }
     }
+}
+
+/// Which model family trains (link key `model`). `auto` is the MLP for vector tasks and the
+/// transformer for sequence tasks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Family {
+    #[default]
+    Auto,
+    Mlp,
+    Gpt,
+}
+
+impl Named for Family {
+    const WHAT: &'static str = "model";
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Family::Auto, "auto", "auto (MLP; transformer for sequences)"),
+        (Family::Mlp, "mlp", "MLP"),
+        (Family::Gpt, "gpt", "transformer (GPT)"),
+    ];
 }

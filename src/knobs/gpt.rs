@@ -76,6 +76,25 @@ impl GptConfig {
         width / self.heads.max(1)
     }
 
+    /// Every linear layer as (name, in, out), in forward order: the names `model::gpt` gives
+    /// them and the knobs address (`block.{i}.attn.{q,k,v,o}`, `block.{i}.mlp.{fc,proj}`,
+    /// `readout` unless tied).
+    pub fn linear_layers(&self, vocab: usize, width: usize, blocks: usize) -> Vec<(String, usize, usize)> {
+        let (d, hidden) = (width, self.mlp_ratio * width);
+        let mut out = Vec::new();
+        for i in 0..blocks {
+            for p in ["q", "k", "v", "o"] {
+                out.push((format!("block.{i}.attn.{p}"), d, d));
+            }
+            out.push((format!("block.{i}.mlp.fc"), d, hidden));
+            out.push((format!("block.{i}.mlp.proj"), hidden, d));
+        }
+        if !self.tied {
+            out.push(("readout".to_string(), d, vocab));
+        }
+        out
+    }
+
     /// Parameters of a model with `width` d_model, `blocks` blocks and a `vocab`-token alphabet:
     /// embeddings, per block the four attention projections and the MLP (with biases) and two
     /// norms, the final norm and the readout.

@@ -26,10 +26,9 @@ impl Named for SeqKind {
     ];
 }
 
-/// One sequence task.
+/// The sequence tasks' knobs (which task is the experiment's `task`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SeqConfig {
-    pub kind: SeqKind,
     /// Symbols per half (copy, reverse, sort).
     pub len: usize,
     /// Alphabet size (copy, reverse, sort).
@@ -43,7 +42,6 @@ pub struct SeqConfig {
 impl Default for SeqConfig {
     fn default() -> Self {
         Self {
-            kind: SeqKind::Copy,
             len: 8,
             symbols: 10,
             modulus: 97,
@@ -53,9 +51,9 @@ impl Default for SeqConfig {
 }
 
 impl SeqConfig {
-    /// Tokens of the task's alphabet: the symbols (or residues) and the task's marks.
-    pub fn vocab(&self) -> usize {
-        match self.kind {
+    /// Tokens of `kind`'s alphabet: the symbols (or residues) and the task's marks.
+    pub fn vocab(&self, kind: SeqKind) -> usize {
+        match kind {
             // s… then the separator.
             SeqKind::Copy | SeqKind::Reverse | SeqKind::Sort => self.symbols + 1,
             // 0 … p−1, '+', '='.
@@ -63,9 +61,9 @@ impl SeqConfig {
         }
     }
 
-    /// Tokens the model reads per example (its input; targets are the same shifted by one).
-    pub fn seq_len(&self) -> usize {
-        match self.kind {
+    /// Tokens the model reads per example of `kind` (targets are the same shifted by one).
+    pub fn seq_len(&self, kind: SeqKind) -> usize {
+        match kind {
             SeqKind::Copy | SeqKind::Reverse | SeqKind::Sort => 2 * self.len,
             // a + b = → c
             SeqKind::ModAdd => 4,

@@ -4,7 +4,8 @@
 use crate::vocab::Named;
 
 /// A data set. The 2-D toys are classification tasks with a decision boundary to draw; `Planted`
-/// is the linear teacher–student regression of RESEARCH.md E1; `Digits` the bundled 8×8 digits.
+/// is the linear teacher–student regression of RESEARCH.md E1; `Digits` the bundled 8×8 digits;
+/// the sequence tasks (copy, reverse, sort, modadd) are the transformer's (`knobs::sequence`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Task {
     #[default]
@@ -15,6 +16,10 @@ pub enum Task {
     Blobs,
     Planted,
     Digits,
+    Copy,
+    Reverse,
+    Sort,
+    Modadd,
 }
 
 impl Named for Task {
@@ -27,7 +32,29 @@ impl Named for Task {
         (Task::Blobs, "blobs", "Three Gaussian blobs"),
         (Task::Planted, "planted", "Planted-rank teacher (regression)"),
         (Task::Digits, "digits", "Digits 8×8 (UCI)"),
+        (Task::Copy, "copy", "Copy a sequence (transformer)"),
+        (Task::Reverse, "reverse", "Reverse a sequence (transformer)"),
+        (Task::Sort, "sort", "Sort a sequence (transformer)"),
+        (Task::Modadd, "modadd", "a + b mod p (transformer)"),
     ];
+}
+
+impl Task {
+    /// The sequence task this is, if it is one (they are the transformer's).
+    pub fn sequence(self) -> Option<crate::knobs::sequence::SeqKind> {
+        use crate::knobs::sequence::SeqKind;
+        match self {
+            Task::Copy => Some(SeqKind::Copy),
+            Task::Reverse => Some(SeqKind::Reverse),
+            Task::Sort => Some(SeqKind::Sort),
+            Task::Modadd => Some(SeqKind::ModAdd),
+            _ => None,
+        }
+    }
+
+    pub fn is_sequence(self) -> bool {
+        self.sequence().is_some()
+    }
 }
 
 /// How the adaptation phase's task differs from the pre-training task (2-D toys and digits).

@@ -8,12 +8,12 @@ use crate::data::spectrum;
 use crate::experiment::ExperimentConfig;
 use crate::knobs::quant::QMode;
 use crate::train::metrics::{Run, read_reports};
-use crate::train::{StepOutput, Trainer};
+use crate::train::{Job, StepOutput, Trainer};
 
 /// Trains `cfg` to the end, reading losses back every `chunk` steps (the native CLI and the tests;
 /// the page paces its own loop per animation frame).
 pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) -> Result<Run, String> {
-    let mut trainer = Trainer::new(cfg, device)?;
+    let mut trainer = Job::new(cfg, device)?;
     let mut run = Run::new(cfg.clone());
     while !trainer.is_done() && !run.diverged {
         let outs: Vec<StepOutput> = (0..chunk.max(1)).map_while(|_| trainer.step()).collect();
@@ -73,7 +73,11 @@ impl Analysis {
 /// for a quantized run, every layer's weights, concatenated and read together. The packed size is
 /// read only where Burn quantizes natively, which is the CPU backend: there "reading" is a copy in
 /// memory, not a device transfer.
-pub async fn read_analysis(trainer: &Trainer) -> Result<Analysis, String> {
+pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
+    // The transformer has no adapters or quantization yet (#13): nothing to read.
+    let Some(trainer) = job.vector() else {
+        return Ok(Analysis::default());
+    };
     let probe = trainer.delta_probe();
     let layers = if trainer.config().quant.enabled() {
         trainer.model().layers()
@@ -121,7 +125,7 @@ pub async fn train_sweep(
 ) -> Result<Vec<Run>, String> {
     let mut trainers = points
         .iter()
-        .map(|p| Trainer::new(&p.config, device))
+        .map(|p| Job::new(&p.config, device))
         .collect::<Result<Vec<_>, _>>()?;
     let mut runs: Vec<Run> = points
         .iter()

@@ -120,6 +120,15 @@ pub fn optimization(
     (optim, lr)
 }
 
+/// One optimizer and one schedule for every parameter at the base rate and decay: the
+/// transformer's groups until μP for it is built (its μP rules are #13's).
+pub fn uniform_optimization(cfg: &ExperimentConfig, total: usize) -> (ModuleOptimizer, ModuleLrScheduler) {
+    (
+        add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd),
+        ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total)),
+    )
+}
+
 /// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.
 fn scheduled(cfg: &ExperimentConfig, peak: f64, total: usize) -> Scheduled {
     Scheduled::new(peak, cfg.sched, cfg.warm, total)

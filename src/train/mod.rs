@@ -1,12 +1,16 @@
-//! Training: the trainer and its optimizer groups and schedules, the loop over runs with its one
+//! Training: the MLP's trainer and the transformer's (`sequence`), one `Job` over both, their
+//! optimizer groups and schedules, the loop over runs with its one
 //! readback, the results (`metrics::Run`) and their export.
 
 pub mod drive;
 pub mod export;
 pub mod groups;
+pub mod job;
 pub mod metrics;
 pub mod schedule;
+pub mod sequence;
 mod trainer;
 
 pub use drive::{Analysis, read_analysis, train_run, train_sweep};
+pub use job::Job;
 pub use trainer::*;

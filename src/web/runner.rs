@@ -11,7 +11,7 @@ use super::frame;
 use crate::page::{FrameReport, Msg, RunState};
 use crate::plot::BoundaryGrid;
 use crate::train::metrics::read_reports;
-use crate::train::{StepOutput, Trainer, read_analysis};
+use crate::train::{Job, StepOutput, read_analysis};
 
 /// Grid resolution of the decision-boundary plot.
 const GRID_RES: usize = 48;
@@ -28,7 +28,7 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
     let started = frame::now_ms();
     let mut trainers = Vec::with_capacity(points.len());
     for p in &points {
-        match Trainer::new(&p.config, &device) {
+        match Job::new(&p.config, &device) {
             Ok(t) => trainers.push(t),
             Err(error) => {
                 // A config the trainer refuses is not a device failure: leave the GPU alone.
@@ -96,9 +96,12 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
         }
         let n = outs.len();
         // The decision boundary rides along with the losses when it is due or a run just ended.
-        let single_done = trainers.len() == 1 && trainers[0].is_done();
-        let grid = (trainers.len() == 1 && trainers[0].config().has_boundary() && (want_side || single_done))
-            .then(|| trainers[0].predict_grid(GRID_RES));
+        let single = trainers.len() == 1;
+        let single_done = single && trainers[0].is_done();
+        let grid = trainers[0]
+            .vector_mut()
+            .filter(|t| single && t.config().has_boundary() && (want_side || single_done))
+            .map(|t| t.predict_grid(GRID_RES));
         let with_grid = grid.is_some();
         let result = read_reports(outs, grid.into_iter().collect()).await;
         let t1 = frame::now_ms();
@@ -112,16 +115,21 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
                 return;
             }
         };
-        let grid = extras.into_iter().next().filter(|_| with_grid).map(|probs| {
-            (
-                BoundaryGrid {
-                    res: GRID_RES,
-                    classes: trainers[0].dataset().classes,
-                    probs,
-                },
-                trainers[0].dataset().train.clone(),
-            )
-        });
+        let grid = extras
+            .into_iter()
+            .next()
+            .filter(|_| with_grid)
+            .zip(trainers[0].vector())
+            .map(|(probs, t)| {
+                (
+                    BoundaryGrid {
+                        res: GRID_RES,
+                        classes: t.dataset().classes,
+                        probs,
+                    },
+                    t.dataset().train.clone(),
+                )
+            });
         bus.send(Msg::Frame(FrameReport {
             generation,
             counts,

@@ -1,0 +1,61 @@
+//! One run's trainer, whichever family it trains: the MLP's [`Trainer`] or the transformer's
+//! [`SeqTrainer`], behind the calls the loops make (the page's runner and `drive`).
+
+use burn::prelude::*;
+
+use super::sequence::SeqTrainer;
+use super::trainer::{StepOutput, Trainer};
+use crate::experiment::ExperimentConfig;
+
+/// Each trainer is boxed: they are a few kB each and a sweep holds one per run.
+pub enum Job {
+    Vector(Box<Trainer>),
+    Sequence(Box<SeqTrainer>),
+}
+
+impl Job {
+    /// The trainer `cfg`'s model family needs.
+    pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
+        if cfg.is_transformer() {
+            SeqTrainer::new(cfg, device).map(|t| Job::Sequence(Box::new(t)))
+        } else {
+            Trainer::new(cfg, device).map(|t| Job::Vector(Box::new(t)))
+        }
+    }
+
+    pub fn step(&mut self) -> Option<StepOutput> {
+        match self {
+            Job::Vector(t) => t.step(),
+            Job::Sequence(t) => t.step(),
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        match self {
+            Job::Vector(t) => t.is_done(),
+            Job::Sequence(t) => t.is_done(),
+        }
+    }
+
+    pub fn config(&self) -> &ExperimentConfig {
+        match self {
+            Job::Vector(t) => t.config(),
+            Job::Sequence(t) => t.config(),
+        }
+    }
+
+    /// The MLP's trainer, for what only it has (the decision boundary, its end-of-run figures).
+    pub fn vector(&self) -> Option<&Trainer> {
+        match self {
+            Job::Vector(t) => Some(t),
+            Job::Sequence(_) => None,
+        }
+    }
+
+    pub fn vector_mut(&mut self) -> Option<&mut Trainer> {
+        match self {
+            Job::Vector(t) => Some(t),
+            Job::Sequence(_) => None,
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! The transformer's trainer (#13): next-token training on a sequence task, with the same
+//! contract as the MLP's `Trainer` — `step()` queues work and returns tensors; nothing here reads
+//! values back. Losses are the mean cross-entropy over the scored (answer) positions, plus the
+//! z-loss when it is on.
+
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+
+use super::groups;
+use super::trainer::StepOutput;
+use crate::data::sequence::{SeqDataset, Sequences, generate};
+use crate::data::{Rng, streams};
+use crate::experiment::{EVAL_EVERY, ExperimentConfig};
+use crate::model::gpt::Gpt;
+
+/// Validation examples scored at each evaluation: enough for a steady curve, few enough to cost
+/// less than a handful of steps.
+pub const VAL_ROWS: usize = 512;
+
+/// One split on the device: tokens `[n, t]`, next tokens `[n, t]`, the scored mask `[n, t]`.
+struct DeviceSeqs {
+    x: Tensor<2, Int>,
+    y: Tensor<2, Int>,
+    mask: Tensor<2>,
+    n: usize,
+}
+
+impl DeviceSeqs {
+    fn upload(s: &Sequences, rows: usize, device: &Device) -> Self {
+        let n = s.n.min(rows);
+        let t = s.t;
+        Self {
+            x: Tensor::from_data(TensorData::new(s.x[..n * t].to_vec(), [n, t]), device),
+            y: Tensor::from_data(TensorData::new(s.y[..n * t].to_vec(), [n, t]), device),
+            mask: Tensor::from_data(TensorData::new(s.mask[..n * t].to_vec(), [n, t]), device),
+            n,
+        }
+    }
+}
+
+pub struct SeqTrainer {
+    cfg: ExperimentConfig,
+    device: Device,
+    model: Option<Gpt>,
+    optim: ModuleOptimizer,
+    lr: ModuleLrScheduler,
+    dataset: SeqDataset,
+    train: DeviceSeqs,
+    val: DeviceSeqs,
+    batch_rng: Rng,
+    step: usize,
+}
+
+impl SeqTrainer {
+    /// Builds the model and uploads the task's examples once. `device` is a plain device; the
+    /// trainer enables autodiff on it. `cfg` must be a valid transformer experiment.
+    pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
+        let kind = cfg.task.sequence().ok_or_else(|| {
+            format!(
+                "task={} is not a sequence task",
+                crate::vocab::Named::key(cfg.task)
+            )
+        })?;
+        let device = device.clone().autodiff();
+        let dataset = generate(kind, &cfg.seq, cfg.points, cfg.seed);
+        // SP's attention scale; μP's 1/d_head comes with μP for the transformer.
+        let scale = 1.0 / (cfg.gpt.head_dim(cfg.width).max(1) as f64).sqrt();
+        let model = Gpt::new(
+            &cfg.gpt,
+            dataset.vocab(),
+            cfg.width,
+            cfg.depth,
+            scale,
+            &mut Rng::stream(cfg.seed, streams::INIT),
+            &device,
+        );
+        let (optim, lr) = groups::uniform_optimization(cfg, cfg.total_steps());
+        Ok(Self {
+            train: DeviceSeqs::upload(&dataset.train, usize::MAX, &device),
+            val: DeviceSeqs::upload(&dataset.val, VAL_ROWS, &device),
+            dataset,
+            cfg: cfg.clone(),
+            device,
+            model: Some(model),
+            optim,
+            lr,
+            batch_rng: Rng::stream(cfg.seed, streams::BATCHES),
+            step: 0,
+        })
+    }
+
+    pub fn config(&self) -> &ExperimentConfig {
+        &self.cfg
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    pub fn dataset(&self) -> &SeqDataset {
+        &self.dataset
+    }
+
+    pub fn model(&self) -> &Gpt {
+        self.model.as_ref().expect("model is present between steps")
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.step >= self.cfg.total_steps()
+    }
+
+    /// Mean cross-entropy over the scored positions (+ z-loss): logits [n, t, vocab] → [1].
+    fn loss(&self, logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+        let [n, t, v] = logits.dims();
+        let logits = logits.reshape([n * t, v]);
+        let mask = mask.reshape([n * t, 1]);
+        let scored = mask.clone().sum().clamp_min(1.0);
+        let logp = log_softmax(logits.clone(), 1).gather(1, y.reshape([n * t, 1]));
+        let ce = (logp * mask.clone()).sum().neg() / scored.clone();
+        if self.cfg.gpt.z_loss > 0.0 {
+            // log Z per position: [n·t, 1]
+            let max = logits.clone().max_dim(1).detach();
+            let log_z = (logits - max.clone()).exp().sum_dim(1).log() + max;
+            let z = (log_z.powi_scalar(2) * mask).sum() / scored;
+            (ce + z.mul_scalar(self.cfg.gpt.z_loss)).reshape([1])
+        } else {
+            ce.reshape([1])
+        }
+    }
+
+    /// Queues one optimizer step on a random mini-batch; `None` once every step is taken.
+    pub fn step(&mut self) -> Option<StepOutput> {
+        if self.is_done() {
+            return None;
+        }
+        let t = self.step;
+        let batch = self.cfg.batch.min(self.train.n).max(1);
+        let rows: Vec<i64> = (0..batch)
+            .map(|_| self.batch_rng.below(self.train.n) as i64)
+            .collect();
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(rows, [batch]), &self.device);
+        let x = self.train.x.clone().select(0, idx.clone()); // [batch, t]
+        let y = self.train.y.clone().select(0, idx.clone());
+        let mask = self.train.mask.clone().select(0, idx);
+        let model = self.model.take().expect("model is present between steps");
+        let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == self.cfg.total_steps();
+        let val_loss = (eval && self.val.n > 0).then(|| {
+            let logits = model.forward(self.val.x.clone());
+            self.loss(logits, self.val.y.clone(), self.val.mask.clone())
+                .detach()
+        });
+        let loss = self.loss(model.forward(x), y, mask);
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let lr = self.lr.step();
+        let model = self.optim.step(lr, model, grads);
+        self.model = Some(model);
+        self.step += 1;
+        Some(StepOutput {
+            step: t,
+            train_loss: loss.detach(),
+            val_loss,
+            coord: None,
+            quant_loss: None,
+        })
+    }
+}

@@ -1,0 +1,57 @@
+// The transformer in the page (#13): a small model on a sequence task trains on WebGPU and on the
+// CPU backend from the same link and reaches the same losses; its knobs are controls of the page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, open, waitForState } from "./harness.mjs";
+
+let srv, browser;
+before(async () => {
+  srv = await serve();
+  browser = await launch({ webgpu: true });
+});
+after(async () => {
+  await browser?.close();
+  srv?.server.close();
+});
+
+const num = (s) => Number.parseFloat(s);
+
+test("a small transformer gives the same losses on WebGPU and on the CPU", async () => {
+  // Few steps: the software adapter here needs about half a second a step.
+  const q = "?v=1&task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&n=64&bs=16&steps=11&lr=0.003";
+  const seen = {};
+  for (const backend of ["webgpu", "cpu"]) {
+    const { page, errors } = await open(browser, srv.base, `${q}&backend=${backend}`);
+    const data = await waitForState(page, ["done", "failed", "diverged"], 300_000);
+    assert.equal(data.state, "done", errors.join(" | "));
+    assert.equal(data.backend, backend);
+    assert.equal(data.step, "11");
+    seen[backend] = [num(data.firstVal), num(data.lastVal)];
+    if (backend === "cpu") {
+      // The transformer's knobs are the page's controls, filled from the link.
+      assert.equal(await page.inputValue("#heads"), "2");
+      assert.equal(await page.inputValue("#model"), "auto");
+      assert.equal(await page.isVisible("#fig-boundary"), false, "no decision boundary for sequences");
+      assert.match(await page.textContent("#progress"), /step 11 \/ 11/);
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+  // Same seed, same data and init on both devices: f32 kernels differ only in rounding.
+  for (const i of [0, 1]) {
+    const [g, c] = [seen.webgpu[i], seen.cpu[i]];
+    assert.ok(Math.abs(g - c) <= 1e-3 * c, `WebGPU ${g} vs CPU ${c}`);
+  }
+  assert.ok(seen.cpu[1] < seen.cpu[0], `and the loss falls: ${seen.cpu}`);
+});
+
+test("a transformer knob the page cannot run yet is explained and replaced", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=copy&steps=5&r=4&w=32&heads=3");
+  const data = await waitForState(page, ["done", "failed", "diverged"], 120_000);
+  assert.equal(data.state, "done", errors.join(" | "));
+  const messages = await page.textContent("#messages");
+  assert.match(messages, /LoRA on the transformer is not built yet/);
+  assert.match(messages, /w=32 is not a multiple of heads=3: choose heads dividing the width; using 4/);
+  assert.equal(await page.inputValue("#heads"), "4");
+  await page.close();
+});
