@@ -7,19 +7,19 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use tinytune::data::Rng;
 use tinytune::knobs::gpt::{GptConfig, Norm, Pos};
+use tinytune::knobs::mup::MupConfig;
 use tinytune::model::backend;
 use tinytune::model::gpt::Gpt;
 
 const VOCAB: usize = 11;
 
 fn model(cfg: &GptConfig, width: usize, blocks: usize, seed: u64) -> Gpt {
-    let scale = 1.0 / (cfg.head_dim(width) as f64).sqrt();
     Gpt::new(
         cfg,
+        &MupConfig::default(),
         VOCAB,
         width,
         blocks,
-        scale,
         &mut Rng::new(seed),
         &backend::cpu(),
     )
@@ -140,8 +140,15 @@ fn it_learns_to_copy_a_sequence() {
         heads: 2,
         ..GptConfig::default()
     };
-    let scale = 1.0 / (cfg.head_dim(32) as f64).sqrt();
-    let mut m = Gpt::new(&cfg, VOCAB, 32, 2, scale, &mut Rng::new(1), &device);
+    let mut m = Gpt::new(
+        &cfg,
+        &MupConfig::default(),
+        VOCAB,
+        32,
+        2,
+        &mut Rng::new(1),
+        &device,
+    );
     let mut optim = ModuleOptimizer::from(AdamConfig::new().with_epsilon(1e-8).build());
     let mut rng = Rng::new(7);
     let batch = |rng: &mut Rng| {

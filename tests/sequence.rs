@@ -7,6 +7,7 @@ use burn::tensor::activation::log_softmax;
 use tinytune::data::Rng;
 use tinytune::data::sequence::{Sequences, generate};
 use tinytune::knobs::gpt::GptConfig;
+use tinytune::knobs::mup::MupConfig;
 use tinytune::knobs::sequence::{SeqConfig, SeqKind};
 use tinytune::model::backend;
 use tinytune::model::gpt::Gpt;
@@ -106,8 +107,15 @@ fn the_transformer_learns_every_task() {
             ctx: s.t,
             ..GptConfig::default()
         };
-        let scale = 1.0 / (gpt.head_dim(32) as f64).sqrt();
-        let mut m = Gpt::new(&gpt, d.vocab(), 32, 2, scale, &mut Rng::new(1), &device);
+        let mut m = Gpt::new(
+            &gpt,
+            &MupConfig::default(),
+            d.vocab(),
+            32,
+            2,
+            &mut Rng::new(1),
+            &device,
+        );
         let mut optim = ModuleOptimizer::from(AdamConfig::new().with_epsilon(1e-8).build());
         let value = |l: Tensor<1>| l.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0];
         let first = value(loss(m.forward(x.clone()), y.clone(), mask.clone()));
@@ -164,7 +172,6 @@ fn bad_transformer_keys_are_reported_with_the_value_used() {
     assert!(issue("task=xor&model=gpt", "model").contains("task=xor is not one"));
     assert!(issue("task=modadd&model=mlp", "model").contains("set model=gpt"));
     assert!(issue("task=copy&r=4", "r").contains("LoRA on the transformer is not built yet"));
-    assert!(issue("task=copy&param=mup", "param").contains("μP for the transformer"));
     assert!(issue("task=copy&bits=4", "bits").contains("quantizing the transformer"));
     assert!(issue("task=copy&ctx=5000", "ctx").contains("between 2 and 512"));
     assert!(issue("task=sequence", "task").contains("unknown task 'sequence'"));
@@ -172,4 +179,75 @@ fn bad_transformer_keys_are_reported_with_the_value_used() {
     let p = tinytune::link::url::parse("task=copy&w=32&heads=3&r=4");
     assert!(tinytune::link::keys::validate(&p.study.experiment).is_ok());
     assert!(p.study.experiment.is_transformer());
+}
+
+#[test]
+fn mup_at_the_base_width_is_sp_for_the_transformer() {
+    let device = backend::cpu();
+    let sp = tinytune::link::url::parse_strict(LINK).unwrap().experiment;
+    let mu = tinytune::link::url::parse_strict(&format!("{LINK}&param=mup&bw=32"))
+        .unwrap()
+        .experiment;
+    let a = pollster::block_on(tinytune::train::train_run(&sp, &device, 40)).unwrap();
+    let b = pollster::block_on(tinytune::train::train_run(&mu, &device, 40)).unwrap();
+    assert_eq!(a.reports, b.reports, "every μP factor is 1 at the base width");
+}
+
+#[test]
+fn mup_gives_the_transformer_its_groups_and_attention_scale() {
+    use tinytune::knobs::mup::{Part, Role};
+    use tinytune::model::gpt::attention_scale;
+    let q = "task=copy&w=128&d=1&heads=4&param=mup&bw=32&lr=0.01";
+    let cfg = tinytune::link::url::parse_strict(q).unwrap().experiment;
+    let mut rng = Rng::new(1);
+    let m = Gpt::new(
+        &cfg.gpt,
+        &cfg.mup,
+        cfg.classes(),
+        128,
+        1,
+        &mut rng,
+        &backend::cpu(),
+    );
+    let specs = m.param_specs();
+    // Every float tensor of the model has exactly one role (else it would train at a default rate).
+    struct Ids(Vec<burn::module::ParamId>);
+    impl burn::module::ModuleVisitor for Ids {
+        fn visit_float<const D: usize>(&mut self, p: &burn::module::Param<Tensor<D>>) {
+            self.0.push(p.id);
+        }
+    }
+    let mut ids = Ids(Vec::new());
+    burn::module::Module::visit(&m, &mut ids);
+    let mut from_specs: Vec<String> = specs.iter().map(|s| s.id.to_string()).collect();
+    let mut from_model: Vec<String> = ids.0.iter().map(ToString::to_string).collect();
+    from_specs.sort();
+    from_model.sort();
+    assert_eq!(from_specs, from_model);
+    let rates = tinytune::train::groups::rates_of(&cfg, specs.clone());
+    let lr = |name: &str| {
+        rates
+            .iter()
+            .find(|r| r.name == name)
+            .unwrap_or_else(|| panic!("{name}"))
+            .lr
+    };
+    // m = 128/32 = 4: hidden matrices η/m; the embedding, vectors and the readout η (MuAdam).
+    assert!((lr("block.0.attn.q.weight") - 0.0025).abs() < 1e-12);
+    assert!((lr("block.0.mlp.fc.weight") - 0.0025).abs() < 1e-12);
+    assert_eq!(lr("embed.weight"), 0.01);
+    assert_eq!(lr("block.0.attn.q.bias"), 0.01);
+    assert_eq!(lr("block.0.norm1.gamma"), 0.01);
+    assert_eq!(lr("readout.weight"), 0.01);
+    assert!(
+        specs
+            .iter()
+            .any(|s| s.role == Role::Readout && s.part == Part::Bias)
+    );
+    // embed, pos, two block norms × (γ, β), six linears × (W, b), the final norm, the readout.
+    assert_eq!(specs.len(), 1 + 1 + 4 + 12 + 2 + 2);
+    // Attention: √(d_base)/d_head, which is SP's 1/√d_head at the base width.
+    let sp_scale = |w: usize| 1.0 / (cfg.gpt.head_dim(w) as f64).sqrt();
+    assert!((attention_scale(&cfg.gpt, &cfg.mup, 32) - sp_scale(32)).abs() < 1e-12);
+    assert!((attention_scale(&cfg.gpt, &cfg.mup, 128) - 8f64.sqrt() / 32.0).abs() < 1e-12);
 }

@@ -118,11 +118,6 @@ impl ExperimentConfig {
                 "LoRA on the transformer is not built yet: remove r",
             ),
             (
-                self.mup.mup(),
-                "param",
-                "μP for the transformer is not built yet: use param=sp",
-            ),
-            (
                 self.quant.enabled(),
                 "bits",
                 "quantizing the transformer is not built yet: use bits=32",

@@ -6,8 +6,11 @@
 //! name and role: `block.{i}.attn.{q,k,v,o}`, `block.{i}.mlp.{fc,proj}`, `readout`. Weights are
 //! drawn from tinytune's seeded generator, so a link replays the same model on every backend.
 //!
-//! Attention logits are q·k scaled by `attn_scale`: 1/√d_head under SP, 1/d_head under μP
-//! (Tensor Programs V), set by the caller.
+//! μP (Tensor Programs V, as `mup` computes it): attention logits are q·k·√d_base/d_head, 1/d_head
+//! up to a constant, so μP equals SP's 1/√d_head at the base width; the readout's input is scaled
+//! by α_out/m (MuReadout) and its init follows `mup`'s table; the embedding is input-like (its
+//! init and Adam rate do not change with width) and its output is scaled by α_in; the hidden
+//! matrices get η/m through the optimizer groups (`param_specs` gives each tensor its role).
 
 use burn::module::{Module, Param};
 use burn::nn::{
@@ -17,9 +20,11 @@ use burn::nn::{
 use burn::prelude::*;
 use burn::tensor::activation;
 
+use super::ParamSpec;
 use super::init::seeded_linear;
 use crate::data::Rng;
 use crate::knobs::gpt::{GptConfig, Norm, Pos};
+use crate::knobs::mup::{MupConfig, Part, Role};
 
 /// LayerNorm or RMSNorm over the last axis (one of the two is set).
 #[derive(Module, Debug)]
@@ -153,24 +158,41 @@ pub struct Gpt {
     /// Untied readout d → vocab; `None` when tied to the embedding.
     pub readout: Option<Linear>,
     vocab: usize,
+    /// α_in on the embedding's output (μP; 1 under SP).
+    embed_mult: f64,
+    /// MuReadout's α_out/m on the readout's input (1 under SP).
+    readout_input_mult: f64,
+}
+
+/// The attention logits' scale: 1/√d_head under SP; √(d_base)/d_head under μP, with d_base the
+/// head width at the base width, so the two agree there.
+pub fn attention_scale(gpt: &GptConfig, mup: &MupConfig, width: usize) -> f64 {
+    let dh = gpt.head_dim(width).max(1) as f64;
+    if mup.mup() {
+        let base = gpt.head_dim(mup.base_width).max(1) as f64;
+        base.sqrt() / dh
+    } else {
+        1.0 / dh.sqrt()
+    }
 }
 
 impl Gpt {
-    /// A `blocks`-block model of width `width` over a `vocab`-token alphabet. Linear weights
-    /// start at N(0, 1/fan_in), biases at 0, embeddings at N(0, 1); `attn_scale` multiplies the
-    /// attention logits (1/√d_head for SP).
+    /// A `blocks`-block model of width `width` over a `vocab`-token alphabet, parameterized by
+    /// `mup` (SP by default). Linear weights start as `mup`'s table says (N(0, 1/fan_in) under
+    /// SP), biases at 0, embeddings at N(0, 1).
     pub fn new(
         cfg: &GptConfig,
+        mup: &MupConfig,
         vocab: usize,
         width: usize,
         blocks: usize,
-        attn_scale: f64,
         rng: &mut Rng,
         device: &Device,
     ) -> Self {
         let d = width;
         let dh = cfg.head_dim(d);
-        let std = |fan_in: usize| 1.0 / (fan_in.max(1) as f64).sqrt();
+        let attn_scale = attention_scale(cfg, mup, width);
+        let std = |fan_in: usize| mup.init_std(Role::Hidden, Part::Weight, fan_in, width);
         let hidden = cfg.mlp_ratio * d;
         let blocks = (0..blocks)
             .map(|_| Block {
@@ -196,8 +218,18 @@ impl Gpt {
             rope: (cfg.pos == Pos::Rope).then(|| RotaryEncodingConfig::new(cfg.ctx, dh).init(device)),
             blocks,
             norm: NormLayer::new(cfg.norm, d, device),
-            readout: (!cfg.tied).then(|| seeded_linear(d, vocab, std(d), rng, device)),
+            readout: (!cfg.tied).then(|| {
+                seeded_linear(
+                    d,
+                    vocab,
+                    mup.init_std(Role::Readout, Part::Weight, d, width),
+                    rng,
+                    device,
+                )
+            }),
             vocab,
+            embed_mult: mup.output_mult(Role::Input),
+            readout_input_mult: mup.input_mult(Role::Readout, width),
         }
     }
 
@@ -216,6 +248,9 @@ impl Gpt {
         let device = tokens.device();
         // [b, t, d]
         let mut h = self.embed.forward(tokens);
+        if self.embed_mult != 1.0 {
+            h = h.mul_scalar(self.embed_mult);
+        }
         if let Some(pos) = &self.pos {
             let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]);
             let [_, _, d] = h.dims();
@@ -224,7 +259,10 @@ impl Gpt {
         for block in &self.blocks {
             h = block.forward(h, self.rope.as_ref(), trace.as_deref_mut());
         }
-        let h = self.norm.forward(h);
+        let mut h = self.norm.forward(h);
+        if self.readout_input_mult != 1.0 {
+            h = h.mul_scalar(self.readout_input_mult);
+        }
         match &self.readout {
             Some(r) => r.forward(h),
             None => {
@@ -262,6 +300,57 @@ impl Gpt {
 
     pub fn parameter_count(&self) -> usize {
         self.num_params()
+    }
+
+    /// Every tensor with its μP role, as `mup`'s `set_base_shapes` classifies it: the embeddings
+    /// input-like, the blocks' matrices hidden (their biases, the norms' gains and biases
+    /// vector-like, as a hidden layer's bias), the readout readout-like.
+    pub fn param_specs(&self) -> Vec<ParamSpec> {
+        let mut out = Vec::new();
+        let mut push = |name: String, id, role, part| out.push(ParamSpec { name, id, role, part });
+        push(
+            "embed.weight".into(),
+            self.embed.weight.id,
+            Role::Input,
+            Part::Weight,
+        );
+        if let Some(p) = &self.pos {
+            push("pos.weight".into(), p.weight.id, Role::Input, Part::Weight);
+        }
+        // A norm's gain and bias are vector-like, as a hidden layer's bias.
+        let norm =
+            |name: String, n: &NormLayer, push: &mut dyn FnMut(String, burn::module::ParamId, Role, Part)| {
+                if let Some(l) = &n.layer {
+                    push(format!("{name}.gamma"), l.gamma.id, Role::Hidden, Part::Bias);
+                    if let Some(b) = &l.beta {
+                        push(format!("{name}.beta"), b.id, Role::Hidden, Part::Bias);
+                    }
+                }
+                if let Some(r) = &n.rms {
+                    push(format!("{name}.gamma"), r.gamma.id, Role::Hidden, Part::Bias);
+                }
+            };
+        for (i, b) in self.blocks.iter().enumerate() {
+            norm(format!("block.{i}.norm1"), &b.norm1, &mut push);
+            norm(format!("block.{i}.norm2"), &b.norm2, &mut push);
+            if let (Some(q), Some(k)) = (&b.attn.q_norm, &b.attn.k_norm) {
+                norm(format!("block.{i}.attn.q_norm"), q, &mut push);
+                norm(format!("block.{i}.attn.k_norm"), k, &mut push);
+            }
+        }
+        norm("norm".into(), &self.norm, &mut push);
+        for (name, l) in self.layers() {
+            let role = if name == "readout" {
+                Role::Readout
+            } else {
+                Role::Hidden
+            };
+            push(format!("{name}.weight"), l.weight.id, role, Part::Weight);
+            if let Some(b) = &l.bias {
+                push(format!("{name}.bias"), b.id, role, Part::Bias);
+            }
+        }
+        out
     }
 }
 

@@ -9,7 +9,7 @@ use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, Optimizer, SgdConfig
 
 use crate::experiment::ExperimentConfig;
 use crate::knobs::optim::OptimizerKind;
-use crate::model::Mlp;
+use crate::model::{Mlp, ParamSpec};
 use crate::train::schedule::Scheduled;
 
 /// One parameter's learning rate and weight decay at the peak of the schedule, as the trainer
@@ -25,8 +25,12 @@ pub struct ParamRate {
 /// Every tensor's [`ParamRate`] for `model` under `cfg`: the one table both phases of a run build
 /// their optimizer groups from (the tests compare it with `mup`'s and peft's own groups).
 pub fn param_rates(cfg: &ExperimentConfig, model: &Mlp) -> Vec<ParamRate> {
-    model
-        .param_specs()
+    rates_of(cfg, model.param_specs())
+}
+
+/// The [`ParamRate`] of every tensor in `specs` (any model family's `param_specs`).
+pub fn rates_of(cfg: &ExperimentConfig, specs: Vec<ParamSpec>) -> Vec<ParamRate> {
+    specs
         .into_iter()
         .map(|p| {
             let rate = crate::experiment::rates::rate(cfg, p.role, p.part);
@@ -104,7 +108,16 @@ pub fn optimization(
     model: &Mlp,
     total: usize,
 ) -> (ModuleOptimizer, ModuleLrScheduler) {
-    let rates = param_rates(cfg, model);
+    optimization_of(cfg, model.param_specs(), total)
+}
+
+/// [`optimization`] for any model family, from its tensors' roles.
+pub fn optimization_of(
+    cfg: &ExperimentConfig,
+    specs: Vec<ParamSpec>,
+    total: usize,
+) -> (ModuleOptimizer, ModuleLrScheduler) {
+    let rates = rates_of(cfg, specs);
     let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
     for (peak, ids) in by_value(&rates, |r| r.lr) {
         if peak != cfg.lr {
@@ -118,15 +131,6 @@ pub fn optimization(
         }
     }
     (optim, lr)
-}
-
-/// One optimizer and one schedule for every parameter at the base rate and decay: the
-/// transformer's groups until μP for it is built (its μP rules are #13's).
-pub fn uniform_optimization(cfg: &ExperimentConfig, total: usize) -> (ModuleOptimizer, ModuleLrScheduler) {
-    (
-        add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd),
-        ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total)),
-    )
 }
 
 /// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.

@@ -65,18 +65,17 @@ impl SeqTrainer {
         })?;
         let device = device.clone().autodiff();
         let dataset = generate(kind, &cfg.seq, cfg.points, cfg.seed);
-        // SP's attention scale; μP's 1/d_head comes with μP for the transformer.
-        let scale = 1.0 / (cfg.gpt.head_dim(cfg.width).max(1) as f64).sqrt();
         let model = Gpt::new(
             &cfg.gpt,
+            &cfg.mup,
             dataset.vocab(),
             cfg.width,
             cfg.depth,
-            scale,
             &mut Rng::stream(cfg.seed, streams::INIT),
             &device,
         );
-        let (optim, lr) = groups::uniform_optimization(cfg, cfg.total_steps());
+        // μP's groups (η/m on the hidden matrices) or SP's single rate, as for the MLP.
+        let (optim, lr) = groups::optimization_of(cfg, model.param_specs(), cfg.total_steps());
         Ok(Self {
             train: DeviceSeqs::upload(&dataset.train, usize::MAX, &device),
             val: DeviceSeqs::upload(&dataset.val, VAL_ROWS, &device),
