@@ -123,11 +123,6 @@ impl ExperimentConfig {
                 "quantizing the transformer is not built yet: use bits=32",
             ),
             (
-                self.coord > 0,
-                "coord",
-                "the transformer's coordinate check is not built yet: use coord=0",
-            ),
-            (
                 self.residual != Residual::None,
                 "res",
                 "the transformer always has residual blocks; res applies to the MLP: remove it",

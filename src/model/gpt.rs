@@ -71,10 +71,23 @@ pub struct Attention {
     scale: f64,
 }
 
-/// What one attention layer saw, for the instability views: the largest logit (after scaling).
-pub struct AttentionTrace {
-    /// [1]: max over batch, heads and positions of the scaled, unmasked logits.
-    pub max_logit: Tensor<1>,
+/// What a traced forward saw: the coordinate check's mean |output| of every linear layer (in
+/// [`Gpt::layers`] order) and, for the instability views, each attention layer's largest logit.
+#[derive(Default)]
+pub struct Trace {
+    /// [1] each: mean |output| of a linear layer.
+    pub outputs: Vec<Tensor<1>>,
+    /// [1] each: max over batch, heads and positions of the scaled, unmasked logits.
+    pub max_logits: Vec<Tensor<1>>,
+}
+
+/// `l`(x): [..., in] → [..., out], recording mean |output| when tracing.
+fn traced(l: &Linear, x: Tensor<3>, trace: &mut Option<&mut Trace>) -> Tensor<3> {
+    let y = l.forward(x);
+    if let Some(t) = trace.as_deref_mut() {
+        t.outputs.push(y.clone().abs().mean().detach().reshape([1]));
+    }
+    y
 }
 
 impl Attention {
@@ -83,16 +96,16 @@ impl Attention {
         &self,
         x: Tensor<3>,
         rope: Option<&RotaryEncoding>,
-        trace: Option<&mut Vec<AttentionTrace>>,
+        trace: &mut Option<&mut Trace>,
     ) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let h = self.heads;
         let dh = d / h;
         // [b, t, d] → [b, h, t, dh]
         let split = |y: Tensor<3>| y.reshape([b, t, h, dh]).swap_dims(1, 2);
-        let mut q = split(self.q.forward(x.clone()));
-        let mut k = split(self.k.forward(x.clone()));
-        let v = split(self.v.forward(x));
+        let mut q = split(traced(&self.q, x.clone(), trace));
+        let mut k = split(traced(&self.k, x.clone(), trace));
+        let v = split(traced(&self.v, x, trace));
         if let (Some(qn), Some(kn)) = (&self.q_norm, &self.k_norm) {
             q = qn.forward(q);
             k = kn.forward(k);
@@ -107,16 +120,14 @@ impl Attention {
         let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device())
             .reshape([1, 1, t, t])
             .expand([b, h, t, t]);
-        if let Some(trace) = trace {
+        if let Some(t) = trace.as_deref_mut() {
             let seen = scores.clone().mask_fill(future.clone(), f32::NEG_INFINITY);
-            trace.push(AttentionTrace {
-                max_logit: seen.max().reshape([1]),
-            });
+            t.max_logits.push(seen.max().detach().reshape([1]));
         }
         let probs = activation::softmax(scores.mask_fill(future, f32::NEG_INFINITY), 3);
         // [b, h, t, dh] → [b, t, d]
         let out = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
-        self.o.forward(out)
+        traced(&self.o, out, trace)
     }
 }
 
@@ -136,13 +147,11 @@ impl Block {
         &self,
         h: Tensor<3>,
         rope: Option<&RotaryEncoding>,
-        trace: Option<&mut Vec<AttentionTrace>>,
+        trace: &mut Option<&mut Trace>,
     ) -> Tensor<3> {
         let h = h.clone() + self.attn.forward(self.norm1.forward(h), rope, trace);
-        let m = self
-            .proj
-            .forward(activation::gelu(self.fc.forward(self.norm2.forward(h.clone()))));
-        h + m
+        let hidden = activation::gelu(traced(&self.fc, self.norm2.forward(h.clone()), trace));
+        h + traced(&self.proj, hidden, trace)
     }
 }
 
@@ -238,12 +247,9 @@ impl Gpt {
         self.forward_traced(tokens, None)
     }
 
-    /// As [`forward`](Self::forward), recording each attention layer's largest logit.
-    pub fn forward_traced(
-        &self,
-        tokens: Tensor<2, Int>,
-        mut trace: Option<&mut Vec<AttentionTrace>>,
-    ) -> Tensor<3> {
+    /// As [`forward`](Self::forward), recording every linear layer's mean |output| and each
+    /// attention layer's largest logit into `trace`.
+    pub fn forward_traced(&self, tokens: Tensor<2, Int>, mut trace: Option<&mut Trace>) -> Tensor<3> {
         let [b, t] = tokens.dims();
         let device = tokens.device();
         // [b, t, d]
@@ -257,14 +263,14 @@ impl Gpt {
             h = h + pos.forward(positions).expand([b, t, d]);
         }
         for block in &self.blocks {
-            h = block.forward(h, self.rope.as_ref(), trace.as_deref_mut());
+            h = block.forward(h, self.rope.as_ref(), &mut trace);
         }
         let mut h = self.norm.forward(h);
         if self.readout_input_mult != 1.0 {
             h = h.mul_scalar(self.readout_input_mult);
         }
         match &self.readout {
-            Some(r) => r.forward(h),
+            Some(r) => traced(r, h, &mut trace),
             None => {
                 // Tied: logits = h · Eᵀ, E: [vocab, d].
                 let [_, _, d] = h.dims();

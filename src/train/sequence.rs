@@ -9,11 +9,12 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
 use super::groups;
+use super::trainer::COORD_ROWS;
 use super::trainer::StepOutput;
 use crate::data::sequence::{SeqDataset, Sequences, generate};
 use crate::data::{Rng, streams};
 use crate::experiment::{EVAL_EVERY, ExperimentConfig};
-use crate::model::gpt::Gpt;
+use crate::model::gpt::{Gpt, Trace};
 
 /// Validation examples scored at each evaluation: enough for a steady curve, few enough to cost
 /// less than a handful of steps.
@@ -129,6 +130,15 @@ impl SeqTrainer {
         }
     }
 
+    /// The coordinate check's statistic: mean |output| of every linear layer on the first
+    /// validation examples, [layers] (as the MLP's; flat in width under μP).
+    fn coord_probe(&self, model: &Gpt) -> Tensor<1> {
+        let rows = self.val.n.min(COORD_ROWS);
+        let mut trace = Trace::default();
+        let _ = model.forward_traced(self.val.x.clone().narrow(0, 0, rows), Some(&mut trace));
+        Tensor::cat(trace.outputs, 0)
+    }
+
     /// Queues one optimizer step on a random mini-batch; `None` once every step is taken.
     pub fn step(&mut self) -> Option<StepOutput> {
         if self.is_done() {
@@ -154,13 +164,14 @@ impl SeqTrainer {
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let lr = self.lr.step();
         let model = self.optim.step(lr, model, grads);
+        let coord = (t < self.cfg.coord).then(|| self.coord_probe(&model));
         self.model = Some(model);
         self.step += 1;
         Some(StepOutput {
             step: t,
             train_loss: loss.detach(),
             val_loss,
-            coord: None,
+            coord,
             quant_loss: None,
         })
     }
