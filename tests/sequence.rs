@@ -172,7 +172,7 @@ fn bad_transformer_keys_are_reported_with_the_value_used() {
     assert!(issue("task=xor&model=gpt", "model").contains("task=xor is not one"));
     assert!(issue("task=modadd&model=mlp", "model").contains("set model=gpt"));
     assert!(issue("task=copy&r=4", "r").contains("LoRA on the transformer is not built yet"));
-    assert!(issue("task=copy&bits=4", "bits").contains("quantizing the transformer"));
+    assert!(issue("task=copy&bits=4&qmode=qlora", "qmode").contains("needs adapters"));
     assert!(issue("task=copy&ctx=5000", "ctx").contains("between 2 and 512"));
     assert!(issue("task=sequence", "task").contains("unknown task 'sequence'"));
     // What is used instead is a valid transformer experiment.
@@ -307,4 +307,40 @@ fn the_transformers_coordinate_check_is_flat_under_mup_and_grows_under_sp() {
         );
         assert!(g_sp > sp_at_least, "SP {name} grew only ×{g_sp} from 32 to 256");
     }
+}
+
+#[test]
+fn the_transformer_quantizes_after_training_and_trains_through_quantization() {
+    let device = backend::cpu();
+    let run = |extra: &str| {
+        let cfg = tinytune::link::url::parse_strict(&format!("{LINK}{extra}"))
+            .unwrap()
+            .experiment;
+        pollster::block_on(tinytune::train::train_run(&cfg, &device, 40)).unwrap()
+    };
+    // PTQ: the float curve, then the rounded model scored once at the end.
+    let float = run("");
+    let int8 = run("&bits=8");
+    let int2 = run("&bits=2");
+    assert_eq!(
+        int8.reports.iter().map(|r| r.train_loss).collect::<Vec<_>>(),
+        float.reports.iter().map(|r| r.train_loss).collect::<Vec<_>>(),
+        "PTQ does not touch training"
+    );
+    let fv = float.final_val_loss().unwrap();
+    let (q8, q2) = (int8.quant_val_loss().unwrap(), int2.quant_val_loss().unwrap());
+    assert!(
+        (q8 - fv).abs() < 0.1 * fv + 1e-3,
+        "8 bits keep the model: {fv} → {q8}"
+    );
+    assert!(q2 > 2.0 * fv, "2 bits per tensor break it: {fv} → {q2}");
+    // The quantization figure gets every linear layer's weights, read once at the end.
+    assert_eq!(int8.weights.len(), 2 * 6 + 1);
+    assert_eq!(int8.weights[0].name, "block.0.attn.q");
+    assert!(float.weights.is_empty());
+    // QAT: training through 4-bit rounding still learns the task.
+    let qat = run("&bits=4&qmode=qat");
+    let vals: Vec<f32> = qat.reports.iter().filter_map(|r| r.val_loss).collect();
+    assert!(*vals.last().unwrap() < 0.7 * vals[0], "QAT learns: {vals:?}");
+    assert_ne!(qat.reports, float.reports, "QAT trains a different model");
 }

@@ -118,11 +118,6 @@ impl ExperimentConfig {
                 "LoRA on the transformer is not built yet: remove r",
             ),
             (
-                self.quant.enabled(),
-                "bits",
-                "quantizing the transformer is not built yet: use bits=32",
-            ),
-            (
                 self.residual != Residual::None,
                 "res",
                 "the transformer always has residual blocks; res applies to the MLP: remove it",

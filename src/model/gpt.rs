@@ -25,6 +25,8 @@ use super::init::seeded_linear;
 use crate::data::Rng;
 use crate::knobs::gpt::{GptConfig, Norm, Pos};
 use crate::knobs::mup::{MupConfig, Part, Role};
+use crate::knobs::quant::QuantConfig;
+use crate::model::quant::tensor::{fake_quant, straight_through};
 
 /// LayerNorm or RMSNorm over the last axis (one of the two is set).
 #[derive(Module, Debug)]
@@ -81,36 +83,52 @@ pub struct Trace {
     pub max_logits: Vec<Tensor<1>>,
 }
 
-/// `l`(x): [..., in] → [..., out], recording mean |output| when tracing.
-fn traced(l: &Linear, x: Tensor<3>, trace: &mut Option<&mut Trace>) -> Tensor<3> {
-    let y = l.forward(x);
-    if let Some(t) = trace.as_deref_mut() {
-        t.outputs.push(y.clone().abs().mean().detach().reshape([1]));
+/// What a forward pass carries through the blocks: the rotary table, the trace being recorded,
+/// and QAT's format.
+struct Pass<'a> {
+    rope: Option<&'a RotaryEncoding>,
+    trace: Option<&'a mut Trace>,
+    qat: Option<&'a QuantConfig>,
+}
+
+impl Pass<'_> {
+    /// `l`(x): [batch, time, in] → [batch, time, out]; under QAT with the weight fake-quantized
+    /// (straight-through) and the bias in float, as the MLP does; recording mean |output| when
+    /// tracing.
+    fn linear(&mut self, l: &Linear, x: Tensor<3>) -> Tensor<3> {
+        let y = match self.qat {
+            None => l.forward(x),
+            Some(q) => {
+                let y = x.matmul(straight_through(l.weight.val(), q).unsqueeze::<3>());
+                match &l.bias {
+                    Some(b) => y + b.val().unsqueeze::<3>(),
+                    None => y,
+                }
+            }
+        };
+        if let Some(t) = self.trace.as_deref_mut() {
+            t.outputs.push(y.clone().abs().mean().detach().reshape([1]));
+        }
+        y
     }
-    y
 }
 
 impl Attention {
     /// x: [batch, time, d] → [batch, time, d]. `rope` rotates queries and keys per head.
-    fn forward(
-        &self,
-        x: Tensor<3>,
-        rope: Option<&RotaryEncoding>,
-        trace: &mut Option<&mut Trace>,
-    ) -> Tensor<3> {
+    fn forward(&self, x: Tensor<3>, pass: &mut Pass) -> Tensor<3> {
         let [b, t, d] = x.dims();
         let h = self.heads;
         let dh = d / h;
         // [b, t, d] → [b, h, t, dh]
         let split = |y: Tensor<3>| y.reshape([b, t, h, dh]).swap_dims(1, 2);
-        let mut q = split(traced(&self.q, x.clone(), trace));
-        let mut k = split(traced(&self.k, x.clone(), trace));
-        let v = split(traced(&self.v, x, trace));
+        let mut q = split(pass.linear(&self.q, x.clone()));
+        let mut k = split(pass.linear(&self.k, x.clone()));
+        let v = split(pass.linear(&self.v, x));
         if let (Some(qn), Some(kn)) = (&self.q_norm, &self.k_norm) {
             q = qn.forward(q);
             k = kn.forward(k);
         }
-        if let Some(r) = rope {
+        if let Some(r) = pass.rope {
             q = r.forward(q);
             k = r.forward(k);
         }
@@ -120,14 +138,14 @@ impl Attention {
         let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device())
             .reshape([1, 1, t, t])
             .expand([b, h, t, t]);
-        if let Some(t) = trace.as_deref_mut() {
+        if let Some(t) = pass.trace.as_deref_mut() {
             let seen = scores.clone().mask_fill(future.clone(), f32::NEG_INFINITY);
             t.max_logits.push(seen.max().detach().reshape([1]));
         }
         let probs = activation::softmax(scores.mask_fill(future, f32::NEG_INFINITY), 3);
         // [b, h, t, dh] → [b, t, d]
         let out = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
-        traced(&self.o, out, trace)
+        pass.linear(&self.o, out)
     }
 }
 
@@ -143,15 +161,10 @@ pub struct Block {
 
 impl Block {
     /// h: [batch, time, d] → [batch, time, d].
-    fn forward(
-        &self,
-        h: Tensor<3>,
-        rope: Option<&RotaryEncoding>,
-        trace: &mut Option<&mut Trace>,
-    ) -> Tensor<3> {
-        let h = h.clone() + self.attn.forward(self.norm1.forward(h), rope, trace);
-        let hidden = activation::gelu(traced(&self.fc, self.norm2.forward(h.clone()), trace));
-        h + traced(&self.proj, hidden, trace)
+    fn forward(&self, h: Tensor<3>, pass: &mut Pass) -> Tensor<3> {
+        let h = h.clone() + self.attn.forward(self.norm1.forward(h), pass);
+        let hidden = activation::gelu(pass.linear(&self.fc, self.norm2.forward(h.clone())));
+        h + pass.linear(&self.proj, hidden)
     }
 }
 
@@ -171,6 +184,10 @@ pub struct Gpt {
     embed_mult: f64,
     /// MuReadout's α_out/m on the readout's input (1 under SP).
     readout_input_mult: f64,
+    /// QAT: every linear weight is fake-quantized in the forward pass, gradients pass straight
+    /// through.
+    #[module(skip)]
+    qat: Option<QuantConfig>,
 }
 
 /// The attention logits' scale: 1/√d_head under SP; √(d_base)/d_head under μP, with d_base the
@@ -239,7 +256,39 @@ impl Gpt {
             vocab,
             embed_mult: mup.output_mult(Role::Input),
             readout_input_mult: mup.input_mult(Role::Readout, width),
+            qat: None,
         }
+    }
+
+    /// This model trained through fake quantization to `q` (QAT), or not (`None`).
+    pub fn with_qat(mut self, q: Option<QuantConfig>) -> Self {
+        self.qat = q;
+        self
+    }
+
+    /// A copy with every linear weight rounded to `q`'s format (biases, norms and embeddings stay
+    /// float): PTQ's model. The reference rounding; Burn's native path serves the MLP only.
+    pub fn quantized(&self, q: &QuantConfig) -> Gpt {
+        let mut m = self.clone();
+        let round =
+            |l: &mut Linear| l.weight = Param::from_tensor(fake_quant(l.weight.val().detach(), q).detach());
+        for b in m.blocks.iter_mut() {
+            for l in [
+                &mut b.attn.q,
+                &mut b.attn.k,
+                &mut b.attn.v,
+                &mut b.attn.o,
+                &mut b.fc,
+                &mut b.proj,
+            ] {
+                round(l);
+            }
+        }
+        if let Some(r) = m.readout.as_mut() {
+            round(r);
+        }
+        m.qat = None;
+        m
     }
 
     /// Tokens: [batch, time] → logits: [batch, time, vocab].
@@ -249,7 +298,12 @@ impl Gpt {
 
     /// As [`forward`](Self::forward), recording every linear layer's mean |output| and each
     /// attention layer's largest logit into `trace`.
-    pub fn forward_traced(&self, tokens: Tensor<2, Int>, mut trace: Option<&mut Trace>) -> Tensor<3> {
+    pub fn forward_traced(&self, tokens: Tensor<2, Int>, trace: Option<&mut Trace>) -> Tensor<3> {
+        let mut pass = Pass {
+            rope: self.rope.as_ref(),
+            trace,
+            qat: self.qat.as_ref(),
+        };
         let [b, t] = tokens.dims();
         let device = tokens.device();
         // [b, t, d]
@@ -263,14 +317,14 @@ impl Gpt {
             h = h + pos.forward(positions).expand([b, t, d]);
         }
         for block in &self.blocks {
-            h = block.forward(h, self.rope.as_ref(), &mut trace);
+            h = block.forward(h, &mut pass);
         }
         let mut h = self.norm.forward(h);
         if self.readout_input_mult != 1.0 {
             h = h.mul_scalar(self.readout_input_mult);
         }
         match &self.readout {
-            Some(r) => traced(r, h, &mut trace),
+            Some(r) => pass.linear(r, h),
             None => {
                 // Tied: logits = h · Eᵀ, E: [vocab, d].
                 let [_, _, d] = h.dims();

@@ -74,13 +74,10 @@ impl Analysis {
 /// read only where Burn quantizes natively, which is the CPU backend: there "reading" is a copy in
 /// memory, not a device transfer.
 pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
-    // The transformer has no adapters or quantization yet (#13): nothing to read.
-    let Some(trainer) = job.vector() else {
-        return Ok(Analysis::default());
-    };
-    let probe = trainer.delta_probe();
-    let layers = if trainer.config().quant.enabled() {
-        trainer.model().layers()
+    // ΔW spectra need adapters, which only the MLP has yet (#13); weights for any quantized run.
+    let probe = job.vector().and_then(Trainer::delta_probe);
+    let layers = if job.config().quant.enabled() {
+        job.layers()
     } else {
         Vec::new()
     };
@@ -106,10 +103,14 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
             }
         })
         .collect();
+    let packed_bytes = match job.vector() {
+        Some(trainer) => read_packed_bytes(trainer).await?,
+        None => None,
+    };
     Ok(Analysis {
         spectra,
         weights,
-        packed_bytes: read_packed_bytes(trainer).await?,
+        packed_bytes,
     })
 }
 

@@ -44,6 +44,14 @@ impl Job {
         }
     }
 
+    /// Every linear layer of the model with its name (what quantization and its figure read).
+    pub fn layers(&self) -> Vec<(String, &burn::nn::Linear)> {
+        match self {
+            Job::Vector(t) => t.model().layers(),
+            Job::Sequence(t) => t.model().layers(),
+        }
+    }
+
     /// The MLP's trainer, for what only it has (the decision boundary, its end-of-run figures).
     pub fn vector(&self) -> Option<&Trainer> {
         match self {

@@ -14,6 +14,7 @@ use super::trainer::StepOutput;
 use crate::data::sequence::{SeqDataset, Sequences, generate};
 use crate::data::{Rng, streams};
 use crate::experiment::{EVAL_EVERY, ExperimentConfig};
+use crate::knobs::quant::QMode;
 use crate::model::gpt::{Gpt, Trace};
 
 /// Validation examples scored at each evaluation: enough for a steady curve, few enough to cost
@@ -74,7 +75,8 @@ impl SeqTrainer {
             cfg.depth,
             &mut Rng::stream(cfg.seed, streams::INIT),
             &device,
-        );
+        )
+        .with_qat((cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()));
         // μP's groups (η/m on the hidden matrices) or SP's single rate, as for the MLP.
         let (optim, lr) = groups::optimization_of(cfg, model.param_specs(), cfg.total_steps());
         Ok(Self {
@@ -165,6 +167,14 @@ impl SeqTrainer {
         let lr = self.lr.step();
         let model = self.optim.step(lr, model, grads);
         let coord = (t < self.cfg.coord).then(|| self.coord_probe(&model));
+        // PTQ: the trained model with its weights rounded, scored once at the end.
+        let q = &self.cfg.quant;
+        let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps() && self.val.n > 0;
+        let quant_loss = ptq.then(|| {
+            let logits = model.quantized(q).forward(self.val.x.clone());
+            self.loss(logits, self.val.y.clone(), self.val.mask.clone())
+                .detach()
+        });
         self.model = Some(model);
         self.step += 1;
         Some(StepOutput {
@@ -172,7 +182,7 @@ impl SeqTrainer {
             train_loss: loss.detach(),
             val_loss,
             coord,
-            quant_loss: None,
+            quant_loss,
         })
     }
 }

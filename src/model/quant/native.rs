@@ -62,5 +62,6 @@ pub fn quantize(w: Tensor<2>, q: &QuantConfig) -> Option<Tensor<2>> {
 /// a device where the native path is used ([`on`]); otherwise the reference fake quantization
 /// does.
 pub fn used(cfg: &crate::experiment::ExperimentConfig, native_device: bool) -> bool {
-    native_device && cfg.quant.mode == QMode::Ptq && covers(cfg)
+    // The transformer takes the reference rounding everywhere (`Gpt::quantized`).
+    native_device && cfg.quant.mode == QMode::Ptq && covers(cfg) && !cfg.is_transformer()
 }
