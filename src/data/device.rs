@@ -45,35 +45,26 @@ fn upload(s: &Samples, device: &Device) -> DeviceSplit {
     DeviceSplit { x, y }
 }
 
-/// Training and validation data of one phase, and where the mini-batch walk stands.
-pub struct DeviceData {
-    pub train: DeviceSplit,
-    pub val: DeviceSplit,
+/// The mini-batch order over `n` training samples: a shuffled walk, reshuffled every epoch
+/// (sampling without replacement). Both model families draw their batches from it.
+pub struct BatchWalk {
     order: Vec<usize>,
     cursor: usize,
-    device: Device,
 }
 
-impl DeviceData {
-    /// Uploads `data` and starts a freshly shuffled walk over its training samples.
-    pub fn new(data: &Dataset, device: &Device, rng: &mut Rng) -> Self {
-        let mut order: Vec<usize> = (0..data.train.len()).collect();
+impl BatchWalk {
+    pub fn new(n: usize, rng: &mut Rng) -> Self {
+        let mut order: Vec<usize> = (0..n).collect();
         rng.shuffle(&mut order);
-        Self {
-            train: upload(&data.train, device),
-            val: upload(&data.val, device),
-            order,
-            cursor: 0,
-            device: device.clone(),
-        }
+        Self { order, cursor: 0 }
     }
 
-    /// The next mini-batch of `batch` samples (`[batch, dim]` and its targets); the whole training
-    /// set when `batch` covers it.
-    pub fn next_batch(&mut self, batch: usize, rng: &mut Rng) -> (Tensor<2>, DeviceTargets) {
+    /// The rows of the next mini-batch of `batch` samples, as a `[batch]` index tensor on
+    /// `device`; `None` when `batch` covers the whole training set (use all of it).
+    pub fn next(&mut self, batch: usize, rng: &mut Rng, device: &Device) -> Option<Tensor<1, Int>> {
         let n = self.order.len();
         if batch >= n {
-            return (self.train.x.clone(), self.train.y.clone());
+            return None;
         }
         let mut idx = Vec::with_capacity(batch);
         while idx.len() < batch {
@@ -84,10 +75,38 @@ impl DeviceData {
             idx.push(self.order[self.cursor] as i64);
             self.cursor += 1;
         }
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [batch]), &self.device);
-        (
-            self.train.x.clone().select(0, idx.clone()),
-            self.train.y.select(idx),
-        ) // [batch, dim]
+        Some(Tensor::from_data(TensorData::new(idx, [batch]), device))
+    }
+}
+
+/// Training and validation data of one phase, and where the mini-batch walk stands.
+pub struct DeviceData {
+    pub train: DeviceSplit,
+    pub val: DeviceSplit,
+    walk: BatchWalk,
+    device: Device,
+}
+
+impl DeviceData {
+    /// Uploads `data` and starts a freshly shuffled walk over its training samples.
+    pub fn new(data: &Dataset, device: &Device, rng: &mut Rng) -> Self {
+        Self {
+            train: upload(&data.train, device),
+            val: upload(&data.val, device),
+            walk: BatchWalk::new(data.train.len(), rng),
+            device: device.clone(),
+        }
+    }
+
+    /// The next mini-batch of `batch` samples (`[batch, dim]` and its targets); the whole training
+    /// set when `batch` covers it.
+    pub fn next_batch(&mut self, batch: usize, rng: &mut Rng) -> (Tensor<2>, DeviceTargets) {
+        match self.walk.next(batch, rng, &self.device) {
+            None => (self.train.x.clone(), self.train.y.clone()),
+            Some(idx) => (
+                self.train.x.clone().select(0, idx.clone()),
+                self.train.y.select(idx),
+            ), // [batch, dim]
+        }
     }
 }

@@ -54,9 +54,7 @@ pub fn apply(s: &mut Study, key: &Key, value: &str) -> Result<(), String> {
         Slot::Experiment(_) => key.set_experiment(&mut s.experiment, value),
         Slot::View(_) => key.set_view(&mut s.view, value),
         Slot::Sweep => {
-            if value.chars().count() > 300 {
-                return Err(format!("'{}' is too long to be a value", clip(value)));
-            }
+            key.check_len(value)?;
             s.sweep = Sweep::parse(value)?;
             Ok(())
         }

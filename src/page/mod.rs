@@ -2,11 +2,13 @@
 //! asks of the shell. Native and backend-agnostic; `web` only turns DOM events and runner
 //! reports into messages and carries out the effects.
 
+mod msg;
 mod state;
 mod update;
 
+pub use msg::{Effect, Export, FrameReport, Msg, Render};
 pub use state::{
     ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, SIDE_EVERY_MS, State,
-    boundary_points,
+    boundary_points, cpu_backend,
 };
-pub use update::{Effect, Export, FrameReport, Msg, Render, cpu_backend, update};
+pub use update::update;

@@ -222,3 +222,12 @@ pub fn boundary_points(cfg: &ExperimentConfig) -> Samples {
         }
     }
 }
+
+/// The CPU backend, with the reason it is the one in use.
+pub fn cpu_backend(reason: &str) -> ActiveBackend {
+    ActiveBackend {
+        device: crate::model::backend::cpu(),
+        kind: BackendKind::Cpu,
+        summary: format!("{} in WebAssembly — {reason}", crate::model::backend::CPU_NAME),
+    }
+}

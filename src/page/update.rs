@@ -3,160 +3,14 @@
 //! runner, redraw). Handlers and the runner only send messages; nothing else writes the state, so
 //! every transition is tested natively (`tests/page.rs`).
 
+use super::msg::{Effect, FrameReport, Msg, Render};
 use super::state::{
-    ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, State, boundary_points,
+    BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, State, boundary_points, cpu_backend,
 };
-use crate::data::Samples;
 use crate::link::presets;
 use crate::link::study::{Change, Study};
 use crate::link::url;
-use crate::link::view::BackendChoice;
-use crate::plot::BoundaryGrid;
-use crate::train::Analysis;
-use crate::train::metrics::{self, Run, StepReport};
-
-/// One frame of training, as the runner read it back.
-#[derive(Clone, Debug, PartialEq)]
-pub struct FrameReport {
-    pub generation: u64,
-    /// `counts[j] = (run, n)`: the next `n` reports belong to `run`.
-    pub counts: Vec<(usize, usize)>,
-    pub reports: Vec<StepReport>,
-    /// When the frame's work began and its readback ended (ms since navigation), and when the
-    /// previous frame's readback ended.
-    pub started_ms: f64,
-    pub ended_ms: f64,
-    pub previous_end_ms: f64,
-    /// The decision boundary, when the runner read it (side charts due, or a run ended), with
-    /// the training points of the phase it belongs to.
-    pub grid: Option<(BoundaryGrid, Samples)>,
-}
-
-/// Something that happened: a person's action, a browser answer, or a runner's report.
-#[derive(Clone, Debug)]
-pub enum Msg {
-    /// The page loaded with this query string.
-    Boot {
-        query: String,
-    },
-    /// The controls changed: their values as (key, value) pairs, read like a link on top of the
-    /// current study, so a typo in one box keeps that box's previous value.
-    Edit(Vec<(String, String)>),
-    /// A preset of the gallery was picked.
-    Preset(String),
-    Train,
-    Pause,
-    Cancel,
-    Reset,
-    /// The backend selection of ticket `ticket` finished.
-    BackendReady {
-        ticket: u64,
-        backend: ActiveBackend,
-    },
-    /// The runner built its trainers; `now_ms` is when it began building them.
-    RunnerStarted {
-        generation: u64,
-        now_ms: f64,
-        params: Vec<usize>,
-    },
-    /// The runner of `generation` began a frame.
-    RunnerFrame {
-        generation: u64,
-    },
-    /// The trainer refused the run (validation passed, so a resource limit or a bug).
-    RunnerRefused {
-        generation: u64,
-        error: String,
-    },
-    /// The device failed mid-run (a failed readback: a lost GPU surfaces this way).
-    DeviceFailed {
-        generation: u64,
-        error: String,
-    },
-    Frame(FrameReport),
-    /// The single run's end-of-run readback.
-    Analysed {
-        generation: u64,
-        analysis: Analysis,
-    },
-    /// The runner saw Cancel and returned.
-    RunnerStopped {
-        generation: u64,
-    },
-    /// The window changed size.
-    Resize,
-    Export(Export),
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Export {
-    CopyLink,
-    Csv,
-    Json,
-    /// The figure a person is looking at.
-    Png,
-}
-
-/// Which parts of the page to draw again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Render {
-    /// Status texts, buttons, progress (cheap: every frame).
-    pub texts: bool,
-    pub loss: bool,
-    /// The side charts (boundary, sweep, heatmap, coordinate check, spectra, quantization).
-    pub side: bool,
-    pub table: bool,
-    /// Only the runner's frame count (`data-runner-frames`), which moves while paused too.
-    pub frames: bool,
-}
-
-impl Render {
-    pub const ALL: Render = Render {
-        texts: true,
-        loss: true,
-        side: true,
-        table: true,
-        frames: true,
-    };
-    pub const TEXTS: Render = Render {
-        texts: true,
-        loss: false,
-        side: false,
-        table: false,
-        frames: true,
-    };
-    pub const FRAMES: Render = Render {
-        texts: false,
-        loss: false,
-        side: false,
-        table: false,
-        frames: true,
-    };
-}
-
-/// What the shell must do after a transition, in order.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Effect {
-    /// Replace the address bar's query (`history.replaceState`).
-    WriteUrl(String),
-    /// Write the study into the controls.
-    WriteControls,
-    /// Show `state.messages`.
-    ShowMessages,
-    /// Pick the device for `choice`, then answer with `Msg::BackendReady { ticket, .. }`.
-    ChooseBackend {
-        ticket: u64,
-        choice: BackendChoice,
-    },
-    /// WebGPU is gone for this page (CubeCL cannot start it again).
-    MarkGpuLost,
-    /// Start a runner for the current points on the current backend.
-    StartRunner {
-        generation: u64,
-    },
-    Render(Render),
-    Export(Export),
-}
+use crate::train::metrics::{self, Run};
 
 /// The one transition function.
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
@@ -197,11 +51,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 let parsed = url::parse_onto(&base, p.query);
                 state.messages.retain(|m| m.level != Level::Warning);
                 fx.push(Effect::ShowMessages);
-                change_study(state, parsed.study, &mut fx);
-                if !fx
-                    .iter()
-                    .any(|e| matches!(e, Effect::StartRunner { .. } | Effect::ChooseBackend { .. }))
-                {
+                if matches!(
+                    change_study(state, parsed.study, &mut fx),
+                    Change::None | Change::Redraw
+                ) {
                     // The preset is what is on screen already: run it again.
                     restart(state, true, &mut fx);
                 }
@@ -346,15 +199,6 @@ fn url_effect(state: &State) -> Effect {
     Effect::WriteUrl(url::to_query(&state.study))
 }
 
-/// The CPU backend, with the reason it is the one in use.
-pub fn cpu_backend(reason: &str) -> ActiveBackend {
-    ActiveBackend {
-        device: crate::model::backend::cpu(),
-        kind: BackendKind::Cpu,
-        summary: format!("{} in WebAssembly — {reason}", crate::model::backend::CPU_NAME),
-    }
-}
-
 /// Asks for the study's backend, unless a selection is in flight (its answer asks again).
 fn choose_backend(state: &mut State, fx: &mut Vec<Effect>) {
     if state.backend_asked > state.backend_answered {
@@ -370,7 +214,8 @@ fn choose_backend(state: &mut State, fx: &mut Vec<Effect>) {
 
 /// Goes from the current study to `new`: write it back to the controls and the link, then
 /// redraw, pick the backend again or restart, as the change asks.
-fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) {
+/// Returns what the change was.
+fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) -> Change {
     let change = state.study.change_to(&new);
     state.study = new;
     fx.extend([Effect::WriteControls, url_effect(state)]);
@@ -385,6 +230,7 @@ fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) {
         }
         Change::Restart => restart(state, true, fx),
     }
+    change
 }
 
 /// Fresh, empty runs for the current study (a new generation: runners of the old one stop).

@@ -11,6 +11,7 @@ use burn::tensor::activation::log_softmax;
 use super::groups;
 use super::trainer::COORD_ROWS;
 use super::trainer::StepOutput;
+use crate::data::device::BatchWalk;
 use crate::data::sequence::{SeqDataset, Sequences, generate};
 use crate::data::{Rng, streams};
 use crate::experiment::{EVAL_EVERY, ExperimentConfig};
@@ -52,6 +53,7 @@ pub struct SeqTrainer {
     train: DeviceSeqs,
     val: DeviceSeqs,
     batch_rng: Rng,
+    walk: BatchWalk,
     step: usize,
 }
 
@@ -79,6 +81,8 @@ impl SeqTrainer {
         .with_qat((cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()));
         // μP's groups (η/m on the hidden matrices) or SP's single rate, as for the MLP.
         let (optim, lr) = groups::optimization_of(cfg, model.param_specs(), cfg.total_steps());
+        let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
+        let walk = BatchWalk::new(dataset.train.n, &mut batch_rng);
         Ok(Self {
             train: DeviceSeqs::upload(&dataset.train, usize::MAX, &device),
             val: DeviceSeqs::upload(&dataset.val, VAL_ROWS, &device),
@@ -88,7 +92,8 @@ impl SeqTrainer {
             model: Some(model),
             optim,
             lr,
-            batch_rng: Rng::stream(cfg.seed, streams::BATCHES),
+            batch_rng,
+            walk,
             step: 0,
         })
     }
@@ -147,14 +152,22 @@ impl SeqTrainer {
             return None;
         }
         let t = self.step;
-        let batch = self.cfg.batch.min(self.train.n).max(1);
-        let rows: Vec<i64> = (0..batch)
-            .map(|_| self.batch_rng.below(self.train.n) as i64)
-            .collect();
-        let idx = Tensor::<1, Int>::from_data(TensorData::new(rows, [batch]), &self.device);
-        let x = self.train.x.clone().select(0, idx.clone()); // [batch, t]
-        let y = self.train.y.clone().select(0, idx.clone());
-        let mask = self.train.mask.clone().select(0, idx);
+        // [batch, t] each: the same epoch walk as the MLP's batches.
+        let (x, y, mask) = match self
+            .walk
+            .next(self.cfg.batch.max(1), &mut self.batch_rng, &self.device)
+        {
+            None => (
+                self.train.x.clone(),
+                self.train.y.clone(),
+                self.train.mask.clone(),
+            ),
+            Some(idx) => (
+                self.train.x.clone().select(0, idx.clone()),
+                self.train.y.clone().select(0, idx.clone()),
+                self.train.mask.clone().select(0, idx),
+            ),
+        };
         let model = self.model.take().expect("model is present between steps");
         let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == self.cfg.total_steps();
         let val_loss = (eval && self.val.n > 0).then(|| {

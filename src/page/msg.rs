@@ -1,0 +1,152 @@
+//! What the page hears and what it asks for: the messages `update` takes (a person's action, a
+//! browser answer, a runner's report) and the effects it returns for the shell to carry out.
+
+use super::state::ActiveBackend;
+use crate::data::Samples;
+use crate::link::view::BackendChoice;
+use crate::plot::BoundaryGrid;
+use crate::train::Analysis;
+use crate::train::metrics::StepReport;
+
+/// One frame of training, as the runner read it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameReport {
+    pub generation: u64,
+    /// `counts[j] = (run, n)`: the next `n` reports belong to `run`.
+    pub counts: Vec<(usize, usize)>,
+    pub reports: Vec<StepReport>,
+    /// When the frame's work began and its readback ended (ms since navigation), and when the
+    /// previous frame's readback ended.
+    pub started_ms: f64,
+    pub ended_ms: f64,
+    pub previous_end_ms: f64,
+    /// The decision boundary, when the runner read it (side charts due, or a run ended), with
+    /// the training points of the phase it belongs to.
+    pub grid: Option<(BoundaryGrid, Samples)>,
+}
+
+/// Something that happened: a person's action, a browser answer, or a runner's report.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    /// The page loaded with this query string.
+    Boot {
+        query: String,
+    },
+    /// The controls changed: their values as (key, value) pairs, read like a link on top of the
+    /// current study, so a typo in one box keeps that box's previous value.
+    Edit(Vec<(String, String)>),
+    /// A preset of the gallery was picked.
+    Preset(String),
+    Train,
+    Pause,
+    Cancel,
+    Reset,
+    /// The backend selection of ticket `ticket` finished.
+    BackendReady {
+        ticket: u64,
+        backend: ActiveBackend,
+    },
+    /// The runner built its trainers; `now_ms` is when it began building them.
+    RunnerStarted {
+        generation: u64,
+        now_ms: f64,
+        params: Vec<usize>,
+    },
+    /// The runner of `generation` began a frame.
+    RunnerFrame {
+        generation: u64,
+    },
+    /// The trainer refused the run (validation passed, so a resource limit or a bug).
+    RunnerRefused {
+        generation: u64,
+        error: String,
+    },
+    /// The device failed mid-run (a failed readback: a lost GPU surfaces this way).
+    DeviceFailed {
+        generation: u64,
+        error: String,
+    },
+    Frame(FrameReport),
+    /// The single run's end-of-run readback.
+    Analysed {
+        generation: u64,
+        analysis: Analysis,
+    },
+    /// The runner saw Cancel and returned.
+    RunnerStopped {
+        generation: u64,
+    },
+    /// The window changed size.
+    Resize,
+    Export(Export),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    CopyLink,
+    Csv,
+    Json,
+    /// The figure a person is looking at.
+    Png,
+}
+
+/// Which parts of the page to draw again.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Render {
+    /// Status texts, buttons, progress (cheap: every frame).
+    pub texts: bool,
+    pub loss: bool,
+    /// The side charts (boundary, sweep, heatmap, coordinate check, spectra, quantization).
+    pub side: bool,
+    pub table: bool,
+    /// Only the runner's frame count (`data-runner-frames`), which moves while paused too.
+    pub frames: bool,
+}
+
+impl Render {
+    pub const ALL: Render = Render {
+        texts: true,
+        loss: true,
+        side: true,
+        table: true,
+        frames: true,
+    };
+    pub const TEXTS: Render = Render {
+        texts: true,
+        loss: false,
+        side: false,
+        table: false,
+        frames: true,
+    };
+    pub const FRAMES: Render = Render {
+        texts: false,
+        loss: false,
+        side: false,
+        table: false,
+        frames: true,
+    };
+}
+
+/// What the shell must do after a transition, in order.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Replace the address bar's query (`history.replaceState`).
+    WriteUrl(String),
+    /// Write the study into the controls.
+    WriteControls,
+    /// Show `state.messages`.
+    ShowMessages,
+    /// Pick the device for `choice`, then answer with `Msg::BackendReady { ticket, .. }`.
+    ChooseBackend {
+        ticket: u64,
+        choice: BackendChoice,
+    },
+    /// WebGPU is gone for this page (CubeCL cannot start it again).
+    MarkGpuLost,
+    /// Start a runner for the current points on the current backend.
+    StartRunner {
+        generation: u64,
+    },
+    Render(Render),
+    Export(Export),
+}
