@@ -132,7 +132,7 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
     assert!(
         has(
             "unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs, planted, digits, copy, reverse, \
-             sort, modadd); using spiral"
+             sort, modadd, text); using spiral"
         ),
         "{msgs:?}"
     );

@@ -67,6 +67,7 @@ fn report(step: usize, loss: f32) -> StepReport {
         val_loss: Some(loss),
         coord: None,
         quant_val_loss: None,
+        seq: None,
     }
 }
 

@@ -28,6 +28,7 @@ fn run_with(losses: &[f32]) -> Run {
         val_loss: (i % 10 == 0).then_some(l * 1.1),
         coord: None,
         quant_val_loss: None,
+        seq: None,
     }));
     run
 }

@@ -32,7 +32,7 @@ fn scored(s: &Sequences, i: usize) -> Vec<i64> {
 #[test]
 fn algorithmic_examples_ask_for_the_right_answer() {
     for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort] {
-        let d = generate(kind, &task(), 50, 3);
+        let d = generate(kind, &task(), 64, 50, 3, None);
         assert_eq!((d.train.n, d.val.n, d.train.t), (50, 50, 10));
         assert_eq!(d.vocab(), 8);
         for i in 0..d.train.n {
@@ -54,7 +54,7 @@ fn algorithmic_examples_ask_for_the_right_answer() {
 
 #[test]
 fn modadd_splits_every_sum_once() {
-    let d = generate(SeqKind::ModAdd, &task(), 0, 1);
+    let d = generate(SeqKind::ModAdd, &task(), 64, 0, 1, None);
     assert_eq!(d.train.n + d.val.n, 121);
     assert!(
         (d.train.n as f64 - 60.5).abs() <= 1.0,
@@ -74,13 +74,93 @@ fn modadd_splits_every_sum_once() {
 }
 
 #[test]
+fn a_shifted_task_changes_the_rule_on_the_same_inputs() {
+    use tinytune::knobs::task::Shift;
+    let cfg = task();
+    for (kind, shift) in [
+        (SeqKind::Copy, Shift::Rotate),
+        (SeqKind::Reverse, Shift::Rotate),
+        (SeqKind::Sort, Shift::Rotate),
+        (SeqKind::Copy, Shift::Flip),
+    ] {
+        let base = generate(kind, &cfg, 64, 20, 3, None);
+        let moved = generate(kind, &cfg, 64, 20, 3, Some(shift));
+        for i in 0..20 {
+            let input = &base.train.row(i)[..5];
+            assert_eq!(&moved.train.row(i)[..5], input, "{kind:?} {shift:?}: same inputs");
+            let mut want = input.to_vec();
+            match (kind, shift) {
+                (SeqKind::Copy, Shift::Rotate) => want.reverse(),
+                (SeqKind::Sort, Shift::Rotate) => want.sort_unstable_by(|a, b| b.cmp(a)),
+                (SeqKind::Copy, Shift::Flip) => want.iter_mut().for_each(|s| *s = 6 - *s),
+                _ => {}
+            }
+            assert_eq!(scored(&moved.train, i), want, "{kind:?} {shift:?}");
+        }
+    }
+    let sub = generate(SeqKind::ModAdd, &cfg, 64, 0, 1, Some(Shift::Rotate));
+    let add = generate(SeqKind::ModAdd, &cfg, 64, 0, 1, None);
+    assert_eq!(sub.train.x, add.train.x, "the same split");
+    let row = sub.train.row(0);
+    assert_eq!(scored(&sub.train, 0), vec![(row[0] - row[2]).rem_euclid(11)]);
+    assert_eq!(sub.decode(row).split(' ').nth(1), Some("−"));
+}
+
+#[test]
+fn the_text_task_reads_windows_of_the_bundled_plays() {
+    use tinytune::knobs::task::Shift;
+    let d = generate(SeqKind::Text, &task(), 32, 50, 4, None);
+    assert_eq!((d.train.n, d.val.n, d.train.t), (50, 50, 32));
+    assert_eq!(d.vocab(), tinytune::knobs::sequence::TEXT_VOCAB);
+    assert!(
+        d.train.mask.iter().all(|&m| m == 1.0),
+        "every next character is scored"
+    );
+    let plays: String = [
+        "hamlet",
+        "lear",
+        "macbeth",
+        "othello",
+        "romeo_and_juliet",
+        "julius_caesar",
+        "antony_and_cleopatra",
+    ]
+    .iter()
+    .map(|p| std::fs::read_to_string(format!("data/text/{p}_gut.txt")).unwrap())
+    .collect();
+    let cut = (plays.len() as f64 * 0.9) as usize;
+    for i in 0..d.train.n {
+        let mut window = d.decode(d.train.row(i));
+        window.push_str(&d.decode(&d.train.y[(i + 1) * 32 - 1..(i + 1) * 32]));
+        assert!(
+            plays[..cut].contains(&window),
+            "train window {i} is a slice of the first 90 %: {window:?}"
+        );
+        let val = d.decode(d.val.row(i));
+        assert!(
+            plays[cut - 40..].contains(&val),
+            "validation window {i} comes from the rest"
+        );
+    }
+    let milton = generate(SeqKind::Text, &task(), 32, 5, 4, Some(Shift::Rotate));
+    let paradise = std::fs::read_to_string("data/text/paradise_regained_gut.txt").unwrap();
+    assert!(
+        paradise.contains(&milton.decode(milton.train.row(0))),
+        "rot adapts to Milton"
+    );
+}
+
+#[test]
 fn a_seed_gives_the_same_data() {
     for kind in [SeqKind::Copy, SeqKind::ModAdd] {
         let cfg = task();
-        assert_eq!(generate(kind, &cfg, 20, 4), generate(kind, &cfg, 20, 4));
+        assert_eq!(
+            generate(kind, &cfg, 64, 20, 4, None),
+            generate(kind, &cfg, 64, 20, 4, None)
+        );
         assert_ne!(
-            generate(kind, &cfg, 20, 4).train,
-            generate(kind, &cfg, 20, 5).train
+            generate(kind, &cfg, 64, 20, 4, None).train,
+            generate(kind, &cfg, 64, 20, 5, None).train
         );
     }
 }
@@ -96,8 +176,14 @@ fn loss(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
 #[test]
 fn the_transformer_learns_every_task() {
     let device = backend::cpu().autodiff();
-    for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort, SeqKind::ModAdd] {
-        let d = generate(kind, &task(), 96, 2);
+    for kind in [
+        SeqKind::Copy,
+        SeqKind::Reverse,
+        SeqKind::Sort,
+        SeqKind::ModAdd,
+        SeqKind::Text,
+    ] {
+        let d = generate(kind, &task(), 16, 96, 2, None);
         let s = &d.train;
         let x = Tensor::<2, Int>::from_data(TensorData::new(s.x.clone(), [s.n, s.t]), &device);
         let y = Tensor::<2, Int>::from_data(TensorData::new(s.y.clone(), [s.n, s.t]), &device);
@@ -171,7 +257,10 @@ fn bad_transformer_keys_are_reported_with_the_value_used() {
     assert!(issue("task=copy&ctx=8", "ctx").contains("reads 16 tokens an example; ctx must be at least 16"));
     assert!(issue("task=xor&model=gpt", "model").contains("task=xor is not one"));
     assert!(issue("task=modadd&model=mlp", "model").contains("set model=gpt"));
-    assert!(issue("task=copy&r=4", "r").contains("LoRA on the transformer is not built yet"));
+    assert!(issue("task=copy&d=1&r=4&target=attn.x", "target").contains(
+        "no layer is called 'attn.x': this model's layers are block.0.attn.q, block.0.attn.k, \
+             block.0.attn.v, block.0.attn.o, block.0.mlp.fc, block.0.mlp.proj, readout"
+    ));
     assert!(issue("task=copy&bits=4&qmode=qlora", "qmode").contains("needs adapters"));
     assert!(issue("task=copy&ctx=5000", "ctx").contains("between 2 and 512"));
     assert!(issue("task=sequence", "task").contains("unknown task 'sequence'"));
@@ -343,4 +432,139 @@ fn the_transformer_quantizes_after_training_and_trains_through_quantization() {
     let vals: Vec<f32> = qat.reports.iter().filter_map(|r| r.val_loss).collect();
     assert!(*vals.last().unwrap() < 0.7 * vals[0], "QAT learns: {vals:?}");
     assert_ne!(qat.reports, float.reports, "QAT trains a different model");
+}
+
+/// A small adaptation link: reverse pre-trains 60 steps, then rank-4 adapters on q and v learn
+/// copy (`shift=rot` turns reverse into copy) for 60 steps.
+const ADAPT: &str = "task=reverse&w=32&d=2&heads=2&ctx=8&steps=60&lr=0.003&bs=32&seqlen=4&syms=6\
+                     &r=4&target=q,v&asteps=60";
+
+fn seq_trainer(query: &str) -> tinytune::train::sequence::SeqTrainer {
+    let cfg = tinytune::link::url::parse_strict(query).unwrap().experiment;
+    tinytune::train::sequence::SeqTrainer::new(&cfg, &backend::cpu()).unwrap()
+}
+
+fn run_steps(
+    t: &mut tinytune::train::sequence::SeqTrainer,
+    n: usize,
+) -> Vec<tinytune::train::metrics::StepReport> {
+    let outs: Vec<_> = (0..n).map_while(|_| t.step()).collect();
+    pollster::block_on(tinytune::train::metrics::read_reports(outs, Vec::new()))
+        .unwrap()
+        .0
+}
+
+fn values_of<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
+}
+
+#[test]
+fn lora_on_the_transformers_attention_starts_at_the_base_trains_only_adapters_and_merges_exactly() {
+    let mut t = seq_trainer(ADAPT);
+    run_steps(&mut t, 60);
+    assert!(t.adaptation().is_none(), "still pre-training");
+    let x = t.dataset().val.x[..4 * 8].to_vec();
+    let device = t.device().clone();
+    let tokens = || Tensor::<2, Int>::from_data(TensorData::new(x.clone(), [4, 8]), &device);
+    let before = values_of(t.model().forward(tokens()));
+    let frozen: Vec<Vec<f32>> = t
+        .model()
+        .layers()
+        .iter()
+        .map(|(_, l)| values_of(l.weight.val()))
+        .collect();
+
+    // The first adaptation step attaches; its loss is measured before its update, on the base.
+    run_steps(&mut t, 1);
+    let a = t.adaptation().expect("adaptation began").clone();
+    let names: Vec<&str> = a.layers.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "block.0.attn.q",
+            "block.0.attn.v",
+            "block.1.attn.q",
+            "block.1.attn.v"
+        ],
+        "target=q,v picks every block's q and v, as peft's target_modules"
+    );
+    assert_eq!(a.trainable, 4 * 4 * (32 + 32));
+    assert_eq!(a.trainable, t.config().trainable_params());
+
+    // Attaching changed nothing (B = 0): undo the one step on a fresh trainer to check it exactly.
+    let mut fresh = seq_trainer(ADAPT);
+    run_steps(&mut fresh, 60);
+    let cfg = fresh.config().clone();
+    let attached = tinytune::model::lora::attach(fresh.model().clone(), &cfg.lora, cfg.seed).model;
+    assert_eq!(
+        values_of(attached.forward(tokens())),
+        before,
+        "B = 0 at attach time"
+    );
+
+    run_steps(&mut t, 20);
+    for ((name, l), w0) in t.model().layers().iter().zip(&frozen) {
+        let base = values_of(l.weight.base());
+        assert_eq!(&base, w0, "{name}: the base weight is frozen");
+        assert_eq!(
+            l.weight.adapter().is_some(),
+            name.ends_with(".q") || name.ends_with(".v"),
+            "{name}"
+        );
+    }
+    let unmerged = values_of(t.model().forward(tokens()));
+    assert_ne!(unmerged, before, "the adapters learned something");
+    let merged = t.model().clone().materialize();
+    assert!(merged.layers().iter().all(|(_, l)| l.weight.adapter().is_none()));
+    let merged = values_of(merged.forward(tokens()));
+    let diff = unmerged
+        .iter()
+        .zip(&merged)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(diff < 1e-5, "merged and unmerged differ by {diff}");
+}
+
+#[test]
+fn the_transformer_adapts_to_the_shifted_task_and_more_rank_fits_it_better() {
+    let device = backend::cpu();
+    let run = |r: usize| {
+        let q = format!("{ADAPT}&r={r}&target=all").replace("&r=4&target=q,v", "");
+        let cfg = tinytune::link::url::parse_strict(&q).unwrap().experiment;
+        pollster::block_on(tinytune::train::train_run(&cfg, &device, 30)).unwrap()
+    };
+    let one = run(1);
+    let eight = run(8);
+    let at = |run: &tinytune::train::metrics::Run, step: usize| {
+        run.reports
+            .iter()
+            .find(|r| r.step == step)
+            .and_then(|r| r.val_loss)
+            .unwrap()
+    };
+    // At the switch the validation loss jumps (the rule changed), then adaptation brings it down.
+    assert!(
+        at(&one, 60) > 1.5 * at(&one, 59),
+        "{} → {}",
+        at(&one, 59),
+        at(&one, 60)
+    );
+    let end = |run: &tinytune::train::metrics::Run| run.reports.last().unwrap().val_loss.unwrap();
+    assert!(
+        end(&one) < 0.8 * at(&one, 60),
+        "r = 1 adapts: {} → {}",
+        at(&one, 60),
+        end(&one)
+    );
+    assert!(
+        end(&eight) < end(&one),
+        "r = 8 {} vs r = 1 {}",
+        end(&eight),
+        end(&one)
+    );
+    assert!(
+        !eight.spectra.is_empty(),
+        "the ΔW spectra of the adapted layers are read at the end"
+    );
+    assert_eq!(eight.spectra.len(), 2 * 6 + 1);
 }

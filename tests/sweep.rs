@@ -154,6 +154,7 @@ fn a_finite_blow_up_counts_as_divergence() {
         val_loss: None,
         coord: None,
         quant_val_loss: None,
+        seq: None,
     };
     run.extend([r(0, 0.7), r(1, 3.0), r(2, 8.0), r(3, 0.5)]);
     assert!(run.diverged);
@@ -327,6 +328,7 @@ fn a_batched_readback_goes_back_to_its_runs_even_when_one_diverges_mid_share() {
         val_loss: None,
         coord: None,
         quant_val_loss: None,
+        seq: None,
     };
     let mut runs = vec![
         metrics::Run::new(ExperimentConfig::default()),

@@ -2,6 +2,7 @@
 //! same seed gives bit-identical data on every backend and platform; the trainer uploads them once
 //! and they stay on the device.
 
+pub mod corpus;
 pub mod device;
 pub mod digits;
 pub mod planted;

@@ -1,9 +1,12 @@
 //! Seeded sequence tasks for the transformer (#13): examples as token ids with next-token targets
 //! and a mask of the positions that are scored (the answer, not the prompt), split into train and
-//! validation. Drawn on the CPU from tinytune's generator, like every other data set.
+//! validation. Drawn on the CPU from tinytune's generator, like every other data set; the char
+//! LM's windows come from the bundled texts (`corpus`).
 
+use super::corpus::{self, Source};
 use super::rng::{Rng, streams};
 use crate::knobs::sequence::{SeqConfig, SeqKind};
+use crate::knobs::task::Shift;
 
 /// Examples of one split, row-major: `x[i·t + j]` is token j of example i; `y` is `x` shifted by
 /// one (the next token) and `mask` is 1 where that next token is scored.
@@ -54,6 +57,8 @@ pub struct SeqDataset {
     pub val: Sequences,
     /// What each token id is shown as.
     pub symbols: Vec<String>,
+    /// Whether the tokens are characters of a text (shown joined) or task symbols (spaced).
+    pub text: bool,
 }
 
 impl SeqDataset {
@@ -61,34 +66,54 @@ impl SeqDataset {
         self.symbols.len()
     }
 
-    /// Token ids as text, for the page's sample of answers.
+    /// Token ids as text, for the page's samples: characters joined, task symbols spaced.
     pub fn decode(&self, tokens: &[i64]) -> String {
+        let sep = if self.text { "" } else { " " };
         tokens
             .iter()
             .map(|&t| self.symbols.get(t as usize).map_or("?", String::as_str))
             .collect::<Vec<_>>()
-            .join(" ")
+            .join(sep)
     }
 }
 
+/// Share of a text's characters whose windows train; validation windows come from the rest.
+pub const TEXT_TRAIN_SHARE: f64 = 0.9;
+
 /// Draws `n` training and `n` validation examples of task `kind` (modadd: the p² sums split by
-/// `train_frac`, whatever `n`).
-pub fn generate(kind: SeqKind, cfg: &SeqConfig, n: usize, seed: u64) -> SeqDataset {
+/// `train_frac`, whatever `n`; text: windows of `ctx` + 1 characters). `shift` gives the
+/// adaptation phase's task instead (`Shift::describe` says what changes); the inputs are drawn
+/// from the same streams, so only the rule differs.
+pub fn generate(
+    kind: SeqKind,
+    cfg: &SeqConfig,
+    ctx: usize,
+    n: usize,
+    seed: u64,
+    shift: Option<Shift>,
+) -> SeqDataset {
     match kind {
-        SeqKind::ModAdd => modadd(cfg, seed),
+        SeqKind::ModAdd => modadd(cfg, seed, shift),
+        SeqKind::Text => text(ctx, n, seed, shift),
         kind => {
             let sep = cfg.symbols as i64;
+            let top = cfg.symbols as i64 - 1;
             let mut symbols: Vec<String> = (0..cfg.symbols).map(|s| s.to_string()).collect();
             symbols.push("|".into());
             let draw = |rng: &mut Rng| {
-                let mut out = Sequences::new(cfg.seq_len(kind));
+                let mut out = Sequences::new(cfg.seq_len(kind, ctx));
                 for _ in 0..n {
                     let half: Vec<i64> = (0..cfg.len).map(|_| rng.below(cfg.symbols) as i64).collect();
                     let mut answer = half.clone();
-                    match kind {
-                        SeqKind::Reverse => answer.reverse(),
-                        SeqKind::Sort => answer.sort_unstable(),
+                    match (kind, shift) {
+                        (SeqKind::Reverse, None | Some(Shift::Flip))
+                        | (SeqKind::Copy, Some(Shift::Rotate)) => answer.reverse(),
+                        (SeqKind::Sort, None | Some(Shift::Flip)) => answer.sort_unstable(),
+                        (SeqKind::Sort, Some(Shift::Rotate)) => answer.sort_unstable_by(|a, b| b.cmp(a)),
                         _ => {}
+                    }
+                    if shift == Some(Shift::Flip) {
+                        answer.iter_mut().for_each(|s| *s = top - *s);
                     }
                     // s₁ … s_L | a₁ … a_L: the model reads 2L tokens and predicts from the
                     // separator on.
@@ -103,33 +128,76 @@ pub fn generate(kind: SeqKind, cfg: &SeqConfig, n: usize, seed: u64) -> SeqDatas
                 train: draw(&mut Rng::stream(seed, streams::TRAIN_DATA)),
                 val: draw(&mut Rng::stream(seed, streams::VAL_DATA)),
                 symbols,
+                text: false,
             }
         }
     }
 }
 
 /// Every sum a + b (mod p), shuffled by the seed; the first `train_frac` train, the rest validate.
-fn modadd(cfg: &SeqConfig, seed: u64) -> SeqDataset {
+/// Shifted: a − b (rotate) or p − 1 − (a + b) (flip) on the same split.
+fn modadd(cfg: &SeqConfig, seed: u64, shift: Option<Shift>) -> SeqDataset {
     let p = cfg.modulus;
     let (plus, eq) = (p as i64, p as i64 + 1);
     let mut pairs: Vec<(usize, usize)> = (0..p).flat_map(|a| (0..p).map(move |b| (a, b))).collect();
     Rng::stream(seed, streams::SEQ_SPLIT).shuffle(&mut pairs);
     let cut = ((pairs.len() as f64) * cfg.train_frac).round() as usize;
     let cut = cut.clamp(1, pairs.len().saturating_sub(1).max(1));
+    let answer = |a: usize, b: usize| match shift {
+        None => (a + b) % p,
+        Some(Shift::Rotate) => (a + p - b) % p,
+        Some(Shift::Flip) => p - 1 - (a + b) % p,
+    };
     let split = |pairs: &[(usize, usize)]| {
-        let mut out = Sequences::new(cfg.seq_len(SeqKind::ModAdd));
+        let mut out = Sequences::new(cfg.seq_len(SeqKind::ModAdd, 0));
         for &(a, b) in pairs {
-            let c = (a + b) % p;
             // a + b = c: only c is scored.
-            out.push(&[a as i64, plus, b as i64, eq, c as i64], 4);
+            out.push(&[a as i64, plus, b as i64, eq, answer(a, b) as i64], 4);
         }
         out
     };
     let mut symbols: Vec<String> = (0..p).map(|v| v.to_string()).collect();
-    symbols.extend(["+".to_string(), "=".to_string()]);
+    let op = if shift == Some(Shift::Rotate) { "−" } else { "+" };
+    symbols.extend([op.to_string(), "=".to_string()]);
     SeqDataset {
         train: split(&pairs[..cut]),
         val: split(&pairs[cut..]),
         symbols,
+        text: false,
+    }
+}
+
+/// `n` windows of `ctx` + 1 characters from the first [`TEXT_TRAIN_SHARE`] of the text (train)
+/// and `n` from the rest (validation), at seeded offsets; every position is scored.
+fn text(ctx: usize, n: usize, seed: u64, shift: Option<Shift>) -> SeqDataset {
+    let source = match shift {
+        None => Source::Shakespeare,
+        Some(Shift::Rotate) => Source::Milton,
+        Some(Shift::Flip) => Source::ShakespeareSwapped,
+    };
+    let all = corpus::tokens(source);
+    let cut = (all.len() as f64 * TEXT_TRAIN_SHARE) as usize;
+    let draw = |part: &[u8], rng: &mut Rng| {
+        let mut out = Sequences::new(ctx);
+        let starts = part.len().saturating_sub(ctx + 1).max(1);
+        let mut window = Vec::with_capacity(ctx + 1);
+        for _ in 0..n {
+            let at = rng.below(starts);
+            window.clear();
+            window.extend(
+                part[at..(at + ctx + 1).min(part.len())]
+                    .iter()
+                    .map(|&b| i64::from(b)),
+            );
+            window.resize(ctx + 1, 0);
+            out.push(&window, 0);
+        }
+        out
+    };
+    SeqDataset {
+        train: draw(&all[..cut], &mut Rng::stream(seed, streams::TRAIN_DATA)),
+        val: draw(&all[cut..], &mut Rng::stream(seed, streams::VAL_DATA)),
+        symbols: corpus::alphabet().iter().map(|c| c.to_string()).collect(),
+        text: true,
     }
 }

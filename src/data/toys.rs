@@ -18,7 +18,7 @@ pub fn generate(cfg: &ExperimentConfig) -> Dataset {
     match task {
         Task::Planted => planted::Teacher::new(&cfg.planted, seed).dataset(n, seed),
         Task::Digits => digits::dataset(n, seed),
-        Task::Copy | Task::Reverse | Task::Sort | Task::Modadd => {
+        Task::Copy | Task::Reverse | Task::Sort | Task::Modadd | Task::Text => {
             let empty = Samples {
                 x: Vec::new(),
                 dim: cfg.input_dim(),
@@ -111,6 +111,12 @@ fn point(task: Task, c: usize, rng: &mut Rng) -> (f64, f64) {
             (cx + 0.3 * rng.normal(), cy + 0.3 * rng.normal())
         }
         // `generate` only samples points for the 2-D tasks.
-        Task::Planted | Task::Digits | Task::Copy | Task::Reverse | Task::Sort | Task::Modadd => (0.0, 0.0),
+        Task::Planted
+        | Task::Digits
+        | Task::Copy
+        | Task::Reverse
+        | Task::Sort
+        | Task::Modadd
+        | Task::Text => (0.0, 0.0),
     }
 }

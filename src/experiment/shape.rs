@@ -49,7 +49,7 @@ impl ExperimentConfig {
     /// Features per sample (tokens per example for a sequence task).
     pub fn input_dim(&self) -> usize {
         match (self.task, self.task.sequence()) {
-            (_, Some(kind)) => self.seq.seq_len(kind),
+            (_, Some(kind)) => self.seq.seq_len(kind, self.gpt.ctx),
             (Task::Planted, _) => self.planted.dim,
             (Task::Digits, _) => crate::knobs::task::DIGIT_PIXELS,
             _ => 2,

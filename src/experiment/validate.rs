@@ -113,11 +113,6 @@ impl ExperimentConfig {
         // The knobs the transformer does not take yet, each with the change that makes the link run.
         let not_yet = [
             (
-                self.lora.rank.is_some(),
-                "r",
-                "LoRA on the transformer is not built yet: remove r",
-            ),
-            (
                 self.residual != Residual::None,
                 "res",
                 "the transformer always has residual blocks; res applies to the MLP: remove it",

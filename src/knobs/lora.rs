@@ -64,8 +64,10 @@ impl Named for Factors {
 
 /// One entry of `target`: a layer by position in the forward pass (0 = the first layer; v=1's
 /// syntax), or by name as peft's `target_modules` names modules: a layer's full name
-/// (`hidden.1`, `readout`) or the last part of it, or its role (`input`, `hidden`, `readout`), so
-/// `hidden` selects every hidden layer.
+/// (`hidden.1`, `block.0.attn.q`, `readout`) or its last parts (`q`, `attn.q`, `fc`: peft's
+/// suffix match), or a part the name starts with or contains (`hidden`, `block.1`, `attn`,
+/// `mlp`), so `hidden` selects every hidden layer of the MLP and `attn` every attention
+/// projection of the transformer.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Selector {
     Index(usize),
@@ -77,7 +79,12 @@ impl Selector {
     pub fn matches(&self, index: usize, name: &str) -> bool {
         match self {
             Selector::Index(i) => *i == index,
-            Selector::Name(n) => name == n || name.split('.').next() == Some(n.as_str()),
+            Selector::Name(n) => {
+                name == n
+                    || name.starts_with(&format!("{n}."))
+                    || name.ends_with(&format!(".{n}"))
+                    || name.contains(&format!(".{n}."))
+            }
         }
     }
 }

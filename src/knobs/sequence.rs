@@ -1,5 +1,9 @@
 //! The sequence tasks of the transformer family (#13) as settings: which algorithmic task, its
 //! length and alphabet, and modular addition's modulus and train fraction (the grokking task).
+//! The char LM reads windows as long as the model's context.
+
+/// Distinct characters of the bundled texts (`data::corpus` checks it): the char LM's alphabet.
+pub const TEXT_VOCAB: usize = 80;
 
 use crate::vocab::Named;
 
@@ -14,6 +18,8 @@ pub enum SeqKind {
     Sort,
     /// `a + b = c` with c = (a + b) mod p (Power et al. 2022, "Grokking").
     ModAdd,
+    /// Character-level language modelling on the bundled plays (`data::corpus`).
+    Text,
 }
 
 impl Named for SeqKind {
@@ -23,6 +29,7 @@ impl Named for SeqKind {
         (SeqKind::Reverse, "reverse", "reverse a sequence"),
         (SeqKind::Sort, "sort", "sort a sequence"),
         (SeqKind::ModAdd, "modadd", "a + b mod p"),
+        (SeqKind::Text, "text", "character-level language modelling"),
     ];
 }
 
@@ -58,15 +65,18 @@ impl SeqConfig {
             SeqKind::Copy | SeqKind::Reverse | SeqKind::Sort => self.symbols + 1,
             // 0 … p−1, '+', '='.
             SeqKind::ModAdd => self.modulus + 2,
+            SeqKind::Text => TEXT_VOCAB,
         }
     }
 
-    /// Tokens the model reads per example of `kind` (targets are the same shifted by one).
-    pub fn seq_len(&self, kind: SeqKind) -> usize {
+    /// Tokens the model reads per example of `kind` (targets are the same shifted by one); the
+    /// char LM's windows fill the context `ctx`.
+    pub fn seq_len(&self, kind: SeqKind, ctx: usize) -> usize {
         match kind {
             SeqKind::Copy | SeqKind::Reverse | SeqKind::Sort => 2 * self.len,
             // a + b = → c
             SeqKind::ModAdd => 4,
+            SeqKind::Text => ctx,
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::vocab::Named;
 
 /// A data set. The 2-D toys are classification tasks with a decision boundary to draw; `Planted`
 /// is the linear teacher–student regression of RESEARCH.md E1; `Digits` the bundled 8×8 digits;
-/// the sequence tasks (copy, reverse, sort, modadd) are the transformer's (`knobs::sequence`).
+/// the sequence tasks (copy, reverse, sort, modadd, text) are the transformer's (`knobs::sequence`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Task {
     #[default]
@@ -20,6 +20,7 @@ pub enum Task {
     Reverse,
     Sort,
     Modadd,
+    Text,
 }
 
 impl Named for Task {
@@ -36,6 +37,11 @@ impl Named for Task {
         (Task::Reverse, "reverse", "Reverse a sequence (transformer)"),
         (Task::Sort, "sort", "Sort a sequence (transformer)"),
         (Task::Modadd, "modadd", "a + b mod p (transformer)"),
+        (
+            Task::Text,
+            "text",
+            "Shakespeare, character by character (transformer)",
+        ),
     ];
 }
 
@@ -48,6 +54,7 @@ impl Task {
             Task::Reverse => Some(SeqKind::Reverse),
             Task::Sort => Some(SeqKind::Sort),
             Task::Modadd => Some(SeqKind::ModAdd),
+            Task::Text => Some(SeqKind::Text),
             _ => None,
         }
     }
@@ -57,20 +64,45 @@ impl Task {
     }
 }
 
-/// How the adaptation phase's task differs from the pre-training task (2-D toys and digits).
+/// How the adaptation phase's task differs from the pre-training task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Shift {
-    /// Inputs turned a quarter turn: 2-D points rotate by 90°, digit images rotate by 90°.
+    /// The inputs' geometry changes: 2-D points and digit images turn a quarter turn; on a
+    /// sequence task the rule changes (copy ↔ reverse, sort descending, a − b mod p) and the char
+    /// LM moves to another author (Milton after Shakespeare). See [`Shift::describe`].
     #[default]
     Rotate,
-    /// Labels reversed (class c becomes classes − 1 − c): same inputs, new readout mapping.
+    /// Labels reversed (class c becomes classes − 1 − c; a sequence task's answer symbols s
+    /// become S − 1 − s; the char LM's letters swap case): same inputs, new readout mapping.
     Flip,
+}
+
+impl Shift {
+    /// What the shift does to `task`, in words, for the page and the CLI.
+    pub fn describe(self, task: Task) -> &'static str {
+        match (self, task) {
+            (Shift::Rotate, Task::Copy) => "copy becomes reverse",
+            (Shift::Rotate, Task::Reverse) => "reverse becomes copy",
+            (Shift::Rotate, Task::Sort) => "sort ascending becomes sort descending",
+            (Shift::Rotate, Task::Modadd) => "a + b becomes a − b (mod p)",
+            (Shift::Rotate, Task::Text) => "Shakespeare's tragedies, then Milton's Paradise Regained",
+            (Shift::Rotate, Task::Digits) => "images rotated a quarter turn",
+            (Shift::Rotate, _) => "points rotated a quarter turn",
+            (Shift::Flip, Task::Text) => "every letter's case swapped",
+            (Shift::Flip, t) if t.is_sequence() => "answer symbols reversed (s → S − 1 − s)",
+            (Shift::Flip, _) => "labels reversed",
+        }
+    }
 }
 
 impl Named for Shift {
     const WHAT: &'static str = "shift";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
-        (Shift::Rotate, "rot", "inputs rotated a quarter turn"),
+        (
+            Shift::Rotate,
+            "rot",
+            "inputs rotated a quarter turn (sequence tasks: the rule changes)",
+        ),
         (Shift::Flip, "flip", "labels reversed"),
     ];
 }

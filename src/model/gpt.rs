@@ -77,10 +77,22 @@ pub struct Attention {
 /// [`Gpt::layers`] order) and, for the instability views, each attention layer's largest logit.
 #[derive(Default)]
 pub struct Trace {
-    /// [1] each: mean |output| of a linear layer.
+    /// [1] each: mean |output| of a linear layer (only when `coords` is set).
     pub outputs: Vec<Tensor<1>>,
     /// [1] each: max over batch, heads and positions of the scaled, unmasked logits.
     pub max_logits: Vec<Tensor<1>>,
+    /// Whether to record `outputs` (the coordinate check) besides the logits.
+    pub coords: bool,
+}
+
+impl Trace {
+    /// Records every linear layer's mean |output| and the attention logits.
+    pub fn with_coords() -> Self {
+        Self {
+            coords: true,
+            ..Self::default()
+        }
+    }
 }
 
 /// What a forward pass carries through the blocks: the rotary table, the trace being recorded,
@@ -106,7 +118,9 @@ impl Pass<'_> {
                 }
             }
         };
-        if let Some(t) = self.trace.as_deref_mut() {
+        if let Some(t) = self.trace.as_deref_mut()
+            && t.coords
+        {
             t.outputs.push(y.clone().abs().mean().detach().reshape([1]));
         }
         y
@@ -408,6 +422,11 @@ impl Gpt {
             push(format!("{name}.weight"), l.weight.id, role, Part::Weight);
             if let Some(b) = &l.bias {
                 push(format!("{name}.bias"), b.id, role, Part::Bias);
+            }
+            // LoRA's factors take their layer's role; LoRA+'s λ applies to B (as for the MLP).
+            if let Some(ad) = l.weight.adapter() {
+                push(format!("{name}.lora_a"), ad.a.id, role, Part::LoraA);
+                push(format!("{name}.lora_b"), ad.b.id, role, Part::LoraB);
             }
         }
         out

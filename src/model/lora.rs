@@ -14,7 +14,7 @@ use burn::prelude::*;
 
 use crate::data::{Rng, streams};
 use crate::knobs::lora::{AInit, Factors, LoraConfig, adapter_params, gamma};
-use crate::model::Mlp;
+use crate::model::Layered;
 
 /// One layer with an adapter, as shown on the page.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,9 +28,9 @@ pub struct AdaptedLayer {
     pub trainable: usize,
 }
 
-/// A model ready for the adaptation phase.
-pub struct Adapted {
-    pub model: Mlp,
+/// A model (the MLP or the transformer) ready for the adaptation phase.
+pub struct Adapted<M> {
+    pub model: M,
     pub layers: Vec<AdaptedLayer>,
     /// Scalars the optimizer updates.
     pub trainable: usize,
@@ -102,7 +102,7 @@ impl Reparameterizer for SeededLora {
 /// Attaches the adaptation of `cfg` to `model` (rank ≥ 1: adapters on the target layers, all else
 /// frozen; rank 0: full fine-tuning, every parameter trains). Factors come from `seed`'s own
 /// stream, so the same link gives the same adapters on every backend.
-pub fn attach(model: Mlp, cfg: &LoraConfig, seed: u64) -> Adapted {
+pub fn attach<M: Module + Layered>(model: M, cfg: &LoraConfig, seed: u64) -> Adapted<M> {
     let base_params = model.num_params();
     let rank = cfg.rank.unwrap_or(0);
     if rank == 0 {

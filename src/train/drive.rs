@@ -74,8 +74,8 @@ impl Analysis {
 /// read only where Burn quantizes natively, which is the CPU backend: there "reading" is a copy in
 /// memory, not a device transfer.
 pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
-    // ΔW spectra need adapters, which only the MLP has yet (#13); weights for any quantized run.
-    let probe = job.vector().and_then(Trainer::delta_probe);
+    // ΔW spectra of an adapted run; weights for any quantized run.
+    let probe = job.delta_probe();
     let layers = if job.config().quant.enabled() {
         job.layers()
     } else {

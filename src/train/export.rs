@@ -25,17 +25,48 @@ pub fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
     String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8")
 }
 
-/// One row per logged step per run (`val_loss` empty where not evaluated).
+/// One row per logged step per run (`val_loss` empty where not evaluated). Transformer runs add
+/// exact-match accuracy on training and validation examples (per character for text, at
+/// evaluation steps), the largest attention logit and the mean output log Z; the char LM adds the
+/// validation loss in bits per character.
 pub fn to_csv(runs: &[Run]) -> String {
-    let mut rows = vec![strings(["run", "step", "train_loss", "val_loss"])];
+    let seq = runs.iter().any(|r| r.config.is_transformer());
+    let text = runs
+        .iter()
+        .any(|r| r.config.task == crate::knobs::task::Task::Text);
+    let mut header = strings(["run", "step", "train_loss", "val_loss"]);
+    if seq {
+        header.extend(strings(["train_acc", "val_acc", "max_attn_logit", "log_z"]));
+    }
+    if text {
+        header.push("val_bits_per_char".into());
+    }
+    let mut rows = vec![header];
     for (i, run) in runs.iter().enumerate() {
         for r in &run.reports {
-            rows.push(vec![
+            let mut row = vec![
                 i.to_string(),
                 r.step.to_string(),
                 r.train_loss.to_string(),
                 cell(r.val_loss),
-            ]);
+            ];
+            if seq {
+                let s = r.seq.as_ref();
+                row.extend([
+                    cell(s.and_then(|s| s.train_acc)),
+                    cell(s.and_then(|s| s.val_acc)),
+                    cell(s.map(|s| s.max_logit)),
+                    cell(s.map(|s| s.log_z)),
+                ]);
+            }
+            if text {
+                let bits = (run.config.task == crate::knobs::task::Task::Text)
+                    .then_some(r.val_loss)
+                    .flatten()
+                    .map(|l| l / std::f32::consts::LN_2);
+                row.push(cell(bits));
+            }
+            rows.push(row);
         }
     }
     csv_text(rows)

@@ -52,6 +52,14 @@ impl Job {
         }
     }
 
+    /// The learned change of every adapted layer, queued for the one end-of-run readback.
+    pub fn delta_probe(&self) -> Option<(crate::data::spectrum::DeltaProbe, Vec<Tensor<1>>)> {
+        match self {
+            Job::Vector(t) => t.delta_probe(),
+            Job::Sequence(t) => t.delta_probe(),
+        }
+    }
+
     /// The MLP's trainer, for what only it has (the decision boundary, its end-of-run figures).
     pub fn vector(&self) -> Option<&Trainer> {
         match self {

@@ -16,7 +16,27 @@ pub struct StepReport {
     pub coord: Option<Vec<f32>>,
     /// PTQ (last step only): validation loss after quantizing the trained weights.
     pub quant_val_loss: Option<f32>,
+    /// The transformer's statistics (`None` for the MLP).
+    pub seq: Option<SeqStats>,
 }
+
+/// A transformer step's statistics, read back.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeqStats {
+    /// Largest attention logit over layers, heads and positions.
+    pub max_logit: f32,
+    /// Mean log Z (log-sum-exp of the output logits) over the batch's scored positions.
+    pub log_z: f32,
+    /// Exact-match accuracy (per character for text) on training / validation examples, at
+    /// evaluation steps.
+    pub train_acc: Option<f32>,
+    pub val_acc: Option<f32>,
+}
+
+/// What one step queued, as `read_reports` unpacks it: its index, whether it has a validation and
+/// a PTQ loss, its coordinate check's length, and its transformer statistics (with accuracy or
+/// not).
+type Queued = (usize, bool, bool, Option<usize>, Option<bool>);
 
 /// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
 /// extra is concatenated on the device first. Returns the reports and each extra's values.
@@ -27,25 +47,30 @@ pub async fn read_reports(
 ) -> Result<(Vec<StepReport>, Vec<Vec<f32>>), String> {
     let n_train = outputs.len();
     let mut parts: Vec<Tensor<1>> = Vec::with_capacity(2 * n_train + extra.len());
-    // Per step: has a val loss, has a PTQ loss, coordinate-check length.
-    let mut shape: Vec<(usize, bool, bool, Option<usize>)> = Vec::with_capacity(n_train);
-    let (mut vals, mut quants, mut coords) = (Vec::new(), Vec::new(), Vec::new());
+    let mut shape: Vec<Queued> = Vec::with_capacity(n_train);
+    let (mut vals, mut quants, mut coords, mut seqs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for o in outputs {
         shape.push((
             o.step,
             o.val_loss.is_some(),
             o.quant_loss.is_some(),
             o.coord.as_ref().map(|c| c.dims()[0]),
+            o.seq.as_ref().map(|s| s.accuracy.is_some()),
         ));
         parts.push(o.train_loss);
         vals.extend(o.val_loss);
         quants.extend(o.quant_loss);
         coords.extend(o.coord);
+        if let Some(s) = o.seq {
+            seqs.push(s.stability);
+            seqs.extend(s.accuracy);
+        }
     }
     let (n_val, n_quant) = (vals.len(), quants.len());
     parts.extend(vals);
     parts.extend(quants);
     parts.extend(coords);
+    parts.extend(seqs);
     let extra_lens: Vec<usize> = extra.iter().map(|t| t.dims()[0]).collect();
     parts.extend(extra);
     if parts.is_empty() {
@@ -62,17 +87,32 @@ pub async fn read_reports(
         .try_to_vec::<f32>()
         .map_err(|e| format!("unexpected result data: {e:?}"))?;
 
-    // Same order as queued: train losses, val losses, PTQ losses, coordinate checks, extras.
+    // Same order as queued: train losses, val losses, PTQ losses, coordinate checks, transformer
+    // statistics, extras.
     let (train, rest) = flat.split_at(n_train);
     let (val, rest) = rest.split_at(n_val);
     let (quant, mut rest) = rest.split_at(n_quant);
     let (mut val, mut quant) = (val.iter(), quant.iter());
+    let mut take = |len: usize| {
+        let (head, tail) = rest.split_at(len);
+        rest = tail;
+        head.to_vec()
+    };
+    let mut coords_read = Vec::with_capacity(n_train);
+    for (_, _, _, coord_len, _) in &shape {
+        coords_read.push(coord_len.map(&mut take));
+    }
     let mut reports = Vec::with_capacity(n_train);
-    for ((step, hv, hq, coord_len), &train_loss) in shape.into_iter().zip(train) {
-        let coord = coord_len.map(|len| {
-            let (head, tail) = rest.split_at(len);
-            rest = tail;
-            head.to_vec()
+    for (((step, hv, hq, _, seq), &train_loss), coord) in shape.into_iter().zip(train).zip(coords_read) {
+        let seq = seq.map(|with_acc| {
+            let s = take(2);
+            let acc = if with_acc { take(2) } else { Vec::new() };
+            SeqStats {
+                max_logit: s[0],
+                log_z: s[1],
+                train_acc: acc.first().copied(),
+                val_acc: acc.get(1).copied(),
+            }
         });
         reports.push(StepReport {
             step,
@@ -80,14 +120,10 @@ pub async fn read_reports(
             val_loss: if hv { val.next().copied() } else { None },
             coord,
             quant_val_loss: if hq { quant.next().copied() } else { None },
+            seq,
         });
     }
-    let mut extras = Vec::with_capacity(extra_lens.len());
-    for len in extra_lens {
-        let (head, tail) = rest.split_at(len);
-        extras.push(head.to_vec());
-        rest = tail;
-    }
+    let extras = extra_lens.into_iter().map(take).collect();
     Ok((reports, extras))
 }
 

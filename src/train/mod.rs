@@ -2,6 +2,7 @@
 //! optimizer groups and schedules, the loop over runs with its one
 //! readback, the results (`metrics::Run`) and their export.
 
+pub mod adapt;
 pub mod drive;
 pub mod export;
 pub mod groups;
@@ -11,6 +12,7 @@ pub mod schedule;
 pub mod sequence;
 mod trainer;
 
+pub use adapt::Adaptation;
 pub use drive::{Analysis, read_analysis, train_run, train_sweep};
 pub use job::Job;
 pub use trainer::*;

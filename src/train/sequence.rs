@@ -1,16 +1,19 @@
 //! The transformer's trainer (#13): next-token training on a sequence task, with the same
 //! contract as the MLP's `Trainer` — `step()` queues work and returns tensors; nothing here reads
 //! values back. Losses are the mean cross-entropy over the scored (answer) positions, plus the
-//! z-loss when it is on.
+//! z-loss when it is on. With a LoRA rank the run has an adaptation phase, as the MLP's: the
+//! pre-trained model gets adapters (on a QLoRA-rounded base when asked) and trains on the shifted
+//! task (`Shift::describe`).
 
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
+use super::adapt::{self, Adaptation};
 use super::groups;
 use super::trainer::COORD_ROWS;
-use super::trainer::StepOutput;
+use super::trainer::{SeqOutput, StepOutput};
 use crate::data::device::BatchWalk;
 use crate::data::sequence::{SeqDataset, Sequences, generate};
 use crate::data::{Rng, streams};
@@ -18,9 +21,14 @@ use crate::experiment::{EVAL_EVERY, ExperimentConfig};
 use crate::knobs::quant::QMode;
 use crate::model::gpt::{Gpt, Trace};
 
-/// Validation examples scored at each evaluation: enough for a steady curve, few enough to cost
-/// less than a handful of steps.
-pub const VAL_ROWS: usize = 512;
+/// Validation tokens scored at each evaluation (512 examples of 16 tokens, 128 windows of 64
+/// characters): enough for a steady curve, few enough to cost less than a handful of steps.
+pub const VAL_TOKENS: usize = 8192;
+
+/// Examples of `t` tokens that make up [`VAL_TOKENS`].
+pub fn val_rows(t: usize) -> usize {
+    (VAL_TOKENS / t.max(1)).max(1)
+}
 
 /// One split on the device: tokens `[n, t]`, next tokens `[n, t]`, the scored mask `[n, t]`.
 struct DeviceSeqs {
@@ -49,7 +57,11 @@ pub struct SeqTrainer {
     model: Option<Gpt>,
     optim: ModuleOptimizer,
     lr: ModuleLrScheduler,
+    /// The current phase's task (the shifted one once adaptation began).
     dataset: SeqDataset,
+    /// The adaptation task, waiting for the end of pre-training.
+    pending: Option<SeqDataset>,
+    adaptation: Option<Adaptation>,
     train: DeviceSeqs,
     val: DeviceSeqs,
     batch_rng: Rng,
@@ -68,7 +80,13 @@ impl SeqTrainer {
             )
         })?;
         let device = device.clone().autodiff();
-        let dataset = generate(kind, &cfg.seq, cfg.points, cfg.seed);
+        let ctx = cfg.gpt.ctx;
+        let dataset = generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, None);
+        let pending = cfg
+            .lora
+            .rank
+            .is_some()
+            .then(|| generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, Some(cfg.shift)));
         let model = Gpt::new(
             &cfg.gpt,
             &cfg.mup,
@@ -80,13 +98,15 @@ impl SeqTrainer {
         )
         .with_qat((cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()));
         // μP's groups (η/m on the hidden matrices) or SP's single rate, as for the MLP.
-        let (optim, lr) = groups::optimization_of(cfg, model.param_specs(), cfg.total_steps());
+        let (optim, lr) = groups::optimization_of(cfg, model.param_specs(), cfg.pretrain_steps());
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
         let walk = BatchWalk::new(dataset.train.n, &mut batch_rng);
         Ok(Self {
             train: DeviceSeqs::upload(&dataset.train, usize::MAX, &device),
-            val: DeviceSeqs::upload(&dataset.val, VAL_ROWS, &device),
+            val: DeviceSeqs::upload(&dataset.val, val_rows(dataset.val.t), &device),
             dataset,
+            pending,
+            adaptation: None,
             cfg: cfg.clone(),
             device,
             model: Some(model),
@@ -96,6 +116,39 @@ impl SeqTrainer {
             walk,
             step: 0,
         })
+    }
+
+    /// Switches to the adaptation phase: adapters on the trained model (on its rounded weights
+    /// under QLoRA), a fresh optimizer whose schedule starts over, and the shifted task's data.
+    fn begin_adaptation(&mut self) {
+        let model = self.model.take().expect("model is present between steps");
+        let q = &self.cfg.quant;
+        let model = if q.enabled() && q.mode == QMode::Qlora {
+            model.quantized(q)
+        } else {
+            model
+        };
+        let (model, adaptation) = adapt::begin(model, &self.cfg, self.step);
+        let total = self.cfg.total_steps() - self.step;
+        (self.optim, self.lr) = groups::optimization_of(&self.cfg, model.param_specs(), total);
+        self.model = Some(model);
+        self.adaptation = Some(adaptation);
+        if let Some(next) = self.pending.take() {
+            self.train = DeviceSeqs::upload(&next.train, usize::MAX, &self.device);
+            self.val = DeviceSeqs::upload(&next.val, val_rows(next.val.t), &self.device);
+            self.walk = BatchWalk::new(next.train.n, &mut self.batch_rng);
+            self.dataset = next;
+        }
+    }
+
+    /// The adaptation phase, once it has begun.
+    pub fn adaptation(&self) -> Option<&Adaptation> {
+        self.adaptation.as_ref()
+    }
+
+    /// The learned change of every adapted layer for the one readback; `None` before adaptation.
+    pub fn delta_probe(&self) -> Option<(crate::data::spectrum::DeltaProbe, Vec<Tensor<1>>)> {
+        Some(adapt::delta_probe(self.model(), self.adaptation.as_ref()?))
     }
 
     pub fn config(&self) -> &ExperimentConfig {
@@ -137,11 +190,34 @@ impl SeqTrainer {
         }
     }
 
+    /// Mean log Z over the scored positions, detached: logits [n, t, vocab] → [1].
+    fn mean_log_z(logits: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
+        let [n, t, v] = logits.dims();
+        let logits = logits.detach().reshape([n * t, v]);
+        let max = logits.clone().max_dim(1);
+        let log_z = (logits - max.clone()).exp().sum_dim(1).log() + max; // [n·t, 1]
+        let mask = mask.reshape([n * t, 1]);
+        ((log_z * mask.clone()).sum() / mask.sum().clamp_min(1.0)).reshape([1])
+    }
+
+    /// Share of examples whose every scored token is the argmax (per scored token for the char
+    /// LM, where a whole window is never exact): logits [n, t, vocab] → [1].
+    fn accuracy(&self, logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+        let [n, t, _] = logits.dims();
+        let right = logits.detach().argmax(2).reshape([n, t]).equal(y).float(); // [n, t]
+        if self.dataset.text {
+            return ((right * mask.clone()).sum() / mask.sum().clamp_min(1.0)).reshape([1]);
+        }
+        // An example is exact when no scored position is wrong.
+        let wrong = ((right.neg() + 1.0) * mask).sum_dim(1); // [n, 1]
+        wrong.lower_elem(0.5).float().mean().reshape([1])
+    }
+
     /// The coordinate check's statistic: mean |output| of every linear layer on the first
     /// validation examples, [layers] (as the MLP's; flat in width under μP).
     fn coord_probe(&self, model: &Gpt) -> Tensor<1> {
         let rows = self.val.n.min(COORD_ROWS);
-        let mut trace = Trace::default();
+        let mut trace = Trace::with_coords();
         let _ = model.forward_traced(self.val.x.clone().narrow(0, 0, rows), Some(&mut trace));
         Tensor::cat(trace.outputs, 0)
     }
@@ -152,6 +228,9 @@ impl SeqTrainer {
             return None;
         }
         let t = self.step;
+        if self.pending.is_some() && t == self.cfg.pretrain_steps() {
+            self.begin_adaptation();
+        }
         // [batch, t] each: the same epoch walk as the MLP's batches.
         let (x, y, mask) = match self
             .walk
@@ -169,13 +248,38 @@ impl SeqTrainer {
             ),
         };
         let model = self.model.take().expect("model is present between steps");
-        let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == self.cfg.total_steps();
-        let val_loss = (eval && self.val.n > 0).then(|| {
+        // As the MLP's: also at each phase's first and last step, so the switch is drawn where
+        // it happens.
+        let boundary = self.cfg.pretrain_steps();
+        let eval = t.is_multiple_of(EVAL_EVERY)
+            || t + 1 == self.cfg.total_steps()
+            || t + 1 == boundary
+            || (t == boundary && self.adaptation.is_some());
+        let scored = eval && self.val.n > 0;
+        let (val_loss, accuracy) = if scored {
             let logits = model.forward(self.val.x.clone());
-            self.loss(logits, self.val.y.clone(), self.val.mask.clone())
-                .detach()
-        });
-        let loss = self.loss(model.forward(x), y, mask);
+            let val_acc = self.accuracy(logits.clone(), self.val.y.clone(), self.val.mask.clone());
+            let val_loss = self
+                .loss(logits, self.val.y.clone(), self.val.mask.clone())
+                .detach();
+            // Training accuracy on as many training examples as validation scores.
+            let rows = self.val.n.min(self.train.n);
+            let logits = model.forward(self.train.x.clone().narrow(0, 0, rows));
+            let train_acc = self.accuracy(
+                logits,
+                self.train.y.clone().narrow(0, 0, rows),
+                self.train.mask.clone().narrow(0, 0, rows),
+            );
+            (Some(val_loss), Some(Tensor::cat(vec![train_acc, val_acc], 0)))
+        } else {
+            (None, None)
+        };
+        // The batch's forward records each attention layer's largest logit.
+        let mut trace = Trace::default();
+        let logits = model.forward_traced(x, Some(&mut trace));
+        let max_logit = Tensor::cat(trace.max_logits, 0).max().reshape([1]);
+        let stability = Tensor::cat(vec![max_logit, Self::mean_log_z(logits.clone(), mask.clone())], 0);
+        let loss = self.loss(logits, y, mask);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let lr = self.lr.step();
         let model = self.optim.step(lr, model, grads);
@@ -196,6 +300,7 @@ impl SeqTrainer {
             val_loss,
             coord,
             quant_loss,
+            seq: Some(SeqOutput { stability, accuracy }),
         })
     }
 }

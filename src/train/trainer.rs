@@ -16,8 +16,8 @@ use crate::data::{Dataset, EXTENT, Rng, spectrum, streams};
 use crate::experiment::{EVAL_EVERY, ExperimentConfig};
 use crate::knobs::quant::QMode;
 use crate::knobs::task::Task;
-use crate::model::lora::AdaptedLayer;
-use crate::model::{Mlp, lora};
+use crate::model::Mlp;
+use crate::train::adapt::{self, Adaptation};
 use crate::train::groups;
 
 /// Validation points the coordinate check averages over: enough for a stable mean.
@@ -33,18 +33,18 @@ pub struct StepOutput {
     pub coord: Option<Tensor<1>>,
     /// PTQ, at the last step: validation loss of the trained model with quantized weights, [1].
     pub quant_loss: Option<Tensor<1>>,
+    /// The transformer's statistics of this step (`None` for the MLP).
+    pub seq: Option<SeqOutput>,
 }
 
-/// The adaptation phase as it was set up: what trains and at which scale.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Adaptation {
-    /// Step at which it began.
-    pub start: usize,
-    /// `None` for full fine-tuning (rank 0).
-    pub rank: Option<usize>,
-    pub layers: Vec<AdaptedLayer>,
-    pub trainable: usize,
-    pub base_params: usize,
+/// What a transformer step measures besides its losses, still on the device.
+pub struct SeqOutput {
+    /// [2]: the largest attention logit over every layer and head, and the mean output log Z of
+    /// the training batch (the instability proxies of Wortsman et al. 2023).
+    pub stability: Tensor<1>,
+    /// [2], at evaluation steps: exact-match accuracy on training and validation examples (per
+    /// character for the char LM).
+    pub accuracy: Option<Tensor<1>>,
 }
 
 pub struct Trainer {
@@ -63,8 +63,6 @@ pub struct Trainer {
     /// The adaptation task, waiting for the end of pre-training.
     pending: Option<Dataset>,
     adaptation: Option<Adaptation>,
-    /// Weights of each layer when adaptation began: full fine-tuning's ΔW is measured from them.
-    base_weights: Vec<Tensor<2>>,
     batch_rng: Rng,
     step: usize,
     grid: Option<(usize, Tensor<2>)>,
@@ -108,7 +106,6 @@ impl Trainer {
             dataset,
             pending,
             adaptation: None,
-            base_weights: Vec::new(),
             batch_rng,
             step: 0,
             grid: None,
@@ -123,11 +120,6 @@ impl Trainer {
     /// 0), starts a fresh optimizer, and moves to the shifted task's data.
     fn begin_adaptation(&mut self) {
         let model = self.model.take().expect("model is present between steps");
-        self.base_weights = model
-            .layers()
-            .iter()
-            .map(|(_, l)| l.weight.val().detach())
-            .collect();
         // QLoRA-style: the frozen base is stored quantized; the adapters train in float on top.
         let q = &self.cfg.quant;
         let model = if q.enabled() && q.mode == QMode::Qlora {
@@ -135,19 +127,13 @@ impl Trainer {
         } else {
             model
         };
-        let adapted = lora::attach(model, &self.cfg.lora, self.cfg.seed);
+        let (model, adaptation) = adapt::begin(model, &self.cfg, self.step);
         // A fresh optimizer with the same μP groups (and LoRA+'s λ on B); the schedule starts
         // over for the adaptation phase, as a fine-tuning script's would.
         let total = self.cfg.total_steps() - self.step;
-        (self.optim, self.lr) = groups::optimization(&self.cfg, &adapted.model, total);
-        self.model = Some(adapted.model);
-        self.adaptation = Some(Adaptation {
-            start: self.step,
-            rank: self.cfg.lora.rank.filter(|&r| r > 0),
-            layers: adapted.layers,
-            trainable: adapted.trainable,
-            base_params: adapted.base_params,
-        });
+        (self.optim, self.lr) = groups::optimization(&self.cfg, &model, total);
+        self.model = Some(model);
+        self.adaptation = Some(adaptation);
         if let Some(next) = self.pending.take() {
             self.data = DeviceData::new(&next, &self.device, &mut self.batch_rng);
             self.dataset = next;
@@ -250,6 +236,7 @@ impl Trainer {
             val_loss,
             coord,
             quant_loss,
+            seq: None,
         })
     }
 
@@ -264,31 +251,10 @@ impl Trainer {
         Tensor::cat(means, 0) // [layers]
     }
 
-    /// The learned change of every adapted layer, queued for one readback, and how to read it:
-    /// the factors A and B of a LoRA layer, or W − W0 of a fully fine-tuned layer (skipped above
-    /// [`spectrum::DENSE_SPECTRUM_MAX`] entries, which the CPU SVD would take too long on).
+    /// The learned change of every adapted layer, queued for one readback (see
+    /// [`adapt::delta_probe`]); `None` before adaptation.
     pub fn delta_probe(&self) -> Option<(spectrum::DeltaProbe, Vec<Tensor<1>>)> {
-        let adaptation = self.adaptation.as_ref()?;
-        let layers = self.model().layers();
-        let mut probe = spectrum::DeltaProbe::default();
-        let mut tensors = Vec::new();
-        for (i, (name, layer)) in layers.iter().enumerate() {
-            let [d_in, d_out] = layer.weight.lazy_shape().dims();
-            match (layer.weight.adapter(), adaptation.rank) {
-                (Some(ad), Some(r)) => {
-                    tensors.push(ad.a.val().detach().reshape([d_in * r]));
-                    tensors.push(ad.b.val().detach().reshape([r * d_out]));
-                    probe.push(name, d_in, d_out, Some((r, ad.scale)));
-                }
-                (None, None) if d_in * d_out <= spectrum::DENSE_SPECTRUM_MAX => {
-                    let w0 = self.base_weights.get(i)?.clone();
-                    tensors.push((layer.weight.val().detach() - w0).reshape([d_in * d_out]));
-                    probe.push(name, d_in, d_out, None);
-                }
-                _ => {}
-            }
-        }
-        Some((probe, tensors))
+        Some(adapt::delta_probe(self.model(), self.adaptation.as_ref()?))
     }
 
     /// Class probabilities on a `res`×`res` grid over [−EXTENT, EXTENT]², row-major from the top

@@ -1,0 +1,72 @@
+//! The adaptation phase, whichever model family it adapts: attaching LoRA (or unfreezing
+//! everything for full fine-tuning) on a QLoRA-rounded base when asked, and, at the end, the
+//! learned change ΔW of every adapted layer queued for the one readback.
+
+use burn::module::Module;
+use burn::prelude::*;
+
+use crate::data::spectrum;
+use crate::experiment::ExperimentConfig;
+use crate::model::Layered;
+use crate::model::lora::{self, AdaptedLayer};
+
+/// The adaptation phase as it was set up: what trains and at which scale.
+#[derive(Clone, Debug)]
+pub struct Adaptation {
+    /// Step at which it began.
+    pub start: usize,
+    /// `None` for full fine-tuning (rank 0).
+    pub rank: Option<usize>,
+    pub layers: Vec<AdaptedLayer>,
+    pub trainable: usize,
+    pub base_params: usize,
+    /// Weights of each layer when adaptation began: full fine-tuning's ΔW is measured from them.
+    base_weights: Vec<Tensor<2>>,
+}
+
+/// Begins the adaptation of `model` at step `start`: the adapters of `cfg.lora` attached to the
+/// (already QLoRA-rounded, where asked) base, every other parameter frozen; rank 0 trains all.
+pub fn begin<M: Module + Layered>(model: M, cfg: &ExperimentConfig, start: usize) -> (M, Adaptation) {
+    let base_weights = model
+        .layers()
+        .iter()
+        .map(|(_, l)| l.weight.val().detach())
+        .collect();
+    let adapted = lora::attach(model, &cfg.lora, cfg.seed);
+    let adaptation = Adaptation {
+        start,
+        rank: cfg.lora.rank.filter(|&r| r > 0),
+        layers: adapted.layers,
+        trainable: adapted.trainable,
+        base_params: adapted.base_params,
+        base_weights,
+    };
+    (adapted.model, adaptation)
+}
+
+/// The learned change of every adapted layer of `model`, queued for one readback, and how to read
+/// it: the factors A and B of a LoRA layer, or W − W0 of a fully fine-tuned layer (skipped above
+/// [`spectrum::DENSE_SPECTRUM_MAX`] entries, which the CPU SVD would take too long on).
+pub fn delta_probe(model: &impl Layered, adaptation: &Adaptation) -> (spectrum::DeltaProbe, Vec<Tensor<1>>) {
+    let mut probe = spectrum::DeltaProbe::default();
+    let mut tensors = Vec::new();
+    for (i, (name, layer)) in model.layers().iter().enumerate() {
+        let [d_in, d_out] = layer.weight.lazy_shape().dims();
+        match (layer.weight.adapter(), adaptation.rank) {
+            (Some(ad), Some(r)) => {
+                tensors.push(ad.a.val().detach().reshape([d_in * r]));
+                tensors.push(ad.b.val().detach().reshape([r * d_out]));
+                probe.push(name, d_in, d_out, Some((r, ad.scale)));
+            }
+            (None, None) if d_in * d_out <= spectrum::DENSE_SPECTRUM_MAX => {
+                let Some(w0) = adaptation.base_weights.get(i) else {
+                    continue;
+                };
+                tensors.push((layer.weight.val().detach() - w0.clone()).reshape([d_in * d_out]));
+                probe.push(name, d_in, d_out, None);
+            }
+            _ => {}
+        }
+    }
+    (probe, tensors)
+}
