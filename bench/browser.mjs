@@ -9,10 +9,17 @@ import { serve, launch, waitForState, DIST } from "../tests/browser/harness.mjs"
 const webgpuSteps = Number(process.argv[2] || 500);
 // The sweep case: 4 widths × 6 learning rates × 200 steps (24 runs), interleaved.
 export const SWEEP = "steps=200&sweep=" + encodeURIComponent("lr:2^-10..2^-5*2;w:32,64,128,256");
+// The reference transformer (#13): the char LM with 2 blocks, d_model 128, 4 heads, context 64,
+// batch 32, Adam — the same link as the native row and bench/torch_gpt.py.
+export const GPT = "task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024";
+const gptSteps = Number(process.env.GPT_STEPS || 60);
+const gptGpuSteps = Number(process.env.GPT_GPU_STEPS || 6);
 const cases = [
   { name: "browser CPU (Burn flex, wasm)", query: "?v=1&backend=cpu&steps=500" },
   { name: "browser WebGPU", query: `?v=1&backend=webgpu&steps=${webgpuSteps}` },
   { name: "sweep, browser CPU (Burn flex, wasm)", query: `?v=1&backend=cpu&${SWEEP}` },
+  { name: "gpt, browser CPU (Burn flex, wasm)", query: `?v=1&backend=cpu&${GPT}&steps=${gptSteps}` },
+  { name: "gpt, browser WebGPU", query: `?v=1&backend=webgpu&${GPT}&steps=${gptGpuSteps}` },
 ];
 // A software WebGPU adapter would need about half an hour for the sweep; ask for it explicitly.
 if (process.argv[3] === "webgpu-sweep") {
@@ -35,8 +42,35 @@ try {
         for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]);
       }).observe({ type: "longtask", buffered: true });
     });
+    // WebGPU work, counted where the page hands it to the browser (independent of the adapter).
+    await page.addInitScript(() => {
+      window.__gpu = { dispatch: 0, submit: 0, write: 0 };
+      const wrap = (proto, name, key) => {
+        if (!proto || !proto[name]) return;
+        const orig = proto[name];
+        proto[name] = function (...args) {
+          window.__gpu[key] += 1;
+          return orig.apply(this, args);
+        };
+      };
+      if (self.GPUComputePassEncoder) wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroups", "dispatch");
+      if (self.GPUQueue) {
+        wrap(GPUQueue.prototype, "submit", "submit");
+        wrap(GPUQueue.prototype, "writeBuffer", "write");
+      }
+    });
     await page.goto(srv.base + c.query);
+    // Per step in steady state: from the first drawn step to the end (pipeline compilation and the
+    // data upload before the first step are left out; evaluations and readbacks are counted).
+    await page.waitForFunction(() => Number(document.getElementById("app").dataset.step || 0) >= 1, null, {
+      timeout: 900_000,
+      polling: 50,
+    });
+    const first = await page.evaluate(() => ({ step: Number(document.getElementById("app").dataset.step), ...window.__gpu }));
     const data = await waitForState(page, ["done", "failed", "diverged"], 900_000);
+    const last = await page.evaluate(() => ({ ...window.__gpu }));
+    const span = Math.max(1, Number(data.step) - first.step);
+    const perStep = (k) => Math.round((10 * (last[k] - first[k])) / span) / 10;
     const status = await page.textContent("#status");
     // Only tasks after the first curve point: loading and compiling the wasm is not training.
     const longTasks = (await page.evaluate(() => window.__longTasks))
@@ -55,6 +89,9 @@ try {
         final_val_loss: Number(data.lastVal),
         long_tasks: longTasks.length,
         longest_task_ms: Math.round(Math.max(0, ...longTasks)),
+        dispatches_per_step: perStep("dispatch"),
+        submits_per_step: perStep("submit"),
+        writes_per_step: perStep("write"),
       }),
     );
     await page.close();

@@ -4,6 +4,10 @@
 # page load to the first curve point. Prints a Markdown table for the README.
 #   scripts/bench.sh [webgpu-steps]   (default 500; a software adapter needs ~0.6 s per step)
 #   scripts/bench.sh presets          every gallery preset: wall time natively and in the browser (CPU)
+# The reference transformer (char LM, 2 blocks, d_model 128, 4 heads, context 64, batch 32, Adam)
+# runs natively and in the browser too (GPT_STEPS, GPT_GPU_STEPS steps); with TORCH_PY set to a
+# Python that has torch (not installed by the project: a 5 GB download), PyTorch trains the same
+# model natively for the comparison row (bench/torch_gpt.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh browser
@@ -30,11 +34,18 @@ summary=$(mktemp)
 native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1' --chunk 10 --summary 2>&1 >"$summary")
 native_val=$(tail -n 1 "$summary" | cut -d, -f3)
 sweep_native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1&steps=200&sweep=lr:2^-10..2^-5*2;w:32,64,128,256' --summary 2>&1 >/dev/null | tail -n 1)
+gpt_link='task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024'
+gpt_native=$("$CARGO_TARGET_DIR/release/tinytune" "$gpt_link&steps=${GPT_STEPS:-60}" --chunk 10 2>&1 >/dev/null | grep 'run(s)')
+torch_row='{}'
+if [ -n "${TORCH_PY:-}" ]; then
+  torch_row=$("$TORCH_PY" bench/torch_gpt.py "${GPT_STEPS:-60}" "$(nproc)" | tail -n 1)
+fi
 browser=$(node bench/browser.mjs "${1:-500}" "${2:-}")
 
-python3 - "$native" "$browser" "$native_val" "$sweep_native" <<'PY'
+python3 - "$native" "$browser" "$native_val" "$sweep_native" "$gpt_native" "$torch_row" <<'PY'
 import json, re, sys
 native, browser, native_val, sweep_native = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+gpt_native, torch_row = sys.argv[5], json.loads(sys.argv[6])
 m = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", native)
 rows = [r for r in (json.loads(l) for l in browser.splitlines() if l.startswith("{"))]
 size = next(r["bytes"] for r in rows if r["case"] == "wasm size")
@@ -42,7 +53,7 @@ print("| where | backend | steps | steps/s | page load → first point | final v
 print("|---|---|---|---|---|---|---|")
 print(f"| native | CPU (Burn flex) | {m.group(1)} | {float(m.group(3)):.0f} | – | {native_val:.4f} | – |")
 for r in rows:
-    if r["case"] == "wasm size" or r["case"].startswith("sweep"):
+    if r["case"] == "wasm size" or r["case"].startswith("sweep") or r["case"].startswith("gpt"):
         continue
     backend = r["status"].replace("Backend: ", "")[:70]
     print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} | {r['long_tasks']} ({r['longest_task_ms']} ms) |")
@@ -56,4 +67,18 @@ for r in rows:
     if r["case"].startswith("sweep"):
         backend = r["status"].replace("Backend: ", "")[:70]
         print(f"| {r['case'].removeprefix('sweep, ')} | {backend} | {r['runs']} | {r['train_ms']/1000:.1f} | {r['steps_per_s']:.0f} |")
+print("\nReference transformer — char LM, 2 blocks, d_model 128, 4 heads, context 64, batch 32, Adam\n")
+print("| where | backend | steps | steps/s | × PyTorch | dispatches / submits / buffer writes per step |")
+print("|---|---|---|---|---|---|")
+g = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", gpt_native)
+torch_sps = torch_row.get("steps_per_s")
+ratio = lambda sps: f"{sps / torch_sps:.2f}" if torch_sps else "–"
+if torch_sps:
+    print(f"| native | PyTorch {torch_row['torch']} CPU, {torch_row['threads']} threads | {torch_row['steps']} | {torch_sps:.1f} | 1 | – |")
+print(f"| native | CPU (Burn flex) | {g.group(1)} | {float(g.group(3)):.1f} | {ratio(float(g.group(3)))} | – |")
+for r in rows:
+    if r["case"].startswith("gpt"):
+        backend = r["status"].replace("Backend: ", "")[:70]
+        counts = f"{r['dispatches_per_step']} / {r['submits_per_step']} / {r['writes_per_step']}" if "WebGPU" in r["case"] else "–"
+        print(f"| {r['case'].removeprefix('gpt, ')} | {backend} | {r['steps']} | {r['steps_per_s']:.2f} | {ratio(r['steps_per_s'])} | {counts} |")
 PY

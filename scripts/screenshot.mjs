@@ -27,6 +27,16 @@ const shots = [
       encodeURIComponent("w:64,128,256,512,1024;param:sp,mup"),
     selector: "#fig-coord",
   },
+  {
+    file: "www/transformer.png",
+    query: "?v=1&backend=cpu&task=reverse&w=32&d=2&heads=2&ctx=8&steps=300&lr=0.003&bs=32&seqlen=4&syms=6",
+    selector: "section.charts",
+  },
+  {
+    file: "www/charlm.png",
+    query: "?v=1&backend=cpu&task=text&w=64&d=2&heads=4&ctx=64&steps=300&bs=32&lr=0.003&n=2048",
+    selector: "section.charts",
+  },
 ];
 // Only the named files (e.g. `node scripts/screenshot.mjs www/staircase.png`), or all of them.
 const wanted = process.argv.slice(2);

@@ -143,6 +143,7 @@ fn main() -> ExitCode {
         if let Some(bytes) = run.packed_bytes {
             eprintln!("tinytune: Burn stores the quantized model in {bytes} bytes (read back)");
         }
+        describe_sequence(run);
     }
     let csv = if cli.summary {
         export::to_summary_csv(&runs)
@@ -284,4 +285,44 @@ fn write_svg(
         }
     }
     root.present().map_err(|e| e.to_string())
+}
+
+/// A transformer run's end in words: accuracy (or bits per character), the instability proxies,
+/// the answers on a few validation examples and the char LM's sample.
+fn describe_sequence(run: &tinytune::train::metrics::Run) {
+    let last = |f: fn(&tinytune::train::metrics::SeqStats) -> Option<f32>| {
+        run.reports.iter().rev().find_map(|r| r.seq.as_ref().and_then(f))
+    };
+    let (Some(max_logit), Some(log_z)) = (last(|s| Some(s.max_logit)), last(|s| Some(s.log_z))) else {
+        return;
+    };
+    let text = run.config.task == tinytune::knobs::task::Task::Text;
+    let what = if text { "per character" } else { "exact match" };
+    if let (Some(train), Some(val)) = (last(|s| s.train_acc), last(|s| s.val_acc)) {
+        eprintln!(
+            "tinytune: accuracy ({what}): train {:.1} %, validation {:.1} %",
+            100.0 * train,
+            100.0 * val
+        );
+    }
+    if let (true, Some(v)) = (text, run.final_val_loss()) {
+        eprintln!(
+            "tinytune: validation loss {v:.4} nats = {:.3} bits per character",
+            v / std::f32::consts::LN_2
+        );
+    }
+    eprintln!("tinytune: last step: largest attention logit {max_logit:.2}, output log Z {log_z:.2}");
+    let Some(views) = &run.seq_views else {
+        return;
+    };
+    for a in &views.answers {
+        let mark = if a.exact { "right" } else { "wrong" };
+        eprintln!("tinytune:   {} → {}  (want {}; {mark})", a.prompt, a.got, a.want);
+    }
+    if let Some((prompt, sample)) = &views.sample {
+        eprintln!("tinytune: a sample at temperature 1, continuing held-out text:");
+        for line in format!("{prompt}[{sample}]").lines() {
+            eprintln!("  | {line}");
+        }
+    }
 }

@@ -161,3 +161,55 @@ fn a_blown_up_run_does_not_flatten_the_other_curves() {
     assert!(!alone.is_empty());
     assert_eq!(both, alone, "same axes with and without the blown-up run");
 }
+
+#[test]
+fn the_transformers_charts_render() {
+    use tinytune::train::metrics::SeqStats;
+    use tinytune::train::sequence_views::SeqViews;
+    let mut run = run_with(&[2.0, 1.5, 1.0]);
+    run.config = tinytune::link::url::parse_strict("task=copy").unwrap().experiment;
+    for (i, r) in run.reports.iter_mut().enumerate() {
+        r.seq = Some(SeqStats {
+            max_logit: 3.0 + i as f32,
+            log_z: 2.0,
+            train_acc: Some(0.5 + 0.2 * i as f32),
+            val_acc: Some(0.1 * i as f32),
+        });
+    }
+    assert!(tinytune::plot::has_seq_stats(std::slice::from_ref(&run)));
+    let mut stats = String::new();
+    {
+        let root = SVGBackend::with_string(&mut stats, (800, 280)).into_drawing_area();
+        tinytune::plot::draw_seq_stats(&root, std::slice::from_ref(&run), 3, ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    for label in [
+        "exact-match accuracy",
+        "validation",
+        "train",
+        "max attention logit",
+        "log Z",
+    ] {
+        assert!(stats.contains(label), "{label}");
+    }
+    let views = SeqViews {
+        t: 3,
+        pattern: vec![1.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.2, 0.3, 0.5],
+        labels: vec!["a".into(), "|".into(), "\n".into()],
+        block: 1,
+        answers: Vec::new(),
+        sample: None,
+    };
+    let mut attn = String::new();
+    {
+        let root = SVGBackend::with_string(&mut attn, (300, 300)).into_drawing_area();
+        tinytune::plot::draw_attention(&root, &views, ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    assert!(attn.contains("block 2 · head 1"), "the title names the head");
+    assert!(attn.contains("⏎"), "a newline token is drawn as ⏎");
+    assert!(
+        attn.matches("<rect").count() >= 9,
+        "one cell per pair of positions"
+    );
+}

@@ -432,6 +432,27 @@ fn the_transformer_quantizes_after_training_and_trains_through_quantization() {
     let vals: Vec<f32> = qat.reports.iter().filter_map(|r| r.val_loss).collect();
     assert!(*vals.last().unwrap() < 0.7 * vals[0], "QAT learns: {vals:?}");
     assert_ne!(qat.reports, float.reports, "QAT trains a different model");
+    // The embedding is optional: rounded too with qemb, which costs more at 2 bits and changes
+    // the stored size by the table's share.
+    let emb2 = run("&bits=2&qgran=channel&qemb=1");
+    let lin2 = run("&bits=2&qgran=channel");
+    assert!(
+        emb2.quant_val_loss().unwrap() > lin2.quant_val_loss().unwrap(),
+        "a 2-bit embedding costs more: {} vs {}",
+        emb2.quant_val_loss().unwrap(),
+        lin2.quant_val_loss().unwrap()
+    );
+    assert!(emb2.config.model_bytes() < lin2.config.model_bytes());
+    let qat_emb = run("&bits=4&qmode=qat&qemb=1");
+    assert_ne!(
+        qat_emb.reports, qat.reports,
+        "QAT rounds the embedding in the forward pass"
+    );
+    assert!(
+        tinytune::link::url::parse("task=xor&qemb=1").issues[0]
+            .message
+            .contains("only the transformer")
+    );
 }
 
 /// A small adaptation link: reverse pre-trains 60 steps, then rank-4 adapters on q and v learn
@@ -567,4 +588,73 @@ fn the_transformer_adapts_to_the_shifted_task_and_more_rank_fits_it_better() {
         "the ΔW spectra of the adapted layers are read at the end"
     );
     assert_eq!(eight.spectra.len(), 2 * 6 + 1);
+}
+
+#[test]
+fn a_transformer_run_reports_accuracy_instability_proxies_and_its_views() {
+    let device = backend::cpu();
+    let cfg = tinytune::link::url::parse_strict(LINK).unwrap().experiment;
+    let run = pollster::block_on(tinytune::train::train_run(&cfg, &device, 20)).unwrap();
+    // Every step has the proxies; evaluation steps have both accuracies, in [0, 1].
+    for r in &run.reports {
+        let s = r.seq.as_ref().expect("transformer statistics every step");
+        assert!(s.max_logit.is_finite() && s.log_z.is_finite());
+        assert_eq!(s.val_acc.is_some(), r.val_loss.is_some(), "step {}", r.step);
+        for a in [s.train_acc, s.val_acc].into_iter().flatten() {
+            assert!((0.0..=1.0).contains(&a));
+        }
+    }
+    let last = run.reports.last().unwrap().seq.unwrap();
+    assert!(last.train_acc.unwrap() > 0.5, "reverse is learned: {last:?}");
+    // The pattern: each query's weights over the positions it may see sum to 1, the future gets 0.
+    let v = run.seq_views.as_ref().expect("the views are read at the end");
+    assert_eq!((v.t, v.labels.len(), v.pattern.len()), (8, 8, 64));
+    for i in 0..v.t {
+        let row = &v.pattern[i * v.t..(i + 1) * v.t];
+        assert!(
+            (row[..=i].iter().sum::<f32>() - 1.0).abs() < 1e-4,
+            "row {i}: {row:?}"
+        );
+        assert!(
+            row[i + 1..].iter().all(|&p| p == 0.0),
+            "row {i} sees the future: {row:?}"
+        );
+    }
+    assert_eq!(v.labels[4], "|", "the separator labels its position");
+    assert_eq!(v.answers.len(), 4);
+    for a in &v.answers {
+        assert_eq!(a.exact, a.got == a.want);
+        assert_eq!(a.want.split(' ').count(), 4, "the four answer symbols: {a:?}");
+        assert!(a.prompt.ends_with('|'), "{a:?}");
+    }
+    assert!(v.sample.is_none());
+    // The CSV carries the statistics.
+    let csv = tinytune::train::export::to_csv(std::slice::from_ref(&run));
+    assert!(csv.starts_with("run,step,train_loss,val_loss,train_acc,val_acc,max_attn_logit,log_z\n"));
+}
+
+#[test]
+fn the_char_lm_writes_a_sample_that_a_link_replays() {
+    let device = backend::cpu();
+    let q = "task=text&w=32&d=1&heads=2&ctx=32&steps=30&bs=16&lr=0.003&n=256";
+    let cfg = tinytune::link::url::parse_strict(q).unwrap().experiment;
+    let run = pollster::block_on(tinytune::train::train_run(&cfg, &device, 30)).unwrap();
+    let v = run.seq_views.as_ref().unwrap();
+    let (prompt, sample) = v.sample.as_ref().expect("the char LM samples");
+    assert_eq!(prompt.chars().count(), 24);
+    assert_eq!(sample.chars().count(), 160);
+    assert!(v.answers.is_empty(), "a text window has no single answer to show");
+    let again = pollster::block_on(tinytune::train::train_run(&cfg, &device, 30)).unwrap();
+    assert_eq!(
+        again.seq_views.as_ref().unwrap().sample,
+        v.sample,
+        "the same link, the same sample"
+    );
+    let vals: Vec<f32> = run.reports.iter().filter_map(|r| r.val_loss).collect();
+    assert!(
+        vals.last().unwrap() < &(0.8 * vals[0]),
+        "the char LM learns: {vals:?}"
+    );
+    let csv = tinytune::train::export::to_csv(std::slice::from_ref(&run));
+    assert!(csv.lines().next().unwrap().ends_with(",val_bits_per_char"));
 }

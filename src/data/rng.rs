@@ -71,4 +71,6 @@ pub mod streams {
     pub const SPLIT: u64 = 7;
     /// Which modular sums train and which validate.
     pub const SEQ_SPLIT: u64 = 8;
+    /// The char LM's end-of-run sample (its Gumbel noise).
+    pub const SAMPLE: u64 = 9;
 }

@@ -156,7 +156,11 @@ impl ExperimentConfig {
         }
         let bits = q.fmt.width(q.bits) as usize;
         let per_block = if q.fmt == QFormat::UInt { 3 } else { 2 };
-        let dims = self.layer_dims();
+        let mut dims = self.layer_dims();
+        if self.is_transformer() && q.embed {
+            // [d, vocab] as the blocks see it: one channel per token.
+            dims.push((self.width, self.classes()));
+        }
         let biases = self.parameter_estimate() - dims.iter().map(|(i, o)| i * o).sum::<usize>();
         let weights: usize = dims
             .iter()

@@ -219,6 +219,13 @@ impl ExperimentConfig {
                     .into(),
             });
         }
+        if q.embed && !self.is_transformer() {
+            errs.push(ConfigError {
+                key: "qemb",
+                message: "only the transformer has a token embedding: remove qemb (or set model=gpt on a sequence task)"
+                    .into(),
+            });
+        }
         if q.enabled() && q.mode == QMode::Qlora && self.lora.rank.is_none_or(|r| r == 0) {
             errs.push(ConfigError {
                 key: "qmode",

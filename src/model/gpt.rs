@@ -83,6 +83,13 @@ pub struct Trace {
     pub max_logits: Vec<Tensor<1>>,
     /// Whether to record `outputs` (the coordinate check) besides the logits.
     pub coords: bool,
+    /// Which attention layer's pattern to keep (0 = the first block's).
+    pub pattern_of: Option<usize>,
+    /// [t·t]: that layer's first head's attention probabilities on the first example, row i
+    /// (a query position) over the columns j ≤ i it attends to.
+    pub pattern: Option<Tensor<1>>,
+    /// Attention layers seen so far in this pass.
+    seen: usize,
 }
 
 impl Trace {
@@ -90,6 +97,14 @@ impl Trace {
     pub fn with_coords() -> Self {
         Self {
             coords: true,
+            ..Self::default()
+        }
+    }
+
+    /// Records the attention logits and block `block`'s first-head pattern.
+    pub fn with_pattern(block: usize) -> Self {
+        Self {
+            pattern_of: Some(block),
             ..Self::default()
         }
     }
@@ -157,6 +172,13 @@ impl Attention {
             t.max_logits.push(seen.max().detach().reshape([1]));
         }
         let probs = activation::softmax(scores.mask_fill(future, f32::NEG_INFINITY), 3);
+        if let Some(tr) = pass.trace.as_deref_mut() {
+            if tr.pattern_of == Some(tr.seen) {
+                let head = probs.clone().narrow(0, 0, 1).narrow(1, 0, 1);
+                tr.pattern = Some(head.detach().reshape([t * t]));
+            }
+            tr.seen += 1;
+        }
         // [b, h, t, dh] → [b, t, d]
         let out = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
         pass.linear(&self.o, out)
@@ -280,10 +302,25 @@ impl Gpt {
         self
     }
 
-    /// A copy with every linear weight rounded to `q`'s format (biases, norms and embeddings stay
-    /// float): PTQ's model. The reference rounding; Burn's native path serves the MLP only.
+    /// The token embedding [vocab, d] as the forward pass uses it: under QAT with `qemb` rounded
+    /// (straight-through), one scale per token's row under per-channel granularity.
+    fn embedding(&self) -> Tensor<2> {
+        let e = self.embed.weight.val();
+        match &self.qat {
+            Some(q) if q.embed => straight_through(e.transpose(), q).transpose(),
+            _ => e,
+        }
+    }
+
+    /// A copy with every linear weight rounded to `q`'s format, and the token embedding with
+    /// `qemb` (biases, norms and positions stay float): PTQ's model. The reference rounding;
+    /// Burn's native path serves the MLP only.
     pub fn quantized(&self, q: &QuantConfig) -> Gpt {
         let mut m = self.clone();
+        if q.embed {
+            let e = self.embed.weight.val().detach();
+            m.embed.weight = Param::from_tensor(fake_quant(e.transpose(), q).transpose().detach());
+        }
         let round =
             |l: &mut Linear| l.weight = Param::from_tensor(fake_quant(l.weight.val().detach(), q).detach());
         for b in m.blocks.iter_mut() {
@@ -320,8 +357,10 @@ impl Gpt {
         };
         let [b, t] = tokens.dims();
         let device = tokens.device();
-        // [b, t, d]
-        let mut h = self.embed.forward(tokens);
+        // [b, t, d]: the rows of the (possibly fake-quantized) embedding the tokens pick.
+        let e = self.embedding();
+        let [_, d] = e.dims();
+        let mut h = e.clone().select(0, tokens.reshape([b * t])).reshape([b, t, d]);
         if self.embed_mult != 1.0 {
             h = h.mul_scalar(self.embed_mult);
         }
@@ -341,13 +380,32 @@ impl Gpt {
             Some(r) => pass.linear(r, h),
             None => {
                 // Tied: logits = h · Eᵀ, E: [vocab, d].
-                let [_, _, d] = h.dims();
-                let e = self.embed.weight.val();
                 h.reshape([b * t, d])
                     .matmul(e.transpose())
                     .reshape([b, t, self.vocab])
             }
         }
+    }
+
+    /// Continues `prompt` ([1, p] tokens) by `noise.dims()[0]` tokens, each drawn from the model's
+    /// next-token distribution by the Gumbel-max trick: argmax(logits + g) with g = `noise`
+    /// ([n, vocab] Gumbel draws from tinytune's seeded generator, so a link replays the same
+    /// sample on every backend). The window slides once it fills `ctx`. Stays on the device:
+    /// returns the continuation, [n].
+    pub fn sample(&self, prompt: Tensor<2, Int>, noise: Tensor<2>, ctx: usize) -> Tensor<1, Int> {
+        let [n, v] = noise.dims();
+        let mut tokens = prompt;
+        for i in 0..n {
+            let len = tokens.dims()[1];
+            let w = len.min(ctx);
+            let window = tokens.clone().narrow(1, len - w, w);
+            // [1, w, vocab] → the last position's logits, [1, vocab]
+            let last = self.forward(window).narrow(1, w - 1, 1).reshape([1, v]).detach();
+            let next = (last + noise.clone().narrow(0, i, 1)).argmax(1); // [1, 1]
+            tokens = Tensor::cat(vec![tokens, next], 1);
+        }
+        let len = tokens.dims()[1];
+        tokens.narrow(1, len - n, n).reshape([n])
     }
 
     /// Every linear layer with its name, in forward order (what LoRA and quantization address).

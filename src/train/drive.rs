@@ -1,6 +1,7 @@
 //! Driving trainers to the end outside the page's frame loop (the native CLI and the tests), and
 //! the one readback a run makes once it ends ([`read_analysis`]): the learned ΔW's spectrum, the
-//! weights for the quantization figures, and the bytes Burn stores a natively quantized model in.
+//! weights for the quantization figures, the bytes Burn stores a natively quantized model in, and
+//! the transformer's attention pattern, answers and sample.
 
 use burn::prelude::*;
 
@@ -8,6 +9,7 @@ use crate::data::spectrum;
 use crate::experiment::ExperimentConfig;
 use crate::knobs::quant::QMode;
 use crate::train::metrics::{Run, read_reports};
+use crate::train::sequence_views::SeqViews;
 use crate::train::{Job, StepOutput, Trainer};
 
 /// Trains `cfg` to the end, reading losses back every `chunk` steps (the native CLI and the tests;
@@ -58,6 +60,8 @@ pub struct Analysis {
     pub weights: Vec<crate::model::quant::weights::LayerWeights>,
     /// Bytes of Burn's natively quantized model (see [`read_packed_bytes`]).
     pub packed_bytes: Option<usize>,
+    /// The transformer's attention pattern, answers and sample.
+    pub seq: Option<SeqViews>,
 }
 
 impl Analysis {
@@ -66,6 +70,7 @@ impl Analysis {
         run.spectra = self.spectra;
         run.set_weights(self.weights);
         run.packed_bytes = self.packed_bytes;
+        run.seq_views = self.seq;
     }
 }
 
@@ -81,14 +86,19 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
     } else {
         Vec::new()
     };
+    let views = job.view_probe();
     let mut tensors: Vec<Tensor<1>> = probe.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
     let n_probe = tensors.len();
     tensors.extend(layers.iter().map(|(_, l)| {
         let [i, o] = l.weight.lazy_shape().dims();
         l.weight.val().detach().reshape([i * o])
     }));
+    let n_weights = layers.len();
+    tensors.extend(views.as_ref().map(|(_, t)| t.clone()).unwrap_or_default());
     let (_, mut values) = read_reports(Vec::new(), tensors).await?;
+    let view_values = values.split_off((n_probe + n_weights).min(values.len()));
     let weight_values = values.split_off(n_probe.min(values.len()));
+    let seq = views.and_then(|(p, _)| p.read(&view_values));
     let spectra = probe.map(|(p, _)| p.spectra(&values)).unwrap_or_default();
     let weights = layers
         .iter()
@@ -111,6 +121,7 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
         spectra,
         weights,
         packed_bytes,
+        seq,
     })
 }
 

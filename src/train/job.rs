@@ -60,6 +60,14 @@ impl Job {
         }
     }
 
+    /// The transformer's end-of-run views, queued for the same readback (`None` for the MLP).
+    pub fn view_probe(&self) -> Option<(super::sequence_views::SeqProbe, Vec<Tensor<1>>)> {
+        match self {
+            Job::Vector(_) => None,
+            Job::Sequence(t) => t.view_probe(),
+        }
+    }
+
     /// The MLP's trainer, for what only it has (the decision boundary, its end-of-run figures).
     pub fn vector(&self) -> Option<&Trainer> {
         match self {

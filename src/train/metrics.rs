@@ -174,6 +174,8 @@ pub struct Run {
     weights_figure: std::cell::OnceCell<Option<crate::model::quant::weights::WeightsFigure>>,
     /// PTQ through Burn's native quantization: the bytes Burn stores the model in.
     pub packed_bytes: Option<usize>,
+    /// The transformer's end-of-run views (attention pattern, answers, sample).
+    pub seq_views: Option<crate::train::sequence_views::SeqViews>,
 }
 
 /// A loss this many times its first value means the run has blown up, even while still finite.
@@ -190,6 +192,7 @@ impl Run {
             weights: Vec::new(),
             weights_figure: std::cell::OnceCell::new(),
             packed_bytes: None,
+            seq_views: None,
         }
     }
 

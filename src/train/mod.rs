@@ -10,6 +10,7 @@ pub mod job;
 pub mod metrics;
 pub mod schedule;
 pub mod sequence;
+pub mod sequence_views;
 mod trainer;
 
 pub use adapt::Adaptation;

@@ -12,6 +12,7 @@ use burn::tensor::activation::log_softmax;
 
 use super::adapt::{self, Adaptation};
 use super::groups;
+use super::sequence_views::{ANSWERS, PROMPT, SAMPLE, SeqProbe};
 use super::trainer::COORD_ROWS;
 use super::trainer::{SeqOutput, StepOutput};
 use crate::data::device::BatchWalk;
@@ -21,9 +22,10 @@ use crate::experiment::{EVAL_EVERY, ExperimentConfig};
 use crate::knobs::quant::QMode;
 use crate::model::gpt::{Gpt, Trace};
 
-/// Validation tokens scored at each evaluation (512 examples of 16 tokens, 128 windows of 64
-/// characters): enough for a steady curve, few enough to cost less than a handful of steps.
-pub const VAL_TOKENS: usize = 8192;
+/// Validation tokens scored at each evaluation (256 examples of 16 tokens, 1024 sums, 64 windows
+/// of 64 characters), and as many training tokens for the training accuracy: enough for a steady
+/// curve, few enough that evaluating every 10 steps costs less than the steps between.
+pub const VAL_TOKENS: usize = 4096;
 
 /// Examples of `t` tokens that make up [`VAL_TOKENS`].
 pub fn val_rows(t: usize) -> usize {
@@ -211,6 +213,62 @@ impl SeqTrainer {
         // An example is exact when no scored position is wrong.
         let wrong = ((right.neg() + 1.0) * mask).sum_dim(1); // [n, 1]
         wrong.lower_elem(0.5).float().mean().reshape([1])
+    }
+
+    /// The end-of-run views queued for the one readback: the last block's first head on the first
+    /// validation example, the argmax answers of the first [`ANSWERS`] validation examples, and
+    /// for the char LM a sample of [`SAMPLE`] characters continuing held-out text.
+    pub fn view_probe(&self) -> Option<(SeqProbe, Vec<Tensor<1>>)> {
+        if self.val.n == 0 {
+            return None;
+        }
+        let model = self.model();
+        let ds = &self.dataset.val;
+        let t = ds.t;
+        let mut trace = Trace::with_pattern(self.cfg.depth.saturating_sub(1));
+        let _ = model.forward_traced(self.val.x.clone().narrow(0, 0, 1), Some(&mut trace));
+        let pattern = trace.pattern?;
+        let rows = if self.dataset.text {
+            0
+        } else {
+            self.val.n.min(ANSWERS)
+        };
+        let shown = rows.max(1);
+        let argmax = model
+            .forward(self.val.x.clone().narrow(0, 0, shown))
+            .argmax(2)
+            .reshape([shown * t])
+            .float();
+        let mut tensors = vec![pattern, argmax];
+        let prompt = self.dataset.text.then(|| ds.row(0)[..PROMPT.min(t)].to_vec());
+        if let Some(p) = &prompt {
+            let v = self.dataset.vocab();
+            let mut rng = Rng::stream(self.cfg.seed, streams::SAMPLE);
+            // Gumbel(0, 1) draws: −ln(−ln U), U in (0, 1).
+            let g: Vec<f32> = (0..SAMPLE * v)
+                .map(|_| -(-(1.0 - rng.uniform()).ln()).ln() as f32)
+                .collect();
+            let noise = Tensor::<2>::from_data(TensorData::new(g, [SAMPLE, v]), &self.device);
+            let prompt = Tensor::<2, Int>::from_data(TensorData::new(p.clone(), [1, p.len()]), &self.device);
+            tensors.push(model.sample(prompt, noise, self.cfg.gpt.ctx).float());
+        }
+        let probe = SeqProbe {
+            pattern_tokens: ds.row(0).to_vec(),
+            pattern_block: self.cfg.depth.saturating_sub(1),
+            rows: (0..rows)
+                .map(|i| {
+                    let span = i * t..(i + 1) * t;
+                    (
+                        ds.row(i).to_vec(),
+                        ds.y[span.clone()].to_vec(),
+                        ds.mask[span].to_vec(),
+                    )
+                })
+                .collect(),
+            prompt,
+            dataset: self.dataset.clone(),
+        };
+        Some((probe, tensors))
     }
 
     /// The coordinate check's statistic: mean |output| of every linear layer on the first

@@ -69,6 +69,22 @@ pub fn redraw_side(a: &State) {
         .filter(|_| !sweep && cfg.quant.enabled())
         .and_then(|r| r.weights_figure());
     dom::set_hidden("fig-weights", weights.is_none());
+    // The transformer's views: statistics per step for any run or sweep, the end-of-run pattern
+    // and answers (or sample) for one run.
+    let seq_stats = plot::has_seq_stats(&a.runs);
+    let views = a
+        .runs
+        .first()
+        .and_then(|r| r.seq_views.as_ref())
+        .filter(|_| !sweep);
+    dom::set_hidden("fig-seq", !seq_stats);
+    dom::set_hidden("fig-attn", views.is_none());
+    let answers = views.map(answers_text);
+    dom::set_hidden("fig-answers", answers.is_none());
+    if let Some((caption, text)) = &answers {
+        dom::set_text("answers-caption", caption);
+        dom::set_text("seq-answers", text);
+    }
     let caption = match (staircase, n_panels > 1) {
         (true, _) => STAIRCASE_CAPTION,
         (false, true) => PANELS_CAPTION,
@@ -152,7 +168,43 @@ pub fn redraw_side(a: &State) {
             plot::draw_weights(root, weights, style)
         });
     }
+    if let (Ok(()), true) = (&drawn, seq_stats) {
+        let total = cfg.total_steps();
+        drawn = canvas::draw("seq-canvas", |root, style| {
+            plot::draw_seq_stats(root, &a.runs, total, style)
+        });
+    }
+    if let (Ok(()), Some(v)) = (&drawn, views) {
+        drawn = canvas::draw("attn-canvas", |root, style| plot::draw_attention(root, v, style));
+    }
     if let Err(e) = drawn {
         web_sys::console::warn_1(&e.into());
     }
+}
+
+/// The caption and text of the answers figure: the char LM's sample, or each validation example's
+/// prompt, the model's answer and the right one. Set as text, never as HTML.
+fn answers_text(v: &crate::train::sequence_views::SeqViews) -> (String, String) {
+    if let Some((prompt, sample)) = &v.sample {
+        return (
+            "A sample at temperature 1 when the run ends: the model continues held-out text (before the bar) with \
+             its own characters (after it)."
+                .into(),
+            format!("{prompt}│{sample}"),
+        );
+    }
+    let lines: Vec<String> = v
+        .answers
+        .iter()
+        .map(|a| {
+            let mark = if a.exact { "✓" } else { "✗" };
+            format!("{mark} {}  →  {}   (right: {})", a.prompt, a.got, a.want)
+        })
+        .collect();
+    (
+        "The trained model's answers (argmax at each scored position) on the first validation examples; ✓ = every \
+         token right."
+            .into(),
+        lines.join("\n"),
+    )
 }

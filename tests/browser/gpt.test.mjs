@@ -45,13 +45,44 @@ test("a small transformer gives the same losses on WebGPU and on the CPU", async
   assert.ok(seen.cpu[1] < seen.cpu[0], `and the loss falls: ${seen.cpu}`);
 });
 
-test("a transformer knob the page cannot run yet is explained and replaced", async () => {
-  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=copy&steps=5&r=4&w=32&heads=3");
+test("LoRA adapts the transformer in the page and its views show what it learned", async () => {
+  const q =
+    "?v=1&backend=cpu&task=reverse&w=32&d=1&heads=3&ctx=8&seqlen=4&syms=6&n=128&bs=32&steps=40&asteps=40" +
+    "&lr=0.003&r=2&target=q,v";
+  const { page, errors } = await open(browser, srv.base, q);
   const data = await waitForState(page, ["done", "failed", "diverged"], 120_000);
   assert.equal(data.state, "done", errors.join(" | "));
+  // A bad value is explained and replaced; LoRA itself runs.
   const messages = await page.textContent("#messages");
-  assert.match(messages, /LoRA on the transformer is not built yet/);
   assert.match(messages, /w=32 is not a multiple of heads=3: choose heads dividing the width; using 4/);
+  assert.doesNotMatch(messages, /LoRA/);
   assert.equal(await page.inputValue("#heads"), "4");
+  assert.match(await page.textContent("#adapt"), /block\.0\.attn\.q/);
+  // The end of the run: ΔW spectra of the two adapted layers, the accuracy and stability chart,
+  // one head's pattern and the answers (as text, one line per validation example).
+  await page.waitForSelector("#fig-attn:not([hidden])", { timeout: 30_000 });
+  for (const fig of ["#fig-spectrum", "#fig-seq", "#fig-answers"]) {
+    assert.equal(await page.isVisible(fig), true, fig);
+  }
+  const answers = (await page.textContent("#seq-answers")).split("\n");
+  assert.equal(answers.length, 4);
+  for (const line of answers) assert.match(line, /^[✓✗] .* \| +→ .+\(right: .+\)$/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the char LM trains in the page and writes a sample", async () => {
+  const q = "?v=1&backend=cpu&task=text&w=32&d=1&heads=2&ctx=32&n=256&bs=16&steps=20&lr=0.003";
+  const { page, errors } = await open(browser, srv.base, q);
+  const data = await waitForState(page, ["done", "failed", "diverged"], 120_000);
+  assert.equal(data.state, "done", errors.join(" | "));
+  await page.waitForSelector("#fig-answers:not([hidden])", { timeout: 30_000 });
+  const sample = await page.textContent("#seq-answers");
+  const [prompt, written] = sample.split("│");
+  assert.equal([...prompt].length, 24, sample);
+  assert.equal([...written].length, 160, sample);
+  assert.match(await page.textContent("#answers-caption"), /temperature 1/);
+  assert.ok(num(data.lastVal) < num(data.firstVal), `the loss falls: ${data.firstVal} → ${data.lastVal}`);
+  assert.deepEqual(errors, []);
   await page.close();
 });

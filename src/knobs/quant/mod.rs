@@ -82,6 +82,10 @@ pub struct QuantConfig {
     /// Outlier channel: before quantizing, the first hidden unit is made this many times larger
     /// (compensated in the next layer, so the float model is unchanged); 1 = off.
     pub outlier: f64,
+    /// The transformer's token embedding is rounded too (one scale per token's row under
+    /// per-channel granularity, as torch quantizes `nn.Embedding`); off: it stays float, as
+    /// most LLM quantizers leave it.
+    pub embed: bool,
 }
 
 impl Default for QuantConfig {
@@ -94,6 +98,7 @@ impl Default for QuantConfig {
             mode: QMode::Ptq,
             clip: Clip::Max,
             outlier: 1.0,
+            embed: false,
         }
     }
 }

@@ -1,0 +1,99 @@
+//! The transformer's end-of-run views (#13): one attention head's pattern on a validation
+//! example, the model's answers on a few validation examples, and for the char LM a sample of
+//! generated text. Queued as tensors for the run's one readback ([`SeqProbe`]), then decoded into
+//! plain data the charts and the CLI show ([`SeqViews`]).
+
+use crate::data::sequence::SeqDataset;
+
+/// Validation examples whose answers the page shows.
+pub const ANSWERS: usize = 4;
+/// Characters of held-out text the sample continues.
+pub const PROMPT: usize = 24;
+/// Characters the sample generates.
+pub const SAMPLE: usize = 160;
+
+/// What the views' tensors are, in queue order: the pattern [t·t], the answers' argmax
+/// [rows·t], and the sample [SAMPLE] when there is one.
+#[derive(Clone, Debug)]
+pub struct SeqProbe {
+    /// Tokens of the example the pattern is of, and the block it is from (0-based).
+    pub pattern_tokens: Vec<i64>,
+    pub pattern_block: usize,
+    /// The shown validation examples: input tokens, next tokens and the scored mask, `t` each.
+    pub rows: Vec<(Vec<i64>, Vec<i64>, Vec<f32>)>,
+    /// The prompt the sample continues (the char LM only).
+    pub prompt: Option<Vec<i64>>,
+    pub dataset: SeqDataset,
+}
+
+/// One validation example as the page shows it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answer {
+    pub prompt: String,
+    pub want: String,
+    pub got: String,
+    /// Every scored token right.
+    pub exact: bool,
+}
+
+/// The views, read back and decoded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeqViews {
+    /// Sequence length and the pattern row-major: `pattern[i·t + j]` is how much position i
+    /// attends to j (0 for j > i).
+    pub t: usize,
+    pub pattern: Vec<f32>,
+    /// Each position's token as text, the axis labels of the pattern.
+    pub labels: Vec<String>,
+    /// Which block's first head the pattern is of (0-based).
+    pub block: usize,
+    pub answers: Vec<Answer>,
+    /// The char LM's prompt and what the model wrote after it.
+    pub sample: Option<(String, String)>,
+}
+
+impl SeqProbe {
+    /// Decodes the values read back for this probe's tensors (in queue order).
+    pub fn read(&self, values: &[Vec<f32>]) -> Option<SeqViews> {
+        let mut it = values.iter();
+        let pattern = it.next()?.clone();
+        let argmax = it.next()?;
+        let d = &self.dataset;
+        let one = |t: i64| d.decode(&[t]);
+        let t = self.pattern_tokens.len();
+        let answers = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(r, (x, y, mask))| {
+                let got_all: Vec<i64> = argmax[r * t..(r + 1) * t].iter().map(|&v| v as i64).collect();
+                let scored: Vec<usize> = (0..t).filter(|&j| mask[j] > 0.0).collect();
+                let first = scored.first().copied().unwrap_or(t);
+                let want: Vec<i64> = scored.iter().map(|&j| y[j]).collect();
+                let got: Vec<i64> = scored.iter().map(|&j| got_all[j]).collect();
+                Answer {
+                    // The tokens read before the first scored prediction, and the one it is made at.
+                    prompt: d.decode(&x[..(first + 1).min(t)]),
+                    exact: want == got,
+                    want: d.decode(&want),
+                    got: d.decode(&got),
+                }
+            })
+            .collect();
+        let sample = match (&self.prompt, it.next()) {
+            (Some(p), Some(s)) => {
+                let s: Vec<i64> = s.iter().map(|&v| v as i64).collect();
+                Some((d.decode(p), d.decode(&s)))
+            }
+            _ => None,
+        };
+        Some(SeqViews {
+            t,
+            pattern,
+            labels: self.pattern_tokens.iter().map(|&tok| one(tok)).collect(),
+            block: self.pattern_block,
+            answers,
+            sample,
+        })
+    }
+}
