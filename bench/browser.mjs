@@ -26,6 +26,10 @@ if (process.argv[3] === "webgpu-sweep") {
   cases.push({ name: "sweep, browser WebGPU", query: `?v=1&backend=webgpu&${SWEEP}` });
 }
 
+// BENCH_CASES=gpt runs only the cases whose name starts with it (e.g. the transformer rows).
+const only = process.env.BENCH_CASES;
+const selected = only ? cases.filter((c) => c.name.startsWith(only)) : cases;
+
 const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm"));
 const wasmBytes = wasm.reduce((s, f) => s + fs.statSync(path.join(DIST, f)).size, 0);
 console.log(JSON.stringify({ case: "wasm size", bytes: wasmBytes }));
@@ -33,7 +37,7 @@ console.log(JSON.stringify({ case: "wasm size", bytes: wasmBytes }));
 const srv = await serve();
 const browser = await launch({ webgpu: true });
 try {
-  for (const c of cases) {
+  for (const c of selected) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     // Long tasks (> 50 ms on the main thread) while training measure the page's responsiveness.
     await page.addInitScript(() => {

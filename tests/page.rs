@@ -81,6 +81,7 @@ fn frame(s: &State, steps: std::ops::Range<usize>, loss: f32) -> Msg {
         ended_ms: 1010.0,
         previous_end_ms: 990.0,
         grid: None,
+        views: None,
     })
 }
 

@@ -192,6 +192,19 @@ fn the_transformers_charts_render() {
     ] {
         assert!(stats.contains(label), "{label}");
     }
+    assert!(!stats.contains("log Z (log)"), "calm logits keep a linear axis");
+    // Logits that grow a hundredfold switch the proxies' panel to a log axis.
+    let mut wild = run.clone();
+    if let Some(s) = wild.reports[2].seq.as_mut() {
+        s.max_logit = 500.0;
+    }
+    let mut log = String::new();
+    {
+        let root = SVGBackend::with_string(&mut log, (800, 280)).into_drawing_area();
+        tinytune::plot::draw_seq_stats(&root, &[run.clone(), wild], 3, ChartStyle::default()).unwrap();
+        root.present().unwrap();
+    }
+    assert!(log.contains("log Z (log)"));
     let views = SeqViews {
         t: 3,
         pattern: vec![1.0, 0.0, 0.0, 0.5, 0.5, 0.0, 0.2, 0.3, 0.5],

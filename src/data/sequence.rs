@@ -10,7 +10,7 @@ use crate::knobs::task::Shift;
 
 /// Examples of one split, row-major: `x[i·t + j]` is token j of example i; `y` is `x` shifted by
 /// one (the next token) and `mask` is 1 where that next token is scored.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Sequences {
     pub x: Vec<i64>,
     pub y: Vec<i64>,

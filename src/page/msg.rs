@@ -23,6 +23,9 @@ pub struct FrameReport {
     /// The decision boundary, when the runner read it (side charts due, or a run ended), with
     /// the training points of the phase it belongs to.
     pub grid: Option<(BoundaryGrid, Samples)>,
+    /// A single transformer run's attention pattern and answers, read with the side charts while
+    /// it trains (the char LM's sample waits for the end).
+    pub views: Option<crate::train::sequence_views::SeqViews>,
 }
 
 /// Something that happened: a person's action, a browser answer, or a runner's report.

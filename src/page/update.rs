@@ -297,7 +297,11 @@ fn on_frame(state: &mut State, f: FrameReport, fx: &mut Vec<Effect>) {
             *ms += spent * c as f64 / n.max(1) as f64;
         }
     }
-    let had_grid = f.grid.is_some();
+    let had_views = f.views.is_some();
+    if let (Some(v), Some(run)) = (f.views, state.runs.first_mut()) {
+        run.seq_views = Some(v);
+    }
+    let had_grid = f.grid.is_some() || had_views;
     if let Some((grid, data)) = f.grid {
         // After the switch to adaptation the points are the shifted task's.
         if state.data != data {

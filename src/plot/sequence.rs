@@ -141,8 +141,29 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
         .iter()
         .flatten()
         .flat_map(|p| [p.1, p.2])
-        .fold((0.0f64, 1.0f64), |(a, b), v| (a.min(v), b.max(v)));
-    let mut chart = framed(
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    // Logits that grow a hundredfold (the instability preset) need a log axis to keep the calm
+    // runs readable; values ≤ 0 (a log Z can be) keep it linear.
+    if lo > 0.0 && hi / lo > 20.0 {
+        let (lo, hi) = super::frame::decades(stats.iter().flatten().flat_map(|p| [p.1, p.2]), (1.0, 10.0));
+        let chart = framed(
+            &right,
+            0.0..x_hi,
+            (lo..hi).log_scale(),
+            ("step", "largest attention logit · log Z (log)"),
+            (&|v| format!("{v:.0}"), &|v| format_loss(*v)),
+            style,
+        )?;
+        return stability_lines(chart, runs, &stats, &label, style);
+    }
+    let (lo, hi) = if lo.is_finite() {
+        (lo.min(0.0), hi.max(1.0))
+    } else {
+        (0.0, 1.0)
+    };
+    let chart = framed(
         &right,
         0.0..x_hi,
         lo..hi * 1.05,
@@ -150,7 +171,22 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
         (&|v| format!("{v:.0}"), &|v| format_loss(*v)),
         style,
     )?;
-    for (i, (r, pts)) in runs.iter().zip(&stats).enumerate() {
+    stability_lines(chart, runs, &stats, &label, style)
+}
+
+/// The right panel's lines: each run's largest attention logit (solid) and log Z (dashed).
+fn stability_lines<'a, DB: DrawingBackend + 'a, Y>(
+    mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    runs: &[Run],
+    stats: &[Vec<(f64, f64, f64)>],
+    label: &dyn Fn(&Run, &str) -> String,
+    style: ChartStyle,
+) -> Result<(), String>
+where
+    Y: Ranged<ValueType = f64>,
+{
+    let n = runs.len();
+    for (i, (r, pts)) in runs.iter().zip(stats).enumerate() {
         let (c, cz) = if n == 1 {
             (RGBColor(148, 103, 189), RGBColor(255, 127, 14))
         } else {

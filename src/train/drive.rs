@@ -86,7 +86,7 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
     } else {
         Vec::new()
     };
-    let views = job.view_probe();
+    let views = job.view_probe(true);
     let mut tensors: Vec<Tensor<1>> = probe.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
     let n_probe = tensors.len();
     tensors.extend(layers.iter().map(|(_, l)| {

@@ -60,11 +60,12 @@ impl Job {
         }
     }
 
-    /// The transformer's end-of-run views, queued for the same readback (`None` for the MLP).
-    pub fn view_probe(&self) -> Option<(super::sequence_views::SeqProbe, Vec<Tensor<1>>)> {
+    /// The transformer's views (with the char LM's sample at the end of a run), queued for a
+    /// readback (`None` for the MLP).
+    pub fn view_probe(&self, sample: bool) -> Option<(super::sequence_views::SeqProbe, Vec<Tensor<1>>)> {
         match self {
             Job::Vector(_) => None,
-            Job::Sequence(t) => t.view_probe(),
+            Job::Sequence(t) => t.view_probe(sample),
         }
     }
 

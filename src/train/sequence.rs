@@ -53,6 +53,12 @@ impl DeviceSeqs {
     }
 }
 
+/// The output log-partition log Z = log Σ exp(logits) per row, stably: [rows, vocab] → [rows, 1].
+fn log_z(logits: Tensor<2>) -> Tensor<2> {
+    let max = logits.clone().max_dim(1).detach();
+    (logits - max.clone()).exp().sum_dim(1).log() + max
+}
+
 pub struct SeqTrainer {
     cfg: ExperimentConfig,
     device: Device,
@@ -182,10 +188,7 @@ impl SeqTrainer {
         let logp = log_softmax(logits.clone(), 1).gather(1, y.reshape([n * t, 1]));
         let ce = (logp * mask.clone()).sum().neg() / scored.clone();
         if self.cfg.gpt.z_loss > 0.0 {
-            // log Z per position: [n·t, 1]
-            let max = logits.clone().max_dim(1).detach();
-            let log_z = (logits - max.clone()).exp().sum_dim(1).log() + max;
-            let z = (log_z.powi_scalar(2) * mask).sum() / scored;
+            let z = (log_z(logits).powi_scalar(2) * mask).sum() / scored;
             (ce + z.mul_scalar(self.cfg.gpt.z_loss)).reshape([1])
         } else {
             ce.reshape([1])
@@ -195,9 +198,7 @@ impl SeqTrainer {
     /// Mean log Z over the scored positions, detached: logits [n, t, vocab] → [1].
     fn mean_log_z(logits: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
         let [n, t, v] = logits.dims();
-        let logits = logits.detach().reshape([n * t, v]);
-        let max = logits.clone().max_dim(1);
-        let log_z = (logits - max.clone()).exp().sum_dim(1).log() + max; // [n·t, 1]
+        let log_z = log_z(logits.detach().reshape([n * t, v])); // [n·t, 1]
         let mask = mask.reshape([n * t, 1]);
         ((log_z * mask.clone()).sum() / mask.sum().clamp_min(1.0)).reshape([1])
     }
@@ -215,18 +216,21 @@ impl SeqTrainer {
         wrong.lower_elem(0.5).float().mean().reshape([1])
     }
 
-    /// The end-of-run views queued for the one readback: the last block's first head on the first
-    /// validation example, the argmax answers of the first [`ANSWERS`] validation examples, and
-    /// for the char LM a sample of [`SAMPLE`] characters continuing held-out text.
-    pub fn view_probe(&self) -> Option<(SeqProbe, Vec<Tensor<1>>)> {
+    /// The views queued for a readback: the last block's first head on the first validation
+    /// example, the argmax answers of the first [`ANSWERS`] validation examples, and with `sample`
+    /// (the end of a run) for the char LM [`SAMPLE`] characters continuing held-out text — the
+    /// sample's forward passes run one after another, too slow for every redraw.
+    pub fn view_probe(&self, sample: bool) -> Option<(SeqProbe, Vec<Tensor<1>>)> {
         if self.val.n == 0 {
             return None;
         }
-        let model = self.model();
+        // Inference only: off the autodiff graph (see `infer`).
+        let model = self.model().valid();
         let ds = &self.dataset.val;
         let t = ds.t;
+        let x = self.val.x.clone().inner();
         let mut trace = Trace::with_pattern(self.cfg.depth.saturating_sub(1));
-        let _ = model.forward_traced(self.val.x.clone().narrow(0, 0, 1), Some(&mut trace));
+        let _ = model.forward_traced(x.clone().narrow(0, 0, 1), Some(&mut trace));
         let pattern = trace.pattern?;
         let rows = if self.dataset.text {
             0
@@ -235,12 +239,12 @@ impl SeqTrainer {
         };
         let shown = rows.max(1);
         let argmax = model
-            .forward(self.val.x.clone().narrow(0, 0, shown))
+            .forward(x.narrow(0, 0, shown))
             .argmax(2)
             .reshape([shown * t])
             .float();
         let mut tensors = vec![pattern, argmax];
-        let prompt = self.dataset.text.then(|| ds.row(0)[..PROMPT.min(t)].to_vec());
+        let prompt = (sample && self.dataset.text).then(|| ds.row(0)[..PROMPT.min(t)].to_vec());
         if let Some(p) = &prompt {
             let v = self.dataset.vocab();
             let mut rng = Rng::stream(self.cfg.seed, streams::SAMPLE);
@@ -248,8 +252,9 @@ impl SeqTrainer {
             let g: Vec<f32> = (0..SAMPLE * v)
                 .map(|_| -(-(1.0 - rng.uniform()).ln()).ln() as f32)
                 .collect();
-            let noise = Tensor::<2>::from_data(TensorData::new(g, [SAMPLE, v]), &self.device);
-            let prompt = Tensor::<2, Int>::from_data(TensorData::new(p.clone(), [1, p.len()]), &self.device);
+            let noise = Tensor::<2>::from_data(TensorData::new(g, [SAMPLE, v]), &self.device).inner();
+            let prompt =
+                Tensor::<2, Int>::from_data(TensorData::new(p.clone(), [1, p.len()]), &self.device).inner();
             tensors.push(model.sample(prompt, noise, self.cfg.gpt.ctx).float());
         }
         let probe = SeqProbe {
@@ -266,7 +271,8 @@ impl SeqTrainer {
                 })
                 .collect(),
             prompt,
-            dataset: self.dataset.clone(),
+            symbols: self.dataset.symbols.clone(),
+            text: self.dataset.text,
         };
         Some((probe, tensors))
     }
@@ -276,11 +282,17 @@ impl SeqTrainer {
     fn coord_probe(&self, model: &Gpt) -> Tensor<1> {
         let rows = self.val.n.min(COORD_ROWS);
         let mut trace = Trace::with_coords();
-        let _ = model.forward_traced(self.val.x.clone().narrow(0, 0, rows), Some(&mut trace));
+        let x = self.val.x.clone().narrow(0, 0, rows).inner();
+        let _ = model.valid().forward_traced(x, Some(&mut trace));
         Tensor::cat(trace.outputs, 0)
     }
 
     /// Queues one optimizer step on a random mini-batch; `None` once every step is taken.
+    ///
+    /// Every forward pass that only measures (validation, accuracy, probes, PTQ, the views) runs
+    /// on `model.valid()` with inputs off autodiff: such passes would otherwise leave graph
+    /// entries no backward ever consumes, and Burn's autodiff rescans all of them on every step
+    /// (measured: a 4-run char-LM sweep took 3× as long per step as one run).
     pub fn step(&mut self) -> Option<StepOutput> {
         if self.is_done() {
             return None;
@@ -315,14 +327,15 @@ impl SeqTrainer {
             || (t == boundary && self.adaptation.is_some());
         let scored = eval && self.val.n > 0;
         let (val_loss, accuracy) = if scored {
-            let logits = model.forward(self.val.x.clone());
+            let infer = model.valid();
+            let logits = infer.forward(self.val.x.clone().inner());
             let val_acc = self.accuracy(logits.clone(), self.val.y.clone(), self.val.mask.clone());
             let val_loss = self
                 .loss(logits, self.val.y.clone(), self.val.mask.clone())
                 .detach();
             // Training accuracy on as many training examples as validation scores.
             let rows = self.val.n.min(self.train.n);
-            let logits = model.forward(self.train.x.clone().narrow(0, 0, rows));
+            let logits = infer.forward(self.train.x.clone().narrow(0, 0, rows).inner());
             let train_acc = self.accuracy(
                 logits,
                 self.train.y.clone().narrow(0, 0, rows),
@@ -346,7 +359,7 @@ impl SeqTrainer {
         let q = &self.cfg.quant;
         let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps() && self.val.n > 0;
         let quant_loss = ptq.then(|| {
-            let logits = model.quantized(q).forward(self.val.x.clone());
+            let logits = model.quantized(q).valid().forward(self.val.x.clone().inner());
             self.loss(logits, self.val.y.clone(), self.val.mask.clone())
                 .detach()
         });

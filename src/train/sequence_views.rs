@@ -21,9 +21,11 @@ pub struct SeqProbe {
     pub pattern_block: usize,
     /// The shown validation examples: input tokens, next tokens and the scored mask, `t` each.
     pub rows: Vec<(Vec<i64>, Vec<i64>, Vec<f32>)>,
-    /// The prompt the sample continues (the char LM only).
+    /// The prompt the sample continues (the char LM, at the end of a run only).
     pub prompt: Option<Vec<i64>>,
-    pub dataset: SeqDataset,
+    /// How tokens are shown: the alphabet, and whether it is a text's characters.
+    pub symbols: Vec<String>,
+    pub text: bool,
 }
 
 /// One validation example as the page shows it.
@@ -58,7 +60,12 @@ impl SeqProbe {
         let mut it = values.iter();
         let pattern = it.next()?.clone();
         let argmax = it.next()?;
-        let d = &self.dataset;
+        let d = SeqDataset {
+            train: Default::default(),
+            val: Default::default(),
+            symbols: self.symbols.clone(),
+            text: self.text,
+        };
         let one = |t: i64| d.decode(&[t]);
         let t = self.pattern_tokens.len();
         let answers = self

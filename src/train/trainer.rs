@@ -211,7 +211,9 @@ impl Trainer {
             || t + 1 == boundary
             || t == boundary;
         let val_loss = eval.then(|| {
-            let pred = model.forward(self.data.val.x.clone());
+            // Off the autodiff graph: a forward no backward consumes leaves graph entries that
+            // Burn rescans every step (as in `SeqTrainer::step`).
+            let pred = model.valid().forward(self.data.val.x.clone().inner());
             self.loss(pred, self.data.val.y.clone()).detach()
         });
         let loss = self.loss(model.forward(x), y); // [1]
@@ -278,7 +280,7 @@ impl Trainer {
             .as_ref()
             .map(|(_, g)| g.clone())
             .expect("grid was just built");
-        let probs = softmax(self.model().forward(grid), 1).detach(); // [res·res, classes]
+        let probs = softmax(self.model().valid().forward(grid.inner()), 1); // [res·res, classes]
         let k = self.dataset.classes;
         probs.reshape([res * res * k])
     }

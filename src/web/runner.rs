@@ -103,7 +103,13 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
             .filter(|t| single && t.config().has_boundary() && (want_side || single_done))
             .map(|t| t.predict_grid(GRID_RES));
         let with_grid = grid.is_some();
-        let result = read_reports(outs, grid.into_iter().collect()).await;
+        // A transformer's pattern and answers ride along with the side charts while it trains.
+        let views = (single && want_side && !single_done)
+            .then(|| trainers[0].view_probe(false))
+            .flatten();
+        let mut extra: Vec<_> = grid.into_iter().collect();
+        extra.extend(views.as_ref().map(|(_, t)| t.clone()).unwrap_or_default());
+        let result = read_reports(outs, extra).await;
         let t1 = frame::now_ms();
         if bus.state().generation != generation {
             return;
@@ -115,6 +121,7 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
                 return;
             }
         };
+        let views = views.and_then(|(probe, _)| probe.read(&extras[usize::from(with_grid)..]));
         let grid = extras
             .into_iter()
             .next()
@@ -138,6 +145,7 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
             ended_ms: t1,
             previous_end_ms: last_end,
             grid,
+            views,
         }));
         last_end = t1;
         // Size k by the whole round trip per step: on the CPU that is main-thread compute, on a GPU

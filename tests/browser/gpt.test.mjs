@@ -86,3 +86,17 @@ test("the char LM trains in the page and writes a sample", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("the attention pattern and the answers update while the transformer trains", async () => {
+  const q = "?v=1&backend=cpu&task=reverse&w=32&d=1&heads=2&ctx=8&seqlen=4&syms=6&n=128&bs=32&steps=5000&lr=0.003";
+  const { page, errors } = await open(browser, srv.base, q);
+  await page.waitForSelector("#fig-attn:not([hidden])", { timeout: 60_000 });
+  const data = await page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+  assert.equal(data.state, "running", "the views appear before the run ends");
+  assert.ok(Number(data.step) < 5000);
+  assert.equal((await page.textContent("#seq-answers")).split("\n").length, 4);
+  await page.click("#pause");
+  await waitForState(page, "paused", 5_000);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
