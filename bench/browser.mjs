@@ -71,9 +71,17 @@ try {
       polling: 50,
     });
     const first = await page.evaluate(() => ({ step: Number(document.getElementById("app").dataset.step), ...window.__gpu }));
+    // The last checkpoint one step before the end: the end-of-run readback (spectra, views, the
+    // char LM's sample) is not a training step.
+    const total = Number(new URLSearchParams(c.query).get("steps") || 500);
+    await page.waitForFunction(
+      (n) => Number(document.getElementById("app").dataset.step || 0) >= n || document.getElementById("app").dataset.state !== "running",
+      Math.max(first.step + 1, total - 1),
+      { timeout: 900_000, polling: 20 },
+    );
+    const last = await page.evaluate(() => ({ step: Number(document.getElementById("app").dataset.step), ...window.__gpu }));
     const data = await waitForState(page, ["done", "failed", "diverged"], 900_000);
-    const last = await page.evaluate(() => ({ ...window.__gpu }));
-    const span = Math.max(1, Number(data.step) - first.step);
+    const span = Math.max(1, last.step - first.step);
     const perStep = (k) => Math.round((10 * (last[k] - first[k])) / span) / 10;
     const status = await page.textContent("#status");
     // Only tasks after the first curve point: loading and compiling the wasm is not training.

@@ -155,7 +155,8 @@ pub const PRESETS: &[Preset] = &[
         expect: "Best learning rate (best validation loss in 100 steps): SP 2^-6, 2^-7, 2^-8 at widths 32, 64, \
                  128; μP 2^-6, 2^-7, 2^-6 — the same rate at 32 and 128, with 128 best of all (2.52 against SP's \
                  2.57). Equal at the base width 64, as they must be. A short run on a small model: the effect is \
-                 there, but one step of the grid, not the papers' clean line.",
+                 there, but one step of the grid, not the papers' clean line. The longest preset: about 9 minutes \
+                 on the page's CPU backend (at context 16 it is faster, but μP's optimum drifts too).",
     },
     Preset {
         id: "gpt-lora",

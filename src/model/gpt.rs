@@ -167,11 +167,11 @@ impl Attention {
         let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device())
             .reshape([1, 1, t, t])
             .expand([b, h, t, t]);
+        let scores = scores.mask_fill(future, f32::NEG_INFINITY);
         if let Some(t) = pass.trace.as_deref_mut() {
-            let seen = scores.clone().mask_fill(future.clone(), f32::NEG_INFINITY);
-            t.max_logits.push(seen.max().detach().reshape([1]));
+            t.max_logits.push(scores.clone().max().detach().reshape([1]));
         }
-        let probs = activation::softmax(scores.mask_fill(future, f32::NEG_INFINITY), 3);
+        let probs = activation::softmax(scores, 3);
         if let Some(tr) = pass.trace.as_deref_mut() {
             if tr.pattern_of == Some(tr.seen) {
                 let head = probs.clone().narrow(0, 0, 1).narrow(1, 0, 1);

@@ -53,12 +53,6 @@ impl DeviceSeqs {
     }
 }
 
-/// The output log-partition log Z = log Σ exp(logits) per row, stably: [rows, vocab] → [rows, 1].
-fn log_z(logits: Tensor<2>) -> Tensor<2> {
-    let max = logits.clone().max_dim(1).detach();
-    (logits - max.clone()).exp().sum_dim(1).log() + max
-}
-
 pub struct SeqTrainer {
     cfg: ExperimentConfig,
     device: Device,
@@ -181,26 +175,34 @@ impl SeqTrainer {
 
     /// Mean cross-entropy over the scored positions (+ z-loss): logits [n, t, vocab] → [1].
     fn loss(&self, logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+        self.loss_and_log_z(logits, y, mask).0
+    }
+
+    /// The loss (as [`loss`](Self::loss)) and the mean log Z over the scored positions, detached
+    /// (the instability proxy), from one log-softmax: log Z = logit − log-probability of any one
+    /// token. Logits [n, t, vocab] → ([1], [1]).
+    fn loss_and_log_z(
+        &self,
+        logits: Tensor<3>,
+        y: Tensor<2, Int>,
+        mask: Tensor<2>,
+    ) -> (Tensor<1>, Tensor<1>) {
         let [n, t, v] = logits.dims();
         let logits = logits.reshape([n * t, v]);
         let mask = mask.reshape([n * t, 1]);
         let scored = mask.clone().sum().clamp_min(1.0);
-        let logp = log_softmax(logits.clone(), 1).gather(1, y.reshape([n * t, 1]));
+        let lsm = log_softmax(logits.clone(), 1);
+        let log_z = logits.narrow(1, 0, 1) - lsm.clone().narrow(1, 0, 1); // [n·t, 1]
+        let logp = lsm.gather(1, y.reshape([n * t, 1]));
         let ce = (logp * mask.clone()).sum().neg() / scored.clone();
-        if self.cfg.gpt.z_loss > 0.0 {
-            let z = (log_z(logits).powi_scalar(2) * mask).sum() / scored;
-            (ce + z.mul_scalar(self.cfg.gpt.z_loss)).reshape([1])
+        let mean_z = ((log_z.clone().detach() * mask.clone()).sum() / scored.clone()).reshape([1]);
+        let loss = if self.cfg.gpt.z_loss > 0.0 {
+            let z = (log_z.powi_scalar(2) * mask).sum() / scored;
+            ce + z.mul_scalar(self.cfg.gpt.z_loss)
         } else {
-            ce.reshape([1])
-        }
-    }
-
-    /// Mean log Z over the scored positions, detached: logits [n, t, vocab] → [1].
-    fn mean_log_z(logits: Tensor<3>, mask: Tensor<2>) -> Tensor<1> {
-        let [n, t, v] = logits.dims();
-        let log_z = log_z(logits.detach().reshape([n * t, v])); // [n·t, 1]
-        let mask = mask.reshape([n * t, 1]);
-        ((log_z * mask.clone()).sum() / mask.sum().clamp_min(1.0)).reshape([1])
+            ce
+        };
+        (loss.reshape([1]), mean_z)
     }
 
     /// Share of examples whose every scored token is the argmax (per scored token for the char
@@ -349,8 +351,8 @@ impl SeqTrainer {
         let mut trace = Trace::default();
         let logits = model.forward_traced(x, Some(&mut trace));
         let max_logit = Tensor::cat(trace.max_logits, 0).max().reshape([1]);
-        let stability = Tensor::cat(vec![max_logit, Self::mean_log_z(logits.clone(), mask.clone())], 0);
-        let loss = self.loss(logits, y, mask);
+        let (loss, log_z) = self.loss_and_log_z(logits, y, mask);
+        let stability = Tensor::cat(vec![max_logit, log_z], 0);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
         let lr = self.lr.step();
         let model = self.optim.step(lr, model, grads);
