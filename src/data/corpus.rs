@@ -85,18 +85,13 @@ fn swap_case(b: u8) -> u8 {
     }
 }
 
-/// Token ids back to text.
-pub fn decode(tokens: &[i64]) -> String {
-    let a = alphabet();
-    tokens
-        .iter()
-        .map(|&t| a.get(t as usize).copied().unwrap_or('?'))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn decode(tokens: &[i64]) -> String {
+        tokens.iter().map(|&t| alphabet()[t as usize]).collect()
+    }
     use crate::knobs::sequence::TEXT_VOCAB;
 
     #[test]

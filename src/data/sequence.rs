@@ -10,7 +10,7 @@ use crate::knobs::task::Shift;
 
 /// Examples of one split, row-major: `x[i·t + j]` is token j of example i; `y` is `x` shifted by
 /// one (the next token) and `mask` is 1 where that next token is scored.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Sequences {
     pub x: Vec<i64>,
     pub y: Vec<i64>,
@@ -68,13 +68,18 @@ impl SeqDataset {
 
     /// Token ids as text, for the page's samples: characters joined, task symbols spaced.
     pub fn decode(&self, tokens: &[i64]) -> String {
-        let sep = if self.text { "" } else { " " };
-        tokens
-            .iter()
-            .map(|&t| self.symbols.get(t as usize).map_or("?", String::as_str))
-            .collect::<Vec<_>>()
-            .join(sep)
+        decode(&self.symbols, self.text, tokens)
     }
+}
+
+/// `tokens` in the alphabet `symbols`: characters of a text joined, task symbols spaced.
+pub fn decode(symbols: &[String], text: bool, tokens: &[i64]) -> String {
+    let sep = if text { "" } else { " " };
+    tokens
+        .iter()
+        .map(|&t| symbols.get(t as usize).map_or("?", String::as_str))
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 /// Share of a text's characters whose windows train; validation windows come from the rest.

@@ -3,7 +3,7 @@
 //! generated text. Queued as tensors for the run's one readback ([`SeqProbe`]), then decoded into
 //! plain data the charts and the CLI show ([`SeqViews`]).
 
-use crate::data::sequence::SeqDataset;
+use crate::data::sequence::decode;
 
 /// Validation examples whose answers the page shows.
 pub const ANSWERS: usize = 4;
@@ -60,13 +60,8 @@ impl SeqProbe {
         let mut it = values.iter();
         let pattern = it.next()?.clone();
         let argmax = it.next()?;
-        let d = SeqDataset {
-            train: Default::default(),
-            val: Default::default(),
-            symbols: self.symbols.clone(),
-            text: self.text,
-        };
-        let one = |t: i64| d.decode(&[t]);
+        let decode = |tokens: &[i64]| decode(&self.symbols, self.text, tokens);
+        let one = |t: i64| decode(&[t]);
         let t = self.pattern_tokens.len();
         let answers = self
             .rows
@@ -80,17 +75,17 @@ impl SeqProbe {
                 let got: Vec<i64> = scored.iter().map(|&j| got_all[j]).collect();
                 Answer {
                     // The tokens read before the first scored prediction, and the one it is made at.
-                    prompt: d.decode(&x[..(first + 1).min(t)]),
+                    prompt: decode(&x[..(first + 1).min(t)]),
                     exact: want == got,
-                    want: d.decode(&want),
-                    got: d.decode(&got),
+                    want: decode(&want),
+                    got: decode(&got),
                 }
             })
             .collect();
         let sample = match (&self.prompt, it.next()) {
             (Some(p), Some(s)) => {
                 let s: Vec<i64> = s.iter().map(|&v| v as i64).collect();
-                Some((d.decode(p), d.decode(&s)))
+                Some((decode(p), decode(&s)))
             }
             _ => None,
         };

@@ -13,177 +13,24 @@
 //! matrices get η/m through the optimizer groups (`param_specs` gives each tensor its role).
 
 use burn::module::{Module, Param};
-use burn::nn::{
-    Embedding, LayerNorm, LayerNormConfig, Linear, RmsNorm, RmsNormConfig, RotaryEncoding,
-    RotaryEncodingConfig,
-};
+use burn::nn::{Embedding, Linear, RotaryEncoding, RotaryEncodingConfig};
 use burn::prelude::*;
 use burn::tensor::activation;
+
+mod attention;
+mod norm;
+
+pub use attention::{Attention, Trace};
+pub use norm::NormLayer;
 
 use super::ParamSpec;
 use super::init::seeded_linear;
 use crate::data::Rng;
-use crate::knobs::gpt::{GptConfig, Norm, Pos};
+use crate::knobs::gpt::{GptConfig, Pos};
 use crate::knobs::mup::{MupConfig, Part, Role};
 use crate::knobs::quant::QuantConfig;
 use crate::model::quant::tensor::{fake_quant, straight_through};
-
-/// LayerNorm or RMSNorm over the last axis (one of the two is set).
-#[derive(Module, Debug)]
-pub struct NormLayer {
-    layer: Option<LayerNorm>,
-    rms: Option<RmsNorm>,
-}
-
-impl NormLayer {
-    fn new(kind: Norm, d: usize, device: &Device) -> Self {
-        match kind {
-            Norm::Layer => Self {
-                layer: Some(LayerNormConfig::new(d).init(device)),
-                rms: None,
-            },
-            Norm::Rms => Self {
-                layer: None,
-                rms: Some(RmsNormConfig::new(d).init(device)),
-            },
-        }
-    }
-
-    /// x: [..., d] → [..., d].
-    fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        match (&self.layer, &self.rms) {
-            (Some(n), _) => n.forward(x),
-            (None, Some(n)) => n.forward(x),
-            (None, None) => x,
-        }
-    }
-}
-
-/// Causal multi-head self-attention with its four projections.
-#[derive(Module, Debug)]
-pub struct Attention {
-    pub q: Linear,
-    pub k: Linear,
-    pub v: Linear,
-    pub o: Linear,
-    /// Per-head norms on queries and keys (qk-layernorm), when on.
-    q_norm: Option<NormLayer>,
-    k_norm: Option<NormLayer>,
-    heads: usize,
-    scale: f64,
-}
-
-/// What a traced forward saw: the coordinate check's mean |output| of every linear layer (in
-/// [`Gpt::layers`] order) and, for the instability views, each attention layer's largest logit.
-#[derive(Default)]
-pub struct Trace {
-    /// [1] each: mean |output| of a linear layer (only when `coords` is set).
-    pub outputs: Vec<Tensor<1>>,
-    /// [1] each: max over batch, heads and positions of the scaled, unmasked logits.
-    pub max_logits: Vec<Tensor<1>>,
-    /// Whether to record `outputs` (the coordinate check) besides the logits.
-    pub coords: bool,
-    /// Which attention layer's pattern to keep (0 = the first block's).
-    pub pattern_of: Option<usize>,
-    /// [t·t]: that layer's first head's attention probabilities on the first example, row i
-    /// (a query position) over the columns j ≤ i it attends to.
-    pub pattern: Option<Tensor<1>>,
-    /// Attention layers seen so far in this pass.
-    seen: usize,
-}
-
-impl Trace {
-    /// Records every linear layer's mean |output| and the attention logits.
-    pub fn with_coords() -> Self {
-        Self {
-            coords: true,
-            ..Self::default()
-        }
-    }
-
-    /// Records the attention logits and block `block`'s first-head pattern.
-    pub fn with_pattern(block: usize) -> Self {
-        Self {
-            pattern_of: Some(block),
-            ..Self::default()
-        }
-    }
-}
-
-/// What a forward pass carries through the blocks: the rotary table, the trace being recorded,
-/// and QAT's format.
-struct Pass<'a> {
-    rope: Option<&'a RotaryEncoding>,
-    trace: Option<&'a mut Trace>,
-    qat: Option<&'a QuantConfig>,
-}
-
-impl Pass<'_> {
-    /// `l`(x): [batch, time, in] → [batch, time, out]; under QAT with the weight fake-quantized
-    /// (straight-through) and the bias in float, as the MLP does; recording mean |output| when
-    /// tracing.
-    fn linear(&mut self, l: &Linear, x: Tensor<3>) -> Tensor<3> {
-        let y = match self.qat {
-            None => l.forward(x),
-            Some(q) => {
-                let y = x.matmul(straight_through(l.weight.val(), q).unsqueeze::<3>());
-                match &l.bias {
-                    Some(b) => y + b.val().unsqueeze::<3>(),
-                    None => y,
-                }
-            }
-        };
-        if let Some(t) = self.trace.as_deref_mut()
-            && t.coords
-        {
-            t.outputs.push(y.clone().abs().mean().detach().reshape([1]));
-        }
-        y
-    }
-}
-
-impl Attention {
-    /// x: [batch, time, d] → [batch, time, d]. `rope` rotates queries and keys per head.
-    fn forward(&self, x: Tensor<3>, pass: &mut Pass) -> Tensor<3> {
-        let [b, t, d] = x.dims();
-        let h = self.heads;
-        let dh = d / h;
-        // [b, t, d] → [b, h, t, dh]
-        let split = |y: Tensor<3>| y.reshape([b, t, h, dh]).swap_dims(1, 2);
-        let mut q = split(pass.linear(&self.q, x.clone()));
-        let mut k = split(pass.linear(&self.k, x.clone()));
-        let v = split(pass.linear(&self.v, x));
-        if let (Some(qn), Some(kn)) = (&self.q_norm, &self.k_norm) {
-            q = qn.forward(q);
-            k = kn.forward(k);
-        }
-        if let Some(r) = pass.rope {
-            q = r.forward(q);
-            k = r.forward(k);
-        }
-        // [b, h, t, t]: position i attends to j ≤ i only.
-        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(self.scale);
-        // `tril_mask` is true outside the lower triangle (diagonal kept): exactly the future.
-        let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device())
-            .reshape([1, 1, t, t])
-            .expand([b, h, t, t]);
-        let scores = scores.mask_fill(future, f32::NEG_INFINITY);
-        if let Some(t) = pass.trace.as_deref_mut() {
-            t.max_logits.push(scores.clone().max().detach().reshape([1]));
-        }
-        let probs = activation::softmax(scores, 3);
-        if let Some(tr) = pass.trace.as_deref_mut() {
-            if tr.pattern_of == Some(tr.seen) {
-                let head = probs.clone().narrow(0, 0, 1).narrow(1, 0, 1);
-                tr.pattern = Some(head.detach().reshape([t * t]));
-            }
-            tr.seen += 1;
-        }
-        // [b, h, t, dh] → [b, t, d]
-        let out = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
-        pass.linear(&self.o, out)
-    }
-}
+use attention::Pass;
 
 /// Pre-norm residual block: h ← h + attn(norm(h)); h ← h + mlp(norm(h)).
 #[derive(Module, Debug)]
