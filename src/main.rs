@@ -319,9 +319,9 @@ fn describe_sequence(run: &tinytune::train::metrics::Run) {
         let mark = if a.exact { "right" } else { "wrong" };
         eprintln!("tinytune:   {} → {}  (want {}; {mark})", a.prompt, a.got, a.want);
     }
-    if let Some((prompt, sample)) = &views.sample {
+    if let Some(s) = &views.sample {
         eprintln!("tinytune: a sample at temperature 1, continuing held-out text:");
-        for line in format!("{prompt}[{sample}]").lines() {
+        for line in format!("{}[{}]", s.prompt, s.text).lines() {
             eprintln!("  | {line}");
         }
     }

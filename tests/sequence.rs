@@ -640,9 +640,14 @@ fn the_char_lm_writes_a_sample_that_a_link_replays() {
     let cfg = tinytune::link::url::parse_strict(q).unwrap().experiment;
     let run = pollster::block_on(tinytune::train::train_run(&cfg, &device, 30)).unwrap();
     let v = run.seq_views.as_ref().unwrap();
-    let (prompt, sample) = v.sample.as_ref().expect("the char LM samples");
-    assert_eq!(prompt.chars().count(), 24);
-    assert_eq!(sample.chars().count(), 160);
+    let s = v.sample.as_ref().expect("the char LM samples");
+    assert_eq!(s.prompt.chars().count(), 24);
+    assert_eq!(s.text.chars().count(), 160);
+    assert_eq!(
+        (s.steps, s.done),
+        ((30, 30), true),
+        "written by the final weights"
+    );
     assert!(v.answers.is_empty(), "a text window has no single answer to show");
     let again = pollster::block_on(tinytune::train::train_run(&cfg, &device, 30)).unwrap();
     assert_eq!(
@@ -657,4 +662,75 @@ fn the_char_lm_writes_a_sample_that_a_link_replays() {
     );
     let csv = tinytune::train::export::to_csv(std::slice::from_ref(&run));
     assert!(csv.lines().next().unwrap().ends_with(",val_bits_per_char"));
+}
+
+/// The live sample (what the page shows while the char LM trains) is written a chunk per refresh;
+/// on weights that do not move it is the end-of-run sample, character for character, so the live
+/// view and the final one tell the same story; once whole, the next starts over at the weights of
+/// that moment.
+#[test]
+fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
+    use tinytune::train::sequence_views::{LIVE_CHUNK, LiveSample, SAMPLE, live_chars};
+    // The CPU writes a full chunk each refresh; a GPU one character per four steps, none below.
+    assert_eq!(live_chars(1, false), LIVE_CHUNK);
+    assert_eq!(
+        (live_chars(3, true), live_chars(8, true), live_chars(400, true)),
+        (0, 2, LIVE_CHUNK)
+    );
+    let q = "task=text&w=32&d=1&heads=2&ctx=32&steps=30&bs=16&lr=0.003&n=256";
+    let mut t = seq_trainer(q);
+    run_steps(&mut t, 30);
+    let read = |tensors: Vec<Tensor<1>>| {
+        pollster::block_on(tinytune::train::metrics::read_reports(Vec::new(), tensors))
+            .unwrap()
+            .1
+    };
+    let (probe, tensors) = t.view_probe(true).unwrap();
+    let fin = probe.read(&read(tensors)).unwrap().sample.unwrap();
+
+    let mut live = LiveSample::of(&t).expect("the char LM has a live sample");
+    assert!(live.view().is_none(), "nothing written yet");
+    let chunks = SAMPLE.div_ceil(LIVE_CHUNK);
+    for i in 0..chunks {
+        let tokens = read(vec![live.queue(&t, LIVE_CHUNK)]);
+        assert_eq!(tokens[0].len(), LIVE_CHUNK.min(SAMPLE - i * LIVE_CHUNK));
+        live.read(&tokens[0]);
+        let s = live.view().unwrap();
+        assert_eq!(s.text.chars().count(), ((i + 1) * LIVE_CHUNK).min(SAMPLE));
+        assert_eq!(s.done, i + 1 == chunks);
+        assert!(
+            fin.text.starts_with(&s.text),
+            "chunk {i}: {:?} vs {:?}",
+            s.text,
+            fin.text
+        );
+    }
+    let whole = live.view().unwrap();
+    assert_eq!(
+        (whole.prompt.as_str(), whole.text.as_str()),
+        (fin.prompt.as_str(), fin.text.as_str())
+    );
+    assert_eq!(whole.steps, (30, 30));
+
+    // A sample of an untrained model differs; a new one starts once the last is whole.
+    let mut young = seq_trainer(q);
+    run_steps(&mut young, 2);
+    let mut early = LiveSample::of(&young).unwrap();
+    let first = read(vec![early.queue(&young, LIVE_CHUNK)]);
+    early.read(&first[0]);
+    assert_eq!(early.view().unwrap().steps, (2, 2));
+    assert!(
+        !fin.text.starts_with(&early.view().unwrap().text),
+        "two steps in, the model writes other text"
+    );
+    let again = read(vec![live.queue(&t, LIVE_CHUNK)]);
+    live.read(&again[0]);
+    assert_eq!(
+        live.view().unwrap().text.chars().count(),
+        LIVE_CHUNK,
+        "the next sample starts over"
+    );
+
+    // Only the char LM has one.
+    assert!(LiveSample::of(&seq_trainer(ADAPT)).is_none());
 }

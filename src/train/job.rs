@@ -69,6 +69,14 @@ impl Job {
         }
     }
 
+    /// The transformer's trainer, for what only it has (the char LM's live sample).
+    pub fn sequence(&self) -> Option<&SeqTrainer> {
+        match self {
+            Job::Vector(_) => None,
+            Job::Sequence(t) => Some(t),
+        }
+    }
+
     /// The MLP's trainer, for what only it has (the decision boundary, its end-of-run figures).
     pub fn vector(&self) -> Option<&Trainer> {
         match self {

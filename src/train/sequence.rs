@@ -12,7 +12,7 @@ use burn::tensor::activation::log_softmax;
 
 use super::adapt::{self, Adaptation};
 use super::groups;
-use super::sequence_views::{ANSWERS, PROMPT, SAMPLE, SeqProbe};
+use super::sequence_views::{ANSWERS, PROMPT, SAMPLE, SeqProbe, sample_noise};
 use super::trainer::COORD_ROWS;
 use super::trainer::{SeqOutput, StepOutput};
 use crate::data::device::BatchWalk;
@@ -248,16 +248,8 @@ impl SeqTrainer {
         let mut tensors = vec![pattern, argmax];
         let prompt = (sample && self.dataset.text).then(|| ds.row(0)[..PROMPT.min(t)].to_vec());
         if let Some(p) = &prompt {
-            let v = self.dataset.vocab();
-            let mut rng = Rng::stream(self.cfg.seed, streams::SAMPLE);
-            // Gumbel(0, 1) draws: −ln(−ln U), U in (0, 1).
-            let g: Vec<f32> = (0..SAMPLE * v)
-                .map(|_| -(-(1.0 - rng.uniform()).ln()).ln() as f32)
-                .collect();
-            let noise = Tensor::<2>::from_data(TensorData::new(g, [SAMPLE, v]), &self.device).inner();
-            let prompt =
-                Tensor::<2, Int>::from_data(TensorData::new(p.clone(), [1, p.len()]), &self.device).inner();
-            tensors.push(model.sample(prompt, noise, self.cfg.gpt.ctx).float());
+            let noise = sample_noise(self.cfg.seed, self.dataset.vocab());
+            tensors.push(self.sample_tokens(p, noise, SAMPLE).float());
         }
         let probe = SeqProbe {
             pattern_tokens: ds.row(0).to_vec(),
@@ -273,10 +265,29 @@ impl SeqTrainer {
                 })
                 .collect(),
             prompt,
+            step: self.step,
             symbols: self.dataset.symbols.clone(),
             text: self.dataset.text,
         };
         Some((probe, tensors))
+    }
+
+    /// Continues `context` (tokens) by `n` tokens drawn with `noise` ([n·vocab] Gumbel draws) on
+    /// the model as it is now, off the autodiff graph: their tokens, [n].
+    pub fn sample_tokens(&self, context: &[i64], noise: Vec<f32>, n: usize) -> Tensor<1, Int> {
+        let v = self.dataset.vocab();
+        let noise = Tensor::<2>::from_data(TensorData::new(noise, [n, v]), &self.device).inner();
+        let prompt = Tensor::<2, Int>::from_data(
+            TensorData::new(context.to_vec(), [1, context.len()]),
+            &self.device,
+        )
+        .inner();
+        self.model().valid().sample(prompt, noise, self.cfg.gpt.ctx)
+    }
+
+    /// Optimizer steps queued so far, pre-training and adaptation together.
+    pub fn steps_taken(&self) -> usize {
+        self.step
     }
 
     /// The coordinate check's statistic: mean |output| of every linear layer on the first

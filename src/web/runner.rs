@@ -8,9 +8,10 @@ use std::rc::Rc;
 
 use super::bus::Bus;
 use super::frame;
-use crate::page::{FrameReport, Msg, RunState};
+use crate::page::{BackendKind, FrameReport, Msg, RunState};
 use crate::plot::BoundaryGrid;
 use crate::train::metrics::read_reports;
+use crate::train::sequence_views::{LiveSample, live_chars};
 use crate::train::{Job, StepOutput, read_analysis};
 
 /// Grid resolution of the decision-boundary plot.
@@ -20,10 +21,11 @@ const FRAME_BUDGET_MS: f64 = 12.0;
 const MAX_STEPS_PER_FRAME: f64 = 256.0;
 
 pub async fn run(bus: Rc<Bus>, generation: u64) {
-    let (points, device) = {
+    let (points, device, gpu) = {
         let s = bus.state();
         let Some(backend) = s.backend.as_ref() else { return };
-        (s.points.clone(), backend.device.clone())
+        let gpu = backend.kind == BackendKind::Webgpu;
+        (s.points.clone(), backend.device.clone(), gpu)
     };
     let started = frame::now_ms();
     let mut trainers = Vec::with_capacity(points.len());
@@ -44,6 +46,10 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
         params: trainers.iter().map(|t| t.config().parameter_estimate()).collect(),
     });
 
+    // The char LM writes a sample as it trains (a single run only, as the other side charts).
+    let mut live = (trainers.len() == 1)
+        .then(|| trainers[0].sequence().and_then(LiveSample::of))
+        .flatten();
     let mut k = 1.0_f64;
     let mut cursor = 0; // the run that goes first in the next frame
     let mut last_end = frame::now_ms();
@@ -107,8 +113,15 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
         let views = (single && want_side && !single_done)
             .then(|| trainers[0].view_probe(false))
             .flatten();
+        let chars = live_chars(n, gpu);
+        let chunk = match (&views, live.as_mut(), trainers[0].sequence()) {
+            (Some(_), Some(live), Some(t)) if chars > 0 => Some(live.queue(t, chars)),
+            _ => None,
+        };
+        let with_chunk = chunk.is_some();
         let mut extra: Vec<_> = grid.into_iter().collect();
         extra.extend(views.as_ref().map(|(_, t)| t.clone()).unwrap_or_default());
+        extra.extend(chunk);
         let result = read_reports(outs, extra).await;
         let t1 = frame::now_ms();
         if bus.state().generation != generation {
@@ -121,7 +134,15 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
                 return;
             }
         };
-        let views = views.and_then(|(probe, _)| probe.read(&extras[usize::from(with_grid)..]));
+        if let (true, Some(live), Some(tokens)) = (with_chunk, live.as_mut(), extras.last()) {
+            live.read(tokens);
+        }
+        let views = views
+            .and_then(|(probe, _)| probe.read(&extras[usize::from(with_grid)..]))
+            .map(|mut v| {
+                v.sample = live.as_ref().and_then(LiveSample::view);
+                v
+            });
         let grid = extras
             .into_iter()
             .next()

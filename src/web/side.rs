@@ -185,13 +185,25 @@ pub fn redraw_side(a: &State) {
 /// The caption and text of the answers figure: the char LM's sample, or each validation example's
 /// prompt, the model's answer and the right one. Set as text, never as HTML.
 fn answers_text(v: &crate::train::sequence_views::SeqViews) -> (String, String) {
-    if let Some((prompt, sample)) = &v.sample {
-        return (
-            "A sample at temperature 1 when the run ends: the model continues held-out text (before the bar) with \
-             its own characters (after it)."
-                .into(),
-            format!("{prompt}│{sample}"),
-        );
+    if let Some(s) = &v.sample {
+        let caption = if s.done && s.steps.0 == s.steps.1 {
+            format!(
+                "A sample at temperature 1 when the run ends (step {}): the model continues held-out text \
+                 (before the bar) with its own characters (after it).",
+                s.steps.1
+            )
+        } else {
+            let steps = if s.steps.0 == s.steps.1 {
+                format!("step {}", s.steps.0)
+            } else {
+                format!("steps {}–{}", s.steps.0, s.steps.1)
+            };
+            format!(
+                "Live: the model writes a sample at temperature 1 as it trains ({steps}), continuing held-out \
+                 text (before the bar); each new sample uses the same random draws, so what changes is the weights."
+            )
+        };
+        return (caption, format!("{}│{}", s.prompt, s.text));
     }
     let lines: Vec<String> = v
         .answers

@@ -81,8 +81,38 @@ test("the char LM trains in the page and writes a sample", async () => {
   const [prompt, written] = sample.split("│");
   assert.equal([...prompt].length, 24, sample);
   assert.equal([...written].length, 160, sample);
-  assert.match(await page.textContent("#answers-caption"), /temperature 1/);
+  assert.match(await page.textContent("#answers-caption"), /temperature 1 when the run ends \(step 20\)/);
   assert.ok(num(data.lastVal) < num(data.firstVal), `the loss falls: ${data.firstVal} → ${data.lastVal}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the char LM writes its sample live while it trains", async () => {
+  const q = "?v=1&backend=cpu&task=text&w=32&d=1&heads=2&ctx=32&n=256&bs=16&steps=5000&lr=0.003";
+  const { page, errors } = await open(browser, srv.base, q);
+  await page.waitForSelector("#fig-answers:not([hidden])", { timeout: 60_000 });
+  assert.match(await page.textContent("#answers-caption"), /^Live: .*\(steps? \d+(–\d+)?\)/);
+  const written = async () => (await page.textContent("#seq-answers")).split("│")[1];
+  const first = await written();
+  assert.ok([...first].length > 0 && [...first].length <= 160, first);
+  // The next refresh writes more characters with the weights of later steps, or, once the sample
+  // is whole (160), starts a new one.
+  await page.waitForFunction(
+    (old) => document.getElementById("seq-answers").textContent.split("│")[1] !== old,
+    first,
+    { timeout: 30_000 },
+  );
+  const next = await written();
+  if ([...next].length > [...first].length) {
+    assert.ok(next.startsWith(first), `a live sample grows, it is not redrawn: ${first} → ${next}`);
+  } else {
+    assert.equal([...first].length, 160, `only a whole sample starts over: ${first} → ${next}`);
+    assert.equal([...next].length, 16);
+  }
+  const data = await page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+  assert.equal(data.state, "running");
+  await page.click("#pause");
+  await waitForState(page, "paused", 5_000);
   assert.deepEqual(errors, []);
   await page.close();
 });
