@@ -23,8 +23,9 @@ pub const LIVE_CHUNK: usize = 16;
 /// pass on a single window. On the CPU backend that is compute-bound and cheap (measured natively
 /// on the reference transformer: 2.5 ms a character against 340 ms a step), so a refresh always
 /// writes [`LIVE_CHUNK`]. On a GPU a step of a model this small costs its kernel launches, and a
-/// one-window forward pass launches about a third of a step's, so a frame writes one character
-/// per four steps (≤ 8 % more work) and none when it took fewer than four: on a slow adapter the
+/// one-window forward pass launches as many kernels as a step's forward half (the backward and
+/// the optimizer launch the rest), so a frame writes one character per four steps and none when
+/// it took fewer than four: on a slow adapter the
 /// sample waits for the end of the run.
 pub fn live_chars(steps: usize, gpu: bool) -> usize {
     if gpu {
