@@ -150,13 +150,13 @@ pub const PRESETS: &[Preset] = &[
         claim: "Under SP with Adam the best learning rate of a transformer halves each time d_model doubles; \
                 under μP (attention 1/d_head, hidden η/m, MuReadout) it stays put and wider is better \
                 (Tensor Programs V, Yang et al. 2022).",
-        query: "task=text&d=2&heads=4&ctx=32&steps=100&bs=16&n=1024&metric=best\
-                &sweep=lr:2^-9..2^-5*2;w:32,64,128;param:sp,mup",
-        expect: "Best learning rate (best validation loss in 100 steps): SP 2^-6, 2^-7, 2^-8 at widths 32, 64, \
-                 128; μP 2^-6, 2^-7, 2^-6 — the same rate at 32 and 128, with 128 best of all (2.52 against SP's \
-                 2.57). Equal at the base width 64, as they must be. A short run on a small model: the effect is \
-                 there, but one step of the grid, not the papers' clean line. The longest preset: about 9 minutes \
-                 on the page's CPU backend (at context 16 it is faster, but μP's optimum drifts too).",
+        query: "task=text&d=1&heads=4&ctx=32&steps=100&bs=16&n=1024&metric=best\
+                &sweep=lr:2^-8..2^-4*2;w:32,64,128;param:sp,mup",
+        expect: "Best learning rate (best validation loss in 100 steps): SP 2^-5, 2^-6, 2^-7 at widths 32, 64, \
+                 128 — it halves each time the width doubles; μP 2^-6 at all three, and 128 best of all (2.50 \
+                 against SP's 2.52). Equal at the base width 64, as they must be. One block and 100 steps keep \
+                 it to about 4½ minutes on the page's CPU backend; with two blocks the optimum wobbled by a grid \
+                 step (2^-6, 2^-7, 2^-6 under μP) and the sweep took twice as long.",
     },
     Preset {
         id: "gpt-lora",
