@@ -670,7 +670,8 @@ fn the_char_lm_writes_a_sample_that_a_link_replays() {
 /// that moment.
 #[test]
 fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
-    use tinytune::train::sequence_views::{LIVE_CHUNK, LiveSample, SAMPLE, live_chars};
+    use tinytune::train::live_sample::{LIVE_CHUNK, LiveSample, live_chars};
+    use tinytune::train::sequence_views::SAMPLE;
     // The CPU writes a full chunk each refresh; a GPU one character per four steps, none below.
     assert_eq!(live_chars(1, false), LIVE_CHUNK);
     assert_eq!(

@@ -7,6 +7,7 @@ pub mod drive;
 pub mod export;
 pub mod groups;
 pub mod job;
+pub mod live_sample;
 pub mod metrics;
 pub mod schedule;
 pub mod sequence;

@@ -1,11 +1,8 @@
 //! The transformer's views (#13): one attention head's pattern on a validation example, the
 //! model's answers on a few validation examples, and for the char LM a sample of generated text.
-//! Queued as tensors for a readback ([`SeqProbe`], [`LiveSample`]), then decoded into plain data
+//! Queued as tensors for a readback ([`SeqProbe`]; the live sample is `live_sample`'s), then decoded into plain data
 //! the charts and the CLI show ([`SeqViews`]).
 
-use burn::prelude::*;
-
-use super::sequence::SeqTrainer;
 use crate::data::sequence::decode;
 use crate::data::{Rng, streams};
 
@@ -15,26 +12,6 @@ pub const ANSWERS: usize = 4;
 pub const PROMPT: usize = 24;
 /// Characters the sample generates.
 pub const SAMPLE: usize = 160;
-/// The most characters a live sample writes per side-chart refresh, so a whole sample takes ten.
-pub const LIVE_CHUNK: usize = 16;
-
-/// How many characters a live sample writes on a refresh of a frame that took `steps` training
-/// steps, keeping the sample to a small share of the frame's work. Each character is one forward
-/// pass on a single window. On the CPU backend that is compute-bound and cheap (measured natively
-/// on the reference transformer: 2.5 ms a character against 340 ms a step), so a refresh always
-/// writes [`LIVE_CHUNK`]. On a GPU a step of a model this small costs its kernel launches, and a
-/// one-window forward pass launches as many kernels as a step's forward half (the backward and
-/// the optimizer launch the rest), so a frame writes one character per four steps and none when
-/// it took fewer than four: on a slow adapter the
-/// sample waits for the end of the run.
-pub fn live_chars(steps: usize, gpu: bool) -> usize {
-    if gpu {
-        (steps / 4).min(LIVE_CHUNK)
-    } else {
-        LIVE_CHUNK
-    }
-}
-
 /// The Gumbel(0, 1) draws of a sample, [`SAMPLE`] rows of `vocab`, from the run's seeded stream:
 /// every sample of a run (live or final) uses the same draws, so two samples differ only where
 /// the weights do, and a link replays the final one on every backend.
@@ -101,74 +78,6 @@ pub struct Sample {
     pub steps: (usize, usize),
     /// Whether all [`SAMPLE`] characters are written.
     pub done: bool,
-}
-
-/// A char-LM sample written while the model trains, [`LIVE_CHUNK`] characters per refresh; once
-/// it is whole the next one starts from the same prompt with the weights of that moment.
-#[derive(Clone, Debug)]
-pub struct LiveSample {
-    prompt: Vec<i64>,
-    noise: Vec<f32>,
-    vocab: usize,
-    written: Vec<i64>,
-    steps: (usize, usize),
-    /// The step count when the chunk in flight was queued.
-    queued_at: usize,
-    symbols: Vec<String>,
-}
-
-impl LiveSample {
-    /// The live sample of `t`'s run, for the char LM only.
-    pub fn of(t: &SeqTrainer) -> Option<Self> {
-        let ds = t.dataset();
-        if !ds.text || ds.val.n == 0 {
-            return None;
-        }
-        let vocab = ds.vocab();
-        Some(Self {
-            prompt: ds.val.row(0)[..PROMPT.min(ds.val.t)].to_vec(),
-            noise: sample_noise(t.config().seed, vocab),
-            vocab,
-            written: Vec::new(),
-            steps: (0, 0),
-            queued_at: 0,
-            symbols: ds.symbols.clone(),
-        })
-    }
-
-    /// Queues the next `chars` characters (at least one) on `t`'s model as it is now (a whole
-    /// sample written, the next one starts over): their tokens, [n ≤ chars].
-    pub fn queue(&mut self, t: &SeqTrainer, chars: usize) -> Tensor<1> {
-        if self.written.len() >= SAMPLE {
-            self.written.clear();
-        }
-        let done = self.written.len();
-        let n = chars.clamp(1, SAMPLE - done);
-        let noise = self.noise[done * self.vocab..(done + n) * self.vocab].to_vec();
-        let context: Vec<i64> = self.prompt.iter().chain(&self.written).copied().collect();
-        self.queued_at = t.steps_taken();
-        t.sample_tokens(&context, noise, n).float()
-    }
-
-    /// Takes the values read back for the chunk [`LiveSample::queue`] queued last.
-    pub fn read(&mut self, tokens: &[f32]) {
-        if self.written.is_empty() {
-            self.steps.0 = self.queued_at;
-        }
-        self.steps.1 = self.queued_at;
-        let room = SAMPLE - self.written.len();
-        self.written.extend(tokens.iter().take(room).map(|&v| v as i64));
-    }
-
-    /// The sample as written so far (`None` before the first chunk is read).
-    pub fn view(&self) -> Option<Sample> {
-        (!self.written.is_empty()).then(|| Sample {
-            prompt: decode(&self.symbols, true, &self.prompt),
-            text: decode(&self.symbols, true, &self.written),
-            steps: self.steps,
-            done: self.written.len() >= SAMPLE,
-        })
-    }
 }
 
 impl SeqProbe {

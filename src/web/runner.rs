@@ -10,8 +10,8 @@ use super::bus::Bus;
 use super::frame;
 use crate::page::{BackendKind, FrameReport, Msg, RunState};
 use crate::plot::BoundaryGrid;
+use crate::train::live_sample::{LiveSample, live_chars};
 use crate::train::metrics::read_reports;
-use crate::train::sequence_views::{LiveSample, live_chars};
 use crate::train::{Job, StepOutput, read_analysis};
 
 /// Grid resolution of the decision-boundary plot.
