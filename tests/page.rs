@@ -11,11 +11,9 @@ use tinytune::train::Analysis;
 use tinytune::train::metrics::StepReport;
 
 fn webgpu() -> ActiveBackend {
-    // The device value does not matter to the state machine; the kind does.
     ActiveBackend {
         kind: BackendKind::Webgpu,
         summary: "WebGPU — test adapter".into(),
-        ..cpu_backend("test")
     }
 }
 
@@ -491,4 +489,83 @@ fn a_failed_webgpu_choice_trains_on_the_cpu_and_says_why() {
         BackendChoice::Webgpu,
         "the link keeps the person's choice"
     );
+}
+
+/// The page and the training worker talk in these types (#16): every message survives the trip
+/// as it is (serde; the page uses serde-wasm-bindgen, JSON stands in for it here), so the worker
+/// trains exactly the runs the page shows and the page hears exactly what the worker read.
+#[test]
+fn what_the_page_and_the_training_worker_say_survives_serialization() {
+    use tinytune::page::{FromWorker, ToWorker};
+    let s =
+        running("task=text&w=32&d=1&heads=2&ctx=16&r=4&target=q,v&bits=4&qmode=qlora&sweep=lr:0.001,0.01");
+    let to = [
+        ToWorker::ChooseBackend {
+            ticket: 3,
+            choice: BackendChoice::Webgpu,
+        },
+        ToWorker::Start {
+            generation: s.generation,
+            configs: s.points.iter().map(|p| p.config.clone()).collect(),
+            sweep: s.is_sweep(),
+        },
+        ToWorker::Steer {
+            generation: s.generation,
+            run_state: RunState::Paused,
+        },
+        ToWorker::MarkGpuLost,
+    ];
+    for msg in to {
+        let back: ToWorker = serde_json::from_str(&serde_json::to_string(&msg).unwrap()).unwrap();
+        assert_eq!(back, msg);
+    }
+    let Msg::Frame(report) = frame(&s, 0..3, 0.5) else {
+        unreachable!()
+    };
+    let from = [
+        FromWorker::Page(Box::new(Msg::Frame(report))),
+        FromWorker::Page(Box::new(Msg::BackendReady {
+            ticket: 3,
+            backend: webgpu(),
+        })),
+        FromWorker::Page(Box::new(Msg::WorkerFailed {
+            error: "out of memory".into(),
+        })),
+        FromWorker::Heard(7),
+    ];
+    for msg in from {
+        let text = serde_json::to_string(&msg).unwrap();
+        let back: FromWorker = serde_json::from_str(&text).unwrap();
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
+    }
+}
+
+/// A worker that failed leaves the page usable: the run in progress is marked failed with what
+/// failed, and Train starts it again.
+#[test]
+fn a_failed_worker_stops_the_run_with_its_reason_and_train_starts_again() {
+    let mut s = running("steps=100");
+    let g = s.generation;
+    update(
+        &mut s,
+        Msg::WorkerFailed {
+            error: "RuntimeError: unreachable".into(),
+        },
+    );
+    assert_eq!(s.run_state, RunState::Failed);
+    let text: Vec<&str> = s.messages_of(Level::Error).collect();
+    assert_eq!(
+        text,
+        [
+            "The training worker failed (RuntimeError: unreachable); this run stopped. Press Train to run it again."
+        ]
+    );
+    let fx = update(&mut s, Msg::Train);
+    assert_eq!(started(&fx), Some(s.generation));
+    assert!(s.generation > g);
+    // Failing while idle only says so.
+    let mut idle = running("steps=100");
+    update(&mut idle, Msg::Cancel);
+    update(&mut idle, Msg::WorkerFailed { error: "x".into() });
+    assert_eq!(idle.run_state, RunState::Cancelled);
 }

@@ -3,7 +3,7 @@
 use crate::knobs::task::Task;
 
 /// What a task asks the model to predict.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Targets {
     /// Classification: one label per sample.
     Labels(Vec<i64>),
@@ -12,7 +12,7 @@ pub enum Targets {
 }
 
 /// Samples of a task: inputs row-major `[n, dim]` and their targets.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Samples {
     pub x: Vec<f32>,
     pub dim: usize,

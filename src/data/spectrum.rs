@@ -57,7 +57,7 @@ pub fn effective_rank(s: &[f64], rel: f64) -> usize {
 pub const DENSE_SPECTRUM_MAX: usize = 256 * 256;
 
 /// The singular values of one layer's learned ΔW, largest first.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerSpectrum {
     pub name: String,
     pub singular: Vec<f64>,

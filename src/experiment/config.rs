@@ -24,7 +24,7 @@ pub mod limits {
 }
 
 /// One training run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExperimentConfig {
     pub task: Task,
     /// Training points drawn from the task (validation gets the same number of fresh points).

@@ -3,7 +3,7 @@
 
 use crate::vocab::Named;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Activation {
     #[default]
     Relu,
@@ -21,7 +21,7 @@ impl Named for Activation {
 }
 
 /// Plain MLP or residual blocks, and the branch multiplier (link key `res`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Residual {
     #[default]
     None,
@@ -53,7 +53,7 @@ impl Residual {
 
 /// Which model family trains (link key `model`). `auto` is the MLP for vector tasks and the
 /// transformer for sequence tasks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Family {
     #[default]
     Auto,

@@ -5,7 +5,7 @@
 use crate::vocab::Named;
 
 /// LayerNorm (with bias) or RMSNorm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Norm {
     #[default]
     Layer,
@@ -20,7 +20,7 @@ impl Named for Norm {
 
 /// Where positions come from: a learned table added to the token embedding, or rotary
 /// embeddings applied to queries and keys (RoFormer).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Pos {
     #[default]
     Learned,
@@ -36,7 +36,7 @@ impl Named for Pos {
 }
 
 /// The transformer's knobs besides width and depth.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GptConfig {
     /// Attention heads; d_model must be a multiple of it.
     pub heads: usize,

@@ -5,7 +5,7 @@
 use crate::vocab::{Named, clip};
 
 /// How γ depends on the rank.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ScaleRule {
     /// γ = α/r (LoRA, peft's default).
     #[default]
@@ -23,7 +23,7 @@ impl Named for ScaleRule {
 }
 
 /// The distribution of the random factor at attach time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum AInit {
     /// Kaiming-uniform over the factor's fan-in, U(−1/√in, 1/√in) for A: peft's default,
     /// independent of the rank.
@@ -42,7 +42,7 @@ impl Named for AInit {
 }
 
 /// Which factors train (RESEARCH.md E3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Factors {
     /// A random, B = 0, both train.
     #[default]
@@ -68,7 +68,7 @@ impl Named for Factors {
 /// suffix match), or a part the name starts with or contains (`hidden`, `block.1`, `attn`,
 /// `mlp`), so `hidden` selects every hidden layer of the MLP and `attn` every attention
 /// projection of the transformer.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Selector {
     Index(usize),
     Name(String),
@@ -90,7 +90,7 @@ impl Selector {
 }
 
 /// Which linear layers get adapters.
-#[derive(Clone, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Target {
     #[default]
     All,
@@ -158,7 +158,7 @@ impl Target {
 }
 
 /// The LoRA knobs (link keys `r`, `alpha`, `scale`, `ainit`, `train`, `lplus`, `target`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LoraConfig {
     /// `None`: no adaptation phase. `Some(0)`: full fine-tuning. `Some(r)`: rank-r adapters.
     pub rank: Option<usize>,

@@ -24,7 +24,7 @@
 use crate::knobs::optim::OptimizerKind;
 use crate::vocab::Named;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Parameterization {
     /// One learning rate and decay for all, fan-in init, no multipliers.
     #[default]
@@ -42,7 +42,7 @@ impl Named for Parameterization {
 }
 
 /// The μP knobs (link keys `param`, `bw`, `ain`, `aout`, `rzero`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MupConfig {
     pub param: Parameterization,
     /// The width at which μP and SP coincide (where a learning rate was tuned).

@@ -3,7 +3,7 @@
 
 use crate::vocab::Named;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum OptimizerKind {
     #[default]
     Adam,

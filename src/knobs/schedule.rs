@@ -9,7 +9,7 @@
 use crate::knobs::optim::OptimizerKind;
 use crate::vocab::Named;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Schedule {
     /// The peak learning rate throughout.
     #[default]

@@ -34,7 +34,7 @@ impl Named for SeqKind {
 }
 
 /// The sequence tasks' knobs (which task is the experiment's `task`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeqConfig {
     /// Symbols per half (copy, reverse, sort).
     pub len: usize,

@@ -6,7 +6,7 @@ use crate::vocab::Named;
 /// A data set. The 2-D toys are classification tasks with a decision boundary to draw; `Planted`
 /// is the linear teacher–student regression of RESEARCH.md E1; `Digits` the bundled 8×8 digits;
 /// the sequence tasks (copy, reverse, sort, modadd, text) are the transformer's (`knobs::sequence`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Task {
     #[default]
     Spiral,
@@ -65,7 +65,7 @@ impl Task {
 }
 
 /// How the adaptation phase's task differs from the pre-training task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Shift {
     /// The inputs' geometry changes: 2-D points and digit images turn a quarter turn; on a
     /// sequence task the rule changes (copy ↔ reverse, sort descending, a − b mod p) and the char
@@ -118,7 +118,7 @@ pub fn classes(task: Task) -> usize {
 }
 
 /// How the planted singular values fall off.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum SvProfile {
     /// σ_i = 4·(r* − i + 1)/r*: (4, 3, 2, 1) for r* = 4.
     #[default]
@@ -136,7 +136,7 @@ impl Named for SvProfile {
 }
 
 /// The knobs of the planted task (link keys `pr`, `dim`, `noise`, `k`, `sv`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlantedConfig {
     /// r*: rank of the planted change ΔW*.
     pub rank: usize,

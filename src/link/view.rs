@@ -6,7 +6,7 @@ use crate::vocab::Named;
 
 /// Which Burn backend runs the training. `Auto` picks WebGPU on a hardware adapter and the CPU
 /// backend otherwise (a software WebGPU adapter is ~70× slower than the CPU backend for small MLPs).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum BackendChoice {
     #[default]
     Auto,

@@ -1,15 +1,17 @@
 //! What the page hears and what it asks for: the messages `update` takes (a person's action, a
-//! browser answer, a runner's report) and the effects it returns for the shell to carry out.
+//! browser answer, a runner's report) and the effects it returns for the shell to carry out; and
+//! what the page asks of the training worker ([`ToWorker`]), which answers with `Msg`s.
 
-use super::state::ActiveBackend;
+use super::state::{ActiveBackend, RunState};
 use crate::data::Samples;
+use crate::experiment::ExperimentConfig;
 use crate::link::view::BackendChoice;
 use crate::plot::BoundaryGrid;
 use crate::train::Analysis;
 use crate::train::metrics::StepReport;
 
 /// One frame of training, as the runner read it back.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FrameReport {
     pub generation: u64,
     /// `counts[j] = (run, n)`: the next `n` reports belong to `run`.
@@ -29,7 +31,7 @@ pub struct FrameReport {
 }
 
 /// Something that happened: a person's action, a browser answer, or a runner's report.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Msg {
     /// The page loaded with this query string.
     Boot {
@@ -79,12 +81,17 @@ pub enum Msg {
     RunnerStopped {
         generation: u64,
     },
+    /// The training worker failed (a trap, out of memory, a script error) or stopped answering;
+    /// the shell has already started a fresh one.
+    WorkerFailed {
+        error: String,
+    },
     /// The window changed size.
     Resize,
     Export(Export),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Export {
     CopyLink,
     Csv,
@@ -152,4 +159,35 @@ pub enum Effect {
     },
     Render(Render),
     Export(Export),
+}
+
+/// What the page asks of the training worker (#16). The worker owns the Burn device, the
+/// trainers and the runner; it answers with `Msg`s (`BackendReady`, `RunnerStarted`, `Frame`, …)
+/// that go through `update` as any other message. Serialized with serde-wasm-bindgen.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum ToWorker {
+    /// Pick the device for `choice`; answer `Msg::BackendReady { ticket, .. }`.
+    ChooseBackend {
+        ticket: u64,
+        choice: crate::link::view::BackendChoice,
+    },
+    /// The WebGPU device was lost: the worker stays on the CPU from now on.
+    MarkGpuLost,
+    /// Train these runs as `generation` (a sweep when `sweep`: no side charts while it runs); an
+    /// older runner stops at its next frame.
+    Start {
+        generation: u64,
+        configs: Vec<ExperimentConfig>,
+        sweep: bool,
+    },
+    /// The page's run state: Pause, Train again, Cancel, or a newer generation.
+    Steer { generation: u64, run_state: RunState },
+}
+
+/// What the training worker says: a message for the page's `update`, or that it took the page's
+/// message number `seq` (it is between rounds, not stuck in a step).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub enum FromWorker {
+    Page(Box<Msg>),
+    Heard(u64),
 }

@@ -1,7 +1,5 @@
 //! The page's state: the study on screen, its runs and their results, the run state, the backend,
-//! the messages. Only `page::update` writes it; the shell renders it and the runner reads it.
-
-use burn::prelude::Device;
+//! the messages. Only `page::update` writes it; the shell renders it.
 
 use crate::data::{self, Samples, Targets};
 use crate::experiment::ExperimentConfig;
@@ -15,7 +13,7 @@ pub const SIDE_EVERY_MS: f64 = 250.0;
 /// A sweep's loss chart (many curves) is redrawn at most this often.
 pub const LOSS_CHART_EVERY_MS: f64 = 100.0;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RunState {
     Idle,
     Running,
@@ -49,16 +47,16 @@ impl RunState {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BackendKind {
     Webgpu,
     Cpu,
 }
 
-/// The device training runs on, with the sentence the status line shows.
-#[derive(Clone, Debug, PartialEq)]
+/// The backend training runs on, with the sentence the status line shows. The device itself
+/// lives in the training worker, which owns it (#16).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ActiveBackend {
-    pub device: Device,
     pub kind: BackendKind,
     pub summary: String,
 }
@@ -226,7 +224,6 @@ pub fn boundary_points(cfg: &ExperimentConfig) -> Samples {
 /// The CPU backend, with the reason it is the one in use.
 pub fn cpu_backend(reason: &str) -> ActiveBackend {
     ActiveBackend {
-        device: crate::model::backend::cpu(),
         kind: BackendKind::Cpu,
         summary: format!("{} in WebAssembly — {reason}", crate::model::backend::CPU_NAME),
     }

@@ -189,6 +189,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             state.runner_stopped = Some(generation);
             fx.push(Effect::Render(Render::TEXTS));
         }
+        Msg::WorkerFailed { error } => {
+            // The page itself is fine: say what failed; a run in progress is over (its worker,
+            // with its trainers, is gone), and Train starts it again on the fresh worker.
+            let training = matches!(state.run_state, RunState::Running | RunState::Paused);
+            state.messages.push(Message {
+                level: Level::Error,
+                text: if training {
+                    format!(
+                        "The training worker failed ({error}); this run stopped. Press Train to run it again."
+                    )
+                } else {
+                    format!("The training worker failed ({error}); a new one has started.")
+                },
+            });
+            if training {
+                state.run_state = RunState::Failed;
+            }
+            fx.extend([Effect::ShowMessages, Effect::Render(Render::TEXTS)]);
+        }
         Msg::Resize => fx.push(Effect::Render(Render::ALL)),
         Msg::Export(e) => fx.push(Effect::Export(e)),
     }

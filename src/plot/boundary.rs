@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// The model's class probabilities on a grid, as read back from `Trainer::predict_grid`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BoundaryGrid {
     pub res: usize,
     pub classes: usize,

@@ -51,7 +51,7 @@ pub async fn read_packed_bytes(trainer: &Trainer) -> Result<Option<usize>, Strin
 }
 
 /// What a run's end-of-run figures need from the device, read back once.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Analysis {
     /// Singular values of every adapted layer's learned ΔW (empty without adaptation).
     pub spectra: Vec<spectrum::LayerSpectrum>,

@@ -7,7 +7,7 @@ use crate::link::view::SweepMetric;
 use crate::train::StepOutput;
 
 /// Losses of one step, read back.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepReport {
     pub step: usize,
     pub train_loss: f32,
@@ -21,7 +21,7 @@ pub struct StepReport {
 }
 
 /// A transformer step's statistics, read back.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeqStats {
     /// Largest attention logit over layers, heads and positions.
     pub max_logit: f32,

@@ -42,7 +42,7 @@ pub struct SeqProbe {
 }
 
 /// One validation example as the page shows it.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Answer {
     pub prompt: String,
     pub want: String,
@@ -52,7 +52,7 @@ pub struct Answer {
 }
 
 /// The views, read back and decoded.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SeqViews {
     /// Sequence length and the pattern row-major: `pattern[i·t + j]` is how much position i
     /// attends to j (0 for j > i).
@@ -68,7 +68,7 @@ pub struct SeqViews {
 }
 
 /// A sample of the char LM as shown.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sample {
     /// The held-out text it continues, and what the model wrote after it.
     pub prompt: String,

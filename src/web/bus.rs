@@ -10,19 +10,21 @@ type Executor = Box<dyn Fn(&Rc<Bus>, Vec<Effect>)>;
 
 pub struct Bus {
     state: RefCell<State>,
-    /// Carries out effects; installed once at start-up (the shell, which also starts runners,
-    /// so the runner depends on the bus and not on the shell).
+    /// Carries out effects; installed once at start-up by the shell.
     executor: OnceCell<Executor>,
 }
 
 impl Bus {
-    pub fn new(executor: Executor) -> Rc<Self> {
-        let bus = Rc::new(Self {
+    pub fn new() -> Rc<Self> {
+        Rc::new(Self {
             state: RefCell::new(State::new()),
             executor: OnceCell::new(),
-        });
-        let _ = bus.executor.set(executor);
-        bus
+        })
+    }
+
+    /// Installs the executor (once: it holds what needs the bus itself, the worker's remote).
+    pub fn install(&self, executor: Executor) {
+        let _ = self.executor.set(executor);
     }
 
     /// Applies `msg`, then carries out what it asks for (the state is not borrowed meanwhile, so

@@ -4,8 +4,10 @@
 //! expose whether the adapter is a software fallback; SwiftShader is ~70× slower than the CPU
 //! backend for small MLPs (TOOLCHAIN.md), so `auto` avoids it.
 //!
-//! The page asks for one selection at a time (`page::update` holds a newer choice until the
-//! current one answers), so Burn's runtime, which starts once per page, is never started twice.
+//! It runs in the training worker, which owns the device (#16); Chromium offers `navigator.gpu`
+//! there as on the page. The page asks for one selection at a time (`page::update` holds a newer
+//! choice until the current one answers), so Burn's runtime, which starts once per worker, is
+//! never started twice.
 
 use std::cell::{Cell, RefCell};
 
@@ -17,6 +19,11 @@ use wasm_bindgen_futures::JsFuture;
 use crate::link::view::BackendChoice;
 use crate::page::{ActiveBackend, BackendKind, cpu_backend};
 
+/// The CPU backend, with the reason it is the one in use.
+fn cpu(reason: &str) -> (ActiveBackend, Device) {
+    (cpu_backend(reason), crate::model::backend::cpu())
+}
+
 /// What the browser says about its WebGPU adapter.
 #[derive(Clone, Debug)]
 pub struct AdapterInfo {
@@ -25,10 +32,11 @@ pub struct AdapterInfo {
 }
 
 thread_local! {
-    /// Burn's wgpu runtime can be initialised once per page; later choices reuse it.
+    /// Burn's wgpu runtime can be initialised once per worker; later choices reuse it.
     static WGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
     /// Set once the device is lost: CubeCL then fails every read on it, and the runtime cannot be
-    /// initialised a second time, so WebGPU stays off until the page is reloaded.
+    /// initialised a second time, so WebGPU stays off until the page is reloaded (the page tells
+    /// a fresh worker too).
     static LOST: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -47,8 +55,8 @@ fn text(obj: &JsValue, key: &str) -> String {
 
 /// Asks `navigator.gpu` for an adapter. `Err` says, in words, why there is none.
 pub async fn probe() -> Result<AdapterInfo, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let gpu = get(&window.navigator(), "gpu");
+    // The page's or the worker's navigator.
+    let gpu = get(&get(&js_sys::global(), "navigator"), "gpu");
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
     }
@@ -97,39 +105,41 @@ async fn wgpu_device() -> Result<Device, String> {
     Ok(device)
 }
 
-/// Picks the backend for `choice` and says why.
-pub async fn choose(choice: BackendChoice) -> ActiveBackend {
+/// Picks the backend for `choice`: what the page shows of it, and the device.
+pub async fn choose(choice: BackendChoice) -> (ActiveBackend, Device) {
     if choice == BackendChoice::Cpu {
-        return cpu_backend("chosen in the Backend selector");
+        return cpu("chosen in the Backend selector");
     }
     if LOST.with(Cell::get) {
-        return cpu_backend("the WebGPU device was lost earlier; reload the page to use WebGPU again");
+        return cpu("the WebGPU device was lost earlier; reload the page to use WebGPU again");
     }
     let adapter = match probe().await {
         Ok(a) => a,
-        Err(why) => return cpu_backend(&format!("{why}; training on the CPU instead")),
+        Err(why) => return cpu(&format!("{why}; training on the CPU instead")),
     };
     if choice == BackendChoice::Auto && adapter.is_fallback {
-        return cpu_backend(&format!(
+        return cpu(&format!(
             "the WebGPU adapter ({}) is a software fallback, about 70× slower than the CPU backend \
              for small models; choose WebGPU in the Backend selector to use it anyway",
             adapter.name
         ));
     }
     match wgpu_device().await {
-        Ok(device) => ActiveBackend {
+        Ok(device) => (
+            ActiveBackend {
+                kind: BackendKind::Webgpu,
+                summary: format!(
+                    "WebGPU — {}{}",
+                    adapter.name,
+                    if adapter.is_fallback {
+                        " (software adapter: slow)"
+                    } else {
+                        ""
+                    }
+                ),
+            },
             device,
-            kind: BackendKind::Webgpu,
-            summary: format!(
-                "WebGPU — {}{}",
-                adapter.name,
-                if adapter.is_fallback {
-                    " (software adapter: slow)"
-                } else {
-                    ""
-                }
-            ),
-        },
-        Err(why) => cpu_backend(&format!("{why}; training on the CPU instead")),
+        ),
+        Err(why) => cpu(&format!("{why}; training on the CPU instead")),
     }
 }

@@ -1,5 +1,6 @@
-//! The browser shell (wasm32 only): binds the DOM to an `ExperimentConfig`, picks the backend,
-//! and runs the trainer one animation frame at a time. Everything it shows comes from the core.
+//! The browser shell (wasm32 only): on the page it binds the DOM to an `ExperimentConfig` and
+//! draws; in the training worker (the same module, #16) it picks the backend and runs the
+//! trainers. Everything it shows comes from the core.
 
 mod bus;
 mod canvas;
@@ -7,10 +8,12 @@ mod dom;
 mod export;
 mod frame;
 mod gpu;
+mod remote;
 mod runner;
 mod shell;
 mod side;
 mod view;
+mod worker;
 
 use wasm_bindgen::prelude::*;
 
@@ -29,5 +32,8 @@ pub fn start() {
     // constructors' registrations; inventory's constructors are idempotent anyway.
     unsafe { __wasm_call_ctors() };
     console_error_panic_hook::set_once();
-    shell::boot();
+    // The worker starts when `www/worker.js` calls `worker_start`; only the page boots the shell.
+    if !worker::in_worker() {
+        shell::boot();
+    }
 }

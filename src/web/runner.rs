@@ -1,92 +1,121 @@
-//! The frame-paced runner: each animation frame it queues about k steps spread over the unfinished
-//! runs (round-robin, so every curve of a sweep grows together), awaits ONE batched readback for
-//! all of them and sends the results as a message, then adapts k so a frame's work stays near
-//! 12 ms. It owns the trainers and only reads the page state; a restart starts a new generation
-//! and this runner returns at its next frame.
+//! The runner, in the training worker (#16): it owns the trainers. Each round it queues about k
+//! steps spread over the unfinished runs (round-robin, so every curve of a sweep grows together),
+//! awaits ONE batched readback for all of them, sends the results to the page as a message, then
+//! adapts k so a round's work stays near 12 ms and yields, so Pause and Cancel are seen between
+//! steps. It reads only its `Control` (the page's run state, as the page last sent it); a
+//! restart starts a new generation and this runner returns at its next round.
 
-use std::rc::Rc;
+use std::cell::Cell;
 
-use super::bus::Bus;
+use burn::prelude::Device;
+
 use super::frame;
-use crate::page::{BackendKind, FrameReport, Msg, RunState};
+use crate::experiment::ExperimentConfig;
+use crate::page::{FrameReport, Msg, RunState, SIDE_EVERY_MS};
 use crate::plot::BoundaryGrid;
 use crate::train::live_sample::{LiveSample, live_chars};
-use crate::train::metrics::read_reports;
+use crate::train::metrics::{Run, assign_reports, read_reports};
 use crate::train::{Job, StepOutput, read_analysis};
 
 /// Grid resolution of the decision-boundary plot.
 const GRID_RES: usize = 48;
-/// Main-thread work per frame the runner aims for (leaves room for drawing within 16 ms).
-const FRAME_BUDGET_MS: f64 = 12.0;
-const MAX_STEPS_PER_FRAME: f64 = 256.0;
+/// Work per round the runner aims for: short enough that Pause lands quickly and the page gets a
+/// steady stream of reports, long enough that messages do not dominate.
+const ROUND_BUDGET_MS: f64 = 12.0;
+const MAX_STEPS_PER_ROUND: f64 = 256.0;
+/// How often a paused runner looks at its control again (and tells the page it is alive).
+const PAUSED_POLL_MS: i32 = 16;
 
-pub async fn run(bus: Rc<Bus>, generation: u64) {
-    let (points, device, gpu) = {
-        let s = bus.state();
-        let Some(backend) = s.backend.as_ref() else { return };
-        let gpu = backend.kind == BackendKind::Webgpu;
-        (s.points.clone(), backend.device.clone(), gpu)
-    };
+/// What the runner knows of the page: the generation it is for and the run state the page last
+/// sent. Written by the worker's message handler, read by the runner between rounds.
+#[derive(Debug, Default)]
+pub struct Control {
+    pub state: Cell<(u64, Option<RunState>)>,
+}
+
+impl Control {
+    fn get(&self) -> (u64, Option<RunState>) {
+        self.state.get()
+    }
+}
+
+/// Where the runner's messages go (the page, through the worker's port).
+pub trait Outbox {
+    fn send(&self, msg: Msg);
+    fn control(&self) -> &Control;
+}
+
+/// Trains `configs` as `generation` on `device` (a sweep when `sweep`: no side charts).
+pub async fn run(
+    out: &dyn Outbox,
+    device: Device,
+    gpu: bool,
+    configs: Vec<ExperimentConfig>,
+    sweep: bool,
+    generation: u64,
+) {
     let started = frame::now_ms();
-    let mut trainers = Vec::with_capacity(points.len());
-    for p in &points {
-        match Job::new(&p.config, &device) {
+    let mut trainers = Vec::with_capacity(configs.len());
+    for c in &configs {
+        match Job::new(c, &device) {
             Ok(t) => trainers.push(t),
             Err(error) => {
                 // A config the trainer refuses is not a device failure: leave the GPU alone.
-                bus.send(Msg::RunnerRefused { generation, error });
+                out.send(Msg::RunnerRefused { generation, error });
                 return;
             }
         }
     }
-    bus.send(Msg::RunnerStarted {
+    out.send(Msg::RunnerStarted {
         generation,
         now_ms: started,
         // The base model's size; the adaptation line says what trains (adapters are extra).
         params: trainers.iter().map(|t| t.config().parameter_estimate()).collect(),
     });
+    // The runs as the page keeps them, so a diverged run stops here as it is marked there.
+    let mut runs: Vec<Run> = configs.into_iter().map(Run::new).collect();
+    let finished = |runs: &[Run], i: usize| {
+        let r = &runs[i];
+        r.diverged || r.reports.len() >= r.config.total_steps()
+    };
 
     // The char LM writes a sample as it trains (a single run only, as the other side charts).
     let mut live = (trainers.len() == 1)
         .then(|| trainers[0].sequence().and_then(LiveSample::of))
         .flatten();
     let mut k = 1.0_f64;
-    let mut cursor = 0; // the run that goes first in the next frame
+    let mut cursor = 0; // the run that goes first in the next round
     let mut last_end = frame::now_ms();
+    let mut side_at = f64::NEG_INFINITY;
     loop {
-        frame::next().await;
-        let run_state = {
-            let s = bus.state();
-            if s.generation != generation {
-                return;
-            }
-            s.run_state
-        };
-        // Frames this runner has begun: once it has begun two while paused, no step queued
+        frame::yield_now().await;
+        let (g, run_state) = out.control().get();
+        if g != generation {
+            return;
+        }
+        // Rounds this runner has begun: once it has begun two while paused, no step queued
         // before the pause can still land (the tests wait on this instead of a fixed time).
-        bus.send(Msg::RunnerFrame { generation });
+        out.send(Msg::RunnerFrame { generation });
         match run_state {
-            RunState::Paused => {
+            Some(RunState::Paused) => {
+                frame::sleep(PAUSED_POLL_MS).await;
                 last_end = frame::now_ms();
                 continue;
             }
-            RunState::Running => {}
-            RunState::Cancelled => {
-                bus.send(Msg::RunnerStopped { generation });
+            Some(RunState::Cancelled) => {
+                out.send(Msg::RunnerStopped { generation });
                 return;
             }
-            _ => return,
+            Some(s) if s != RunState::Running => return,
+            _ => {}
         }
         let t0 = frame::now_ms();
-        // Which runs step this frame, and how many steps each.
-        let (active, want_side) = {
-            let s = bus.state();
-            let active: Vec<usize> = (0..trainers.len())
-                .map(|j| (cursor + j) % trainers.len())
-                .filter(|&i| !s.run_finished(i))
-                .collect();
-            (active, s.side_due(t0) && !s.is_sweep())
-        };
+        // Which runs step this round, and how many steps each.
+        let active: Vec<usize> = (0..trainers.len())
+            .map(|j| (cursor + j) % trainers.len())
+            .filter(|&i| !finished(&runs, i))
+            .collect();
+        let want_side = !sweep && t0 - side_at >= SIDE_EVERY_MS;
         let chunk = ((k / active.len().max(1) as f64).round() as usize).max(1);
         let budget = (k.round() as usize).max(chunk);
         let mut outs: Vec<StepOutput> = Vec::new();
@@ -124,16 +153,20 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
         extra.extend(chunk);
         let result = read_reports(outs, extra).await;
         let t1 = frame::now_ms();
-        if bus.state().generation != generation {
+        if out.control().get().0 != generation {
             return;
         }
         let (reports, extras) = match result {
             Ok(r) => r,
             Err(error) => {
-                bus.send(Msg::DeviceFailed { generation, error });
+                out.send(Msg::DeviceFailed { generation, error });
                 return;
             }
         };
+        if with_grid || views.is_some() {
+            side_at = t0;
+        }
+        assign_reports(&mut runs, &counts, reports.clone());
         if let (true, Some(live), Some(tokens)) = (with_chunk, live.as_mut(), extras.last()) {
             live.read(tokens);
         }
@@ -158,7 +191,7 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
                     t.dataset().train.clone(),
                 )
             });
-        bus.send(Msg::Frame(FrameReport {
+        out.send(Msg::Frame(FrameReport {
             generation,
             counts,
             reports,
@@ -169,22 +202,23 @@ pub async fn run(bus: Rc<Bus>, generation: u64) {
             views,
         }));
         last_end = t1;
-        // Size k by the whole round trip per step: on the CPU that is main-thread compute, on a GPU
-        // it is queueing plus device time, so a slow (software) adapter stays at one step a frame
-        // and Pause answers quickly.
+        // Size k by the whole round trip per step: on the CPU that is compute, on a GPU it is
+        // queueing plus device time, so a slow (software) adapter stays at one step a round and
+        // Pause answers quickly.
         if n > 0 {
             let per_step = ((t1 - t0) / n as f64).max(0.05);
-            let ideal = (FRAME_BUDGET_MS / per_step).clamp(1.0, MAX_STEPS_PER_FRAME);
+            let ideal = (ROUND_BUDGET_MS / per_step).clamp(1.0, MAX_STEPS_PER_ROUND);
             k = (0.5 * k + 0.5 * ideal).max(1.0);
         }
-        if bus.state().wants_analysis(generation) {
-            // The end of the run (ΔW spectra, quantization figures): one readback, once.
-            match read_analysis(&trainers[0]).await {
-                Ok(analysis) => bus.send(Msg::Analysed { generation, analysis }),
-                Err(e) => web_sys::console::warn_1(&e.into()),
+        if (0..runs.len()).all(|i| finished(&runs, i)) {
+            // The end of a single run that did not diverge (ΔW spectra, quantization figures,
+            // the views): one readback, once, as the page's Done state asks for it.
+            if !sweep && !runs.iter().all(|r| r.diverged) {
+                match read_analysis(&trainers[0]).await {
+                    Ok(analysis) => out.send(Msg::Analysed { generation, analysis }),
+                    Err(e) => web_sys::console::warn_1(&e.into()),
+                }
             }
-        }
-        if bus.state().run_state.is_over() {
             return;
         }
     }

@@ -1,5 +1,5 @@
 //! Start-up, the DOM events (each becomes one message) and the effect executor: the only place
-//! where effects touch the page, the address bar, the backend and the runner.
+//! where effects touch the page, the address bar and the training worker.
 
 use std::rc::Rc;
 
@@ -8,13 +8,16 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlElement, MouseEvent};
 
 use super::bus::Bus;
-use super::{dom, export, gpu, runner, view};
-use crate::page::{Effect, Export, Msg};
+use super::remote::Remote;
+use super::{dom, export, view};
+use crate::page::{Effect, Export, Msg, ToWorker};
 
-/// Start-up: build the controls, wire the events, then read the link.
+/// Start-up: build the controls, start the training worker, wire the events, then read the link.
 pub fn boot() {
     dom::build_controls();
-    let bus = Bus::new(Box::new(execute));
+    let bus = Bus::new();
+    let remote = Remote::new(bus.clone());
+    bus.install(Box::new(move |bus, effects| execute(bus, &remote, effects)));
     wire_events(&bus);
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -22,23 +25,26 @@ pub fn boot() {
     bus.send(Msg::Boot { query });
 }
 
-/// Carries out `effects` in order.
-fn execute(bus: &Rc<Bus>, effects: Vec<Effect>) {
+/// Carries out `effects` in order, then tells the worker the run state if it changed (Pause,
+/// Train, Cancel, a new generation: the runner reads it between rounds).
+fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
     for effect in effects {
         match effect {
             Effect::WriteUrl(query) => write_url(&query),
             Effect::WriteControls => dom::write_controls(&bus.state().study),
             Effect::ShowMessages => dom::show_messages(&bus.state().messages),
-            Effect::ChooseBackend { ticket, choice } => {
-                let bus = bus.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let backend = gpu::choose(choice).await;
-                    bus.send(Msg::BackendReady { ticket, backend });
-                });
-            }
-            Effect::MarkGpuLost => gpu::mark_lost(),
+            Effect::ChooseBackend { ticket, choice } => remote.choose_backend(ticket, choice),
+            Effect::MarkGpuLost => remote.mark_gpu_lost(),
             Effect::StartRunner { generation } => {
-                wasm_bindgen_futures::spawn_local(runner::run(bus.clone(), generation));
+                let start = {
+                    let s = bus.state();
+                    ToWorker::Start {
+                        generation,
+                        configs: s.points.iter().map(|p| p.config.clone()).collect(),
+                        sweep: s.is_sweep(),
+                    }
+                };
+                remote.start(start);
             }
             Effect::Render(what) => view::render(&bus.state(), what),
             Effect::Export(what) => {
@@ -52,6 +58,11 @@ fn execute(bus: &Rc<Bus>, effects: Vec<Effect>) {
             }
         }
     }
+    let (generation, run_state) = {
+        let s = bus.state();
+        (s.generation, s.run_state)
+    };
+    remote.steer(generation, run_state);
 }
 
 fn write_url(query: &str) {

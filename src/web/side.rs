@@ -113,7 +113,7 @@ pub fn redraw_side(a: &State) {
     let native = a
         .backend
         .as_ref()
-        .is_some_and(|x| crate::model::quant::native::on(&x.device));
+        .is_some_and(|x| x.kind == crate::page::BackendKind::Cpu);
     let quant = crate::experiment::describe::quant(cfg, crate::model::quant::native::used(cfg, native))
         .filter(|_| !swept(&["bits", "qfmt", "qgran", "qgs", "qclip", "qmode"]));
     let quant = quant.map(|mut text| {

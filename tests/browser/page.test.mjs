@@ -147,21 +147,30 @@ test("a GPU device lost mid-run falls back to the CPU with a message", async () 
   const page = await browser.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  // Keep a handle on the device the page creates, so the test can destroy it: a destroyed
-  // device is reported through the same device-lost path as a driver reset.
+  // Keep a handle on the device the training worker creates, so the test can destroy it: a
+  // destroyed device is reported through the same device-lost path as a driver reset. The
+  // worker's script is wrapped in a module that patches requestDevice as it loads (a static
+  // import runs first, and no message reaches the worker before the module has run).
   await page.addInitScript(() => {
-    const request = GPUAdapter.prototype.requestDevice;
-    GPUAdapter.prototype.requestDevice = async function (...args) {
-      const device = await request.apply(this, args);
-      window.__devices = [...(window.__devices || []), device];
-      return device;
+    const Real = window.Worker;
+    window.Worker = function (url, options) {
+      const real = JSON.stringify(new URL(url, location.href).href);
+      const source = `import ${real};
+        const request = GPUAdapter.prototype.requestDevice;
+        GPUAdapter.prototype.requestDevice = async function (...args) {
+          const device = await request.apply(this, args);
+          self.__devices = [...(self.__devices || []), device];
+          return device;
+        };`;
+      return new Real(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), options);
     };
   });
   await page.goto(srv.base + "?v=1&backend=webgpu&steps=120&w=16&d=1");
   await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) >= 2, null, {
     timeout: 180_000,
   });
-  await page.evaluate(() => window.__devices.forEach((d) => d.destroy()));
+  const [worker] = page.workers();
+  await worker.evaluate(() => self.__devices.forEach((d) => d.destroy()));
   const data = await waitForState(page, ["done", "failed", "crashed"], 120_000);
   assert.equal(data.state, "done", errors.join(" | "));
   assert.equal(data.backend, "cpu");

@@ -3,7 +3,7 @@
 
 use crate::vocab::Named;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum QFormat {
     /// Symmetric integer: 2^b − 1 levels −(2^(b−1) − 1) … 2^(b−1) − 1 times a scale.
     #[default]

@@ -9,7 +9,7 @@ use crate::vocab::Named;
 pub use format::QFormat;
 
 /// Which values share a scale.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Granularity {
     #[default]
     Tensor,
@@ -29,7 +29,7 @@ impl Named for Granularity {
 }
 
 /// When the weights are quantized.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum QMode {
     /// Post-training: train in float, quantize the weights, evaluate.
     #[default]
@@ -51,7 +51,7 @@ impl Named for QMode {
 }
 
 /// How a block's range is chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Clip {
     /// The block's absolute maximum (min and max for the asymmetric format).
     #[default]
@@ -69,7 +69,7 @@ impl Named for Clip {
 }
 
 /// The quantization knobs (link keys `bits`, `qfmt`, `qgran`, `qgs`, `qmode`, `qclip`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QuantConfig {
     /// Bits per weight; 32 = float (no quantization).
     pub bits: u32,

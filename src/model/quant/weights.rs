@@ -6,7 +6,7 @@ use super::scalar;
 use crate::knobs::quant::{Granularity, QFormat, QuantConfig};
 
 /// One linear layer's weights, `[d_in, d_out]` row-major.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerWeights {
     pub name: String,
     pub d_in: usize,

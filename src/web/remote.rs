@@ -1,0 +1,238 @@
+//! The page's side of the training worker (#16): it starts the worker (`www/worker.js`, handed
+//! this very module compiled, so nothing is downloaded or compiled twice), posts it the shell's
+//! effects as [`ToWorker`] messages and passes what it says to the bus. It also keeps the page's
+//! promise that Cancel, Reset and a knob change land within 200 ms: a worker that has not taken
+//! such a message within [`WATCHDOG_MS`] is in the middle of a long step, so it is terminated and
+//! a fresh one gets the backend choice and the current run. A worker that fails (a trap, out of
+//! memory) is replaced the same way, and the page says what failed.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
+
+use super::bus::Bus;
+use super::frame;
+use crate::link::view::BackendChoice;
+use crate::page::{FromWorker, Msg, RunState, ToWorker};
+
+/// How long a worker may take to hear a Cancel or a restart before it is replaced (leaves the
+/// fresh worker's start-up inside the 200 ms the page promises on the CPU backend).
+pub const WATCHDOG_MS: i32 = 120;
+
+pub struct Remote {
+    bus: Rc<Bus>,
+    worker: RefCell<Option<Worker>>,
+    /// Numbers of the messages posted and of the last one the worker said it took.
+    posted: Cell<u64>,
+    heard: Cell<u64>,
+    /// What a fresh worker needs to carry on: the backend choice (its answer is then not news to
+    /// the page, which already has it), whether WebGPU was lost, the last run and run state.
+    backend: Cell<Option<(u64, BackendChoice)>>,
+    replayed_ticket: Cell<Option<u64>>,
+    gpu_lost: Cell<bool>,
+    start: RefCell<Option<ToWorker>>,
+    steer: Cell<Option<(u64, RunState)>>,
+    /// Workers replaced so far (`data-workers` on the page, which the tests read).
+    pub spawned: Cell<u32>,
+}
+
+impl Remote {
+    pub fn new(bus: Rc<Bus>) -> Rc<Self> {
+        let remote = Rc::new(Self {
+            bus,
+            worker: RefCell::new(None),
+            posted: Cell::new(0),
+            heard: Cell::new(0),
+            backend: Cell::new(None),
+            replayed_ticket: Cell::new(None),
+            gpu_lost: Cell::new(false),
+            start: RefCell::new(None),
+            steer: Cell::new(None),
+            spawned: Cell::new(0),
+        });
+        remote.spawn();
+        remote
+    }
+
+    /// Posts `msg` to the worker; returns its number.
+    fn post(&self, msg: &ToWorker) -> u64 {
+        let seq = self.posted.get() + 1;
+        self.posted.set(seq);
+        let Some(worker) = self.worker.borrow().clone() else {
+            return seq;
+        };
+        match serde_wasm_bindgen::to_value(&(seq, msg)) {
+            Ok(v) => {
+                if let Err(e) = worker.post_message(&v) {
+                    web_sys::console::warn_1(&e);
+                }
+            }
+            Err(e) => web_sys::console::warn_1(&format!("tinytune: {e}").into()),
+        }
+        seq
+    }
+
+    pub fn choose_backend(&self, ticket: u64, choice: BackendChoice) {
+        self.backend.set(Some((ticket, choice)));
+        self.post(&ToWorker::ChooseBackend { ticket, choice });
+    }
+
+    pub fn mark_gpu_lost(&self) {
+        self.gpu_lost.set(true);
+        self.post(&ToWorker::MarkGpuLost);
+    }
+
+    /// Starts a run; a worker still busy with the last one is replaced if it does not hear this.
+    pub fn start(self: &Rc<Self>, msg: ToWorker) {
+        *self.start.borrow_mut() = Some(msg.clone());
+        let seq = self.post(&msg);
+        self.watch(seq);
+    }
+
+    /// Tells the worker the page's run state when it changed.
+    pub fn steer(self: &Rc<Self>, generation: u64, run_state: RunState) {
+        if self.steer.get() == Some((generation, run_state)) {
+            return;
+        }
+        self.steer.set(Some((generation, run_state)));
+        let seq = self.post(&ToWorker::Steer {
+            generation,
+            run_state,
+        });
+        if run_state == RunState::Cancelled {
+            self.watch(seq);
+        }
+    }
+
+    /// Replaces the worker unless it has heard message `seq` within [`WATCHDOG_MS`].
+    fn watch(self: &Rc<Self>, seq: u64) {
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            frame::sleep(WATCHDOG_MS).await;
+            if me.heard.get() < seq && me.posted.get() >= seq {
+                me.replace(None);
+            }
+        });
+    }
+
+    /// Terminates the worker and starts a fresh one that carries on where the page is; `failure`
+    /// says what went wrong when it failed (the page is told), `None` when it was only busy.
+    fn replace(self: &Rc<Self>, failure: Option<String>) {
+        if let Some(w) = self.worker.borrow_mut().take() {
+            w.terminate();
+        }
+        self.spawn();
+        if self.gpu_lost.get() {
+            self.post(&ToWorker::MarkGpuLost);
+        }
+        if let Some((ticket, choice)) = self.backend.get() {
+            self.replayed_ticket.set(Some(ticket));
+            self.post(&ToWorker::ChooseBackend { ticket, choice });
+        }
+        let steer = self.steer.get();
+        let start = self.start.borrow().clone();
+        if let Some(error) = failure {
+            self.bus.send(Msg::WorkerFailed { error });
+            return;
+        }
+        // Carry on: the current run starts again on the fresh worker (from its first step, as a
+        // restart does), or a cancelled one is reported stopped.
+        match (start, steer) {
+            (Some(ToWorker::Start { generation, .. }), Some((g, RunState::Cancelled))) if generation == g => {
+                self.bus.send(Msg::RunnerStopped { generation })
+            }
+            (Some(start @ ToWorker::Start { generation, .. }), steer) => {
+                if steer.is_none_or(|(g, _)| g <= generation) {
+                    self.post(&start);
+                }
+                if let Some((g, s)) = steer {
+                    self.post(&ToWorker::Steer {
+                        generation: g,
+                        run_state: s,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn spawn(self: &Rc<Self>) {
+        self.spawned.set(self.spawned.get() + 1);
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let worker = match Worker::new_with_options("./worker.js", &options) {
+            Ok(w) => w,
+            Err(e) => {
+                web_sys::console::error_1(&e);
+                return;
+            }
+        };
+        let me = self.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            me.hear(e.data());
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        on_message.forget(); // one per worker; a worker lives until it fails or is replaced
+        let me = self.clone();
+        let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+            e.prevent_default();
+            let what = e.message();
+            me.replace(Some(if what.is_empty() {
+                "the worker stopped".into()
+            } else {
+                what
+            }));
+        });
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        on_error.forget();
+        // The boot message: where the glue is, the compiled module, and the page's clock.
+        let boot = Object::new();
+        let _ = Reflect::set(&boot, &"glue".into(), &glue_url().into());
+        let _ = Reflect::set(&boot, &"module".into(), &wasm_bindgen::module());
+        let _ = Reflect::set(&boot, &"origin".into(), &frame::time_origin().into());
+        let msg = Object::new();
+        let _ = Reflect::set(&msg, &"boot".into(), &boot);
+        if let Err(e) = worker.post_message(&msg) {
+            web_sys::console::error_1(&e);
+        }
+        *self.worker.borrow_mut() = Some(worker);
+        // A fresh worker has heard nothing yet; older numbers are not waited on.
+        self.heard.set(self.posted.get());
+    }
+
+    fn hear(self: &Rc<Self>, data: JsValue) {
+        let msg: FromWorker = match serde_wasm_bindgen::from_value(data) {
+            Ok(m) => m,
+            Err(e) => {
+                web_sys::console::warn_1(&format!("tinytune: a bad message from the worker: {e}").into());
+                return;
+            }
+        };
+        match msg {
+            FromWorker::Heard(seq) => self.heard.set(self.heard.get().max(seq)),
+            FromWorker::Page(msg) => match *msg {
+                Msg::WorkerFailed { error } => self.replace(Some(error)),
+                Msg::BackendReady { ticket, .. } if self.replayed_ticket.get() == Some(ticket) => {
+                    // A fresh worker took the page's backend choice again: not news to the page.
+                    self.replayed_ticket.set(None);
+                }
+                msg => self.bus.send(msg),
+            },
+        }
+    }
+}
+
+/// The URL of the wasm-bindgen glue this page loaded (Trunk preloads it as a module).
+fn glue_url() -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector("link[rel=modulepreload]").ok().flatten())
+        // The `href` property is the absolute URL (the attribute may be relative).
+        .and_then(|l| Reflect::get(&l, &"href".into()).ok())
+        .and_then(|h| h.as_string())
+        .unwrap_or_default()
+}

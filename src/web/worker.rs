@@ -1,0 +1,138 @@
+//! The training worker's side (#16): a dedicated Web Worker runs the same wasm module as the page
+//! (handed over compiled by `www/worker.js`), owns the Burn device and the runner, and talks to
+//! the page only in messages: [`ToWorker`] in, `Msg` out (through [`FromWorker`]), as serde values
+//! passed with serde-wasm-bindgen. The page's main thread keeps the DOM, the link and drawing.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::prelude::Device;
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::DedicatedWorkerGlobalScope;
+
+use super::runner::{self, Control, Outbox};
+use super::{frame, gpu};
+use crate::page::{BackendKind, FromWorker, Msg, ToWorker};
+
+/// The worker's one port to the page, its control and its device.
+struct Port {
+    scope: DedicatedWorkerGlobalScope,
+    control: Control,
+    /// The device the last `ChooseBackend` picked, and whether it is WebGPU; `None` while a
+    /// choice is in flight.
+    device: RefCell<Option<(Device, bool)>>,
+}
+
+impl Port {
+    fn post(&self, msg: &FromWorker) {
+        match serde_wasm_bindgen::to_value(msg) {
+            Ok(v) => {
+                if let Err(e) = self.scope.post_message(&v) {
+                    web_sys::console::warn_1(&e);
+                }
+            }
+            Err(e) => web_sys::console::warn_1(&format!("tinytune worker: {e}").into()),
+        }
+    }
+}
+
+impl Outbox for Port {
+    fn send(&self, msg: Msg) {
+        self.post(&FromWorker::Page(Box::new(msg)));
+    }
+
+    fn control(&self) -> &Control {
+        &self.control
+    }
+}
+
+thread_local! {
+    static PORT: RefCell<Option<Rc<Port>>> = const { RefCell::new(None) };
+}
+
+fn port() -> Option<Rc<Port>> {
+    PORT.with(|p| p.borrow().clone())
+}
+
+/// Whether this instance runs in a worker (no window): the page's start-up is skipped there.
+pub fn in_worker() -> bool {
+    js_sys::global().dyn_into::<web_sys::Window>().is_err()
+}
+
+/// Called by `www/worker.js` once the module is instantiated in the worker; `page_origin` is the
+/// page's `performance.timeOrigin`, so the times in reports are on the page's clock.
+#[wasm_bindgen]
+pub fn worker_start(page_origin: f64) {
+    let Ok(scope) = js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>() else {
+        return;
+    };
+    frame::align_to(page_origin);
+    PORT.with(|p| {
+        *p.borrow_mut() = Some(Rc::new(Port {
+            scope,
+            control: Control::default(),
+            device: RefCell::new(None),
+        }))
+    });
+}
+
+/// Called by `www/worker.js` for every message from the page: `[seq, ToWorker]`.
+#[wasm_bindgen]
+pub fn worker_message(data: JsValue) {
+    let Some(port) = port() else { return };
+    let (seq, msg): (u64, ToWorker) = match serde_wasm_bindgen::from_value(data) {
+        Ok(m) => m,
+        Err(e) => {
+            web_sys::console::warn_1(&format!("tinytune worker: bad message: {e}").into());
+            return;
+        }
+    };
+    // Heard between rounds: the page's watchdog knows the worker is not stuck in a step.
+    port.post(&FromWorker::Heard(seq));
+    match msg {
+        ToWorker::ChooseBackend { ticket, choice } => {
+            *port.device.borrow_mut() = None;
+            wasm_bindgen_futures::spawn_local(async move {
+                let (backend, device) = gpu::choose(choice).await;
+                let is_gpu = backend.kind == BackendKind::Webgpu;
+                *port.device.borrow_mut() = Some((device, is_gpu));
+                port.send(Msg::BackendReady { ticket, backend });
+            });
+        }
+        ToWorker::MarkGpuLost => {
+            // The page now shows the CPU backend and restarts the run: the device follows.
+            gpu::mark_lost();
+            *port.device.borrow_mut() = Some((crate::model::backend::cpu(), false));
+        }
+        ToWorker::Start {
+            generation,
+            configs,
+            sweep,
+        } => {
+            port.control.state.set((generation, None));
+            wasm_bindgen_futures::spawn_local(async move {
+                // A fresh worker may get Start while its backend is still being chosen.
+                let (device, is_gpu) = loop {
+                    if let Some(d) = port.device.borrow().clone() {
+                        break d;
+                    }
+                    if port.control.state.get().0 != generation {
+                        return;
+                    }
+                    frame::sleep(10).await;
+                };
+                runner::run(&*port, device, is_gpu, configs, sweep, generation).await;
+            });
+        }
+        ToWorker::Steer {
+            generation,
+            run_state,
+        } => {
+            let (g, _) = port.control.state.get();
+            if generation >= g {
+                port.control.state.set((generation, Some(run_state)));
+            }
+        }
+    }
+}
