@@ -29,6 +29,9 @@ pub struct Remote {
     /// Numbers of the messages posted and of the last one the worker said it took.
     posted: Cell<u64>,
     heard: Cell<u64>,
+    /// Whether the current worker has said anything yet: until then it is loading the module,
+    /// and the watchdog leaves it alone (it takes its messages in order once it runs).
+    booted: Cell<bool>,
     /// What a fresh worker needs to carry on: the backend choice (its answer is then not news to
     /// the page, which already has it), whether WebGPU was lost, the last run and run state.
     backend: Cell<Option<(u64, BackendChoice)>>,
@@ -36,8 +39,13 @@ pub struct Remote {
     gpu_lost: Cell<bool>,
     start: RefCell<Option<ToWorker>>,
     steer: Cell<Option<(u64, RunState)>>,
-    /// Workers replaced so far (`data-workers` on the page, which the tests read).
-    pub spawned: Cell<u32>,
+    /// The generation the worker follows: the newest whose Start or Steer it has heard (or the
+    /// page's, once a busy worker was replaced), as `data-worker-at` says; and the numbers of the
+    /// Starts and Steers not heard yet, with their generations.
+    worker_at: Cell<u64>,
+    unheard: RefCell<Vec<(u64, u64)>>,
+    /// Workers started so far (`data-workers` on the page, which the tests read).
+    spawned: Cell<u32>,
 }
 
 impl Remote {
@@ -47,11 +55,14 @@ impl Remote {
             worker: RefCell::new(None),
             posted: Cell::new(0),
             heard: Cell::new(0),
+            booted: Cell::new(false),
             backend: Cell::new(None),
             replayed_ticket: Cell::new(None),
             gpu_lost: Cell::new(false),
             start: RefCell::new(None),
             steer: Cell::new(None),
+            worker_at: Cell::new(0),
+            unheard: RefCell::new(Vec::new()),
             spawned: Cell::new(0),
         });
         remote.spawn();
@@ -90,12 +101,17 @@ impl Remote {
     pub fn start(self: &Rc<Self>, msg: ToWorker) {
         *self.start.borrow_mut() = Some(msg.clone());
         let seq = self.post(&msg);
+        if let ToWorker::Start { generation, .. } = msg {
+            self.unheard.borrow_mut().push((seq, generation));
+        }
         self.watch(seq);
     }
 
-    /// Tells the worker the page's run state when it changed.
+    /// Tells the worker the page's run state when it changed. A Cancel or a new generation (Reset,
+    /// a knob change) must reach it within the watchdog's time; a Pause waits for the step.
     pub fn steer(self: &Rc<Self>, generation: u64, run_state: RunState) {
-        if self.steer.get() == Some((generation, run_state)) {
+        let last = self.steer.get();
+        if last == Some((generation, run_state)) {
             return;
         }
         self.steer.set(Some((generation, run_state)));
@@ -103,8 +119,22 @@ impl Remote {
             generation,
             run_state,
         });
-        if run_state == RunState::Cancelled {
+        self.unheard.borrow_mut().push((seq, generation));
+        // A new generation without a Start (Reset) must free the worker of the old run; with a
+        // Start, the Start is watched, and the worker may be building the new run's trainers.
+        let started =
+            matches!(&*self.start.borrow(), Some(ToWorker::Start { generation: g, .. }) if *g == generation);
+        let new_generation = last.is_some_and(|(g, _)| g != generation);
+        if run_state == RunState::Cancelled || (new_generation && !started) {
             self.watch(seq);
+        }
+    }
+
+    /// The worker follows `generation` now (`data-worker-at`, which the tests wait on).
+    fn follow(&self, generation: u64) {
+        if generation > self.worker_at.get() {
+            self.worker_at.set(generation);
+            super::dom::set_data("workerAt", &generation.to_string());
         }
     }
 
@@ -112,8 +142,14 @@ impl Remote {
     fn watch(self: &Rc<Self>, seq: u64) {
         let me = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
+            let t0 = frame::now_ms();
             frame::sleep(WATCHDOG_MS).await;
-            if me.heard.get() < seq && me.posted.get() >= seq {
+            // A page busy past the deadline (drawing) may not have taken the worker's answer yet,
+            // though it came in time: look again once the messages queued meanwhile are handled.
+            if frame::now_ms() - t0 > f64::from(WATCHDOG_MS) + 10.0 {
+                frame::sleep(10).await;
+            }
+            if me.booted.get() && me.heard.get() < seq && me.posted.get() >= seq {
                 me.replace(None);
             }
         });
@@ -124,6 +160,11 @@ impl Remote {
     fn replace(self: &Rc<Self>, failure: Option<String>) {
         if let Some(w) = self.worker.borrow_mut().take() {
             w.terminate();
+        }
+        // The old worker, and the runs it held, are gone: nothing follows an older generation.
+        self.unheard.borrow_mut().clear();
+        if let Some((g, _)) = self.steer.get() {
+            self.follow(g);
         }
         self.spawn();
         if self.gpu_lost.get() {
@@ -162,6 +203,7 @@ impl Remote {
 
     fn spawn(self: &Rc<Self>) {
         self.spawned.set(self.spawned.get() + 1);
+        super::dom::set_data("workers", &self.spawned.get().to_string());
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         let worker = match Worker::new_with_options("./worker.js", &options) {
@@ -202,6 +244,7 @@ impl Remote {
         *self.worker.borrow_mut() = Some(worker);
         // A fresh worker has heard nothing yet; older numbers are not waited on.
         self.heard.set(self.posted.get());
+        self.booted.set(false);
     }
 
     fn hear(self: &Rc<Self>, data: JsValue) {
@@ -212,8 +255,24 @@ impl Remote {
                 return;
             }
         };
+        self.booted.set(true);
         match msg {
-            FromWorker::Heard(seq) => self.heard.set(self.heard.get().max(seq)),
+            FromWorker::Heard(seq) => {
+                self.heard.set(self.heard.get().max(seq));
+                let heard: Vec<u64> = {
+                    let mut unheard = self.unheard.borrow_mut();
+                    let g = unheard
+                        .iter()
+                        .filter(|&&(s, _)| s <= seq)
+                        .map(|&(_, g)| g)
+                        .collect();
+                    unheard.retain(|&(s, _)| s > seq);
+                    g
+                };
+                if let Some(g) = heard.into_iter().max() {
+                    self.follow(g);
+                }
+            }
             FromWorker::Page(msg) => match *msg {
                 Msg::WorkerFailed { error } => self.replace(Some(error)),
                 Msg::BackendReady { ticket, .. } if self.replayed_ticket.get() == Some(ticket) => {

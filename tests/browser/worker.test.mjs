@@ -1,0 +1,137 @@
+// Training off the main thread (#16): a heavy link leaves the page responsive, Pause lands
+// between steps, Reset and Cancel within 200 ms even mid-step, and a worker that dies leaves a
+// usable page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, open, waitForState, waitRunnerFrames } from "./harness.mjs";
+
+let srv, browser;
+before(async () => {
+  srv = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  srv?.server.close();
+});
+
+const data = (page) => page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+const step = async (page) => Number((await data(page)).step || 0);
+
+// Every key in range, and a step of about a second on this machine's CPU backend: on the main
+// thread this link blocked the tab for a second a step.
+const HEAVY = "?v=1&backend=cpu&w=2048&d=2&bs=190&steps=200&lr=0.0003";
+
+test("a heavy link trains without blocking the page; Pause lands between steps, Reset within 200 ms", async (t) => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.addInitScript(() => {
+    window.__longTasks = [];
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  });
+  await page.goto(srv.base + HEAVY);
+  await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) >= 3, null, {
+    timeout: 120_000,
+  });
+  // Three steps of about a second each, and not one main-thread task over 50 ms after the first
+  // curve point (loading and compiling the module come before it).
+  const first = Number((await data(page)).firstPointMs);
+  const long = (await page.evaluate(() => window.__longTasks)).filter(([start]) => start > first);
+  assert.deepEqual(long, [], "main-thread tasks over 50 ms while training");
+
+  // The page answers at once: Pause changes the state in the click itself, and no step lands
+  // after the one in flight (the worker has seen the pause once it has begun two more rounds).
+  const paused = await page.evaluate(() => {
+    document.getElementById("pause").click();
+    return document.getElementById("app").dataset.state;
+  });
+  assert.equal(paused, "paused");
+  await waitRunnerFrames(page, 2, 10_000);
+  const at = await step(page);
+  await waitRunnerFrames(page, 20);
+  assert.equal(await step(page), at, "no steps while paused");
+
+  // Resume; right after a step lands the next one is in flight for about a second. Reset must
+  // free the worker within 200 ms: it cannot hear it mid-step, so the page replaces it.
+  await page.click("#train-button");
+  await page.waitForFunction((s) => Number(document.getElementById("app").dataset.step) > s, at, {
+    timeout: 30_000,
+    polling: 10,
+  });
+  const resetAfter = await releaseTime(page, "reset");
+  t.diagnostic(`Reset freed the worker in ${resetAfter.toFixed(0)} ms`);
+  assert.ok(resetAfter <= 200, `Reset took ${resetAfter.toFixed(0)} ms to free the worker`);
+  const after = await data(page);
+  assert.equal(after.state, "idle");
+  assert.equal(after.workers, "2", "the busy worker was replaced");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+// Clicks `button` and resolves with the milliseconds until the worker follows the page's
+// generation (`data-worker-at`) and, for Cancel, the runner is reported stopped.
+function releaseTime(page, button) {
+  return page.evaluate(
+    (button) =>
+      new Promise((done) => {
+        const app = document.getElementById("app");
+        const t0 = performance.now();
+        const check = () => {
+          const d = app.dataset;
+          const stopped = button !== "cancel" || d.runnerStopped === d.generation;
+          if (d.workerAt === d.generation && stopped) done(performance.now() - t0);
+          else requestAnimationFrame(check);
+        };
+        document.getElementById(button).click();
+        check();
+      }),
+    button,
+  );
+}
+
+test("Cancel stops a heavy sweep within 200 ms, mid-step", async (t) => {
+  const sweep = encodeURIComponent("lr:0.001,0.002");
+  const { page, errors } = await open(browser, srv.base, `${HEAVY}&sweep=${sweep}`);
+  const start = Number(await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) >= 1, null, {
+    timeout: 120_000,
+  }).then(() => step(page)));
+  await page.waitForFunction((s) => Number(document.getElementById("app").dataset.step) > s, start, {
+    timeout: 30_000,
+    polling: 10,
+  });
+  const cancelAfter = await releaseTime(page, "cancel");
+  t.diagnostic(`Cancel stopped the sweep in ${cancelAfter.toFixed(0)} ms`);
+  assert.ok(cancelAfter <= 200, `Cancel took ${cancelAfter.toFixed(0)} ms`);
+  const after = await data(page);
+  assert.equal(after.state, "cancelled");
+  assert.equal(after.workers, "2", "the busy worker was replaced");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a worker that dies mid-run leaves a message and a page that trains again", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=100000");
+  await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 20, null, {
+    timeout: 60_000,
+  });
+  const [worker] = page.workers();
+  await worker.evaluate(() => {
+    setTimeout(() => {
+      throw new Error("killed by the test");
+    });
+  });
+  const failed = await waitForState(page, "failed", 10_000);
+  assert.equal(failed.workers, "2", "a fresh worker took over");
+  const messages = await page.textContent("#messages");
+  assert.match(messages, /The training worker failed \(.*killed by the test\); this run stopped\. Press Train to run it again\./);
+  await page.click("#train-button");
+  await page.waitForFunction((g) => {
+    const d = document.getElementById("app").dataset;
+    return Number(d.generation) > g && Number(d.step) > 20 && d.state === "running";
+  }, Number(failed.generation), { timeout: 60_000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
