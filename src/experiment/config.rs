@@ -16,10 +16,10 @@ pub mod limits {
     /// Parameters of one model: with gradients and Adam's two moments, 5 M parameters take ~80 MB,
     /// comfortable in a browser tab's 32-bit address space.
     pub const PARAMS: usize = 5_000_000;
-    /// Work of one training step: a step must not freeze a tab on the CPU backend for seconds.
-    /// 6, not 5: the reference transformer (2 blocks, d_model 128, context 64, batch 32)
-    /// costs 5.6 by `step_flops`; until training moves to a worker (#16) such a step holds the
-    /// page's main thread for about a second.
+    /// Work of one training step: the training worker keeps the tab responsive whatever a step
+    /// costs, but a step of many seconds makes Pause slow and the curve stall. 6, not 5: the
+    /// issue's reference transformer (2 blocks, d_model 128, context 64, batch 32) costs 5.6 by
+    /// `step_flops`, about a second on the page's CPU backend.
     pub const STEP_GFLOP: f64 = 6.0;
 }
 

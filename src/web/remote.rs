@@ -21,7 +21,7 @@ use crate::page::{FromWorker, Msg, RunState, ToWorker};
 
 /// How long a worker may take to hear a Cancel or a restart before it is replaced (leaves the
 /// fresh worker's start-up inside the 200 ms the page promises on the CPU backend).
-pub const WATCHDOG_MS: i32 = 120;
+pub const WATCHDOG_MS: i32 = 100;
 
 pub struct Remote {
     bus: Rc<Bus>,
@@ -35,6 +35,8 @@ pub struct Remote {
     /// What a fresh worker needs to carry on: the backend choice (its answer is then not news to
     /// the page, which already has it), whether WebGPU was lost, the last run and run state.
     backend: Cell<Option<(u64, BackendChoice)>>,
+    /// Whether the page has the answer to that choice (else a fresh worker's answer is news).
+    backend_answered: Cell<bool>,
     replayed_ticket: Cell<Option<u64>>,
     gpu_lost: Cell<bool>,
     start: RefCell<Option<ToWorker>>,
@@ -57,6 +59,7 @@ impl Remote {
             heard: Cell::new(0),
             booted: Cell::new(false),
             backend: Cell::new(None),
+            backend_answered: Cell::new(false),
             replayed_ticket: Cell::new(None),
             gpu_lost: Cell::new(false),
             start: RefCell::new(None),
@@ -89,6 +92,7 @@ impl Remote {
 
     pub fn choose_backend(&self, ticket: u64, choice: BackendChoice) {
         self.backend.set(Some((ticket, choice)));
+        self.backend_answered.set(false);
         self.post(&ToWorker::ChooseBackend { ticket, choice });
     }
 
@@ -138,8 +142,13 @@ impl Remote {
         }
     }
 
-    /// Replaces the worker unless it has heard message `seq` within [`WATCHDOG_MS`].
+    /// Replaces the worker unless it has heard message `seq` within [`WATCHDOG_MS`]. Not while it
+    /// is choosing a device: starting WebGPU takes seconds on a software adapter, and a fresh
+    /// worker would only start over.
     fn watch(self: &Rc<Self>, seq: u64) {
+        if !self.backend_answered.get() {
+            return;
+        }
         let me = self.clone();
         wasm_bindgen_futures::spawn_local(async move {
             let t0 = frame::now_ms();
@@ -171,7 +180,9 @@ impl Remote {
             self.post(&ToWorker::MarkGpuLost);
         }
         if let Some((ticket, choice)) = self.backend.get() {
-            self.replayed_ticket.set(Some(ticket));
+            // The answer is swallowed only if the page already had it.
+            self.replayed_ticket
+                .set(self.backend_answered.get().then_some(ticket));
             self.post(&ToWorker::ChooseBackend { ticket, choice });
         }
         let steer = self.steer.get();
@@ -279,7 +290,14 @@ impl Remote {
                     // A fresh worker took the page's backend choice again: not news to the page.
                     self.replayed_ticket.set(None);
                 }
-                msg => self.bus.send(msg),
+                msg => {
+                    if let Msg::BackendReady { ticket, .. } = &msg
+                        && self.backend.get().is_some_and(|(t, _)| t == *ticket)
+                    {
+                        self.backend_answered.set(true);
+                    }
+                    self.bus.send(msg)
+                }
             },
         }
     }

@@ -55,7 +55,7 @@ test("a heavy link trains without blocking the page; Pause lands between steps, 
   assert.equal(await step(page), at, "no steps while paused");
 
   // Resume; right after a step lands the next one is in flight for about a second. Reset must
-  // free the worker within 200 ms: it cannot hear it mid-step, so the page replaces it.
+  // free the worker within 200 ms: it cannot hear it mid-step, so after 100 ms the page replaces it.
   await page.click("#train-button");
   await page.waitForFunction((s) => Number(document.getElementById("app").dataset.step) > s, at, {
     timeout: 30_000,
