@@ -46,23 +46,35 @@ try {
         for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]);
       }).observe({ type: "longtask", buffered: true });
     });
-    // WebGPU work, counted where the page hands it to the browser (independent of the adapter).
+    // WebGPU work, counted where the training worker hands it to the browser (independent of the
+    // adapter). The worker's script is wrapped in a module that installs the counters as it loads
+    // (its static import runs first; no message reaches the worker before the module has run).
     await page.addInitScript(() => {
-      window.__gpu = { dispatch: 0, submit: 0, write: 0 };
-      const wrap = (proto, name, key) => {
-        if (!proto || !proto[name]) return;
-        const orig = proto[name];
-        proto[name] = function (...args) {
-          window.__gpu[key] += 1;
-          return orig.apply(this, args);
-        };
+      const Real = window.Worker;
+      window.Worker = function (url, options) {
+        const real = JSON.stringify(new URL(url, location.href).href);
+        const source = `import ${real};
+          self.__gpu = { dispatch: 0, submit: 0, write: 0 };
+          const wrap = (proto, name, key) => {
+            if (!proto || !proto[name]) return;
+            const orig = proto[name];
+            proto[name] = function (...args) {
+              self.__gpu[key] += 1;
+              return orig.apply(this, args);
+            };
+          };
+          if (self.GPUComputePassEncoder) wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroups", "dispatch");
+          if (self.GPUQueue) {
+            wrap(GPUQueue.prototype, "submit", "submit");
+            wrap(GPUQueue.prototype, "writeBuffer", "write");
+          }`;
+        return new Real(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), options);
       };
-      if (self.GPUComputePassEncoder) wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroups", "dispatch");
-      if (self.GPUQueue) {
-        wrap(GPUQueue.prototype, "submit", "submit");
-        wrap(GPUQueue.prototype, "writeBuffer", "write");
-      }
     });
+    const gpuCounts = async () => {
+      const workers = page.workers();
+      return workers.length ? workers[workers.length - 1].evaluate(() => ({ ...self.__gpu })) : {};
+    };
     await page.goto(srv.base + c.query);
     // Per step in steady state: from the first drawn step to the end (pipeline compilation and the
     // data upload before the first step are left out; evaluations and readbacks are counted).
@@ -70,7 +82,10 @@ try {
       timeout: 900_000,
       polling: 50,
     });
-    const first = await page.evaluate(() => ({ step: Number(document.getElementById("app").dataset.step), ...window.__gpu }));
+    const first = {
+      step: await page.evaluate(() => Number(document.getElementById("app").dataset.step)),
+      ...(await gpuCounts()),
+    };
     // The last checkpoint one step before the end: the end-of-run readback (spectra, views, the
     // char LM's sample) is not a training step.
     const total = Number(new URLSearchParams(c.query).get("steps") || 500);
@@ -79,7 +94,10 @@ try {
       Math.max(first.step + 1, total - 1),
       { timeout: 900_000, polling: 20 },
     );
-    const last = await page.evaluate(() => ({ step: Number(document.getElementById("app").dataset.step), ...window.__gpu }));
+    const last = {
+      step: await page.evaluate(() => Number(document.getElementById("app").dataset.step)),
+      ...(await gpuCounts()),
+    };
     const data = await waitForState(page, ["done", "failed", "diverged"], 900_000);
     const span = Math.max(1, last.step - first.step);
     const perStep = (k) => Math.round((10 * (last[k] - first[k])) / span) / 10;

@@ -361,3 +361,48 @@ fn controls_fall_back_to_their_previous_values() {
         p.issues
     );
 }
+
+/// What a hostile or careless link puts in a message is shown, not obeyed or lost (#16): control
+/// characters and bidi overrides come back as escapes (a terminal never sees an ESC), a value
+/// without a key is reported, a number is echoed short, and a refusal names the model's own knobs.
+#[test]
+fn messages_escape_control_characters_report_keyless_values_and_keep_numbers_short() {
+    let all = |q: &str| -> String {
+        parse(q)
+            .issues
+            .iter()
+            .map(|i| format!("{}|{}", i.key, i.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let esc = all("task=%1B%5D0%3Bx%07&%E2%80%AEevil=1");
+    assert!(esc.contains(r"unknown task '\u{1b}]0;x\u{7}'"), "{esc}");
+    assert!(esc.contains(r"unknown key '\u{202e}evil'"), "{esc}");
+    assert!(
+        !esc.chars()
+            .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+        "{esc:?}"
+    );
+
+    assert_eq!(all("=1"), "|a value without a key ('=1') was ignored");
+    assert_eq!(all("steps=20&&lr=0.01"), "", "a doubled '&' carries nothing");
+
+    let tiny = all("lr=1e-309");
+    assert!(tiny.contains("got 1e-309;"), "{tiny}");
+    assert!(tiny.len() < 120, "{tiny}");
+    assert_eq!(tinytune::vocab::short_number(0.003), "0.003");
+    assert_eq!(tinytune::vocab::short_number(123456789012345.0), "1.2346e14");
+
+    let planted = all("task=planted&dim=512&bs=8192&n=8192");
+    assert!(
+        planted.contains("the planted task's 512×512 student has 262144 parameters")
+            && planted.ends_with("lower the dimension or batch size; using 64"),
+        "{planted}"
+    );
+    let gpt = all("task=text&w=1024&d=8&ctx=256&bs=64");
+    assert!(
+        gpt.contains("a 1024-wide, 8-block transformer at context 256")
+            && gpt.contains("lower the width, depth, context or batch size"),
+        "{gpt}"
+    );
+}

@@ -41,13 +41,32 @@ impl ExperimentConfig {
             let params = self.parameter_estimate();
             let step_gflop = self.step_flops() / 1e9;
             if params > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
+                // Name the model and the knobs that size it, per family.
+                let (model, knobs) = if self.task == Task::Planted {
+                    let d = self.planted.dim;
+                    (
+                        format!("the planted task's {d}×{d} student"),
+                        "the dimension or batch size",
+                    )
+                } else if self.is_transformer() {
+                    (
+                        format!(
+                            "a {}-wide, {}-block transformer at context {}",
+                            self.width, self.depth, self.gpt.ctx
+                        ),
+                        "the width, depth, context or batch size",
+                    )
+                } else {
+                    (
+                        format!("a {}-wide, {}-layer model", self.width, self.depth),
+                        "the width, depth or batch size",
+                    )
+                };
                 errs.push(ConfigError {
                     key: if self.task == Task::Planted { "dim" } else { "w" },
                     message: format!(
-                        "a {}-wide, {}-layer model has {params} parameters and a step of batch {} costs {step_gflop:.1} \
-                         GFLOP; the limits are {} parameters and {} GFLOP a step: lower the width, depth or batch size",
-                        self.width,
-                        self.depth,
+                        "{model} has {params} parameters and a step of batch {} costs {step_gflop:.1} GFLOP; the \
+                         limits are {} parameters and {} GFLOP a step: lower {knobs}",
                         self.batch.min(self.points),
                         limits::PARAMS,
                         limits::STEP_GFLOP

@@ -127,7 +127,15 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
             continue;
         }
         let Some(key) = keys::key(name) else {
-            if !name.is_empty() {
+            if name.is_empty() {
+                // A doubled '&' carries nothing; a value without its key is a broken link.
+                if !value.is_empty() {
+                    issue(
+                        "",
+                        format!("a value without a key ('={}') was ignored", clip(value)),
+                    );
+                }
+            } else {
                 issue(name, format!("unknown key '{}' was ignored", clip(name)));
             }
             continue;

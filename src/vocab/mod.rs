@@ -5,4 +5,4 @@ mod names;
 mod number;
 
 pub use names::Named;
-pub use number::{clip, format_number, parse_count, parse_flag, parse_number};
+pub use number::{clip, format_number, parse_count, parse_flag, parse_number, short_number, visible};

@@ -39,7 +39,7 @@ pub trait Named: Sized + Copy + 'static {
                 format!(
                     "unknown {} '{}' (choose one of: {})",
                     Self::WHAT,
-                    s,
+                    super::clip(s),
                     choices.join(", ")
                 )
             })

@@ -3,7 +3,7 @@
 
 use crate::experiment::{ConfigError, ExperimentConfig};
 use crate::link::view::View;
-use crate::vocab::{clip, format_number};
+use crate::vocab::{clip, format_number, short_number};
 
 /// What a key's value is, as people write it.
 #[derive(Clone, Copy)]
@@ -170,7 +170,10 @@ impl Key {
             message: format!(
                 "{} must be between {lo} and {hi}, got {}",
                 self.what,
-                (a.get)(cfg)
+                match range {
+                    Range::Number(..) => short_number(v),
+                    Range::Count(..) => (a.get)(cfg),
+                }
             ),
         })
     }
