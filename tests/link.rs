@@ -406,3 +406,46 @@ fn messages_escape_control_characters_report_keyless_values_and_keep_numbers_sho
         "{gpt}"
     );
 }
+
+/// The caps count the adapters (#16): a rank above every adapted layer's full rank is lowered to
+/// the largest full rank with a message, and adapters that would outgrow the parameter or step
+/// cap refuse the link with the reason, as the base model's size does.
+#[test]
+fn a_rank_above_the_full_rank_is_lowered_and_adapters_count_toward_the_caps() {
+    // The default MLP 2→64→64→64→2: the largest full rank of its layers is 64.
+    let p = parse("r=4096");
+    assert_eq!(p.study.experiment.lora.rank, Some(64));
+    let text: Vec<&str> = p.issues.iter().map(|i| i.message.as_str()).collect();
+    assert_eq!(
+        text,
+        [
+            "r: rank 4096 is above the full rank of every adapted layer (at most 64: an in×out layer's ΔW has rank \
+          ≤ min(in, out)); using 64"
+        ]
+    );
+    assert!(
+        parse_strict("r=4096").is_err(),
+        "the CLI refuses what the page corrects"
+    );
+    // One hidden layer of width 4096 between 2 inputs and 2 classes: every layer has rank ≤ 2.
+    let narrow = parse("r=4096&w=4096&d=1&steps=1&asteps=1");
+    assert_eq!(narrow.study.experiment.lora.rank, Some(2));
+    assert_eq!(narrow.study.experiment.trainable_params(), 2 * (2 + 4096) * 2);
+
+    // A 2048-wide MLP of 4.2 M parameters fits; rank-1024 adapters on every layer add 8.4 M.
+    let big = parse("w=2048&d=2&r=1024");
+    let msg = big
+        .issues
+        .iter()
+        .map(|i| i.message.as_str())
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        msg.contains("more in its rank-1024 adapters") && msg.contains("or the rank"),
+        "{msg}"
+    );
+    assert!(
+        parse_strict("w=2048&d=2&r=8").is_ok(),
+        "small adapters on the same model fit"
+    );
+}

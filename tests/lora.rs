@@ -65,7 +65,8 @@ fn attaching_adapters_leaves_the_output_unchanged() {
     // `target` picks layers by position: only those get adapters.
     let mut rng = tinytune::data::Rng::new(1);
     let base = tinytune::model::Mlp::new(&cfg, 2, 2, &mut rng, &device);
-    let picked = parse_strict("w=32&d=3&r=4&target=0,3").unwrap().experiment;
+    // Rank 2: both picked layers (2→32, 32→2) have full rank 2, and a higher rank is lowered.
+    let picked = parse_strict("w=32&d=3&r=2&target=0,3").unwrap().experiment;
     let adapted = tinytune::model::lora::attach(base, &picked.lora, 1);
     let names: Vec<&str> = adapted.layers.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["input", "readout"]);
@@ -86,7 +87,7 @@ fn attaching_adapters_leaves_the_output_unchanged() {
     ] {
         let mut rng = tinytune::data::Rng::new(1);
         let base = tinytune::model::Mlp::new(&cfg, 2, 2, &mut rng, &device);
-        let by_name = parse_strict(&format!("w=32&d=3&r=4&target={target}"))
+        let by_name = parse_strict(&format!("w=32&d=3&r=2&target={target}"))
             .unwrap_or_else(|e| panic!("{target}: {e:?}"))
             .experiment;
         let adapted = tinytune::model::lora::attach(base, &by_name.lora, 1);
@@ -176,10 +177,10 @@ fn scale_rules_and_trainable_counts() {
     assert!(a.layers.iter().all(|l| l.gamma == 3.0), "α/√r = 6/2");
     assert_eq!(a.base_params, t.config().parameter_estimate());
     // Targets pick layers; factor modes count one factor.
-    let cfg = parse_strict("w=16&d=3&r=4&target=0,3&train=b")
+    let cfg = parse_strict("w=16&d=3&r=2&target=0,3&train=b")
         .unwrap()
         .experiment;
-    assert_eq!(cfg.trainable_params(), 4 * 16 + 4 * 2);
+    assert_eq!(cfg.trainable_params(), 2 * 16 + 2 * 2);
 }
 
 #[test]

@@ -127,6 +127,38 @@ impl ExperimentConfig {
         }
     }
 
+    /// The (d_in, d_out) of every layer the adapters attach to (none without a positive rank).
+    fn adapted_dims(&self) -> Vec<(usize, usize)> {
+        if self.lora.rank.is_none_or(|r| r == 0) {
+            return Vec::new();
+        }
+        self.layer_dims()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| self.lora.target.includes(*i, &self.layer_name(*i)))
+            .map(|(_, d)| d)
+            .collect()
+    }
+
+    /// The largest rank any adapted layer can use: an in×out layer's ΔW = B·A has rank at most
+    /// min(in, out), so a higher rank only adds parameters (`None` without adapters).
+    pub fn full_adapter_rank(&self) -> Option<usize> {
+        self.adapted_dims().into_iter().map(|(i, o)| i.min(o)).max()
+    }
+
+    /// Work the adapters add to an adaptation step: x·A and (x·A)·B, forward and backward, are
+    /// 6·r·(in + out) per example (per token for the transformer) and adapted layer.
+    pub fn adapter_step_flops(&self) -> f64 {
+        let r = self.lora.rank.unwrap_or(0) as f64;
+        let per: f64 = self.adapted_dims().iter().map(|&(i, o)| r * (i + o) as f64).sum();
+        let tokens = if self.is_transformer() {
+            self.input_dim() as f64
+        } else {
+            1.0
+        };
+        6.0 * per * tokens * self.batch.min(self.points) as f64
+    }
+
     /// Steps before the adaptation phase begins (all of them when there is none).
     pub fn pretrain_steps(&self) -> usize {
         match (self.lora.rank, self.task) {

@@ -38,9 +38,16 @@ impl ExperimentConfig {
         }
         self.validate_quant(&mut errs);
         if sizes_in_range && errs.is_empty() {
+            // Adapters count too: their parameters, gradients and Adam moments live beside the
+            // base model's, and their products run every adaptation step.
             let params = self.parameter_estimate();
-            let step_gflop = self.step_flops() / 1e9;
-            if params > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
+            let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
+                self.trainable_params()
+            } else {
+                0
+            };
+            let step_gflop = (self.step_flops() + self.adapter_step_flops()) / 1e9;
+            if params + adapters > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
                 // Name the model and the knobs that size it, per family.
                 let (model, knobs) = if self.task == Task::Planted {
                     let d = self.planted.dim;
@@ -62,11 +69,24 @@ impl ExperimentConfig {
                         "the width, depth or batch size",
                     )
                 };
+                let knobs = if adapters > 0 {
+                    format!("{knobs} or the rank")
+                } else {
+                    knobs.to_string()
+                };
+                let with = if adapters > 0 {
+                    format!(
+                        " (and {adapters} more in its rank-{} adapters)",
+                        self.lora.rank.unwrap_or(0)
+                    )
+                } else {
+                    String::new()
+                };
                 errs.push(ConfigError {
                     key: if self.task == Task::Planted { "dim" } else { "w" },
                     message: format!(
-                        "{model} has {params} parameters and a step of batch {} costs {step_gflop:.1} GFLOP; the \
-                         limits are {} parameters and {} GFLOP a step: lower {knobs}",
+                        "{model} has {params} parameters{with} and a step of batch {} costs {step_gflop:.1} GFLOP; \
+                         the limits are {} parameters and {} GFLOP a step: lower {knobs}",
                         self.batch.min(self.points),
                         limits::PARAMS,
                         limits::STEP_GFLOP

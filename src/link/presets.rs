@@ -155,7 +155,7 @@ pub const PRESETS: &[Preset] = &[
         expect: "Best learning rate (best validation loss in 100 steps): SP 2^-5, 2^-6, 2^-7 at widths 32, 64, \
                  128 — it halves each time the width doubles; μP 2^-6 at all three, and 128 best of all (2.50 \
                  against SP's 2.52). Equal at the base width 64, as they must be. One block and 100 steps keep \
-                 it to about 4½ minutes on the page's CPU backend; with two blocks the optimum wobbled by a grid \
+                 it to about 3 minutes on the page's CPU backend; with two blocks the optimum wobbled by a grid \
                  step (2^-6, 2^-7, 2^-6 under μP) and the sweep took twice as long.",
     },
     Preset {

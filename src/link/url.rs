@@ -154,6 +154,21 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         }
     }
 
+    // A rank above every adapted layer's full rank only adds parameters (ΔW = B·A of an in×out
+    // layer has rank ≤ min(in, out)): use the largest full rank, and say so.
+    let e = &mut study.experiment;
+    if let (Some(r), Some(full)) = (e.lora.rank, e.full_adapter_rank())
+        && r > full
+    {
+        e.lora.rank = Some(full);
+        issue(
+            "r",
+            format!(
+                "r: rank {r} is above the full rank of every adapted layer (at most {full}: an in×out layer's ΔW \
+                 has rank ≤ min(in, out)); using {full}"
+            ),
+        );
+    }
     // Range checks after all keys are in, so a message names the value that was actually asked for.
     if let Err(errs) = keys::validate(&study.experiment) {
         for e in errs {
