@@ -60,8 +60,8 @@ test("LoRA adapts the transformer in the page and its views show what it learned
   assert.match(await page.textContent("#adapt"), /block\.0\.attn\.q/);
   // The end of the run: ΔW spectra of the two adapted layers, the accuracy and stability chart,
   // one head's pattern and the answers (as text, one line per validation example).
-  await page.waitForSelector("#fig-attn:not([hidden])", { timeout: 30_000 });
-  for (const fig of ["#fig-spectrum", "#fig-seq", "#fig-answers"]) {
+  await page.waitForSelector("#fig-spectrum:not([hidden])", { timeout: 30_000 });
+  for (const fig of ["#fig-attn", "#fig-seq", "#fig-answers"]) {
     assert.equal(await page.isVisible(fig), true, fig);
   }
   const answers = (await page.textContent("#seq-answers")).split("\n");
@@ -76,7 +76,12 @@ test("the char LM trains in the page and writes a sample", async () => {
   const { page, errors } = await open(browser, srv.base, q);
   const data = await waitForState(page, ["done", "failed", "diverged"], 120_000);
   assert.equal(data.state, "done", errors.join(" | "));
-  await page.waitForSelector("#fig-answers:not([hidden])", { timeout: 30_000 });
+  // The live sample shows while it trains; the final one comes with the end-of-run readback.
+  await page.waitForFunction(
+    () => /when the run ends/.test(document.getElementById("answers-caption").textContent),
+    null,
+    { timeout: 30_000 },
+  );
   const sample = await page.textContent("#seq-answers");
   const [prompt, written] = sample.split("│");
   assert.equal([...prompt].length, 24, sample);

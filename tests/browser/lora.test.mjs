@@ -53,7 +53,8 @@ test("a LoRA run shows what trains, γ, and the learned ΔW's spectrum", async (
   const adapt = await page.textContent("#adapt");
   assert.match(adapt, /LoRA r=8, γ = α\/r = 2 on readout/, adapt);
   assert.match(adapt, /1024 of 4096 parameters train \(25\.00 %\)/, adapt);
-  assert.equal(await page.isVisible("#fig-spectrum"), true, "spectrum appears when the run ends");
+  // The spectra come with the end-of-run readback, a message after the last step's.
+  await page.waitForSelector("#fig-spectrum:not([hidden])", { timeout: 30_000 });
   assert.ok((await colouredPixels(page, "spectrum-canvas")) > 50);
   // The planted-task knobs are shown for the planted task (and only there).
   assert.equal(await page.isVisible("#planted-knobs"), true);
