@@ -21,6 +21,9 @@ pub mod limits {
     /// issue's reference transformer (2 blocks, d_model 128, context 64, batch 32) costs 5.6 by
     /// `step_flops`, about a second on the page's CPU backend.
     pub const STEP_GFLOP: f64 = 6.0;
+    /// Work of generating a run's data before its first step (the planted task's n·dim² products):
+    /// measured in the page at 0.46 GFLOP/s (8.6 GFLOP took 18.8 s), so about 4 s at the cap.
+    pub const DATA_GFLOP: f64 = 2.0;
 }
 
 /// One training run.

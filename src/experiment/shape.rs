@@ -127,6 +127,19 @@ impl ExperimentConfig {
         }
     }
 
+    /// Work of generating the data before the first step: the planted task draws n training and
+    /// n validation inputs (in its k-dimensional subspace when `k` is set) and multiplies each by
+    /// the dim × dim teacher, a multiply-add per weight; the other tasks' data is read or drawn
+    /// in time linear in its size, which the key ranges bound.
+    pub fn data_flops(&self) -> f64 {
+        if self.task != Task::Planted {
+            return 0.0;
+        }
+        let (n, d) = (self.points as f64, self.planted.dim as f64);
+        let k = self.planted.k.map_or(0.0, |k| k as f64);
+        2.0 * n * (2.0 * d * d + 2.0 * k * d)
+    }
+
     /// The (d_in, d_out) of every layer the adapters attach to (none without a positive rank).
     fn adapted_dims(&self) -> Vec<(usize, usize)> {
         if self.lora.rank.is_none_or(|r| r == 0) {

@@ -94,6 +94,20 @@ impl ExperimentConfig {
                 });
             }
         }
+        // The data comes before the first step: its cost is waited for, whatever the steps cost.
+        let data_gflop = self.data_flops() / 1e9;
+        if sizes_in_range && data_gflop > limits::DATA_GFLOP {
+            errs.push(ConfigError {
+                key: "n",
+                message: format!(
+                    "generating {0} training and {0} validation samples of dimension {1} costs {data_gflop:.1} \
+                     GFLOP before the first step; the limit is {2} GFLOP (a few seconds): lower n or dim",
+                    self.points,
+                    self.planted.dim,
+                    limits::DATA_GFLOP
+                ),
+            });
+        }
         errs
     }
 
