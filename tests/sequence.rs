@@ -648,6 +648,7 @@ fn the_char_lm_writes_a_sample_that_a_link_replays() {
         ((30, 30), true),
         "written by the final weights"
     );
+    assert!(!s.live);
     assert!(v.answers.is_empty(), "a text window has no single answer to show");
     let again = pollster::block_on(tinytune::train::train_run(&cfg, &device, 30)).unwrap();
     assert_eq!(
@@ -712,6 +713,7 @@ fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
         (fin.prompt.as_str(), fin.text.as_str())
     );
     assert_eq!(whole.steps, (30, 30));
+    assert!(whole.live, "a live sample stays marked live, even when whole");
 
     // A sample of an untrained model differs; a new one starts once the last is whole.
     let mut young = seq_trainer(q);

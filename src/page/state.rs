@@ -165,8 +165,7 @@ impl State {
 
     /// A run is finished when it trained all its steps or diverged.
     pub fn run_finished(&self, i: usize) -> bool {
-        let r = &self.runs[i];
-        r.diverged || r.reports.len() >= r.config.total_steps()
+        self.runs[i].finished()
     }
 
     pub fn runs_finished(&self) -> usize {

@@ -91,6 +91,7 @@ impl LiveSample {
             text: decode(&self.symbols, true, &self.written),
             steps: self.steps,
             done: self.written.len() >= SAMPLE,
+            live: true,
         })
     }
 }

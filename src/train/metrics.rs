@@ -226,6 +226,12 @@ impl Run {
         }
     }
 
+    /// Whether the run is over: it trained all its steps or diverged (the page and the worker's
+    /// runner both ask).
+    pub fn finished(&self) -> bool {
+        self.diverged || self.reports.len() >= self.config.total_steps()
+    }
+
     /// Appends reports; the first non-finite loss marks the run diverged and ends its history there.
     pub fn extend(&mut self, reports: impl IntoIterator<Item = StepReport>) {
         for r in reports {

@@ -78,6 +78,8 @@ pub struct Sample {
     pub steps: (usize, usize),
     /// Whether all [`SAMPLE`] characters are written.
     pub done: bool,
+    /// Written while the run trains (`LiveSample`), not by the final weights at its end.
+    pub live: bool,
 }
 
 impl SeqProbe {
@@ -116,6 +118,7 @@ impl SeqProbe {
                     text: decode(&s),
                     steps: (self.step, self.step),
                     done: true,
+                    live: false,
                 })
             }
             _ => None,

@@ -33,12 +33,6 @@ pub struct Control {
     pub state: Cell<(u64, Option<RunState>)>,
 }
 
-impl Control {
-    fn get(&self) -> (u64, Option<RunState>) {
-        self.state.get()
-    }
-}
-
 /// Where the runner's messages go (the page, through the worker's port).
 pub trait Outbox {
     fn send(&self, msg: Msg);
@@ -74,10 +68,6 @@ pub async fn run(
     });
     // The runs as the page keeps them, so a diverged run stops here as it is marked there.
     let mut runs: Vec<Run> = configs.into_iter().map(Run::new).collect();
-    let finished = |runs: &[Run], i: usize| {
-        let r = &runs[i];
-        r.diverged || r.reports.len() >= r.config.total_steps()
-    };
 
     // The char LM writes a sample as it trains (a single run only, as the other side charts).
     let mut live = (trainers.len() == 1)
@@ -89,7 +79,7 @@ pub async fn run(
     let mut side_at = f64::NEG_INFINITY;
     loop {
         frame::yield_now().await;
-        let (g, run_state) = out.control().get();
+        let (g, run_state) = out.control().state.get();
         if g != generation {
             return;
         }
@@ -113,7 +103,7 @@ pub async fn run(
         // Which runs step this round, and how many steps each.
         let active: Vec<usize> = (0..trainers.len())
             .map(|j| (cursor + j) % trainers.len())
-            .filter(|&i| !finished(&runs, i))
+            .filter(|&i| !runs[i].finished())
             .collect();
         let want_side = !sweep && t0 - side_at >= SIDE_EVERY_MS;
         let chunk = ((k / active.len().max(1) as f64).round() as usize).max(1);
@@ -153,7 +143,7 @@ pub async fn run(
         extra.extend(chunk);
         let result = read_reports(outs, extra).await;
         let t1 = frame::now_ms();
-        if out.control().get().0 != generation {
+        if out.control().state.get().0 != generation {
             return;
         }
         let (reports, extras) = match result {
@@ -210,7 +200,7 @@ pub async fn run(
             let ideal = (ROUND_BUDGET_MS / per_step).clamp(1.0, MAX_STEPS_PER_ROUND);
             k = (0.5 * k + 0.5 * ideal).max(1.0);
         }
-        if (0..runs.len()).all(|i| finished(&runs, i)) {
+        if runs.iter().all(Run::finished) {
             // The end of a single run that did not diverge (ΔW spectra, quantization figures,
             // the views): one readback, once, as the page's Done state asks for it.
             if !sweep && !runs.iter().all(|r| r.diverged) {

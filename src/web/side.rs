@@ -186,7 +186,7 @@ pub fn redraw_side(a: &State) {
 /// prompt, the model's answer and the right one. Set as text, never as HTML.
 fn answers_text(v: &crate::train::sequence_views::SeqViews) -> (String, String) {
     if let Some(s) = &v.sample {
-        let caption = if s.done && s.steps.0 == s.steps.1 {
+        let caption = if !s.live {
             format!(
                 "A sample at temperature 1 when the run ends (step {}): the model continues held-out text \
                  (before the bar) with its own characters (after it).",
