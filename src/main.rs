@@ -171,7 +171,7 @@ fn main() -> ExitCode {
         let figure = runs
             .first()
             .filter(|_| runs.len() == 1)
-            .and_then(|r| tinytune::model::quant::weights::figure(&r.weights, &cfg.quant));
+            .and_then(|r| r.weights_figure.clone());
         let Some(figure) = figure else {
             eprintln!("tinytune: --quant-svg needs a single run with quantized weights (bits < 32)");
             return ExitCode::from(2);

@@ -456,3 +456,116 @@ fn a_rank_above_the_full_rank_is_lowered_and_adapters_count_toward_the_caps() {
         "small adapters on the same model fit"
     );
 }
+
+/// The caps count everything a link costs (#16), each refused up front with its reason, page and
+/// CLI alike: attention's memory and scores (a 64-head, 512-token link took 3.2 GB and 20 s a
+/// step natively while its GFLOP fitted), the rounding work of quantization-aware training and of
+/// the end-of-run quantization figure, a single run's total work (worded for one run, not as a
+/// sweep), and links whose values still clash once the refused ones are replaced.
+#[test]
+fn the_caps_count_memory_attention_rounding_and_the_whole_run() {
+    let all = |q: &str| -> String {
+        parse(q)
+            .issues
+            .iter()
+            .map(|i| format!("{}|{}", i.key, i.message))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let heads = all("task=text&ctx=512&heads=64&w=64&d=1&bs=12&n=1024");
+    assert!(
+        heads.starts_with(
+            "ctx|ctx: the run would hold about 3.3 GB in memory (attention scores 3.2 GB); the limit \
+                           is 1.0 GB for a browser tab: lower the context, heads or batch size; using 64"
+        ),
+        "{heads}"
+    );
+    let scores = all("task=text&ctx=512&heads=8&w=64&d=1&bs=12&n=1024");
+    assert!(
+        scores.starts_with(
+            "ctx|ctx: attention scores 25.2 M token pairs a step (batch 12 × 8 heads × 512² tokens × 1 \
+                            block)"
+        ),
+        "{scores}"
+    );
+    assert!(
+        parse_strict("task=text&ctx=512&heads=4&w=64&d=1&bs=4&n=1024").is_ok(),
+        "4 M scores fit"
+    );
+
+    let qat = all("w=1024&d=4&bits=4&qmode=qat&qclip=mse");
+    assert!(
+        qat.contains(
+            "qmode|qmode: quantization-aware training rounds the model's 3.1 M weights 16 times (the MSE \
+                      clip search) a step (50.4 M roundings); the limit is 16.0 M a step"
+        ),
+        "{qat}"
+    );
+    let figure = all("w=1024&d=4&bits=4&qclip=mse");
+    assert!(
+        figure.starts_with("qclip|qclip: the end-of-run quantization figure rounds the model's 3.1 M weights at 7 \
+                            bit-widths in 3 granularities, 16 clip trials each (1.1 G roundings); the limit is 400 M: \
+                            choose qclip=max"),
+        "{figure}"
+    );
+    assert!(
+        parse_strict("w=1024&d=4&bits=4&qmode=qat").is_ok(),
+        "one rounding a weight fits"
+    );
+    assert!(
+        parse_strict("w=256&d=3&bits=4&qclip=mse").is_ok(),
+        "a small model's search fits"
+    );
+
+    let long = all("w=1024&r=8&steps=100000&asteps=100000");
+    assert!(
+        long.starts_with("steps|steps: the run needs about 185049 GFLOP of training (200000 steps of 0.83 GFLOP and \
+                          their evaluations); the limit is 4000 GFLOP (about five minutes on a laptop CPU): lower \
+                          steps or asteps; using 500"),
+        "{long}"
+    );
+    assert!(
+        !long.contains("sweep"),
+        "one run is not told about sweeps: {long}"
+    );
+    assert!(
+        long.ends_with("|the values left still did not fit together; also using w=64, asteps=500"),
+        "every value replaced is named: {long}"
+    );
+    // What is left after the replacements is always a valid experiment.
+    for q in [
+        "task=text&ctx=512&heads=64&w=64&d=1&bs=16&n=1024",
+        "w=1024&r=8&steps=100000&asteps=100000",
+        "task=planted&dim=512&n=8192&bs=3000&steps=100000",
+    ] {
+        let p = parse(q);
+        assert!(
+            tinytune::link::keys::validate(&p.study.experiment).is_ok(),
+            "{q}: {:?}",
+            p.issues
+        );
+        assert!(!all(q).contains("run  is invalid"), "{q}: {}", all(q));
+    }
+}
+
+/// Swept ranks above every adapted layer's full rank are dropped with a message naming them
+/// (they would train extra parameters and plot as copies of the full rank).
+#[test]
+fn swept_ranks_above_the_full_rank_are_dropped() {
+    let p = parse("sweep=r:1,2,64,128,4096");
+    assert_eq!(p.study.sweep.to_text(), "r:1,2,64");
+    let text: Vec<&str> = p.issues.iter().map(|i| i.message.as_str()).collect();
+    assert_eq!(
+        text,
+        [
+            "r: swept ranks 128, 4096 are above the full rank of every adapted layer (at most 64: an in×out layer's \
+          ΔW has rank ≤ min(in, out)); sweeping r:1,2,64"
+        ]
+    );
+    // Over a width sweep the widest model's full rank counts.
+    let p = parse("sweep=r:64,128,256;w:64,128");
+    assert_eq!(p.study.sweep.to_text(), "r:64,128;w:64,128");
+    let p = parse("w=4096&d=1&sweep=r:8,16");
+    assert_eq!(p.study.sweep.to_text(), "r:2", "all above: the full rank itself");
+    assert!(parse_strict("sweep=r:0,1,2,4,8,16,32,64").is_ok());
+}

@@ -415,34 +415,65 @@ fn a_preset_replaces_the_study_and_runs_it() {
     );
 }
 
+/// A PTQ knob moved on a finished run: the worker re-grids the kept weights and sends the figure
+/// for the new generation; a figure for an old generation, or once the run has its own, is
+/// ignored.
 #[test]
-fn a_ptq_knob_on_a_finished_run_keeps_its_weights_on_screen() {
+fn a_regridded_figure_lands_on_its_own_generation_only() {
     let mut s = running("steps=10&bits=4");
     {
         let m = frame(&s, 0..10, 0.5);
         update(&mut s, m)
     };
-    let weights = vec![tinytune::model::quant::weights::LayerWeights {
+    let layers = [tinytune::model::quant::weights::LayerWeights {
         name: "input".into(),
         d_in: 2,
         d_out: 1,
         values: vec![0.5, -0.5],
     }];
-    let generation = s.generation;
+    let figure = |bits| {
+        let q = tinytune::knobs::quant::QuantConfig {
+            bits,
+            ..Default::default()
+        };
+        tinytune::model::quant::weights::figure(&layers, &q).unwrap()
+    };
+    let old = s.generation;
     update(
         &mut s,
         Msg::Analysed {
-            generation,
+            generation: old,
             analysis: Analysis {
-                weights: weights.clone(),
+                weights_figure: Some(figure(4)),
                 ..Analysis::default()
             },
         },
     );
+    assert_eq!(s.runs[0].weights_figure().map(|f| f.quant.bits), Some(4));
     edit(&mut s, "bits", "3");
-    assert_eq!(s.runs[0].weights, weights, "same training: the weights stay");
-    edit(&mut s, "lr", "0.02");
-    assert!(s.runs[0].weights.is_empty(), "new training: they go");
+    assert!(s.generation > old && s.runs[0].weights_figure().is_none());
+    update(
+        &mut s,
+        Msg::Regridded {
+            generation: old,
+            figure: figure(4),
+        },
+    );
+    assert!(
+        s.runs[0].weights_figure().is_none(),
+        "an old generation's figure is dropped"
+    );
+    let generation = s.generation;
+    let fx = update(
+        &mut s,
+        Msg::Regridded {
+            generation,
+            figure: figure(3),
+        },
+    );
+    assert_eq!(s.runs[0].weights_figure().map(|f| f.quant.bits), Some(3));
+    assert!(!fx.is_empty(), "the figure is drawn");
+    assert!(!s.analysed, "the run's own analysis is still to come");
 }
 
 #[test]

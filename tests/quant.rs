@@ -300,3 +300,77 @@ fn the_weight_figures_summarise_the_model() {
         );
     }
 }
+
+/// The figure's weight error is measured block by block without building the quantized copy
+/// (#16: it runs over the whole model 22 times, 352 with the MSE search); it must be the error
+/// of the reference quantizer's copy, in every granularity, clipping and format, a short last
+/// group and an all-zero layer included.
+#[test]
+fn the_figure_error_is_the_reference_quantizers_error() {
+    use tinytune::model::quant::weights::{LayerWeights, format_point, mse_curves};
+    let layers = [
+        LayerWeights {
+            name: "input".into(),
+            d_in: 37,
+            d_out: 13,
+            values: gaussian(37 * 13, 5),
+        },
+        LayerWeights {
+            name: "hidden.1".into(),
+            d_in: 13,
+            d_out: 9,
+            values: vec![0.0; 13 * 9],
+        },
+        LayerWeights {
+            name: "readout".into(),
+            d_in: 9,
+            d_out: 3,
+            values: gaussian(27, 8).iter().map(|v| v * 3.0 + 0.5).collect(),
+        },
+    ];
+    let oracle = |c: &QuantConfig| {
+        let (mut sum, mut n) = (0.0, 0);
+        for l in &layers {
+            let q = scalar::quantize(&l.values, l.d_in, l.d_out, c);
+            sum += l
+                .values
+                .iter()
+                .zip(&q)
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum::<f64>();
+            n += l.values.len();
+        }
+        sum / n as f64
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1e-30);
+    for clip in [Clip::Max, Clip::Mse] {
+        for fmt in [QFormat::Int, QFormat::UInt] {
+            let q = cfg(4, fmt, Granularity::Group, 8, clip);
+            let curves = mse_curves(&layers, &q);
+            for (curve, gran) in
+                curves
+                    .iter()
+                    .zip([Granularity::Tensor, Granularity::Channel, Granularity::Group])
+            {
+                for &(bits, mse) in &curve.points {
+                    let want = oracle(&cfg(bits, fmt, gran, 8, clip));
+                    assert!(
+                        close(mse, want),
+                        "{fmt:?} {gran:?} {clip:?} {bits} bits: {mse} vs {want}"
+                    );
+                }
+            }
+        }
+        for (fmt, bits) in [(QFormat::Nf4, 4), (QFormat::E4m3, 8), (QFormat::E2m1, 4)] {
+            for gran in [Granularity::Tensor, Granularity::Channel, Granularity::Group] {
+                let q = cfg(bits, fmt, gran, 8, clip);
+                let (_, mse) = format_point(&layers, &q).expect("a fixed-width format has its point");
+                assert!(
+                    close(mse, oracle(&q)),
+                    "{fmt:?} {gran:?} {clip:?}: {mse} vs {}",
+                    oracle(&q)
+                );
+            }
+        }
+    }
+}

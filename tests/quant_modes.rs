@@ -247,27 +247,46 @@ fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
     }
 }
 
+/// The quantization figure is computed once, where the run trained (the training worker on the
+/// page: it rounds the whole model 22 times), from the weights read back at the end; the weights
+/// themselves stay there (they are not part of the message to the page), the figure travels.
 #[test]
-fn the_weights_figure_is_computed_once_per_run_and_weights() {
-    let r = run("task=digits&w=32&d=2&steps=5&bits=4&qgran=channel");
-    assert!(!r.weights.is_empty(), "a quantized run reads its weights back");
-    let first = r.weights_figure().expect("a figure for a quantized run") as *const _;
-    let again = r.weights_figure().unwrap() as *const _;
-    assert!(
-        std::ptr::eq(first, again),
-        "the page's redraws reuse one computation"
+fn the_weights_figure_is_computed_where_the_run_trained() {
+    let cfg = parse_strict("task=digits&w=32&d=2&steps=5&bits=4&qgran=channel")
+        .unwrap()
+        .experiment;
+    let mut job = tinytune::train::Job::new(&cfg, &backend::cpu()).unwrap();
+    while job.step().is_some() {}
+    let analysis = pollster::block_on(tinytune::train::read_analysis(&job)).unwrap();
+    let names: Vec<&str> = analysis.weights.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["input", "hidden.1", "readout"],
+        "every layer's weights are read back"
     );
-    let want = tinytune::model::quant::weights::figure(&r.weights, &r.config.quant).unwrap();
-    assert_eq!(r.weights_figure().unwrap(), &want);
+    let want = tinytune::model::quant::weights::figure(&analysis.weights, &cfg.quant).unwrap();
+    assert_eq!(analysis.weights_figure.as_ref(), Some(&want));
     assert_eq!((want.layer.as_str(), want.count), ("hidden.1", 32 * 32));
-    // New weights: the figure follows them.
-    let mut r = r;
-    let mut w = r.weights.clone();
-    w.iter_mut()
-        .for_each(|l| l.values.iter_mut().for_each(|v| *v *= 2.0));
-    r.set_weights(w);
-    let doubled = r.weights_figure().unwrap();
-    assert!((doubled.histogram.hi - 2.0 * want.histogram.hi).abs() < 1e-6);
+    let sent = serde_json::to_string(&analysis).unwrap();
+    assert!(!sent.contains("\"weights\""), "the weights stay in the worker");
+    let back: tinytune::train::Analysis = serde_json::from_str(&sent).unwrap();
+    let got = back.weights_figure.expect("the figure survives the message");
+    assert!(back.weights.is_empty());
+    assert_eq!(
+        (&got.layer, got.count, &got.histogram),
+        (&want.layer, want.count, &want.histogram)
+    );
+    for (a, b) in got.curves.iter().zip(&want.curves) {
+        for (p, q) in a.points.iter().zip(&b.points) {
+            assert!(p.0 == q.0 && (p.1 - q.1).abs() <= 1e-15 * q.1, "{p:?} vs {q:?}");
+        }
+    }
+    // train_run (the CLI) ends with the same figure on its run.
+    let r = run("task=digits&w=32&d=2&steps=5&bits=4&qgran=channel");
+    let theirs = r.weights_figure().expect("the CLI's run has its figure");
+    assert_eq!((theirs.layer.as_str(), theirs.count), ("hidden.1", 32 * 32));
+    assert_eq!(theirs.histogram.counts, want.histogram.counts);
+    assert!(run("task=digits&w=32&d=2&steps=5").weights_figure().is_none());
 }
 
 /// The quantization line as the page (`native_device` = the CPU backend) would show it.

@@ -9,23 +9,6 @@ use crate::knobs::optim::OptimizerKind;
 use crate::knobs::task::Task;
 use crate::vocab::{Named, format_number};
 
-/// Caps on what one run may cost, shared by validation and the docs: they keep a run small enough
-/// to train in a browser tab and keep a link from asking for gigabytes. Each key's own range is
-/// in the link's key table (`link::keys`).
-pub mod limits {
-    /// Parameters of one model: with gradients and Adam's two moments, 5 M parameters take ~80 MB,
-    /// comfortable in a browser tab's 32-bit address space.
-    pub const PARAMS: usize = 5_000_000;
-    /// Work of one training step: the training worker keeps the tab responsive whatever a step
-    /// costs, but a step of many seconds makes Pause slow and the curve stall. 6, not 5: the
-    /// issue's reference transformer (2 blocks, d_model 128, context 64, batch 32) costs 5.6 by
-    /// `step_flops`, about a second on the page's CPU backend.
-    pub const STEP_GFLOP: f64 = 6.0;
-    /// Work of generating a run's data before its first step (the planted task's n·dim² products):
-    /// measured in the page at 0.46 GFLOP/s (8.6 GFLOP took 18.8 s), so about 4 s at the cap.
-    pub const DATA_GFLOP: f64 = 2.0;
-}
-
 /// One training run.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExperimentConfig {

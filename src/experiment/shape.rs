@@ -1,7 +1,7 @@
-//! What a config builds and costs: input and output sizes, the linear layers and their names,
-//! parameter counts (whole model and trainable in the adaptation phase), FLOPs per step, the steps
-//! of each phase, and the planted task's closed-form floor. Validation, the sweep caps, the trainer
-//! and the charts all read these, so a size is worked out in one place.
+//! What a config builds: input and output sizes, the linear layers and their names, parameter
+//! counts (whole model and trainable in the adaptation phase), the steps of each phase and the
+//! stored model's bytes. Validation, the costs (`cost`), the trainer and the charts all read
+//! these, so a size is worked out in one place.
 
 use crate::experiment::ExperimentConfig;
 use crate::knobs::task::Task;
@@ -11,18 +11,6 @@ use crate::knobs::task::Task;
 pub const EVAL_EVERY: usize = 10;
 
 impl ExperimentConfig {
-    /// FLOPs of one training step: forward + backward ≈ 6 × parameters × examples; a
-    /// transformer's example is t tokens, plus attention's 12·blocks·t²·d.
-    pub fn step_flops(&self) -> f64 {
-        let batch = self.batch.min(self.points) as f64;
-        if self.is_transformer() {
-            let t = self.input_dim() as f64;
-            let attention = 12.0 * self.depth as f64 * t * t * self.width as f64;
-            return (6.0 * self.parameter_estimate() as f64 * t + attention) * batch;
-        }
-        6.0 * self.parameter_estimate() as f64 * batch
-    }
-
     /// Parameters of the model this config builds (weights and biases of every layer).
     pub fn parameter_estimate(&self) -> usize {
         if self.task == Task::Planted {
@@ -127,21 +115,8 @@ impl ExperimentConfig {
         }
     }
 
-    /// Work of generating the data before the first step: the planted task draws n training and
-    /// n validation inputs (in its k-dimensional subspace when `k` is set) and multiplies each by
-    /// the dim × dim teacher, a multiply-add per weight; the other tasks' data is read or drawn
-    /// in time linear in its size, which the key ranges bound.
-    pub fn data_flops(&self) -> f64 {
-        if self.task != Task::Planted {
-            return 0.0;
-        }
-        let (n, d) = (self.points as f64, self.planted.dim as f64);
-        let k = self.planted.k.map_or(0.0, |k| k as f64);
-        2.0 * n * (2.0 * d * d + 2.0 * k * d)
-    }
-
     /// The (d_in, d_out) of every layer the adapters attach to (none without a positive rank).
-    fn adapted_dims(&self) -> Vec<(usize, usize)> {
+    pub(super) fn adapted_dims(&self) -> Vec<(usize, usize)> {
         if self.lora.rank.is_none_or(|r| r == 0) {
             return Vec::new();
         }
@@ -157,19 +132,6 @@ impl ExperimentConfig {
     /// min(in, out), so a higher rank only adds parameters (`None` without adapters).
     pub fn full_adapter_rank(&self) -> Option<usize> {
         self.adapted_dims().into_iter().map(|(i, o)| i.min(o)).max()
-    }
-
-    /// Work the adapters add to an adaptation step: x·A and (x·A)·B, forward and backward, are
-    /// 6·r·(in + out) per example (per token for the transformer) and adapted layer.
-    pub fn adapter_step_flops(&self) -> f64 {
-        let r = self.lora.rank.unwrap_or(0) as f64;
-        let per: f64 = self.adapted_dims().iter().map(|&(i, o)| r * (i + o) as f64).sum();
-        let tokens = if self.is_transformer() {
-            self.input_dim() as f64
-        } else {
-            1.0
-        };
-        6.0 * per * tokens * self.batch.min(self.points) as f64
     }
 
     /// Steps before the adaptation phase begins (all of them when there is none).

@@ -1,11 +1,11 @@
 //! The checks that relate keys to each other (a warm-up needs its schedule, a planted rank fits its
-//! dimension, QLoRA needs adapters, …) and the size caps, each with the link key it belongs to and a
-//! message that says what to change. Each key's own range is checked from the link's key table
+//! dimension, QLoRA needs adapters, …), then the cost caps (`cost`), each with the link key it
+//! belongs to and a message that says what to change. Each key's own range is checked from the link's key table
 //! (`link::keys::validate` runs both).
 
 use std::fmt;
 
-use crate::experiment::{ConfigError, ExperimentConfig, limits};
+use crate::experiment::{ConfigError, ExperimentConfig};
 use crate::knobs::arch::{Activation, Residual};
 use crate::knobs::lora::{Selector, Target};
 use crate::knobs::quant::QMode;
@@ -38,75 +38,7 @@ impl ExperimentConfig {
         }
         self.validate_quant(&mut errs);
         if sizes_in_range && errs.is_empty() {
-            // Adapters count too: their parameters, gradients and Adam moments live beside the
-            // base model's, and their products run every adaptation step.
-            let params = self.parameter_estimate();
-            let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
-                self.trainable_params()
-            } else {
-                0
-            };
-            let step_gflop = (self.step_flops() + self.adapter_step_flops()) / 1e9;
-            if params + adapters > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
-                // Name the model and the knobs that size it, per family.
-                let (model, knobs) = if self.task == Task::Planted {
-                    let d = self.planted.dim;
-                    (
-                        format!("the planted task's {d}×{d} student"),
-                        "the dimension or batch size",
-                    )
-                } else if self.is_transformer() {
-                    (
-                        format!(
-                            "a {}-wide, {}-block transformer at context {}",
-                            self.width, self.depth, self.gpt.ctx
-                        ),
-                        "the width, depth, context or batch size",
-                    )
-                } else {
-                    (
-                        format!("a {}-wide, {}-layer model", self.width, self.depth),
-                        "the width, depth or batch size",
-                    )
-                };
-                let knobs = if adapters > 0 {
-                    format!("{knobs} or the rank")
-                } else {
-                    knobs.to_string()
-                };
-                let with = if adapters > 0 {
-                    format!(
-                        " (and {adapters} more in its rank-{} adapters)",
-                        self.lora.rank.unwrap_or(0)
-                    )
-                } else {
-                    String::new()
-                };
-                errs.push(ConfigError {
-                    key: if self.task == Task::Planted { "dim" } else { "w" },
-                    message: format!(
-                        "{model} has {params} parameters{with} and a step of batch {} costs {step_gflop:.1} GFLOP; \
-                         the limits are {} parameters and {} GFLOP a step: lower {knobs}",
-                        self.batch.min(self.points),
-                        limits::PARAMS,
-                        limits::STEP_GFLOP
-                    ),
-                });
-            }
-        }
-        // The data comes before the first step: its cost is waited for, whatever the steps cost.
-        let data_gflop = self.data_flops() / 1e9;
-        if sizes_in_range && data_gflop > limits::DATA_GFLOP {
-            errs.push(ConfigError {
-                key: "n",
-                message: format!(
-                    "generating {0} training and {0} validation samples of dimension {1} costs {data_gflop:.1} \
-                     GFLOP before the first step; the limit is {2} GFLOP (a few seconds): lower n or dim",
-                    self.points,
-                    self.planted.dim,
-                    limits::DATA_GFLOP
-                ),
-            });
+            self.validate_costs(&mut errs);
         }
         errs
     }

@@ -17,7 +17,7 @@ pub const MAX_RUNS: usize = 256;
 /// Work cap in GFLOP. The width-transfer preset (`e4`, widths to 1024) is the largest sweep a
 /// person is expected to run: ≈ 2.7 TFLOP, 78 s natively and a few minutes in the browser's CPU
 /// backend (README, "Presets"); the cap leaves it room without letting a link ask for hours.
-pub const MAX_GFLOP: f64 = 4000.0;
+pub const MAX_GFLOP: f64 = crate::experiment::limits::RUN_GFLOP;
 /// Total optimizer steps: small models are bound by per-step overhead, not FLOPs (the browser's
 /// CPU backend runs ~300 small steps/s, so this is about ten minutes).
 pub const MAX_TOTAL_STEPS: usize = 200_000;
@@ -201,6 +201,38 @@ impl Sweep {
         self.all_axes().map(|a| a.values.len()).product()
     }
 
+    /// Drops the swept ranks above every adapted layer's full rank over the whole sweep (an
+    /// in×out layer's ΔW has rank ≤ min(in, out), so a higher rank only adds parameters and
+    /// would plot as a copy of the full rank); returns what was dropped, for the link's message.
+    /// Keeps the largest full rank when every value is above it.
+    pub fn drop_ranks_above_full(&mut self, base: &ExperimentConfig) -> Option<String> {
+        let at = self.axes.iter().position(|a| a.key == "r")?;
+        // The full rank of each combination of the other axes, with adapters of rank 1.
+        let mut others = self.clone();
+        others.axes[at].values = vec!["1".into()];
+        let points = others.expand(base).ok()?;
+        let full = points.iter().filter_map(|p| p.config.full_adapter_rank()).max()?;
+        let axis = &mut self.axes[at];
+        let above = |v: &String| v.parse::<usize>().is_ok_and(|r| r > full);
+        let dropped: Vec<String> = axis.values.iter().filter(|v| above(v)).cloned().collect();
+        if dropped.is_empty() {
+            return None;
+        }
+        axis.values.retain(|v| !above(v));
+        if axis.values.is_empty() {
+            axis.values.push(full.to_string());
+        }
+        axis.spec = axis.values.join(",");
+        Some(format!(
+            "r: swept rank{} {} {} above the full rank of every adapted layer (at most {full}: an in×out layer's \
+             ΔW has rank ≤ min(in, out)); sweeping r:{}",
+            if dropped.len() == 1 { "" } else { "s" },
+            dropped.join(", "),
+            if dropped.len() == 1 { "is" } else { "are" },
+            axis.spec
+        ))
+    }
+
     /// Every run of the sweep on top of `base`, validated, within the caps.
     pub fn expand(&self, base: &ExperimentConfig) -> Result<Vec<SweepPoint>, String> {
         let n = self.run_count();
@@ -239,7 +271,7 @@ impl Sweep {
                  minutes in a browser): use fewer values or steps"
             ));
         }
-        let gflop: f64 = points.iter().map(|p| estimate_flops(&p.config)).sum::<f64>() / 1e9;
+        let gflop: f64 = points.iter().map(|p| p.config.training_flops()).sum::<f64>() / 1e9;
         if gflop > MAX_GFLOP {
             return Err(format!(
                 "the sweep needs about {gflop:.0} GFLOP of training ({n} runs); the limit is {MAX_GFLOP:.0} \
@@ -257,14 +289,6 @@ pub fn describe(knobs: &[(&'static str, String)]) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Training FLOPs of one run: forward + backward ≈ 6 × parameters × examples per step, plus the
-/// validation forward every 10 steps.
-pub fn estimate_flops(cfg: &ExperimentConfig) -> f64 {
-    let eval =
-        2.0 * cfg.parameter_estimate() as f64 * cfg.points as f64 / crate::experiment::EVAL_EVERY as f64;
-    (cfg.step_flops() + eval) * cfg.total_steps() as f64
 }
 
 /// Round-robin order of work: each round gives every unfinished run up to `chunk` steps, so all

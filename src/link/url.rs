@@ -182,15 +182,46 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         if keys::validate(&study.experiment).is_err() {
             // Several keys together made the config invalid (a model too big, a warm-up without
             // its schedule): fall back to the base sizes and schedule.
+            let mut replaced = Vec::new();
             for name in [
                 "n", "w", "d", "bs", "steps", "dim", "pr", "k", "target", "bw", "sched", "warm", "asteps",
-                "bits", "qmode",
+                "ctx", "heads", "bits", "qmode", "qclip",
             ] {
                 if let Some(key) = keys::key(name) {
+                    let before = value_text(&study, key);
                     reset(&mut study, base, key);
+                    let after = value_text(&study, key);
+                    if after != before {
+                        replaced.push(format!("{name}={after}"));
+                    }
                 }
             }
+            if !replaced.is_empty() {
+                issue(
+                    "",
+                    format!(
+                        "the values left still did not fit together; also using {}",
+                        replaced.join(", ")
+                    ),
+                );
+            }
         }
+        if keys::validate(&study.experiment).is_err() {
+            // What is left still does not fit together: the base experiment, which does.
+            study.experiment = base.experiment.clone();
+            let shown = if base.experiment == crate::experiment::ExperimentConfig::default() {
+                "the defaults"
+            } else {
+                "the previous values"
+            };
+            issue(
+                "",
+                format!("the link's values do not fit together even with those replaced; using {shown}"),
+            );
+        }
+    }
+    if let Some(message) = study.sweep.drop_ranks_above_full(&study.experiment) {
+        issue("sweep", message);
     }
     // The sweep is checked against the final base config: value ranges and the work cap.
     if let Err(msg) = study.sweep.expand(&study.experiment) {

@@ -77,6 +77,12 @@ pub enum Msg {
         generation: u64,
         analysis: Analysis,
     },
+    /// A PTQ knob moved on a finished run: training is the same, so the worker shows the last
+    /// run's weights under the new setting at once, before the run repeats to measure its loss.
+    Regridded {
+        generation: u64,
+        figure: crate::model::quant::weights::WeightsFigure,
+    },
     /// The runner saw Cancel and returned.
     RunnerStopped {
         generation: u64,

@@ -185,6 +185,14 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 fx.push(Effect::Render(Render::ALL));
             }
         }
+        Msg::Regridded { generation, figure } => {
+            if generation == state.generation
+                && let Some(run) = state.runs.first_mut().filter(|r| r.weights_figure.is_none())
+            {
+                run.weights_figure = Some(figure);
+                fx.push(Effect::Render(Render::ALL));
+            }
+        }
         Msg::RunnerStopped { generation } => {
             state.runner_stopped = Some(generation);
             fx.push(Effect::Render(Render::TEXTS));
@@ -256,22 +264,11 @@ fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) -> Change {
 fn reset_runs(state: &mut State, run_state: RunState) {
     state.generation += 1;
     state.points = state.study.runs();
-    // A PTQ knob moved on a finished run: training is the same, so its weights stay on screen
-    // (re-gridded at once) until the new run reads them again.
-    let kept = match (state.runs.as_slice(), state.points.as_slice()) {
-        ([old], [new]) if !old.weights.is_empty() && old.config.same_training(&new.config) => {
-            old.weights.clone()
-        }
-        _ => Vec::new(),
-    };
     state.runs = state
         .points
         .iter()
         .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
         .collect();
-    if let Some(run) = state.runs.first_mut().filter(|_| !kept.is_empty()) {
-        run.set_weights(kept);
-    }
     state.run_ms = vec![0.0; state.runs.len()];
     state.grid = None;
     state.data = boundary_points(&state.study.experiment);

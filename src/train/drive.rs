@@ -1,6 +1,6 @@
 //! Driving trainers to the end outside the page's frame loop (the native CLI and the tests), and
 //! the one readback a run makes once it ends ([`read_analysis`]): the learned ΔW's spectrum, the
-//! weights for the quantization figures, the bytes Burn stores a natively quantized model in, and
+//! weights and their quantization figure, the bytes Burn stores a natively quantized model in, and
 //! the transformer's attention pattern, answers and sample.
 
 use burn::prelude::*;
@@ -55,9 +55,14 @@ pub async fn read_packed_bytes(trainer: &Trainer) -> Result<Option<usize>, Strin
 pub struct Analysis {
     /// Singular values of every adapted layer's learned ΔW (empty without adaptation).
     pub spectra: Vec<spectrum::LayerSpectrum>,
-    /// Every layer's weights (merged with any adapter) of a quantized run, for the weight-error
-    /// and histogram figures; empty when the run does not quantize.
+    /// Every layer's weights (merged with any adapter) of a quantized run, the figure's source;
+    /// empty when the run does not quantize. Not sent to the page (the figure is): the training
+    /// worker keeps them to re-grid them when only a PTQ knob moves.
+    #[serde(skip)]
     pub weights: Vec<crate::model::quant::weights::LayerWeights>,
+    /// The quantization figure of those weights under the run's setting (computed here, where the
+    /// run trained: it rounds the whole model 22 times, 352 with the MSE search).
+    pub weights_figure: Option<crate::model::quant::weights::WeightsFigure>,
     /// Bytes of Burn's natively quantized model (see [`read_packed_bytes`]).
     pub packed_bytes: Option<usize>,
     /// The transformer's attention pattern, answers and sample.
@@ -68,7 +73,7 @@ impl Analysis {
     /// Puts the figures' data into the run they belong to.
     pub fn apply_to(self, run: &mut Run) {
         run.spectra = self.spectra;
-        run.set_weights(self.weights);
+        run.weights_figure = self.weights_figure;
         run.packed_bytes = self.packed_bytes;
         run.seq_views = self.seq;
     }
@@ -100,7 +105,7 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
     let weight_values = values.split_off(n_probe.min(values.len()));
     let seq = views.and_then(|(p, _)| p.read(&view_values));
     let spectra = probe.map(|(p, _)| p.spectra(&values)).unwrap_or_default();
-    let weights = layers
+    let weights: Vec<_> = layers
         .iter()
         .zip(weight_values)
         .map(|((name, l), values)| {
@@ -117,9 +122,11 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
         Some(trainer) => read_packed_bytes(trainer).await?,
         None => None,
     };
+    let weights_figure = crate::model::quant::weights::figure(&weights, &job.config().quant);
     Ok(Analysis {
         spectra,
         weights,
+        weights_figure,
         packed_bytes,
         seq,
     })

@@ -167,11 +167,9 @@ pub struct Run {
     pub diverged: bool,
     /// Singular values of each adapted layer's learned ΔW, read when the run ends.
     pub spectra: Vec<crate::data::spectrum::LayerSpectrum>,
-    /// Every layer's final weights, read when a quantized run ends (for the weight figures).
-    pub weights: Vec<crate::model::quant::weights::LayerWeights>,
-    /// The quantization figure computed from `weights` under this run's setting, once (the page
-    /// redraws often): empty until first asked for, emptied by [`Run::set_weights`].
-    weights_figure: std::cell::OnceCell<Option<crate::model::quant::weights::WeightsFigure>>,
+    /// The quantization figure of a quantized run's final weights under its setting, computed
+    /// once where the run trained (the training worker on the page) when the run ends.
+    pub weights_figure: Option<crate::model::quant::weights::WeightsFigure>,
     /// PTQ through Burn's native quantization: the bytes Burn stores the model in.
     pub packed_bytes: Option<usize>,
     /// The transformer's end-of-run views (attention pattern, answers, sample).
@@ -189,8 +187,7 @@ impl Run {
             reports: Vec::new(),
             diverged: false,
             spectra: Vec::new(),
-            weights: Vec::new(),
-            weights_figure: std::cell::OnceCell::new(),
+            weights_figure: None,
             packed_bytes: None,
             seq_views: None,
         }
@@ -204,17 +201,9 @@ impl Run {
         }
     }
 
-    /// Replaces the run's weights (and forgets the figure computed from the old ones).
-    pub fn set_weights(&mut self, weights: Vec<crate::model::quant::weights::LayerWeights>) {
-        self.weights = weights;
-        self.weights_figure = std::cell::OnceCell::new();
-    }
-
-    /// The quantization figure of the run's weights under its own setting, computed on first use.
+    /// The quantization figure of the run's weights under its own setting, once it is known.
     pub fn weights_figure(&self) -> Option<&crate::model::quant::weights::WeightsFigure> {
-        self.weights_figure
-            .get_or_init(|| crate::model::quant::weights::figure(&self.weights, &self.config.quant))
-            .as_ref()
+        self.weights_figure.as_ref()
     }
 
     /// The swept values when in a sweep, else the config's own label.

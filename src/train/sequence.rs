@@ -22,15 +22,7 @@ use crate::experiment::{EVAL_EVERY, ExperimentConfig};
 use crate::knobs::quant::QMode;
 use crate::model::gpt::{Gpt, Trace};
 
-/// Validation tokens scored at each evaluation (256 examples of 16 tokens, 1024 sums, 64 windows
-/// of 64 characters), and as many training tokens for the training accuracy: enough for a steady
-/// curve, few enough that evaluating every 10 steps costs less than the steps between.
-pub const VAL_TOKENS: usize = 4096;
-
-/// Examples of `t` tokens that make up [`VAL_TOKENS`].
-pub fn val_rows(t: usize) -> usize {
-    (VAL_TOKENS / t.max(1)).max(1)
-}
+pub use crate::knobs::sequence::{VAL_TOKENS, val_rows};
 
 /// One split on the device: tokens `[n, t]`, next tokens `[n, t]`, the scored mask `[n, t]`.
 struct DeviceSeqs {

@@ -39,7 +39,12 @@ pub trait Outbox {
     fn control(&self) -> &Control;
 }
 
-/// Trains `configs` as `generation` on `device` (a sweep when `sweep`: no side charts).
+/// A single quantized run's final weights and its config, which the worker keeps to re-grid
+/// them when only a PTQ knob moves.
+pub type Kept = (ExperimentConfig, Vec<crate::model::quant::weights::LayerWeights>);
+
+/// Trains `configs` as `generation` on `device` (a sweep when `sweep`: no side charts); returns
+/// the weights of a single quantized run that ended.
 pub async fn run(
     out: &dyn Outbox,
     device: Device,
@@ -47,7 +52,7 @@ pub async fn run(
     configs: Vec<ExperimentConfig>,
     sweep: bool,
     generation: u64,
-) {
+) -> Option<Kept> {
     let started = frame::now_ms();
     let mut trainers = Vec::with_capacity(configs.len());
     for c in &configs {
@@ -56,7 +61,7 @@ pub async fn run(
             Err(error) => {
                 // A config the trainer refuses is not a device failure: leave the GPU alone.
                 out.send(Msg::RunnerRefused { generation, error });
-                return;
+                return None;
             }
         }
     }
@@ -81,7 +86,7 @@ pub async fn run(
         frame::yield_now().await;
         let (g, run_state) = out.control().state.get();
         if g != generation {
-            return;
+            return None;
         }
         // Rounds this runner has begun: once it has begun two while paused, no step queued
         // before the pause can still land (the tests wait on this instead of a fixed time).
@@ -94,9 +99,9 @@ pub async fn run(
             }
             Some(RunState::Cancelled) => {
                 out.send(Msg::RunnerStopped { generation });
-                return;
+                return None;
             }
-            Some(s) if s != RunState::Running => return,
+            Some(s) if s != RunState::Running => return None,
             _ => {}
         }
         let t0 = frame::now_ms();
@@ -144,13 +149,13 @@ pub async fn run(
         let result = read_reports(outs, extra).await;
         let t1 = frame::now_ms();
         if out.control().state.get().0 != generation {
-            return;
+            return None;
         }
         let (reports, extras) = match result {
             Ok(r) => r,
             Err(error) => {
                 out.send(Msg::DeviceFailed { generation, error });
-                return;
+                return None;
             }
         };
         if with_grid || views.is_some() {
@@ -205,11 +210,15 @@ pub async fn run(
             // the views): one readback, once, as the page's Done state asks for it.
             if !sweep && !runs.iter().all(|r| r.diverged) {
                 match read_analysis(&trainers[0]).await {
-                    Ok(analysis) => out.send(Msg::Analysed { generation, analysis }),
+                    Ok(mut analysis) => {
+                        let weights = std::mem::take(&mut analysis.weights);
+                        out.send(Msg::Analysed { generation, analysis });
+                        return (!weights.is_empty()).then(|| (trainers[0].config().clone(), weights));
+                    }
                     Err(e) => web_sys::console::warn_1(&e.into()),
                 }
             }
-            return;
+            return None;
         }
     }
 }

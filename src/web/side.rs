@@ -69,6 +69,11 @@ pub fn redraw_side(a: &State) {
         .filter(|_| !sweep && cfg.quant.enabled())
         .and_then(|r| r.weights_figure());
     dom::set_hidden("fig-weights", weights.is_none());
+    // The bit-width the figure shows (a PTQ knob re-grids it before the run repeats).
+    dom::set_data(
+        "weightsBits",
+        &weights.map_or(String::new(), |w| w.quant.bits.to_string()),
+    );
     // The transformer's views: statistics per step for any run or sweep, the end-of-run pattern
     // and answers (or sample) for one run.
     let seq_stats = plot::has_seq_stats(&a.runs);

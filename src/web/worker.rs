@@ -22,6 +22,8 @@ struct Port {
     /// The device the last `ChooseBackend` picked, and whether it is WebGPU; `None` while a
     /// choice is in flight.
     device: RefCell<Option<(Device, bool)>>,
+    /// The last single quantized run's weights (see [`runner::Kept`]).
+    kept: RefCell<Option<runner::Kept>>,
 }
 
 impl Port {
@@ -73,6 +75,7 @@ pub fn worker_start(page_origin: f64) {
             scope,
             control: Control::default(),
             device: RefCell::new(None),
+            kept: RefCell::new(None),
         }))
     });
 }
@@ -122,7 +125,10 @@ pub fn worker_message(data: JsValue) {
                     }
                     frame::sleep(10).await;
                 };
-                runner::run(&*port, device, is_gpu, configs, sweep, generation).await;
+                regrid(&port, generation, &configs);
+                if let Some(kept) = runner::run(&*port, device, is_gpu, configs, sweep, generation).await {
+                    *port.kept.borrow_mut() = Some(kept);
+                }
             });
         }
         ToWorker::Steer {
@@ -134,5 +140,21 @@ pub fn worker_message(data: JsValue) {
                 port.control.state.set((generation, Some(run_state)));
             }
         }
+    }
+}
+
+/// A PTQ knob moved on a finished run: the training is the same, so the kept weights under the
+/// new setting are the figure the new run will end with; send it before the run repeats (to
+/// measure the new setting's loss), so the figure follows the knob at once.
+fn regrid(port: &Port, generation: u64, configs: &[crate::experiment::ExperimentConfig]) {
+    let [cfg] = configs else { return };
+    let figure = port
+        .kept
+        .borrow()
+        .as_ref()
+        .filter(|(old, _)| cfg.quant.enabled() && old.same_training(cfg))
+        .and_then(|(_, weights)| crate::model::quant::weights::figure(weights, &cfg.quant));
+    if let Some(figure) = figure {
+        port.send(Msg::Regridded { generation, figure });
     }
 }

@@ -40,7 +40,7 @@ test("a PTQ run says what was stored and draws the weights against their grid", 
   const { page, errors } = await open(
     browser,
     srv.base,
-    "?v=1&task=digits&w=64&d=2&bs=128&steps=60&lr=0.003&bits=4&qgran=channel&backend=cpu",
+    "?v=1&task=digits&w=64&d=2&bs=128&steps=200&lr=0.003&bits=4&qgran=channel&backend=cpu",
   );
   const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
   assert.equal(data.state, "done", errors.join(" | "));
@@ -52,12 +52,19 @@ test("a PTQ run says what was stored and draws the weights against their grid", 
   assert.match(text, /val loss [0-9.]+ in f32 → [0-9.]+ quantized/, text);
   assert.ok((await colouredPixels(page, "weights-canvas")) > 500, "curves, histogram and grid");
   assert.equal(await page.inputValue("#bits"), "4");
-  // The bit knob moves: training is the same, so the finished run's weights stay on screen,
-  // re-gridded for 2 bits at once, while the run repeats to measure the 2-bit loss.
+  assert.equal(await page.getAttribute("#app", "data-weights-bits"), "4");
+  // The bit knob moves: training is the same, so the worker re-grids the finished run's weights
+  // for 2 bits before the run repeats to measure the 2-bit loss: the figure shows 2 bits while
+  // the new run has not finished (its 200 steps take far longer than a re-grid).
   await page.selectOption("#bits", "2");
-  assert.equal(await page.isVisible("#fig-weights"), true, "the figure follows the knob at once");
+  await page.waitForFunction(() => document.getElementById("app").dataset.weightsBits === "2", null, {
+    timeout: 10_000,
+  });
+  const during = await page.evaluate(() => ({ ...document.getElementById("app").dataset }));
   assert.match(await page.textContent("#quant"), /INT2 \(symmetric\)/);
   await waitForState(page, ["done"], 60_000);
+  assert.equal(await page.getAttribute("#app", "data-weights-bits"), "2");
+  assert.notEqual(during.state, "done", "the re-grid came before the new run ended");
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -69,48 +69,119 @@ fn signed_book(mf: &Minifloat) -> Vec<f32> {
     book
 }
 
+/// One block's rounding with its scale (and zero point) fixed from the block's values and the
+/// clip ratio: [`Rounder::round`] is then a function of one value, so the figures can measure a
+/// block's error without building its quantized copy.
+#[derive(Clone, Debug)]
+pub enum Rounder {
+    /// A block of zeros (or, asymmetric, of one value): every value rounds to 0.
+    Zero,
+    Int {
+        s: f32,
+        qmax: f32,
+    },
+    UInt {
+        s: f32,
+        z: f32,
+        top: f32,
+    },
+    Nf4 {
+        absmax: f32,
+    },
+    Minifloat {
+        book: Vec<f32>,
+        s: f32,
+    },
+}
+
+impl Rounder {
+    /// The rounding of the block `xs` with the range scaled by `ratio` (1 = max).
+    pub fn new(xs: &[f32], spec: &QuantConfig, ratio: f32) -> Self {
+        let absmax = xs.iter().fold(0f32, |m, x| m.max(x.abs())) * ratio;
+        match spec.fmt {
+            QFormat::Int => {
+                let qmax = ((1u32 << (spec.bits - 1)) - 1) as f32;
+                if absmax == 0.0 {
+                    return Rounder::Zero;
+                }
+                Rounder::Int {
+                    s: absmax / qmax,
+                    qmax,
+                }
+            }
+            QFormat::UInt => {
+                let lo = xs.iter().fold(0f32, |m, x| m.min(*x)) * ratio;
+                let hi = xs.iter().fold(0f32, |m, x| m.max(*x)) * ratio;
+                let top = ((1u32 << spec.bits) - 1) as f32;
+                if hi == lo {
+                    return Rounder::Zero;
+                }
+                let s = (hi - lo) / top;
+                let z = (-lo / s).round_ties_even();
+                Rounder::UInt { s, z, top }
+            }
+            QFormat::Nf4 => {
+                if absmax == 0.0 {
+                    return Rounder::Zero;
+                }
+                Rounder::Nf4 { absmax }
+            }
+            QFormat::E4m3 | QFormat::E5m2 | QFormat::E2m1 => {
+                let mf = spec.fmt.minifloat().expect("a minifloat format");
+                if absmax == 0.0 {
+                    return Rounder::Zero;
+                }
+                Rounder::Minifloat {
+                    book: mf.codebook(),
+                    s: absmax / mf.max,
+                }
+            }
+        }
+    }
+
+    /// The value `x` of the block after quantization (dequantized back to f32).
+    pub fn round(&self, x: f32) -> f32 {
+        match self {
+            Rounder::Zero => 0.0,
+            Rounder::Int { s, qmax } => (x / s).round_ties_even().clamp(-qmax, *qmax) * s,
+            Rounder::UInt { s, z, top } => (((x / s).round_ties_even() + z).clamp(0.0, *top) - z) * s,
+            Rounder::Nf4 { absmax } => nearest(&NF4, x / absmax) * absmax,
+            Rounder::Minifloat { book, s } => nearest_minifloat(book, x / s) * s,
+        }
+    }
+
+    /// The block's squared error under this rounding, in f32 (the clip search's criterion).
+    pub fn sse(&self, xs: &[f32]) -> f32 {
+        xs.iter()
+            .map(|&x| {
+                let d = x - self.round(x);
+                d * d
+            })
+            .sum()
+    }
+}
+
 /// Quantizes the values `xs` of one block with the range scaled by `ratio` (1 = max).
 fn block_values(xs: &[f32], spec: &QuantConfig, ratio: f32) -> Vec<f32> {
-    let absmax = xs.iter().fold(0f32, |m, x| m.max(x.abs())) * ratio;
-    match spec.fmt {
-        QFormat::Int => {
-            let qmax = ((1u32 << (spec.bits - 1)) - 1) as f32;
-            if absmax == 0.0 {
-                return vec![0.0; xs.len()];
+    let r = Rounder::new(xs, spec, ratio);
+    xs.iter().map(|&x| r.round(x)).collect()
+}
+
+/// The rounding the block `xs` gets under `spec`: absmax, or the clip ratio with the least
+/// squared error (ties keep the larger range), as [`quantize`] picks it.
+pub fn block_rounder(xs: &[f32], spec: &QuantConfig) -> Rounder {
+    match spec.clip {
+        Clip::Max => Rounder::new(xs, spec, 1.0),
+        Clip::Mse => {
+            let mut best: Option<(f32, Rounder)> = None;
+            for r in clip_ratios() {
+                let rounder = Rounder::new(xs, spec, r);
+                let e = rounder.sse(xs);
+                if best.as_ref().is_none_or(|(b, _)| e < *b) {
+                    best = Some((e, rounder));
+                }
             }
-            let s = absmax / qmax;
-            xs.iter()
-                .map(|x| (x / s).round_ties_even().clamp(-qmax, qmax) * s)
-                .collect()
-        }
-        QFormat::UInt => {
-            let lo = xs.iter().fold(0f32, |m, x| m.min(*x)) * ratio;
-            let hi = xs.iter().fold(0f32, |m, x| m.max(*x)) * ratio;
-            let top = ((1u32 << spec.bits) - 1) as f32;
-            if hi == lo {
-                return vec![0.0; xs.len()];
-            }
-            let s = (hi - lo) / top;
-            let z = (-lo / s).round_ties_even();
-            xs.iter()
-                .map(|x| ((x / s).round_ties_even() + z).clamp(0.0, top) - z)
-                .map(|q| q * s)
-                .collect()
-        }
-        QFormat::Nf4 => {
-            if absmax == 0.0 {
-                return vec![0.0; xs.len()];
-            }
-            xs.iter().map(|x| nearest(&NF4, x / absmax) * absmax).collect()
-        }
-        QFormat::E4m3 | QFormat::E5m2 | QFormat::E2m1 => {
-            let mf = spec.fmt.minifloat().expect("a minifloat format");
-            if absmax == 0.0 {
-                return vec![0.0; xs.len()];
-            }
-            let book = mf.codebook();
-            let s = absmax / mf.max;
-            xs.iter().map(|x| nearest_minifloat(&book, x / s) * s).collect()
+            best.map(|(_, r)| r).expect("at least one clip ratio")
         }
     }
 }

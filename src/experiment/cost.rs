@@ -1,0 +1,447 @@
+//! What one run costs, worked out from its config before anything is built: the work of a step
+//! (matrix products, attention scores, fake-quantization roundings), of generating the data, of
+//! the whole training and of the end-of-run analyses, and the memory it holds. The caps in
+//! [`limits`] refuse a link over any of them up front, with the reason and the knob to lower
+//! (#16): a link must never freeze a tab or exhaust its memory.
+//!
+//! Each figure counts what dominates its cost on the page's CPU backend, measured natively
+//! (README, "Caps"): matrix products as FLOPs, but a softmax over attention scores and the
+//! rounding of a weight are elementwise chains that cost far more than their FLOPs (≈ 0.1 µs a
+//! score and ≈ 15 ns a rounding on a laptop core, against 14 GFLOP/s for products), so they are
+//! counted and capped in their own units.
+
+use crate::experiment::{ConfigError, EVAL_EVERY, ExperimentConfig};
+use crate::knobs::quant::{Clip, QMode};
+use crate::knobs::task::Task;
+
+/// Caps on what one run may cost, shared by validation, the sweep and the docs: they keep a run
+/// small enough to train in a browser tab. Each key's own range is in the link's key table
+/// (`link::keys`).
+pub mod limits {
+    /// Parameters of one model: with gradients and Adam's two moments, 5 M parameters take
+    /// ~80 MB, comfortable in a browser tab's 32-bit address space.
+    pub const PARAMS: usize = 5_000_000;
+    /// Matrix-product work of one training step: the training worker keeps the tab responsive
+    /// whatever a step costs, but a step of many seconds makes Pause slow and the curve stall. 6,
+    /// not 5: the issue's reference transformer (2 blocks, d_model 128, context 64, batch 32)
+    /// costs 5.6 by `step_flops`, about a second on the page's CPU backend.
+    pub const STEP_GFLOP: f64 = 6.0;
+    /// Attention scores of one training step (batch × heads × t² × blocks): each goes through a
+    /// mask, a softmax and their gradients, ≈ 0.1 µs natively, so 16 M is about 1.5 s.
+    pub const STEP_SCORES: f64 = 16e6;
+    /// Weight roundings of one step of quantization-aware training (weights × clip trials):
+    /// 16 M is ≈ 0.25 s natively in INT, ≈ 0.9 s in a minifloat format.
+    pub const STEP_ROUNDINGS: f64 = 16e6;
+    /// Work of generating a run's data before its first step (the planted task's n·dim²
+    /// products): measured in the page at 0.46 GFLOP/s (8.6 GFLOP took 18.8 s), so about 4 s at
+    /// the cap.
+    pub const DATA_GFLOP: f64 = 2.0;
+    /// Weight roundings of the end-of-run quantization figure (every bit-width and granularity).
+    pub const ANALYSIS_ROUNDINGS: f64 = 400e6;
+    /// Training work of one run, as of a whole sweep (`link::sweep::MAX_GFLOP`): about five
+    /// minutes on a laptop CPU.
+    pub const RUN_GFLOP: f64 = 4000.0;
+    /// Memory one run may hold: a browser tab's wasm memory is 32-bit (4 GiB at most, and far
+    /// less on a phone), and Burn's allocator holds freed blocks for reuse.
+    pub const MEMORY_BYTES: f64 = 1e9;
+}
+
+/// One item of a run's memory: what it is, its bytes and the link key that sizes it most.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemoryItem {
+    pub what: &'static str,
+    pub bytes: f64,
+    pub key: &'static str,
+}
+
+/// Clip ratios the MSE search tries for every block (`quant::scalar::clip_ratios`).
+const CLIP_TRIALS: f64 = 16.0;
+
+impl ExperimentConfig {
+    /// FLOPs of the matrix products of one training step: forward + backward ≈ 6 × parameters ×
+    /// examples; a transformer's example is t tokens, plus attention's 12·blocks·t²·d.
+    pub fn step_flops(&self) -> f64 {
+        let batch = self.batch.min(self.points) as f64;
+        if self.is_transformer() {
+            let t = self.input_dim() as f64;
+            let attention = 12.0 * self.depth as f64 * t * t * self.width as f64;
+            return (6.0 * self.parameter_estimate() as f64 * t + attention) * batch;
+        }
+        6.0 * self.parameter_estimate() as f64 * batch
+    }
+
+    /// Work the adapters add to an adaptation step: x·A and (x·A)·B, forward and backward, are
+    /// 6·r·(in + out) per example (per token for the transformer) and adapted layer.
+    pub fn adapter_step_flops(&self) -> f64 {
+        let r = self.lora.rank.unwrap_or(0) as f64;
+        let per: f64 = self.adapted_dims().iter().map(|&(i, o)| r * (i + o) as f64).sum();
+        let tokens = if self.is_transformer() {
+            self.input_dim() as f64
+        } else {
+            1.0
+        };
+        6.0 * per * tokens * self.batch.min(self.points) as f64
+    }
+
+    /// Attention scores of one training step: batch × heads × t² per block (0 for the MLP).
+    pub fn step_scores(&self) -> f64 {
+        if !self.is_transformer() {
+            return 0.0;
+        }
+        let t = self.input_dim() as f64;
+        self.batch.min(self.points) as f64 * self.gpt.heads as f64 * t * t * self.depth as f64
+    }
+
+    /// Weights the quantizer rounds: every linear layer's (and the token embedding's with
+    /// `qemb`); 0 without quantization.
+    pub fn quantized_weights(&self) -> f64 {
+        if !self.quant.enabled() {
+            return 0.0;
+        }
+        let mut n: usize = self.layer_dims().iter().map(|(i, o)| i * o).sum();
+        if self.is_transformer() && self.quant.embed {
+            n += self.width * self.classes();
+        }
+        n as f64
+    }
+
+    /// Roundings per weight for one quantization: one, or one per clip ratio the MSE search tries.
+    fn trials(&self) -> f64 {
+        match self.quant.clip {
+            Clip::Max => 1.0,
+            Clip::Mse => CLIP_TRIALS,
+        }
+    }
+
+    /// Weight roundings of one training step: quantization-aware training fake-quantizes every
+    /// weight in each forward; PTQ rounds once at the end and QLoRA once before adapting.
+    pub fn step_roundings(&self) -> f64 {
+        if self.quant.mode != QMode::Qat {
+            return 0.0;
+        }
+        self.quantized_weights() * self.trials()
+    }
+
+    /// Work of generating the data before the first step: the planted task draws n training and
+    /// n validation inputs (in its k-dimensional subspace when `k` is set) and multiplies each by
+    /// the dim × dim teacher, a multiply-add per weight; the other tasks' data is read or drawn
+    /// in time linear in its size, which the key ranges bound.
+    pub fn data_flops(&self) -> f64 {
+        if self.task != Task::Planted {
+            return 0.0;
+        }
+        let (n, d) = (self.points as f64, self.planted.dim as f64);
+        let k = self.planted.k.map_or(0.0, |k| k as f64);
+        2.0 * n * (2.0 * d * d + 2.0 * k * d)
+    }
+
+    /// FLOPs of the whole run's training: every step's products (adapters in the adaptation
+    /// phase) plus the validation forward every [`EVAL_EVERY`] steps.
+    pub fn training_flops(&self) -> f64 {
+        let val_rows = if self.is_transformer() {
+            crate::knobs::sequence::val_rows(self.input_dim()) as f64 * self.input_dim() as f64
+        } else {
+            self.points as f64
+        };
+        let eval = 2.0 * self.parameter_estimate() as f64 * val_rows / EVAL_EVERY as f64;
+        let adapt = self.adapter_step_flops() * self.adaptation_steps() as f64;
+        (self.step_flops() + eval) * self.total_steps() as f64 + adapt
+    }
+
+    /// Steps of the adaptation phase (0 without one).
+    fn adaptation_steps(&self) -> usize {
+        self.total_steps() - self.pretrain_steps()
+    }
+
+    /// Weight roundings of the end-of-run quantization figure: the weight error at every
+    /// bit-width of `weights::CURVE_BITS` in each of the three granularities (each with the MSE
+    /// search when it is on), plus the configured setting itself.
+    pub fn analysis_roundings(&self) -> f64 {
+        if !self.quant.enabled() {
+            return 0.0;
+        }
+        let curves = 7.0 * 3.0;
+        self.quantized_weights() * self.trials() * (curves + 1.0)
+    }
+
+    /// What the run holds in memory at its peak, item by item (bytes, f32 throughout).
+    pub fn memory(&self) -> Vec<MemoryItem> {
+        let f = 4.0;
+        let params = self.parameter_estimate() as f64;
+        let batch = self.batch.min(self.points) as f64;
+        let size_key = if self.task == Task::Planted { "dim" } else { "w" };
+        let mut items = Vec::new();
+        // Weights, gradients and Adam's two moments; the adaptation phase adds its adapters'
+        // four and keeps the pre-trained weights for ΔW.
+        let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
+            self.trainable_params() as f64
+        } else {
+            0.0
+        };
+        items.push(MemoryItem {
+            what: "weights, gradients and optimizer state",
+            bytes: f * (4.0 * params + params + 4.0 * adapters),
+            key: size_key,
+        });
+        if self.is_transformer() {
+            let t = self.input_dim() as f64;
+            let (d, blocks, heads) = (self.width as f64, self.depth as f64, self.gpt.heads as f64);
+            let hidden = (self.gpt.mlp_ratio as f64) * d;
+            let vocab = self.classes() as f64;
+            // Per token and block, saved for the backward pass: the norms' outputs, q, k, v, the
+            // attention output, the MLP's two hidden activations and the residual stream.
+            let per_token = blocks * (8.0 * d + 2.0 * hidden) + 3.0 * vocab;
+            // Scores, their softmax and both gradients, per head and block.
+            let scores = 4.0 * heads * t * t * blocks;
+            items.push(MemoryItem {
+                what: "activations",
+                bytes: f * batch * t * per_token,
+                key: "bs",
+            });
+            // Validation runs without gradients, a block at a time, between training steps.
+            let val = crate::knobs::sequence::val_rows(self.input_dim()) as f64;
+            items.push(MemoryItem {
+                what: "attention scores",
+                bytes: f * (batch * scores).max(2.0 * val * heads * t * t),
+                key: "ctx",
+            });
+        } else {
+            let outs: f64 = self.layer_dims().iter().map(|&(_, o)| o as f64).sum();
+            let widest = self.layer_dims().iter().map(|&(_, o)| o).max().unwrap_or(0) as f64;
+            items.push(MemoryItem {
+                what: "activations",
+                bytes: f * 3.0 * batch * outs,
+                key: "bs",
+            });
+            // The validation forward over every point, two layers' outputs alive at a time,
+            // and the data itself (training and validation inputs and targets).
+            let n = self.points as f64;
+            let io = (self.input_dim() + self.outputs().max(1)) as f64;
+            items.push(MemoryItem {
+                what: "data and validation",
+                bytes: f * (2.0 * n * widest + 2.0 * n * io),
+                key: "n",
+            });
+        }
+        if self.quant.enabled() {
+            // Each clip trial's rounded copy and its error live until the search picks one.
+            items.push(MemoryItem {
+                what: "quantization",
+                bytes: f * 2.5 * self.trials() * self.quantized_weights(),
+                key: "qclip",
+            });
+        }
+        items
+    }
+
+    /// Bytes of [`memory`](Self::memory) in all.
+    pub fn memory_bytes(&self) -> f64 {
+        self.memory().iter().map(|m| m.bytes).sum()
+    }
+}
+
+/// "1.2 GB", "340 MB": a size for messages.
+pub fn bytes_text(b: f64) -> String {
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else {
+        format!("{:.0} MB", (b / 1e6).max(1.0))
+    }
+}
+
+/// "3.1 M", "201 M", "1.3 G": a count for messages.
+pub fn count_text(n: f64) -> String {
+    match n {
+        n if n >= 1e9 => format!("{:.1} G", n / 1e9),
+        n if n >= 1e8 => format!("{:.0} M", n / 1e6),
+        n => format!("{:.1} M", n / 1e6),
+    }
+}
+
+impl ExperimentConfig {
+    /// The model in words and the knobs that size it, per family (for the cap messages).
+    fn sized_by(&self) -> (String, &'static str) {
+        if self.task == Task::Planted {
+            let d = self.planted.dim;
+            (
+                format!("the planted task's {d}×{d} student"),
+                "the dimension or batch size",
+            )
+        } else if self.is_transformer() {
+            (
+                format!(
+                    "a {}-wide, {}-block transformer at context {}",
+                    self.width, self.depth, self.gpt.ctx
+                ),
+                "the width, depth, context or batch size",
+            )
+        } else {
+            (
+                format!("a {}-wide, {}-layer model", self.width, self.depth),
+                "the width, depth or batch size",
+            )
+        }
+    }
+
+    /// Every cost cap, on a config whose keys are in range and consistent. A model over the size
+    /// caps is the one message (its other costs follow from its size), and a run over the memory
+    /// cap is not told about the work of the same tensors too: one cause, one message.
+    pub(super) fn validate_costs(&self, errs: &mut Vec<ConfigError>) {
+        let err = |key: &'static str, message: String| ConfigError { key, message };
+        let size_key = if self.task == Task::Planted { "dim" } else { "w" };
+        let params = self.parameter_estimate();
+        let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
+            self.trainable_params()
+        } else {
+            0
+        };
+        // Adapters count too: their parameters, gradients and Adam moments live beside the base
+        // model's, and their products run every adaptation step.
+        let step_gflop = (self.step_flops() + self.adapter_step_flops()) / 1e9;
+        let batch = self.batch.min(self.points);
+        let before = errs.len();
+        if params + adapters > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
+            let (model, knobs) = self.sized_by();
+            let (with, knobs) = if adapters > 0 {
+                (
+                    format!(
+                        " (and {adapters} more in its rank-{} adapters)",
+                        self.lora.rank.unwrap_or(0)
+                    ),
+                    format!("{knobs} or the rank"),
+                )
+            } else {
+                (String::new(), knobs.to_string())
+            };
+            errs.push(err(
+                size_key,
+                format!(
+                    "{model} has {params} parameters{with} and a step of batch {batch} costs {step_gflop:.1} GFLOP; \
+                     the limits are {} parameters and {} GFLOP a step: lower {knobs}",
+                    limits::PARAMS,
+                    limits::STEP_GFLOP
+                ),
+            ));
+        }
+        // The data comes before the first step: its cost is waited for, whatever the steps cost.
+        let data_gflop = self.data_flops() / 1e9;
+        if data_gflop > limits::DATA_GFLOP {
+            errs.push(err(
+                "n",
+                format!(
+                    "generating {0} training and {0} validation samples of dimension {1} costs {data_gflop:.1} \
+                     GFLOP before the first step; the limit is {2} GFLOP (a few seconds): lower n or dim",
+                    self.points,
+                    self.planted.dim,
+                    limits::DATA_GFLOP
+                ),
+            ));
+        }
+        if errs.len() > before {
+            return;
+        }
+        let items = self.memory();
+        let total: f64 = items.iter().map(|m| m.bytes).sum();
+        if total > limits::MEMORY_BYTES {
+            let mut sorted = items.clone();
+            sorted.sort_by(|a, b| b.bytes.total_cmp(&a.bytes));
+            let parts: Vec<String> = sorted
+                .iter()
+                .filter(|m| m.bytes >= 0.05 * total)
+                .map(|m| format!("{} {}", m.what, bytes_text(m.bytes)))
+                .collect();
+            let (_, sizes) = self.sized_by();
+            let advice = match sorted[0].key {
+                "ctx" => "lower the context, heads or batch size".to_string(),
+                "qclip" => "choose qclip=max or a smaller model".to_string(),
+                "n" => "lower n or the width".to_string(),
+                _ => format!("lower {sizes}"),
+            };
+            errs.push(err(
+                sorted[0].key,
+                format!(
+                    "the run would hold about {} in memory ({}); the limit is {} for a browser tab: {advice}",
+                    bytes_text(total),
+                    parts.join(", "),
+                    bytes_text(limits::MEMORY_BYTES)
+                ),
+            ));
+        }
+        if errs.len() > before {
+            return;
+        }
+        let scores = self.step_scores();
+        if scores > limits::STEP_SCORES {
+            errs.push(err(
+                "ctx",
+                format!(
+                    "attention scores {} token pairs a step (batch {batch} × {} heads × {}² tokens × {} block{}), \
+                     each through a mask, a softmax and their gradients; the limit is {} a step: lower the \
+                     context, heads or batch size",
+                    count_text(scores),
+                    self.gpt.heads,
+                    self.input_dim(),
+                    self.depth,
+                    if self.depth == 1 { "" } else { "s" },
+                    count_text(limits::STEP_SCORES)
+                ),
+            ));
+        }
+        let roundings = self.step_roundings();
+        if roundings > limits::STEP_ROUNDINGS {
+            errs.push(err(
+                "qmode",
+                format!(
+                    "quantization-aware training rounds the model's {} weights {}a step ({} roundings); the limit \
+                     is {} a step: choose qclip=max, qmode=ptq or a smaller model",
+                    count_text(self.quantized_weights()),
+                    self.trials_words(),
+                    count_text(roundings),
+                    count_text(limits::STEP_ROUNDINGS)
+                ),
+            ));
+        }
+        let analysis = self.analysis_roundings();
+        if analysis > limits::ANALYSIS_ROUNDINGS {
+            errs.push(err(
+                "qclip",
+                format!(
+                    "the end-of-run quantization figure rounds the model's {} weights at 7 bit-widths in 3 \
+                     granularities{} ({} roundings); the limit is {}: {}",
+                    count_text(self.quantized_weights()),
+                    match self.quant.clip {
+                        Clip::Mse => ", 16 clip trials each",
+                        Clip::Max => "",
+                    },
+                    count_text(analysis),
+                    count_text(limits::ANALYSIS_ROUNDINGS),
+                    match self.quant.clip {
+                        Clip::Mse => "choose qclip=max or a smaller model",
+                        Clip::Max => "choose a smaller model",
+                    }
+                ),
+            ));
+        }
+        let gflop = self.training_flops() / 1e9;
+        if gflop > limits::RUN_GFLOP {
+            errs.push(err(
+                "steps",
+                format!(
+                    "the run needs about {gflop:.0} GFLOP of training ({} steps of {step_gflop:.2} GFLOP and their \
+                     evaluations); the limit is {:.0} GFLOP (about five minutes on a laptop CPU): lower {}",
+                    self.total_steps(),
+                    limits::RUN_GFLOP,
+                    if self.adaptation_steps() > 0 { "steps or asteps" } else { "steps" }
+                ),
+            ));
+        }
+    }
+
+    /// "16 times " under the MSE clip search, "" (once) without.
+    fn trials_words(&self) -> &'static str {
+        match self.quant.clip {
+            Clip::Mse => "16 times (the MSE clip search) ",
+            Clip::Max => "once ",
+        }
+    }
+}
