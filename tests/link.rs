@@ -529,9 +529,21 @@ fn the_caps_count_memory_attention_rounding_and_the_whole_run() {
         "one run is not told about sweeps: {long}"
     );
     assert!(
-        long.ends_with("|the values left still did not fit together; also using w=64, asteps=500"),
+        long.ends_with("|the values left still did not fit together; using w=64, asteps=500"),
         "every value replaced is named: {long}"
     );
+    // A form edit reads onto the previous study: the edited key is the one replaced, and the
+    // message does not claim to use a value that still clashes.
+    let base = parse_strict("steps=100000").unwrap();
+    let edit = tinytune::link::url::parse_onto(&base, "w=1024");
+    assert_eq!(edit.study.experiment.width, 64);
+    assert_eq!(edit.study.experiment.steps, 100000);
+    let said: Vec<&str> = edit.issues.iter().map(|i| i.message.as_str()).collect();
+    assert!(
+        said[0].starts_with("steps: the run needs about") && said[0].ends_with("lower steps"),
+        "{said:?}"
+    );
+    assert_eq!(said[1], "the values left still did not fit together; using w=64");
     // What is left after the replacements is always a valid experiment.
     for q in [
         "task=text&ctx=512&heads=64&w=64&d=1&bs=16&n=1024",

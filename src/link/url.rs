@@ -173,11 +173,18 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
     if let Err(errs) = keys::validate(&study.experiment) {
         for e in errs {
             let Some(key) = keys::key(e.key) else { continue };
+            let before = value_text(&study, key);
             reset(&mut study, base, key);
-            issue(
-                e.key,
-                format!("{}: {}; using {}", e.key, e.message, value_text(base, key)),
-            );
+            if value_text(&study, key) == before {
+                // The key was already at its previous value: another key made the clash, and the
+                // replacements below say which.
+                issue(e.key, format!("{}: {}", e.key, e.message));
+            } else {
+                issue(
+                    e.key,
+                    format!("{}: {}; using {}", e.key, e.message, value_text(base, key)),
+                );
+            }
         }
         if keys::validate(&study.experiment).is_err() {
             // Several keys together made the config invalid (a model too big, a warm-up without
@@ -200,7 +207,7 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
                 issue(
                     "",
                     format!(
-                        "the values left still did not fit together; also using {}",
+                        "the values left still did not fit together; using {}",
                         replaced.join(", ")
                     ),
                 );

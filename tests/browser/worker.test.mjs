@@ -135,3 +135,45 @@ test("a worker that dies mid-run leaves a message and a page that trains again",
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// A real out-of-memory trap: the test fills the worker's WebAssembly memory to the most the
+// browser allows (as a model too big for the tab would), then a knob change makes the next run
+// allocate; the allocation cannot grow the memory and aborts. The page names it, replaces the
+// worker and trains again.
+test("a worker that runs out of memory says so and the page recovers", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=2000");
+  await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 20, null, {
+    timeout: 60_000,
+  });
+  const glue = await page.evaluate(() => document.querySelector("link[rel=modulepreload]").href);
+  const [worker] = page.workers();
+  const full = await worker.evaluate(async (url) => {
+    // The same module record as the worker's own import: init returns the running instance.
+    const wasm = await (await import(url)).default();
+    try {
+      for (;;) wasm.memory.grow(256);
+    } catch {
+      return wasm.memory.buffer.byteLength;
+    }
+  }, glue);
+  assert.ok(full > 2 ** 30, `the memory filled up at ${full} bytes`);
+  await page.fill("#w", "1024");
+  await page.dispatchEvent("#w", "change");
+  const failed = await waitForState(page, "failed", 30_000);
+  assert.equal(failed.workers, "2", "a fresh worker took over");
+  const messages = await page.textContent("#messages");
+  assert.match(
+    messages,
+    /The training worker failed \(out of memory: its WebAssembly memory is full at \d\.\d GiB\); this run stopped\./,
+    messages,
+  );
+  // The fresh worker has all its memory: the 1024-wide run trains (at lr 0.01 it soon diverges,
+  // which the page marks as usual).
+  await page.click("#train-button");
+  await page.waitForFunction((g) => {
+    const d = document.getElementById("app").dataset;
+    return Number(d.generation) > g && Number(d.step) >= 1;
+  }, Number(failed.generation), { timeout: 60_000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
