@@ -36,7 +36,9 @@ pub mod limits {
     /// products): measured in the page at 0.46 GFLOP/s (8.6 GFLOP took 18.8 s), so about 4 s at
     /// the cap.
     pub const DATA_GFLOP: f64 = 2.0;
-    /// Weight roundings of the end-of-run quantization figure (every bit-width and granularity).
+    /// Weight roundings of the end-of-run quantization figure (every bit-width and granularity),
+    /// computed in the training worker: measured there at 13–25 ns a rounding (INT to E4M3's
+    /// codebook search), so about 5–10 s at the cap, with the tab responsive meanwhile.
     pub const ANALYSIS_ROUNDINGS: f64 = 400e6;
     /// Training work of one run, as of a whole sweep (`link::sweep::MAX_GFLOP`): about five
     /// minutes on a laptop CPU.

@@ -1,5 +1,6 @@
 //! The decision boundary of a 2-D classifier with its training points.
 
+use super::cells::Cells;
 use super::frame::{CLASS_COLORS, ChartStyle, draw_err};
 use crate::data::{EXTENT, Samples};
 use plotters::coord::Shift;
@@ -41,27 +42,15 @@ pub fn draw_boundary<DB: DrawingBackend>(
 
     if let Some(g) = grid.filter(|g| g.res > 0 && g.classes > 0 && g.probs.len() == g.res * g.res * g.classes)
     {
-        let cell = 2.0 * e / g.res as f64;
-        let k = g.classes;
-        let cells = (0..g.res * g.res).map(|c| {
-            let (row, col) = (c / g.res, c % g.res);
-            let p = &g.probs[c * k..(c + 1) * k];
-            let (best, pmax) = p
-                .iter()
-                .enumerate()
-                .fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
-            // Confidence above chance, 0..1, mapped to tint strength.
-            let chance = 1.0 / k as f32;
-            let conf = ((pmax - chance) / (1.0 - chance)).clamp(0.0, 1.0);
-            let color = tint(
-                CLASS_COLORS[best % CLASS_COLORS.len()],
-                0.15 + 0.45 * f64::from(conf),
-            );
-            let x0 = -e + col as f64 * cell;
-            let y1 = e - row as f64 * cell;
-            Rectangle::new([(x0, y1), (x0 + cell, y1 - cell)], color.filled())
-        });
-        chart.draw_series(cells).map_err(draw_err)?;
+        // Rows from the top (y = +EXTENT) down, as the grid is read.
+        Cells {
+            rows: g.res,
+            cols: g.res,
+            colors: (0..g.res * g.res).map(|c| cell_color(g, c)).collect(),
+            a: (-e, e),
+            b: (e, -e),
+        }
+        .draw(&mut chart, style)?;
     }
 
     let r = style.px(3.0);
@@ -80,6 +69,23 @@ pub fn draw_boundary<DB: DrawingBackend>(
     });
     chart.draw_series(dots).map_err(draw_err)?;
     Ok(())
+}
+
+/// Cell `c`'s colour: the predicted class, stronger where the model is confident.
+fn cell_color(g: &BoundaryGrid, c: usize) -> RGBColor {
+    let k = g.classes;
+    let p = &g.probs[c * k..(c + 1) * k];
+    let (best, pmax) = p
+        .iter()
+        .enumerate()
+        .fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+    // Confidence above chance, 0..1, mapped to tint strength.
+    let chance = 1.0 / k as f32;
+    let conf = ((pmax - chance) / (1.0 - chance)).clamp(0.0, 1.0);
+    tint(
+        CLASS_COLORS[best % CLASS_COLORS.len()],
+        0.15 + 0.45 * f64::from(conf),
+    )
 }
 
 /// `c` blended towards white: `amount` = 1 is the full colour, 0 is white.

@@ -10,11 +10,18 @@ use plotters::prelude::*;
 pub struct ChartStyle {
     /// Device pixels per CSS pixel: fonts and strokes scale with it so canvases stay sharp.
     pub scale: f64,
+    /// The backend copies a bitmap in one call (the page's canvas), so a grid of cells is filled
+    /// as one image rather than a rectangle each: a 48×48 boundary was 2,304 canvas calls a
+    /// redraw. SVG keeps its rectangles.
+    pub raster: bool,
 }
 
 impl Default for ChartStyle {
     fn default() -> Self {
-        Self { scale: 1.0 }
+        Self {
+            scale: 1.0,
+            raster: false,
+        }
     }
 }
 

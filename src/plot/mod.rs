@@ -5,6 +5,7 @@
 
 mod bestlr;
 mod boundary;
+mod cells;
 mod coord;
 mod curves;
 mod frame;

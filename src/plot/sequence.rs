@@ -2,6 +2,7 @@
 //! for the char LM) and the instability proxies (largest attention logit, output log Z) against
 //! step, one colour per run; and one attention head's pattern on a validation example.
 
+use super::cells::Cells;
 use super::frame::{ChartStyle, TRAIN_COLOR, VAL_COLOR, draw_err, format_loss, framed, legend, ramp};
 use crate::train::metrics::Run;
 use crate::train::sequence_views::SeqViews;
@@ -269,27 +270,25 @@ pub fn draw_attention<DB: DrawingBackend>(
         root.draw(&Text::new(shown(i), (x - ox - gap, y - oy), right.clone()))
             .map_err(draw_err)?;
     }
-    let cells = (0..t).flat_map(|i| (0..t).map(move |j| (i, j)));
-    chart
-        .draw_series(cells.map(|(i, j)| {
-            let p = views
-                .pattern
-                .get(i * t + j)
-                .copied()
-                .unwrap_or(0.0)
-                .clamp(0.0, 1.0);
+    // Query i down, key j across; the future (j > i) is masked, never attended.
+    let colors = (0..t * t)
+        .map(|k| {
+            let (i, j) = (k / t, k % t);
+            let p = views.pattern.get(k).copied().unwrap_or(0.0).clamp(0.0, 1.0);
             let shade = (255.0 * (1.0 - f64::from(p))).round() as u8;
-            let fill = if j > i {
-                // The future: masked, never attended.
+            if j > i {
                 RGBColor(245, 245, 245)
             } else {
                 RGBColor(shade, shade, 255)
-            };
-            Rectangle::new(
-                [(j as f64, i as f64), (j as f64 + 1.0, i as f64 + 1.0)],
-                fill.filled(),
-            )
-        }))
-        .map_err(draw_err)?;
-    Ok(())
+            }
+        })
+        .collect();
+    Cells {
+        rows: t,
+        cols: t,
+        colors,
+        a: (0.0, 0.0),
+        b: (t as f64, t as f64),
+    }
+    .draw(&mut chart, style)
 }
