@@ -162,6 +162,44 @@ fn a_finite_blow_up_counts_as_divergence() {
     assert_eq!(run.reports.len(), 3, "history ends at the blow-up");
 }
 
+/// Divergence is measured against the first losses of the current phase: a shifted adaptation
+/// task starts high without counting as a blow-up, a val loss ten times its phase's first does.
+/// The worker's `Watch` (no reports kept) and the page's `Run` agree report by report.
+#[test]
+fn divergence_is_measured_against_each_phases_start() {
+    let cfg = tinytune::link::url::parse_strict("steps=3&asteps=3&r=2")
+        .unwrap()
+        .experiment;
+    let r = |step, train_loss, val_loss| metrics::StepReport {
+        step,
+        train_loss,
+        val_loss,
+        coord: None,
+        quant_val_loss: None,
+        seq: None,
+    };
+    let calm = [
+        r(0, 0.7, Some(0.7)),
+        r(1, 0.3, None),
+        r(2, 0.1, Some(0.1)),
+        r(3, 5.0, Some(5.0)),
+        r(4, 4.0, None),
+    ];
+    let mut run = metrics::Run::new(cfg.clone());
+    run.extend(calm.clone());
+    assert!(
+        !run.diverged,
+        "the adaptation phase starts high at its own first step"
+    );
+    let mut watch = metrics::Watch::new(&cfg);
+    assert!(calm.iter().all(|x| !watch.see(x)));
+    assert!(!watch.finished(), "5 of 6 steps");
+    let blown = r(5, 3.0, Some(51.0));
+    run.extend([blown.clone()]);
+    assert!(run.diverged && watch.see(&blown) && watch.finished());
+    assert_eq!(run.reports.len(), 6);
+}
+
 #[test]
 fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     let cfg = parse_strict("steps=30&w=16&sweep=lr:2^-8..2^-2*4;d:1,2").unwrap();

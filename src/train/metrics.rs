@@ -156,6 +156,65 @@ pub fn assign_reports(runs: &mut [Run], counts: &[(usize, usize)], reports: Vec<
     }
 }
 
+/// Divergence, seen one report at a time: a non-finite loss, or a loss [`DIVERGENCE_FACTOR`]
+/// times the first of its phase (a shifted task starts high, so the adaptation phase is measured
+/// against its own start). The page's runs see their reports through one, and the training
+/// worker's runner keeps only these (no reports) to stop a run where the page marks it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Watch {
+    adaptation_start: Option<usize>,
+    total_steps: usize,
+    /// The phase the first losses belong to, and those losses.
+    phase: usize,
+    first_train: Option<f32>,
+    first_val: Option<f32>,
+    /// Reports seen.
+    pub steps: usize,
+    pub diverged: bool,
+}
+
+impl Watch {
+    pub fn new(cfg: &ExperimentConfig) -> Self {
+        Self {
+            adaptation_start: (cfg.lora.rank.is_some() && cfg.pretrain_steps() > 0)
+                .then(|| cfg.pretrain_steps()),
+            total_steps: cfg.total_steps(),
+            phase: 0,
+            first_train: None,
+            first_val: None,
+            steps: 0,
+            diverged: false,
+        }
+    }
+
+    /// Sees the next report; returns whether the run has diverged with it (it is still the
+    /// run's last report then).
+    pub fn see(&mut self, r: &StepReport) -> bool {
+        let phase = match self.adaptation_start {
+            Some(s) if r.step >= s => s,
+            _ => 0,
+        };
+        if phase != self.phase {
+            (self.phase, self.first_train, self.first_val) = (phase, None, None);
+        }
+        let finite = r.train_loss.is_finite() && r.val_loss.is_none_or(f32::is_finite);
+        let first_train = *self.first_train.get_or_insert(r.train_loss);
+        let blown_up = r.train_loss > DIVERGENCE_FACTOR * first_train
+            || matches!((self.first_val, r.val_loss), (Some(a), Some(b)) if b > DIVERGENCE_FACTOR * a);
+        if self.first_val.is_none() {
+            self.first_val = r.val_loss;
+        }
+        self.steps += 1;
+        self.diverged |= !finite || blown_up;
+        self.diverged
+    }
+
+    /// Whether the run is over: it trained all its steps or diverged.
+    pub fn finished(&self) -> bool {
+        self.diverged || self.steps >= self.total_steps
+    }
+}
+
 /// One training run's history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Run {
@@ -174,6 +233,8 @@ pub struct Run {
     pub packed_bytes: Option<usize>,
     /// The transformer's end-of-run views (attention pattern, answers, sample).
     pub seq_views: Option<crate::train::sequence_views::SeqViews>,
+    /// Divergence, seen report by report.
+    watch: Watch,
 }
 
 /// A loss this many times its first value means the run has blown up, even while still finite.
@@ -182,7 +243,6 @@ pub const DIVERGENCE_FACTOR: f32 = 10.0;
 impl Run {
     pub fn new(config: ExperimentConfig) -> Self {
         Self {
-            config,
             knobs: Vec::new(),
             reports: Vec::new(),
             diverged: false,
@@ -190,6 +250,8 @@ impl Run {
             weights_figure: None,
             packed_bytes: None,
             seq_views: None,
+            watch: Watch::new(&config),
+            config,
         }
     }
 
@@ -215,8 +277,7 @@ impl Run {
         }
     }
 
-    /// Whether the run is over: it trained all its steps or diverged (the page and the worker's
-    /// runner both ask).
+    /// Whether the run is over: it trained all its steps or diverged.
     pub fn finished(&self) -> bool {
         self.diverged || self.reports.len() >= self.config.total_steps()
     }
@@ -227,21 +288,9 @@ impl Run {
             if self.diverged {
                 break;
             }
-            let finite = r.train_loss.is_finite() && r.val_loss.is_none_or(f32::is_finite);
-            // Measured against the start of the current phase: a shifted task starts high.
-            let phase = match self.adaptation_start() {
-                Some(s) if r.step >= s => s,
-                _ => 0,
-            };
-            let mut current = self.reports.iter().filter(|f| f.step >= phase);
-            let first_train = current.clone().next().map_or(r.train_loss, |f| f.train_loss);
-            let first_val = current.find_map(|f| f.val_loss);
-            let blown_up = r.train_loss > DIVERGENCE_FACTOR * first_train
-                || matches!((first_val, r.val_loss), (Some(a), Some(b)) if b > DIVERGENCE_FACTOR * a);
+            let diverged = self.watch.see(&r);
             self.reports.push(r);
-            if !finite || blown_up {
-                self.diverged = true;
-            }
+            self.diverged |= diverged;
         }
     }
 

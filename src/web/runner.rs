@@ -14,7 +14,7 @@ use crate::experiment::ExperimentConfig;
 use crate::page::{FrameReport, Msg, RunState, SIDE_EVERY_MS};
 use crate::plot::BoundaryGrid;
 use crate::train::live_sample::{LiveSample, live_chars};
-use crate::train::metrics::{Run, assign_reports, read_reports};
+use crate::train::metrics::{Watch, read_reports};
 use crate::train::{Job, StepOutput, read_analysis};
 
 /// Grid resolution of the decision-boundary plot.
@@ -71,8 +71,9 @@ pub async fn run(
         // The base model's size; the adaptation line says what trains (adapters are extra).
         params: trainers.iter().map(|t| t.config().parameter_estimate()).collect(),
     });
-    // The runs as the page keeps them, so a diverged run stops here as it is marked there.
-    let mut runs: Vec<Run> = configs.into_iter().map(Run::new).collect();
+    // Each run's divergence as the page sees it, so a diverged run stops here as it is marked
+    // there (the reports themselves go to the page).
+    let mut runs: Vec<Watch> = configs.iter().map(Watch::new).collect();
 
     // The char LM writes a sample as it trains (a single run only, as the other side charts).
     let mut live = (trainers.len() == 1)
@@ -161,7 +162,14 @@ pub async fn run(
         if with_grid || views.is_some() {
             side_at = t0;
         }
-        assign_reports(&mut runs, &counts, reports.clone());
+        let mut mine = reports.iter();
+        for &(i, n) in &counts {
+            for r in mine.by_ref().take(n) {
+                if !runs[i].diverged {
+                    runs[i].see(r);
+                }
+            }
+        }
         if let (true, Some(live), Some(tokens)) = (with_chunk, live.as_mut(), extras.last()) {
             live.read(tokens);
         }
@@ -205,7 +213,7 @@ pub async fn run(
             let ideal = (ROUND_BUDGET_MS / per_step).clamp(1.0, MAX_STEPS_PER_ROUND);
             k = (0.5 * k + 0.5 * ideal).max(1.0);
         }
-        if runs.iter().all(Run::finished) {
+        if runs.iter().all(Watch::finished) {
             // The end of a single run that did not diverge (ΔW spectra, quantization figures,
             // the views): one readback, once, as the page's Done state asks for it.
             if !sweep && !runs.iter().all(|r| r.diverged) {
