@@ -4,6 +4,8 @@
 # page load to the first curve point. Prints a Markdown table for the README.
 #   scripts/bench.sh [webgpu-steps]   (default 500; a software adapter needs ~0.6 s per step)
 #   scripts/bench.sh presets          every gallery preset: wall time natively and in the browser (CPU)
+#   scripts/bench.sh memory           the memory cap's estimate (tinytune --costs) against the CLI's
+#                                     peak resident memory on links near the caps
 # The reference transformer (char LM, 2 blocks, d_model 128, 4 heads, context 64, batch 32, Adam)
 # runs natively and in the browser too (GPT_STEPS, GPT_GPU_STEPS steps); with TORCH_PY set to a
 # Python that has torch (not installed by the project: a 5 GB download), PyTorch trains the same
@@ -14,6 +16,25 @@ bash scripts/setup.sh browser
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tinytune/target}"
 cargo build --release --quiet
+
+if [ "${1:-}" = memory ]; then
+  echo "| link | estimate (MB) | peak (MB) | estimate / peak |"
+  echo "|---|---|---|---|"
+  for q in 'w=1024&d=4&steps=10' 'w=1024&d=4&steps=10&bits=4&qmode=qat' \
+    'w=512&d=4&steps=5&bits=4&qmode=qat&qclip=mse' 'w=2048&d=2&steps=2' 'w=256&d=2&n=8192&bs=8192&steps=2' \
+    'task=text&w=128&d=2&heads=4&ctx=64&bs=32&n=1024&steps=5' 'task=text&ctx=512&heads=8&w=64&d=1&bs=7&n=1024&steps=2'; do
+    python3 - "$CARGO_TARGET_DIR/release/tinytune" "$q" <<'PY'
+import csv, io, resource, subprocess, sys
+cli, q = sys.argv[1], sys.argv[2]
+costs = subprocess.run([cli, "--costs", q], capture_output=True, text=True, check=True).stdout
+est = next(float(r["value"]) for r in csv.DictReader(io.StringIO(costs)) if r["cost"] == "memory")
+subprocess.run([cli, "--summary", q], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+print(f"| `{q}` | {est / 1e6:.0f} | {peak / 1e6:.0f} | {est / peak:.2f} |")
+PY
+  done
+  exit 0
+fi
 trunk build --release >/dev/null 2>&1
 
 if [ "${1:-}" = presets ]; then

@@ -41,6 +41,10 @@ struct Cli {
     /// with the quantization grid to this SVG file.
     #[arg(long, value_name = "FILE")]
     quant_svg: Option<std::path::PathBuf>,
+    /// Print what the experiment costs against each of the link's caps, as CSV
+    /// (cost,value,unit,limit; the memory by item after it), and exit without training.
+    #[arg(long, conflicts_with_all = ["summary", "best"])]
+    costs: bool,
     /// Steps between readbacks (the page reads once per frame; this only affects speed).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     chunk: u64,
@@ -86,6 +90,9 @@ fn main() -> ExitCode {
         }
     };
     let cfg = &study.experiment;
+    if cli.costs {
+        return print_costs(cfg);
+    }
     let device = backend::cpu();
     let start = web_time::Instant::now();
     let trained = if study.sweep.is_empty() {
@@ -185,6 +192,29 @@ fn main() -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `--costs`: the link's costs against its caps, as CSV on stdout.
+fn print_costs(cfg: &tinytune::experiment::ExperimentConfig) -> ExitCode {
+    let mut out = csv::Writer::from_writer(std::io::stdout());
+    let mut rows = vec![vec![
+        "cost".to_string(),
+        "value".into(),
+        "unit".into(),
+        "limit".into(),
+    ]];
+    for c in cfg.costs() {
+        let limit = c.limit.map(|l| format!("{l}")).unwrap_or_default();
+        rows.push(vec![c.name, format!("{}", c.value), c.unit.into(), limit]);
+    }
+    match rows
+        .iter()
+        .try_for_each(|r| out.write_record(r))
+        .and_then(|()| Ok(out.flush()?))
+    {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
 }
 
 /// The adaptation's readouts on stderr: what trains, at which scale, and the rank ΔW used.

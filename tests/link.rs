@@ -581,3 +581,48 @@ fn swept_ranks_above_the_full_rank_are_dropped() {
     assert_eq!(p.study.sweep.to_text(), "r:2", "all above: the full rank itself");
     assert!(parse_strict("sweep=r:0,1,2,4,8,16,32,64").is_ok());
 }
+
+/// `--costs` prints what a link costs against each cap, as CSV, without training: the figures
+/// the caps judge (a refused link gets the same numbers in its message).
+#[test]
+fn cli_prints_a_links_costs() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
+        .args(["task=text&w=128&d=2&heads=4&ctx=64&bs=32&n=1024", "--costs"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows[0], ["cost", "value", "unit", "limit"]);
+    let get = |name: &str| {
+        rows.iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no {name} row in {csv}"))
+            .clone()
+    };
+    assert_eq!(
+        get("parameters"),
+        ["parameters", "425552", "parameters", "5000000"]
+    );
+    assert_eq!(
+        get("attention scores a step")[1],
+        "1048576",
+        "32 × 4 heads × 64² × 2 blocks"
+    );
+    assert_eq!(get("matrix products a step")[3], "6");
+    let memory: f64 = get("memory")[1].parse().unwrap();
+    let items: f64 = rows
+        .iter()
+        .filter(|r| r[0].starts_with("\"memory:") || r[0].starts_with("memory:"))
+        .map(|r| r[r.len() - 3].parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (memory - items).abs() < 1.0,
+        "the items make up the memory: {memory} vs {items}"
+    );
+    assert!(
+        csv.contains("memory: attention scores,16777216,bytes,\n"),
+        "{csv}"
+    );
+    assert!(!csv.contains("step,train_loss"), "nothing was trained");
+}

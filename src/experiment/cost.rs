@@ -172,7 +172,13 @@ impl ExperimentConfig {
         let params = self.parameter_estimate() as f64;
         let batch = self.batch.min(self.points) as f64;
         let size_key = if self.task == Task::Planted { "dim" } else { "w" };
-        let mut items = Vec::new();
+        // The program itself: the module's code and statics, the bundled texts and digits, the
+        // allocator's pools (the page's worker holds 7.6 MB before its first run).
+        let mut items = vec![MemoryItem {
+            what: "the program and its bundled data",
+            bytes: 8e6,
+            key: size_key,
+        }];
         // Weights, gradients and Adam's two moments; the adaptation phase adds its adapters'
         // four and keeps the pre-trained weights for ΔW.
         let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
@@ -190,9 +196,11 @@ impl ExperimentConfig {
             let (d, blocks, heads) = (self.width as f64, self.depth as f64, self.gpt.heads as f64);
             let hidden = (self.gpt.mlp_ratio as f64) * d;
             let vocab = self.classes() as f64;
-            // Per token and block, saved for the backward pass: the norms' outputs, q, k, v, the
-            // attention output, the MLP's two hidden activations and the residual stream.
-            let per_token = blocks * (8.0 * d + 2.0 * hidden) + 3.0 * vocab;
+            // Per token and block, saved for the backward pass and their gradients: the norms'
+            // inputs and outputs, q, k, v and their heads, the attention output, the MLP's
+            // hidden activations before and after GELU, the residual stream (fitted to the CLI's
+            // peak on the reference transformer, `scripts/bench.sh memory`).
+            let per_token = blocks * (12.0 * d + 3.0 * hidden) + 3.0 * vocab;
             // Scores, their softmax and both gradients, per head and block.
             let scores = 4.0 * heads * t * t * blocks;
             items.push(MemoryItem {
@@ -239,6 +247,84 @@ impl ExperimentConfig {
     /// Bytes of [`memory`](Self::memory) in all.
     pub fn memory_bytes(&self) -> f64 {
         self.memory().iter().map(|m| m.bytes).sum()
+    }
+}
+
+/// One cost of a run against its cap (`tinytune --costs` prints these as CSV).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cost {
+    pub name: String,
+    pub value: f64,
+    pub unit: &'static str,
+    /// The cap; `None` for the items that make up the memory.
+    pub limit: Option<f64>,
+}
+
+impl ExperimentConfig {
+    /// Every cost the caps judge, in the order they are checked, then the memory by item.
+    pub fn costs(&self) -> Vec<Cost> {
+        let row = |name: &str, value: f64, unit, limit| Cost {
+            name: name.to_string(),
+            value,
+            unit,
+            limit,
+        };
+        let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
+            self.trainable_params()
+        } else {
+            0
+        };
+        let mut rows = vec![
+            row(
+                "parameters",
+                (self.parameter_estimate() + adapters) as f64,
+                "parameters",
+                Some(limits::PARAMS as f64),
+            ),
+            row(
+                "matrix products a step",
+                (self.step_flops() + self.adapter_step_flops()) / 1e9,
+                "GFLOP",
+                Some(limits::STEP_GFLOP),
+            ),
+            row(
+                "data before the first step",
+                self.data_flops() / 1e9,
+                "GFLOP",
+                Some(limits::DATA_GFLOP),
+            ),
+            row("memory", self.memory_bytes(), "bytes", Some(limits::MEMORY_BYTES)),
+            row(
+                "attention scores a step",
+                self.step_scores(),
+                "scores",
+                Some(limits::STEP_SCORES),
+            ),
+            row(
+                "roundings a QAT step",
+                self.step_roundings(),
+                "roundings",
+                Some(limits::STEP_ROUNDINGS),
+            ),
+            row(
+                "end-of-run quantization figure",
+                self.analysis_roundings(),
+                "roundings",
+                Some(limits::ANALYSIS_ROUNDINGS),
+            ),
+            row(
+                "training",
+                self.training_flops() / 1e9,
+                "GFLOP",
+                Some(limits::RUN_GFLOP),
+            ),
+        ];
+        rows.extend(
+            self.memory()
+                .into_iter()
+                .map(|m| row(&format!("memory: {}", m.what), m.bytes, "bytes", None)),
+        );
+        rows
     }
 }
 
