@@ -9,6 +9,16 @@ use tinytune::link::study::Study;
 use tinytune::link::url::{experiment_query, parse, parse_strict, to_query};
 use tinytune::link::view::{BackendChoice, SweepMetric, View};
 
+/// Every problem `q` has, as "key|message" lines.
+fn all(q: &str) -> String {
+    parse(q)
+        .issues
+        .iter()
+        .map(|i| format!("{}|{}", i.key, i.message))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn defaults_give_the_shortest_link() {
     assert_eq!(to_query(&Study::default()), "v=1");
@@ -367,14 +377,6 @@ fn controls_fall_back_to_their_previous_values() {
 /// without a key is reported, a number is echoed short, and a refusal names the model's own knobs.
 #[test]
 fn messages_escape_control_characters_report_keyless_values_and_keep_numbers_short() {
-    let all = |q: &str| -> String {
-        parse(q)
-            .issues
-            .iter()
-            .map(|i| format!("{}|{}", i.key, i.message))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     let esc = all("task=%1B%5D0%3Bx%07&%E2%80%AEevil=1");
     assert!(esc.contains(r"unknown task '\u{1b}]0;x\u{7}'"), "{esc}");
     assert!(esc.contains(r"unknown key '\u{202e}evil'"), "{esc}");
@@ -464,14 +466,6 @@ fn a_rank_above_the_full_rank_is_lowered_and_adapters_count_toward_the_caps() {
 /// sweep), and links whose values still clash once the refused ones are replaced.
 #[test]
 fn the_caps_count_memory_attention_rounding_and_the_whole_run() {
-    let all = |q: &str| -> String {
-        parse(q)
-            .issues
-            .iter()
-            .map(|i| format!("{}|{}", i.key, i.message))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
     let heads = all("task=text&ctx=512&heads=64&w=64&d=1&bs=12&n=1024");
     assert!(
         heads.starts_with(
