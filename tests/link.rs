@@ -620,3 +620,47 @@ fn cli_prints_a_links_costs() {
     );
     assert!(!csv.contains("step,train_loss"), "nothing was trained");
 }
+
+/// Presenter mode's link keys (#14): `present` and `knobs` are view settings that round-trip, a
+/// knob must be a laddered experiment key, and each knob steps through its meaningful values with
+/// the link's own value on the ladder.
+#[test]
+fn presenter_knobs_read_from_the_link_and_step_through_their_values() {
+    use tinytune::link::keys::key;
+    use tinytune::link::ladder::ladder;
+    let p = parse_strict("present=1&knobs=r,bits").unwrap();
+    assert!(p.view.present);
+    assert_eq!(p.view.knobs, ["r", "bits"]);
+    assert_eq!(parse_strict(&to_query(&p)).unwrap(), p, "the link round-trips");
+    assert!(
+        all("knobs=r,sweep").contains("'sweep' cannot be a presenter's knob (choose from: task,"),
+        "{}",
+        all("knobs=r,sweep")
+    );
+    assert!(all("knobs=r,r").contains("r is listed twice"));
+    assert!(all("knobs=r,bits,lr,w,d").contains("at most 4 knobs"));
+
+    let r = ladder(key("r").unwrap(), "none");
+    assert_eq!(r[..6], ["none", "0", "1", "2", "4", "8"]);
+    assert_eq!(r.last().map(String::as_str), Some("4096"));
+    assert_eq!(
+        ladder(key("bits").unwrap(), "32"),
+        ["2", "3", "4", "5", "6", "7", "8", "32"],
+        "2–8 bits, then float"
+    );
+    let lr = ladder(key("lr").unwrap(), "0.01");
+    assert_eq!(lr.len(), 13);
+    assert_eq!(
+        (lr[5].as_str(), lr[6].as_str(), lr[7].as_str()),
+        ("0.005", "0.01", "0.02"),
+        "×2 steps"
+    );
+    assert_eq!(ladder(key("param").unwrap(), "sp"), ["sp", "mup"]);
+    let w = ladder(key("w").unwrap(), "48");
+    let at = w.iter().position(|v| v == "48").unwrap();
+    assert_eq!(
+        (w[at - 1].as_str(), w[at + 1].as_str()),
+        ("32", "64"),
+        "the link's own width in its place"
+    );
+}

@@ -154,6 +154,16 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         }
     }
 
+    // A presenter's knob must be a knob with a ladder of values; the others are dropped.
+    while let Some((at, message)) = super::ladder::unknown_knob(&study.view.knobs) {
+        study.view.knobs.remove(at);
+        let shown = if study.view.knobs.is_empty() {
+            "none".to_string()
+        } else {
+            study.view.knobs.join(",")
+        };
+        issue("knobs", format!("knobs: {message}; using {shown}"));
+    }
     // A rank above every adapted layer's full rank only adds parameters (ΔW = B·A of an in×out
     // layer has rank ≤ min(in, out)): use the largest full rank, and say so.
     let e = &mut study.experiment;

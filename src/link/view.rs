@@ -44,7 +44,10 @@ impl Named for SweepMetric {
     ];
 }
 
-/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`).
+/// At most this many knobs on a presenter's bar: more would not be read from the back of a room.
+pub const MAX_KNOBS: usize = 4;
+
+/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `present`, `knobs`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
     pub backend: BackendChoice,
@@ -53,6 +56,11 @@ pub struct View {
     /// Step axis on a log scale.
     pub log_x: bool,
     pub metric: SweepMetric,
+    /// Presenter mode (#14): the charts fill the screen in large type and the controls give way to
+    /// the bar of `knobs`.
+    pub present: bool,
+    /// The knobs presenter mode shows, as link keys (`link::ladder`).
+    pub knobs: Vec<String>,
 }
 
 impl Default for View {
@@ -62,6 +70,8 @@ impl Default for View {
             log_y: true,
             log_x: false,
             metric: SweepMetric::Final,
+            present: false,
+            knobs: Vec::new(),
         }
     }
 }

@@ -47,10 +47,15 @@ pub fn markdown_table() -> String {
         "| key | meaning | values | default | sweep |\n|---|---|---|---|---|\n| `v` | link format version | `1` | `1` | |\n",
     );
     for k in KEYS {
-        let default = match &k.slot {
-            Slot::Experiment(a) => format!("`{}`", (a.get)(&experiment)),
-            Slot::View(a) => format!("`{}`", (a.get)(&view)),
-            Slot::Sweep => "none".into(),
+        let text = match &k.slot {
+            Slot::Experiment(a) => (a.get)(&experiment),
+            Slot::View(a) => (a.get)(&view),
+            Slot::Sweep => String::new(),
+        };
+        let default = if text.is_empty() {
+            "none".to_string()
+        } else {
+            format!("`{text}`")
         };
         let values = if matches!(k.slot, Slot::Sweep) {
             "e.g. `lr:2^-12..2^-2*2;w:16,64,256;seed:1,2`".to_string()

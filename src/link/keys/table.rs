@@ -9,7 +9,7 @@ use crate::knobs::optim::OptimizerKind;
 use crate::knobs::quant::{Clip, Granularity, QFormat, QMode};
 use crate::knobs::schedule::Schedule;
 use crate::knobs::task::{Shift, SvProfile, Task};
-use crate::link::view::{BackendChoice, SweepMetric};
+use crate::link::view::{BackendChoice, MAX_KNOBS, SweepMetric};
 use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_number};
 
 fn choices<N: Named + PartialEq>() -> Vec<(&'static str, &'static str)> {
@@ -20,12 +20,32 @@ fn bit_choices() -> Vec<(&'static str, &'static str)> {
     vec![
         ("32", "32 (float)"),
         ("8", "8"),
+        ("7", "7"),
         ("6", "6"),
         ("5", "5"),
         ("4", "4"),
         ("3", "3"),
         ("2", "2"),
     ]
+}
+
+/// `knobs=r,bits` as written: distinct names, at most [`MAX_KNOBS`] (whether each is a knob is checked once
+/// the whole link is read: `link::ladder::unknown_knob`).
+fn parse_knob_list(text: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if out.iter().any(|n| n == name) {
+            return Err(format!("{} is listed twice", clip(name)));
+        }
+        out.push(name.to_string());
+    }
+    if out.len() > MAX_KNOBS {
+        return Err(format!(
+            "at most {MAX_KNOBS} knobs fit a presenter's bar, got {}",
+            out.len()
+        ));
+    }
+    Ok(out)
 }
 
 /// Text of an optional count: `none` for no value.
@@ -918,6 +938,38 @@ pub static KEYS: &[Key] = &[
         control: C::Select,
         help: "view: what sweep charts compare runs by, the final or the best (early-stopped) validation loss",
         slot: view!(named metric),
+    },
+    Key {
+        name: "present",
+        label: "Present",
+        group: Group::Run,
+        field: "view.present",
+        what: "presenter mode",
+        ty: Ty::Flag,
+        range: None,
+        sweepable: false,
+        control: C::Check,
+        help: "view: presenter mode, the charts full screen in large type with only the knobs= bar (P key)",
+        slot: view!(flag present),
+    },
+    Key {
+        name: "knobs",
+        label: "Presenter knobs",
+        group: Group::Run,
+        field: "view.knobs",
+        what: "presenter knobs",
+        ty: Ty::Text,
+        range: None,
+        sweepable: false,
+        control: C::Text,
+        help: "view: the knobs presenter mode shows, link keys separated by ',' (e.g. r,bits; at most 4)",
+        slot: Slot::View(Access {
+            get: |v| v.knobs.join(","),
+            set: |v, s| {
+                v.knobs = parse_knob_list(s)?;
+                Ok(())
+            },
+        }),
     },
     Key {
         name: "sweep",
