@@ -600,3 +600,59 @@ fn a_failed_worker_stops_the_run_with_its_reason_and_train_starts_again() {
     update(&mut idle, Msg::WorkerFailed { error: "x".into() });
     assert_eq!(idle.run_state, RunState::Cancelled);
 }
+
+/// The keys (#14): Space trains and pauses, R resets, P turns presenter mode on and off with the
+/// link following, F asks for full screen, ? shows the keys and Escape hides them.
+#[test]
+fn shortcuts_drive_the_page() {
+    use tinytune::page::Shortcut;
+    let mut s = running("steps=100");
+    assert_eq!(s.run_state, RunState::Running);
+    update(&mut s, Msg::Shortcut(Shortcut::TrainPause));
+    assert_eq!(s.run_state, RunState::Paused);
+    update(&mut s, Msg::Shortcut(Shortcut::TrainPause));
+    assert_eq!(s.run_state, RunState::Running);
+    let g = s.generation;
+    update(&mut s, Msg::Shortcut(Shortcut::Reset));
+    assert!(s.generation > g && s.run_state == RunState::Idle);
+    let fx = update(&mut s, Msg::Shortcut(Shortcut::TrainPause));
+    assert_eq!(started(&fx), Some(s.generation), "Space trains a reset page");
+
+    let fx = update(&mut s, Msg::Shortcut(Shortcut::Present));
+    assert!(s.study.view.present);
+    assert!(url_of(&fx).is_some_and(|u| u.contains("present=1")), "{fx:?}");
+    assert_eq!(started(&fx), None, "a view change does not retrain");
+    let fx = update(&mut s, Msg::Shortcut(Shortcut::Present));
+    assert!(!s.study.view.present && url_of(&fx).is_some_and(|u| !u.contains("present")));
+
+    let fx = update(&mut s, Msg::Shortcut(Shortcut::FullScreen));
+    assert!(fx.contains(&Effect::ToggleFullScreen));
+    update(&mut s, Msg::Shortcut(Shortcut::Keys));
+    assert!(s.show_keys);
+    update(&mut s, Msg::Shortcut(Shortcut::CloseKeys));
+    assert!(!s.show_keys);
+}
+
+/// In presenter mode a knob move keeps the run it replaced as the "before" curve, named by the
+/// knobs' values; a restart of the same experiment, a sweep or the normal page keeps none.
+#[test]
+fn a_presenters_knob_move_keeps_the_run_before() {
+    let mut s = running("present=1&knobs=lr&steps=100");
+    let m = frame(&s, 0..10, 0.5);
+    update(&mut s, m);
+    edit(&mut s, "lr", "0.02");
+    let (before, label) = s.before.clone().expect("the replaced run stays");
+    assert_eq!((before.reports.len(), label.as_str()), (10, "lr=0.01"));
+    assert_eq!(s.runs[0].config.lr, 0.02);
+    // A move before the new run trained keeps the last run that did.
+    edit(&mut s, "lr", "0.04");
+    assert_eq!(s.before.as_ref().map(|b| b.1.as_str()), Some("lr=0.01"));
+    // Train again, same experiment: the before curve is still the other setting's.
+    update(&mut s, Msg::Reset);
+    assert_eq!(s.before.as_ref().map(|b| b.1.as_str()), Some("lr=0.01"));
+    let mut plain = running("steps=100");
+    let m = frame(&plain, 0..10, 0.5);
+    update(&mut plain, m);
+    edit(&mut plain, "lr", "0.02");
+    assert!(plain.before.is_none(), "the normal page shows no before curve");
+}

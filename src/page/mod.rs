@@ -6,7 +6,7 @@ mod msg;
 mod state;
 mod update;
 
-pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Render, ToWorker};
+pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Render, Shortcut, ToWorker};
 pub use state::{
     ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, SIDE_EVERY_MS, State,
     boundary_points, cpu_backend,

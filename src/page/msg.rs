@@ -46,6 +46,8 @@ pub enum Msg {
     Pause,
     Cancel,
     Reset,
+    /// A keyboard shortcut (never sent while a person types in a field).
+    Shortcut(Shortcut),
     /// The backend selection of ticket `ticket` finished.
     BackendReady {
         ticket: u64,
@@ -95,6 +97,22 @@ pub enum Msg {
     /// The window changed size.
     Resize,
     Export(Export),
+}
+
+/// The page's keys (#14), the same in presenter mode and out of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Shortcut {
+    /// Space: train, or pause a run in progress (and go on after a pause).
+    TrainPause,
+    /// R: reset.
+    Reset,
+    /// P: presenter mode on or off (the link follows).
+    Present,
+    /// F: full screen on or off.
+    FullScreen,
+    /// ?: the list of keys on or off (Escape closes it).
+    Keys,
+    CloseKeys,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -165,6 +183,8 @@ pub enum Effect {
     },
     Render(Render),
     Export(Export),
+    /// Full screen on or off (the Fullscreen API; the browser may refuse).
+    ToggleFullScreen,
 }
 
 /// What the page asks of the training worker (#16). The worker owns the Burn device, the

@@ -117,6 +117,11 @@ pub struct State {
     pub runner_frames: (u64, u64),
     pub runner_stopped: Option<u64>,
     pub messages: Vec<Message>,
+    /// The list of keys is shown (`?`).
+    pub show_keys: bool,
+    /// In presenter mode, the run a knob move replaced, with what the knobs were: the loss chart
+    /// keeps it as a faint "before" curve so the audience sees what the knob changed.
+    pub before: Option<(Run, String)>,
 }
 
 impl State {
@@ -148,6 +153,8 @@ impl State {
             runner_frames: (0, 0),
             runner_stopped: None,
             messages: Vec::new(),
+            show_keys: false,
+            before: None,
         }
     }
 

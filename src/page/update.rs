@@ -89,6 +89,27 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::Reset => restart(state, false, &mut fx),
+        Msg::Shortcut(key) => {
+            use super::msg::Shortcut;
+            match key {
+                Shortcut::TrainPause if state.run_state == RunState::Running => {
+                    return update(state, Msg::Pause);
+                }
+                Shortcut::TrainPause => return update(state, Msg::Train),
+                Shortcut::Reset => return update(state, Msg::Reset),
+                Shortcut::Present => {
+                    let mut new = state.study.clone();
+                    new.view.present = !new.view.present;
+                    change_study(state, new, &mut fx);
+                    fx.push(Effect::Render(Render::ALL));
+                }
+                Shortcut::FullScreen => fx.push(Effect::ToggleFullScreen),
+                Shortcut::Keys | Shortcut::CloseKeys => {
+                    state.show_keys = key == Shortcut::Keys && !state.show_keys;
+                    fx.push(Effect::Render(Render::TEXTS));
+                }
+            }
+        }
         Msg::BackendReady { ticket, backend } => {
             if ticket != state.backend_asked {
                 return fx; // not the selection in flight: ignore
@@ -264,6 +285,7 @@ fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) -> Change {
 fn reset_runs(state: &mut State, run_state: RunState) {
     state.generation += 1;
     state.points = state.study.runs();
+    keep_before(state);
     state.runs = state
         .points
         .iter()
@@ -356,4 +378,33 @@ fn on_frame(state: &mut State, f: FrameReport, fx: &mut Vec<Effect>) {
         render.table = true;
     }
     fx.push(Effect::Render(render));
+}
+
+/// In presenter mode a knob moved: the single run it replaced, if it had trained at all, stays on
+/// the loss chart as the "before" curve, named by the knobs' values it ran with. Out of presenter
+/// mode, or for a sweep, there is none.
+fn keep_before(state: &mut State) {
+    let view = &state.study.view;
+    let single = |n: usize| n == 1 && state.points.len() == 1;
+    if !view.present || !single(state.runs.len()) {
+        state.before = None;
+        return;
+    }
+    let old = &state.runs[0];
+    if old.reports.is_empty() || old.config == state.points[0].config {
+        return;
+    }
+    let was = Study::of(old.config.clone());
+    let named: Vec<String> = view
+        .knobs
+        .iter()
+        .filter_map(|k| crate::link::keys::key(k))
+        .map(|k| format!("{}={}", k.name, url::value_text(&was, k)))
+        .collect();
+    let label = if named.is_empty() {
+        old.config.label()
+    } else {
+        named.join(" ")
+    };
+    state.before = Some((old.clone(), label));
 }
