@@ -79,6 +79,18 @@ pub fn draw_curves<DB: DrawingBackend>(
     opts: CurveOptions,
     style: ChartStyle,
 ) -> Result<Vec<HoverPoint>, String> {
+    draw_curves_after(root, runs, None, opts, style)
+}
+
+/// [`draw_curves`] with the run a presenter's knob move replaced (`before`, with what its knobs
+/// were) drawn faint behind, on the same axes, so the audience sees what the knob changed.
+pub fn draw_curves_after<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    runs: &[Run],
+    before: Option<(&Run, &str)>,
+    opts: CurveOptions,
+    style: ChartStyle,
+) -> Result<Vec<HoverPoint>, String> {
     root.fill(&WHITE).map_err(draw_err)?;
     let last_step = runs
         .iter()
@@ -87,14 +99,30 @@ pub fn draw_curves<DB: DrawingBackend>(
         .max();
     let x_max = opts.total_steps.max(last_step.unwrap_or(1)).max(1) as f64;
     let y_desc = if opts.log_y { "loss (log)" } else { "loss" };
-    let range = loss_range(runs, opts.log_y);
+    let range = match (
+        loss_range(runs, opts.log_y),
+        before.and_then(|(b, _)| loss_range(std::slice::from_ref(b), opts.log_y)),
+    ) {
+        (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
+        (a, b) => a.or(b),
+    };
     let (lo, hi) = range.unwrap_or((0.1, 1.0));
     let hover = match (opts.log_x, opts.log_y) {
-        (false, false) => draw_curves_in(root, runs, opts, 0.0..x_max, lo..hi, style, y_desc)?,
-        (false, true) => draw_curves_in(root, runs, opts, 0.0..x_max, (lo..hi).log_scale(), style, y_desc)?,
+        (false, false) => draw_curves_in(root, runs, before, opts, 0.0..x_max, lo..hi, style, y_desc)?,
+        (false, true) => draw_curves_in(
+            root,
+            runs,
+            before,
+            opts,
+            0.0..x_max,
+            (lo..hi).log_scale(),
+            style,
+            y_desc,
+        )?,
         (true, false) => draw_curves_in(
             root,
             runs,
+            before,
             opts,
             (1.0..x_max + 1.0).log_scale(),
             lo..hi,
@@ -104,6 +132,7 @@ pub fn draw_curves<DB: DrawingBackend>(
         (true, true) => draw_curves_in(
             root,
             runs,
+            before,
             opts,
             (1.0..x_max + 1.0).log_scale(),
             (lo..hi).log_scale(),
@@ -149,6 +178,7 @@ const MAX_LEGEND: usize = 12;
 fn draw_curves_in<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
     runs: &[Run],
+    before: Option<(&Run, &str)>,
     opts: CurveOptions,
     x: X,
     y: Y,
@@ -192,6 +222,43 @@ where
                 (xs, y1),
                 style.font(12.0).color(&grey),
             )))
+            .map_err(draw_err)?;
+    }
+    if let Some((run, label)) = before {
+        // Grey, behind: the smoothed training loss and the validation loss of the run before.
+        let grey = RGBColor(150, 150, 150);
+        let finite: Vec<(usize, f64)> = run
+            .reports
+            .iter()
+            .filter(|s| s.train_loss.is_finite())
+            .map(|s| (s.step, f64::from(s.train_loss)))
+            .collect();
+        let raw: Vec<f64> = finite.iter().map(|p| p.1).collect();
+        let thin = (finite.len() / MAX_LINE_POINTS).max(1);
+        let smooth: Vec<(f64, f64)> = finite
+            .iter()
+            .zip(ema(&raw, opts.smoothing))
+            .map(|(p, v)| (x_of(p.0), v))
+            .step_by(thin)
+            .collect();
+        let lw = style.px(2.0);
+        chart
+            .draw_series(LineSeries::new(smooth, grey.mix(0.8).stroke_width(lw)))
+            .map_err(draw_err)?
+            .label(format!("before: {label}"))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(lw)));
+        let val = run.reports.iter().filter_map(|s| {
+            s.val_loss
+                .filter(|v| v.is_finite())
+                .map(|v| (x_of(s.step), f64::from(v)))
+        });
+        chart
+            .draw_series(DashedLineSeries::new(
+                val,
+                style.px(6.0),
+                style.px(4.0),
+                grey.mix(0.8).stroke_width(lw),
+            ))
             .map_err(draw_err)?;
     }
     let single = runs.len() == 1 && runs[0].knobs.is_empty();

@@ -19,7 +19,7 @@ mod sweep;
 pub use bestlr::{BestLine, best_lines, draw_best};
 pub use boundary::{BoundaryGrid, draw_boundary};
 pub use coord::{CoordPanel, coord_panels, draw_coord};
-pub use curves::{CurveOptions, HoverPoint, draw_curves, ema};
+pub use curves::{CurveOptions, HoverPoint, draw_curves, draw_curves_after, ema};
 pub use frame::{CLASS_COLORS, ChartStyle, ramp};
 pub use heatmap::{Cell, Heatmap, draw_heatmap, sweep_heatmap};
 pub use quant::draw_weights;

@@ -11,6 +11,16 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement, ImageData};
 use super::dom;
 use crate::plot::ChartStyle;
 
+thread_local! {
+    /// Type and strokes × this on every chart: presenter mode's large print (1 otherwise).
+    static ZOOM: std::cell::Cell<f64> = const { std::cell::Cell::new(1.0) };
+}
+
+/// Sets the charts' zoom (presenter mode scales it with the screen).
+pub fn set_zoom(zoom: f64) {
+    ZOOM.with(|z| z.set(zoom.clamp(1.0, 4.0)));
+}
+
 /// Sizes `id`'s backing store to its CSS size × devicePixelRatio and draws into it with `draw`.
 pub fn draw(
     id: &str,
@@ -39,7 +49,7 @@ pub fn draw(
     draw(
         &root,
         ChartStyle {
-            scale: dpr,
+            scale: dpr * ZOOM.with(std::cell::Cell::get),
             raster: true,
         },
     )?;

@@ -41,6 +41,14 @@ pub fn set_data(key: &str, value: &str) {
     }
 }
 
+/// Turns class `class` on `id` on or off.
+pub fn set_class(id: &str, class: &str, on: bool) {
+    let list = el::<Element>(id).class_list();
+    if list.contains(class) != on {
+        let _ = list.toggle_with_force(class, on);
+    }
+}
+
 pub fn set_hidden(id: &str, hidden: bool) {
     let node = el::<HtmlElement>(id);
     if node.hidden() != hidden {

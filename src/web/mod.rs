@@ -8,6 +8,7 @@ mod dom;
 mod export;
 mod frame;
 mod gpu;
+mod knobs;
 mod remote;
 mod runner;
 mod shell;

@@ -9,8 +9,8 @@ use web_sys::{HtmlElement, MouseEvent};
 
 use super::bus::Bus;
 use super::remote::Remote;
-use super::{dom, export, view};
-use crate::page::{Effect, Export, Msg, ToWorker};
+use super::{dom, export, knobs, view};
+use crate::page::{Effect, Export, Msg, Shortcut, ToWorker};
 
 /// Start-up: build the controls, start the training worker, wire the events, then read the link.
 pub fn boot() {
@@ -31,7 +31,12 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
     for effect in effects {
         match effect {
             Effect::WriteUrl(query) => write_url(&query),
-            Effect::WriteControls => dom::write_controls(&bus.state().study),
+            Effect::WriteControls => {
+                let study = bus.state().study.clone();
+                dom::write_controls(&study);
+                knobs::show(bus, &study);
+            }
+            Effect::ToggleFullScreen => toggle_full_screen(),
             Effect::ShowMessages => dom::show_messages(&bus.state().messages),
             Effect::ChooseBackend { ticket, choice } => remote.choose_backend(ticket, choice),
             Effect::MarkGpuLost => remote.mark_gpu_lost(),
@@ -73,7 +78,61 @@ fn write_url(query: &str) {
     }
 }
 
-fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
+/// Full screen for the whole page, or back (the browser may refuse: it needs a key press or a
+/// click, which the F key is).
+fn toggle_full_screen() {
+    let doc = dom::document();
+    if doc.fullscreen_element().is_some() {
+        doc.exit_fullscreen();
+    } else if let Some(root) = doc.document_element() {
+        let _ = root.request_fullscreen();
+    }
+}
+
+/// The shortcut `e` asks for, unless a person is typing in a field (or Space would press the
+/// focused button or box itself). Read through `Reflect`: the fields are plain properties.
+fn shortcut(e: &web_sys::Event) -> Option<Shortcut> {
+    let get = |k: &str| js_sys::Reflect::get(e, &k.into()).ok();
+    let flag = |k: &str| get(k).and_then(|v| v.as_bool()).unwrap_or(false);
+    if flag("ctrlKey") || flag("metaKey") || flag("altKey") {
+        return None;
+    }
+    let key = get("key").and_then(|v| v.as_string())?;
+    let target = e.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+    let tag = target
+        .as_ref()
+        .map(|t| t.tag_name().to_ascii_lowercase())
+        .unwrap_or_default();
+    let kind = target
+        .as_ref()
+        .and_then(|t| t.get_attribute("type"))
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let editable = target
+        .as_ref()
+        .and_then(|t| t.dyn_ref::<HtmlElement>().map(|h| h.is_content_editable()))
+        .unwrap_or(false);
+    let typing = editable
+        || tag == "select"
+        || tag == "textarea"
+        || (tag == "input" && !matches!(kind.as_str(), "checkbox" | "range" | "button" | "radio"));
+    if typing {
+        return None;
+    }
+    let presses_itself = tag == "button" || tag == "input";
+    match key.as_str() {
+        " " if presses_itself => None,
+        " " => Some(Shortcut::TrainPause),
+        "r" | "R" => Some(Shortcut::Reset),
+        "p" | "P" => Some(Shortcut::Present),
+        "f" | "F" => Some(Shortcut::FullScreen),
+        "?" => Some(Shortcut::Keys),
+        "Escape" => Some(Shortcut::CloseKeys),
+        _ => None,
+    }
+}
+
+pub(super) fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
     let cb = Closure::<dyn FnMut(web_sys::Event)>::new(f);
     let _ = target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
     cb.forget(); // page-lifetime handler
@@ -99,6 +158,14 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("download-csv", bus, || Msg::Export(Export::Csv));
     on_click("download-json", bus, || Msg::Export(Export::Json));
     on_click("download-png", bus, || Msg::Export(Export::Png));
+    on_click("present-button", bus, || Msg::Shortcut(Shortcut::Present));
+    let keys = bus.clone();
+    listen(&dom::document(), "keydown", move |e| {
+        if let Some(s) = shortcut(&e) {
+            e.prevent_default(); // Space would scroll the page
+            keys.send(Msg::Shortcut(s));
+        }
+    });
 
     // A preset opens in the page without a reload; a modified click (new tab) is the browser's.
     let presets = bus.clone();

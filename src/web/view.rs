@@ -180,8 +180,25 @@ fn fmt_duration(secs: f64) -> String {
 }
 
 /// Texts, buttons, progress and table: cheap enough for every frame.
+/// Presenter mode's frame: the page's class (the style sheet does the layout), the charts' type
+/// scaled with the screen (axis labels 24 px at 1080p), the keys' list.
+fn show_mode(a: &State) {
+    let present = a.study.view.present;
+    dom::set_class("app", "present", present);
+    dom::set_hidden("keys", !a.show_keys);
+    let height = web_sys::window()
+        .and_then(|w| w.inner_height().ok())
+        .and_then(|h| h.as_f64())
+        .unwrap_or(900.0);
+    let zoom = if present { (height / 490.0).max(1.0) } else { 1.0 };
+    canvas::set_zoom(zoom);
+    // The CSS pixels of the charts' axis labels (11 px at zoom 1), for the tests.
+    dom::set_data("chartFont", &format!("{:.1}", 11.0 * zoom));
+}
+
 fn redraw_texts(a: &State) {
     {
+        show_mode(a);
         show_backend(a);
         show_buttons(a);
         show_sweep_progress(a);
@@ -244,6 +261,11 @@ fn redraw_texts(a: &State) {
 /// The loss chart, and the hover targets it leaves. With many runs it is the costliest drawing, so
 /// the runner calls it at most ten times a second during a sweep.
 fn redraw_loss(a: &State) {
+    // What the faint curve is (the tests read it: the chart's legend is pixels).
+    dom::set_data(
+        "before",
+        a.before.as_ref().map_or("", |(_, label)| label.as_str()),
+    );
     let hover = {
         let mut opts = CurveOptions::new(
             a.study.view.log_y,
@@ -252,7 +274,8 @@ fn redraw_loss(a: &State) {
         opts.log_x = a.study.view.log_x;
         let mut hover = Vec::new();
         let drawn = canvas::draw("loss-canvas", |root, style| {
-            hover = plot::draw_curves(root, &a.runs, opts, style)?;
+            let before = a.before.as_ref().map(|(run, label)| (run, label.as_str()));
+            hover = plot::draw_curves_after(root, &a.runs, before, opts, style)?;
             Ok(())
         });
         if let Err(e) = drawn {

@@ -1,0 +1,132 @@
+// Presenter mode and the keys (#14): the charts fill the screen in large type with only the
+// named knobs shown; a knob move restarts the run and keeps the run before as a faint curve; the
+// keys work everywhere but in a field.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, waitForState, waitForNewRun } from "./harness.mjs";
+
+let srv, browser;
+before(async () => {
+  srv = await serve();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  srv?.server.close();
+});
+
+const data = (page) => page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+
+async function openAt(width, height, query) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.goto(srv.base + query);
+  return { page, errors };
+}
+
+// Grey pixels (the "before" curve is drawn in rgb(150,150,150) over white).
+const greyPixels = (page, id) =>
+  page.evaluate((id) => {
+    const c = document.getElementById(id);
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+      if (Math.abs(r - g) < 8 && Math.abs(g - b) < 8 && r > 135 && r < 185) n++;
+    }
+    return n;
+  }, id);
+
+for (const [width, height] of [
+  [1920, 1080],
+  [1280, 720],
+]) {
+  test(`presenter mode fills a ${width}×${height} screen in large type with only the named knobs`, async () => {
+    const { page, errors } = await openAt(width, height, "?v=1&backend=cpu&steps=300&present=1&knobs=lr,w");
+    await waitForState(page, ["done"], 60_000);
+    assert.equal(await page.evaluate(() => document.getElementById("app").classList.contains("present")), true);
+    assert.equal(await page.isVisible(".controls"), false, "the controls give way");
+    assert.equal(await page.isVisible(".gallery"), false);
+    assert.equal(await page.isVisible("#knob-bar"), true);
+    assert.deepEqual(
+      await page.$$eval("#knob-bar input[type=range]", (xs) => xs.map((x) => x.id)),
+      ["knob-lr", "knob-w"],
+    );
+    assert.equal(await page.textContent("#knob-lr-value"), "0.01");
+    const px = (sel) => page.$eval(sel, (e) => parseFloat(getComputedStyle(e).fontSize));
+    const chartFont = Number((await data(page)).chartFont);
+    if (height === 1080) {
+      assert.ok((await px("#status")) >= 24, `body text ${await px("#status")} px`);
+      assert.ok((await px(".knob")) >= 24, "the knob labels");
+      assert.ok(chartFont >= 24, `axis labels ${chartFont} px`);
+    } else {
+      assert.ok(chartFont >= 16 && (await px("#status")) >= 16, "scaled to the screen");
+    }
+    // The visible charts cover most of the screen.
+    const covered = await page.evaluate(() => {
+      let area = 0;
+      for (const c of document.querySelectorAll("canvas")) {
+        const r = c.getBoundingClientRect();
+        if (r.width && r.height && c.offsetParent) area += r.width * r.height;
+      }
+      return area / (innerWidth * innerHeight);
+    });
+    assert.ok(covered > 0.6, `charts cover ${(100 * covered).toFixed(0)} % of the screen`);
+    assert.ok(
+      (await page.evaluate(() => document.documentElement.scrollHeight)) <= height * 1.02,
+      "nothing to scroll to",
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
+
+test("a knob move restarts the run at once and keeps the run before as a faint curve", async () => {
+  const { page, errors } = await openAt(1280, 720, "?v=1&backend=cpu&steps=200&present=1&knobs=lr");
+  const first = await waitForState(page, ["done"], 60_000);
+  assert.equal(first.before, "", "no before curve yet");
+  const at = Number(await page.inputValue("#knob-lr"));
+  await page.locator("#knob-lr").fill(String(at + 1)); // one ×2 step up, released
+  const second = await waitForNewRun(page, first.generation, 60_000);
+  assert.match(await page.evaluate(() => location.search), /lr=0\.02/);
+  assert.equal(second.before, "lr=0.01", "the run before is named by its knob");
+  assert.equal(await page.textContent("#knob-lr-value"), "0.02");
+  assert.ok((await greyPixels(page, "loss-canvas")) > 300, "the faint before curve is drawn");
+  assert.notEqual(second.lastVal, first.lastVal, "a new run for the new rate");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the keys: Space, P, ? and Esc work, and not while typing in a field", async () => {
+  const { page, errors } = await openAt(1280, 800, "?v=1&backend=cpu&steps=100000");
+  await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) > 10, null, {
+    timeout: 60_000,
+  });
+  await page.keyboard.press("Space");
+  await waitForState(page, ["paused"], 5_000);
+  await page.keyboard.press("Space");
+  await waitForState(page, ["running"], 5_000);
+  await page.keyboard.press("?");
+  assert.equal(await page.isVisible("#keys"), true, "? shows the keys");
+  await page.keyboard.press("Escape");
+  assert.equal(await page.isVisible("#keys"), false);
+  // Typing a P into a field types it.
+  await page.focus("#sweep");
+  await page.keyboard.type("p");
+  assert.equal(await page.evaluate(() => document.getElementById("app").classList.contains("present")), false);
+  await page.keyboard.press("Backspace");
+  // On a focused button the letter keys still work (Train is disabled while it runs).
+  await page.focus("#pause");
+  await page.keyboard.press("p");
+  await page.waitForFunction(() => /present=1/.test(location.search));
+  assert.equal(await page.isVisible(".controls"), false, "P turned presenter mode on");
+  await page.keyboard.press("P");
+  await page.waitForFunction(() => !/present=1/.test(location.search));
+  assert.equal(await page.isVisible(".controls"), true, "and off again");
+  await page.keyboard.press("r");
+  await waitForState(page, ["idle"], 5_000);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
