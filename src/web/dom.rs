@@ -289,3 +289,10 @@ pub fn read_controls() -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Calls `f` on every `event` at `target`, for the page's lifetime.
+pub fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
+    let cb = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(f);
+    let _ = target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+    cb.forget(); // page-lifetime handler
+}

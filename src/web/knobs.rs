@@ -97,7 +97,7 @@ fn build(bus: &Rc<Bus>, bar: &Bar) {
         };
         // While dragging, the value shows; on release (or an arrow key) the run restarts.
         let (shown, at_input) = (values.clone(), id.clone());
-        super::shell::listen(&slider, "input", move |e| {
+        dom::listen(&slider, "input", move |e| {
             if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
                 && let Some(v) = i.value().parse::<usize>().ok().and_then(|k| shown.get(k))
             {
@@ -105,7 +105,7 @@ fn build(bus: &Rc<Bus>, bar: &Bar) {
             }
         });
         let (bus, values, key) = (bus.clone(), values.clone(), key.name);
-        super::shell::listen(&slider, "change", move |e| {
+        dom::listen(&slider, "change", move |e| {
             if let Some(i) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
                 && let Some(v) = i.value().parse::<usize>().ok().and_then(|k| values.get(k))
             {

@@ -132,21 +132,15 @@ fn shortcut(e: &web_sys::Event) -> Option<Shortcut> {
     }
 }
 
-pub(super) fn listen(target: &web_sys::EventTarget, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
-    let cb = Closure::<dyn FnMut(web_sys::Event)>::new(f);
-    let _ = target.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
-    cb.forget(); // page-lifetime handler
-}
-
 fn on_click(id: &str, bus: &Rc<Bus>, msg: impl Fn() -> Msg + 'static) {
     let bus = bus.clone();
-    listen(&dom::el::<HtmlElement>(id), "click", move |_| bus.send(msg()));
+    dom::listen(&dom::el::<HtmlElement>(id), "click", move |_| bus.send(msg()));
 }
 
 fn wire_events(bus: &Rc<Bus>) {
     for key in dom::control_keys() {
         let bus = bus.clone();
-        listen(&dom::el::<HtmlElement>(key), "change", move |_| {
+        dom::listen(&dom::el::<HtmlElement>(key), "change", move |_| {
             bus.send(Msg::Edit(dom::read_controls()))
         });
     }
@@ -160,7 +154,7 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("download-png", bus, || Msg::Export(Export::Png));
     on_click("present-button", bus, || Msg::Shortcut(Shortcut::Present));
     let keys = bus.clone();
-    listen(&dom::document(), "keydown", move |e| {
+    dom::listen(&dom::document(), "keydown", move |e| {
         if let Some(s) = shortcut(&e) {
             e.prevent_default(); // Space would scroll the page
             keys.send(Msg::Shortcut(s));
@@ -169,7 +163,7 @@ fn wire_events(bus: &Rc<Bus>) {
 
     // A preset opens in the page without a reload; a modified click (new tab) is the browser's.
     let presets = bus.clone();
-    listen(&dom::el::<HtmlElement>("preset-list"), "click", move |e| {
+    dom::listen(&dom::el::<HtmlElement>("preset-list"), "click", move |e| {
         let Some(mouse) = e.dyn_ref::<MouseEvent>() else {
             return;
         };
@@ -188,15 +182,15 @@ fn wire_events(bus: &Rc<Bus>) {
     });
 
     let canvas = dom::el::<HtmlElement>("loss-canvas");
-    listen(&canvas, "mousemove", |e| {
+    dom::listen(&canvas, "mousemove", |e| {
         if let Some(m) = e.dyn_ref::<MouseEvent>() {
             view::show_hover(m);
         }
     });
-    listen(&canvas, "mouseleave", |_| dom::set_hidden("hover", true));
+    dom::listen(&canvas, "mouseleave", |_| dom::set_hidden("hover", true));
 
     let resize = bus.clone();
     if let Some(w) = web_sys::window() {
-        listen(&w, "resize", move |_| resize.send(Msg::Resize));
+        dom::listen(&w, "resize", move |_| resize.send(Msg::Resize));
     }
 }
