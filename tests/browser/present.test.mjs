@@ -130,3 +130,32 @@ test("the keys: Space, P, ? and Esc work, and not while typing in a field", asyn
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// The venue's network drops (#14): after one visit, a reload with the browser offline still
+// loads the page and trains; the stored files are this build's.
+test("after one visit the page loads and trains offline", async () => {
+  const { page, errors } = await openAt(1280, 800, "?v=1&backend=cpu&steps=50");
+  await waitForState(page, ["done"], 60_000);
+  const stored = await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    for (;;) {
+      const keys = await caches.keys();
+      const cache = keys.length && (await caches.open(keys[0]));
+      const files = cache ? (await cache.keys()).map((r) => new URL(r.url).pathname) : [];
+      if (files.some((f) => f.endsWith(".wasm")) && navigator.serviceWorker.controller) return { keys, files };
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  });
+  assert.equal(stored.keys.length, 1);
+  assert.match(stored.keys[0], /^tinytune-\w+$/);
+  for (const f of ["/", "/worker.js"]) assert.ok(stored.files.includes(f), `${f} in ${stored.files}`);
+  assert.ok(stored.files.some((f) => /^\/style-\w+\.css$/.test(f)), "the styles");
+  await page.context().setOffline(true);
+  await page.goto(srv.base + "?v=1&backend=cpu&steps=40&task=xor");
+  const offline = await waitForState(page, ["done"], 60_000);
+  assert.equal(offline.step, "40", "it trained offline");
+  assert.match(await page.evaluate(() => location.search), /task=xor/, "the link's own experiment");
+  await page.context().setOffline(false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -1,0 +1,48 @@
+// Offline after the first visit (#14): a talk must survive the venue's network. The page
+// registers this worker as sw.js?build=<the wasm glue's hash>, so every deployment is a new
+// worker with its own cache, and the old build's cache is deleted once the new one is active.
+// At install it stores the page and every file the page names (glue, wasm, styles) and the
+// training worker's loader; the bundled data is compiled into the wasm.
+const BUILD = new URL(location.href).searchParams.get("build") || "dev";
+const CACHE = `tinytune-${BUILD}`;
+
+self.addEventListener("install", (e) => {
+  e.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const page = await fetch("./", { cache: "no-store" });
+      const html = await page.clone().text();
+      // Trunk writes the hashed files as quoted absolute paths (href, import, module_or_path).
+      const files = [...html.matchAll(/["'](\/[\w.-]+\.(?:js|wasm|css))["']/g)].map((m) => m[1]);
+      await cache.put("./", page);
+      await cache.addAll([...new Set([...files, "./worker.js"])]);
+      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener("activate", (e) => {
+  e.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) {
+        if (key.startsWith("tinytune-") && key !== CACHE) await caches.delete(key);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+self.addEventListener("fetch", (e) => {
+  const req = e.request;
+  if (req.method !== "GET" || new URL(req.url).origin !== location.origin) return;
+  if (req.mode === "navigate") {
+    // The page from the network while there is one (a new deployment's page names its new
+    // files), else the stored page, whatever the link's query.
+    e.respondWith(
+      fetch(req).catch(async () => (await caches.match("./", { ignoreSearch: true })) || Response.error()),
+    );
+    return;
+  }
+  // The hashed files never change under their names: the stored copy first.
+  e.respondWith(caches.match(req).then((hit) => hit || fetch(req)));
+});
