@@ -16,7 +16,8 @@ try {
   );
   await gallery.close();
   for (const [id, href] of presets.filter(([id]) => only.length === 0 || only.includes(id))) {
-    const { page } = await open(browser, srv.base, `${href}&backend=${backend}`);
+    // No service worker: storing the build for offline use would take CPU from the timed run.
+    const { page } = await open(browser, srv.base, `${href}&backend=${backend}`, { serviceWorkers: "block" });
     const data = await waitForState(page, ["done", "failed", "diverged"], 1_800_000);
     console.log(
       JSON.stringify({

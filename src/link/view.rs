@@ -47,7 +47,7 @@ impl Named for SweepMetric {
 /// At most this many knobs on a presenter's bar: more would not be read from the back of a room.
 pub const MAX_KNOBS: usize = 4;
 
-/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `present`, `knobs`).
+/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `present`, `knobs`, `embed`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
     pub backend: BackendChoice,
@@ -61,6 +61,8 @@ pub struct View {
     pub present: bool,
     /// The knobs presenter mode shows, as link keys (`link::ladder`).
     pub knobs: Vec<String>,
+    /// Embed mode, for an iframe in slides or a blog post: the charts and a compact knob bar.
+    pub embed: bool,
 }
 
 impl Default for View {
@@ -72,6 +74,7 @@ impl Default for View {
             metric: SweepMetric::Final,
             present: false,
             knobs: Vec::new(),
+            embed: false,
         }
     }
 }

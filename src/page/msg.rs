@@ -118,6 +118,8 @@ pub enum Shortcut {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Export {
     CopyLink,
+    /// The `<iframe>` snippet of the experiment in embed mode.
+    CopyEmbed,
     Csv,
     Json,
     /// The figure a person is looking at.

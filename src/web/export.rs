@@ -11,31 +11,58 @@ use crate::train::metrics::Run;
 
 pub fn copy_link() {
     let Some(window) = web_sys::window() else { return };
-    let href = window.location().href().unwrap_or_default();
+    copy_text(&window.location().href().unwrap_or_default(), "Link");
+}
+
+/// The `<iframe>` snippet of this experiment in embed mode, for slides and blog posts.
+pub fn copy_embed(study: &crate::link::study::Study) {
+    let Some(window) = web_sys::window() else { return };
+    let location = window.location();
+    let mut embedded = study.clone();
+    embedded.view.embed = true;
+    embedded.view.present = false;
+    let src = format!(
+        "{}{}?{}",
+        location.origin().unwrap_or_default(),
+        location.pathname().unwrap_or_default(),
+        crate::link::url::to_query(&embedded)
+    );
+    // The link is URL-encoded (no quotes or angle brackets); `&` is escaped for the attribute.
+    let code = format!(
+        "<iframe src=\"{}\" width=\"800\" height=\"480\" style=\"border:0\" loading=\"lazy\" title=\"tinytune\"></iframe>",
+        src.replace('&', "&amp;")
+    );
+    copy_text(&code, "Embed code");
+}
+
+/// Puts `text` on the clipboard, or, where there is none (a plain-http host, an embedded page),
+/// shows it selected below the charts to copy by hand. `what` names it in the message.
+fn copy_text(text: &str, what: &'static str) {
+    let Some(window) = web_sys::window() else { return };
     let fallback: HtmlInputElement = dom::el("link-fallback");
-    let show_fallback = move |fallback: &HtmlInputElement, href: &str| {
-        // No clipboard (plain-http host, embedded page): show the link, selected, to copy by hand.
-        fallback.set_value(href);
+    let text = text.to_string();
+    let show_fallback = move |fallback: &HtmlInputElement, text: &str| {
+        fallback.set_value(text);
         fallback.set_hidden(false);
         fallback.select();
-        dom::push_message(Level::Info, "Copy the selected link below.");
+        dom::push_message(Level::Info, &format!("{what}: copy the selected text below."));
     };
     // `navigator.clipboard` is undefined outside secure contexts; calling into it would throw.
     let has_clipboard = js_sys::Reflect::get(&window.navigator(), &JsValue::from_str("clipboard"))
         .map(|c| !c.is_undefined() && !c.is_null())
         .unwrap_or(false);
     if !has_clipboard {
-        show_fallback(&fallback, &href);
+        show_fallback(&fallback, &text);
         return;
     }
-    let promise = window.navigator().clipboard().write_text(&href);
+    let promise = window.navigator().clipboard().write_text(&text);
     wasm_bindgen_futures::spawn_local(async move {
         match wasm_bindgen_futures::JsFuture::from(promise).await {
             Ok(_) => {
                 fallback.set_hidden(true);
-                dom::push_message(Level::Info, "Link copied to the clipboard.");
+                dom::push_message(Level::Info, &format!("{what} copied to the clipboard."));
             }
-            Err(_) => show_fallback(&fallback, &href),
+            Err(_) => show_fallback(&fallback, &text),
         }
     });
 }

@@ -36,9 +36,9 @@ fn bar_of(study: &Study) -> Bar {
         .collect()
 }
 
-/// Shows the bar for `study` in presenter mode (hidden otherwise).
+/// Shows the bar for `study` in presenter and embed mode (hidden otherwise).
 pub fn show(bus: &Rc<Bus>, study: &Study) {
-    let present = study.view.present && !study.view.knobs.is_empty();
+    let present = (study.view.present || study.view.embed) && !study.view.knobs.is_empty();
     dom::set_hidden("knob-bar", !present);
     if !present {
         return;

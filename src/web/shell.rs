@@ -56,6 +56,7 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
                 let state = bus.state();
                 match what {
                     Export::CopyLink => export::copy_link(),
+                    Export::CopyEmbed => export::copy_embed(&state.study),
                     Export::Csv => export::csv(&state.runs),
                     Export::Json => export::json(&state.runs),
                     Export::Png => export::png(view::main_chart()),
@@ -149,6 +150,7 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("cancel", bus, || Msg::Cancel);
     on_click("reset", bus, || Msg::Reset);
     on_click("copy-link", bus, || Msg::Export(Export::CopyLink));
+    on_click("copy-embed", bus, || Msg::Export(Export::CopyEmbed));
     on_click("download-csv", bus, || Msg::Export(Export::Csv));
     on_click("download-json", bus, || Msg::Export(Export::Json));
     on_click("download-png", bus, || Msg::Export(Export::Png));

@@ -185,6 +185,7 @@ fn fmt_duration(secs: f64) -> String {
 fn show_mode(a: &State) {
     let present = a.study.view.present;
     dom::set_class("app", "present", present);
+    dom::set_class("app", "embed", a.study.view.embed && !present);
     dom::set_hidden("keys", !a.show_keys);
     let height = web_sys::window()
         .and_then(|w| w.inner_height().ok())

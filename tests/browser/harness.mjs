@@ -61,8 +61,9 @@ export async function launch({ webgpu = true } = {}) {
 }
 
 // Opens `query` and collects console errors and page errors for the test to check.
-export async function open(browser, base, query) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+// `options` are the page's context options (e.g. `{ serviceWorkers: "block" }` for timings).
+export async function open(browser, base, query, options = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, ...options });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => {

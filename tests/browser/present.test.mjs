@@ -159,3 +159,43 @@ test("after one visit the page loads and trains offline", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Embed mode (#14): in an iframe-sized page the charts and a compact knob bar only; the page's
+// "Copy embed code" gives the <iframe> snippet of the experiment in embed mode.
+test("embed mode fits an iframe, and the page gives its embed code", async () => {
+  const { page, errors } = await openAt(1280, 800, "?v=1&backend=cpu&steps=60&knobs=lr");
+  await waitForState(page, ["done"], 60_000);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await page.click("#copy-embed");
+  await page.waitForFunction(() => /Embed code/.test(document.getElementById("messages").textContent));
+  const code = (await page.isVisible("#link-fallback"))
+    ? await page.inputValue("#link-fallback")
+    : await page.evaluate(() => navigator.clipboard.readText());
+  const m = code.match(/^<iframe src="([^"]+)" width="800" height="480" style="border:0" loading="lazy" title="tinytune"><\/iframe>$/);
+  assert.ok(m, code);
+  const src = m[1].replaceAll("&amp;", "&");
+  assert.match(src, /embed=1/);
+  assert.match(src, /knobs=lr/);
+  assert.doesNotMatch(src, /present=1/);
+  await page.close();
+
+  const framed = await openAt(800, 480, src.slice(src.indexOf("?")));
+  await waitForState(framed.page, ["done"], 60_000);
+  const p = framed.page;
+  assert.equal(await p.evaluate(() => document.getElementById("app").classList.contains("embed")), true);
+  assert.equal(await p.isVisible(".controls"), false);
+  assert.equal(await p.isVisible("header"), false);
+  assert.equal(await p.isVisible("#knob-lr"), true, "the compact knob bar");
+  const covered = await p.evaluate(() => {
+    let area = 0;
+    for (const c of document.querySelectorAll("canvas")) {
+      const r = c.getBoundingClientRect();
+      if (r.width && r.height && c.offsetParent) area += r.width * r.height;
+    }
+    return area / (innerWidth * innerHeight);
+  });
+  assert.ok(covered > 0.6, `charts cover ${(100 * covered).toFixed(0)} % of the frame`);
+  assert.ok((await p.evaluate(() => document.documentElement.scrollHeight)) <= 480 * 1.02, "nothing to scroll");
+  assert.deepEqual([...errors, ...framed.errors], []);
+  await p.close();
+});

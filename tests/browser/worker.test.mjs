@@ -23,7 +23,9 @@ const step = async (page) => Number((await data(page)).step || 0);
 const HEAVY = "?v=1&backend=cpu&w=2048&d=2&bs=190&steps=200&lr=0.0003";
 
 test("a heavy link trains without blocking the page; Pause lands between steps, Reset within 200 ms", async (t) => {
-  const page = await browser.newPage();
+  // No service worker: storing the build for offline use is a one-off of the first visit, and on
+  // two cores it takes CPU from the page this test times.
+  const page = await browser.newPage({ serviceWorkers: "block" });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.addInitScript(() => {
