@@ -171,6 +171,15 @@ pub fn ema(values: &[f64], factor: f64) -> Vec<f64> {
 
 const MAX_LINE_POINTS: usize = 1500;
 
+/// A run's finite training losses as (step, loss).
+fn finite_train(run: &Run) -> Vec<(usize, f64)> {
+    run.reports
+        .iter()
+        .filter(|s| s.train_loss.is_finite())
+        .map(|s| (s.step, f64::from(s.train_loss)))
+        .collect()
+}
+
 /// Legend entries beyond this many would hide the chart; hovering still names every run.
 const MAX_LEGEND: usize = 12;
 
@@ -227,12 +236,7 @@ where
     if let Some((run, label)) = before {
         // Grey, behind: the smoothed training loss and the validation loss of the run before.
         let grey = RGBColor(150, 150, 150);
-        let finite: Vec<(usize, f64)> = run
-            .reports
-            .iter()
-            .filter(|s| s.train_loss.is_finite())
-            .map(|s| (s.step, f64::from(s.train_loss)))
-            .collect();
+        let finite = finite_train(run);
         let raw: Vec<f64> = finite.iter().map(|p| p.1).collect();
         let thin = (finite.len() / MAX_LINE_POINTS).max(1);
         let smooth: Vec<(f64, f64)> = finite
@@ -284,12 +288,7 @@ where
     let mut hover = Vec::new();
     for run in runs {
         let name = run.label();
-        let finite: Vec<(usize, f64)> = run
-            .reports
-            .iter()
-            .filter(|s| s.train_loss.is_finite())
-            .map(|s| (s.step, f64::from(s.train_loss)))
-            .collect();
+        let finite = finite_train(run);
         let raw_y: Vec<f64> = finite.iter().map(|p| p.1).collect();
         let smooth: Vec<(f64, f64)> = finite
             .iter()

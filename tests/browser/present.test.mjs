@@ -26,6 +26,17 @@ async function openAt(width, height, query) {
   return { page, errors };
 }
 
+// The share of the viewport the visible charts cover.
+const chartsCover = (page) =>
+  page.evaluate(() => {
+    let area = 0;
+    for (const c of document.querySelectorAll("canvas")) {
+      const r = c.getBoundingClientRect();
+      if (r.width && r.height && c.offsetParent) area += r.width * r.height;
+    }
+    return area / (innerWidth * innerHeight);
+  });
+
 // Grey pixels (the "before" curve is drawn in rgb(150,150,150) over white).
 const greyPixels = (page, id) =>
   page.evaluate((id) => {
@@ -65,14 +76,7 @@ for (const [width, height] of [
       assert.ok(chartFont >= 16 && (await px("#status")) >= 16, "scaled to the screen");
     }
     // The visible charts cover most of the screen.
-    const covered = await page.evaluate(() => {
-      let area = 0;
-      for (const c of document.querySelectorAll("canvas")) {
-        const r = c.getBoundingClientRect();
-        if (r.width && r.height && c.offsetParent) area += r.width * r.height;
-      }
-      return area / (innerWidth * innerHeight);
-    });
+    const covered = await chartsCover(page);
     assert.ok(covered > 0.6, `charts cover ${(100 * covered).toFixed(0)} % of the screen`);
     assert.ok(
       (await page.evaluate(() => document.documentElement.scrollHeight)) <= height * 1.02,
@@ -186,14 +190,7 @@ test("embed mode fits an iframe, and the page gives its embed code", async () =>
   assert.equal(await p.isVisible(".controls"), false);
   assert.equal(await p.isVisible("header"), false);
   assert.equal(await p.isVisible("#knob-lr"), true, "the compact knob bar");
-  const covered = await p.evaluate(() => {
-    let area = 0;
-    for (const c of document.querySelectorAll("canvas")) {
-      const r = c.getBoundingClientRect();
-      if (r.width && r.height && c.offsetParent) area += r.width * r.height;
-    }
-    return area / (innerWidth * innerHeight);
-  });
+  const covered = await chartsCover(p);
   assert.ok(covered > 0.6, `charts cover ${(100 * covered).toFixed(0)} % of the frame`);
   assert.ok((await p.evaluate(() => document.documentElement.scrollHeight)) <= 480 * 1.02, "nothing to scroll");
   assert.deepEqual([...errors, ...framed.errors], []);
