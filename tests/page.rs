@@ -650,6 +650,11 @@ fn a_presenters_knob_move_keeps_the_run_before() {
     // Train again, same experiment: the before curve is still the other setting's.
     update(&mut s, Msg::Reset);
     assert_eq!(s.before.as_ref().map(|b| b.1.as_str()), Some("lr=0.01"));
+    // Anything else changed (another preset, a hidden control): a different experiment, no before.
+    let m = frame(&s, 0..10, 0.5);
+    update(&mut s, m);
+    edit(&mut s, "w", "32");
+    assert!(s.before.is_none(), "a width change is not a move of the lr knob");
     let mut plain = running("steps=100");
     let m = frame(&plain, 0..10, 0.5);
     update(&mut plain, m);

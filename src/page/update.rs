@@ -382,7 +382,7 @@ fn on_frame(state: &mut State, f: FrameReport, fx: &mut Vec<Effect>) {
 
 /// In presenter mode a knob moved: the single run it replaced, if it had trained at all, stays on
 /// the loss chart as the "before" curve, named by the knobs' values it ran with. Out of presenter
-/// mode, or for a sweep, there is none.
+/// mode, for a sweep, or when more than the knobs changed, there is none.
 fn keep_before(state: &mut State) {
     let view = &state.study.view;
     let single = |n: usize| n == 1 && state.points.len() == 1;
@@ -390,11 +390,21 @@ fn keep_before(state: &mut State) {
         state.before = None;
         return;
     }
-    let old = &state.runs[0];
-    if old.reports.is_empty() || old.config == state.points[0].config {
+    let (old, new) = (&state.runs[0], &state.points[0].config);
+    if old.reports.is_empty() || old.config == *new {
         return;
     }
+    // Only a move of the knobs themselves: another preset or a hidden control's edit is a
+    // different experiment, not a "before".
     let was = Study::of(old.config.clone());
+    let mut moved = old.config.clone();
+    for k in view.knobs.iter().filter_map(|k| crate::link::keys::key(k)) {
+        let _ = k.set_experiment(&mut moved, &url::value_text(&Study::of(new.clone()), k));
+    }
+    if moved != *new {
+        state.before = None;
+        return;
+    }
     let named: Vec<String> = view
         .knobs
         .iter()
