@@ -5,8 +5,6 @@
 use super::keys::{self, Key, Range, Ty};
 use crate::vocab::{clip, format_number, parse_number};
 
-pub use super::view::MAX_KNOBS;
-
 /// Keys a presenter's knob may be: the experiment's sweepable knobs with a ladder of values.
 pub fn laddered(key: &Key) -> bool {
     key.sweepable && !matches!(key.ty, Ty::Text)

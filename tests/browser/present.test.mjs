@@ -141,19 +141,20 @@ test("after one visit the page loads and trains offline", async () => {
   const { page, errors } = await openAt(1280, 800, "?v=1&backend=cpu&steps=50");
   await waitForState(page, ["done"], 60_000);
   const stored = await page.evaluate(async () => {
+    // Active means its install finished storing the files; it then claims this page.
     await navigator.serviceWorker.ready;
-    for (;;) {
-      const keys = await caches.keys();
-      const cache = keys.length && (await caches.open(keys[0]));
-      const files = cache ? (await cache.keys()).map((r) => new URL(r.url).pathname) : [];
-      if (files.some((f) => f.endsWith(".wasm")) && navigator.serviceWorker.controller) return { keys, files };
-      await new Promise((r) => setTimeout(r, 50));
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((r) => navigator.serviceWorker.addEventListener("controllerchange", r, { once: true }));
     }
+    const keys = await caches.keys();
+    const files = (await (await caches.open(keys[0])).keys()).map((r) => new URL(r.url).pathname);
+    return { keys, files };
   });
   assert.equal(stored.keys.length, 1);
   assert.match(stored.keys[0], /^tinytune-\w+$/);
   for (const f of ["/", "/worker.js"]) assert.ok(stored.files.includes(f), `${f} in ${stored.files}`);
   assert.ok(stored.files.some((f) => /^\/style-\w+\.css$/.test(f)), "the styles");
+  assert.ok(stored.files.some((f) => /^\/tinytune-\w+_bg\.wasm$/.test(f)), "the module");
   await page.context().setOffline(true);
   await page.goto(srv.base + "?v=1&backend=cpu&steps=40&task=xor");
   const offline = await waitForState(page, ["done"], 60_000);
