@@ -6,7 +6,7 @@ use tinytune::knobs::arch::Activation;
 use tinytune::knobs::optim::OptimizerKind;
 use tinytune::knobs::task::Task;
 use tinytune::link::study::Study;
-use tinytune::link::url::{experiment_query, parse, parse_strict, to_query};
+use tinytune::link::url::{self, experiment_query, parse, parse_strict, to_query};
 use tinytune::link::view::{BackendChoice, SweepMetric, View};
 
 /// Every problem `q` has, as "key|message" lines.
@@ -662,5 +662,35 @@ fn presenter_knobs_read_from_the_link_and_step_through_their_values() {
         (w[at - 1].as_str(), w[at + 1].as_str()),
         ("32", "64"),
         "the link's own width in its place"
+    );
+}
+
+/// A deck's link: bad slides are named and left out, a slide past the end is the last, an item's
+/// own problems are named with its slide, and the link round-trips.
+#[test]
+fn deck_links_are_read_leniently_and_round_trip() {
+    let p = url::parse("deck=e1,nope,task%3Dxor%26lr%3Dabc&slide=7");
+    let text: Vec<&str> = p.issues.iter().map(|i| i.message.as_str()).collect();
+    assert_eq!(
+        p.study.view.deck,
+        vec!["e1".to_string(), "task=xor&lr=abc".to_string()]
+    );
+    assert_eq!(p.study.view.slide, 2, "{text:?}");
+    assert!(
+        text.iter().any(|t| t.contains("'nope' is neither a preset id")),
+        "{text:?}"
+    );
+    assert!(
+        text.iter().any(|t| t.contains("past the deck's 2 slides")),
+        "{text:?}"
+    );
+    assert!(text.iter().any(|t| t.starts_with("slide 2: lr:")), "{text:?}");
+    assert_eq!(p.study.experiment.task, Task::Xor);
+    let q = url::to_query(&p.study);
+    assert_eq!(url::parse(&q).study, p.study, "{q}");
+    assert!(url::parse_strict("slide=2").is_err(), "a slide without a deck");
+    assert!(
+        url::parse_strict("deck=task%3Dxor%26deck%3De1").is_err(),
+        "a deck in a deck"
     );
 }

@@ -661,3 +661,69 @@ fn a_presenters_knob_move_keeps_the_run_before() {
     edit(&mut plain, "lr", "0.02");
     assert!(plain.before.is_none(), "the normal page shows no before curve");
 }
+
+/// A deck (#14): the link opens its slide; → / PageDown and ← / PageUp step it, each slide its own
+/// experiment with the talk's presenter mode and backend kept, and the link follows; the ends stay.
+#[test]
+fn a_deck_steps_through_its_slides_and_the_link_follows() {
+    use tinytune::link::presets;
+    use tinytune::page::Shortcut;
+    let mut s = running("present=1&deck=e4-coord,task%3Dxor%26steps%3D40,e1&slide=2");
+    assert_eq!(s.study.view.slide, 2);
+    assert_eq!(s.study.experiment.total_steps(), 40);
+    assert_eq!(s.study.experiment.task, tinytune::knobs::task::Task::Xor);
+    let fx = update(&mut s, Msg::Shortcut(Shortcut::NextSlide));
+    let link = url_of(&fx).expect("the link follows").to_string();
+    assert!(link.contains("slide=3") && link.contains("present=1"), "{link}");
+    assert_eq!(started(&fx), Some(s.generation), "the slide runs at once");
+    let e1 = url::parse(presets::find("e1").unwrap().query).study;
+    assert_eq!((&s.study.experiment, &s.study.sweep), (&e1.experiment, &e1.sweep));
+    assert!(s.study.view.present, "presenter mode holds for the talk");
+    // The last slide stays the last.
+    let g = s.generation;
+    let fx = update(&mut s, Msg::Shortcut(Shortcut::NextSlide));
+    assert!(fx.is_empty() && s.generation == g, "{fx:?}");
+    // Back twice: the first slide, the preset's own experiment.
+    update(&mut s, Msg::Shortcut(Shortcut::PreviousSlide));
+    let fx = update(&mut s, Msg::Shortcut(Shortcut::PreviousSlide));
+    assert_eq!(s.study.view.slide, 1);
+    let coord = url::parse(presets::find("e4-coord").unwrap().query).study;
+    assert_eq!(s.study.experiment, coord.experiment);
+    let link = url_of(&fx).unwrap().to_string();
+    assert!(!link.contains("slide="), "slide 1 is the default: {link}");
+    // The link replays the slide, and a change made on it.
+    edit(&mut s, "lr", "0.02");
+    let link = url::to_query(&s.study);
+    assert!(link.contains("lr=0.02") && link.contains("deck="), "{link}");
+    let mut again = running(&link);
+    assert_eq!(again.study, s.study);
+    // Without a deck the slide keys do nothing.
+    let g = again.generation;
+    again.study.view.deck.clear();
+    assert!(update(&mut again, Msg::Shortcut(Shortcut::PreviousSlide)).is_empty() && again.generation == g);
+}
+
+/// "Add to deck" makes the experiment on screen the deck's last slide without restarting it; a
+/// preset's experiment is written as its id.
+#[test]
+fn add_to_deck_appends_the_experiment_on_screen() {
+    let mut s = running("task=xor&steps=50");
+    let g = s.generation;
+    let fx = update(&mut s, Msg::AddToDeck);
+    assert_eq!(s.generation, g, "the slide is what runs already");
+    assert_eq!(s.study.view.deck, vec!["task=xor&steps=50".to_string()]);
+    assert!(
+        url_of(&fx).is_some_and(|u| u.contains("deck=task%253Dxor%2526steps%253D50")),
+        "{fx:?}"
+    );
+    update(&mut s, Msg::Preset("ft-spiral".into()));
+    update(&mut s, Msg::AddToDeck);
+    assert_eq!(s.study.view.deck.len(), 2);
+    assert_eq!(
+        (s.study.view.deck[1].as_str(), s.study.view.slide),
+        ("ft-spiral", 2)
+    );
+    // Editing the slide box opens that slide.
+    edit(&mut s, "slide", "1");
+    assert_eq!(s.study.experiment.total_steps(), 50);
+}

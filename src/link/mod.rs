@@ -1,6 +1,8 @@
 //! The link: a study (experiment, sweep, view) as a query string. `keys` declares every key once;
-//! `url` is the codec, `sweep` the grid, `presets` the gallery, `ladder` the presenter's knobs.
+//! `url` is the codec, `sweep` the grid, `presets` the gallery, `ladder` the presenter's knobs,
+//! `deck` a talk's slides.
 
+pub mod deck;
 pub mod keys;
 pub mod ladder;
 pub mod presets;

@@ -75,9 +75,49 @@ fn reset(s: &mut Study, base: &Study, key: &Key) {
 /// At most this many problems are listed; a hostile link must not flood the page.
 pub const MAX_ISSUES: usize = 10;
 
-/// Reads a link (with or without the leading `?`) leniently: the page's entry point.
+/// Reads a link (with or without the leading `?`) leniently: the page's entry point. A deck's
+/// link is its slide's experiment with the link's other keys on top (what changed on the slide).
 pub fn parse(query: &str) -> ParsedLink {
-    parse_onto(&Study::default(), query)
+    let query = query.strip_prefix('?').unwrap_or(query);
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let deck_keys: Vec<&(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k == "deck" || k == "slide")
+        .collect();
+    if !deck_keys.iter().any(|(k, _)| k == "deck") {
+        return parse_onto(&Study::default(), query);
+    }
+    let only = serde_urlencoded::to_string(&deck_keys).unwrap_or_default();
+    let deck = parse_onto(&Study::default(), &only).study.view;
+    if deck.deck.is_empty() {
+        return parse_onto(&Study::default(), query);
+    }
+    let (base, mut issues) = slide_study(&deck);
+    let mut parsed = parse_onto(&base, query);
+    issues.append(&mut parsed.issues);
+    parsed.issues = issues;
+    parsed
+}
+
+/// Slide `view.slide` of `view.deck` on its own: its experiment, sweep and view, without the deck
+/// (a link of a deck writes what differs from it), and what its link could not use.
+pub fn slide_study(view: &super::view::View) -> (Study, Vec<LinkIssue>) {
+    let Some(item) = view.slide.checked_sub(1).and_then(|i| view.deck.get(i)) else {
+        return (Study::default(), Vec::new());
+    };
+    // `parse_onto`, not `parse`: a deck inside a slide is never followed (and was refused).
+    let mut parsed = parse_onto(&Study::default(), super::deck::query_of(item));
+    parsed.study.view.deck.clear();
+    parsed.study.view.slide = 1;
+    let issues = parsed
+        .issues
+        .into_iter()
+        .map(|i| LinkIssue {
+            key: i.key,
+            message: format!("slide {}: {}", view.slide, i.message),
+        })
+        .collect();
+    (parsed.study, issues)
 }
 
 /// Reads `query` on top of `base` (a valid study): keys it names replace base's values, and a
@@ -154,6 +194,27 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         }
     }
 
+    // A deck's slide must be a preset or a link; the others are dropped, and the slide stays in it.
+    while let Some((at, message)) = super::deck::unknown_item(&study.view.deck) {
+        study.view.deck.remove(at);
+        issue("deck", format!("deck: {message}; it was left out"));
+    }
+    let slides = study.view.deck.len();
+    if study.view.slide > slides.max(1) {
+        if slides > 0 {
+            issue(
+                "slide",
+                format!(
+                    "slide {} is past the deck's {slides} slides; using {slides}",
+                    study.view.slide
+                ),
+            );
+        }
+        if slides == 0 {
+            issue("slide", "slide: the link has no deck=; ignored".to_string());
+        }
+        study.view.slide = slides.max(1);
+    }
     // A presenter's knob must be a knob with a ladder of values; the others are dropped.
     while let Some((at, message)) = super::ladder::unknown_knob(&study.view.knobs) {
         study.view.knobs.remove(at);
@@ -274,9 +335,14 @@ pub fn parse_strict(query: &str) -> Result<Study, Vec<LinkIssue>> {
     }
 }
 
-/// Writes the link for `s`: `v=1` first, then every non-default key in table order.
+/// Writes the link for `s`: `v=1` first, then every non-default key in table order. In a deck,
+/// "default" is the slide's own link: the link names the deck, the slide and what changed on it.
 pub fn to_query(s: &Study) -> String {
-    let d = Study::default();
+    let d = if s.view.deck.is_empty() {
+        Study::default()
+    } else {
+        slide_study(&s.view).0
+    };
     let mut pairs: Vec<(&str, String)> = vec![("v", VERSION.to_string())];
     for key in KEYS {
         let value = value_text(s, key);
@@ -284,8 +350,29 @@ pub fn to_query(s: &Study) -> String {
             pairs.push((key.name, value));
         }
     }
-    // Values are plain ASCII words and numbers, so encoding cannot fail.
+    // Values are plain text, so encoding cannot fail.
     serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| format!("v={VERSION}"))
+}
+
+/// The preset whose experiment and sweep `s` runs (the view aside), if any.
+pub fn preset_of(s: &Study) -> Option<&'static super::presets::Preset> {
+    super::presets::PRESETS.iter().find(|p| {
+        let p = parse(p.query).study;
+        p.experiment == s.experiment && p.sweep == s.sweep
+    })
+}
+
+/// The deck item of `s`'s experiment and sweep: the preset's id when it is one, else its link.
+pub fn deck_item(s: &Study) -> String {
+    if let Some(p) = preset_of(s) {
+        return p.id.to_string();
+    }
+    let own = Study {
+        view: Default::default(),
+        ..s.clone()
+    };
+    let q = to_query(&own);
+    q.strip_prefix(&format!("v={VERSION}&")).unwrap_or(&q).to_string()
 }
 
 /// The link of one run: its experiment with the default view and no sweep (the CLI's and the

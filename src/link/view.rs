@@ -47,7 +47,8 @@ impl Named for SweepMetric {
 /// At most this many knobs on a presenter's bar: more would not be read from the back of a room.
 pub const MAX_KNOBS: usize = 4;
 
-/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `present`, `knobs`, `embed`).
+/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `present`, `knobs`, `embed`,
+/// `deck`, `slide`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
     pub backend: BackendChoice,
@@ -63,6 +64,10 @@ pub struct View {
     pub knobs: Vec<String>,
     /// Embed mode, for an iframe in slides or a blog post: the charts and a compact knob bar.
     pub embed: bool,
+    /// A talk's slides, each a preset id or a link's query (`link::deck`); empty: no deck.
+    pub deck: Vec<String>,
+    /// The slide on screen, from 1.
+    pub slide: usize,
 }
 
 impl Default for View {
@@ -75,6 +80,8 @@ impl Default for View {
             present: false,
             knobs: Vec::new(),
             embed: false,
+            deck: Vec::new(),
+            slide: 1,
         }
     }
 }

@@ -48,6 +48,8 @@ pub enum Msg {
     Reset,
     /// A keyboard shortcut (never sent while a person types in a field).
     Shortcut(Shortcut),
+    /// "Add to deck": the experiment on screen becomes the deck's last slide.
+    AddToDeck,
     /// The backend selection of ticket `ticket` finished.
     BackendReady {
         ticket: u64,
@@ -113,6 +115,10 @@ pub enum Shortcut {
     /// ?: the list of keys on or off (Escape closes it).
     Keys,
     CloseKeys,
+    /// → or PageDown (a presentation clicker): the deck's next slide.
+    NextSlide,
+    /// ← or PageUp: the deck's previous slide.
+    PreviousSlide,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

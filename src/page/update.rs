@@ -39,7 +39,30 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 text: i.message.clone(),
             }));
             fx.push(Effect::ShowMessages);
-            change_study(state, parsed.study, &mut fx);
+            let (old, new) = (&state.study.view, &parsed.study.view);
+            if !new.deck.is_empty() && (old.deck != new.deck || old.slide != new.slide) {
+                // The deck box or the slide number changed: open that slide.
+                state.study.view.deck = new.deck.clone();
+                go_to_slide(state, new.slide, &mut fx);
+            } else {
+                change_study(state, parsed.study, &mut fx);
+            }
+        }
+        Msg::AddToDeck => {
+            let mut new = state.study.clone();
+            // The slide is this very experiment, so nothing restarts; the link gains it.
+            new.view.deck.push(url::deck_item(&new));
+            if new.view.deck.len() > crate::link::deck::MAX_SLIDES {
+                state.messages.push(Message {
+                    level: Level::Warning,
+                    text: format!("the deck is full ({} slides)", crate::link::deck::MAX_SLIDES),
+                });
+                fx.push(Effect::ShowMessages);
+                return fx;
+            }
+            new.view.slide = new.view.deck.len();
+            change_study(state, new, &mut fx);
+            fx.push(Effect::Render(Render::TEXTS));
         }
         Msg::Preset(id) => match presets::find(&id) {
             Some(p) => {
@@ -107,6 +130,18 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 Shortcut::Keys | Shortcut::CloseKeys => {
                     state.show_keys = key == Shortcut::Keys && !state.show_keys;
                     fx.push(Effect::Render(Render::TEXTS));
+                }
+                Shortcut::NextSlide | Shortcut::PreviousSlide => {
+                    let view = &state.study.view;
+                    let to = if key == Shortcut::NextSlide {
+                        (view.slide + 1).min(view.deck.len())
+                    } else {
+                        view.slide.saturating_sub(1).max(1)
+                    };
+                    // No deck, or its first or last slide: nothing to step to.
+                    if !view.deck.is_empty() && to != view.slide {
+                        go_to_slide(state, to, &mut fx);
+                    }
                 }
             }
         }
@@ -241,6 +276,32 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Export(e) => fx.push(Effect::Export(e)),
     }
     fx
+}
+
+/// Opens slide `to` of the deck: its own experiment, sweep and view, with what holds for the whole
+/// talk kept (the backend, presenter and embed mode, the knobs where the slide names none).
+fn go_to_slide(state: &mut State, to: usize, fx: &mut Vec<Effect>) {
+    let mut view = state.study.view.clone();
+    view.slide = to.clamp(1, view.deck.len().max(1));
+    let (mut new, issues) = url::slide_study(&view);
+    if new.view.knobs.is_empty() {
+        new.view.knobs = view.knobs.clone();
+    }
+    new.view.backend = view.backend;
+    new.view.present = view.present;
+    new.view.embed = view.embed;
+    new.view.deck = view.deck;
+    new.view.slide = view.slide;
+    state.messages.retain(|m| m.level != Level::Warning);
+    state.messages.extend(issues.iter().map(|i| Message {
+        level: Level::Warning,
+        text: format!("Link: {}", i.message),
+    }));
+    fx.push(Effect::ShowMessages);
+    if matches!(change_study(state, new, fx), Change::None | Change::Redraw) {
+        // The same experiment on two slides: it runs again, as a new slide does.
+        restart(state, true, fx);
+    }
 }
 
 fn url_effect(state: &State) -> Effect {

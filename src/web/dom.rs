@@ -223,10 +223,7 @@ fn build_presets() {
 /// Shows the preset's claim and expectation when the page runs exactly a preset's experiment
 /// and sweep (the view aside); hides it once a knob makes it a new experiment.
 fn show_preset_note(study: &Study) {
-    let current = crate::link::presets::PRESETS.iter().find(|p| {
-        let s = crate::link::url::parse(p.query).study;
-        s.experiment == study.experiment && s.sweep == study.sweep
-    });
+    let current = crate::link::url::preset_of(study);
     set_hidden("preset-note", current.is_none());
     if let Some(p) = current {
         set_text("preset-title", p.title);

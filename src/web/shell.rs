@@ -121,6 +121,8 @@ fn shortcut(e: &web_sys::Event) -> Option<Shortcut> {
         return None;
     }
     let presses_itself = tag == "button" || tag == "input";
+    // Arrows move a focused slider (a presenter's knob); a clicker's PageUp/PageDown never do.
+    let moves_itself = kind == "range";
     match key.as_str() {
         " " if presses_itself => None,
         " " => Some(Shortcut::TrainPause),
@@ -129,6 +131,9 @@ fn shortcut(e: &web_sys::Event) -> Option<Shortcut> {
         "f" | "F" => Some(Shortcut::FullScreen),
         "?" => Some(Shortcut::Keys),
         "Escape" => Some(Shortcut::CloseKeys),
+        "ArrowRight" | "ArrowLeft" if moves_itself => None,
+        "ArrowRight" | "PageDown" => Some(Shortcut::NextSlide),
+        "ArrowLeft" | "PageUp" => Some(Shortcut::PreviousSlide),
         _ => None,
     }
 }
@@ -155,9 +160,16 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("download-json", bus, || Msg::Export(Export::Json));
     on_click("download-png", bus, || Msg::Export(Export::Png));
     on_click("present-button", bus, || Msg::Shortcut(Shortcut::Present));
+    on_click("add-to-deck", bus, || Msg::AddToDeck);
+    on_click("deck-prev", bus, || Msg::Shortcut(Shortcut::PreviousSlide));
+    on_click("deck-next", bus, || Msg::Shortcut(Shortcut::NextSlide));
     let keys = bus.clone();
     dom::listen(&dom::document(), "keydown", move |e| {
         if let Some(s) = shortcut(&e) {
+            let slide = matches!(s, Shortcut::NextSlide | Shortcut::PreviousSlide);
+            if slide && keys.state().study.view.deck.is_empty() {
+                return; // without a deck the arrows and PageDown scroll the page as ever
+            }
             e.prevent_default(); // Space would scroll the page
             keys.send(Msg::Shortcut(s));
         }

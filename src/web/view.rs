@@ -185,6 +185,7 @@ fn fmt_duration(secs: f64) -> String {
 fn show_mode(a: &State) {
     let present = a.study.view.present;
     dom::set_class("app", "present", present);
+    show_deck(a);
     dom::set_class("app", "embed", a.study.view.embed && !present);
     dom::set_hidden("keys", !a.show_keys);
     let height = web_sys::window()
@@ -195,6 +196,34 @@ fn show_mode(a: &State) {
     canvas::set_zoom(zoom);
     // The CSS pixels of the charts' axis labels (11 px at zoom 1), for the tests.
     dom::set_data("chartFont", &format!("{:.1}", 11.0 * zoom));
+}
+
+/// The deck's bar: "2 / 5", the slide's title and claim; hidden without a deck.
+fn show_deck(a: &State) {
+    let view = &a.study.view;
+    let deck = !view.deck.is_empty();
+    dom::set_class("app", "deck", deck);
+    dom::set_hidden("deck-bar", !deck);
+    dom::set_data(
+        "slide",
+        &if deck {
+            view.slide.to_string()
+        } else {
+            String::new()
+        },
+    );
+    let Some(item) = view.slide.checked_sub(1).and_then(|i| view.deck.get(i)) else {
+        return;
+    };
+    let n = view.deck.len();
+    dom::set_text("deck-count", &format!("{} / {n}", view.slide));
+    let label = a.study.experiment.label();
+    dom::set_text("deck-title", &crate::link::deck::title(item, &label));
+    dom::set_text("deck-claim", crate::link::deck::claim(item).unwrap_or(""));
+    let prev: HtmlButtonElement = dom::el("deck-prev");
+    let next: HtmlButtonElement = dom::el("deck-next");
+    prev.set_disabled(view.slide <= 1);
+    next.set_disabled(view.slide >= n);
 }
 
 fn redraw_texts(a: &State) {

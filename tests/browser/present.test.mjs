@@ -197,3 +197,55 @@ test("embed mode fits an iframe, and the page gives its embed code", async () =>
   assert.deepEqual([...errors, ...framed.errors], []);
   await p.close();
 });
+
+test("the keys, a clicker's PageDown included, step a deck, and the link follows", async () => {
+  // Two light links around a preset (the preset's heavy run is left at once).
+  const deck = ["task%3Dxor%26steps%3D60", "e1", "task%3Dmoons%26steps%3D60"].join(",");
+  const { page, errors } = await openAt(1280, 720, `?v=1&backend=cpu&present=1&deck=${deck}`);
+  const first = await waitForState(page, ["done"], 60_000);
+  const slide = () =>
+    page.evaluate(() => ({
+      slide: document.getElementById("app").dataset.slide,
+      count: document.getElementById("deck-count").textContent,
+      title: document.getElementById("deck-title").textContent,
+      claim: document.getElementById("deck-claim").textContent,
+      link: location.search,
+    }));
+  let now = await slide();
+  assert.deepEqual([now.slide, now.count], ["1", "1 / 3"]);
+  assert.match(now.title, /xor/);
+  assert.equal(await page.isVisible("#deck-bar"), true, "the deck's bar shows in presenter mode");
+  const titlePx = await page.$eval("#deck-title", (e) => parseFloat(getComputedStyle(e).fontSize));
+  assert.ok(titlePx >= 24, `the title in large type (${titlePx} px)`);
+
+  await page.keyboard.press("PageDown"); // a clicker
+  await page.waitForFunction(() => document.getElementById("app").dataset.slide === "2");
+  now = await slide();
+  assert.equal(now.title, "E1 · Rank staircase");
+  assert.match(now.claim, /Eckart–Young/);
+  assert.match(now.link, /slide=2/);
+  assert.match(now.link, /deck=/);
+  assert.match(now.link, /present=1/);
+  assert.equal(await page.inputValue("#task"), "planted", "the slide's own experiment");
+
+  await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => document.getElementById("app").dataset.slide === "3");
+  const third = await waitForNewRun(page, first.generation, 60_000);
+  assert.match((await slide()).title, /moons/);
+  assert.match(await page.evaluate(() => location.search), /slide=3/);
+  await page.keyboard.press("PageDown"); // past the end: it stays
+  assert.equal((await data(page)).generation, third.generation);
+
+  await page.keyboard.press("PageUp");
+  await page.waitForFunction(() => document.getElementById("app").dataset.slide === "2");
+  await page.keyboard.press("ArrowLeft");
+  await page.waitForFunction(() => document.getElementById("app").dataset.slide === "1");
+  assert.doesNotMatch(await page.evaluate(() => location.search), /slide=/);
+
+  // A bookmarked position opens there.
+  await page.goto(srv.base + `?v=1&backend=cpu&present=1&deck=${deck}&slide=3`);
+  await page.waitForFunction(() => document.getElementById("app").dataset.slide === "3");
+  assert.match((await slide()).title, /moons/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

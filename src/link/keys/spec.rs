@@ -124,7 +124,11 @@ impl Key {
     /// Refuses text longer than any valid value of this key (300 characters for a sweep, 40
     /// otherwise): refusing early keeps the text echoed in messages short.
     pub fn check_len(&self, value: &str) -> Result<(), String> {
-        let max = if matches!(self.slot, Slot::Sweep) { 300 } else { 40 };
+        let max = match (&self.slot, self.name) {
+            (Slot::Sweep, _) => 300,
+            (_, "deck") => crate::link::deck::MAX_TEXT,
+            _ => 40,
+        };
         if value.chars().count() > max {
             Err(format!("'{}' is too long to be a value", clip(value)))
         } else {

@@ -985,6 +985,54 @@ pub static KEYS: &[Key] = &[
         slot: view!(flag embed),
     },
     Key {
+        name: "deck",
+        label: "Deck",
+        group: Group::Run,
+        field: "view.deck",
+        what: "deck",
+        ty: Ty::Text,
+        range: None,
+        sweepable: false,
+        control: C::Text,
+        help: "view: a talk's slides, preset ids or links separated by ',' (e.g. e1,e4); ←/→ or PageUp/PageDown step it",
+        slot: Slot::View(Access {
+            get: |v| crate::link::deck::list_text(&v.deck),
+            set: |v, s| {
+                v.deck = crate::link::deck::parse_list(s)?;
+                Ok(())
+            },
+        }),
+    },
+    Key {
+        name: "slide",
+        label: "Slide",
+        group: Group::Run,
+        field: "view.slide",
+        what: "slide",
+        ty: Ty::Count,
+        range: Some(R::Count(1, crate::link::deck::MAX_SLIDES)),
+        sweepable: false,
+        control: C::Number,
+        help: "view: the deck's slide on screen, from 1",
+        slot: Slot::View(Access {
+            get: |v| v.slide.to_string(),
+            set: |v, s| {
+                let n: usize = s
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("'{}' is not a slide number", clip(s)))?;
+                if !(1..=crate::link::deck::MAX_SLIDES).contains(&n) {
+                    return Err(format!(
+                        "slide {n} is outside 1–{}",
+                        crate::link::deck::MAX_SLIDES
+                    ));
+                }
+                v.slide = n;
+                Ok(())
+            },
+        }),
+    },
+    Key {
         name: "sweep",
         label: "Sweep",
         group: Group::Run,
