@@ -727,3 +727,49 @@ fn add_to_deck_appends_the_experiment_on_screen() {
     edit(&mut s, "slide", "1");
     assert_eq!(s.study.experiment.total_steps(), 50);
 }
+
+/// Each chart on screen draws as a stand-alone SVG with its title, its description escaped as
+/// text; a chart with nothing to show is refused.
+#[test]
+fn charts_export_as_svg_with_their_title() {
+    use tinytune::page::{Chart, Charts, svg};
+    let mut s = running("task=xor&steps=20");
+    let m = frame(&s, 0..20, 0.5);
+    update(&mut s, m);
+    let charts = Charts::of(&s);
+    assert!(charts.shown(Chart::Loss) && charts.shown(Chart::Boundary));
+    assert!(!charts.shown(Chart::Sweep));
+    let text = svg(&charts, Chart::Loss, (640, 400), "a <b>caption</b> & link").unwrap();
+    assert!(text.trim_start().starts_with("<svg") && text.trim_end().ends_with("</svg>"));
+    assert!(text.contains("<title>Loss curves</title>"), "{}", &text[..300]);
+    assert!(text.contains("<desc>a &lt;b&gt;caption&lt;/b&gt; &amp; link</desc>"));
+    assert!(
+        text.contains("<polyline") || text.contains("<path"),
+        "the curves are drawn"
+    );
+    let boundary = svg(&charts, Chart::Boundary, (400, 400), "").unwrap();
+    assert!(boundary.contains("<title>Decision boundary</title>") && boundary.contains("<rect"));
+    assert!(svg(&charts, Chart::Sweep, (400, 400), "").is_err());
+
+    let mut sweep = running("task=xor&steps=10&sweep=lr:0.01,0.1");
+    for (i, loss) in [(0, 0.4), (1, 0.6)] {
+        let g = sweep.generation;
+        update(
+            &mut sweep,
+            Msg::Frame(FrameReport {
+                generation: g,
+                counts: vec![(i, 10)],
+                reports: (0..10).map(|t| report(t, loss)).collect(),
+                started_ms: 1000.0,
+                ended_ms: 1010.0,
+                previous_end_ms: 990.0,
+                grid: None,
+                views: None,
+            }),
+        );
+    }
+    let charts = Charts::of(&sweep);
+    assert!(charts.shown(Chart::Sweep) && !charts.shown(Chart::Boundary));
+    let text = svg(&charts, Chart::Sweep, (600, 450), "").unwrap();
+    assert!(text.contains("<title>Loss against the swept knob</title>"));
+}

@@ -128,8 +128,10 @@ pub enum Export {
     CopyEmbed,
     Csv,
     Json,
-    /// The figure a person is looking at.
-    Png,
+    /// A chart as the image on screen.
+    Png(super::charts::Chart),
+    /// A chart drawn again as SVG, for slides and papers.
+    Svg(super::charts::Chart),
 }
 
 /// Which parts of the page to draw again.

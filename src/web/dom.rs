@@ -191,6 +191,34 @@ pub fn build_controls() {
         let _ = group.insert_before(&label, buttons.as_ref().map(|b| b.as_ref()));
     }
     build_presets();
+    build_chart_tools();
+}
+
+/// Each chart's own PNG and SVG buttons, in its figure's corner (one click handler on the charts
+/// reads `data-chart` and `data-format`).
+fn build_chart_tools() {
+    let doc = document();
+    for chart in crate::page::Chart::ALL {
+        let Some(figure) = doc.get_element_by_id(&format!("fig-{}", chart.name())) else {
+            continue;
+        };
+        let Ok(tools) = doc.create_element("div") else {
+            continue;
+        };
+        tools.set_class_name("fig-tools");
+        for (format, label) in [("png", "PNG"), ("svg", "SVG")] {
+            let Ok(b) = doc.create_element("button") else {
+                continue;
+            };
+            let _ = b.set_attribute("type", "button");
+            let _ = b.set_attribute("data-chart", chart.name());
+            let _ = b.set_attribute("data-format", format);
+            let _ = b.set_attribute("title", &format!("Save “{}” as {label}", chart.title()));
+            b.set_text_content(Some(label));
+            let _ = tools.append_child(&b);
+        }
+        let _ = figure.append_child(&tools);
+    }
 }
 
 /// The gallery: one entry per preset, a plain link (opening it runs the experiment). Texts are

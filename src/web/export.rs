@@ -1,11 +1,11 @@
-//! Share and export: copy the link, download CSV / JSON of every run, PNG of a chart.
+//! Share and export: copy the link, download CSV / JSON of every run, PNG or SVG of a chart.
 
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::{HtmlCanvasElement, HtmlInputElement};
 
 use super::dom;
-use crate::page::Level;
+use crate::page::{Chart, Charts, Level, State};
 use crate::train::export;
 use crate::train::metrics::Run;
 
@@ -105,12 +105,37 @@ pub fn json(runs: &[Run]) {
     );
 }
 
-pub fn png(canvas_id: &str) {
-    let canvas: HtmlCanvasElement = dom::el(canvas_id);
+pub fn png(chart: Chart) {
+    let canvas: HtmlCanvasElement = dom::el(&format!("{}-canvas", chart.name()));
     report(
         "PNG",
         canvas
             .to_data_url_with_type("image/png")
-            .and_then(|url| save("tinytune-chart.png", &url)),
+            .and_then(|url| save(&format!("tinytune-{}.png", chart.name()), &url)),
     );
+}
+
+/// `chart` drawn again as SVG at its size on screen, with its title, its caption and the link
+/// that reproduces it inside the file.
+pub fn svg(state: &State, chart: Chart) {
+    let canvas: HtmlCanvasElement = dom::el(&format!("{}-canvas", chart.name()));
+    let size = (
+        canvas.client_width().max(320) as u32,
+        canvas.client_height().max(200) as u32,
+    );
+    let caption = dom::document()
+        .query_selector(&format!("#fig-{} figcaption", chart.name()))
+        .ok()
+        .flatten()
+        .and_then(|c| c.text_content())
+        .unwrap_or_default();
+    let link = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_default();
+    let desc = format!("{} Made with tinytune: {link}", caption.trim());
+    let text = crate::page::svg(&Charts::of(state), chart, size, &desc);
+    let saved = text
+        .map_err(|e| JsValue::from_str(&e))
+        .and_then(|text| save_text(&format!("tinytune-{}.svg", chart.name()), "image/svg+xml", &text));
+    report("SVG", saved);
 }

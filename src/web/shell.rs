@@ -59,7 +59,8 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
                     Export::CopyEmbed => export::copy_embed(&state.study),
                     Export::Csv => export::csv(&state.runs),
                     Export::Json => export::json(&state.runs),
-                    Export::Png => export::png(view::main_chart()),
+                    Export::Png(chart) => export::png(chart),
+                    Export::Svg(chart) => export::svg(&state, chart),
                 }
             }
         }
@@ -158,7 +159,32 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("copy-embed", bus, || Msg::Export(Export::CopyEmbed));
     on_click("download-csv", bus, || Msg::Export(Export::Csv));
     on_click("download-json", bus, || Msg::Export(Export::Json));
-    on_click("download-png", bus, || Msg::Export(Export::Png));
+    on_click("download-png", bus, || {
+        Msg::Export(Export::Png(view::main_chart()))
+    });
+    on_click("download-svg", bus, || {
+        Msg::Export(Export::Svg(view::main_chart()))
+    });
+    // Each figure's own PNG and SVG buttons (`dom::build_chart_tools`).
+    let tools = bus.clone();
+    dom::listen(&dom::el::<HtmlElement>("charts"), "click", move |e| {
+        let button = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|el| el.closest("button[data-chart]").ok().flatten());
+        let Some(button) = button else { return };
+        let chart = button
+            .get_attribute("data-chart")
+            .and_then(|n| crate::page::Chart::from_name(&n));
+        if let Some(chart) = chart {
+            tools.send(Msg::Export(
+                match button.get_attribute("data-format").as_deref() {
+                    Some("svg") => Export::Svg(chart),
+                    _ => Export::Png(chart),
+                },
+            ));
+        }
+    });
     on_click("present-button", bus, || Msg::Shortcut(Shortcut::Present));
     on_click("add-to-deck", bus, || Msg::AddToDeck);
     on_click("deck-prev", bus, || Msg::Shortcut(Shortcut::PreviousSlide));

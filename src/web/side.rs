@@ -3,8 +3,7 @@
 //! spectrum and the quantization figure; the LoRA, learning-rate and quantization lines.
 
 use super::{canvas, dom};
-use crate::page::State;
-use crate::plot;
+use crate::page::{Chart, Charts, State};
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
      the first knob, one curve per value of the second (light → dark), seeds averaged; the best point of each curve is \
@@ -21,83 +20,44 @@ pub fn redraw_side(a: &State) {
     let cfg = &a.study.experiment;
     let sweep = a.is_sweep();
     let metric = a.study.view.metric;
-    let heatmap = if sweep {
-        plot::sweep_heatmap(&a.runs, metric)
-    } else {
-        None
-    };
-    // No numeric first knob (a categorical or seed-only sweep): the table and heatmap carry it.
-    let panels = if sweep {
-        plot::sweep_panels(&a.runs, metric)
-    } else {
-        None
-    };
-    let series = panels
-        .as_ref()
-        .filter(|(_, p)| p.len() == 1)
-        .map(|(k, p)| (k.clone(), p[0].series.clone()));
-    let staircase = series.as_ref().is_some_and(|(k, _)| plot::is_rank_sweep(k));
-    // The best value of the first knob per value of the second (the transfer plot).
-    let series_key = a.study.sweep.axes.get(1).map(|ax| ax.key);
-    let best = panels
-        .as_ref()
-        .filter(|_| !staircase)
-        .and_then(|(_, p)| plot::best_lines(p))
-        .zip(series_key);
-    let coord = plot::coord_panels(&a.runs);
-    let boundary = !sweep && cfg.has_boundary();
-    let spectra = a
-        .runs
-        .first()
-        .map(|r| &r.spectra)
-        .filter(|s| !sweep && !s.is_empty());
-    dom::set_hidden("fig-boundary", !boundary);
-    dom::set_hidden("fig-sweep", panels.is_none());
-    dom::set_hidden("fig-bestlr", best.is_none());
-    dom::set_hidden("fig-coord", coord.is_none());
-    let n_panels = panels.as_ref().map_or(0, |(_, p)| p.len());
+    let charts = Charts::of(a);
+    for chart in Chart::ALL.into_iter().filter(|&c| c != Chart::Loss) {
+        dom::set_hidden(&format!("fig-{}", chart.name()), !charts.shown(chart));
+    }
+    let n_panels = charts.panel_count();
     dom::set_data("panels", &n_panels.to_string());
-    dom::set_data(
-        "coordRows",
-        &coord.as_ref().map_or(0, |(_, p)| p.len()).to_string(),
-    );
-    dom::set_hidden("fig-heatmap", heatmap.is_none());
-    dom::set_hidden("fig-spectrum", spectra.is_none());
+    dom::set_data("coordRows", &charts.coord_rows().to_string());
+    // The bit-width the figure shows (a PTQ knob re-grids it before the run repeats).
     let weights = a
         .runs
         .first()
-        .filter(|_| !sweep && cfg.quant.enabled())
+        .filter(|_| charts.shown(Chart::Weights))
         .and_then(|r| r.weights_figure());
-    dom::set_hidden("fig-weights", weights.is_none());
-    // The bit-width the figure shows (a PTQ knob re-grids it before the run repeats).
     dom::set_data(
         "weightsBits",
         &weights.map_or(String::new(), |w| w.quant.bits.to_string()),
     );
     // The transformer's views: statistics per step for any run or sweep, the end-of-run pattern
     // and answers (or sample) for one run.
-    let seq_stats = plot::has_seq_stats(&a.runs);
     let views = a
         .runs
         .first()
         .and_then(|r| r.seq_views.as_ref())
         .filter(|_| !sweep);
-    dom::set_hidden("fig-seq", !seq_stats);
-    dom::set_hidden("fig-attn", views.is_none());
     let answers = views.map(answers_text);
     dom::set_hidden("fig-answers", answers.is_none());
     if let Some((caption, text)) = &answers {
         dom::set_text("answers-caption", caption);
         dom::set_text("seq-answers", text);
     }
-    let caption = match (staircase, n_panels > 1) {
+    let caption = match (charts.is_staircase(), n_panels > 1) {
         (true, _) => STAIRCASE_CAPTION,
         (false, true) => PANELS_CAPTION,
         (false, false) => SWEEP_CAPTION,
     };
     let metric_name = crate::vocab::Named::label(metric);
     dom::set_text("sweep-caption", &caption.replace("{metric}", metric_name));
-    dom::set_data("staircase", if staircase { "1" } else { "0" });
+    dom::set_data("staircase", if charts.is_staircase() { "1" } else { "0" });
     // What the adaptation trains (a rank sweep describes each run in the staircase instead).
     let adapt = crate::experiment::describe::lora(cfg).filter(|_| !a.study.sweep.keys().contains(&"r"));
     dom::set_hidden("adapt", adapt.is_none());
@@ -136,52 +96,15 @@ pub fn redraw_side(a: &State) {
     dom::set_text("quant", quant.as_deref().unwrap_or(""));
     dom::set_hidden("lrs", lrs.is_none());
     dom::set_text("lrs", lrs.as_deref().unwrap_or(""));
-    let mut drawn = Ok(());
-    if let Some((x_key, p)) = &panels {
-        drawn = canvas::draw("sweep-canvas", |root, style| match &series {
-            Some((_, s)) if staircase => plot::draw_staircase(root, s, cfg, metric, style),
-            _ => plot::draw_sweep_panels(root, x_key, p, metric, style),
+    // Every side chart on screen, in the page's order; the first failure stops the rest.
+    let drawn = Chart::ALL
+        .into_iter()
+        .filter(|&c| c != Chart::Loss && charts.shown(c))
+        .try_for_each(|c| {
+            canvas::draw(&format!("{}-canvas", c.name()), |root, style| {
+                charts.draw(c, root, style)
+            })
         });
-    }
-    if let (Ok(()), Some((lines, series_key)), Some((x_key, _))) = (&drawn, &best, &panels) {
-        drawn = canvas::draw("bestlr-canvas", |root, style| {
-            plot::draw_best(root, (x_key, series_key), lines, style)
-        });
-    }
-    if let (Ok(()), Some((x_key, p))) = (&drawn, &coord) {
-        drawn = canvas::draw("coord-canvas", |root, style| {
-            plot::draw_coord(root, x_key, p, style)
-        });
-    }
-    if let (Ok(()), Some(hm)) = (&drawn, &heatmap) {
-        drawn = canvas::draw("heatmap-canvas", |root, style| {
-            plot::draw_heatmap(root, hm, style)
-        });
-    }
-    if let (Ok(()), true) = (&drawn, boundary) {
-        drawn = canvas::draw("boundary-canvas", |root, style| {
-            plot::draw_boundary(root, a.grid.as_ref(), &a.data, style)
-        });
-    }
-    if let (Ok(()), Some(spectra)) = (&drawn, spectra) {
-        drawn = canvas::draw("spectrum-canvas", |root, style| {
-            plot::draw_spectrum(root, spectra, a.planted_sigma.as_deref(), style)
-        });
-    }
-    if let (Ok(()), Some(weights)) = (&drawn, weights) {
-        drawn = canvas::draw("weights-canvas", |root, style| {
-            plot::draw_weights(root, weights, style)
-        });
-    }
-    if let (Ok(()), true) = (&drawn, seq_stats) {
-        let total = cfg.total_steps();
-        drawn = canvas::draw("seq-canvas", |root, style| {
-            plot::draw_seq_stats(root, &a.runs, total, style)
-        });
-    }
-    if let (Ok(()), Some(v)) = (&drawn, views) {
-        drawn = canvas::draw("attn-canvas", |root, style| plot::draw_attention(root, v, style));
-    }
     if let Err(e) = drawn {
         web_sys::console::warn_1(&e.into());
     }

@@ -8,8 +8,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlButtonElement, HtmlCanvasElement, MouseEvent};
 
 use super::{canvas, dom, frame, side};
-use crate::page::{BackendKind, Render, RunState, State};
-use crate::plot::{self, CurveOptions, HoverPoint};
+use crate::page::{BackendKind, Chart, Render, RunState, State};
+use crate::plot::HoverPoint;
 
 thread_local! {
     /// Points of the loss chart under the pointer's reach, in canvas pixels.
@@ -36,16 +36,16 @@ pub fn render(s: &State, what: Render) {
     }
 }
 
-/// The figure a person is looking at, for the PNG export: the sweep chart, else the heatmap,
-/// else the curves.
-pub fn main_chart() -> &'static str {
+/// The figure a person is looking at, for the PNG and SVG buttons: the sweep chart, else the
+/// heatmap, else the curves.
+pub fn main_chart() -> Chart {
     let visible = |id: &str| !dom::el::<web_sys::HtmlElement>(id).hidden();
     if visible("fig-sweep") {
-        "sweep-canvas"
+        Chart::Sweep
     } else if visible("fig-heatmap") {
-        "heatmap-canvas"
+        Chart::Heatmap
     } else {
-        "loss-canvas"
+        Chart::Loss
     }
 }
 
@@ -296,23 +296,15 @@ fn redraw_loss(a: &State) {
         "before",
         a.before.as_ref().map_or("", |(_, label)| label.as_str()),
     );
-    let hover = {
-        let mut opts = CurveOptions::new(
-            a.study.view.log_y,
-            a.points.iter().map(|p| p.config.total_steps()).max().unwrap_or(1),
-        );
-        opts.log_x = a.study.view.log_x;
-        let mut hover = Vec::new();
-        let drawn = canvas::draw("loss-canvas", |root, style| {
-            let before = a.before.as_ref().map(|(run, label)| (run, label.as_str()));
-            hover = plot::draw_curves_after(root, &a.runs, before, opts, style)?;
-            Ok(())
-        });
-        if let Err(e) = drawn {
-            web_sys::console::warn_1(&e.into());
-        }
-        hover
-    };
+    let charts = crate::page::Charts::of(a);
+    let mut hover = Vec::new();
+    let drawn = canvas::draw("loss-canvas", |root, style| {
+        hover = charts.draw_loss(root, style)?;
+        Ok(())
+    });
+    if let Err(e) = drawn {
+        web_sys::console::warn_1(&e.into());
+    }
     HOVER.with(|h| *h.borrow_mut() = hover);
 }
 

@@ -186,6 +186,42 @@ async function download(page, button) {
   return fs.readFileSync(await file.path(), "utf8");
 }
 
+// What the browser's own XML parser makes of an exported SVG.
+const parseSvg = (page, text) =>
+  page.evaluate((text) => {
+    const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+    const root = doc.documentElement;
+    return {
+      error: doc.getElementsByTagName("parsererror").length > 0,
+      root: root.nodeName,
+      title: root.querySelector(":scope > title")?.textContent,
+      desc: root.querySelector(":scope > desc")?.textContent,
+      width: Number(root.getAttribute("width")),
+      shapes: root.querySelectorAll("path, polyline, polygon, rect, circle, line").length,
+      texts: [...root.querySelectorAll("text")].map((t) => t.textContent.trim()),
+    };
+  }, text);
+
+test("each chart saves as a valid SVG with its title, its caption and the link", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=xor&steps=120");
+  await waitForState(page, ["done"], 60_000);
+  const loss = await parseSvg(page, await download(page, "#fig-loss button[data-format=svg]"));
+  assert.equal(loss.error, false, "well-formed XML");
+  assert.equal(loss.root, "svg");
+  assert.equal(loss.title, "Loss curves");
+  assert.match(loss.desc, /^Loss per step: .* Made with tinytune: http.*task=xor/);
+  assert.ok(loss.width >= 320 && loss.shapes > 5, JSON.stringify(loss).slice(0, 300));
+  assert.ok(loss.texts.includes("step"), "the axis title is text, not pixels");
+  const boundary = await parseSvg(page, await download(page, "#fig-boundary button[data-format=svg]"));
+  assert.equal(boundary.error, false);
+  assert.equal(boundary.title, "Decision boundary");
+  assert.ok(boundary.shapes > 1000, `the regions are cells (${boundary.shapes})`);
+  const png = await page.evaluate(() => document.querySelector("#fig-boundary button[data-format=png]").title);
+  assert.match(png, /Decision boundary.* as PNG/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a small sweep on WebGPU finishes its progress bar, draws the sweep chart and exports every run", async () => {
   const sweep = encodeURIComponent("lr:0.01,0.03,0.1;w:8,16");
   const { page, errors } = await open(browser, srv.base, `?v=1&backend=webgpu&steps=4&d=1&bs=256&sweep=${sweep}`);
@@ -240,6 +276,10 @@ test("a CPU sweep fills the table, marks diverged runs, hovers, exports JSON and
   assert.equal(json[0].knobs.lr, "0.01");
   assert.match(json[0].link, /^v=1&/);
   assert.equal(json[0].steps.length, 150);
+  // The main SVG button saves the chart a person looks at: the sweep chart.
+  const sweepSvg = await parseSvg(page, await download(page, "#download-svg"));
+  assert.equal(sweepSvg.title, "Loss against the swept knob");
+  assert.ok(sweepSvg.shapes > 10, `the sweep chart is drawn (${sweepSvg.shapes} shapes)`);
 
   // Cancel: a long sweep stops where it is and keeps its partial results.
   await page.goto(srv.base + `?v=1&backend=cpu&w=16&steps=20000&sweep=${encodeURIComponent("lr:0.001,0.01")}`);
