@@ -21,15 +21,27 @@ fn the_readme_key_table_is_the_table() {
 }
 
 #[test]
-fn every_group_has_its_fieldset_on_the_page() {
-    // The page builds each key's control from the table into the fieldset the table names.
+fn every_group_has_its_box_on_the_page() {
+    // The page builds each key's control from the table into the group the table names: a
+    // collapsible <details> with its note of knobs that change nothing, or the Run fieldset.
     let html = std::fs::read_to_string("index.html").expect("index.html");
     for group in keys::Group::ALL {
+        let details = format!("<details id=\"{}\" class=\"group\"", group.id());
+        let fieldset = format!("<fieldset id=\"{}\"", group.id());
         assert!(
-            html.contains(&format!("<fieldset id=\"{}\"", group.id())),
-            "index.html has no fieldset #{}",
+            html.contains(&details) || html.contains(&fieldset),
+            "index.html has no group #{}",
             group.id()
         );
+        if html.contains(&details) {
+            let at = html.find(&details).unwrap();
+            let end = at + html[at..].find("</details>").unwrap();
+            assert!(
+                html[at..end].contains("class=\"group-why\""),
+                "#{} has no .group-why",
+                group.id()
+            );
+        }
     }
     for key in KEYS {
         assert!(

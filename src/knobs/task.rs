@@ -37,11 +37,7 @@ impl Named for Task {
         (Task::Reverse, "reverse", "Reverse a sequence (transformer)"),
         (Task::Sort, "sort", "Sort a sequence (transformer)"),
         (Task::Modadd, "modadd", "a + b mod p (transformer)"),
-        (
-            Task::Text,
-            "text",
-            "Shakespeare, character by character (transformer)",
-        ),
+        (Task::Text, "text", "Char LM on Shakespeare (transformer)"),
     ];
 }
 
@@ -85,11 +81,11 @@ impl Shift {
             (Shift::Rotate, Task::Reverse) => "reverse becomes copy",
             (Shift::Rotate, Task::Sort) => "sort ascending becomes sort descending",
             (Shift::Rotate, Task::Modadd) => "a + b becomes a − b (mod p)",
-            (Shift::Rotate, Task::Text) => "Shakespeare's tragedies, then Milton's Paradise Regained",
+            (Shift::Rotate, Task::Text) => "Milton after Shakespeare",
             (Shift::Rotate, Task::Digits) => "images rotated a quarter turn",
             (Shift::Rotate, _) => "points rotated a quarter turn",
             (Shift::Flip, Task::Text) => "every letter's case swapped",
-            (Shift::Flip, t) if t.is_sequence() => "answer symbols reversed (s → S − 1 − s)",
+            (Shift::Flip, t) if t.is_sequence() => "answer symbols reversed (s → S−1−s)",
             (Shift::Flip, _) => "labels reversed",
         }
     }
@@ -98,11 +94,8 @@ impl Shift {
 impl Named for Shift {
     const WHAT: &'static str = "shift";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
-        (
-            Shift::Rotate,
-            "rot",
-            "inputs rotated a quarter turn (sequence tasks: the rule changes)",
-        ),
+        // The page shows each task's own wording (`describe`).
+        (Shift::Rotate, "rot", "inputs rotated a quarter turn"),
         (Shift::Flip, "flip", "labels reversed"),
     ];
 }

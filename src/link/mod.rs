@@ -2,6 +2,7 @@
 //! `url` is the codec, `sweep` the grid, `presets` the gallery, `ladder` the presenter's knobs,
 //! `deck` a talk's slides.
 
+pub mod applies;
 pub mod deck;
 pub mod keys;
 pub mod ladder;

@@ -258,10 +258,70 @@ fn show_preset_note(study: &Study) {
         set_text("preset-claim", p.claim);
         set_text("preset-expect", p.expect);
     }
-    set_hidden(
-        "planted-knobs",
-        study.experiment.task != crate::knobs::task::Task::Planted,
-    );
+}
+
+thread_local! {
+    /// The task the groups were last opened for: a new task opens the groups that matter to it
+    /// and closes the rest; within a task a group a person opened stays open.
+    static GROUPS_TASK: std::cell::Cell<Option<crate::knobs::task::Task>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Shows the groups the study has, opens those it uses, and disables every knob that changes
+/// nothing in its runs, with the reason on the knob and in its group.
+fn show_what_applies(study: &Study) {
+    use crate::link::applies;
+    use crate::link::keys::Group;
+    let task = study.experiment.task;
+    let new_task = GROUPS_TASK.with(|t| t.replace(Some(task))) != Some(task);
+    for group in Group::ALL {
+        set_hidden(group.id(), !applies::group_shown(group, study));
+        let node = el::<Element>(group.id());
+        if node.tag_name().eq_ignore_ascii_case("details") {
+            let matters = applies::group_matters(group, study);
+            if matters {
+                let _ = node.set_attribute("open", "");
+            } else if new_task {
+                let _ = node.remove_attribute("open");
+            }
+        }
+        // The reasons once per group: "LoRA α, γ rule: there is no adaptation phase: set a rank r".
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for key in KEYS.iter().filter(|k| k.group == group) {
+            let why = applies::unused(key, study);
+            let control = el::<Element>(key.name);
+            if let Some(i) = control.dyn_ref::<HtmlInputElement>() {
+                i.set_disabled(why.is_some());
+            } else if let Some(s) = control.dyn_ref::<HtmlSelectElement>() {
+                s.set_disabled(why.is_some());
+            }
+            if let Ok(Some(label)) = control.closest("label") {
+                let _ = label.class_list().toggle_with_force("na", why.is_some());
+                match why {
+                    Some(why) => {
+                        let _ = label.set_attribute("title", &format!("Changes nothing here: {why}"));
+                    }
+                    None => {
+                        let _ = label.remove_attribute("title");
+                    }
+                }
+            }
+            if let Some(why) = why {
+                match reasons.iter_mut().find(|(r, _)| *r == why) {
+                    Some((_, labels)) => labels.push(key.label),
+                    None => reasons.push((why, vec![key.label])),
+                }
+            }
+        }
+        if let Ok(Some(note)) = node.query_selector(".group-why") {
+            let text: Vec<String> = reasons
+                .iter()
+                .map(|(why, labels)| format!("{}: {why}.", labels.join(", ")))
+                .collect();
+            note.set_text_content(Some(&text.join("\n")));
+            let _ = note.toggle_attribute_with_force("hidden", text.is_empty());
+        }
+    }
 }
 
 /// Writes the study into the controls, key by key from the table.
@@ -291,6 +351,18 @@ pub fn write_controls(study: &Study) {
         }
     }
     show_preset_note(study);
+    show_what_applies(study);
+    // The shift's choices say what each does to this task ("copy becomes reverse").
+    use crate::vocab::Named;
+    let options = el::<Element>("shift").children();
+    for option in (0..options.length()).filter_map(|i| options.item(i)) {
+        let shift = option
+            .get_attribute("value")
+            .and_then(|v| crate::knobs::task::Shift::parse_key(&v).ok());
+        if let Some(shift) = shift {
+            option.set_text_content(Some(shift.describe(study.experiment.task)));
+        }
+    }
 }
 
 /// The controls as (key, value) pairs, to be read by the same lenient link parser as a URL, so a

@@ -1,0 +1,148 @@
+//! Which knobs matter to a study (#14): a key that changes nothing in any of its runs is shown
+//! disabled with the reason (width on the planted task, LoRA's α without a rank), and the page
+//! opens the control groups the study uses.
+
+use super::keys::{Group, KEYS, Key, Slot};
+use super::study::Study;
+use super::url::value_text;
+use crate::experiment::ExperimentConfig;
+use crate::knobs::lora::Factors;
+use crate::knobs::mup::Parameterization;
+use crate::knobs::quant::Granularity;
+use crate::knobs::schedule::Schedule;
+use crate::knobs::task::Task;
+
+/// Why `key` changes nothing in a run of `cfg`, or `None` when it acts.
+pub fn unused_in(key: &str, cfg: &ExperimentConfig) -> Option<&'static str> {
+    let planted = cfg.task == Task::Planted;
+    let gpt = cfg.is_transformer();
+    let rank = cfg.lora.rank;
+    let quantized = cfg.quant.enabled();
+    match key {
+        "w" | "d" | "res" | "act" if planted => {
+            Some("the planted task trains one linear layer d×d (its size is dim)")
+        }
+        "res" if gpt => Some("the transformer's blocks are always residual"),
+        "act" if gpt => Some("the transformer's MLP uses GELU"),
+        "shift" | "asteps" if planted => {
+            Some("the planted task has no pre-training: it adapts from the start for steps steps")
+        }
+        "r" => None,
+        "alpha" | "scale" | "ainit" | "train" | "lplus" | "target" | "asteps" | "shift" if rank.is_none() => {
+            Some("there is no adaptation phase: set a rank r")
+        }
+        "alpha" | "scale" | "ainit" | "train" | "lplus" if rank == Some(0) => {
+            Some("r = 0 fine-tunes every weight: there is no adapter")
+        }
+        "lplus" if cfg.lora.train != Factors::Both => {
+            Some("LoRA+ sets B's rate against A's: train both (train=ab)")
+        }
+        "bw" | "ain" | "aout" if cfg.mup.param == Parameterization::Standard => {
+            Some("these are μP's: set param=mup")
+        }
+        "warm" if cfg.sched == Schedule::Const => Some("a constant schedule has no warm-up: set sched"),
+        "qfmt" | "qgran" | "qgs" | "qmode" | "qclip" | "qout" | "qemb" if !quantized => {
+            Some("the weights stay float: set bits")
+        }
+        "qgs" if cfg.quant.gran != Granularity::Group => Some("a group size is for qgran=group"),
+        "qout" if gpt || planted => Some("an outlier channel is for a plain ReLU MLP"),
+        "qemb" if !gpt => Some("only the transformer has a token embedding"),
+        "heads" | "ctx" | "mlpr" | "norm" | "pos" | "qkln" | "zloss" | "tied" if !gpt => {
+            Some("the transformer's: choose a sequence task")
+        }
+        "seqlen" | "syms" if !matches!(cfg.task, Task::Copy | Task::Reverse | Task::Sort) => {
+            Some("for copy, reverse and sort")
+        }
+        "p" | "tfrac" if cfg.task != Task::Modadd => Some("for modadd"),
+        "pr" | "dim" | "noise" | "k" | "sv" if !planted => Some("for the planted task"),
+        _ => None,
+    }
+}
+
+/// Why `key` changes nothing in any run of `study` (a swept knob acts in some), or `None`.
+pub fn unused(key: &Key, study: &Study) -> Option<&'static str> {
+    if !matches!(key.slot, Slot::Experiment(_)) {
+        return None;
+    }
+    let runs = study.runs();
+    let mut reasons = runs.iter().map(|p| unused_in(key.name, &p.config));
+    let first = reasons.next().flatten()?;
+    reasons.all(|r| r.is_some()).then_some(first)
+}
+
+/// Whether the page shows `group` at all: the planted task's and the transformer's knobs only
+/// where a run uses them.
+pub fn group_shown(group: Group, study: &Study) -> bool {
+    let runs = study.runs();
+    match group {
+        Group::Planted => runs.iter().any(|p| p.config.task == Task::Planted),
+        Group::Transformer => runs.iter().any(|p| p.config.is_transformer()),
+        _ => true,
+    }
+}
+
+/// Whether `group` matters to `study`: the data, the model and the optimizer always (the model
+/// not on the planted task), a task's own group, and any group with a key the study sets or
+/// sweeps away from its default.
+pub fn group_matters(group: Group, study: &Study) -> bool {
+    let planted = study.experiment.task == Task::Planted;
+    let core = match group {
+        Group::Data | Group::Optimizer => true,
+        Group::Model => !planted,
+        Group::Planted | Group::Transformer => group_shown(group, study),
+        Group::Run => true,
+        _ => false,
+    };
+    if core {
+        return true;
+    }
+    let default = Study::default();
+    let swept = study.sweep.keys();
+    KEYS.iter().filter(|k| k.group == group).any(|k| {
+        swept.contains(&k.name)
+            || (unused(k, study).is_none() && value_text(study, k) != value_text(&default, k))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::link::url::parse;
+
+    fn reason(link: &str, key: &str) -> Option<&'static str> {
+        let study = parse(link).study;
+        unused(crate::link::keys::key(key).unwrap(), &study)
+    }
+
+    #[test]
+    fn knobs_that_change_nothing_say_why() {
+        assert!(reason("task=planted", "w").unwrap().contains("linear layer"));
+        assert_eq!(reason("task=spiral", "w"), None);
+        assert!(reason("", "alpha").unwrap().contains("set a rank"));
+        assert_eq!(reason("r=4", "alpha"), None);
+        assert!(reason("r=0", "alpha").unwrap().contains("no adapter"));
+        assert!(reason("", "qfmt").unwrap().contains("set bits"));
+        assert!(reason("bits=4", "qgs").unwrap().contains("qgran=group"));
+        assert_eq!(reason("bits=4&qgran=group", "qgs"), None);
+        assert!(reason("task=copy", "act").unwrap().contains("GELU"));
+        assert!(reason("", "heads").unwrap().contains("sequence task"));
+        assert!(reason("", "bw").unwrap().contains("param=mup"));
+        // A knob that acts in one run of a sweep acts.
+        assert_eq!(reason("sweep=param:sp,mup", "bw"), None);
+        assert_eq!(reason("sweep=bits:4,32", "qfmt"), None);
+        // View keys always act.
+        assert_eq!(reason("", "ylog"), None);
+    }
+
+    #[test]
+    fn the_groups_that_matter_open() {
+        let m = |link: &str, g| group_matters(g, &parse(link).study);
+        assert!(m("", Group::Data) && m("", Group::Model) && !m("", Group::Lora) && !m("", Group::Quant));
+        assert!(m("r=4", Group::Lora) && m("bits=4", Group::Quant) && m("param=mup", Group::Scaling));
+        assert!(m("sweep=w:64,128;param:sp,mup", Group::Scaling));
+        assert!(m("task=planted&r=4", Group::Planted) && !m("task=planted&r=4", Group::Model));
+        assert!(m("task=copy", Group::Transformer) && !m("", Group::Transformer));
+        assert!(!group_shown(Group::Transformer, &parse("").study));
+        assert!(group_shown(Group::Planted, &parse("task=planted").study));
+    }
+}
