@@ -38,6 +38,20 @@ impl Chart {
         Chart::Attention,
     ];
 
+    /// Which side chart presenter and embed mode show beside the loss curves, the first shown
+    /// of these: what a sweep or a coordinate check is about before the picture of one run.
+    pub const PRESENTER_ORDER: [Chart; 9] = [
+        Chart::Coord,
+        Chart::Sweep,
+        Chart::Heatmap,
+        Chart::SeqStats,
+        Chart::Boundary,
+        Chart::Weights,
+        Chart::Spectrum,
+        Chart::Attention,
+        Chart::BestValue,
+    ];
+
     /// The short name: the canvas is `<name>-canvas`, its figure `fig-<name>`, a saved file
     /// `tinytune-<name>.svg`.
     pub fn name(self) -> &'static str {

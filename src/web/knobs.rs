@@ -21,7 +21,9 @@ thread_local! {
     static BUILT: RefCell<Bar> = const { RefCell::new(Vec::new()) };
 }
 
-fn bar_of(study: &Study) -> Bar {
+/// The bar for `study`. A knob whose value is on the ladder it was built with keeps that ladder,
+/// so a ×2 step moves the thumb one notch instead of re-centring the ladder under it.
+fn bar_of(study: &Study, built: &Bar) -> Bar {
     study
         .view
         .knobs
@@ -29,7 +31,10 @@ fn bar_of(study: &Study) -> Bar {
         .filter_map(|name| keys::key(name))
         .map(|key| {
             let current = url::value_text(study, key);
-            let values = ladder::ladder(key, &current);
+            let values = built
+                .iter()
+                .find(|(name, values, _)| *name == key.name && values.contains(&current))
+                .map_or_else(|| ladder::ladder(key, &current), |(_, values, _)| values.clone());
             let at = values.iter().position(|v| *v == current).unwrap_or(0);
             (key.name, values, at)
         })
@@ -43,7 +48,7 @@ pub fn show(bus: &Rc<Bus>, study: &Study) {
     if !present {
         return;
     }
-    let bar = bar_of(study);
+    let bar = BUILT.with(|b| bar_of(study, &b.borrow()));
     let same = BUILT.with(|b| {
         let b = b.borrow();
         b.len() == bar.len() && b.iter().zip(&bar).all(|(x, y)| x.0 == y.0 && x.1 == y.1)

@@ -24,6 +24,11 @@ pub fn redraw_side(a: &State) {
     for chart in Chart::ALL.into_iter().filter(|&c| c != Chart::Loss) {
         dom::set_hidden(&format!("fig-{}", chart.name()), !charts.shown(chart));
     }
+    // Presenter and embed mode show one chart beside the loss curves: the one the study is about.
+    let lead = Chart::PRESENTER_ORDER.into_iter().find(|&c| charts.shown(c));
+    for chart in Chart::ALL.into_iter().filter(|&c| c != Chart::Loss) {
+        dom::set_class(&format!("fig-{}", chart.name()), "lead", Some(chart) == lead);
+    }
     let n_panels = charts.panel_count();
     dom::set_data("panels", &n_panels.to_string());
     dom::set_data("coordRows", &charts.coord_rows().to_string());

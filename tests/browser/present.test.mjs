@@ -97,6 +97,7 @@ test("a knob move restarts the run at once and keeps the run before as a faint c
   assert.match(await page.evaluate(() => location.search), /lr=0\.02/);
   assert.equal(second.before, "lr=0.01", "the run before is named by its knob");
   assert.equal(await page.textContent("#knob-lr-value"), "0.02");
+  assert.equal(Number(await page.inputValue("#knob-lr")), at + 1, "the thumb stays where it was moved");
   assert.ok((await greyPixels(page, "loss-canvas")) > 300, "the faint before curve is drawn");
   assert.notEqual(second.lastVal, first.lastVal, "a new run for the new rate");
   assert.deepEqual(errors, []);
@@ -246,6 +247,18 @@ test("the keys, a clicker's PageDown included, step a deck, and the link follows
   await page.goto(srv.base + `?v=1&backend=cpu&present=1&deck=${deck}&slide=3`);
   await page.waitForFunction(() => document.getElementById("app").dataset.slide === "3");
   assert.match((await slide()).title, /moons/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a sweep in presenter mode shows its sweep chart beside the loss curves", async () => {
+  const sweep = encodeURIComponent("lr:0.01,0.1;w:8,16");
+  const { page, errors } = await openAt(1280, 720, `?v=1&backend=cpu&present=1&steps=30&sweep=${sweep}`);
+  await waitForState(page, ["done"], 60_000);
+  assert.equal(await page.isVisible("#fig-sweep"), true, "the chart the sweep is about");
+  assert.equal(await page.isVisible("#fig-bestlr"), false, "one side chart only");
+  assert.equal(await page.isVisible("#fig-heatmap"), false);
+  assert.equal(await page.isVisible("#loss-canvas"), true);
   assert.deepEqual(errors, []);
   await page.close();
 });
