@@ -689,6 +689,16 @@ fn deck_links_are_read_leniently_and_round_trip() {
     let q = url::to_query(&p.study);
     assert_eq!(url::parse(&q).study, p.study, "{q}");
     assert!(url::parse_strict("slide=2").is_err(), "a slide without a deck");
+    // A slide's sweep cleared on the page stays cleared in its link.
+    let mut cleared = url::parse("deck=e1").study;
+    cleared.sweep = Default::default();
+    let q = url::to_query(&cleared);
+    assert_eq!(url::parse_strict(&q).expect("a valid link"), cleared, "{q}");
+    // Items are written one way: a preset in any case, a link without '?', a pasted link's
+    // own escapes kept for its reader.
+    let typed = url::parse("deck=E1,%3Ftask%3Dxor,task%3Dxor%26lr%3D2%255E-7").study;
+    assert_eq!(typed.view.deck, vec!["e1", "task=xor", "task=xor&lr=2%5E-7"]);
+    assert_eq!(url::parse(&url::to_query(&typed)).study, typed);
     assert!(
         url::parse_strict("deck=task%3Dxor%26deck%3De1").is_err(),
         "a deck in a deck"

@@ -9,7 +9,6 @@ use crate::experiment::ExperimentConfig;
 use crate::knobs::lora::Factors;
 use crate::knobs::mup::Parameterization;
 use crate::knobs::quant::Granularity;
-use crate::knobs::schedule::Schedule;
 use crate::knobs::task::Task;
 
 /// Why `key` changes nothing in a run of `cfg`, or `None` when it acts.
@@ -34,13 +33,12 @@ pub fn unused_in(key: &str, cfg: &ExperimentConfig) -> Option<&'static str> {
         "alpha" | "scale" | "ainit" | "train" | "lplus" if rank == Some(0) => {
             Some("r = 0 fine-tunes every weight: there is no adapter")
         }
-        "lplus" if cfg.lora.train != Factors::Both => {
-            Some("LoRA+ sets B's rate against A's: train both (train=ab)")
+        "lplus" if cfg.lora.train == Factors::AOnly => {
+            Some("LoRA+ scales B's rate, and B is frozen (train=a)")
         }
-        "bw" | "ain" | "aout" if cfg.mup.param == Parameterization::Standard => {
+        "bw" | "ain" | "aout" | "rzero" if cfg.mup.param == Parameterization::Standard => {
             Some("these are μP's: set param=mup")
         }
-        "warm" if cfg.sched == Schedule::Const => Some("a constant schedule has no warm-up: set sched"),
         "qfmt" | "qgran" | "qgs" | "qmode" | "qclip" | "qout" | "qemb" if !quantized => {
             Some("the weights stay float: set bits")
         }
@@ -127,6 +125,13 @@ mod tests {
         assert!(reason("task=copy", "act").unwrap().contains("GELU"));
         assert!(reason("", "heads").unwrap().contains("sequence task"));
         assert!(reason("", "bw").unwrap().contains("param=mup"));
+        assert!(reason("", "rzero").is_some());
+        assert_eq!(
+            reason("r=4&train=b", "lplus"),
+            None,
+            "B alone still trains at λ·lr"
+        );
+        assert!(reason("r=4&train=a", "lplus").unwrap().contains("B is frozen"));
         // A knob that acts in one run of a sweep acts.
         assert_eq!(reason("sweep=param:sp,mup", "bw"), None);
         assert_eq!(reason("sweep=bits:4,32", "qfmt"), None);

@@ -37,14 +37,21 @@ pub fn query_of(item: &str) -> &str {
     }
 }
 
-/// Reads a `deck=` value: its items, decoded, in order. Bad items are kept for
-/// [`unknown_item`] to name and drop, so one typo does not lose the talk.
+/// Reads a `deck=` value: its items, decoded and written the one way [`list_text`] writes them
+/// (a preset by its id, a link without `?`), in order. Bad items are kept for [`unknown_item`] to
+/// name and drop, so one typo does not lose the talk.
 pub fn parse_list(text: &str) -> Result<Vec<String>, String> {
     let items: Vec<String> = text
         .split(',')
         .map(str::trim)
         .filter(|i| !i.is_empty())
-        .map(decode)
+        .map(|i| {
+            let i = decode(i);
+            match item(&i) {
+                Item::Preset(p) => p.id.to_string(),
+                Item::Link(q) => q.to_string(),
+            }
+        })
         .collect();
     if items.len() > MAX_SLIDES {
         return Err(format!(
@@ -86,7 +93,7 @@ pub fn unknown_item(items: &[String]) -> Option<(usize, String)> {
     })
 }
 
-/// The title slide `at` (from 0) shows: the preset's, or the link's experiment for a link.
+/// The title slide `item` shows: the preset's, or `label` (its experiment's) for a link.
 pub fn title(item: &str, label: &str) -> String {
     match self::item(item) {
         Item::Preset(p) => p.title.to_string(),
@@ -106,9 +113,11 @@ fn pairs(query: &str) -> Vec<(String, String)> {
     serde_urlencoded::from_str(query).unwrap_or_default()
 }
 
-/// Percent-decodes one item (`%3D` → `=`); an item without escapes is returned as written.
+/// Percent-decodes one list-encoded item (`%3D` → `=`). An item with a raw `=` or `&` is a link
+/// pasted as it is (its own `%5E` stays for the link's reader), and one without escapes is a
+/// preset id: both are returned as written.
 fn decode(item: &str) -> String {
-    if !item.contains('%') {
+    if !item.contains('%') || item.contains('=') || item.contains('&') {
         return item.to_string();
     }
     // serde_urlencoded decodes a whole pair: give it the item as the value of one.
@@ -144,10 +153,15 @@ mod tests {
         let text = list_text(&items);
         assert_eq!(text, "e1,task%3Dxor%26sweep%3Dr:1%2C2%2C4%26lr%3D2^-7");
         assert_eq!(parse_list(&text).unwrap(), items);
-        // Typed by hand, unencoded (no commas inside the link).
+        // Typed by hand, unencoded (no commas inside the link), or pasted with its own escapes;
+        // a preset in any case, a link with its `?`: written back one way.
         assert_eq!(
-            parse_list("e4 , task=xor&r=4").unwrap(),
-            vec!["e4".to_string(), "task=xor&r=4".to_string()]
+            parse_list("E4 , ?task=xor&r=4,?v=1&lr=2%5E-7").unwrap(),
+            vec![
+                "e4".to_string(),
+                "task=xor&r=4".to_string(),
+                "v=1&lr=2%5E-7".to_string()
+            ]
         );
     }
 

@@ -95,7 +95,7 @@ pub fn parse(query: &str) -> ParsedLink {
     let (base, mut issues) = slide_study(&deck);
     let mut parsed = parse_onto(&base, query);
     issues.append(&mut parsed.issues);
-    parsed.issues = issues;
+    parsed.issues = cap_issues(issues);
     parsed
 }
 
@@ -314,6 +314,14 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         };
         issue("sweep", format!("sweep: {msg}; using {shown}"));
     }
+    ParsedLink {
+        study,
+        issues: cap_issues(issues),
+    }
+}
+
+/// At most [`MAX_ISSUES`] problems, the last one counting those left out.
+fn cap_issues(mut issues: Vec<LinkIssue>) -> Vec<LinkIssue> {
     if issues.len() > MAX_ISSUES {
         let more = issues.len() - (MAX_ISSUES - 1);
         issues.truncate(MAX_ISSUES - 1);
@@ -322,7 +330,7 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
             message: format!("… and {more} more problems in this link"),
         });
     }
-    ParsedLink { study, issues }
+    issues
 }
 
 /// Reads a link strictly: the CLI's entry point. Any issue refuses the whole link.
@@ -347,7 +355,9 @@ pub fn to_query(s: &Study) -> String {
     for key in KEYS {
         let value = value_text(s, key);
         if value != value_text(&d, key) {
-            pairs.push((key.name, value));
+            // No sweep on a slide that has one: an empty `sweep=` (the text "no sweep" is for people).
+            let empty_sweep = matches!(key.slot, Slot::Sweep) && s.sweep.is_empty();
+            pairs.push((key.name, if empty_sweep { String::new() } else { value }));
         }
     }
     // Values are plain text, so encoding cannot fail.

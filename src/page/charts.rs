@@ -193,7 +193,7 @@ impl<'a> Charts<'a> {
         let first = a.runs.first();
         let missing = || format!("the {} chart has nothing to show", chart.name());
         match chart {
-            Chart::Loss => self.draw_loss(root, style).map(|_| ()),
+            Chart::Loss => draw_loss(a, root, style).map(|_| ()),
             Chart::Sweep => {
                 let (x_key, p) = self.panels.as_ref().ok_or_else(missing)?;
                 match &self.series {
@@ -227,23 +227,23 @@ impl<'a> Charts<'a> {
             }
         }
     }
+}
 
-    /// The loss chart, with the "before" curve of presenter mode; returns the points the pointer
-    /// can name.
-    pub fn draw_loss<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        style: ChartStyle,
-    ) -> Result<Vec<HoverPoint>, String> {
-        let a = self.state;
-        let mut opts = CurveOptions::new(
-            a.study.view.log_y,
-            a.points.iter().map(|p| p.config.total_steps()).max().unwrap_or(1),
-        );
-        opts.log_x = a.study.view.log_x;
-        let before = a.before.as_ref().map(|(run, label)| (run, label.as_str()));
-        plot::draw_curves_after(root, &a.runs, before, opts, style)
-    }
+/// The loss chart of `a`, with the "before" curve of presenter mode; returns the points the
+/// pointer can name. Apart from [`Charts`]: it is drawn ten times a second in a sweep and needs
+/// none of the side charts' summaries.
+pub fn draw_loss<DB: DrawingBackend>(
+    a: &State,
+    root: &DrawingArea<DB, Shift>,
+    style: ChartStyle,
+) -> Result<Vec<HoverPoint>, String> {
+    let mut opts = CurveOptions::new(
+        a.study.view.log_y,
+        a.points.iter().map(|p| p.config.total_steps()).max().unwrap_or(1),
+    );
+    opts.log_x = a.study.view.log_x;
+    let before = a.before.as_ref().map(|(run, label)| (run, label.as_str()));
+    plot::draw_curves_after(root, &a.runs, before, opts, style)
 }
 
 /// `chart` as a stand-alone SVG document of `size` CSS pixels, titled with the chart's name and

@@ -7,7 +7,7 @@ mod msg;
 mod state;
 mod update;
 
-pub use charts::{Chart, Charts, svg};
+pub use charts::{Chart, Charts, draw_loss, svg};
 pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Render, Shortcut, ToWorker};
 pub use state::{
     ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, SIDE_EVERY_MS, State,

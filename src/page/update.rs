@@ -52,10 +52,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             let mut new = state.study.clone();
             // The slide is this very experiment, so nothing restarts; the link gains it.
             new.view.deck.push(url::deck_item(&new));
-            if new.view.deck.len() > crate::link::deck::MAX_SLIDES {
+            // A deck the link cannot hold would be lost on the next reload: refuse the slide.
+            use crate::link::deck::{MAX_SLIDES, MAX_TEXT, list_text};
+            if new.view.deck.len() > MAX_SLIDES || list_text(&new.view.deck).chars().count() > MAX_TEXT {
                 state.messages.push(Message {
                     level: Level::Warning,
-                    text: format!("the deck is full ({} slides)", crate::link::deck::MAX_SLIDES),
+                    text: format!(
+                        "the deck is full (at most {MAX_SLIDES} slides and {MAX_TEXT} characters of links); \
+                         this slide was not added"
+                    ),
                 });
                 fx.push(Effect::ShowMessages);
                 return fx;

@@ -92,8 +92,8 @@ fn toggle_full_screen() {
 }
 
 /// The shortcut `e` asks for, unless a person is typing in a field (or Space would press the
-/// focused button or box itself). Read through `Reflect`: the fields are plain properties.
-fn shortcut(e: &web_sys::Event) -> Option<Shortcut> {
+/// focused button or box itself); `scrolls`: the page scrolls (PageUp/PageDown are left to it). Read through `Reflect`: the fields are plain properties.
+fn shortcut(e: &web_sys::Event, scrolls: bool) -> Option<Shortcut> {
     let get = |k: &str| js_sys::Reflect::get(e, &k.into()).ok();
     let flag = |k: &str| get(k).and_then(|v| v.as_bool()).unwrap_or(false);
     if flag("ctrlKey") || flag("metaKey") || flag("altKey") {
@@ -121,8 +121,9 @@ fn shortcut(e: &web_sys::Event) -> Option<Shortcut> {
     if typing {
         return None;
     }
-    let presses_itself = tag == "button" || tag == "input";
-    // Arrows move a focused slider (a presenter's knob); a clicker's PageUp/PageDown never do.
+    // Space presses a focused button or box, opens a group's <summary>, follows a link.
+    let presses_itself = matches!(tag.as_str(), "button" | "input" | "summary" | "a");
+    // Arrows move a focused slider (a presenter's knob), not the deck.
     let moves_itself = kind == "range";
     match key.as_str() {
         " " if presses_itself => None,
@@ -133,8 +134,12 @@ fn shortcut(e: &web_sys::Event) -> Option<Shortcut> {
         "?" => Some(Shortcut::Keys),
         "Escape" => Some(Shortcut::CloseKeys),
         "ArrowRight" | "ArrowLeft" if moves_itself => None,
-        "ArrowRight" | "PageDown" => Some(Shortcut::NextSlide),
-        "ArrowLeft" | "PageUp" => Some(Shortcut::PreviousSlide),
+        "ArrowRight" => Some(Shortcut::NextSlide),
+        "ArrowLeft" => Some(Shortcut::PreviousSlide),
+        // A clicker's keys: the deck's in presenter and embed mode, where nothing scrolls; the
+        // normal page keeps them for scrolling.
+        "PageDown" => Some(Shortcut::NextSlide).filter(|_| !scrolls),
+        "PageUp" => Some(Shortcut::PreviousSlide).filter(|_| !scrolls),
         _ => None,
     }
 }
@@ -191,7 +196,11 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("deck-next", bus, || Msg::Shortcut(Shortcut::NextSlide));
     let keys = bus.clone();
     dom::listen(&dom::document(), "keydown", move |e| {
-        if let Some(s) = shortcut(&e) {
+        let scrolls = {
+            let view = &keys.state().study.view;
+            !(view.present || view.embed)
+        };
+        if let Some(s) = shortcut(&e, scrolls) {
             let slide = matches!(s, Shortcut::NextSlide | Shortcut::PreviousSlide);
             if slide && keys.state().study.view.deck.is_empty() {
                 return; // without a deck the arrows and PageDown scroll the page as ever

@@ -296,10 +296,9 @@ fn redraw_loss(a: &State) {
         "before",
         a.before.as_ref().map_or("", |(_, label)| label.as_str()),
     );
-    let charts = crate::page::Charts::of(a);
     let mut hover = Vec::new();
     let drawn = canvas::draw("loss-canvas", |root, style| {
-        hover = charts.draw_loss(root, style)?;
+        hover = crate::page::draw_loss(a, root, style)?;
         Ok(())
     });
     if let Err(e) = drawn {

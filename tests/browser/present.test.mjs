@@ -247,6 +247,15 @@ test("the keys, a clicker's PageDown included, step a deck, and the link follows
   await page.goto(srv.base + `?v=1&backend=cpu&present=1&deck=${deck}&slide=3`);
   await page.waitForFunction(() => document.getElementById("app").dataset.slide === "3");
   assert.match((await slide()).title, /moons/);
+
+  // On the normal page PageDown scrolls; the arrows still step the deck.
+  await page.goto(srv.base + `?v=1&backend=cpu&deck=${deck}`);
+  await waitForState(page, ["done"], 60_000);
+  await page.keyboard.press("PageDown");
+  await page.waitForFunction(() => scrollY > 0);
+  assert.equal((await data(page)).slide, "1", "PageDown scrolled the page");
+  await page.keyboard.press("ArrowRight");
+  await page.waitForFunction(() => document.getElementById("app").dataset.slide === "2");
   assert.deepEqual(errors, []);
   await page.close();
 });
