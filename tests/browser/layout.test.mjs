@@ -3,7 +3,7 @@
 // phone.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, waitForState } from "./harness.mjs";
+import { serve, launch, open, waitForState } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -15,14 +15,7 @@ after(async () => {
   srv?.server.close();
 });
 
-async function openAt(width, height, query) {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(srv.base + query);
-  return { page, errors };
-}
+const openAt = (width, height, query) => open(browser, srv.base, query, { viewport: { width, height } });
 
 const isOpen = (page, id) => page.$eval(`#${id}`, (d) => d.open);
 

@@ -3,7 +3,7 @@
 // keys work everywhere but in a field.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, waitForState, waitForNewRun } from "./harness.mjs";
+import { serve, launch, open, waitForState, waitForNewRun } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -17,14 +17,7 @@ after(async () => {
 
 const data = (page) => page.evaluate(() => ({ ...document.getElementById("app").dataset }));
 
-async function openAt(width, height, query) {
-  const page = await browser.newPage({ viewport: { width, height } });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
-  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
-  await page.goto(srv.base + query);
-  return { page, errors };
-}
+const openAt = (width, height, query) => open(browser, srv.base, query, { viewport: { width, height } });
 
 // The share of the viewport the visible charts cover.
 const chartsCover = (page) =>
