@@ -84,10 +84,14 @@ try {
       timeout: 900_000,
       polling: 50,
     });
-    const first = {
-      step: await page.evaluate(() => Number(document.getElementById("app").dataset.step)),
+    const checkpoint = async () => ({
+      ...(await page.evaluate(() => ({
+        step: Number(document.getElementById("app").dataset.step),
+        t: performance.now(),
+      }))),
       ...(await gpuCounts()),
-    };
+    });
+    const first = await checkpoint();
     // The last checkpoint one step before the end: the end-of-run readback (spectra, views, the
     // char LM's sample) is not a training step.
     const total = Number(new URLSearchParams(c.query).get("steps") || 500);
@@ -96,10 +100,7 @@ try {
       Math.max(first.step + 1, total - 1),
       { timeout: 900_000, polling: 20 },
     );
-    const last = {
-      step: await page.evaluate(() => Number(document.getElementById("app").dataset.step)),
-      ...(await gpuCounts()),
-    };
+    const last = await checkpoint();
     const data = await waitForState(page, ["done", "failed", "diverged"], 900_000);
     const span = Math.max(1, last.step - first.step);
     const perStep = (k) => Math.round((10 * (last[k] - first[k])) / span) / 10;
@@ -117,6 +118,9 @@ try {
         runs: Number(data.runsTotal || 1),
         train_ms: Number(data.trainMs),
         steps_per_s: Number(data.step) / (Number(data.trainMs) / 1000),
+        // From the first drawn step to the last checkpoint: pipeline compilation and the upload
+        // before the first step left out (they are in first_point_ms).
+        steady_steps_per_s: Math.round((1000 * span) / Math.max(1, last.t - first.t) * 100) / 100,
         first_point_ms: Number(data.firstPointMs),
         final_val_loss: Number(data.lastVal),
         long_tasks: longTasks.length,

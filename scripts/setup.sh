@@ -2,7 +2,8 @@
 # Installs what tinytune needs on a fresh Debian machine (rustup's stable toolchain, Node, Python
 # present), skipping whatever is already there. Only package registries are used.
 #   scripts/setup.sh page      wasm target, wasm-bindgen-cli, trunk
-#   scripts/setup.sh browser   + Debian's chromium and playwright-core (for the browser tests)
+#   scripts/setup.sh browser   + Debian's chromium and playwright-core (for the browser tests) and
+#                              mesa-vulkan-drivers (lavapipe, for the native wgpu test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,14 @@ if [ "$want" = browser ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  fi
+  # Mesa's lavapipe, a CPU Vulkan: the native test of Burn's wgpu backend (the page's GPU code
+  # path) runs on it where there is no GPU.
+  if ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1; then
+    say "installing Debian's mesa-vulkan-drivers (lavapipe, for the native wgpu test)"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers >/dev/null
   fi
   if [ ! -d node_modules/playwright-core ]; then
     say "installing playwright-core (npm; it uses /usr/bin/chromium, no browser download)"

@@ -15,8 +15,9 @@ step "clippy (native)"
 cargo clippy --release --all-targets -- -D warnings
 step "clippy (wasm32)"
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
-step "native tests (Burn CPU backend)"
-cargo test --release
+step "native tests (Burn CPU backend; the wgpu backend on lavapipe)"
+# The wgpu test must find an adapter here (setup installed lavapipe); elsewhere it may skip.
+TINYTUNE_WGPU=require cargo test --release
 step "build the page (trunk)"
 trunk build --release
 step "browser tests (Playwright + /usr/bin/chromium)"

@@ -1,5 +1,6 @@
 //! Native CLI: the page's query string in, CSV out. `tinytune 'task=xor&w=128'` trains exactly
-//! what the link `?task=xor&w=128` trains in the browser (on the CPU backend).
+//! what the link `?task=xor&w=128` trains in the browser (on the CPU backend, or with
+//! `--backend wgpu` on Burn's wgpu backend, the page's WebGPU code path).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -45,9 +46,19 @@ struct Cli {
     /// (cost,value,unit,limit; the memory by item after it), and exit without training.
     #[arg(long, conflicts_with_all = ["summary", "best"])]
     costs: bool,
+    /// The backend: cpu (Burn flex) or wgpu (Burn's wgpu on Vulkan, Metal or DX12 — the page's
+    /// WebGPU code path; on a machine without a GPU, Mesa's lavapipe is a CPU Vulkan).
+    #[arg(long, value_enum, default_value_t = NativeBackend::Cpu)]
+    backend: NativeBackend,
     /// Steps between readbacks (the page reads once per frame; this only affects speed).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     chunk: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum NativeBackend {
+    Cpu,
+    Wgpu,
 }
 
 fn main() -> ExitCode {
@@ -93,7 +104,16 @@ fn main() -> ExitCode {
     if cli.costs {
         return print_costs(cfg);
     }
-    let device = backend::cpu();
+    let (device, device_name) = match cli.backend {
+        NativeBackend::Cpu => (backend::cpu(), backend::CPU_NAME.to_string()),
+        NativeBackend::Wgpu => match backend::wgpu() {
+            Ok((device, adapter)) => (device, format!("wgpu — {adapter}")),
+            Err(e) => {
+                eprintln!("tinytune: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
     let start = web_time::Instant::now();
     let trained = if study.sweep.is_empty() {
         pollster::block_on(train::train_run(cfg, &device, cli.chunk as usize)).map(|run| vec![run])
@@ -127,7 +147,7 @@ fn main() -> ExitCode {
         cfg.label(),
         runs.len(),
         steps as f64 / secs.max(1e-9),
-        backend::CPU_NAME,
+        device_name,
         if diverged > 0 {
             format!(" — {diverged} DIVERGED (NaN/Inf or loss far above its start)")
         } else {

@@ -99,7 +99,10 @@ async fn wgpu_device() -> Result<Device, String> {
     if let Some(d) = WGPU.with(|w| w.borrow().clone()) {
         return Ok(d);
     }
-    let device = Device::wgpu_options().init_async().await;
+    let device = Device::wgpu_options()
+        .tasks_max(crate::model::backend::WGPU_TASKS_MAX)
+        .init_async()
+        .await;
     let device = device.map_err(|e| format!("Burn could not start WebGPU: {e:?}"))?;
     WGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
     Ok(device)
