@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { serve, launch, waitForState, DIST } from "../tests/browser/harness.mjs";
+import { runTfjs } from "./tfjs.mjs";
 
 // The reference run: spiral, 256 points, MLP 2→64→64→64→2 ReLU, batch 64, Adam lr 0.01 — the
 // defaults, so the link only names the backend and the steps.
@@ -36,6 +37,7 @@ console.log(JSON.stringify({ case: "wasm size", bytes: wasmBytes }));
 
 const srv = await serve();
 const browser = await launch({ webgpu: true });
+const rows = {};
 try {
   for (const c of selected) {
     // Without the service worker: storing the build for offline use is a one-off of a first visit
@@ -109,8 +111,7 @@ try {
     const longTasks = (await page.evaluate(() => window.__longTasks))
       .filter(([start]) => start > Number(data.firstPointMs))
       .map(([, duration]) => duration);
-    console.log(
-      JSON.stringify({
+    const row = {
         case: c.name,
         state: data.state,
         status,
@@ -128,9 +129,22 @@ try {
         dispatches_per_step: perStep("dispatch"),
         submits_per_step: perStep("submit"),
         writes_per_step: perStep("write"),
-      }),
-    );
+    };
+    rows[c.name] = row;
+    console.log(JSON.stringify(row));
     await page.close();
+  }
+  // The peer in the same browser (bench/tfjs: `cd bench/tfjs && npm ci` installs it), and the
+  // ratios of steady-state steps/s (compilation and set-up left out on both sides).
+  if (!only || only.startsWith("TF") || only.startsWith("browser")) {
+    const peers = await runTfjs(browser, { cpuSteps: 500, webgpuSteps });
+    if (peers.length === 0) console.log(JSON.stringify({ case: "TF.js", skipped: "cd bench/tfjs && npm ci" }));
+    const ratio = (ours, theirs) =>
+      ours && theirs ? Math.round((100 * ours.steady_steps_per_s) / theirs.steady_steps_per_s) / 100 : null;
+    for (const peer of peers) {
+      const ours = rows[peer.backend === "wasm" ? "browser CPU (Burn flex, wasm)" : "browser WebGPU"];
+      console.log(JSON.stringify({ ...peer, tinytune_over_tfjs: ratio(ours, peer) }));
+    }
   }
 } finally {
   await browser.close();
