@@ -9,7 +9,8 @@
 # The reference transformer (char LM, 2 blocks, d_model 128, 4 heads, context 64, batch 32, Adam)
 # runs natively and in the browser too (GPT_STEPS, GPT_GPU_STEPS steps); with TORCH_PY set to a
 # Python that has torch (not installed by the project: a 5 GB download), PyTorch trains the same
-# model natively for the comparison row (bench/torch_gpt.py).
+# model natively for the comparison row (bench/torch_gpt.py). TF.js 4.22 trains the reference MLP
+# in the same browser run (bench/tfjs), and the ratios of steady steps/s are printed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh browser
@@ -36,6 +37,11 @@ PY
   exit 0
 fi
 trunk build --release >/dev/null 2>&1
+# The peer the browser rows are compared with: TF.js in the same Chromium (the bench's own npm
+# package; the tests never install it).
+if [ ! -d bench/tfjs/node_modules/@tensorflow/tfjs ]; then
+  (cd bench/tfjs && npm ci --no-audit --no-fund >/dev/null)
+fi
 
 if [ "${1:-}" = presets ]; then
   echo "| preset | runs × steps | native (s) | browser CPU (s) |"
