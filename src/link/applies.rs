@@ -57,49 +57,63 @@ pub fn unused_in(key: &str, cfg: &ExperimentConfig) -> Option<&'static str> {
     }
 }
 
-/// Why `key` changes nothing in any run of `study` (a swept knob acts in some), or `None`.
-pub fn unused(key: &Key, study: &Study) -> Option<&'static str> {
-    if !matches!(key.slot, Slot::Experiment(_)) {
-        return None;
-    }
-    let runs = study.runs();
-    let mut reasons = runs.iter().map(|p| unused_in(key.name, &p.config));
-    let first = reasons.next().flatten()?;
-    reasons.all(|r| r.is_some()).then_some(first)
+/// What a study's runs use, worked out once for all its keys and groups (the page asks after
+/// every edit, and a sweep's runs are expanded once, not once per key).
+pub struct Uses<'a> {
+    study: &'a Study,
+    runs: Vec<ExperimentConfig>,
 }
 
-/// Whether the page shows `group` at all: the planted task's and the transformer's knobs only
-/// where a run uses them.
-pub fn group_shown(group: Group, study: &Study) -> bool {
-    let runs = study.runs();
-    match group {
-        Group::Planted => runs.iter().any(|p| p.config.task == Task::Planted),
-        Group::Transformer => runs.iter().any(|p| p.config.is_transformer()),
-        _ => true,
+impl<'a> Uses<'a> {
+    pub fn of(study: &'a Study) -> Self {
+        Self {
+            study,
+            runs: study.runs().into_iter().map(|p| p.config).collect(),
+        }
     }
-}
 
-/// Whether `group` matters to `study`: the data, the model and the optimizer always (the model
-/// not on the planted task), a task's own group, and any group with a key the study sets or
-/// sweeps away from its default.
-pub fn group_matters(group: Group, study: &Study) -> bool {
-    let planted = study.experiment.task == Task::Planted;
-    let core = match group {
-        Group::Data | Group::Optimizer => true,
-        Group::Model => !planted,
-        Group::Planted | Group::Transformer => group_shown(group, study),
-        Group::Run => true,
-        _ => false,
-    };
-    if core {
-        return true;
+    /// Why `key` changes nothing in any run of the study (a swept knob acts in some), or `None`.
+    pub fn unused(&self, key: &Key) -> Option<&'static str> {
+        if !matches!(key.slot, Slot::Experiment(_)) {
+            return None;
+        }
+        let mut reasons = self.runs.iter().map(|cfg| unused_in(key.name, cfg));
+        let first = reasons.next().flatten()?;
+        reasons.all(|r| r.is_some()).then_some(first)
     }
-    let default = Study::default();
-    let swept = study.sweep.keys();
-    KEYS.iter().filter(|k| k.group == group).any(|k| {
-        swept.contains(&k.name)
-            || (unused(k, study).is_none() && value_text(study, k) != value_text(&default, k))
-    })
+
+    /// Whether the page shows `group` at all: the planted task's and the transformer's knobs
+    /// only where a run uses them.
+    pub fn group_shown(&self, group: Group) -> bool {
+        match group {
+            Group::Planted => self.runs.iter().any(|c| c.task == Task::Planted),
+            Group::Transformer => self.runs.iter().any(|c| c.is_transformer()),
+            _ => true,
+        }
+    }
+
+    /// Whether `group` matters to the study: the data, the model and the optimizer always (the
+    /// model not on the planted task), a task's own group, and any group with a key the study
+    /// sets or sweeps away from its default.
+    pub fn group_matters(&self, group: Group) -> bool {
+        let study = self.study;
+        let planted = study.experiment.task == Task::Planted;
+        let core = match group {
+            Group::Data | Group::Optimizer | Group::Run => true,
+            Group::Model => !planted,
+            Group::Planted | Group::Transformer => self.group_shown(group),
+            _ => false,
+        };
+        if core {
+            return true;
+        }
+        let default = Study::default();
+        let swept = study.sweep.keys();
+        KEYS.iter().filter(|k| k.group == group).any(|k| {
+            swept.contains(&k.name)
+                || (self.unused(k).is_none() && value_text(study, k) != value_text(&default, k))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -109,7 +123,7 @@ mod tests {
 
     fn reason(link: &str, key: &str) -> Option<&'static str> {
         let study = parse(link).study;
-        unused(crate::link::keys::key(key).unwrap(), &study)
+        Uses::of(&study).unused(crate::link::keys::key(key).unwrap())
     }
 
     #[test]
@@ -141,13 +155,13 @@ mod tests {
 
     #[test]
     fn the_groups_that_matter_open() {
-        let m = |link: &str, g| group_matters(g, &parse(link).study);
+        let m = |link: &str, g| Uses::of(&parse(link).study).group_matters(g);
         assert!(m("", Group::Data) && m("", Group::Model) && !m("", Group::Lora) && !m("", Group::Quant));
         assert!(m("r=4", Group::Lora) && m("bits=4", Group::Quant) && m("param=mup", Group::Scaling));
         assert!(m("sweep=w:64,128;param:sp,mup", Group::Scaling));
         assert!(m("task=planted&r=4", Group::Planted) && !m("task=planted&r=4", Group::Model));
         assert!(m("task=copy", Group::Transformer) && !m("", Group::Transformer));
-        assert!(!group_shown(Group::Transformer, &parse("").study));
-        assert!(group_shown(Group::Planted, &parse("task=planted").study));
+        assert!(!Uses::of(&parse("").study).group_shown(Group::Transformer));
+        assert!(Uses::of(&parse("task=planted").study).group_shown(Group::Planted));
     }
 }

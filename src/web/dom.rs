@@ -274,11 +274,12 @@ fn show_what_applies(study: &Study) {
     use crate::link::keys::Group;
     let task = study.experiment.task;
     let new_task = GROUPS_TASK.with(|t| t.replace(Some(task))) != Some(task);
+    let uses = applies::Uses::of(study);
     for group in Group::ALL {
-        set_hidden(group.id(), !applies::group_shown(group, study));
+        set_hidden(group.id(), !uses.group_shown(group));
         let node = el::<Element>(group.id());
         if node.tag_name().eq_ignore_ascii_case("details") {
-            let matters = applies::group_matters(group, study);
+            let matters = uses.group_matters(group);
             if matters {
                 let _ = node.set_attribute("open", "");
             } else if new_task {
@@ -288,7 +289,7 @@ fn show_what_applies(study: &Study) {
         // The reasons once per group: "LoRA α, γ rule: there is no adaptation phase: set a rank r".
         let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
         for key in KEYS.iter().filter(|k| k.group == group) {
-            let why = applies::unused(key, study);
+            let why = uses.unused(key);
             let control = el::<Element>(key.name);
             if let Some(i) = control.dyn_ref::<HtmlInputElement>() {
                 i.set_disabled(why.is_some());
