@@ -15,8 +15,12 @@ export const SWEEP = "steps=200&sweep=" + encodeURIComponent("lr:2^-10..2^-5*2;w
 export const GPT = "task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024";
 const gptSteps = Number(process.env.GPT_STEPS || 60);
 const gptGpuSteps = Number(process.env.GPT_GPU_STEPS || 6);
+// The first visit on a modest connection (#15): 20 Mbit/s down and up, 40 ms latency (Chrome
+// DevTools Protocol), nothing cached: how long from the link to the first curve point.
+export const THROTTLE = { offline: false, latency: 40, downloadThroughput: 20e6 / 8, uploadThroughput: 20e6 / 8 };
 const cases = [
   { name: "browser CPU (Burn flex, wasm)", query: "?v=1&backend=cpu&steps=500" },
+  { name: "browser CPU, first visit at 20 Mbit/s, 40 ms", query: "?v=1&backend=cpu&steps=500", throttle: true },
   { name: "browser WebGPU", query: `?v=1&backend=webgpu&steps=${webgpuSteps}` },
   { name: "sweep, browser CPU (Burn flex, wasm)", query: `?v=1&backend=cpu&${SWEEP}` },
   { name: "gpt, browser CPU (Burn flex, wasm)", query: `?v=1&backend=cpu&${GPT}&steps=${gptSteps}` },
@@ -33,7 +37,9 @@ const selected = only ? cases.filter((c) => c.name.startsWith(only)) : cases;
 
 const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm"));
 const wasmBytes = wasm.reduce((s, f) => s + fs.statSync(path.join(DIST, f)).size, 0);
-console.log(JSON.stringify({ case: "wasm size", bytes: wasmBytes }));
+// The build's stored compressed copies (scripts/compress.mjs), what a browser downloads.
+const stored = (suffix) => wasm.reduce((s, f) => s + (fs.existsSync(path.join(DIST, f + suffix)) ? fs.statSync(path.join(DIST, f + suffix)).size : 0), 0);
+console.log(JSON.stringify({ case: "wasm size", bytes: wasmBytes, gzip: stored(".gz"), br: stored(".br") }));
 
 const srv = await serve();
 const browser = await launch({ webgpu: true });
@@ -79,6 +85,12 @@ try {
       const workers = page.workers();
       return workers.length ? workers[workers.length - 1].evaluate(() => ({ ...self.__gpu })) : {};
     };
+    // Bytes on the wire (compressed bodies and headers), from the browser's own accounting.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Network.enable");
+    let transferred = 0;
+    cdp.on("Network.loadingFinished", (e) => (transferred += e.encodedDataLength));
+    if (c.throttle) await cdp.send("Network.emulateNetworkConditions", THROTTLE);
     await page.goto(srv.base + c.query);
     // Per step in steady state: from the first drawn step to the end (pipeline compilation and the
     // data upload before the first step are left out; evaluations and readbacks are counted).
@@ -123,6 +135,7 @@ try {
         // before the first step left out (they are in first_point_ms).
         steady_steps_per_s: Math.round((1000 * span) / Math.max(1, last.t - first.t) * 100) / 100,
         first_point_ms: Number(data.firstPointMs),
+        transferred_bytes: transferred,
         final_val_loss: Number(data.lastVal),
         long_tasks: longTasks.length,
         longest_task_ms: Math.round(Math.max(0, ...longTasks)),

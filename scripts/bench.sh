@@ -84,7 +84,11 @@ for r in rows:
         continue
     backend = r["status"].replace("Backend: ", "")[:70]
     print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} | {r['long_tasks']} ({r['longest_task_ms']} ms) |")
-print(f"\nwasm size (after wasm-bindgen, no wasm-opt): {size/1e6:.1f} MB")
+sizes = next(r for r in rows if r["case"] == "wasm size")
+visit = next((r for r in rows if "first visit" in r["case"]), None)
+print(f"\nwasm size: {size/1e6:.2f} MB raw, {sizes.get('gzip', 0)/1e6:.2f} MB gzip, {sizes.get('br', 0)/1e6:.2f} MB Brotli (the build's stored copies)")
+if visit:
+    print(f"first visit at 20 Mbit/s, 40 ms: {visit['transferred_bytes']/1e6:.2f} MB transferred, first curve point at {visit['first_point_ms']/1000:.2f} s")
 print("\nSweep case: 4 widths (32–256) × 6 learning rates (2^-10…2^-5) × 200 steps = 24 runs, interleaved\n")
 print("| where | backend | runs | total seconds | steps/s |")
 print("|---|---|---|---|---|")

@@ -1,44 +1,14 @@
 // Shared set-up for the browser tests and the benchmark: a static server for dist/ on 127.0.0.1
 // (a secure context, so navigator.gpu exists) and Debian's Chromium driven by playwright-core.
-import http from "node:http";
-import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
-
-const MIME = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript",
-  ".wasm": "application/wasm",
-  ".css": "text/css",
-  ".svg": "image/svg+xml",
-  ".png": "image/png",
-};
+import { serve as serveDir } from "../../scripts/server.mjs";
 
 export const DIST = path.resolve(process.env.TINYTUNE_DIST || "dist");
 
+// The page as scripts/serve.sh serves it: compressed, with the types its streaming compile needs.
 export async function serve(root = DIST) {
-  if (!fs.existsSync(path.join(root, "index.html"))) {
-    throw new Error(`${root}/index.html is missing: build the page first (trunk build --release)`);
-  }
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url, "http://127.0.0.1");
-    let file = path.normalize(path.join(root, decodeURIComponent(url.pathname)));
-    if (!file.startsWith(root)) {
-      res.writeHead(403).end();
-      return;
-    }
-    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, "index.html");
-    fs.readFile(file, (err, body) => {
-      if (err) {
-        res.writeHead(404).end("not found");
-        return;
-      }
-      res.writeHead(200, { "content-type": MIME[path.extname(file)] || "application/octet-stream" });
-      res.end(body);
-    });
-  });
-  await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  return { server, base: `http://127.0.0.1:${server.address().port}/` };
+  return serveDir(root);
 }
 
 // Flags measured in TOOLCHAIN.md: background networking off (closed network), WebGPU only with

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels } from "./harness.mjs";
+import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels, DIST } from "./harness.mjs";
 
 let srv, browser, noGpuBrowser;
 before(async () => {
@@ -30,6 +30,40 @@ test("forced WebGPU trains a few steps, names the adapter, and draws the chart",
   assert.ok((await colouredPixels(page, "loss-canvas")) > 200, "loss chart has curves");
   assert.ok((await colouredPixels(page, "boundary-canvas")) > 2000, "boundary has regions");
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the module arrives compressed and compiles while it streams (#15)", async () => {
+  const page = await noGpuBrowser.newPage({ serviceWorkers: "block" });
+  // Which way the glue compiled the module: streaming from the response, or from a whole buffer.
+  await page.addInitScript(() => {
+    window.__compiled = [];
+    const streaming = WebAssembly.instantiateStreaming;
+    WebAssembly.instantiateStreaming = function (source, imports) {
+      window.__compiled.push("streaming");
+      return streaming.call(this, source, imports);
+    };
+    const whole = WebAssembly.instantiate;
+    WebAssembly.instantiate = function (source, imports) {
+      if (!(source instanceof WebAssembly.Module)) window.__compiled.push("buffer");
+      return whole.call(this, source, imports);
+    };
+  });
+  const wasm = [];
+  page.on("response", async (r) => {
+    if (new URL(r.url()).pathname.endsWith(".wasm")) wasm.push({ headers: await r.allHeaders(), sizes: r.request().sizes() });
+  });
+  await page.goto(srv.base + "?v=1&backend=cpu&steps=5");
+  const data = await waitForState(page, "done");
+  assert.equal(data.step, "5");
+  assert.deepEqual(await page.evaluate(() => window.__compiled), ["streaming"]);
+  assert.equal(wasm.length, 1, "the module is downloaded once (the worker gets it compiled)");
+  const { headers } = wasm[0];
+  assert.equal(headers["content-type"], "application/wasm");
+  assert.ok(["br", "gzip"].includes(headers["content-encoding"]), `content-encoding ${headers["content-encoding"]}`);
+  const { responseBodySize } = await wasm[0].sizes;
+  const raw = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm")).map((f) => fs.statSync(`${DIST}/${f}`).size)[0];
+  assert.ok(responseBodySize > 0 && responseBodySize < raw / 3, `${responseBodySize} bytes sent for ${raw}`);
   await page.close();
 });
 
