@@ -9,7 +9,7 @@ use clap::Parser;
 use plotters::prelude::IntoDrawingArea;
 use tinytune::link::url;
 use tinytune::model::backend;
-use tinytune::train::{export, metrics};
+use tinytune::train::{export, metrics, probe};
 use tinytune::{plot, train};
 
 #[derive(Parser, Debug)]
@@ -46,8 +46,10 @@ struct Cli {
     /// (cost,value,unit,limit; the memory by item after it), and exit without training.
     #[arg(long, conflicts_with_all = ["summary", "best"])]
     costs: bool,
-    /// The backend: cpu (Burn flex) or wgpu (Burn's wgpu on Vulkan, Metal or DX12 — the page's
-    /// WebGPU code path; on a machine without a GPU, Mesa's lavapipe is a CPU Vulkan).
+    /// The backend: cpu (Burn flex), wgpu (Burn's wgpu on Vulkan, Metal or DX12 — the page's
+    /// WebGPU code path; on a machine without a GPU, Mesa's lavapipe is a CPU Vulkan), or auto:
+    /// both timed on a few steps of this experiment (a sweep's heaviest run), the faster one
+    /// trains — the page's `auto` rule.
     #[arg(long, value_enum, default_value_t = NativeBackend::Cpu)]
     backend: NativeBackend,
     /// Steps between readbacks (the page reads once per frame; this only affects speed).
@@ -55,10 +57,55 @@ struct Cli {
     chunk: u64,
 }
 
+/// `--backend auto`: the CPU, unless wgpu starts and is faster on this study's heaviest run
+/// (`train::probe`); says what it measured.
+fn auto_backend(study: &tinytune::link::study::Study) -> (burn::prelude::Device, String) {
+    let cpu = (backend::cpu(), backend::CPU_NAME.to_string());
+    let (gpu, adapter) = match backend::wgpu() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("tinytune: auto: {e}; training on the CPU");
+            return cpu;
+        }
+    };
+    let configs: Vec<_> = if study.sweep.is_empty() {
+        vec![study.experiment.clone()]
+    } else {
+        match study.sweep.expand(&study.experiment) {
+            Ok(points) => points.into_iter().map(|p| p.config).collect(),
+            Err(_) => vec![study.experiment.clone()],
+        }
+    };
+    let Some(heaviest) = probe::heaviest(&configs) else {
+        return cpu;
+    };
+    let name = format!("wgpu — {adapter}");
+    match pollster::block_on(probe::decide(heaviest, &cpu.0, &gpu)) {
+        Ok(d) => {
+            let pick = if d.pick == probe::Pick::Gpu {
+                "wgpu"
+            } else {
+                "the CPU"
+            };
+            eprintln!("tinytune: auto: {}; training on {pick}", d.measured(&name));
+            if d.pick == probe::Pick::Gpu {
+                (gpu, name)
+            } else {
+                cpu
+            }
+        }
+        Err(e) => {
+            eprintln!("tinytune: auto: {name} failed while it was timed ({e}); training on the CPU");
+            cpu
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum NativeBackend {
     Cpu,
     Wgpu,
+    Auto,
 }
 
 fn main() -> ExitCode {
@@ -113,6 +160,7 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         },
+        NativeBackend::Auto => auto_backend(&study),
     };
     let start = web_time::Instant::now();
     let trained = if study.sweep.is_empty() {

@@ -378,6 +378,56 @@ fn a_lost_gpu_falls_back_to_the_cpu_and_a_cpu_failure_stops() {
 }
 
 #[test]
+fn autos_pick_shows_what_trains_and_an_old_runs_pick_is_ignored() {
+    let mut s = State::new();
+    update(&mut s, Msg::Boot { query: "".into() });
+    update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 1,
+            backend: webgpu(),
+        },
+    );
+    let g = s.generation;
+    let fx = update(
+        &mut s,
+        Msg::BackendPicked {
+            generation: g,
+            backend: cpu_backend("auto: 3.10 ms a step on WebGPU against 1.02 ms on the CPU"),
+        },
+    );
+    assert!(fx.contains(&Effect::Render(Render::TEXTS)));
+    let b = s.backend.clone().unwrap();
+    assert_eq!(b.kind, BackendKind::Cpu);
+    assert!(b.summary.contains("auto: 3.10 ms a step"), "{}", b.summary);
+    assert_eq!(s.run_state, RunState::Running, "the run goes on");
+
+    // A failure now is the CPU's, not a lost GPU.
+    let fx = update(
+        &mut s,
+        Msg::DeviceFailed {
+            generation: g,
+            error: "out of memory".into(),
+        },
+    );
+    assert!(!fx.contains(&Effect::MarkGpuLost));
+    assert_eq!(s.run_state, RunState::Failed);
+
+    // A restart; the old run's pick arrives late and changes nothing.
+    let fx = update(&mut s, Msg::Train);
+    assert_eq!(started(&fx), Some(g + 1));
+    let fx = update(
+        &mut s,
+        Msg::BackendPicked {
+            generation: g,
+            backend: webgpu(),
+        },
+    );
+    assert!(fx.is_empty());
+    assert_eq!(s.backend.as_ref().unwrap().kind, BackendKind::Cpu);
+}
+
+#[test]
 fn a_refused_run_fails_with_its_reason() {
     let mut s = running("");
     let generation = s.generation;

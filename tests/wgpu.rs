@@ -6,6 +6,7 @@
 use tinytune::link::url;
 use tinytune::model::backend;
 use tinytune::train;
+use tinytune::train::probe::{self, Pick};
 
 /// Train losses of `link` on `device`, one per step.
 fn losses(link: &str, device: &burn::prelude::Device) -> Vec<f32> {
@@ -54,5 +55,21 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
             let tol = tolerance * a.abs().max(1e-3);
             assert!((a - b).abs() <= tol, "{link}: step {t}: CPU {a} against wgpu {b}");
         }
+    }
+
+    // `auto`'s probe (train::probe) on this adapter, in the same test: one wgpu runtime per
+    // process. Both devices are really timed; lavapipe, a CPU Vulkan, is far slower than the CPU
+    // backend on the reference MLP (24 ms against 0.63 a step measured), so it must lose there.
+    let cfg = url::parse_strict("task=spiral&steps=12").unwrap().experiment;
+    let d = pollster::block_on(probe::decide(&cfg, &backend::cpu(), &gpu)).expect("both devices time");
+    eprintln!("auto: {}", d.measured(&adapter));
+    for t in [d.cpu, d.gpu] {
+        assert!(
+            t.steps >= 1 && t.ms_per_step > 0.0 && t.ms_per_step.is_finite(),
+            "{d:?}"
+        );
+    }
+    if std::env::var("TINYTUNE_WGPU").as_deref() == Ok("require") {
+        assert_eq!(d.pick, Pick::Cpu, "lavapipe against the CPU: {d:?}");
     }
 }

@@ -55,6 +55,12 @@ pub enum Msg {
         ticket: u64,
         backend: ActiveBackend,
     },
+    /// `auto` timed the CPU and the GPU on `generation`'s heaviest run (`train::probe`) and
+    /// trains it on `backend`, which says what it measured.
+    BackendPicked {
+        generation: u64,
+        backend: ActiveBackend,
+    },
     /// The runner built its trainers; `now_ms` is when it began building them.
     RunnerStarted {
         generation: u64,

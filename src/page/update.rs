@@ -165,6 +165,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 restart(state, true, &mut fx);
             }
         }
+        Msg::BackendPicked { generation, backend } => {
+            // An older run's pick (the study changed while it was timed) says nothing now.
+            if generation == state.generation {
+                state.backend = Some(backend);
+                fx.push(Effect::Render(Render::TEXTS));
+            }
+        }
         Msg::RunnerStarted {
             generation,
             now_ms,

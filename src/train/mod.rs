@@ -9,6 +9,7 @@ pub mod groups;
 pub mod job;
 pub mod live_sample;
 pub mod metrics;
+pub mod probe;
 pub mod schedule;
 pub mod sequence;
 pub mod sequence_views;

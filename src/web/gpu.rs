@@ -2,7 +2,9 @@
 //!
 //! The probe asks the browser for an adapter itself (through `navigator.gpu`) because Burn does not
 //! expose whether the adapter is a software fallback; SwiftShader is ~70× slower than the CPU
-//! backend for small MLPs (TOOLCHAIN.md), so `auto` avoids it.
+//! backend for small MLPs (TOOLCHAIN.md), so `auto` avoids it. On a hardware adapter `auto`
+//! keeps both devices and lets each study's own steps decide (`train::probe`, in the worker's
+//! Start).
 //!
 //! It runs in the training worker, which owns the device (#16); Chromium offers `navigator.gpu`
 //! there as on the page. The page asks for one selection at a time (`page::update` holds a newer
@@ -19,9 +21,23 @@ use wasm_bindgen_futures::JsFuture;
 use crate::link::view::BackendChoice;
 use crate::page::{ActiveBackend, BackendKind, cpu_backend};
 
+/// What a backend selection gives the worker.
+pub struct Chosen {
+    /// What the page shows.
+    pub backend: ActiveBackend,
+    pub device: Device,
+    /// `auto` on a hardware adapter: the name the page shows for the GPU, which is timed against
+    /// the CPU on each study before it trains.
+    pub auto: Option<String>,
+}
+
 /// The CPU backend, with the reason it is the one in use.
-fn cpu(reason: &str) -> (ActiveBackend, Device) {
-    (cpu_backend(reason), crate::model::backend::cpu())
+fn cpu(reason: &str) -> Chosen {
+    Chosen {
+        backend: cpu_backend(reason),
+        device: crate::model::backend::cpu(),
+        auto: None,
+    }
 }
 
 /// What the browser says about its WebGPU adapter.
@@ -109,7 +125,7 @@ async fn wgpu_device() -> Result<Device, String> {
 }
 
 /// Picks the backend for `choice`: what the page shows of it, and the device.
-pub async fn choose(choice: BackendChoice) -> (ActiveBackend, Device) {
+pub async fn choose(choice: BackendChoice) -> Chosen {
     if choice == BackendChoice::Cpu {
         return cpu("chosen in the Backend selector");
     }
@@ -127,22 +143,28 @@ pub async fn choose(choice: BackendChoice) -> (ActiveBackend, Device) {
             adapter.name
         ));
     }
+    let name = format!("WebGPU — {}", adapter.name);
     match wgpu_device().await {
-        Ok(device) => (
-            ActiveBackend {
+        Ok(device) if choice == BackendChoice::Auto => Chosen {
+            backend: ActiveBackend {
                 kind: BackendKind::Webgpu,
-                summary: format!(
-                    "WebGPU — {}{}",
-                    adapter.name,
-                    if adapter.is_fallback {
-                        " (software adapter: slow)"
-                    } else {
-                        ""
-                    }
-                ),
+                summary: format!("{name} (auto: timing it against the CPU on this experiment…)"),
             },
             device,
-        ),
+            auto: Some(name),
+        },
+        Ok(device) => Chosen {
+            backend: ActiveBackend {
+                kind: BackendKind::Webgpu,
+                summary: if adapter.is_fallback {
+                    format!("{name} (software adapter: slow)")
+                } else {
+                    name
+                },
+            },
+            device,
+            auto: None,
+        },
         Err(why) => cpu(&format!("{why}; training on the CPU instead")),
     }
 }

@@ -13,7 +13,9 @@ use web_sys::DedicatedWorkerGlobalScope;
 
 use super::runner::{self, Control, Outbox};
 use super::{frame, gpu};
-use crate::page::{BackendKind, FromWorker, Msg, ToWorker};
+use crate::experiment::ExperimentConfig;
+use crate::page::{ActiveBackend, BackendKind, FromWorker, Msg, ToWorker, cpu_backend};
+use crate::train::probe::{self, Pick};
 
 /// The worker's one port to the page, its control and its device.
 struct Port {
@@ -24,6 +26,15 @@ struct Port {
     device: RefCell<Option<(Device, bool)>>,
     /// The last single quantized run's weights (see [`runner::Kept`]).
     kept: RefCell<Option<runner::Kept>>,
+    /// `auto` on a hardware adapter: the GPU's name and the decisions made so far.
+    auto: RefCell<Option<Auto>>,
+}
+
+/// `auto`'s state while both devices are candidates (`train::probe`).
+struct Auto {
+    gpu_name: String,
+    /// Decisions by `probe::probe_key`: a study with the same work a step is not timed again.
+    picks: Vec<((usize, u64), Pick, ActiveBackend)>,
 }
 
 impl Port {
@@ -76,6 +87,7 @@ pub fn worker_start(page_origin: f64) {
             control: Control::default(),
             device: RefCell::new(None),
             kept: RefCell::new(None),
+            auto: RefCell::new(None),
         }))
     });
 }
@@ -96,17 +108,26 @@ pub fn worker_message(data: JsValue) {
     match msg {
         ToWorker::ChooseBackend { ticket, choice } => {
             *port.device.borrow_mut() = None;
+            *port.auto.borrow_mut() = None;
             wasm_bindgen_futures::spawn_local(async move {
-                let (backend, device) = gpu::choose(choice).await;
-                let is_gpu = backend.kind == BackendKind::Webgpu;
-                *port.device.borrow_mut() = Some((device, is_gpu));
-                port.send(Msg::BackendReady { ticket, backend });
+                let chosen = gpu::choose(choice).await;
+                let is_gpu = chosen.backend.kind == BackendKind::Webgpu;
+                *port.device.borrow_mut() = Some((chosen.device, is_gpu));
+                *port.auto.borrow_mut() = chosen.auto.map(|gpu_name| Auto {
+                    gpu_name,
+                    picks: Vec::new(),
+                });
+                port.send(Msg::BackendReady {
+                    ticket,
+                    backend: chosen.backend,
+                });
             });
         }
         ToWorker::MarkGpuLost => {
             // The page now shows the CPU backend and restarts the run: the device follows.
             gpu::mark_lost();
             *port.device.borrow_mut() = Some((crate::model::backend::cpu(), false));
+            *port.auto.borrow_mut() = None;
         }
         ToWorker::Start {
             generation,
@@ -125,6 +146,9 @@ pub fn worker_message(data: JsValue) {
                     }
                     frame::sleep(10).await;
                 };
+                let Some((device, is_gpu)) = pick(&port, generation, &configs, device, is_gpu).await else {
+                    return; // a newer study took over while this one was timed
+                };
                 regrid(&port, generation, &configs);
                 if let Some(kept) = runner::run(&*port, device, is_gpu, configs, sweep, generation).await {
                     *port.kept.borrow_mut() = Some(kept);
@@ -141,6 +165,69 @@ pub fn worker_message(data: JsValue) {
             }
         }
     }
+}
+
+/// `auto` on a hardware adapter: the device that trains `configs` faster, timed on their
+/// heaviest run (once per amount of work a step), said to the page. Elsewhere `device` as chosen.
+/// `None` when the study changed while it was timed.
+async fn pick(
+    port: &Port,
+    generation: u64,
+    configs: &[ExperimentConfig],
+    device: Device,
+    is_gpu: bool,
+) -> Option<(Device, bool)> {
+    let Some(gpu_name) = port.auto.borrow().as_ref().map(|a| a.gpu_name.clone()) else {
+        return Some((device, is_gpu));
+    };
+    let Some(heaviest) = probe::heaviest(configs) else {
+        return Some((device, is_gpu));
+    };
+    let key = probe::probe_key(heaviest);
+    let known = port.auto.borrow().as_ref().and_then(|a| {
+        a.picks
+            .iter()
+            .find(|(k, ..)| *k == key)
+            .map(|(_, p, b)| (*p, b.clone()))
+    });
+    let (pick, backend) = match known {
+        Some(known) => known,
+        None => {
+            let cpu = crate::model::backend::cpu();
+            let decided = probe::decide(heaviest, &cpu, &device).await;
+            if port.control.state.get().0 != generation {
+                return None;
+            }
+            let (pick, backend) = match decided {
+                Ok(d) if d.pick == Pick::Gpu => (
+                    Pick::Gpu,
+                    ActiveBackend {
+                        kind: BackendKind::Webgpu,
+                        summary: format!("{gpu_name} (auto: {})", d.measured("WebGPU")),
+                    },
+                ),
+                Ok(d) => (Pick::Cpu, cpu_backend(&format!("auto: {}", d.measured("WebGPU")))),
+                Err(e) => {
+                    // A device that fails while it is timed is not used again (CubeCL poisons it).
+                    gpu::mark_lost();
+                    *port.auto.borrow_mut() = None;
+                    *port.device.borrow_mut() = Some((cpu, false));
+                    let backend = cpu_backend(&format!("auto: WebGPU failed while it was timed ({e})"));
+                    port.send(Msg::BackendPicked { generation, backend });
+                    return Some((crate::model::backend::cpu(), false));
+                }
+            };
+            if let Some(a) = port.auto.borrow_mut().as_mut() {
+                a.picks.push((key, pick, backend.clone()));
+            }
+            (pick, backend)
+        }
+    };
+    port.send(Msg::BackendPicked { generation, backend });
+    Some(match pick {
+        Pick::Gpu => (device, true),
+        Pick::Cpu => (crate::model::backend::cpu(), false),
+    })
 }
 
 /// A PTQ knob moved on a finished run: the training is the same, so the kept weights under the

@@ -897,7 +897,7 @@ pub static KEYS: &[Key] = &[
         range: None,
         sweepable: false,
         control: C::Select,
-        help: "page only: auto (WebGPU on a hardware adapter, else CPU), webgpu, cpu",
+        help: "page only: auto (the faster of WebGPU and the CPU, timed on the experiment; never a software adapter), webgpu, cpu",
         slot: view!(named backend),
     },
     Key {
