@@ -21,7 +21,7 @@ const targetDir = process.env.CARGO_TARGET_DIR || path.join(os.homedir(), ".cach
 const cache = path.join(targetDir, "tinytune-compressed");
 fs.mkdirSync(cache, { recursive: true });
 
-const EXTENSIONS = new Set([".html", ".js", ".wasm", ".css", ".svg", ".json"]);
+const EXTENSIONS = new Set([".html", ".js", ".wasm", ".css", ".svg", ".json", ".txt"]);
 const encoders = {
   ".br": (bytes) =>
     zlib.brotliCompressSync(bytes, {
@@ -34,10 +34,12 @@ const encoders = {
   ".gz": (bytes) => zlib.gzipSync(bytes, { level: 9 }),
 };
 
+// The build's files, its folders included (text/: the char LM's texts).
+const files = (d) =>
+  fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)]));
 let written = 0;
-for (const name of fs.readdirSync(dir)) {
-  const file = path.join(dir, name);
-  if (!EXTENSIONS.has(path.extname(name)) || !fs.statSync(file).isFile()) continue;
+for (const file of files(dir)) {
+  if (!EXTENSIONS.has(path.extname(file)) || !fs.statSync(file).isFile()) continue;
   const bytes = fs.readFileSync(file);
   // Below a kilobyte the headers outweigh what compression saves.
   if (bytes.length < 1024) continue;

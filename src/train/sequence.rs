@@ -73,6 +73,10 @@ impl SeqTrainer {
                 crate::vocab::Named::key(cfg.task)
             )
         })?;
+        // The page's worker fetches the texts before a text run (data::corpus); never train on none.
+        if kind == crate::knobs::sequence::SeqKind::Text && !crate::data::corpus::loaded() {
+            return Err("the char LM's texts are not loaded".into());
+        }
         let device = device.clone().autodiff();
         let ctx = cfg.gpt.ctx;
         let dataset = generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, None);

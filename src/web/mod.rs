@@ -13,6 +13,7 @@ mod remote;
 mod runner;
 mod shell;
 mod side;
+mod texts;
 mod view;
 mod worker;
 

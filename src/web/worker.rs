@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::DedicatedWorkerGlobalScope;
 
 use super::runner::{self, Control, Outbox};
-use super::{frame, gpu};
+use super::{frame, gpu, texts};
 use crate::experiment::ExperimentConfig;
 use crate::page::{ActiveBackend, BackendKind, FromWorker, Msg, ToWorker, cpu_backend};
 use crate::train::probe::{self, Pick};
@@ -146,6 +146,17 @@ pub fn worker_message(data: JsValue) {
                     }
                     frame::sleep(10).await;
                 };
+                if texts::needed(&configs) {
+                    let loaded = texts::load().await;
+                    if port.control.state.get().0 != generation {
+                        return;
+                    }
+                    if let Err(e) = loaded {
+                        let error = format!("the char LM's texts could not be fetched ({e})");
+                        port.send(Msg::RunnerRefused { generation, error });
+                        return;
+                    }
+                }
                 let Some((device, is_gpu)) = pick(&port, generation, &configs, device, is_gpu).await else {
                     return; // a newer study took over while this one was timed
                 };

@@ -50,8 +50,11 @@ test("the module arrives compressed and compiles while it streams (#15)", async 
     };
   });
   const wasm = [];
+  const texts = [];
   page.on("response", async (r) => {
-    if (new URL(r.url()).pathname.endsWith(".wasm")) wasm.push({ headers: await r.allHeaders(), sizes: r.request().sizes() });
+    const path = new URL(r.url()).pathname;
+    if (path.endsWith(".wasm")) wasm.push({ headers: await r.allHeaders(), sizes: r.request().sizes() });
+    if (path.startsWith("/text/")) texts.push({ path, status: r.status(), headers: await r.allHeaders() });
   });
   await page.goto(srv.base + "?v=1&backend=cpu&steps=5");
   const data = await waitForState(page, "done");
@@ -64,6 +67,16 @@ test("the module arrives compressed and compiles while it streams (#15)", async 
   const { responseBodySize } = await wasm[0].sizes;
   const raw = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm")).map((f) => fs.statSync(`${DIST}/${f}`).size)[0];
   assert.ok(responseBodySize > 0 && responseBodySize < raw / 3, `${responseBodySize} bytes sent for ${raw}`);
+  // The char LM's texts are not in the module: fetched (compressed) only when a text run starts.
+  assert.deepEqual(texts, [], "an MLP run downloads no texts");
+  await page.goto(srv.base + "?v=1&backend=cpu&task=text&w=32&d=1&heads=2&ctx=32&n=256&bs=16&steps=3");
+  const text = await waitForState(page, ["done", "failed"]);
+  assert.equal(text.state, "done", await page.textContent("#messages"));
+  assert.equal(new Set(texts.map((t) => t.path)).size, 8, JSON.stringify(texts.map((t) => t.path)));
+  for (const t of texts) {
+    assert.equal(t.status, 200, t.path);
+    assert.equal(t.headers["content-encoding"], "br", t.path);
+  }
   await page.close();
 });
 

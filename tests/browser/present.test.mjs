@@ -146,7 +146,9 @@ test("after one visit the page loads and trains offline", async () => {
   });
   assert.equal(stored.keys.length, 1);
   assert.match(stored.keys[0], /^tinytune-\w+$/);
-  for (const f of ["/", "/worker.js"]) assert.ok(stored.files.includes(f), `${f} in ${stored.files}`);
+  for (const f of ["/", "/worker.js", "/text/hamlet_gut.txt", "/text/paradise_regained_gut.txt"]) {
+    assert.ok(stored.files.includes(f), `${f} in ${stored.files}`);
+  }
   assert.ok(stored.files.some((f) => /^\/style-\w+\.css$/.test(f)), "the styles");
   assert.ok(stored.files.some((f) => /^\/tinytune-\w+_bg\.wasm$/.test(f)), "the module");
   await page.context().setOffline(true);
@@ -154,6 +156,11 @@ test("after one visit the page loads and trains offline", async () => {
   const offline = await waitForState(page, ["done"], 60_000);
   assert.equal(offline.step, "40", "it trained offline");
   assert.match(await page.evaluate(() => location.search), /task=xor/, "the link's own experiment");
+  // The char LM's texts are not in the module (#15): the worker fetches them, from the store now.
+  await page.goto(srv.base + "?v=1&backend=cpu&task=text&w=32&d=1&heads=2&ctx=32&n=256&bs=16&steps=5");
+  const text = await waitForState(page, ["done", "failed"], 60_000);
+  assert.equal(text.state, "done", await page.textContent("#messages"));
+  assert.equal(text.step, "5", "the char LM trained offline");
   await page.context().setOffline(false);
   assert.deepEqual(errors, []);
   await page.close();
