@@ -54,6 +54,20 @@ fn running(query: &str) -> State {
     s
 }
 
+/// A page booted on the defaults whose WebGPU backend answered: training.
+fn on_webgpu() -> State {
+    let mut s = State::new();
+    update(&mut s, Msg::Boot { query: "".into() });
+    update(
+        &mut s,
+        Msg::BackendReady {
+            ticket: 1,
+            backend: webgpu(),
+        },
+    );
+    s
+}
+
 fn edit(s: &mut State, key: &str, value: &str) -> Vec<Effect> {
     update(s, Msg::Edit(vec![(key.into(), value.into())]))
 }
@@ -337,15 +351,7 @@ fn messages_of_an_old_generation_change_nothing() {
 
 #[test]
 fn a_lost_gpu_falls_back_to_the_cpu_and_a_cpu_failure_stops() {
-    let mut s = State::new();
-    update(&mut s, Msg::Boot { query: "".into() });
-    update(
-        &mut s,
-        Msg::BackendReady {
-            ticket: 1,
-            backend: webgpu(),
-        },
-    );
+    let mut s = on_webgpu();
     let g = s.generation;
     let fx = update(
         &mut s,
@@ -379,15 +385,7 @@ fn a_lost_gpu_falls_back_to_the_cpu_and_a_cpu_failure_stops() {
 
 #[test]
 fn autos_pick_shows_what_trains_and_an_old_runs_pick_is_ignored() {
-    let mut s = State::new();
-    update(&mut s, Msg::Boot { query: "".into() });
-    update(
-        &mut s,
-        Msg::BackendReady {
-            ticket: 1,
-            backend: webgpu(),
-        },
-    );
+    let mut s = on_webgpu();
     let g = s.generation;
     let fx = update(
         &mut s,
