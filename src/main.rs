@@ -94,7 +94,9 @@ fn auto_backend(study: &tinytune::link::study::Study) -> (burn::prelude::Device,
                 cpu
             }
         }
-        Err(e) => {
+        // The trainer refuses the experiment: the run says why, on the CPU.
+        Err(probe::ProbeError::Cpu(_)) => cpu,
+        Err(probe::ProbeError::Gpu(e)) => {
             eprintln!("tinytune: auto: {name} failed while it was timed ({e}); training on the CPU");
             cpu
         }

@@ -131,11 +131,20 @@ pub async fn time_steps(cfg: &ExperimentConfig, device: &Device) -> Result<Timin
     })
 }
 
-/// Times `cfg` on the CPU and on the GPU and applies the rule; an error (a device that fails while
-/// it is timed) is for the caller to say beside the CPU, the safe default.
-pub async fn decide(cfg: &ExperimentConfig, cpu: &Device, gpu: &Device) -> Result<Decision, String> {
-    let on_cpu = time_steps(cfg, cpu).await?;
-    let on_gpu = time_steps(cfg, gpu).await?;
+/// Why a probe gave no decision.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ProbeError {
+    /// The CPU could not train it: the experiment itself cannot run (the trainer refused it), which
+    /// the run will say; no device is to blame.
+    Cpu(String),
+    /// The GPU failed while it was timed (CubeCL poisons a failed device: do not use it again).
+    Gpu(String),
+}
+
+/// Times `cfg` on the CPU and on the GPU and applies the rule.
+pub async fn decide(cfg: &ExperimentConfig, cpu: &Device, gpu: &Device) -> Result<Decision, ProbeError> {
+    let on_cpu = time_steps(cfg, cpu).await.map_err(ProbeError::Cpu)?;
+    let on_gpu = time_steps(cfg, gpu).await.map_err(ProbeError::Gpu)?;
     Ok(Decision::of(on_cpu, on_gpu))
 }
 
@@ -198,6 +207,17 @@ mod tests {
             "the learning rate costs nothing"
         );
         assert_ne!(probe_key(&configs[0]), probe_key(&configs[1]));
+    }
+
+    #[test]
+    fn a_run_the_trainer_refuses_blames_no_device() {
+        let mut cfg = crate::link::url::parse_strict("task=spiral").unwrap().experiment;
+        cfg.width = 0; // past validation: the trainer itself refuses it
+        let cpu = crate::model::backend::cpu();
+        match pollster::block_on(decide(&cfg, &cpu, &cpu)) {
+            Err(ProbeError::Cpu(_)) => {}
+            other => panic!("expected the CPU's refusal, got {other:?}"),
+        }
     }
 
     #[test]

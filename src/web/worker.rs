@@ -15,7 +15,7 @@ use super::runner::{self, Control, Outbox};
 use super::{frame, gpu, texts};
 use crate::experiment::ExperimentConfig;
 use crate::page::{ActiveBackend, BackendKind, FromWorker, Msg, ToWorker, cpu_backend};
-use crate::train::probe::{self, Pick};
+use crate::train::probe::{self, Pick, ProbeError};
 
 /// The worker's one port to the page, its control and its device.
 struct Port {
@@ -218,7 +218,9 @@ async fn pick(
                     },
                 ),
                 Ok(d) => (Pick::Cpu, cpu_backend(&format!("auto: {}", d.measured("WebGPU")))),
-                Err(e) => {
+                // The experiment cannot run at all: the runner refuses it with its reason.
+                Err(ProbeError::Cpu(_)) => return Some((device, is_gpu)),
+                Err(ProbeError::Gpu(e)) => {
                     // A device that fails while it is timed is not used again (CubeCL poisons it).
                     gpu::mark_lost();
                     *port.auto.borrow_mut() = None;
