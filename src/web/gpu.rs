@@ -115,6 +115,7 @@ async fn wgpu_device() -> Result<Device, String> {
     if let Some(d) = WGPU.with(|w| w.borrow().clone()) {
         return Ok(d);
     }
+    crate::model::backend::configure();
     let device = Device::wgpu_options()
         .tasks_max(crate::model::backend::WGPU_TASKS_MAX)
         .init_async()
