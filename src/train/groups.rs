@@ -2,15 +2,33 @@
 //! (μP's rules and LoRA+'s λ, from `mup::rate`) turned into Burn's per-group learning-rate
 //! schedulers and per-group optimizers. Pre-training and adaptation both build theirs here.
 
-use burn::module::{ParamGroup, ParamId};
+use burn::module::{Module, ParamGroup, ParamId};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, Optimizer, SgdConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
 
 use crate::experiment::ExperimentConfig;
 use crate::knobs::optim::OptimizerKind;
 use crate::model::{Mlp, ParamSpec};
+use crate::train::adam::{AdamClock, DeviceAdam};
 use crate::train::schedule::Scheduled;
+
+/// One phase's optimizer: Burn's per-group optimizers, the per-group learning rates, and the
+/// clock of Adam's bias corrections that its groups share.
+pub struct Optimization {
+    optim: ModuleOptimizer,
+    lr: ModuleLrScheduler,
+    clock: AdamClock,
+}
+
+impl Optimization {
+    /// One optimizer step of `model` with `grads`, each group at its scheduled learning rate.
+    pub fn step<M: Module>(&mut self, model: M, grads: GradientsParams) -> M {
+        self.clock.advance();
+        let lr = self.lr.step();
+        self.optim.step(lr, model, grads)
+    }
+}
 
 /// One parameter's learning rate and weight decay at the peak of the schedule, as the trainer
 /// hands them to Burn: the μP rule of its role and part, LoRA+'s λ on B factors.
@@ -52,6 +70,7 @@ fn add_optimizer(
     group: ParamGroup,
     opt: OptimizerKind,
     wd: f64,
+    clock: &AdamClock,
 ) -> ModuleOptimizer {
     fn add<O: Optimizer + 'static>(
         optim: Option<ModuleOptimizer>,
@@ -63,18 +82,8 @@ fn add_optimizer(
             Some(m) => m.with_group(group, o, None),
         }
     }
-    // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
-    // expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
     match opt {
-        OptimizerKind::Adam if wd > 0.0 => add(
-            optim,
-            group,
-            AdamWConfig::new()
-                .with_epsilon(1e-8)
-                .with_weight_decay(wd as f32)
-                .build(),
-        ),
-        OptimizerKind::Adam => add(optim, group, AdamConfig::new().with_epsilon(1e-8).build()),
+        OptimizerKind::Adam => add(optim, group, DeviceAdam::new(clock.clone(), wd)),
         OptimizerKind::Sgd if wd > 0.0 => add(
             optim,
             group,
@@ -103,20 +112,12 @@ fn by_value(rates: &[ParamRate], value: impl Fn(&ParamRate) -> f64) -> Vec<(f64,
 /// [`param_rates`]: a base optimizer and schedule for η and wd, and a Burn parameter group for
 /// every other rate or decay. Pre-training and adaptation (LoRA or full fine-tuning) both come
 /// from here, so μP's groups hold in every phase.
-pub fn optimization(
-    cfg: &ExperimentConfig,
-    model: &Mlp,
-    total: usize,
-) -> (ModuleOptimizer, ModuleLrScheduler) {
+pub fn optimization(cfg: &ExperimentConfig, model: &Mlp, total: usize) -> Optimization {
     optimization_of(cfg, model.param_specs(), total)
 }
 
 /// [`optimization`] for any model family, from its tensors' roles.
-pub fn optimization_of(
-    cfg: &ExperimentConfig,
-    specs: Vec<ParamSpec>,
-    total: usize,
-) -> (ModuleOptimizer, ModuleLrScheduler) {
+pub fn optimization_of(cfg: &ExperimentConfig, specs: Vec<ParamSpec>, total: usize) -> Optimization {
     let rates = rates_of(cfg, specs);
     let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
     for (peak, ids) in by_value(&rates, |r| r.lr) {
@@ -124,13 +125,14 @@ pub fn optimization_of(
             lr = lr.with_group(ParamGroup::from_ids(ids), scheduled(cfg, peak, total));
         }
     }
-    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd);
+    let clock = AdamClock::default();
+    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd, &clock);
     for (wd, ids) in by_value(&rates, |r| r.wd) {
         if wd != cfg.wd {
-            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd);
+            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd, &clock);
         }
     }
-    (optim, lr)
+    Optimization { optim, lr, clock }
 }
 
 /// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.

@@ -5,13 +5,12 @@
 //! pre-trained model gets adapters (on a QLoRA-rounded base when asked) and trains on the shifted
 //! task (`Shift::describe`).
 
-use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 
 use super::adapt::{self, Adaptation};
-use super::groups;
+use super::groups::{self, Optimization};
 use super::sequence_views::{ANSWERS, PROMPT, SAMPLE, SeqProbe, sample_noise};
 use super::trainer::COORD_ROWS;
 use super::trainer::{SeqOutput, StepOutput};
@@ -49,8 +48,8 @@ pub struct SeqTrainer {
     cfg: ExperimentConfig,
     device: Device,
     model: Option<Gpt>,
-    optim: ModuleOptimizer,
-    lr: ModuleLrScheduler,
+    /// The optimizer and its per-group learning rates.
+    optim: Optimization,
     /// The current phase's task (the shifted one once adaptation began).
     dataset: SeqDataset,
     /// The adaptation task, waiting for the end of pre-training.
@@ -96,9 +95,15 @@ impl SeqTrainer {
         )
         .with_qat((cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()));
         // μP's groups (η/m on the hidden matrices) or SP's single rate, as for the MLP.
-        let (optim, lr) = groups::optimization_of(cfg, model.param_specs(), cfg.pretrain_steps());
+        let optim = groups::optimization_of(cfg, model.param_specs(), cfg.pretrain_steps());
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
-        let walk = BatchWalk::new(dataset.train.n, &mut batch_rng);
+        // The first walk serves pre-training only when an adaptation task waits.
+        let steps = if pending.is_some() {
+            cfg.pretrain_steps()
+        } else {
+            cfg.total_steps()
+        };
+        let walk = BatchWalk::new(dataset.train.n, steps, &mut batch_rng);
         Ok(Self {
             train: DeviceSeqs::upload(&dataset.train, usize::MAX, &device),
             val: DeviceSeqs::upload(&dataset.val, val_rows(dataset.val.t), &device),
@@ -109,7 +114,6 @@ impl SeqTrainer {
             device,
             model: Some(model),
             optim,
-            lr,
             batch_rng,
             walk,
             step: 0,
@@ -128,13 +132,13 @@ impl SeqTrainer {
         };
         let (model, adaptation) = adapt::begin(model, &self.cfg, self.step);
         let total = self.cfg.total_steps() - self.step;
-        (self.optim, self.lr) = groups::optimization_of(&self.cfg, model.param_specs(), total);
+        self.optim = groups::optimization_of(&self.cfg, model.param_specs(), total);
         self.model = Some(model);
         self.adaptation = Some(adaptation);
         if let Some(next) = self.pending.take() {
             self.train = DeviceSeqs::upload(&next.train, usize::MAX, &self.device);
             self.val = DeviceSeqs::upload(&next.val, val_rows(next.val.t), &self.device);
-            self.walk = BatchWalk::new(next.train.n, &mut self.batch_rng);
+            self.walk = BatchWalk::new(next.train.n, total, &mut self.batch_rng);
             self.dataset = next;
         }
     }
@@ -361,8 +365,7 @@ impl SeqTrainer {
         let (loss, log_z) = self.loss_and_log_z(logits, y, mask);
         let stability = Tensor::cat(vec![max_logit, log_z], 0);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let lr = self.lr.step();
-        let model = self.optim.step(lr, model, grads);
+        let model = self.optim.step(model, grads);
         let coord = (t < self.cfg.coord).then(|| self.coord_probe(&model));
         // PTQ: the trained model with its weights rounded, scored once at the end.
         let q = &self.cfg.quant;

@@ -4,8 +4,7 @@
 //! init → (μP scales) → (LoRA) → (quantization) → optimizer groups.
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
-use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::GradientsParams;
 use burn::prelude::*;
 use burn::tensor::activation::softmax;
 
@@ -18,7 +17,7 @@ use crate::knobs::quant::QMode;
 use crate::knobs::task::Task;
 use crate::model::Mlp;
 use crate::train::adapt::{self, Adaptation};
-use crate::train::groups;
+use crate::train::groups::{self, Optimization};
 
 /// Validation points the coordinate check averages over: enough for a stable mean.
 pub const COORD_ROWS: usize = 256;
@@ -52,9 +51,8 @@ pub struct Trainer {
     device: Device,
     /// `Option` because the optimizer takes the model by value; always `Some` between calls.
     model: Option<Mlp>,
-    optim: ModuleOptimizer,
-    /// Per-group learning rates (LoRA+ gives the B factors λ × lr).
-    lr: ModuleLrScheduler,
+    /// The optimizer and its per-group learning rates (LoRA+ gives the B factors λ × lr).
+    optim: Optimization,
     ce: CrossEntropyLoss,
     /// The current phase's samples on the device and the mini-batch walk over them.
     data: DeviceData,
@@ -91,17 +89,22 @@ impl Trainer {
             let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, &device);
             (dataset, model)
         };
-        let (optim, lr) = groups::optimization(cfg, &model, cfg.pretrain_steps());
+        let optim = groups::optimization(cfg, &model, cfg.pretrain_steps());
         let pending =
             (cfg.lora.rank.is_some() && cfg.task != Task::Planted).then(|| data::shift(cfg.shift, &dataset));
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
+        // The first data serve pre-training only when an adaptation task waits.
+        let steps = if pending.is_some() {
+            cfg.pretrain_steps()
+        } else {
+            cfg.total_steps()
+        };
         let mut t = Self {
             cfg: cfg.clone(),
             ce: CrossEntropyLossConfig::new().init(&device),
-            data: DeviceData::new(&dataset, &device, &mut batch_rng),
+            data: DeviceData::new(&dataset, steps, &device, &mut batch_rng),
             model: Some(model),
             optim,
-            lr,
             device,
             dataset,
             pending,
@@ -131,11 +134,11 @@ impl Trainer {
         // A fresh optimizer with the same μP groups (and LoRA+'s λ on B); the schedule starts
         // over for the adaptation phase, as a fine-tuning script's would.
         let total = self.cfg.total_steps() - self.step;
-        (self.optim, self.lr) = groups::optimization(&self.cfg, &model, total);
+        self.optim = groups::optimization(&self.cfg, &model, total);
         self.model = Some(model);
         self.adaptation = Some(adaptation);
         if let Some(next) = self.pending.take() {
-            self.data = DeviceData::new(&next, &self.device, &mut self.batch_rng);
+            self.data = DeviceData::new(&next, total, &self.device, &mut self.batch_rng);
             self.dataset = next;
         }
     }
@@ -218,8 +221,7 @@ impl Trainer {
         });
         let loss = self.loss(model.forward(x), y); // [1]
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        let lr = self.lr.step();
-        let model = self.optim.step(lr, model, grads);
+        let model = self.optim.step(model, grads);
         let coord = (t < self.cfg.coord).then(|| self.coord_probe(&model));
         let q = &self.cfg.quant;
         let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps();
