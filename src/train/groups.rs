@@ -5,26 +5,22 @@
 use burn::module::{Module, ParamGroup, ParamId};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::optim::{GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
+use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
 
 use crate::experiment::ExperimentConfig;
 use crate::knobs::optim::OptimizerKind;
 use crate::model::{Mlp, ParamSpec};
-use crate::train::adam::{AdamClock, DeviceAdam};
 use crate::train::schedule::Scheduled;
 
-/// One phase's optimizer: Burn's per-group optimizers, the per-group learning rates, and the
-/// clock of Adam's bias corrections that its groups share.
+/// One phase's optimizer: Burn's per-group optimizers and the per-group learning rates.
 pub struct Optimization {
     optim: ModuleOptimizer,
     lr: ModuleLrScheduler,
-    clock: AdamClock,
 }
 
 impl Optimization {
     /// One optimizer step of `model` with `grads`, each group at its scheduled learning rate.
     pub fn step<M: Module>(&mut self, model: M, grads: GradientsParams) -> M {
-        self.clock.advance();
         let lr = self.lr.step();
         self.optim.step(lr, model, grads)
     }
@@ -70,7 +66,6 @@ fn add_optimizer(
     group: ParamGroup,
     opt: OptimizerKind,
     wd: f64,
-    clock: &AdamClock,
 ) -> ModuleOptimizer {
     fn add<O: Optimizer + 'static>(
         optim: Option<ModuleOptimizer>,
@@ -82,8 +77,26 @@ fn add_optimizer(
             Some(m) => m.with_group(group, o, None),
         }
     }
+    // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
+    // expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
+    //
+    // Burn's Adam passes its bias corrections as kernel scalars, so each parameter shape's update
+    // uploads new launch metadata every step (5 of WebGPU's writeBuffer calls a step on the
+    // reference MLP). An Adam with the corrections as `[1]` device tensors wrote none, but each
+    // update then reads two more buffers and fused worse: in the page on SwiftShader 68.5
+    // dispatches a step against 59.5 and the first curve point at 42 s against 27.5 s (more
+    // shaders to compile); natively on lavapipe, whose binding limit is larger, 48.4 launches
+    // against 46 (#15; the adapter's binding limit is the likely cause). Burn's stays.
     match opt {
-        OptimizerKind::Adam => add(optim, group, DeviceAdam::new(clock.clone(), wd)),
+        OptimizerKind::Adam if wd > 0.0 => add(
+            optim,
+            group,
+            AdamWConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(wd as f32)
+                .build(),
+        ),
+        OptimizerKind::Adam => add(optim, group, AdamConfig::new().with_epsilon(1e-8).build()),
         OptimizerKind::Sgd if wd > 0.0 => add(
             optim,
             group,
@@ -125,14 +138,13 @@ pub fn optimization_of(cfg: &ExperimentConfig, specs: Vec<ParamSpec>, total: usi
             lr = lr.with_group(ParamGroup::from_ids(ids), scheduled(cfg, peak, total));
         }
     }
-    let clock = AdamClock::default();
-    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd, &clock);
+    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd);
     for (wd, ids) in by_value(&rates, |r| r.wd) {
         if wd != cfg.wd {
-            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd, &clock);
+            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd);
         }
     }
-    Optimization { optim, lr, clock }
+    Optimization { optim, lr }
 }
 
 /// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.
