@@ -84,9 +84,8 @@ fn add_optimizer(
     // uploads new launch metadata every step (5 of WebGPU's writeBuffer calls a step on the
     // reference MLP). An Adam with the corrections as `[1]` device tensors wrote none, but each
     // update then reads two more buffers and fused worse: in the page on SwiftShader 68.5
-    // dispatches a step against 59.5 and the first curve point at 42 s against 27.5 s (more
-    // shaders to compile); natively on lavapipe, whose binding limit is larger, 48.4 launches
-    // against 46 (#15; the adapter's binding limit is the likely cause). Burn's stays.
+    // dispatches a step against 59.5; natively on lavapipe, whose binding limit is larger, 48.4
+    // launches against 46.4 (#15; the adapter's binding limit is the likely cause). Burn's stays.
     match opt {
         OptimizerKind::Adam if wd > 0.0 => add(
             optim,
