@@ -189,7 +189,7 @@ mod tests {
         let batches = (0..steps)
             .map(|_| {
                 let idx = w.next(batch, &mut rng, &device).expect("batch < n");
-                idx.into_data().convert::<i64>().try_to_vec::<i64>().unwrap()
+                idx.into_data().convert::<i64>().try_to_vec::<i64>().unwrap() // sync-ok: a native test on the CPU
             })
             .collect();
         (batches, rng.next_u64())
