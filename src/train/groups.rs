@@ -6,26 +6,21 @@ use burn::module::{Module, ParamGroup, ParamId};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
-use burn::prelude::Device;
 
 use crate::experiment::ExperimentConfig;
 use crate::knobs::optim::OptimizerKind;
-use crate::model::{Mlp, ParamSpec, backend};
-use crate::train::adam::{AdamClock, DeviceAdam, EPSILON};
+use crate::model::{Mlp, ParamSpec};
 use crate::train::schedule::Scheduled;
 
-/// One phase's optimizer: Burn's per-group optimizers, the per-group learning rates, and the
-/// step count that the device-side Adam of its groups shares.
+/// One phase's optimizer: Burn's per-group optimizers and the per-group learning rates.
 pub struct Optimization {
     optim: ModuleOptimizer,
     lr: ModuleLrScheduler,
-    clock: AdamClock,
 }
 
 impl Optimization {
     /// One optimizer step of `model` with `grads`, each group at its scheduled learning rate.
     pub fn step<M: Module>(&mut self, model: M, grads: GradientsParams) -> M {
-        self.clock.advance();
         let lr = self.lr.step();
         self.optim.step(lr, model, grads)
     }
@@ -71,7 +66,6 @@ fn add_optimizer(
     group: ParamGroup,
     opt: OptimizerKind,
     wd: f64,
-    adam: &AdamChoice,
 ) -> ModuleOptimizer {
     fn add<O: Optimizer + 'static>(
         optim: Option<ModuleOptimizer>,
@@ -83,19 +77,25 @@ fn add_optimizer(
             Some(m) => m.with_group(group, o, None),
         }
     }
+    // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
+    // expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
+    //
+    // Burn's Adam passes its bias corrections as kernel scalars, so each parameter shape's update
+    // uploads new launch metadata every step (5 of WebGPU's writeBuffer calls a step on the
+    // reference MLP). An Adam with the corrections as `[1]` device tensors wrote none, but each
+    // update then reads two more buffers and fused worse: in the page on SwiftShader 68.5
+    // dispatches a step against 59.5; natively on lavapipe, whose binding limit is larger, 48.4
+    // launches against 46.4 (#15; the adapter's binding limit is the likely cause). Burn's stays.
     match opt {
-        OptimizerKind::Adam => match adam {
-            AdamChoice::Device(clock) => add(optim, group, DeviceAdam::new(clock.clone(), wd)),
-            AdamChoice::Burns if wd > 0.0 => add(
-                optim,
-                group,
-                AdamWConfig::new()
-                    .with_epsilon(EPSILON)
-                    .with_weight_decay(wd as f32)
-                    .build(),
-            ),
-            AdamChoice::Burns => add(optim, group, AdamConfig::new().with_epsilon(EPSILON).build()),
-        },
+        OptimizerKind::Adam if wd > 0.0 => add(
+            optim,
+            group,
+            AdamWConfig::new()
+                .with_epsilon(1e-8)
+                .with_weight_decay(wd as f32)
+                .build(),
+        ),
+        OptimizerKind::Adam => add(optim, group, AdamConfig::new().with_epsilon(1e-8).build()),
         OptimizerKind::Sgd if wd > 0.0 => add(
             optim,
             group,
@@ -105,18 +105,6 @@ fn add_optimizer(
         ),
         OptimizerKind::Sgd => add(optim, group, SgdConfig::new().build()),
     }
-}
-
-/// Which Adam a phase's groups use. Both are PyTorch's update with ε = 1e-8 (Burn's default is
-/// 1e-5), so learning rates mean what PyTorch users expect; with Adam's per-coordinate
-/// normalisation a large ε also damps μP's small updates.
-enum AdamChoice {
-    /// Burn's own, where kernel scalars cost nothing (the CPU): its bias corrections are scalars.
-    Burns,
-    /// [`DeviceAdam`], where they are uploads (WebGPU, Vulkan): the step count is on the device,
-    /// so a steady step uploads nothing (#15: 5 `writeBuffer` calls a step fewer on the
-    /// reference MLP). On the CPU it would cost a dozen more elementwise passes a parameter.
-    Device(AdamClock),
 }
 
 /// Parameter ids grouped by equal value (exact f64 equality: the factors are exact products).
@@ -136,18 +124,12 @@ fn by_value(rates: &[ParamRate], value: impl Fn(&ParamRate) -> f64) -> Vec<(f64,
 /// [`param_rates`]: a base optimizer and schedule for η and wd, and a Burn parameter group for
 /// every other rate or decay. Pre-training and adaptation (LoRA or full fine-tuning) both come
 /// from here, so μP's groups hold in every phase.
-/// `device` is the one the model trains on.
-pub fn optimization(cfg: &ExperimentConfig, model: &Mlp, total: usize, device: &Device) -> Optimization {
-    optimization_of(cfg, model.param_specs(), total, device)
+pub fn optimization(cfg: &ExperimentConfig, model: &Mlp, total: usize) -> Optimization {
+    optimization_of(cfg, model.param_specs(), total)
 }
 
 /// [`optimization`] for any model family, from its tensors' roles.
-pub fn optimization_of(
-    cfg: &ExperimentConfig,
-    specs: Vec<ParamSpec>,
-    total: usize,
-    device: &Device,
-) -> Optimization {
+pub fn optimization_of(cfg: &ExperimentConfig, specs: Vec<ParamSpec>, total: usize) -> Optimization {
     let rates = rates_of(cfg, specs);
     let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
     for (peak, ids) in by_value(&rates, |r| r.lr) {
@@ -155,19 +137,13 @@ pub fn optimization_of(
             lr = lr.with_group(ParamGroup::from_ids(ids), scheduled(cfg, peak, total));
         }
     }
-    let clock = AdamClock::new(total);
-    let adam = if backend::scalars_are_uploads(device) {
-        AdamChoice::Device(clock.clone())
-    } else {
-        AdamChoice::Burns
-    };
-    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd, &adam);
+    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd);
     for (wd, ids) in by_value(&rates, |r| r.wd) {
         if wd != cfg.wd {
-            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd, &adam);
+            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd);
         }
     }
-    Optimization { optim, lr, clock }
+    Optimization { optim, lr }
 }
 
 /// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.

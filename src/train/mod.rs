@@ -2,7 +2,6 @@
 //! optimizer groups and schedules, the loop over runs with its one
 //! readback, the results (`metrics::Run`) and their export.
 
-pub mod adam;
 pub mod adapt;
 pub mod drive;
 pub mod export;
