@@ -2,7 +2,7 @@
 // Chromium. Prints one JSON line per case. Usage: node bench/browser.mjs [webgpu-steps]
 import fs from "node:fs";
 import path from "node:path";
-import { serve, launch, waitForState, DIST } from "../tests/browser/harness.mjs";
+import { serve, launch, waitForState, countGpuWork, DIST } from "../tests/browser/harness.mjs";
 import { runTfjs } from "./tfjs.mjs";
 
 // The reference run: spiral, 256 points, MLP 2→64→64→64→2 ReLU, batch 64, Adam lr 0.01 — the
@@ -56,35 +56,8 @@ try {
         for (const e of list.getEntries()) window.__longTasks.push([e.startTime, e.duration]);
       }).observe({ type: "longtask", buffered: true });
     });
-    // WebGPU work, counted where the training worker hands it to the browser (independent of the
-    // adapter). The worker's script is wrapped in a module that installs the counters as it loads
-    // (its static import runs first; no message reaches the worker before the module has run).
-    await page.addInitScript(() => {
-      const Real = window.Worker;
-      window.Worker = function (url, options) {
-        const real = JSON.stringify(new URL(url, location.href).href);
-        const source = `import ${real};
-          self.__gpu = { dispatch: 0, submit: 0, write: 0 };
-          const wrap = (proto, name, key) => {
-            if (!proto || !proto[name]) return;
-            const orig = proto[name];
-            proto[name] = function (...args) {
-              self.__gpu[key] += 1;
-              return orig.apply(this, args);
-            };
-          };
-          if (self.GPUComputePassEncoder) wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroups", "dispatch");
-          if (self.GPUQueue) {
-            wrap(GPUQueue.prototype, "submit", "submit");
-            wrap(GPUQueue.prototype, "writeBuffer", "write");
-          }`;
-        return new Real(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), options);
-      };
-    });
-    const gpuCounts = async () => {
-      const workers = page.workers();
-      return workers.length ? workers[workers.length - 1].evaluate(() => ({ ...self.__gpu })) : {};
-    };
+    // WebGPU work, counted where the training worker hands it to the browser.
+    const gpuCounts = await countGpuWork(page);
     // Bytes on the wire (compressed bodies and headers), from the browser's own accounting.
     const cdp = await page.context().newCDPSession(page);
     await cdp.send("Network.enable");

@@ -53,7 +53,7 @@ const MAX_AHEAD: usize = 1 << 20;
 /// `minStorageBufferOffsetAlignment` (CubeCL takes the larger of it and the uniform alignment).
 /// A batch whose indices fill a multiple of it is a free view of the uploaded run of batches; any
 /// other would cost a copy kernel a step, so its indices are uploaded a batch at a time.
-const VIEW_ALIGN: usize = 256;
+pub const VIEW_ALIGN: usize = 256;
 
 /// The mini-batch order over `n` training samples: a shuffled walk, reshuffled every epoch
 /// (sampling without replacement). Both model families draw their batches from it.

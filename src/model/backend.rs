@@ -44,6 +44,15 @@ fn settings() -> Option<burn::BurnConfig> {
     serde_json::from_value(settings).ok()
 }
 
+/// Whether a kernel's scalars on `device` are an upload: on CubeCL's devices (WebGPU, Vulkan, …)
+/// they travel in the launch's metadata buffer, uploaded again whenever they change; on the CPU
+/// (flex) they are plain arguments. Optimizers whose per-step values would change every launch
+/// keep them on the device where this holds (`train::adam`).
+pub fn scalars_are_uploads(device: &Device) -> bool {
+    // Only CubeCL's devices report an identity (an autodiff device answers for the one it wraps).
+    device.identity().is_some()
+}
+
 /// Name of the CPU backend as shown to people.
 pub const CPU_NAME: &str = "CPU (Burn flex)";
 

@@ -5,22 +5,27 @@
 use burn::module::{Module, ParamGroup, ParamId};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
-use burn::optim::{AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
+use burn::optim::{GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
+use burn::prelude::Device;
 
 use crate::experiment::ExperimentConfig;
 use crate::knobs::optim::OptimizerKind;
 use crate::model::{Mlp, ParamSpec};
+use crate::train::adam::{Adam, AdamClock};
 use crate::train::schedule::Scheduled;
 
-/// One phase's optimizer: Burn's per-group optimizers and the per-group learning rates.
+/// One phase's optimizer: Burn's per-group optimizers, the per-group learning rates, and the
+/// step count its Adam groups share (`train::adam`).
 pub struct Optimization {
     optim: ModuleOptimizer,
     lr: ModuleLrScheduler,
+    clock: AdamClock,
 }
 
 impl Optimization {
     /// One optimizer step of `model` with `grads`, each group at its scheduled learning rate.
     pub fn step<M: Module>(&mut self, model: M, grads: GradientsParams) -> M {
+        self.clock.advance();
         let lr = self.lr.step();
         self.optim.step(lr, model, grads)
     }
@@ -59,13 +64,16 @@ pub fn rates_of(cfg: &ExperimentConfig, specs: Vec<ParamSpec>) -> Vec<ParamRate>
 }
 
 /// `optim` with the optimizer for weight decay `wd` added for `group` (or, with no `optim` yet,
-/// the base optimizer for every parameter). Decay as PyTorch users know it: decoupled (AdamW) for
+/// the base optimizer for every parameter). Adam is PyTorch's (`train::adam`, ε = 1e-8), its
+/// steps counted by the phase's `clock`. Decay as PyTorch users know it: decoupled (AdamW) for
 /// Adam, L2 for SGD (see [`crate::knobs::schedule::decay_kind`]).
 fn add_optimizer(
     optim: Option<ModuleOptimizer>,
     group: ParamGroup,
     opt: OptimizerKind,
     wd: f64,
+    clock: &AdamClock,
+    device: &Device,
 ) -> ModuleOptimizer {
     fn add<O: Optimizer + 'static>(
         optim: Option<ModuleOptimizer>,
@@ -77,25 +85,8 @@ fn add_optimizer(
             Some(m) => m.with_group(group, o, None),
         }
     }
-    // ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
-    // expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
-    //
-    // Burn's Adam passes its bias corrections as kernel scalars, so each parameter shape's update
-    // uploads new launch metadata every step (5 of WebGPU's writeBuffer calls a step on the
-    // reference MLP). An Adam with the corrections as `[1]` device tensors wrote none, but each
-    // update then reads two more buffers and fused worse: in the page on SwiftShader 68.5
-    // dispatches a step against 59.5; natively on lavapipe, whose binding limit is larger, 48.4
-    // launches against 46.4 (#15; the adapter's binding limit is the likely cause). Burn's stays.
     match opt {
-        OptimizerKind::Adam if wd > 0.0 => add(
-            optim,
-            group,
-            AdamWConfig::new()
-                .with_epsilon(1e-8)
-                .with_weight_decay(wd as f32)
-                .build(),
-        ),
-        OptimizerKind::Adam => add(optim, group, AdamConfig::new().with_epsilon(1e-8).build()),
+        OptimizerKind::Adam => add(optim, group, Adam::new(clock.clone(), wd, device)),
         OptimizerKind::Sgd if wd > 0.0 => add(
             optim,
             group,
@@ -124,12 +115,18 @@ fn by_value(rates: &[ParamRate], value: impl Fn(&ParamRate) -> f64) -> Vec<(f64,
 /// [`param_rates`]: a base optimizer and schedule for η and wd, and a Burn parameter group for
 /// every other rate or decay. Pre-training and adaptation (LoRA or full fine-tuning) both come
 /// from here, so μP's groups hold in every phase.
-pub fn optimization(cfg: &ExperimentConfig, model: &Mlp, total: usize) -> Optimization {
-    optimization_of(cfg, model.param_specs(), total)
+/// `device` is the one the model trains on.
+pub fn optimization(cfg: &ExperimentConfig, model: &Mlp, total: usize, device: &Device) -> Optimization {
+    optimization_of(cfg, model.param_specs(), total, device)
 }
 
 /// [`optimization`] for any model family, from its tensors' roles.
-pub fn optimization_of(cfg: &ExperimentConfig, specs: Vec<ParamSpec>, total: usize) -> Optimization {
+pub fn optimization_of(
+    cfg: &ExperimentConfig,
+    specs: Vec<ParamSpec>,
+    total: usize,
+    device: &Device,
+) -> Optimization {
     let rates = rates_of(cfg, specs);
     let mut lr = ModuleLrScheduler::new(scheduled(cfg, cfg.lr, total));
     for (peak, ids) in by_value(&rates, |r| r.lr) {
@@ -137,13 +134,21 @@ pub fn optimization_of(cfg: &ExperimentConfig, specs: Vec<ParamSpec>, total: usi
             lr = lr.with_group(ParamGroup::from_ids(ids), scheduled(cfg, peak, total));
         }
     }
-    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd);
+    let clock = AdamClock::new(total);
+    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd, &clock, device);
     for (wd, ids) in by_value(&rates, |r| r.wd) {
         if wd != cfg.wd {
-            optim = add_optimizer(Some(optim), ParamGroup::from_ids(ids), cfg.opt, wd);
+            optim = add_optimizer(
+                Some(optim),
+                ParamGroup::from_ids(ids),
+                cfg.opt,
+                wd,
+                &clock,
+                device,
+            );
         }
     }
-    Optimization { optim, lr }
+    Optimization { optim, lr, clock }
 }
 
 /// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.

@@ -2,6 +2,7 @@
 //! optimizer groups and schedules, the loop over runs with its one
 //! readback, the results (`metrics::Run`) and their export.
 
+pub mod adam;
 pub mod adapt;
 pub mod drive;
 pub mod export;

@@ -95,7 +95,7 @@ impl SeqTrainer {
         )
         .with_qat((cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()));
         // μP's groups (η/m on the hidden matrices) or SP's single rate, as for the MLP.
-        let optim = groups::optimization_of(cfg, model.param_specs(), cfg.pretrain_steps());
+        let optim = groups::optimization_of(cfg, model.param_specs(), cfg.pretrain_steps(), &device);
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
         // The first walk serves pre-training only when an adaptation task waits.
         let steps = if pending.is_some() {
@@ -132,7 +132,7 @@ impl SeqTrainer {
         };
         let (model, adaptation) = adapt::begin(model, &self.cfg, self.step);
         let total = self.cfg.total_steps() - self.step;
-        self.optim = groups::optimization_of(&self.cfg, model.param_specs(), total);
+        self.optim = groups::optimization_of(&self.cfg, model.param_specs(), total, &self.device);
         self.model = Some(model);
         self.adaptation = Some(adaptation);
         if let Some(next) = self.pending.take() {

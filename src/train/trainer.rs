@@ -89,7 +89,7 @@ impl Trainer {
             let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, &device);
             (dataset, model)
         };
-        let optim = groups::optimization(cfg, &model, cfg.pretrain_steps());
+        let optim = groups::optimization(cfg, &model, cfg.pretrain_steps(), &device);
         let pending =
             (cfg.lora.rank.is_some() && cfg.task != Task::Planted).then(|| data::shift(cfg.shift, &dataset));
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
@@ -134,7 +134,7 @@ impl Trainer {
         // A fresh optimizer with the same μP groups (and LoRA+'s λ on B); the schedule starts
         // over for the adaptation phase, as a fine-tuning script's would.
         let total = self.cfg.total_steps() - self.step;
-        self.optim = groups::optimization(&self.cfg, &model, total);
+        self.optim = groups::optimization(&self.cfg, &model, total, &self.device);
         self.model = Some(model);
         self.adaptation = Some(adaptation);
         if let Some(next) = self.pending.take() {

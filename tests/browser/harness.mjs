@@ -53,6 +53,40 @@ export async function waitForState(page, states, timeout = 60_000) {
   return page.evaluate(() => ({ ...document.getElementById("app").dataset }));
 }
 
+// Counts the WebGPU work of `page`'s training worker where it hands it to the browser
+// (independent of the adapter): dispatchWorkgroups, queue submits and writeBuffer calls. Call it
+// before the page loads; it returns a function that reads the counts so far. The worker's script
+// is wrapped in a module that installs the counters as it loads (its static import runs first; no
+// message reaches the worker before the module has run).
+export async function countGpuWork(page) {
+  await page.addInitScript(() => {
+    const Real = window.Worker;
+    window.Worker = function (url, options) {
+      const real = JSON.stringify(new URL(url, location.href).href);
+      const source = `import ${real};
+        self.__gpu = { dispatch: 0, submit: 0, write: 0 };
+        const wrap = (proto, name, key) => {
+          if (!proto || !proto[name]) return;
+          const orig = proto[name];
+          proto[name] = function (...args) {
+            self.__gpu[key] += 1;
+            return orig.apply(this, args);
+          };
+        };
+        if (self.GPUComputePassEncoder) wrap(GPUComputePassEncoder.prototype, "dispatchWorkgroups", "dispatch");
+        if (self.GPUQueue) {
+          wrap(GPUQueue.prototype, "submit", "submit");
+          wrap(GPUQueue.prototype, "writeBuffer", "write");
+        }`;
+      return new Real(URL.createObjectURL(new Blob([source], { type: "text/javascript" })), options);
+    };
+  });
+  return async () => {
+    const workers = page.workers();
+    return workers.length ? workers[workers.length - 1].evaluate(() => ({ ...self.__gpu })) : {};
+  };
+}
+
 // Waits until a run of a later generation than `generation` (a restart) has finished.
 export async function waitForNewRun(page, generation, timeout = 60_000) {
   await page.waitForFunction(

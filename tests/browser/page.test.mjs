@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels, DIST } from "./harness.mjs";
+import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels, countGpuWork, DIST } from "./harness.mjs";
 
 let srv, browser, noGpuBrowser;
 before(async () => {
@@ -29,6 +29,38 @@ test("forced WebGPU trains a few steps, names the adapter, and draws the chart",
   assert.ok(num(data.lastVal) < num(data.firstVal), `val loss ${data.firstVal} → ${data.lastVal}`);
   assert.ok((await colouredPixels(page, "loss-canvas")) > 200, "loss chart has curves");
   assert.ok((await colouredPixels(page, "boundary-canvas")) > 2000, "boundary has regions");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a steady WebGPU step uploads nothing: no writeBuffer between later steps (#15)", async () => {
+  // The batch indices of the phase, Adam's step count and every launch's metadata reach the
+  // device in the first two steps (the second is the first with optimizer state); after that a
+  // step only dispatches. The counts are of the worker's calls, whatever the adapter.
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const counts = await countGpuWork(page);
+  // The reference MLP at batch 64 (its indices are views of one upload), long enough that the
+  // run is still going at the second reading on any adapter.
+  await page.goto(srv.base + "?v=1&backend=webgpu&steps=400");
+  const at = async (n) => {
+    await page.waitForFunction(
+      (n) => {
+        const d = document.getElementById("app").dataset;
+        return Number(d.step || 0) >= n || ["done", "failed", "diverged"].includes(d.state);
+      },
+      n,
+      { timeout: 240_000, polling: 20 },
+    );
+    const d = await page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+    return { step: Number(d.step), state: d.state, ...(await counts()) };
+  };
+  const a = await at(4);
+  const b = await at(a.step + 6);
+  assert.equal(b.state, "running", `the run ended before the second reading: ${JSON.stringify(b)}; ${errors.join(" | ")}`);
+  assert.ok(b.step > a.step && b.dispatch > a.dispatch, `steps and dispatches went on: ${JSON.stringify([a, b])}`);
+  assert.equal(b.write - a.write, 0, `writeBuffer calls over steps ${a.step}–${b.step}: ${JSON.stringify([a, b])}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
