@@ -115,6 +115,9 @@ try {
         dispatches_per_step: perStep("dispatch"),
         submits_per_step: perStep("submit"),
         writes_per_step: perStep("write"),
+        // The count itself: a one-off write (a launch's metadata seen for the first time) would
+        // round away in the rate.
+        writes_in_window: last.write - first.write,
     };
     rows[c.name] = row;
     console.log(JSON.stringify(row));

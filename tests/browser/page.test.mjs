@@ -33,10 +33,15 @@ test("forced WebGPU trains a few steps, names the adapter, and draws the chart",
   await page.close();
 });
 
-test("a steady WebGPU step uploads nothing: no writeBuffer between later steps (#15)", async () => {
+test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a
-  // step only dispatches. The counts are of the worker's calls, whatever the adapter.
+  // step only dispatches. The counts are of the worker's calls, whatever the adapter. CubeCL
+  // uploads a launch's metadata whenever it meets words it has not cached, and what meets in one
+  // fusion flush depends on timing (the boundary grid's forward rides along every 250 ms): CI
+  // once saw one write in a 6-step window, which no local run reproduced (none after step 1 in
+  // 60-step runs, loaded or not). So the window is 20 steps, two evaluations included, and it
+  // may hold one such one-off, never a write a step (Burn's Adam wrote 5 a step: 100 here).
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
@@ -57,10 +62,12 @@ test("a steady WebGPU step uploads nothing: no writeBuffer between later steps (
     return { step: Number(d.step), state: d.state, ...(await counts()) };
   };
   const a = await at(4);
-  const b = await at(a.step + 6);
+  const b = await at(a.step + 20);
   assert.equal(b.state, "running", `the run ended before the second reading: ${JSON.stringify(b)}; ${errors.join(" | ")}`);
   assert.ok(b.step > a.step && b.dispatch > a.dispatch, `steps and dispatches went on: ${JSON.stringify([a, b])}`);
-  assert.equal(b.write - a.write, 0, `writeBuffer calls over steps ${a.step}–${b.step}: ${JSON.stringify([a, b])}`);
+  const writes = b.write - a.write;
+  t.diagnostic(`writeBuffer calls over steps ${a.step}–${b.step}: ${writes}`);
+  assert.ok(writes <= 1, `writeBuffer calls over steps ${a.step}–${b.step}: ${JSON.stringify([a, b])}`);
   assert.deepEqual(errors, []);
   await page.close();
 });
