@@ -26,6 +26,20 @@ const MAX_STEPS_PER_ROUND: f64 = 256.0;
 /// How often a paused runner looks at its control again (and tells the page it is alive).
 const PAUSED_POLL_MS: i32 = 16;
 
+/// Training steps between two decision-boundary grids at least: as many as it takes the batches
+/// to cover the grid's rows. The grid's forward is [`GRID_RES`]² rows (2304), 36 batches of the
+/// reference run's 64 and some 6 steps' worth of arithmetic, so where a step is slow (a software
+/// adapter: a third of a second) a grid every 250 ms would take most of the device's time from
+/// training (#15: on SwiftShader the page trained at half TF.js's rate with it). On the CPU and
+/// any fast device the 250 ms interval comes first and nothing changes.
+fn side_step_floor(config: &ExperimentConfig) -> usize {
+    if config.has_boundary() {
+        (GRID_RES * GRID_RES).div_ceil(config.batch.max(1))
+    } else {
+        0
+    }
+}
+
 /// What the runner knows of the page: the generation it is for and the run state the page last
 /// sent. Written by the worker's message handler, read by the runner between rounds.
 #[derive(Debug, Default)]
@@ -83,6 +97,9 @@ pub async fn run(
     let mut cursor = 0; // the run that goes first in the next round
     let mut last_end = frame::now_ms();
     let mut side_at = f64::NEG_INFINITY;
+    // Steps since the side charts last rode along (the first round draws them).
+    let side_floor = configs.first().map_or(0, side_step_floor);
+    let mut steps_since_side = usize::MAX;
     loop {
         frame::yield_now().await;
         let (g, run_state) = out.control().state.get();
@@ -111,7 +128,7 @@ pub async fn run(
             .map(|j| (cursor + j) % trainers.len())
             .filter(|&i| !runs[i].finished())
             .collect();
-        let want_side = !sweep && t0 - side_at >= SIDE_EVERY_MS;
+        let want_side = !sweep && t0 - side_at >= SIDE_EVERY_MS && steps_since_side >= side_floor;
         let chunk = ((k / active.len().max(1) as f64).round() as usize).max(1);
         let budget = (k.round() as usize).max(chunk);
         let mut outs: Vec<StepOutput> = Vec::new();
@@ -161,6 +178,9 @@ pub async fn run(
         };
         if with_grid || views.is_some() {
             side_at = t0;
+            steps_since_side = 0;
+        } else {
+            steps_since_side = steps_since_side.saturating_add(n);
         }
         let mut mine = reports.iter();
         for &(i, n) in &counts {
