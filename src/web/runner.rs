@@ -28,10 +28,11 @@ const PAUSED_POLL_MS: i32 = 16;
 
 /// Training steps between two decision-boundary grids at least: as many as it takes the batches
 /// to cover the grid's rows. The grid's forward is [`GRID_RES`]² rows (2304), 36 batches of the
-/// reference run's 64 and some 6 steps' worth of arithmetic, so where a step is slow (a software
-/// adapter: a third of a second) a grid every 250 ms would take most of the device's time from
-/// training (#15: on SwiftShader the page trained at half TF.js's rate with it). On the CPU and
-/// any fast device the 250 ms interval comes first and nothing changes.
+/// reference run's 64 and about 12 training steps' arithmetic (a step's forward and backward are
+/// about 3 forwards), so where a step is slow (a software adapter: a third of a second) a grid
+/// every 250 ms would take most of the device's time from training (#15: on SwiftShader the page
+/// trained at half TF.js's rate with it). Where 36 steps take under 250 ms (the reference run on
+/// the CPU, a fast GPU) the interval comes first.
 fn side_step_floor(config: &ExperimentConfig) -> usize {
     if config.has_boundary() {
         (GRID_RES * GRID_RES).div_ceil(config.batch.max(1))
