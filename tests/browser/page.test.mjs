@@ -38,10 +38,11 @@ test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run i
   // device in the first two steps (the second is the first with optimizer state); after that a
   // step only dispatches. The counts are of the worker's calls, whatever the adapter. CubeCL
   // uploads a launch's metadata whenever it meets words it has not cached, and what meets in one
-  // fusion flush depends on timing (the boundary grid's forward rides along at most every 250 ms): now
-  // and then one write comes at the first steady evaluation (the reading at step 9, the worker a
-  // round ahead), never again after it. So the window is 20 steps, two evaluations included, and
-  // it may hold that one-off, never a write a step (Burn's Adam wrote 5 a step: 100 here).
+  // fusion flush depends on timing (the boundary grid's forward rides along at most every
+  // 250 ms): now and then one write comes at the first steady evaluation (the readings at step 9
+  // or 10, the worker a round ahead), and no other in the window. So the window is 20 steps, two
+  // evaluations included, and it may hold that one-off, never a write a step (Burn's Adam wrote 5
+  // a step: 100 here).
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
