@@ -35,11 +35,19 @@ if (process.argv[3] === "webgpu-sweep") {
 const only = process.env.BENCH_CASES;
 const selected = only ? cases.filter((c) => c.name.startsWith(only)) : cases;
 
-const wasm = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm"));
-const wasmBytes = wasm.reduce((s, f) => s + fs.statSync(path.join(DIST, f)).size, 0);
-// The build's stored compressed copies (scripts/compress.mjs), what a browser downloads.
-const stored = (suffix) => wasm.reduce((s, f) => s + (fs.existsSync(path.join(DIST, f + suffix)) ? fs.statSync(path.join(DIST, f + suffix)).size : 0), 0);
-console.log(JSON.stringify({ case: "wasm size", bytes: wasmBytes, gzip: stored(".gz"), br: stored(".br") }));
+// Two modules (#15): the page's own (the page and CPU training), which every visit downloads,
+// and the WebGPU module, which only a visit that trains on WebGPU fetches.
+const sizes = (f) => ({
+  bytes: fs.statSync(path.join(DIST, f)).size,
+  // The build's stored compressed copies (scripts/compress.mjs), what a browser downloads.
+  ...Object.fromEntries(
+    [".gz", ".br"].map((x) => [x === ".gz" ? "gzip" : "br", fs.existsSync(path.join(DIST, f + x)) ? fs.statSync(path.join(DIST, f + x)).size : 0]),
+  ),
+});
+for (const f of fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm")).sort()) {
+  const module = f.startsWith("tinytune-webgpu-") ? "WebGPU module" : "page module";
+  console.log(JSON.stringify({ case: `wasm size, ${module}`, file: f, ...sizes(f) }));
+}
 
 const srv = await serve();
 const browser = await launch({ webgpu: true });

@@ -10,7 +10,7 @@ bash scripts/setup.sh page
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tinytune/target}"
 trunk build --release
-trunk watch --release --watch src --watch www --watch index.html --watch Cargo.toml >/dev/null 2>&1 &
+trunk watch --release --watch src --watch webgpu --watch www --watch index.html --watch Cargo.toml >/dev/null 2>&1 &
 watcher=$!
 trap 'kill "$watcher" 2>/dev/null || true' EXIT
 node scripts/server.mjs dist "${1:-8080}"

@@ -13,8 +13,9 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 step "clippy (native)"
 cargo clippy --release --all-targets -- -D warnings
-step "clippy (wasm32)"
+step "clippy (wasm32: the page's module, and the WebGPU module)"
 cargo clippy --release --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
+cargo clippy --release --target wasm32-unknown-unknown -p tinytune-webgpu -- -D warnings
 step "native tests (Burn CPU backend; the wgpu backend on lavapipe)"
 # The wgpu test must find an adapter here (setup installed lavapipe); elsewhere it may skip.
 TINYTUNE_WGPU=require cargo test --release

@@ -33,6 +33,15 @@ self.addEventListener("install", (e) => {
   );
 });
 
+// The page's WebGPU module (#15) is fetched only by visits that train on WebGPU, so it is not
+// stored at install (index.html names it without a leading slash, which the list above skips):
+// the page asks for it once it has loaded it (window.tinytuneKeepOffline).
+self.addEventListener("message", (e) => {
+  const urls = (e.data && Array.isArray(e.data.store) ? e.data.store : [])
+    .filter((u) => typeof u === "string" && new URL(u, location.href).origin === location.origin);
+  if (urls.length) e.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(urls)).catch(() => {}));
+});
+
 self.addEventListener("activate", (e) => {
   e.waitUntil(
     (async () => {

@@ -50,7 +50,14 @@ fn settings() -> Option<burn::BurnConfig> {
 /// keep them on the device where this holds (`train::adam`).
 pub fn scalars_are_uploads(device: &Device) -> bool {
     // Only CubeCL's devices report an identity (an autodiff device answers for the one it wraps).
-    device.identity().is_some()
+    #[cfg(feature = "webgpu")]
+    return device.identity().is_some();
+    // A build without Burn's wgpu backend has only the CPU.
+    #[cfg(not(feature = "webgpu"))]
+    {
+        let _ = device;
+        false
+    }
 }
 
 /// Name of the CPU backend as shown to people.

@@ -215,6 +215,9 @@ pub enum ToWorker {
     },
     /// The WebGPU device was lost: the worker stays on the CPU from now on.
     MarkGpuLost,
+    /// The page could not load the WebGPU module (`reason`): a worker on the CPU module answers
+    /// choices that need WebGPU with the CPU, saying why.
+    NoWebgpuModule { reason: String },
     /// Train these runs as `generation` (a sweep when `sweep`: no side charts while it runs); an
     /// older runner stops at its next frame.
     Start {
@@ -232,4 +235,9 @@ pub enum ToWorker {
 pub enum FromWorker {
     Page(Box<Msg>),
     Heard(u64),
+    /// The choice `ticket` needs WebGPU and this worker runs the CPU module: the page replaces it
+    /// with a worker on the WebGPU module (`web::remote`), which takes the choice again.
+    NeedsWebgpu {
+        ticket: u64,
+    },
 }

@@ -10,6 +10,12 @@
 //! there as on the page. The page asks for one selection at a time (`page::update` holds a newer
 //! choice until the current one answers), so Burn's runtime, which starts once per worker, is
 //! never started twice.
+//!
+//! The page ships two modules (#15): the one it loads itself, built without Burn's wgpu backend
+//! (the page and CPU training, a quarter of the size), and the WebGPU module, fetched only when a
+//! worker is to train on WebGPU. The CPU module's worker answers a choice that needs WebGPU with
+//! [`Choice::NeedsWebgpuModule`]; the page then replaces it with a worker on the WebGPU module
+//! (`web::remote`), which has both backends and takes the choice again.
 
 use std::cell::{Cell, RefCell};
 
@@ -19,7 +25,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::link::view::BackendChoice;
-use crate::page::{ActiveBackend, BackendKind, cpu_backend};
+use crate::page::{ActiveBackend, cpu_backend};
 
 /// What a backend selection gives the worker.
 pub struct Chosen {
@@ -47,9 +53,13 @@ pub struct AdapterInfo {
     pub is_fallback: bool,
 }
 
+#[cfg(feature = "webgpu")]
 thread_local! {
     /// Burn's wgpu runtime can be initialised once per worker; later choices reuse it.
     static WGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+thread_local! {
     /// Set once the device is lost: CubeCL then fails every read on it, and the runtime cannot be
     /// initialised a second time, so WebGPU stays off until the page is reloaded (the page tells
     /// a fresh worker too).
@@ -111,41 +121,76 @@ pub async fn probe() -> Result<AdapterInfo, String> {
     Ok(AdapterInfo { name, is_fallback })
 }
 
-async fn wgpu_device() -> Result<Device, String> {
-    if let Some(d) = WGPU.with(|w| w.borrow().clone()) {
-        return Ok(d);
-    }
-    crate::model::backend::configure();
-    let device = Device::wgpu_options()
-        .tasks_max(crate::model::backend::WGPU_TASKS_MAX)
-        .init_async()
-        .await;
-    let device = device.map_err(|e| format!("Burn could not start WebGPU: {e:?}"))?;
-    WGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
-    Ok(device)
+/// What a backend selection comes to in this module.
+pub enum Choice {
+    /// A device, ready.
+    Ready(Chosen),
+    /// WebGPU is wanted and this is the page's CPU module (built without Burn's wgpu backend):
+    /// the page starts a worker on the WebGPU module, which takes the same choice again.
+    #[cfg_attr(
+        feature = "webgpu",
+        expect(dead_code, reason = "only the CPU module needs the other")
+    )]
+    NeedsWebgpuModule,
 }
 
 /// Picks the backend for `choice`: what the page shows of it, and the device.
-pub async fn choose(choice: BackendChoice) -> Chosen {
+pub async fn choose(choice: BackendChoice) -> Choice {
     if choice == BackendChoice::Cpu {
-        return cpu("chosen in the Backend selector");
+        return Choice::Ready(cpu("chosen in the Backend selector"));
     }
     if LOST.with(Cell::get) {
-        return cpu("the WebGPU device was lost earlier; reload the page to use WebGPU again");
+        return Choice::Ready(cpu(
+            "the WebGPU device was lost earlier; reload the page to use WebGPU again",
+        ));
     }
     let adapter = match probe().await {
         Ok(a) => a,
-        Err(why) => return cpu(&format!("{why}; training on the CPU instead")),
+        Err(why) => return Choice::Ready(cpu(&format!("{why}; training on the CPU instead"))),
     };
     if choice == BackendChoice::Auto && adapter.is_fallback {
-        return cpu(&format!(
+        return Choice::Ready(cpu(&format!(
             "the WebGPU adapter ({}) is a software fallback, about 70× slower than the CPU backend \
              for small models; choose WebGPU in the Backend selector to use it anyway",
             adapter.name
-        ));
+        )));
     }
+    on_webgpu(choice, adapter).await
+}
+
+#[cfg(not(feature = "webgpu"))]
+thread_local! {
+    /// Why the page could not load the WebGPU module, once it has said so.
+    static NO_MODULE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// The page could not load the WebGPU module (offline before it was stored, a failed fetch):
+/// choices that need it train on the CPU, saying why. Only the CPU module is told.
+pub fn no_webgpu_module(reason: String) {
+    #[cfg(not(feature = "webgpu"))]
+    NO_MODULE.with(|m| *m.borrow_mut() = Some(reason));
+    #[cfg(feature = "webgpu")]
+    let _ = reason;
+}
+
+/// The CPU module: WebGPU is wanted and there is an adapter, so the page is to load the module
+/// that has Burn's wgpu backend — unless it could not.
+#[cfg(not(feature = "webgpu"))]
+async fn on_webgpu(_choice: BackendChoice, _adapter: AdapterInfo) -> Choice {
+    match NO_MODULE.with(|m| m.borrow().clone()) {
+        Some(reason) => Choice::Ready(cpu(&format!(
+            "the WebGPU module could not be loaded ({reason}); training on the CPU instead"
+        ))),
+        None => Choice::NeedsWebgpuModule,
+    }
+}
+
+/// The WebGPU module: Burn's wgpu device on the adapter.
+#[cfg(feature = "webgpu")]
+async fn on_webgpu(choice: BackendChoice, adapter: AdapterInfo) -> Choice {
+    use crate::page::BackendKind;
     let name = format!("WebGPU — {}", adapter.name);
-    match wgpu_device().await {
+    Choice::Ready(match wgpu_device().await {
         Ok(device) if choice == BackendChoice::Auto => Chosen {
             backend: ActiveBackend {
                 kind: BackendKind::Webgpu,
@@ -167,5 +212,20 @@ pub async fn choose(choice: BackendChoice) -> Chosen {
             auto: None,
         },
         Err(why) => cpu(&format!("{why}; training on the CPU instead")),
+    })
+}
+
+#[cfg(feature = "webgpu")]
+async fn wgpu_device() -> Result<Device, String> {
+    if let Some(d) = WGPU.with(|w| w.borrow().clone()) {
+        return Ok(d);
     }
+    crate::model::backend::configure();
+    let device = Device::wgpu_options()
+        .tasks_max(crate::model::backend::WGPU_TASKS_MAX)
+        .init_async()
+        .await;
+    let device = device.map_err(|e| format!("Burn could not start WebGPU: {e:?}"))?;
+    WGPU.with(|w| *w.borrow_mut() = Some(device.clone()));
+    Ok(device)
 }

@@ -5,6 +5,10 @@
 //! such a message within [`WATCHDOG_MS`] is in the middle of a long step, so it is terminated and
 //! a fresh one gets the backend choice and the current run. A worker that fails (a trap, out of
 //! memory) is replaced the same way, and the page says what failed.
+//!
+//! Workers start on the page's own module, which has no WebGPU (#15). When one says a choice
+//! needs WebGPU, the page fetches and compiles the WebGPU module (once: it is kept compiled) and
+//! replaces that worker with one on it; every later worker runs the WebGPU module too.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -12,6 +16,7 @@ use std::rc::Rc;
 use js_sys::{Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::bus::Bus;
@@ -23,8 +28,23 @@ use crate::page::{FromWorker, Msg, RunState, ToWorker};
 /// fresh worker's start-up inside the 200 ms the page promises on the CPU backend).
 pub const WATCHDOG_MS: i32 = 100;
 
+/// The page's WebGPU module (`webgpu/`, #15) as far as the page has it.
+enum WebgpuModule {
+    /// No worker needed it yet: workers run the page's own module.
+    Unneeded,
+    Loading,
+    /// Fetched and compiled: workers run it, from its glue at `glue` (an absolute URL).
+    Ready {
+        glue: String,
+        module: JsValue,
+    },
+    /// It could not be loaded: workers stay on the page's module and are told why.
+    Failed(String),
+}
+
 pub struct Remote {
     bus: Rc<Bus>,
+    webgpu: RefCell<WebgpuModule>,
     worker: RefCell<Option<Worker>>,
     /// Numbers of the messages posted and of the last one the worker said it took.
     posted: Cell<u64>,
@@ -54,6 +74,7 @@ impl Remote {
     pub fn new(bus: Rc<Bus>) -> Rc<Self> {
         let remote = Rc::new(Self {
             bus,
+            webgpu: RefCell::new(WebgpuModule::Unneeded),
             worker: RefCell::new(None),
             posted: Cell::new(0),
             heard: Cell::new(0),
@@ -179,6 +200,13 @@ impl Remote {
         if self.gpu_lost.get() {
             self.post(&ToWorker::MarkGpuLost);
         }
+        let failed = match &*self.webgpu.borrow() {
+            WebgpuModule::Failed(reason) => Some(reason.clone()),
+            _ => None,
+        };
+        if let Some(reason) = failed {
+            self.post(&ToWorker::NoWebgpuModule { reason });
+        }
         if let Some((ticket, choice)) = self.backend.get() {
             // The answer is swallowed only if the page already had it.
             self.replayed_ticket
@@ -243,9 +271,13 @@ impl Remote {
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
         // The boot message: where the glue is, the compiled module, and the page's clock.
+        let (glue, module) = match &*self.webgpu.borrow() {
+            WebgpuModule::Ready { glue, module } => (glue.clone(), module.clone()),
+            _ => (glue_url(), wasm_bindgen::module()),
+        };
         let boot = Object::new();
-        let _ = Reflect::set(&boot, &"glue".into(), &glue_url().into());
-        let _ = Reflect::set(&boot, &"module".into(), &wasm_bindgen::module());
+        let _ = Reflect::set(&boot, &"glue".into(), &glue.into());
+        let _ = Reflect::set(&boot, &"module".into(), &module);
         let _ = Reflect::set(&boot, &"origin".into(), &frame::time_origin().into());
         let msg = Object::new();
         let _ = Reflect::set(&msg, &"boot".into(), &boot);
@@ -284,6 +316,7 @@ impl Remote {
                     self.follow(g);
                 }
             }
+            FromWorker::NeedsWebgpu { ticket } => self.need_webgpu(ticket),
             FromWorker::Page(msg) => match *msg {
                 Msg::WorkerFailed { error } => self.replace(Some(error)),
                 Msg::BackendReady { ticket, .. } if self.replayed_ticket.get() == Some(ticket) => {
@@ -300,6 +333,105 @@ impl Remote {
                 }
             },
         }
+    }
+}
+
+impl Remote {
+    /// The worker, on the page's module, has a WebGPU adapter for the choice `ticket`: load the
+    /// WebGPU module and replace the worker with one on it, or tell it the module failed so that
+    /// it answers with the CPU.
+    fn need_webgpu(self: &Rc<Self>, ticket: u64) {
+        if self.backend.get().is_none_or(|(t, _)| t != ticket) {
+            return; // an older choice's answer
+        }
+        match &*self.webgpu.borrow() {
+            WebgpuModule::Unneeded => {}
+            WebgpuModule::Loading | WebgpuModule::Failed(_) => return,
+            // Workers spawned since run it; this one cannot have been: start one that does.
+            WebgpuModule::Ready { .. } => {
+                let me = self.clone();
+                wasm_bindgen_futures::spawn_local(async move { me.replace(None) });
+                return;
+            }
+        }
+        *self.webgpu.borrow_mut() = WebgpuModule::Loading;
+        let me = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match load_webgpu().await {
+                Ok(Loaded { glue, wasm, module }) => {
+                    keep_offline(&[&glue, &wasm]);
+                    *me.webgpu.borrow_mut() = WebgpuModule::Ready { glue, module };
+                    me.replace(None);
+                }
+                Err(reason) => {
+                    web_sys::console::warn_1(&format!("tinytune: the WebGPU module: {reason}").into());
+                    *me.webgpu.borrow_mut() = WebgpuModule::Failed(reason.clone());
+                    me.post(&ToWorker::NoWebgpuModule { reason });
+                    if let Some((ticket, choice)) = me.backend.get() {
+                        me.post(&ToWorker::ChooseBackend { ticket, choice });
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The WebGPU module, compiled.
+struct Loaded {
+    glue: String,
+    wasm: String,
+    module: JsValue,
+}
+
+/// Fetches the WebGPU module and compiles it while it streams. Its files are named by the build
+/// (`scripts/webgpu-module.mjs` writes them into `<meta name="tinytune-webgpu">`).
+async fn load_webgpu() -> Result<Loaded, String> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let meta = document
+        .query_selector("meta[name=tinytune-webgpu]")
+        .ok()
+        .flatten();
+    let named = |attr: &str| {
+        meta.as_ref()
+            .and_then(|m| m.get_attribute(attr))
+            .filter(|v| !v.is_empty())
+    };
+    let (Some(glue), Some(wasm)) = (named("content"), named("data-wasm")) else {
+        return Err("this build of the page has none".into());
+    };
+    // Absolute: the worker imports the glue from its own script's URL (a blob in the bench).
+    let base = document.base_uri().ok().flatten().unwrap_or_default();
+    let absolute = |rel: &str| {
+        web_sys::Url::new_with_base(rel, &base)
+            .map(|u| u.href())
+            .map_err(|_| format!("{rel} is not a URL"))
+    };
+    let (glue, wasm) = (absolute(&glue)?, absolute(&wasm)?);
+    let window = web_sys::window().ok_or("no window")?;
+    let response = window.fetch_with_str(&wasm);
+    let module = JsFuture::from(js_sys::WebAssembly::compile_streaming(&response))
+        .await
+        .map_err(|e| {
+            let text = Reflect::get(&e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+                .or_else(|| e.as_string())
+                .unwrap_or_else(|| format!("{e:?}"));
+            format!("{wasm}: {text}")
+        })?;
+    Ok(Loaded { glue, wasm, module })
+}
+
+/// Asks the service worker (`www/sw.js`) to store these files with the build, so a page that
+/// trained on WebGPU once does so offline too (index.html defines `tinytuneKeepOffline`).
+fn keep_offline(urls: &[&str]) {
+    let Some(window) = web_sys::window() else { return };
+    let keep = Reflect::get(&window, &"tinytuneKeepOffline".into()).unwrap_or(JsValue::UNDEFINED);
+    if let Some(keep) = keep.dyn_ref::<js_sys::Function>() {
+        let list: js_sys::Array = urls.iter().map(|u| JsValue::from_str(u)).collect();
+        let _ = keep.call1(&JsValue::NULL, &list);
     }
 }
 

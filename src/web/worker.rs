@@ -110,7 +110,14 @@ pub fn worker_message(data: JsValue) {
             *port.device.borrow_mut() = None;
             *port.auto.borrow_mut() = None;
             wasm_bindgen_futures::spawn_local(async move {
-                let chosen = gpu::choose(choice).await;
+                let chosen = match gpu::choose(choice).await {
+                    gpu::Choice::Ready(chosen) => chosen,
+                    // The page answers with a worker on the WebGPU module; this one is let go.
+                    gpu::Choice::NeedsWebgpuModule => {
+                        port.post(&FromWorker::NeedsWebgpu { ticket });
+                        return;
+                    }
+                };
                 let is_gpu = chosen.backend.kind == BackendKind::Webgpu;
                 *port.device.borrow_mut() = Some((chosen.device, is_gpu));
                 *port.auto.borrow_mut() = chosen.auto.map(|gpu_name| Auto {
@@ -123,6 +130,7 @@ pub fn worker_message(data: JsValue) {
                 });
             });
         }
+        ToWorker::NoWebgpuModule { reason } => gpu::no_webgpu_module(reason),
         ToWorker::MarkGpuLost => {
             // The page now shows the CPU backend and restarts the run: the device follows.
             gpu::mark_lost();

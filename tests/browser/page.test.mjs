@@ -99,7 +99,7 @@ test("the module arrives compressed and compiles while it streams (#15)", async 
   const texts = [];
   page.on("response", async (r) => {
     const path = new URL(r.url()).pathname;
-    if (path.endsWith(".wasm")) wasm.push({ headers: await r.allHeaders(), sizes: r.request().sizes() });
+    if (path.endsWith(".wasm")) wasm.push({ path, headers: await r.allHeaders(), sizes: r.request().sizes() });
     if (path.startsWith("/text/")) texts.push({ path, status: r.status(), headers: await r.allHeaders() });
   });
   await page.goto(srv.base + "?v=1&backend=cpu&steps=5");
@@ -107,11 +107,12 @@ test("the module arrives compressed and compiles while it streams (#15)", async 
   assert.equal(data.step, "5");
   assert.deepEqual(await page.evaluate(() => window.__compiled), ["streaming"]);
   assert.equal(wasm.length, 1, "the module is downloaded once (the worker gets it compiled)");
+  assert.ok(!wasm[0].path.startsWith("/tinytune-webgpu-"), `the CPU path fetches no WebGPU module: ${wasm[0].path}`);
   const { headers } = wasm[0];
   assert.equal(headers["content-type"], "application/wasm");
   assert.ok(["br", "gzip"].includes(headers["content-encoding"]), `content-encoding ${headers["content-encoding"]}`);
   const { responseBodySize } = await wasm[0].sizes;
-  const raw = fs.readdirSync(DIST).filter((f) => f.endsWith(".wasm")).map((f) => fs.statSync(`${DIST}/${f}`).size)[0];
+  const raw = fs.statSync(`${DIST}${wasm[0].path}`).size;
   assert.ok(responseBodySize > 0 && responseBodySize < raw / 3, `${responseBodySize} bytes sent for ${raw}`);
   // The char LM's texts are not in the module: fetched (compressed) only when a text run starts.
   assert.deepEqual(texts, [], "an MLP run downloads no texts");
@@ -123,6 +124,78 @@ test("the module arrives compressed and compiles while it streams (#15)", async 
     assert.equal(t.status, 200, t.path);
     assert.equal(t.headers["content-encoding"], "br", t.path);
   }
+  await page.close();
+});
+
+// Two modules (#15): the page's own has no WebGPU; a worker that is to train on WebGPU makes the
+// page fetch the WebGPU module (compressed, compiled while it streams) and start a worker on it,
+// which every later worker runs too: it is fetched and compiled once.
+test("the WebGPU module is fetched only to train on WebGPU, once, compiled while it streams", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await page.addInitScript(() => {
+    window.__compiledStreaming = 0;
+    const compile = WebAssembly.compileStreaming;
+    WebAssembly.compileStreaming = function (source) {
+      window.__compiledStreaming += 1;
+      return compile.call(this, source);
+    };
+  });
+  const fetched = [];
+  page.on("response", async (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.startsWith("/tinytune-webgpu-")) fetched.push({ path, encoding: (await r.allHeaders())["content-encoding"] });
+  });
+  const runOn = async (backend) => {
+    const before = await page.evaluate(() => document.getElementById("app").dataset.generation);
+    await page.selectOption("#backend", backend);
+    await page.waitForFunction(
+      (g) => {
+        const d = document.getElementById("app").dataset;
+        return d.backendAsked === d.backendAnswered && Number(d.generation) > Number(g) && ["done", "failed"].includes(d.state);
+      },
+      before,
+      { timeout: 240_000 },
+    );
+    return page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+  };
+  await page.goto(srv.base + "?v=1&backend=cpu&steps=4&w=16&d=1&bs=256");
+  await waitForState(page, "done");
+  assert.deepEqual(fetched, [], "a CPU run fetches no WebGPU module");
+  const gpu = await runOn("webgpu");
+  assert.equal(gpu.state, "done", errors.join(" | "));
+  assert.equal(gpu.backend, "webgpu");
+  assert.equal(gpu.workers, "2", "the worker on the page's module was replaced by one on the WebGPU module");
+  const wasm = fetched.filter((f) => f.path.endsWith("_bg.wasm"));
+  assert.equal(wasm.length, 1, JSON.stringify(fetched));
+  assert.equal(wasm[0].encoding, "br");
+  assert.equal(await page.evaluate(() => window.__compiledStreaming), 1);
+  // Back to the CPU and to WebGPU again: the worker on the WebGPU module has both backends.
+  assert.equal((await runOn("cpu")).backend, "cpu");
+  const again = await runOn("webgpu");
+  assert.equal(again.backend, "webgpu");
+  assert.equal(again.workers, "2");
+  assert.equal(fetched.filter((f) => f.path.endsWith("_bg.wasm")).length, 1, "fetched once");
+  assert.equal(await page.evaluate(() => window.__compiledStreaming), 1, "compiled once");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a WebGPU module that cannot be fetched leaves the CPU, saying why", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await page.route(/\/tinytune-webgpu-\w+_bg\.wasm$/, (route) => route.fulfill({ status: 404, body: "" }));
+  await page.goto(srv.base + "?v=1&backend=webgpu&steps=5&w=16&d=1");
+  const data = await waitForState(page, ["done", "failed"], 60_000);
+  assert.equal(data.state, "done");
+  assert.equal(data.backend, "cpu");
+  assert.equal(data.step, "5");
+  const status = await page.textContent("#status");
+  assert.match(status, /the WebGPU module could not be loaded \(.*tinytune-webgpu-\w+_bg\.wasm: .+\); training on the CPU instead/, status);
+  assert.deepEqual(errors, []);
   await page.close();
 });
 
@@ -262,7 +335,8 @@ test("a GPU device lost mid-run falls back to the CPU with a message", async () 
   await page.waitForFunction(() => Number(document.getElementById("app").dataset.step) >= 2, null, {
     timeout: 180_000,
   });
-  const [worker] = page.workers();
+  // The last worker: the first, on the page's module, handed over to one on the WebGPU module.
+  const worker = page.workers().at(-1);
   await worker.evaluate(() => self.__devices.forEach((d) => d.destroy()));
   const data = await waitForState(page, ["done", "failed", "crashed"], 120_000);
   assert.equal(data.state, "done", errors.join(" | "));

@@ -166,6 +166,37 @@ test("after one visit the page loads and trains offline", async () => {
   await page.close();
 });
 
+// The WebGPU module (#15) is not stored at install, since most visits never fetch it: a visit that
+// trained on WebGPU asks the service worker to store it, and the next offline visit trains on
+// WebGPU from the store.
+test("after one visit on WebGPU the WebGPU module is stored too, and trains offline", async () => {
+  const query = "?v=1&backend=webgpu&steps=3&w=16&d=1&bs=256";
+  const { page, errors } = await openAt(1280, 800, query);
+  const online = await waitForState(page, ["done", "failed"], 240_000);
+  assert.equal(online.backend, "webgpu", errors.join(" | "));
+  const stored = await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    const webgpu = (names) => names.filter((n) => /^\/tinytune-webgpu-\w+(_bg\.wasm|\.js)$/.test(n));
+    // The store is written as the page asks (after its install): wait for it.
+    for (;;) {
+      const keys = await caches.keys();
+      const names = keys.length ? (await (await caches.open(keys[0])).keys()).map((r) => new URL(r.url).pathname) : [];
+      if (webgpu(names).length === 2) return webgpu(names);
+      await new Promise((r) => requestAnimationFrame(r));
+    }
+  });
+  assert.equal(stored.length, 2, JSON.stringify(stored));
+  await page.context().setOffline(true);
+  await page.goto(srv.base + query + "&seed=2");
+  const offline = await waitForState(page, ["done", "failed"], 240_000);
+  assert.equal(offline.state, "done", await page.textContent("#messages"));
+  assert.equal(offline.backend, "webgpu", await page.textContent("#status"));
+  assert.equal(offline.step, "3");
+  await page.context().setOffline(false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 // Embed mode (#14): in an iframe-sized page the charts and a compact knob bar only; the page's
 // "Copy embed code" gives the <iframe> snippet of the experiment in embed mode.
 test("embed mode fits an iframe, and the page gives its embed code", async () => {
