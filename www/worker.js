@@ -1,6 +1,7 @@
-// The training worker (#16). The page hands it the wasm-bindgen glue's URL and the page's own
-// compiled WebAssembly.Module, so the module is neither downloaded nor compiled a second time;
-// the Rust side (src/web/worker.rs) owns the Burn device and the runner from then on.
+// The training worker (#16). The page hands it a wasm-bindgen glue's URL and that module compiled:
+// the page's own (so it is neither downloaded nor compiled a second time), or the WebGPU module the
+// page fetched once a worker needed it (#15, src/web/remote.rs). The Rust side (src/web/worker.rs)
+// owns the Burn device and the runner from then on.
 let handle = null;
 let exports = null;
 let panic = null;

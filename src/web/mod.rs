@@ -1,6 +1,7 @@
 //! The browser shell (wasm32 only): on the page it binds the DOM to an `ExperimentConfig` and
-//! draws; in the training worker (the same module, #16) it picks the backend and runs the
-//! trainers. Everything it shows comes from the core.
+//! draws; in the training worker (the page's module, or the WebGPU module built from this same
+//! library with Burn's wgpu backend, #15/#16) it picks the backend and runs the trainers.
+//! Everything it shows comes from the core.
 
 mod bus;
 mod canvas;

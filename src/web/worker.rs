@@ -1,5 +1,6 @@
-//! The training worker's side (#16): a dedicated Web Worker runs the same wasm module as the page
-//! (handed over compiled by `www/worker.js`), owns the Burn device and the runner, and talks to
+//! The training worker's side (#16): a dedicated Web Worker runs the page's wasm module (handed
+//! over compiled by `www/worker.js`), or the WebGPU module once a choice needed it (#15,
+//! `web::remote`), owns the Burn device and the runner, and talks to
 //! the page only in messages: [`ToWorker`] in, `Msg` out (through [`FromWorker`]), as serde values
 //! passed with serde-wasm-bindgen. The page's main thread keeps the DOM, the link and drawing.
 
