@@ -75,20 +75,30 @@ native, browser, native_val, sweep_native = sys.argv[1], sys.argv[2], float(sys.
 gpt_native, torch_row = sys.argv[5], json.loads(sys.argv[6])
 m = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", native)
 rows = [r for r in (json.loads(l) for l in browser.splitlines() if l.startswith("{"))]
-size = next(r["bytes"] for r in rows if r["case"] == "wasm size")
 print("| where | backend | steps | steps/s | page load → first point | final val loss | long tasks (longest) |")
 print("|---|---|---|---|---|---|---|")
 print(f"| native | CPU (Burn flex) | {m.group(1)} | {float(m.group(3)):.0f} | – | {native_val:.4f} | – |")
 for r in rows:
-    if r["case"] == "wasm size" or r["case"].startswith("sweep") or r["case"].startswith("gpt"):
+    if r["case"].startswith(("wasm size", "sweep", "gpt", "TF.js")):
         continue
     backend = r["status"].replace("Backend: ", "")[:70]
     print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} | {r['long_tasks']} ({r['longest_task_ms']} ms) |")
-sizes = next(r for r in rows if r["case"] == "wasm size")
+tfjs = [r for r in rows if r["case"].startswith("TF.js")]
+if tfjs:
+    print("\n| TF.js, same page, same model | steady steps/s | tinytune ÷ TF.js |")
+    print("|---|---|---|")
+    for r in tfjs:
+        print(f"| {r['case']} | {r['steady_steps_per_s']:.2f} | {r.get('tinytune_over_tfjs', '–')} |")
 visit = next((r for r in rows if "first visit" in r["case"]), None)
-print(f"\nwasm size: {size/1e6:.2f} MB raw, {sizes.get('gzip', 0)/1e6:.2f} MB gzip, {sizes.get('br', 0)/1e6:.2f} MB Brotli (the build's stored copies)")
+# Two modules (#15): the page's own, which every visit downloads, and the WebGPU module.
+for sizes in (r for r in rows if r["case"].startswith("wasm size")):
+    print(f"\n{sizes['case']}: {sizes['bytes']/1e6:.2f} MB raw, {sizes.get('gzip', 0)/1e6:.2f} MB gzip, {sizes.get('br', 0)/1e6:.2f} MB Brotli (the build's stored copies)", end="")
+print()
 if visit:
     print(f"first visit at 20 Mbit/s, 40 ms: {visit['transferred_bytes']/1e6:.2f} MB transferred, first curve point at {visit['first_point_ms']/1000:.2f} s")
+gpu = next((r for r in rows if r["case"] == "browser WebGPU"), None)
+if gpu:
+    print(f"a WebGPU visit (both modules): {gpu['transferred_bytes']/1e6:.2f} MB transferred, first curve point at {gpu['first_point_ms']/1000:.1f} s")
 print("\nSweep case: 4 widths (32–256) × 6 learning rates (2^-10…2^-5) × 200 steps = 24 runs, interleaved\n")
 print("| where | backend | runs | total seconds | steps/s |")
 print("|---|---|---|---|---|")
