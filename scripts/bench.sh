@@ -83,12 +83,12 @@ for r in rows:
         continue
     backend = r["status"].replace("Backend: ", "")[:70]
     print(f"| {r['case']} | {backend} | {r['steps']} | {r['steps_per_s']:.1f} | {r['first_point_ms']:.0f} ms | {r['final_val_loss']:.4f} | {r['long_tasks']} ({r['longest_task_ms']} ms) |")
-tfjs = [r for r in rows if r["case"].startswith("TF.js")]
+tfjs = [r for r in rows if r["case"].startswith("TF.js") and "steady_steps_per_s" in r]
 if tfjs:
     print("\n| TF.js, same page, same model | steady steps/s | tinytune ÷ TF.js |")
     print("|---|---|---|")
     for r in tfjs:
-        print(f"| {r['case']} | {r['steady_steps_per_s']:.2f} | {r.get('tinytune_over_tfjs', '–')} |")
+        print(f"| {r['case']} | {r['steady_steps_per_s']:.2f} | {r.get('tinytune_over_tfjs') or '–'} |")
 visit = next((r for r in rows if "first visit" in r["case"]), None)
 # Two modules (#15): the page's own, which every visit downloads, and the WebGPU module.
 for sizes in (r for r in rows if r["case"].startswith("wasm size")):

@@ -22,9 +22,20 @@ const wasm = path.join(dir, `${NAME}_bg.wasm`);
 const html = path.join(dir, "index.html");
 for (const f of [glue, wasm, html]) {
   if (!fs.existsSync(f)) {
+    if (fs.readdirSync(dir).some((n) => n.startsWith(`${NAME}-`))) {
+      console.error(`webgpu-module: ${dir} holds a named WebGPU module already (this script ran on it)`);
+      process.exit(1);
+    }
     console.error(`webgpu-module: ${f} is missing (is webgpu/ a rel="rust" link in index.html?)`);
     process.exit(1);
   }
+}
+const page = fs.readFileSync(html, "utf8");
+// Attributes in any order, quoted or not (a minified page).
+const meta = /<meta\b[^>]*\bname=["']?tinytune-webgpu\b[^>]*>/;
+if (!meta.test(page)) {
+  console.error('webgpu-module: index.html has no <meta name="tinytune-webgpu">');
+  process.exit(1);
 }
 const wasmBytes = fs.readFileSync(wasm);
 const hash = crypto.createHash("sha256").update(wasmBytes).update(fs.readFileSync(glue)).digest("hex").slice(0, 16);
@@ -35,11 +46,5 @@ const glueText = fs.readFileSync(glue, "utf8").replaceAll(`${NAME}_bg.wasm`, nam
 fs.writeFileSync(path.join(dir, named.glue), glueText);
 fs.renameSync(wasm, path.join(dir, named.wasm));
 fs.rmSync(glue);
-const page = fs.readFileSync(html, "utf8");
-const meta = /<meta name="tinytune-webgpu"[^>]*>/;
-if (!meta.test(page)) {
-  console.error('webgpu-module: index.html has no <meta name="tinytune-webgpu">');
-  process.exit(1);
-}
 fs.writeFileSync(html, page.replace(meta, `<meta name="tinytune-webgpu" content="${named.glue}" data-wasm="${named.wasm}">`));
 console.log(`webgpu-module: ${named.wasm} (${(wasmBytes.length / 1e6).toFixed(2)} MB)`);

@@ -1,5 +1,5 @@
 // Offline after the first visit (#14): a talk must survive the venue's network. The page
-// registers this worker as sw.js?build=<the wasm glue's hash>, so every deployment is a new
+// registers this worker as sw.js?build=<its two modules' hashes>, so every deployment is a new
 // worker with its own cache, and the old build's cache is deleted once the new one is active.
 // At install it stores the page and every file the page names (glue, wasm, styles) and the
 // training worker's loader and the char LM's texts; the other bundled data is compiled into the wasm.
@@ -33,13 +33,20 @@ self.addEventListener("install", (e) => {
   );
 });
 
-// The page's WebGPU module (#15) is fetched only by visits that train on WebGPU, so it is not
-// stored at install (index.html names it without a leading slash, which the list above skips):
-// the page asks for it once it has loaded it (window.tinytuneKeepOffline).
+// The page's WebGPU module (#15) is fetched only by visits that may train on WebGPU (backend=webgpu,
+// or auto with a hardware adapter), so it is not stored at install (index.html names it without a
+// leading slash, which the list above skips): the page asks for it once it has loaded it
+// (window.tinytuneKeepOffline). What is stored already is not fetched again.
 self.addEventListener("message", (e) => {
   const urls = (e.data && Array.isArray(e.data.store) ? e.data.store : [])
     .filter((u) => typeof u === "string" && new URL(u, location.href).origin === location.origin);
-  if (urls.length) e.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(urls)).catch(() => {}));
+  if (!urls.length) return;
+  e.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      for (const url of urls) if (!(await cache.match(url))) await cache.add(url);
+    })().catch(() => {}),
+  );
 });
 
 self.addEventListener("activate", (e) => {

@@ -179,7 +179,8 @@ pub fn no_webgpu_module(reason: String) {
 async fn on_webgpu(_choice: BackendChoice, _adapter: AdapterInfo) -> Choice {
     match NO_MODULE.with(|m| m.borrow().clone()) {
         Some(reason) => Choice::Ready(cpu(&format!(
-            "the WebGPU module could not be loaded ({reason}); training on the CPU instead"
+            "the WebGPU module could not be loaded ({reason}); training on the CPU instead \
+             (reload the page to try WebGPU again)"
         ))),
         None => Choice::NeedsWebgpuModule,
     }

@@ -1,5 +1,5 @@
 //! The page's side of the training worker (#16): it starts the worker (`www/worker.js`, handed
-//! this very module compiled, so nothing is downloaded or compiled twice), posts it the shell's
+//! the page's own module compiled, so nothing is downloaded or compiled twice), posts it the shell's
 //! effects as [`ToWorker`] messages and passes what it says to the bus. It also keeps the page's
 //! promise that Cancel, Reset and a knob change land within 200 ms: a worker that has not taken
 //! such a message within [`WATCHDOG_MS`] is in the middle of a long step, so it is terminated and
@@ -298,7 +298,8 @@ impl Remote {
                 return;
             }
         };
-        self.booted.set(true);
+        // Its first word: a worker that fails before it has said anything failed to start.
+        let first = !self.booted.replace(true);
         match msg {
             FromWorker::Heard(seq) => {
                 self.heard.set(self.heard.get().max(seq));
@@ -318,7 +319,15 @@ impl Remote {
             }
             FromWorker::NeedsWebgpu { ticket } => self.need_webgpu(ticket),
             FromWorker::Page(msg) => match *msg {
-                Msg::WorkerFailed { error } => self.replace(Some(error)),
+                Msg::WorkerFailed { error } => {
+                    // A worker on the WebGPU module that cannot start (its glue not fetched, no
+                    // memory for the larger module) would fail again on every replacement: the
+                    // next ones run the page's module, and choices that need WebGPU get the CPU.
+                    if first && matches!(&*self.webgpu.borrow(), WebgpuModule::Ready { .. }) {
+                        *self.webgpu.borrow_mut() = WebgpuModule::Failed(error.clone());
+                    }
+                    self.replace(Some(error))
+                }
                 Msg::BackendReady { ticket, .. } if self.replayed_ticket.get() == Some(ticket) => {
                     // A fresh worker took the page's backend choice again: not news to the page.
                     self.replayed_ticket.set(None);
@@ -376,6 +385,10 @@ impl Remote {
     }
 }
 
+/// How long the WebGPU module may take to arrive and compile (18 MB, 2.3 MB of Brotli: about
+/// 20 s at 1 Mbit/s).
+const LOAD_TIMEOUT_MS: i32 = 60_000;
+
 /// The WebGPU module, compiled.
 struct Loaded {
     glue: String,
@@ -411,7 +424,18 @@ async fn load_webgpu() -> Result<Loaded, String> {
     let (glue, wasm) = (absolute(&glue)?, absolute(&wasm)?);
     let window = web_sys::window().ok_or("no window")?;
     let response = window.fetch_with_str(&wasm);
-    let module = JsFuture::from(js_sys::WebAssembly::compile_streaming(&response))
+    // A stalled download would hold the backend choice (the page waits for its answer) for good:
+    // after LOAD_TIMEOUT_MS it counts as failed and the CPU trains.
+    let timeout = js_sys::Promise::new(&mut |_, reject| {
+        let message = JsValue::from_str(&format!("no module after {} s", LOAD_TIMEOUT_MS / 1000));
+        let fail = Closure::once_into_js(move || {
+            let _ = reject.call1(&JsValue::NULL, &message);
+        });
+        let _ = window
+            .set_timeout_with_callback_and_timeout_and_arguments_0(fail.unchecked_ref(), LOAD_TIMEOUT_MS);
+    });
+    let compiled = js_sys::WebAssembly::compile_streaming(&response);
+    let module = JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&compiled, &timeout)))
         .await
         .map_err(|e| {
             let text = Reflect::get(&e, &"message".into())

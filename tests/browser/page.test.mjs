@@ -199,6 +199,20 @@ test("a WebGPU module that cannot be fetched leaves the CPU, saying why", async 
   await page.close();
 });
 
+test("a worker that cannot start on the WebGPU module leaves the CPU, without starting worker after worker", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+  // The module compiles on the page; the glue the worker imports is missing.
+  await page.route(/\/tinytune-webgpu-\w+\.js$/, (route) => route.fulfill({ status: 404, body: "" }));
+  await page.goto(srv.base + "?v=1&backend=webgpu&steps=5&w=16&d=1");
+  const data = await waitForState(page, ["done", "failed"], 60_000);
+  assert.equal(data.state, "done", await page.textContent("#messages"));
+  assert.equal(data.backend, "cpu");
+  assert.equal(data.step, "5");
+  assert.equal(data.workers, "3", "the page's module, the WebGPU module that failed, the page's module again");
+  assert.match(await page.textContent("#status"), /the WebGPU module could not be loaded \(the training worker could not start: .+\); training on the CPU instead/);
+  await page.close();
+});
+
 test("auto mode avoids a software WebGPU adapter and says why", async () => {
   const { page, errors } = await open(browser, srv.base, "?v=1&steps=150");
   const data = await waitForState(page, "done");
@@ -210,6 +224,12 @@ test("auto mode avoids a software WebGPU adapter and says why", async () => {
   if (adapter === null || adapter.fallback) {
     assert.equal(data.backend, "cpu", status);
     assert.match(status, /CPU .*(software fallback|no adapter|no WebGPU)/, status);
+    // The CPU needs no other module: the worker the page started trains.
+    assert.equal(data.workers, "1");
+    assert.ok(
+      !(await page.evaluate(() => performance.getEntriesByType("resource").some((e) => /tinytune-webgpu-/.test(e.name)))),
+      "no WebGPU module fetched",
+    );
   } else {
     assert.equal(data.backend, "webgpu", status);
   }

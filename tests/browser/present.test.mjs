@@ -166,7 +166,7 @@ test("after one visit the page loads and trains offline", async () => {
   await page.close();
 });
 
-// The WebGPU module (#15) is not stored at install, since most visits never fetch it: a visit that
+// The WebGPU module (#15) is not stored at install, since a visit on the CPU never fetches it: a visit that
 // trained on WebGPU asks the service worker to store it, and the next offline visit trains on
 // WebGPU from the store.
 test("after one visit on WebGPU the WebGPU module is stored too, and trains offline", async () => {
