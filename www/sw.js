@@ -38,6 +38,7 @@ self.addEventListener("install", (e) => {
 // leading slash, which the list above skips): the page asks for it once it has loaded it
 // (window.tinytuneKeepOffline). What is stored already is not fetched again.
 self.addEventListener("message", (e) => {
+  if (!e.data || e.data.build !== BUILD) return; // another build's page
   const urls = (e.data && Array.isArray(e.data.store) ? e.data.store : [])
     .filter((u) => typeof u === "string" && new URL(u, location.href).origin === location.origin);
   if (!urls.length) return;

@@ -183,6 +183,41 @@ test("the WebGPU module is fetched only to train on WebGPU, once, compiled while
   await page.close();
 });
 
+// The page holds a newer backend choice until the current one answers; the WebGPU module's
+// download is part of that answer.
+test("choosing the CPU while the WebGPU module downloads ends on the CPU", async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  let release;
+  const held = new Promise((r) => (release = r));
+  await page.route(/\/tinytune-webgpu-\w+_bg\.wasm$/, async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(srv.base + "?v=1&backend=cpu&steps=4&w=16&d=1&bs=256");
+  const before = await waitForState(page, "done");
+  const asked = page.waitForRequest(/\/tinytune-webgpu-\w+_bg\.wasm$/);
+  await page.selectOption("#backend", "webgpu");
+  await asked;
+  await page.selectOption("#backend", "cpu");
+  release();
+  await page.waitForFunction(
+    (g) => {
+      const d = document.getElementById("app").dataset;
+      return d.backendAsked === d.backendAnswered && Number(d.generation) > Number(g) && ["done", "failed"].includes(d.state);
+    },
+    before.generation,
+    { timeout: 240_000 },
+  );
+  const data = await page.evaluate(() => ({ ...document.getElementById("app").dataset }));
+  assert.equal(data.state, "done");
+  assert.equal(data.backend, "cpu");
+  assert.match(await page.evaluate(() => location.search), /backend=cpu/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a WebGPU module that cannot be fetched leaves the CPU, saying why", async () => {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
   const errors = [];
