@@ -16,6 +16,7 @@ mod shell;
 mod side;
 mod texts;
 mod view;
+mod webgpu_module;
 mod worker;
 
 use wasm_bindgen::prelude::*;

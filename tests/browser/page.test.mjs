@@ -18,6 +18,15 @@ after(async () => {
 
 const num = (s) => Number.parseFloat(s);
 
+// A page not yet at any address (routes and init scripts go on first), without the service
+// worker, with its page errors collected.
+async function blankPage() {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return { page, errors };
+}
+
 test("forced WebGPU trains a few steps, names the adapter, and draws the chart", async () => {
   const { page, errors } = await open(browser, srv.base, "?v=1&backend=webgpu&steps=8&w=16&d=1&lr=0.05&bs=256");
   const data = await waitForState(page, ["done", "failed", "diverged"], 240_000);
@@ -43,9 +52,7 @@ test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run i
   // or 10, the worker a round ahead), and no other in the window. So the window is 20 steps, two
   // evaluations included, and it may hold that one-off, never a write a step (Burn's Adam wrote 5
   // a step: 100 here).
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const { page, errors } = await blankPage();
   const counts = await countGpuWork(page);
   // The reference MLP at batch 64 (its indices are views of one upload), long enough that the
   // run is still going at the second reading on any adapter.
@@ -131,9 +138,7 @@ test("the module arrives compressed and compiles while it streams (#15)", async 
 // page fetch the WebGPU module (compressed, compiled while it streams) and start a worker on it,
 // which every later worker runs too: it is fetched and compiled once.
 test("the WebGPU module is fetched only to train on WebGPU, once, compiled while it streams", async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const { page, errors } = await blankPage();
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   await page.addInitScript(() => {
     window.__compiledStreaming = 0;
@@ -186,9 +191,7 @@ test("the WebGPU module is fetched only to train on WebGPU, once, compiled while
 // The page holds a newer backend choice until the current one answers; the WebGPU module's
 // download is part of that answer.
 test("choosing the CPU while the WebGPU module downloads ends on the CPU", async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const { page, errors } = await blankPage();
   let release;
   const held = new Promise((r) => (release = r));
   await page.route(/\/tinytune-webgpu-\w+_bg\.wasm$/, async (route) => {
@@ -219,9 +222,7 @@ test("choosing the CPU while the WebGPU module downloads ends on the CPU", async
 });
 
 test("a WebGPU module that cannot be fetched leaves the CPU, saying why", async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(String(e)));
+  const { page, errors } = await blankPage();
   await page.route(/\/tinytune-webgpu-\w+_bg\.wasm$/, (route) => route.fulfill({ status: 404, body: "" }));
   await page.goto(srv.base + "?v=1&backend=webgpu&steps=5&w=16&d=1");
   const data = await waitForState(page, ["done", "failed"], 60_000);
@@ -235,7 +236,7 @@ test("a WebGPU module that cannot be fetched leaves the CPU, saying why", async 
 });
 
 test("a worker that cannot start on the WebGPU module leaves the CPU, without starting worker after worker", async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+  const { page } = await blankPage();
   // The module compiles on the page; the glue the worker imports is missing.
   await page.route(/\/tinytune-webgpu-\w+\.js$/, (route) => route.fulfill({ status: 404, body: "" }));
   await page.goto(srv.base + "?v=1&backend=webgpu&steps=5&w=16&d=1");
