@@ -25,19 +25,16 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
         let path = entry.expect("dir entry").path();
         if path.is_dir() {
             rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("src/main.rs") {
+        } else if path.extension().is_some_and(|e| e == "rs") {
             out.push(path);
         }
     }
 }
 
 /// The source without comments, strings and `#[cfg(test)]` modules (a file's own unit tests may
-/// use what they like from the file under test).
+/// use what they like from the file under test); code after a test module is read as any other.
 fn code_of(source: &str) -> String {
-    let source = match source.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &source[..i],
-        None => source,
-    };
+    let source = without_test_modules(source);
     let mut out = String::with_capacity(source.len());
     let mut chars = source.chars().peekable();
     while let Some(c) = chars.next() {
@@ -67,6 +64,68 @@ fn code_of(source: &str) -> String {
         }
     }
     out
+}
+
+/// `source` with every `#[cfg(test)] mod … { … }` block cut out, braces matched (those inside
+/// strings, characters and comments are skipped), so what follows a test module stays.
+fn without_test_modules(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        let after = rest[at + "#[cfg(test)]".len()..].trim_start();
+        let is_module = after.starts_with("mod ") || after.starts_with("pub mod ");
+        let Some(open) = after.find('{').filter(|_| is_module) else {
+            out.push_str(&rest[..at + 1]);
+            rest = &rest[at + 1..];
+            continue;
+        };
+        out.push_str(&rest[..at]);
+        let body = &after[open..];
+        let end = matching_brace(body).unwrap_or(body.len());
+        rest = &body[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte just past the `}` that closes the `{` at `text[0]`, skipping strings, character
+/// literals and comments.
+fn matching_brace(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            // A character literal ('{', '\'') but not a lifetime ('a).
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn is_ident(c: char) -> bool {
@@ -128,6 +187,9 @@ fn read_tree(bytes: &[char], mut i: usize, mut prefix: Vec<String>, found: &mut 
         }
     }
 }
+
+/// The command-line program's module (src/main.rs): the top of the layering.
+const MAIN: &str = "main";
 
 struct Crate {
     /// Module path → file.
@@ -219,7 +281,11 @@ impl Crate {
     fn graph(&self) -> BTreeMap<Vec<String>, BTreeSet<Vec<String>>> {
         let mut graph = BTreeMap::new();
         for (module, file) in &self.files {
-            let source = fs::read_to_string(file).expect("readable file");
+            let mut source = fs::read_to_string(file).expect("readable file");
+            if module == &[MAIN.to_string()] {
+                // The program names the library by its crate name.
+                source = source.replace("tinytune::", "crate::");
+            }
             let code = code_of(&source);
             let mut uses: BTreeSet<Vec<String>> = paths_used(&code, module)
                 .iter()
@@ -245,7 +311,16 @@ impl Crate {
         graph
     }
 
+    fn layer_name(&self, layer: usize) -> &str {
+        self.layers.get(layer).map_or("the CLI", String::as_str)
+    }
+
+    /// A module's layer: its top folder's place in src/lib.rs's list; the program (src/main.rs,
+    /// the CLI) above them all.
     fn layer(&self, module: &[String]) -> Option<usize> {
+        if module == [MAIN] {
+            return Some(self.layers.len());
+        }
         module
             .first()
             .and_then(|top| self.layers.iter().position(|l| l == top))
@@ -260,7 +335,12 @@ fn show(m: &[String]) -> String {
 fn lib_lists_every_layer_folder() {
     let c = Crate::read();
     assert!(c.layers.len() >= 8, "src/lib.rs lists the layers: {:?}", c.layers);
-    let tops: BTreeSet<&String> = c.files.keys().filter_map(|m| m.first()).collect();
+    let tops: BTreeSet<&String> = c
+        .files
+        .keys()
+        .filter(|m| m.as_slice() != [MAIN])
+        .filter_map(|m| m.first())
+        .collect();
     for top in tops {
         assert!(
             c.layers.contains(top),
@@ -282,9 +362,9 @@ fn each_layer_uses_only_the_layers_below_it() {
                 wrong.push(format!(
                     "{} (layer {}) uses {} (layer {}, above it)",
                     show(&from),
-                    c.layers[lf],
+                    c.layer_name(lf),
                     show(&to),
-                    c.layers[lt]
+                    c.layer_name(lt)
                 ));
             }
         }
@@ -347,8 +427,18 @@ fn the_checker_sees_imports() {
     let found = paths_used(&code, &["m".into(), "n".into()]);
     let shown: Vec<String> = found.iter().map(|p| p.join("::")).collect();
     assert_eq!(shown, ["a::b", "a::c::D", "m::e::F"]);
+    // A file's test module is skipped, and the code after it is read.
+    let code = code_of("#[cfg(test)]\nmod tests {\n    fn f() { let c = '}'; crate::x::Y; }\n}\nuse crate::z::W;");
+    let shown: Vec<String> = paths_used(&code, &["m".into()]).iter().map(|p| p.join("::")).collect();
+    assert_eq!(shown, ["z::W"]);
     let c = Crate::read();
     let graph = c.graph();
+    // The CLI is read too, as the top layer.
+    let main_uses = &graph[&vec![MAIN.to_string()]];
+    assert!(
+        main_uses.contains(&vec!["link".to_string(), "url".to_string()]),
+        "{main_uses:?}"
+    );
     let trainer_uses = &graph[&vec!["train".to_string(), "trainer".to_string()]];
     assert!(
         trainer_uses.contains(&vec!["model".to_string(), "mlp".to_string()]),
