@@ -428,8 +428,12 @@ fn the_checker_sees_imports() {
     let shown: Vec<String> = found.iter().map(|p| p.join("::")).collect();
     assert_eq!(shown, ["a::b", "a::c::D", "m::e::F"]);
     // A file's test module is skipped, and the code after it is read.
-    let code = code_of("#[cfg(test)]\nmod tests {\n    fn f() { let c = '}'; crate::x::Y; }\n}\nuse crate::z::W;");
-    let shown: Vec<String> = paths_used(&code, &["m".into()]).iter().map(|p| p.join("::")).collect();
+    let code =
+        code_of("#[cfg(test)]\nmod tests {\n    fn f() { let c = '}'; crate::x::Y; }\n}\nuse crate::z::W;");
+    let shown: Vec<String> = paths_used(&code, &["m".into()])
+        .iter()
+        .map(|p| p.join("::"))
+        .collect();
     assert_eq!(shown, ["z::W"]);
     let c = Crate::read();
     let graph = c.graph();
