@@ -21,13 +21,17 @@
 /// Named choices and numbers as links write them.
 pub mod vocab;
 
-/// Each knob's settings as plain data, with closed-form maths that needs no model.
+/// Each knob's settings as plain data, with closed-form maths that needs no model; the
+/// experiment and view settings they make up.
 pub mod knobs;
+
+/// The link keys, one row each: the only place a key's name, field, range and help are written.
+pub mod keys;
 
 /// The aggregate of the knobs: validation, sizes and costs, rates, descriptions.
 pub mod experiment;
 
-/// The link: study (experiment, sweep, view), the key table, the query-string codec, presets.
+/// The link: study (experiment, sweep, view), the query-string codec, presets, decks.
 pub mod link;
 
 /// Seeded data sets and their upload to a device.

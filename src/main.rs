@@ -115,8 +115,12 @@ fn main() -> ExitCode {
     if cli.presets {
         for p in tinytune::link::presets::PRESETS {
             println!(
-                "{}\t{}\t?v=1&{}\n\t{}\n\tExpect: {}",
-                p.id, p.title, p.query, p.claim, p.expect
+                "{}\t{}\t?{}\n\t{}\n\tExpect: {}",
+                p.id,
+                p.title,
+                url::with_version(p.query),
+                p.claim,
+                p.expect
             );
         }
         return ExitCode::SUCCESS;
@@ -228,7 +232,14 @@ fn main() -> ExitCode {
         match best_csv(&runs, study.view.metric) {
             Some(csv) => csv,
             None => {
-                eprintln!("tinytune: --best needs a sweep over two numeric knobs, e.g. sweep=lr:…;w:…");
+                eprintln!(
+                    "tinytune: --best needs a sweep over two numeric knobs, e.g. {}",
+                    tinytune::keys::SWEEP.is(&format!(
+                        "{}:…;{}:…",
+                        tinytune::keys::LR.name,
+                        tinytune::keys::W.name
+                    ))
+                );
                 return ExitCode::from(2);
             }
         }
@@ -265,7 +276,7 @@ fn main() -> ExitCode {
 }
 
 /// `--costs`: the link's costs against its caps, as CSV on stdout.
-fn print_costs(cfg: &tinytune::experiment::ExperimentConfig) -> ExitCode {
+fn print_costs(cfg: &tinytune::knobs::ExperimentConfig) -> ExitCode {
     let mut out = csv::Writer::from_writer(std::io::stdout());
     let mut rows = vec![vec![
         "cost".to_string(),
@@ -288,7 +299,7 @@ fn print_costs(cfg: &tinytune::experiment::ExperimentConfig) -> ExitCode {
 }
 
 /// The adaptation's readouts on stderr: what trains, at which scale, and the rank ΔW used.
-fn describe_adaptation(cfg: &tinytune::experiment::ExperimentConfig, run: &metrics::Run) {
+fn describe_adaptation(cfg: &tinytune::knobs::ExperimentConfig, run: &metrics::Run) {
     let Some(what) = tinytune::experiment::describe::lora(cfg) else {
         return;
     };
@@ -309,24 +320,18 @@ fn describe_adaptation(cfg: &tinytune::experiment::ExperimentConfig, run: &metri
 }
 
 /// `--best`: `panel,<curve knob>,best_<x knob>,best_loss`, one row per curve of every panel.
-fn best_csv(runs: &[metrics::Run], metric: tinytune::link::view::SweepMetric) -> Option<String> {
+fn best_csv(runs: &[metrics::Run], metric: tinytune::knobs::view::SweepMetric) -> Option<String> {
     let (x_key, panels) = plot::sweep_panels(runs, metric)?;
     let lines = plot::best_lines(&panels)?;
-    let series_key = runs
-        .first()?
-        .knobs
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| *k != "seed")
-        .nth(1)?;
+    let series_key = *runs.first()?.swept().get(1)?;
     let column = match metric {
-        tinytune::link::view::SweepMetric::Final => "final_val_loss",
-        tinytune::link::view::SweepMetric::Best => "best_val_loss",
+        tinytune::knobs::view::SweepMetric::Final => "final_val_loss",
+        tinytune::knobs::view::SweepMetric::Best => "best_val_loss",
     };
     let header = vec![
         "panel".to_string(),
-        series_key.to_string(),
-        format!("best_{x_key}"),
+        series_key.name.to_string(),
+        format!("best_{}", x_key.name),
         column.to_string(),
     ];
     let rows = lines.iter().flat_map(|l| {
@@ -350,7 +355,7 @@ fn write_svg(
         let cols = panels.first().map_or(1, Vec::len) as u32;
         let size = (240 * cols.max(3), 230 * panels.len().max(1) as u32);
         let root = plotters::prelude::SVGBackend::new(path, size).into_drawing_area();
-        plot::draw_coord(&root, &x_key, &panels, style)?;
+        plot::draw_coord(&root, x_key, &panels, style)?;
         return root.present().map_err(|e| e.to_string());
     }
     let panels = plot::sweep_panels(runs, metric);
@@ -358,12 +363,7 @@ fn write_svg(
         let root = plotters::prelude::SVGBackend::new(path, (1400, 480)).into_drawing_area();
         let (left, right) = root.split_horizontally(1000);
         plot::draw_sweep_panels(&left, x_key, panels, metric, style)?;
-        let series_key = runs[0]
-            .knobs
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| *k != "seed")
-            .nth(1);
+        let series_key = runs[0].swept().get(1).copied();
         if let (Some(lines), Some(series_key)) = (plot::best_lines(panels), series_key) {
             plot::draw_best(&right, (x_key, series_key), &lines, style)?;
         }
@@ -371,10 +371,10 @@ fn write_svg(
     }
     let root = plotters::prelude::SVGBackend::new(path, (900, 540)).into_drawing_area();
     match plot::sweep_series(runs, metric) {
-        Some((x_key, series)) if plot::is_rank_sweep(&x_key) => {
+        Some((x_key, series)) if plot::is_rank_sweep(x_key) => {
             plot::draw_staircase(&root, &series, cfg, metric, style)?
         }
-        Some((x_key, series)) => plot::draw_sweep(&root, &x_key, &series, metric, style)?,
+        Some((x_key, series)) => plot::draw_sweep(&root, x_key, &series, metric, style)?,
         None => {
             plot::draw_curves(
                 &root,

@@ -3,7 +3,7 @@
 
 use tinytune::data::planted::Teacher;
 use tinytune::data::{self, Dataset, EXTENT, Rng, Targets, generate};
-use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::task::{PlantedConfig, Shift, SvProfile, Task};
 use tinytune::vocab::Named;
 

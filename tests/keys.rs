@@ -1,9 +1,13 @@
-//! The link-key table (`link::keys`) is the one source of the keys: the README's table, the page's
-//! controls and the sweepable set all follow it.
+//! The key table (`keys`) is the one home of the keys: the README's table, the page's controls,
+//! the sweepable set and every message follow it, and no other file of `src/` names a key in a
+//! string.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
-use tinytune::link::keys::{self, KEYS, Slot};
+use tinytune::keys::{self, KEYS, Slot};
+
+mod source;
 use tinytune::link::study::Study;
 use tinytune::link::url;
 
@@ -16,7 +20,7 @@ fn the_readme_key_table_is_the_table() {
     let expected = keys::markdown_table();
     assert!(
         readme[start..stop] == expected,
-        "README.md's key table differs from link::keys; replace it with:\n{expected}"
+        "README.md's key table differs from the key table; replace it with:\n{expected}"
     );
 }
 
@@ -65,7 +69,7 @@ fn names_are_unique_and_every_key_reads_back_its_own_default() {
             url::apply(&mut s, key, &text).unwrap_or_else(|e| panic!("{}: {e}", key.name));
             assert_eq!(s, d, "{} changed reading its default {text}", key.name);
         }
-        assert!(!key.help.is_empty() && !key.what.is_empty() && !key.field.is_empty());
+        assert!(!key.help.is_empty() && !key.what.is_empty() && !key.field().is_empty());
     }
 }
 
@@ -88,16 +92,16 @@ fn sweeps_take_exactly_the_sweepable_keys() {
 #[test]
 fn ranges_come_from_the_table() {
     let w = keys::key("w").unwrap();
-    let mut cfg = tinytune::experiment::ExperimentConfig::default();
-    assert!(w.check(&cfg).is_none());
+    let mut cfg = tinytune::knobs::ExperimentConfig::default();
+    assert!(keys::check(w, &cfg).is_none());
     cfg.width = 5000;
     assert_eq!(
-        w.check(&cfg).unwrap().to_string(),
+        keys::check(w, &cfg).unwrap().to_string(),
         "w: width must be between 1 and 4096, got 5000"
     );
     cfg.width = 64;
     cfg.lr = 20.0;
-    let errs = keys::validate(&cfg).unwrap_err();
+    let errs = tinytune::experiment::validate(&cfg).unwrap_err();
     assert_eq!(
         errs[0].to_string(),
         "lr: learning rate must be between 0.0000001 and 10, got 20"
@@ -118,4 +122,85 @@ fn v1_links_keep_their_meaning() {
         assert!(p.issues.is_empty(), "{q}: {:?}", p.issues);
         assert_eq!(url::to_query(&p.study), q);
     }
+}
+
+/// Why a string names a link key, or `None`: it is the key itself, it sets one (`lr=`, also
+/// inside a sentence: "set param=mup"), or it starts a message with one (`r: …`).
+fn names_a_key(text: &str) -> Option<&'static str> {
+    KEYS.iter().map(|k| k.name).find(|name| {
+        let sets = text.match_indices(&format!("{name}=")).any(|(at, _)| {
+            // Not the tail of a longer word or path (`w=` in `bw=`, `d` in `seed=`).
+            !text[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        });
+        text == *name || sets || text.starts_with(&format!("{name}: "))
+    })
+}
+
+/// The files of `src/` where strings may name keys: the table itself, and the gallery, whose
+/// presets are links (each read strictly by `tests/link.rs`, so a typo in one fails there).
+const HOMES: [&str; 2] = ["src/keys/table.rs", "src/link/presets.rs"];
+
+/// What a line says to mark a string that only looks like a key (a chart's id, an HTML tag, the
+/// R key): the reason follows it.
+const NOT_A_KEY: &str = "// not a link key";
+
+#[test]
+fn no_file_names_a_key_in_a_string_outside_the_table() {
+    let mut found = Vec::new();
+    let mut marked = 0;
+    for path in source::rust_files(Path::new("src")) {
+        let shown = path.display().to_string();
+        if HOMES.contains(&shown.as_str()) {
+            continue;
+        }
+        let code = source::without_test_modules(&std::fs::read_to_string(&path).expect("readable"));
+        let lines: Vec<&str> = code.lines().collect();
+        for lit in source::literals(&code) {
+            let Some(key) = names_a_key(&lit.text) else {
+                continue;
+            };
+            // The mark sits on the string's line or on the line above it.
+            let above = lit
+                .line
+                .checked_sub(2)
+                .and_then(|i| lines.get(i))
+                .copied()
+                .unwrap_or_default();
+            if lit.source_line.contains(NOT_A_KEY) || above.trim_start().starts_with(NOT_A_KEY) {
+                marked += 1;
+                continue;
+            }
+            found.push(format!(
+                "{shown}:{}: \"{}\" names the key {key}",
+                lit.line, lit.text
+            ));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "strings that name a link key; take the name from its row (keys::R.name, keys::LR.is(\"0.1\")):\n{}",
+        found.join("\n")
+    );
+    // The marks are few and each says why; a flood of them would mean the check is dodged.
+    assert!(marked <= 12, "{marked} strings are marked {NOT_A_KEY:?}");
+}
+
+#[test]
+fn the_key_check_sees_keys_in_strings() {
+    // The check above passes vacuously if it finds nothing: it must see each form.
+    assert_eq!(names_a_key("lr"), Some("lr"));
+    assert_eq!(names_a_key("choose sched=warmup or sched=cosine"), Some("sched"));
+    assert_eq!(names_a_key("r: rank 9 is above the full rank"), Some("r"));
+    assert_eq!(names_a_key("?v=1&{}"), Some("v"));
+    assert_eq!(names_a_key("a seed of 3"), None);
+    assert_eq!(names_a_key("base bw=8"), Some("bw"));
+    assert_eq!(names_a_key("x.w=1 and yw=2"), None);
+    let lits =
+        source::literals("let a = \"lr=0.1\"; // \"w\"\nlet b = r#\"task\"#; let c = '\"'; let d = \"x\";");
+    let texts: Vec<&str> = lits.iter().map(|l| l.text.as_str()).collect();
+    assert_eq!(texts, ["lr=0.1", "task", "x"]);
+    assert_eq!(lits[1].line, 2);
 }

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod source;
+
 /// A file as a module path: `src/train/trainer.rs` → ["train", "trainer"], `src/data/mod.rs` →
 /// ["data"], `src/lib.rs` → [].
 fn module_of(path: &Path) -> Vec<String> {
@@ -20,21 +22,10 @@ fn module_of(path: &Path) -> Vec<String> {
     parts
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).expect("readable src") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// The source without comments, strings and `#[cfg(test)]` modules (a file's own unit tests may
 /// use what they like from the file under test); code after a test module is read as any other.
 fn code_of(source: &str) -> String {
-    let source = without_test_modules(source);
+    let source = source::without_test_modules(source);
     let mut out = String::with_capacity(source.len());
     let mut chars = source.chars().peekable();
     while let Some(c) = chars.next() {
@@ -64,68 +55,6 @@ fn code_of(source: &str) -> String {
         }
     }
     out
-}
-
-/// `source` with every `#[cfg(test)] mod … { … }` block cut out, braces matched (those inside
-/// strings, characters and comments are skipped), so what follows a test module stays.
-fn without_test_modules(source: &str) -> String {
-    let mut out = String::with_capacity(source.len());
-    let mut rest = source;
-    while let Some(at) = rest.find("#[cfg(test)]") {
-        let after = rest[at + "#[cfg(test)]".len()..].trim_start();
-        let is_module = after.starts_with("mod ") || after.starts_with("pub mod ");
-        let Some(open) = after.find('{').filter(|_| is_module) else {
-            out.push_str(&rest[..at + 1]);
-            rest = &rest[at + 1..];
-            continue;
-        };
-        out.push_str(&rest[..at]);
-        let body = &after[open..];
-        let end = matching_brace(body).unwrap_or(body.len());
-        rest = &body[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The byte just past the `}` that closes the `{` at `text[0]`, skipping strings, character
-/// literals and comments.
-fn matching_brace(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let (mut depth, mut i) = (0usize, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            // A character literal ('{', '\'') but not a lifetime ('a).
-            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
-            b'\'' if bytes.get(i + 1) == Some(&b'\\') => {
-                i += 2;
-                while i < bytes.len() && bytes[i] != b'\'' {
-                    i += 1;
-                }
-            }
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
 }
 
 fn is_ident(c: char) -> bool {
@@ -171,6 +100,11 @@ fn read_tree(bytes: &[char], mut i: usize, mut prefix: Vec<String>, found: &mut 
                 i = read_tree(bytes, i, prefix.clone(), found);
             }
         }
+        if bytes.get(i) == Some(&'*') {
+            // A glob (`a::b::*`): the path so far.
+            found.push(prefix);
+            return i + 1;
+        }
         let start = i;
         while i < bytes.len() && is_ident(bytes[i]) {
             i += 1;
@@ -200,8 +134,7 @@ struct Crate {
 
 impl Crate {
     fn read() -> Self {
-        let mut paths = Vec::new();
-        rust_files(Path::new("src"), &mut paths);
+        let paths = source::rust_files(Path::new("src"));
         let files = paths.into_iter().map(|p| (module_of(&p), p)).collect();
         let lib = fs::read_to_string("src/lib.rs").expect("src/lib.rs");
         let layers = lib
@@ -423,10 +356,10 @@ fn the_module_graph_has_no_cycle() {
 #[test]
 fn the_checker_sees_imports() {
     // The checks above pass vacuously if the reader finds nothing: make sure it reads real code.
-    let code = code_of("use crate::a::{b, c::D};\nfn f() { super::e::F; } // crate::x\n\"crate::y\"");
+    let code = code_of("use crate::a::{b, c::D, g::*};\nfn f() { super::e::F; } // crate::x\n\"crate::y\"");
     let found = paths_used(&code, &["m".into(), "n".into()]);
     let shown: Vec<String> = found.iter().map(|p| p.join("::")).collect();
-    assert_eq!(shown, ["a::b", "a::c::D", "m::e::F"]);
+    assert_eq!(shown, ["a::b", "a::c::D", "a::g", "m::e::F"]);
     // A file's test module is skipped, and the code after it is read.
     let code =
         code_of("#[cfg(test)]\nmod tests {\n    fn f() { let c = '}'; crate::x::Y; }\n}\nuse crate::z::W;");

@@ -1,13 +1,14 @@
 //! The link format (DESIGN.md §6) and validation: round-trips, defaults omitted, bad input reported
 //! with what was used instead, the CLI refusing bad input with exit code 2.
 
-use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::arch::Activation;
+use tinytune::knobs::lora::Rank;
 use tinytune::knobs::optim::OptimizerKind;
 use tinytune::knobs::task::Task;
+use tinytune::knobs::view::{BackendChoice, SweepMetric, View};
 use tinytune::link::study::Study;
 use tinytune::link::url::{self, experiment_query, parse, parse_strict, to_query};
-use tinytune::link::view::{BackendChoice, SweepMetric, View};
 
 /// Every problem `q` has, as "key|message" lines.
 fn all(q: &str) -> String {
@@ -72,7 +73,7 @@ fn lora_and_planted_keys_round_trip() {
     let p = parse(q);
     assert!(p.issues.is_empty(), "{:?}", p.issues);
     let c = &p.study.experiment;
-    assert_eq!(c.lora.rank, Some(8));
+    assert_eq!(c.lora.rank, Rank::of(8));
     assert_eq!((c.lora.alpha, c.lora.lplus), (16.0, 16.0));
     assert_eq!(c.lora.scale, tinytune::knobs::lora::ScaleRule::RankStabilized);
     assert_eq!(c.lora.ainit, tinytune::knobs::lora::AInit::InvRank);
@@ -82,8 +83,8 @@ fn lora_and_planted_keys_round_trip() {
     assert_eq!(c.planted.sv, tinytune::knobs::task::SvProfile::Power);
     assert_eq!(experiment_query(c), q);
     // Rank 0 is full fine-tuning, which is not the same as no adaptation at all.
-    assert_eq!(parse("r=0").study.experiment.lora.rank, Some(0));
-    assert_eq!(parse("r=none").study.experiment.lora.rank, None);
+    assert_eq!(parse("r=0").study.experiment.lora.rank, Rank::Full);
+    assert_eq!(parse("r=none").study.experiment.lora.rank, Rank::None);
     let mlp = parse("task=spiral&r=4&asteps=200&shift=flip&target=0,3")
         .study
         .experiment;
@@ -213,8 +214,8 @@ fn validation_lists_every_problem_with_its_key() {
         batch: 0,
         ..Default::default()
     };
-    let errs = tinytune::link::keys::validate(&cfg).unwrap_err();
-    let keys: Vec<&str> = errs.iter().map(|e| e.key).collect();
+    let errs = tinytune::experiment::validate(&cfg).unwrap_err();
+    let keys: Vec<&str> = errs.iter().map(|e| e.key.name).collect();
     assert_eq!(keys, vec!["w", "lr", "bs"]);
     assert!(
         errs[1]
@@ -423,7 +424,7 @@ fn messages_escape_control_characters_report_keyless_values_and_keep_numbers_sho
 fn a_rank_above_the_full_rank_is_lowered_and_adapters_count_toward_the_caps() {
     // The default MLP 2→64→64→64→2: the largest full rank of its layers is 64.
     let p = parse("r=4096");
-    assert_eq!(p.study.experiment.lora.rank, Some(64));
+    assert_eq!(p.study.experiment.lora.rank, Rank::of(64));
     let text: Vec<&str> = p.issues.iter().map(|i| i.message.as_str()).collect();
     assert_eq!(
         text,
@@ -438,7 +439,7 @@ fn a_rank_above_the_full_rank_is_lowered_and_adapters_count_toward_the_caps() {
     );
     // One hidden layer of width 4096 between 2 inputs and 2 classes: every layer has rank ≤ 2.
     let narrow = parse("r=4096&w=4096&d=1&steps=1&asteps=1");
-    assert_eq!(narrow.study.experiment.lora.rank, Some(2));
+    assert_eq!(narrow.study.experiment.lora.rank, Rank::of(2));
     assert_eq!(narrow.study.experiment.trainable_params(), 2 * (2 + 4096) * 2);
 
     // A 2048-wide MLP of 4.2 M parameters fits; rank-1024 adapters on every layer add 8.4 M.
@@ -546,7 +547,7 @@ fn the_caps_count_memory_attention_rounding_and_the_whole_run() {
     ] {
         let p = parse(q);
         assert!(
-            tinytune::link::keys::validate(&p.study.experiment).is_ok(),
+            tinytune::experiment::validate(&p.study.experiment).is_ok(),
             "{q}: {:?}",
             p.issues
         );
@@ -626,7 +627,7 @@ fn cli_prints_a_links_costs() {
 /// the link's own value on the ladder.
 #[test]
 fn presenter_knobs_read_from_the_link_and_step_through_their_values() {
-    use tinytune::link::keys::key;
+    use tinytune::keys::key;
     use tinytune::link::ladder::ladder;
     let p = parse_strict("present=1&knobs=r,bits").unwrap();
     assert!(p.view.present);

@@ -4,7 +4,7 @@
 
 use burn::module::Module;
 use burn::prelude::*;
-use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::lora;
 use tinytune::knobs::lora::{Factors, ScaleRule};
 use tinytune::link::url::parse_strict;

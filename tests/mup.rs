@@ -282,7 +282,7 @@ fn best_lr_steps(runs: &[tinytune::train::metrics::Run], param: &str, width: &st
     let knob = |r: &tinytune::train::metrics::Run, key: &str| {
         r.knobs
             .iter()
-            .find(|(k, _)| *k == key)
+            .find(|(k, _)| k.name == key)
             .map(|(_, v)| v.clone())
             .unwrap()
     };

@@ -1,8 +1,8 @@
 //! The page's transitions, natively: `page::update` for every message the shell or the runner
 //! can send, and the effects each one asks for.
 
+use tinytune::knobs::view::BackendChoice;
 use tinytune::link::url;
-use tinytune::link::view::BackendChoice;
 use tinytune::page::{
     ActiveBackend, BackendKind, Effect, Export, FrameReport, Level, Msg, Render, RunState, State,
     cpu_backend, update,

@@ -1,7 +1,7 @@
 //! Charts render to SVG for the empty, normal and diverged cases, on log and linear axes.
 
 use plotters::prelude::*;
-use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::ExperimentConfig;
 use tinytune::plot::{ChartStyle, CurveOptions, draw_boundary, draw_curves};
 use tinytune::train::metrics::{Run, StepReport};
 
@@ -106,7 +106,7 @@ fn staircase_and_spectrum_render() {
     ))
     .unwrap();
     let (x_key, series) = tinytune::plot::sweep_series(&runs, Default::default()).unwrap();
-    assert!(tinytune::plot::is_rank_sweep(&x_key));
+    assert!(tinytune::plot::is_rank_sweep(x_key));
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, (900, 540)).into_drawing_area();
@@ -125,7 +125,7 @@ fn staircase_and_spectrum_render() {
     // Every finished rank > 0 run left its spectrum: r values, numerically rank ≤ r.
     let spectra = &runs
         .iter()
-        .find(|r| r.config.lora.rank == Some(2))
+        .find(|r| r.config.lora.rank == tinytune::knobs::lora::Rank::of(2))
         .unwrap()
         .spectra;
     assert_eq!(spectra.len(), 1);

@@ -160,7 +160,7 @@ fn quantization_keys_round_trip_and_bad_values_are_refused() {
         let issues = parse_strict(bad).unwrap_err();
         assert!(issues.iter().any(|i| i.key == key), "{bad}: {issues:?}");
         assert!(
-            tinytune::link::keys::validate(&parse(bad).study.experiment).is_ok(),
+            tinytune::experiment::validate(&parse(bad).study.experiment).is_ok(),
             "{bad}: the page falls back to a valid config"
         );
     }
@@ -290,7 +290,7 @@ fn the_weights_figure_is_computed_where_the_run_trained() {
 }
 
 /// The quantization line as the page (`native_device` = the CPU backend) would show it.
-fn line(cfg: &tinytune::experiment::ExperimentConfig, native_device: bool) -> String {
+fn line(cfg: &tinytune::knobs::ExperimentConfig, native_device: bool) -> String {
     tinytune::experiment::describe::quant(cfg, tinytune::model::quant::native::used(cfg, native_device))
         .unwrap_or_default()
 }

@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::ExperimentConfig;
 use tinytune::link::{presets::PRESETS, url};
 use tinytune::train::{export, metrics::Run};
 

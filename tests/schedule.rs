@@ -155,7 +155,7 @@ fn schedule_runs_train_and_keys_round_trip() {
         "sched=warmup&warm=0&steps=3",
     ] {
         assert!(
-            tinytune::link::keys::validate(&parse(bad).study.experiment).is_ok(),
+            tinytune::experiment::validate(&parse(bad).study.experiment).is_ok(),
             "{bad}"
         );
     }

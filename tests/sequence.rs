@@ -266,7 +266,7 @@ fn bad_transformer_keys_are_reported_with_the_value_used() {
     assert!(issue("task=sequence", "task").contains("unknown task 'sequence'"));
     // What is used instead is a valid transformer experiment.
     let p = tinytune::link::url::parse("task=copy&w=32&heads=3&r=4");
-    assert!(tinytune::link::keys::validate(&p.study.experiment).is_ok());
+    assert!(tinytune::experiment::validate(&p.study.experiment).is_ok());
     assert!(p.study.experiment.is_transformer());
 }
 

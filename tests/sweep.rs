@@ -2,7 +2,7 @@
 //! handling, the summary CSV and the sweep chart.
 
 use plotters::prelude::*;
-use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::ExperimentConfig;
 use tinytune::link::sweep::{MAX_RUNS, Sweep, interleave};
 use tinytune::link::url::{parse, parse_strict, to_query};
 use tinytune::model::backend;
@@ -49,7 +49,8 @@ fn categorical_knobs_sweep_too() {
 fn the_sweep_rides_in_the_link_and_round_trips() {
     let q = "v=1&steps=50&sweep=lr%3A0.001..0.1*10%3Bw%3A16%2C32";
     let cfg = parse_strict(q).unwrap();
-    assert_eq!(cfg.sweep.keys(), ["lr", "w"]);
+    let names: Vec<&str> = cfg.sweep.keys().iter().map(|k| k.name).collect();
+    assert_eq!(names, ["lr", "w"]);
     assert_eq!(to_query(&cfg), q);
     assert_eq!(parse_strict(&to_query(&cfg)).unwrap(), cfg);
 }
@@ -207,7 +208,7 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     let mut runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 10, |_, _| {})).unwrap();
     runs[0].diverged = true; // as if the first point had blown up
     let (x_key, series) = plot::sweep_series(&runs, Default::default()).unwrap();
-    assert_eq!(x_key, "lr");
+    assert_eq!(x_key.name, "lr");
     assert_eq!(series.len(), 2);
     assert_eq!(series[0].label, "d=1");
     assert_eq!(series[0].points.len(), 4);
@@ -217,7 +218,7 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
         let root = SVGBackend::with_string(&mut svg, (640, 400)).into_drawing_area();
         plot::draw_sweep(
             &root,
-            &x_key,
+            x_key,
             &series,
             Default::default(),
             plot::ChartStyle::default(),
@@ -237,7 +238,14 @@ fn sweep_chart_draws_one_curve_per_series_with_best_and_diverged_marks() {
     let mut empty = String::new();
     {
         let root = SVGBackend::with_string(&mut empty, (640, 400)).into_drawing_area();
-        plot::draw_sweep(&root, "lr", &[], Default::default(), plot::ChartStyle::default()).unwrap();
+        plot::draw_sweep(
+            &root,
+            &tinytune::keys::LR,
+            &[],
+            Default::default(),
+            plot::ChartStyle::default(),
+        )
+        .unwrap();
         root.present().unwrap();
     }
     assert!(empty.contains("<svg"));
@@ -276,7 +284,7 @@ fn heatmap_of_a_two_knob_sweep_marks_best_and_diverged_cells() {
     runs[0].diverged = true;
     runs[1].diverged = true;
     let hm = plot::sweep_heatmap(&runs, Default::default()).unwrap();
-    assert_eq!((hm.x_key.as_str(), hm.y_key.as_str()), ("lr", "d"));
+    assert_eq!((hm.x_key.name, hm.y_key.name), ("lr", "d"));
     assert_eq!(hm.xs, ["0.003", "0.03"]);
     assert_eq!(hm.ys, ["1", "2", "3"]);
     assert_eq!(hm.cells.len(), 6);

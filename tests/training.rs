@@ -2,7 +2,7 @@
 //! divergence is marked, the grid readback is a probability field.
 
 use plotters::prelude::IntoDrawingArea;
-use tinytune::experiment::ExperimentConfig;
+use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::task::Task;
 use tinytune::model::backend;
 use tinytune::plot;
@@ -207,7 +207,7 @@ fn loss_falls_on_digits_planted_and_after_the_shift() {
         let first = run.reports[0].val_loss.unwrap();
         let last = run.final_val_loss().unwrap();
         assert!(last < 0.5 * first, "{q}: {first} → {last}");
-        if cfg.lora.rank.is_some() && cfg.task != Task::Planted {
+        if cfg.lora.rank.adapts() && cfg.task != Task::Planted {
             // Validated on both sides of the switch, so the jump is drawn where it happens.
             let at = |s: usize| run.reports[s].val_loss;
             assert!(at(cfg.steps - 1).is_some() && at(cfg.steps).is_some());

@@ -4,7 +4,7 @@
 //! closed form (Eckart–Young): that floor is what the rank staircase is checked against.
 
 use crate::data::{Dataset, Rng, Samples, Targets, streams};
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::task::{PlantedConfig, Task};
 
 /// Orthonormal vectors: the Q of a Householder QR of `m` Gaussian vectors of length `d` (m ≤ d),
@@ -136,6 +136,5 @@ impl Teacher {
 /// The planted task's Eckart–Young floor for this run's rank (full training when no rank or
 /// rank 0); `None` for the other tasks, whose best loss has no closed form.
 pub fn loss_floor(cfg: &ExperimentConfig) -> Option<f64> {
-    (cfg.task == Task::Planted)
-        .then(|| Teacher::new(&cfg.planted, cfg.seed).floor(cfg.lora.rank.filter(|&r| r > 0)))
+    (cfg.task == Task::Planted).then(|| Teacher::new(&cfg.planted, cfg.seed).floor(cfg.lora.rank.adapter()))
 }

@@ -4,7 +4,7 @@
 use super::rng::{Rng, streams};
 use super::samples::{Dataset, Samples, Targets};
 use super::{digits, planted};
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::task::{Task, classes};
 
 /// The square every 2-D task lives in; the decision-boundary plot covers it.

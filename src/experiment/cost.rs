@@ -10,13 +10,16 @@
 //! score and ≈ 15 ns a rounding on a laptop core, against 14 GFLOP/s for products), so they are
 //! counted and capped in their own units.
 
-use crate::experiment::{ConfigError, EVAL_EVERY, ExperimentConfig};
+use crate::experiment::EVAL_EVERY;
+use crate::keys::{self, ConfigError, Key};
+use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::{Clip, QMode};
 use crate::knobs::task::Task;
+use crate::vocab::Named;
 
 /// Caps on what one run may cost, shared by validation, the sweep and the docs: they keep a run
-/// small enough to train in a browser tab. Each key's own range is in the link's key table
-/// (`link::keys`).
+/// small enough to train in a browser tab. Each key's own range is in its row of the key table
+/// (`keys`).
 pub mod limits {
     /// Parameters of one model: with gradients and Adam's two moments, 5 M parameters take
     /// ~80 MB, comfortable in a browser tab's 32-bit address space.
@@ -53,7 +56,7 @@ pub mod limits {
 pub struct MemoryItem {
     pub what: &'static str,
     pub bytes: f64,
-    pub key: &'static str,
+    pub key: &'static Key,
 }
 
 /// Clip ratios the MSE search tries for every block (`quant::scalar::clip_ratios`).
@@ -75,7 +78,7 @@ impl ExperimentConfig {
     /// Work the adapters add to an adaptation step: x·A and (x·A)·B, forward and backward, are
     /// 6·r·(in + out) per example (per token for the transformer) and adapted layer.
     pub fn adapter_step_flops(&self) -> f64 {
-        let r = self.lora.rank.unwrap_or(0) as f64;
+        let r = self.lora.rank.adapter().unwrap_or(0) as f64;
         let per: f64 = self.adapted_dims().iter().map(|&(i, o)| r * (i + o) as f64).sum();
         let tokens = if self.is_transformer() {
             self.input_dim() as f64
@@ -171,7 +174,7 @@ impl ExperimentConfig {
         let f = 4.0;
         let params = self.parameter_estimate() as f64;
         let batch = self.batch.min(self.points) as f64;
-        let size_key = if self.task == Task::Planted { "dim" } else { "w" };
+        let size_key = self.size_key();
         // The program itself: the module's code and statics, the bundled texts and digits, the
         // allocator's pools (the page's worker holds 7.6 MB before its first run).
         let mut items = vec![MemoryItem {
@@ -181,7 +184,7 @@ impl ExperimentConfig {
         }];
         // Weights, gradients and Adam's two moments; the adaptation phase adds its adapters'
         // four and keeps the pre-trained weights for ΔW.
-        let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
+        let adapters = if self.lora.rank.adapter().is_some() {
             self.trainable_params() as f64
         } else {
             0.0
@@ -206,14 +209,14 @@ impl ExperimentConfig {
             items.push(MemoryItem {
                 what: "activations",
                 bytes: f * batch * t * per_token,
-                key: "bs",
+                key: &keys::BS,
             });
             // Validation runs without gradients, a block at a time, between training steps.
             let val = crate::knobs::sequence::val_rows(self.input_dim()) as f64;
             items.push(MemoryItem {
                 what: "attention scores",
                 bytes: f * (batch * scores).max(2.0 * val * heads * t * t),
-                key: "ctx",
+                key: &keys::CTX,
             });
         } else {
             let outs: f64 = self.layer_dims().iter().map(|&(_, o)| o as f64).sum();
@@ -221,7 +224,7 @@ impl ExperimentConfig {
             items.push(MemoryItem {
                 what: "activations",
                 bytes: f * 3.0 * batch * outs,
-                key: "bs",
+                key: &keys::BS,
             });
             // The validation forward over every point, two layers' outputs alive at a time,
             // and the data itself (training and validation inputs and targets).
@@ -230,7 +233,7 @@ impl ExperimentConfig {
             items.push(MemoryItem {
                 what: "data and validation",
                 bytes: f * (2.0 * n * widest + 2.0 * n * io),
-                key: "n",
+                key: &keys::N,
             });
         }
         if self.quant.enabled() {
@@ -238,7 +241,7 @@ impl ExperimentConfig {
             items.push(MemoryItem {
                 what: "quantization",
                 bytes: f * 2.5 * self.trials() * self.quantized_weights(),
-                key: "qclip",
+                key: &keys::QCLIP,
             });
         }
         items
@@ -269,7 +272,7 @@ impl ExperimentConfig {
             unit,
             limit,
         };
-        let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
+        let adapters = if self.lora.rank.adapter().is_some() {
             self.trainable_params()
         } else {
             0
@@ -347,6 +350,15 @@ pub fn count_text(n: f64) -> String {
 }
 
 impl ExperimentConfig {
+    /// The key that sizes the model: the planted task's dimension, else the width.
+    fn size_key(&self) -> &'static Key {
+        if self.task == Task::Planted {
+            &keys::DIM
+        } else {
+            &keys::W
+        }
+    }
+
     /// The model in words and the knobs that size it, per family (for the cap messages).
     fn sized_by(&self) -> (String, &'static str) {
         if self.task == Task::Planted {
@@ -375,10 +387,10 @@ impl ExperimentConfig {
     /// caps is the one message (its other costs follow from its size), and a run over the memory
     /// cap is not told about the work of the same tensors too: one cause, one message.
     pub(super) fn validate_costs(&self, errs: &mut Vec<ConfigError>) {
-        let err = |key: &'static str, message: String| ConfigError { key, message };
-        let size_key = if self.task == Task::Planted { "dim" } else { "w" };
+        let err = ConfigError::new;
+        let size_key = self.size_key();
         let params = self.parameter_estimate();
-        let adapters = if self.lora.rank.is_some_and(|r| r > 0) {
+        let adapters = if self.lora.rank.adapter().is_some() {
             self.trainable_params()
         } else {
             0
@@ -394,7 +406,7 @@ impl ExperimentConfig {
                 (
                     format!(
                         " (and {adapters} more in its rank-{} adapters)",
-                        self.lora.rank.unwrap_or(0)
+                        self.lora.rank.adapter().unwrap_or(0)
                     ),
                     format!("{knobs} or the rank"),
                 )
@@ -415,13 +427,15 @@ impl ExperimentConfig {
         let data_gflop = self.data_flops() / 1e9;
         if data_gflop > limits::DATA_GFLOP {
             errs.push(err(
-                "n",
+                &keys::N,
                 format!(
                     "generating {0} training and {0} validation samples of dimension {1} costs {data_gflop:.1} \
-                     GFLOP before the first step; the limit is {2} GFLOP (a few seconds): lower n or dim",
+                     GFLOP before the first step; the limit is {2} GFLOP (a few seconds): lower {3} or {4}",
                     self.points,
                     self.planted.dim,
-                    limits::DATA_GFLOP
+                    limits::DATA_GFLOP,
+                    keys::N.name,
+                    keys::DIM.name
                 ),
             ));
         }
@@ -439,10 +453,12 @@ impl ExperimentConfig {
                 .map(|m| format!("{} {}", m.what, bytes_text(m.bytes)))
                 .collect();
             let (_, sizes) = self.sized_by();
-            let advice = match sorted[0].key {
-                "ctx" => "lower the context, heads or batch size".to_string(),
-                "qclip" => "choose qclip=max or a smaller model".to_string(),
-                "n" => "lower n or the width".to_string(),
+            let advice = match sorted[0].key.name {
+                k if k == keys::CTX.name => "lower the context, heads or batch size".to_string(),
+                k if k == keys::QCLIP.name => {
+                    format!("choose {} or a smaller model", keys::QCLIP.is(Clip::Max.key()))
+                }
+                k if k == keys::N.name => format!("lower {} or the width", keys::N.name),
                 _ => format!("lower {sizes}"),
             };
             errs.push(err(
@@ -461,7 +477,7 @@ impl ExperimentConfig {
         let scores = self.step_scores();
         if scores > limits::STEP_SCORES {
             errs.push(err(
-                "ctx",
+                &keys::CTX,
                 format!(
                     "attention scores {} token pairs a step (batch {batch} × {} heads × {}² tokens × {} block{}), \
                      each through a mask, a softmax and their gradients; the limit is {} a step: lower the \
@@ -478,21 +494,23 @@ impl ExperimentConfig {
         let roundings = self.step_roundings();
         if roundings > limits::STEP_ROUNDINGS {
             errs.push(err(
-                "qmode",
+                &keys::QMODE,
                 format!(
                     "quantization-aware training rounds the model's {} weights {}a step ({} roundings); the limit \
-                     is {} a step: choose qclip=max, qmode=ptq or a smaller model",
+                     is {} a step: choose {}, {} or a smaller model",
                     count_text(self.quantized_weights()),
                     self.trials_words(),
                     count_text(roundings),
-                    count_text(limits::STEP_ROUNDINGS)
+                    count_text(limits::STEP_ROUNDINGS),
+                    keys::QCLIP.is(Clip::Max.key()),
+                    keys::QMODE.is(QMode::Ptq.key())
                 ),
             ));
         }
         let analysis = self.analysis_roundings();
         if analysis > limits::ANALYSIS_ROUNDINGS {
             errs.push(err(
-                "qclip",
+                &keys::QCLIP,
                 format!(
                     "the end-of-run quantization figure rounds the model's {} weights at 7 bit-widths in 3 \
                      granularities{} ({} roundings); the limit is {}: {}",
@@ -504,8 +522,8 @@ impl ExperimentConfig {
                     count_text(analysis),
                     count_text(limits::ANALYSIS_ROUNDINGS),
                     match self.quant.clip {
-                        Clip::Mse => "choose qclip=max or a smaller model",
-                        Clip::Max => "choose a smaller model",
+                        Clip::Mse => format!("choose {} or a smaller model", keys::QCLIP.is(Clip::Max.key())),
+                        Clip::Max => "choose a smaller model".to_string(),
                     }
                 ),
             ));
@@ -513,13 +531,17 @@ impl ExperimentConfig {
         let gflop = self.training_flops() / 1e9;
         if gflop > limits::RUN_GFLOP {
             errs.push(err(
-                "steps",
+                &keys::STEPS,
                 format!(
                     "the run needs about {gflop:.0} GFLOP of training ({} steps of {step_gflop:.2} GFLOP and their \
                      evaluations); the limit is {:.0} GFLOP (about five minutes on a laptop CPU): lower {}",
                     self.total_steps(),
                     limits::RUN_GFLOP,
-                    if self.adaptation_steps() > 0 { "steps or asteps" } else { "steps" }
+                    if self.adaptation_steps() > 0 {
+                        format!("{} or {}", keys::STEPS.name, keys::ASTEPS.name)
+                    } else {
+                        keys::STEPS.name.to_string()
+                    }
                 ),
             ));
         }

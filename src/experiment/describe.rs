@@ -1,9 +1,9 @@
 //! The knobs in words, one line each for the page and the CLI: what the adaptation phase trains,
 //! what μP gives each group, the schedule and decay, and what quantization does.
 
-use crate::experiment::ExperimentConfig;
 use crate::experiment::rates::rate;
-use crate::knobs::lora::{ScaleRule, gamma};
+use crate::knobs::ExperimentConfig;
+use crate::knobs::lora::{Rank, ScaleRule, gamma};
 use crate::knobs::mup::{Part, Role, Rule};
 use crate::knobs::quant::{Granularity, QFormat};
 use crate::knobs::schedule::{Schedule, decay_kind};
@@ -13,13 +13,14 @@ use crate::vocab::{Named, format_number};
 /// What the adaptation phase trains, in one line for the page and the CLI: the rank, γ and the
 /// layers it applies to, and the trainable parameters as a count and a share of the model.
 pub fn lora(cfg: &ExperimentConfig) -> Option<String> {
-    let rank = cfg.lora.rank?;
     let total = cfg.parameter_estimate();
     let trainable = cfg.trainable_params();
     let pct = 100.0 * trainable as f64 / total.max(1) as f64;
-    if rank == 0 {
-        return Some(format!("full fine-tuning: all {total} parameters train"));
-    }
+    let rank = match cfg.lora.rank {
+        Rank::None => return None,
+        Rank::Full => return Some(format!("full fine-tuning: all {total} parameters train")),
+        Rank::Lora(r) => r.get(),
+    };
     let g = gamma(cfg.lora.alpha, rank, cfg.lora.scale);
     let rule = match cfg.lora.scale {
         ScaleRule::Standard => "α/r",
@@ -35,7 +36,8 @@ pub fn lora(cfg: &ExperimentConfig) -> Option<String> {
         String::new()
     };
     Some(format!(
-        "LoRA r={rank}, γ = {rule} = {} on {} ({}{plus}): {trainable} of {total} parameters train ({pct:.2} %)",
+        "LoRA {}, γ = {rule} = {} on {} ({}{plus}): {trainable} of {total} parameters train ({pct:.2} %)",
+        crate::keys::R.is(&rank.to_string()),
         format_number((g * 1e6).round() / 1e6),
         layers.join(", "),
         cfg.lora.train.label()
@@ -88,7 +90,7 @@ pub fn mup(cfg: &ExperimentConfig) -> Option<String> {
         out += &format!("; input layer output × {}", n(p.alpha_in));
     }
     // The adaptation phase's adapters are classified too (LoRA+'s λ on B comes on top).
-    if cfg.lora.rank.is_some_and(|r| r > 0) {
+    if cfg.lora.rank.adapter().is_some() {
         let factors: Vec<String> = [
             ("input", Role::Input),
             ("hidden", Role::Hidden),

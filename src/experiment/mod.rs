@@ -1,5 +1,5 @@
-//! The experiment: the aggregate of every knob (`ExperimentConfig`), its validation, what it
-//! builds and costs, its rates and its description in words.
+//! What an experiment (`knobs::ExperimentConfig`) builds and costs, whether it is valid, the
+//! rates it trains at and its description in words.
 
 mod config;
 pub mod cost;
@@ -8,6 +8,6 @@ pub mod rates;
 mod shape;
 mod validate;
 
-pub use config::*;
 pub use cost::limits;
 pub use shape::EVAL_EVERY;
+pub use validate::validate;

@@ -1,7 +1,7 @@
 //! Rates in force: each tensor's peak learning rate and decay under μP and LoRA+, and the
 //! schedule's factor at a step. The trainer's optimizer groups and the page's lines read these.
 
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::mup::{Part, Role, Rule};
 use crate::knobs::schedule::factor;
 
@@ -21,10 +21,11 @@ pub fn rate(cfg: &ExperimentConfig, role: Role, part: Part) -> Rule {
 /// (pre-training, then adaptation) runs its own schedule, as the trainer sets them up.
 pub fn lr_factor_at(cfg: &ExperimentConfig, t: usize) -> f64 {
     let pre = cfg.pretrain_steps();
-    let (t, total) = match cfg.lora.rank {
-        Some(_) if pre > 0 && t >= pre => (t - pre, cfg.total_steps() - pre),
-        Some(_) if pre > 0 => (t, pre),
-        _ => (t, cfg.total_steps()),
+    let two_phases = cfg.lora.rank.adapts() && pre > 0;
+    let (t, total) = match two_phases {
+        true if t >= pre => (t - pre, cfg.total_steps() - pre),
+        true => (t, pre),
+        false => (t, cfg.total_steps()),
     };
     factor(cfg.sched, cfg.warm, total, t)
 }

@@ -3,7 +3,7 @@
 //! stored model's bytes. Validation, the costs (`cost`), the trainer and the charts all read
 //! these, so a size is worked out in one place.
 
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::task::Task;
 
 /// Validation loss is evaluated every this many steps (and at the last step of each phase): often
@@ -103,8 +103,8 @@ impl ExperimentConfig {
     /// Scalars the adaptation phase trains (the whole model without one, or for rank 0):
     /// r·(in + out) per adapted layer with both factors.
     pub fn trainable_params(&self) -> usize {
-        match self.lora.rank {
-            None | Some(0) => self.parameter_estimate(),
+        match self.lora.rank.adapter() {
+            None => self.parameter_estimate(),
             Some(r) => self
                 .layer_dims()
                 .iter()
@@ -117,7 +117,7 @@ impl ExperimentConfig {
 
     /// The (d_in, d_out) of every layer the adapters attach to (none without a positive rank).
     pub(super) fn adapted_dims(&self) -> Vec<(usize, usize)> {
-        if self.lora.rank.is_none_or(|r| r == 0) {
+        if self.lora.rank.adapter().is_none() {
             return Vec::new();
         }
         self.layer_dims()
@@ -136,18 +136,19 @@ impl ExperimentConfig {
 
     /// Steps before the adaptation phase begins (all of them when there is none).
     pub fn pretrain_steps(&self) -> usize {
-        match (self.lora.rank, self.task) {
-            (None, _) => self.steps,
-            (Some(_), Task::Planted) => 0,
-            (Some(_), _) => self.steps,
+        if self.lora.rank.adapts() && self.task == Task::Planted {
+            0
+        } else {
+            self.steps
         }
     }
 
     /// Steps of the whole run, pre-training and adaptation.
     pub fn total_steps(&self) -> usize {
-        match (self.lora.rank, self.task) {
-            (Some(_), t) if t != Task::Planted => self.steps + self.adapt_steps,
-            _ => self.steps,
+        if self.lora.rank.adapts() && self.task != Task::Planted {
+            self.steps + self.adapt_steps
+        } else {
+            self.steps
         }
     }
 

@@ -1,11 +1,13 @@
-//! The checks that relate keys to each other (a warm-up needs its schedule, a planted rank fits its
-//! dimension, QLoRA needs adapters, …), then the cost caps (`cost`), each with the link key it
-//! belongs to and a message that says what to change. Each key's own range is checked from the link's key table
-//! (`link::keys::validate` runs both).
+//! Whether an experiment can run, in one place ([`validate`]): each key's own range (its row),
+//! then the checks that relate keys to each other (a warm-up needs its schedule, a planted rank
+//! fits its dimension, QLoRA needs adapters, …), then the cost caps (`cost`), each with the key it
+//! belongs to and a message that says what to change. The trainer runs it before it builds
+//! anything; the link runs it to say what it replaced.
 
 use std::fmt;
 
-use crate::experiment::{ConfigError, ExperimentConfig};
+use crate::keys::{self, ConfigError, Key};
+use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Activation, Residual};
 use crate::knobs::lora::{Selector, Target};
 use crate::knobs::quant::QMode;
@@ -13,17 +15,22 @@ use crate::knobs::schedule::Schedule;
 use crate::knobs::task::Task;
 use crate::vocab::Named;
 
-fn range_error<T: fmt::Display>(key: &'static str, what: &str, v: T, lo: T, hi: T) -> ConfigError {
-    ConfigError {
-        key,
-        message: format!("{what} must be between {lo} and {hi}, got {v}"),
-    }
+/// Everything wrong with `cfg`: the key table's ranges, then (once sizes are in range) the
+/// relations between keys and the size caps.
+pub fn validate(cfg: &ExperimentConfig) -> Result<(), Vec<ConfigError>> {
+    let mut errs = keys::check_ranges(cfg);
+    errs.extend(cfg.validate_relations(errs.is_empty()));
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
+fn range_error<T: fmt::Display>(key: &'static Key, what: &str, v: T, lo: T, hi: T) -> ConfigError {
+    ConfigError::new(key, format!("{what} must be between {lo} and {hi}, got {v}"))
 }
 
 impl ExperimentConfig {
     /// Every relation between keys, all problems at once so a person can fix them in one go.
     /// `sizes_in_range` says the keys' own ranges hold: the size caps are only meaningful then.
-    pub fn validate_relations(&self, sizes_in_range: bool) -> Vec<ConfigError> {
+    fn validate_relations(&self, sizes_in_range: bool) -> Vec<ConfigError> {
         let mut errs = Vec::new();
         self.validate_family(&mut errs);
         if !errs.is_empty() {
@@ -43,27 +50,35 @@ impl ExperimentConfig {
         errs
     }
 
-    /// The model family fits the task, the transformer's shape is consistent, and the knobs not
-    /// yet built for the transformer are refused with what to change (#13 adds them).
+    /// The model family fits the task, the transformer's shape is consistent, and the MLP's own
+    /// knobs are not given to the transformer.
     fn validate_family(&self, errs: &mut Vec<ConfigError>) {
         use crate::knobs::arch::Family;
         use crate::knobs::gpt::Pos;
-        let err = |key: &'static str, message: String| ConfigError { key, message };
         let task = self.task.key();
+        let (model, tk) = (&keys::MODEL, &keys::TASK);
         if self.model == Family::Gpt && !self.task.is_sequence() {
-            errs.push(err(
-                "model",
+            errs.push(ConfigError::new(
+                model,
                 format!(
-                    "the transformer reads token sequences and task={task} is not one: choose task=copy, reverse, \
-                     sort or modadd, or model=mlp"
+                    "the transformer reads token sequences and {} is not one: choose {tk}=copy, reverse, sort or \
+                     modadd, or {}",
+                    tk.is(task),
+                    model.is(Family::Mlp.key()),
+                    tk = tk.name,
                 ),
             ));
             return;
         }
         if self.model == Family::Mlp && self.task.is_sequence() {
-            errs.push(err(
-                "model",
-                format!("task={task} is a sequence task for the transformer: set model=gpt (or auto)"),
+            errs.push(ConfigError::new(
+                model,
+                format!(
+                    "{} is a sequence task for the transformer: set {} (or {})",
+                    tk.is(task),
+                    model.is(Family::Gpt.key()),
+                    Family::Auto.key()
+                ),
             ));
             return;
         }
@@ -72,45 +87,57 @@ impl ExperimentConfig {
         }
         let g = &self.gpt;
         if !self.width.is_multiple_of(g.heads.max(1)) {
-            errs.push(err(
-                "heads",
+            errs.push(ConfigError::new(
+                &keys::HEADS,
                 format!(
-                    "w={} is not a multiple of heads={}: choose heads dividing the width",
-                    self.width, g.heads
+                    "{} is not a multiple of {}: choose {} dividing the width",
+                    keys::W.is(&self.width.to_string()),
+                    keys::HEADS.is(&g.heads.to_string()),
+                    keys::HEADS.name
                 ),
             ));
         } else if g.pos == Pos::Rope && !g.head_dim(self.width).is_multiple_of(2) {
-            errs.push(err(
-                "pos",
+            errs.push(ConfigError::new(
+                &keys::POS,
                 format!(
-                    "RoPE rotates pairs of coordinates, and a head is {} wide (w/heads): make it even, or pos=learned",
-                    g.head_dim(self.width)
+                    "RoPE rotates pairs of coordinates, and a head is {} wide ({}/{}): make it even, or {}",
+                    g.head_dim(self.width),
+                    keys::W.name,
+                    keys::HEADS.name,
+                    keys::POS.is(Pos::Learned.key())
                 ),
             ));
         }
         let t = self.input_dim();
         if g.ctx < t {
-            errs.push(err(
-                "ctx",
-                format!("task={task} reads {t} tokens an example; ctx must be at least {t}"),
+            errs.push(ConfigError::new(
+                &keys::CTX,
+                format!(
+                    "{} reads {t} tokens an example; {} must be at least {t}",
+                    tk.is(task),
+                    keys::CTX.name
+                ),
             ));
         }
-        // The knobs the transformer does not take yet, each with the change that makes the link run.
-        let not_yet = [
+        // The MLP's knobs, each with the change that makes the link run.
+        let mlp_only = [
             (
                 self.residual != Residual::None,
-                "res",
-                "the transformer always has residual blocks; res applies to the MLP: remove it",
+                &keys::RES,
+                "the transformer always has residual blocks",
             ),
             (
                 self.act != Activation::Relu,
-                "act",
-                "the transformer's MLP uses GELU; act applies to the MLP: remove it",
+                &keys::ACT,
+                "the transformer's MLP uses GELU",
             ),
         ];
-        for (on, key, message) in not_yet {
+        for (on, key, why) in mlp_only {
             if on {
-                errs.push(err(key, message.into()));
+                errs.push(ConfigError::new(
+                    key,
+                    format!("{why}; {} applies to the MLP: remove it", key.name),
+                ));
             }
         }
     }
@@ -136,26 +163,30 @@ impl ExperimentConfig {
             ),
             None => return,
         };
-        errs.push(ConfigError {
-            key: "target",
-            message,
-        });
+        errs.push(ConfigError::new(&keys::TARGET, message));
     }
 
     fn validate_schedule(&self, errs: &mut Vec<ConfigError>) {
         // Warm-up counts steps of a phase; the shortest phase bounds it.
-        let phase = match self.lora.rank {
-            Some(_) if self.pretrain_steps() > 0 => self.steps.min(self.adapt_steps),
-            _ => self.steps,
+        let phase = if self.lora.rank.adapts() && self.pretrain_steps() > 0 {
+            self.steps.min(self.adapt_steps)
+        } else {
+            self.steps
         };
+        let (sched, warm) = (&keys::SCHED, &keys::WARM);
         let message = match self.sched {
-            Schedule::Const if self.warm > 0 => Some(
-                "warm-up steps need a schedule: choose sched=warmup or sched=cosine, or set warm=0"
-                    .to_string(),
-            ),
-            Schedule::Warmup if self.warm == 0 => {
-                Some("sched=warmup needs warm ≥ 1 warm-up steps (or choose sched=const)".to_string())
-            }
+            Schedule::Const if self.warm > 0 => Some(format!(
+                "warm-up steps need a schedule: choose {} or {}, or set {}",
+                sched.is(Schedule::Warmup.key()),
+                sched.is(Schedule::Cosine.key()),
+                warm.is("0")
+            )),
+            Schedule::Warmup if self.warm == 0 => Some(format!(
+                "{} needs {} ≥ 1 warm-up steps (or choose {})",
+                sched.is(Schedule::Warmup.key()),
+                warm.name,
+                sched.is(Schedule::Const.key())
+            )),
             _ if self.warm > phase => Some(format!(
                 "warm-up ({} steps) must not be longer than a training phase ({phase} steps)",
                 self.warm
@@ -163,33 +194,36 @@ impl ExperimentConfig {
             _ => None,
         };
         if let Some(message) = message {
-            errs.push(ConfigError { key: "warm", message });
+            errs.push(ConfigError::new(warm, message));
         }
     }
 
     fn validate_quant(&self, errs: &mut Vec<ConfigError>) {
-        use crate::knobs::quant::limits;
+        use crate::knobs::quant::{QFormat, limits};
         let q = &self.quant;
         let (lo, hi) = limits::BITS;
+        let bits = &keys::BITS;
         if q.bits != 32 && !(lo..=hi).contains(&q.bits) {
-            errs.push(ConfigError {
-                key: "bits",
-                message: format!(
+            errs.push(ConfigError::new(
+                bits,
+                format!(
                     "bit-width must be between {lo} and {hi}, or 32 for float; got {}",
                     q.bits
                 ),
-            });
+            ));
         } else if q.enabled() && q.fmt.fixed_width() && q.bits != q.fmt.width(q.bits) {
-            errs.push(ConfigError {
-                key: "bits",
-                message: format!(
-                    "{} stores {} bits a weight: set bits={} (or choose qfmt=int or uint for {} bits)",
+            let fixed = q.fmt.width(q.bits);
+            errs.push(ConfigError::new(
+                bits,
+                format!(
+                    "{} stores {fixed} bits a weight: set {} (or choose {} or {} for {} bits)",
                     q.fmt.label(),
-                    q.fmt.width(q.bits),
-                    q.fmt.width(q.bits),
+                    bits.is(&fixed.to_string()),
+                    keys::QFMT.is(QFormat::Int.key()),
+                    QFormat::UInt.key(),
                     q.bits
                 ),
-            });
+            ));
         }
         if q.outlier != 1.0
             && (self.act != Activation::Relu
@@ -197,38 +231,48 @@ impl ExperimentConfig {
                 || self.task == Task::Planted
                 || self.is_transformer())
         {
-            errs.push(ConfigError {
-                key: "qout",
-                message: "an outlier channel keeps the model's function only in a plain ReLU MLP: set act=relu and \
-                          res=none (or qout=1)"
-                    .into(),
-            });
+            errs.push(ConfigError::new(
+                &keys::QOUT,
+                format!(
+                    "an outlier channel keeps the model's function only in a plain ReLU MLP: set {} and {} (or {})",
+                    keys::ACT.is(Activation::Relu.key()),
+                    keys::RES.is(Residual::None.key()),
+                    keys::QOUT.is("1")
+                ),
+            ));
         }
         if q.embed && !self.is_transformer() {
-            errs.push(ConfigError {
-                key: "qemb",
-                message: "only the transformer has a token embedding: remove qemb (or set model=gpt on a sequence task)"
-                    .into(),
-            });
+            errs.push(ConfigError::new(
+                &keys::QEMB,
+                format!(
+                    "only the transformer has a token embedding: remove {} (or set {} on a sequence task)",
+                    keys::QEMB.name,
+                    keys::MODEL.is(crate::knobs::arch::Family::Gpt.key())
+                ),
+            ));
         }
-        if q.enabled() && q.mode == QMode::Qlora && self.lora.rank.is_none_or(|r| r == 0) {
-            errs.push(ConfigError {
-                key: "qmode",
-                message: "a quantized base under LoRA needs adapters: set a LoRA rank r ≥ 1 (or choose qmode=ptq or qat)"
-                    .into(),
-            });
+        if q.enabled() && q.mode == QMode::Qlora && self.lora.rank.adapter().is_none() {
+            errs.push(ConfigError::new(
+                &keys::QMODE,
+                format!(
+                    "a quantized base under LoRA needs adapters: set a LoRA rank {} ≥ 1 (or choose {} or {})",
+                    keys::R.name,
+                    keys::QMODE.is(QMode::Ptq.key()),
+                    QMode::Qat.key()
+                ),
+            ));
         }
     }
 
     fn validate_planted(&self, errs: &mut Vec<ConfigError>) {
         let p = &self.planted;
         if !(1..=p.dim).contains(&p.rank) {
-            errs.push(range_error("pr", "planted rank", p.rank, 1, p.dim));
+            errs.push(range_error(&keys::PR, "planted rank", p.rank, 1, p.dim));
         }
         if let Some(k) = p.k
             && !(1..=p.dim).contains(&k)
         {
-            errs.push(range_error("k", "input subspace", k, 1, p.dim));
+            errs.push(range_error(&keys::K, "input subspace", k, 1, p.dim));
         }
     }
 }

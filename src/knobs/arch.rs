@@ -12,7 +12,6 @@ pub enum Activation {
 }
 
 impl Named for Activation {
-    const WHAT: &'static str = "activation";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Activation::Relu, "relu", "ReLU"),
         (Activation::Tanh, "tanh", "tanh"),
@@ -32,7 +31,6 @@ pub enum Residual {
 }
 
 impl Named for Residual {
-    const WHAT: &'static str = "residual option";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Residual::None, "none", "plain MLP"),
         (Residual::One, "1", "residual, branch × 1"),
@@ -62,7 +60,6 @@ pub enum Family {
 }
 
 impl Named for Family {
-    const WHAT: &'static str = "model";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Family::Auto, "auto", "auto (MLP; transformer for sequences)"),
         (Family::Mlp, "mlp", "MLP"),

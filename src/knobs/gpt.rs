@@ -13,7 +13,6 @@ pub enum Norm {
 }
 
 impl Named for Norm {
-    const WHAT: &'static str = "norm";
     const NAMES: &'static [(Self, &'static str, &'static str)] =
         &[(Norm::Layer, "layer", "LayerNorm"), (Norm::Rms, "rms", "RMSNorm")];
 }
@@ -28,7 +27,6 @@ pub enum Pos {
 }
 
 impl Named for Pos {
-    const WHAT: &'static str = "positional encoding";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Pos::Learned, "learned", "learned positions"),
         (Pos::Rope, "rope", "rotary (RoPE)"),
@@ -83,8 +81,8 @@ impl GptConfig {
         let (d, hidden) = (width, self.mlp_ratio * width);
         let mut out = Vec::new();
         for i in 0..blocks {
-            for p in ["q", "k", "v", "o"] {
-                out.push((format!("block.{i}.attn.{p}"), d, d));
+            for p in ["attn.q", "attn.k", "attn.v", "attn.o"] {
+                out.push((format!("block.{i}.{p}"), d, d));
             }
             out.push((format!("block.{i}.mlp.fc"), d, hidden));
             out.push((format!("block.{i}.mlp.proj"), hidden, d));

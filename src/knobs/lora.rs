@@ -2,6 +2,8 @@
 //! and the target layers, with the closed-form γ and adapter sizes. The adapters themselves are
 //! `model::lora`.
 
+use std::num::NonZeroUsize;
+
 use crate::vocab::{Named, clip};
 
 /// How γ depends on the rank.
@@ -15,7 +17,6 @@ pub enum ScaleRule {
 }
 
 impl Named for ScaleRule {
-    const WHAT: &'static str = "LoRA scale rule";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (ScaleRule::Standard, "std", "α/r (LoRA)"),
         (ScaleRule::RankStabilized, "rs", "α/√r (rsLoRA)"),
@@ -34,7 +35,6 @@ pub enum AInit {
 }
 
 impl Named for AInit {
-    const WHAT: &'static str = "A init";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (AInit::Peft, "peft", "U(±1/√in), rank-independent (peft)"),
         (AInit::InvRank, "inv", "N(0, 1/r²) (Burn)"),
@@ -54,7 +54,6 @@ pub enum Factors {
 }
 
 impl Named for Factors {
-    const WHAT: &'static str = "trainable factors";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Factors::Both, "ab", "A and B"),
         (Factors::BOnly, "b", "B only (A frozen random)"),
@@ -157,11 +156,52 @@ impl Target {
     }
 }
 
+/// What the adaptation phase does (link key `r`): there is none, every weight trains, or rank-r
+/// adapters train on the target layers with everything else frozen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Rank {
+    /// No adaptation phase (`r=none`): the run pre-trains and ends.
+    #[default]
+    None,
+    /// Full fine-tuning (`r=0`): an adaptation phase in which every weight trains.
+    Full,
+    /// Rank-r LoRA adapters (`r` ≥ 1).
+    Lora(NonZeroUsize),
+}
+
+impl Rank {
+    /// The rank a link writes as a number: 0 is full fine-tuning, r ≥ 1 adapters of rank r.
+    pub fn of(r: usize) -> Rank {
+        NonZeroUsize::new(r).map_or(Rank::Full, Rank::Lora)
+    }
+
+    /// Whether the run has an adaptation phase (full fine-tuning or adapters).
+    pub fn adapts(self) -> bool {
+        self != Rank::None
+    }
+
+    /// The adapters' rank, when there are adapters.
+    pub fn adapter(self) -> Option<usize> {
+        match self {
+            Rank::Lora(r) => Some(r.get()),
+            _ => None,
+        }
+    }
+
+    /// The number a link writes (0 for full fine-tuning), `None` without adaptation.
+    pub fn count(self) -> Option<usize> {
+        match self {
+            Rank::None => None,
+            Rank::Full => Some(0),
+            Rank::Lora(r) => Some(r.get()),
+        }
+    }
+}
+
 /// The LoRA knobs (link keys `r`, `alpha`, `scale`, `ainit`, `train`, `lplus`, `target`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LoraConfig {
-    /// `None`: no adaptation phase. `Some(0)`: full fine-tuning. `Some(r)`: rank-r adapters.
-    pub rank: Option<usize>,
+    pub rank: Rank,
     pub alpha: f64,
     pub scale: ScaleRule,
     pub ainit: AInit,
@@ -174,7 +214,7 @@ pub struct LoraConfig {
 impl Default for LoraConfig {
     fn default() -> Self {
         Self {
-            rank: None,
+            rank: Rank::None,
             alpha: 8.0,
             scale: ScaleRule::Standard,
             ainit: AInit::Peft,

@@ -34,7 +34,6 @@ pub enum Parameterization {
 }
 
 impl Named for Parameterization {
-    const WHAT: &'static str = "parameterization";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Parameterization::Standard, "sp", "standard (SP)"),
         (Parameterization::MuP, "mup", "μP"),

@@ -11,7 +11,6 @@ pub enum OptimizerKind {
 }
 
 impl Named for OptimizerKind {
-    const WHAT: &'static str = "optimizer";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (OptimizerKind::Adam, "adam", "Adam"),
         (OptimizerKind::Sgd, "sgd", "SGD"),

@@ -21,7 +21,6 @@ pub enum Schedule {
 }
 
 impl Named for Schedule {
-    const WHAT: &'static str = "schedule";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Schedule::Const, "const", "constant"),
         (Schedule::Warmup, "warmup", "linear warm-up"),

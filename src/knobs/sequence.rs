@@ -23,7 +23,6 @@ pub enum SeqKind {
 }
 
 impl Named for SeqKind {
-    const WHAT: &'static str = "sequence task";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (SeqKind::Copy, "copy", "copy a sequence"),
         (SeqKind::Reverse, "reverse", "reverse a sequence"),

@@ -24,7 +24,6 @@ pub enum Task {
 }
 
 impl Named for Task {
-    const WHAT: &'static str = "task";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Task::Spiral, "spiral", "Two spirals"),
         (Task::Xor, "xor", "XOR quadrants"),
@@ -92,7 +91,6 @@ impl Shift {
 }
 
 impl Named for Shift {
-    const WHAT: &'static str = "shift";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         // The page shows each task's own wording (`describe`).
         (Shift::Rotate, "rot", "inputs rotated a quarter turn"),
@@ -121,7 +119,6 @@ pub enum SvProfile {
 }
 
 impl Named for SvProfile {
-    const WHAT: &'static str = "singular-value profile";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (SvProfile::Linear, "lin", "linear: 4, 3, 2, 1 for r* = 4"),
         (SvProfile::Power, "pow", "power law: 4/i"),

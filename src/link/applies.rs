@@ -1,61 +1,12 @@
 //! Which knobs matter to a study (#14): a key that changes nothing in any of its runs is shown
-//! disabled with the reason (width on the planted task, LoRA's α without a rank), and the page
-//! opens the control groups the study uses.
+//! disabled with the reason its row gives (width on the planted task, LoRA's α without a rank),
+//! and the page opens the control groups the study uses.
 
-use super::keys::{Group, KEYS, Key, Slot};
 use super::study::Study;
 use super::url::value_text;
-use crate::experiment::ExperimentConfig;
-use crate::knobs::lora::Factors;
-use crate::knobs::mup::Parameterization;
-use crate::knobs::quant::Granularity;
+use crate::keys::{Group, KEYS, Key};
+use crate::knobs::ExperimentConfig;
 use crate::knobs::task::Task;
-
-/// Why `key` changes nothing in a run of `cfg`, or `None` when it acts.
-pub fn unused_in(key: &str, cfg: &ExperimentConfig) -> Option<&'static str> {
-    let planted = cfg.task == Task::Planted;
-    let gpt = cfg.is_transformer();
-    let rank = cfg.lora.rank;
-    let quantized = cfg.quant.enabled();
-    match key {
-        "w" | "d" | "res" | "act" if planted => {
-            Some("the planted task trains one linear layer d×d (its size is dim)")
-        }
-        "res" if gpt => Some("the transformer's blocks are always residual"),
-        "act" if gpt => Some("the transformer's MLP uses GELU"),
-        "shift" | "asteps" if planted => {
-            Some("the planted task has no pre-training: it adapts from the start for steps steps")
-        }
-        "r" => None,
-        "alpha" | "scale" | "ainit" | "train" | "lplus" | "target" | "asteps" | "shift" if rank.is_none() => {
-            Some("there is no adaptation phase: set a rank r")
-        }
-        "alpha" | "scale" | "ainit" | "train" | "lplus" if rank == Some(0) => {
-            Some("r = 0 fine-tunes every weight: there is no adapter")
-        }
-        "lplus" if cfg.lora.train == Factors::AOnly => {
-            Some("LoRA+ scales B's rate, and B is frozen (train=a)")
-        }
-        "bw" | "ain" | "aout" | "rzero" if cfg.mup.param == Parameterization::Standard => {
-            Some("these are μP's: set param=mup")
-        }
-        "qfmt" | "qgran" | "qgs" | "qmode" | "qclip" | "qout" | "qemb" if !quantized => {
-            Some("the weights stay float: set bits")
-        }
-        "qgs" if cfg.quant.gran != Granularity::Group => Some("a group size is for qgran=group"),
-        "qout" if gpt || planted => Some("an outlier channel is for a plain ReLU MLP"),
-        "qemb" if !gpt => Some("only the transformer has a token embedding"),
-        "heads" | "ctx" | "mlpr" | "norm" | "pos" | "qkln" | "zloss" | "tied" if !gpt => {
-            Some("the transformer's: choose a sequence task")
-        }
-        "seqlen" | "syms" if !matches!(cfg.task, Task::Copy | Task::Reverse | Task::Sort) => {
-            Some("for copy, reverse and sort")
-        }
-        "p" | "tfrac" if cfg.task != Task::Modadd => Some("for modadd"),
-        "pr" | "dim" | "noise" | "k" | "sv" if !planted => Some("for the planted task"),
-        _ => None,
-    }
-}
 
 /// What a study's runs use, worked out once for all its keys and groups (the page asks after
 /// every edit, and a sweep's runs are expanded once, not once per key).
@@ -74,10 +25,10 @@ impl<'a> Uses<'a> {
 
     /// Why `key` changes nothing in any run of the study (a swept knob acts in some), or `None`.
     pub fn unused(&self, key: &Key) -> Option<&'static str> {
-        if !matches!(key.slot, Slot::Experiment(_)) {
+        if !key.is_knob() {
             return None;
         }
-        let mut reasons = self.runs.iter().map(|cfg| unused_in(key.name, cfg));
+        let mut reasons = self.runs.iter().map(|cfg| (key.unused_in)(cfg));
         let first = reasons.next().flatten()?;
         reasons.all(|r| r.is_some()).then_some(first)
     }
@@ -110,8 +61,7 @@ impl<'a> Uses<'a> {
         let default = Study::default();
         let swept = study.sweep.keys();
         KEYS.iter().filter(|k| k.group == group).any(|k| {
-            swept.contains(&k.name)
-                || (self.unused(k).is_none() && value_text(study, k) != value_text(&default, k))
+            swept.contains(k) || (self.unused(k).is_none() && value_text(study, k) != value_text(&default, k))
         })
     }
 }
@@ -123,7 +73,7 @@ mod tests {
 
     fn reason(link: &str, key: &str) -> Option<&'static str> {
         let study = parse(link).study;
-        Uses::of(&study).unused(crate::link::keys::key(key).unwrap())
+        Uses::of(&study).unused(crate::keys::key(key).unwrap())
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! talk moves a knob along its meaningful values, not through a number box — a rank through
 //! 0, 1, 2, 4, …, the bits through 2–8 and float, a learning rate in ×2 steps, μP against SP.
 
-use super::keys::{self, Key, Range, Ty};
+use crate::keys::{self, Key, Range, Ty};
 use crate::vocab::{clip, format_number, parse_number};
 
 /// Keys a presenter's knob may be: the experiment's sweepable knobs with a ladder of values.

@@ -2,8 +2,8 @@
 //! the view; and what going from one study to another asks of the page.
 
 use super::sweep::{Sweep, SweepPoint};
-use super::view::View;
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
+use crate::knobs::view::View;
 
 /// One link's worth: the experiment, the knobs swept around it, how results are shown.
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -5,8 +5,8 @@
 //! key and its values: a list (`a,b,c`) or a range, geometric (`lo..hi*f`) or arithmetic
 //! (`lo..hi+s`, `lo..hi` = step 1). Values go through the same per-key parsing as the link itself.
 
-use super::keys::{self, Key};
-use crate::experiment::ExperimentConfig;
+use crate::keys::{self, Key};
+use crate::knobs::ExperimentConfig;
 use crate::vocab::{clip, format_number, parse_number};
 
 /// Axes besides seeds: a figure has an x axis, one curve per value of a second knob and one panel
@@ -25,7 +25,7 @@ pub const MAX_TOTAL_STEPS: usize = 200_000;
 /// One swept knob.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Axis {
-    pub key: &'static str,
+    pub key: &'static Key,
     /// As written in the link, so links round-trip unchanged.
     pub spec: String,
     /// The values, as link text for `key`.
@@ -43,7 +43,7 @@ pub struct Sweep {
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepPoint {
     pub config: ExperimentConfig,
-    pub knobs: Vec<(&'static str, String)>,
+    pub knobs: Vec<(&'static Key, String)>,
 }
 
 fn clean_number(x: f64) -> String {
@@ -129,7 +129,7 @@ impl Sweep {
     }
 
     /// Swept keys, in run order.
-    pub fn keys(&self) -> Vec<&'static str> {
+    pub fn keys(&self) -> Vec<&'static Key> {
         self.all_axes().map(|a| a.key).collect()
     }
 
@@ -149,7 +149,7 @@ impl Sweep {
                 )
             })?;
             let name = key.name;
-            if sweep.keys().contains(&name) {
+            if sweep.keys().contains(&key) {
                 return Err(format!("{name} is swept twice"));
             }
             let spec = spec.trim();
@@ -171,16 +171,16 @@ impl Sweep {
                     .map_err(|e| format!("{name}: {e}"))?;
             }
             let axis = Axis {
-                key: name,
+                key,
                 spec: spec.to_string(),
                 values,
             };
-            if name == "seed" {
+            if *key == keys::SEED {
                 sweep.seeds = Some(axis);
             } else if sweep.axes.len() == MAX_AXES {
                 return Err(format!(
                     "at most {MAX_AXES} knobs can be swept (plus seed): x axis, curves, panels; drop one of {}",
-                    sweep.keys().join(", ")
+                    sweep.keys().iter().map(|k| k.name).collect::<Vec<_>>().join(", ")
                 ));
             } else {
                 sweep.axes.push(axis);
@@ -192,7 +192,7 @@ impl Sweep {
     /// The link text: `key:spec` joined by `;`, in run order.
     pub fn to_text(&self) -> String {
         self.all_axes()
-            .map(|a| format!("{}:{}", a.key, a.spec))
+            .map(|a| format!("{}:{}", a.key.name, a.spec))
             .collect::<Vec<_>>()
             .join(";")
     }
@@ -206,7 +206,7 @@ impl Sweep {
     /// would plot as a copy of the full rank); returns what was dropped, for the link's message.
     /// Keeps the largest full rank when every value is above it.
     pub fn drop_ranks_above_full(&mut self, base: &ExperimentConfig) -> Option<String> {
-        let at = self.axes.iter().position(|a| a.key == "r")?;
+        let at = self.axes.iter().position(|a| *a.key == keys::R)?;
         // The full rank of each combination of the other axes, with adapters of rank 1.
         let mut others = self.clone();
         others.axes[at].values = vec!["1".into()];
@@ -224,12 +224,13 @@ impl Sweep {
         }
         axis.spec = axis.values.join(",");
         Some(format!(
-            "r: swept rank{} {} {} above the full rank of every adapted layer (at most {full}: an in×out layer's \
-             ΔW has rank ≤ min(in, out)); sweeping r:{}",
+            "{r}: swept rank{} {} {} above the full rank of every adapted layer (at most {full}: an in×out layer's \
+             ΔW has rank ≤ min(in, out)); sweeping {r}:{}",
             if dropped.len() == 1 { "" } else { "s" },
             dropped.join(", "),
             if dropped.len() == 1 { "is" } else { "are" },
-            axis.spec
+            axis.spec,
+            r = keys::R.name,
         ))
     }
 
@@ -244,22 +245,22 @@ impl Sweep {
             knobs: Vec::new(),
         }];
         for axis in self.all_axes() {
-            let key = keys::key(axis.key).ok_or_else(|| format!("{} is not a link key", axis.key))?;
+            let key = axis.key;
             let mut next = Vec::with_capacity(points.len() * axis.values.len());
             for p in &points {
                 for v in &axis.values {
                     let mut config = p.config.clone();
                     key.set_experiment(&mut config, v)
-                        .map_err(|e| format!("{}: {e}", axis.key))?;
+                        .map_err(|e| format!("{}: {e}", key.name))?;
                     let mut knobs = p.knobs.clone();
-                    knobs.push((axis.key, v.clone()));
+                    knobs.push((key, v.clone()));
                     next.push(SweepPoint { config, knobs });
                 }
             }
             points = next;
         }
         for p in &points {
-            keys::validate(&p.config).map_err(|errs| {
+            crate::experiment::validate(&p.config).map_err(|errs| {
                 let what: Vec<String> = errs.iter().map(ToString::to_string).collect();
                 format!("run {} is invalid: {}", describe(&p.knobs), what.join("; "))
             })?;
@@ -283,12 +284,8 @@ impl Sweep {
 }
 
 /// "lr=0.01 w=64": the swept values of a run, for legends and messages.
-pub fn describe(knobs: &[(&'static str, String)]) -> String {
-    knobs
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(" ")
+pub fn describe(knobs: &[(&'static Key, String)]) -> String {
+    knobs.iter().map(|(k, v)| k.is(v)).collect::<Vec<_>>().join(" ")
 }
 
 /// Round-robin order of work: each round gives every unfinished run up to `chunk` steps, so all

@@ -5,16 +5,13 @@
 //!   [`LinkIssue`] saying what was used instead, and the rest of the link still applies;
 //! - the CLI reads the same string strictly ([`parse_strict`]) and refuses it on any issue.
 //!
-//! The keys, their types and ranges are `link::keys`' table; percent-decoding and encoding go
+//! The keys, their types and ranges are `keys`. table; percent-decoding and encoding go
 //! through `serde_urlencoded`. This module owns only the reading policy.
 
-use super::keys::{self, KEYS, Key, Slot};
 use super::study::Study;
 use super::sweep::Sweep;
+use crate::keys::{self, KEYS, Key, Slot, VERSION};
 use crate::vocab::clip;
-
-/// The link format version this build writes and reads.
-pub const VERSION: u32 = 1;
 
 /// Something in a link that could not be used as given.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +38,7 @@ pub struct ParsedLink {
 /// The link text of `key`'s value in `s`.
 pub fn value_text(s: &Study, key: &Key) -> String {
     match &key.slot {
+        Slot::Version => VERSION.to_string(),
         Slot::Experiment(a) => (a.get)(&s.experiment),
         Slot::View(a) => (a.get)(&s.view),
         Slot::Sweep if s.sweep.is_empty() => "no sweep".into(),
@@ -51,6 +49,18 @@ pub fn value_text(s: &Study, key: &Key) -> String {
 /// Applies one key to `s`; an `Err` leaves `s` unchanged.
 pub fn apply(s: &mut Study, key: &Key, value: &str) -> Result<(), String> {
     match &key.slot {
+        Slot::Version => match value.trim().parse::<u32>() {
+            Ok(VERSION) => Ok(()),
+            Ok(v) => Err(format!(
+                "link version {v} is not supported by this page (it reads {})",
+                keys::V.is(&VERSION.to_string())
+            )),
+            Err(_) => Err(format!(
+                "{}: '{}' is not a link version",
+                keys::V.name,
+                clip(value)
+            )),
+        },
         Slot::Experiment(_) => key.set_experiment(&mut s.experiment, value),
         Slot::View(_) => key.set_view(&mut s.view, value),
         Slot::Sweep => {
@@ -82,9 +92,9 @@ pub fn parse(query: &str) -> ParsedLink {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let deck_keys: Vec<&(String, String)> = pairs
         .iter()
-        .filter(|(k, _)| k == "deck" || k == "slide")
+        .filter(|(k, _)| k == keys::DECK.name || k == keys::SLIDE.name)
         .collect();
-    if !deck_keys.iter().any(|(k, _)| k == "deck") {
+    if !deck_keys.iter().any(|(k, _)| k == keys::DECK.name) {
         return parse_onto(&Study::default(), query);
     }
     let only = serde_urlencoded::to_string(&deck_keys).unwrap_or_default();
@@ -101,7 +111,7 @@ pub fn parse(query: &str) -> ParsedLink {
 
 /// Slide `view.slide` of `view.deck` on its own: its experiment, sweep and view, without the deck
 /// (a link of a deck writes what differs from it), and what its link could not use.
-pub fn slide_study(view: &super::view::View) -> (Study, Vec<LinkIssue>) {
+pub fn slide_study(view: &crate::knobs::view::View) -> (Study, Vec<LinkIssue>) {
     let Some(item) = view.slide.checked_sub(1).and_then(|i| view.deck.get(i)) else {
         return (Study::default(), Vec::new());
     };
@@ -147,25 +157,6 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
 
     let mut seen: Vec<&str> = Vec::new();
     for (name, value) in &pairs {
-        if name == "v" {
-            match value.trim().parse::<u32>() {
-                Ok(VERSION) => {}
-                Ok(v) => issue(
-                    name,
-                    format!(
-                        "link version {v} is not supported by this page (it reads v={VERSION}); reading it as v={VERSION}"
-                    ),
-                ),
-                Err(_) => issue(
-                    name,
-                    format!(
-                        "v: '{}' is not a link version; reading it as v={VERSION}",
-                        clip(value)
-                    ),
-                ),
-            }
-            continue;
-        }
         let Some(key) = keys::key(name) else {
             if name.is_empty() {
                 // A doubled '&' carries nothing; a value without its key is a broken link.
@@ -187,6 +178,16 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
             );
         }
         seen.push(key.name);
+        if matches!(key.slot, Slot::Version) {
+            // Read as this version whatever it says: the page still runs what it can.
+            if let Err(msg) = apply(&mut study, key, value) {
+                issue(
+                    name,
+                    format!("{msg}; reading it as {}", keys::V.is(&VERSION.to_string())),
+                );
+            }
+            continue;
+        }
         if let Err(msg) = apply(&mut study, key, value) {
             // Reset too, so "using …" is true even when an earlier duplicate of the key applied.
             reset(&mut study, base, key);
@@ -195,15 +196,17 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
     }
 
     // A deck's slide must be a preset or a link; the others are dropped, and the slide stays in it.
+    let (deck, slide) = (&keys::DECK, &keys::SLIDE);
     while let Some((at, message)) = super::deck::unknown_item(&study.view.deck) {
         study.view.deck.remove(at);
-        issue("deck", format!("deck: {message}; it was left out"));
+        issue(deck.name, format!("{}: {message}; it was left out", deck.name));
     }
+    super::deck::canonical(&mut study.view.deck);
     let slides = study.view.deck.len();
     if study.view.slide > slides.max(1) {
         if slides > 0 {
             issue(
-                "slide",
+                slide.name,
                 format!(
                     "slide {} is past the deck's {slides} slides; using {slides}",
                     study.view.slide
@@ -211,7 +214,10 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
             );
         }
         if slides == 0 {
-            issue("slide", "slide: the link has no deck=; ignored".to_string());
+            issue(
+                slide.name,
+                format!("{}: the link has no {}=; ignored", slide.name, deck.name),
+            );
         }
         study.view.slide = slides.max(1);
     }
@@ -223,55 +229,51 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         } else {
             study.view.knobs.join(",")
         };
-        issue("knobs", format!("knobs: {message}; using {shown}"));
+        issue(
+            keys::KNOBS.name,
+            format!("{}: {message}; using {shown}", keys::KNOBS.name),
+        );
     }
     // A rank above every adapted layer's full rank only adds parameters (ΔW = B·A of an in×out
     // layer has rank ≤ min(in, out)): use the largest full rank, and say so.
     let e = &mut study.experiment;
-    if let (Some(r), Some(full)) = (e.lora.rank, e.full_adapter_rank())
+    if let (Some(r), Some(full)) = (e.lora.rank.adapter(), e.full_adapter_rank())
         && r > full
     {
-        e.lora.rank = Some(full);
+        e.lora.rank = crate::knobs::lora::Rank::of(full);
         issue(
-            "r",
+            keys::R.name,
             format!(
-                "r: rank {r} is above the full rank of every adapted layer (at most {full}: an in×out layer's ΔW \
-                 has rank ≤ min(in, out)); using {full}"
+                "{}: rank {r} is above the full rank of every adapted layer (at most {full}: an in×out layer's ΔW \
+                 has rank ≤ min(in, out)); using {full}",
+                keys::R.name
             ),
         );
     }
     // Range checks after all keys are in, so a message names the value that was actually asked for.
-    if let Err(errs) = keys::validate(&study.experiment) {
+    if let Err(errs) = crate::experiment::validate(&study.experiment) {
         for e in errs {
-            let Some(key) = keys::key(e.key) else { continue };
+            let key = e.key;
             let before = value_text(&study, key);
             reset(&mut study, base, key);
             if value_text(&study, key) == before {
                 // The key was already at its previous value: another key made the clash, and the
                 // replacements below say which.
-                issue(e.key, format!("{}: {}", e.key, e.message));
+                issue(key.name, e.to_string());
             } else {
-                issue(
-                    e.key,
-                    format!("{}: {}; using {}", e.key, e.message, value_text(base, key)),
-                );
+                issue(key.name, format!("{e}; using {}", value_text(base, key)));
             }
         }
-        if keys::validate(&study.experiment).is_err() {
+        if crate::experiment::validate(&study.experiment).is_err() {
             // Several keys together made the config invalid (a model too big, a warm-up without
-            // its schedule): fall back to the base sizes and schedule.
+            // its schedule): fall back to the base's values of the keys that size the run.
             let mut replaced = Vec::new();
-            for name in [
-                "n", "w", "d", "bs", "steps", "dim", "pr", "k", "target", "bw", "sched", "warm", "asteps",
-                "ctx", "heads", "bits", "qmode", "qclip",
-            ] {
-                if let Some(key) = keys::key(name) {
-                    let before = value_text(&study, key);
-                    reset(&mut study, base, key);
-                    let after = value_text(&study, key);
-                    if after != before {
-                        replaced.push(format!("{name}={after}"));
-                    }
+            for key in KEYS.iter().filter(|k| k.sizes) {
+                let before = value_text(&study, key);
+                reset(&mut study, base, key);
+                let after = value_text(&study, key);
+                if after != before {
+                    replaced.push(key.is(&after));
                 }
             }
             if !replaced.is_empty() {
@@ -284,10 +286,10 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
                 );
             }
         }
-        if keys::validate(&study.experiment).is_err() {
+        if crate::experiment::validate(&study.experiment).is_err() {
             // What is left still does not fit together: the base experiment, which does.
             study.experiment = base.experiment.clone();
-            let shown = if base.experiment == crate::experiment::ExperimentConfig::default() {
+            let shown = if base.experiment == crate::knobs::ExperimentConfig::default() {
                 "the defaults"
             } else {
                 "the previous values"
@@ -299,7 +301,7 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         }
     }
     if let Some(message) = study.sweep.drop_ranks_above_full(&study.experiment) {
-        issue("sweep", message);
+        issue(keys::SWEEP.name, message);
     }
     // The sweep is checked against the final base config: value ranges and the work cap.
     if let Err(msg) = study.sweep.expand(&study.experiment) {
@@ -312,7 +314,10 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
         } else {
             study.sweep.to_text()
         };
-        issue("sweep", format!("sweep: {msg}; using {shown}"));
+        issue(
+            keys::SWEEP.name,
+            format!("{}: {msg}; using {shown}", keys::SWEEP.name),
+        );
     }
     ParsedLink {
         study,
@@ -351,7 +356,7 @@ pub fn to_query(s: &Study) -> String {
     } else {
         slide_study(&s.view).0
     };
-    let mut pairs: Vec<(&str, String)> = vec![("v", VERSION.to_string())];
+    let mut pairs: Vec<(&str, String)> = vec![(keys::V.name, VERSION.to_string())];
     for key in KEYS {
         let value = value_text(s, key);
         if value != value_text(&d, key) {
@@ -361,7 +366,13 @@ pub fn to_query(s: &Study) -> String {
         }
     }
     // Values are plain text, so encoding cannot fail.
-    serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| format!("v={VERSION}"))
+    serde_urlencoded::to_string(&pairs).unwrap_or_else(|_| keys::V.is(&VERSION.to_string()))
+}
+
+/// `query` as a link of this version: `v=1&` before it (a preset's link, the gallery's and the
+/// CLI's).
+pub fn with_version(query: &str) -> String {
+    format!("{}&{query}", keys::V.is(&VERSION.to_string()))
 }
 
 /// The preset whose experiment and sweep `s` runs (the view aside), if any.
@@ -382,11 +393,13 @@ pub fn deck_item(s: &Study) -> String {
         ..s.clone()
     };
     let q = to_query(&own);
-    q.strip_prefix(&format!("v={VERSION}&")).unwrap_or(&q).to_string()
+    q.strip_prefix(&format!("{}&", keys::V.is(&VERSION.to_string())))
+        .unwrap_or(&q)
+        .to_string()
 }
 
 /// The link of one run: its experiment with the default view and no sweep (the CLI's and the
 /// exports' `link` column).
-pub fn experiment_query(cfg: &crate::experiment::ExperimentConfig) -> String {
+pub fn experiment_query(cfg: &crate::knobs::ExperimentConfig) -> String {
     to_query(&Study::of(cfg.clone()))
 }

@@ -104,15 +104,14 @@ impl Reparameterizer for SeededLora {
 /// stream, so the same link gives the same adapters on every backend.
 pub fn attach<M: Module + Layered>(model: M, cfg: &LoraConfig, seed: u64) -> Adapted<M> {
     let base_params = model.num_params();
-    let rank = cfg.rank.unwrap_or(0);
-    if rank == 0 {
+    let Some(rank) = cfg.rank.adapter() else {
         return Adapted {
             model,
             layers: Vec::new(),
             trainable: base_params,
             base_params,
         };
-    }
+    };
     let gamma = gamma(cfg.alpha, rank, cfg.scale);
     let mut layers = Vec::new();
     let mut targets = Vec::new();

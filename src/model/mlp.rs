@@ -16,7 +16,7 @@ use burn::tensor::activation;
 
 use super::init::seeded_linear;
 use crate::data::Rng;
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::Activation;
 use crate::knobs::mup::{Part, Role};
 use crate::knobs::quant::{QMode, QuantConfig};

@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::state::State;
+use crate::keys::Key;
 use crate::plot::{self, BestLine, ChartStyle, CoordPanel, CurveOptions, Heatmap, HoverPoint};
 use crate::plot::{SweepPanel, SweepSeries};
 
@@ -57,9 +58,9 @@ impl Chart {
     pub fn name(self) -> &'static str {
         match self {
             Chart::Loss => "loss",
-            Chart::Sweep => "sweep",
+            Chart::Sweep => "sweep", // not a link key: the chart's id
             Chart::BestValue => "bestlr",
-            Chart::Coord => "coord",
+            Chart::Coord => "coord", // not a link key: the chart's id
             Chart::Heatmap => "heatmap",
             Chart::Boundary => "boundary",
             Chart::Spectrum => "spectrum",
@@ -95,11 +96,11 @@ pub struct Charts<'a> {
     state: &'a State,
     /// The sweep chart: the first knob's key and its panels, the series of a single panel, and
     /// whether it is the rank staircase.
-    panels: Option<(String, Vec<SweepPanel>)>,
+    panels: Option<(&'static Key, Vec<SweepPanel>)>,
     series: Option<Vec<SweepSeries>>,
     staircase: bool,
-    best: Option<(Vec<BestLine>, &'static str)>,
-    coord: Option<(String, Vec<Vec<CoordPanel>>)>,
+    best: Option<(Vec<BestLine>, &'static Key)>,
+    coord: Option<(&'static Key, Vec<Vec<CoordPanel>>)>,
     heatmap: Option<Heatmap>,
 }
 

@@ -4,8 +4,8 @@
 
 use super::state::{ActiveBackend, RunState};
 use crate::data::Samples;
-use crate::experiment::ExperimentConfig;
-use crate::link::view::BackendChoice;
+use crate::knobs::ExperimentConfig;
+use crate::knobs::view::BackendChoice;
 use crate::plot::BoundaryGrid;
 use crate::train::Analysis;
 use crate::train::metrics::StepReport;
@@ -211,7 +211,7 @@ pub enum ToWorker {
     /// Pick the device for `choice`; answer `Msg::BackendReady { ticket, .. }`.
     ChooseBackend {
         ticket: u64,
-        choice: crate::link::view::BackendChoice,
+        choice: crate::knobs::view::BackendChoice,
     },
     /// The WebGPU device was lost: the worker stays on the CPU from now on.
     MarkGpuLost,

@@ -2,7 +2,7 @@
 //! the messages. Only `page::update` writes it; the shell renders it.
 
 use crate::data::{self, Samples, Targets};
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::link::study::Study;
 use crate::link::sweep::SweepPoint;
 use crate::plot::BoundaryGrid;

@@ -53,7 +53,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             // The slide is this very experiment, so nothing restarts; the link gains it.
             new.view.deck.push(url::deck_item(&new));
             // A deck the link cannot hold would be lost on the next reload: refuse the slide.
-            use crate::link::deck::{MAX_SLIDES, MAX_TEXT, list_text};
+            use crate::knobs::deck::{MAX_SLIDES, MAX_TEXT, list_text};
             if new.view.deck.len() > MAX_SLIDES || list_text(&new.view.deck).chars().count() > MAX_TEXT {
                 state.messages.push(Message {
                     level: Level::Warning,
@@ -471,7 +471,7 @@ fn keep_before(state: &mut State) {
     // different experiment, not a "before".
     let was = Study::of(old.config.clone());
     let mut moved = old.config.clone();
-    for k in view.knobs.iter().filter_map(|k| crate::link::keys::key(k)) {
+    for k in view.knobs.iter().filter_map(|k| crate::keys::key(k)) {
         let _ = k.set_experiment(&mut moved, &url::value_text(&Study::of(new.clone()), k));
     }
     if moved != *new {
@@ -481,7 +481,7 @@ fn keep_before(state: &mut State) {
     let named: Vec<String> = view
         .knobs
         .iter()
-        .filter_map(|k| crate::link::keys::key(k))
+        .filter_map(|k| crate::keys::key(k))
         .map(|k| format!("{}={}", k.name, url::value_text(&was, k)))
         .collect();
     let label = if named.is_empty() {

@@ -3,6 +3,7 @@
 
 use super::frame::{ChartStyle, draw_err, format_x, framed, legend};
 use super::sweep::SweepPanel;
+use crate::keys::Key;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -54,7 +55,7 @@ const LINE_COLORS: [RGBColor; 4] = [
 /// Best x (log2) against the curves' knob (log2), one line per panel.
 pub fn draw_best<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    (x_key, series_key): (&str, &str),
+    (x_key, series_key): (&Key, &Key),
     lines: &[BestLine],
     style: ChartStyle,
 ) -> Result<(), String> {
@@ -78,9 +79,9 @@ pub fn draw_best<DB: DrawingBackend>(
     let (b_lo, b_hi) = (b_lo.min(mid / 4.0) / 1.5, b_hi.max(mid * 4.0) * 1.5);
     let x = (w_lo / 1.3..w_hi * 1.3).log_scale().base(2.0);
     let y = (b_lo..b_hi).log_scale().base(2.0);
-    let y_desc = format!("best {x_key} (log2)");
+    let y_desc = format!("best {} (log2)", x_key.name);
     let pow2 = |v: &f64| format_x(*v);
-    let mut chart = framed(root, x, y, (series_key, &y_desc), (&pow2, &pow2), style)?;
+    let mut chart = framed(root, x, y, (series_key.name, &y_desc), (&pow2, &pow2), style)?;
     let lw = style.px(2.0);
     for (i, l) in lines.iter().enumerate() {
         let color = LINE_COLORS[i % LINE_COLORS.len()];

@@ -3,6 +3,7 @@
 //! panel per step; a second swept knob (usually `param`) gives one row of panels per value.
 
 use super::frame::{ChartStyle, decades, draw_err, format_loss, format_x, legend};
+use crate::keys::Key;
 use crate::train::metrics::Run;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -22,24 +23,18 @@ type CellKey = (String, usize, String, f64);
 
 /// The runs' coordinate checks as rows × steps panels, with the x knob's key; `None` when no run
 /// has a coordinate check yet or the first swept knob is not a number.
-pub fn coord_panels(runs: &[Run]) -> Option<(String, Vec<Vec<CoordPanel>>)> {
+pub fn coord_panels(runs: &[Run]) -> Option<(&'static Key, Vec<Vec<CoordPanel>>)> {
     let first = runs.iter().find(|r| !r.coords().is_empty())?;
-    let keys: Vec<&'static str> = first
-        .knobs
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| *k != "seed")
-        .collect();
+    let keys = first.swept();
     let x_key = *keys.first()?;
     let row_key = keys.get(1).copied();
-    let value = |r: &Run, key: &str| r.knobs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
     let mut rows: Vec<String> = Vec::new();
     // (row, step, layer, x) → (sum, count): seeds are averaged.
     let mut acc: Vec<(CellKey, (f64, usize))> = Vec::new();
     for r in runs {
-        let x = crate::vocab::parse_number(&value(r, x_key)?).ok()?;
+        let x = crate::vocab::parse_number(r.value_of(x_key)?).ok()?;
         let row = row_key
-            .and_then(|k| value(r, k).map(|v| super::sweep::panel_title(k, &v)))
+            .and_then(|k| r.value_of(k).map(|v| super::sweep::panel_title(k, v)))
             .unwrap_or_default();
         if !rows.contains(&row) {
             rows.push(row.clone());
@@ -92,7 +87,7 @@ pub fn coord_panels(runs: &[Run]) -> Option<(String, Vec<Vec<CoordPanel>>)> {
                 .collect()
         })
         .collect();
-    Some((x_key.to_string(), panels))
+    Some((x_key, panels))
 }
 
 /// Layer colours: the input layer light, hidden layers in the middle, the readout dark red, so
@@ -114,7 +109,7 @@ fn layer_color(name: &str, i: usize) -> RGBColor {
 /// The panels in a grid (rows × steps) on shared log–log axes; the legend sits in the first.
 pub fn draw_coord<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    x_key: &str,
+    x_key: &Key,
     panels: &[Vec<CoordPanel>],
     style: ChartStyle,
 ) -> Result<(), String> {
@@ -155,7 +150,7 @@ pub fn draw_coord<DB: DrawingBackend>(
             .map_err(draw_err)?;
         chart
             .configure_mesh()
-            .x_desc(x_key)
+            .x_desc(x_key.name)
             .y_desc(if i % cols == 0 { "mean |output|" } else { "" })
             .label_style(style.font(11.0))
             .axis_desc_style(style.font(12.0))

@@ -268,16 +268,8 @@ where
     let single = runs.len() == 1 && runs[0].knobs.is_empty();
     // Colour by the last swept knob (in a width × learning-rate sweep, one hue per width, light →
     // dark, as in the papers); the legend lists that knob's values once each.
-    let colour_key = runs
-        .first()
-        .and_then(|r| r.knobs.iter().rev().find(|(k, _)| *k != "seed"))
-        .map(|(k, _)| *k);
-    let colour_value = |r: &Run| {
-        r.knobs
-            .iter()
-            .find(|(k, _)| Some(*k) == colour_key)
-            .map(|(_, v)| v.clone())
-    };
+    let colour_key = runs.first().and_then(|r| r.swept().last().copied());
+    let colour_value = |r: &Run| colour_key.and_then(|k| r.value_of(k)).map(str::to_string);
     let mut values: Vec<String> = Vec::new();
     for r in runs {
         if let Some(v) = colour_value(r).filter(|v| !values.contains(v)) {
@@ -329,7 +321,7 @@ where
         let new_value = value.filter(|v| !in_legend.contains(v));
         if single || (new_value.is_some() && in_legend.len() < MAX_LEGEND) {
             let label = match (&new_value, colour_key) {
-                (Some(v), Some(k)) if !single => format!("{k}={v}"),
+                (Some(v), Some(k)) if !single => k.is(v),
                 _ => label,
             };
             in_legend.extend(new_value);

@@ -1,6 +1,7 @@
 //! Final loss over two swept knobs.
 
 use super::frame::{ChartStyle, draw_err, format_loss, format_x};
+use crate::keys::Key;
 use crate::train::metrics::Run;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -8,8 +9,8 @@ use plotters::prelude::*;
 /// Final loss over a two-knob sweep, for the heatmap: `cells[row·xs.len() + col]`, rows = `ys`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Heatmap {
-    pub x_key: String,
-    pub y_key: String,
+    pub x_key: &'static Key,
+    pub y_key: &'static Key,
     pub xs: Vec<String>,
     pub ys: Vec<String>,
     pub cells: Vec<Cell>,
@@ -26,16 +27,10 @@ pub enum Cell {
 }
 
 /// The heatmap of a sweep over two knobs (plus seeds), or `None` for fewer knobs.
-pub fn sweep_heatmap(runs: &[Run], metric: crate::link::view::SweepMetric) -> Option<Heatmap> {
-    let keys: Vec<&str> = runs
-        .first()?
-        .knobs
-        .iter()
-        .map(|(k, _)| *k)
-        .filter(|k| *k != "seed")
-        .collect();
+pub fn sweep_heatmap(runs: &[Run], metric: crate::knobs::view::SweepMetric) -> Option<Heatmap> {
+    let keys = runs.first()?.swept();
     let [x_key, y_key] = keys[..] else { return None };
-    let value = |r: &Run, key: &str| r.knobs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+    let value = |r: &Run, key: &Key| r.value_of(key).map(str::to_string);
     let mut xs: Vec<String> = Vec::new();
     let mut ys: Vec<String> = Vec::new();
     for r in runs {
@@ -71,8 +66,8 @@ pub fn sweep_heatmap(runs: &[Run], metric: crate::link::view::SweepMetric) -> Op
         })
         .collect();
     Some(Heatmap {
-        x_key: x_key.into(),
-        y_key: y_key.into(),
+        x_key,
+        y_key,
         xs,
         ys,
         cells,
@@ -124,8 +119,8 @@ pub fn draw_heatmap<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .disable_mesh()
-        .x_desc(hm.x_key.as_str())
-        .y_desc(hm.y_key.as_str())
+        .x_desc(hm.x_key.name)
+        .y_desc(hm.y_key.name)
         .label_style(style.font(12.0))
         .axis_desc_style(style.font(13.0))
         .x_labels(nx * 2 + 1)

@@ -45,7 +45,7 @@ pub fn draw_weights<DB: DrawingBackend>(
         .map_err(draw_err)?;
     chart
         .configure_mesh()
-        .x_desc("bits")
+        .x_desc(crate::keys::BITS.name)
         .y_desc("weight MSE (log)")
         .label_style(style.font(12.0))
         .axis_desc_style(style.font(13.0))

@@ -117,7 +117,7 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
                     ct.stroke_width(style.px(1.5)),
                 ))
                 .map_err(draw_err)?
-                .label(label(r, "train"))
+                .label(label(r, "training"))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ct.stroke_width(1)));
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight, style)?;

@@ -4,7 +4,8 @@
 
 use super::frame::{ChartStyle, decades, draw_err, format_loss, ramp};
 use super::sweep::SweepSeries;
-use crate::experiment::ExperimentConfig;
+use crate::keys::{self, Key};
+use crate::knobs::ExperimentConfig;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -13,8 +14,8 @@ const FULL_COLOR: RGBColor = RGBColor(214, 39, 40);
 const PARAMS_COLOR: RGBColor = RGBColor(150, 150, 150);
 
 /// Whether a sweep's figure is the staircase: its first swept knob is the LoRA rank.
-pub fn is_rank_sweep(x_key: &str) -> bool {
-    x_key == "r"
+pub fn is_rank_sweep(x_key: &Key) -> bool {
+    *x_key == keys::R
 }
 
 /// Draws `series` (from `sweep_series`, x = rank, 0 = full fine-tuning) with `base`'s floor
@@ -23,7 +24,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     series: &[SweepSeries],
     base: &ExperimentConfig,
-    metric: crate::link::view::SweepMetric,
+    metric: crate::knobs::view::SweepMetric,
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
@@ -43,7 +44,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
     };
     let with_rank = |r: usize| ExperimentConfig {
         lora: crate::knobs::lora::LoraConfig {
-            rank: Some(r),
+            rank: crate::knobs::lora::Rank::of(r),
             ..base.lora.clone()
         },
         ..base.clone()

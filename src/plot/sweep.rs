@@ -2,7 +2,8 @@
 //! value of a third (the transfer figure: SP | μP side by side on a shared loss axis).
 
 use super::frame::{ChartStyle, decades, draw_err, format_loss, format_x, framed, legend, ramp};
-use crate::link::view::SweepMetric;
+use crate::keys::{self, Key};
+use crate::knobs::view::SweepMetric;
 use crate::train::metrics::Run;
 use crate::vocab::Named;
 use plotters::coord::Shift;
@@ -29,37 +30,26 @@ pub struct SweepPanel {
 }
 
 /// The swept knobs of a sweep's runs, seeds left out, in run order.
-fn swept_keys(runs: &[Run]) -> Vec<&'static str> {
-    runs.first()
-        .map(|r| r.knobs.iter().map(|(k, _)| *k).filter(|k| *k != "seed").collect())
-        .unwrap_or_default()
+fn swept_keys(runs: &[Run]) -> Vec<&'static Key> {
+    runs.first().map(Run::swept).unwrap_or_default()
 }
 
 /// A panel's title: the value's own label where the knob has named values (param=mup → "μP").
-pub(crate) fn panel_title(key: &str, value: &str) -> String {
-    let label = match key {
-        "param" => crate::knobs::mup::Parameterization::parse_key(value).map(|p| p.label()),
-        "res" => crate::knobs::arch::Residual::parse_key(value).map(|r| r.label()),
-        _ => Err(String::new()),
-    };
-    label.map_or_else(|_| format!("{key}={value}"), str::to_string)
+pub(crate) fn panel_title(key: &Key, value: &str) -> String {
+    key.value_label(value)
+        .map_or_else(|| key.is(value), str::to_string)
 }
 
 /// [`sweep_series`] per value of the third swept knob (one untitled panel without one), in run
 /// order. `None` when the first knob is not numeric.
-pub fn sweep_panels(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<SweepPanel>)> {
+pub fn sweep_panels(runs: &[Run], metric: SweepMetric) -> Option<(&'static Key, Vec<SweepPanel>)> {
     let keys = swept_keys(runs);
     let Some(&panel_key) = keys.get(2) else {
         let (x_key, series) = sweep_series(runs, metric)?;
         let title = String::new();
         return Some((x_key, vec![SweepPanel { title, series }]));
     };
-    let value = |r: &Run| {
-        r.knobs
-            .iter()
-            .find(|(k, _)| *k == panel_key)
-            .map(|(_, v)| v.clone())
-    };
+    let value = |r: &Run| r.value_of(panel_key).map(str::to_string);
     let mut values: Vec<String> = Vec::new();
     for v in runs.iter().filter_map(value) {
         if !values.contains(&v) {
@@ -87,20 +77,18 @@ pub fn sweep_panels(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<Sw
 /// Groups sweep runs into curves: x = the first swept knob, one curve per value of the second, the
 /// `metric` (final or best validation loss) averaged over seeds (a point is diverged when every seed diverged).
 /// `None` when the first knob is not numeric (categorical sweeps have no x axis to draw on).
-pub fn sweep_series(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<SweepSeries>)> {
-    let first = runs.first()?;
-    let (x_key, _) = first.knobs.iter().find(|(k, _)| *k != "seed")?;
-    let series_key = first
-        .knobs
-        .iter()
-        .map(|(k, _)| *k)
-        .find(|k| k != x_key && *k != "seed");
-    let value = |r: &Run, key: &str| r.knobs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
+pub fn sweep_series(runs: &[Run], metric: SweepMetric) -> Option<(&'static Key, Vec<SweepSeries>)> {
+    let swept = runs.first()?.swept();
+    let x_key = *swept.first()?;
+    let series_key = swept.get(1).copied();
     let mut series: Vec<SweepSeries> = Vec::new();
     for run in runs {
-        let v = series_key.and_then(|k| value(run, k)).unwrap_or_default();
-        let label = series_key.map(|k| format!("{k}={v}")).unwrap_or_default();
-        let x: f64 = crate::vocab::parse_number(&value(run, x_key)?).ok()?;
+        let v = series_key
+            .and_then(|k| run.value_of(k))
+            .unwrap_or_default()
+            .to_string();
+        let label = series_key.map(|k| k.is(&v)).unwrap_or_default();
+        let x: f64 = crate::vocab::parse_number(run.value_of(x_key)?).ok()?;
         if !run.diverged && run.sweep_loss(metric).is_none() {
             continue; // not started yet (or cancelled before its first evaluation): no point
         }
@@ -145,14 +133,14 @@ pub fn sweep_series(runs: &[Run], metric: SweepMetric) -> Option<(String, Vec<Sw
             .collect();
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
     }
-    Some((x_key.to_string(), series))
+    Some((x_key, series))
 }
 
 /// Final loss vs the swept knob: log2 x when the values span a factor of 4 or more, log y, one
 /// curve per series with its best point ringed; diverged points drawn as × on the top edge.
 pub fn draw_sweep<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    x_key: &str,
+    x_key: &Key,
     series: &[SweepSeries],
     metric: SweepMetric,
     style: ChartStyle,
@@ -168,13 +156,15 @@ pub fn draw_sweep<DB: DrawingBackend>(
 /// compare at a glance (the Tensor Programs V layout).
 pub fn draw_sweep_panels<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    x_key: &str,
+    x_key: &Key,
     panels: &[SweepPanel],
     metric: SweepMetric,
     style: ChartStyle,
 ) -> Result<(), String> {
     root.fill(&WHITE).map_err(draw_err)?;
-    let y_desc = if x_key == "bits" {
+    // A bit-width sweep scores the quantized model.
+    let bits = *x_key == keys::BITS;
+    let y_desc = if bits {
         "validation loss of the quantized model (log)".to_string()
     } else {
         format!("{} (log)", metric.label())
@@ -182,7 +172,6 @@ pub fn draw_sweep_panels<DB: DrawingBackend>(
     let axes = (x_key, y_desc.as_str());
     let all = || panels.iter().flat_map(|p| p.series.iter());
     // A bit-width sweep draws float (bits = 32) as a dashed reference, not as a point far right.
-    let bits = x_key == "bits";
     let on_axis = |x: f64| !(bits && x >= 32.0);
     let (x_lo, x_hi) = all()
         .flat_map(|s| s.points.iter().map(|p| p.0).filter(|&x| on_axis(x)))
@@ -251,7 +240,7 @@ pub fn draw_sweep_panels<DB: DrawingBackend>(
 
 fn draw_sweep_in<DB, X, Y>(
     root: &DrawingArea<DB, Shift>,
-    (x_key, y_desc, legend_at): (&str, &str, Option<SeriesLabelPosition>),
+    (x_key, y_desc, legend_at): (&Key, &str, Option<SeriesLabelPosition>),
     (series, float_refs): (&[SweepSeries], &[(usize, f64)]),
     x: X,
     y: Y,
@@ -271,12 +260,16 @@ where
             .and_then(|s| s.bytes.iter().find(|(b, _)| (b - x).abs() < 1e-9))
             .map(|&(_, bytes)| format!("{} · {:.1} kB", format_x(x), bytes as f64 / 1000.0))
     };
-    let label = |v: &f64| match x_key {
-        "bits" => size(*v).unwrap_or_else(|| format_x(*v)),
-        _ => format_x(*v),
+    let bits = *x_key == keys::BITS;
+    let label = |v: &f64| {
+        if bits {
+            size(*v).unwrap_or_else(|| format_x(*v))
+        } else {
+            format_x(*v)
+        }
     };
     let loss = |v: &f64| format_loss(*v);
-    let mut chart = framed(root, x, y, (x_key, y_desc), (&label, &loss), style)?;
+    let mut chart = framed(root, x, y, (x_key.name, y_desc), (&label, &loss), style)?;
     let top = chart.y_range().end;
     let r = style.px(3.5);
     for (i, s) in series.iter().enumerate() {

@@ -226,12 +226,13 @@ pub struct MomentsState<const D: usize> {
 impl<const D: usize> RecordState for MomentsState<D> {
     fn state_flatten(&self, prefix: &str, out: &mut StateSink) {
         out.push_tensor(prefix, "m", self.m.clone().into_data()); // sync-ok: CPU only (above)
+        // not a link key: Adam's second moment, as Burn's derive names it
         out.push_tensor(prefix, "v", self.v.clone().into_data()); // sync-ok: CPU only (above)
     }
 
     fn state_unflatten(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
         let m = Tensor::from_data(src.take_tensor(prefix, "m")?, device);
-        let v = Tensor::from_data(src.take_tensor(prefix, "v")?, device);
+        let v = Tensor::from_data(src.take_tensor(prefix, "v")?, device); // not a link key (above)
         Some(Self { m, v })
     }
 }

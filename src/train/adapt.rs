@@ -6,7 +6,7 @@ use burn::module::Module;
 use burn::prelude::*;
 
 use crate::data::spectrum;
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::model::Layered;
 use crate::model::lora::{self, AdaptedLayer};
 
@@ -35,7 +35,7 @@ pub fn begin<M: Module + Layered>(model: M, cfg: &ExperimentConfig, start: usize
     let adapted = lora::attach(model, &cfg.lora, cfg.seed);
     let adaptation = Adaptation {
         start,
-        rank: cfg.lora.rank.filter(|&r| r > 0),
+        rank: cfg.lora.rank.adapter(),
         layers: adapted.layers,
         trainable: adapted.trainable,
         base_params: adapted.base_params,

@@ -6,7 +6,7 @@
 use burn::prelude::*;
 
 use crate::data::spectrum;
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::QMode;
 use crate::train::metrics::{Run, read_reports};
 use crate::train::sequence_views::SeqViews;

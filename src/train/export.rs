@@ -76,7 +76,7 @@ pub fn to_csv(runs: &[Run]) -> String {
 fn knob_header(runs: &[Run]) -> Vec<String> {
     let knobs = runs.first().map(|r| r.knobs.as_slice()).unwrap_or_default();
     std::iter::once("run".to_string())
-        .chain(knobs.iter().map(|(k, _)| k.to_string()))
+        .chain(knobs.iter().map(|(k, _)| k.name.to_string()))
         .collect()
 }
 
@@ -158,7 +158,7 @@ pub fn to_json(runs: &[Run]) -> String {
         .enumerate()
         .map(|(i, r)| {
             let knobs: serde_json::Map<String, Value> =
-                r.knobs.iter().map(|(k, v)| ((*k).to_string(), json!(v))).collect();
+                r.knobs.iter().map(|(k, v)| (k.name.to_string(), json!(v))).collect();
             let steps: Vec<Value> = r
                 .reports
                 .iter()
@@ -174,12 +174,12 @@ pub fn to_json(runs: &[Run]) -> String {
                 "run": i,
                 "link": crate::link::url::experiment_query(&r.config),
                 "label": r.label(),
-                "knobs": knobs,
+                "knobs": knobs, // not a link key: the export's field of swept values
                 "diverged": r.diverged,
                 "final_train_loss": num(r.final_train_loss()),
                 "final_val_loss": num(r.final_val_loss()),
                 "best_val_loss": num(r.best_val_loss()),
-                "steps": steps,
+                "steps": steps, // not a link key: the export's field of reports
             })
         })
         .collect();

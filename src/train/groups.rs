@@ -8,7 +8,7 @@ use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLrScheduler;
 use burn::optim::{GradientsParams, ModuleOptimizer, Optimizer, SgdConfig};
 use burn::prelude::Device;
 
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::optim::OptimizerKind;
 use crate::model::{Mlp, ParamSpec};
 use crate::train::adam::{Adam, AdamClock};

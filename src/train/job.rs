@@ -5,7 +5,7 @@ use burn::prelude::*;
 
 use super::sequence::SeqTrainer;
 use super::trainer::{StepOutput, Trainer};
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 
 /// Each trainer is boxed: they are a few kB each and a sweep holds one per run.
 pub enum Job {

@@ -2,8 +2,9 @@
 
 use burn::prelude::*;
 
-use crate::experiment::ExperimentConfig;
-use crate::link::view::SweepMetric;
+use crate::keys::Key;
+use crate::knobs::ExperimentConfig;
+use crate::knobs::view::SweepMetric;
 use crate::train::StepOutput;
 
 /// Losses of one step, read back.
@@ -176,7 +177,7 @@ pub struct Watch {
 impl Watch {
     pub fn new(cfg: &ExperimentConfig) -> Self {
         Self {
-            adaptation_start: (cfg.lora.rank.is_some() && cfg.pretrain_steps() > 0)
+            adaptation_start: (cfg.lora.rank.adapts() && cfg.pretrain_steps() > 0)
                 .then(|| cfg.pretrain_steps()),
             total_steps: cfg.total_steps(),
             phase: 0,
@@ -220,7 +221,7 @@ impl Watch {
 pub struct Run {
     pub config: ExperimentConfig,
     /// The swept values that name this run in a sweep (empty for a single run).
-    pub knobs: Vec<(&'static str, String)>,
+    pub knobs: Vec<(&'static Key, String)>,
     pub reports: Vec<StepReport>,
     /// A loss became NaN/Inf or rose far above its start; training stops there and the run is marked.
     pub diverged: bool,
@@ -256,11 +257,29 @@ impl Run {
     }
 
     /// A run of a sweep, named by its swept values.
-    pub fn with_knobs(config: ExperimentConfig, knobs: Vec<(&'static str, String)>) -> Self {
+    pub fn with_knobs(config: ExperimentConfig, knobs: Vec<(&'static Key, String)>) -> Self {
         Self {
             knobs,
             ..Self::new(config)
         }
+    }
+
+    /// The swept knobs that place this run in its sweep's figures, in run order: every swept
+    /// key but the seed, whose runs are averaged.
+    pub fn swept(&self) -> Vec<&'static Key> {
+        self.knobs
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| **k != crate::keys::SEED)
+            .collect()
+    }
+
+    /// This run's value of the swept `key`, as link text.
+    pub fn value_of(&self, key: &Key) -> Option<&str> {
+        self.knobs
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The quantization figure of the run's weights under its own setting, once it is known.
@@ -297,7 +316,7 @@ impl Run {
     /// The step at which the adaptation phase began, when it followed a pre-training phase.
     pub fn adaptation_start(&self) -> Option<usize> {
         let c = &self.config;
-        (c.lora.rank.is_some() && c.pretrain_steps() > 0).then(|| c.pretrain_steps())
+        (c.lora.rank.adapts() && c.pretrain_steps() > 0).then(|| c.pretrain_steps())
     }
 
     /// The coordinate check: (steps taken, mean |output| per linear layer), in step order.

@@ -19,7 +19,7 @@ use web_time::Instant;
 
 use super::Job;
 use super::metrics::read_reports;
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 
 /// Untimed steps on each device before its clock starts (kernel compilation, first allocations).
 pub const WARMUP_STEPS: usize = 2;

@@ -17,7 +17,8 @@ use super::trainer::{SeqOutput, StepOutput};
 use crate::data::device::BatchWalk;
 use crate::data::sequence::{SeqDataset, Sequences, generate};
 use crate::data::{Rng, streams};
-use crate::experiment::{EVAL_EVERY, ExperimentConfig};
+use crate::experiment::EVAL_EVERY;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::QMode;
 use crate::model::gpt::{Gpt, Trace};
 
@@ -68,8 +69,8 @@ impl SeqTrainer {
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
         let kind = cfg.task.sequence().ok_or_else(|| {
             format!(
-                "task={} is not a sequence task",
-                crate::vocab::Named::key(cfg.task)
+                "{} is not a sequence task",
+                crate::keys::TASK.is(crate::vocab::Named::key(cfg.task))
             )
         })?;
         // The page's worker fetches the texts before a text run (data::corpus); never train on none.
@@ -82,7 +83,7 @@ impl SeqTrainer {
         let pending = cfg
             .lora
             .rank
-            .is_some()
+            .adapts()
             .then(|| generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, Some(cfg.shift)));
         let model = Gpt::new(
             &cfg.gpt,

@@ -12,7 +12,8 @@ use crate::data;
 use crate::data::device::{DeviceData, DeviceTargets};
 use crate::data::planted::Teacher;
 use crate::data::{Dataset, EXTENT, Rng, spectrum, streams};
-use crate::experiment::{EVAL_EVERY, ExperimentConfig};
+use crate::experiment::EVAL_EVERY;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::QMode;
 use crate::knobs::task::Task;
 use crate::model::Mlp;
@@ -70,7 +71,7 @@ impl Trainer {
     /// Builds everything a run needs and uploads the data once. `device` is a plain (non-autodiff)
     /// device; the trainer enables autodiff on it.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
-        crate::link::keys::validate(cfg).map_err(|errs| {
+        crate::experiment::validate(cfg).map_err(|errs| {
             errs.iter()
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
@@ -91,7 +92,7 @@ impl Trainer {
         };
         let optim = groups::optimization(cfg, &model, cfg.pretrain_steps(), &device);
         let pending =
-            (cfg.lora.rank.is_some() && cfg.task != Task::Planted).then(|| data::shift(cfg.shift, &dataset));
+            (cfg.lora.rank.adapts() && cfg.task != Task::Planted).then(|| data::shift(cfg.shift, &dataset));
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
         // The first data serve pre-training only when an adaptation task waits.
         let steps = if pending.is_some() {
@@ -113,7 +114,7 @@ impl Trainer {
             step: 0,
             grid: None,
         };
-        if cfg.lora.rank.is_some() && cfg.pretrain_steps() == 0 {
+        if cfg.lora.rank.adapts() && cfg.pretrain_steps() == 0 {
             t.begin_adaptation();
         }
         Ok(t)

@@ -1,11 +1,10 @@
 //! Names used in links, on the page and in the CLI: one table per enum keeps the three in step.
 
 /// Names used in links, on the page and in the CLI. One table per enum keeps the three in step.
+/// What the value is called in messages ("task", "activation") is its key's row's.
 pub trait Named: Sized + Copy + 'static {
     /// (link value, human label) for every variant, default first.
     const NAMES: &'static [(Self, &'static str, &'static str)];
-    /// What the value is called in error messages ("task", "activation").
-    const WHAT: &'static str;
 
     fn key(self) -> &'static str
     where
@@ -29,7 +28,9 @@ pub trait Named: Sized + Copy + 'static {
             .unwrap_or("?")
     }
 
-    fn parse_key(s: &str) -> Result<Self, String> {
+    /// The value written `s` (any case); `what` is what messages call it: "unknown task
+    /// 'banana' (choose one of: …)".
+    fn parse_key(s: &str, what: &str) -> Result<Self, String> {
         Self::NAMES
             .iter()
             .find(|(_, k, _)| k.eq_ignore_ascii_case(s))
@@ -37,8 +38,7 @@ pub trait Named: Sized + Copy + 'static {
             .ok_or_else(|| {
                 let choices: Vec<&str> = Self::NAMES.iter().map(|(_, k, _)| *k).collect();
                 format!(
-                    "unknown {} '{}' (choose one of: {})",
-                    Self::WHAT,
+                    "unknown {what} '{}' (choose one of: {})",
                     super::clip(s),
                     choices.join(", ")
                 )

@@ -4,7 +4,7 @@
 use wasm_bindgen::JsCast;
 use web_sys::{Document, Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
-use crate::link::keys::{Control, KEYS, Range, Slot, Ty};
+use crate::keys::{self, Control, Range, Slot, Ty};
 use crate::link::study::Study;
 use crate::page::{Level, Message};
 use crate::vocab::format_number;
@@ -103,7 +103,7 @@ pub fn show_messages(messages: &[Message]) {
 
 /// Ids of the controls, which are the link keys of the table.
 pub fn control_keys() -> impl Iterator<Item = &'static str> {
-    KEYS.iter().map(|k| k.name)
+    keys::controls().map(|k| k.name)
 }
 
 /// Builds every control from the key table into its fieldset: a label with a select (options),
@@ -111,10 +111,10 @@ pub fn control_keys() -> impl Iterator<Item = &'static str> {
 /// source of names and limits for links, CLI, README and page.
 pub fn build_controls() {
     let doc = document();
-    for key in KEYS {
+    for key in keys::controls() {
         let (Ok(label), Ok(control)) = (
             doc.create_element("label"),
-            doc.create_element(if key.control == Control::Select {
+            doc.create_element(if key.control() == Control::Select {
                 "select"
             } else {
                 "input"
@@ -124,7 +124,7 @@ pub fn build_controls() {
         };
         let _ = control.set_attribute("id", key.name);
         let _ = control.set_attribute("title", key.help);
-        match key.control {
+        match key.control() {
             Control::Select => {
                 if let Ty::Choice(choices) = key.ty {
                     for (value, text) in choices() {
@@ -178,7 +178,7 @@ pub fn build_controls() {
             continue;
         };
         text.set_text_content(Some(key.label));
-        if key.control == Control::Check {
+        if key.control() == Control::Check {
             let _ = label.append_child(&control);
             let _ = label.append_child(&text);
         } else {
@@ -231,12 +231,12 @@ fn build_presets() {
         let (Ok(li), Ok(a), Ok(claim), Ok(expect)) = (
             doc.create_element("li"),
             doc.create_element("a"),
-            doc.create_element("p"),
-            doc.create_element("p"),
+            doc.create_element("p"), // not a link key: an HTML paragraph
+            doc.create_element("p"), // not a link key: an HTML paragraph
         ) else {
             continue;
         };
-        let _ = a.set_attribute("href", &format!("?v=1&{}", p.query));
+        let _ = a.set_attribute("href", &format!("?{}", crate::link::url::with_version(p.query)));
         let _ = a.set_attribute("data-preset", p.id);
         a.set_text_content(Some(p.title));
         claim.set_text_content(Some(p.claim));
@@ -270,8 +270,8 @@ thread_local! {
 /// Shows the groups the study has, opens those it uses, and disables every knob that changes
 /// nothing in its runs, with the reason on the knob and in its group.
 fn show_what_applies(study: &Study) {
+    use crate::keys::Group;
     use crate::link::applies;
-    use crate::link::keys::Group;
     let task = study.experiment.task;
     let new_task = GROUPS_TASK.with(|t| t.replace(Some(task))) != Some(task);
     let uses = applies::Uses::of(study);
@@ -288,7 +288,7 @@ fn show_what_applies(study: &Study) {
         }
         // The reasons once per group: "LoRA α, γ rule: there is no adaptation phase: set a rank r".
         let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
-        for key in KEYS.iter().filter(|k| k.group == group) {
+        for key in keys::controls().filter(|k| k.group == group) {
             let why = uses.unused(key);
             let control = el::<Element>(key.name);
             if let Some(i) = control.dyn_ref::<HtmlInputElement>() {
@@ -327,10 +327,10 @@ fn show_what_applies(study: &Study) {
 
 /// Writes the study into the controls, key by key from the table.
 pub fn write_controls(study: &Study) {
-    for key in KEYS {
+    for key in keys::controls() {
         let text = crate::link::url::value_text(study, key);
         let node = el::<Element>(key.name);
-        match key.control {
+        match key.control() {
             Control::Check => {
                 if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
                     i.set_checked(text == "1");
@@ -355,11 +355,11 @@ pub fn write_controls(study: &Study) {
     show_what_applies(study);
     // The shift's choices say what each does to this task ("copy becomes reverse").
     use crate::vocab::Named;
-    let options = el::<Element>("shift").children();
+    let options = el::<Element>(crate::keys::SHIFT.name).children();
     for option in (0..options.length()).filter_map(|i| options.item(i)) {
         let shift = option
             .get_attribute("value")
-            .and_then(|v| crate::knobs::task::Shift::parse_key(&v).ok());
+            .and_then(|v| crate::knobs::task::Shift::parse_key(&v, "").ok());
         if let Some(shift) = shift {
             option.set_text_content(Some(shift.describe(study.experiment.task)));
         }
@@ -369,13 +369,13 @@ pub fn write_controls(study: &Study) {
 /// The controls as (key, value) pairs, to be read by the same lenient link parser as a URL, so a
 /// typed value and a linked value are validated the same way.
 pub fn read_controls() -> Vec<(String, String)> {
-    KEYS.iter()
+    keys::controls()
         .map(|key| {
             let node = el::<Element>(key.name);
             let value = if let Some(s) = node.dyn_ref::<HtmlSelectElement>() {
                 s.value()
             } else if let Some(i) = node.dyn_ref::<HtmlInputElement>() {
-                if key.control == Control::Check {
+                if key.control() == Control::Check {
                     if i.checked() { "1".into() } else { "0".into() }
                 } else {
                     i.value()

@@ -24,7 +24,7 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::link::view::BackendChoice;
+use crate::knobs::view::BackendChoice;
 use crate::page::{ActiveBackend, cpu_backend};
 
 /// What a backend selection gives the worker.

@@ -10,7 +10,8 @@ use web_sys::{HtmlElement, HtmlInputElement};
 
 use super::bus::Bus;
 use super::dom;
-use crate::link::{keys, ladder, study::Study, url};
+use crate::keys;
+use crate::link::{ladder, study::Study, url};
 use crate::page::Msg;
 
 /// Each knob's key, its ladder and where the link's value sits on it.

@@ -20,7 +20,7 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::bus::Bus;
 use super::{frame, webgpu_module};
-use crate::link::view::BackendChoice;
+use crate::knobs::view::BackendChoice;
 use crate::page::{FromWorker, Msg, RunState, ToWorker};
 
 /// How long a worker may take to hear a Cancel or a restart before it is replaced (leaves the

@@ -10,7 +10,7 @@ use std::cell::Cell;
 use burn::prelude::Device;
 
 use super::frame;
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::page::{FrameReport, Msg, RunState, SIDE_EVERY_MS};
 use crate::plot::BoundaryGrid;
 use crate::train::live_sample::{LiveSample, live_chars};

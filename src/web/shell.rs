@@ -128,8 +128,8 @@ fn shortcut(e: &web_sys::Event, scrolls: bool) -> Option<Shortcut> {
     match key.as_str() {
         " " if presses_itself => None,
         " " => Some(Shortcut::TrainPause),
-        "r" | "R" => Some(Shortcut::Reset),
-        "p" | "P" => Some(Shortcut::Present),
+        "r" | "R" => Some(Shortcut::Reset),   // not a link key: the R key
+        "p" | "P" => Some(Shortcut::Present), // not a link key: the P key
         "f" | "F" => Some(Shortcut::FullScreen),
         "?" => Some(Shortcut::Keys),
         "Escape" => Some(Shortcut::CloseKeys),

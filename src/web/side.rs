@@ -3,6 +3,7 @@
 //! spectrum and the quantization figure; the LoRA, learning-rate and quantization lines.
 
 use super::{canvas, dom};
+use crate::keys::{self, Key};
 use crate::page::{Chart, Charts, State};
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -64,16 +65,18 @@ pub fn redraw_side(a: &State) {
     dom::set_text("sweep-caption", &caption.replace("{metric}", metric_name));
     dom::set_data("staircase", if charts.is_staircase() { "1" } else { "0" });
     // What the adaptation trains (a rank sweep describes each run in the staircase instead).
-    let adapt = crate::experiment::describe::lora(cfg).filter(|_| !a.study.sweep.keys().contains(&"r"));
+    let adapt = crate::experiment::describe::lora(cfg).filter(|_| !a.study.sweep.keys().contains(&&keys::R));
     dom::set_hidden("adapt", adapt.is_none());
     dom::set_text("adapt", adapt.as_deref().unwrap_or(""));
     // The learning rate each μP group actually gets (a width sweep has one per run: see the table)
     // and how the schedule and weight decay shape it.
     let keys = a.study.sweep.keys();
-    let swept = |k: &[&str]| k.iter().any(|k| keys.contains(k));
+    let swept = |k: &[&Key]| k.iter().any(|k| keys.contains(k));
     let lrs: Vec<String> = [
-        crate::experiment::describe::mup(cfg).filter(|_| !swept(&["w", "lr", "param", "bw"])),
-        crate::experiment::describe::schedule(cfg).filter(|_| !swept(&["sched", "warm", "wd"])),
+        crate::experiment::describe::mup(cfg)
+            .filter(|_| !swept(&[&keys::W, &keys::LR, &keys::PARAM, &keys::BW])),
+        crate::experiment::describe::schedule(cfg)
+            .filter(|_| !swept(&[&keys::SCHED, &keys::WARM, &keys::WD])),
     ]
     .into_iter()
     .flatten()
@@ -85,7 +88,16 @@ pub fn redraw_side(a: &State) {
         .as_ref()
         .is_some_and(|x| x.kind == crate::page::BackendKind::Cpu);
     let quant = crate::experiment::describe::quant(cfg, crate::model::quant::native::used(cfg, native))
-        .filter(|_| !swept(&["bits", "qfmt", "qgran", "qgs", "qclip", "qmode"]));
+        .filter(|_| {
+            !swept(&[
+                &keys::BITS,
+                &keys::QFMT,
+                &keys::QGRAN,
+                &keys::QGS,
+                &keys::QCLIP,
+                &keys::QMODE,
+            ])
+        });
     let quant = quant.map(|mut text| {
         if let Some(run) = a.runs.first().filter(|_| !sweep)
             && let (Some(qv), Some(fv)) = (run.quant_val_loss(), run.final_val_loss())

@@ -7,7 +7,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::data::corpus;
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::sequence::SeqKind;
 
 /// Whether any of `configs` trains the char LM.

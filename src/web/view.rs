@@ -54,7 +54,7 @@ fn show_backend(s: &State) {
         Some(b) => {
             dom::set_text("status", &format!("Backend: {}", b.summary));
             dom::set_data(
-                "backend",
+                crate::keys::BACKEND.name,
                 if b.kind == BackendKind::Webgpu {
                     "webgpu"
                 } else {
@@ -184,9 +184,9 @@ fn fmt_duration(secs: f64) -> String {
 /// scaled with the screen (axis labels 24 px at 1080p), the keys' list.
 fn show_mode(a: &State) {
     let present = a.study.view.present;
-    dom::set_class("app", "present", present);
+    dom::set_class("app", crate::keys::PRESENT.name, present);
     show_deck(a);
-    dom::set_class("app", "embed", a.study.view.embed && !present);
+    dom::set_class("app", crate::keys::EMBED.name, a.study.view.embed && !present);
     dom::set_hidden("keys", !a.show_keys);
     let height = web_sys::window()
         .and_then(|w| w.inner_height().ok())
@@ -202,10 +202,10 @@ fn show_mode(a: &State) {
 fn show_deck(a: &State) {
     let view = &a.study.view;
     let deck = !view.deck.is_empty();
-    dom::set_class("app", "deck", deck);
+    dom::set_class("app", crate::keys::DECK.name, deck);
     dom::set_hidden("deck-bar", !deck);
     dom::set_data(
-        "slide",
+        crate::keys::SLIDE.name,
         &if deck {
             view.slide.to_string()
         } else {

@@ -14,7 +14,7 @@ use web_sys::DedicatedWorkerGlobalScope;
 
 use super::runner::{self, Control, Outbox};
 use super::{frame, gpu, texts};
-use crate::experiment::ExperimentConfig;
+use crate::knobs::ExperimentConfig;
 use crate::page::{ActiveBackend, BackendKind, FromWorker, Msg, ToWorker, cpu_backend};
 use crate::train::probe::{self, Pick, ProbeError};
 
@@ -255,7 +255,7 @@ async fn pick(
 /// A PTQ knob moved on a finished run: the training is the same, so the kept weights under the
 /// new setting are the figure the new run will end with; send it before the run repeats (to
 /// measure the new setting's loss), so the figure follows the knob at once.
-fn regrid(port: &Port, generation: u64, configs: &[crate::experiment::ExperimentConfig]) {
+fn regrid(port: &Port, generation: u64, configs: &[crate::knobs::ExperimentConfig]) {
     let [cfg] = configs else { return };
     let figure = port
         .kept

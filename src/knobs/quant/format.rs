@@ -21,7 +21,6 @@ pub enum QFormat {
 }
 
 impl Named for QFormat {
-    const WHAT: &'static str = "number format";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (QFormat::Int, "int", "INT (symmetric)"),
         (QFormat::UInt, "uint", "INT (asymmetric, zero point)"),

@@ -20,7 +20,6 @@ pub enum Granularity {
 }
 
 impl Named for Granularity {
-    const WHAT: &'static str = "scale granularity";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Granularity::Tensor, "tensor", "per tensor"),
         (Granularity::Channel, "channel", "per output channel"),
@@ -42,7 +41,6 @@ pub enum QMode {
 }
 
 impl Named for QMode {
-    const WHAT: &'static str = "quantization mode";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (QMode::Ptq, "ptq", "PTQ (after training)"),
         (QMode::Qat, "qat", "QAT (fake-quant, straight-through)"),
@@ -61,7 +59,6 @@ pub enum Clip {
 }
 
 impl Named for Clip {
-    const WHAT: &'static str = "clipping";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (Clip::Max, "max", "absmax"),
         (Clip::Mse, "mse", "MSE-optimal search"),

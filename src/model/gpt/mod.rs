@@ -317,7 +317,7 @@ impl Gpt {
                 norm(format!("block.{i}.attn.k_norm"), k, &mut push);
             }
         }
-        norm("norm".into(), &self.norm, &mut push);
+        norm("final_norm".into(), &self.norm, &mut push);
         for (name, l) in self.layers() {
             let role = if name == "readout" {
                 Role::Readout

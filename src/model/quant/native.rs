@@ -39,7 +39,7 @@ pub fn scheme(q: &QuantConfig, d_in: usize) -> Option<QuantScheme> {
 }
 
 /// Whether every layer of `cfg`'s model quantizes natively.
-pub fn covers(cfg: &crate::experiment::ExperimentConfig) -> bool {
+pub fn covers(cfg: &crate::knobs::ExperimentConfig) -> bool {
     cfg.quant.enabled()
         && cfg
             .layer_dims()
@@ -61,7 +61,7 @@ pub fn quantize(w: Tensor<2>, q: &QuantConfig) -> Option<Tensor<2>> {
 /// Whether Burn's own quantization runs for `cfg` (PTQ, every layer covered by a Burn scheme) on
 /// a device where the native path is used ([`on`]); otherwise the reference fake quantization
 /// does.
-pub fn used(cfg: &crate::experiment::ExperimentConfig, native_device: bool) -> bool {
+pub fn used(cfg: &crate::knobs::ExperimentConfig, native_device: bool) -> bool {
     // The transformer takes the reference rounding everywhere (`Gpt::quantized`).
     native_device && cfg.quant.mode == QMode::Ptq && covers(cfg) && !cfg.is_transformer()
 }

@@ -15,7 +15,6 @@ pub enum BackendChoice {
 }
 
 impl Named for BackendChoice {
-    const WHAT: &'static str = "backend";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (BackendChoice::Auto, "auto", "Auto"),
         (BackendChoice::Webgpu, "webgpu", "WebGPU"),
@@ -37,7 +36,6 @@ pub enum SweepMetric {
 }
 
 impl Named for SweepMetric {
-    const WHAT: &'static str = "sweep metric";
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (SweepMetric::Final, "final", "final validation loss"),
         (SweepMetric::Best, "best", "best validation loss"),

@@ -1,0 +1,749 @@
+//! The rows: every key of link format `v=1`, in the order links are written, each a `static`
+//! other code names it by (`keys::W`). A row is built by `Key::new(name, label, what, group,
+//! access)` and the builder of `spec.rs`; the accessor macros below bind it to the field it sets, so the
+//! compiler checks the field and its type.
+
+use super::spec::{Access, Group::*, Key, Slot, Ty, choices};
+use crate::knobs::ExperimentConfig;
+use crate::knobs::lora::{Factors, Rank, Target};
+use crate::knobs::mup::Parameterization;
+use crate::knobs::quant::Granularity;
+use crate::knobs::task::Task;
+use crate::knobs::view::{MAX_KNOBS, View};
+use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_number};
+
+/// Every key, in the order links are written (`v` first).
+pub static KEYS: &[&Key] = &[
+    &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &PARAM, &BW, &AIN,
+    &AOUT, &RZERO, &R, &ALPHA, &SCALE, &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE,
+    &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR,
+    &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC, &PRESENT,
+    &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+];
+
+/// The type of a named field's values, for its row: its (value, label) list.
+const fn named<S, T: Named + PartialEq>(_field: fn(&S) -> T) -> Ty {
+    Ty::Choice(choices::<T>)
+}
+
+/// The row's type and accessor of an experiment field, by how its value is written:
+/// `exp!(count width)`, or `exp!(field.path: type, parse, show)` for the others.
+macro_rules! exp {
+    (count $($f:ident).+) => {
+        exp!($($f).+: Ty::Count, parse_count, |v: &usize| v.to_string())
+    };
+    (number $($f:ident).+) => {
+        exp!($($f).+: Ty::Number, parse_number, |v: &f64| format_number(*v))
+    };
+    (flag $($f:ident).+) => {
+        exp!($($f).+: Ty::Flag, parse_flag, |v: &bool| u8::from(*v).to_string())
+    };
+    (named $($f:ident).+) => {
+        (
+            named(|c: &ExperimentConfig| c.$($f).+),
+            Slot::Experiment(Access {
+                field: stringify!($($f).+),
+                get: |c| c.$($f).+.key().to_string(),
+                set: |c, s, key| {
+                    c.$($f).+ = Named::parse_key(s, key.what)?;
+                    Ok(())
+                },
+            }),
+        )
+    };
+    ($($f:ident).+: $ty:expr, $parse:expr, $show:expr) => {
+        (
+            $ty,
+            Slot::Experiment(Access {
+                field: stringify!($($f).+),
+                get: |c| ($show)(&c.$($f).+),
+                set: |c, s, _| {
+                    c.$($f).+ = ($parse)(s)?;
+                    Ok(())
+                },
+            }),
+        )
+    };
+}
+
+/// The same for a view field.
+macro_rules! view {
+    (named $f:ident) => {
+        (
+            named(|v: &View| v.$f),
+            Slot::View(Access {
+                field: stringify!($f),
+                get: |v| v.$f.key().to_string(),
+                set: |v, s, key| {
+                    v.$f = Named::parse_key(s, key.what)?;
+                    Ok(())
+                },
+            }),
+        )
+    };
+    (flag $f:ident) => {
+        view!($f: Ty::Flag, parse_flag, |v: &bool| u8::from(*v).to_string())
+    };
+    ($f:ident: $ty:expr, $parse:expr, $show:expr) => {
+        (
+            $ty,
+            Slot::View(Access {
+                field: stringify!($f),
+                get: |v| ($show)(&v.$f),
+                set: |v, s, _| {
+                    v.$f = ($parse)(s)?;
+                    Ok(())
+                },
+            }),
+        )
+    };
+}
+
+// Value text of the keys with their own syntax.
+
+fn bit_choices() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("32", "32 (float)"),
+        ("8", "8"),
+        ("7", "7"),
+        ("6", "6"),
+        ("5", "5"),
+        ("4", "4"),
+        ("3", "3"),
+        ("2", "2"),
+    ]
+}
+
+/// `knobs=r,bits` as written: distinct names, at most [`MAX_KNOBS`] (whether each is a knob is
+/// checked once the whole link is read: `link::ladder::unknown_knob`).
+fn parse_knob_list(text: &str) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if out.iter().any(|n| n == name) {
+            return Err(format!("{} is listed twice", clip(name)));
+        }
+        out.push(name.to_string());
+    }
+    if out.len() > MAX_KNOBS {
+        return Err(format!(
+            "at most {MAX_KNOBS} knobs fit a presenter's bar, got {}",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+/// Text of an optional count: `none` for no value.
+fn opt_text(v: Option<usize>, none: &str) -> String {
+    v.map_or_else(|| none.to_string(), |n| n.to_string())
+}
+
+/// Reads an optional count: `none` (or nothing) means absent; `also` is a second spelling.
+fn parse_opt(s: &str, none: &str, also: &str) -> Result<Option<usize>, String> {
+    let t = s.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case(none) || t.eq_ignore_ascii_case(also) {
+        Ok(None)
+    } else {
+        parse_count(t).map(Some).map_err(|e| format!("{e} (or {none})"))
+    }
+}
+
+/// `none` (or `-`) for no adaptation phase, 0 for full fine-tuning, r for rank-r adapters.
+fn parse_rank(s: &str) -> Result<Rank, String> {
+    Ok(parse_opt(s, "none", "-")?.map_or(Rank::None, Rank::of))
+}
+
+fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim()
+        .parse::<u64>()
+        .map_err(|_| format!("'{}' is not a whole number ≥ 0", clip(s)))
+}
+
+fn parse_bits(s: &str) -> Result<u32, String> {
+    s.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("'{}' is not a whole number (2–8, or 32 for float)", clip(s)))
+}
+
+fn parse_slide(s: &str) -> Result<usize, String> {
+    use crate::knobs::deck::MAX_SLIDES;
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{}' is not a slide number", clip(s)))?;
+    if !(1..=MAX_SLIDES).contains(&n) {
+        return Err(format!("slide {n} is outside 1–{MAX_SLIDES}"));
+    }
+    Ok(n)
+}
+
+// Where a key acts: why it changes nothing in a run of a config, shared by several rows.
+
+fn planted_linear(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.task == Task::Planted).then_some("the planted task trains one linear layer d×d (its size is dim)")
+}
+
+fn no_pretraining(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.task == Task::Planted)
+        .then_some("the planted task has no pre-training: it adapts from the start for steps steps")
+}
+
+fn no_adaptation(c: &ExperimentConfig) -> Option<&'static str> {
+    (!c.lora.rank.adapts()).then_some("there is no adaptation phase: set a rank r")
+}
+
+fn no_adapter(c: &ExperimentConfig) -> Option<&'static str> {
+    no_adaptation(c).or_else(|| {
+        (c.lora.rank == Rank::Full).then_some("r = 0 fine-tunes every weight: there is no adapter")
+    })
+}
+
+fn sp(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.mup.param == Parameterization::Standard).then_some("these are μP's: set param=mup")
+}
+
+fn float(c: &ExperimentConfig) -> Option<&'static str> {
+    (!c.quant.enabled()).then_some("the weights stay float: set bits")
+}
+
+fn transformer(c: &ExperimentConfig) -> Option<&'static str> {
+    (!c.is_transformer()).then_some("the transformer's: choose a sequence task")
+}
+
+fn modadd(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.task != Task::Modadd).then_some("for modadd")
+}
+
+fn not_planted(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.task != Task::Planted).then_some("for the planted task")
+}
+
+pub static V: Key = Key::new(
+    "v",
+    "Link version",
+    "link version",
+    Run,
+    (Ty::Count, Slot::Version),
+)
+.help("link format version");
+
+pub static TASK: Key = Key::new("task", "Task", "task", Data, exp!(named task))
+    .sweep()
+    .help("data set");
+
+pub static N: Key = Key::new("n", "Points", "training points", Data, exp!(count points))
+    .count(8, 8192)
+    .sweep()
+    .sizes()
+    .help("training points (validation draws as many fresh ones)");
+
+pub static W: Key = Key::new("w", "Width", "width", Model, exp!(count width))
+    .count(1, 4096)
+    .sweep()
+    .sizes()
+    .unused(planted_linear)
+    .help("MLP hidden width");
+
+pub static D: Key = Key::new("d", "Hidden layers", "hidden layers", Model, exp!(count depth))
+    .count(1, 32)
+    .sweep()
+    .sizes()
+    .unused(planted_linear)
+    .help("hidden layers (residual blocks with res)");
+
+pub static RES: Key = Key::new("res", "Residual", "residual option", Model, exp!(named residual))
+    .sweep()
+    .unused(|c| {
+        planted_linear(c).or_else(|| {
+            c.is_transformer()
+                .then_some("the transformer's blocks are always residual")
+        })
+    })
+    .help("plain MLP, or residual blocks h ← h + β·(W·φ(h) + b) with β = 1 or 1/√L");
+
+pub static ACT: Key = Key::new("act", "Activation", "activation", Model, exp!(named act))
+    .sweep()
+    .unused(|c| planted_linear(c).or_else(|| c.is_transformer().then_some("the transformer's MLP uses GELU")))
+    .help("activation");
+
+pub static OPT: Key = Key::new("opt", "Optimizer", "optimizer", Optimizer, exp!(named opt))
+    .sweep()
+    .help("optimizer (Adam ε = 1e-8 as in PyTorch)");
+
+pub static LR: Key = Key::new("lr", "Learning rate", "learning rate", Optimizer, exp!(number lr))
+    .number(1e-7, 10.0)
+    .sweep()
+    .help("learning rate, e.g. 0.01, 1e-3 or 2^-7");
+
+pub static BS: Key = Key::new("bs", "Batch size", "batch size", Optimizer, exp!(count batch))
+    .count(1, 8192)
+    .sweep()
+    .sizes()
+    .help("batch size (≥ points: full batch)");
+
+pub static STEPS: Key = Key::new("steps", "Steps", "steps", Optimizer, exp!(count steps))
+    .count(1, 100_000)
+    .sweep()
+    .sizes()
+    .help("optimizer steps (of pre-training, when there is an adaptation phase)");
+
+pub static SEED: Key = Key::new(
+    "seed",
+    "Seed",
+    "seed",
+    Data,
+    exp!(seed: Ty::Count, parse_seed, |v: &u64| v.to_string()),
+)
+.sweep()
+.help("seed for data, init and batch order (any u64)");
+
+pub static SCHED: Key = Key::new("sched", "Schedule", "schedule", Optimizer, exp!(named sched))
+    .sweep()
+    .sizes()
+    .help(
+        "learning-rate schedule: const, warmup (linear, then constant), cosine (warm-up, then cosine to 0)",
+    );
+
+pub static WARM: Key = Key::new("warm", "Warm-up", "warm-up steps", Optimizer, exp!(count warm))
+    .sweep()
+    .sizes()
+    .help("linear warm-up steps (with sched=warmup or cosine; at most a phase's steps)");
+
+pub static WD: Key = Key::new("wd", "Weight decay", "weight decay", Optimizer, exp!(number wd))
+    .number(0.0, 10.0)
+    .sweep()
+    .help("weight decay: Adam decoupled (AdamW), SGD L2 (as torch SGD)");
+
+pub static PARAM: Key = Key::new(
+    "param",
+    "Scheme",
+    "parameterization",
+    Scaling,
+    exp!(named mup.param),
+)
+.sweep()
+.help("parameterization: standard (SP) or μP as the mup package computes it");
+
+pub static BW: Key = Key::new(
+    "bw",
+    "Base width",
+    "base width",
+    Scaling,
+    exp!(count mup.base_width),
+)
+.count(1, 4096)
+.sweep()
+.sizes()
+.unused(sp)
+.help("μP base width: μP = SP at this width, m = w/bw");
+
+pub static AIN: Key = Key::new(
+    "ain",
+    "α_in",
+    "input multiplier α_in",
+    Scaling,
+    exp!(number mup.alpha_in),
+)
+.number(1e-6, 1e6)
+.sweep()
+.unused(sp)
+.help("μP input multiplier α_in on the input layer's output");
+
+pub static AOUT: Key = Key::new(
+    "aout",
+    "α_out",
+    "output multiplier α_out",
+    Scaling,
+    exp!(number mup.alpha_out),
+)
+.number(1e-6, 1e6)
+.sweep()
+.unused(sp)
+.help("μP output multiplier α_out (MuReadout's output_mult, divided by m)");
+
+pub static RZERO: Key = Key::new(
+    "rzero",
+    "zero-init readout (μP)",
+    "zero-init readout",
+    Scaling,
+    exp!(flag mup.readout_zero),
+)
+.sweep()
+.unused(sp)
+.help("μP zero-init readout");
+
+pub static R: Key = Key::new(
+    "r",
+    "Rank r",
+    "LoRA rank",
+    Lora,
+    exp!(lora.rank: Ty::Optional("none"), parse_rank, |v: &Rank| opt_text(v.count(), "none")),
+)
+.count(0, 4096)
+.sweep()
+.help("LoRA rank; none = no adaptation phase, 0 = full fine-tuning");
+
+pub static ALPHA: Key = Key::new("alpha", "α", "LoRA α", Lora, exp!(number lora.alpha))
+    .number(1e-6, 1e6)
+    .sweep()
+    .unused(no_adapter)
+    .help("LoRA α");
+
+pub static SCALE: Key = Key::new("scale", "Scale γ", "LoRA scale rule", Lora, exp!(named lora.scale))
+    .sweep()
+    .unused(no_adapter)
+    .help("γ rule: std = α/r, rs = α/√r");
+
+pub static AINIT: Key = Key::new("ainit", "A init", "A init", Lora, exp!(named lora.ainit))
+    .sweep()
+    .unused(no_adapter)
+    .help("random factor's init: peft = U(±1/√in), inv = N(0, 1/r²)");
+
+pub static TRAIN: Key = Key::new("train", "Trains", "trainable factors", Lora, exp!(named lora.train))
+    .sweep()
+    .unused(no_adapter)
+    .help("factors that train: ab, b (A frozen random), a (B frozen random, A = 0)");
+
+pub static LPLUS: Key = Key::new("lplus", "LoRA+ λ", "LoRA+ ratio λ", Lora, exp!(number lora.lplus))
+    .number(1.0 / 1024.0, 1024.0)
+    .sweep()
+    .unused(|c| {
+        no_adapter(c).or_else(|| {
+            (c.lora.train == Factors::AOnly).then_some("LoRA+ scales B's rate, and B is frozen (train=a)")
+        })
+    })
+    .help("LoRA+ ratio λ: lr(B) = λ · lr(A) (1 = plain LoRA)");
+
+pub static TARGET: Key = Key::new("target", "Layers", "adapted layers", Lora, exp!(lora.target: Ty::Text, Target::parse, Target::to_text))
+    .sizes()
+    .unused(no_adaptation)
+    .help("adapted layers: all, or indices from 0 (first) to the readout (0,3), or names as peft's target_modules: a layer (hidden.1), a role (input, hidden, readout)");
+
+pub static ASTEPS: Key = Key::new(
+    "asteps",
+    "Adapt steps",
+    "adaptation steps",
+    Lora,
+    exp!(count adapt_steps),
+)
+.count(1, 100_000)
+.sweep()
+.sizes()
+.unused(|c| no_pretraining(c).or_else(|| no_adaptation(c)))
+.help("adaptation steps after pre-training (the planted task has no pre-training)");
+
+pub static SHIFT: Key = Key::new("shift", "Shift", "shift", Lora, exp!(named shift))
+    .sweep()
+    .unused(|c| no_pretraining(c).or_else(|| no_adaptation(c)))
+    .help("adaptation task: rot (inputs turned 90°), flip (labels reversed)");
+
+pub static PR: Key = Key::new(
+    "pr",
+    "Planted rank r*",
+    "planted rank",
+    Planted,
+    exp!(count planted.rank),
+)
+.sweep()
+.sizes()
+.unused(not_planted)
+.help("planted rank r* (1 to dim)");
+
+pub static DIM: Key = Key::new(
+    "dim",
+    "Dimension d",
+    "planted dimension",
+    Planted,
+    exp!(count planted.dim),
+)
+.count(2, 512)
+.sweep()
+.sizes()
+.unused(not_planted)
+.help("planted input = output dimension d");
+
+pub static NOISE: Key = Key::new(
+    "noise",
+    "Noise std",
+    "noise std",
+    Planted,
+    exp!(number planted.noise),
+)
+.number(0.0, 10.0)
+.sweep()
+.unused(not_planted)
+.help("planted label-noise std");
+
+pub static K: Key = Key::new("k", "Input subspace k", "input subspace", Planted, exp!(planted.k: Ty::Optional("all"), |s| parse_opt(s, "all", "all"), |v: &Option<usize>| opt_text(*v, "all")))
+    .sweep()
+    .sizes()
+    .unused(not_planted)
+    .help("planted inputs in a random k-dimensional subspace (E3), 1 to dim; all = all d");
+
+pub static SV: Key = Key::new(
+    "sv",
+    "σ profile",
+    "singular-value profile",
+    Planted,
+    exp!(named planted.sv),
+)
+.sweep()
+.unused(not_planted)
+.help("planted singular values: lin 4·(r*−i+1)/r*, pow 4/i");
+
+pub static BITS: Key = Key::new(
+    "bits",
+    "Bits",
+    "bit-width",
+    Quant,
+    exp!(quant.bits: Ty::Choice(bit_choices), parse_bits, |v: &u32| v.to_string()),
+)
+.sweep()
+.sizes()
+.help("bits per weight, 2 to 8; 32 = float (no quantization)");
+
+pub static QFMT: Key = Key::new("qfmt", "Format", "number format", Quant, exp!(named quant.fmt))
+    .sweep()
+    .unused(float)
+    .help("number format: int symmetric, uint asymmetric (zero point), nf4, e4m3, e5m2, e2m1 (the last four fix bits to 4 or 8)");
+
+pub static QGRAN: Key = Key::new(
+    "qgran",
+    "Scales",
+    "scale granularity",
+    Quant,
+    exp!(named quant.gran),
+)
+.sweep()
+.unused(float)
+.help("scale granularity: tensor, channel (output channel), group");
+
+pub static QGS: Key = Key::new("qgs", "Group size", "group size", Quant, exp!(count quant.group))
+    .count(1, 4096)
+    .sweep()
+    .unused(|c| {
+        float(c).or_else(|| (c.quant.gran != Granularity::Group).then_some("a group size is for qgran=group"))
+    })
+    .help("group size: inputs per scale with per-group scales");
+
+pub static QMODE: Key = Key::new(
+    "qmode",
+    "Mode",
+    "quantization mode",
+    Quant,
+    exp!(named quant.mode),
+)
+.sweep()
+.sizes()
+.unused(float)
+.help("ptq after training, qat fake-quant + straight-through, qlora quantized frozen base under LoRA");
+
+pub static QCLIP: Key = Key::new("qclip", "Clipping", "clipping", Quant, exp!(named quant.clip))
+    .sweep()
+    .sizes()
+    .unused(float)
+    .help("range: max (absmax) or mse (least-squares search)");
+
+pub static QOUT: Key = Key::new("qout", "Outlier ×", "outlier factor", Quant, exp!(number quant.outlier))
+    .number(1.0, 1000.0)
+    .sweep()
+    .unused(|c| float(c).or_else(|| (c.is_transformer() || c.task == Task::Planted).then_some("an outlier channel is for a plain ReLU MLP")))
+    .help("outlier channel: one hidden unit × k before quantizing, compensated in the next layer (ReLU MLPs); 1 = off");
+
+pub static QEMB: Key = Key::new("qemb", "Quantize embedding", "embedding quantization", Quant, exp!(flag quant.embed))
+    .sweep()
+    .unused(|c| float(c).or_else(|| (!c.is_transformer()).then_some("only the transformer has a token embedding")))
+    .help("transformer: round the token embedding too (one scale per token under per-channel granularity); off keeps it float");
+
+pub static COORD: Key = Key::new(
+    "coord",
+    "Coord. check",
+    "coordinate-check steps",
+    Scaling,
+    exp!(count coord),
+)
+.count(0, 20)
+.help("coordinate check: record the mean |output| of every layer after each of the first N steps (0 = off)");
+
+pub static MODEL: Key = Key::new("model", "Model", "model", Transformer, exp!(named model))
+    .sweep()
+    .help("model family: mlp, gpt (a decoder-only transformer), or auto (mlp; gpt for the sequence tasks)");
+
+pub static HEADS: Key = Key::new(
+    "heads",
+    "Heads",
+    "attention heads",
+    Transformer,
+    exp!(count gpt.heads),
+)
+.count(1, 64)
+.sweep()
+.sizes()
+.unused(transformer)
+.help("transformer: attention heads (w must be a multiple)");
+
+pub static CTX: Key = Key::new(
+    "ctx",
+    "Context",
+    "context length",
+    Transformer,
+    exp!(count gpt.ctx),
+)
+.count(2, 512)
+.sweep()
+.sizes()
+.unused(transformer)
+.help("transformer: context length, at least the task's tokens per example");
+
+pub static MLPR: Key = Key::new(
+    "mlpr",
+    "MLP ratio",
+    "MLP ratio",
+    Transformer,
+    exp!(count gpt.mlp_ratio),
+)
+.count(1, 8)
+.sweep()
+.unused(transformer)
+.help("transformer: each block's MLP width as a multiple of w");
+
+pub static NORM: Key = Key::new("norm", "Norm", "norm", Transformer, exp!(named gpt.norm))
+    .sweep()
+    .unused(transformer)
+    .help("transformer: layer (LayerNorm) or rms (RMSNorm), pre-norm");
+
+pub static POS: Key = Key::new(
+    "pos",
+    "Positions",
+    "positional encoding",
+    Transformer,
+    exp!(named gpt.pos),
+)
+.sweep()
+.unused(transformer)
+.help("transformer: learned positions or rope (rotary, on queries and keys)");
+
+pub static QKLN: Key = Key::new("qkln", "qk-norm", "qk-norm", Transformer, exp!(flag gpt.qk_norm))
+    .sweep()
+    .unused(transformer)
+    .help("transformer: normalise queries and keys per head (qk-layernorm)");
+
+pub static ZLOSS: Key = Key::new(
+    "zloss",
+    "z-loss",
+    "z-loss weight",
+    Transformer,
+    exp!(number gpt.z_loss),
+)
+.number(0.0, 1.0)
+.sweep()
+.unused(transformer)
+.help("transformer: weight of the z-loss on log²Z of the output (PaLM; 1e-4 is usual; 0 = off)");
+
+pub static TIED: Key = Key::new(
+    "tied",
+    "tied readout",
+    "tied readout",
+    Transformer,
+    exp!(flag gpt.tied),
+)
+.sweep()
+.unused(transformer)
+.help("transformer: readout tied to the token embedding");
+
+pub static SEQLEN: Key = Key::new(
+    "seqlen",
+    "Sequence length",
+    "sequence length",
+    Transformer,
+    exp!(count seq.len),
+)
+.count(1, 128)
+.sweep()
+.unused(|c| {
+    (!matches!(c.task, Task::Copy | Task::Reverse | Task::Sort)).then_some("for copy, reverse and sort")
+})
+.help("copy, reverse, sort: symbols to read (the answer is as long)");
+
+pub static SYMS: Key = Key::new(
+    "syms",
+    "Symbols",
+    "alphabet size",
+    Transformer,
+    exp!(count seq.symbols),
+)
+.count(2, 64)
+.sweep()
+.unused(|c| {
+    (!matches!(c.task, Task::Copy | Task::Reverse | Task::Sort)).then_some("for copy, reverse and sort")
+})
+.help("copy, reverse, sort: alphabet size");
+
+pub static P: Key = Key::new("p", "Modulus p", "modulus", Transformer, exp!(count seq.modulus))
+    .count(2, 257)
+    .sweep()
+    .unused(modadd)
+    .help("modadd: the modulus p of a + b mod p");
+
+pub static TFRAC: Key = Key::new(
+    "tfrac",
+    "Train fraction",
+    "train fraction",
+    Transformer,
+    exp!(number seq.train_frac),
+)
+.number(0.01, 0.99)
+.sweep()
+.unused(modadd)
+.help("modadd: share of the p² sums that train; the rest validate (grokking: 0.3)");
+
+pub static BACKEND: Key = Key::new("backend", "Backend", "backend", Run, view!(named backend))
+    .help("page only: auto (the faster of WebGPU and the CPU, timed on the experiment; never a software adapter), webgpu, cpu");
+
+pub static YLOG: Key = Key::new("ylog", "log-scale loss", "log-scale loss", Run, view!(flag log_y))
+    .help("view: log-scale loss axis");
+
+pub static XLOG: Key = Key::new(
+    "xlog",
+    "log-scale steps",
+    "log-scale steps",
+    Run,
+    view!(flag log_x),
+)
+.help("view: log-scale step axis");
+
+pub static METRIC: Key = Key::new("metric", "Sweep plots", "sweep metric", Run, view!(named metric))
+    .help("view: what sweep charts compare runs by, the final or the best (early-stopped) validation loss");
+
+pub static PRESENT: Key = Key::new("present", "Present", "presenter mode", Run, view!(flag present))
+    .help("view: presenter mode, the charts full screen in large type with only the knobs= bar (P key)");
+
+pub static KNOBS: Key = Key::new(
+    "knobs",
+    "Presenter knobs",
+    "presenter knobs",
+    Run,
+    view!(knobs: Ty::Text, parse_knob_list, |v: &Vec<String>| v.join(",")),
+)
+.help("view: the knobs presenter mode shows, link keys separated by ',' (e.g. r,bits; at most 4)");
+
+pub static EMBED: Key = Key::new("embed", "Embed", "embed mode", Run, view!(flag embed))
+    .help("view: embed mode for an iframe, the charts and a compact bar of the knobs= only");
+
+pub static DECK: Key = Key::new("deck", "Deck", "deck", Run, view!(deck: Ty::Text, crate::knobs::deck::parse_list, |v: &Vec<String>| crate::knobs::deck::list_text(v)))
+    .max_len(crate::knobs::deck::MAX_TEXT)
+    .help("view: a talk's slides, preset ids or links separated by ',' (e.g. e1,e4); ←/→ or PageUp/PageDown step it");
+
+pub static SLIDE: Key = Key::new(
+    "slide",
+    "Slide",
+    "slide",
+    Run,
+    view!(slide: Ty::Count, parse_slide, |v: &usize| v.to_string()),
+)
+.count(1, crate::knobs::deck::MAX_SLIDES)
+.help("view: the deck's slide on screen, from 1");
+
+pub static SWEEP: Key = Key::new("sweep", "Sweep", "sweep", Run, (Ty::Text, Slot::Sweep))
+    .max_len(300)
+    .help("up to three knobs (x axis, curves, panels) plus seed: key:values separated by ';', a list (a,b,c) or a range lo..hi*factor / lo..hi+step");
