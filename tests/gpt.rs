@@ -8,6 +8,7 @@ use burn::tensor::activation::log_softmax;
 use tinytune::data::Rng;
 use tinytune::knobs::gpt::{GptConfig, Norm, Pos};
 use tinytune::knobs::mup::MupConfig;
+use tinytune::model::Family;
 use tinytune::model::backend;
 use tinytune::model::gpt::Gpt;
 
@@ -61,7 +62,7 @@ fn variants() -> Vec<GptConfig> {
 fn logits_have_one_row_per_position_and_token() {
     for cfg in variants() {
         let m = model(&cfg, 16, 2, 1);
-        let logits = m.forward(tokens(&[vec![1, 2, 3, 4, 5], vec![5, 4, 3, 2, 1]]));
+        let logits = m.forward(tokens(&[vec![1, 2, 3, 4, 5], vec![5, 4, 3, 2, 1]]), None);
         assert_eq!(logits.dims(), [2, 5, VOCAB], "{cfg:?}");
         assert!(values(logits).iter().all(|v| v.is_finite()));
     }
@@ -71,8 +72,8 @@ fn logits_have_one_row_per_position_and_token() {
 fn a_later_token_never_changes_an_earlier_position() {
     for cfg in variants() {
         let m = model(&cfg, 16, 2, 3);
-        let a = values(m.forward(tokens(&[vec![1, 2, 3, 4, 5, 6]])));
-        let b = values(m.forward(tokens(&[vec![1, 2, 3, 9, 0, 7]])));
+        let a = values(m.forward(tokens(&[vec![1, 2, 3, 4, 5, 6]]), None));
+        let b = values(m.forward(tokens(&[vec![1, 2, 3, 9, 0, 7]]), None));
         let row = VOCAB;
         // Positions 0..3 read only tokens 1, 2, 3: identical logits.
         for (x, y) in a[..3 * row].iter().zip(&b[..3 * row]) {
@@ -92,7 +93,7 @@ fn a_later_token_never_changes_an_earlier_position() {
 fn layers_are_named_for_the_knobs_and_the_count_is_exact() {
     for cfg in variants() {
         let m = model(&cfg, 16, 2, 1);
-        let names: Vec<String> = m.layers().into_iter().map(|(n, _)| n).collect();
+        let names: Vec<String> = m.linears().into_iter().map(|(n, _)| n).collect();
         assert_eq!(
             &names[..6],
             [
@@ -114,12 +115,12 @@ fn a_seed_gives_the_same_model() {
     let cfg = GptConfig::default();
     let x = tokens(&[vec![1, 2, 3]]);
     assert_eq!(
-        values(model(&cfg, 16, 1, 5).forward(x.clone())),
-        values(model(&cfg, 16, 1, 5).forward(x.clone()))
+        values(model(&cfg, 16, 1, 5).forward(x.clone(), None)),
+        values(model(&cfg, 16, 1, 5).forward(x.clone(), None))
     );
     assert_ne!(
-        values(model(&cfg, 16, 1, 5).forward(x.clone())),
-        values(model(&cfg, 16, 1, 6).forward(x))
+        values(model(&cfg, 16, 1, 5).forward(x.clone(), None)),
+        values(model(&cfg, 16, 1, 6).forward(x, None))
     );
 }
 
@@ -167,13 +168,13 @@ fn it_learns_to_copy_a_sequence() {
     };
     // The copied half: positions 4..8 predict tokens 5..9.
     let copied_loss = |m: &Gpt, x: Tensor<2, Int>, y: Tensor<2, Int>| {
-        next_token_loss(m.forward(x).narrow(1, 4, 4), y.narrow(1, 4, 4))
+        next_token_loss(m.forward(x, None).narrow(1, 4, 4), y.narrow(1, 4, 4))
     };
     let (x0, y0) = batch(&mut rng);
     let first: f32 = values(copied_loss(&m, x0, y0))[0];
     for _ in 0..150 {
         let (x, y) = batch(&mut rng);
-        let loss = next_token_loss(m.forward(x), y);
+        let loss = next_token_loss(m.forward(x, None), y);
         let grads = GradientsParams::from_grads(loss.backward(), &m);
         m = optim.step(3e-3, m, grads);
     }

@@ -376,9 +376,9 @@ fn the_checker_sees_imports() {
         main_uses.contains(&vec!["link".to_string(), "url".to_string()]),
         "{main_uses:?}"
     );
-    let trainer_uses = &graph[&vec!["train".to_string(), "trainer".to_string()]];
+    let vector_uses = &graph[&vec!["train".to_string(), "vector".to_string()]];
     assert!(
-        trainer_uses.contains(&vec!["model".to_string(), "mlp".to_string()]),
-        "{trainer_uses:?}"
+        vector_uses.contains(&vec!["model".to_string(), "mlp".to_string()]),
+        "{vector_uses:?}"
     );
 }

@@ -8,19 +8,20 @@ use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::lora;
 use tinytune::knobs::lora::{Factors, ScaleRule};
 use tinytune::link::url::parse_strict;
+use tinytune::model::Family;
 use tinytune::model::backend;
 use tinytune::train::metrics::read_reports;
-use tinytune::train::{StepOutput, Trainer, train_run};
+use tinytune::train::{MlpTrainer, StepOutput, train_run};
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()
 }
 
-fn trainer(query: &str) -> Trainer {
-    Trainer::new(&parse_strict(query).unwrap().experiment, &backend::cpu()).unwrap()
+fn trainer(query: &str) -> MlpTrainer {
+    MlpTrainer::new(&parse_strict(query).unwrap().experiment, &backend::cpu()).unwrap()
 }
 
-fn steps(t: &mut Trainer, n: usize) {
+fn steps(t: &mut MlpTrainer, n: usize) {
     let outs: Vec<StepOutput> = (0..n).map_while(|_| t.step()).collect();
     pollster::block_on(read_reports(outs, Vec::new())).unwrap();
 }
@@ -30,10 +31,10 @@ fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Every parameter of the model, flattened, in visiting order.
-fn all_params(t: &Trainer) -> Vec<Vec<f32>> {
+fn all_params(t: &MlpTrainer) -> Vec<Vec<f32>> {
     let m = t.model();
     let mut out = Vec::new();
-    for (_, l) in m.layers() {
+    for (_, l) in m.linears() {
         out.push(values(l.weight.val()));
         if let Some(b) = &l.bias {
             out.push(values(b.val()));
@@ -57,10 +58,14 @@ fn attaching_adapters_leaves_the_output_unchanged() {
         ),
         &device,
     );
-    let before = values(base.forward(x.clone()));
+    let before = values(base.forward(x.clone(), None));
     let adapted = tinytune::model::lora::attach(base, &cfg.lora, 1);
     assert_eq!(adapted.layers.len(), 4);
-    assert_eq!(values(adapted.model.forward(x)), before, "B = 0 at attach time");
+    assert_eq!(
+        values(adapted.model.forward(x, None)),
+        before,
+        "B = 0 at attach time"
+    );
 
     // `target` picks layers by position: only those get adapters.
     let mut rng = tinytune::data::Rng::new(1);
@@ -72,7 +77,7 @@ fn attaching_adapters_leaves_the_output_unchanged() {
     assert_eq!(names, ["input", "readout"]);
     let has: Vec<bool> = adapted
         .model
-        .layers()
+        .linears()
         .iter()
         .map(|(_, l)| l.weight.adapter().is_some())
         .collect();
@@ -114,7 +119,7 @@ fn attaching_adapters_leaves_the_output_unchanged() {
 #[test]
 fn only_adapters_train_and_merging_is_exact() {
     let mut t = trainer("task=planted&dim=16&pr=2&r=2&n=256&steps=20&lr=0.01");
-    let readout = |t: &Trainer| {
+    let readout = |t: &MlpTrainer| {
         let w = &t.model().readout.weight;
         let ad = w.adapter().expect("the readout is adapted");
         (values(w.base()), values(ad.a.val()), values(ad.b.val()))
@@ -139,10 +144,10 @@ fn only_adapters_train_and_merging_is_exact() {
         &device,
     );
     let model = t.model().clone();
-    let unmerged = values(model.forward(x.clone()));
+    let unmerged = values(model.forward(x.clone(), None));
     let merged_model = model.materialize();
     assert!(merged_model.readout.weight.adapter().is_none());
-    let merged = values(merged_model.forward(x));
+    let merged = values(merged_model.forward(x, None));
     assert!(max_abs_diff(&unmerged, &merged) < 1e-5);
 }
 
@@ -187,7 +192,7 @@ fn scale_rules_and_trainable_counts() {
 fn factor_modes_freeze_what_they_say() {
     for (mode, a_trains, b_trains) in [("b", false, true), ("a", true, false)] {
         let mut t = trainer(&format!("task=planted&dim=12&pr=2&r=3&train={mode}&steps=10"));
-        let ab = |t: &Trainer| {
+        let ab = |t: &MlpTrainer| {
             let ad = t.model().readout.weight.adapter().unwrap();
             (values(ad.a.val()), values(ad.b.val()))
         };
@@ -223,7 +228,7 @@ fn lora_plus_scales_the_learning_rate_of_b() {
 fn same_link_same_adapters() {
     let a = trainer("task=planted&dim=12&r=3&steps=5");
     let b = trainer("task=planted&dim=12&r=3&steps=5");
-    let f = |t: &Trainer| values(t.model().readout.weight.adapter().unwrap().a.val());
+    let f = |t: &MlpTrainer| values(t.model().readout.weight.adapter().unwrap().a.val());
     assert_eq!(f(&a), f(&b));
 }
 

@@ -7,16 +7,17 @@ use burn::module::Param;
 use burn::prelude::*;
 use tinytune::knobs::mup::Parameterization;
 use tinytune::link::url::{experiment_query, parse_strict};
+use tinytune::model::Family;
 use tinytune::model::{Mlp, backend};
 use tinytune::train::groups::param_rates;
 use tinytune::train::metrics::read_reports;
-use tinytune::train::{StepOutput, Trainer, train_run};
+use tinytune::train::{MlpTrainer, StepOutput, train_run};
 
 /// Every layer's weight and bias, in forward order.
-fn snapshot(t: &Trainer) -> Vec<(Vec<f32>, Vec<f32>)> {
+fn snapshot(t: &MlpTrainer) -> Vec<(Vec<f32>, Vec<f32>)> {
     let v = |x: Tensor<2>| x.into_data().convert::<f32>().try_to_vec::<f32>().unwrap();
     t.model()
-        .layers()
+        .linears()
         .iter()
         .map(|(_, l)| {
             let b = l
@@ -30,7 +31,7 @@ fn snapshot(t: &Trainer) -> Vec<(Vec<f32>, Vec<f32>)> {
 }
 
 /// Takes `n` steps and waits for them.
-fn steps(t: &mut Trainer, n: usize) {
+fn steps(t: &mut MlpTrainer, n: usize) {
     let outs: Vec<StepOutput> = (0..n).filter_map(|_| t.step()).collect();
     pollster::block_on(read_reports(outs, Vec::new())).unwrap();
 }
@@ -80,7 +81,7 @@ fn per_group_learning_rates_reach_the_optimizer() {
     let cfg = parse_strict("w=256&d=2&steps=5&lr=0.001&param=mup&bw=64&bs=256")
         .unwrap()
         .experiment;
-    let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let mut t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     let before = snapshot(&t);
     steps(&mut t, 1);
     let after = snapshot(&t);
@@ -101,7 +102,7 @@ fn the_adaptation_phase_keeps_the_mup_groups() {
         "w=256&d=2&steps=1&asteps=3&lr=0.001&param=mup&bw=64&bs=256&r=0&sched=cosine",
     ] {
         let cfg = parse_strict(link).unwrap().experiment;
-        let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+        let mut t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
         steps(&mut t, 1);
         let before = snapshot(&t);
         steps(&mut t, 1);
@@ -131,8 +132,8 @@ fn weight_decay_follows_each_parameters_rule() {
         let link = format!("w=256&d=2&steps=2&lr=0.01&param=mup&bw=64&bs=256&opt={opt}");
         let plain = parse_strict(&link).unwrap().experiment;
         let decayed = parse_strict(&format!("{link}&wd=2")).unwrap().experiment;
-        let mut a = Trainer::new(&plain, &backend::cpu()).unwrap();
-        let mut b = Trainer::new(&decayed, &backend::cpu()).unwrap();
+        let mut a = MlpTrainer::new(&plain, &backend::cpu()).unwrap();
+        let mut b = MlpTrainer::new(&decayed, &backend::cpu()).unwrap();
         let w0 = snapshot(&a);
         steps(&mut a, 1);
         steps(&mut b, 1);
@@ -142,7 +143,7 @@ fn weight_decay_follows_each_parameters_rule() {
             let r = rates.iter().find(|r| r.name == name).unwrap();
             r.lr * r.wd
         };
-        for (i, (name, _)) in b.model().layers().iter().enumerate() {
+        for (i, (name, _)) in b.model().linears().iter().enumerate() {
             for (tensor, before, x, y) in [
                 ("weight", &w0[i].0, &wa[i].0, &wb[i].0),
                 ("bias", &w0[i].1, &wa[i].1, &wb[i].1),
@@ -171,7 +172,7 @@ fn the_readout_bias_is_added_outside_mureadouts_multiplier() {
     let cfg = parse_strict("task=blobs&w=256&param=mup&bw=64&aout=3&rzero=1")
         .unwrap()
         .experiment;
-    let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     let mut model: Mlp = t.model().clone();
     assert_eq!(model.readout_input_mult, 3.0 / 4.0);
     let device = t.device().clone();
@@ -179,7 +180,7 @@ fn the_readout_bias_is_added_outside_mureadouts_multiplier() {
     model.readout.bias = Some(Param::from_tensor(bias));
     let x = Tensor::<2>::from_floats([[0.3, -0.7], [1.2, 0.4]], &device);
     let y = model
-        .forward(x)
+        .forward(x, None)
         .into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()

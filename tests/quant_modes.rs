@@ -4,11 +4,12 @@
 
 use burn::prelude::*;
 use tinytune::link::url::{experiment_query, parse, parse_strict};
+use tinytune::model::Family;
 use tinytune::model::backend;
 use tinytune::model::quant::tensor::fake_quant;
 use tinytune::train::export::to_summary_csv;
 use tinytune::train::metrics::read_reports;
-use tinytune::train::{Trainer, train_run};
+use tinytune::train::{MlpTrainer, train_run};
 
 fn run(q: &str) -> tinytune::train::metrics::Run {
     pollster::block_on(train_run(
@@ -52,12 +53,38 @@ fn ptq_reports_the_quantized_models_loss_at_the_last_step() {
     assert!(!to_summary_csv(&[run("task=xor&steps=5")]).contains("quant_val_loss"));
 }
 
+/// QAT is applied by the trainer, for every family: the planted task's linear student too (it was
+/// built without it and trained in float).
+#[test]
+fn qat_rounds_the_planted_students_weights_too() {
+    let cfg = parse_strict("task=planted&dim=16&pr=2&steps=3&bits=3&qmode=qat")
+        .unwrap()
+        .experiment;
+    let t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
+    let x = Tensor::<2>::random(
+        [8, 16],
+        burn::tensor::Distribution::Default,
+        &backend::cpu().autodiff(),
+    );
+    let qat = values(t.model().forward(x.clone(), None).detach());
+    let explicit = values(
+        t.model()
+            .quantized(&cfg.quant, false)
+            .forward(x.clone(), None)
+            .detach(),
+    );
+    let float = values(t.model().clone().with_qat(None).forward(x, None).detach());
+    let gap = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
+    assert!(gap(&qat, &explicit) < 1e-5, "the forward sees the 3-bit weights");
+    assert!(gap(&qat, &float) > 1e-3, "and they are not the float ones");
+}
+
 #[test]
 fn qat_trains_on_the_quantized_grid_and_beats_ptq_at_two_bits() {
     let cfg = parse_strict("task=digits&w=64&d=2&bs=128&steps=20&lr=0.003&bits=2&qmode=qat")
         .unwrap()
         .experiment;
-    let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let mut t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     for _ in 0..5 {
         let o = t.step().unwrap();
         pollster::block_on(read_reports(vec![o], Vec::new())).unwrap();
@@ -68,8 +95,8 @@ fn qat_trains_on_the_quantized_grid_and_beats_ptq_at_two_bits() {
         burn::tensor::Distribution::Default,
         &backend::cpu().autodiff(),
     );
-    let qat = values(t.model().forward(x.clone()).detach());
-    let explicit = values(t.model().quantized(&cfg.quant, false).forward(x).detach());
+    let qat = values(t.model().forward(x.clone(), None).detach());
+    let explicit = values(t.model().quantized(&cfg.quant, false).forward(x, None).detach());
     let worst = qat
         .iter()
         .zip(&explicit)
@@ -91,9 +118,9 @@ fn qlora_trains_adapters_on_a_frozen_quantized_base() {
     let cfg = parse_strict("task=digits&w=64&d=2&bs=128&steps=20&asteps=40&r=4&bits=4&qmode=qlora&lr=0.003")
         .unwrap()
         .experiment;
-    let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let mut t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     let mut reports = Vec::new();
-    let mut step = |t: &mut Trainer, n: usize| {
+    let mut step = |t: &mut MlpTrainer, n: usize| {
         for _ in 0..n {
             let o = t.step().unwrap();
             reports.extend(pollster::block_on(read_reports(vec![o], Vec::new())).unwrap().0);
@@ -101,15 +128,15 @@ fn qlora_trains_adapters_on_a_frozen_quantized_base() {
     };
     step(&mut t, 21); // pre-training, then the first adaptation step
     assert!(t.adaptation().is_some());
-    let bases = |t: &Trainer| -> Vec<Vec<f32>> {
+    let bases = |t: &MlpTrainer| -> Vec<Vec<f32>> {
         t.model()
-            .layers()
+            .linears()
             .iter()
             .map(|(_, l)| values((*l.weight).clone().detach()))
             .collect()
     };
     let before = bases(&t);
-    for ((_, l), base) in t.model().layers().iter().zip(&before) {
+    for ((_, l), base) in t.model().linears().iter().zip(&before) {
         assert!(l.weight.adapter().is_some(), "every layer has an adapter");
         let on_grid = values(fake_quant((*l.weight).clone().detach(), &cfg.quant));
         assert_eq!(&on_grid, base, "the base is already on the 4-bit grid");
@@ -180,14 +207,14 @@ fn quantization_keys_round_trip_and_bad_values_are_refused() {
 #[test]
 fn an_outlier_channel_keeps_the_float_model_but_breaks_per_tensor_scales() {
     let cfg = parse_strict("task=digits&w=64&d=2&steps=1").unwrap().experiment;
-    let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     let x = Tensor::<2>::random(
         [32, 64],
         burn::tensor::Distribution::Default,
         &backend::cpu().autodiff(),
     );
-    let plain = values(t.model().forward(x.clone()).detach());
-    let outlier = values(t.model().with_outlier(16.0).forward(x).detach());
+    let plain = values(t.model().forward(x.clone(), None).detach());
+    let outlier = values(t.model().with_outlier(16.0).forward(x, None).detach());
     let worst = plain
         .iter()
         .zip(&outlier)
@@ -219,14 +246,19 @@ fn burns_native_quantization_gives_the_reference_model_and_its_real_size() {
     assert!(native::covers(&cfg) && line(&cfg, true).contains("Burn's native Q4S"));
     assert!(line(&cfg, false).contains("; fake quantization"), "not on WebGPU");
     // The same weights through Burn's Q4S and through the reference rounding.
-    let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     let x = Tensor::<2>::random(
         [32, 64],
         burn::tensor::Distribution::Default,
         &backend::cpu().autodiff(),
     );
-    let a = values(t.model().quantized(&cfg.quant, true).forward(x.clone()).detach());
-    let b = values(t.model().quantized(&cfg.quant, false).forward(x).detach());
+    let a = values(
+        t.model()
+            .quantized(&cfg.quant, true)
+            .forward(x.clone(), None)
+            .detach(),
+    );
+    let b = values(t.model().quantized(&cfg.quant, false).forward(x, None).detach());
     let worst = a.iter().zip(&b).map(|(p, q)| (p - q).abs()).fold(0f32, f32::max);
     assert!(worst < 1e-4, "native and reference differ by {worst}");
     // Burn's CPU backend keeps one i8 per value and an f32 scale per block; biases stay f32.

@@ -18,10 +18,11 @@ use tinytune::knobs::lora::ScaleRule;
 use tinytune::knobs::quant::format::{NF4, QFormat};
 use tinytune::knobs::quant::{Clip, Granularity, QuantConfig};
 use tinytune::link::url::parse_strict;
+use tinytune::model::Family;
 use tinytune::model::backend;
 use tinytune::model::quant::{scalar, tensor};
 use tinytune::train::groups::param_rates;
-use tinytune::train::{Trainer, train_run};
+use tinytune::train::{MlpTrainer, train_run};
 
 fn fixture(name: &str) -> Value {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -77,7 +78,7 @@ fn mup_tables_equal_the_mup_package() {
         let cfg = parse_strict(&format!("{link}&steps=1&asteps=1"))
             .unwrap()
             .experiment;
-        let trainer = Trainer::new(&cfg, &backend::cpu()).unwrap();
+        let trainer = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
         let base = trainer.model().clone();
         let model = match phase {
             "pretrain" => base.clone(),
@@ -106,7 +107,8 @@ fn mup_tables_equal_the_mup_package() {
         }
         // Init: the table, and the weights the model really drew.
         let specs = base.param_specs();
-        for ((name, layer), role) in base.layers().into_iter().zip(base.roles()) {
+        let roles: Vec<_> = base.layers().iter().map(|l| l.role).collect();
+        for ((name, layer), role) in base.linears().into_iter().zip(roles) {
             let [fan_in, _] = layer.weight.val().dims();
             for (part, suffix) in [
                 (tinytune::knobs::mup::Part::Weight, "weight"),
@@ -131,7 +133,7 @@ fn mup_tables_equal_the_mup_package() {
                 "{link} {name}: drew std {drawn}, table {want}"
             );
         }
-        assert_eq!(specs.len(), 2 * base.layers().len());
+        assert_eq!(specs.len(), 2 * base.linears().len());
         // Forward multipliers: MuReadout scales the readout's input, α_in the input layer's output.
         let layers = &case["layers"];
         assert!(
@@ -311,9 +313,9 @@ fn drawn_a(w: usize, r: usize, index: usize, ainit: &str) -> (Vec<f64>, Vec<f32>
     let cfg = parse_strict(&format!("task=digits&w={w}&d=2&steps=1&r={r}&ainit={ainit}"))
         .unwrap()
         .experiment;
-    let t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     let adapted = tinytune::model::lora::attach(t.model().clone(), &cfg.lora, cfg.seed).model;
-    let (_, layer) = &adapted.layers()[index];
+    let (_, layer) = &adapted.linears()[index];
     let ad = layer.weight.adapter().expect("an adapter");
     let a = values(ad.a.val()).iter().map(|x| f64::from(*x)).collect();
     (a, values(ad.b.val()))

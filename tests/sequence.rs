@@ -9,6 +9,7 @@ use tinytune::data::sequence::{Sequences, generate};
 use tinytune::knobs::gpt::GptConfig;
 use tinytune::knobs::mup::MupConfig;
 use tinytune::knobs::sequence::{SeqConfig, SeqKind};
+use tinytune::model::Family;
 use tinytune::model::backend;
 use tinytune::model::gpt::Gpt;
 
@@ -204,13 +205,13 @@ fn the_transformer_learns_every_task() {
         );
         let mut optim = ModuleOptimizer::from(AdamConfig::new().with_epsilon(1e-8).build());
         let value = |l: Tensor<1>| l.into_data().convert::<f32>().try_to_vec::<f32>().unwrap()[0];
-        let first = value(loss(m.forward(x.clone()), y.clone(), mask.clone()));
+        let first = value(loss(m.forward(x.clone(), None), y.clone(), mask.clone()));
         for _ in 0..60 {
-            let l = loss(m.forward(x.clone()), y.clone(), mask.clone());
+            let l = loss(m.forward(x.clone(), None), y.clone(), mask.clone());
             let grads = GradientsParams::from_grads(l.backward(), &m);
             m = optim.step(3e-3, m, grads);
         }
-        let last = value(loss(m.forward(x.clone()), y.clone(), mask.clone()));
+        let last = value(loss(m.forward(x.clone(), None), y.clone(), mask.clone()));
         assert!(last < 0.6 * first, "{kind:?}: training loss {first} → {last}");
     }
 }
@@ -235,10 +236,7 @@ fn a_transformer_link_trains_natively_and_replays_the_same_curve() {
     assert_eq!(run.reports, again.reports, "the same link gives the same curve");
     assert_eq!(cfg.parameter_estimate(), {
         let job = tinytune::train::Job::new(&cfg, &device).unwrap();
-        match job {
-            tinytune::train::Job::Sequence(t) => burn::module::Module::num_params(t.model()),
-            _ => unreachable!("a transformer job"),
-        }
+        job.parameter_count()
     });
 }
 
@@ -324,7 +322,7 @@ fn mup_gives_the_transformer_its_groups_and_attention_scale() {
     // m = 128/32 = 4: hidden matrices η/m; the embedding, vectors and the readout η (MuAdam).
     assert!((lr("block.0.attn.q.weight") - 0.0025).abs() < 1e-12);
     assert!((lr("block.0.mlp.fc.weight") - 0.0025).abs() < 1e-12);
-    assert_eq!(lr("embed.weight"), 0.01);
+    assert_eq!(lr("tok_embed.weight"), 0.01);
     assert_eq!(lr("block.0.attn.q.bias"), 0.01);
     assert_eq!(lr("block.0.norm1.gamma"), 0.01);
     assert_eq!(lr("readout.weight"), 0.01);
@@ -461,15 +459,12 @@ fn the_transformer_quantizes_after_training_and_trains_through_quantization() {
 const ADAPT: &str = "task=reverse&w=32&d=2&heads=2&ctx=8&steps=60&lr=0.003&bs=32&seqlen=4&syms=6\
                      &r=4&target=q,v&asteps=60";
 
-fn seq_trainer(query: &str) -> tinytune::train::sequence::SeqTrainer {
+fn seq_trainer(query: &str) -> tinytune::train::GptTrainer {
     let cfg = tinytune::link::url::parse_strict(query).unwrap().experiment;
-    tinytune::train::sequence::SeqTrainer::new(&cfg, &backend::cpu()).unwrap()
+    tinytune::train::GptTrainer::new(&cfg, &backend::cpu()).unwrap()
 }
 
-fn run_steps(
-    t: &mut tinytune::train::sequence::SeqTrainer,
-    n: usize,
-) -> Vec<tinytune::train::metrics::StepReport> {
+fn run_steps(t: &mut tinytune::train::GptTrainer, n: usize) -> Vec<tinytune::train::metrics::StepReport> {
     let outs: Vec<_> = (0..n).map_while(|_| t.step()).collect();
     pollster::block_on(tinytune::train::metrics::read_reports(outs, Vec::new()))
         .unwrap()
@@ -485,13 +480,13 @@ fn lora_on_the_transformers_attention_starts_at_the_base_trains_only_adapters_an
     let mut t = seq_trainer(ADAPT);
     run_steps(&mut t, 60);
     assert!(t.adaptation().is_none(), "still pre-training");
-    let x = t.dataset().val.x[..4 * 8].to_vec();
+    let x = t.objective().dataset().val.x[..4 * 8].to_vec();
     let device = t.device().clone();
     let tokens = || Tensor::<2, Int>::from_data(TensorData::new(x.clone(), [4, 8]), &device);
-    let before = values_of(t.model().forward(tokens()));
+    let before = values_of(t.model().forward(tokens(), None));
     let frozen: Vec<Vec<f32>> = t
         .model()
-        .layers()
+        .linears()
         .iter()
         .map(|(_, l)| values_of(l.weight.val()))
         .collect();
@@ -519,13 +514,13 @@ fn lora_on_the_transformers_attention_starts_at_the_base_trains_only_adapters_an
     let cfg = fresh.config().clone();
     let attached = tinytune::model::lora::attach(fresh.model().clone(), &cfg.lora, cfg.seed).model;
     assert_eq!(
-        values_of(attached.forward(tokens())),
+        values_of(attached.forward(tokens(), None)),
         before,
         "B = 0 at attach time"
     );
 
     run_steps(&mut t, 20);
-    for ((name, l), w0) in t.model().layers().iter().zip(&frozen) {
+    for ((name, l), w0) in t.model().linears().iter().zip(&frozen) {
         let base = values_of(l.weight.base());
         assert_eq!(&base, w0, "{name}: the base weight is frozen");
         assert_eq!(
@@ -534,11 +529,11 @@ fn lora_on_the_transformers_attention_starts_at_the_base_trains_only_adapters_an
             "{name}"
         );
     }
-    let unmerged = values_of(t.model().forward(tokens()));
+    let unmerged = values_of(t.model().forward(tokens(), None));
     assert_ne!(unmerged, before, "the adapters learned something");
     let merged = t.model().clone().materialize();
-    assert!(merged.layers().iter().all(|(_, l)| l.weight.adapter().is_none()));
-    let merged = values_of(merged.forward(tokens()));
+    assert!(merged.linears().iter().all(|(_, l)| l.weight.adapter().is_none()));
+    let merged = values_of(merged.forward(tokens(), None));
     let diff = unmerged
         .iter()
         .zip(&merged)
@@ -672,7 +667,8 @@ fn the_char_lm_writes_a_sample_that_a_link_replays() {
 /// that moment.
 #[test]
 fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
-    use tinytune::train::live_sample::{LIVE_CHUNK, LiveSample, live_chars};
+    use tinytune::train::Training;
+    use tinytune::train::live_sample::{LIVE_CHUNK, live_chars};
     use tinytune::train::sequence_views::SAMPLE;
     // The CPU writes a full chunk each refresh; a GPU one character per four steps, none below.
     assert_eq!(live_chars(1, false), LIVE_CHUNK);
@@ -688,14 +684,14 @@ fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
             .unwrap()
             .1
     };
-    let (probe, tensors) = t.view_probe(true).unwrap();
+    let (probe, tensors) = t.views(true).unwrap();
     let fin = probe.read(&read(tensors)).unwrap().sample.unwrap();
 
-    let mut live = LiveSample::of(&t).expect("the char LM has a live sample");
+    let mut live = t.live_sample().expect("the char LM has a live sample");
     assert!(live.view().is_none(), "nothing written yet");
     let chunks = SAMPLE.div_ceil(LIVE_CHUNK);
     for i in 0..chunks {
-        let tokens = read(vec![live.queue(&t, LIVE_CHUNK)]);
+        let tokens = read(vec![t.queue_sample(&mut live, LIVE_CHUNK).unwrap()]);
         assert_eq!(tokens[0].len(), LIVE_CHUNK.min(SAMPLE - i * LIVE_CHUNK));
         live.read(&tokens[0]);
         let s = live.view().unwrap();
@@ -719,15 +715,15 @@ fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
     // A sample of an untrained model differs; a new one starts once the last is whole.
     let mut young = seq_trainer(q);
     run_steps(&mut young, 2);
-    let mut early = LiveSample::of(&young).unwrap();
-    let first = read(vec![early.queue(&young, LIVE_CHUNK)]);
+    let mut early = young.live_sample().unwrap();
+    let first = read(vec![young.queue_sample(&mut early, LIVE_CHUNK).unwrap()]);
     early.read(&first[0]);
     assert_eq!(early.view().unwrap().steps, (2, 2));
     assert!(
         !fin.text.starts_with(&early.view().unwrap().text),
         "two steps in, the model writes other text"
     );
-    let again = read(vec![live.queue(&t, LIVE_CHUNK)]);
+    let again = read(vec![t.queue_sample(&mut live, LIVE_CHUNK).unwrap()]);
     live.read(&again[0]);
     assert_eq!(
         live.view().unwrap().text.chars().count(),
@@ -736,5 +732,5 @@ fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
     );
 
     // Only the char LM has one.
-    assert!(LiveSample::of(&seq_trainer(ADAPT)).is_none());
+    assert!(seq_trainer(ADAPT).live_sample().is_none());
 }

@@ -6,7 +6,7 @@ use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::task::Task;
 use tinytune::model::backend;
 use tinytune::plot;
-use tinytune::train::{Trainer, export, metrics, train_run};
+use tinytune::train::{MlpTrainer, export, metrics, train_run};
 use tinytune::vocab::Named;
 
 fn run(cfg: &ExperimentConfig) -> metrics::Run {
@@ -117,10 +117,11 @@ fn decision_grid_is_a_probability_field() {
         steps: 5,
         ..Default::default()
     };
-    let mut t = Trainer::new(&cfg, &backend::cpu()).unwrap();
+    let mut t = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
     let out = t.step().unwrap();
-    let grid = t.predict_grid(12);
-    let (reports, extras) = pollster::block_on(metrics::read_reports(vec![out], vec![grid])).unwrap();
+    let grid = t.grid(12).expect("a 2-D classification task has a boundary");
+    assert_eq!(grid.classes, 3);
+    let (reports, extras) = pollster::block_on(metrics::read_reports(vec![out], vec![grid.probs])).unwrap();
     assert_eq!(reports.len(), 1);
     let probs = &extras[0];
     assert_eq!(probs.len(), 12 * 12 * 3);
@@ -137,11 +138,17 @@ fn decision_grid_is_a_probability_field() {
             classes: 3,
             probs: probs.clone(),
         };
-        plot::draw_boundary(&root, Some(&g), &t.dataset().train, plot::ChartStyle::default()).unwrap();
+        plot::draw_boundary(
+            &root,
+            Some(&g),
+            &t.objective().dataset().train,
+            plot::ChartStyle::default(),
+        )
+        .unwrap();
         root.present().unwrap();
     }
     assert!(svg.matches("<rect").count() >= 144, "one rectangle per grid cell");
-    assert!(svg.matches("<circle").count() >= t.dataset().train.len());
+    assert!(svg.matches("<circle").count() >= t.objective().dataset().train.len());
 }
 
 #[test]
@@ -187,7 +194,7 @@ fn the_size_estimate_used_by_the_caps_matches_the_built_model() {
             depth,
             ..Default::default()
         };
-        let trainer = Trainer::new(&cfg, &backend::cpu()).unwrap();
+        let trainer = MlpTrainer::new(&cfg, &backend::cpu()).unwrap();
         assert_eq!(cfg.parameter_estimate(), trainer.parameter_count(), "{cfg:?}");
     }
 }

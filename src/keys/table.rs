@@ -199,7 +199,12 @@ fn no_adapter(c: &ExperimentConfig) -> Option<&'static str> {
 }
 
 fn sp(c: &ExperimentConfig) -> Option<&'static str> {
-    (c.mup.param == Parameterization::Standard).then_some("these are μP's: set param=mup")
+    no_width(c)
+        .or_else(|| (c.mup.param == Parameterization::Standard).then_some("these are μP's: set param=mup"))
+}
+
+fn no_width(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.task == Task::Planted).then_some("the planted task's linear student has no width: μP changes nothing")
 }
 
 fn float(c: &ExperimentConfig) -> Option<&'static str> {
@@ -322,6 +327,7 @@ pub static PARAM: Key = Key::new(
     exp!(named mup.param),
 )
 .sweep()
+.unused(no_width)
 .help("parameterization: standard (SP) or μP as the mup package computes it");
 
 pub static BW: Key = Key::new(
@@ -389,20 +395,32 @@ pub static ALPHA: Key = Key::new("alpha", "α", "LoRA α", Lora, exp!(number lor
     .unused(no_adapter)
     .help("LoRA α");
 
-pub static SCALE: Key = Key::new("scale", "Scale γ", "LoRA scale rule", Lora, exp!(named lora.scale))
-    .sweep()
-    .unused(no_adapter)
-    .help("γ rule: std = α/r, rs = α/√r");
+pub static SCALE: Key = Key::new(
+    "scale",
+    "Scale γ",
+    "LoRA scale rule",
+    Lora,
+    exp!(named lora.scale),
+)
+.sweep()
+.unused(no_adapter)
+.help("γ rule: std = α/r, rs = α/√r");
 
 pub static AINIT: Key = Key::new("ainit", "A init", "A init", Lora, exp!(named lora.ainit))
     .sweep()
     .unused(no_adapter)
     .help("random factor's init: peft = U(±1/√in), inv = N(0, 1/r²)");
 
-pub static TRAIN: Key = Key::new("train", "Trains", "trainable factors", Lora, exp!(named lora.train))
-    .sweep()
-    .unused(no_adapter)
-    .help("factors that train: ab, b (A frozen random), a (B frozen random, A = 0)");
+pub static TRAIN: Key = Key::new(
+    "train",
+    "Trains",
+    "trainable factors",
+    Lora,
+    exp!(named lora.train),
+)
+.sweep()
+.unused(no_adapter)
+.help("factors that train: ab, b (A frozen random), a (B frozen random, A = 0)");
 
 pub static LPLUS: Key = Key::new("lplus", "LoRA+ λ", "LoRA+ ratio λ", Lora, exp!(number lora.lplus))
     .number(1.0 / 1024.0, 1024.0)

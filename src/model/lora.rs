@@ -9,12 +9,12 @@
 //! freezes the factor that the factor mode says stays fixed. LoRA+ (λ × the learning rate of the B
 //! factors) is applied with μP's rates in the trainer's one table (`groups::param_rates`).
 
-use burn::module::{LoraAdapter, Module, Param, ParamId, Reparameterizer};
+use burn::module::{LoraAdapter, Param, ParamId, Reparameterizer};
 use burn::prelude::*;
 
 use crate::data::{Rng, streams};
 use crate::knobs::lora::{AInit, Factors, LoraConfig, adapter_params, gamma};
-use crate::model::Layered;
+use crate::model::Family;
 
 /// One layer with an adapter, as shown on the page.
 #[derive(Clone, Debug, PartialEq)]
@@ -102,7 +102,7 @@ impl Reparameterizer for SeededLora {
 /// Attaches the adaptation of `cfg` to `model` (rank ≥ 1: adapters on the target layers, all else
 /// frozen; rank 0: full fine-tuning, every parameter trains). Factors come from `seed`'s own
 /// stream, so the same link gives the same adapters on every backend.
-pub fn attach<M: Module + Layered>(model: M, cfg: &LoraConfig, seed: u64) -> Adapted<M> {
+pub fn attach<M: Family>(model: M, cfg: &LoraConfig, seed: u64) -> Adapted<M> {
     let base_params = model.num_params();
     let Some(rank) = cfg.rank.adapter() else {
         return Adapted {
@@ -115,7 +115,7 @@ pub fn attach<M: Module + Layered>(model: M, cfg: &LoraConfig, seed: u64) -> Ada
     let gamma = gamma(cfg.alpha, rank, cfg.scale);
     let mut layers = Vec::new();
     let mut targets = Vec::new();
-    for (index, (name, layer)) in model.layers().into_iter().enumerate() {
+    for (index, (name, layer)) in model.linears().into_iter().enumerate() {
         if cfg.target.includes(index, &name) {
             let [d_in, d_out] = layer.weight.lazy_shape().dims();
             targets.push(layer.weight.id);

@@ -14,22 +14,15 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation;
 
+use super::family::{Family, Layer};
 use super::init::seeded_linear;
+use super::trace::Trace;
 use crate::data::Rng;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::Activation;
 use crate::knobs::mup::{Part, Role};
-use crate::knobs::quant::{QMode, QuantConfig};
+use crate::knobs::quant::QuantConfig;
 use crate::model::quant::tensor::{fake_quant, straight_through};
-
-/// One tensor of the model as μP and the optimizer groups see it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ParamSpec {
-    pub name: String,
-    pub id: burn::module::ParamId,
-    pub role: Role,
-    pub part: Part,
-}
 
 #[derive(Module, Debug)]
 pub struct Mlp {
@@ -74,7 +67,8 @@ impl Mlp {
             input_mult: p.output_mult(Role::Input),
             readout_input_mult: p.input_mult(Role::Readout, w),
             branch_mult: cfg.residual.branch_mult(blocks),
-            qat: (cfg.quant.enabled() && cfg.quant.mode == QMode::Qat).then(|| cfg.quant.clone()),
+            // The trainer sets QAT for every family (`Family::with_qat`).
+            qat: None,
         }
     }
 
@@ -97,20 +91,6 @@ impl Mlp {
         }
     }
 
-    /// The linear layers in forward order with their names; a layer's position here is its
-    /// index for LoRA's `target`.
-    pub fn layers(&self) -> Vec<(String, &Linear)> {
-        let mut out: Vec<(String, &Linear)> = Vec::new();
-        if let Some(input) = &self.input {
-            out.push(("input".into(), input));
-        }
-        for (i, h) in self.hidden.iter().enumerate() {
-            out.push((format!("hidden.{}", i + 1), h));
-        }
-        out.push(("readout".into(), &self.readout));
-        out
-    }
-
     fn activate(&self, x: Tensor<2>) -> Tensor<2> {
         match self.act {
             Activation::Relu => activation::relu(x),
@@ -120,15 +100,15 @@ impl Mlp {
     }
 
     /// x: [batch, d_in] → logits: [batch, classes] (or predictions [batch, d_out] for the linear
-    /// student, which applies its one layer with no activation).
-    pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        self.forward_traced(x, &mut |_| {})
-    }
-
-    /// [`forward`](Self::forward), handing every linear layer's output (after μP's multipliers,
-    /// before the activation), [batch, out], to `seen` in forward order: the coordinate check's
-    /// probe. The trace is what `mup`'s coord check hooks: each Linear's (and MuReadout's) output.
-    pub fn forward_traced(&self, x: Tensor<2>, seen: &mut dyn FnMut(&Tensor<2>)) -> Tensor<2> {
+    /// student, which applies its one layer with no activation). A trace records every linear
+    /// layer's output (after μP's multipliers, before the activation), [batch, out]: what
+    /// `mup`'s coord check hooks, each Linear's (and MuReadout's) output.
+    fn forward_traced(&self, x: Tensor<2>, mut trace: Option<&mut Trace>) -> Tensor<2> {
+        let mut seen = |z: &Tensor<2>| {
+            if let Some(t) = trace.as_deref_mut() {
+                t.linear(z);
+            }
+        };
         let Some(input) = &self.input else {
             let y = self.apply(&self.readout, x); // [batch, d_out]
             seen(&y);
@@ -175,16 +155,15 @@ impl Mlp {
         }
     }
 
-    /// A copy with every weight rounded to `q`'s format (biases stay float): PTQ's model, and
-    /// QLoRA's frozen base. A LoRA layer's merged weight is what gets rounded. With `native`,
+    /// A copy with every weight rounded to `q`'s format (biases stay float). With `native`,
     /// Burn quantizes and dequantizes where it supports `q` for every layer; the reference
     /// rounding otherwise (both give the same values where both apply).
-    pub fn quantized(&self, q: &QuantConfig, native: bool) -> Mlp {
+    fn rounded(&self, q: &QuantConfig, native: bool) -> Mlp {
         let mut m = self.clone();
         let dims = |l: &Linear| l.weight.val().dims()[0];
         let all_native = native
             && self
-                .layers()
+                .linears()
                 .iter()
                 .all(|(_, l)| crate::model::quant::native::scheme(q, dims(l)).is_some());
         let round = |l: &mut Linear| {
@@ -239,46 +218,42 @@ impl Mlp {
         next.weight = Param::from_tensor((next.weight.val() * rows).detach());
         m
     }
+}
 
-    /// Each linear layer's μP role, in forward order (as [`layers`](Self::layers)).
-    pub fn roles(&self) -> Vec<Role> {
-        let Some(_) = &self.input else {
-            return vec![Role::Fixed]; // the planted task's student has no width
+impl Family for Mlp {
+    type Input = Tensor<2>;
+    type Output = Tensor<2>;
+
+    /// x: [batch, d_in] → [batch, classes] (see [`Mlp::forward_traced`]).
+    fn forward(&self, x: Tensor<2>, trace: Option<&mut Trace>) -> Tensor<2> {
+        self.forward_traced(x, trace)
+    }
+
+    /// `input`, `hidden.{i}`, `readout`, with μP's roles; the planted task's student is one
+    /// `readout` of no width (role fixed).
+    fn layers(&self) -> Vec<Layer<'_>> {
+        let Some(input) = &self.input else {
+            return vec![Layer::linear("readout", Role::Fixed, &self.readout)];
         };
-        let mut out = vec![Role::Input];
-        out.extend(self.hidden.iter().map(|_| Role::Hidden));
-        out.push(Role::Readout);
-        out
-    }
-
-    /// Every tensor the optimizer may update, with its name ("hidden.1.lora_b"), id, and the
-    /// role and part μP's tables are indexed by: weights, biases and, once attached, the LoRA
-    /// factors (frozen ones included; they get no gradient).
-    pub fn param_specs(&self) -> Vec<ParamSpec> {
-        let mut out = Vec::new();
-        for ((name, l), role) in self.layers().into_iter().zip(self.roles()) {
-            let mut push = |part: Part, id| {
-                out.push(ParamSpec {
-                    name: format!("{name}.{}", part.suffix()),
-                    id,
-                    role,
-                    part,
-                })
-            };
-            push(Part::Weight, l.weight.id);
-            if let Some(b) = &l.bias {
-                push(Part::Bias, b.id);
-            }
-            if let Some(ad) = l.weight.adapter() {
-                push(Part::LoraA, ad.a.id);
-                push(Part::LoraB, ad.b.id);
-            }
+        let mut out = vec![Layer::linear("input", Role::Input, input)];
+        for (i, h) in self.hidden.iter().enumerate() {
+            out.push(Layer::linear(format!("hidden.{}", i + 1), Role::Hidden, h));
         }
+        out.push(Layer::linear("readout", Role::Readout, &self.readout));
         out
     }
 
-    /// Number of trainable scalars.
-    pub fn parameter_count(&self) -> usize {
-        self.num_params()
+    /// With the outlier channel first when `q` asks for one (`qout`).
+    fn quantized(&self, q: &QuantConfig, native: bool) -> Self {
+        if q.outlier == 1.0 {
+            self.rounded(q, native)
+        } else {
+            self.with_outlier(q.outlier).rounded(q, native)
+        }
+    }
+
+    fn with_qat(mut self, q: Option<QuantConfig>) -> Self {
+        self.qat = q;
+        self
     }
 }

@@ -2,12 +2,11 @@
 //! everything for full fine-tuning) on a QLoRA-rounded base when asked, and, at the end, the
 //! learned change ΔW of every adapted layer queued for the one readback.
 
-use burn::module::Module;
 use burn::prelude::*;
 
 use crate::data::spectrum;
 use crate::knobs::ExperimentConfig;
-use crate::model::Layered;
+use crate::model::Family;
 use crate::model::lora::{self, AdaptedLayer};
 
 /// The adaptation phase as it was set up: what trains and at which scale.
@@ -26,9 +25,9 @@ pub struct Adaptation {
 
 /// Begins the adaptation of `model` at step `start`: the adapters of `cfg.lora` attached to the
 /// (already QLoRA-rounded, where asked) base, every other parameter frozen; rank 0 trains all.
-pub fn begin<M: Module + Layered>(model: M, cfg: &ExperimentConfig, start: usize) -> (M, Adaptation) {
+pub fn begin<M: Family>(model: M, cfg: &ExperimentConfig, start: usize) -> (M, Adaptation) {
     let base_weights = model
-        .layers()
+        .linears()
         .iter()
         .map(|(_, l)| l.weight.val().detach())
         .collect();
@@ -47,10 +46,10 @@ pub fn begin<M: Module + Layered>(model: M, cfg: &ExperimentConfig, start: usize
 /// The learned change of every adapted layer of `model`, queued for one readback, and how to read
 /// it: the factors A and B of a LoRA layer, or W − W0 of a fully fine-tuned layer (skipped above
 /// [`spectrum::DENSE_SPECTRUM_MAX`] entries, which the CPU SVD would take too long on).
-pub fn delta_probe(model: &impl Layered, adaptation: &Adaptation) -> (spectrum::DeltaProbe, Vec<Tensor<1>>) {
+pub fn delta_probe(model: &impl Family, adaptation: &Adaptation) -> (spectrum::DeltaProbe, Vec<Tensor<1>>) {
     let mut probe = spectrum::DeltaProbe::default();
     let mut tensors = Vec::new();
-    for (i, (name, layer)) in model.layers().iter().enumerate() {
+    for (i, (name, layer)) in model.linears().iter().enumerate() {
         let [d_in, d_out] = layer.weight.lazy_shape().dims();
         match (layer.weight.adapter(), adaptation.rank) {
             (Some(ad), Some(r)) => {

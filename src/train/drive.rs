@@ -7,10 +7,9 @@ use burn::prelude::*;
 
 use crate::data::spectrum;
 use crate::knobs::ExperimentConfig;
-use crate::knobs::quant::QMode;
 use crate::train::metrics::{Run, read_reports};
 use crate::train::sequence_views::SeqViews;
-use crate::train::{Job, StepOutput, Trainer};
+use crate::train::{Job, StepOutput, Training};
 
 /// Trains `cfg` to the end, reading losses back every `chunk` steps (the native CLI and the tests;
 /// the page paces its own loop per animation frame).
@@ -29,14 +28,14 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
 /// What Burn really stores for the PTQ model where it quantizes natively: every layer's
 /// quantized weight read back as bytes (values and scales), plus the f32 biases. `None` where the
 /// configuration runs on the reference rounding.
-pub async fn read_packed_bytes(trainer: &Trainer) -> Result<Option<usize>, String> {
+pub async fn read_packed_bytes(trainer: &dyn Training) -> Result<Option<usize>, String> {
     let cfg = trainer.config();
     let native = crate::model::quant::native::on(trainer.device());
-    if cfg.quant.mode != QMode::Ptq || !native || !crate::model::quant::native::covers(cfg) {
+    if !crate::model::quant::native::used(cfg, native) {
         return Ok(None);
     }
     let mut total = 0;
-    for (_, l) in trainer.model().layers() {
+    for (_, l) in trainer.linears() {
         let Some(packed) = crate::model::quant::native::quantize(l.weight.val().detach(), &cfg.quant) else {
             return Ok(None);
         };
@@ -87,11 +86,11 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
     // ΔW spectra of an adapted run; weights for any quantized run.
     let probe = job.delta_probe();
     let layers = if job.config().quant.enabled() {
-        job.layers()
+        job.linears()
     } else {
         Vec::new()
     };
-    let views = job.view_probe(true);
+    let views = job.views(true);
     let mut tensors: Vec<Tensor<1>> = probe.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
     let n_probe = tensors.len();
     tensors.extend(layers.iter().map(|(_, l)| {
@@ -118,10 +117,7 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
             }
         })
         .collect();
-    let packed_bytes = match job.vector() {
-        Some(trainer) => read_packed_bytes(trainer).await?,
-        None => None,
-    };
+    let packed_bytes = read_packed_bytes(&**job).await?;
     let weights_figure = crate::model::quant::weights::figure(&weights, &job.config().quant);
     Ok(Analysis {
         spectra,

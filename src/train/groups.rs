@@ -10,7 +10,7 @@ use burn::prelude::Device;
 
 use crate::knobs::ExperimentConfig;
 use crate::knobs::optim::OptimizerKind;
-use crate::model::{Mlp, ParamSpec};
+use crate::model::{Family, ParamSpec};
 use crate::train::adam::{Adam, AdamClock};
 use crate::train::schedule::Scheduled;
 
@@ -43,7 +43,7 @@ pub struct ParamRate {
 
 /// Every tensor's [`ParamRate`] for `model` under `cfg`: the one table both phases of a run build
 /// their optimizer groups from (the tests compare it with `mup`'s and peft's own groups).
-pub fn param_rates(cfg: &ExperimentConfig, model: &Mlp) -> Vec<ParamRate> {
+pub fn param_rates(cfg: &ExperimentConfig, model: &impl Family) -> Vec<ParamRate> {
     rates_of(cfg, model.param_specs())
 }
 
@@ -111,17 +111,12 @@ fn by_value(rates: &[ParamRate], value: impl Fn(&ParamRate) -> f64) -> Vec<(f64,
     out
 }
 
-/// The optimizer and the per-group learning rates of one phase of `total` steps, from
-/// [`param_rates`]: a base optimizer and schedule for η and wd, and a Burn parameter group for
-/// every other rate or decay. Pre-training and adaptation (LoRA or full fine-tuning) both come
-/// from here, so μP's groups hold in every phase.
-/// `device` is the one the model trains on.
-pub fn optimization(cfg: &ExperimentConfig, model: &Mlp, total: usize, device: &Device) -> Optimization {
-    optimization_of(cfg, model.param_specs(), total, device)
-}
-
-/// [`optimization`] for any model family, from its tensors' roles.
-pub fn optimization_of(
+/// The optimizer and the per-group learning rates of one phase of `total` steps, from the rates
+/// of the model's tensors `specs` ([`rates_of`]): a base optimizer and schedule for η and wd,
+/// and a Burn parameter group for every other rate or decay. Pre-training and adaptation (LoRA
+/// or full fine-tuning) both come from here, so μP's groups hold in every phase, for every
+/// family. `device` is the one the model trains on.
+pub fn optimization(
     cfg: &ExperimentConfig,
     specs: Vec<ParamSpec>,
     total: usize,

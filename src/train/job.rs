@@ -1,94 +1,149 @@
-//! One run's trainer, whichever family it trains: the MLP's [`Trainer`] or the transformer's
-//! [`SeqTrainer`], behind the calls the loops make (the page's runner and `drive`).
+//! One run's trainer, whichever family it trains, behind the calls the loops make (the page's
+//! runner, `drive`, `probe`): a [`Trainer`] of the family's objective seen through
+//! [`Training`]. [`Job::new`] is the one place that picks the family for an experiment.
 
+use burn::nn::Linear;
 use burn::prelude::*;
 
-use super::sequence::SeqTrainer;
+use super::adapt::Adaptation;
+use super::live_sample::LiveSample;
+use super::objective::{Grid, Objective};
+use super::sequence::Sequences;
+use super::sequence_views::SeqProbe;
 use super::trainer::{StepOutput, Trainer};
+use super::vector::Vectors;
+use crate::data::spectrum::DeltaProbe;
 use crate::knobs::ExperimentConfig;
+use crate::model::Family;
 
-/// Each trainer is boxed: they are a few kB each and a sweep holds one per run.
-pub enum Job {
-    Vector(Box<Trainer>),
-    Sequence(Box<SeqTrainer>),
+/// A run's trainer as the loops drive it, whatever the family.
+pub trait Training {
+    /// Queues one optimizer step; `None` once all steps are done.
+    fn step(&mut self) -> Option<StepOutput>;
+    fn is_done(&self) -> bool;
+    fn config(&self) -> &ExperimentConfig;
+    /// The device the run trains on (autodiff enabled).
+    fn device(&self) -> &Device;
+    /// Steps queued so far.
+    fn steps_done(&self) -> usize;
+    /// Parameters of the model (adapters included once attached).
+    fn parameter_count(&self) -> usize;
+    /// Parameters the optimizer updates now.
+    fn trainable_count(&self) -> usize;
+    /// The adaptation phase, once it has begun.
+    fn adaptation(&self) -> Option<&Adaptation>;
+    /// Every linear layer with its name (what quantization and its figure read).
+    fn linears(&self) -> Vec<(String, &Linear)>;
+    /// The learned change of every adapted layer, queued for the one end-of-run readback.
+    fn delta_probe(&self) -> Option<(DeltaProbe, Vec<Tensor<1>>)>;
+    /// The decision boundary of a 2-D classification task, queued.
+    fn grid(&mut self, res: usize) -> Option<Grid>;
+    /// The transformer's views (with the char LM's sample at the end of a run), queued.
+    fn views(&self, sample: bool) -> Option<(SeqProbe, Vec<Tensor<1>>)>;
+    /// The char LM's live sample of this run.
+    fn live_sample(&self) -> Option<LiveSample>;
+    /// Continues `context` by `n` tokens drawn with `noise` on the model as it is now.
+    fn sample(&self, context: &[i64], noise: Vec<f32>, n: usize) -> Option<Tensor<1, Int>>;
+
+    /// Queues the next `chars` characters of `live` on the model as it is now: their tokens,
+    /// [n ≤ chars].
+    fn queue_sample(&self, live: &mut LiveSample, chars: usize) -> Option<Tensor<1>> {
+        let (context, noise, n) = live.next(chars, self.steps_done());
+        self.sample(&context, noise, n).map(|s| s.float())
+    }
 }
+
+impl<O: Objective> Training for Trainer<O> {
+    fn step(&mut self) -> Option<StepOutput> {
+        Trainer::step(self)
+    }
+
+    fn is_done(&self) -> bool {
+        Trainer::is_done(self)
+    }
+
+    fn config(&self) -> &ExperimentConfig {
+        Trainer::config(self)
+    }
+
+    fn device(&self) -> &Device {
+        Trainer::device(self)
+    }
+
+    fn steps_done(&self) -> usize {
+        Trainer::steps_done(self)
+    }
+
+    fn parameter_count(&self) -> usize {
+        Trainer::parameter_count(self)
+    }
+
+    fn trainable_count(&self) -> usize {
+        Trainer::trainable_count(self)
+    }
+
+    fn adaptation(&self) -> Option<&Adaptation> {
+        Trainer::adaptation(self)
+    }
+
+    fn linears(&self) -> Vec<(String, &Linear)> {
+        self.model().linears()
+    }
+
+    fn delta_probe(&self) -> Option<(DeltaProbe, Vec<Tensor<1>>)> {
+        Trainer::delta_probe(self)
+    }
+
+    fn grid(&mut self, res: usize) -> Option<Grid> {
+        Trainer::grid(self, res)
+    }
+
+    fn views(&self, sample: bool) -> Option<(SeqProbe, Vec<Tensor<1>>)> {
+        self.objective()
+            .views(self.config(), self.model(), sample, self.steps_done())
+    }
+
+    fn live_sample(&self) -> Option<LiveSample> {
+        self.objective().live_sample(self.config())
+    }
+
+    fn sample(&self, context: &[i64], noise: Vec<f32>, n: usize) -> Option<Tensor<1, Int>> {
+        self.objective()
+            .sample(self.config(), self.model(), context, noise, n)
+    }
+}
+
+/// One run's trainer; a sweep holds one per run.
+pub struct Job(Box<dyn Training>);
 
 impl Job {
-    /// The trainer `cfg`'s model family needs.
+    /// The trainer of `cfg`'s model family: the transformer for sequence tasks (or `model=gpt`),
+    /// the MLP otherwise.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
-        if cfg.is_transformer() {
-            SeqTrainer::new(cfg, device).map(|t| Job::Sequence(Box::new(t)))
+        let trainer: Box<dyn Training> = if cfg.is_transformer() {
+            Box::new(Trainer::<Sequences>::new(cfg, device)?)
         } else {
-            Trainer::new(cfg, device).map(|t| Job::Vector(Box::new(t)))
-        }
-    }
-
-    pub fn step(&mut self) -> Option<StepOutput> {
-        match self {
-            Job::Vector(t) => t.step(),
-            Job::Sequence(t) => t.step(),
-        }
-    }
-
-    pub fn is_done(&self) -> bool {
-        match self {
-            Job::Vector(t) => t.is_done(),
-            Job::Sequence(t) => t.is_done(),
-        }
-    }
-
-    pub fn config(&self) -> &ExperimentConfig {
-        match self {
-            Job::Vector(t) => t.config(),
-            Job::Sequence(t) => t.config(),
-        }
-    }
-
-    /// Every linear layer of the model with its name (what quantization and its figure read).
-    pub fn layers(&self) -> Vec<(String, &burn::nn::Linear)> {
-        match self {
-            Job::Vector(t) => t.model().layers(),
-            Job::Sequence(t) => t.model().layers(),
-        }
-    }
-
-    /// The learned change of every adapted layer, queued for the one end-of-run readback.
-    pub fn delta_probe(&self) -> Option<(crate::data::spectrum::DeltaProbe, Vec<Tensor<1>>)> {
-        match self {
-            Job::Vector(t) => t.delta_probe(),
-            Job::Sequence(t) => t.delta_probe(),
-        }
-    }
-
-    /// The transformer's views (with the char LM's sample at the end of a run), queued for a
-    /// readback (`None` for the MLP).
-    pub fn view_probe(&self, sample: bool) -> Option<(super::sequence_views::SeqProbe, Vec<Tensor<1>>)> {
-        match self {
-            Job::Vector(_) => None,
-            Job::Sequence(t) => t.view_probe(sample),
-        }
-    }
-
-    /// The transformer's trainer, for what only it has (the char LM's live sample).
-    pub fn sequence(&self) -> Option<&SeqTrainer> {
-        match self {
-            Job::Vector(_) => None,
-            Job::Sequence(t) => Some(t),
-        }
-    }
-
-    /// The MLP's trainer, for what only it has (the decision boundary, its end-of-run figures).
-    pub fn vector(&self) -> Option<&Trainer> {
-        match self {
-            Job::Vector(t) => Some(t),
-            Job::Sequence(_) => None,
-        }
-    }
-
-    pub fn vector_mut(&mut self) -> Option<&mut Trainer> {
-        match self {
-            Job::Vector(t) => Some(t),
-            Job::Sequence(_) => None,
-        }
+            Box::new(Trainer::<Vectors>::new(cfg, device)?)
+        };
+        Ok(Self(trainer))
     }
 }
+
+impl std::ops::Deref for Job {
+    type Target = dyn Training;
+
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
+}
+
+impl std::ops::DerefMut for Job {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.0.as_mut()
+    }
+}
+
+/// The MLP's trainer.
+pub type MlpTrainer = Trainer<Vectors>;
+/// The transformer's trainer.
+pub type GptTrainer = Trainer<Sequences>;

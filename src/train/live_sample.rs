@@ -1,11 +1,8 @@
 //! The char LM's live sample (#13): what the model writes while it trains, a few characters per
 //! side-chart refresh, with the end-of-run sample's noise.
 
-use burn::prelude::*;
-
-use super::sequence::SeqTrainer;
 use super::sequence_views::{PROMPT, SAMPLE, Sample, sample_noise};
-use crate::data::sequence::decode;
+use crate::data::sequence::{SeqDataset, decode};
 
 /// The most characters a live sample writes per side-chart refresh, so a whole sample takes ten.
 pub const LIVE_CHUNK: usize = 16;
@@ -42,16 +39,15 @@ pub struct LiveSample {
 }
 
 impl LiveSample {
-    /// The live sample of `t`'s run, for the char LM only.
-    pub fn of(t: &SeqTrainer) -> Option<Self> {
-        let ds = t.dataset();
+    /// The live sample of a run on `ds` with `seed`, for the char LM only.
+    pub fn of(ds: &SeqDataset, seed: u64) -> Option<Self> {
         if !ds.text || ds.val.n == 0 {
             return None;
         }
         let vocab = ds.vocab();
         Some(Self {
             prompt: ds.val.row(0)[..PROMPT.min(ds.val.t)].to_vec(),
-            noise: sample_noise(t.config().seed, vocab),
+            noise: sample_noise(seed, vocab),
             vocab,
             written: Vec::new(),
             steps: (0, 0),
@@ -60,9 +56,11 @@ impl LiveSample {
         })
     }
 
-    /// Queues the next `chars` characters (at least one) on `t`'s model as it is now (a whole
-    /// sample written, the next one starts over): their tokens, [n ≤ chars].
-    pub fn queue(&mut self, t: &SeqTrainer, chars: usize) -> Tensor<1> {
+    /// What the next `chars` characters (at least one) continue and their draws, for the model
+    /// as it is after `step` steps (a whole sample written, the next one starts over): the
+    /// context tokens, the Gumbel draws [n·vocab] and n ≤ chars. The run's trainer queues them
+    /// (`Training::sample`).
+    pub fn next(&mut self, chars: usize, step: usize) -> (Vec<i64>, Vec<f32>, usize) {
         if self.written.len() >= SAMPLE {
             self.written.clear();
         }
@@ -70,11 +68,11 @@ impl LiveSample {
         let n = chars.clamp(1, SAMPLE - done);
         let noise = self.noise[done * self.vocab..(done + n) * self.vocab].to_vec();
         let context: Vec<i64> = self.prompt.iter().chain(&self.written).copied().collect();
-        self.queued_at = t.steps_taken();
-        t.sample_tokens(&context, noise, n).float()
+        self.queued_at = step;
+        (context, noise, n)
     }
 
-    /// Takes the values read back for the chunk [`LiveSample::queue`] queued last.
+    /// Takes the values read back for the chunk [`LiveSample::next`] gave last.
     pub fn read(&mut self, tokens: &[f32]) {
         if self.written.is_empty() {
             self.steps.0 = self.queued_at;

@@ -1,6 +1,6 @@
-//! Training: the MLP's trainer and the transformer's (`sequence`), one `Job` over both, their
-//! optimizer groups and schedules, the loop over runs with its one
-//! readback, the results (`metrics::Run`) and their export.
+//! Training: one generic trainer (`Trainer`) over a model family's objective (`vector` for the
+//! MLP's tasks, `sequence` for the transformer's), its optimizer groups and schedules, the loop
+//! over runs with its one readback, and the results (`metrics::Run`).
 
 pub mod adam;
 pub mod adapt;
@@ -10,13 +10,15 @@ pub mod groups;
 pub mod job;
 pub mod live_sample;
 pub mod metrics;
+pub mod objective;
 pub mod probe;
 pub mod schedule;
 pub mod sequence;
 pub mod sequence_views;
 mod trainer;
+pub mod vector;
 
 pub use adapt::Adaptation;
 pub use drive::{Analysis, read_analysis, train_run, train_sweep};
-pub use job::Job;
+pub use job::{GptTrainer, Job, MlpTrainer, Training};
 pub use trainer::*;

@@ -1,26 +1,25 @@
-//! The trainer: owns the model, the optimizer and the device-resident data. `step()` only queues
-//! work and returns tensors; nothing here reads values back (that is `metrics::read_reports`, the
-//! one async GPU→CPU sync). The composition order of later knobs lives here only:
-//! init → (μP scales) → (LoRA) → (quantization) → optimizer groups.
+//! The trainer, once for every model family: it validates the experiment, builds the family's
+//! model and data (`Objective::setup`), and owns the phases (pre-training, then adaptation: LoRA
+//! or full fine-tuning, on a QLoRA-rounded base when asked), the evaluation rule, the optimizer
+//! groups (μP's and LoRA+'s rates), the coordinate check and PTQ's end-of-run loss. `step()`
+//! only queues work and returns tensors; nothing here reads values back (that is
+//! `metrics::read_reports`, the one async GPU→CPU sync). The composition order of the knobs
+//! lives here only: init → (μP scales) → (QAT) → optimizer groups → (QLoRA base) → (LoRA).
 
-use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
-use burn::tensor::activation::softmax;
 
-use crate::data;
-use crate::data::device::{DeviceData, DeviceTargets};
-use crate::data::planted::Teacher;
-use crate::data::{Dataset, EXTENT, Rng, spectrum, streams};
+use super::adapt::{self, Adaptation};
+use super::groups::{self, Optimization};
+use super::objective::{Grid, Objective, Setup};
+use crate::data::spectrum::DeltaProbe;
+use crate::data::{Rng, streams};
 use crate::experiment::EVAL_EVERY;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::QMode;
-use crate::knobs::task::Task;
-use crate::model::Mlp;
-use crate::train::adapt::{self, Adaptation};
-use crate::train::groups::{self, Optimization};
+use crate::model::Family;
 
-/// Validation points the coordinate check averages over: enough for a stable mean.
+/// Validation examples the coordinate check averages over: enough for a stable mean.
 pub const COORD_ROWS: usize = 256;
 
 /// What one step queued on the device. Scalars are `[1]` tensors, still on the device.
@@ -33,7 +32,7 @@ pub struct StepOutput {
     pub coord: Option<Tensor<1>>,
     /// PTQ, at the last step: validation loss of the trained model with quantized weights, [1].
     pub quant_loss: Option<Tensor<1>>,
-    /// The transformer's statistics of this step (`None` for the MLP).
+    /// The transformer's statistics of this step (`None` for families that measure none).
     pub seq: Option<SeqOutput>,
 }
 
@@ -47,29 +46,24 @@ pub struct SeqOutput {
     pub accuracy: Option<Tensor<1>>,
 }
 
-pub struct Trainer {
+/// One run's trainer, for the family of objective `O`.
+pub struct Trainer<O: Objective> {
     cfg: ExperimentConfig,
     device: Device,
     /// `Option` because the optimizer takes the model by value; always `Some` between calls.
-    model: Option<Mlp>,
-    /// The optimizer and its per-group learning rates (LoRA+ gives the B factors λ × lr).
+    model: Option<O::Model>,
+    /// The current phase's optimizer and its per-group learning rates.
     optim: Optimization,
-    ce: CrossEntropyLoss,
-    /// The current phase's samples on the device and the mini-batch walk over them.
-    data: DeviceData,
-    /// The current phase's data (the shifted task once adaptation began).
-    dataset: Dataset,
-    /// The adaptation task, waiting for the end of pre-training.
-    pending: Option<Dataset>,
+    objective: O,
     adaptation: Option<Adaptation>,
     batch_rng: Rng,
     step: usize,
-    grid: Option<(usize, Tensor<2>)>,
 }
 
-impl Trainer {
-    /// Builds everything a run needs and uploads the data once. `device` is a plain (non-autodiff)
-    /// device; the trainer enables autodiff on it.
+impl<O: Objective> Trainer<O> {
+    /// Validates `cfg` (the one check, `experiment::validate`), builds the model and uploads
+    /// the data once. `device` is a plain (non-autodiff) device; the trainer enables autodiff on
+    /// it.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
         crate::experiment::validate(cfg).map_err(|errs| {
             errs.iter()
@@ -79,40 +73,27 @@ impl Trainer {
         })?;
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
-        let (dataset, model) = if cfg.task == Task::Planted {
-            let teacher = Teacher::new(&cfg.planted, cfg.seed);
-            let d = cfg.planted.dim;
-            let model = Mlp::linear(teacher.w0.clone(), d, d, &device);
-            (teacher.dataset(cfg.points, cfg.seed), model)
-        } else {
-            let dataset = data::generate(cfg);
-            let mut init_rng = Rng::stream(cfg.seed, streams::INIT);
-            let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, &device);
-            (dataset, model)
-        };
-        let optim = groups::optimization(cfg, &model, cfg.pretrain_steps(), &device);
-        let pending =
-            (cfg.lora.rank.adapts() && cfg.task != Task::Planted).then(|| data::shift(cfg.shift, &dataset));
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
         // The first data serve pre-training only when an adaptation task waits.
-        let steps = if pending.is_some() {
+        let first_phase = if cfg.lora.rank.adapts() && cfg.pretrain_steps() > 0 {
             cfg.pretrain_steps()
         } else {
             cfg.total_steps()
         };
+        let Setup { objective, model } = O::setup(cfg, first_phase, &device, &mut batch_rng)?;
+        let qat = cfg.quant.enabled() && cfg.quant.mode == QMode::Qat;
+        let model = model.with_qat(qat.then(|| cfg.quant.clone()));
+        // μP's groups (η/m on the hidden matrices) or SP's single rate, for the whole phase.
+        let optim = groups::optimization(cfg, model.param_specs(), cfg.pretrain_steps(), &device);
         let mut t = Self {
             cfg: cfg.clone(),
-            ce: CrossEntropyLossConfig::new().init(&device),
-            data: DeviceData::new(&dataset, steps, &device, &mut batch_rng),
+            device,
             model: Some(model),
             optim,
-            device,
-            dataset,
-            pending,
+            objective,
             adaptation: None,
             batch_rng,
             step: 0,
-            grid: None,
         };
         if cfg.lora.rank.adapts() && cfg.pretrain_steps() == 0 {
             t.begin_adaptation();
@@ -120,27 +101,25 @@ impl Trainer {
         Ok(t)
     }
 
-    /// Switches to the adaptation phase: attaches the adapters (or unfreezes everything for rank
-    /// 0), starts a fresh optimizer, and moves to the shifted task's data.
+    /// Switches to the adaptation phase: the base rounded under QLoRA, the adapters attached
+    /// (or everything unfrozen for rank 0), a fresh optimizer with the same groups whose
+    /// schedule starts over (as a fine-tuning script's would), and the shifted task's data.
     fn begin_adaptation(&mut self) {
         let model = self.model.take().expect("model is present between steps");
         // QLoRA-style: the frozen base is stored quantized; the adapters train in float on top.
         let q = &self.cfg.quant;
         let model = if q.enabled() && q.mode == QMode::Qlora {
-            crate::model::quant::prepare(q, &model).quantized(q, false)
+            model.quantized(q, false)
         } else {
             model
         };
         let (model, adaptation) = adapt::begin(model, &self.cfg, self.step);
-        // A fresh optimizer with the same μP groups (and LoRA+'s λ on B); the schedule starts
-        // over for the adaptation phase, as a fine-tuning script's would.
         let total = self.cfg.total_steps() - self.step;
-        self.optim = groups::optimization(&self.cfg, &model, total, &self.device);
+        self.optim = groups::optimization(&self.cfg, model.param_specs(), total, &self.device);
         self.model = Some(model);
         self.adaptation = Some(adaptation);
-        if let Some(next) = self.pending.take() {
-            self.data = DeviceData::new(&next, total, &self.device, &mut self.batch_rng);
-            self.dataset = next;
+        if self.objective.has_pending() {
+            self.objective.switch(total, &self.device, &mut self.batch_rng);
         }
     }
 
@@ -153,9 +132,9 @@ impl Trainer {
         &self.device
     }
 
-    /// The current phase's data.
-    pub fn dataset(&self) -> &Dataset {
-        &self.dataset
+    /// The family's data and measurements.
+    pub fn objective(&self) -> &O {
+        &self.objective
     }
 
     /// The adaptation phase, once it has begun.
@@ -163,7 +142,7 @@ impl Trainer {
         self.adaptation.as_ref()
     }
 
-    /// Steps taken so far.
+    /// Optimizer steps queued so far, pre-training and adaptation together.
     pub fn steps_done(&self) -> usize {
         self.step
     }
@@ -184,112 +163,78 @@ impl Trainer {
             .map_or_else(|| self.parameter_count(), |a| a.trainable)
     }
 
-    pub fn model(&self) -> &Mlp {
+    pub fn model(&self) -> &O::Model {
         self.model.as_ref().expect("model is present between steps")
     }
 
-    /// Mean loss of `pred` against `y`: cross-entropy for labels, MSE over every output for values.
-    fn loss(&self, pred: Tensor<2>, y: DeviceTargets) -> Tensor<1> {
-        match y {
-            DeviceTargets::Labels(y) => self.ce.forward(pred, y),
-            DeviceTargets::Values(y) => MseLoss::new().forward(pred, y, Reduction::Mean),
-        }
-    }
-
-    /// Queues one optimizer step; `None` once all steps are done.
+    /// Queues one optimizer step on a mini-batch; `None` once every step is taken.
+    ///
+    /// Every forward pass that only measures (validation, the coordinate check, PTQ, the views)
+    /// runs off the autodiff graph: such passes would otherwise leave graph entries no backward
+    /// ever consumes, and Burn's autodiff rescans all of them on every step (measured: a 4-run
+    /// char-LM sweep took 3× as long per step as one run).
     pub fn step(&mut self) -> Option<StepOutput> {
         if self.is_done() {
             return None;
         }
         let t = self.step;
-        if self.pending.is_some() && t == self.cfg.pretrain_steps() {
+        let boundary = self.cfg.pretrain_steps();
+        if self.objective.has_pending() && t == boundary {
             self.begin_adaptation();
         }
-        let (x, y) = self.data.next_batch(self.cfg.batch, &mut self.batch_rng); // [batch, dim]
+        let batch = self
+            .objective
+            .next_batch(self.cfg.batch.max(1), &mut self.batch_rng);
         let model = self.model.take().expect("model is present between steps");
-        // Validation before the update, so train and val losses describe the same parameters; also
-        // at each phase's first and last step, so the jump at the switch is drawn where it happens.
-        let boundary = self.cfg.pretrain_steps();
+        // Validation before the update, so train and val losses describe the same parameters;
+        // also at each phase's first and last step, so the jump at the switch is drawn where it
+        // happens.
         let eval = t.is_multiple_of(EVAL_EVERY)
             || t + 1 == self.cfg.total_steps()
             || t + 1 == boundary
             || t == boundary;
-        let val_loss = eval.then(|| {
-            // Off the autodiff graph: a forward no backward consumes leaves graph entries that
-            // Burn rescans every step (as in `SeqTrainer::step`).
-            let pred = model.valid().forward(self.data.val.x.clone().inner());
-            self.loss(pred, self.data.val.y.clone()).detach()
-        });
-        let loss = self.loss(model.forward(x), y); // [1]
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let evaluation = eval.then(|| self.objective.evaluate(&self.cfg, &model)).flatten();
+        let (val_loss, accuracy) = match evaluation {
+            Some(e) => (Some(e.loss), e.accuracy),
+            None => (None, None),
+        };
+        let batch_loss = self.objective.loss(&self.cfg, &model, batch);
+        let grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
         let model = self.optim.step(model, grads);
-        let coord = (t < self.cfg.coord).then(|| self.coord_probe(&model));
+        let coord = (t < self.cfg.coord).then(|| self.objective.coord(&model));
+        // PTQ: the trained model with its weights rounded, scored once at the end.
         let q = &self.cfg.quant;
         let ptq = q.enabled() && q.mode == QMode::Ptq && t + 1 == self.cfg.total_steps();
-        let quant_loss = ptq.then(|| {
-            let native = crate::model::quant::native::on(&self.device);
-            let pred = crate::model::quant::prepare(q, &model)
-                .quantized(q, native)
-                .forward(self.data.val.x.clone());
-            self.loss(pred, self.data.val.y.clone()).detach()
-        });
+        let quant_loss = ptq
+            .then(|| {
+                let native = crate::model::quant::native::on(&self.device);
+                self.objective.quantized_loss(&self.cfg, &model, q, native)
+            })
+            .flatten();
         self.model = Some(model);
         self.step += 1;
         Some(StepOutput {
             step: t,
-            train_loss: loss.detach(),
+            train_loss: batch_loss.loss.detach(),
             val_loss,
             coord,
             quant_loss,
-            seq: None,
+            seq: batch_loss
+                .stats
+                .map(|stability| SeqOutput { stability, accuracy }),
         })
-    }
-
-    /// Mean |output| of every linear layer on the first [`COORD_ROWS`] validation points: the
-    /// coordinate check's statistic, [layers]. Under μP it stays put as width grows; under SP the
-    /// hidden and readout outputs grow with width once Adam has taken a step.
-    fn coord_probe(&self, model: &Mlp) -> Tensor<1> {
-        let rows = self.data.val.x.dims()[0].min(COORD_ROWS);
-        let x = self.data.val.x.clone().narrow(0, 0, rows); // [rows, d_in]
-        let mut means = Vec::new();
-        model.forward_traced(x, &mut |z| means.push(z.clone().abs().mean().detach()));
-        Tensor::cat(means, 0) // [layers]
     }
 
     /// The learned change of every adapted layer, queued for one readback (see
     /// [`adapt::delta_probe`]); `None` before adaptation.
-    pub fn delta_probe(&self) -> Option<(spectrum::DeltaProbe, Vec<Tensor<1>>)> {
+    pub fn delta_probe(&self) -> Option<(DeltaProbe, Vec<Tensor<1>>)> {
         Some(adapt::delta_probe(self.model(), self.adaptation.as_ref()?))
     }
 
-    /// Class probabilities on a `res`×`res` grid over [−EXTENT, EXTENT]², row-major from the top
-    /// (y = +EXTENT) down, flattened: [res·res·classes]. Queued only; read it with the losses.
-    /// Only for 2-D classification tasks ([`ExperimentConfig::has_boundary`]).
-    pub fn predict_grid(&mut self, res: usize) -> Tensor<1> {
-        let stale = self.grid.as_ref().is_none_or(|(r, _)| *r != res);
-        if stale {
-            let mut xy = Vec::with_capacity(res * res * 2);
-            for i in 0..res {
-                for j in 0..res {
-                    xy.push(grid_coord(j, res));
-                    xy.push(-grid_coord(i, res));
-                }
-            }
-            let t = Tensor::<2>::from_data(TensorData::new(xy, [res * res, 2]), &self.device);
-            self.grid = Some((res, t));
-        }
-        let grid = self
-            .grid
-            .as_ref()
-            .map(|(_, g)| g.clone())
-            .expect("grid was just built");
-        let probs = softmax(self.model().valid().forward(grid.inner()), 1); // [res·res, classes]
-        let k = self.dataset.classes;
-        probs.reshape([res * res * k])
+    /// The decision boundary's grid of a 2-D classification task, queued (see
+    /// [`Objective::grid`]).
+    pub fn grid(&mut self, res: usize) -> Option<Grid> {
+        let model = self.model.as_ref().expect("model is present between steps");
+        self.objective.grid(model, res, &self.device)
     }
-}
-
-/// Centre of cell `i` of `res` cells across [−EXTENT, EXTENT].
-pub fn grid_coord(i: usize, res: usize) -> f32 {
-    -EXTENT + (2.0 * EXTENT) * (i as f32 + 0.5) / res as f32
 }

@@ -91,9 +91,7 @@ pub async fn run(
     let mut runs: Vec<Watch> = configs.iter().map(Watch::new).collect();
 
     // The char LM writes a sample as it trains (a single run only, as the other side charts).
-    let mut live = (trainers.len() == 1)
-        .then(|| trainers[0].sequence().and_then(LiveSample::of))
-        .flatten();
+    let mut live = (trainers.len() == 1).then(|| trainers[0].live_sample()).flatten();
     let mut k = 1.0_f64;
     let mut cursor = 0; // the run that goes first in the next round
     let mut last_end = frame::now_ms();
@@ -147,22 +145,25 @@ pub async fn run(
         // The decision boundary rides along with the losses when it is due or a run just ended.
         let single = trainers.len() == 1;
         let single_done = single && trainers[0].is_done();
-        let grid = trainers[0]
-            .vector_mut()
-            .filter(|t| single && t.config().has_boundary() && (want_side || single_done))
-            .map(|t| t.predict_grid(GRID_RES));
+        let grid = (single && (want_side || single_done))
+            .then(|| trainers[0].grid(GRID_RES))
+            .flatten();
         let with_grid = grid.is_some();
         // A transformer's pattern and answers ride along with the side charts while it trains.
         let views = (single && want_side && !single_done)
-            .then(|| trainers[0].view_probe(false))
+            .then(|| trainers[0].views(false))
             .flatten();
         let chars = live_chars(n, gpu);
-        let chunk = match (&views, live.as_mut(), trainers[0].sequence()) {
-            (Some(_), Some(live), Some(t)) if chars > 0 => Some(live.queue(t, chars)),
+        let chunk = match (&views, live.as_mut()) {
+            (Some(_), Some(live)) if chars > 0 => trainers[0].queue_sample(live, chars),
             _ => None,
         };
         let with_chunk = chunk.is_some();
-        let mut extra: Vec<_> = grid.into_iter().collect();
+        let (grid_probs, grid_of) = match grid {
+            Some(g) => (Some(g.probs), Some((g.classes, g.points))),
+            None => (None, None),
+        };
+        let mut extra: Vec<_> = grid_probs.into_iter().collect();
         extra.extend(views.as_ref().map(|(_, t)| t.clone()).unwrap_or_default());
         extra.extend(chunk);
         let result = read_reports(outs, extra).await;
@@ -200,21 +201,22 @@ pub async fn run(
                 v.sample = live.as_ref().and_then(LiveSample::view);
                 v
             });
-        let grid = extras
-            .into_iter()
-            .next()
-            .filter(|_| with_grid)
-            .zip(trainers[0].vector())
-            .map(|(probs, t)| {
-                (
-                    BoundaryGrid {
-                        res: GRID_RES,
-                        classes: t.dataset().classes,
-                        probs,
-                    },
-                    t.dataset().train.clone(),
-                )
-            });
+        let grid =
+            extras
+                .into_iter()
+                .next()
+                .filter(|_| with_grid)
+                .zip(grid_of)
+                .map(|(probs, (classes, points))| {
+                    (
+                        BoundaryGrid {
+                            res: GRID_RES,
+                            classes,
+                            probs,
+                        },
+                        points,
+                    )
+                });
         out.send(Msg::Frame(FrameReport {
             generation,
             counts,

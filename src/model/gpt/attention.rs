@@ -1,15 +1,15 @@
 //! Causal multi-head self-attention, and what a forward pass carries through the blocks: the
-//! rotary table, QAT's format and the trace (coordinate check, attention logits, one head's
-//! pattern).
+//! rotary table, QAT's format and the trace (`model::trace`).
 
 use burn::module::Module;
 use burn::nn::{Linear, RotaryEncoding};
 use burn::prelude::*;
 use burn::tensor::activation;
 
-use super::norm::NormLayer;
 use crate::knobs::quant::QuantConfig;
+use crate::model::norm::NormLayer;
 use crate::model::quant::tensor::straight_through;
+use crate::model::trace::Trace;
 
 /// Causal multi-head self-attention with its four projections.
 #[derive(Module, Debug)]
@@ -23,43 +23,6 @@ pub struct Attention {
     pub(super) k_norm: Option<NormLayer>,
     pub(super) heads: usize,
     pub(super) scale: f64,
-}
-
-/// What a traced forward saw: the coordinate check's mean |output| of every linear layer (in
-/// [`Gpt::layers`] order) and, for the instability views, each attention layer's largest logit.
-#[derive(Default)]
-pub struct Trace {
-    /// [1] each: mean |output| of a linear layer (only when `coords` is set).
-    pub outputs: Vec<Tensor<1>>,
-    /// [1] each: max over batch, heads and positions of the scaled, unmasked logits.
-    pub max_logits: Vec<Tensor<1>>,
-    /// Whether to record `outputs` (the coordinate check) besides the logits.
-    pub coords: bool,
-    /// Which attention layer's pattern to keep (0 = the first block's).
-    pub pattern_of: Option<usize>,
-    /// [t·t]: that layer's first head's attention probabilities on the first example, row i
-    /// (a query position) over the columns j ≤ i it attends to.
-    pub pattern: Option<Tensor<1>>,
-    /// Attention layers seen so far in this pass.
-    seen: usize,
-}
-
-impl Trace {
-    /// Records every linear layer's mean |output| and the attention logits.
-    pub fn with_coords() -> Self {
-        Self {
-            coords: true,
-            ..Self::default()
-        }
-    }
-
-    /// Records the attention logits and block `block`'s first-head pattern.
-    pub fn with_pattern(block: usize) -> Self {
-        Self {
-            pattern_of: Some(block),
-            ..Self::default()
-        }
-    }
 }
 
 /// What a forward pass carries through the blocks: the rotary table, the trace being recorded,
@@ -85,10 +48,8 @@ impl Pass<'_> {
                 }
             }
         };
-        if let Some(t) = self.trace.as_deref_mut()
-            && t.coords
-        {
-            t.outputs.push(y.clone().abs().mean().detach().reshape([1]));
+        if let Some(t) = self.trace.as_deref_mut() {
+            t.linear(&y);
         }
         y
     }

@@ -18,13 +18,13 @@ use burn::prelude::*;
 use burn::tensor::activation;
 
 mod attention;
-mod norm;
 
-pub use attention::{Attention, Trace};
-pub use norm::NormLayer;
+pub use attention::Attention;
 
-use super::ParamSpec;
+use super::family::{Family, Layer};
 use super::init::seeded_linear;
+use super::norm::NormLayer;
+use super::trace::Trace;
 use crate::data::Rng;
 use crate::knobs::gpt::{GptConfig, Pos};
 use crate::knobs::mup::{MupConfig, Part, Role};
@@ -143,12 +143,6 @@ impl Gpt {
         }
     }
 
-    /// This model trained through fake quantization to `q` (QAT), or not (`None`).
-    pub fn with_qat(mut self, q: Option<QuantConfig>) -> Self {
-        self.qat = q;
-        self
-    }
-
     /// The token embedding [vocab, d] as the forward pass uses it: under QAT with `qemb` rounded
     /// (straight-through), one scale per token's row under per-channel granularity.
     fn embedding(&self) -> Tensor<2> {
@@ -160,9 +154,9 @@ impl Gpt {
     }
 
     /// A copy with every linear weight rounded to `q`'s format, and the token embedding with
-    /// `qemb` (biases, norms and positions stay float): PTQ's model. The reference rounding;
-    /// Burn's native path serves the MLP only.
-    pub fn quantized(&self, q: &QuantConfig) -> Gpt {
+    /// `qemb` (biases, norms and positions stay float). The reference rounding; Burn's native
+    /// path serves the MLP only.
+    fn rounded(&self, q: &QuantConfig) -> Gpt {
         let mut m = self.clone();
         if q.embed {
             let e = self.embed.weight.val().detach();
@@ -189,14 +183,9 @@ impl Gpt {
         m
     }
 
-    /// Tokens: [batch, time] → logits: [batch, time, vocab].
-    pub fn forward(&self, tokens: Tensor<2, Int>) -> Tensor<3> {
-        self.forward_traced(tokens, None)
-    }
-
-    /// As [`forward`](Self::forward), recording every linear layer's mean |output| and each
-    /// attention layer's largest logit into `trace`.
-    pub fn forward_traced(&self, tokens: Tensor<2, Int>, trace: Option<&mut Trace>) -> Tensor<3> {
+    /// Tokens: [batch, time] → logits: [batch, time, vocab]; a trace records every linear
+    /// layer's mean |output|, each attention layer's largest logit and a head's pattern.
+    fn forward_traced(&self, tokens: Tensor<2, Int>, trace: Option<&mut Trace>) -> Tensor<3> {
         let mut pass = Pass {
             rope: self.rope.as_ref(),
             trace,
@@ -247,94 +236,69 @@ impl Gpt {
             let w = len.min(ctx);
             let window = tokens.clone().narrow(1, len - w, w);
             // [1, w, vocab] → the last position's logits, [1, vocab]
-            let last = self.forward(window).narrow(1, w - 1, 1).reshape([1, v]).detach();
+            let last = self
+                .forward_traced(window, None)
+                .narrow(1, w - 1, 1)
+                .reshape([1, v])
+                .detach();
             let next = (last + noise.clone().narrow(0, i, 1)).argmax(1); // [1, 1]
             tokens = Tensor::cat(vec![tokens, next], 1);
         }
         let len = tokens.dims()[1];
         tokens.narrow(1, len - n, n).reshape([n])
     }
+}
 
-    /// Every linear layer with its name, in forward order (what LoRA and quantization address).
-    pub fn layers(&self) -> Vec<(String, &Linear)> {
-        let mut out = Vec::new();
+impl Family for Gpt {
+    type Input = Tensor<2, Int>;
+    type Output = Tensor<3>;
+
+    /// Tokens: [batch, time] → logits: [batch, time, vocab] (see [`Gpt::forward_traced`]).
+    fn forward(&self, tokens: Tensor<2, Int>, trace: Option<&mut Trace>) -> Tensor<3> {
+        self.forward_traced(tokens, trace)
+    }
+
+    /// In forward order, with the roles `mup`'s `set_base_shapes` gives them: the embeddings
+    /// input-like; each block's norms, projections `block.{i}.attn.{q,k,v,o}` and MLP
+    /// `block.{i}.mlp.{fc,proj}` hidden (a norm's gain and bias are vector-like, as a hidden
+    /// layer's bias); the final norm hidden; the readout readout-like. The linear layers keep
+    /// the names peft's `target_modules` would see.
+    fn layers(&self) -> Vec<Layer<'_>> {
+        let mut out = vec![Layer::embedding("tok_embed", Role::Input, &self.embed)];
+        if let Some(p) = &self.pos {
+            out.push(Layer::embedding("pos_embed", Role::Input, p));
+        }
         for (i, b) in self.blocks.iter().enumerate() {
             let a = &b.attn;
-            for (part, l) in [
-                ("attn.q", &a.q),
-                ("attn.k", &a.k),
-                ("attn.v", &a.v),
-                ("attn.o", &a.o),
-            ] {
-                out.push((format!("block.{i}.{part}"), l));
+            let at = |part: &str| format!("block.{i}.{part}");
+            out.push(Layer::norm(at("norm1"), Role::Hidden, &b.norm1));
+            out.push(Layer::linear(at("attn.q"), Role::Hidden, &a.q));
+            out.push(Layer::linear(at("attn.k"), Role::Hidden, &a.k));
+            out.push(Layer::linear(at("attn.v"), Role::Hidden, &a.v));
+            if let (Some(q), Some(k)) = (&a.q_norm, &a.k_norm) {
+                out.push(Layer::norm(at("attn.q_norm"), Role::Hidden, q));
+                out.push(Layer::norm(at("attn.k_norm"), Role::Hidden, k));
             }
-            out.push((format!("block.{i}.mlp.fc"), &b.fc));
-            out.push((format!("block.{i}.mlp.proj"), &b.proj));
+            out.push(Layer::linear(at("attn.o"), Role::Hidden, &a.o));
+            out.push(Layer::norm(at("norm2"), Role::Hidden, &b.norm2));
+            out.push(Layer::linear(at("mlp.fc"), Role::Hidden, &b.fc));
+            out.push(Layer::linear(at("mlp.proj"), Role::Hidden, &b.proj));
         }
+        out.push(Layer::norm("final_norm", Role::Hidden, &self.norm));
         if let Some(r) = &self.readout {
-            out.push(("readout".to_string(), r));
+            out.push(Layer::linear("readout", Role::Readout, r));
         }
         out
     }
 
-    pub fn parameter_count(&self) -> usize {
-        self.num_params()
+    /// The reference rounding whatever `native` says (Burn's native path serves the MLP).
+    fn quantized(&self, q: &QuantConfig, _native: bool) -> Self {
+        self.rounded(q)
     }
 
-    /// Every tensor with its μP role, as `mup`'s `set_base_shapes` classifies it: the embeddings
-    /// input-like, the blocks' matrices hidden (their biases, the norms' gains and biases
-    /// vector-like, as a hidden layer's bias), the readout readout-like.
-    pub fn param_specs(&self) -> Vec<ParamSpec> {
-        let mut out = Vec::new();
-        let mut push = |name: String, id, role, part| out.push(ParamSpec { name, id, role, part });
-        push(
-            "embed.weight".into(),
-            self.embed.weight.id,
-            Role::Input,
-            Part::Weight,
-        );
-        if let Some(p) = &self.pos {
-            push("pos.weight".into(), p.weight.id, Role::Input, Part::Weight);
-        }
-        // A norm's gain and bias are vector-like, as a hidden layer's bias.
-        let norm =
-            |name: String, n: &NormLayer, push: &mut dyn FnMut(String, burn::module::ParamId, Role, Part)| {
-                if let Some(l) = &n.layer {
-                    push(format!("{name}.gamma"), l.gamma.id, Role::Hidden, Part::Bias);
-                    if let Some(b) = &l.beta {
-                        push(format!("{name}.beta"), b.id, Role::Hidden, Part::Bias);
-                    }
-                }
-                if let Some(r) = &n.rms {
-                    push(format!("{name}.gamma"), r.gamma.id, Role::Hidden, Part::Bias);
-                }
-            };
-        for (i, b) in self.blocks.iter().enumerate() {
-            norm(format!("block.{i}.norm1"), &b.norm1, &mut push);
-            norm(format!("block.{i}.norm2"), &b.norm2, &mut push);
-            if let (Some(q), Some(k)) = (&b.attn.q_norm, &b.attn.k_norm) {
-                norm(format!("block.{i}.attn.q_norm"), q, &mut push);
-                norm(format!("block.{i}.attn.k_norm"), k, &mut push);
-            }
-        }
-        norm("final_norm".into(), &self.norm, &mut push);
-        for (name, l) in self.layers() {
-            let role = if name == "readout" {
-                Role::Readout
-            } else {
-                Role::Hidden
-            };
-            push(format!("{name}.weight"), l.weight.id, role, Part::Weight);
-            if let Some(b) = &l.bias {
-                push(format!("{name}.bias"), b.id, role, Part::Bias);
-            }
-            // LoRA's factors take their layer's role; LoRA+'s λ applies to B (as for the MLP).
-            if let Some(ad) = l.weight.adapter() {
-                push(format!("{name}.lora_a"), ad.a.id, role, Part::LoraA);
-                push(format!("{name}.lora_b"), ad.b.id, role, Part::LoraB);
-            }
-        }
-        out
+    fn with_qat(mut self, q: Option<QuantConfig>) -> Self {
+        self.qat = q;
+        self
     }
 }
 

@@ -1,4 +1,4 @@
-//! The transformer's norms: LayerNorm or RMSNorm over the last axis, one module either way.
+//! Norms: LayerNorm or RMSNorm over the last axis, one module either way (the transformer's).
 
 use burn::module::Module;
 use burn::nn::{LayerNorm, LayerNormConfig, RmsNorm, RmsNormConfig};
@@ -9,12 +9,12 @@ use crate::knobs::gpt::Norm;
 /// LayerNorm or RMSNorm over the last axis (one of the two is set).
 #[derive(Module, Debug)]
 pub struct NormLayer {
-    pub(super) layer: Option<LayerNorm>,
-    pub(super) rms: Option<RmsNorm>,
+    pub layer: Option<LayerNorm>,
+    pub rms: Option<RmsNorm>,
 }
 
 impl NormLayer {
-    pub(super) fn new(kind: Norm, d: usize, device: &Device) -> Self {
+    pub fn new(kind: Norm, d: usize, device: &Device) -> Self {
         match kind {
             Norm::Layer => Self {
                 layer: Some(LayerNormConfig::new(d).init(device)),
@@ -28,7 +28,7 @@ impl NormLayer {
     }
 
     /// x: [..., d] → [..., d].
-    pub(super) fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match (&self.layer, &self.rms) {
             (Some(n), _) => n.forward(x),
             (None, Some(n)) => n.forward(x),

@@ -1,0 +1,155 @@
+//! The model-family interface: what every family (the MLP, the transformer, and the next one)
+//! gives the knobs and the trainer. The knobs reach a model only through it — its layers by name
+//! and role, its tensors' specs, its quantized copy — never through a family's fields; the
+//! trainer (`train::Trainer`) is written once against it.
+//!
+//! A trait rather than an enum over families: each family keeps its own input and output types
+//! (features [batch, d] → logits [batch, classes]; tokens [batch, t] → logits [batch, t, vocab])
+//! and its own struct, and adding one touches no match elsewhere. What differs in how a family
+//! is trained (its data, loss and measurements) is its objective (`train::Objective`).
+
+use burn::module::{Module, ParamId};
+use burn::nn::{Embedding, Linear};
+
+use super::norm::NormLayer;
+use super::trace::Trace;
+use crate::knobs::mup::{Part, Role};
+use crate::knobs::quant::QuantConfig;
+
+/// One tensor of the model as μP and the optimizer groups see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub id: ParamId,
+    pub role: Role,
+    pub part: Part,
+}
+
+/// A parameterised layer of a model: the name the knobs address it by, its μP role, and what it is.
+pub struct Layer<'a> {
+    pub name: String,
+    pub role: Role,
+    pub kind: LayerKind<'a>,
+}
+
+/// What a layer is.
+pub enum LayerKind<'a> {
+    /// y = x·W + b, W: [in, out] (Burn's layout): LoRA and quantization address these.
+    Linear(&'a Linear),
+    /// Rows of a table looked up by token: [n, d].
+    Embedding(&'a Embedding),
+    /// A norm's gain (and bias).
+    Norm(&'a NormLayer),
+}
+
+impl<'a> Layer<'a> {
+    pub fn linear(name: impl Into<String>, role: Role, l: &'a Linear) -> Self {
+        Self {
+            name: name.into(),
+            role,
+            kind: LayerKind::Linear(l),
+        }
+    }
+
+    pub fn embedding(name: impl Into<String>, role: Role, e: &'a Embedding) -> Self {
+        Self {
+            name: name.into(),
+            role,
+            kind: LayerKind::Embedding(e),
+        }
+    }
+
+    pub fn norm(name: impl Into<String>, role: Role, n: &'a NormLayer) -> Self {
+        Self {
+            name: name.into(),
+            role,
+            kind: LayerKind::Norm(n),
+        }
+    }
+
+    /// Every tensor of this layer with its part: weights, biases, norms' gains and biases (as
+    /// biases: vector-like), and the LoRA factors once attached (frozen ones included).
+    fn specs(&self) -> Vec<ParamSpec> {
+        let mut out = Vec::new();
+        let mut push = |suffix: &str, id, part| {
+            out.push(ParamSpec {
+                name: format!("{}.{suffix}", self.name),
+                id,
+                role: self.role,
+                part,
+            })
+        };
+        match &self.kind {
+            LayerKind::Linear(l) => {
+                push(Part::Weight.suffix(), l.weight.id, Part::Weight);
+                if let Some(b) = &l.bias {
+                    push(Part::Bias.suffix(), b.id, Part::Bias);
+                }
+                if let Some(ad) = l.weight.adapter() {
+                    push(Part::LoraA.suffix(), ad.a.id, Part::LoraA);
+                    push(Part::LoraB.suffix(), ad.b.id, Part::LoraB);
+                }
+            }
+            LayerKind::Embedding(e) => push(Part::Weight.suffix(), e.weight.id, Part::Weight),
+            LayerKind::Norm(n) => {
+                if let Some(l) = &n.layer {
+                    push("gamma", l.gamma.id, Part::Bias);
+                    if let Some(b) = &l.beta {
+                        push("beta", b.id, Part::Bias);
+                    }
+                }
+                if let Some(r) = &n.rms {
+                    push("gamma", r.gamma.id, Part::Bias);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A model family on Burn.
+pub trait Family: Module + Clone + Sized + 'static {
+    /// What the model reads: a batch of features [batch, d] or of tokens [batch, t].
+    type Input: Clone;
+    /// What it returns: logits or predictions, [batch, out] or [batch, t, vocab].
+    type Output;
+
+    /// `x` → the model's output. With a trace, the pass records what the trace asks for (the
+    /// coordinate check's statistic, the attention logits, a head's pattern).
+    fn forward(&self, x: Self::Input, trace: Option<&mut Trace>) -> Self::Output;
+
+    /// Every parameterised layer, in forward order, with its name and μP role.
+    fn layers(&self) -> Vec<Layer<'_>>;
+
+    /// A copy with its quantizable weights rounded to `q` (biases, norms and positions stay
+    /// float): PTQ's model and QLoRA's frozen base. With `native`, Burn's own quantization where
+    /// it covers the whole model. A LoRA layer's merged weight is what gets rounded.
+    fn quantized(&self, q: &QuantConfig, native: bool) -> Self;
+
+    /// This model trained through fake quantization to `q` (QAT), or not (`None`).
+    fn with_qat(self, q: Option<QuantConfig>) -> Self;
+
+    /// The linear layers with their names, in forward order: what LoRA's `target` selects (a
+    /// layer's position here is its index), what the adapters attach to, and what quantization
+    /// and its figure read.
+    fn linears(&self) -> Vec<(String, &Linear)> {
+        self.layers()
+            .into_iter()
+            .filter_map(|l| match l.kind {
+                LayerKind::Linear(linear) => Some((l.name, linear)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every tensor the optimizer may update, with its name ("hidden.1.lora_b"), id, and the
+    /// role and part μP's tables are indexed by, layer by layer.
+    fn param_specs(&self) -> Vec<ParamSpec> {
+        self.layers().iter().flat_map(Layer::specs).collect()
+    }
+
+    /// Number of trainable scalars (adapters included once attached).
+    fn parameter_count(&self) -> usize {
+        self.num_params()
+    }
+}

@@ -1,0 +1,166 @@
+//! The MLP's objective: a vector task (the 2-D toys, the digits, the planted teacher) on the
+//! device, classified with cross-entropy or regressed with MSE; after pre-training, the shifted
+//! task (`Shift`) for the adaptation phase. The planted task's student is the MLP with no hidden
+//! layer, starting at the teacher's W0.
+
+use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
+use burn::prelude::*;
+use burn::tensor::activation::softmax;
+
+use super::objective::{BatchLoss, Evaluation, Grid, Objective, Setup};
+use super::trainer::COORD_ROWS;
+use crate::data::device::{DeviceData, DeviceTargets};
+use crate::data::planted::Teacher;
+use crate::data::{self, Dataset, EXTENT, Rng, streams};
+use crate::knobs::ExperimentConfig;
+use crate::knobs::quant::QuantConfig;
+use crate::knobs::task::Task;
+use crate::model::{Family, Mlp, Trace};
+
+/// A vector task's data on the device, the phase's samples and the grid of the decision boundary.
+pub struct Vectors {
+    ce: CrossEntropyLoss,
+    /// The current phase's samples on the device and the mini-batch walk over them.
+    data: DeviceData,
+    /// The current phase's data (the shifted task once adaptation began).
+    dataset: Dataset,
+    /// The adaptation task, waiting for the end of pre-training.
+    pending: Option<Dataset>,
+    /// The 2-D grid the boundary is drawn on, once asked for: its resolution and points.
+    grid: Option<(usize, Tensor<2>)>,
+    boundary: bool,
+}
+
+impl Vectors {
+    /// The current phase's data.
+    pub fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    /// Mean loss of `pred` against `y`: cross-entropy for labels, MSE over every output for values.
+    fn loss_of(&self, pred: Tensor<2>, y: DeviceTargets) -> Tensor<1> {
+        match y {
+            DeviceTargets::Labels(y) => self.ce.forward(pred, y),
+            DeviceTargets::Values(y) => MseLoss::new().forward(pred, y, Reduction::Mean),
+        }
+    }
+}
+
+impl Objective for Vectors {
+    type Model = Mlp;
+    /// Inputs [batch, dim] and their targets.
+    type Batch = (Tensor<2>, DeviceTargets);
+
+    fn setup(
+        cfg: &ExperimentConfig,
+        steps: usize,
+        device: &Device,
+        batch_rng: &mut Rng,
+    ) -> Result<Setup<Self>, String> {
+        let (dataset, model) = if cfg.task == Task::Planted {
+            let teacher = Teacher::new(&cfg.planted, cfg.seed);
+            let d = cfg.planted.dim;
+            let model = Mlp::linear(teacher.w0.clone(), d, d, device);
+            (teacher.dataset(cfg.points, cfg.seed), model)
+        } else {
+            let dataset = data::generate(cfg);
+            let mut init_rng = Rng::stream(cfg.seed, streams::INIT);
+            let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, device);
+            (dataset, model)
+        };
+        let pending =
+            (cfg.lora.rank.adapts() && cfg.task != Task::Planted).then(|| data::shift(cfg.shift, &dataset));
+        let objective = Self {
+            ce: CrossEntropyLossConfig::new().init(device),
+            data: DeviceData::new(&dataset, steps, device, batch_rng),
+            dataset,
+            pending,
+            grid: None,
+            boundary: cfg.has_boundary(),
+        };
+        Ok(Setup { objective, model })
+    }
+
+    fn has_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    fn switch(&mut self, steps: usize, device: &Device, batch_rng: &mut Rng) {
+        if let Some(next) = self.pending.take() {
+            self.data = DeviceData::new(&next, steps, device, batch_rng);
+            self.dataset = next;
+        }
+    }
+
+    fn next_batch(&mut self, batch: usize, batch_rng: &mut Rng) -> Self::Batch {
+        self.data.next_batch(batch, batch_rng) // [batch, dim]
+    }
+
+    fn loss(&self, _cfg: &ExperimentConfig, model: &Mlp, (x, y): Self::Batch) -> BatchLoss {
+        BatchLoss {
+            loss: self.loss_of(model.forward(x, None), y), // [1]
+            stats: None,
+        }
+    }
+
+    fn evaluate(&self, _cfg: &ExperimentConfig, model: &Mlp) -> Option<Evaluation> {
+        let pred = model.valid().forward(self.data.val.x.clone().inner(), None); // [n, out]
+        Some(Evaluation {
+            loss: self.loss_of(pred, self.data.val.y.clone()).detach(),
+            accuracy: None,
+        })
+    }
+
+    /// Under μP it stays put as width grows; under SP the hidden and readout outputs grow with
+    /// width once Adam has taken a step.
+    fn coord(&self, model: &Mlp) -> Tensor<1> {
+        let rows = self.data.val.x.dims()[0].min(COORD_ROWS);
+        let x = self.data.val.x.clone().narrow(0, 0, rows); // [rows, d_in]
+        let mut trace = Trace::with_coords();
+        model.forward(x, Some(&mut trace));
+        Tensor::cat(trace.outputs, 0) // [layers]
+    }
+
+    fn quantized_loss(
+        &self,
+        _cfg: &ExperimentConfig,
+        model: &Mlp,
+        q: &QuantConfig,
+        native: bool,
+    ) -> Option<Tensor<1>> {
+        let pred = model.quantized(q, native).forward(self.data.val.x.clone(), None);
+        Some(self.loss_of(pred, self.data.val.y.clone()).detach())
+    }
+
+    /// Row-major from the top (y = +EXTENT) down over [−EXTENT, EXTENT]², flattened.
+    fn grid(&mut self, model: &Mlp, res: usize, device: &Device) -> Option<Grid> {
+        if !self.boundary {
+            return None;
+        }
+        let stale = self.grid.as_ref().is_none_or(|(r, _)| *r != res);
+        if stale {
+            let mut xy = Vec::with_capacity(res * res * 2);
+            for i in 0..res {
+                for j in 0..res {
+                    xy.push(grid_coord(j, res));
+                    xy.push(-grid_coord(i, res));
+                }
+            }
+            let t = Tensor::<2>::from_data(TensorData::new(xy, [res * res, 2]), device);
+            self.grid = Some((res, t));
+        }
+        let grid = self.grid.as_ref().map(|(_, g)| g.clone())?;
+        let probs = softmax(model.valid().forward(grid.inner(), None), 1); // [res·res, classes]
+        let classes = self.dataset.classes;
+        Some(Grid {
+            probs: probs.reshape([res * res * classes]),
+            classes,
+            points: self.dataset.train.clone(),
+        })
+    }
+}
+
+/// Centre of cell `i` of `res` cells across [−EXTENT, EXTENT].
+pub fn grid_coord(i: usize, res: usize) -> f32 {
+    -EXTENT + (2.0 * EXTENT) * (i as f32 + 0.5) / res as f32
+}
