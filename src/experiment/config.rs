@@ -2,7 +2,6 @@
 
 use crate::keys;
 use crate::knobs::ExperimentConfig;
-use crate::knobs::task::Task;
 use crate::vocab::{Named, format_number};
 
 impl ExperimentConfig {
@@ -14,29 +13,7 @@ impl ExperimentConfig {
             keys::LR.is(&format_number(self.lr)),
             keys::BS.is(&self.batch.to_string())
         );
-        if self.task == Task::Planted {
-            return format!(
-                "planted {} r*={} · {optimizer}",
-                keys::DIM.is(&self.planted.dim.to_string()),
-                self.planted.rank,
-            );
-        }
-        if self.is_transformer() {
-            return format!(
-                "{} · gpt w{} d{} h{} · {optimizer}",
-                self.task.key(),
-                self.width,
-                self.depth,
-                self.gpt.heads,
-            );
-        }
-        format!(
-            "{} · w{} d{} {} · {optimizer}",
-            self.task.key(),
-            self.width,
-            self.depth,
-            self.act.key(),
-        )
+        format!("{} · {optimizer}", self.arch().describe(self))
     }
 
     /// Whether `self` and `other` train the very same weights: equal experiments apart from

@@ -10,8 +10,9 @@
 //! score and ≈ 15 ns a rounding on a laptop core, against 14 GFLOP/s for products), so they are
 //! counted and capped in their own units.
 
+use super::family::MemoryItem;
 use crate::experiment::EVAL_EVERY;
-use crate::keys::{self, ConfigError, Key};
+use crate::keys::{self, ConfigError};
 use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::{Clip, QMode};
 use crate::knobs::task::Task;
@@ -51,14 +52,6 @@ pub mod limits {
     pub const MEMORY_BYTES: f64 = 1e9;
 }
 
-/// One item of a run's memory: what it is, its bytes and the link key that sizes it most.
-#[derive(Clone, Debug, PartialEq)]
-pub struct MemoryItem {
-    pub what: &'static str,
-    pub bytes: f64,
-    pub key: &'static Key,
-}
-
 /// Clip ratios the MSE search tries for every block (`quant::scalar::clip_ratios`).
 const CLIP_TRIALS: f64 = 16.0;
 
@@ -67,12 +60,9 @@ impl ExperimentConfig {
     /// examples; a transformer's example is t tokens, plus attention's 12·blocks·t²·d.
     pub fn step_flops(&self) -> f64 {
         let batch = self.batch.min(self.points) as f64;
-        if self.is_transformer() {
-            let t = self.input_dim() as f64;
-            let attention = 12.0 * self.depth as f64 * t * t * self.width as f64;
-            return (6.0 * self.parameter_estimate() as f64 * t + attention) * batch;
-        }
-        6.0 * self.parameter_estimate() as f64 * batch
+        let arch = self.arch();
+        let positions = arch.positions(self) as f64;
+        (6.0 * self.parameter_estimate() as f64 * positions + arch.mixing_flops(self)) * batch
     }
 
     /// Work the adapters add to an adaptation step: x·A and (x·A)·B, forward and backward, are
@@ -80,21 +70,13 @@ impl ExperimentConfig {
     pub fn adapter_step_flops(&self) -> f64 {
         let r = self.lora.rank.adapter().unwrap_or(0) as f64;
         let per: f64 = self.adapted_dims().iter().map(|&(i, o)| r * (i + o) as f64).sum();
-        let tokens = if self.is_transformer() {
-            self.input_dim() as f64
-        } else {
-            1.0
-        };
+        let tokens = self.arch().positions(self) as f64;
         6.0 * per * tokens * self.batch.min(self.points) as f64
     }
 
     /// Attention scores of one training step: batch × heads × t² per block (0 for the MLP).
     pub fn step_scores(&self) -> f64 {
-        if !self.is_transformer() {
-            return 0.0;
-        }
-        let t = self.input_dim() as f64;
-        self.batch.min(self.points) as f64 * self.gpt.heads as f64 * t * t * self.depth as f64
+        self.batch.min(self.points) as f64 * self.arch().scores(self)
     }
 
     /// Weights the quantizer rounds: every linear layer's (and the token embedding's with
@@ -103,11 +85,9 @@ impl ExperimentConfig {
         if !self.quant.enabled() {
             return 0.0;
         }
-        let mut n: usize = self.layer_dims().iter().map(|(i, o)| i * o).sum();
-        if self.is_transformer() && self.quant.embed {
-            n += self.width * self.classes();
-        }
-        n as f64
+        let mut dims = self.layer_dims();
+        dims.extend(self.arch().extra_quantized(self));
+        dims.iter().map(|(i, o)| i * o).sum::<usize>() as f64
     }
 
     /// Roundings per weight for one quantization: one, or one per clip ratio the MSE search tries.
@@ -143,12 +123,8 @@ impl ExperimentConfig {
     /// FLOPs of the whole run's training: every step's products (adapters in the adaptation
     /// phase) plus the validation forward every [`EVAL_EVERY`] steps.
     pub fn training_flops(&self) -> f64 {
-        let val_rows = if self.is_transformer() {
-            crate::knobs::sequence::val_rows(self.input_dim()) as f64 * self.input_dim() as f64
-        } else {
-            self.points as f64
-        };
-        let eval = 2.0 * self.parameter_estimate() as f64 * val_rows / EVAL_EVERY as f64;
+        let val = self.arch().val_positions(self);
+        let eval = 2.0 * self.parameter_estimate() as f64 * val / EVAL_EVERY as f64;
         let adapt = self.adapter_step_flops() * self.adaptation_steps() as f64;
         (self.step_flops() + eval) * self.total_steps() as f64 + adapt
     }
@@ -174,7 +150,7 @@ impl ExperimentConfig {
         let f = 4.0;
         let params = self.parameter_estimate() as f64;
         let batch = self.batch.min(self.points) as f64;
-        let size_key = self.size_key();
+        let size_key = self.arch().size_key();
         // The program itself: the module's code and statics, the bundled texts and digits, the
         // allocator's pools (the page's worker holds 7.6 MB before its first run).
         let mut items = vec![MemoryItem {
@@ -194,48 +170,7 @@ impl ExperimentConfig {
             bytes: f * (4.0 * params + params + 4.0 * adapters),
             key: size_key,
         });
-        if self.is_transformer() {
-            let t = self.input_dim() as f64;
-            let (d, blocks, heads) = (self.width as f64, self.depth as f64, self.gpt.heads as f64);
-            let hidden = (self.gpt.mlp_ratio as f64) * d;
-            let vocab = self.classes() as f64;
-            // Per token and block, saved for the backward pass and their gradients: the norms'
-            // inputs and outputs, q, k, v and their heads, the attention output, the MLP's
-            // hidden activations before and after GELU, the residual stream (fitted to the CLI's
-            // peak on the reference transformer, `scripts/bench.sh memory`).
-            let per_token = blocks * (12.0 * d + 3.0 * hidden) + 3.0 * vocab;
-            // Scores, their softmax and both gradients, per head and block.
-            let scores = 4.0 * heads * t * t * blocks;
-            items.push(MemoryItem {
-                what: "activations",
-                bytes: f * batch * t * per_token,
-                key: &keys::BS,
-            });
-            // Validation runs without gradients, a block at a time, between training steps.
-            let val = crate::knobs::sequence::val_rows(self.input_dim()) as f64;
-            items.push(MemoryItem {
-                what: "attention scores",
-                bytes: f * (batch * scores).max(2.0 * val * heads * t * t),
-                key: &keys::CTX,
-            });
-        } else {
-            let outs: f64 = self.layer_dims().iter().map(|&(_, o)| o as f64).sum();
-            let widest = self.layer_dims().iter().map(|&(_, o)| o).max().unwrap_or(0) as f64;
-            items.push(MemoryItem {
-                what: "activations",
-                bytes: f * 3.0 * batch * outs,
-                key: &keys::BS,
-            });
-            // The validation forward over every point, two layers' outputs alive at a time,
-            // and the data itself (training and validation inputs and targets).
-            let n = self.points as f64;
-            let io = (self.input_dim() + self.outputs().max(1)) as f64;
-            items.push(MemoryItem {
-                what: "data and validation",
-                bytes: f * (2.0 * n * widest + 2.0 * n * io),
-                key: &keys::N,
-            });
-        }
+        items.extend(self.arch().step_memory(self, batch));
         if self.quant.enabled() {
             // Each clip trial's rounded copy and its error live until the search picks one.
             items.push(MemoryItem {
@@ -350,45 +285,12 @@ pub fn count_text(n: f64) -> String {
 }
 
 impl ExperimentConfig {
-    /// The key that sizes the model: the planted task's dimension, else the width.
-    fn size_key(&self) -> &'static Key {
-        if self.task == Task::Planted {
-            &keys::DIM
-        } else {
-            &keys::W
-        }
-    }
-
-    /// The model in words and the knobs that size it, per family (for the cap messages).
-    fn sized_by(&self) -> (String, &'static str) {
-        if self.task == Task::Planted {
-            let d = self.planted.dim;
-            (
-                format!("the planted task's {d}×{d} student"),
-                "the dimension or batch size",
-            )
-        } else if self.is_transformer() {
-            (
-                format!(
-                    "a {}-wide, {}-block transformer at context {}",
-                    self.width, self.depth, self.gpt.ctx
-                ),
-                "the width, depth, context or batch size",
-            )
-        } else {
-            (
-                format!("a {}-wide, {}-layer model", self.width, self.depth),
-                "the width, depth or batch size",
-            )
-        }
-    }
-
     /// Every cost cap, on a config whose keys are in range and consistent. A model over the size
     /// caps is the one message (its other costs follow from its size), and a run over the memory
     /// cap is not told about the work of the same tensors too: one cause, one message.
     pub(super) fn validate_costs(&self, errs: &mut Vec<ConfigError>) {
         let err = ConfigError::new;
-        let size_key = self.size_key();
+        let size_key = self.arch().size_key();
         let params = self.parameter_estimate();
         let adapters = if self.lora.rank.adapter().is_some() {
             self.trainable_params()
@@ -401,7 +303,7 @@ impl ExperimentConfig {
         let batch = self.batch.min(self.points);
         let before = errs.len();
         if params + adapters > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
-            let (model, knobs) = self.sized_by();
+            let (model, knobs) = self.arch().sized_by(self);
             let (with, knobs) = if adapters > 0 {
                 (
                     format!(
@@ -452,7 +354,7 @@ impl ExperimentConfig {
                 .filter(|m| m.bytes >= 0.05 * total)
                 .map(|m| format!("{} {}", m.what, bytes_text(m.bytes)))
                 .collect();
-            let (_, sizes) = self.sized_by();
+            let (_, sizes) = self.arch().sized_by(self);
             let advice = match sorted[0].key.name {
                 k if k == keys::CTX.name => "lower the context, heads or batch size".to_string(),
                 k if k == keys::QCLIP.name => {

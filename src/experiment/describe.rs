@@ -7,7 +7,6 @@ use crate::knobs::lora::{Rank, ScaleRule, gamma};
 use crate::knobs::mup::{Part, Role, Rule};
 use crate::knobs::quant::{Granularity, QFormat};
 use crate::knobs::schedule::{Schedule, decay_kind};
-use crate::knobs::task::Task;
 use crate::vocab::{Named, format_number};
 
 /// What the adaptation phase trains, in one line for the page and the CLI: the rank, γ and the
@@ -51,7 +50,7 @@ pub fn mup(cfg: &ExperimentConfig) -> Option<String> {
     if !p.mup() {
         return None;
     }
-    if cfg.task == Task::Planted {
+    if !cfg.arch().has_width() {
         return Some("μP changes nothing here: the planted task's linear student has no width".into());
     }
     let w = cfg.width;

@@ -3,6 +3,7 @@
 //! stored model's bytes. Validation, the costs (`cost`), the trainer and the charts all read
 //! these, so a size is worked out in one place.
 
+use super::family::Architecture;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::task::Task;
 
@@ -11,37 +12,27 @@ use crate::knobs::task::Task;
 pub const EVAL_EVERY: usize = 10;
 
 impl ExperimentConfig {
-    /// Parameters of the model this config builds (weights and biases of every layer).
-    pub fn parameter_estimate(&self) -> usize {
-        if self.task == Task::Planted {
-            return self.planted.dim * self.planted.dim;
-        }
+    /// The family this experiment trains, as the experiment's arithmetic sees it: the
+    /// transformer for a sequence task (or `model=gpt`), the planted task's linear student, or
+    /// the MLP.
+    pub fn arch(&self) -> &'static dyn Architecture {
         if self.is_transformer() {
-            return self.gpt.parameters(self.classes(), self.width, self.depth);
+            &super::gpt::Gpt
+        } else if self.task == Task::Planted {
+            &super::planted::Planted
+        } else {
+            &super::mlp::Mlp
         }
-        let (w, k) = (self.width, self.outputs());
-        let input = self.input_dim() * w + w;
-        let hidden = self.hidden_layers() * (w * w + w);
-        input + hidden + w * k + k
     }
 
-    /// Width × width layers: d − 1 in a plain MLP (whose input layer is its first hidden layer),
-    /// one per residual block with `res` (d blocks on top of the input layer).
-    pub fn hidden_layers(&self) -> usize {
-        match self.residual {
-            crate::knobs::arch::Residual::None => self.depth.saturating_sub(1),
-            _ => self.depth,
-        }
+    /// Parameters of the model this config builds (weights and biases of every layer).
+    pub fn parameter_estimate(&self) -> usize {
+        self.arch().parameters(self)
     }
 
     /// Features per sample (tokens per example for a sequence task).
     pub fn input_dim(&self) -> usize {
-        match (self.task, self.task.sequence()) {
-            (_, Some(kind)) => self.seq.seq_len(kind, self.gpt.ctx),
-            (Task::Planted, _) => self.planted.dim,
-            (Task::Digits, _) => crate::knobs::task::DIGIT_PIXELS,
-            _ => 2,
-        }
+        self.arch().input_dim(self)
     }
 
     /// Whether the task is 2-D classification, so its decision boundary can be drawn.
@@ -51,10 +42,7 @@ impl ExperimentConfig {
 
     /// Model outputs: classes, or the planted task's d.
     pub fn outputs(&self) -> usize {
-        match self.task {
-            Task::Planted => self.planted.dim,
-            _ => self.classes(),
-        }
+        self.arch().outputs(self)
     }
 
     /// Linear layers of the model (what LoRA's `target` selects by index or name).
@@ -62,42 +50,22 @@ impl ExperimentConfig {
         self.layer_dims().len()
     }
 
-    /// The model's name for layer `i` (as `Mlp::layers` and `Gpt::layers` name it).
+    /// The model's name for linear layer `i` (as `Family::linears` names it).
     pub fn layer_name(&self, i: usize) -> String {
-        if self.is_transformer() {
-            return self
-                .gpt
-                .linear_layers(self.classes(), self.width, self.depth)
-                .get(i)
-                .map(|(n, _, _)| n.clone())
-                .unwrap_or_default();
-        }
-        let last = self.layer_count() - 1;
-        match i {
-            _ if i == last => "readout".into(),
-            0 => "input".into(),
-            _ => format!("hidden.{i}"),
-        }
+        self.arch()
+            .linears(self)
+            .get(i)
+            .map(|(n, _, _)| n.clone())
+            .unwrap_or_default()
     }
 
     /// (in, out) of every linear layer, in forward order.
     pub fn layer_dims(&self) -> Vec<(usize, usize)> {
-        if self.task == Task::Planted {
-            return vec![(self.planted.dim, self.planted.dim)];
-        }
-        if self.is_transformer() {
-            return self
-                .gpt
-                .linear_layers(self.classes(), self.width, self.depth)
-                .into_iter()
-                .map(|(_, i, o)| (i, o))
-                .collect();
-        }
-        let w = self.width;
-        let mut v = vec![(self.input_dim(), w)];
-        v.extend((0..self.hidden_layers()).map(|_| (w, w)));
-        v.push((w, self.outputs()));
-        v
+        self.arch()
+            .linears(self)
+            .into_iter()
+            .map(|(_, i, o)| (i, o))
+            .collect()
     }
 
     /// Scalars the adaptation phase trains (the whole model without one, or for rank 0):
@@ -165,10 +133,7 @@ impl ExperimentConfig {
         let bits = q.fmt.width(q.bits) as usize;
         let per_block = if q.fmt == QFormat::UInt { 3 } else { 2 };
         let mut dims = self.layer_dims();
-        if self.is_transformer() && q.embed {
-            // [d, vocab] as the blocks see it: one channel per token.
-            dims.push((self.width, self.classes()));
-        }
+        dims.extend(self.arch().extra_quantized(self));
         let biases = self.parameter_estimate() - dims.iter().map(|(i, o)| i * o).sum::<usize>();
         let weights: usize = dims
             .iter()

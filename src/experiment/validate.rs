@@ -50,11 +50,10 @@ impl ExperimentConfig {
         errs
     }
 
-    /// The model family fits the task, the transformer's shape is consistent, and the MLP's own
-    /// knobs are not given to the transformer.
+    /// The model family fits the task, and the family's own relations hold
+    /// (`Architecture::validate`).
     fn validate_family(&self, errs: &mut Vec<ConfigError>) {
         use crate::knobs::arch::Family;
-        use crate::knobs::gpt::Pos;
         let task = self.task.key();
         let (model, tk) = (&keys::MODEL, &keys::TASK);
         if self.model == Family::Gpt && !self.task.is_sequence() {
@@ -82,64 +81,7 @@ impl ExperimentConfig {
             ));
             return;
         }
-        if !self.is_transformer() {
-            return;
-        }
-        let g = &self.gpt;
-        if !self.width.is_multiple_of(g.heads.max(1)) {
-            errs.push(ConfigError::new(
-                &keys::HEADS,
-                format!(
-                    "{} is not a multiple of {}: choose {} dividing the width",
-                    keys::W.is(&self.width.to_string()),
-                    keys::HEADS.is(&g.heads.to_string()),
-                    keys::HEADS.name
-                ),
-            ));
-        } else if g.pos == Pos::Rope && !g.head_dim(self.width).is_multiple_of(2) {
-            errs.push(ConfigError::new(
-                &keys::POS,
-                format!(
-                    "RoPE rotates pairs of coordinates, and a head is {} wide ({}/{}): make it even, or {}",
-                    g.head_dim(self.width),
-                    keys::W.name,
-                    keys::HEADS.name,
-                    keys::POS.is(Pos::Learned.key())
-                ),
-            ));
-        }
-        let t = self.input_dim();
-        if g.ctx < t {
-            errs.push(ConfigError::new(
-                &keys::CTX,
-                format!(
-                    "{} reads {t} tokens an example; {} must be at least {t}",
-                    tk.is(task),
-                    keys::CTX.name
-                ),
-            ));
-        }
-        // The MLP's knobs, each with the change that makes the link run.
-        let mlp_only = [
-            (
-                self.residual != Residual::None,
-                &keys::RES,
-                "the transformer always has residual blocks",
-            ),
-            (
-                self.act != Activation::Relu,
-                &keys::ACT,
-                "the transformer's MLP uses GELU",
-            ),
-        ];
-        for (on, key, why) in mlp_only {
-            if on {
-                errs.push(ConfigError::new(
-                    key,
-                    format!("{why}; {} applies to the MLP: remove it", key.name),
-                ));
-            }
-        }
+        self.arch().validate(self, errs);
     }
 
     fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
