@@ -40,11 +40,19 @@ pub mod data;
 /// Models on Burn: the MLP, LoRA adapters, quantization applied, devices.
 pub mod model;
 
-/// The trainer, its optimizer groups, the loop over runs with its one readback, results.
+/// The trainer (one for every family), its optimizer groups, the loop over runs with its one
+/// readback, results.
 pub mod train;
+
+/// Which device trains a study: `auto`'s timed probe of the CPU against a GPU.
+pub mod device;
 
 /// Charts, on any plotters backend.
 pub mod plot;
+
+/// What a study's results become: its figures (one policy for the page and the CLI) and its
+/// tables (CSV, JSON).
+pub mod report;
 
 /// The page as a pure state machine: `update(&mut State, Msg) -> Vec<Effect>`.
 pub mod page;

@@ -3,13 +3,16 @@
 //! `--backend wgpu` on Burn's wgpu backend, the page's WebGPU code path).
 
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use plotters::prelude::IntoDrawingArea;
+use tinytune::device::probe;
+use tinytune::link::study::Study;
 use tinytune::link::url;
 use tinytune::model::backend;
-use tinytune::train::{export, metrics, probe};
+use tinytune::report::{self, Chart, Figures, Results, export};
+use tinytune::train::metrics;
 use tinytune::{plot, train};
 
 #[derive(Parser, Debug)]
@@ -35,7 +38,10 @@ struct Cli {
     /// the best learning rate per width for SP and μP, instead of one row per step.
     #[arg(long, conflicts_with = "summary")]
     best: bool,
-    /// Also draw the loss chart to this SVG file.
+    /// Also draw the study's figures as SVG, the same the page shows: its main figure (the
+    /// coordinate check, else the sweep chart, else the heatmap, else the loss curves) to FILE,
+    /// and every other figure beside it as FILE's name + `-<figure>.svg` (`-loss`, `-boundary`,
+    /// `-bestlr`, …).
     #[arg(long, value_name = "FILE")]
     svg: Option<std::path::PathBuf>,
     /// For a quantized single run: also draw the weight error against bits and a layer's weights
@@ -58,7 +64,7 @@ struct Cli {
 }
 
 /// `--backend auto`: the CPU, unless wgpu starts and is faster on this study's heaviest run
-/// (`train::probe`); says what it measured.
+/// (`device::probe`); says what it measured.
 fn auto_backend(study: &tinytune::link::study::Study) -> (burn::prelude::Device, String) {
     let cpu = (backend::cpu(), backend::CPU_NAME.to_string());
     let (gpu, adapter) = match backend::wgpu() {
@@ -251,23 +257,26 @@ fn main() -> ExitCode {
     if std::io::stdout().write_all(csv.as_bytes()).is_err() {
         return ExitCode::FAILURE;
     }
-    if let Some(Err((path, e))) = cli.svg.map(|p| write_svg(&p, &study, &runs).map_err(|e| (p, e))) {
-        eprintln!("tinytune: could not write {}: {e}", path.display());
-        return ExitCode::FAILURE;
+    let figures = Drawn::of(&study, &runs);
+    if let Some(path) = &cli.svg {
+        match write_svg(path, &figures.figures(), &query) {
+            Ok(files) => {
+                let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+                eprintln!("tinytune: wrote {}", shown.join(", "));
+            }
+            Err(e) => {
+                eprintln!("tinytune: could not write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
     }
     if let Some(path) = cli.quant_svg {
-        let figure = runs
-            .first()
-            .filter(|_| runs.len() == 1)
-            .and_then(|r| r.weights_figure.clone());
-        let Some(figure) = figure else {
+        let figures = figures.figures();
+        if !figures.shown(Chart::Weights) {
             eprintln!("tinytune: --quant-svg needs a single run with quantized weights (bits < 32)");
             return ExitCode::from(2);
-        };
-        let root = plotters::prelude::SVGBackend::new(&path, (1300, 500)).into_drawing_area();
-        let drawn = plot::draw_weights(&root, &figure, plot::ChartStyle::default())
-            .and_then(|()| root.present().map_err(|e| e.to_string()));
-        if let Err(e) = drawn {
+        }
+        if let Err(e) = write_figure(&path, &figures, Chart::Weights, &query) {
             eprintln!("tinytune: could not write {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
@@ -342,49 +351,77 @@ fn best_csv(runs: &[metrics::Run], metric: tinytune::knobs::view::SweepMetric) -
     Some(export::csv_text(std::iter::once(header).chain(rows)))
 }
 
-/// The coordinate check when recorded; the sweep chart for a sweep over a numeric knob (panels
-/// and the best-value plot for a third knob); else the loss curves.
-fn write_svg(
-    path: &std::path::Path,
-    study: &tinytune::link::study::Study,
-    runs: &[metrics::Run],
-) -> Result<(), String> {
-    let (cfg, metric) = (&study.experiment, study.view.metric);
-    let style = plot::ChartStyle::default();
-    if let Some((x_key, panels)) = plot::coord_panels(runs) {
-        let cols = panels.first().map_or(1, Vec::len) as u32;
-        let size = (240 * cols.max(3), 230 * panels.len().max(1) as u32);
-        let root = plotters::prelude::SVGBackend::new(path, size).into_drawing_area();
-        plot::draw_coord(&root, x_key, &panels, style)?;
-        return root.present().map_err(|e| e.to_string());
-    }
-    let panels = plot::sweep_panels(runs, metric);
-    if let Some((x_key, panels)) = panels.as_ref().filter(|(_, p)| p.len() > 1) {
-        let root = plotters::prelude::SVGBackend::new(path, (1400, 480)).into_drawing_area();
-        let (left, right) = root.split_horizontally(1000);
-        plot::draw_sweep_panels(&left, x_key, panels, metric, style)?;
-        let series_key = runs[0].swept().get(1).copied();
-        if let (Some(lines), Some(series_key)) = (plot::best_lines(panels), series_key) {
-            plot::draw_best(&right, (x_key, series_key), &lines, style)?;
-        }
-        return root.present().map_err(|e| e.to_string());
-    }
-    let root = plotters::prelude::SVGBackend::new(path, (900, 540)).into_drawing_area();
-    match plot::sweep_series(runs, metric) {
-        Some((x_key, series)) if plot::is_rank_sweep(x_key) => {
-            plot::draw_staircase(&root, &series, cfg, metric, style)?
-        }
-        Some((x_key, series)) => plot::draw_sweep(&root, x_key, &series, metric, style)?,
-        None => {
-            plot::draw_curves(
-                &root,
-                runs,
-                plot::CurveOptions::new(study.view.log_y, cfg.total_steps()),
-                style,
-            )?;
+/// What the figures of a finished study are drawn from: its runs, and for a single 2-D run its
+/// final decision boundary (the page's shows the same at the end).
+struct Drawn<'a> {
+    study: &'a Study,
+    runs: &'a [metrics::Run],
+    grid: Option<plot::BoundaryGrid>,
+    points: tinytune::data::Samples,
+    sigma: Option<Vec<f64>>,
+}
+
+impl<'a> Drawn<'a> {
+    fn of(study: &'a Study, runs: &'a [metrics::Run]) -> Self {
+        let boundary = runs
+            .first()
+            .filter(|_| runs.len() == 1)
+            .and_then(|r| r.boundary.clone());
+        let grid = boundary.as_ref().map(|b| plot::BoundaryGrid {
+            res: b.res,
+            classes: b.classes,
+            probs: b.probs.clone(),
+        });
+        let points = match boundary {
+            Some(b) => b.points,
+            None => tinytune::page::boundary_points(&study.experiment),
+        };
+        Self {
+            study,
+            runs,
+            grid,
+            points,
+            sigma: report::planted_sigma(&study.experiment),
         }
     }
-    root.present().map_err(|e| e.to_string())
+
+    /// The page's figure policy over them (`report::Figures`).
+    fn figures(&self) -> Figures<'_> {
+        Figures::of(Results {
+            study: self.study,
+            runs: self.runs,
+            grid: self.grid.as_ref(),
+            points: &self.points,
+            planted_sigma: self.sigma.as_deref(),
+            before: None,
+        })
+    }
+}
+
+/// `--svg`: the study's main figure to `path`, every other figure the page shows beside it,
+/// named `<path's name>-<figure>.svg`; returns the files written.
+fn write_svg(path: &Path, figures: &Figures, query: &str) -> Result<Vec<PathBuf>, String> {
+    let main = figures.main();
+    let mut written = Vec::new();
+    let others = figures.shown_charts().into_iter().filter(|&c| c != main);
+    for chart in std::iter::once(main).chain(others) {
+        let file = if chart == main {
+            path.to_path_buf()
+        } else {
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            path.with_file_name(format!("{stem}-{}.svg", chart.name()))
+        };
+        write_figure(&file, figures, chart, query)?;
+        written.push(file);
+    }
+    Ok(written)
+}
+
+/// One figure as a stand-alone SVG with its title, and the command that reproduces it.
+fn write_figure(file: &Path, figures: &Figures, chart: Chart, query: &str) -> Result<(), String> {
+    let desc = format!("Made with tinytune: tinytune '{query}'");
+    let svg = report::svg(figures, chart, chart.svg_size(figures), &desc)?;
+    std::fs::write(file, svg).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// A transformer run's end in words: accuracy (or bits per character), the instability proxies,

@@ -255,6 +255,10 @@ fn cli_prints_csv_for_a_link_and_writes_svg() {
         drawn.contains("<svg") && drawn.contains("polyline"),
         "chart has lines"
     );
+    assert!(drawn.contains("<title>Loss curves</title>"));
+    // The page shows a 2-D run's decision boundary beside the curves: the CLI writes it too.
+    let boundary = std::fs::read_to_string(dir.join("loss-boundary.svg")).unwrap();
+    assert!(boundary.contains("<title>Decision boundary</title>") && boundary.contains("<rect"));
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
         .args(["task=xor&steps=20&w=16", "--summary"])
@@ -704,4 +708,56 @@ fn deck_links_are_read_leniently_and_round_trip() {
         url::parse_strict("deck=task%3Dxor%26deck%3De1").is_err(),
         "a deck in a deck"
     );
+}
+
+/// The CLI's `--svg` writes exactly the figures the page shows for a study, from the same policy
+/// (`report::Figures`): a two-knob sweep's sweep chart as the main file, its loss curves, best-value
+/// plot and heatmap beside it.
+#[test]
+fn the_cli_writes_the_figures_the_page_shows() {
+    use tinytune::report::{Chart, Figures, Results};
+    let link = "task=xor&w=8&steps=12&sweep=lr:0.01,0.1;d:1,2";
+    let dir = std::env::temp_dir().join(format!("tinytune-figures-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"))
+        .args([link, "--summary", "--svg"])
+        .arg(dir.join("study.svg"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut written: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    written.sort();
+
+    // The page's policy over the same runs.
+    let study = parse_strict(link).unwrap();
+    let points = study.sweep.expand(&study.experiment).unwrap();
+    let device = tinytune::model::backend::cpu();
+    let runs = pollster::block_on(tinytune::train::train_sweep(&points, &device, 4, |_, _| {})).unwrap();
+    let samples = tinytune::page::boundary_points(&study.experiment);
+    let figures = Figures::of(Results {
+        study: &study,
+        runs: &runs,
+        grid: None,
+        points: &samples,
+        planted_sigma: None,
+        before: None,
+    });
+    assert_eq!(figures.main(), Chart::Sweep);
+    let mut want: Vec<String> = figures
+        .shown_charts()
+        .into_iter()
+        .map(|c| {
+            if c == Chart::Sweep {
+                "study.svg".to_string()
+            } else {
+                format!("study-{}.svg", c.name())
+            }
+        })
+        .collect();
+    want.sort();
+    assert_eq!(written, want);
+    assert!(want.len() >= 4, "loss, sweep, best value, heatmap: {want:?}");
 }

@@ -1,11 +1,11 @@
 //! The page's transitions, natively: `page::update` for every message the shell or the runner
-//! can send, and the effects each one asks for.
+//! can send, the effects each one asks for, and what `page::view` shows of the result.
 
 use tinytune::knobs::view::BackendChoice;
 use tinytune::link::url;
 use tinytune::page::{
-    ActiveBackend, BackendKind, Effect, Export, FrameReport, Level, Msg, Render, RunState, State,
-    cpu_backend, update,
+    ActiveBackend, BackendKind, Effect, Export, FrameReport, Level, Msg, RunState, State, cpu_backend,
+    update, view,
 };
 use tinytune::train::Analysis;
 use tinytune::train::metrics::StepReport;
@@ -111,7 +111,14 @@ fn boot_reads_the_link_reports_its_problems_and_asks_for_a_backend() {
         s.messages_of(Level::Warning)
             .any(|m| m.contains("unknown key 'zz' was ignored"))
     );
-    assert!(fx.contains(&Effect::ShowMessages) && fx.contains(&Effect::WriteControls));
+    assert!(fx.contains(&Effect::WriteControls));
+    assert!(
+        view(&s, 0.0)
+            .messages
+            .iter()
+            .any(|m| m.text.contains("unknown key 'zz'")),
+        "the view shows the link's problems"
+    );
     assert_eq!(
         url_of(&fx),
         Some("v=1&w=32&backend=cpu"),
@@ -191,10 +198,16 @@ fn an_edit_restarts_redraws_or_switches_as_the_key_asks() {
     assert_eq!(s.run_state, RunState::Running);
 
     let g = s.generation;
+    let before = view(&s, 0.0);
     let fx = edit(&mut s, "ylog", "0");
     assert!(!s.study.view.log_y);
     assert_eq!(s.generation, g, "a view key keeps the run");
-    assert!(fx.contains(&Effect::Render(Render::ALL)));
+    assert_ne!(
+        view(&s, 0.0).loss_revision,
+        before.loss_revision,
+        "and the loss chart is drawn again"
+    );
+    assert_eq!(view(&s, 0.0).side_revision, before.side_revision);
     assert_eq!(started(&fx), None);
 
     let fx = edit(&mut s, "backend", "webgpu");
@@ -217,7 +230,7 @@ fn a_bad_value_keeps_the_previous_one_and_says_so() {
         s.messages_of(Level::Warning)
             .any(|m| m == "w: 'abc' is not a whole number; using 48")
     );
-    assert!(fx.contains(&Effect::ShowMessages) && fx.contains(&Effect::WriteControls));
+    assert!(fx.contains(&Effect::WriteControls));
     assert_eq!(s.generation, g, "nothing changed, nothing restarts");
     // Fixing the box clears the warning.
     edit(&mut s, "w", "40");
@@ -244,7 +257,7 @@ fn pause_resume_cancel_and_reset() {
     assert_eq!(s.run_state, RunState::Cancelled);
     assert!(!s.should_step(g));
     update(&mut s, Msg::RunnerStopped { generation: g });
-    assert_eq!(s.runner_stopped, Some(g));
+    assert_eq!(s.telemetry.runner_stopped, Some(g));
     assert!(update(&mut s, Msg::Pause).is_empty(), "nothing to pause");
     assert!(update(&mut s, Msg::Cancel).is_empty(), "nothing to cancel");
 
@@ -270,14 +283,19 @@ fn frames_fill_the_runs_and_the_last_one_ends_the_run() {
         },
     );
     assert_eq!(s.params_text, "8642 parameters");
+    let shown = view(&s, 0.0).loss_revision;
     let fx = {
         let m = frame(&s, 0..4, 0.7);
         update(&mut s, m)
     };
     assert_eq!(s.runs[0].reports.len(), 4);
-    assert_eq!(s.first_point_ms, Some(1010.0));
+    assert_eq!(s.telemetry.first_point_ms, Some(1010.0));
     assert!((s.steps_per_s - 200.0).abs() < 1e-9, "4 steps in 20 ms");
-    assert!(matches!(fx.as_slice(), [Effect::Render(r)] if r.texts && r.loss));
+    assert!(fx.is_empty(), "a frame asks the shell for nothing but to show it");
+    let v = view(&s, 0.0);
+    assert_ne!(v.loss_revision, shown, "the new points are drawn");
+    assert!(v.progress.starts_with("step 4 / "), "{}", v.progress);
+    assert!(v.data.contains(&("firstPointMs", "1010".to_string())));
     assert_eq!(s.run_state, RunState::Running);
     assert!(!s.wants_analysis(g));
 
@@ -394,7 +412,8 @@ fn autos_pick_shows_what_trains_and_an_old_runs_pick_is_ignored() {
             backend: cpu_backend("auto: 3.10 ms a step on WebGPU against 1.02 ms on the CPU"),
         },
     );
-    assert!(fx.contains(&Effect::Render(Render::TEXTS)));
+    assert!(fx.is_empty());
+    assert!(view(&s, 0.0).status.contains("auto: 3.10 ms a step"));
     let b = s.backend.clone().unwrap();
     assert_eq!(b.kind, BackendKind::Cpu);
     assert!(b.summary.contains("auto: 3.10 ms a step"), "{}", b.summary);
@@ -512,7 +531,8 @@ fn a_regridded_figure_lands_on_its_own_generation_only() {
         "an old generation's figure is dropped"
     );
     let generation = s.generation;
-    let fx = update(
+    let side = view(&s, 0.0).side_revision;
+    update(
         &mut s,
         Msg::Regridded {
             generation,
@@ -520,7 +540,7 @@ fn a_regridded_figure_lands_on_its_own_generation_only() {
         },
     );
     assert_eq!(s.runs[0].weights_figure().map(|f| f.quant.bits), Some(3));
-    assert!(!fx.is_empty(), "the figure is drawn");
+    assert_ne!(view(&s, 0.0).side_revision, side, "the figure is drawn");
     assert!(!s.analysed, "the run's own analysis is still to come");
 }
 
@@ -530,12 +550,12 @@ fn runner_frames_count_per_generation_and_exports_pass_through() {
     let g = s.generation;
     update(&mut s, Msg::RunnerFrame { generation: g });
     update(&mut s, Msg::RunnerFrame { generation: g });
-    assert_eq!(s.runner_frames, (g, 2));
+    assert_eq!(s.telemetry.runner_frames, (g, 2));
+    assert!(view(&s, 0.0).data.contains(&("runnerFrames", format!("{g}:2"))));
     assert_eq!(
         update(&mut s, Msg::Export(Export::Csv)),
         vec![Effect::Export(Export::Csv)]
     );
-    assert_eq!(update(&mut s, Msg::Resize), vec![Effect::Render(Render::ALL)]);
 }
 
 #[test]
@@ -780,11 +800,11 @@ fn add_to_deck_appends_the_experiment_on_screen() {
 /// text; a chart with nothing to show is refused.
 #[test]
 fn charts_export_as_svg_with_their_title() {
-    use tinytune::page::{Chart, Charts, svg};
+    use tinytune::report::{Chart, Figures, svg};
     let mut s = running("task=xor&steps=20");
     let m = frame(&s, 0..20, 0.5);
     update(&mut s, m);
-    let charts = Charts::of(&s);
+    let charts = Figures::of(s.results());
     assert!(charts.shown(Chart::Loss) && charts.shown(Chart::Boundary));
     assert!(!charts.shown(Chart::Sweep));
     let text = svg(&charts, Chart::Loss, (640, 400), "a <b>caption</b> & link").unwrap();
@@ -816,8 +836,126 @@ fn charts_export_as_svg_with_their_title() {
             }),
         );
     }
-    let charts = Charts::of(&sweep);
+    let charts = Figures::of(sweep.results());
     assert!(charts.shown(Chart::Sweep) && !charts.shown(Chart::Boundary));
     let text = svg(&charts, Chart::Sweep, (600, 450), "").unwrap();
     assert!(text.contains("<title>Loss against the swept knob</title>"));
+}
+
+/// The page's view is a pure function of its state (`page::view`): a sweep shows its buttons,
+/// its progress with an ETA, its table and its figures; the main figure and the charts' revisions
+/// follow the results.
+#[test]
+fn the_view_shows_a_sweep_its_progress_table_and_figures() {
+    use tinytune::report::Chart;
+    let mut s = running("task=xor&steps=10&sweep=lr:0.01,0.1");
+    let g = s.generation;
+    update(
+        &mut s,
+        Msg::RunnerStarted {
+            generation: g,
+            now_ms: 1000.0,
+            params: vec![8642, 8642],
+        },
+    );
+    let v = view(&s, 1000.0);
+    assert_eq!(v.buttons.train, "Train");
+    assert!(!v.buttons.train_enabled && v.buttons.pause_enabled);
+    assert!(v.buttons.cancel_shown && v.buttons.cancel_enabled);
+    assert_eq!(v.sweep.as_ref().unwrap().text, "0 / 2 runs");
+    let status: Vec<&str> = v.table.iter().map(|r| r.status).collect();
+    assert_eq!(status, ["queued", "queued"]);
+    assert_eq!(v.params, "8642 parameters");
+    assert_eq!(v.main_chart, Chart::Sweep, "the sweep chart fills in as runs end");
+
+    // Run 0 trains to its end: half the sweep's steps, in 2 s.
+    update(
+        &mut s,
+        Msg::Frame(FrameReport {
+            generation: g,
+            counts: vec![(0, 10)],
+            reports: (0..10).map(|t| report(t, 0.4)).collect(),
+            started_ms: 1000.0,
+            ended_ms: 1010.0,
+            previous_end_ms: 990.0,
+            grid: None,
+            views: None,
+        }),
+    );
+    let v = view(&s, 3000.0);
+    assert_eq!(v.sweep.as_ref().unwrap().text, "1 / 2 runs · ETA 2 s");
+    assert_eq!(v.table[0].status, "done");
+    assert_eq!(v.table[0].cells[1], "lr=0.01");
+    assert_eq!(v.table[1].status, "queued");
+    let shown = |v: &tinytune::page::ViewModel, c: Chart| v.charts.iter().any(|x| x.chart == c && x.shown);
+    assert!(shown(&v, Chart::Sweep) && !shown(&v, Chart::Boundary));
+    assert_eq!(v.main_chart, Chart::Sweep);
+    assert!(
+        v.sweep_caption
+            .contains("final validation loss against the first swept knob")
+    );
+    assert!(v.data.contains(&("runsDone", "1".to_string())));
+
+    // Cancel: the buttons and the bar say so; the charts keep their pictures.
+    let (loss, side) = (v.loss_revision, v.side_revision);
+    update(&mut s, Msg::Cancel);
+    let v = view(&s, 3000.0);
+    assert_eq!(v.buttons.train, "Train again");
+    assert!(v.buttons.train_enabled && !v.buttons.cancel_enabled);
+    assert!(v.sweep.as_ref().unwrap().text.ends_with("· cancelled"));
+    assert_eq!(v.table[1].status, "cancelled");
+    assert_eq!((v.loss_revision, v.side_revision), (loss, side));
+}
+
+/// Presenter mode leads with the chart the study is about; a deck shows its bar; a single
+/// transformer run shows its answers as text.
+#[test]
+fn the_view_follows_presenter_mode_decks_and_the_transformers_answers() {
+    use tinytune::report::Chart;
+    use tinytune::train::sequence_views::{Answer, SeqViews};
+    let mut s = running("task=xor&steps=10&present=1&deck=e1,task%3Dxor%26steps%3D10&slide=2");
+    let v = view(&s, 0.0);
+    assert!(v.present && !v.embed);
+    let lead: Vec<Chart> = v.charts.iter().filter(|c| c.lead).map(|c| c.chart).collect();
+    assert_eq!(
+        lead,
+        [Chart::Boundary],
+        "a 2-D run leads with its decision boundary"
+    );
+    let deck = v.deck.expect("a deck's bar");
+    assert_eq!(deck.count, "2 / 2");
+    assert!(deck.previous && !deck.next);
+    assert!(v.data.contains(&("slide", "2".to_string())));
+
+    let mut t = running("task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&steps=10");
+    let g = t.generation;
+    let m = frame(&t, 0..10, 0.5);
+    update(&mut t, m);
+    let views = SeqViews {
+        t: 2,
+        pattern: vec![1.0, 0.0, 0.5, 0.5],
+        labels: vec!["a".into(), "b".into()],
+        block: 0,
+        answers: vec![Answer {
+            prompt: "ab|".into(),
+            want: "ba".into(),
+            got: "<b>".into(),
+            exact: false,
+        }],
+        sample: None,
+    };
+    update(
+        &mut t,
+        Msg::Analysed {
+            generation: g,
+            analysis: tinytune::train::Analysis {
+                seq: Some(views),
+                ..Default::default()
+            },
+        },
+    );
+    let (caption, text) = view(&t, 0.0).answers.expect("the answers figure");
+    assert!(caption.starts_with("The trained model's answers"));
+    assert_eq!(text, "✗ ab|  →  <b>   (right: ba)", "text, never HTML");
+    let _ = &mut s;
 }

@@ -7,7 +7,7 @@ use tinytune::link::url::{experiment_query, parse, parse_strict};
 use tinytune::model::Family;
 use tinytune::model::backend;
 use tinytune::model::quant::tensor::fake_quant;
-use tinytune::train::export::to_summary_csv;
+use tinytune::report::export::to_summary_csv;
 use tinytune::train::metrics::read_reports;
 use tinytune::train::{MlpTrainer, train_run};
 
@@ -289,7 +289,7 @@ fn the_weights_figure_is_computed_where_the_run_trained() {
         .experiment;
     let mut job = tinytune::train::Job::new(&cfg, &backend::cpu()).unwrap();
     while job.step().is_some() {}
-    let analysis = pollster::block_on(tinytune::train::read_analysis(&job)).unwrap();
+    let analysis = pollster::block_on(tinytune::train::read_analysis(&mut job, false)).unwrap();
     let names: Vec<&str> = analysis.weights.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(
         names,

@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 
 use tinytune::knobs::ExperimentConfig;
 use tinytune::link::{presets::PRESETS, url};
-use tinytune::train::{export, metrics::Run};
+use tinytune::report::export;
+use tinytune::train::metrics::Run;
 
 /// Steps of each phase a replayed run takes (the PTQ loss and the end-of-run readback come at
 /// its last step, the adaptation phase after its pre-training).

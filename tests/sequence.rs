@@ -625,7 +625,7 @@ fn a_transformer_run_reports_accuracy_instability_proxies_and_its_views() {
     }
     assert!(v.sample.is_none());
     // The CSV carries the statistics.
-    let csv = tinytune::train::export::to_csv(std::slice::from_ref(&run));
+    let csv = tinytune::report::export::to_csv(std::slice::from_ref(&run));
     assert!(csv.starts_with("run,step,train_loss,val_loss,train_acc,val_acc,max_attn_logit,log_z\n"));
 }
 
@@ -657,7 +657,7 @@ fn the_char_lm_writes_a_sample_that_a_link_replays() {
         vals.last().unwrap() < &(0.8 * vals[0]),
         "the char LM learns: {vals:?}"
     );
-    let csv = tinytune::train::export::to_csv(std::slice::from_ref(&run));
+    let csv = tinytune::report::export::to_csv(std::slice::from_ref(&run));
     assert!(csv.lines().next().unwrap().ends_with(",val_bits_per_char"));
 }
 

@@ -6,7 +6,8 @@ use tinytune::knobs::ExperimentConfig;
 use tinytune::link::sweep::{MAX_RUNS, Sweep, interleave};
 use tinytune::link::url::{parse, parse_strict, to_query};
 use tinytune::model::backend;
-use tinytune::train::{export, metrics};
+use tinytune::report::export;
+use tinytune::train::metrics;
 use tinytune::{plot, train};
 
 #[test]

@@ -6,7 +6,8 @@ use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::task::Task;
 use tinytune::model::backend;
 use tinytune::plot;
-use tinytune::train::{MlpTrainer, export, metrics, train_run};
+use tinytune::report::export;
+use tinytune::train::{MlpTrainer, metrics, train_run};
 use tinytune::vocab::Named;
 
 fn run(cfg: &ExperimentConfig) -> metrics::Run {

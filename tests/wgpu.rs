@@ -3,10 +3,10 @@
 //! lavapipe (a CPU Vulkan; `scripts/setup.sh` installs it and `scripts/test.sh` requires it);
 //! on a machine where no wgpu adapter starts it says so and passes, unless `TINYTUNE_WGPU=require`.
 
+use tinytune::device::probe::{self, Pick};
 use tinytune::link::url;
 use tinytune::model::backend;
 use tinytune::train;
-use tinytune::train::probe::{self, Pick};
 
 /// Train losses of `link` on `device`, one per step.
 fn losses(link: &str, device: &burn::prelude::Device) -> Vec<f32> {
@@ -60,7 +60,7 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
         }
     }
 
-    // `auto`'s probe (train::probe) on this adapter, in the same test: one wgpu runtime per
+    // `auto`'s probe (device::probe) on this adapter, in the same test: one wgpu runtime per
     // process. Both devices are really timed; lavapipe, a CPU Vulkan, is far slower than the CPU
     // backend on the reference MLP (24 ms against 0.63 a step measured), so it must lose there.
     let cfg = url::parse_strict("task=spiral&steps=12").unwrap().experiment;

@@ -1,16 +1,17 @@
-//! The page as a pure state machine: `State`, the `Msg`s that change it and the `Effect`s a change
-//! asks of the shell. Native and backend-agnostic; `web` only turns DOM events and runner
-//! reports into messages and carries out the effects.
+//! The page as a pure state machine: `State`, the `Msg`s that change it, the `Effect`s a change
+//! asks of the shell, and `view`, what a state shows. Native and backend-agnostic; `web` only
+//! turns DOM events and runner reports into messages, carries out the effects and applies the
+//! view.
 
-mod charts;
 mod msg;
 mod state;
 mod update;
+mod view;
 
-pub use charts::{Chart, Charts, draw_loss, svg};
-pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Render, Shortcut, ToWorker};
+pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Shortcut, ToWorker};
 pub use state::{
-    ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, SIDE_EVERY_MS, State,
-    boundary_points, cpu_backend,
+    ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, SIDE_EVERY_MS, Shown, State,
+    Telemetry, boundary_points, cpu_backend,
 };
 pub use update::update;
+pub use view::{Buttons, ChartView, DeckBar, Row, SweepBar, ViewModel, view};

@@ -55,7 +55,7 @@ pub enum Msg {
         ticket: u64,
         backend: ActiveBackend,
     },
-    /// `auto` timed the CPU and the GPU on `generation`'s heaviest run (`train::probe`) and
+    /// `auto` timed the CPU and the GPU on `generation`'s heaviest run (`device::probe`) and
     /// trains it on `backend`, which says what it measured.
     BackendPicked {
         generation: u64,
@@ -102,9 +102,29 @@ pub enum Msg {
     WorkerFailed {
         error: String,
     },
-    /// The window changed size.
-    Resize,
     Export(Export),
+}
+
+impl Msg {
+    /// Whether the training worker sent it (a report, an answer) rather than a person: the
+    /// page shows the worker's news at its next animation frame, coalesced, and a person's
+    /// action at once.
+    pub fn from_worker(&self) -> bool {
+        matches!(
+            self,
+            Msg::BackendReady { .. }
+                | Msg::BackendPicked { .. }
+                | Msg::RunnerStarted { .. }
+                | Msg::RunnerFrame { .. }
+                | Msg::RunnerRefused { .. }
+                | Msg::DeviceFailed { .. }
+                | Msg::Frame(_)
+                | Msg::Analysed { .. }
+                | Msg::Regridded { .. }
+                | Msg::RunnerStopped { .. }
+                | Msg::WorkerFailed { .. }
+        )
+    }
 }
 
 /// The page's keys (#14), the same in presenter mode and out of it.
@@ -135,57 +155,19 @@ pub enum Export {
     Csv,
     Json,
     /// A chart as the image on screen.
-    Png(super::charts::Chart),
+    Png(crate::report::Chart),
     /// A chart drawn again as SVG, for slides and papers.
-    Svg(super::charts::Chart),
+    Svg(crate::report::Chart),
 }
 
-/// Which parts of the page to draw again.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Render {
-    /// Status texts, buttons, progress (cheap: every frame).
-    pub texts: bool,
-    pub loss: bool,
-    /// The side charts (boundary, sweep, heatmap, coordinate check, spectra, quantization).
-    pub side: bool,
-    pub table: bool,
-    /// Only the runner's frame count (`data-runner-frames`), which moves while paused too.
-    pub frames: bool,
-}
-
-impl Render {
-    pub const ALL: Render = Render {
-        texts: true,
-        loss: true,
-        side: true,
-        table: true,
-        frames: true,
-    };
-    pub const TEXTS: Render = Render {
-        texts: true,
-        loss: false,
-        side: false,
-        table: false,
-        frames: true,
-    };
-    pub const FRAMES: Render = Render {
-        texts: false,
-        loss: false,
-        side: false,
-        table: false,
-        frames: true,
-    };
-}
-
-/// What the shell must do after a transition, in order.
+/// What the shell must do after a transition, in order (besides showing `page::view` of the
+/// new state, which it always does).
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// Replace the address bar's query (`history.replaceState`).
     WriteUrl(String),
     /// Write the study into the controls.
     WriteControls,
-    /// Show `state.messages`.
-    ShowMessages,
     /// Pick the device for `choice`, then answer with `Msg::BackendReady { ticket, .. }`.
     ChooseBackend {
         ticket: u64,
@@ -197,7 +179,6 @@ pub enum Effect {
     StartRunner {
         generation: u64,
     },
-    Render(Render),
     Export(Export),
     /// Full screen on or off (the Fullscreen API; the browser may refuse).
     ToggleFullScreen,

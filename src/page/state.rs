@@ -1,11 +1,12 @@
 //! The page's state: the study on screen, its runs and their results, the run state, the backend,
-//! the messages. Only `page::update` writes it; the shell renders it.
+//! the messages. Only `page::update` writes it; `page::view` says what it shows.
 
 use crate::data::{self, Samples, Targets};
 use crate::knobs::ExperimentConfig;
 use crate::link::study::Study;
 use crate::link::sweep::SweepPoint;
 use crate::plot::BoundaryGrid;
+use crate::report::Results;
 use crate::train::metrics::Run;
 
 /// How often the decision boundary and the side charts are refreshed while training.
@@ -74,6 +75,31 @@ pub struct Message {
     pub text: String,
 }
 
+/// What tests and the benchmark read of a run besides what a person sees: kept apart from the
+/// page's own state, which never branches on it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Telemetry {
+    /// Navigation to the first curve point, once.
+    pub first_point_ms: Option<f64>,
+    /// When the last run ended: with `State::started_ms`, the wall time of the whole study,
+    /// set-up included.
+    pub finished_ms: Option<f64>,
+    /// Frames the current runner has begun (its generation, the count), and the generation of
+    /// the last runner that stopped on Cancel: what the tests wait on instead of fixed times.
+    pub runner_frames: (u64, u64),
+    pub runner_stopped: Option<u64>,
+}
+
+/// How far the charts follow the runs: each count moves when new results are due on screen
+/// (the loss chart at most every [`LOSS_CHART_EVERY_MS`] in a sweep, the side charts every
+/// [`SIDE_EVERY_MS`] and when a run's end-of-run figures arrive). `page::view` turns them into
+/// the charts' revisions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Shown {
+    pub loss: u64,
+    pub side: u64,
+}
+
 /// Everything the page shows and the runner needs.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -95,16 +121,12 @@ pub struct State {
     pub params_text: String,
     /// When the runner of this generation started (ms since navigation), for the ETA.
     pub started_ms: Option<f64>,
-    /// Navigation to the first curve point, once (read by the benchmark).
-    pub first_point_ms: Option<f64>,
-    /// When the last run ended: with `started_ms`, the wall time of the whole study, set-up
-    /// included (read by the benchmark).
-    pub finished_ms: Option<f64>,
     /// The planted teacher's visible σ for the spectrum chart, computed once per study.
     pub planted_sigma: Option<Vec<f64>>,
-    /// When the side charts and the loss chart were last drawn during training.
+    /// When the side charts and the loss chart last took new results during training.
     pub side_drawn_ms: f64,
     pub loss_drawn_ms: f64,
+    pub shown: Shown,
     /// The single run's end-of-run readback has arrived.
     pub analysed: bool,
     /// Backend selections asked for and answered (`data-backend-asked/-answered`); at most one
@@ -112,16 +134,13 @@ pub struct State {
     pub backend_asked: u64,
     pub backend_answered: u64,
     pub backend_rechoose: bool,
-    /// Frames the current runner has begun, and the generation of the last runner that stopped
-    /// on Cancel: what the tests wait on instead of fixed times.
-    pub runner_frames: (u64, u64),
-    pub runner_stopped: Option<u64>,
     pub messages: Vec<Message>,
     /// The list of keys is shown (`?`).
     pub show_keys: bool,
     /// In presenter mode, the run a knob move replaced, with what the knobs were: the loss chart
     /// keeps it as a faint "before" curve so the audience sees what the knob changed.
     pub before: Option<(Run, String)>,
+    pub telemetry: Telemetry,
 }
 
 impl State {
@@ -141,20 +160,18 @@ impl State {
             steps_per_s: 0.0,
             params_text: String::new(),
             started_ms: None,
-            first_point_ms: None,
-            finished_ms: None,
             planted_sigma: None,
             side_drawn_ms: f64::NEG_INFINITY,
             loss_drawn_ms: f64::NEG_INFINITY,
+            shown: Shown::default(),
             analysed: false,
             backend_asked: 0,
             backend_answered: 0,
             backend_rechoose: false,
-            runner_frames: (0, 0),
-            runner_stopped: None,
             messages: Vec::new(),
             show_keys: false,
             before: None,
+            telemetry: Telemetry::default(),
         }
     }
 
@@ -196,6 +213,18 @@ impl State {
             && self.run_state == RunState::Done
             && !self.is_sweep()
             && !self.analysed
+    }
+
+    /// What the study's figures are drawn from (`report::Figures`).
+    pub fn results(&self) -> Results<'_> {
+        Results {
+            study: &self.study,
+            runs: &self.runs,
+            grid: self.grid.as_ref(),
+            points: &self.data,
+            planted_sigma: self.planted_sigma.as_deref(),
+            before: self.before.as_ref().map(|(run, label)| (run, label.as_str())),
+        }
     }
 
     /// The messages of one level, in order.

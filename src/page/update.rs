@@ -3,7 +3,7 @@
 //! runner, redraw). Handlers and the runner only send messages; nothing else writes the state, so
 //! every transition is tested natively (`tests/page.rs`).
 
-use super::msg::{Effect, FrameReport, Msg, Render};
+use super::msg::{Effect, FrameReport, Msg};
 use super::state::{
     BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, State, boundary_points, cpu_backend,
 };
@@ -24,9 +24,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 text: format!("Link: {}", i.message),
             }));
             state.study = parsed.study;
-            fx.extend([Effect::ShowMessages, Effect::WriteControls, url_effect(state)]);
+            fx.extend([Effect::WriteControls, url_effect(state)]);
             reset_runs(state, RunState::Idle);
-            fx.push(Effect::Render(Render::ALL));
             choose_backend(state, &mut fx);
         }
         Msg::Edit(pairs) => {
@@ -38,7 +37,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 level: Level::Warning,
                 text: i.message.clone(),
             }));
-            fx.push(Effect::ShowMessages);
             let (old, new) = (&state.study.view, &parsed.study.view);
             if !new.deck.is_empty() && (old.deck != new.deck || old.slide != new.slide) {
                 // The deck box or the slide number changed: open that slide.
@@ -62,12 +60,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                          this slide was not added"
                     ),
                 });
-                fx.push(Effect::ShowMessages);
                 return fx;
             }
             new.view.slide = new.view.deck.len();
             change_study(state, new, &mut fx);
-            fx.push(Effect::Render(Render::TEXTS));
         }
         Msg::Preset(id) => match presets::find(&id) {
             Some(p) => {
@@ -78,7 +74,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 };
                 let parsed = url::parse_onto(&base, p.query);
                 state.messages.retain(|m| m.level != Level::Warning);
-                fx.push(Effect::ShowMessages);
                 if matches!(
                     change_study(state, parsed.study, &mut fx),
                     Change::None | Change::Redraw
@@ -92,13 +87,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     level: Level::Warning,
                     text: format!("there is no preset '{}'", crate::vocab::clip(&id)),
                 });
-                fx.push(Effect::ShowMessages);
             }
         },
         Msg::Train => match state.run_state {
             RunState::Paused => {
                 state.run_state = RunState::Running;
-                fx.push(Effect::Render(Render::TEXTS));
             }
             RunState::Running => {}
             _ => restart(state, true, &mut fx),
@@ -106,14 +99,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::Pause => {
             if state.run_state == RunState::Running {
                 state.run_state = RunState::Paused;
-                fx.push(Effect::Render(Render::TEXTS));
             }
         }
         Msg::Cancel => {
             if matches!(state.run_state, RunState::Running | RunState::Paused) {
                 // The runner sees it at its next frame and stops; finished runs keep their results.
                 state.run_state = RunState::Cancelled;
-                fx.push(Effect::Render(Render::ALL));
             }
         }
         Msg::Reset => restart(state, false, &mut fx),
@@ -129,12 +120,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     let mut new = state.study.clone();
                     new.view.present = !new.view.present;
                     change_study(state, new, &mut fx);
-                    fx.push(Effect::Render(Render::ALL));
                 }
                 Shortcut::FullScreen => fx.push(Effect::ToggleFullScreen),
                 Shortcut::Keys | Shortcut::CloseKeys => {
                     state.show_keys = key == Shortcut::Keys && !state.show_keys;
-                    fx.push(Effect::Render(Render::TEXTS));
                 }
                 Shortcut::NextSlide | Shortcut::PreviousSlide => {
                     let view = &state.study.view;
@@ -159,7 +148,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 // The choice changed while this selection ran: ask for the new one.
                 state.backend_rechoose = false;
                 choose_backend(state, &mut fx);
-                fx.push(Effect::Render(Render::TEXTS));
             } else {
                 state.backend = Some(backend);
                 restart(state, true, &mut fx);
@@ -169,7 +157,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             // An older run's pick (the study changed while it was timed) says nothing now.
             if generation == state.generation {
                 state.backend = Some(backend);
-                fx.push(Effect::Render(Render::TEXTS));
             }
         }
         Msg::RunnerStarted {
@@ -190,13 +177,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             } else {
                 format!("{lo}–{hi} parameters")
             };
-            fx.push(Effect::Render(Render::TEXTS));
         }
         Msg::RunnerFrame { generation } => {
             if generation == state.generation {
-                let (g, n) = state.runner_frames;
-                state.runner_frames = (generation, if g == generation { n + 1 } else { 1 });
-                fx.push(Effect::Render(Render::FRAMES));
+                let (g, n) = state.telemetry.runner_frames;
+                state.telemetry.runner_frames = (generation, if g == generation { n + 1 } else { 1 });
             }
         }
         Msg::RunnerRefused { generation, error } => {
@@ -208,7 +193,6 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 text: format!("This experiment cannot run: {error}"),
             });
             state.run_state = RunState::Failed;
-            fx.extend([Effect::ShowMessages, Effect::Render(Render::TEXTS)]);
         }
         Msg::DeviceFailed { generation, error } => {
             if generation != state.generation {
@@ -228,7 +212,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.backend = Some(cpu_backend(
                     "the GPU device was lost during training; restarted on the CPU",
                 ));
-                fx.extend([Effect::MarkGpuLost, Effect::ShowMessages]);
+                fx.push(Effect::MarkGpuLost);
                 restart(state, true, &mut fx);
             } else {
                 state.messages.push(Message {
@@ -236,12 +220,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     text: format!("Training failed: {error}"),
                 });
                 state.run_state = RunState::Failed;
-                fx.extend([Effect::ShowMessages, Effect::Render(Render::TEXTS)]);
             }
         }
         Msg::Frame(frame) => {
             if frame.generation == state.generation {
-                on_frame(state, frame, &mut fx);
+                on_frame(state, frame);
             }
         }
         Msg::Analysed { generation, analysis } => {
@@ -250,7 +233,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                     analysis.apply_to(run);
                 }
                 state.analysed = true;
-                fx.push(Effect::Render(Render::ALL));
+                state.shown.side += 1;
             }
         }
         Msg::Regridded { generation, figure } => {
@@ -258,12 +241,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 && let Some(run) = state.runs.first_mut().filter(|r| r.weights_figure.is_none())
             {
                 run.weights_figure = Some(figure);
-                fx.push(Effect::Render(Render::ALL));
+                state.shown.side += 1;
             }
         }
         Msg::RunnerStopped { generation } => {
-            state.runner_stopped = Some(generation);
-            fx.push(Effect::Render(Render::TEXTS));
+            state.telemetry.runner_stopped = Some(generation);
         }
         Msg::WorkerFailed { error } => {
             // The page itself is fine: say what failed; a run in progress is over (its worker,
@@ -282,9 +264,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if training {
                 state.run_state = RunState::Failed;
             }
-            fx.extend([Effect::ShowMessages, Effect::Render(Render::TEXTS)]);
         }
-        Msg::Resize => fx.push(Effect::Render(Render::ALL)),
         Msg::Export(e) => fx.push(Effect::Export(e)),
     }
     fx
@@ -309,7 +289,6 @@ fn go_to_slide(state: &mut State, to: usize, fx: &mut Vec<Effect>) {
         level: Level::Warning,
         text: format!("Link: {}", i.message),
     }));
-    fx.push(Effect::ShowMessages);
     if matches!(change_study(state, new, fx), Change::None | Change::Redraw) {
         // The same experiment on two slides: it runs again, as a new slide does.
         restart(state, true, fx);
@@ -342,11 +321,10 @@ fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) -> Change {
     fx.extend([Effect::WriteControls, url_effect(state)]);
     match change {
         Change::None => {}
-        Change::Redraw => fx.push(Effect::Render(Render::ALL)),
+        Change::Redraw => {}
         Change::SwitchBackend => {
             // The old runs stop now; the new device restarts them when it is ready.
             reset_runs(state, RunState::Idle);
-            fx.push(Effect::Render(Render::ALL));
             choose_backend(state, fx);
         }
         Change::Restart => restart(state, true, fx),
@@ -369,11 +347,10 @@ fn reset_runs(state: &mut State, run_state: RunState) {
     state.data = boundary_points(&state.study.experiment);
     state.steps_per_s = 0.0;
     state.started_ms = None;
-    state.first_point_ms = None;
-    state.finished_ms = None;
+    state.telemetry.first_point_ms = None;
+    state.telemetry.finished_ms = None;
     let cfg = &state.study.experiment;
-    state.planted_sigma = (cfg.task == crate::knobs::task::Task::Planted)
-        .then(|| crate::data::planted::Teacher::new(&cfg.planted, cfg.seed).visible_sigma());
+    state.planted_sigma = crate::report::planted_sigma(cfg);
     state.side_drawn_ms = f64::NEG_INFINITY;
     state.loss_drawn_ms = f64::NEG_INFINITY;
     state.analysed = false;
@@ -391,7 +368,6 @@ fn restart(state: &mut State, autorun: bool, fx: &mut Vec<Effect>) {
             RunState::Idle
         },
     );
-    fx.push(Effect::Render(Render::ALL));
     if autorun && state.backend.is_some() && state.backend_asked == state.backend_answered {
         fx.push(Effect::StartRunner {
             generation: state.generation,
@@ -399,7 +375,7 @@ fn restart(state: &mut State, autorun: bool, fx: &mut Vec<Effect>) {
     }
 }
 
-fn on_frame(state: &mut State, f: FrameReport, fx: &mut Vec<Effect>) {
+fn on_frame(state: &mut State, f: FrameReport) {
     let n: usize = f.counts.iter().map(|&(_, c)| c).sum();
     metrics::assign_reports(&mut state.runs, &f.counts, f.reports);
     let spent = f.ended_ms - f.started_ms;
@@ -427,30 +403,27 @@ fn on_frame(state: &mut State, f: FrameReport, fx: &mut Vec<Effect>) {
     } else {
         0.8 * state.steps_per_s + 0.2 * rate
     };
-    if state.first_point_ms.is_none() && state.runs.iter().any(|r| !r.reports.is_empty()) {
-        state.first_point_ms = Some(f.ended_ms);
+    if state.telemetry.first_point_ms.is_none() && state.runs.iter().any(|r| !r.reports.is_empty()) {
+        state.telemetry.first_point_ms = Some(f.ended_ms);
     }
     // Finished is finished, even if Pause or Cancel came during the last readback.
     let finished = !state.runs.is_empty() && state.runs_finished() == state.runs.len();
     if finished {
-        state.finished_ms = Some(f.ended_ms);
+        state.telemetry.finished_ms = Some(f.ended_ms);
         state.run_state = if state.runs.iter().all(|r| r.diverged) {
             RunState::Diverged
         } else {
             RunState::Done
         };
     }
-    let mut render = Render::TEXTS;
     if !state.is_sweep() || finished || f.ended_ms - state.loss_drawn_ms >= LOSS_CHART_EVERY_MS {
         state.loss_drawn_ms = f.ended_ms;
-        render.loss = true;
+        state.shown.loss += 1;
     }
     if had_grid || finished || state.side_due(f.started_ms) {
         state.side_drawn_ms = f.started_ms;
-        render.side = true;
-        render.table = true;
+        state.shown.side += 1;
     }
-    fx.push(Effect::Render(render));
 }
 
 /// In presenter mode a knob moved: the single run it replaced, if it had trained at all, stays on

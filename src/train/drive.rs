@@ -8,6 +8,7 @@ use burn::prelude::*;
 use crate::data::spectrum;
 use crate::knobs::ExperimentConfig;
 use crate::train::metrics::{Run, read_reports};
+use crate::train::objective::{Boundary, GRID_RES};
 use crate::train::sequence_views::SeqViews;
 use crate::train::{Job, StepOutput, Training};
 
@@ -21,7 +22,7 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
         let (reports, _) = read_reports(outs, Vec::new()).await?;
         run.extend(reports);
     }
-    read_analysis(&trainer).await?.apply_to(&mut run);
+    read_analysis(&mut trainer, true).await?.apply_to(&mut run);
     Ok(run)
 }
 
@@ -66,6 +67,10 @@ pub struct Analysis {
     pub packed_bytes: Option<usize>,
     /// The transformer's attention pattern, answers and sample.
     pub seq: Option<SeqViews>,
+    /// A 2-D classification run's decision boundary at its end. Not sent to the page, whose
+    /// runner reads it with the last frame.
+    #[serde(skip)]
+    pub boundary: Option<Boundary>,
 }
 
 impl Analysis {
@@ -75,6 +80,7 @@ impl Analysis {
         run.weights_figure = self.weights_figure;
         run.packed_bytes = self.packed_bytes;
         run.seq_views = self.seq;
+        run.boundary = self.boundary;
     }
 }
 
@@ -82,7 +88,11 @@ impl Analysis {
 /// for a quantized run, every layer's weights, concatenated and read together. The packed size is
 /// read only where Burn quantizes natively, which is the CPU backend: there "reading" is a copy in
 /// memory, not a device transfer.
-pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
+///
+/// With `boundary`, a 2-D classification run's decision boundary is read too (the CLI's figure;
+/// the page's runner reads it with its last frame).
+pub async fn read_analysis(job: &mut Job, boundary: bool) -> Result<Analysis, String> {
+    let grid = if boundary { job.grid(GRID_RES) } else { None };
     // ΔW spectra of an adapted run; weights for any quantized run.
     let probe = job.delta_probe();
     let layers = if job.config().quant.enabled() {
@@ -99,7 +109,24 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
     }));
     let n_weights = layers.len();
     tensors.extend(views.as_ref().map(|(_, t)| t.clone()).unwrap_or_default());
+    let n_views = tensors.len() - n_probe - n_weights;
+    let (classes, points) = match grid {
+        Some(g) => {
+            tensors.push(g.probs);
+            (g.classes, Some(g.points))
+        }
+        None => (0, None),
+    };
     let (_, mut values) = read_reports(Vec::new(), tensors).await?;
+    let grid_values = values.split_off((n_probe + n_weights + n_views).min(values.len()));
+    let boundary = points
+        .zip(grid_values.into_iter().next())
+        .map(|(points, probs)| Boundary {
+            res: GRID_RES,
+            classes,
+            probs,
+            points,
+        });
     let view_values = values.split_off((n_probe + n_weights).min(values.len()));
     let weight_values = values.split_off(n_probe.min(values.len()));
     let seq = views.and_then(|(p, _)| p.read(&view_values));
@@ -125,6 +152,7 @@ pub async fn read_analysis(job: &Job) -> Result<Analysis, String> {
         weights_figure,
         packed_bytes,
         seq,
+        boundary,
     })
 }
 
@@ -155,7 +183,9 @@ pub async fn train_sweep(
         let (reports, _) = read_reports(outs, Vec::new()).await?;
         runs[i].extend(reports);
         if trainers[i].is_done() && !runs[i].diverged {
-            read_analysis(&trainers[i]).await?.apply_to(&mut runs[i]);
+            read_analysis(&mut trainers[i], false)
+                .await?
+                .apply_to(&mut runs[i]);
         }
         let done = trainers
             .iter()

@@ -234,6 +234,9 @@ pub struct Run {
     pub packed_bytes: Option<usize>,
     /// The transformer's end-of-run views (attention pattern, answers, sample).
     pub seq_views: Option<crate::train::sequence_views::SeqViews>,
+    /// A 2-D classification run's decision boundary at its end (the CLI's figure; the page
+    /// keeps its own, read while the run trains).
+    pub boundary: Option<crate::train::objective::Boundary>,
     /// Divergence, seen report by report.
     watch: Watch,
 }
@@ -251,6 +254,7 @@ impl Run {
             weights_figure: None,
             packed_bytes: None,
             seq_views: None,
+            boundary: None,
             watch: Watch::new(&config),
             config,
         }

@@ -5,13 +5,11 @@
 pub mod adam;
 pub mod adapt;
 pub mod drive;
-pub mod export;
 pub mod groups;
 pub mod job;
 pub mod live_sample;
 pub mod metrics;
 pub mod objective;
-pub mod probe;
 pub mod schedule;
 pub mod sequence;
 pub mod sequence_views;

@@ -116,6 +116,19 @@ pub trait Objective: Sized + 'static {
     }
 }
 
+/// Cells per side of the decision boundary's grid.
+pub const GRID_RES: usize = 48;
+
+/// The decision boundary read back: class probabilities on the grid, row-major from the top,
+/// [res·res·classes], and the training points of the phase it belongs to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Boundary {
+    pub res: usize,
+    pub classes: usize,
+    pub probs: Vec<f32>,
+    pub points: crate::data::Samples,
+}
+
 /// The decision boundary's grid, queued: probabilities [res·res·classes], with the task's
 /// classes and the training points of the phase it belongs to.
 pub struct Grid {

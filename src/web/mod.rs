@@ -1,22 +1,11 @@
-//! The browser shell (wasm32 only): on the page it binds the DOM to an `ExperimentConfig` and
-//! draws; in the training worker (the page's module, or the WebGPU module built from this same
-//! library with Burn's wgpu backend, #15/#16) it picks the backend and runs the trainers.
-//! Everything it shows comes from the core.
+//! The browser shell (wasm32 only): two programs from one module. `page` runs on the main
+//! thread: it binds the DOM to the page's state machine and draws. `worker` runs in the training
+//! worker (the page's module, or the WebGPU module built from this same library with Burn's wgpu
+//! backend, #15/#16): it picks the backend and runs the trainers. `frame` is their one clock.
+//! Everything they show or train comes from the core.
 
-mod bus;
-mod canvas;
-mod dom;
-mod export;
 mod frame;
-mod gpu;
-mod knobs;
-mod remote;
-mod runner;
-mod shell;
-mod side;
-mod texts;
-mod view;
-mod webgpu_module;
+mod page;
 mod worker;
 
 use wasm_bindgen::prelude::*;
@@ -38,6 +27,6 @@ pub fn start() {
     console_error_panic_hook::set_once();
     // The worker starts when `www/worker.js` calls `worker_start`; only the page boots the shell.
     if !worker::in_worker() {
-        shell::boot();
+        page::boot();
     }
 }

@@ -1,8 +1,12 @@
-//! The training worker's side (#16): a dedicated Web Worker runs the page's wasm module (handed
-//! over compiled by `www/worker.js`), or the WebGPU module once a choice needed it (#15,
-//! `web::remote`), owns the Burn device and the runner, and talks to
-//! the page only in messages: [`ToWorker`] in, `Msg` out (through [`FromWorker`]), as serde values
-//! passed with serde-wasm-bindgen. The page's main thread keeps the DOM, the link and drawing.
+//! The training worker's program (#16): a dedicated Web Worker runs the page's wasm module
+//! (handed over compiled by `www/worker.js`), or the WebGPU module once a choice needed it (#15,
+//! `web::page::remote`), owns the Burn device and the runner, and talks to the page only in
+//! messages: [`ToWorker`] in, `Msg` out (through [`FromWorker`]). The page's main thread keeps
+//! the DOM, the link and drawing.
+
+mod gpu;
+mod runner;
+mod texts;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,11 +16,11 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use web_sys::DedicatedWorkerGlobalScope;
 
-use super::runner::{self, Control, Outbox};
-use super::{frame, gpu, texts};
+use super::frame;
+use crate::device::probe::{self, Pick, ProbeError};
 use crate::knobs::ExperimentConfig;
 use crate::page::{ActiveBackend, BackendKind, FromWorker, Msg, ToWorker, cpu_backend};
-use crate::train::probe::{self, Pick, ProbeError};
+use runner::{Control, Outbox};
 
 /// The worker's one port to the page, its control and its device.
 struct Port {
@@ -31,7 +35,7 @@ struct Port {
     auto: RefCell<Option<Auto>>,
 }
 
-/// `auto`'s state while both devices are candidates (`train::probe`).
+/// `auto`'s state while both devices are candidates (`device::probe`).
 struct Auto {
     gpu_name: String,
     /// Decisions by `probe::probe_key`: a study with the same work a step is not timed again.

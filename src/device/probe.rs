@@ -17,9 +17,9 @@
 use burn::prelude::Device;
 use web_time::Instant;
 
-use super::Job;
-use super::metrics::read_reports;
 use crate::knobs::ExperimentConfig;
+use crate::train::Job;
+use crate::train::metrics::read_reports;
 
 /// Untimed steps on each device before its clock starts (kernel compilation, first allocations).
 pub const WARMUP_STEPS: usize = 2;

@@ -198,7 +198,7 @@ pub fn build_controls() {
 /// reads `data-chart` and `data-format`).
 fn build_chart_tools() {
     let doc = document();
-    for chart in crate::page::Chart::ALL {
+    for chart in crate::report::Chart::ALL {
         let Some(figure) = doc.get_element_by_id(&format!("fig-{}", chart.name())) else {
             continue;
         };

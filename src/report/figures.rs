@@ -1,14 +1,40 @@
-//! The page's charts by name: which of them the state shows, and each one's drawing on any
-//! plotters backend — the page's canvas, or SVG for the export of a single chart (#14), so what
-//! a person saves is the very chart on screen.
+//! The figures of a study, one policy for the page and the CLI: which charts a study's results
+//! show, which one leads (presenter and embed mode put it beside the loss curves), which is its
+//! main figure (the page's PNG and SVG buttons, the CLI's `--svg` file), their captions, and each
+//! one's drawing on any plotters backend — the page's canvas, or SVG (the page's export of a
+//! chart, #14, and the CLI), so what a person saves is the very chart on screen.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::state::State;
+use crate::data::Samples;
 use crate::keys::Key;
-use crate::plot::{self, BestLine, ChartStyle, CoordPanel, CurveOptions, Heatmap, HoverPoint};
+use crate::link::study::Study;
+use crate::plot::{self, BestLine, BoundaryGrid, ChartStyle, CoordPanel, CurveOptions, Heatmap, HoverPoint};
 use crate::plot::{SweepPanel, SweepSeries};
+use crate::train::metrics::Run;
+use crate::vocab::Named;
+
+/// The planted teacher's visible singular values, which the spectrum chart draws beside the
+/// learned ΔW's (the planted task only).
+pub fn planted_sigma(cfg: &crate::knobs::ExperimentConfig) -> Option<Vec<f64>> {
+    (cfg.task == crate::knobs::task::Task::Planted)
+        .then(|| crate::data::planted::Teacher::new(&cfg.planted, cfg.seed).visible_sigma())
+}
+
+/// What a study's figures are drawn from: its runs and what the page or the CLI read back.
+#[derive(Clone, Copy)]
+pub struct Results<'a> {
+    pub study: &'a Study,
+    pub runs: &'a [Run],
+    /// The single run's decision boundary (2-D tasks), and the training points it is drawn with.
+    pub grid: Option<&'a BoundaryGrid>,
+    pub points: &'a Samples,
+    /// The planted teacher's visible singular values, for the spectrum chart.
+    pub planted_sigma: Option<&'a [f64]>,
+    /// Presenter mode: the run a knob move replaced, with what the knobs were.
+    pub before: Option<(&'a Run, &'a str)>,
+}
 
 /// One chart of the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -24,6 +50,15 @@ pub enum Chart {
     SeqStats,
     Attention,
 }
+
+const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
+     the first knob, one curve per value of the second (light → dark), seeds averaged; the best point of each curve is \
+     ringed, diverged runs are × on the top edge.";
+const SWEEP_CAPTION: &str = "The {metric} against the first swept knob, one curve per value of the second \
+     (light → dark), seeds averaged; the best point of each curve is ringed, diverged runs are × on the top edge.";
+const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA rank (log2), the analytic \
+     Eckart–Young floor dashed (planted task), full fine-tuning (r = 0) as the red line, and the trainable \
+     parameters on the right axis.";
 
 impl Chart {
     pub const ALL: [Chart; 10] = [
@@ -74,6 +109,20 @@ impl Chart {
         Chart::ALL.into_iter().find(|c| c.name() == name)
     }
 
+    /// The size the CLI writes it at, in pixels, for `figures` (panels and rows widen it).
+    pub fn svg_size(self, figures: &Figures) -> (u32, u32) {
+        match self {
+            Chart::Coord => {
+                let (rows, cols) = figures.coord_grid();
+                (240 * cols.max(3) as u32, 230 * rows.max(1) as u32)
+            }
+            Chart::Sweep => (420 * figures.panel_count().max(2) as u32 + 160, 480),
+            Chart::Weights => (1300, 500),
+            Chart::Attention | Chart::Boundary => (600, 600),
+            _ => (900, 540),
+        }
+    }
+
     /// The chart's title (its canvas's label, and the `<title>` of its SVG).
     pub fn title(self) -> &'static str {
         match self {
@@ -91,9 +140,9 @@ impl Chart {
     }
 }
 
-/// What the state's charts show, computed once per redraw.
-pub struct Charts<'a> {
-    state: &'a State,
+/// What a study's charts show, computed once per redraw.
+pub struct Figures<'a> {
+    results: Results<'a>,
     /// The sweep chart: the first knob's key and its panels, the series of a single panel, and
     /// whether it is the rank staircase.
     panels: Option<(&'static Key, Vec<SweepPanel>)>,
@@ -104,13 +153,13 @@ pub struct Charts<'a> {
     heatmap: Option<Heatmap>,
 }
 
-impl<'a> Charts<'a> {
-    pub fn of(a: &'a State) -> Self {
-        let sweep = a.is_sweep();
+impl<'a> Figures<'a> {
+    pub fn of(a: Results<'a>) -> Self {
+        let sweep = a.study.is_sweep();
         let metric = a.study.view.metric;
         // No numeric first knob (a categorical or seed-only sweep): the table and heatmap carry it.
         let panels = if sweep {
-            plot::sweep_panels(&a.runs, metric)
+            plot::sweep_panels(a.runs, metric)
         } else {
             None
         };
@@ -127,13 +176,13 @@ impl<'a> Charts<'a> {
             .and_then(|(_, p)| plot::best_lines(p))
             .zip(series_key);
         Self {
-            state: a,
+            results: a,
             heatmap: if sweep {
-                plot::sweep_heatmap(&a.runs, metric)
+                plot::sweep_heatmap(a.runs, metric)
             } else {
                 None
             },
-            coord: plot::coord_panels(&a.runs),
+            coord: plot::coord_panels(a.runs),
             panels,
             series,
             staircase,
@@ -151,14 +200,55 @@ impl<'a> Charts<'a> {
         self.coord.as_ref().map_or(0, |(_, p)| p.len())
     }
 
+    /// The coordinate check's rows and its panels a row.
+    fn coord_grid(&self) -> (usize, usize) {
+        self.coord
+            .as_ref()
+            .map_or((0, 0), |(_, p)| (p.len(), p.first().map_or(0, Vec::len)))
+    }
+
+    /// The charts shown, in the page's order.
+    pub fn shown_charts(&self) -> Vec<Chart> {
+        Chart::ALL.into_iter().filter(|&c| self.shown(c)).collect()
+    }
+
+    /// The chart presenter and embed mode put beside the loss curves: the first shown of
+    /// [`Chart::PRESENTER_ORDER`], what the study is about.
+    pub fn lead(&self) -> Option<Chart> {
+        Chart::PRESENTER_ORDER.into_iter().find(|&c| self.shown(c))
+    }
+
+    /// The study's main figure: what the page's PNG and SVG buttons save and the CLI's `--svg`
+    /// file holds: the coordinate check when there is one, else the sweep chart, else the
+    /// heatmap, else the loss curves.
+    pub fn main(&self) -> Chart {
+        [Chart::Coord, Chart::Sweep, Chart::Heatmap]
+            .into_iter()
+            .find(|&c| self.shown(c))
+            .unwrap_or(Chart::Loss)
+    }
+
+    /// The sweep chart's caption.
+    pub fn sweep_caption(&self) -> String {
+        let metric = self.results.study.view.metric.label();
+        let caption = if self.staircase {
+            STAIRCASE_CAPTION
+        } else if self.panel_count() > 1 {
+            PANELS_CAPTION
+        } else {
+            SWEEP_CAPTION
+        };
+        caption.replace("{metric}", metric)
+    }
+
     pub fn is_staircase(&self) -> bool {
         self.staircase
     }
 
     /// Whether `chart` has something to show now.
     pub fn shown(&self, chart: Chart) -> bool {
-        let a = self.state;
-        let single = !a.is_sweep();
+        let a = &self.results;
+        let single = !a.study.is_sweep();
         let first = a.runs.first();
         match chart {
             Chart::Loss => true,
@@ -173,7 +263,7 @@ impl<'a> Charts<'a> {
                     && a.study.experiment.quant.enabled()
                     && first.and_then(|r| r.weights_figure()).is_some()
             }
-            Chart::SeqStats => plot::has_seq_stats(&a.runs),
+            Chart::SeqStats => plot::has_seq_stats(a.runs),
             Chart::Attention => single && first.is_some_and(|r| r.seq_views.is_some()),
         }
     }
@@ -188,13 +278,13 @@ impl<'a> Charts<'a> {
         if !self.shown(chart) {
             return Err(format!("the {} chart has nothing to show", chart.name()));
         }
-        let a = self.state;
+        let a = &self.results;
         let cfg = &a.study.experiment;
         let metric = a.study.view.metric;
         let first = a.runs.first();
         let missing = || format!("the {} chart has nothing to show", chart.name());
         match chart {
-            Chart::Loss => draw_loss(a, root, style).map(|_| ()),
+            Chart::Loss => self.draw_loss(root, style).map(|_| ()),
             Chart::Sweep => {
                 let (x_key, p) = self.panels.as_ref().ok_or_else(missing)?;
                 match &self.series {
@@ -212,44 +302,53 @@ impl<'a> Charts<'a> {
                 plot::draw_coord(root, x_key, p, style)
             }
             Chart::Heatmap => plot::draw_heatmap(root, self.heatmap.as_ref().ok_or_else(missing)?, style),
-            Chart::Boundary => plot::draw_boundary(root, a.grid.as_ref(), &a.data, style),
+            Chart::Boundary => plot::draw_boundary(root, a.grid, a.points, style),
             Chart::Spectrum => {
                 let spectra = &first.ok_or_else(missing)?.spectra;
-                plot::draw_spectrum(root, spectra, a.planted_sigma.as_deref(), style)
+                plot::draw_spectrum(root, spectra, a.planted_sigma, style)
             }
             Chart::Weights => {
                 let fig = first.and_then(|r| r.weights_figure()).ok_or_else(missing)?;
                 plot::draw_weights(root, fig, style)
             }
-            Chart::SeqStats => plot::draw_seq_stats(root, &a.runs, cfg.total_steps(), style),
+            Chart::SeqStats => plot::draw_seq_stats(root, a.runs, cfg.total_steps(), style),
             Chart::Attention => {
                 let views = first.and_then(|r| r.seq_views.as_ref()).ok_or_else(missing)?;
                 plot::draw_attention(root, views, style)
             }
         }
     }
+
+    /// The loss chart, with the "before" curve of presenter mode; returns the points the
+    /// pointer can name.
+    pub fn draw_loss<DB: DrawingBackend>(
+        &self,
+        root: &DrawingArea<DB, Shift>,
+        style: ChartStyle,
+    ) -> Result<Vec<HoverPoint>, String> {
+        draw_loss(&self.results, root, style)
+    }
 }
 
 /// The loss chart of `a`, with the "before" curve of presenter mode; returns the points the
-/// pointer can name. Apart from [`Charts`]: it is drawn ten times a second in a sweep and needs
-/// none of the side charts' summaries.
+/// pointer can name. Apart from [`Figures`]: the page draws it ten times a second in a sweep,
+/// and it needs none of the side charts' summaries.
 pub fn draw_loss<DB: DrawingBackend>(
-    a: &State,
+    a: &Results,
     root: &DrawingArea<DB, Shift>,
     style: ChartStyle,
 ) -> Result<Vec<HoverPoint>, String> {
     let mut opts = CurveOptions::new(
         a.study.view.log_y,
-        a.points.iter().map(|p| p.config.total_steps()).max().unwrap_or(1),
+        a.runs.iter().map(|r| r.config.total_steps()).max().unwrap_or(1),
     );
     opts.log_x = a.study.view.log_x;
-    let before = a.before.as_ref().map(|(run, label)| (run, label.as_str()));
-    plot::draw_curves_after(root, &a.runs, before, opts, style)
+    plot::draw_curves_after(root, a.runs, a.before, opts, style)
 }
 
 /// `chart` as a stand-alone SVG document of `size` CSS pixels, titled with the chart's name and
 /// described by `desc` (its caption and the link that reproduces it).
-pub fn svg(charts: &Charts, chart: Chart, size: (u32, u32), desc: &str) -> Result<String, String> {
+pub fn svg(charts: &Figures, chart: Chart, size: (u32, u32), desc: &str) -> Result<String, String> {
     let mut out = String::new();
     {
         let root = SVGBackend::with_string(&mut out, size).into_drawing_area();

@@ -5,8 +5,9 @@ use wasm_bindgen::prelude::*;
 use web_sys::{HtmlCanvasElement, HtmlInputElement};
 
 use super::dom;
-use crate::page::{Chart, Charts, Level, State};
-use crate::train::export;
+use crate::page::{Level, State};
+use crate::report::export;
+use crate::report::{Chart, Figures};
 use crate::train::metrics::Run;
 
 pub fn copy_link() {
@@ -133,7 +134,7 @@ pub fn svg(state: &State, chart: Chart) {
         .and_then(|w| w.location().href().ok())
         .unwrap_or_default();
     let desc = format!("{} Made with tinytune: {link}", caption.trim());
-    let text = crate::page::svg(&Charts::of(state), chart, size, &desc);
+    let text = crate::report::svg(&Figures::of(state.results()), chart, size, &desc);
     let saved = text
         .map_err(|e| JsValue::from_str(&e))
         .and_then(|text| save_text(&format!("tinytune-{}.svg", chart.name()), "image/svg+xml", &text));

@@ -19,9 +19,10 @@ use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::bus::Bus;
-use super::{frame, webgpu_module};
+use super::webgpu_module;
 use crate::knobs::view::BackendChoice;
 use crate::page::{FromWorker, Msg, RunState, ToWorker};
+use crate::web::frame;
 
 /// How long a worker may take to hear a Cancel or a restart before it is replaced (leaves the
 /// fresh worker's start-up inside the 200 ms the page promises on the CPU backend).

@@ -6,7 +6,9 @@ use std::rc::Rc;
 
 use crate::page::{Effect, Msg, State, update};
 
-type Executor = Box<dyn Fn(&Rc<Bus>, Vec<Effect>)>;
+/// Carries out a transition's effects; told whether the page shows the new state at once (a
+/// person's action) or at the next animation frame (the worker's news).
+type Executor = Box<dyn Fn(&Rc<Bus>, Vec<Effect>, bool)>;
 
 pub struct Bus {
     state: RefCell<State>,
@@ -30,9 +32,10 @@ impl Bus {
     /// Applies `msg`, then carries out what it asks for (the state is not borrowed meanwhile, so
     /// an effect may read it and a later event may send again).
     pub fn send(self: &Rc<Self>, msg: Msg) {
+        let at_once = !msg.from_worker();
         let effects = update(&mut self.state.borrow_mut(), msg);
         if let Some(run) = self.executor.get() {
-            run(self, effects);
+            run(self, effects, at_once);
         }
     }
 

@@ -9,16 +9,15 @@ use std::cell::Cell;
 
 use burn::prelude::Device;
 
-use super::frame;
 use crate::knobs::ExperimentConfig;
 use crate::page::{FrameReport, Msg, RunState, SIDE_EVERY_MS};
 use crate::plot::BoundaryGrid;
 use crate::train::live_sample::{LiveSample, live_chars};
 use crate::train::metrics::{Watch, read_reports};
+use crate::train::objective::GRID_RES;
 use crate::train::{Job, StepOutput, read_analysis};
+use crate::web::frame;
 
-/// Grid resolution of the decision-boundary plot.
-const GRID_RES: usize = 48;
 /// Work per round the runner aims for: short enough that Pause lands quickly and the page gets a
 /// steady stream of reports, long enough that messages do not dominate.
 const ROUND_BUDGET_MS: f64 = 12.0;
@@ -240,7 +239,7 @@ pub async fn run(
             // The end of a single run that did not diverge (ΔW spectra, quantization figures,
             // the views): one readback, once, as the page's Done state asks for it.
             if !sweep && !runs.iter().all(|r| r.diverged) {
-                match read_analysis(&trainers[0]).await {
+                match read_analysis(&mut trainers[0], false).await {
                     Ok(mut analysis) => {
                         let weights = std::mem::take(&mut analysis.weights);
                         out.send(Msg::Analysed { generation, analysis });

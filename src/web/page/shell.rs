@@ -1,5 +1,6 @@
 //! Start-up, the DOM events (each becomes one message) and the effect executor: the only place
-//! where effects touch the page, the address bar and the training worker.
+//! where effects touch the page, the address bar and the training worker. After every message
+//! the page's view is shown again (`render`, once per animation frame).
 
 use std::rc::Rc;
 
@@ -9,7 +10,7 @@ use web_sys::{HtmlElement, MouseEvent};
 
 use super::bus::Bus;
 use super::remote::Remote;
-use super::{dom, export, knobs, view};
+use super::{dom, export, knobs, render};
 use crate::page::{Effect, Export, Msg, Shortcut, ToWorker};
 
 /// Start-up: build the controls, start the training worker, wire the events, then read the link.
@@ -17,7 +18,14 @@ pub fn boot() {
     dom::build_controls();
     let bus = Bus::new();
     let remote = Remote::new(bus.clone());
-    bus.install(Box::new(move |bus, effects| execute(bus, &remote, effects)));
+    bus.install(Box::new(move |bus, effects, at_once| {
+        execute(bus, &remote, effects);
+        if at_once {
+            render::now(bus);
+        } else {
+            render::request(bus);
+        }
+    }));
     wire_events(&bus);
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
@@ -37,7 +45,6 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
                 knobs::show(bus, &study);
             }
             Effect::ToggleFullScreen => toggle_full_screen(),
-            Effect::ShowMessages => dom::show_messages(&bus.state().messages),
             Effect::ChooseBackend { ticket, choice } => remote.choose_backend(ticket, choice),
             Effect::MarkGpuLost => remote.mark_gpu_lost(),
             Effect::StartRunner { generation } => {
@@ -51,7 +58,6 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
                 };
                 remote.start(start);
             }
-            Effect::Render(what) => view::render(&bus.state(), what),
             Effect::Export(what) => {
                 let state = bus.state();
                 match what {
@@ -165,10 +171,10 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("download-csv", bus, || Msg::Export(Export::Csv));
     on_click("download-json", bus, || Msg::Export(Export::Json));
     on_click("download-png", bus, || {
-        Msg::Export(Export::Png(view::main_chart()))
+        Msg::Export(Export::Png(render::main_chart()))
     });
     on_click("download-svg", bus, || {
-        Msg::Export(Export::Svg(view::main_chart()))
+        Msg::Export(Export::Svg(render::main_chart()))
     });
     // Each figure's own PNG and SVG buttons (`dom::build_chart_tools`).
     let tools = bus.clone();
@@ -180,7 +186,7 @@ fn wire_events(bus: &Rc<Bus>) {
         let Some(button) = button else { return };
         let chart = button
             .get_attribute("data-chart")
-            .and_then(|n| crate::page::Chart::from_name(&n));
+            .and_then(|n| crate::report::Chart::from_name(&n));
         if let Some(chart) = chart {
             tools.send(Msg::Export(
                 match button.get_attribute("data-format").as_deref() {
@@ -233,13 +239,17 @@ fn wire_events(bus: &Rc<Bus>) {
     let canvas = dom::el::<HtmlElement>("loss-canvas");
     dom::listen(&canvas, "mousemove", |e| {
         if let Some(m) = e.dyn_ref::<MouseEvent>() {
-            view::show_hover(m);
+            render::show_hover(m);
         }
     });
     dom::listen(&canvas, "mouseleave", |_| dom::set_hidden("hover", true));
 
+    // The canvases follow the window: every chart is drawn again at its new size.
     let resize = bus.clone();
     if let Some(w) = web_sys::window() {
-        dom::listen(&w, "resize", move |_| resize.send(Msg::Resize));
+        dom::listen(&w, "resize", move |_| {
+            render::invalidate();
+            render::request(&resize);
+        });
     }
 }
