@@ -959,3 +959,31 @@ fn the_view_follows_presenter_mode_decks_and_the_transformers_answers() {
     assert_eq!(text, "✗ ab|  →  <b>   (right: ba)", "text, never HTML");
     let _ = &mut s;
 }
+
+/// A message between the page and its worker that could not be sent or read is said on the page;
+/// a run in progress is over (its next step or its news never arrives) and Train starts it again.
+#[test]
+fn a_lost_message_stops_the_run_with_its_reason() {
+    let mut s = running("steps=50");
+    let fx = update(
+        &mut s,
+        Msg::MessageLost {
+            error: "the page's run to the worker: it could not be written (x)".into(),
+        },
+    );
+    assert!(fx.is_empty());
+    assert_eq!(s.run_state, RunState::Failed);
+    let shown = view(&s, 0.0);
+    assert!(shown.messages.iter().any(|m| m.level == Level::Error
+        && m.text.contains("was lost: the page's run to the worker")
+        && m.text.contains("press Train to run it again")));
+    assert_eq!(shown.buttons.train, "Train again");
+    let g = s.generation;
+    let fx = update(&mut s, Msg::Train);
+    assert_eq!(started(&fx), Some(g + 1), "Train starts it again");
+    // Between runs it is only said.
+    let mut idle = State::new();
+    update(&mut idle, Msg::MessageLost { error: "y".into() });
+    assert_eq!(idle.run_state, RunState::Idle);
+    assert_eq!(idle.messages_of(Level::Error).count(), 1);
+}

@@ -1,6 +1,6 @@
 // The training worker (#16). The page hands it a wasm-bindgen glue's URL and that module compiled:
 // the page's own (so it is neither downloaded nor compiled a second time), or the WebGPU module the
-// page fetched once a worker needed it (#15, src/web/remote.rs). The Rust side (src/web/worker.rs)
+// page fetched once a worker needed it (#15, src/web/page/remote.rs). The Rust side (src/web/worker/)
 // owns the Burn device and the runner from then on.
 let handle = null;
 let exports = null;
@@ -34,7 +34,8 @@ let failed = false;
 const fail = (what) => {
   if (failed) return; // the first failure is the cause; what follows is its echo
   failed = true;
-  self.postMessage({ Page: { WorkerFailed: { error: describe(what) } } });
+  // Rust's messages are bytes (src/page/codec.rs); this one the page reads as an object.
+  self.postMessage({ failed: describe(what) });
 };
 // An uncaught error: said once, as a message, instead of the page's bare error event.
 self.addEventListener("error", (e) => {

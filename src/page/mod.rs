@@ -3,6 +3,7 @@
 //! turns DOM events and runner reports into messages, carries out the effects and applies the
 //! view.
 
+pub mod codec;
 mod msg;
 mod state;
 mod update;

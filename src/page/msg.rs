@@ -102,6 +102,11 @@ pub enum Msg {
     WorkerFailed {
         error: String,
     },
+    /// A message between the page and the worker could not be sent or read (`page::codec`):
+    /// what it was and why.
+    MessageLost {
+        error: String,
+    },
     Export(Export),
 }
 
@@ -186,7 +191,7 @@ pub enum Effect {
 
 /// What the page asks of the training worker (#16). The worker owns the Burn device, the
 /// trainers and the runner; it answers with `Msg`s (`BackendReady`, `RunnerStarted`, `Frame`, …)
-/// that go through `update` as any other message. Serialized with serde-wasm-bindgen.
+/// that go through `update` as any other message. Sent as bytes (`page::codec`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ToWorker {
     /// Pick the device for `choice`; answer `Msg::BackendReady { ticket, .. }`.
@@ -216,6 +221,11 @@ pub enum ToWorker {
 pub enum FromWorker {
     Page(Box<Msg>),
     Heard(u64),
+    /// The worker could not read a message of the page's, or could not send one of its own:
+    /// why. The page shows it and stops the run.
+    Unreadable {
+        error: String,
+    },
     /// The choice `ticket` needs WebGPU and this worker runs the CPU module: the page replaces it
     /// with a worker on the WebGPU module (`web::remote`), which takes the choice again.
     NeedsWebgpu {

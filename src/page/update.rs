@@ -247,6 +247,25 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::RunnerStopped { generation } => {
             state.telemetry.runner_stopped = Some(generation);
         }
+        Msg::MessageLost { error } => {
+            // The run's next step never arrives, or its news does not: it is over, and the page
+            // says what to do. Nothing else is lost: the worker and the study are as they were.
+            let training = matches!(state.run_state, RunState::Running | RunState::Paused);
+            state.messages.push(Message {
+                level: Level::Error,
+                text: if training {
+                    format!(
+                        "A message between the page and its training worker was lost: {error}. This run stopped; \
+                         press Train to run it again."
+                    )
+                } else {
+                    format!("A message between the page and its training worker was lost: {error}.")
+                },
+            });
+            if training {
+                state.run_state = RunState::Failed;
+            }
+        }
         Msg::WorkerFailed { error } => {
             // The page itself is fine: say what failed; a run in progress is over (its worker,
             // with its trainers, is gone), and Train starts it again on the fresh worker.

@@ -179,3 +179,41 @@ test("a worker that runs out of memory says so and the page recovers", async () 
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Messages lose nothing (#30): a seed JavaScript numbers cannot hold (2^64 − 1) crosses to the
+// worker and trains (it had left the page "running" with nothing on screen); and a message that
+// cannot be read, either way, is said on the page and ends the run in a state Train recovers from.
+test("every seed crosses to the worker, and a lost message stops the run with its reason", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&steps=30&seed=18446744073709551615");
+  const done = await waitForState(page, ["done", "failed"], 60_000);
+  assert.equal(done.state, "done", await page.textContent("#messages"));
+  assert.equal(done.step, "30");
+
+  // The next message to the worker arrives as garbage: the worker says so, the page shows it.
+  await page.evaluate(() => {
+    const post = Worker.prototype.postMessage;
+    Worker.prototype.postMessage = function (m, ...rest) {
+      if (window.__garble && m instanceof Uint8Array) {
+        window.__garble = false;
+        return post.call(this, new Uint8Array([255, 255, 255, 255, 255]), ...rest);
+      }
+      return post.call(this, m, ...rest);
+    };
+    window.__garble = true;
+  });
+  await page.click("#train-button");
+  const failed = await waitForState(page, "failed", 30_000);
+  assert.match(
+    await page.textContent("#messages"),
+    /A message between the page and its training worker was lost: a message from the page to the worker: it could not be read .*This run stopped; press Train to run it again\./,
+  );
+  // Train again: the worker was fine all along.
+  await page.click("#train-button");
+  await page.waitForFunction((g) => {
+    const d = document.getElementById("app").dataset;
+    return Number(d.generation) > g && d.state === "done";
+  }, Number(failed.generation), { timeout: 60_000 });
+  assert.equal((await data(page)).workers, "1", "no worker was replaced");
+  assert.deepEqual(errors, []);
+  await page.close();
+});

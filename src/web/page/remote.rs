@@ -21,6 +21,7 @@ use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 use super::bus::Bus;
 use super::webgpu_module;
 use crate::knobs::view::BackendChoice;
+use crate::page::codec;
 use crate::page::{FromWorker, Msg, RunState, ToWorker};
 use crate::web::frame;
 
@@ -93,22 +94,30 @@ impl Remote {
         remote
     }
 
-    /// Posts `msg` to the worker; returns its number.
+    /// Posts `msg` to the worker as bytes (`page::codec`); returns its number. A message that
+    /// cannot be written or posted is said on the page, and the run it belonged to stops.
     fn post(&self, msg: &ToWorker) -> u64 {
         let seq = self.posted.get() + 1;
         self.posted.set(seq);
         let Some(worker) = self.worker.borrow().clone() else {
             return seq;
         };
-        match serde_wasm_bindgen::to_value(&(seq, msg)) {
-            Ok(v) => {
-                if let Err(e) = worker.post_message(&v) {
-                    web_sys::console::warn_1(&e);
-                }
-            }
-            Err(e) => web_sys::console::warn_1(&format!("tinytune: {e}").into()),
+        let posted = codec::to_worker(seq, msg).and_then(|bytes| {
+            worker
+                .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
+                .map_err(|e| format!("the browser refused it ({})", js_text(&e)))
+        });
+        if let Err(why) = posted {
+            self.lost(format!("the page's {} to the worker: {why}", what(msg)));
         }
         seq
+    }
+
+    /// Says on the page that a message was lost (after the current event: the page may be in
+    /// the middle of a transition).
+    fn lost(&self, error: String) {
+        let bus = self.bus.clone();
+        wasm_bindgen_futures::spawn_local(async move { bus.send(Msg::MessageLost { error }) });
     }
 
     pub fn choose_backend(&self, ticket: u64, choice: BackendChoice) {
@@ -291,12 +300,23 @@ impl Remote {
     }
 
     fn hear(self: &Rc<Self>, data: JsValue) {
-        let msg: FromWorker = match serde_wasm_bindgen::from_value(data) {
-            Ok(m) => m,
-            Err(e) => {
-                web_sys::console::warn_1(&format!("tinytune: a bad message from the worker: {e}").into());
-                return;
+        let msg: FromWorker = if let Some(bytes) = data.dyn_ref::<js_sys::Uint8Array>() {
+            match codec::from_worker(&bytes.to_vec()) {
+                Ok(m) => m,
+                Err(why) => {
+                    self.lost(format!("a message from the worker: {why}"));
+                    return;
+                }
             }
+        } else if let Some(error) = Reflect::get(&data, &"failed".into())
+            .ok()
+            .and_then(|f| f.as_string())
+        {
+            // `www/worker.js` says the worker itself failed, before or beside the Rust side.
+            FromWorker::Page(Box::new(Msg::WorkerFailed { error }))
+        } else {
+            self.lost("a message from the worker that is not one".into());
+            return;
         };
         // Its first word: a worker that fails before it has said anything failed to start.
         let first = !self.booted.replace(true);
@@ -318,6 +338,7 @@ impl Remote {
                 }
             }
             FromWorker::NeedsWebgpu { ticket } => self.need_webgpu(ticket),
+            FromWorker::Unreadable { error } => self.bus.send(Msg::MessageLost { error }),
             FromWorker::Page(msg) => match *msg {
                 Msg::WorkerFailed { error } => {
                     // A worker on the WebGPU module that cannot start (its glue not fetched, no
@@ -392,4 +413,26 @@ fn glue_url() -> String {
         .and_then(|l| Reflect::get(&l, &"href".into()).ok())
         .and_then(|h| h.as_string())
         .unwrap_or_default()
+}
+
+/// What a message to the worker is, for a message that it was lost.
+fn what(msg: &ToWorker) -> &'static str {
+    match msg {
+        ToWorker::ChooseBackend { .. } => "backend choice",
+        ToWorker::MarkGpuLost => "news of the lost GPU",
+        ToWorker::NoWebgpuModule { .. } => "news of the WebGPU module",
+        ToWorker::Start { .. } => "run",
+        ToWorker::Steer { .. } => "run state",
+    }
+}
+
+/// A JavaScript error as text.
+fn js_text(e: &JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            Reflect::get(e, &"message".into())
+                .ok()
+                .and_then(|m| m.as_string())
+        })
+        .unwrap_or_else(|| "no reason given".into())
 }

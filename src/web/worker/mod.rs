@@ -19,7 +19,7 @@ use web_sys::DedicatedWorkerGlobalScope;
 use super::frame;
 use crate::device::probe::{self, Pick, ProbeError};
 use crate::knobs::ExperimentConfig;
-use crate::page::{ActiveBackend, BackendKind, FromWorker, Msg, ToWorker, cpu_backend};
+use crate::page::{ActiveBackend, BackendKind, FromWorker, Msg, ToWorker, codec, cpu_backend};
 use runner::{Control, Outbox};
 
 /// The worker's one port to the page, its control and its device.
@@ -43,15 +43,36 @@ struct Auto {
 }
 
 impl Port {
+    /// Posts `msg` to the page as bytes (`page::codec`). One that cannot be written or posted is
+    /// replaced by a message that says so, which the page shows.
     fn post(&self, msg: &FromWorker) {
-        match serde_wasm_bindgen::to_value(msg) {
-            Ok(v) => {
-                if let Err(e) = self.scope.post_message(&v) {
-                    web_sys::console::warn_1(&e);
-                }
+        let sent = codec::encode(msg).and_then(|bytes| self.post_bytes(&bytes));
+        if let Err(why) = sent {
+            let error = format!("the worker's {}: {why}", what(msg));
+            let said = codec::encode(&FromWorker::Unreadable { error }).and_then(|b| self.post_bytes(&b));
+            if let Err(e) = said {
+                web_sys::console::error_1(&format!("tinytune worker: {e}").into());
             }
-            Err(e) => web_sys::console::warn_1(&format!("tinytune worker: {e}").into()),
         }
+    }
+
+    fn post_bytes(&self, bytes: &[u8]) -> Result<(), String> {
+        self.scope
+            .post_message(&js_sys::Uint8Array::from(bytes))
+            .map_err(|e| format!("the browser refused it ({e:?})"))
+    }
+}
+
+/// What a message of the worker's is, for a message that it was lost.
+fn what(msg: &FromWorker) -> &'static str {
+    match msg {
+        FromWorker::Page(m) => match **m {
+            Msg::Frame(_) => "report of a round of steps",
+            Msg::Analysed { .. } => "end-of-run figures",
+            _ => "message",
+        },
+        FromWorker::Heard(_) | FromWorker::NeedsWebgpu { .. } => "message",
+        FromWorker::Unreadable { .. } => "report of a lost message",
     }
 }
 
@@ -97,14 +118,20 @@ pub fn worker_start(page_origin: f64) {
     });
 }
 
-/// Called by `www/worker.js` for every message from the page: `[seq, ToWorker]`.
+/// Called by `www/worker.js` for every message from the page: `(seq, ToWorker)` as bytes. One
+/// it cannot read goes back to the page as `FromWorker::Unreadable`, which stops the run.
 #[wasm_bindgen]
 pub fn worker_message(data: JsValue) {
     let Some(port) = port() else { return };
-    let (seq, msg): (u64, ToWorker) = match serde_wasm_bindgen::from_value(data) {
+    let read = match data.dyn_ref::<js_sys::Uint8Array>() {
+        Some(bytes) => codec::decode::<codec::Envelope>(&bytes.to_vec()),
+        None => Err("it is not bytes".into()),
+    };
+    let (seq, msg) = match read {
         Ok(m) => m,
-        Err(e) => {
-            web_sys::console::warn_1(&format!("tinytune worker: bad message: {e}").into());
+        Err(why) => {
+            let error = format!("a message from the page to the worker: {why}");
+            port.post(&FromWorker::Unreadable { error });
             return;
         }
     };
