@@ -376,9 +376,9 @@ fn the_checker_sees_imports() {
         main_uses.contains(&vec!["link".to_string(), "url".to_string()]),
         "{main_uses:?}"
     );
-    let vector_uses = &graph[&vec!["train".to_string(), "vector".to_string()]];
+    let job_uses = &graph[&vec!["train".to_string(), "job".to_string()]];
     assert!(
-        vector_uses.contains(&vec!["model".to_string(), "mlp".to_string()]),
-        "{vector_uses:?}"
+        job_uses.contains(&vec!["model".to_string(), "mlp".to_string()]),
+        "{job_uses:?}"
     );
 }

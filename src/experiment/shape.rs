@@ -16,12 +16,11 @@ impl ExperimentConfig {
     /// transformer for a sequence task (or `model=gpt`), the planted task's linear student, or
     /// the MLP.
     pub fn arch(&self) -> &'static dyn Architecture {
-        if self.is_transformer() {
-            &super::gpt::Gpt
-        } else if self.task == Task::Planted {
-            &super::planted::Planted
-        } else {
-            &super::mlp::Mlp
+        use crate::knobs::arch::Family;
+        match self.family() {
+            Family::Gpt => &super::gpt::Gpt,
+            _ if self.task == Task::Planted => &super::planted::Planted,
+            Family::Mlp | Family::Auto => &super::mlp::Mlp,
         }
     }
 

@@ -82,13 +82,19 @@ impl Default for ExperimentConfig {
 }
 
 impl ExperimentConfig {
-    /// Whether the transformer trains (`model=gpt`, or `auto` on a sequence task).
-    pub fn is_transformer(&self) -> bool {
+    /// The model family that trains: the link's `model`, with `auto` the transformer for a
+    /// sequence task and the MLP otherwise. The one place `auto` is resolved.
+    pub fn family(&self) -> crate::knobs::arch::Family {
         use crate::knobs::arch::Family;
         match self.model {
-            Family::Gpt => true,
-            Family::Mlp => false,
-            Family::Auto => self.task.is_sequence(),
+            Family::Auto if self.task.is_sequence() => Family::Gpt,
+            Family::Auto => Family::Mlp,
+            chosen => chosen,
         }
+    }
+
+    /// Whether the transformer trains (`model=gpt`, or `auto` on a sequence task).
+    pub fn is_transformer(&self) -> bool {
+        self.family() == crate::knobs::arch::Family::Gpt
     }
 }

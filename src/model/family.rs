@@ -10,9 +10,12 @@
 
 use burn::module::{Module, ParamId};
 use burn::nn::{Embedding, Linear};
+use burn::prelude::{Device, Tensor};
 
 use super::norm::NormLayer;
 use super::trace::Trace;
+use crate::data::Rng;
+use crate::knobs::ExperimentConfig;
 use crate::knobs::mup::{Part, Role};
 use crate::knobs::quant::QuantConfig;
 
@@ -104,6 +107,21 @@ impl<'a> Layer<'a> {
             }
         }
         out
+    }
+}
+
+/// A family that reads vector tasks (the 2-D toys, the digits, the planted teacher): features
+/// [batch, d_in] in, logits or predictions [batch, d_out] out. `train::vector` trains any of
+/// them on those tasks, so such a family brings no objective of its own.
+pub trait VectorFamily: Family<Input = Tensor<2>, Output = Tensor<2>> {
+    /// The model `cfg` describes for `d_in` features and `d_out` outputs, its weights drawn from
+    /// `rng` (the run's init stream).
+    fn build(cfg: &ExperimentConfig, d_in: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Self;
+
+    /// The planted task's student, the linear map x ↦ x·W starting at the teacher's W0
+    /// (`[d, d]` row-major); `None` for a family that cannot be one.
+    fn student(_w0: Vec<f32>, _d: usize, _device: &Device) -> Option<Self> {
+        None
     }
 }
 

@@ -14,7 +14,7 @@ use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation;
 
-use super::family::{Family, Layer};
+use super::family::{Family, Layer, VectorFamily};
 use super::init::seeded_linear;
 use super::trace::Trace;
 use crate::data::Rng;
@@ -255,5 +255,15 @@ impl Family for Mlp {
     fn with_qat(mut self, q: Option<QuantConfig>) -> Self {
         self.qat = q;
         self
+    }
+}
+
+impl VectorFamily for Mlp {
+    fn build(cfg: &ExperimentConfig, d_in: usize, d_out: usize, rng: &mut Rng, device: &Device) -> Self {
+        Mlp::new(cfg, d_in, d_out, rng, device)
+    }
+
+    fn student(w0: Vec<f32>, d: usize, device: &Device) -> Option<Self> {
+        Some(Mlp::linear(w0, d, d, device))
     }
 }

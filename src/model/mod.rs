@@ -13,6 +13,6 @@ pub mod norm;
 pub mod quant;
 pub mod trace;
 
-pub use family::{Family, Layer, LayerKind, ParamSpec};
+pub use family::{Family, Layer, LayerKind, ParamSpec, VectorFamily};
 pub use mlp::Mlp;
 pub use trace::Trace;

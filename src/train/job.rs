@@ -14,7 +14,8 @@ use super::trainer::{StepOutput, Trainer};
 use super::vector::Vectors;
 use crate::data::spectrum::DeltaProbe;
 use crate::knobs::ExperimentConfig;
-use crate::model::Family;
+use crate::knobs::arch::Family;
+use crate::model::{Family as _, Mlp};
 
 /// A run's trainer as the loops drive it, whatever the family.
 pub trait Training {
@@ -117,13 +118,12 @@ impl<O: Objective> Training for Trainer<O> {
 pub struct Job(Box<dyn Training>);
 
 impl Job {
-    /// The trainer of `cfg`'s model family: the transformer for sequence tasks (or `model=gpt`),
-    /// the MLP otherwise.
+    /// The trainer of `cfg`'s model family (`ExperimentConfig::family`): the transformer on
+    /// the sequence tasks, the MLP on the vector tasks.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
-        let trainer: Box<dyn Training> = if cfg.is_transformer() {
-            Box::new(Trainer::<Sequences>::new(cfg, device)?)
-        } else {
-            Box::new(Trainer::<Vectors>::new(cfg, device)?)
+        let trainer: Box<dyn Training> = match cfg.family() {
+            Family::Gpt => Box::new(Trainer::<Sequences>::new(cfg, device)?),
+            Family::Mlp | Family::Auto => Box::new(Trainer::<Vectors<Mlp>>::new(cfg, device)?),
         };
         Ok(Self(trainer))
     }
@@ -144,6 +144,6 @@ impl std::ops::DerefMut for Job {
 }
 
 /// The MLP's trainer.
-pub type MlpTrainer = Trainer<Vectors>;
+pub type MlpTrainer = Trainer<Vectors<Mlp>>;
 /// The transformer's trainer.
 pub type GptTrainer = Trainer<Sequences>;

@@ -1,7 +1,8 @@
-//! The MLP's objective: a vector task (the 2-D toys, the digits, the planted teacher) on the
-//! device, classified with cross-entropy or regressed with MSE; after pre-training, the shifted
-//! task (`Shift`) for the adaptation phase. The planted task's student is the MLP with no hidden
-//! layer, starting at the teacher's W0.
+//! The vector tasks' objective, for any family that reads them (`model::VectorFamily`; the MLP
+//! today): a task (the 2-D toys, the digits, the planted teacher) on the device, classified with
+//! cross-entropy or regressed with MSE; after pre-training, the shifted task (`Shift`) for the
+//! adaptation phase. The planted task's student is the family's linear map starting at the
+//! teacher's W0 (the MLP with no hidden layer).
 
 use burn::nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig, MseLoss, Reduction};
 use burn::prelude::*;
@@ -15,10 +16,11 @@ use crate::data::{self, Dataset, EXTENT, Rng, streams};
 use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::QuantConfig;
 use crate::knobs::task::Task;
-use crate::model::{Family, Mlp, Trace};
+use crate::model::{Trace, VectorFamily};
 
-/// A vector task's data on the device, the phase's samples and the grid of the decision boundary.
-pub struct Vectors {
+/// A vector task's data on the device, the phase's samples and the grid of the decision boundary,
+/// for a model of family `M`.
+pub struct Vectors<M> {
     ce: CrossEntropyLoss,
     /// The current phase's samples on the device and the mini-batch walk over them.
     data: DeviceData,
@@ -29,9 +31,10 @@ pub struct Vectors {
     /// The 2-D grid the boundary is drawn on, once asked for: its resolution and points.
     grid: Option<(usize, Tensor<2>)>,
     boundary: bool,
+    family: std::marker::PhantomData<M>,
 }
 
-impl Vectors {
+impl<M> Vectors<M> {
     /// The current phase's data.
     pub fn dataset(&self) -> &Dataset {
         &self.dataset
@@ -46,8 +49,8 @@ impl Vectors {
     }
 }
 
-impl Objective for Vectors {
-    type Model = Mlp;
+impl<M: VectorFamily> Objective for Vectors<M> {
+    type Model = M;
     /// Inputs [batch, dim] and their targets.
     type Batch = (Tensor<2>, DeviceTargets);
 
@@ -60,12 +63,13 @@ impl Objective for Vectors {
         let (dataset, model) = if cfg.task == Task::Planted {
             let teacher = Teacher::new(&cfg.planted, cfg.seed);
             let d = cfg.planted.dim;
-            let model = Mlp::linear(teacher.w0.clone(), d, d, device);
+            let model = M::student(teacher.w0.clone(), d, device)
+                .ok_or("this model family has no student for the planted task")?;
             (teacher.dataset(cfg.points, cfg.seed), model)
         } else {
             let dataset = data::generate(cfg);
             let mut init_rng = Rng::stream(cfg.seed, streams::INIT);
-            let model = Mlp::new(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, device);
+            let model = M::build(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, device);
             (dataset, model)
         };
         let pending =
@@ -77,6 +81,7 @@ impl Objective for Vectors {
             pending,
             grid: None,
             boundary: cfg.has_boundary(),
+            family: std::marker::PhantomData,
         };
         Ok(Setup { objective, model })
     }
@@ -96,14 +101,14 @@ impl Objective for Vectors {
         self.data.next_batch(batch, batch_rng) // [batch, dim]
     }
 
-    fn loss(&self, _cfg: &ExperimentConfig, model: &Mlp, (x, y): Self::Batch) -> BatchLoss {
+    fn loss(&self, _cfg: &ExperimentConfig, model: &M, (x, y): Self::Batch) -> BatchLoss {
         BatchLoss {
             loss: self.loss_of(model.forward(x, None), y), // [1]
             stats: None,
         }
     }
 
-    fn evaluate(&self, _cfg: &ExperimentConfig, model: &Mlp) -> Option<Evaluation> {
+    fn evaluate(&self, _cfg: &ExperimentConfig, model: &M) -> Option<Evaluation> {
         let pred = model.valid().forward(self.data.val.x.clone().inner(), None); // [n, out]
         Some(Evaluation {
             loss: self.loss_of(pred, self.data.val.y.clone()).detach(),
@@ -113,7 +118,7 @@ impl Objective for Vectors {
 
     /// Under μP it stays put as width grows; under SP the hidden and readout outputs grow with
     /// width once Adam has taken a step.
-    fn coord(&self, model: &Mlp) -> Tensor<1> {
+    fn coord(&self, model: &M) -> Tensor<1> {
         let rows = self.data.val.x.dims()[0].min(COORD_ROWS);
         let x = self.data.val.x.clone().narrow(0, 0, rows); // [rows, d_in]
         let mut trace = Trace::with_coords();
@@ -124,7 +129,7 @@ impl Objective for Vectors {
     fn quantized_loss(
         &self,
         _cfg: &ExperimentConfig,
-        model: &Mlp,
+        model: &M,
         q: &QuantConfig,
         native: bool,
     ) -> Option<Tensor<1>> {
@@ -133,7 +138,7 @@ impl Objective for Vectors {
     }
 
     /// Row-major from the top (y = +EXTENT) down over [−EXTENT, EXTENT]², flattened.
-    fn grid(&mut self, model: &Mlp, res: usize, device: &Device) -> Option<Grid> {
+    fn grid(&mut self, model: &M, res: usize, device: &Device) -> Option<Grid> {
         if !self.boundary {
             return None;
         }
