@@ -69,6 +69,10 @@ pub trait Architecture: Sync {
     /// The key that sizes the model most.
     fn size_key(&self) -> &'static Key;
 
+    /// Why the family cannot read the experiment's task (the link's `model` chose it for
+    /// one it does not read), with what to set instead; `None` when it reads it.
+    fn refuses(&self, cfg: &ExperimentConfig) -> Option<String>;
+
     /// The family's own relations between keys (the transformer's heads divide the width, …).
     fn validate(&self, _cfg: &ExperimentConfig, _errs: &mut Vec<ConfigError>) {}
 

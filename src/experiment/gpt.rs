@@ -5,7 +5,7 @@
 use super::family::{Architecture, MemoryItem};
 use crate::keys::{self, ConfigError, Key};
 use crate::knobs::ExperimentConfig;
-use crate::knobs::arch::{Activation, Residual};
+use crate::knobs::arch::{Activation, Family, Residual};
 use crate::knobs::gpt::Pos;
 use crate::vocab::Named;
 
@@ -101,6 +101,19 @@ impl Architecture for Gpt {
 
     fn size_key(&self) -> &'static Key {
         &keys::W
+    }
+
+    fn refuses(&self, cfg: &ExperimentConfig) -> Option<String> {
+        let tk = &keys::TASK;
+        (!cfg.task.is_sequence()).then(|| {
+            format!(
+                "the transformer reads token sequences and {} is not one: choose {tk}=copy, reverse, sort or \
+                 modadd, or {}",
+                tk.is(cfg.task.key()),
+                keys::MODEL.is(Family::Mlp.key()),
+                tk = tk.name,
+            )
+        })
     }
 
     /// Heads divide the width, RoPE's head width is even, the context holds an example, and

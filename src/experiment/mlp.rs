@@ -3,7 +3,7 @@
 use super::family::{Architecture, MemoryItem};
 use crate::keys::{self, Key};
 use crate::knobs::ExperimentConfig;
-use crate::knobs::arch::Residual;
+use crate::knobs::arch::{Family, Residual};
 use crate::knobs::task::{DIGIT_PIXELS, Task};
 use crate::vocab::Named;
 
@@ -45,6 +45,18 @@ pub fn vector_step_memory(cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem>
     ]
 }
 
+/// A vector family given a sequence task: what to set instead.
+pub fn refuses_sequences(cfg: &ExperimentConfig) -> Option<String> {
+    cfg.task.is_sequence().then(|| {
+        format!(
+            "{} is a sequence task for the transformer: set {} (or {})",
+            keys::TASK.is(cfg.task.key()),
+            keys::MODEL.is(Family::Gpt.key()),
+            Family::Auto.key()
+        )
+    })
+}
+
 impl Architecture for Mlp {
     fn linears(&self, cfg: &ExperimentConfig) -> Vec<(String, usize, usize)> {
         let w = cfg.width;
@@ -74,6 +86,10 @@ impl Architecture for Mlp {
 
     fn step_memory(&self, cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem> {
         vector_step_memory(cfg, batch)
+    }
+
+    fn refuses(&self, cfg: &ExperimentConfig) -> Option<String> {
+        refuses_sequences(cfg)
     }
 
     fn sized_by(&self, cfg: &ExperimentConfig) -> (String, &'static str) {

@@ -30,6 +30,10 @@ impl Architecture for Planted {
         vector_step_memory(cfg, batch)
     }
 
+    fn refuses(&self, _cfg: &ExperimentConfig) -> Option<String> {
+        None
+    }
+
     fn sized_by(&self, cfg: &ExperimentConfig) -> (String, &'static str) {
         let d = cfg.planted.dim;
         (

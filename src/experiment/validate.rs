@@ -53,32 +53,8 @@ impl ExperimentConfig {
     /// The model family fits the task, and the family's own relations hold
     /// (`Architecture::validate`).
     fn validate_family(&self, errs: &mut Vec<ConfigError>) {
-        use crate::knobs::arch::Family;
-        let task = self.task.key();
-        let (model, tk) = (&keys::MODEL, &keys::TASK);
-        if self.model == Family::Gpt && !self.task.is_sequence() {
-            errs.push(ConfigError::new(
-                model,
-                format!(
-                    "the transformer reads token sequences and {} is not one: choose {tk}=copy, reverse, sort or \
-                     modadd, or {}",
-                    tk.is(task),
-                    model.is(Family::Mlp.key()),
-                    tk = tk.name,
-                ),
-            ));
-            return;
-        }
-        if self.model == Family::Mlp && self.task.is_sequence() {
-            errs.push(ConfigError::new(
-                model,
-                format!(
-                    "{} is a sequence task for the transformer: set {} (or {})",
-                    tk.is(task),
-                    model.is(Family::Gpt.key()),
-                    Family::Auto.key()
-                ),
-            ));
+        if let Some(why) = self.arch().refuses(self) {
+            errs.push(ConfigError::new(&keys::MODEL, why));
             return;
         }
         self.arch().validate(self, errs);
