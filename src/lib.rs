@@ -1,7 +1,7 @@
 //! tinytune: train small networks in the browser on WebGPU (Burn), and turn the knobs of modern
 //! training and fine-tuning while the curves respond.
 //!
-//! Data flows one way (DESIGN.md §4):
+//! Data flows one way (docs/ARCHITECTURE.md §2):
 //!
 //! ```text
 //!  link / CLI arg ──link::url──▶ Study { experiment, sweep, view } ──train::Trainer::new──▶ Trainer

@@ -1,4 +1,4 @@
-//! The link format (DESIGN.md §6) and validation: round-trips, defaults omitted, bad input reported
+//! The link format (docs/ARCHITECTURE.md §5) and validation: round-trips, defaults omitted, bad input reported
 //! with what was used instead, the CLI refusing bad input with exit code 2.
 
 use tinytune::knobs::ExperimentConfig;

@@ -1,4 +1,4 @@
-//! LoRA invariants (DESIGN.md §7) on the CPU backend: attaching changes nothing, only what should
+//! LoRA invariants (docs/ARCHITECTURE.md §7) on the CPU backend: attaching changes nothing, only what should
 //! train trains, merging is exact, the scale and the parameter count are what peft users expect,
 //! and on the planted task the rank staircase lands on the Eckart–Young floor.
 

@@ -1,4 +1,4 @@
-//! The planted-rank teacher–student task of RESEARCH.md E1–E3: a linear teacher
+//! The planted-rank teacher–student task of docs/EXPERIMENTS.md E1–E3: a linear teacher
 //! y = (W0 + ΔW*)ᵀx + ε whose change from the "pretrained" W0 has a known rank r*. The student
 //! starts at W0, so fine-tuning has to find ΔW*, and the best a rank-r adapter can do is known in
 //! closed form (Eckart–Young): that floor is what the rank staircase is checked against.

@@ -1,4 +1,4 @@
-//! The planted task's student (RESEARCH.md E1): the MLP family's linear map d → d, one bias-free
+//! The planted task's student (docs/EXPERIMENTS.md E1): the MLP family's linear map d → d, one bias-free
 //! `readout` of no width, starting at the teacher's W0.
 
 use super::family::{Architecture, MemoryItem};

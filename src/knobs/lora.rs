@@ -1,4 +1,4 @@
-//! LoRA as settings (DESIGN.md §5): the rank, γ's rule, A's init, which factors train, LoRA+'s λ
+//! LoRA as settings (docs/KNOBS.md §2): the rank, γ's rule, A's init, which factors train, LoRA+'s λ
 //! and the target layers, with the closed-form γ and adapter sizes. The adapters themselves are
 //! `model::lora`.
 
@@ -41,7 +41,7 @@ impl Named for AInit {
     ];
 }
 
-/// Which factors train (RESEARCH.md E3).
+/// Which factors train (docs/EXPERIMENTS.md E3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Factors {
     /// A random, B = 0, both train.

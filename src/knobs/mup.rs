@@ -1,4 +1,4 @@
-//! Learning-rate scaling, the second knob (DESIGN.md §5): standard parameterization vs μP, as
+//! Learning-rate scaling, the second knob (docs/KNOBS.md §3): standard parameterization vs μP, as
 //! small pure functions of a parameter's place in the model and the width multiplier
 //! m = width / base width. The model asks them for init scales and forward multipliers, the
 //! trainer for each parameter's learning rate and weight decay (Burn parameter groups).

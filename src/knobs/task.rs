@@ -4,7 +4,7 @@
 use crate::vocab::Named;
 
 /// A data set. The 2-D toys are classification tasks with a decision boundary to draw; `Planted`
-/// is the linear teacher–student regression of RESEARCH.md E1; `Digits` the bundled 8×8 digits;
+/// is the linear teacher–student regression of docs/EXPERIMENTS.md E1; `Digits` the bundled 8×8 digits;
 /// the sequence tasks (copy, reverse, sort, modadd, text) are the transformer's (`knobs::sequence`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Task {
@@ -114,7 +114,7 @@ pub enum SvProfile {
     /// σ_i = 4·(r* − i + 1)/r*: (4, 3, 2, 1) for r* = 4.
     #[default]
     Linear,
-    /// σ_i = 4/i: a power law, as in RESEARCH.md E2.
+    /// σ_i = 4/i: a power law, as in docs/EXPERIMENTS.md E2.
     Power,
 }
 

@@ -1,4 +1,4 @@
-//! The gallery: experiments from RESEARCH.md as ordinary links. Opening one runs it; editing a knob
+//! The gallery: experiments from docs/EXPERIMENTS.md as ordinary links. Opening one runs it; editing a knob
 //! turns it into a new experiment. Each states its claim and what the live result should show,
 //! measured natively with the CLI (README, "Presets") so the sentence is checked, not hoped.
 

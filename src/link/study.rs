@@ -14,7 +14,7 @@ pub struct Study {
     pub view: View,
 }
 
-/// What a change of the config asks of the page (DESIGN.md §4's `Effect`).
+/// What a change of the config asks of the page (docs/ARCHITECTURE.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
     /// Nothing that matters changed.

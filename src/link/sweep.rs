@@ -1,7 +1,7 @@
 //! Sweeps: a grid over up to three knobs (plus seeds) expanded into a queue of configs, with caps on
 //! the total work, and the interleaved order that makes every curve of a sweep grow together.
 //!
-//! Link syntax (DESIGN.md §6): `sweep=lr:0.0001..0.1*2;w:64,128,256;seed:1,2`. Each axis is a link
+//! Link syntax (docs/ARCHITECTURE.md §5): `sweep=lr:0.0001..0.1*2;w:64,128,256;seed:1,2`. Each axis is a link
 //! key and its values: a list (`a,b,c`) or a range, geometric (`lo..hi*f`) or arithmetic
 //! (`lo..hi+s`, `lo..hi` = step 1). Values go through the same per-key parsing as the link itself.
 

@@ -1,4 +1,4 @@
-//! `Study` ⇄ query string: the link format of DESIGN.md §6, a public interface.
+//! `Study` ⇄ query string: the link format of docs/ARCHITECTURE.md §5, a public interface.
 //!
 //! - versioned (`v=1`, always written first), short stable keys, defaults omitted;
 //! - the page reads links leniently: every unknown key, bad value or out-of-range number becomes a

@@ -1,4 +1,4 @@
-//! LoRA, the first knob (DESIGN.md §5): per adapted weight W0 ∈ R^{in×out},
+//! LoRA, the first knob (docs/KNOBS.md §2): per adapted weight W0 ∈ R^{in×out},
 //! y = x·W0 + γ·(x·A)·B with A ∈ R^{in×r}, B ∈ R^{r×out}.
 //!
 //! The adapters are Burn's own [`LoraAdapter`]s, attached with `apply_reparameterization`, so the

@@ -5,7 +5,7 @@
 //!
 //! With `res`, the input layer writes a residual stream h = α_in·(W_in·x + b) and every hidden
 //! layer is a block h ← h + β·(W·φ(h) + b) with branch multiplier β = 1 or 1/√L for L blocks; the
-//! readout reads φ(h). This is the Depth-μP form (Tensor Programs VI; RESEARCH.md E5): each
+//! readout reads φ(h). This is the Depth-μP form (Tensor Programs VI; docs/EXPERIMENTS.md E5): each
 //! branch adds a zero-mean term, so with β = 1/√L the stream's variance grows by a bounded
 //! factor (1 + c/L)^L ≤ e^c as depth grows, and a learning rate tuned at one depth transfers.
 

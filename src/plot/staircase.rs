@@ -1,4 +1,4 @@
-//! The rank staircase (RESEARCH.md E1): final loss against LoRA rank on a log2 axis, the analytic
+//! The rank staircase (docs/EXPERIMENTS.md E1): final loss against LoRA rank on a log2 axis, the analytic
 //! Eckart–Young floor as a dashed staircase, full fine-tuning as a horizontal line, and the
 //! trainable-parameter count on a second (right) axis.
 

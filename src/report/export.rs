@@ -1,4 +1,4 @@
-//! Runs written out for other tools: the CLI's CSV tables (DESIGN.md §6) and the page's CSV and
+//! Runs written out for other tools: the CLI's CSV tables (docs/ARCHITECTURE.md §5) and the page's CSV and
 //! JSON downloads. CSV goes through the `csv` crate, so a field holding a comma (a panel named
 //! "residual, branch × 1") is quoted.
 
@@ -87,7 +87,7 @@ fn knob_row(i: usize, run: &Run) -> Vec<String> {
         .collect()
 }
 
-/// `--summary`: one row per run, with a column per swept knob (DESIGN.md §6).
+/// `--summary`: one row per run, with a column per swept knob (docs/ARCHITECTURE.md §5).
 pub fn to_summary_csv(runs: &[Run]) -> String {
     let mut header = knob_header(runs);
     header.extend(strings([

@@ -11,7 +11,7 @@ export async function serve(root = DIST) {
   return serveDir(root);
 }
 
-// Flags measured in TOOLCHAIN.md: background networking off (closed network), WebGPU only with
+// Flags measured in docs/TOOLCHAIN.md (pitfall 10): background networking off (closed network), WebGPU only with
 // --enable-unsafe-webgpu (which gives the SwiftShader software adapter on a machine without a GPU).
 const BASE_FLAGS = [
   "--no-sandbox",

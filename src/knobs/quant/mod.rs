@@ -1,4 +1,4 @@
-//! Quantization, the third knob (DESIGN.md §5), as settings: weights stored in fewer bits. `format`
+//! Quantization, the third knob (docs/KNOBS.md §4), as settings: weights stored in fewer bits. `format`
 //! holds the number formats and codebooks; applying them to a model is `model::quant` (the scalar
 //! reference quantizer, the tensor one for the device with the straight-through estimator QAT
 //! trains through, and Burn's native path).

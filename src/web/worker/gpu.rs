@@ -2,7 +2,7 @@
 //!
 //! The probe asks the browser for an adapter itself (through `navigator.gpu`) because Burn does not
 //! expose whether the adapter is a software fallback; SwiftShader is ~70× slower than the CPU
-//! backend for small MLPs (TOOLCHAIN.md), so `auto` avoids it. On a hardware adapter `auto`
+//! backend for small MLPs (docs/TOOLCHAIN.md), so `auto` avoids it. On a hardware adapter `auto`
 //! keeps both devices and lets each study's own steps decide (`device::probe`, in the worker's
 //! Start).
 //!
