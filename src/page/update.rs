@@ -250,43 +250,41 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         Msg::MessageLost { error } => {
             // The run's next step never arrives, or its news does not: it is over, and the page
             // says what to do. Nothing else is lost: the worker and the study are as they were.
-            let training = matches!(state.run_state, RunState::Running | RunState::Paused);
-            state.messages.push(Message {
-                level: Level::Error,
-                text: if training {
-                    format!(
-                        "A message between the page and its training worker was lost: {error}. This run stopped; \
-                         press Train to run it again."
-                    )
-                } else {
-                    format!("A message between the page and its training worker was lost: {error}.")
-                },
-            });
-            if training {
-                state.run_state = RunState::Failed;
-            }
+            let what = format!("A message between the page and its training worker was lost: {error}");
+            stop_with_error(
+                state,
+                format!("{what}. This run stopped; press Train to run it again."),
+                format!("{what}."),
+            );
         }
         Msg::WorkerFailed { error } => {
             // The page itself is fine: say what failed; a run in progress is over (its worker,
             // with its trainers, is gone), and Train starts it again on the fresh worker.
-            let training = matches!(state.run_state, RunState::Running | RunState::Paused);
-            state.messages.push(Message {
-                level: Level::Error,
-                text: if training {
-                    format!(
-                        "The training worker failed ({error}); this run stopped. Press Train to run it again."
-                    )
-                } else {
-                    format!("The training worker failed ({error}); a new one has started.")
-                },
-            });
-            if training {
-                state.run_state = RunState::Failed;
-            }
+            stop_with_error(
+                state,
+                format!(
+                    "The training worker failed ({error}); this run stopped. Press Train to run it again."
+                ),
+                format!("The training worker failed ({error}); a new one has started."),
+            );
         }
         Msg::Export(e) => fx.push(Effect::Export(e)),
     }
     fx
+}
+
+/// Says an error; a run in progress ends as failed (Train runs it again), with the text that says
+/// so, and an idle page only hears what happened.
+fn stop_with_error(state: &mut State, if_training: String, if_idle: String) {
+    let training = matches!(state.run_state, RunState::Running | RunState::Paused);
+    let text = if training { if_training } else { if_idle };
+    state.messages.push(Message {
+        level: Level::Error,
+        text,
+    });
+    if training {
+        state.run_state = RunState::Failed;
+    }
 }
 
 /// Opens slide `to` of the deck: its own experiment, sweep and view, with what holds for the whole
