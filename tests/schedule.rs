@@ -171,7 +171,7 @@ fn stream_scale(res: &str, blocks: usize) -> f32 {
     let device = backend::cpu();
     let mut rng = Rng::stream(1, streams::INIT);
     let model = Mlp::new(&cfg, 64, 10, &mut rng, &device);
-    assert_eq!(model.parameter_count(), cfg.parameter_estimate());
+    assert_eq!(model.num_params(), cfg.parameter_estimate());
     let x = Tensor::<2>::random([256, 64], burn::tensor::Distribution::Normal(0.0, 1.0), &device);
     let mut trace = tinytune::model::Trace::with_coords();
     model.forward(x, Some(&mut trace));

@@ -243,14 +243,6 @@ impl Key {
         }
     }
 
-    /// The link text of this experiment key's value in `cfg` (`None` for other keys).
-    pub fn get(&self, cfg: &ExperimentConfig) -> Option<String> {
-        match &self.slot {
-            Slot::Experiment(a) => Some((a.get)(cfg)),
-            _ => None,
-        }
-    }
-
     /// Sets an experiment key from link text; `Err` leaves `cfg` unchanged.
     pub fn set_experiment(&self, cfg: &mut ExperimentConfig, value: &str) -> Result<(), String> {
         self.check_len(value)?;

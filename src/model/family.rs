@@ -12,12 +12,12 @@ use burn::module::{Module, ParamId};
 use burn::nn::{Embedding, Linear};
 use burn::prelude::{Device, Tensor};
 
-use super::norm::NormLayer;
 use super::trace::Trace;
 use crate::data::Rng;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::mup::{Part, Role};
 use crate::knobs::quant::QuantConfig;
+use burn::nn::norm::Normalization;
 
 /// One tensor of the model as μP and the optimizer groups see it.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +42,7 @@ pub enum LayerKind<'a> {
     /// Rows of a table looked up by token: [n, d].
     Embedding(&'a Embedding),
     /// A norm's gain (and bias).
-    Norm(&'a NormLayer),
+    Norm(&'a Normalization),
 }
 
 impl<'a> Layer<'a> {
@@ -62,7 +62,7 @@ impl<'a> Layer<'a> {
         }
     }
 
-    pub fn norm(name: impl Into<String>, role: Role, n: &'a NormLayer) -> Self {
+    pub fn norm(name: impl Into<String>, role: Role, n: &'a Normalization) -> Self {
         Self {
             name: name.into(),
             role,
@@ -94,15 +94,24 @@ impl<'a> Layer<'a> {
                 }
             }
             LayerKind::Embedding(e) => push(Part::Weight.suffix(), e.weight.id, Part::Weight),
+            // Every kind of norm Burn offers, so that no family's gain or bias escapes the
+            // optimizer's groups (a batch norm's running statistics are not parameters).
             LayerKind::Norm(n) => {
-                if let Some(l) = &n.layer {
-                    push("gamma", l.gamma.id, Part::Bias);
-                    if let Some(b) = &l.beta {
-                        push("beta", b.id, Part::Bias);
-                    }
+                let (gamma, beta) = match n {
+                    Normalization::Layer(l) => (Some(&l.gamma), l.beta.as_ref()),
+                    Normalization::Rms(r) => (Some(&r.gamma), None),
+                    Normalization::Batch(b) => (Some(&b.gamma), Some(&b.beta)),
+                    Normalization::Group(g) => (g.gamma.as_ref(), g.beta.as_ref()),
+                    Normalization::Instance(i) => (i.gamma.as_ref(), i.beta.as_ref()),
+                    // Identity has no parameters; the enum is non-exhaustive, and a norm Burn
+                    // adds later is unknown to μP until it is named here.
+                    _ => (None, None),
+                };
+                if let Some(g) = gamma {
+                    push("gamma", g.id, Part::Bias);
                 }
-                if let Some(r) = &n.rms {
-                    push("gamma", r.gamma.id, Part::Bias);
+                if let Some(b) = beta {
+                    push("beta", b.id, Part::Bias);
                 }
             }
         }
@@ -144,6 +153,12 @@ pub trait Family: Module + Clone + Sized + 'static {
     /// it covers the whole model. A LoRA layer's merged weight is what gets rounded.
     fn quantized(&self, q: &QuantConfig, native: bool) -> Self;
 
+    /// Weights quantization rounds beyond the linear layers' (the token embedding with `qemb`),
+    /// rounded as stored transposed: one scale per row of the embedding, i.e. per token.
+    fn extra_rounded(&self, _q: &QuantConfig) -> Vec<ParamId> {
+        Vec::new()
+    }
+
     /// This model trained through fake quantization to `q` (QAT), or not (`None`).
     fn with_qat(self, q: Option<QuantConfig>) -> Self;
 
@@ -164,10 +179,5 @@ pub trait Family: Module + Clone + Sized + 'static {
     /// role and part μP's tables are indexed by, layer by layer.
     fn param_specs(&self) -> Vec<ParamSpec> {
         self.layers().iter().flat_map(Layer::specs).collect()
-    }
-
-    /// Number of trainable scalars (adapters included once attached).
-    fn parameter_count(&self) -> usize {
-        self.num_params()
     }
 }

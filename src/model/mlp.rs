@@ -159,37 +159,25 @@ impl Mlp {
     /// Burn quantizes and dequantizes where it supports `q` for every layer; the reference
     /// rounding otherwise (both give the same values where both apply).
     fn rounded(&self, q: &QuantConfig, native: bool) -> Mlp {
-        let mut m = self.clone();
-        let dims = |l: &Linear| l.weight.val().dims()[0];
+        // Only ask Burn when it covers every layer (and the device), so a model is never half
+        // one path and half the other.
         let all_native = native
             && self
                 .linears()
                 .iter()
-                .all(|(_, l)| crate::model::quant::native::scheme(q, dims(l)).is_some());
-        let round = |l: &mut Linear| {
-            let w = l.weight.val().detach();
-            // Only ask Burn when it covers every layer (and the device), so a model is never
-            // half one path and half the other.
+                .all(|(_, l)| crate::model::quant::native::scheme(q, l.weight.val().dims()[0]).is_some());
+        let round = |w: Tensor<2>| {
             let packed = if all_native {
                 crate::model::quant::native::quantize(w.clone(), q)
             } else {
                 None
             };
-            let r = match packed {
+            match packed {
                 Some(packed) => packed.dequantize(),
                 None => fake_quant(w, q),
-            };
-            l.weight = Param::from_tensor(r.detach());
+            }
         };
-        if let Some(input) = m.input.as_mut() {
-            round(input);
-        }
-        for l in m.hidden.iter_mut() {
-            round(l);
-        }
-        round(&mut m.readout);
-        m.qat = None;
-        m
+        crate::model::quant::round::rounded(self, q, &round)
     }
 
     /// A copy computing the same function whose first hidden unit is `k` times larger: the input

@@ -1,38 +1,16 @@
-//! Norms: LayerNorm or RMSNorm over the last axis, one module either way (the transformer's).
+//! The transformer's norm: Burn's own [`Normalization`], LayerNorm or RMSNorm over the last axis
+//! as the link's `norm` says.
 
-use burn::module::Module;
-use burn::nn::{LayerNorm, LayerNormConfig, RmsNorm, RmsNormConfig};
+use burn::nn::norm::Normalization;
+use burn::nn::{LayerNormConfig, RmsNormConfig};
 use burn::prelude::*;
 
 use crate::knobs::gpt::Norm;
 
-/// LayerNorm or RMSNorm over the last axis (one of the two is set).
-#[derive(Module, Debug)]
-pub struct NormLayer {
-    pub layer: Option<LayerNorm>,
-    pub rms: Option<RmsNorm>,
-}
-
-impl NormLayer {
-    pub fn new(kind: Norm, d: usize, device: &Device) -> Self {
-        match kind {
-            Norm::Layer => Self {
-                layer: Some(LayerNormConfig::new(d).init(device)),
-                rms: None,
-            },
-            Norm::Rms => Self {
-                layer: None,
-                rms: Some(RmsNormConfig::new(d).init(device)),
-            },
-        }
-    }
-
-    /// x: [..., d] → [..., d].
-    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        match (&self.layer, &self.rms) {
-            (Some(n), _) => n.forward(x),
-            (None, Some(n)) => n.forward(x),
-            (None, None) => x,
-        }
+/// A `kind` norm over the last axis of width `d`; its forward maps [..., d] → [..., d].
+pub fn norm(kind: Norm, d: usize, device: &Device) -> Normalization {
+    match kind {
+        Norm::Layer => LayerNormConfig::new(d).init(device).into(),
+        Norm::Rms => RmsNormConfig::new(d).init(device).into(),
     }
 }

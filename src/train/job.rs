@@ -5,7 +5,6 @@
 use burn::nn::Linear;
 use burn::prelude::*;
 
-use super::adapt::Adaptation;
 use super::live_sample::LiveSample;
 use super::objective::{Grid, Objective};
 use super::sequence::Sequences;
@@ -29,10 +28,6 @@ pub trait Training {
     fn steps_done(&self) -> usize;
     /// Parameters of the model (adapters included once attached).
     fn parameter_count(&self) -> usize;
-    /// Parameters the optimizer updates now.
-    fn trainable_count(&self) -> usize;
-    /// The adaptation phase, once it has begun.
-    fn adaptation(&self) -> Option<&Adaptation>;
     /// Every linear layer with its name (what quantization and its figure read).
     fn linears(&self) -> Vec<(String, &Linear)>;
     /// The learned change of every adapted layer, queued for the one end-of-run readback.
@@ -77,14 +72,6 @@ impl<O: Objective> Training for Trainer<O> {
 
     fn parameter_count(&self) -> usize {
         Trainer::parameter_count(self)
-    }
-
-    fn trainable_count(&self) -> usize {
-        Trainer::trainable_count(self)
-    }
-
-    fn adaptation(&self) -> Option<&Adaptation> {
-        Trainer::adaptation(self)
     }
 
     fn linears(&self) -> Vec<(String, &Linear)> {

@@ -20,7 +20,7 @@ use crate::knobs::quant::QuantConfig;
 use crate::model::gpt::Gpt;
 use crate::model::{Family, Trace};
 
-pub use crate::knobs::sequence::{VAL_TOKENS, val_rows};
+use crate::knobs::sequence::val_rows;
 
 /// One split on the device: tokens `[n, t]`, next tokens `[n, t]`, the scored mask `[n, t]`.
 struct DeviceSeqs {

@@ -153,7 +153,7 @@ impl<O: Objective> Trainer<O> {
 
     /// Parameters of the model (adapters included once attached).
     pub fn parameter_count(&self) -> usize {
-        self.model().parameter_count()
+        self.model().num_params()
     }
 
     /// Parameters the optimizer updates now.

@@ -7,9 +7,9 @@ use burn::prelude::*;
 use burn::tensor::activation;
 
 use crate::knobs::quant::QuantConfig;
-use crate::model::norm::NormLayer;
 use crate::model::quant::tensor::straight_through;
 use crate::model::trace::Trace;
+use burn::nn::norm::Normalization;
 
 /// Causal multi-head self-attention with its four projections.
 #[derive(Module, Debug)]
@@ -19,8 +19,8 @@ pub struct Attention {
     pub v: Linear,
     pub o: Linear,
     /// Per-head norms on queries and keys (qk-layernorm), when on.
-    pub(super) q_norm: Option<NormLayer>,
-    pub(super) k_norm: Option<NormLayer>,
+    pub(super) q_norm: Option<Normalization>,
+    pub(super) k_norm: Option<Normalization>,
     pub(super) heads: usize,
     pub(super) scale: f64,
 }

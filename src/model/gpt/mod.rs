@@ -23,7 +23,7 @@ pub use attention::Attention;
 
 use super::family::{Family, Layer};
 use super::init::seeded_linear;
-use super::norm::NormLayer;
+use super::norm::norm;
 use super::trace::Trace;
 use crate::data::Rng;
 use crate::knobs::gpt::{GptConfig, Pos};
@@ -31,13 +31,14 @@ use crate::knobs::mup::{MupConfig, Part, Role};
 use crate::knobs::quant::QuantConfig;
 use crate::model::quant::tensor::{fake_quant, straight_through};
 use attention::Pass;
+use burn::nn::norm::Normalization;
 
 /// Pre-norm residual block: h ← h + attn(norm(h)); h ← h + mlp(norm(h)).
 #[derive(Module, Debug)]
 pub struct Block {
-    norm1: NormLayer,
+    norm1: Normalization,
     pub attn: Attention,
-    norm2: NormLayer,
+    norm2: Normalization,
     pub fc: Linear,
     pub proj: Linear,
 }
@@ -59,7 +60,7 @@ pub struct Gpt {
     pub pos: Option<Embedding>,
     rope: Option<RotaryEncoding>,
     pub blocks: Vec<Block>,
-    norm: NormLayer,
+    norm: Normalization,
     /// Untied readout d → vocab; `None` when tied to the embedding.
     pub readout: Option<Linear>,
     vocab: usize,
@@ -105,18 +106,18 @@ impl Gpt {
         let hidden = cfg.mlp_ratio * d;
         let blocks = (0..blocks)
             .map(|_| Block {
-                norm1: NormLayer::new(cfg.norm, d, device),
+                norm1: norm(cfg.norm, d, device),
                 attn: Attention {
                     q: seeded_linear(d, d, std(d), rng, device),
                     k: seeded_linear(d, d, std(d), rng, device),
                     v: seeded_linear(d, d, std(d), rng, device),
                     o: seeded_linear(d, d, std(d), rng, device),
-                    q_norm: cfg.qk_norm.then(|| NormLayer::new(cfg.norm, dh, device)),
-                    k_norm: cfg.qk_norm.then(|| NormLayer::new(cfg.norm, dh, device)),
+                    q_norm: cfg.qk_norm.then(|| norm(cfg.norm, dh, device)),
+                    k_norm: cfg.qk_norm.then(|| norm(cfg.norm, dh, device)),
                     heads: cfg.heads,
                     scale: attn_scale,
                 },
-                norm2: NormLayer::new(cfg.norm, d, device),
+                norm2: norm(cfg.norm, d, device),
                 fc: seeded_linear(d, hidden, std(d), rng, device),
                 proj: seeded_linear(hidden, d, std(hidden), rng, device),
             })
@@ -126,7 +127,7 @@ impl Gpt {
             pos: (cfg.pos == Pos::Learned).then(|| seeded_embedding(cfg.ctx, d, 1.0, rng, device)),
             rope: (cfg.pos == Pos::Rope).then(|| RotaryEncodingConfig::new(cfg.ctx, dh).init(device)),
             blocks,
-            norm: NormLayer::new(cfg.norm, d, device),
+            norm: norm(cfg.norm, d, device),
             readout: (!cfg.tied).then(|| {
                 seeded_linear(
                     d,
@@ -151,36 +152,6 @@ impl Gpt {
             Some(q) if q.embed => straight_through(e.transpose(), q).transpose(),
             _ => e,
         }
-    }
-
-    /// A copy with every linear weight rounded to `q`'s format, and the token embedding with
-    /// `qemb` (biases, norms and positions stay float). The reference rounding; Burn's native
-    /// path serves the MLP only.
-    fn rounded(&self, q: &QuantConfig) -> Gpt {
-        let mut m = self.clone();
-        if q.embed {
-            let e = self.embed.weight.val().detach();
-            m.embed.weight = Param::from_tensor(fake_quant(e.transpose(), q).transpose().detach());
-        }
-        let round =
-            |l: &mut Linear| l.weight = Param::from_tensor(fake_quant(l.weight.val().detach(), q).detach());
-        for b in m.blocks.iter_mut() {
-            for l in [
-                &mut b.attn.q,
-                &mut b.attn.k,
-                &mut b.attn.v,
-                &mut b.attn.o,
-                &mut b.fc,
-                &mut b.proj,
-            ] {
-                round(l);
-            }
-        }
-        if let Some(r) = m.readout.as_mut() {
-            round(r);
-        }
-        m.qat = None;
-        m
     }
 
     /// Tokens: [batch, time] → logits: [batch, time, vocab]; a trace records every linear
@@ -293,7 +264,17 @@ impl Family for Gpt {
 
     /// The reference rounding whatever `native` says (Burn's native path serves the MLP).
     fn quantized(&self, q: &QuantConfig, _native: bool) -> Self {
-        self.rounded(q)
+        crate::model::quant::round::rounded(self, q, &|w| fake_quant(w, q))
+    }
+
+    /// The token embedding with `qemb`, one scale per token's row (as torch quantizes
+    /// `nn.Embedding`); positions stay float.
+    fn extra_rounded(&self, q: &QuantConfig) -> Vec<burn::module::ParamId> {
+        if q.embed {
+            vec![self.embed.weight.id]
+        } else {
+            Vec::new()
+        }
     }
 
     fn with_qat(mut self, q: Option<QuantConfig>) -> Self {

@@ -2,6 +2,7 @@
 //! the weight-error figure. The settings are `knobs::quant`.
 
 pub mod native;
+pub mod round;
 pub mod scalar;
 pub mod tensor;
 pub mod weights;
