@@ -25,10 +25,7 @@ pub fn lora(cfg: &ExperimentConfig) -> Option<String> {
         ScaleRule::Standard => "α/r",
         ScaleRule::RankStabilized => "α/√r",
     };
-    let layers: Vec<String> = (0..cfg.layer_count())
-        .filter(|&i| cfg.lora.target.includes(i, &cfg.layer_name(i)))
-        .map(|i| cfg.layer_name(i))
-        .collect();
+    let layers = cfg.adapted_layer_names();
     let plus = if cfg.lora.lplus != 1.0 {
         format!(", LoRA+ lr(B) = {}·lr(A)", format_number(cfg.lora.lplus))
     } else {

@@ -59,6 +59,17 @@ pub trait Architecture: Sync {
         Vec::new()
     }
 
+    /// Whether an outlier channel (`qout`) keeps this model's function, so that its rounding
+    /// applies one: a family that does not say so refuses the key rather than ignore it.
+    fn outlier_channel(&self, _cfg: &ExperimentConfig) -> bool {
+        false
+    }
+
+    /// Whether the model has a token embedding for `qemb` to round.
+    fn has_token_embedding(&self) -> bool {
+        false
+    }
+
     /// What a training step holds in memory beside the weights and their optimizer state, for
     /// `batch` examples (bytes, f32): activations, scores, data.
     fn step_memory(&self, cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem>;

@@ -7,6 +7,7 @@ use crate::keys::{self, ConfigError, Key};
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Activation, Family, Residual};
 use crate::knobs::gpt::Pos;
+use crate::knobs::task::Task;
 use crate::vocab::Named;
 
 pub struct Gpt;
@@ -52,6 +53,10 @@ impl Architecture for Gpt {
     }
 
     /// The token embedding with `qemb`: [d, vocab] as the blocks see it, one channel per token.
+    fn has_token_embedding(&self) -> bool {
+        true
+    }
+
     fn extra_quantized(&self, cfg: &ExperimentConfig) -> Vec<(usize, usize)> {
         if cfg.quant.embed {
             vec![(cfg.width, cfg.classes())]
@@ -106,12 +111,17 @@ impl Architecture for Gpt {
     fn refuses(&self, cfg: &ExperimentConfig) -> Option<String> {
         let tk = &keys::TASK;
         (!cfg.task.is_sequence()).then(|| {
+            let sequences: Vec<&str> = Task::NAMES
+                .iter()
+                .filter(|(t, _, _)| t.is_sequence())
+                .map(|&(_, name, _)| name)
+                .collect();
             format!(
-                "the transformer reads token sequences and {} is not one: choose {tk}=copy, reverse, sort or \
-                 modadd, or {}",
+                "the transformer reads token sequences and {} is not one: choose {}={}, or {}",
                 tk.is(cfg.task.key()),
+                tk.name,
+                sequences.join(", "),
                 keys::MODEL.is(Family::Mlp.key()),
-                tk = tk.name,
             )
         })
     }

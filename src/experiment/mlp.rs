@@ -3,7 +3,7 @@
 use super::family::{Architecture, MemoryItem};
 use crate::keys::{self, Key};
 use crate::knobs::ExperimentConfig;
-use crate::knobs::arch::{Family, Residual};
+use crate::knobs::arch::{Activation, Family, Residual};
 use crate::knobs::task::{DIGIT_PIXELS, Task};
 use crate::vocab::Named;
 
@@ -90,6 +90,12 @@ impl Architecture for Mlp {
 
     fn refuses(&self, cfg: &ExperimentConfig) -> Option<String> {
         refuses_sequences(cfg)
+    }
+
+    /// ReLU is positively homogeneous: scaling a unit's input weights by k and its outgoing row
+    /// by 1/k leaves the function unchanged, which a residual branch would not.
+    fn outlier_channel(&self, cfg: &ExperimentConfig) -> bool {
+        cfg.act == Activation::Relu && cfg.residual == Residual::None
     }
 
     fn sized_by(&self, cfg: &ExperimentConfig) -> (String, &'static str) {

@@ -44,18 +44,28 @@ impl ExperimentConfig {
         self.arch().outputs(self)
     }
 
-    /// Linear layers of the model (what LoRA's `target` selects by index or name).
-    pub fn layer_count(&self) -> usize {
-        self.layer_dims().len()
+    /// The names of the linear layers, in forward order (as the model names them).
+    pub fn layer_names(&self) -> Vec<String> {
+        self.arch().linears(self).into_iter().map(|(n, _, _)| n).collect()
     }
 
-    /// The model's name for linear layer `i` (as `Family::linears` names it).
-    pub fn layer_name(&self, i: usize) -> String {
+    /// (name, in, out) of every linear layer `target` selects, whatever the rank.
+    fn targeted_layers(&self) -> Vec<(String, usize, usize)> {
         self.arch()
             .linears(self)
-            .get(i)
-            .map(|(n, _, _)| n.clone())
-            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .filter(|(i, (name, _, _))| self.lora.target.includes(*i, name))
+            .map(|(_, l)| l)
+            .collect()
+    }
+
+    /// The names of the layers the adapters attach to (none without a positive rank).
+    pub fn adapted_layer_names(&self) -> Vec<String> {
+        if self.lora.rank.adapter().is_none() {
+            return Vec::new();
+        }
+        self.targeted_layers().into_iter().map(|(n, _, _)| n).collect()
     }
 
     /// (in, out) of every linear layer, in forward order.
@@ -73,11 +83,9 @@ impl ExperimentConfig {
         match self.lora.rank.adapter() {
             None => self.parameter_estimate(),
             Some(r) => self
-                .layer_dims()
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| self.lora.target.includes(*i, &self.layer_name(*i)))
-                .map(|(_, &(i, o))| crate::knobs::lora::adapter_params(i, o, r, self.lora.train))
+                .targeted_layers()
+                .into_iter()
+                .map(|(_, i, o)| crate::knobs::lora::adapter_params(i, o, r, self.lora.train))
                 .sum(),
         }
     }
@@ -87,11 +95,9 @@ impl ExperimentConfig {
         if self.lora.rank.adapter().is_none() {
             return Vec::new();
         }
-        self.layer_dims()
+        self.targeted_layers()
             .into_iter()
-            .enumerate()
-            .filter(|(i, _)| self.lora.target.includes(*i, &self.layer_name(*i)))
-            .map(|(_, d)| d)
+            .map(|(_, i, o)| (i, o))
             .collect()
     }
 

@@ -12,7 +12,6 @@ use crate::knobs::arch::{Activation, Residual};
 use crate::knobs::lora::{Selector, Target};
 use crate::knobs::quant::QMode;
 use crate::knobs::schedule::Schedule;
-use crate::knobs::task::Task;
 use crate::vocab::Named;
 
 /// Everything wrong with `cfg`: the key table's ranges, then (once sizes are in range) the
@@ -64,7 +63,7 @@ impl ExperimentConfig {
         let Target::Layers(selectors) = &self.lora.target else {
             return;
         };
-        let layers: Vec<String> = (0..self.layer_count()).map(|i| self.layer_name(i)).collect();
+        let layers = self.layer_names();
         // Every entry must pick at least one layer, or it is a typo.
         let unmatched = selectors
             .iter()
@@ -143,12 +142,7 @@ impl ExperimentConfig {
                 ),
             ));
         }
-        if q.outlier != 1.0
-            && (self.act != Activation::Relu
-                || self.residual != Residual::None
-                || self.task == Task::Planted
-                || self.is_transformer())
-        {
+        if q.outlier != 1.0 && !self.arch().outlier_channel(self) {
             errs.push(ConfigError::new(
                 &keys::QOUT,
                 format!(
@@ -159,7 +153,7 @@ impl ExperimentConfig {
                 ),
             ));
         }
-        if q.embed && !self.is_transformer() {
+        if q.embed && !self.arch().has_token_embedding() {
             errs.push(ConfigError::new(
                 &keys::QEMB,
                 format!(

@@ -39,12 +39,13 @@ pub fn coord_panels(runs: &[Run]) -> Option<(&'static Key, Vec<Vec<CoordPanel>>)
         if !rows.contains(&row) {
             rows.push(row.clone());
         }
+        let names = r.config.layer_names();
         for (step, values) in r.coords() {
-            for (l, &v) in values.iter().enumerate() {
+            for (name, &v) in names.iter().zip(values.iter()) {
                 if !v.is_finite() {
                     continue;
                 }
-                let key = (row.clone(), step, r.config.layer_name(l), x);
+                let key = (row.clone(), step, name.clone(), x);
                 match acc.iter_mut().find(|(k, _)| *k == key) {
                     Some((_, (s, n))) => {
                         *s += f64::from(v);

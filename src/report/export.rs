@@ -137,10 +137,11 @@ pub fn to_coord_csv(runs: &[Run]) -> String {
     header.extend(strings(["step", "layer", "mean_abs"]));
     let mut rows = vec![header];
     for (i, run) in runs.iter().enumerate() {
+        let names = run.config.layer_names();
         for (step, values) in run.coords() {
-            for (l, v) in values.iter().enumerate() {
+            for (name, v) in names.iter().zip(values) {
                 let mut row = knob_row(i, run);
-                row.extend([step.to_string(), run.config.layer_name(l), v.to_string()]);
+                row.extend([step.to_string(), name.clone(), v.to_string()]);
                 rows.push(row);
             }
         }
