@@ -279,10 +279,9 @@ fn frames_fill_the_runs_and_the_last_one_ends_the_run() {
         Msg::RunnerStarted {
             generation: g,
             now_ms: 900.0,
-            params: vec![8642],
         },
     );
-    assert_eq!(s.params_text, "8642 parameters");
+    assert_eq!(view(&s, 0.0).params, "8642 parameters");
     let shown = view(&s, 0.0).loss_revision;
     let fx = {
         let m = frame(&s, 0..4, 0.7);
@@ -344,7 +343,6 @@ fn messages_of_an_old_generation_change_nothing() {
         Msg::RunnerStarted {
             generation: old,
             now_ms: 1.0,
-            params: vec![1],
         },
         Msg::RunnerRefused {
             generation: old,
@@ -364,7 +362,7 @@ fn messages_of_an_old_generation_change_nothing() {
     }
     assert!(s.runs[0].reports.is_empty());
     assert_eq!(s.run_state, RunState::Running);
-    assert!(s.params_text.is_empty());
+    assert!(view(&s, 0.0).params.is_empty());
 }
 
 #[test]
@@ -855,7 +853,6 @@ fn the_view_shows_a_sweep_its_progress_table_and_figures() {
         Msg::RunnerStarted {
             generation: g,
             now_ms: 1000.0,
-            params: vec![8642, 8642],
         },
     );
     let v = view(&s, 1000.0);

@@ -65,7 +65,6 @@ pub enum Msg {
     RunnerStarted {
         generation: u64,
         now_ms: f64,
-        params: Vec<usize>,
     },
     /// The runner of `generation` began a frame.
     RunnerFrame {

@@ -117,8 +117,6 @@ pub struct State {
     pub generation: u64,
     pub run_state: RunState,
     pub steps_per_s: f64,
-    /// "8642 parameters", or the range over a sweep's runs.
-    pub params_text: String,
     /// When the runner of this generation started (ms since navigation), for the ETA.
     pub started_ms: Option<f64>,
     /// The planted teacher's visible σ for the spectrum chart, computed once per study.
@@ -158,7 +156,6 @@ impl State {
             generation: 0,
             run_state: RunState::Idle,
             steps_per_s: 0.0,
-            params_text: String::new(),
             started_ms: None,
             planted_sigma: None,
             side_drawn_ms: f64::NEG_INFINITY,

@@ -159,24 +159,11 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.backend = Some(backend);
             }
         }
-        Msg::RunnerStarted {
-            generation,
-            now_ms,
-            params,
-        } => {
+        Msg::RunnerStarted { generation, now_ms } => {
             if generation != state.generation {
                 return fx;
             }
             state.started_ms = Some(now_ms);
-            let (lo, hi) = (
-                params.iter().min().copied().unwrap_or(0),
-                params.iter().max().copied().unwrap_or(0),
-            );
-            state.params_text = if lo == hi {
-                format!("{lo} parameters")
-            } else {
-                format!("{lo}–{hi} parameters")
-            };
         }
         Msg::RunnerFrame { generation } => {
             if generation == state.generation {

@@ -94,6 +94,20 @@ pub struct ViewModel {
     pub quant: Option<String>,
 }
 
+/// "8642 parameters", or the range over a sweep's runs, once the runner has started them (the
+/// base model's size; the adaptation line says what trains, adapters being extra).
+fn params(s: &State) -> String {
+    if s.started_ms.is_none() {
+        return String::new();
+    }
+    let counts = s.runs.iter().map(|r| r.config.parameter_estimate());
+    match (counts.clone().min(), counts.max()) {
+        (Some(lo), Some(hi)) if lo != hi => format!("{lo}–{hi} parameters"),
+        (Some(n), _) => format!("{n} parameters"),
+        _ => String::new(),
+    }
+}
+
 /// The page for `s` at `now_ms` (the sweep's ETA counts from the run's start).
 pub fn view(s: &State, now_ms: f64) -> ViewModel {
     let figures = Figures::of(s.results());
@@ -120,7 +134,7 @@ pub fn view(s: &State, now_ms: f64) -> ViewModel {
         } else {
             String::new()
         },
-        params: s.params_text.clone(),
+        params: params(s),
         buttons: buttons(s),
         sweep: sweep_bar(s, now_ms),
         table: if s.is_sweep() { table(s) } else { Vec::new() },

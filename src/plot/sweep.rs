@@ -59,12 +59,8 @@ pub fn sweep_panels(runs: &[Run], metric: SweepMetric) -> Option<(&'static Key, 
     let mut x_key = None;
     let mut panels = Vec::new();
     for v in values {
-        let mine: Vec<Run> = runs
-            .iter()
-            .filter(|r| value(r).as_ref() == Some(&v))
-            .cloned()
-            .collect();
-        let (k, series) = sweep_series(&mine, metric)?;
+        let mine: Vec<&Run> = runs.iter().filter(|r| value(r).as_ref() == Some(&v)).collect();
+        let (k, series) = sweep_series(mine, metric)?;
         x_key = Some(k);
         panels.push(SweepPanel {
             title: panel_title(panel_key, &v),
@@ -77,8 +73,12 @@ pub fn sweep_panels(runs: &[Run], metric: SweepMetric) -> Option<(&'static Key, 
 /// Groups sweep runs into curves: x = the first swept knob, one curve per value of the second, the
 /// `metric` (final or best validation loss) averaged over seeds (a point is diverged when every seed diverged).
 /// `None` when the first knob is not numeric (categorical sweeps have no x axis to draw on).
-pub fn sweep_series(runs: &[Run], metric: SweepMetric) -> Option<(&'static Key, Vec<SweepSeries>)> {
-    let swept = runs.first()?.swept();
+pub fn sweep_series<'r>(
+    runs: impl IntoIterator<Item = &'r Run>,
+    metric: SweepMetric,
+) -> Option<(&'static Key, Vec<SweepSeries>)> {
+    let mut runs = runs.into_iter().peekable();
+    let swept = runs.peek()?.swept();
     let x_key = *swept.first()?;
     let series_key = swept.get(1).copied();
     let mut series: Vec<SweepSeries> = Vec::new();

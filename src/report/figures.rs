@@ -284,7 +284,7 @@ impl<'a> Figures<'a> {
         let first = a.runs.first();
         let missing = || format!("the {} chart has nothing to show", chart.name());
         match chart {
-            Chart::Loss => self.draw_loss(root, style).map(|_| ()),
+            Chart::Loss => draw_loss(a, root, style).map(|_| ()),
             Chart::Sweep => {
                 let (x_key, p) = self.panels.as_ref().ok_or_else(missing)?;
                 match &self.series {
@@ -317,16 +317,6 @@ impl<'a> Figures<'a> {
                 plot::draw_attention(root, views, style)
             }
         }
-    }
-
-    /// The loss chart, with the "before" curve of presenter mode; returns the points the
-    /// pointer can name.
-    pub fn draw_loss<DB: DrawingBackend>(
-        &self,
-        root: &DrawingArea<DB, Shift>,
-        style: ChartStyle,
-    ) -> Result<Vec<HoverPoint>, String> {
-        draw_loss(&self.results, root, style)
     }
 }
 

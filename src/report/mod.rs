@@ -5,4 +5,4 @@
 pub mod export;
 pub mod figures;
 
-pub use figures::{Chart, Figures, Results, planted_sigma, svg};
+pub use figures::{Chart, Figures, Results, draw_loss, planted_sigma, svg};

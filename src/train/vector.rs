@@ -120,9 +120,9 @@ impl<M: VectorFamily> Objective for Vectors<M> {
     /// width once Adam has taken a step.
     fn coord(&self, model: &M) -> Tensor<1> {
         let rows = self.data.val.x.dims()[0].min(COORD_ROWS);
-        let x = self.data.val.x.clone().narrow(0, 0, rows); // [rows, d_in]
+        let x = self.data.val.x.clone().inner().narrow(0, 0, rows); // [rows, d_in]
         let mut trace = Trace::with_coords();
-        model.forward(x, Some(&mut trace));
+        model.valid().forward(x, Some(&mut trace));
         Tensor::cat(trace.outputs, 0) // [layers]
     }
 
@@ -133,7 +133,10 @@ impl<M: VectorFamily> Objective for Vectors<M> {
         q: &QuantConfig,
         native: bool,
     ) -> Option<Tensor<1>> {
-        let pred = model.quantized(q, native).forward(self.data.val.x.clone(), None);
+        let pred = model
+            .quantized(q, native)
+            .valid()
+            .forward(self.data.val.x.clone().inner(), None); // [n, out]
         Some(self.loss_of(pred, self.data.val.y.clone()).detach())
     }
 

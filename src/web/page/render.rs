@@ -16,7 +16,7 @@ use super::{canvas, dom};
 use crate::keys;
 use crate::page::{State, ViewModel, view};
 use crate::plot::HoverPoint;
-use crate::report::{Chart, Figures};
+use crate::report::{self, Chart, Figures, Results};
 
 thread_local! {
     /// The view last applied (`None`: draw everything, as after a resize).
@@ -93,12 +93,13 @@ fn apply(s: &State, v: &ViewModel, last: Option<&ViewModel>) {
         dom::set_class(&fig, "lead", c.lead);
     }
     dom::set_text("sweep-caption", &v.sweep_caption);
-    let figures = Figures::of(s.results());
+    // The loss chart needs only the runs; the side charts' summaries are built again only when
+    // they are drawn (the view built them once to choose what shows).
     if last.is_none_or(|l| l.loss_revision != v.loss_revision) {
-        draw_loss(&figures);
+        draw_loss(s.results());
     }
     if last.is_none_or(|l| l.side_revision != v.side_revision || l.charts != v.charts) {
-        draw_side(v, &figures);
+        draw_side(v, &Figures::of(s.results()));
     }
 }
 
@@ -174,10 +175,10 @@ fn show_lines(v: &ViewModel) {
 
 /// The loss chart, and the hover targets it leaves. With many runs it is the costliest drawing,
 /// so in a sweep its revision moves at most ten times a second.
-fn draw_loss(figures: &Figures) {
+fn draw_loss(results: Results) {
     let mut hover = Vec::new();
     let drawn = canvas::draw("loss-canvas", |root, style| {
-        hover = figures.draw_loss(root, style)?;
+        hover = report::draw_loss(&results, root, style)?;
         Ok(())
     });
     if let Err(e) = drawn {

@@ -82,8 +82,6 @@ pub async fn run(
     out.send(Msg::RunnerStarted {
         generation,
         now_ms: started,
-        // The base model's size; the adaptation line says what trains (adapters are extra).
-        params: trainers.iter().map(|t| t.config().parameter_estimate()).collect(),
     });
     // Each run's divergence as the page sees it, so a diverged run stops here as it is marked
     // there (the reports themselves go to the page).
