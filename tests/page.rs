@@ -271,6 +271,30 @@ fn pause_resume_cancel_and_reset() {
 }
 
 #[test]
+fn a_width_sweep_shows_the_range_of_its_parameter_counts() {
+    let mut s = running("steps=10&sweep=w:16,64");
+    assert!(
+        view(&s, 0.0).params.is_empty(),
+        "nothing is said before the worker starts"
+    );
+    let g = s.generation;
+    update(
+        &mut s,
+        Msg::RunnerStarted {
+            generation: g,
+            now_ms: 900.0,
+        },
+    );
+    let counts: Vec<usize> = s.runs.iter().map(|r| r.config.parameter_estimate()).collect();
+    assert_eq!(counts.len(), 2);
+    assert!(counts[0] < counts[1], "{counts:?}");
+    assert_eq!(
+        view(&s, 0.0).params,
+        format!("{}–{} parameters", counts[0], counts[1])
+    );
+}
+
+#[test]
 fn frames_fill_the_runs_and_the_last_one_ends_the_run() {
     let mut s = running("steps=10");
     let g = s.generation;
