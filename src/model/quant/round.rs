@@ -21,18 +21,22 @@ impl ModuleMapper for Rounding<'_> {
         let Some(&transposed) = self.targets.get(&param.id) else {
             return param;
         };
-        let w = param.val().detach();
-        let dims = w.dims();
+        // A family names only weight matrices; a tensor of another rank is left as it is.
+        debug_assert_eq!(D, 2, "a rounded weight is a matrix");
         if D != 2 {
-            return param; // a weight matrix is 2-D; a family that names another tensor is a bug
+            return param;
         }
-        let w: Tensor<2> = w.reshape([dims[0], dims[1]]);
-        let r = if transposed {
-            (self.round)(w.transpose()).transpose()
-        } else {
-            (self.round)(w)
-        };
-        Param::from_tensor(r.reshape(dims).detach())
+        // The same parameter (its id and training state kept), its value rounded.
+        param.map(|w| {
+            let dims = w.dims();
+            let w: Tensor<2> = w.detach().reshape([dims[0], dims[1]]);
+            let r = if transposed {
+                (self.round)(w.transpose()).transpose()
+            } else {
+                (self.round)(w)
+            };
+            r.reshape(dims).detach()
+        })
     }
 }
 
