@@ -6,6 +6,9 @@
 #   scripts/bench.sh presets          every gallery preset: wall time natively and in the browser (CPU)
 #   scripts/bench.sh memory           the memory cap's estimate (tinytune --costs) against the CLI's
 #                                     peak resident memory on links near the caps
+#   TORCH_PY=… scripts/bench.sh gpt   the reference transformer natively, tinytune and PyTorch
+#                                     interleaved (ROUNDS rounds, PyTorch at 1 and at 2 threads):
+#                                     steady steps/s and tokens/s, and the ratios of each round
 # The reference transformer (char LM, 2 blocks, d_model 128, 4 heads, context 64, batch 32, Adam)
 # runs natively and in the browser too (GPT_STEPS, GPT_GPU_STEPS steps); with TORCH_PY set to a
 # Python that has torch (not installed by the project: a 5 GB download), PyTorch trains the same
@@ -34,6 +37,50 @@ peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(f"| `{q}` | {est / 1e6:.0f} | {peak / 1e6:.0f} | {est / peak:.2f} |")
 PY
   done
+  exit 0
+fi
+if [ "${1:-}" = gpt ]; then
+  if [ -z "${TORCH_PY:-}" ]; then
+    echo "bench.sh gpt compares with PyTorch: set TORCH_PY to a Python that has torch" >&2
+    exit 2
+  fi
+  gpt_link='task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024'
+  log=$(mktemp)
+  # tinytune's steady rate is the difference of two run lengths (set-up, the first evaluation
+  # and the end-of-run views cancel); PyTorch's script times its steps after 5 warm-up steps.
+  for round in $(seq "${ROUNDS:-3}"); do
+    for threads in 1 2; do
+      echo "torch $round $("$TORCH_PY" bench/torch_gpt.py 60 "$threads" | tail -n 1)" >>"$log"
+    done
+    for steps in 20 60; do
+      line=$("$CARGO_TARGET_DIR/release/tinytune" "$gpt_link&steps=$steps" --chunk 10 2>&1 >/dev/null | grep 'run(s)')
+      echo "tinytune $round $steps $line" >>"$log"
+    done
+  done
+  python3 - "$log" <<'PY'
+import json, re, sys
+TOKENS = 32 * 64  # a step's batch × context
+torch, ours = {}, {}
+for line in open(sys.argv[1]):
+    kind, rnd, rest = line.split(" ", 2)
+    if kind == "torch":
+        row = json.loads(rest)
+        torch[(int(rnd), row["threads"])] = row
+    else:
+        steps, text = rest.split(" ", 1)
+        ours.setdefault(int(rnd), {})[int(steps)] = float(re.search(r"steps in ([\d.]+) s", text).group(1))
+print("Reference transformer natively (`task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024`), interleaved\n")
+print("| round | PyTorch 1 thread | PyTorch 2 threads | tinytune (one thread) | × PyTorch 1 thread | × PyTorch 2 threads |")
+print("|---|---|---|---|---|---|")
+for rnd in sorted(ours):
+    t = ours[rnd]
+    sps = (60 - 20) / (t[60] - t[20])
+    one, two = torch[(rnd, 1)]["steps_per_s"], torch[(rnd, 2)]["steps_per_s"]
+    cell = lambda v: f"{v:.1f} steps/s ({v * TOKENS / 1000:.1f} k tokens/s)"
+    print(f"| {rnd} | {cell(one)} | {cell(two)} | {cell(sps)} | {sps / one:.2f} | {sps / two:.2f} |")
+row = next(iter(torch.values()))
+print(f"\nPyTorch {row['torch']}; tinytune's steady rate from 20- and 60-step runs.")
+PY
   exit 0
 fi
 trunk build --release >/dev/null 2>&1
