@@ -734,3 +734,23 @@ fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
     // Only the char LM has one.
     assert!(seq_trainer(ADAPT).live_sample().is_none());
 }
+
+#[test]
+fn validation_scores_cross_entropy_whatever_z_loss_the_training_adds() {
+    let device = backend::cpu();
+    let run = |z: &str| {
+        let q = format!("task=text&n=64&w=32&d=1&heads=2&ctx=16&bs=8&steps=2&zloss={z}");
+        let cfg = tinytune::link::url::parse_strict(&q).unwrap().experiment;
+        pollster::block_on(tinytune::train::train_run(&cfg, &device, 2)).unwrap()
+    };
+    let (plain, z) = (run("0"), run("0.01"));
+    // Step 0 is scored before any update: the same model, so the same validation loss…
+    assert_eq!(plain.reports[0].val_loss, z.reports[0].val_loss);
+    // …while the training loss it optimises carries z · mean(log² Z) on top.
+    let log_z = z.reports[0].seq.unwrap().log_z;
+    let extra = z.reports[0].train_loss - plain.reports[0].train_loss;
+    assert!(
+        extra > 0.0 && log_z > 1.0,
+        "z-loss adds {extra} with log Z {log_z}"
+    );
+}

@@ -62,11 +62,11 @@ impl Sequences {
         &self.dataset
     }
 
-    /// The loss (cross-entropy over the scored positions, plus the z-loss) and the mean log Z
-    /// over them, detached (the instability proxy), from one log-softmax: log Z = logit −
-    /// log-probability of any one token. Logits [n, t, vocab] → ([1], [1]).
+    /// The loss (cross-entropy over the scored positions, plus `z_loss` × the mean log² Z) and
+    /// the mean log Z over them, detached (the instability proxy), from one log-softmax: log Z =
+    /// logit − log-probability of any one token. Logits [n, t, vocab] → ([1], [1]).
     fn loss_and_log_z(
-        cfg: &ExperimentConfig,
+        z_loss: f64,
         logits: Tensor<3>,
         y: Tensor<2, Int>,
         mask: Tensor<2>,
@@ -80,9 +80,9 @@ impl Sequences {
         let logp = lsm.gather(1, y.reshape([n * t, 1]));
         let ce = (logp * mask.clone()).sum().neg() / scored.clone();
         let mean_z = ((log_z.clone().detach() * mask.clone()).sum() / scored.clone()).reshape([1]);
-        let loss = if cfg.gpt.z_loss > 0.0 {
+        let loss = if z_loss > 0.0 {
             let z = (log_z.powi_scalar(2) * mask).sum() / scored;
-            ce + z.mul_scalar(cfg.gpt.z_loss)
+            ce + z.mul_scalar(z_loss)
         } else {
             ce
         };
@@ -186,7 +186,7 @@ impl Objective for Sequences {
         let mut trace = Trace::default();
         let logits = model.forward(x, Some(&mut trace));
         let max_logit = Tensor::cat(trace.max_logits, 0).max().reshape([1]);
-        let (loss, log_z) = Self::loss_and_log_z(cfg, logits, y, mask);
+        let (loss, log_z) = Self::loss_and_log_z(cfg.gpt.z_loss, logits, y, mask);
         BatchLoss {
             loss,
             stats: Some(Tensor::cat(vec![max_logit, log_z], 0)),
@@ -194,14 +194,16 @@ impl Objective for Sequences {
     }
 
     /// Validation loss and accuracy, and the training accuracy on as many training examples.
-    fn evaluate(&self, cfg: &ExperimentConfig, model: &Gpt) -> Option<Evaluation> {
+    fn evaluate(&self, _cfg: &ExperimentConfig, model: &Gpt) -> Option<Evaluation> {
         if self.val.n == 0 {
             return None;
         }
         let infer = model.valid();
         let logits = infer.forward(self.val.x.clone().inner(), None);
         let val_acc = self.accuracy(logits.clone(), self.val.y.clone(), self.val.mask.clone());
-        let (val_loss, _) = Self::loss_and_log_z(cfg, logits, self.val.y.clone(), self.val.mask.clone());
+        // Validation scores the model, not the objective: cross-entropy alone (its bits per
+        // character are nats / ln 2), whatever z-loss the training adds (#31).
+        let (val_loss, _) = Self::loss_and_log_z(0.0, logits, self.val.y.clone(), self.val.mask.clone());
         let rows = self.val.n.min(self.train.n);
         let logits = infer.forward(self.train.x.clone().narrow(0, 0, rows).inner(), None);
         let train_acc = self.accuracy(
@@ -226,7 +228,7 @@ impl Objective for Sequences {
 
     fn quantized_loss(
         &self,
-        cfg: &ExperimentConfig,
+        _cfg: &ExperimentConfig,
         model: &Gpt,
         q: &QuantConfig,
         native: bool,
@@ -238,7 +240,8 @@ impl Objective for Sequences {
             .quantized(q, native)
             .valid()
             .forward(self.val.x.clone().inner(), None);
-        let (loss, _) = Self::loss_and_log_z(cfg, logits, self.val.y.clone(), self.val.mask.clone());
+        // The quantized model's validation cross-entropy, comparable with the float one's.
+        let (loss, _) = Self::loss_and_log_z(0.0, logits, self.val.y.clone(), self.val.mask.clone());
         Some(loss.detach())
     }
 
