@@ -41,7 +41,7 @@ impl Pass<'_> {
     /// The product runs on [batch·time, in]: Burn 0.22 sends a 3-D input through a batched
     /// matmul against the weight broadcast to [batch, in, out], so the weight's gradient came back
     /// as `batch` separate products summed afterwards; one 2-D product is the same sums in one
-    /// kernel (#32: 42–45 ms of a 175 ms reference step).
+    /// kernel (#32: the reference run's 60 steps took 9.8–9.9 s natively instead of 10.9–11.1).
     pub(super) fn linear(&mut self, l: &Linear, x: Tensor<3>) -> Tensor<3> {
         let [b, t, d_in] = x.dims();
         let x = x.reshape([b * t, d_in]);
