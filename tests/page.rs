@@ -39,6 +39,12 @@ fn url_of(fx: &[Effect]) -> Option<&str> {
 }
 
 /// A page booted on `query` whose CPU backend answered: training.
+/// The worker of `s`'s current run says it started at `now_ms`.
+fn runner_started(s: &mut State, now_ms: f64) {
+    let generation = s.generation;
+    update(s, Msg::RunnerStarted { generation, now_ms });
+}
+
 fn running(query: &str) -> State {
     let mut s = State::new();
     let fx = update(&mut s, Msg::Boot { query: query.into() });
@@ -277,14 +283,7 @@ fn a_width_sweep_shows_the_range_of_its_parameter_counts() {
         view(&s, 0.0).params.is_empty(),
         "nothing is said before the worker starts"
     );
-    let g = s.generation;
-    update(
-        &mut s,
-        Msg::RunnerStarted {
-            generation: g,
-            now_ms: 900.0,
-        },
-    );
+    runner_started(&mut s, 900.0);
     let counts: Vec<usize> = s.runs.iter().map(|r| r.config.parameter_estimate()).collect();
     assert_eq!(counts.len(), 2);
     assert!(counts[0] < counts[1], "{counts:?}");
@@ -298,13 +297,7 @@ fn a_width_sweep_shows_the_range_of_its_parameter_counts() {
 fn frames_fill_the_runs_and_the_last_one_ends_the_run() {
     let mut s = running("steps=10");
     let g = s.generation;
-    update(
-        &mut s,
-        Msg::RunnerStarted {
-            generation: g,
-            now_ms: 900.0,
-        },
-    );
+    runner_started(&mut s, 900.0);
     assert_eq!(view(&s, 0.0).params, "8642 parameters");
     let shown = view(&s, 0.0).loss_revision;
     let fx = {
@@ -872,13 +865,7 @@ fn the_view_shows_a_sweep_its_progress_table_and_figures() {
     use tinytune::report::Chart;
     let mut s = running("task=xor&steps=10&sweep=lr:0.01,0.1");
     let g = s.generation;
-    update(
-        &mut s,
-        Msg::RunnerStarted {
-            generation: g,
-            now_ms: 1000.0,
-        },
-    );
+    runner_started(&mut s, 1000.0);
     let v = view(&s, 1000.0);
     assert_eq!(v.buttons.train, "Train");
     assert!(!v.buttons.train_enabled && v.buttons.pause_enabled);
