@@ -44,7 +44,7 @@ if [ "${1:-}" = gpt ]; then
     echo "bench.sh gpt compares with PyTorch: set TORCH_PY to a Python that has torch" >&2
     exit 2
   fi
-  gpt_link='task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024'
+  gpt_link='task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003'
   log=$(mktemp)
   # tinytune's steady rate is the difference of two run lengths (set-up, the first evaluation
   # and the end-of-run views cancel); PyTorch's script times its steps after 5 warm-up steps.
@@ -108,7 +108,7 @@ summary=$(mktemp)
 native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1' --chunk 10 --summary 2>&1 >"$summary")
 native_val=$(tail -n 1 "$summary" | cut -d, -f3)
 sweep_native=$("$CARGO_TARGET_DIR/release/tinytune" 'v=1&steps=200&sweep=lr:2^-10..2^-5*2;w:32,64,128,256' --summary 2>&1 >/dev/null | tail -n 1)
-gpt_link='task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024'
+gpt_link='task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003'
 gpt_native=$("$CARGO_TARGET_DIR/release/tinytune" "$gpt_link&steps=${GPT_STEPS:-60}" --chunk 10 2>&1 >/dev/null | grep 'run(s)')
 torch_row='{}'
 if [ -n "${TORCH_PY:-}" ]; then

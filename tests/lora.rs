@@ -271,3 +271,60 @@ fn presets_are_valid_links() {
         assert_eq!(tinytune::link::presets::find(p.id), Some(p));
     }
 }
+
+#[test]
+fn target_names_select_as_peft_target_modules_does() {
+    use tinytune::knobs::lora::{Selector, Target};
+    let names = |q: &str| parse_strict(q).unwrap().experiment.layer_names();
+    let gpt = names("task=copy&d=2&r=2");
+    let mlp = names("task=spiral&d=3&r=2");
+    for layers in [&gpt, &mlp] {
+        // Every layer's full name and each of its `.`-suffixes (peft's rule) select exactly the
+        // layers peft selects: the module rule never adds one.
+        for name in layers.iter() {
+            let parts: Vec<&str> = name.split('.').collect();
+            for k in 0..parts.len() {
+                let n = parts[k..].join(".");
+                let ours: Vec<&String> = layers
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, l)| Selector::Name(n.clone()).matches(*i, l))
+                    .map(|(_, l)| l)
+                    .collect();
+                let peft: Vec<&String> = layers.iter().filter(|l| Selector::peft(&n, l)).collect();
+                assert_eq!(ours, peft, "{n}");
+            }
+        }
+    }
+    let picked = |t: &str, layers: &[String]| -> Vec<String> {
+        let t = Target::parse(t).unwrap();
+        layers
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| t.includes(*i, l))
+            .map(|(_, l)| l.clone())
+            .collect()
+    };
+    assert_eq!(picked("q", &gpt), ["block.0.attn.q", "block.1.attn.q"]);
+    assert_eq!(picked("1.attn.q", &gpt), ["block.1.attn.q"]);
+    assert!(picked("attn.", &gpt).is_empty() && picked("ttn.q", &gpt).is_empty());
+    // A module selects every linear inside it (peft refuses a module that is not linear).
+    assert_eq!(
+        picked("block.1.mlp", &gpt),
+        ["block.1.mlp.fc", "block.1.mlp.proj"]
+    );
+    assert_eq!(picked("attn", &gpt).len(), 8);
+    // peft's all-linear leaves the output layer out; all keeps it.
+    let all_linear = picked("all-linear", &gpt);
+    assert_eq!(all_linear.len(), gpt.len() - 1);
+    assert!(!all_linear.contains(&"readout".to_string()) && gpt.contains(&"readout".to_string()));
+    assert_eq!(picked("all-linear", &mlp), mlp[..mlp.len() - 1]);
+    assert_eq!(picked("all", &mlp), mlp);
+    assert_eq!(Target::parse("all-linear").unwrap().to_text(), "all-linear");
+    // A model whose only layer is its output has nothing for all-linear to adapt.
+    let err = tinytune::link::url::parse_strict("task=planted&r=2&target=all-linear").unwrap_err();
+    assert!(
+        format!("{err:?}").contains("all-linear leaves the output layer out"),
+        "{err:?}"
+    );
+}

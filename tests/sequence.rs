@@ -107,17 +107,9 @@ fn a_shifted_task_changes_the_rule_on_the_same_inputs() {
     assert_eq!(sub.decode(row).split(' ').nth(1), Some("−"));
 }
 
-#[test]
-fn the_text_task_reads_windows_of_the_bundled_plays() {
-    use tinytune::knobs::task::Shift;
-    let d = generate(SeqKind::Text, &task(), 32, 50, 4, None);
-    assert_eq!((d.train.n, d.val.n, d.train.t), (50, 50, 32));
-    assert_eq!(d.vocab(), tinytune::knobs::sequence::TEXT_VOCAB);
-    assert!(
-        d.train.mask.iter().all(|&m| m == 1.0),
-        "every next character is scored"
-    );
-    let plays: String = [
+/// The seven plays, as the char LM reads them.
+fn plays() -> String {
+    [
         "hamlet",
         "lear",
         "macbeth",
@@ -128,27 +120,134 @@ fn the_text_task_reads_windows_of_the_bundled_plays() {
     ]
     .iter()
     .map(|p| std::fs::read_to_string(format!("data/text/{p}_gut.txt")).unwrap())
-    .collect();
+    .collect()
+}
+
+/// Window `i` of `s` with its last next character: the ctx + 1 characters it was cut from.
+fn window(d: &tinytune::data::sequence::SeqDataset, s: &Sequences, i: usize) -> String {
+    let mut w = d.decode(s.row(i));
+    w.push_str(&d.decode(&s.y[(i + 1) * s.t - 1..(i + 1) * s.t]));
+    w
+}
+
+#[test]
+fn the_char_lm_draws_fresh_windows_from_the_whole_training_text_and_validates_on_a_fixed_held_out_sample() {
+    use tinytune::knobs::sequence::{TEXT_VAL_TOKENS, TEXT_VOCAB, VAL_TOKENS};
+    use tinytune::knobs::task::Shift;
+    let d = generate(SeqKind::Text, &task(), 32, 50, 4, None);
+    assert_eq!(d.vocab(), TEXT_VOCAB);
+    // n does not size the char LM: validation is TEXT_VAL_TOKENS characters, the fixed sample
+    // of training windows that scores the training accuracy VAL_TOKENS.
+    assert_eq!((d.val.n, d.val.t), (TEXT_VAL_TOKENS / 32, 32));
+    assert_eq!(d.train.n, VAL_TOKENS / 32);
+    let plays = plays();
     let cut = (plays.len() as f64 * 0.9) as usize;
+    let (train_text, held_out) = (&plays[..cut], &plays[cut..]);
+    let windows = d.windows.clone().expect("the char LM draws its batches");
+    assert_eq!(windows.len(), cut);
+    // Batches: fresh windows each draw, replayed by the same stream, from all of the training
+    // text (the last of 200 draws of 64 starts lies in its last 1 %), never from the rest.
+    let (mut a, mut b) = (Rng::new(9), Rng::new(9));
+    let first = windows.draw(64, &mut a);
+    assert_eq!(first, windows.draw(64, &mut b), "a seed replays its batches");
+    assert!(
+        first.mask.iter().all(|&m| m == 1.0),
+        "every next character is scored"
+    );
+    let mut latest = 0;
+    for step in 0..200 {
+        let batch = windows.draw(64, &mut a);
+        assert_ne!(batch.x, first.x, "batch {step} is fresh");
+        for i in 0..batch.n {
+            let w = window(&d, &batch, i);
+            let at = train_text
+                .find(&w)
+                .unwrap_or_else(|| panic!("{w:?} is not training text"));
+            latest = latest.max(at);
+        }
+    }
+    assert!(
+        latest > cut * 99 / 100,
+        "windows reach the training text's end: {latest} of {cut}"
+    );
+    // Validation: windows of the held-out text, in order, not overlapping, the same whatever
+    // the seed; the training-accuracy sample is training text.
+    let mut from = 0;
+    for i in 0..d.val.n {
+        let w = window(&d, &d.val, i);
+        let at = held_out[from..]
+            .find(&w)
+            .unwrap_or_else(|| panic!("validation window {i}"))
+            + from;
+        assert!(i == 0 || at >= from, "windows in order without overlap");
+        from = at + w.len();
+    }
+    assert_eq!(d.val, generate(SeqKind::Text, &task(), 32, 50, 5, None).val);
     for i in 0..d.train.n {
-        let mut window = d.decode(d.train.row(i));
-        window.push_str(&d.decode(&d.train.y[(i + 1) * 32 - 1..(i + 1) * 32]));
-        assert!(
-            plays[..cut].contains(&window),
-            "train window {i} is a slice of the first 90 %: {window:?}"
-        );
-        let val = d.decode(d.val.row(i));
-        assert!(
-            plays[cut - 40..].contains(&val),
-            "validation window {i} comes from the rest"
-        );
+        assert!(train_text.contains(&window(&d, &d.train, i)));
     }
     let milton = generate(SeqKind::Text, &task(), 32, 5, 4, Some(Shift::Rotate));
     let paradise = std::fs::read_to_string("data/text/paradise_regained_gut.txt").unwrap();
+    let batch = milton.windows.as_ref().unwrap().draw(4, &mut Rng::new(1));
     assert!(
-        paradise.contains(&milton.decode(milton.train.row(0))),
+        paradise.contains(&milton.decode(batch.row(0))),
         "rot adapts to Milton"
     );
+}
+
+#[test]
+fn the_char_lm_generalises_its_validation_loss_keeps_falling_beside_the_training_loss() {
+    // Trained on a fixed set of 256 windows, this model's validation loss turned up after ~50
+    // steps while it memorised them (#31). On fresh windows it falls to the end, and the
+    // training loss on windows it has not yet seen stays beside it.
+    let q = "task=text&w=32&d=1&heads=2&ctx=32&steps=150&bs=16&lr=0.01";
+    let cfg = tinytune::link::url::parse_strict(q).unwrap().experiment;
+    let run = pollster::block_on(tinytune::train::train_run(&cfg, &backend::cpu(), 50)).unwrap();
+    let vals: Vec<(usize, f32)> = run
+        .reports
+        .iter()
+        .filter_map(|r| Some((r.step, r.val_loss?)))
+        .collect();
+    let at = |step: usize| vals.iter().find(|v| v.0 == step).unwrap().1;
+    let (start, mid, end) = (at(0), at(70), vals.last().unwrap().1);
+    assert!(end < mid && mid < start, "validation falls to the end: {vals:?}");
+    let late: Vec<f32> = run.reports[130..].iter().map(|r| r.train_loss).collect();
+    let train = late.iter().sum::<f32>() / late.len() as f32;
+    assert!(
+        (end - train).abs() < 0.15,
+        "no gap opens: train {train}, validation {end}"
+    );
+}
+
+#[test]
+fn algorithmic_validation_examples_never_occur_in_training() {
+    use std::collections::HashSet;
+    // 7⁵ inputs: validation takes as many as asked; 2³ = 8: at most half, so training keeps
+    // the other half; 1 input: nothing can be held out.
+    for (symbols, len, n, held_out) in [(7, 5, 300, 300), (2, 3, 300, 4), (1, 4, 20, 0)] {
+        let cfg = SeqConfig {
+            symbols,
+            len,
+            ..task()
+        };
+        for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort] {
+            let d = generate(kind, &cfg, 64, n, 3, None);
+            let inputs =
+                |s: &Sequences| -> Vec<Vec<i64>> { (0..s.n).map(|i| s.row(i)[..len].to_vec()).collect() };
+            let val: HashSet<_> = inputs(&d.val).into_iter().collect();
+            assert_eq!(
+                (val.len(), d.val.n),
+                (held_out, held_out),
+                "{kind:?} {symbols}^{len}: distinct"
+            );
+            assert_eq!(d.train.n, n);
+            let train = inputs(&d.train);
+            assert!(
+                train.iter().all(|x| !val.contains(x)),
+                "{kind:?} {symbols}^{len}: held out"
+            );
+        }
+    }
 }
 
 #[test]

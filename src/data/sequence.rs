@@ -5,7 +5,7 @@
 
 use super::corpus::{self, Source};
 use super::rng::{Rng, streams};
-use crate::knobs::sequence::{SeqConfig, SeqKind};
+use crate::knobs::sequence::{SeqConfig, SeqKind, chunk_rows, val_rows};
 use crate::knobs::task::Shift;
 
 /// Examples of one split, row-major: `x[i·t + j]` is token j of example i; `y` is `x` shifted by
@@ -59,6 +59,9 @@ pub struct SeqDataset {
     pub symbols: Vec<String>,
     /// Whether the tokens are characters of a text (shown joined) or task symbols (spaced).
     pub text: bool,
+    /// The char LM's training text, which batches draw fresh windows from; `None` where `train`
+    /// is the whole training set.
+    pub windows: Option<Windows>,
 }
 
 impl SeqDataset {
@@ -85,10 +88,72 @@ pub fn decode(symbols: &[String], text: bool, tokens: &[i64]) -> String {
 /// Share of a text's characters whose windows train; validation windows come from the rest.
 pub const TEXT_TRAIN_SHARE: f64 = 0.9;
 
-/// Draws `n` training and `n` validation examples of task `kind` (modadd: the p² sums split by
-/// `train_frac`, whatever `n`; text: windows of `ctx` + 1 characters). `shift` gives the
-/// adaptation phase's task instead (`Shift::describe` says what changes); the inputs are drawn
-/// from the same streams, so only the rule differs.
+/// The char LM's training text: each mini-batch draws fresh windows of `ctx` + 1 characters from
+/// anywhere in it, as nanoGPT's `get_batch` does (#31), so a run never sees the same few windows
+/// again and again (training on a fixed set of 256 windows memorised them: validation loss rose
+/// from step 50 on).
+#[derive(Clone, Debug)]
+pub struct Windows {
+    text: &'static [u8],
+    ctx: usize,
+}
+
+impl PartialEq for Windows {
+    /// The same text (by position, not by its million characters) and context.
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.text, other.text) && self.ctx == other.ctx
+    }
+}
+
+impl Windows {
+    /// Characters a window may start at.
+    fn starts(&self) -> usize {
+        self.text.len().saturating_sub(self.ctx + 1).max(1)
+    }
+
+    /// Characters of the training text.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    /// `n` windows at uniformly drawn starts (one draw of `rng` each, in order).
+    pub fn draw(&self, n: usize, rng: &mut Rng) -> Sequences {
+        let starts = self.starts();
+        self.at((0..n).map(|_| rng.below(starts)))
+    }
+
+    /// The windows starting at `starts`; every next character is scored.
+    fn at(&self, starts: impl Iterator<Item = usize>) -> Sequences {
+        let mut out = Sequences::new(self.ctx);
+        let mut window = Vec::with_capacity(self.ctx + 1);
+        for at in starts {
+            window.clear();
+            let end = (at + self.ctx + 1).min(self.text.len());
+            window.extend(self.text[at.min(end)..end].iter().map(|&b| i64::from(b)));
+            window.resize(self.ctx + 1, 0);
+            out.push(&window, 0);
+        }
+        out
+    }
+
+    /// `n` windows evenly spaced over the whole text, the first at its start: a fixed sample that
+    /// does not depend on the seed, without overlap while the text holds `n` of them.
+    fn spaced(&self, n: usize) -> Sequences {
+        let stride = self.starts() as f64 / n.max(1) as f64;
+        self.at((0..n).map(|i| (i as f64 * stride) as usize))
+    }
+}
+
+/// Draws task `kind` (modadd: the p² sums split by `train_frac`, whatever `n`; copy, reverse and
+/// sort: `n` training examples and up to `n` validation examples, none of them a training
+/// example; text: the training text to draw windows of `ctx` + 1 characters from, a fixed sample
+/// of `val` training windows to score training accuracy on, and `val` windows spread over the
+/// held-out text). `shift` gives the adaptation phase's task instead (`Shift::describe` says what
+/// changes); the inputs are drawn from the same streams, so only the rule differs.
 pub fn generate(
     kind: SeqKind,
     cfg: &SeqConfig,
@@ -97,45 +162,78 @@ pub fn generate(
     seed: u64,
     shift: Option<Shift>,
 ) -> SeqDataset {
+    let val = val_rows(kind, cfg.seq_len(kind, ctx));
     match kind {
         SeqKind::ModAdd => modadd(cfg, seed, shift),
-        SeqKind::Text => text(ctx, n, seed, shift),
-        kind => {
-            let sep = cfg.symbols as i64;
-            let top = cfg.symbols as i64 - 1;
-            let mut symbols: Vec<String> = (0..cfg.symbols).map(|s| s.to_string()).collect();
-            symbols.push("|".into());
-            let draw = |rng: &mut Rng| {
-                let mut out = Sequences::new(cfg.seq_len(kind, ctx));
-                for _ in 0..n {
-                    let half: Vec<i64> = (0..cfg.len).map(|_| rng.below(cfg.symbols) as i64).collect();
-                    let mut answer = half.clone();
-                    match (kind, shift) {
-                        (SeqKind::Reverse, None | Some(Shift::Flip))
-                        | (SeqKind::Copy, Some(Shift::Rotate)) => answer.reverse(),
-                        (SeqKind::Sort, None | Some(Shift::Flip)) => answer.sort_unstable(),
-                        (SeqKind::Sort, Some(Shift::Rotate)) => answer.sort_unstable_by(|a, b| b.cmp(a)),
-                        _ => {}
-                    }
-                    if shift == Some(Shift::Flip) {
-                        answer.iter_mut().for_each(|s| *s = top - *s);
-                    }
-                    // s₁ … s_L | a₁ … a_L: the model reads 2L tokens and predicts from the
-                    // separator on.
-                    let mut tokens = half;
-                    tokens.push(sep);
-                    tokens.extend(answer);
-                    out.push(&tokens, cfg.len + 1);
-                }
-                out
-            };
-            SeqDataset {
-                train: draw(&mut Rng::stream(seed, streams::TRAIN_DATA)),
-                val: draw(&mut Rng::stream(seed, streams::VAL_DATA)),
-                symbols,
-                text: false,
+        SeqKind::Text => text(ctx, val, seed, shift),
+        kind => algorithmic(kind, cfg, n, val.min(n), seed, shift),
+    }
+}
+
+/// `n` training examples of copy, reverse or sort and `val` validation examples whose inputs
+/// never occur in training (#31: drawn independently, ~18 % of them did with small alphabets).
+/// Validation is drawn first — distinct inputs, at most half of all there are, so training keeps
+/// at least half — and training draws again whenever it meets a held-out input.
+fn algorithmic(
+    kind: SeqKind,
+    cfg: &SeqConfig,
+    n: usize,
+    val: usize,
+    seed: u64,
+    shift: Option<Shift>,
+) -> SeqDataset {
+    let sep = cfg.symbols as i64;
+    let top = cfg.symbols as i64 - 1;
+    let mut symbols: Vec<String> = (0..cfg.symbols).map(|s| s.to_string()).collect();
+    symbols.push("|".into());
+    let inputs = (cfg.symbols as u128)
+        .checked_pow(cfg.len as u32)
+        .unwrap_or(u128::MAX);
+    let held_out = (val as u128).min(inputs / 2) as usize;
+    let input = |rng: &mut Rng| -> Vec<i64> { (0..cfg.len).map(|_| rng.below(cfg.symbols) as i64).collect() };
+    let example = |out: &mut Sequences, half: Vec<i64>| {
+        let mut answer = half.clone();
+        match (kind, shift) {
+            (SeqKind::Reverse, None | Some(Shift::Flip)) | (SeqKind::Copy, Some(Shift::Rotate)) => {
+                answer.reverse()
             }
+            (SeqKind::Sort, None | Some(Shift::Flip)) => answer.sort_unstable(),
+            (SeqKind::Sort, Some(Shift::Rotate)) => answer.sort_unstable_by(|a, b| b.cmp(a)),
+            _ => {}
         }
+        if shift == Some(Shift::Flip) {
+            answer.iter_mut().for_each(|s| *s = top - *s);
+        }
+        // s₁ … s_L | a₁ … a_L: the model reads 2L tokens and predicts from the separator on.
+        let mut tokens = half;
+        tokens.push(sep);
+        tokens.extend(answer);
+        out.push(&tokens, cfg.len + 1);
+    };
+    let t = cfg.seq_len(kind, 0);
+    let mut seen = std::collections::HashSet::new();
+    let mut val_set = Sequences::new(t);
+    let mut rng = Rng::stream(seed, streams::VAL_DATA);
+    while seen.len() < held_out {
+        let half = input(&mut rng);
+        if seen.insert(half.clone()) {
+            example(&mut val_set, half);
+        }
+    }
+    let mut train = Sequences::new(t);
+    let mut rng = Rng::stream(seed, streams::TRAIN_DATA);
+    while train.n < n {
+        let half = input(&mut rng);
+        if !seen.contains(&half) {
+            example(&mut train, half);
+        }
+    }
+    SeqDataset {
+        train,
+        val: val_set,
+        symbols,
+        text: false,
+        windows: None,
     }
 }
 
@@ -169,12 +267,14 @@ fn modadd(cfg: &SeqConfig, seed: u64, shift: Option<Shift>) -> SeqDataset {
         val: split(&pairs[cut..]),
         symbols,
         text: false,
+        windows: None,
     }
 }
 
-/// `n` windows of `ctx` + 1 characters from the first [`TEXT_TRAIN_SHARE`] of the text (train)
-/// and `n` from the rest (validation), at seeded offsets; every position is scored.
-fn text(ctx: usize, n: usize, seed: u64, shift: Option<Shift>) -> SeqDataset {
+/// The first [`TEXT_TRAIN_SHARE`] of the text trains (fresh windows every batch, and fixed
+/// windows of `knobs::sequence::VAL_TOKENS` characters drawn once for the training accuracy); `val` windows
+/// evenly spread over the rest validate, the same for every seed.
+fn text(ctx: usize, val: usize, seed: u64, shift: Option<Shift>) -> SeqDataset {
     let source = match shift {
         None => Source::Shakespeare,
         Some(Shift::Rotate) => Source::Milton,
@@ -182,27 +282,19 @@ fn text(ctx: usize, n: usize, seed: u64, shift: Option<Shift>) -> SeqDataset {
     };
     let all = corpus::tokens(source);
     let cut = (all.len() as f64 * TEXT_TRAIN_SHARE) as usize;
-    let draw = |part: &[u8], rng: &mut Rng| {
-        let mut out = Sequences::new(ctx);
-        let starts = part.len().saturating_sub(ctx + 1).max(1);
-        let mut window = Vec::with_capacity(ctx + 1);
-        for _ in 0..n {
-            let at = rng.below(starts);
-            window.clear();
-            window.extend(
-                part[at..(at + ctx + 1).min(part.len())]
-                    .iter()
-                    .map(|&b| i64::from(b)),
-            );
-            window.resize(ctx + 1, 0);
-            out.push(&window, 0);
-        }
-        out
+    let train = Windows {
+        text: &all[..cut],
+        ctx,
+    };
+    let held_out = Windows {
+        text: &all[cut..],
+        ctx,
     };
     SeqDataset {
-        train: draw(&all[..cut], &mut Rng::stream(seed, streams::TRAIN_DATA)),
-        val: draw(&all[cut..], &mut Rng::stream(seed, streams::VAL_DATA)),
+        train: train.draw(chunk_rows(ctx), &mut Rng::stream(seed, streams::TRAIN_DATA)),
+        val: held_out.spaced(val),
         symbols: corpus::alphabet().iter().map(|c| c.to_string()).collect(),
         text: true,
+        windows: Some(train),
     }
 }

@@ -49,7 +49,7 @@ impl Architecture for Gpt {
 
     fn val_positions(&self, cfg: &ExperimentConfig) -> f64 {
         let t = self.input_dim(cfg);
-        (crate::knobs::sequence::val_rows(t) * t) as f64
+        (val_rows(cfg, t) * t) as f64
     }
 
     /// The token embedding with `qemb`: [d, vocab] as the blocks see it, one channel per token.
@@ -78,8 +78,9 @@ impl Architecture for Gpt {
         let per_token = blocks * (12.0 * d + 3.0 * hidden) + 3.0 * vocab;
         // Scores, their softmax and both gradients, per head and block.
         let scores = 4.0 * heads * t * t * blocks;
-        // Validation runs without gradients, a block at a time, between training steps.
-        let val = crate::knobs::sequence::val_rows(self.input_dim(cfg)) as f64;
+        // Validation runs without gradients, a block at a time and
+        // `knobs::sequence::VAL_TOKENS` tokens at a time, between training steps.
+        let val = crate::knobs::sequence::chunk_rows(self.input_dim(cfg)) as f64;
         vec![
             MemoryItem {
                 what: "activations",
@@ -195,4 +196,9 @@ impl Architecture for Gpt {
             cfg.gpt.heads
         )
     }
+}
+
+/// Validation examples of `t` tokens for `cfg`'s sequence task.
+fn val_rows(cfg: &ExperimentConfig, t: usize) -> usize {
+    crate::knobs::sequence::val_rows(cfg.task.sequence().unwrap_or_default(), t)
 }

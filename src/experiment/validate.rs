@@ -9,7 +9,7 @@ use std::fmt;
 use crate::keys::{self, ConfigError, Key};
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Activation, Residual};
-use crate::knobs::lora::{Selector, Target};
+use crate::knobs::lora::{OUTPUT, Selector, Target};
 use crate::knobs::quant::QMode;
 use crate::knobs::schedule::Schedule;
 use crate::vocab::Named;
@@ -60,10 +60,19 @@ impl ExperimentConfig {
     }
 
     fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
-        let Target::Layers(selectors) = &self.lora.target else {
-            return;
-        };
         let layers = self.layer_names();
+        let selectors = match &self.lora.target {
+            Target::Layers(selectors) => selectors,
+            Target::AllLinear if self.lora.rank.adapter().is_some() && layers.iter().all(|l| l == OUTPUT) => {
+                let message = format!(
+                    "all-linear leaves the output layer out, and this model has no other: use {}",
+                    keys::TARGET.is("all")
+                );
+                errs.push(ConfigError::new(&keys::TARGET, message));
+                return;
+            }
+            _ => return,
+        };
         // Every entry must pick at least one layer, or it is a typo.
         let unmatched = selectors
             .iter()

@@ -240,7 +240,12 @@ pub static N: Key = Key::new("n", "Points", "training points", Data, exp!(count 
     .count(8, 8192)
     .sweep()
     .sizes()
-    .help("training points (validation draws as many fresh ones)");
+    .unused(|c| match c.task {
+        Task::Text => Some("the char LM draws fresh windows from the whole training text every batch"),
+        Task::Modadd => Some("modadd trains on the share tfrac of all p² sums"),
+        _ => None,
+    })
+    .help("training points (validation draws as many fresh ones, none of them a training point)");
 
 pub static W: Key = Key::new("w", "Width", "width", Model, exp!(count width))
     .count(1, 4096)
@@ -435,7 +440,7 @@ pub static LPLUS: Key = Key::new("lplus", "LoRA+ λ", "LoRA+ ratio λ", Lora, ex
 pub static TARGET: Key = Key::new("target", "Layers", "adapted layers", Lora, exp!(lora.target: Ty::Text, Target::parse, Target::to_text))
     .sizes()
     .unused(no_adaptation)
-    .help("adapted layers: all, or indices from 0 (first) to the readout (0,3), or names as peft's target_modules: a layer (hidden.1), a role (input, hidden, readout)");
+    .help("adapted layers: all, all-linear (peft's: all but the readout), indices from 0 (first) to the readout (0,3), or names as peft's target_modules: a layer (hidden.1, block.0.attn.q) or its last parts (q, attn.q), or a module holding layers (hidden, attn, block.1)");
 
 pub static ASTEPS: Key = Key::new(
     "asteps",

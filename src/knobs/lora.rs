@@ -62,11 +62,12 @@ impl Named for Factors {
 }
 
 /// One entry of `target`: a layer by position in the forward pass (0 = the first layer; v=1's
-/// syntax), or by name as peft's `target_modules` names modules: a layer's full name
-/// (`hidden.1`, `block.0.attn.q`, `readout`) or its last parts (`q`, `attn.q`, `fc`: peft's
-/// suffix match), or a part the name starts with or contains (`hidden`, `block.1`, `attn`,
-/// `mlp`), so `hidden` selects every hidden layer of the MLP and `attn` every attention
-/// projection of the transformer.
+/// syntax), or a name. A name selects as peft's `target_modules` list does: the layer whose full
+/// name it is (`hidden.1`, `block.0.attn.q`, `readout`) or whose name ends in `.` + it (`q`,
+/// `attn.q`, `fc`). Beyond peft, the name of a module that holds linear layers (`hidden`,
+/// `block.1`, `attn`, `mlp`) selects every linear inside it, where peft refuses a target that is
+/// not a linear layer; no layer's name is a module of another's, so wherever peft accepts a name
+/// it selects exactly peft's layers (a test checks).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Selector {
     Index(usize),
@@ -78,21 +79,35 @@ impl Selector {
     pub fn matches(&self, index: usize, name: &str) -> bool {
         match self {
             Selector::Index(i) => *i == index,
-            Selector::Name(n) => {
-                name == n
-                    || name.starts_with(&format!("{n}."))
-                    || name.ends_with(&format!(".{n}"))
-                    || name.contains(&format!(".{n}."))
-            }
+            Selector::Name(n) => Self::peft(n, name) || Self::inside(n, name),
         }
     }
+
+    /// peft's rule for one entry of a `target_modules` list: the full name or a `.`-suffix.
+    pub fn peft(n: &str, name: &str) -> bool {
+        name == n || name.strip_suffix(n).is_some_and(|head| head.ends_with('.'))
+    }
+
+    /// Whether layer `name` lies inside the module `n` (`hidden` holds `hidden.2`, `attn` holds
+    /// `block.0.attn.q`).
+    fn inside(n: &str, name: &str) -> bool {
+        let dotted = format!("{n}.");
+        name.starts_with(&dotted) || name.contains(&format!(".{dotted}"))
+    }
 }
+
+/// The output layer's name in both families (peft's `all-linear` leaves it out).
+pub const OUTPUT: &str = "readout";
 
 /// Which linear layers get adapters.
 #[derive(Clone, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Target {
+    /// Every linear layer, the readout included.
     #[default]
     All,
+    /// Every linear layer but the output layer (`readout`), as peft's `all-linear` leaves the
+    /// LM head out.
+    AllLinear,
     /// Indices first, ascending, then names, sorted: one spelling per set, so links round-trip.
     Layers(Vec<Selector>),
 }
@@ -108,6 +123,9 @@ impl Target {
         if s.eq_ignore_ascii_case("all") {
             return Ok(Target::All);
         }
+        if s.eq_ignore_ascii_case("all-linear") {
+            return Ok(Target::AllLinear);
+        }
         let mut v: Vec<Selector> = s
             .split([',', ' '])
             .filter(|t| !t.is_empty())
@@ -120,13 +138,15 @@ impl Target {
                     Ok(Selector::Name(t.to_ascii_lowercase()))
                 }
                 Err(_) => Err(format!(
-                    "'{}' is not 'all', a layer index or a layer name",
+                    "'{}' is not 'all', 'all-linear', a layer index or a layer name",
                     clip(t)
                 )),
             })
             .collect::<Result<_, _>>()?;
         if v.is_empty() {
-            return Err("name 'all', layer indices or layer names, e.g. 0,2 or hidden,readout".into());
+            return Err(
+                "name 'all', 'all-linear', layer indices or layer names, e.g. 0,2 or hidden,readout".into(),
+            );
         }
         v.sort_unstable();
         v.dedup();
@@ -136,6 +156,7 @@ impl Target {
     pub fn to_text(&self) -> String {
         match self {
             Target::All => "all".into(),
+            Target::AllLinear => "all-linear".into(),
             Target::Layers(v) => v
                 .iter()
                 .map(|s| match s {
@@ -151,6 +172,7 @@ impl Target {
     pub fn includes(&self, index: usize, name: &str) -> bool {
         match self {
             Target::All => true,
+            Target::AllLinear => name != OUTPUT,
             Target::Layers(v) => v.iter().any(|s| s.matches(index, name)),
         }
     }

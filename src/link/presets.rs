@@ -150,7 +150,7 @@ pub const PRESETS: &[Preset] = &[
         claim: "Under SP with Adam the best learning rate of a transformer halves each time d_model doubles; \
                 under μP (attention 1/d_head, hidden η/m, MuReadout) it stays put and wider is better \
                 (Tensor Programs V, Yang et al. 2022).",
-        query: "task=text&d=1&heads=4&ctx=32&steps=100&bs=16&n=1024&metric=best\
+        query: "task=text&d=1&heads=4&ctx=32&steps=100&bs=16&metric=best\
                 &sweep=lr:2^-8..2^-4*2;w:32,64,128;param:sp,mup",
         expect: "Best learning rate (best validation loss in 100 steps): SP 2^-5, 2^-6, 2^-7 at widths 32, 64, \
                  128 — it halves each time the width doubles; μP 2^-6 at all three, and 128 best of all (2.50 \
@@ -185,7 +185,7 @@ pub const PRESETS: &[Preset] = &[
         claim: "At a high learning rate a small transformer's attention logits grow without bound and its loss \
                 stalls; qk-layernorm holds them down, and the z-loss pulls the output log Z toward 0 \
                 (Wortsman et al. 2023, \"Small-scale proxies for large-scale Transformer training instabilities\").",
-        query: "task=text&w=64&d=2&heads=4&ctx=32&bs=16&steps=200&n=1024&lr=0.03&sweep=qkln:0,1;zloss:0,0.001",
+        query: "task=text&w=64&d=2&heads=4&ctx=32&bs=16&steps=200&lr=0.03&sweep=qkln:0,1;zloss:0,0.001",
         expect: INSTAB_EXPECT,
     },
 ];

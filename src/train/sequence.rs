@@ -13,14 +13,14 @@ use super::objective::{BatchLoss, Evaluation, Objective, Setup};
 use super::sequence_views::{ANSWERS, PROMPT, SAMPLE, SeqProbe, sample_noise};
 use super::trainer::COORD_ROWS;
 use crate::data::device::BatchWalk;
-use crate::data::sequence::{SeqDataset, Sequences as Split, generate};
+use crate::data::sequence::{SeqDataset, Sequences as Split, Windows, generate};
 use crate::data::{Rng, streams};
 use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::QuantConfig;
 use crate::model::gpt::Gpt;
 use crate::model::{Family, Trace};
 
-use crate::knobs::sequence::val_rows;
+use crate::knobs::sequence::{SeqKind, chunk_rows, val_rows};
 
 /// One split on the device: tokens `[n, t]`, next tokens `[n, t]`, the scored mask `[n, t]`.
 struct DeviceSeqs {
@@ -31,9 +31,9 @@ struct DeviceSeqs {
 }
 
 impl DeviceSeqs {
+    /// The first `rows` examples of `s` (all when it has fewer).
     fn upload(s: &Split, rows: usize, device: &Device) -> Self {
-        let n = s.n.min(rows);
-        let t = s.t;
+        let (n, t) = (s.n.min(rows), s.t);
         Self {
             x: Tensor::from_data(TensorData::new(s.x[..n * t].to_vec(), [n, t]), device),
             y: Tensor::from_data(TensorData::new(s.y[..n * t].to_vec(), [n, t]), device),
@@ -41,17 +41,54 @@ impl DeviceSeqs {
             n,
         }
     }
+
+    /// Rows `rows` of the split: ([k, t], [k, t], [k, t]).
+    fn rows(&self, rows: std::ops::Range<usize>) -> (Tensor<2, Int>, Tensor<2, Int>, Tensor<2>) {
+        let (at, k) = (rows.start, rows.len());
+        (
+            self.x.clone().narrow(0, at, k),
+            self.y.clone().narrow(0, at, k),
+            self.mask.clone().narrow(0, at, k),
+        )
+    }
 }
 
-/// A sequence task's examples on the device and the walk over them.
+/// Where a phase's mini-batches come from.
+enum Batches {
+    /// A shuffled walk over the fixed training examples (the algorithmic tasks, modadd).
+    Walk(BatchWalk),
+    /// Fresh windows of the char LM's training text every batch; every position is scored, so
+    /// the mask is one tensor of ones, made once per batch size.
+    Fresh {
+        windows: Windows,
+        ones: Option<Tensor<2>>,
+    },
+}
+
+impl Batches {
+    fn of(dataset: &SeqDataset, steps: usize, batch_rng: &mut Rng) -> Self {
+        match &dataset.windows {
+            Some(windows) => Batches::Fresh {
+                windows: windows.clone(),
+                ones: None,
+            },
+            None => Batches::Walk(BatchWalk::new(dataset.train.n, steps, batch_rng)),
+        }
+    }
+}
+
+/// A sequence task's examples on the device and the batches drawn from them.
 pub struct Sequences {
     /// The current phase's task (the shifted one once adaptation began).
     dataset: SeqDataset,
     /// The adaptation task, waiting for the end of pre-training.
     pending: Option<SeqDataset>,
+    /// The training examples (the char LM: a fixed sample of training windows, for the training
+    /// accuracy).
     train: DeviceSeqs,
     val: DeviceSeqs,
-    walk: BatchWalk,
+    batches: Batches,
+    kind: SeqKind,
     /// The device the run trains on (autodiff enabled).
     device: Device,
 }
@@ -89,17 +126,60 @@ impl Sequences {
         (loss.reshape([1]), mean_z)
     }
 
-    /// Share of examples whose every scored token is the argmax (per scored token for the char
-    /// LM, where a whole window is never exact): logits [n, t, vocab] → [1].
-    fn accuracy(&self, logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+    /// The cross-entropy summed over the scored positions: logits [n, t, vocab] → [1].
+    fn ce_sum(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+        let [n, t, v] = logits.dims();
+        let logp = log_softmax(logits.reshape([n * t, v]), 1).gather(1, y.reshape([n * t, 1]));
+        (logp * mask.reshape([n * t, 1])).sum().neg().reshape([1])
+    }
+
+    /// Right answers: examples whose every scored token is the argmax, or for the char LM (where
+    /// a whole window is never exact) scored tokens that are. Logits [n, t, vocab] → [1].
+    fn right(&self, logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
         let [n, t, _] = logits.dims();
         let right = logits.detach().argmax(2).reshape([n, t]).equal(y).float(); // [n, t]
         if self.dataset.text {
-            return ((right * mask.clone()).sum() / mask.sum().clamp_min(1.0)).reshape([1]);
+            return (right * mask).sum().reshape([1]);
         }
         // An example is exact when no scored position is wrong.
         let wrong = ((right.neg() + 1.0) * mask).sum_dim(1); // [n, 1]
-        wrong.lower_elem(0.5).float().mean().reshape([1])
+        wrong.lower_elem(0.5).float().sum().reshape([1])
+    }
+
+    /// How many answers [`Self::right`] counts in `split`'s first `rows` examples.
+    fn answers(&self, split: &Split, rows: usize) -> f32 {
+        if self.dataset.text {
+            split.mask[..rows * split.t].iter().sum()
+        } else {
+            rows as f32
+        }
+    }
+
+    /// The mean cross-entropy over the first `rows` examples of `split` (`data`, on the device)
+    /// and, with `accuracy`, the share of right answers ([1] each), off the autodiff graph and
+    /// [`chunk_rows`] examples a pass (the char LM's validation is four passes).
+    fn score(
+        &self,
+        model: &Gpt,
+        (split, data): (&Split, &DeviceSeqs),
+        rows: usize,
+        accuracy: bool,
+    ) -> (Tensor<1>, Option<Tensor<1>>) {
+        let chunk = chunk_rows(split.t);
+        let (mut ce, mut right) = (Vec::new(), Vec::new());
+        for at in (0..rows).step_by(chunk) {
+            let (x, y, mask) = data.rows(at..(at + chunk).min(rows));
+            let logits = model.forward(x.inner(), None);
+            if accuracy {
+                right.push(self.right(logits.clone(), y.clone().inner(), mask.clone().inner()));
+            }
+            ce.push(Self::ce_sum(logits, y.inner(), mask.inner()));
+        }
+        let scored = split.mask[..rows * split.t].iter().sum::<f32>().max(1.0);
+        let sum = |parts: Vec<Tensor<1>>| Tensor::cat(parts, 0).sum();
+        let loss = sum(ce).div_scalar(scored);
+        let acc = accuracy.then(|| sum(right).div_scalar(self.answers(split, rows).max(1.0)));
+        (loss, acc)
     }
 }
 
@@ -121,7 +201,7 @@ impl Objective for Sequences {
             )
         })?;
         // The page's worker fetches the texts before a text run (data::corpus); never train on none.
-        if kind == crate::knobs::sequence::SeqKind::Text && !crate::data::corpus::loaded() {
+        if kind == SeqKind::Text && !crate::data::corpus::loaded() {
             return Err("the char LM's texts are not loaded".into());
         }
         let ctx = cfg.gpt.ctx;
@@ -140,13 +220,13 @@ impl Objective for Sequences {
             &mut Rng::stream(cfg.seed, streams::INIT),
             device,
         );
-        let walk = BatchWalk::new(dataset.train.n, steps, batch_rng);
         let objective = Self {
             train: DeviceSeqs::upload(&dataset.train, usize::MAX, device),
-            val: DeviceSeqs::upload(&dataset.val, val_rows(dataset.val.t), device),
+            val: DeviceSeqs::upload(&dataset.val, val_rows(kind, dataset.val.t), device),
+            batches: Batches::of(&dataset, steps, batch_rng),
+            kind,
             dataset,
             pending,
-            walk,
             device: device.clone(),
         };
         Ok(Setup { objective, model })
@@ -158,16 +238,33 @@ impl Objective for Sequences {
 
     fn switch(&mut self, steps: usize, device: &Device, batch_rng: &mut Rng) {
         if let Some(next) = self.pending.take() {
+            let kind = self.kind;
             self.train = DeviceSeqs::upload(&next.train, usize::MAX, device);
-            self.val = DeviceSeqs::upload(&next.val, val_rows(next.val.t), device);
-            self.walk = BatchWalk::new(next.train.n, steps, batch_rng);
+            self.val = DeviceSeqs::upload(&next.val, val_rows(kind, next.val.t), device);
+            self.batches = Batches::of(&next, steps, batch_rng);
             self.dataset = next;
         }
     }
 
-    /// The same epoch walk as the MLP's batches.
+    /// The same epoch walk as the MLP's batches, or for the char LM `batch` fresh windows (one
+    /// draw of `batch_rng` each; an upload of tokens and next tokens a step).
     fn next_batch(&mut self, batch: usize, batch_rng: &mut Rng) -> Self::Batch {
-        match self.walk.next(batch, batch_rng, &self.device) {
+        let walk = match &mut self.batches {
+            Batches::Walk(walk) => walk,
+            Batches::Fresh { windows, ones } => {
+                let s = windows.draw(batch, batch_rng);
+                let (n, t) = (s.n, s.t);
+                let mask = ones
+                    .get_or_insert_with(|| Tensor::ones([n, t], &self.device))
+                    .clone();
+                return (
+                    Tensor::from_data(TensorData::new(s.x, [n, t]), &self.device),
+                    Tensor::from_data(TensorData::new(s.y, [n, t]), &self.device),
+                    mask,
+                );
+            }
+        };
+        match walk.next(batch, batch_rng, &self.device) {
             None => (
                 self.train.x.clone(),
                 self.train.y.clone(),
@@ -193,27 +290,22 @@ impl Objective for Sequences {
         }
     }
 
-    /// Validation loss and accuracy, and the training accuracy on as many training examples.
+    /// Validation loss and accuracy, and the training accuracy on up to one pass of training
+    /// examples (the char LM: its fixed sample of training windows).
     fn evaluate(&self, _cfg: &ExperimentConfig, model: &Gpt) -> Option<Evaluation> {
         if self.val.n == 0 {
             return None;
         }
         let infer = model.valid();
-        let logits = infer.forward(self.val.x.clone().inner(), None);
-        let val_acc = self.accuracy(logits.clone(), self.val.y.clone(), self.val.mask.clone());
         // Validation scores the model, not the objective: cross-entropy alone (its bits per
         // character are nats / ln 2), whatever z-loss the training adds (#31).
-        let (val_loss, _) = Self::loss_and_log_z(0.0, logits, self.val.y.clone(), self.val.mask.clone());
-        let rows = self.val.n.min(self.train.n);
-        let logits = infer.forward(self.train.x.clone().narrow(0, 0, rows).inner(), None);
-        let train_acc = self.accuracy(
-            logits,
-            self.train.y.clone().narrow(0, 0, rows),
-            self.train.mask.clone().narrow(0, 0, rows),
-        );
+        let (val_loss, val_acc) = self.score(&infer, (&self.dataset.val, &self.val), self.val.n, true);
+        let rows = self.train.n.min(chunk_rows(self.dataset.train.t));
+        let (_, train_acc) = self.score(&infer, (&self.dataset.train, &self.train), rows, true);
+        let accuracy = train_acc.zip(val_acc).map(|(t, v)| Tensor::cat(vec![t, v], 0));
         Some(Evaluation {
-            loss: val_loss.detach(),
-            accuracy: Some(Tensor::cat(vec![train_acc, val_acc], 0)),
+            loss: val_loss,
+            accuracy,
         })
     }
 
@@ -236,13 +328,10 @@ impl Objective for Sequences {
         if self.val.n == 0 {
             return None;
         }
-        let logits = model
-            .quantized(q, native)
-            .valid()
-            .forward(self.val.x.clone().inner(), None);
         // The quantized model's validation cross-entropy, comparable with the float one's.
-        let (loss, _) = Self::loss_and_log_z(0.0, logits, self.val.y.clone(), self.val.mask.clone());
-        Some(loss.detach())
+        let quantized = model.quantized(q, native).valid();
+        let (loss, _) = self.score(&quantized, (&self.dataset.val, &self.val), self.val.n, false);
+        Some(loss)
     }
 
     /// The last block's first head on the first validation example, the argmax answers of the
