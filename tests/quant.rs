@@ -374,3 +374,30 @@ fn the_figure_error_is_the_reference_quantizers_error() {
         }
     }
 }
+
+#[test]
+fn symmetric_int2_is_named_ternary_and_uint2_has_four_levels() {
+    // Count the distinct values each 2-bit grid rounds a spread of weights to.
+    let w: Vec<f32> = (0..64).map(|i| (i as f32 - 31.5) / 16.0).collect();
+    let levels = |fmt: QFormat| {
+        let q = QuantConfig {
+            bits: 2,
+            fmt,
+            gran: Granularity::Tensor,
+            ..QuantConfig::default()
+        };
+        let mut v = scalar::quantize(&w, 64, 1, &q);
+        v.sort_by(f32::total_cmp);
+        v.dedup();
+        v.len()
+    };
+    assert_eq!(levels(QFormat::Int), 3);
+    assert_eq!(levels(QFormat::UInt), 4);
+    let describe = |fmt: &str| {
+        let cfg = tinytune::link::url::parse_strict(&format!("bits=2&qfmt={fmt}")).unwrap().experiment;
+        tinytune::experiment::describe::quant(&cfg, false).unwrap()
+    };
+    assert!(describe("int").contains("INT2 (symmetric: ternary, 3 levels)"), "{}", describe("int"));
+    assert!(describe("uint").contains("INT2 (asymmetric, zero point, 4 levels)"));
+    assert!(QFormat::Int.int_name(4).unwrap().contains("15 levels"));
+}

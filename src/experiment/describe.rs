@@ -5,7 +5,7 @@ use crate::experiment::rates::rate;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::lora::{Rank, ScaleRule, gamma};
 use crate::knobs::mup::{Part, Role, Rule};
-use crate::knobs::quant::{Granularity, QFormat};
+use crate::knobs::quant::Granularity;
 use crate::knobs::schedule::{Schedule, decay_kind};
 use crate::vocab::{Named, format_number};
 
@@ -132,11 +132,10 @@ pub fn quant(cfg: &ExperimentConfig, native: bool) -> Option<String> {
     if !q.enabled() {
         return None;
     }
-    let fmt = match q.fmt {
-        QFormat::Int => format!("INT{} (symmetric)", q.bits),
-        QFormat::UInt => format!("INT{} (asymmetric, zero point)", q.bits),
-        _ => q.fmt.label().to_string(),
-    };
+    let fmt = q
+        .fmt
+        .int_name(q.bits)
+        .unwrap_or_else(|| q.fmt.label().to_string());
     let gran = match q.gran {
         Granularity::Group => format!("per group of {}", q.group),
         g => g.label().to_string(),

@@ -3,6 +3,7 @@
 //! one layer's weight histogram with the quantization grid drawn over it.
 
 use super::frame::{ChartStyle, draw_err, format_loss, legend};
+use crate::knobs::quant::QFormat;
 use crate::model::quant::weights::WeightsFigure;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -97,8 +98,14 @@ pub fn draw_weights<DB: DrawingBackend>(
     let (x_lo, x_hi) = grid.iter().fold((h.lo, h.hi), |(a, b), &g| (a.min(g), b.max(g)));
     let pad = (x_hi - x_lo) * 0.03;
     let top = h.counts.iter().copied().max().unwrap_or(1) as f64 * 1.1;
+    // Symmetric INT2's grid is ternary: say so where its three levels are drawn.
+    let ternary = if q.fmt == QFormat::Int && q.bits == 2 {
+        " (ternary)"
+    } else {
+        ""
+    };
     let title = format!(
-        "{}: {} weights and the {}-bit grid",
+        "{}: {} weights and the {}-bit grid{ternary}",
         fig.layer,
         fig.count,
         q.fmt.width(q.bits)

@@ -71,6 +71,18 @@ impl QFormat {
         }
     }
 
+    /// How an integer grid of `bits` is named where it is shown: symmetric INT2 has three
+    /// levels (−1, 0, 1 × scale), ternary rather than the four levels GPTQ and bitsandbytes mean
+    /// by 2 bits (their grids have a zero point: `uint`). `None` for the other formats.
+    pub fn int_name(self, bits: u32) -> Option<String> {
+        match self {
+            QFormat::Int if bits == 2 => Some("INT2 (symmetric: ternary, 3 levels)".into()),
+            QFormat::Int => Some(format!("INT{bits} (symmetric, {} levels)", (1u64 << bits) - 1)),
+            QFormat::UInt => Some(format!("INT{bits} (asymmetric, zero point, {} levels)", 1u64 << bits)),
+            _ => None,
+        }
+    }
+
     /// Whether the bit-width is fixed by the format (NF4 and the minifloats).
     pub fn fixed_width(self) -> bool {
         !matches!(self, QFormat::Int | QFormat::UInt)
