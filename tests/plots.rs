@@ -226,3 +226,66 @@ fn the_transformers_charts_render() {
         "one cell per pair of positions"
     );
 }
+
+#[test]
+fn a_sweep_over_few_values_ticks_those_values_only() {
+    use tinytune::knobs::view::SweepMetric;
+    use tinytune::plot::{SweepSeries, draw_sweep};
+    // gpt-grok's weight decay 0 and 1: the axis once ran from -0.4 to 1.4 with a tick "-6e-17".
+    let draw = |xs: &[f64]| {
+        let series = [SweepSeries {
+            label: String::new(),
+            value: String::new(),
+            bytes: Vec::new(),
+            points: xs.iter().map(|&x| (x, Some(1.0 + x))).collect(),
+        }];
+        let mut out = String::new();
+        {
+            let root = SVGBackend::with_string(&mut out, (640, 400)).into_drawing_area();
+            draw_sweep(
+                &root,
+                &tinytune::keys::WD,
+                &series,
+                SweepMetric::Final,
+                ChartStyle::default(),
+            )
+            .unwrap();
+            root.present().unwrap();
+        }
+        out
+    };
+    let ticks = |svg: &str| -> Vec<String> {
+        // Tick labels are the texts in the x label area: numbers alone.
+        svg.split("</text>")
+            .filter_map(|t| t.rsplit('>').next().map(str::trim))
+            .filter(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || ".-e".contains(c)))
+            .map(str::to_string)
+            .collect()
+    };
+    let two = draw(&[0.0, 1.0]);
+    assert!(
+        !two.contains("e-17") && !two.contains(">-0.4<"),
+        "no invented ticks"
+    );
+    let x: Vec<String> = ticks(&two)
+        .into_iter()
+        .filter(|t| t == "0" || t == "1" || t.contains('.'))
+        .collect();
+    assert!(
+        x.contains(&"0".to_string()) && x.contains(&"1".to_string()),
+        "{x:?}"
+    );
+    assert!(
+        !x.iter()
+            .any(|t| ["0.2", "0.4", "0.6", "0.8", "-0.2"].contains(&t.as_str())),
+        "{x:?}"
+    );
+    let three = draw(&[0.0, 0.1, 0.3]);
+    let t3 = ticks(&three);
+    assert!(
+        t3.contains(&"0.1".to_string())
+            && t3.contains(&"0.3".to_string())
+            && !t3.contains(&"0.2".to_string()),
+        "{t3:?}"
+    );
+}

@@ -394,10 +394,16 @@ fn symmetric_int2_is_named_ternary_and_uint2_has_four_levels() {
     assert_eq!(levels(QFormat::Int), 3);
     assert_eq!(levels(QFormat::UInt), 4);
     let describe = |fmt: &str| {
-        let cfg = tinytune::link::url::parse_strict(&format!("bits=2&qfmt={fmt}")).unwrap().experiment;
+        let cfg = tinytune::link::url::parse_strict(&format!("bits=2&qfmt={fmt}"))
+            .unwrap()
+            .experiment;
         tinytune::experiment::describe::quant(&cfg, false).unwrap()
     };
-    assert!(describe("int").contains("INT2 (symmetric: ternary, 3 levels)"), "{}", describe("int"));
+    assert!(
+        describe("int").contains("INT2 (symmetric: ternary, 3 levels)"),
+        "{}",
+        describe("int")
+    );
     assert!(describe("uint").contains("INT2 (asymmetric, zero point, 4 levels)"));
     assert!(QFormat::Int.int_name(4).unwrap().contains("15 levels"));
 }

@@ -2,7 +2,8 @@
 //! numbers are written on them.
 
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::coord::ranged1d::{AsRangedCoord, KeyPointHint, NoDefaultFormatting, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// Presentation settings shared by every chart.
@@ -53,6 +54,51 @@ pub(crate) type Chart<'a, DB, X, Y> = ChartContext<
     DB,
     Cartesian2d<<X as AsRangedCoord>::CoordDescType, <Y as AsRangedCoord>::CoordDescType>,
 >;
+
+/// A linear axis whose ticks are given values only (a sweep's few values): plotters' own
+/// `WithKeyPoints` has no formatter for `f64`, and the mesh asks for one even where the chart
+/// passes its own labels.
+pub(crate) struct ValueTicks {
+    range: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl ValueTicks {
+    pub(crate) fn new(range: std::ops::Range<f64>, ticks: Vec<f64>) -> Self {
+        Self {
+            range: range.into(),
+            ticks,
+        }
+    }
+}
+
+impl Ranged for ValueTicks {
+    type ValueType = f64;
+    type FormatOption = NoDefaultFormatting;
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.range()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.range.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Bold lines at the values; no light lines between them.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+}
+
+impl ValueFormatter<f64> for ValueTicks {
+    fn format(value: &f64) -> String {
+        format_x(*value)
+    }
+}
 
 /// Tick labels of one axis.
 pub(crate) type Labels<'l> = &'l dyn Fn(&f64) -> String;
@@ -152,6 +198,10 @@ pub fn ramp(i: usize, n: usize) -> RGBColor {
 /// "2^-7" for small powers of two (the μP papers label learning rates as 2^k), plain numbers
 /// otherwise (widths read 64, 128, …).
 pub(crate) fn format_x(v: f64) -> String {
+    // A tick computed as a sum of float steps lands near 0, not on it.
+    if v.abs() < 1e-12 {
+        return "0".into();
+    }
     let k = v.log2();
     if v > 0.0 && (k - k.round()).abs() < 1e-9 && k <= -2.0 {
         format!("2^{}", k.round() as i64)

@@ -1,7 +1,7 @@
 //! Final loss against the first swept knob, one curve per value of the second, and one panel per
 //! value of a third (the transfer figure: SP | μP side by side on a shared loss axis).
 
-use super::frame::{ChartStyle, decades, draw_err, format_loss, format_x, framed, legend, ramp};
+use super::frame::{ChartStyle, ValueTicks, decades, draw_err, format_loss, format_x, framed, legend, ramp};
 use crate::keys::{self, Key};
 use crate::knobs::view::SweepMetric;
 use crate::train::metrics::Run;
@@ -136,6 +136,9 @@ pub fn sweep_series<'r>(
     Some((x_key, series))
 }
 
+/// Swept values a linear axis shows as its only ticks.
+const FEW_TICKS: usize = 8;
+
 /// Final loss vs the swept knob: log2 x when the values span a factor of 4 or more, log y, one
 /// curve per series with its best point ringed; diverged points drawn as × on the top edge.
 pub fn draw_sweep<DB: DrawingBackend>(
@@ -223,16 +226,31 @@ pub fn draw_sweep_panels<DB: DrawingBackend>(
             })
             .collect();
         let series = (trimmed.as_slice(), float_refs.as_slice());
+        // On a linear axis a few swept values are its only ticks: ticks between them would name
+        // values no run had (and print float noise, "-6e-17", for 0).
+        let mut values: Vec<f64> = all()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .filter(|&x| on_axis(x))
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        let few = values.len() <= FEW_TICKS;
         if !x_lo.is_finite() {
             draw_sweep_in(&area, axes, series, 0.0..1.0, y, style)?;
         } else if bits {
-            draw_sweep_in(&area, axes, series, x_lo - 0.5..x_hi + 0.5, y, style)?;
+            let x = ValueTicks::new(x_lo - 0.5..x_hi + 0.5, values);
+            draw_sweep_in(&area, axes, series, x, y, style)?;
         } else if x_lo > 0.0 && x_hi / x_lo >= 4.0 {
             let x = (x_lo / 1.4..x_hi * 1.4).log_scale().base(2.0);
             draw_sweep_in(&area, axes, series, x, y, style)?;
         } else {
             let pad = ((x_hi - x_lo) * 0.05).max(0.5);
-            draw_sweep_in(&area, axes, series, x_lo - pad..x_hi + pad, y, style)?;
+            let x = x_lo - pad..x_hi + pad;
+            if few {
+                draw_sweep_in(&area, axes, series, ValueTicks::new(x, values), y, style)?;
+            } else {
+                draw_sweep_in(&area, axes, series, x, y, style)?;
+            }
         }
     }
     Ok(())

@@ -78,7 +78,10 @@ impl QFormat {
         match self {
             QFormat::Int if bits == 2 => Some("INT2 (symmetric: ternary, 3 levels)".into()),
             QFormat::Int => Some(format!("INT{bits} (symmetric, {} levels)", (1u64 << bits) - 1)),
-            QFormat::UInt => Some(format!("INT{bits} (asymmetric, zero point, {} levels)", 1u64 << bits)),
+            QFormat::UInt => Some(format!(
+                "INT{bits} (asymmetric, zero point, {} levels)",
+                1u64 << bits
+            )),
             _ => None,
         }
     }
