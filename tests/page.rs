@@ -995,3 +995,48 @@ fn a_lost_message_stops_the_run_with_its_reason() {
     assert_eq!(idle.run_state, RunState::Idle);
     assert_eq!(idle.messages_of(Level::Error).count(), 1);
 }
+
+/// A link's `fig` names the figure presenter mode leads with (gpt-grok's claim is about its
+/// accuracy curves, not the final loss against weight decay); one the study cannot show gives
+/// way to the default.
+#[test]
+fn a_link_names_the_figure_presenter_mode_leads_with() {
+    use tinytune::report::Chart;
+    use tinytune::train::metrics::SeqStats;
+    let lead = |q: &str| {
+        let mut s = running(q);
+        let reports = (0..2)
+            .flat_map(|_| 0..10)
+            .map(|t| StepReport {
+                seq: Some(SeqStats {
+                    max_logit: 5.0,
+                    log_z: 4.0,
+                    train_acc: Some(0.5),
+                    val_acc: Some(0.1),
+                }),
+                ..report(t, 0.5)
+            })
+            .collect();
+        let m = Msg::Frame(FrameReport {
+            generation: s.generation,
+            counts: vec![(0, 10), (1, 10)],
+            reports,
+            started_ms: 1000.0,
+            ended_ms: 1010.0,
+            previous_end_ms: 990.0,
+            grid: None,
+            views: None,
+        });
+        update(&mut s, m);
+        let v = view(&s, 0.0);
+        v.charts
+            .iter()
+            .filter(|c| c.lead)
+            .map(|c| c.chart)
+            .collect::<Vec<_>>()
+    };
+    let q = "task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&steps=10&present=1&sweep=wd:0,1";
+    assert_eq!(lead(q), [Chart::Sweep]);
+    assert_eq!(lead(&format!("{q}&fig=seq")), [Chart::SeqStats]);
+    assert_eq!(lead(&format!("{q}&fig=coord")), [Chart::Sweep]);
+}

@@ -17,8 +17,8 @@ pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &PARAM, &BW, &AIN,
     &AOUT, &RZERO, &R, &ALPHA, &SCALE, &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE,
     &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR,
-    &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC, &PRESENT,
-    &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC, &FIG,
+    &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -737,6 +737,17 @@ pub static XLOG: Key = Key::new(
 
 pub static METRIC: Key = Key::new("metric", "Sweep plots", "sweep metric", Run, view!(named metric))
     .help("view: what sweep charts compare runs by, the final or the best (early-stopped) validation loss");
+
+pub static FIG: Key = Key::new(
+    "fig",
+    "Presenter figure",
+    "presenter figure",
+    Run,
+    view!(named lead),
+)
+.help(
+    "view: the figure presenter and embed mode show beside the loss curves (auto: what the study is about)",
+);
 
 pub static PRESENT: Key = Key::new("present", "Present", "presenter mode", Run, view!(flag present))
     .help("view: presenter mode, the charts full screen in large type with only the knobs= bar (P key)");

@@ -42,11 +42,45 @@ impl Named for SweepMetric {
     ];
 }
 
+/// The figure presenter and embed mode put beside the loss curves (link key `fig`): by default
+/// the first shown of what a study is about (its coordinate check, its sweep chart, …); a preset
+/// whose claim is about another figure names it (grokking: the accuracy curves, `seq`). The
+/// names are the charts' own (`report::figures::Chart::name`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lead {
+    #[default]
+    Auto,
+    Sweep,
+    Coord,
+    Heatmap,
+    Seq,
+    Boundary,
+    Weights,
+    Spectrum,
+    Attention,
+    BestValue,
+}
+
+impl Named for Lead {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Lead::Auto, "auto", "what the study is about"),
+        (Lead::Sweep, "sweep", "the sweep chart"), // not a link key: the chart's id
+        (Lead::Coord, "coord", "the coordinate check"), // not a link key: the chart's id
+        (Lead::Heatmap, "heatmap", "the heatmap"),
+        (Lead::Seq, "seq", "accuracy and the instability proxies"),
+        (Lead::Boundary, "boundary", "the decision boundary"),
+        (Lead::Weights, "weights", "the quantized weights"),
+        (Lead::Spectrum, "spectrum", "ΔW's singular values"),
+        (Lead::Attention, "attn", "an attention head and the samples"),
+        (Lead::BestValue, "bestlr", "the best value per width"),
+    ];
+}
+
 /// At most this many knobs on a presenter's bar: more would not be read from the back of a room.
 pub const MAX_KNOBS: usize = 4;
 
-/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `present`, `knobs`, `embed`,
-/// `deck`, `slide`).
+/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `fig`, `present`, `knobs`,
+/// `embed`, `deck`, `slide`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
     pub backend: BackendChoice,
@@ -55,6 +89,8 @@ pub struct View {
     /// Step axis on a log scale.
     pub log_x: bool,
     pub metric: SweepMetric,
+    /// The figure beside the loss curves in presenter and embed mode.
+    pub lead: Lead,
     /// Presenter mode (#14): the charts fill the screen in large type and the controls give way to
     /// the bar of `knobs`.
     pub present: bool,
@@ -75,6 +111,7 @@ impl Default for View {
             log_y: true,
             log_x: false,
             metric: SweepMetric::Final,
+            lead: Lead::Auto,
             present: false,
             knobs: Vec::new(),
             embed: false,

@@ -141,7 +141,7 @@ pub const PRESETS: &[Preset] = &[
         title: "Transformer · Grokking a + b mod 53",
         claim: "A one-block transformer fits the training sums long before it generalizes to the held-out \
                 ones, and weight decay decides whether it ever does (Power et al. 2022, \"Grokking\").",
-        query: "task=modadd&p=53&tfrac=0.5&w=64&d=1&heads=4&lr=0.003&bs=256&steps=800&sweep=wd:0,1",
+        query: "task=modadd&p=53&tfrac=0.5&w=64&d=1&heads=4&lr=0.003&bs=256&steps=800&sweep=wd:0,1&fig=seq",
         expect: GROK_EXPECT,
     },
     Preset {
@@ -185,7 +185,7 @@ pub const PRESETS: &[Preset] = &[
         claim: "At a high learning rate a small transformer's attention logits grow without bound and its loss \
                 stalls; qk-layernorm holds them down, and the z-loss pulls the output log Z toward 0 \
                 (Wortsman et al. 2023, \"Small-scale proxies for large-scale Transformer training instabilities\").",
-        query: "task=text&w=64&d=2&heads=4&ctx=32&bs=16&steps=200&lr=0.03&sweep=qkln:0,1;zloss:0,0.001",
+        query: "task=text&w=64&d=2&heads=4&ctx=32&bs=16&steps=200&lr=0.03&sweep=qkln:0,1;zloss:0,0.001&fig=seq",
         expect: INSTAB_EXPECT,
     },
 ];

@@ -214,8 +214,10 @@ impl<'a> Figures<'a> {
 
     /// The chart presenter and embed mode put beside the loss curves: the first shown of
     /// [`Chart::PRESENTER_ORDER`], what the study is about.
+    /// A link's `fig` names it when that chart is shown.
     pub fn lead(&self) -> Option<Chart> {
-        Chart::PRESENTER_ORDER.into_iter().find(|&c| self.shown(c))
+        let named = Chart::from_name(self.results.study.view.lead.key()).filter(|&c| self.shown(c));
+        named.or_else(|| Chart::PRESENTER_ORDER.into_iter().find(|&c| self.shown(c)))
     }
 
     /// The study's main figure: what the page's PNG and SVG buttons save and the CLI's `--svg`
