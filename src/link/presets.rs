@@ -140,23 +140,25 @@ pub const PRESETS: &[Preset] = &[
         id: "gpt-grok",
         title: "Transformer · Grokking a + b mod 53",
         claim: "A one-block transformer fits the training sums long before it generalizes to the held-out \
-                ones, and weight decay decides whether it ever does (Power et al. 2022, \"Grokking\").",
+                ones, and within 800 steps it does only with weight decay (Power et al. 2022, \"Grokking\").",
         query: "task=modadd&p=53&tfrac=0.5&w=64&d=1&heads=4&lr=0.003&bs=256&steps=800&sweep=wd:0,1&fig=seq",
         expect: GROK_EXPECT,
     },
     Preset {
         id: "gpt-width",
         title: "Transformer · Width transfer on the char LM: SP vs μP",
-        claim: "Under SP with Adam the best learning rate of a transformer halves each time d_model doubles; \
-                under μP (attention 1/d_head, hidden η/m, MuReadout) it stays put and wider is better \
-                (Tensor Programs V, Yang et al. 2022).",
+        claim: "Under SP with Adam the best learning rate of a transformer falls as d_model grows; under μP \
+                (attention 1/d_head, hidden η/m, MuReadout) it stays put and wider is better (Tensor Programs V, \
+                Yang et al. 2022).",
         query: "task=text&d=1&heads=4&ctx=32&steps=100&bs=16&metric=best\
                 &sweep=lr:2^-8..2^-4*2;w:32,64,128;param:sp,mup",
-        expect: "Best learning rate (best validation loss in 100 steps): SP 2^-5, 2^-6, 2^-7 at widths 32, 64, \
-                 128 — it halves each time the width doubles; μP 2^-6 at all three, and 128 best of all (2.50 \
-                 against SP's 2.52). Equal at the base width 64, as they must be. One block and 100 steps keep \
-                 it to about 3 minutes on the page's CPU backend; with two blocks the optimum wobbled by a grid \
-                 step (2^-6, 2^-7, 2^-6 under μP) and the sweep took twice as long.",
+        expect: "Best learning rate (best validation loss in 100 steps; seeds 1, 2, 3): SP 2^-5 (2^-6 with \
+                 seed 1), 2^-6, 2^-7 at widths 32, 64, 128 — it falls by two grid steps (one with seed 1) over \
+                 the 4× width; μP 2^-6 at all three widths with every seed, and at 128 the lowest loss of all: \
+                 2.443–2.451 against SP's 2.463–2.479 (μP ahead by 0.02–0.03 with each seed; the validation \
+                 loss's standard error is 0.015). Equal at the base width 64, as they must be. At width 32 SP \
+                 is ahead (2.61–2.64 against 2.65–2.67). One block and 100 steps keep the sweep to about 2 \
+                 minutes natively.",
     },
     Preset {
         id: "gpt-lora",
@@ -165,24 +167,27 @@ pub const PRESETS: &[Preset] = &[
                 change: adapters on the readout need about rank 4 to learn it (LoRA, Hu et al. 2021).",
         query: "task=copy&w=32&d=2&heads=2&ctx=16&seqlen=6&syms=8&bs=32&steps=300&asteps=300&lr=0.003\
                 &shift=flip&target=readout&sweep=r:0,1,2,3,4,8",
-        expect: "Validation loss after adaptation falls with the rank — 1.66 (r = 1), 0.25 (2), 0.066 (3), \
-                 0.032 (4) — and only slowly after r = 4 (0.0094 at r = 8); full fine-tuning (r = 0, the red \
-                 line) reaches 0.0030 training all 26.6 k parameters against the adapters' 41–328.",
+        expect: "Validation loss after adaptation (seeds 1, 2, 3) falls with the rank — 1.48–1.75 (r = 1), \
+                 0.10–0.25 (2), 0.031–0.066 (3), 0.019–0.032 (4) — and only slowly after r = 4 (0.0087–0.0102 \
+                 at r = 8); full fine-tuning (r = 0, the red line) reaches 0.0026–0.0031 training all 26.6 k \
+                 parameters against the adapters' 41–328.",
     },
     Preset {
         id: "gpt-bits",
         title: "Transformer · Loss against bits",
-        claim: "Rounding a trained transformer's weights costs almost nothing from 4 bits on and breaks it at 2; \
-                one scale per output channel rescues the low bit-widths (Dettmers & Zettlemoyer 2023).",
+        claim: "Rounding a trained transformer's weights costs almost nothing from 4 bits on and breaks it at 2 \
+                (symmetric INT2 is ternary: −1, 0, 1 × scale); one scale per output channel rescues the low \
+                bit-widths (Dettmers & Zettlemoyer 2023).",
         query: "task=reverse&w=32&d=2&heads=2&ctx=8&seqlen=4&syms=6&bs=32&steps=300&lr=0.003\
                 &sweep=bits:2,3,4,5,6,8,32;qgran:tensor,channel",
-        expect: "Float 0.0012. 2 bits: 2.19 per tensor, 0.55 per channel; 3 bits: 0.017 and 0.0024; from 4 bits \
-                 within 0.0003 of float. 105 kB in f32, 18–19 kB at 4 bits.",
+        expect: "Seeds 1, 2, 3: float 0.0012. 2 bits (ternary): 1.93–2.26 per tensor, 0.39–0.65 per channel; \
+                 3 bits: 0.0036–0.0093 and 0.0019–0.0023; from 4 bits within 0.0004 of float. 105 kB in f32, \
+                 18–19 kB at 4 bits.",
     },
     Preset {
         id: "gpt-instab",
         title: "Transformer · Attention-logit growth at a high learning rate",
-        claim: "At a high learning rate a small transformer's attention logits grow without bound and its loss \
+        claim: "At a high learning rate a small transformer's attention logits grow a hundredfold and its loss \
                 stalls; qk-layernorm holds them down, and the z-loss pulls the output log Z toward 0 \
                 (Wortsman et al. 2023, \"Small-scale proxies for large-scale Transformer training instabilities\").",
         query: "task=text&w=64&d=2&heads=4&ctx=32&bs=16&steps=200&lr=0.03&sweep=qkln:0,1;zloss:0,0.001&fig=seq",
@@ -190,13 +195,15 @@ pub const PRESETS: &[Preset] = &[
     },
 ];
 
-const GROK_EXPECT: &str = "Accuracy panel: without weight decay training accuracy reaches 100 % by step 400 while \
-     validation stays near chance (10 % at step 700); with wd = 1 training reaches 100 % by step 300 and validation \
-     climbs later — 46 % at step 300, 49 % at 400, 99.9 % by step 600 and 100 % from 690 — through two brief \
-     collapses (loss spikes) near steps 480 and 650 that it recovers from.";
-const INSTAB_EXPECT: &str = "Largest attention logit (right panel, log axis): 5 at the start, then 530 without \
-     qk-layernorm (420 with the z-loss alone) against about 6 with it; validation loss 2.68–2.71 without against \
-     2.53 with it. The z-loss lowers the final log Z from 5.4 to 4.3 (5.7 to 4.7 with qk-layernorm).";
+const GROK_EXPECT: &str = "Accuracy panel, seeds 1, 2, 3: without weight decay training accuracy reaches 100 % by \
+     step 200–300 while validation stays low, 1.5–11 % at step 800 (chance is 1/53, 1.9 %); with wd = 1 training \
+     reaches 100 % by step 220–260 and validation climbs later: past 50 % at step 420–590, past 99 % at 570–700, and \
+     100 % at step 800 with every seed (seed 1 through two brief collapses near steps 480 and 650 that it recovers \
+     from).";
+const INSTAB_EXPECT: &str = "Seeds 1, 2, 3. Largest attention logit (right panel, log axis): about 5 at the start, \
+     then peaks of 210–470 without qk-layernorm (240–610 with the z-loss alone) against 5–9 with it, 30× apart or \
+     more with every seed; validation loss 2.65–2.70 without against 2.51–2.57 with it. The z-loss lowers the \
+     final log Z from 5.5 to 4.3–4.4 (5.7 to 4.5 with qk-layernorm).";
 
 /// The preset named `id`.
 pub fn find(id: &str) -> Option<&'static Preset> {
