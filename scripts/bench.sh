@@ -69,7 +69,7 @@ for line in open(sys.argv[1]):
     else:
         steps, text = rest.split(" ", 1)
         ours.setdefault(int(rnd), {})[int(steps)] = float(re.search(r"steps in ([\d.]+) s", text).group(1))
-print("Reference transformer natively (`task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024`), interleaved\n")
+print("Reference transformer natively (`task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003`), interleaved\n")
 print("| round | PyTorch 1 thread | PyTorch 2 threads | tinytune (one thread) | × PyTorch 1 thread | × PyTorch 2 threads |")
 print("|---|---|---|---|---|---|")
 for rnd in sorted(ours):
@@ -158,7 +158,7 @@ for r in rows:
 print("\nReference transformer — char LM, 2 blocks, d_model 128, 4 heads, context 64, batch 32, Adam\n")
 print("| where | backend | steps | steps/s | × PyTorch | dispatches / submits / buffer writes per step |")
 print("|---|---|---|---|---|---|")
-g = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s\)", gpt_native)
+g = re.search(r"(\d+) steps in ([\d.]+) s \(([\d.]+) steps/s", gpt_native)
 torch_sps = torch_row.get("steps_per_s")
 ratio = lambda sps: f"{sps / torch_sps:.2f}" if torch_sps else "–"
 if torch_sps:

@@ -225,11 +225,17 @@ fn main() -> ExitCode {
     let secs = start.elapsed().as_secs_f64();
     let steps: usize = runs.iter().map(|r| r.reports.len()).sum();
     let diverged = runs.iter().filter(|r| r.diverged).count();
+    let per_s = steps as f64 / secs.max(1e-9);
+    // A transformer's speed in tokens too, as language-model trainers report it.
+    let tokens = if cfg.is_transformer() {
+        format!(", {:.0} tokens/s", per_s * cfg.tokens_per_step() as f64)
+    } else {
+        String::new()
+    };
     eprintln!(
-        "tinytune: {} — {} run(s), {steps} steps in {secs:.2} s ({:.1} steps/s) on {}{}",
+        "tinytune: {} — {} run(s), {steps} steps in {secs:.2} s ({per_s:.1} steps/s{tokens}) on {}{}",
         cfg.label(),
         runs.len(),
-        steps as f64 / secs.max(1e-9),
         device_name,
         if diverged > 0 {
             format!(" — {diverged} DIVERGED (NaN/Inf or loss far above its start)")

@@ -860,7 +860,7 @@ fn peak_and_accuracy(query: &str) -> (f32, f32, f32) {
     let run = pollster::block_on(tinytune::train::train_run(&cfg, &backend::cpu(), 100)).unwrap();
     let seq = || run.reports.iter().filter_map(|r| r.seq);
     let peak = seq().map(|s| s.max_logit).fold(0.0, f32::max);
-    let last = seq().filter(|s| s.val_acc.is_some()).last().unwrap();
+    let last = seq().rfind(|s| s.val_acc.is_some()).unwrap();
     (peak, last.train_acc.unwrap(), last.val_acc.unwrap())
 }
 

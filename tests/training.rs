@@ -226,3 +226,96 @@ fn loss_falls_on_digits_planted_and_after_the_shift() {
         }
     }
 }
+
+/// Every gradient of `model` in `grads`, read back, in visiting order.
+fn grad_values<M: burn::module::Module>(model: &M, grads: &burn::optim::GradientsParams) -> Vec<Vec<f32>> {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::prelude::*;
+    struct Read<'a>(&'a burn::optim::GradientsParams, Vec<Vec<f32>>);
+    impl ModuleVisitor for Read<'_> {
+        fn visit_float<const D: usize>(&mut self, p: &Param<Tensor<D>>) {
+            if let Some(g) = self.0.get::<D>(p.id) {
+                self.1
+                    .push(g.into_data().convert::<f32>().try_to_vec::<f32>().unwrap());
+            }
+        }
+    }
+    let mut read = Read(grads, Vec::new());
+    model.visit(&mut read);
+    read.1
+}
+
+#[test]
+fn clipping_scales_every_gradient_by_the_global_norm_as_torch_does() {
+    use burn::nn::LinearConfig;
+    use burn::optim::GradientsParams;
+    use burn::prelude::*;
+    use tinytune::train::clip::clip_global_norm;
+    let device = backend::cpu().autodiff();
+    let layer = LinearConfig::new(3, 2).init(&device);
+    let x = Tensor::<2>::from_floats([[1.0, -2.0, 0.5], [3.0, 0.0, -1.0]], &device);
+    let grads =
+        || GradientsParams::from_grads(layer.forward(x.clone()).powi_scalar(2).sum().backward(), &layer);
+    let raw = grad_values(&layer, &grads());
+    let norm = raw
+        .iter()
+        .flatten()
+        .map(|g| f64::from(*g).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!(norm > 1.0, "a gradient worth clipping: {norm}");
+    // Above the ceiling: every gradient times c / (‖g‖ + 1e-6), the same factor for all.
+    let (clipped, measured) = clip_global_norm(&layer, grads(), norm / 4.0);
+    let measured = measured
+        .unwrap()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .unwrap()[0];
+    assert!(
+        (f64::from(measured) - norm).abs() < 1e-5 * norm,
+        "the norm before clipping: {measured} vs {norm}"
+    );
+    let factor = (norm / 4.0) / (norm + 1e-6);
+    for (c, r) in grad_values(&layer, &clipped)
+        .iter()
+        .flatten()
+        .zip(raw.iter().flatten())
+    {
+        assert!(
+            (f64::from(*c) - factor * f64::from(*r)).abs() < 1e-6 * norm,
+            "{c} vs {r}·{factor}"
+        );
+    }
+    let after = grad_values(&layer, &clipped)
+        .iter()
+        .flatten()
+        .map(|g| f64::from(*g).powi(2))
+        .sum::<f64>()
+        .sqrt();
+    assert!((after - norm / 4.0).abs() < 1e-5 * norm);
+    // Below it: untouched (torch clamps the factor at 1).
+    let (kept, _) = clip_global_norm(&layer, grads(), norm * 10.0);
+    assert_eq!(grad_values(&layer, &kept), raw);
+}
+
+#[test]
+fn a_clipped_sgd_run_moves_less_than_an_unclipped_one() {
+    // SGD's step is the gradient itself, so a low ceiling slows it (Adam normalises the scale
+    // away, as it does in PyTorch); a ceiling no gradient reaches changes nothing.
+    let q = "task=spiral&opt=sgd&lr=0.5&steps=40";
+    let vals = |q: &str| -> Vec<f32> {
+        let r = run(&tinytune::link::url::parse_strict(q).unwrap().experiment);
+        r.reports.iter().filter_map(|r| r.val_loss).collect()
+    };
+    let drop = |v: &[f32]| v[0] - v[v.len() - 1];
+    let free = vals(q);
+    let clipped = vals(&format!("{q}&clip=0.001"));
+    assert!(
+        drop(&free) > 0.03 && drop(&clipped) < 0.25 * drop(&free),
+        "validation loss fell {} unclipped, {} clipped",
+        drop(&free),
+        drop(&clipped)
+    );
+    assert_eq!(vals(&format!("{q}&clip=1000000")), free);
+}

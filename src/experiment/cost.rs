@@ -59,7 +59,7 @@ impl ExperimentConfig {
     /// FLOPs of the matrix products of one training step: forward + backward ≈ 6 × parameters ×
     /// examples; a transformer's example is t tokens, plus attention's 12·blocks·t²·d.
     pub fn step_flops(&self) -> f64 {
-        let batch = self.batch.min(self.points) as f64;
+        let batch = self.batch_examples() as f64;
         let arch = self.arch();
         let positions = arch.positions(self) as f64;
         (6.0 * self.parameter_estimate() as f64 * positions + arch.mixing_flops(self)) * batch
@@ -71,12 +71,12 @@ impl ExperimentConfig {
         let r = self.lora.rank.adapter().unwrap_or(0) as f64;
         let per: f64 = self.adapted_dims().iter().map(|&(i, o)| r * (i + o) as f64).sum();
         let tokens = self.arch().positions(self) as f64;
-        6.0 * per * tokens * self.batch.min(self.points) as f64
+        6.0 * per * tokens * self.batch_examples() as f64
     }
 
     /// Attention scores of one training step: batch × heads × t² per block (0 for the MLP).
     pub fn step_scores(&self) -> f64 {
-        self.batch.min(self.points) as f64 * self.arch().scores(self)
+        self.batch_examples() as f64 * self.arch().scores(self)
     }
 
     /// Weights the quantizer rounds: every linear layer's (and the token embedding's with
@@ -149,7 +149,7 @@ impl ExperimentConfig {
     pub fn memory(&self) -> Vec<MemoryItem> {
         let f = 4.0;
         let params = self.parameter_estimate() as f64;
-        let batch = self.batch.min(self.points) as f64;
+        let batch = self.batch_examples() as f64;
         let size_key = self.arch().size_key();
         // The program itself: the module's code and statics, the bundled texts and digits, the
         // allocator's pools (the page's worker holds 7.6 MB before its first run).
@@ -300,7 +300,7 @@ impl ExperimentConfig {
         // Adapters count too: their parameters, gradients and Adam moments live beside the base
         // model's, and their products run every adaptation step.
         let step_gflop = (self.step_flops() + self.adapter_step_flops()) / 1e9;
-        let batch = self.batch.min(self.points);
+        let batch = self.batch_examples();
         let before = errs.len();
         if params + adapters > limits::PARAMS || step_gflop > limits::STEP_GFLOP {
             let (model, knobs) = self.arch().sized_by(self);

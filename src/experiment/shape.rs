@@ -34,6 +34,26 @@ impl ExperimentConfig {
         self.arch().input_dim(self)
     }
 
+    /// Examples in a training step's batch: `bs`, or the whole training set where `bs` covers it
+    /// (modadd's is the share `tfrac` of the p² sums); the char LM draws `bs` fresh windows
+    /// whatever `n` is.
+    pub fn batch_examples(&self) -> usize {
+        let examples = match self.task {
+            Task::Text => self.batch,
+            Task::Modadd => {
+                let sums = self.seq.modulus * self.seq.modulus;
+                ((sums as f64 * self.seq.train_frac).round() as usize).clamp(1, sums.saturating_sub(1).max(1))
+            }
+            _ => self.points,
+        };
+        self.batch.min(examples).max(1)
+    }
+
+    /// Tokens a training step reads (the transformer; a vector counts as one).
+    pub fn tokens_per_step(&self) -> usize {
+        self.batch_examples() * self.arch().positions(self)
+    }
+
     /// Whether the task is 2-D classification, so its decision boundary can be drawn.
     pub fn has_boundary(&self) -> bool {
         !self.task.is_sequence() && self.input_dim() == 2 && self.classes() > 0

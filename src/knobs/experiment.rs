@@ -27,6 +27,8 @@ pub struct ExperimentConfig {
     pub sched: crate::knobs::schedule::Schedule,
     pub warm: usize,
     pub wd: f64,
+    /// Gradient clipping: the most the global gradient norm may be (0 = no clipping).
+    pub clip: f64,
     /// Plain MLP or residual blocks, and the residual branch multiplier.
     pub residual: crate::knobs::arch::Residual,
     /// Coordinate check: record mean |output| of every layer after each of the first `coord`
@@ -66,6 +68,7 @@ impl Default for ExperimentConfig {
             sched: crate::knobs::schedule::Schedule::Const,
             warm: 0,
             wd: 0.0,
+            clip: 0.0,
             residual: crate::knobs::arch::Residual::None,
             coord: 0,
             lora: crate::knobs::lora::LoraConfig::default(),

@@ -4,6 +4,7 @@
 
 pub mod adam;
 pub mod adapt;
+pub mod clip;
 pub mod drive;
 pub mod groups;
 pub mod job;

@@ -199,7 +199,10 @@ impl<O: Objective> Trainer<O> {
             None => (None, None),
         };
         let batch_loss = self.objective.loss(&self.cfg, &model, batch);
-        let grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
+        let mut grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
+        if self.cfg.clip > 0.0 {
+            grads = super::clip::clip_global_norm(&model, grads, self.cfg.clip).0;
+        }
         let model = self.optim.step(model, grads);
         let coord = (t < self.cfg.coord).then(|| self.objective.coord(&model));
         // PTQ: the trained model with its weights rounded, scored once at the end.
