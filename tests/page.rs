@@ -1040,3 +1040,19 @@ fn a_link_names_the_figure_presenter_mode_leads_with() {
     assert_eq!(lead(&format!("{q}&fig=seq")), [Chart::SeqStats]);
     assert_eq!(lead(&format!("{q}&fig=coord")), [Chart::Sweep]);
 }
+
+/// A transformer's speed reads in tokens too: steps/s × batch × context.
+#[test]
+fn a_transformers_speed_is_shown_in_tokens_too() {
+    let mut s = running("task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&bs=8&n=64&steps=10");
+    runner_started(&mut s, 900.0);
+    let m = frame(&s, 0..4, 0.7);
+    update(&mut s, m);
+    // 4 steps in 20 ms, 8 examples of 8 tokens each.
+    assert_eq!(view(&s, 0.0).speed, "200.0 steps/s · 12800 tokens/s");
+    let mut mlp = running("steps=10");
+    runner_started(&mut mlp, 900.0);
+    let m = frame(&mlp, 0..4, 0.7);
+    update(&mut mlp, m);
+    assert_eq!(view(&mlp, 0.0).speed, "200.0 steps/s");
+}

@@ -319,3 +319,22 @@ fn a_clipped_sgd_run_moves_less_than_an_unclipped_one() {
     );
     assert_eq!(vals(&format!("{q}&clip=1000000")), free);
 }
+
+#[test]
+fn decay_on_matrices_spares_biases_and_norm_gains_as_nanogpt_does() {
+    use tinytune::train::groups::param_rates;
+    let rates = |q: &str| {
+        let cfg = tinytune::link::url::parse_strict(q).unwrap().experiment;
+        let t = tinytune::train::GptTrainer::new(&cfg, &backend::cpu()).unwrap();
+        param_rates(&cfg, t.model())
+    };
+    let q = "task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&wd=0.1";
+    let all = rates(q);
+    assert!(all.iter().all(|r| r.wd > 0.0), "decay=all decays every tensor");
+    let matrices = rates(&format!("{q}&decay=matrices"));
+    let vector = |n: &str| n.ends_with("bias") || n.ends_with("gamma") || n.ends_with("beta");
+    assert!(matrices.iter().any(|r| vector(&r.name)) && matrices.iter().any(|r| !vector(&r.name)));
+    for r in &matrices {
+        assert_eq!(r.wd == 0.0, vector(&r.name), "{}: wd {}", r.name, r.wd);
+    }
+}

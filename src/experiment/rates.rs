@@ -3,7 +3,7 @@
 
 use crate::knobs::ExperimentConfig;
 use crate::knobs::mup::{Part, Role, Rule};
-use crate::knobs::schedule::factor;
+use crate::knobs::schedule::{DecayOn, factor};
 
 /// The peak learning rate and weight decay (absolute, not factors) of `part` of a `role` layer
 /// under `cfg`: μP's rule on η and wd, and LoRA+'s λ on B factors, set before μP splits the groups
@@ -11,9 +11,11 @@ use crate::knobs::schedule::factor;
 pub fn rate(cfg: &ExperimentConfig, role: Role, part: Part) -> Rule {
     let rule = cfg.mup.rule(role, part, cfg.opt, cfg.width);
     let plus = if part == Part::LoraB { cfg.lora.lplus } else { 1.0 };
+    // Biases and norm gains (`Part::Bias`) are the one-dimensional tensors nanoGPT exempts.
+    let decays = !(cfg.decay == DecayOn::Matrices && part == Part::Bias);
     Rule {
         lr: cfg.lr * plus * rule.lr,
-        wd: cfg.wd * rule.wd,
+        wd: if decays { cfg.wd * rule.wd } else { 0.0 },
     }
 }
 

@@ -14,11 +14,11 @@ use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_nu
 
 /// Every key, in the order links are written (`v` first).
 pub static KEYS: &[&Key] = &[
-    &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &CLIP, &PARAM, &BW,
-    &AIN, &AOUT, &RZERO, &R, &ALPHA, &SCALE, &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM,
-    &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX,
-    &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC,
-    &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &CLIP,
+    &PARAM, &BW, &AIN, &AOUT, &RZERO, &R, &ALPHA, &SCALE, &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT,
+    &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &COORD, &MODEL,
+    &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &YLOG,
+    &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -323,6 +323,17 @@ pub static WD: Key = Key::new("wd", "Weight decay", "weight decay", Optimizer, e
     .number(0.0, 10.0)
     .sweep()
     .help("weight decay: Adam decoupled (AdamW), SGD L2 (as torch SGD)");
+
+pub static DECAY: Key = Key::new(
+    "decay",
+    "Decay on",
+    "weight decay's tensors",
+    Optimizer,
+    exp!(named decay),
+)
+.sweep()
+.unused(|c| (c.wd == 0.0).then_some("there is no weight decay: set wd"))
+.help("which tensors weight decay acts on: all, or matrices (nanoGPT: none on biases and norm gains)");
 
 pub static CLIP: Key = Key::new("clip", "Gradient clip", "gradient clipping", Optimizer, exp!(number clip))
     .number(0.0, 1e6)

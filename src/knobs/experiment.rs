@@ -27,6 +27,8 @@ pub struct ExperimentConfig {
     pub sched: crate::knobs::schedule::Schedule,
     pub warm: usize,
     pub wd: f64,
+    /// Which tensors `wd` acts on.
+    pub decay: crate::knobs::schedule::DecayOn,
     /// Gradient clipping: the most the global gradient norm may be (0 = no clipping).
     pub clip: f64,
     /// Plain MLP or residual blocks, and the residual branch multiplier.
@@ -68,6 +70,7 @@ impl Default for ExperimentConfig {
             sched: crate::knobs::schedule::Schedule::Const,
             warm: 0,
             wd: 0.0,
+            decay: crate::knobs::schedule::DecayOn::All,
             clip: 0.0,
             residual: crate::knobs::arch::Residual::None,
             coord: 0,

@@ -1,4 +1,4 @@
-//! Learning-rate schedules and weight decay (link keys `sched`, `warm`, `wd`).
+//! Learning-rate schedules and weight decay (link keys `sched`, `warm`, `wd`, `decay`).
 //!
 //! A schedule is a pure factor f(t) ∈ (0, 1] on every group's peak learning rate, so μP's
 //! per-group ratios and LoRA+'s λ hold at every step. Each parameter group gets its own
@@ -25,6 +25,28 @@ impl Named for Schedule {
         (Schedule::Const, "const", "constant"),
         (Schedule::Warmup, "warmup", "linear warm-up"),
         (Schedule::Cosine, "cosine", "cosine decay"),
+    ];
+}
+
+/// Which tensors weight decay acts on (link key `decay`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum DecayOn {
+    /// Every tensor (torch's optimizers given all parameters in one group).
+    #[default]
+    All,
+    /// Weight matrices, embeddings and LoRA factors only; none on biases and norm gains — the
+    /// tensors with one dimension, as nanoGPT's `configure_optimizers` splits them.
+    Matrices,
+}
+
+impl Named for DecayOn {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (DecayOn::All, "all", "every tensor"),
+        (
+            DecayOn::Matrices,
+            "matrices",
+            "matrices only (nanoGPT: no decay on biases and gains)",
+        ),
     ];
 }
 

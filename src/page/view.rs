@@ -108,6 +108,21 @@ fn params(s: &State) -> String {
     }
 }
 
+/// Steps a second, and for a transformer the tokens they read, as language-model trainers
+/// report speed.
+fn speed(s: &State) -> String {
+    if s.steps_per_s <= 0.0 {
+        return String::new();
+    }
+    let cfg = &s.study.experiment;
+    if cfg.is_transformer() {
+        let tokens = s.steps_per_s * cfg.tokens_per_step() as f64;
+        format!("{:.1} steps/s · {tokens:.0} tokens/s", s.steps_per_s)
+    } else {
+        format!("{:.1} steps/s", s.steps_per_s)
+    }
+}
+
 /// The page for `s` at `now_ms` (the sweep's ETA counts from the run's start).
 pub fn view(s: &State, now_ms: f64) -> ViewModel {
     let figures = Figures::of(s.results());
@@ -129,11 +144,7 @@ pub fn view(s: &State, now_ms: f64) -> ViewModel {
             None => "Checking for WebGPU…".into(),
         },
         progress: progress(s),
-        speed: if s.steps_per_s > 0.0 {
-            format!("{:.1} steps/s", s.steps_per_s)
-        } else {
-            String::new()
-        },
+        speed: speed(s),
         params: params(s),
         buttons: buttons(s),
         sweep: sweep_bar(s, now_ms),
