@@ -42,11 +42,7 @@ pub enum DecayOn {
 impl Named for DecayOn {
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
         (DecayOn::All, "all", "every tensor"),
-        (
-            DecayOn::Matrices,
-            "matrices",
-            "matrices only (nanoGPT: no decay on biases and gains)",
-        ),
+        (DecayOn::Matrices, "matrices", "matrices only (nanoGPT)"),
     ];
 }
 

@@ -311,7 +311,8 @@ impl Objective for Sequences {
 
     /// As the MLP's: flat in width under μP.
     fn coord(&self, model: &Gpt) -> Tensor<1> {
-        let rows = self.val.n.min(COORD_ROWS);
+        // One pass's worth at most, as validation scores it (the char LM's set is four).
+        let rows = self.val.n.min(COORD_ROWS).min(chunk_rows(self.dataset.val.t));
         let mut trace = Trace::with_coords();
         let x = self.val.x.clone().narrow(0, 0, rows).inner();
         let _ = model.valid().forward(x, Some(&mut trace));

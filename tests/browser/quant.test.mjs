@@ -46,7 +46,7 @@ test("a PTQ run says what was stored and draws the weights against their grid", 
   assert.equal(data.state, "done", errors.join(" | "));
   await page.waitForSelector("#fig-weights:not([hidden])", { timeout: 10_000 });
   const text = await page.textContent("#quant");
-  assert.match(text, /PTQ \(after training\): weights in INT4 \(symmetric\) per output channel/, text);
+  assert.match(text, /PTQ \(after training\): weights in INT4 \(symmetric, 15 levels\) per output channel/, text);
   assert.match(text, /Burn's native Q4S quantization/, text);
   assert.match(text, /Burn stores it in \d+ bytes/, text);
   assert.match(text, /val loss [0-9.]+ in f32 → [0-9.]+ quantized/, text);
@@ -61,7 +61,7 @@ test("a PTQ run says what was stored and draws the weights against their grid", 
     timeout: 10_000,
   });
   const during = await page.evaluate(() => ({ ...document.getElementById("app").dataset }));
-  assert.match(await page.textContent("#quant"), /INT2 \(symmetric\)/);
+  assert.match(await page.textContent("#quant"), /INT2 \(symmetric: ternary, 3 levels\)/);
   await waitForState(page, ["done"], 60_000);
   assert.equal(await page.getAttribute("#app", "data-weights-bits"), "2");
   assert.notEqual(during.state, "done", "the re-grid came before the new run ended");
