@@ -1,6 +1,7 @@
 //! Seeded data sets. Generated on the CPU with our own generator (not the backend's RNG) so the
 //! same seed gives bit-identical data on every backend and platform; the trainer uploads them once
-//! and they stay on the device.
+//! and they stay on the device — but for the char LM's batches, fresh windows of its text drawn
+//! and uploaded every step (`sequence::Windows`).
 
 pub mod corpus;
 pub mod device;
