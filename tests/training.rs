@@ -338,3 +338,29 @@ fn decay_on_matrices_spares_biases_and_norm_gains_as_nanogpt_does() {
         assert_eq!(r.wd == 0.0, vector(&r.name), "{}: wd {}", r.name, r.wd);
     }
 }
+
+#[test]
+fn adams_betas_are_knobs_and_sgd_has_none() {
+    let cfg = |q: &str| tinytune::link::url::parse_strict(q).unwrap().experiment;
+    let nano = cfg("task=spiral&steps=30&beta1=0.8&beta2=0.95");
+    assert_eq!((nano.beta1, nano.beta2), (0.8, 0.95));
+    let vals =
+        |c: &ExperimentConfig| -> Vec<f32> { run(c).reports.iter().filter_map(|r| r.val_loss).collect() };
+    assert_ne!(
+        vals(&nano),
+        vals(&cfg("task=spiral&steps=30")),
+        "the betas change the run"
+    );
+    // The defaults are PyTorch's: spelling them out changes nothing.
+    assert_eq!(
+        vals(&cfg("task=spiral&steps=30&beta1=0.9&beta2=0.999")),
+        vals(&cfg("task=spiral&steps=30"))
+    );
+    assert!(
+        tinytune::link::url::parse_strict("task=spiral&beta2=1").is_err(),
+        "β₂ < 1"
+    );
+    let study = tinytune::link::url::parse("task=spiral&opt=sgd&beta1=0.8").study;
+    let why = tinytune::link::applies::Uses::of(&study).unused(&tinytune::keys::BETA1);
+    assert_eq!(why, Some("SGD keeps no moments: choose Adam"));
+}

@@ -14,11 +14,11 @@ use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_nu
 
 /// Every key, in the order links are written (`v` first).
 pub static KEYS: &[&Key] = &[
-    &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &CLIP,
-    &PARAM, &BW, &AIN, &AOUT, &RZERO, &R, &ALPHA, &SCALE, &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT,
-    &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &COORD, &MODEL,
-    &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &YLOG,
-    &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
+    &BETA2, &CLIP, &PARAM, &BW, &AIN, &AOUT, &RZERO, &R, &ALPHA, &SCALE, &AINIT, &TRAIN, &LPLUS, &TARGET,
+    &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB,
+    &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC,
+    &BACKEND, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -334,6 +334,22 @@ pub static DECAY: Key = Key::new(
 .sweep()
 .unused(|c| (c.wd == 0.0).then_some("there is no weight decay: set wd"))
 .help("which tensors weight decay acts on: all, or matrices (nanoGPT: none on biases and norm gains)");
+
+fn no_moments(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.opt == crate::knobs::optim::OptimizerKind::Sgd).then_some("SGD keeps no moments: choose Adam")
+}
+
+pub static BETA1: Key = Key::new("beta1", "β₁", "Adam's β₁", Optimizer, exp!(number beta1))
+    .number(0.5, 0.999)
+    .sweep()
+    .unused(no_moments)
+    .help("Adam's first-moment decay β₁ (torch's betas[0])");
+
+pub static BETA2: Key = Key::new("beta2", "β₂", "Adam's β₂", Optimizer, exp!(number beta2))
+    .number(0.9, 0.99999)
+    .sweep()
+    .unused(no_moments)
+    .help("Adam's second-moment decay β₂ (torch's betas[1]; nanoGPT uses 0.95)");
 
 pub static CLIP: Key = Key::new("clip", "Gradient clip", "gradient clipping", Optimizer, exp!(number clip))
     .number(0.0, 1e6)

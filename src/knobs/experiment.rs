@@ -29,6 +29,9 @@ pub struct ExperimentConfig {
     pub wd: f64,
     /// Which tensors `wd` acts on.
     pub decay: crate::knobs::schedule::DecayOn,
+    /// Adam's β₁ and β₂ (PyTorch's `betas`).
+    pub beta1: f64,
+    pub beta2: f64,
     /// Gradient clipping: the most the global gradient norm may be (0 = no clipping).
     pub clip: f64,
     /// Plain MLP or residual blocks, and the residual branch multiplier.
@@ -71,6 +74,8 @@ impl Default for ExperimentConfig {
             warm: 0,
             wd: 0.0,
             decay: crate::knobs::schedule::DecayOn::All,
+            beta1: crate::train::adam::BETA_1,
+            beta2: crate::train::adam::BETA_2,
             clip: 0.0,
             residual: crate::knobs::arch::Residual::None,
             coord: 0,

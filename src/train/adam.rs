@@ -30,9 +30,9 @@ use burn::prelude::*;
 
 use crate::data::device::VIEW_ALIGN;
 
-/// Adam's first-moment decay (PyTorch's default), as PyTorch holds it: a double.
+/// Adam's first-moment decay by default (PyTorch's), as PyTorch holds it: a double (`beta1`).
 pub const BETA_1: f64 = 0.9;
-/// Adam's second-moment decay.
+/// Adam's second-moment decay by default (`beta2`).
 pub const BETA_2: f64 = 0.999;
 /// ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
 /// expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
@@ -170,24 +170,28 @@ pub struct Adam {
     /// Whether the corrections come from the device's step count (CubeCL devices) or are
     /// scalars (the CPU); see the module's comment.
     on_device: bool,
+    /// β₁ and β₂ (PyTorch's `betas`), doubles as PyTorch holds them.
+    betas: (f64, f64),
 }
 
 impl Adam {
-    /// An Adam whose steps `clock` counts, for parameters on `device`.
-    pub fn new(clock: AdamClock, weight_decay: f64, device: &Device) -> Self {
+    /// An Adam with moment decays `betas` whose steps `clock` counts, for parameters on
+    /// `device`.
+    pub fn new(clock: AdamClock, weight_decay: f64, betas: (f64, f64), device: &Device) -> Self {
         Self {
             clock,
             weight_decay,
             on_device: crate::model::backend::scalars_are_uploads(device),
+            betas,
         }
     }
 }
 
 /// The bias corrections of step `t` as PyTorch computes them (doubles): b₁ = 1 − β₁ᵗ and
 /// s = √(1 − β₂ᵗ).
-pub fn corrections(t: usize) -> (f64, f64) {
+pub fn corrections(t: usize, (beta_1, beta_2): (f64, f64)) -> (f64, f64) {
     let t = t as f64;
-    (1.0 - BETA_1.powf(t), (1.0 - BETA_2.powf(t)).sqrt())
+    (1.0 - beta_1.powf(t), (1.0 - beta_2.powf(t)).sqrt())
 }
 
 /// `x` beyond which [`one_minus_exp`] takes `exp` itself: below it 1 − eˣ ≥ 0.39, so an `exp`
@@ -255,18 +259,18 @@ impl Optimizer for Adam {
         let spread = |t: &Tensor<D>, ln_beta: f64| (Tensor::zeros_like(&grad) + t.clone()) * ln_beta as f32;
         let s_device = device_t
             .as_ref()
-            .map(|t| one_minus_exp(spread(t, BETA_2.ln())).sqrt());
-        let (b1_host, s_host) = corrections(self.clock.step_count());
-        let (beta_1, beta_2) = (BETA_1 as f32, BETA_2 as f32);
+            .map(|t| one_minus_exp(spread(t, self.betas.1.ln())).sqrt());
+        let (b1_host, s_host) = corrections(self.clock.step_count(), self.betas);
+        let (beta_1, beta_2) = self.betas;
         let (m, v) = match state {
             Some(s) => (
-                s.m * beta_1 + grad.clone() * (1.0 - BETA_1) as f32,
-                s.v * beta_2 + grad.clone().square() * (1.0 - BETA_2) as f32,
+                s.m * beta_1 as f32 + grad.clone() * (1.0 - beta_1) as f32,
+                s.v * beta_2 as f32 + grad.clone().square() * (1.0 - beta_2) as f32,
             ),
             // Zero moments, as PyTorch starts them, without materialising the zeros.
             None => (
-                grad.clone() * (1.0 - BETA_1) as f32,
-                grad.clone().square() * (1.0 - BETA_2) as f32,
+                grad.clone() * (1.0 - beta_1) as f32,
+                grad.clone().square() * (1.0 - beta_2) as f32,
             ),
         };
         // PyTorch's order: (√v / s + ε), then m / that, then times η / b₁.
@@ -277,8 +281,9 @@ impl Optimizer for Adam {
         } + EPSILON;
         let update = m.clone() / den;
         let update = match device_t {
-            // b₁ = 1 − β₁ᵗ ≥ 0.1: `exp` does not cancel there.
-            Some(t) => update * ((-spread(&t, BETA_1.ln()).exp() + 1.0).recip() * lr as f32),
+            // b₁ = 1 − β₁ᵗ ≥ 1 − β₁ ≥ 0.001 (`beta1` ≤ 0.999): `exp`'s few ulp of eˣ ≤ 1 stay
+            // within 1e-4 of b₁ at the first step and shrink as b₁ grows.
+            Some(t) => update * ((-spread(&t, beta_1.ln()).exp() + 1.0).recip() * lr as f32),
             None => update * (lr / b1_host) as f32,
         };
         let decay = lr * self.weight_decay;
@@ -345,7 +350,7 @@ mod tests {
     /// [`train`] by Adam with decay `wd` on `clock`, advanced every step.
     fn adam_wd(clock: &AdamClock, wd: f64, steps: usize) -> Vec<f32> {
         train(
-            ModuleOptimizer::from(Adam::new(clock.clone(), wd, &backend::cpu())),
+            ModuleOptimizer::from(Adam::new(clock.clone(), wd, (BETA_1, BETA_2), &backend::cpu())),
             Some(clock),
             steps,
         )
@@ -358,7 +363,7 @@ mod tests {
 
     /// The layer, batch and schedule of [`train`], trained by PyTorch's Adam/AdamW written out in
     /// doubles (gradients by hand: loss Σ(xW + b)², so dW = 2xᵀ(xW + b), db = 2Σ(xW + b)).
-    fn pytorch_in_doubles(wd: f64, steps: usize) -> Vec<f64> {
+    fn pytorch_in_doubles(wd: f64, (beta_1, beta_2): (f64, f64), steps: usize) -> Vec<f64> {
         let x = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.75]];
         let mut w = [
             [0.3, -0.2, 0.1, 0.4],
@@ -379,10 +384,10 @@ mod tests {
                     grad[12 + j] += 2.0 * y;
                 }
             }
-            let (b1, s) = corrections(t);
+            let (b1, s) = corrections(t, (beta_1, beta_2));
             for (k, g) in grad.iter().enumerate() {
-                m[k] = BETA_1 * m[k] + (1.0 - BETA_1) * g;
-                v[k] = BETA_2 * v[k] + (1.0 - BETA_2) * g * g;
+                m[k] = beta_1 * m[k] + (1.0 - beta_1) * g;
+                v[k] = beta_2 * v[k] + (1.0 - beta_2) * g * g;
                 let p = if k < 12 {
                     &mut w[k / 4][k % 4]
                 } else {
@@ -408,14 +413,19 @@ mod tests {
     fn follows_pytorchs_adam_and_adamw_in_double_precision() {
         // f32 against doubles over 40 steps: rounding only (Burn's own Adam, with its f32 betas and
         // `powi` corrections, is 1e-5 off PyTorch's first corrections).
-        for wd in [0.0, 0.1] {
+        // Also with nanoGPT's β₂ = 0.95 and a β₁ of 0.8 (`beta1`, `beta2`).
+        for (wd, betas) in [
+            (0.0, (BETA_1, BETA_2)),
+            (0.1, (BETA_1, BETA_2)),
+            (0.1, (0.8, 0.95)),
+        ] {
             let clock = AdamClock::new(40);
             let ours = train(
-                ModuleOptimizer::from(Adam::new(clock.clone(), wd, &backend::cpu())),
+                ModuleOptimizer::from(Adam::new(clock.clone(), wd, betas, &backend::cpu())),
                 Some(&clock),
                 40,
             );
-            assert_close(&ours, &pytorch_in_doubles(wd, 40), 2e-6);
+            assert_close(&ours, &pytorch_in_doubles(wd, betas, 40), 2e-6);
         }
     }
 
@@ -423,15 +433,22 @@ mod tests {
     fn the_devices_corrections_are_the_hosts() {
         // The device path's arithmetic (the step count's table, the series, `exp`), run on the
         // CPU: the same weights as the scalars' path to rounding.
-        for wd in [0.0, 0.1] {
+        for (wd, betas) in [
+            (0.0, (BETA_1, BETA_2)),
+            (0.1, (BETA_1, BETA_2)),
+            (0.1, (0.99, 0.95)),
+        ] {
             let clock = AdamClock::new(40);
             let device = Adam {
                 clock: clock.clone(),
                 weight_decay: wd,
                 on_device: true,
+                betas,
             };
             let ours = train(ModuleOptimizer::from(device), Some(&clock), 40);
-            let host = adam_wd(&AdamClock::new(40), wd, 40);
+            let host_clock = AdamClock::new(40);
+            let host = Adam::new(host_clock.clone(), wd, betas, &backend::cpu());
+            let host = train(ModuleOptimizer::from(host), Some(&host_clock), 40);
             let host: Vec<f64> = host.iter().map(|&h| h as f64).collect();
             assert_close(&ours, &host, 2e-7);
         }
@@ -472,7 +489,7 @@ mod tests {
         let counted = adam(&AdamClock::new(5), 5);
         let stale = AdamClock::new(5);
         let frozen = train(
-            ModuleOptimizer::from(Adam::new(stale, 0.0, &backend::cpu())),
+            ModuleOptimizer::from(Adam::new(stale, 0.0, (BETA_1, BETA_2), &backend::cpu())),
             None,
             5,
         );

@@ -72,6 +72,7 @@ fn add_optimizer(
     group: ParamGroup,
     opt: OptimizerKind,
     wd: f64,
+    betas: (f64, f64),
     clock: &AdamClock,
     device: &Device,
 ) -> ModuleOptimizer {
@@ -86,7 +87,7 @@ fn add_optimizer(
         }
     }
     match opt {
-        OptimizerKind::Adam => add(optim, group, Adam::new(clock.clone(), wd, device)),
+        OptimizerKind::Adam => add(optim, group, Adam::new(clock.clone(), wd, betas, device)),
         OptimizerKind::Sgd if wd > 0.0 => add(
             optim,
             group,
@@ -130,7 +131,8 @@ pub fn optimization(
         }
     }
     let clock = AdamClock::new(total);
-    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd, &clock, device);
+    let betas = (cfg.beta1, cfg.beta2);
+    let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd, betas, &clock, device);
     for (wd, ids) in by_value(&rates, |r| r.wd) {
         if wd != cfg.wd {
             optim = add_optimizer(
@@ -138,6 +140,7 @@ pub fn optimization(
                 ParamGroup::from_ids(ids),
                 cfg.opt,
                 wd,
+                betas,
                 &clock,
                 device,
             );
