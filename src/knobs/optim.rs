@@ -1,5 +1,5 @@
-//! The optimizer as a setting (link key `opt`); its rates per parameter come from `mup` and
-//! `schedule`.
+//! The optimizer as a setting (link keys `opt`, `beta1`, `beta2`); its rates per parameter come
+//! from `mup` and `schedule`.
 
 use crate::vocab::Named;
 
@@ -16,3 +16,8 @@ impl Named for OptimizerKind {
         (OptimizerKind::Sgd, "sgd", "SGD"),
     ];
 }
+
+/// Adam's first-moment decay by default (PyTorch's), as PyTorch holds it: a double (`beta1`).
+pub const BETA_1: f64 = 0.9;
+/// Adam's second-moment decay by default (`beta2`).
+pub const BETA_2: f64 = 0.999;

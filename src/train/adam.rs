@@ -30,10 +30,7 @@ use burn::prelude::*;
 
 use crate::data::device::VIEW_ALIGN;
 
-/// Adam's first-moment decay by default (PyTorch's), as PyTorch holds it: a double (`beta1`).
-pub const BETA_1: f64 = 0.9;
-/// Adam's second-moment decay by default (`beta2`).
-pub const BETA_2: f64 = 0.999;
+pub use crate::knobs::optim::{BETA_1, BETA_2};
 /// ε = 1e-8 as in PyTorch (Burn's default is 1e-5), so learning rates mean what PyTorch users
 /// expect; with Adam's per-coordinate normalisation a large ε also damps μP's small updates.
 pub const EPSILON: f32 = 1e-8;
