@@ -151,8 +151,8 @@ impl Windows {
 /// Draws task `kind` (modadd: the p² sums split by `train_frac`, whatever `n`; copy, reverse and
 /// sort: `n` training examples and up to `n` validation examples, none of them a training
 /// example; text: the training text to draw windows of `ctx` + 1 characters from, a fixed sample
-/// of `val` training windows to score training accuracy on, and `val` windows spread over the
-/// held-out text). `shift` gives the adaptation phase's task instead (`Shift::describe` says what
+/// of training windows to score training accuracy on, and `val` windows spread over the held-out
+/// text). `shift` gives the adaptation phase's task instead (`Shift::describe` says what
 /// changes); the inputs are drawn from the same streams, so only the rule differs.
 pub fn generate(
     kind: SeqKind,
@@ -244,8 +244,7 @@ fn modadd(cfg: &SeqConfig, seed: u64, shift: Option<Shift>) -> SeqDataset {
     let (plus, eq) = (p as i64, p as i64 + 1);
     let mut pairs: Vec<(usize, usize)> = (0..p).flat_map(|a| (0..p).map(move |b| (a, b))).collect();
     Rng::stream(seed, streams::SEQ_SPLIT).shuffle(&mut pairs);
-    let cut = ((pairs.len() as f64) * cfg.train_frac).round() as usize;
-    let cut = cut.clamp(1, pairs.len().saturating_sub(1).max(1));
+    let cut = cfg.modadd_train();
     let answer = |a: usize, b: usize| match shift {
         None => (a + b) % p,
         Some(Shift::Rotate) => (a + p - b) % p,

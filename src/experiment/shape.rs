@@ -40,10 +40,7 @@ impl ExperimentConfig {
     pub fn batch_examples(&self) -> usize {
         let examples = match self.task {
             Task::Text => self.batch,
-            Task::Modadd => {
-                let sums = self.seq.modulus * self.seq.modulus;
-                ((sums as f64 * self.seq.train_frac).round() as usize).clamp(1, sums.saturating_sub(1).max(1))
-            }
+            Task::Modadd => self.seq.modadd_train(),
             _ => self.points,
         };
         self.batch.min(examples).max(1)

@@ -57,6 +57,13 @@ impl Default for SeqConfig {
 }
 
 impl SeqConfig {
+    /// Sums of a + b (mod p) that train: the share `train_frac` of all p², at least one and
+    /// leaving at least one to validate.
+    pub fn modadd_train(&self) -> usize {
+        let sums = self.modulus * self.modulus;
+        (((sums as f64) * self.train_frac).round() as usize).clamp(1, sums.saturating_sub(1).max(1))
+    }
+
     /// Tokens of `kind`'s alphabet: the symbols (or residues) and the task's marks.
     pub fn vocab(&self, kind: SeqKind) -> usize {
         match kind {

@@ -155,16 +155,16 @@ impl Sequences {
         }
     }
 
-    /// The mean cross-entropy over the first `rows` examples of `split` (`data`, on the device)
-    /// and, with `accuracy`, the share of right answers ([1] each), off the autodiff graph and
-    /// [`chunk_rows`] examples a pass (the char LM's validation is four passes).
+    /// What [`Self::score`] measures, off the autodiff graph and [`chunk_rows`] examples a pass
+    /// (the char LM's validation is four passes): the mean cross-entropy, and with `accuracy`
+    /// the share of right answers ([1] each; only what is asked for is computed).
     fn score(
         &self,
         model: &Gpt,
         (split, data): (&Split, &DeviceSeqs),
         rows: usize,
-        accuracy: bool,
-    ) -> (Tensor<1>, Option<Tensor<1>>) {
+        (loss, accuracy): (bool, bool),
+    ) -> (Option<Tensor<1>>, Option<Tensor<1>>) {
         let chunk = chunk_rows(split.t);
         let (mut ce, mut right) = (Vec::new(), Vec::new());
         for at in (0..rows).step_by(chunk) {
@@ -173,11 +173,13 @@ impl Sequences {
             if accuracy {
                 right.push(self.right(logits.clone(), y.clone().inner(), mask.clone().inner()));
             }
-            ce.push(Self::ce_sum(logits, y.inner(), mask.inner()));
+            if loss {
+                ce.push(Self::ce_sum(logits, y.inner(), mask.inner()));
+            }
         }
-        let scored = split.mask[..rows * split.t].iter().sum::<f32>().max(1.0);
         let sum = |parts: Vec<Tensor<1>>| Tensor::cat(parts, 0).sum();
-        let loss = sum(ce).div_scalar(scored);
+        let scored = || split.mask[..rows * split.t].iter().sum::<f32>().max(1.0);
+        let loss = loss.then(|| sum(ce).div_scalar(scored()));
         let acc = accuracy.then(|| sum(right).div_scalar(self.answers(split, rows).max(1.0)));
         (loss, acc)
     }
@@ -299,12 +301,13 @@ impl Objective for Sequences {
         let infer = model.valid();
         // Validation scores the model, not the objective: cross-entropy alone (its bits per
         // character are nats / ln 2), whatever z-loss the training adds (#31).
-        let (val_loss, val_acc) = self.score(&infer, (&self.dataset.val, &self.val), self.val.n, true);
+        let val = (&self.dataset.val, &self.val);
+        let (val_loss, val_acc) = self.score(&infer, val, self.val.n, (true, true));
         let rows = self.train.n.min(chunk_rows(self.dataset.train.t));
-        let (_, train_acc) = self.score(&infer, (&self.dataset.train, &self.train), rows, true);
+        let (_, train_acc) = self.score(&infer, (&self.dataset.train, &self.train), rows, (false, true));
         let accuracy = train_acc.zip(val_acc).map(|(t, v)| Tensor::cat(vec![t, v], 0));
         Some(Evaluation {
-            loss: val_loss,
+            loss: val_loss?,
             accuracy,
         })
     }
@@ -331,8 +334,13 @@ impl Objective for Sequences {
         }
         // The quantized model's validation cross-entropy, comparable with the float one's.
         let quantized = model.quantized(q, native).valid();
-        let (loss, _) = self.score(&quantized, (&self.dataset.val, &self.val), self.val.n, false);
-        Some(loss)
+        let (loss, _) = self.score(
+            &quantized,
+            (&self.dataset.val, &self.val),
+            self.val.n,
+            (true, false),
+        );
+        loss
     }
 
     /// The last block's first head on the first validation example, the argmax answers of the
