@@ -8,9 +8,9 @@ environment outside the repository:
 
     python3 -m venv ~/fixvenv
     ~/fixvenv/bin/pip install torch mup peft bitsandbytes ml_dtypes numpy
-    ~/fixvenv/bin/python scripts/fixtures.py
+    ~/fixvenv/bin/python scripts/fixtures.py        # or `fixtures.py gpt`: the transformer's only
 
-Every file records the library versions that made it. The models mirror tinytune's MLP exactly:
+Every file records the library versions that made it. The transformer's fixtures are scripts/fixtures_gpt.py's. The MLP's models mirror tinytune's MLP exactly:
 input (64 → w), two hidden (w → w), readout (w → 10), ReLU, weights N(0, 1/fan_in) and zero biases
 in the standard parameterization; under μP the readout is mup's `MuReadout` and `set_base_shapes`
 (base width 64, delta width 128) does the rest.
@@ -504,7 +504,13 @@ def write(name, obj):
 
 
 def main():
+    """`fixtures.py` writes every fixture; `fixtures.py gpt` only the transformer's."""
+    import fixtures_gpt
+
     torch.set_num_threads(2)
+    fixtures_gpt.write_all(write, versions())
+    if sys.argv[1:] == ["gpt"]:
+        return
     write("mup_tables.json", mup_tables())
     write("lora.json", lora_fixture())
     write("minifloat.json", minifloat_fixture())

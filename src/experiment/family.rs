@@ -23,6 +23,12 @@ pub trait Architecture: Sync {
     /// selects, by index or name, and quantization rounds).
     fn linears(&self, cfg: &ExperimentConfig) -> Vec<(String, usize, usize)>;
 
+    /// What the coordinate check records, in forward order: every linear layer's output (and the
+    /// transformer's embedding and attention logits).
+    fn coord_names(&self, cfg: &ExperimentConfig) -> Vec<String> {
+        self.linears(cfg).into_iter().map(|(n, _, _)| n).collect()
+    }
+
     /// Parameters of the whole model (weights, biases, embeddings, norms).
     fn parameters(&self, cfg: &ExperimentConfig) -> usize;
 

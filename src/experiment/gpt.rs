@@ -5,7 +5,7 @@
 use super::family::{Architecture, MemoryItem};
 use crate::keys::{self, ConfigError, Key};
 use crate::knobs::ExperimentConfig;
-use crate::knobs::arch::{Activation, Family, Residual};
+use crate::knobs::arch::{Activation, Family};
 use crate::knobs::gpt::Pos;
 use crate::knobs::task::Task;
 use crate::vocab::Named;
@@ -15,6 +15,29 @@ pub struct Gpt;
 impl Architecture for Gpt {
     fn linears(&self, cfg: &ExperimentConfig) -> Vec<(String, usize, usize)> {
         cfg.gpt.linear_layers(cfg.classes(), cfg.width, cfg.depth)
+    }
+
+    /// `embedding` (tokens and positions, what the first block reads), then per block its q, k, v,
+    /// `block.{i}.attn.logits` (mean |q·k·scale| over the positions attended to), o, fc and proj,
+    /// and the readout's logits (tied or not): the embedding outputs, every linear layer and the
+    /// attention logits, as `mup`'s Transformer coord check records them.
+    fn coord_names(&self, cfg: &ExperimentConfig) -> Vec<String> {
+        let mut out = vec!["embedding".to_string()];
+        for i in 0..cfg.depth {
+            for p in [
+                "attn.q",
+                "attn.k",
+                "attn.v",
+                "attn.logits",
+                "attn.o",
+                "mlp.fc",
+                "mlp.proj",
+            ] {
+                out.push(format!("block.{i}.{p}"));
+            }
+        }
+        out.push("readout".to_string());
+        out
     }
 
     fn parameters(&self, cfg: &ExperimentConfig) -> usize {
@@ -165,18 +188,11 @@ impl Architecture for Gpt {
             ));
         }
         // The MLP's knobs, each with the change that makes the link run.
-        let mlp_only = [
-            (
-                cfg.residual != Residual::None,
-                &keys::RES,
-                "the transformer always has residual blocks",
-            ),
-            (
-                cfg.act != Activation::Relu,
-                &keys::ACT,
-                "the transformer's MLP uses GELU",
-            ),
-        ];
+        let mlp_only = [(
+            cfg.act != Activation::Relu,
+            &keys::ACT,
+            "the transformer's MLP uses GELU",
+        )];
         for (on, key, why) in mlp_only {
             if on {
                 errs.push(ConfigError::new(

@@ -66,6 +66,12 @@ impl ExperimentConfig {
         self.arch().linears(self).into_iter().map(|(n, _, _)| n).collect()
     }
 
+    /// What the coordinate check records, in its order (every linear layer; the transformer's
+    /// embedding and attention logits too).
+    pub fn coord_names(&self) -> Vec<String> {
+        self.arch().coord_names(self)
+    }
+
     /// (name, in, out) of every linear layer `target` selects, whatever the rank.
     fn targeted_layers(&self) -> Vec<(String, usize, usize)> {
         self.arch()

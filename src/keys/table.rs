@@ -15,10 +15,10 @@ use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_nu
 /// Every key, in the order links are written (`v` first).
 pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
-    &BETA2, &CLIP, &PARAM, &BW, &AIN, &AOUT, &RZERO, &R, &ALPHA, &SCALE, &AINIT, &TRAIN, &LPLUS, &TARGET,
-    &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB,
-    &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC,
-    &BACKEND, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &BETA2, &CLIP, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT, &TRAIN,
+    &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP,
+    &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P,
+    &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -263,13 +263,8 @@ pub static D: Key = Key::new("d", "Hidden layers", "hidden layers", Model, exp!(
 
 pub static RES: Key = Key::new("res", "Residual", "residual option", Model, exp!(named residual))
     .sweep()
-    .unused(|c| {
-        planted_linear(c).or_else(|| {
-            c.is_transformer()
-                .then_some("the transformer's blocks are always residual")
-        })
-    })
-    .help("plain MLP, or residual blocks h ← h + β·(W·φ(h) + b) with β = 1 or 1/√L");
+    .unused(planted_linear)
+    .help("plain MLP, or residual blocks h ← h + β·(W·φ(h) + b) with β = 1 or 1/√L (the transformer: β on both branches of every block; none means 1)");
 
 pub static ACT: Key = Key::new("act", "Activation", "activation", Model, exp!(named act))
     .sweep()
@@ -378,7 +373,7 @@ pub static BW: Key = Key::new(
 .sweep()
 .sizes()
 .unused(sp)
-.help("μP base width: μP = SP at this width, m = w/bw");
+.help("μP base width: m = w/bw; μP = SP at this width (the transformer: but for qzero's zero queries)");
 
 pub static AIN: Key = Key::new(
     "ain",
@@ -390,7 +385,7 @@ pub static AIN: Key = Key::new(
 .number(1e-6, 1e6)
 .sweep()
 .unused(sp)
-.help("μP input multiplier α_in on the input layer's output");
+.help("μP input multiplier α_in on the input layer's output (the transformer: tokens and positions)");
 
 pub static AOUT: Key = Key::new(
     "aout",
@@ -414,6 +409,29 @@ pub static RZERO: Key = Key::new(
 .sweep()
 .unused(sp)
 .help("μP zero-init readout");
+
+pub static QZERO: Key = Key::new(
+    "qzero",
+    "zero-init queries (μP)",
+    "zero-init queries",
+    Scaling,
+    exp!(flag mup.query_zero),
+)
+.sweep()
+.unused(|c| sp(c).or_else(|| transformer(c)))
+.help("μP transformer: queries start at zero, as mup's Transformer example and README do (on by default)");
+
+pub static AMULT: Key = Key::new(
+    "amult",
+    "attn_mult",
+    "attention multiplier attn_mult",
+    Scaling,
+    exp!(number mup.attn_mult),
+)
+.number(0.0, 1e6)
+.sweep()
+.unused(|c| sp(c).or_else(|| transformer(c)))
+.help("μP transformer: mup's attn_mult, logits q·k·√attn_mult/d_head; 0 = the head width at the base width, so μP's scale equals SP's there (mup's example: 1)");
 
 pub static R: Key = Key::new(
     "r",

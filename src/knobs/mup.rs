@@ -40,7 +40,8 @@ impl Named for Parameterization {
     ];
 }
 
-/// The μP knobs (link keys `param`, `bw`, `ain`, `aout`, `rzero`).
+/// The μP knobs (link keys `param`, `bw`, `ain`, `aout`, `rzero`, and the transformer's `qzero`,
+/// `amult`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MupConfig {
     pub param: Parameterization,
@@ -52,6 +53,13 @@ pub struct MupConfig {
     pub alpha_out: f64,
     /// Start the readout at zero (`MuReadout(readout_zero_init=True)`).
     pub readout_zero: bool,
+    /// Start the transformer's query projections at zero, as `mup`'s Transformer example does
+    /// and its README recommends (the attention logits then start at zero at every width).
+    pub query_zero: bool,
+    /// `mup`'s `attn_mult`: attention logits q·k·√attn_mult/d_head under μP. 0 means the head
+    /// width at the base width, so μP's scale equals SP's 1/√d_head there (the README's
+    /// "8/d … backward compatible with 1/√d when d = 64"); `mup`'s example defaults to 1.
+    pub attn_mult: f64,
 }
 
 impl Default for MupConfig {
@@ -62,6 +70,8 @@ impl Default for MupConfig {
             alpha_in: 1.0,
             alpha_out: 1.0,
             readout_zero: false,
+            query_zero: true,
+            attn_mult: 0.0,
         }
     }
 }
@@ -242,6 +252,33 @@ impl MupConfig {
             Role::Readout if self.mup() => self.alpha_out / self.width_mult(width),
             _ => 1.0,
         }
+    }
+
+    /// The attention logits' scale for heads `head_dim` wide, `base_head_dim` at the base width:
+    /// 1/√d_head under SP; √attn_mult/d_head under μP (`attn_mult` 0: the base head width).
+    pub fn attention_scale(&self, head_dim: usize, base_head_dim: usize) -> f64 {
+        let dh = head_dim.max(1) as f64;
+        if !self.mup() {
+            return 1.0 / dh.sqrt();
+        }
+        let mult = if self.attn_mult > 0.0 {
+            self.attn_mult
+        } else {
+            base_head_dim.max(1) as f64
+        };
+        mult.sqrt() / dh
+    }
+
+    /// Whether the transformer's queries start at zero (μP with `qzero`).
+    pub fn zero_queries(&self) -> bool {
+        self.mup() && self.query_zero
+    }
+
+    /// The token embedding's init std when the readout is tied to it: `MuSharedReadout` is a
+    /// `MuReadout`, so `set_base_shapes` multiplies the shared [vocab, d] weight by
+    /// √(width mult) (its fan-in, d, grows); 1 (N(0, 1), torch's default) under SP.
+    pub fn tied_embedding_std(&self, width: usize) -> f64 {
+        self.width_mult(width).sqrt()
     }
 
     /// Factor on a layer's output, bias included: α_in on the input layer.

@@ -10,7 +10,9 @@ pub struct Trace {
     /// Whether to record `outputs` (the coordinate check).
     pub coords: bool,
     /// [1] each: mean |output| of a linear layer (after μP's multipliers, before the
-    /// activation), in `Family::linears` order: what `mup`'s coord check hooks.
+    /// activation), and for the transformer also of the blocks' input (embedding and positions)
+    /// and each layer's attention logits, in forward order (`ExperimentConfig::coord_names`):
+    /// what `mup`'s coord check hooks.
     pub outputs: Vec<Tensor<1>>,
     /// [1] each: max over batch, heads and positions of the scaled, unmasked attention logits.
     pub max_logits: Vec<Tensor<1>>,
@@ -44,6 +46,23 @@ impl Trace {
     pub fn linear<const D: usize>(&mut self, y: &Tensor<D>) {
         if self.coords {
             self.outputs.push(y.clone().abs().mean().detach().reshape([1]));
+        }
+    }
+
+    /// The transformer's embedding output (what the first block reads), [batch, time, d]: its
+    /// mean |h|, as `mup`'s coord check hooks an `nn.Embedding`.
+    pub fn embedding(&mut self, h: &Tensor<3>) {
+        self.linear(h);
+    }
+
+    /// Scaled attention logits [batch, heads, t, t] and the mask of the future (true where a
+    /// position may not look): their mean |logit| over the positions attended to.
+    pub fn attention_logits(&mut self, scores: &Tensor<4>, future: &Tensor<4, Bool>) {
+        if self.coords {
+            let [b, h, t, _] = scores.dims();
+            let seen = (b * h * t * (t + 1) / 2) as f64;
+            let sum = scores.clone().abs().mask_fill(future.clone(), 0.0).sum();
+            self.outputs.push(sum.div_scalar(seen).detach().reshape([1]));
         }
     }
 }

@@ -39,7 +39,7 @@ pub fn coord_panels(runs: &[Run]) -> Option<(&'static Key, Vec<Vec<CoordPanel>>)
         if !rows.contains(&row) {
             rows.push(row.clone());
         }
-        let names = r.config.layer_names();
+        let names = r.config.coord_names();
         for (step, values) in r.coords() {
             for (name, &v) in names.iter().zip(values.iter()) {
                 if !v.is_finite() {

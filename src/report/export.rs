@@ -137,7 +137,7 @@ pub fn to_coord_csv(runs: &[Run]) -> String {
     header.extend(strings(["step", "layer", "mean_abs"]));
     let mut rows = vec![header];
     for (i, run) in runs.iter().enumerate() {
-        let names = run.config.layer_names();
+        let names = run.config.coord_names();
         for (step, values) in run.coords() {
             for (name, v) in names.iter().zip(values) {
                 let mut row = knob_row(i, run);

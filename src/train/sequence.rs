@@ -221,7 +221,8 @@ impl Objective for Sequences {
             cfg.depth,
             &mut Rng::stream(cfg.seed, streams::INIT),
             device,
-        );
+        )
+        .with_branch(cfg.residual.branch_mult(cfg.depth).unwrap_or(1.0));
         let objective = Self {
             train: DeviceSeqs::upload(&dataset.train, usize::MAX, device),
             val: DeviceSeqs::upload(&dataset.val, val_rows(kind, dataset.val.t), device),

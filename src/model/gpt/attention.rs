@@ -89,6 +89,9 @@ impl Attention {
         let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device())
             .reshape([1, 1, t, t])
             .expand([b, h, t, t]);
+        if let Some(tr) = pass.trace.as_deref_mut() {
+            tr.attention_logits(&scores, &future);
+        }
         let scores = scores.mask_fill(future, f32::NEG_INFINITY);
         if let Some(t) = pass.trace.as_deref_mut() {
             t.max_logits.push(scores.clone().max().detach().reshape([1]));

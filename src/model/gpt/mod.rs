@@ -6,11 +6,15 @@
 //! name and role: `block.{i}.attn.{q,k,v,o}`, `block.{i}.mlp.{fc,proj}`, `readout`. Weights are
 //! drawn from tinytune's seeded generator, so a link replays the same model on every backend.
 //!
-//! μP (Tensor Programs V, as `mup` computes it): attention logits are q·k·√d_base/d_head, 1/d_head
-//! up to a constant, so μP equals SP's 1/√d_head at the base width; the readout's input is scaled
-//! by α_out/m (MuReadout) and its init follows `mup`'s table; the embedding is input-like (its
-//! init and Adam rate do not change with width) and its output is scaled by α_in; the hidden
-//! matrices get η/m through the optimizer groups (`param_specs` gives each tensor its role).
+//! μP is `mup`'s Transformer recipe (its `examples/Transformer` and README): attention logits
+//! q·k·√attn_mult/d_head (1/d_head up to a constant; by default √d_base/d_head, so μP's scale
+//! equals SP's 1/√d_head at the base width); queries start at zero (`qzero`); the readout's input
+//! is scaled by α_out/m (MuReadout) and its init follows `mup`'s table (zero with `rzero`); a tied
+//! readout is `MuSharedReadout`, so the shared embedding starts at N(0, m) as `set_base_shapes`
+//! leaves it; the embedding is input-like (its Adam rate does not change with width) and α_in
+//! scales the input to the blocks, tokens and positions; the hidden matrices get η/m through the
+//! optimizer groups (`param_specs` gives each tensor its role). Residual branches are scaled by
+//! β = 1 or 1/√L (`res`, Depth-μP's branch multiplier).
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, RotaryEncoding, RotaryEncodingConfig};
@@ -33,7 +37,7 @@ use crate::model::quant::tensor::{fake_quant, straight_through};
 use attention::Pass;
 use burn::nn::norm::Normalization;
 
-/// Pre-norm residual block: h ← h + attn(norm(h)); h ← h + mlp(norm(h)).
+/// Pre-norm residual block: h ← h + β·attn(norm(h)); h ← h + β·mlp(norm(h)).
 #[derive(Module, Debug)]
 pub struct Block {
     norm1: Normalization,
@@ -41,14 +45,23 @@ pub struct Block {
     norm2: Normalization,
     pub fc: Linear,
     pub proj: Linear,
+    /// β, the residual branches' multiplier (1, or 1/√L with `res=isqrt`).
+    branch: f64,
 }
 
 impl Block {
     /// h: [batch, time, d] → [batch, time, d].
     fn forward(&self, h: Tensor<3>, pass: &mut Pass) -> Tensor<3> {
-        let h = h.clone() + self.attn.forward(self.norm1.forward(h), pass);
+        let branch = |y: Tensor<3>| {
+            if self.branch == 1.0 {
+                y
+            } else {
+                y.mul_scalar(self.branch)
+            }
+        };
+        let h = h.clone() + branch(self.attn.forward(self.norm1.forward(h), pass));
         let hidden = activation::gelu(pass.linear(&self.fc, self.norm2.forward(h.clone())));
-        h + pass.linear(&self.proj, hidden)
+        h + branch(pass.linear(&self.proj, hidden))
     }
 }
 
@@ -64,7 +77,7 @@ pub struct Gpt {
     /// Untied readout d → vocab; `None` when tied to the embedding.
     pub readout: Option<Linear>,
     vocab: usize,
-    /// α_in on the embedding's output (μP; 1 under SP).
+    /// α_in on the blocks' input, token embedding plus positions (μP; 1 under SP).
     embed_mult: f64,
     /// MuReadout's α_out/m on the readout's input (1 under SP).
     readout_input_mult: f64,
@@ -74,22 +87,18 @@ pub struct Gpt {
     qat: Option<QuantConfig>,
 }
 
-/// The attention logits' scale: 1/√d_head under SP; √(d_base)/d_head under μP, with d_base the
-/// head width at the base width, so the two agree there.
+/// The attention logits' scale: 1/√d_head under SP; √attn_mult/d_head under μP
+/// ([`MupConfig::attention_scale`], by default with attn_mult the head width at the base width,
+/// so the two agree there).
 pub fn attention_scale(gpt: &GptConfig, mup: &MupConfig, width: usize) -> f64 {
-    let dh = gpt.head_dim(width).max(1) as f64;
-    if mup.mup() {
-        let base = gpt.head_dim(mup.base_width).max(1) as f64;
-        base.sqrt() / dh
-    } else {
-        1.0 / dh.sqrt()
-    }
+    mup.attention_scale(gpt.head_dim(width), gpt.head_dim(mup.base_width))
 }
 
 impl Gpt {
     /// A `blocks`-block model of width `width` over a `vocab`-token alphabet, parameterized by
-    /// `mup` (SP by default). Linear weights start as `mup`'s table says (N(0, 1/fan_in) under
-    /// SP), biases at 0, embeddings at N(0, 1).
+    /// `mup` (SP by default), residual branches × 1 ([`Gpt::with_branch`] sets β). Linear
+    /// weights start as `mup`'s table says (N(0, 1/fan_in) under SP; queries at 0 with μP's
+    /// `qzero`), biases at 0, embeddings at N(0, 1) (a tied one at N(0, m) under μP).
     pub fn new(
         cfg: &GptConfig,
         mup: &MupConfig,
@@ -108,6 +117,7 @@ impl Gpt {
             .map(|_| Block {
                 norm1: norm(cfg.norm, d, device),
                 attn: Attention {
+                    // Drawn and then zeroed, so the other weights keep their draws.
                     q: seeded_linear(d, d, std(d), rng, device),
                     k: seeded_linear(d, d, std(d), rng, device),
                     v: seeded_linear(d, d, std(d), rng, device),
@@ -120,10 +130,22 @@ impl Gpt {
                 norm2: norm(cfg.norm, d, device),
                 fc: seeded_linear(d, hidden, std(d), rng, device),
                 proj: seeded_linear(hidden, d, std(hidden), rng, device),
+                branch: 1.0,
+            })
+            .map(|mut b: Block| {
+                if mup.zero_queries() {
+                    b.attn.q.weight = Param::from_tensor(Tensor::zeros([d, d], device));
+                }
+                b
             })
             .collect();
+        let embed_std = if cfg.tied {
+            mup.tied_embedding_std(width)
+        } else {
+            1.0
+        };
         Self {
-            embed: seeded_embedding(vocab, d, 1.0, rng, device),
+            embed: seeded_embedding(vocab, d, embed_std, rng, device),
             pos: (cfg.pos == Pos::Learned).then(|| seeded_embedding(cfg.ctx, d, 1.0, rng, device)),
             rope: (cfg.pos == Pos::Rope).then(|| RotaryEncodingConfig::new(cfg.ctx, dh).init(device)),
             blocks,
@@ -142,6 +164,14 @@ impl Gpt {
             readout_input_mult: mup.input_mult(Role::Readout, width),
             qat: None,
         }
+    }
+
+    /// The same model with its residual branches multiplied by `beta` (`res`).
+    pub fn with_branch(mut self, beta: f64) -> Self {
+        for b in &mut self.blocks {
+            b.branch = beta;
+        }
+        self
     }
 
     /// The token embedding [vocab, d] as the forward pass uses it: under QAT with `qemb` rounded
@@ -168,13 +198,16 @@ impl Gpt {
         let e = self.embedding();
         let [_, d] = e.dims();
         let mut h = e.clone().select(0, tokens.reshape([b * t])).reshape([b, t, d]);
+        if let Some(pos) = &self.pos {
+            let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]);
+            h = h + pos.forward(positions).expand([b, t, d]);
+        }
+        // α_in scales what the blocks read, positions included: both are input layers.
         if self.embed_mult != 1.0 {
             h = h.mul_scalar(self.embed_mult);
         }
-        if let Some(pos) = &self.pos {
-            let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]);
-            let [_, _, d] = h.dims();
-            h = h + pos.forward(positions).expand([b, t, d]);
+        if let Some(tr) = pass.trace.as_deref_mut() {
+            tr.embedding(&h);
         }
         for block in &self.blocks {
             h = block.forward(h, &mut pass);
@@ -187,9 +220,14 @@ impl Gpt {
             Some(r) => pass.linear(r, h),
             None => {
                 // Tied: logits = h · Eᵀ, E: [vocab, d].
-                h.reshape([b * t, d])
+                let y = h
+                    .reshape([b * t, d])
                     .matmul(e.transpose())
-                    .reshape([b, t, self.vocab])
+                    .reshape([b, t, self.vocab]);
+                if let Some(tr) = pass.trace.as_deref_mut() {
+                    tr.linear(&y);
+                }
+                y
             }
         }
     }
