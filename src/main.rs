@@ -478,6 +478,10 @@ fn describe_sequence(run: &tinytune::train::metrics::Run) {
         );
     }
     eprintln!("tinytune: last step: largest attention logit {max_logit:.2}, output log Z {log_z:.2}");
+    if let Some(z) = last(|s| s.z_loss) {
+        // Validation is cross-entropy only; the training loss carries this term on top.
+        eprintln!("tinytune: last step: z-loss term {z:.4} of the training loss (validation excludes it)");
+    }
     let Some(views) = &run.seq_views else {
         return;
     };

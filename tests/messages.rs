@@ -207,9 +207,11 @@ fn every_message_kind_crosses_with_its_extremes() {
             seq: Some(SeqStats {
                 max_logit: x,
                 log_z: x,
+                z_loss: Some(x),
                 train_acc: Some(x),
                 val_acc: None,
             }),
+            norms: Some(tinytune::train::metrics::Norms { grad: x, update: x }),
         })
         .collect();
     let frame = FromWorker::Page(Box::new(Msg::Frame(FrameReport {

@@ -86,6 +86,7 @@ fn report(step: usize, loss: f32) -> StepReport {
         coord: None,
         quant_val_loss: None,
         seq: None,
+        norms: None,
     }
 }
 
@@ -1011,6 +1012,7 @@ fn a_link_names_the_figure_presenter_mode_leads_with() {
                 seq: Some(SeqStats {
                     max_logit: 5.0,
                     log_z: 4.0,
+                    z_loss: None,
                     train_acc: Some(0.5),
                     val_acc: Some(0.1),
                 }),

@@ -29,6 +29,7 @@ fn run_with(losses: &[f32]) -> Run {
         coord: None,
         quant_val_loss: None,
         seq: None,
+        norms: None,
     }));
     run
 }
@@ -172,6 +173,7 @@ fn the_transformers_charts_render() {
         r.seq = Some(SeqStats {
             max_logit: 3.0 + i as f32,
             log_z: 2.0,
+            z_loss: None,
             train_acc: Some(0.5 + 0.2 * i as f32),
             val_acc: Some(0.1 * i as f32),
         });

@@ -15,10 +15,11 @@ use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_nu
 /// Every key, in the order links are written (`v` first).
 pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
-    &BETA2, &CLIP, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT, &TRAIN,
-    &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP,
-    &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P,
-    &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
+    &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE,
+    &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN,
+    &SYMS, &P, &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE,
+    &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -350,6 +351,9 @@ pub static CLIP: Key = Key::new("clip", "Gradient clip", "gradient clipping", Op
     .number(0.0, 1e6)
     .sweep()
     .help("gradient clipping: scale every gradient so their global norm is at most this, as torch's clip_grad_norm_ (0 = off)");
+
+pub static NORMS: Key = Key::new("norms", "Norm traces", "norm traces", Optimizer, exp!(flag norms))
+    .help("record every step's global gradient norm (before clipping) and update norm ‖Δθ‖, and draw them against step");
 
 pub static PARAM: Key = Key::new(
     "param",

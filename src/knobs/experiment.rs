@@ -34,6 +34,9 @@ pub struct ExperimentConfig {
     pub beta2: f64,
     /// Gradient clipping: the most the global gradient norm may be (0 = no clipping).
     pub clip: f64,
+    /// Record the global gradient norm and update norm of every step (`train::norms`).
+    #[serde(default)]
+    pub norms: bool,
     /// Plain MLP or residual blocks, and the residual branch multiplier.
     pub residual: crate::knobs::arch::Residual,
     /// Coordinate check: record mean |output| of every layer after each of the first `coord`
@@ -77,6 +80,7 @@ impl Default for ExperimentConfig {
             beta1: crate::knobs::optim::BETA_1,
             beta2: crate::knobs::optim::BETA_2,
             clip: 0.0,
+            norms: false,
             residual: crate::knobs::arch::Residual::None,
             coord: 0,
             lora: crate::knobs::lora::LoraConfig::default(),

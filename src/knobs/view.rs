@@ -59,6 +59,7 @@ pub enum Lead {
     Spectrum,
     Attention,
     BestValue,
+    Norms,
 }
 
 impl Named for Lead {
@@ -73,6 +74,7 @@ impl Named for Lead {
         (Lead::Spectrum, "spectrum", "ΔW's singular values"),
         (Lead::Attention, "attn", "an attention head and the samples"),
         (Lead::BestValue, "bestlr", "the best value per width"),
+        (Lead::Norms, "gradnorm", "the gradient and update norms"),
     ];
 }
 

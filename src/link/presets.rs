@@ -148,17 +148,18 @@ pub const PRESETS: &[Preset] = &[
         id: "gpt-width",
         title: "Transformer · Width transfer on the char LM: SP vs μP",
         claim: "Under SP with Adam the best learning rate of a transformer falls as d_model grows; under μP \
-                (attention 1/d_head, hidden η/m, MuReadout) it stays put and wider is better (Tensor Programs V, \
-                Yang et al. 2022).",
-        query: "task=text&d=1&heads=4&ctx=32&steps=100&bs=16&metric=best\
+                with mup's Transformer recipe (attention 1/d_head, zero queries and readout, hidden η/m, \
+                MuReadout) it stays put and wider is better (Tensor Programs V, Yang et al. 2022).",
+        query: "task=text&d=1&heads=4&ctx=32&steps=100&bs=16&metric=best&rzero=1\
                 &sweep=lr:2^-8..2^-4*2;w:32,64,128;param:sp,mup",
-        expect: "Best learning rate (best validation loss in 100 steps; seeds 1, 2, 3): SP 2^-5 (2^-6 with \
-                 seed 1), 2^-6, 2^-7 at widths 32, 64, 128 — it falls by two grid steps (one with seed 1) over \
-                 the 4× width; μP 2^-6 at all three widths with every seed, and at 128 the lowest loss of all: \
-                 2.443–2.451 against SP's 2.463–2.479 (μP ahead by 0.02–0.03 with each seed; the validation \
-                 loss's standard error is 0.015). Equal at the base width 64, as they must be. At width 32 SP \
-                 is ahead (2.61–2.64 against 2.65–2.67). One block and 100 steps keep the sweep to about 2 \
-                 minutes natively.",
+        expect: "Best learning rate (best validation loss in 100 steps; seeds 1, 2, 3): SP 2^-5 (2^-6 with seed 1), \
+                 2^-6, 2^-7 at widths 32, 64, 128 — it falls by two grid steps (one with seed 1) over the 4× width; \
+                 μP with mup's Transformer recipe 2^-6 at all three widths with every seed but one (seed 2 at 64: \
+                 2^-7, by 0.013), and at 128 the lowest loss of all: 2.433–2.462 against SP's 2.463–2.479 (μP ahead \
+                 by 0.017–0.032 with each seed; the validation loss's standard error is 0.015). At the base width 64 \
+                 μP is not SP (its queries and readout start at zero): 2.508–2.536 against 2.540–2.543. At width 32 \
+                 SP is ahead or level (2.607–2.635 against 2.622–2.636). One block and 100 steps keep the sweep to \
+                 about 2 minutes natively.",
     },
     Preset {
         id: "gpt-lora",

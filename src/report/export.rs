@@ -27,10 +27,16 @@ pub fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
 
 /// One row per logged step per run (`val_loss` empty where not evaluated). Transformer runs add
 /// exact-match accuracy on training and validation examples (per character for text, at
-/// evaluation steps), the largest attention logit and the mean output log Z; the char LM adds the
-/// validation loss in bits per character.
+/// evaluation steps), the largest attention logit and the mean output log Z, and with a z-loss
+/// its term in the training loss (`z_loss`: train_loss − z_loss is the cross-entropy, which is
+/// all `val_loss` holds); the char LM adds the validation loss in bits per character; `norms`
+/// adds every step's global gradient norm (before clipping) and update norm.
 pub fn to_csv(runs: &[Run]) -> String {
+    let norms = runs.iter().any(|r| r.config.norms);
     let seq = runs.iter().any(|r| r.config.is_transformer());
+    let z = runs
+        .iter()
+        .any(|r| r.config.is_transformer() && r.config.gpt.z_loss > 0.0);
     let text = runs
         .iter()
         .any(|r| r.config.task == crate::knobs::task::Task::Text);
@@ -38,8 +44,14 @@ pub fn to_csv(runs: &[Run]) -> String {
     if seq {
         header.extend(strings(["train_acc", "val_acc", "max_attn_logit", "log_z"]));
     }
+    if z {
+        header.push("z_loss".into());
+    }
     if text {
         header.push("val_bits_per_char".into());
+    }
+    if norms {
+        header.extend(strings(["grad_norm", "update_norm"]));
     }
     let mut rows = vec![header];
     for (i, run) in runs.iter().enumerate() {
@@ -59,12 +71,19 @@ pub fn to_csv(runs: &[Run]) -> String {
                     cell(s.map(|s| s.log_z)),
                 ]);
             }
+            if z {
+                row.push(cell(r.seq.as_ref().and_then(|s| s.z_loss)));
+            }
             if text {
                 let bits = (run.config.task == crate::knobs::task::Task::Text)
                     .then_some(r.val_loss)
                     .flatten()
                     .map(|l| l / std::f32::consts::LN_2);
                 row.push(cell(bits));
+            }
+            if norms {
+                let n = r.norms.as_ref();
+                row.extend([cell(n.map(|n| n.grad)), cell(n.map(|n| n.update))]);
             }
             rows.push(row);
         }

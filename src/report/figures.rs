@@ -49,6 +49,7 @@ pub enum Chart {
     Weights,
     SeqStats,
     Attention,
+    Norms,
 }
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -61,7 +62,7 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
      parameters on the right axis.";
 
 impl Chart {
-    pub const ALL: [Chart; 10] = [
+    pub const ALL: [Chart; 11] = [
         Chart::Loss,
         Chart::Sweep,
         Chart::BestValue,
@@ -72,11 +73,12 @@ impl Chart {
         Chart::Weights,
         Chart::SeqStats,
         Chart::Attention,
+        Chart::Norms,
     ];
 
     /// Which side chart presenter and embed mode show beside the loss curves, the first shown
     /// of these: what a sweep or a coordinate check is about before the picture of one run.
-    pub const PRESENTER_ORDER: [Chart; 9] = [
+    pub const PRESENTER_ORDER: [Chart; 10] = [
         Chart::Coord,
         Chart::Sweep,
         Chart::Heatmap,
@@ -85,6 +87,7 @@ impl Chart {
         Chart::Weights,
         Chart::Spectrum,
         Chart::Attention,
+        Chart::Norms,
         Chart::BestValue,
     ];
 
@@ -102,6 +105,7 @@ impl Chart {
             Chart::Weights => "weights",
             Chart::SeqStats => "seq",
             Chart::Attention => "attn",
+            Chart::Norms => "gradnorm",
         }
     }
 
@@ -136,6 +140,7 @@ impl Chart {
             Chart::Weights => "Weight error against bits, and a layer's weights with the quantization grid",
             Chart::SeqStats => "Accuracy and the instability proxies against step",
             Chart::Attention => "One attention head's pattern on a validation example",
+            Chart::Norms => "Gradient and update norms against step",
         }
     }
 }
@@ -267,6 +272,7 @@ impl<'a> Figures<'a> {
             }
             Chart::SeqStats => plot::has_seq_stats(a.runs),
             Chart::Attention => single && first.is_some_and(|r| r.seq_views.is_some()),
+            Chart::Norms => plot::has_norms(a.runs),
         }
     }
 
@@ -318,6 +324,7 @@ impl<'a> Figures<'a> {
                 let views = first.and_then(|r| r.seq_views.as_ref()).ok_or_else(missing)?;
                 plot::draw_attention(root, views, style)
             }
+            Chart::Norms => plot::draw_norms(root, a.runs, cfg.total_steps(), style),
         }
     }
 }

@@ -10,6 +10,8 @@ use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::prelude::*;
 
+use super::norms::gradient_norm;
+
 /// torch's guard against a zero norm, added to it before dividing.
 const EPS: f64 = 1e-6;
 
@@ -22,16 +24,9 @@ pub fn clip_global_norm<M: Module>(
     mut grads: GradientsParams,
     max_norm: f64,
 ) -> (GradientsParams, Option<Tensor<1>>) {
-    let mut squares = Squares {
-        grads: &grads,
-        seen: HashSet::new(),
-        sums: Vec::new(),
-    };
-    model.visit(&mut squares);
-    if squares.sums.is_empty() {
+    let Some(norm) = gradient_norm(model, &grads) else {
         return (grads, None);
-    }
-    let norm = Tensor::cat(squares.sums, 0).sum().sqrt(); // [1]
+    };
     // min(1, c / (‖g‖ + ε)), as torch clamps its clip coefficient.
     let factor = (norm.clone() + EPS).recip().mul_scalar(max_norm).clamp_max(1.0);
     let mut scale = Scale {
@@ -41,23 +36,6 @@ pub fn clip_global_norm<M: Module>(
     };
     model.visit(&mut scale);
     (grads, Some(norm))
-}
-
-/// Σ g² of each gradient, once per parameter.
-struct Squares<'a> {
-    grads: &'a GradientsParams,
-    seen: HashSet<ParamId>,
-    sums: Vec<Tensor<1>>,
-}
-
-impl ModuleVisitor for Squares<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        if self.seen.insert(param.id)
-            && let Some(g) = self.grads.get::<D>(param.id)
-        {
-            self.sums.push(g.square().sum());
-        }
-    }
 }
 
 /// Multiplies each gradient by the clip factor, once per parameter.

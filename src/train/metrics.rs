@@ -19,6 +19,18 @@ pub struct StepReport {
     pub quant_val_loss: Option<f32>,
     /// The transformer's statistics (`None` for the MLP).
     pub seq: Option<SeqStats>,
+    /// With `norms`: the step's global gradient norm (before clipping) and update norm.
+    #[serde(default)]
+    pub norms: Option<Norms>,
+}
+
+/// A step's global norms, read back (`train::norms`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Norms {
+    /// ‖g‖ over every parameter that trains, before clipping.
+    pub grad: f32,
+    /// ‖θ_after − θ_before‖ over the same parameters.
+    pub update: f32,
 }
 
 /// A transformer step's statistics, read back.
@@ -28,6 +40,11 @@ pub struct SeqStats {
     pub max_logit: f32,
     /// Mean log Z (log-sum-exp of the output logits) over the batch's scored positions.
     pub log_z: f32,
+    /// The z-loss term of the training loss, `zloss` × the mean log² Z (`None` without a
+    /// z-loss): the training loss less this is its cross-entropy. Validation is cross-entropy
+    /// only (#31), so this is reported beside it.
+    #[serde(default)]
+    pub z_loss: Option<f32>,
     /// Exact-match accuracy (per character for text) on training / validation examples, at
     /// evaluation steps.
     pub train_acc: Option<f32>,
@@ -35,9 +52,9 @@ pub struct SeqStats {
 }
 
 /// What one step queued, as `read_reports` unpacks it: its index, whether it has a validation and
-/// a PTQ loss, its coordinate check's length, and its transformer statistics (with accuracy or
-/// not).
-type Queued = (usize, bool, bool, Option<usize>, Option<bool>);
+/// a PTQ loss, its coordinate check's length, and its transformer statistics (their length, with
+/// accuracy or not).
+type Queued = (usize, bool, bool, Option<usize>, Option<(usize, bool)>, bool);
 
 /// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
 /// extra is concatenated on the device first. Returns the reports and each extra's values.
@@ -56,7 +73,10 @@ pub async fn read_reports(
             o.val_loss.is_some(),
             o.quant_loss.is_some(),
             o.coord.as_ref().map(|c| c.dims()[0]),
-            o.seq.as_ref().map(|s| s.accuracy.is_some()),
+            o.seq
+                .as_ref()
+                .map(|s| (s.stability.dims()[0], s.accuracy.is_some())),
+            o.norms.is_some(),
         ));
         parts.push(o.train_loss);
         vals.extend(o.val_loss);
@@ -66,6 +86,7 @@ pub async fn read_reports(
             seqs.push(s.stability);
             seqs.extend(s.accuracy);
         }
+        seqs.extend(o.norms);
     }
     let (n_val, n_quant) = (vals.len(), quants.len());
     parts.extend(vals);
@@ -100,19 +121,30 @@ pub async fn read_reports(
         head.to_vec()
     };
     let mut coords_read = Vec::with_capacity(n_train);
-    for (_, _, _, coord_len, _) in &shape {
+    for (_, _, _, coord_len, _, _) in &shape {
         coords_read.push(coord_len.map(&mut take));
     }
     let mut reports = Vec::with_capacity(n_train);
-    for (((step, hv, hq, _, seq), &train_loss), coord) in shape.into_iter().zip(train).zip(coords_read) {
-        let seq = seq.map(|with_acc| {
-            let s = take(2);
+    for (((step, hv, hq, _, seq, with_norms), &train_loss), coord) in
+        shape.into_iter().zip(train).zip(coords_read)
+    {
+        let seq = seq.map(|(len, with_acc)| {
+            let s = take(len);
             let acc = if with_acc { take(2) } else { Vec::new() };
             SeqStats {
                 max_logit: s[0],
                 log_z: s[1],
+                z_loss: s.get(2).copied(),
                 train_acc: acc.first().copied(),
                 val_acc: acc.get(1).copied(),
+            }
+        });
+        // Queued after the step's transformer statistics, in the same part of the readback.
+        let norms = with_norms.then(|| {
+            let n = take(2);
+            Norms {
+                grad: n[0],
+                update: n[1],
             }
         });
         reports.push(StepReport {
@@ -122,6 +154,7 @@ pub async fn read_reports(
             coord,
             quant_val_loss: if hq { quant.next().copied() } else { None },
             seq,
+            norms,
         });
     }
     let extras = extra_lens.into_iter().map(take).collect();

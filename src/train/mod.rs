@@ -10,6 +10,7 @@ pub mod groups;
 pub mod job;
 pub mod live_sample;
 pub mod metrics;
+pub mod norms;
 pub mod objective;
 pub mod schedule;
 pub mod sequence;

@@ -99,9 +99,10 @@ impl Sequences {
         &self.dataset
     }
 
-    /// The loss (cross-entropy over the scored positions, plus `z_loss` × the mean log² Z) and
-    /// the mean log Z over them, detached (the instability proxy), from one log-softmax: log Z =
-    /// logit − log-probability of any one token. Logits [n, t, vocab] → ([1], [1]).
+    /// The loss (cross-entropy over the scored positions, plus `z_loss` × the mean log² Z) and,
+    /// detached, the mean log Z over them (the instability proxy) and with a z-loss its term
+    /// (reported beside the cross-entropy), from one log-softmax: log Z = logit − log-probability
+    /// of any one token. Logits [n, t, vocab] → ([1], [1] or [2]).
     fn loss_and_log_z(
         z_loss: f64,
         logits: Tensor<3>,
@@ -117,13 +118,13 @@ impl Sequences {
         let logp = lsm.gather(1, y.reshape([n * t, 1]));
         let ce = (logp * mask.clone()).sum().neg() / scored.clone();
         let mean_z = ((log_z.clone().detach() * mask.clone()).sum() / scored.clone()).reshape([1]);
-        let loss = if z_loss > 0.0 {
-            let z = (log_z.powi_scalar(2) * mask).sum() / scored;
-            ce + z.mul_scalar(z_loss)
+        if z_loss > 0.0 {
+            let z = ((log_z.powi_scalar(2) * mask).sum() / scored).mul_scalar(z_loss);
+            let stats = Tensor::cat(vec![mean_z, z.clone().detach().reshape([1])], 0);
+            ((ce + z).reshape([1]), stats)
         } else {
-            ce
-        };
-        (loss.reshape([1]), mean_z)
+            (ce.reshape([1]), mean_z)
+        }
     }
 
     /// The cross-entropy summed over the scored positions: logits [n, t, vocab] → [1].

@@ -34,6 +34,8 @@ pub struct StepOutput {
     pub quant_loss: Option<Tensor<1>>,
     /// The transformer's statistics of this step (`None` for families that measure none).
     pub seq: Option<SeqOutput>,
+    /// With `norms`: [2], the global gradient norm (before clipping) and the update norm.
+    pub norms: Option<Tensor<1>>,
 }
 
 /// What a transformer step measures besides its losses, still on the device.
@@ -200,10 +202,22 @@ impl<O: Objective> Trainer<O> {
         };
         let batch_loss = self.objective.loss(&self.cfg, &model, batch);
         let mut grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
+        let mut grad_norm = None;
         if self.cfg.clip > 0.0 {
-            grads = super::clip::clip_global_norm(&model, grads, self.cfg.clip).0;
+            let (clipped, norm) = super::clip::clip_global_norm(&model, grads, self.cfg.clip);
+            (grads, grad_norm) = (clipped, norm);
         }
+        let before = self.cfg.norms.then(|| {
+            if grad_norm.is_none() {
+                grad_norm = super::norms::gradient_norm(&model, &grads);
+            }
+            super::norms::Before::of(&model, &grads)
+        });
         let model = self.optim.step(model, grads);
+        let norms = before
+            .and_then(|b| b.update_norm(&model))
+            .zip(grad_norm)
+            .map(|(update, grad)| Tensor::cat(vec![grad, update], 0));
         let coord = (t < self.cfg.coord).then(|| self.objective.coord(&model));
         // PTQ: the trained model with its weights rounded, scored once at the end.
         let q = &self.cfg.quant;
@@ -225,6 +239,7 @@ impl<O: Objective> Trainer<O> {
             seq: batch_loss
                 .stats
                 .map(|stability| SeqOutput { stability, accuracy }),
+            norms,
         })
     }
 
