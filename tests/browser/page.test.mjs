@@ -42,6 +42,16 @@ test("forced WebGPU trains a few steps, names the adapter, and draws the chart",
   await page.close();
 });
 
+test("norms=1 draws every step's gradient and update norms (#31)", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=xor&w=8&d=1&steps=30&norms=1");
+  const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(await page.isHidden("#fig-gradnorm"), false, "the norms figure is shown");
+  assert.ok((await colouredPixels(page, "gradnorm-canvas")) > 100, "the norms figure has its lines");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a
