@@ -874,6 +874,24 @@ fn validation_scores_cross_entropy_whatever_z_loss_the_training_adds() {
     );
     assert!(term >= 0.01 * log_z * log_z * 0.999, "term {term}, log Z {log_z}");
     assert!(plain.reports.iter().all(|r| r.seq.unwrap().z_loss.is_none()));
+    // …and drawn beside the instability proxies.
+    let seq_svg = |r: &tinytune::train::metrics::Run, z: &str| {
+        let q = format!("task=text&n=64&w=32&d=1&heads=2&ctx=16&bs=8&steps=2&zloss={z}");
+        let study = tinytune::link::url::parse_strict(&q).unwrap();
+        let samples = tinytune::page::boundary_points(&study.experiment);
+        let runs = [r.clone()];
+        let figures = tinytune::report::Figures::of(tinytune::report::Results {
+            study: &study,
+            runs: &runs,
+            grid: None,
+            points: &samples,
+            planted_sigma: None,
+            before: None,
+        });
+        tinytune::report::svg(&figures, tinytune::report::Chart::SeqStats, (900, 540), "seq").unwrap()
+    };
+    assert!(seq_svg(&z, "0.01").contains("z-loss term"));
+    assert!(!seq_svg(&plain, "0").contains("z-loss term"));
     let csv = tinytune::report::export::to_csv(std::slice::from_ref(&z));
     assert!(
         csv.lines()

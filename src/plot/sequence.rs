@@ -123,7 +123,8 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
         legend(&mut chart, SeriesLabelPosition::LowerRight, style)?;
     }
 
-    // Right: the instability proxies, every step.
+    // Right: the instability proxies, every step, and with a z-loss its term in the training
+    // loss (the validation loss is cross-entropy alone: the z-loss is shown here, beside it).
     let stats: Vec<Vec<(f64, f64, f64)>> = runs
         .iter()
         .map(|r| {
@@ -138,26 +139,50 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
                 .collect()
         })
         .collect();
+    let z_terms: Vec<Vec<(f64, f64)>> = runs
+        .iter()
+        .map(|r| {
+            r.reports
+                .iter()
+                .filter_map(|s| {
+                    s.seq
+                        .as_ref()
+                        .and_then(|q| q.z_loss)
+                        .map(|z| (step(s.step), f64::from(z)))
+                })
+                .filter(|p| p.1.is_finite() && p.1 > 0.0)
+                .collect()
+        })
+        .collect();
     let (lo, hi) = stats
         .iter()
         .flatten()
         .flat_map(|p| [p.1, p.2])
+        .chain(z_terms.iter().flatten().map(|p| p.1))
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
+    let z = z_terms.iter().any(|t| !t.is_empty());
+    let y_desc = if z {
+        "largest attention logit · log Z · z-loss term"
+    } else {
+        "largest attention logit · log Z"
+    };
     // Logits that grow a hundredfold (the instability preset) need a log axis to keep the calm
     // runs readable; values ≤ 0 (a log Z can be) keep it linear.
     if lo > 0.0 && hi / lo > 20.0 {
-        let (lo, hi) = super::frame::decades(stats.iter().flatten().flat_map(|p| [p.1, p.2]), (1.0, 10.0));
+        let values = stats.iter().flatten().flat_map(|p| [p.1, p.2]);
+        let (lo, hi) =
+            super::frame::decades(values.chain(z_terms.iter().flatten().map(|p| p.1)), (1.0, 10.0));
         let chart = framed(
             &right,
             0.0..x_hi,
             (lo..hi).log_scale(),
-            ("step", "largest attention logit · log Z (log)"),
+            ("step", &format!("{y_desc} (log)")),
             (&|v| format!("{v:.0}"), &|v| format_loss(*v)),
             style,
         )?;
-        return stability_lines(chart, runs, &stats, &label, style);
+        return stability_lines(chart, runs, (&stats, &z_terms), &label, style);
     }
     let (lo, hi) = if lo.is_finite() {
         (lo.min(0.0), hi.max(1.0))
@@ -168,18 +193,19 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
         &right,
         0.0..x_hi,
         lo..hi * 1.05,
-        ("step", "largest attention logit · log Z"),
+        ("step", y_desc),
         (&|v| format!("{v:.0}"), &|v| format_loss(*v)),
         style,
     )?;
-    stability_lines(chart, runs, &stats, &label, style)
+    stability_lines(chart, runs, (&stats, &z_terms), &label, style)
 }
 
-/// The right panel's lines: each run's largest attention logit (solid) and log Z (dashed).
+/// The right panel's lines: each run's largest attention logit (solid), log Z (dashed) and, with
+/// a z-loss, its term in the training loss (dotted).
 fn stability_lines<'a, DB: DrawingBackend + 'a, Y>(
     mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
     runs: &[Run],
-    stats: &[Vec<(f64, f64, f64)>],
+    (stats, z_terms): (&[Vec<(f64, f64, f64)>], &[Vec<(f64, f64)>]),
     label: &dyn Fn(&Run, &str) -> String,
     style: ChartStyle,
 ) -> Result<(), String>
@@ -211,6 +237,20 @@ where
             .map_err(draw_err)?
             .label(label(r, "log Z"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], cz.stroke_width(1)));
+        let zs = &z_terms[i];
+        if !zs.is_empty() {
+            let ck = if n == 1 { RGBColor(44, 160, 44) } else { ramp(i, n) };
+            chart
+                .draw_series(DashedLineSeries::new(
+                    zs.iter().copied(),
+                    style.px(1.5),
+                    style.px(3.0),
+                    ck.stroke_width(style.px(1.5)),
+                ))
+                .map_err(draw_err)?
+                .label(label(r, "z-loss term"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], ck.stroke_width(1)));
+        }
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft, style)
 }
