@@ -125,7 +125,7 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
 
     // Right: the instability proxies, every step, and with a z-loss its term in the training
     // loss (the validation loss is cross-entropy alone: the z-loss is shown here, beside it).
-    let stats: Vec<Vec<(f64, f64, f64)>> = runs
+    let stats: Vec<Vec<Proxies>> = runs
         .iter()
         .map(|r| {
             r.reports
@@ -200,12 +200,15 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
     stability_lines(chart, runs, (&stats, &z_terms), &label, style)
 }
 
+/// One step's instability proxies: (step, largest attention logit, log Z).
+type Proxies = (f64, f64, f64);
+
 /// The right panel's lines: each run's largest attention logit (solid), log Z (dashed) and, with
 /// a z-loss, its term in the training loss (dotted).
 fn stability_lines<'a, DB: DrawingBackend + 'a, Y>(
     mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
     runs: &[Run],
-    (stats, z_terms): (&[Vec<(f64, f64, f64)>], &[Vec<(f64, f64)>]),
+    (stats, z_terms): (&[Vec<Proxies>], &[Vec<(f64, f64)>]),
     label: &dyn Fn(&Run, &str) -> String,
     style: ChartStyle,
 ) -> Result<(), String>
