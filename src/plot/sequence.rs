@@ -182,7 +182,7 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
             (&|v| format!("{v:.0}"), &|v| format_loss(*v)),
             style,
         )?;
-        return stability_lines(chart, runs, (&stats, &z_terms), &label, style);
+        return stability_lines(chart, runs, &stats, &z_terms, &label, style);
     }
     let (lo, hi) = if lo.is_finite() {
         (lo.min(0.0), hi.max(1.0))
@@ -197,7 +197,7 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
         (&|v| format!("{v:.0}"), &|v| format_loss(*v)),
         style,
     )?;
-    stability_lines(chart, runs, (&stats, &z_terms), &label, style)
+    stability_lines(chart, runs, &stats, &z_terms, &label, style)
 }
 
 /// One step's instability proxies: (step, largest attention logit, log Z).
@@ -208,7 +208,8 @@ type Proxies = (f64, f64, f64);
 fn stability_lines<'a, DB: DrawingBackend + 'a, Y>(
     mut chart: ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
     runs: &[Run],
-    (stats, z_terms): (&[Vec<Proxies>], &[Vec<(f64, f64)>]),
+    stats: &[Vec<Proxies>],
+    z_terms: &[Vec<(f64, f64)>],
     label: &dyn Fn(&Run, &str) -> String,
     style: ChartStyle,
 ) -> Result<(), String>
