@@ -24,24 +24,15 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench"))
 
-from mup import MuAdam, MuAdamW, MuSGD, set_base_shapes  # noqa: E402
+from mup import MuAdam, set_base_shapes  # noqa: E402
 from peft import LoraConfig, get_peft_model  # noqa: E402
 from transformers import PretrainedConfig, PreTrainedModel  # noqa: E402
 from tinytune_torch import BATCHES, CharLm, Gpt, Rng, tinytune_name  # noqa: E402
 
+from fixtures import LR, OPTIMIZERS  # noqa: E402  (the MLP's optimizers and rates, the same cases)
+
 VOCAB, HEADS, CTX, BLOCKS = 80, 4, 16, 2
 BASE, DELTA = 64, 128
-LR, WD = 0.01, 0.1
-
-OPTIMIZERS = {
-    # key: (tinytune's link, μP optimizer, plain torch optimizer, weight decay)
-    "sp-adam": ("opt=adam", None, torch.optim.Adam, 0.0),
-    "sp-adamw": (f"opt=adam&wd={WD}", None, torch.optim.AdamW, WD),
-    "sp-sgd": (f"opt=sgd&wd={WD}", None, torch.optim.SGD, WD),
-    "mup-adam": ("opt=adam", MuAdam, None, 0.0),
-    "mup-adamw": (f"opt=adam&wd={WD}", MuAdamW, None, WD),
-    "mup-sgd": (f"opt=sgd&wd={WD}", MuSGD, None, WD),
-}
 
 
 def model(width, mu, tied, rzero=False, blocks=BLOCKS, **kw):
