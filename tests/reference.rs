@@ -9,7 +9,7 @@
 //! - minifloats: torch's float8 casts (and ml_dtypes' float4) on every value and every tie;
 //! - NF4: bitsandbytes' table and its blockwise quantization of a weight.
 
-use burn::module::{LoraAdapter, Module, Param, Reparameterizer};
+use burn::module::{Module, Param};
 use burn::nn::Linear;
 use burn::prelude::*;
 use serde_json::Value;
@@ -24,15 +24,9 @@ use tinytune::model::quant::{scalar, tensor};
 use tinytune::train::groups::param_rates;
 use tinytune::train::{MlpTrainer, train_run};
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
+mod fixture;
 
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
+use fixture::{GivenAdapters, close, f, fixture};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(f).collect()
@@ -53,10 +47,6 @@ fn to_burn(rows: &[Vec<f64>]) -> (Vec<f32>, [usize; 2]) {
         }
     }
     (v, [inp, out])
-}
-
-fn close(a: f64, b: f64, rel: f64) -> bool {
-    (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-300
 }
 
 fn values(t: Tensor<2>) -> Vec<f32> {
@@ -226,34 +216,6 @@ fn coordinate_check_agrees_with_mup_trained_by_torch() {
 // ---------------------------------------------------------------------------------------------
 // LoRA
 
-/// Burn's own `LoraAdapter` with given factors on every 2-D parameter: the adapter tinytune's
-/// reparameterizer attaches, here with peft's factor values instead of seeded draws.
-struct Given {
-    a: Tensor<2>,
-    b: Tensor<2>,
-    scale: f64,
-}
-
-impl Reparameterizer for Given {
-    type Reparam = LoraAdapter;
-
-    fn reparameterize<const D: usize>(
-        &mut self,
-        _path: &str,
-        param: Param<Tensor<D>>,
-    ) -> (Param<Tensor<D>>, Option<LoraAdapter>) {
-        if D != 2 {
-            return (param, None);
-        }
-        let adapter = LoraAdapter {
-            a: Param::from_tensor(self.a.clone()),
-            b: Param::from_tensor(self.b.clone()),
-            scale: self.scale,
-        };
-        (param, Some(adapter))
-    }
-}
-
 #[test]
 fn lora_matches_peft_on_given_factors() {
     let fx = fixture("lora.json");
@@ -284,11 +246,12 @@ fn lora_matches_peft_on_given_factors() {
                 &device,
             ))),
         };
-        let adapted = linear.apply_reparameterization(Given {
-            a: tensor2(to_burn(&matrix(&case["lora_a"]))),
-            b: tensor2(to_burn(&matrix(&case["lora_b"]))),
-            scale: gamma,
-        });
+        let factors = (
+            tensor2(to_burn(&matrix(&case["lora_a"]))),
+            tensor2(to_burn(&matrix(&case["lora_b"]))),
+        );
+        let by_id = [(linear.weight.id, factors)].into_iter().collect();
+        let adapted = linear.apply_reparameterization(GivenAdapters { by_id, scale: gamma });
         let x_rows = matrix(&case["x"]);
         let (n, d_in) = (x_rows.len(), x_rows[0].len());
         let x: Vec<f32> = x_rows.iter().flatten().map(|v| *v as f32).collect();

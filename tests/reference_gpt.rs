@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use burn::module::{LoraAdapter, Module, ModuleMapper, ModuleVisitor, Param, ParamId, Reparameterizer};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::prelude::*;
 use serde_json::Value;
 use tinytune::data::Rng;
@@ -25,19 +25,9 @@ use tinytune::model::{Family, backend};
 use tinytune::train::groups::rates_of;
 use tinytune::train::train_run;
 
-fn fixture(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap()
-}
+mod fixture;
 
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
-
-fn close(a: f64, b: f64, rel: f64) -> bool {
-    (a - b).abs() <= rel * a.abs().max(b.abs()) + 1e-300
-}
+use fixture::{GivenAdapters, close, f, fixture};
 
 /// A nested JSON array's numbers in row-major order, and its shape.
 fn flat(v: &Value) -> (Vec<f64>, Vec<usize>) {
@@ -355,33 +345,6 @@ fn the_transformers_coordinate_check_under_sp_agrees_with_torch() {
 
 // ---------------------------------------------------------------------------------------------
 // peft
-
-/// Adapters with given factors on the layers named in `factors` (peft's layout, by tinytune's
-/// name), scaled by γ.
-struct GivenAdapters {
-    by_id: HashMap<ParamId, (Tensor<2>, Tensor<2>)>,
-    scale: f64,
-}
-
-impl Reparameterizer for GivenAdapters {
-    type Reparam = LoraAdapter;
-
-    fn reparameterize<const D: usize>(
-        &mut self,
-        _path: &str,
-        param: Param<Tensor<D>>,
-    ) -> (Param<Tensor<D>>, Option<LoraAdapter>) {
-        let Some((a, b)) = self.by_id.get(&param.id) else {
-            return (param, None);
-        };
-        let adapter = LoraAdapter {
-            a: Param::from_tensor(a.clone()),
-            b: Param::from_tensor(b.clone()),
-            scale: self.scale,
-        };
-        (param, Some(adapter))
-    }
-}
 
 /// torch's [rows, cols] as Burn's [cols, rows].
 fn transposed(v: &Value) -> Tensor<2> {
