@@ -21,12 +21,12 @@ use tinytune::link::url::parse_strict;
 use tinytune::model::Family;
 use tinytune::model::backend;
 use tinytune::model::quant::{scalar, tensor};
+use tinytune::train::MlpTrainer;
 use tinytune::train::groups::param_rates;
-use tinytune::train::{MlpTrainer, train_run};
 
 mod fixture;
 
-use fixture::{GivenAdapters, close, f, fixture};
+use fixture::{GivenAdapters, close, f, fixture, tinytune_coords};
 
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array().unwrap().iter().map(f).collect()
@@ -141,35 +141,6 @@ fn mup_tables_equal_the_mup_package() {
             assert_eq!(f(&layers[hidden]["output_mult"]), 1.0);
         }
     }
-}
-
-/// Mean and sample std over seeds 1..=n of each (step, layer) of tinytune's coordinate check, up
-/// to the last step every seed reached (a run that diverges stops there).
-fn tinytune_coords(link: &str, seeds: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let runs: Vec<Vec<Vec<f64>>> = (1..=seeds)
-        .map(|seed| {
-            let cfg = parse_strict(&format!("{link}&seed={seed}")).unwrap().experiment;
-            let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 5)).unwrap();
-            run.coords()
-                .into_iter()
-                .map(|(_, v)| v.iter().map(|x| f64::from(*x)).collect())
-                .collect()
-        })
-        .collect();
-    let steps = runs.iter().map(Vec::len).min().unwrap();
-    let layers = runs[0][0].len();
-    let mut mean = vec![vec![0.0; layers]; steps];
-    let mut std = vec![vec![0.0; layers]; steps];
-    for s in 0..steps {
-        for l in 0..layers {
-            let xs: Vec<f64> = runs.iter().map(|r| r[s][l]).collect();
-            let m = xs.iter().sum::<f64>() / xs.len() as f64;
-            let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
-            mean[s][l] = m;
-            std[s][l] = var.sqrt();
-        }
-    }
-    (mean, std)
 }
 
 #[test]

@@ -23,11 +23,10 @@ use tinytune::link::url::parse_strict;
 use tinytune::model::gpt::{Gpt, attention_scale};
 use tinytune::model::{Family, backend};
 use tinytune::train::groups::rates_of;
-use tinytune::train::train_run;
 
 mod fixture;
 
-use fixture::{GivenAdapters, close, f, fixture};
+use fixture::{GivenAdapters, close, f, fixture, tinytune_coords};
 
 /// A nested JSON array's numbers in row-major order, and its shape.
 fn flat(v: &Value) -> (Vec<f64>, Vec<usize>) {
@@ -253,35 +252,6 @@ fn the_transformers_forward_equals_torch_on_given_weights() {
 
 // ---------------------------------------------------------------------------------------------
 // Coordinate check
-
-/// Mean and sample std over seeds 1..=n of each (step, coordinate) of tinytune's check.
-fn tinytune_coords(link: &str, seeds: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let runs: Vec<Vec<Vec<f64>>> = (1..=seeds)
-        .map(|seed| {
-            let cfg = config(&format!("{link}&seed={seed}"));
-            let run = pollster::block_on(train_run(&cfg, &backend::cpu(), 5)).unwrap();
-            run.coords()
-                .into_iter()
-                .map(|(_, v)| v.iter().map(|x| f64::from(*x)).collect())
-                .collect()
-        })
-        .collect();
-    let steps = runs.iter().map(Vec::len).min().unwrap();
-    let layers = runs[0][0].len();
-    let stat = |s: usize, l: usize| {
-        let xs: Vec<f64> = runs.iter().map(|r| r[s][l]).collect();
-        let m = xs.iter().sum::<f64>() / xs.len() as f64;
-        let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64;
-        (m, var.sqrt())
-    };
-    let mean = (0..steps)
-        .map(|s| (0..layers).map(|l| stat(s, l).0).collect())
-        .collect();
-    let std = (0..steps)
-        .map(|s| (0..layers).map(|l| stat(s, l).1).collect())
-        .collect();
-    (mean, std)
-}
 
 /// Seeds tinytune's side averages: half the fixture's 16, for time (every char-LM run scores its
 /// 16,384 validation characters twice); the band below counts each side's own n.
