@@ -125,35 +125,14 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
 
     // Right: the instability proxies, every step, and with a z-loss its term in the training
     // loss (the validation loss is cross-entropy alone: the z-loss is shown here, beside it).
-    let stats: Vec<Vec<Proxies>> = runs
-        .iter()
-        .map(|r| {
-            r.reports
-                .iter()
-                .filter_map(|s| {
-                    s.seq
-                        .as_ref()
-                        .map(|q| (step(s.step), f64::from(q.max_logit), f64::from(q.log_z)))
-                })
-                .filter(|p| p.1.is_finite() && p.2.is_finite())
-                .collect()
-        })
-        .collect();
-    let z_terms: Vec<Vec<(f64, f64)>> = runs
-        .iter()
-        .map(|r| {
-            r.reports
-                .iter()
-                .filter_map(|s| {
-                    s.seq
-                        .as_ref()
-                        .and_then(|q| q.z_loss)
-                        .map(|z| (step(s.step), f64::from(z)))
-                })
-                .filter(|p| p.1.is_finite() && p.1 > 0.0)
-                .collect()
-        })
-        .collect();
+    let stats: Vec<Vec<Proxies>> = per_step(runs, |t, q| {
+        let p = (t, f64::from(q.max_logit), f64::from(q.log_z));
+        (p.1.is_finite() && p.2.is_finite()).then_some(p)
+    });
+    let z_terms: Vec<Vec<(f64, f64)>> = per_step(runs, |t, q| {
+        let z = f64::from(q.z_loss?);
+        (z.is_finite() && z > 0.0).then_some((t, z))
+    });
     let (lo, hi) = stats
         .iter()
         .flatten()
@@ -198,6 +177,21 @@ pub fn draw_seq_stats<DB: DrawingBackend>(
         style,
     )?;
     stability_lines(chart, runs, &stats, &z_terms, &label, style)
+}
+
+/// `point` of each step that has transformer statistics, per run (step as f64).
+fn per_step<T>(
+    runs: &[Run],
+    point: impl Fn(f64, &crate::train::metrics::SeqStats) -> Option<T>,
+) -> Vec<Vec<T>> {
+    runs.iter()
+        .map(|r| {
+            r.reports
+                .iter()
+                .filter_map(|s| point(s.step as f64, s.seq.as_ref()?))
+                .collect()
+        })
+        .collect()
 }
 
 /// One step's instability proxies: (step, largest attention logit, log Z).
