@@ -7,7 +7,7 @@
 #   scripts/bench.sh memory           the memory cap's estimate (tinytune --costs) against the CLI's
 #                                     peak resident memory on links near the caps
 #   TORCH_PY=… scripts/bench.sh gpt   the reference transformer natively, tinytune and PyTorch
-#                                     interleaved (ROUNDS rounds, PyTorch at 1 and at 2 threads):
+#                                     interleaved (ROUNDS rounds, both at 1 and at 2 threads):
 #                                     steady steps/s and tokens/s, and the ratios of each round
 # The reference transformer (char LM, 2 blocks, d_model 128, 4 heads, context 64, batch 32, Adam)
 # runs natively and in the browser too (GPT_STEPS, GPT_GPU_STEPS steps); with TORCH_PY set to a
@@ -48,13 +48,14 @@ if [ "${1:-}" = gpt ]; then
   log=$(mktemp)
   # tinytune's steady rate is the difference of two run lengths (set-up, the first evaluation
   # and the end-of-run views cancel); PyTorch's script times its steps after 5 warm-up steps.
+  # Both at 1 and at 2 threads (tinytune's: rayon's, natively), interleaved in every round.
   for round in $(seq "${ROUNDS:-3}"); do
     for threads in 1 2; do
-      echo "torch $round $("$TORCH_PY" bench/torch_gpt.py 60 "$threads" | tail -n 1)" >>"$log"
-    done
-    for steps in 20 60; do
-      line=$("$CARGO_TARGET_DIR/release/tinytune" "$gpt_link&steps=$steps" --chunk 10 2>&1 >/dev/null | grep 'run(s)')
-      echo "tinytune $round $steps $line" >>"$log"
+      echo "torch $round $threads $("$TORCH_PY" bench/torch_gpt.py 60 "$threads" | tail -n 1)" >>"$log"
+      for steps in 20 60; do
+        line=$(RAYON_NUM_THREADS=$threads "$CARGO_TARGET_DIR/release/tinytune" "$gpt_link&steps=$steps" --chunk 10 2>&1 >/dev/null | grep 'run(s)')
+        echo "tinytune $round $threads $steps $line" >>"$log"
+      done
     done
   done
   python3 - "$log" <<'PY'
@@ -62,22 +63,22 @@ import json, re, sys
 TOKENS = 32 * 64  # a step's batch × context
 torch, ours = {}, {}
 for line in open(sys.argv[1]):
-    kind, rnd, rest = line.split(" ", 2)
+    kind, rnd, threads, rest = line.split(" ", 3)
+    key = (int(rnd), int(threads))
     if kind == "torch":
-        row = json.loads(rest)
-        torch[(int(rnd), row["threads"])] = row
+        torch[key] = json.loads(rest)
     else:
         steps, text = rest.split(" ", 1)
-        ours.setdefault(int(rnd), {})[int(steps)] = float(re.search(r"steps in ([\d.]+) s", text).group(1))
+        ours.setdefault(key, {})[int(steps)] = float(re.search(r"steps in ([\d.]+) s", text).group(1))
 print("Reference transformer natively (`task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003`), interleaved\n")
-print("| round | PyTorch 1 thread | PyTorch 2 threads | tinytune (one thread) | × PyTorch 1 thread | × PyTorch 2 threads |")
-print("|---|---|---|---|---|---|")
-for rnd in sorted(ours):
-    t = ours[rnd]
+print("| round | threads | PyTorch | tinytune | tinytune / PyTorch |")
+print("|---|---|---|---|---|")
+cell = lambda v: f"{v:.1f} steps/s ({v * TOKENS / 1000:.1f} k tokens/s)"
+for key in sorted(ours):
+    t = ours[key]
     sps = (60 - 20) / (t[60] - t[20])
-    one, two = torch[(rnd, 1)]["steps_per_s"], torch[(rnd, 2)]["steps_per_s"]
-    cell = lambda v: f"{v:.1f} steps/s ({v * TOKENS / 1000:.1f} k tokens/s)"
-    print(f"| {rnd} | {cell(one)} | {cell(two)} | {cell(sps)} | {sps / one:.2f} | {sps / two:.2f} |")
+    peer = torch[key]["steps_per_s"]
+    print(f"| {key[0]} | {key[1]} | {cell(peer)} | {cell(sps)} | {sps / peer:.2f} |")
 row = next(iter(torch.values()))
 print(f"\nPyTorch {row['torch']}; tinytune's steady rate from 20- and 60-step runs.")
 PY

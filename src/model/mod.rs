@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod family;
+pub mod fused;
 pub mod gpt;
 pub mod init;
 pub mod lora;

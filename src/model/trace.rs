@@ -55,14 +55,15 @@ impl Trace {
         self.linear(h);
     }
 
-    /// Scaled attention logits [batch, heads, t, t] and the mask of the future (true where a
-    /// position may not look): their mean |logit| over the positions attended to.
-    pub fn attention_logits(&mut self, scores: &Tensor<4>, future: &Tensor<4, Bool>) {
+    /// Attention scores [batch, heads, t, t] before the scale `scale`: the mean |scale·logit|
+    /// over the positions attended to (j ≤ i), when recording coordinates.
+    pub fn attention_logits(&mut self, scores: &Tensor<4>, scale: f64) {
         if self.coords {
             let [b, h, t, _] = scores.dims();
             let seen = (b * h * t * (t + 1) / 2) as f64;
-            let sum = scores.clone().abs().mask_fill(future.clone(), 0.0).sum();
-            self.outputs.push(sum.div_scalar(seen).detach().reshape([1]));
+            let future = crate::model::fused::future(b, h, t, &scores.device());
+            let sum = scores.clone().detach().mul_scalar(scale).abs().mask_fill(future, 0.0).sum();
+            self.outputs.push(sum.div_scalar(seen).reshape([1]));
         }
     }
 }

@@ -6,7 +6,7 @@
 //! here too.
 
 use burn::prelude::*;
-use burn::tensor::activation::log_softmax;
+use crate::model::fused::log_softmax;
 
 use super::live_sample::LiveSample;
 use super::objective::{BatchLoss, Evaluation, Objective, Setup};
@@ -113,7 +113,7 @@ impl Sequences {
         let logits = logits.reshape([n * t, v]);
         let mask = mask.reshape([n * t, 1]);
         let scored = mask.clone().sum().clamp_min(1.0);
-        let lsm = log_softmax(logits.clone(), 1);
+        let lsm = log_softmax(logits.clone());
         let log_z = logits.narrow(1, 0, 1) - lsm.clone().narrow(1, 0, 1); // [n·t, 1]
         let logp = lsm.gather(1, y.reshape([n * t, 1]));
         let ce = (logp * mask.clone()).sum().neg() / scored.clone();
@@ -130,7 +130,7 @@ impl Sequences {
     /// The cross-entropy summed over the scored positions: logits [n, t, vocab] → [1].
     fn ce_sum(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
         let [n, t, v] = logits.dims();
-        let logp = log_softmax(logits.reshape([n * t, v]), 1).gather(1, y.reshape([n * t, 1]));
+        let logp = log_softmax(logits.reshape([n * t, v])).gather(1, y.reshape([n * t, 1]));
         (logp * mask.reshape([n * t, 1])).sum().neg().reshape([1])
     }
 

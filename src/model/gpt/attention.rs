@@ -4,10 +4,11 @@
 use burn::module::Module;
 use burn::nn::{Linear, RotaryEncoding};
 use burn::prelude::*;
-use burn::tensor::activation;
 
 use crate::knobs::quant::QuantConfig;
+use crate::model::fused;
 use crate::model::quant::tensor::straight_through;
+use crate::model::norm;
 use crate::model::trace::Trace;
 use burn::nn::norm::Normalization;
 
@@ -76,27 +77,21 @@ impl Attention {
         let mut k = split(pass.linear(&self.k, x.clone()));
         let v = split(pass.linear(&self.v, x));
         if let (Some(qn), Some(kn)) = (&self.q_norm, &self.k_norm) {
-            q = qn.forward(q);
-            k = kn.forward(k);
+            q = norm::apply(qn, q);
+            k = norm::apply(kn, k);
         }
         if let Some(r) = pass.rope {
             q = r.forward(q);
             k = r.forward(k);
         }
-        // [b, h, t, t]: position i attends to j ≤ i only.
-        let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(self.scale);
-        // `tril_mask` is true outside the lower triangle (diagonal kept): exactly the future.
-        let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &scores.device())
-            .reshape([1, 1, t, t])
-            .expand([b, h, t, t]);
+        // [b, h, t, t], unscaled: position i attends to j ≤ i only, the scale, the mask and
+        // the softmax in one op (`model::fused`).
+        let scores = q.matmul(k.swap_dims(2, 3));
         if let Some(tr) = pass.trace.as_deref_mut() {
-            tr.attention_logits(&scores, &future);
+            tr.attention_logits(&scores, self.scale);
+            tr.max_logits.push(fused::causal_max(scores.clone(), self.scale));
         }
-        let scores = scores.mask_fill(future, f32::NEG_INFINITY);
-        if let Some(t) = pass.trace.as_deref_mut() {
-            t.max_logits.push(scores.clone().max().detach().reshape([1]));
-        }
-        let probs = activation::softmax(scores, 3);
+        let probs = fused::causal_softmax(scores, self.scale);
         if let Some(tr) = pass.trace.as_deref_mut() {
             if tr.pattern_of == Some(tr.seen) {
                 let head = probs.clone().narrow(0, 0, 1).narrow(1, 0, 1);

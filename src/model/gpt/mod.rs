@@ -19,7 +19,6 @@
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, RotaryEncoding, RotaryEncodingConfig};
 use burn::prelude::*;
-use burn::tensor::activation;
 
 mod attention;
 
@@ -27,7 +26,8 @@ pub use attention::Attention;
 
 use super::family::{Family, Layer};
 use super::init::seeded_linear;
-use super::norm::norm;
+use super::fused;
+use super::norm::{self, norm};
 use super::trace::Trace;
 use crate::data::Rng;
 use crate::knobs::gpt::{GptConfig, Pos};
@@ -59,8 +59,8 @@ impl Block {
                 y.mul_scalar(self.branch)
             }
         };
-        let h = h.clone() + branch(self.attn.forward(self.norm1.forward(h), pass));
-        let hidden = activation::gelu(pass.linear(&self.fc, self.norm2.forward(h.clone())));
+        let h = h.clone() + branch(self.attn.forward(norm::apply(&self.norm1, h), pass));
+        let hidden = fused::gelu(pass.linear(&self.fc, norm::apply(&self.norm2, h.clone())));
         h + branch(pass.linear(&self.proj, hidden))
     }
 }
@@ -212,7 +212,7 @@ impl Gpt {
         for block in &self.blocks {
             h = block.forward(h, &mut pass);
         }
-        let mut h = self.norm.forward(h);
+        let mut h = norm::apply(&self.norm, h);
         if self.readout_input_mult != 1.0 {
             h = h.mul_scalar(self.readout_input_mult);
         }

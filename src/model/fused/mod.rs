@@ -1,0 +1,273 @@
+//! Fused ops (#32): GELU, attention's causal softmax, LayerNorm and the loss's log-softmax, each
+//! one pass forward and one backward with a hand-written gradient, on the CPU backend (flex)
+//! through Burn's `#[backend_extension]`. Under Burn's autodiff these would otherwise be chains
+//! of primitive ops (five to a dozen passes over the tensor, each recorded for the backward), and
+//! flex evaluates GELU's erf with scalar libm calls.
+//!
+//! Everywhere else (CubeCL's devices: WebGPU, Vulkan) and for any dtype but f32, the functions
+//! here are Burn's own composition, which Burn's fusion already merges into few kernels. Each
+//! fused op equals that composition up to float rounding, in value and gradient (tests/fused.rs).
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::autodiff::Autodiff;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Dispatch, Flex, backend_extension};
+use burn::nn::LayerNorm;
+use burn::prelude::*;
+use burn::tensor::{DType, activation};
+use burn_flex::FlexTensor;
+
+mod flex;
+mod gelu;
+mod layer_norm;
+pub mod math;
+mod softmax;
+
+/// LayerNorm's ε, as Burn's and torch's default; the transformer's norms are built with it.
+pub const LAYER_NORM_EPS: f64 = 1e-5;
+
+/// The fused ops, on flex and on flex under autodiff (their backward hand-written).
+#[backend_extension(Flex, Autodiff)]
+pub trait FusedOps: burn::backend::Backend {
+    /// GELU(x) = x·Φ(x), elementwise.
+    fn fused_gelu(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// Scores [..., t, t] → attention weights: softmax over j ≤ i of scale·x_ij, 0 above.
+    fn fused_causal_softmax(x: FloatTensor<Self>, scale: f32) -> FloatTensor<Self>;
+    /// max over i and j ≤ i of scale·x_ij, [1]; not differentiated.
+    fn fused_causal_max(x: FloatTensor<Self>, scale: f32) -> FloatTensor<Self>;
+    /// log softmax over the last axis.
+    fn fused_log_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// LayerNorm over the last axis: x [..., d], γ and β [d].
+    fn fused_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f32,
+    ) -> FloatTensor<Self>;
+}
+
+impl FusedOps for Flex {
+    fn fused_gelu(x: FlexTensor) -> FlexTensor {
+        gelu::forward(x)
+    }
+    fn fused_causal_softmax(x: FlexTensor, scale: f32) -> FlexTensor {
+        softmax::causal_forward(x, scale)
+    }
+    fn fused_causal_max(x: FlexTensor, scale: f32) -> FlexTensor {
+        softmax::causal_max(x, scale)
+    }
+    fn fused_log_softmax(x: FlexTensor) -> FlexTensor {
+        softmax::log_forward(x)
+    }
+    fn fused_layer_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, eps: f32) -> FlexTensor {
+        layer_norm::forward(x, &gamma, &beta, eps).0
+    }
+}
+
+/// GELU's backward keeps the input.
+#[derive(Debug)]
+struct GeluBackward;
+
+impl Backward<Flex, 1> for GeluBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            grads.register::<Flex>(parent.id, gelu::backward(ops.state, grad));
+        }
+    }
+}
+
+/// The causal softmax's backward keeps its output and the scale.
+#[derive(Debug)]
+struct CausalSoftmaxBackward;
+
+impl Backward<Flex, 1> for CausalSoftmaxBackward {
+    type State = (FlexTensor, f32);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            let (y, scale) = ops.state;
+            grads.register::<Flex>(parent.id, softmax::causal_backward(y, grad, scale));
+        }
+    }
+}
+
+/// The log-softmax's backward keeps its output.
+#[derive(Debug)]
+struct LogSoftmaxBackward;
+
+impl Backward<Flex, 1> for LogSoftmaxBackward {
+    type State = FlexTensor;
+
+    fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            grads.register::<Flex>(parent.id, softmax::log_backward(ops.state, grad));
+        }
+    }
+}
+
+/// LayerNorm's backward keeps x̂, 1/σ and γ; it feeds the input, γ and β.
+#[derive(Debug)]
+struct LayerNormBackward;
+
+impl Backward<Flex, 3> for LayerNormBackward {
+    type State = (layer_norm::Saved, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (saved, gamma) = ops.state;
+        let [dx, dgamma, dbeta] = layer_norm::backward(saved, &gamma, grad);
+        let [x, g, b] = ops.parents;
+        for (parent, value) in [(x, dx), (g, dgamma), (b, dbeta)] {
+            if let Some(parent) = parent {
+                grads.register::<Flex>(parent.id, value);
+            }
+        }
+    }
+}
+
+/// Autodiff's float tensor over flex (its type is not exported by name).
+type Tracked<C> = FloatTensor<Autodiff<Flex, C>>;
+
+impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
+    fn fused_gelu(x: Tracked<C>) -> Tracked<C> {
+        match GeluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                prep.finish(input.clone(), gelu::forward(input))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(gelu::forward(x.into_primitive())),
+        }
+    }
+
+    fn fused_causal_softmax(x: Tracked<C>, scale: f32) -> Tracked<C> {
+        match CausalSoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = softmax::causal_forward(x.primitive().clone(), scale);
+                prep.finish((y.clone(), scale), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(softmax::causal_forward(x.into_primitive(), scale)),
+        }
+    }
+
+    fn fused_causal_max(x: Tracked<C>, scale: f32) -> Tracked<C> {
+        Tracked::<C>::new(softmax::causal_max(x.into_primitive(), scale))
+    }
+
+    fn fused_log_softmax(x: Tracked<C>) -> Tracked<C> {
+        match LogSoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = softmax::log_forward(x.primitive().clone());
+                prep.finish(y.clone(), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(softmax::log_forward(x.into_primitive())),
+        }
+    }
+
+    fn fused_layer_norm(
+        x: Tracked<C>,
+        gamma: Tracked<C>,
+        beta: Tracked<C>,
+        eps: f32,
+    ) -> Tracked<C> {
+        let nodes = [x.node(), gamma.node(), beta.node()];
+        match LayerNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let g = gamma.primitive().clone();
+                let (y, saved) = layer_norm::forward(x.primitive().clone(), &g, beta.primitive(), eps);
+                prep.finish((saved, g), y)
+            }
+            OpsKind::UnTracked(prep) => {
+                let (y, _) = layer_norm::forward(x.into_primitive(), gamma.primitive(), beta.primitive(), eps);
+                prep.finish(y)
+            }
+        }
+    }
+}
+
+/// Whether `x` takes the fused path: an f32 tensor on the CPU backend (flex). CubeCL's devices
+/// (which report an identity) keep Burn's ops, fused there by Burn's own fusion.
+fn fused_here<const D: usize>(x: &Tensor<D>) -> bool {
+    !crate::model::backend::scalars_are_uploads(&x.device()) && x.dtype() == DType::F32
+}
+
+/// The fused op `op` on `x`'s dispatch primitive, back as a tensor of rank `E`.
+fn run<const D: usize, const E: usize>(
+    x: Tensor<D>,
+    op: impl FnOnce(FloatTensor<Dispatch>) -> FloatTensor<Dispatch>,
+) -> Tensor<E> {
+    Tensor::from_dispatch(op(x.into_dispatch()))
+}
+
+/// GELU, x·Φ(x) (the exact form, torch's default): any shape.
+pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    if fused_here(&x) {
+        run(x, <Dispatch as FusedOps>::fused_gelu)
+    } else {
+        activation::gelu(x)
+    }
+}
+
+/// Causal attention weights: scores [b, h, t, t] → softmax over j ≤ i of `scale`·scores_ij,
+/// 0 above the diagonal, [b, h, t, t].
+pub fn causal_softmax(scores: Tensor<4>, scale: f64) -> Tensor<4> {
+    if fused_here(&scores) {
+        run(scores, |x| <Dispatch as FusedOps>::fused_causal_softmax(x, scale as f32))
+    } else {
+        let [b, h, t, _] = scores.dims();
+        let future = future(b, h, t, &scores.device());
+        activation::softmax(scores.mul_scalar(scale).mask_fill(future, f32::NEG_INFINITY), 3)
+    }
+}
+
+/// The largest attended logit of scores [b, h, t, t] times `scale`, detached: [1].
+pub fn causal_max(scores: Tensor<4>, scale: f64) -> Tensor<1> {
+    if fused_here(&scores) {
+        run(scores.detach(), |x| <Dispatch as FusedOps>::fused_causal_max(x, scale as f32))
+    } else {
+        let [b, h, t, _] = scores.dims();
+        let future = future(b, h, t, &scores.device());
+        let scores = scores.detach().mul_scalar(scale);
+        scores.mask_fill(future, f32::NEG_INFINITY).max().reshape([1])
+    }
+}
+
+/// [b, h, t, t], true exactly above the diagonal: the positions a query may not attend to.
+pub fn future(b: usize, h: usize, t: usize, device: &Device) -> Tensor<4, Bool> {
+    Tensor::<2, Bool>::tril_mask([t, t], 0, device).reshape([1, 1, t, t]).expand([b, h, t, t])
+}
+
+/// log softmax over the last axis of x [n, v].
+pub fn log_softmax(x: Tensor<2>) -> Tensor<2> {
+    if fused_here(&x) {
+        run(x, <Dispatch as FusedOps>::fused_log_softmax)
+    } else {
+        activation::log_softmax(x, 1)
+    }
+}
+
+/// `norm`'s LayerNorm of x [..., d] (built with [`LAYER_NORM_EPS`]).
+pub fn layer_norm<const D: usize>(norm: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
+    if !fused_here(&x) {
+        return norm.forward(x);
+    }
+    let gamma = norm.gamma.val();
+    let beta = match &norm.beta {
+        Some(b) => b.val(),
+        None => gamma.zeros_like(),
+    };
+    let eps = LAYER_NORM_EPS as f32;
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_layer_norm(
+        x.into_dispatch(),
+        gamma.into_dispatch(),
+        beta.into_dispatch(),
+        eps,
+    ))
+}
