@@ -182,3 +182,33 @@ fn nan_inputs_stay_nan() {
     assert!(y[3..].iter().all(|v| v.is_finite()), "{y:?}");
     assert!(values(fused::gelu(x)).iter().filter(|v| v.is_nan()).count() == 1);
 }
+
+#[test]
+fn linear_matches_burns_in_value_and_gradients() {
+    let (n, d_in, d_out) = (37, 19, 23);
+    let x = normal([n, d_in], 1.0, 12);
+    let w = normal([d_in, d_out], 0.3, 13);
+    let b = normal([d_out], 1.0, 14);
+    let wt = Tensor::<2>::from_data(TensorData::new(values(normal([n, d_out], 1.0, 15)), [n, d_out]), &device());
+    let grad2 = |g: &burn::tensor::Gradients, t: &Tensor<2>| values(Tensor::<2>::from_inner(t.grad(g).unwrap()));
+    for bias in [true, false] {
+        let yf = fused::linear(x.clone(), w.clone(), bias.then(|| b.clone()));
+        let mut yb = x.clone().matmul(w.clone());
+        if bias {
+            yb = yb + b.clone().unsqueeze::<2>();
+        }
+        assert_close("linear", &values(yf.clone()), &values(yb.clone()), 1e-6);
+        let (gf, gb) = ((yf * wt.clone()).sum().backward(), (yb * wt.clone()).sum().backward());
+        assert_close("linear dx", &grad2(&gf, &x), &grad2(&gb, &x), 1e-6);
+        assert_close("linear dW", &grad2(&gf, &w), &grad2(&gb, &w), 1e-6);
+        if bias {
+            let db = |g: &burn::tensor::Gradients| values(Tensor::<1>::from_inner(b.grad(g).unwrap()));
+            assert_close("linear db", &db(&gf), &db(&gb), 1e-6);
+        }
+    }
+    // A frozen weight (LoRA's base): no gradient asked of it, the input's still right.
+    let frozen = w.clone().detach();
+    let gf = (fused::linear(x.clone(), frozen.clone(), None) * wt.clone()).sum().backward();
+    let gb = (x.clone().matmul(frozen) * wt).sum().backward();
+    assert_close("linear dx, frozen W", &grad2(&gf, &x), &grad2(&gb, &x), 1e-6);
+}

@@ -23,6 +23,7 @@ use burn_flex::FlexTensor;
 mod flex;
 mod gelu;
 mod layer_norm;
+mod linear;
 pub mod math;
 mod softmax;
 
@@ -40,6 +41,8 @@ pub trait FusedOps: burn::backend::Backend {
     fn fused_causal_max(x: FloatTensor<Self>, scale: f32) -> FloatTensor<Self>;
     /// log softmax over the last axis.
     fn fused_log_softmax(x: FloatTensor<Self>) -> FloatTensor<Self>;
+    /// x [n, in]·W [in, out] + b [out] → [n, out].
+    fn fused_linear(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self>;
     /// LayerNorm over the last axis: x [..., d], γ and β [d].
     fn fused_layer_norm(
         x: FloatTensor<Self>,
@@ -64,6 +67,9 @@ impl FusedOps for Flex {
     }
     fn fused_layer_norm(x: FlexTensor, gamma: FlexTensor, beta: FlexTensor, eps: f32) -> FlexTensor {
         layer_norm::forward(x, &gamma, &beta, eps).0
+    }
+    fn fused_linear(x: FlexTensor, w: FlexTensor, b: FlexTensor) -> FlexTensor {
+        linear::forward(x, w, b)
     }
 }
 
@@ -109,6 +115,26 @@ impl Backward<Flex, 1> for LogSoftmaxBackward {
         let grad = grads.consume::<Flex>(&ops.node);
         if let [Some(parent)] = ops.parents {
             grads.register::<Flex>(parent.id, softmax::log_backward(ops.state, grad));
+        }
+    }
+}
+
+/// The linear layer's backward keeps its input and weight; it feeds x, W and b.
+#[derive(Debug)]
+struct LinearBackward;
+
+impl Backward<Flex, 3> for LinearBackward {
+    type State = (FlexTensor, FlexTensor);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Flex>(&ops.node);
+        let (x, w) = ops.state;
+        let need = [0, 1, 2].map(|i| ops.parents[i].is_some());
+        let values = linear::backward(&x, &w, grad, need);
+        for (parent, value) in ops.parents.into_iter().zip(values) {
+            if let (Some(parent), Some(value)) = (parent, value) {
+                grads.register::<Flex>(parent.id, value);
+            }
         }
     }
 }
@@ -190,6 +216,19 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
             }
         }
     }
+
+    fn fused_linear(x: Tracked<C>, w: Tracked<C>, b: Tracked<C>) -> Tracked<C> {
+        match LinearBackward.prepare::<C>([x.node(), w.node(), b.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (x, w, b) = (x.primitive().clone(), w.primitive().clone(), b.into_primitive());
+                let y = linear::forward(x.clone(), w.clone(), b);
+                prep.finish((x, w), y)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(linear::forward(x.into_primitive(), w.into_primitive(), b.into_primitive()))
+            }
+        }
+    }
 }
 
 /// Whether `x` takes the fused path: an f32 tensor on the CPU backend (flex). CubeCL's devices
@@ -251,6 +290,24 @@ pub fn log_softmax(x: Tensor<2>) -> Tensor<2> {
     } else {
         activation::log_softmax(x, 1)
     }
+}
+
+/// A linear layer: x [n, in]·W [in, out] + b ([out], or none) → [n, out].
+pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Option<Tensor<1>>) -> Tensor<2> {
+    if !fused_here(&x) {
+        let y = x.matmul(w);
+        return match b {
+            Some(b) => y + b.unsqueeze::<2>(),
+            None => y,
+        };
+    }
+    let [_, d_out] = w.dims();
+    let b = b.unwrap_or_else(|| Tensor::zeros([d_out], &x.device()));
+    Tensor::from_dispatch(<Dispatch as FusedOps>::fused_linear(
+        x.into_dispatch(),
+        w.into_dispatch(),
+        b.into_dispatch(),
+    ))
 }
 
 /// `norm`'s LayerNorm of x [..., d] (built with [`LAYER_NORM_EPS`]).

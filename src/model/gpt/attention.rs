@@ -42,19 +42,15 @@ impl Pass<'_> {
     /// The product runs on [batch·time, in]: Burn 0.22 sends a 3-D input through a batched
     /// matmul against the weight broadcast to [batch, in, out], so the weight's gradient came back
     /// as `batch` separate products summed afterwards; one 2-D product is the same sums in one
-    /// kernel (#32: the reference run's 60 steps took 9.8–9.9 s natively instead of 10.9–11.1).
+    /// kernel (#32: the reference run's 60 steps took 9.8–9.9 s natively instead of 10.9–11.1);
+    /// on the CPU that product starts from the bias (`fused::linear`).
     pub(super) fn linear(&mut self, l: &Linear, x: Tensor<3>) -> Tensor<3> {
         let [b, t, d_in] = x.dims();
         let x = x.reshape([b * t, d_in]);
+        let bias = l.bias.as_ref().map(|b| b.val());
         let y = match self.qat {
-            None => l.forward(x),
-            Some(q) => {
-                let y = x.matmul(straight_through(l.weight.val(), q));
-                match &l.bias {
-                    Some(bias) => y + bias.val().unsqueeze::<2>(),
-                    None => y,
-                }
-            }
+            None => fused::linear(x, l.weight.val(), bias),
+            Some(q) => fused::linear(x, straight_through(l.weight.val(), q), bias),
         };
         let [_, d_out] = y.dims();
         let y = y.reshape([b, t, d_out]);

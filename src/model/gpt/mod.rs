@@ -220,9 +220,7 @@ impl Gpt {
             Some(r) => pass.linear(r, h),
             None => {
                 // Tied: logits = h · Eᵀ, E: [vocab, d].
-                let y = h
-                    .reshape([b * t, d])
-                    .matmul(e.transpose())
+                let y = fused::linear(h.reshape([b * t, d]), e.transpose(), None)
                     .reshape([b, t, self.vocab]);
                 if let Some(tr) = pass.trace.as_deref_mut() {
                     tr.linear(&y);
