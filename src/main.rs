@@ -140,6 +140,17 @@ fn keep_freed_memory() {}
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    // The whole run inside one rayon pool (RAYON_NUM_THREADS threads, by default one per core),
+    // so that the CPU backend's parallel kernels start from one of its threads: from outside,
+    // every kernel would be handed to the pool and waited for — with one thread, 7 % of the
+    // reference transformer's step (#32).
+    match rayon::ThreadPoolBuilder::new().build() {
+        Ok(pool) => pool.install(run),
+        Err(_) => run(),
+    }
+}
+
+fn run() -> ExitCode {
     let cli = Cli::parse();
     if cli.presets {
         for p in tinytune::link::presets::PRESETS {

@@ -6,6 +6,9 @@ use burn_flex::{FlexTensor, Layout};
 use burn_std::{Bytes, Shape};
 use macerator::Simd;
 
+use super::parallel::ELEMENTS;
+use super::parallel::prelude::*;
+
 /// `t` laid out contiguously (a view already so is shared, not copied).
 pub fn contiguous(t: FlexTensor) -> FlexTensor {
     if t.is_contiguous() { t } else { t.to_contiguous() }
@@ -24,22 +27,25 @@ pub fn tensor(values: Vec<f32>, shape: Shape) -> FlexTensor {
 }
 
 /// f applied to every element of `x`.
-pub fn map(x: FlexTensor, f: impl Fn(f32) -> f32) -> FlexTensor {
+pub fn map(x: FlexTensor, f: impl Fn(f32) -> f32 + Sync + Copy) -> FlexTensor {
     let x = contiguous(x);
     let src = values(&x);
     // A zeroed buffer written in a loop over two slices: this form vectorises (collecting
     // from a mapped iterator did not).
     let mut out = vec![0f32; src.len()];
-    map_into(src, &mut out, f);
+    let chunks = out.par_chunks_mut(ELEMENTS).zip(src.par_chunks(ELEMENTS));
+    // `f` by value: a call through a reference would not inline into the SIMD loop.
+    chunks.for_each(|(o, s)| map_into(s, o, f));
     tensor(out, x.layout().shape().clone())
 }
 
 /// f applied to every pair of elements of `a` and `b` (one shape).
-pub fn zip_map(a: FlexTensor, b: FlexTensor, f: impl Fn(f32, f32) -> f32) -> FlexTensor {
+pub fn zip_map(a: FlexTensor, b: FlexTensor, f: impl Fn(f32, f32) -> f32 + Sync + Copy) -> FlexTensor {
     let (a, b) = (contiguous(a), contiguous(b));
     assert_eq!(a.layout().shape(), b.layout().shape(), "zip_map: shapes differ");
     let mut out = vec![0f32; values(&a).len()];
-    zip_into(values(&a), values(&b), &mut out, f);
+    let inputs = values(&a).par_chunks(ELEMENTS).zip(values(&b).par_chunks(ELEMENTS));
+    out.par_chunks_mut(ELEMENTS).zip(inputs).for_each(|(o, (x, y))| zip_into(x, y, o, f));
     tensor(out, a.layout().shape().clone())
 }
 

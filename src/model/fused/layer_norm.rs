@@ -5,6 +5,9 @@
 use burn_flex::FlexTensor;
 use macerator::Simd;
 
+use super::parallel::ROWS;
+use super::parallel::prelude::*;
+
 use super::flex::{contiguous, tensor, values};
 use super::math::{dot, sum_by};
 
@@ -32,7 +35,9 @@ pub fn forward(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, eps: f32) -
     let mut y = vec![0f32; xs.len()];
     let mut xhat = vec![0f32; xs.len()];
     let mut inv_std = vec![0f32; xs.len() / d.max(1)];
-    forward_rows(xs, (g, b), (&mut y, &mut xhat, &mut inv_std), d, eps);
+    let outputs = y.par_chunks_mut(ROWS * d).zip(xhat.par_chunks_mut(ROWS * d));
+    let chunks = outputs.zip(inv_std.par_chunks_mut(ROWS)).zip(xs.par_chunks(ROWS * d));
+    chunks.for_each(|(((y, h), inv), x)| forward_rows(x, (g, b), (y, h, inv), d, eps));
     let shape = x.layout().shape().clone();
     let saved = Saved {
         normalized: tensor(xhat, shape.clone()),
@@ -73,9 +78,24 @@ pub fn backward(saved: Saved, gamma: &FlexTensor, grad: FlexTensor) -> [FlexTens
     let g = values(gamma);
     let (xhat, dy) = (values(&saved.normalized), values(&grad));
     let mut dx = vec![0f32; dy.len()];
-    let mut dgamma = vec![0f32; d];
-    let mut dbeta = vec![0f32; d];
-    backward_rows((xhat, &saved.inv_std, g, dy), (&mut dx, &mut dgamma, &mut dbeta), d);
+    // Each task sums dγ and dβ over its rows; the tasks' sums are added in order.
+    let inputs = xhat.par_chunks(ROWS * d).zip(saved.inv_std.par_chunks(ROWS)).zip(dy.par_chunks(ROWS * d));
+    let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
+        .par_chunks_mut(ROWS * d)
+        .zip(inputs)
+        .map(|(dx, ((h, inv), dy))| {
+            let (mut dgamma, mut dbeta) = (vec![0f32; d], vec![0f32; d]);
+            backward_rows((h, inv, g, dy), (dx, &mut dgamma, &mut dbeta), d);
+            (dgamma, dbeta)
+        })
+        .collect();
+    let (mut dgamma, mut dbeta) = (vec![0f32; d], vec![0f32; d]);
+    for (pg, pb) in &partial {
+        for ((a, b), (x, y)) in dgamma.iter_mut().zip(dbeta.iter_mut()).zip(pg.iter().zip(pb)) {
+            *a += x;
+            *b += y;
+        }
+    }
     let vector = || burn_std::Shape::from(vec![d]);
     [tensor(dx, shape), tensor(dgamma, vector()), tensor(dbeta, vector())]
 }

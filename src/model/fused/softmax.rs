@@ -5,6 +5,9 @@
 use burn_flex::FlexTensor;
 use macerator::Simd;
 
+use super::parallel::ROWS;
+use super::parallel::prelude::*;
+
 use super::flex::{contiguous, tensor, values};
 use super::math::{dot, exp, sum_by};
 
@@ -22,7 +25,9 @@ pub fn causal_forward(x: FlexTensor, scale: f32) -> FlexTensor {
     let x = contiguous(x);
     let t = square_rows(&x);
     let mut y = vec![0f32; values(&x).len()];
-    causal_forward_rows(values(&x), &mut y, t, scale);
+    // One task per [t, t] matrix: a row's place in its matrix is its index modulo t.
+    let chunks = y.par_chunks_mut(t * t).zip(values(&x).par_chunks(t * t));
+    chunks.for_each(|(y, x)| causal_forward_rows(x, y, t, scale));
     tensor(y, x.layout().shape().clone())
 }
 
@@ -50,7 +55,9 @@ pub fn causal_backward(y: FlexTensor, grad: FlexTensor, scale: f32) -> FlexTenso
     let (y, grad) = (contiguous(y), contiguous(grad));
     let t = square_rows(&y);
     let mut dx = vec![0f32; values(&y).len()];
-    causal_backward_rows(values(&y), values(&grad), &mut dx, t, scale);
+    let inputs = values(&y).par_chunks(t * t).zip(values(&grad).par_chunks(t * t));
+    let chunks = dx.par_chunks_mut(t * t).zip(inputs);
+    chunks.for_each(|(dx, (y, g))| causal_backward_rows(y, g, dx, t, scale));
     tensor(dx, y.layout().shape().clone())
 }
 
@@ -92,7 +99,8 @@ pub fn log_forward(x: FlexTensor) -> FlexTensor {
     let x = contiguous(x);
     let n = *x.layout().shape().last().expect("log softmax: a scalar has no rows");
     let mut y = vec![0f32; values(&x).len()];
-    log_forward_rows(values(&x), &mut y, n);
+    let chunks = y.par_chunks_mut(ROWS * n).zip(values(&x).par_chunks(ROWS * n));
+    chunks.for_each(|(y, x)| log_forward_rows(x, y, n));
     tensor(y, x.layout().shape().clone())
 }
 
@@ -116,7 +124,9 @@ pub fn log_backward(y: FlexTensor, grad: FlexTensor) -> FlexTensor {
     let (y, grad) = (contiguous(y), contiguous(grad));
     let n = *y.layout().shape().last().expect("log softmax: a scalar has no rows");
     let mut dx = vec![0f32; values(&y).len()];
-    log_backward_rows(values(&y), values(&grad), &mut dx, n);
+    let inputs = values(&y).par_chunks(ROWS * n).zip(values(&grad).par_chunks(ROWS * n));
+    let chunks = dx.par_chunks_mut(ROWS * n).zip(inputs);
+    chunks.for_each(|(dx, (y, g))| log_backward_rows(y, g, dx, n));
     tensor(dx, y.layout().shape().clone())
 }
 
