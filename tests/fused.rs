@@ -53,12 +53,19 @@ fn gelu_matches_burns_in_value_and_gradient() {
     // N(0, 3²) reaches both tails (|x| up to ~12), plus exact points.
     let x = normal([7, 13, 37], 3.0, 1);
     let extremes = Tensor::<1>::from_floats([0.0, -0.0, 1e-6, -1e-6, 20.0, -20.0, 9.0, -9.0], &device());
-    let x = Tensor::cat(vec![x.reshape([7 * 13 * 37]), extremes], 0).detach().require_grad();
+    let x = Tensor::cat(vec![x.reshape([7 * 13 * 37]), extremes], 0)
+        .detach()
+        .require_grad();
     let (yf, yb) = (fused::gelu(x.clone()), activation::gelu(x.clone()));
     assert_close("gelu", &values(yf.clone()), &values(yb.clone()), 2e-6);
     let gf = x.grad(&weighted(yf, 2).backward()).unwrap();
     let gb = x.grad(&weighted(yb, 2).backward()).unwrap();
-    assert_close("gelu'", &values(Tensor::<1>::from_inner(gf)), &values(Tensor::<1>::from_inner(gb)), 2e-6);
+    assert_close(
+        "gelu'",
+        &values(Tensor::<1>::from_inner(gf)),
+        &values(Tensor::<1>::from_inner(gb)),
+        2e-6,
+    );
 }
 
 #[test]
@@ -70,7 +77,7 @@ fn causal_softmax_matches_the_masked_softmax_in_value_and_gradient() {
         let future = fused::future(b, h, t, &x.device());
         activation::softmax(x.mul_scalar(scale).mask_fill(future, f32::NEG_INFINITY), 3)
     };
-    let (yf, yb) = (fused::causal_softmax(x.clone(), scale), burns(x.clone()));
+    let (yf, yb) = (fused::causal_softmax(x.clone(), scale, false).0, burns(x.clone()));
     let got = values(yf.clone());
     assert_close("causal softmax", &got, &values(yb.clone()), 2e-6);
     // Exactly 0 above the diagonal, rows summing to 1.
@@ -81,7 +88,12 @@ fn causal_softmax_matches_the_masked_softmax_in_value_and_gradient() {
     }
     let gf = x.grad(&weighted(yf, 4).backward()).unwrap();
     let gb = x.grad(&weighted(yb, 4).backward()).unwrap();
-    assert_close("causal softmax'", &values(Tensor::<4>::from_inner(gf)), &values(Tensor::<4>::from_inner(gb)), 1e-5);
+    assert_close(
+        "causal softmax'",
+        &values(Tensor::<4>::from_inner(gf)),
+        &values(Tensor::<4>::from_inner(gb)),
+        1e-5,
+    );
 }
 
 #[test]
@@ -94,7 +106,7 @@ fn the_largest_attended_logit_ignores_the_future() {
         Tensor::<4>::full([1, 1, 1, 1], 1e6, &device()),
     );
     let x = x + spike;
-    let got = values(fused::causal_max(x.clone(), scale))[0];
+    let got = values(fused::causal_softmax(x.clone(), scale, true).1.unwrap())[0];
     let future = fused::future(2, 2, 9, &x.device());
     let want = values(x.mul_scalar(scale).mask_fill(future, f32::NEG_INFINITY).max())[0];
     assert_eq!(got, want);
@@ -104,11 +116,19 @@ fn the_largest_attended_logit_ignores_the_future() {
 #[test]
 fn log_softmax_matches_burns_in_value_and_gradient() {
     let x = normal([37, 29], 5.0, 6);
-    let (yf, yb) = (fused::log_softmax(x.clone()), activation::log_softmax(x.clone(), 1));
+    let (yf, yb) = (
+        fused::log_softmax(x.clone()),
+        activation::log_softmax(x.clone(), 1),
+    );
     assert_close("log softmax", &values(yf.clone()), &values(yb.clone()), 2e-6);
     let gf = x.grad(&weighted(yf, 7).backward()).unwrap();
     let gb = x.grad(&weighted(yb, 7).backward()).unwrap();
-    assert_close("log softmax'", &values(Tensor::<2>::from_inner(gf)), &values(Tensor::<2>::from_inner(gb)), 1e-5);
+    assert_close(
+        "log softmax'",
+        &values(Tensor::<2>::from_inner(gf)),
+        &values(Tensor::<2>::from_inner(gb)),
+        1e-5,
+    );
 }
 
 /// LayerNorm in f64 over rows of `d`: (y, dL/dx, dL/dγ, dL/dβ) for upstream gradient `w`.
@@ -140,29 +160,47 @@ fn layer_norm_f64(x: &[f32], g: &[f32], b: &[f32], w: &[f32], d: usize) -> [Vec<
 #[test]
 fn layer_norm_matches_burns_and_f64_in_value_and_gradients() {
     let d = 45;
-    let mut norm = LayerNormConfig::new(d).with_epsilon(fused::LAYER_NORM_EPS).init(&device());
+    let mut norm = LayerNormConfig::new(d)
+        .with_epsilon(fused::LAYER_NORM_EPS)
+        .init(&device());
     // A gain and a bias away from their initial 1 and 0, so their gradients are exercised.
     norm.gamma = burn::module::Param::from_tensor(normal([d], 1.0, 8));
     norm.beta = Some(burn::module::Param::from_tensor(normal([d], 1.0, 9)));
     let (gamma, beta) = (norm.gamma.val(), norm.beta.as_ref().unwrap().val());
     let w = values(normal([3, 17, d], 1.0, 11));
-    let grad3 = |g: &burn::tensor::Gradients, t: &Tensor<3>| values(Tensor::<3>::from_inner(t.grad(g).unwrap()));
-    let grad1 = |g: &burn::tensor::Gradients, t: &Tensor<1>| values(Tensor::<1>::from_inner(t.grad(g).unwrap()));
+    let grad3 =
+        |g: &burn::tensor::Gradients, t: &Tensor<3>| values(Tensor::<3>::from_inner(t.grad(g).unwrap()));
+    let grad1 =
+        |g: &burn::tensor::Gradients, t: &Tensor<1>| values(Tensor::<1>::from_inner(t.grad(g).unwrap()));
     // Centred rows, where Burn's composition is accurate too; then rows far from 0 with a small
     // spread (f32 holds their mean to ~10⁻⁵ of their spread; Burn's error there printed).
     for (offset, tol) in [(0.0, 1e-5), (30.0, 1e-4)] {
         let against_burn = offset == 0.0;
         let x = (normal([3, 17, d], 0.1, 10) + offset).detach().require_grad();
         let yf = fused::layer_norm(&norm, x.clone());
-        let exact = layer_norm_f64(&values(x.clone()), &values(gamma.clone()), &values(beta.clone()), &w, d);
+        let exact = layer_norm_f64(
+            &values(x.clone()),
+            &values(gamma.clone()),
+            &values(beta.clone()),
+            &w,
+            d,
+        );
         let wt = Tensor::<3>::from_data(TensorData::new(w.clone(), [3, 17, d]), &device());
         let gf = (yf.clone() * wt.clone()).sum().backward();
         let got = [values(yf), grad3(&gf, &x), grad1(&gf, &gamma), grad1(&gf, &beta)];
         for (i, what) in ["y", "dx", "dγ", "dβ"].into_iter().enumerate() {
-            assert_close(&format!("layer norm {what} (offset {offset}) vs f64"), &got[i], &exact[i], tol);
+            assert_close(
+                &format!("layer norm {what} (offset {offset}) vs f64"),
+                &got[i],
+                &exact[i],
+                tol,
+            );
         }
         if !against_burn {
-            eprintln!("Burn's y (offset {offset}) vs f64: worst {:.1e}", worst(&values(norm.forward(x.clone())), &exact[0]));
+            eprintln!(
+                "Burn's y (offset {offset}) vs f64: worst {:.1e}",
+                worst(&values(norm.forward(x.clone())), &exact[0])
+            );
         } else {
             let yb = norm.forward(x.clone());
             let gb = (yb.clone() * wt).sum().backward();
@@ -189,8 +227,12 @@ fn linear_matches_burns_in_value_and_gradients() {
     let x = normal([n, d_in], 1.0, 12);
     let w = normal([d_in, d_out], 0.3, 13);
     let b = normal([d_out], 1.0, 14);
-    let wt = Tensor::<2>::from_data(TensorData::new(values(normal([n, d_out], 1.0, 15)), [n, d_out]), &device());
-    let grad2 = |g: &burn::tensor::Gradients, t: &Tensor<2>| values(Tensor::<2>::from_inner(t.grad(g).unwrap()));
+    let wt = Tensor::<2>::from_data(
+        TensorData::new(values(normal([n, d_out], 1.0, 15)), [n, d_out]),
+        &device(),
+    );
+    let grad2 =
+        |g: &burn::tensor::Gradients, t: &Tensor<2>| values(Tensor::<2>::from_inner(t.grad(g).unwrap()));
     for bias in [true, false] {
         let yf = fused::linear(x.clone(), w.clone(), bias.then(|| b.clone()));
         let mut yb = x.clone().matmul(w.clone());
@@ -198,7 +240,10 @@ fn linear_matches_burns_in_value_and_gradients() {
             yb = yb + b.clone().unsqueeze::<2>();
         }
         assert_close("linear", &values(yf.clone()), &values(yb.clone()), 1e-6);
-        let (gf, gb) = ((yf * wt.clone()).sum().backward(), (yb * wt.clone()).sum().backward());
+        let (gf, gb) = (
+            (yf * wt.clone()).sum().backward(),
+            (yb * wt.clone()).sum().backward(),
+        );
         assert_close("linear dx", &grad2(&gf, &x), &grad2(&gb, &x), 1e-6);
         assert_close("linear dW", &grad2(&gf, &w), &grad2(&gb, &w), 1e-6);
         if bias {
@@ -208,7 +253,9 @@ fn linear_matches_burns_in_value_and_gradients() {
     }
     // A frozen weight (LoRA's base): no gradient asked of it, the input's still right.
     let frozen = w.clone().detach();
-    let gf = (fused::linear(x.clone(), frozen.clone(), None) * wt.clone()).sum().backward();
+    let gf = (fused::linear(x.clone(), frozen.clone(), None) * wt.clone())
+        .sum()
+        .backward();
     let gb = (x.clone().matmul(frozen) * wt).sum().backward();
     assert_close("linear dx, frozen W", &grad2(&gf, &x), &grad2(&gb, &x), 1e-6);
 }

@@ -11,7 +11,10 @@ use crate::model::fused::{self, LAYER_NORM_EPS};
 /// A `kind` norm over the last axis of width `d`; its forward maps [..., d] → [..., d].
 pub fn norm(kind: Norm, d: usize, device: &Device) -> Normalization {
     match kind {
-        Norm::Layer => LayerNormConfig::new(d).with_epsilon(LAYER_NORM_EPS).init(device).into(),
+        Norm::Layer => LayerNormConfig::new(d)
+            .with_epsilon(LAYER_NORM_EPS)
+            .init(device)
+            .into(),
         Norm::Rms => RmsNormConfig::new(d).init(device).into(),
     }
 }

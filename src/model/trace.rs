@@ -62,7 +62,13 @@ impl Trace {
             let [b, h, t, _] = scores.dims();
             let seen = (b * h * t * (t + 1) / 2) as f64;
             let future = crate::model::fused::future(b, h, t, &scores.device());
-            let sum = scores.clone().detach().mul_scalar(scale).abs().mask_fill(future, 0.0).sum();
+            let sum = scores
+                .clone()
+                .detach()
+                .mul_scalar(scale)
+                .abs()
+                .mask_fill(future, 0.0)
+                .sum();
             self.outputs.push(sum.div_scalar(seen).reshape([1]));
         }
     }

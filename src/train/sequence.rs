@@ -5,8 +5,8 @@
 //! (`Shift::describe`). Its views (a head's pattern, answers, the char LM's sample) are queued
 //! here too.
 
-use burn::prelude::*;
 use crate::model::fused::log_softmax;
+use burn::prelude::*;
 
 use super::live_sample::LiveSample;
 use super::objective::{BatchLoss, Evaluation, Objective, Setup};

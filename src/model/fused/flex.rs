@@ -44,8 +44,12 @@ pub fn zip_map(a: FlexTensor, b: FlexTensor, f: impl Fn(f32, f32) -> f32 + Sync 
     let (a, b) = (contiguous(a), contiguous(b));
     assert_eq!(a.layout().shape(), b.layout().shape(), "zip_map: shapes differ");
     let mut out = vec![0f32; values(&a).len()];
-    let inputs = values(&a).par_chunks(ELEMENTS).zip(values(&b).par_chunks(ELEMENTS));
-    out.par_chunks_mut(ELEMENTS).zip(inputs).for_each(|(o, (x, y))| zip_into(x, y, o, f));
+    let inputs = values(&a)
+        .par_chunks(ELEMENTS)
+        .zip(values(&b).par_chunks(ELEMENTS));
+    out.par_chunks_mut(ELEMENTS)
+        .zip(inputs)
+        .for_each(|(o, (x, y))| zip_into(x, y, o, f));
     tensor(out, a.layout().shape().clone())
 }
 
@@ -53,6 +57,8 @@ pub fn zip_map(a: FlexTensor, b: FlexTensor, f: impl Fn(f32, f32) -> f32 + Sync 
 /// plain Rust that the compiler vectorises under those features; without fused multiply-adds
 /// (Rust never contracts a·b + c), every instruction set gives the same bits.
 #[macerator::with_simd]
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
 fn map_into<S: Simd, F: Fn(f32) -> f32>(src: &[f32], out: &mut [f32], f: F) {
     for (o, &v) in out.iter_mut().zip(src) {
         *o = f(v);
@@ -61,6 +67,8 @@ fn map_into<S: Simd, F: Fn(f32) -> f32>(src: &[f32], out: &mut [f32], f: F) {
 
 /// out_i = f(a_i, b_i), as [`map_into`].
 #[macerator::with_simd]
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
 fn zip_into<S: Simd, F: Fn(f32, f32) -> f32>(a: &[f32], b: &[f32], out: &mut [f32], f: F) {
     for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
         *o = f(x, y);

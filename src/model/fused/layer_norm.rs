@@ -28,15 +28,24 @@ pub struct Saved {
 /// x [..., d], γ and β [d] → (y [..., d], what the backward needs).
 pub fn forward(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, eps: f32) -> (FlexTensor, Saved) {
     let x = contiguous(x);
-    let d = *x.layout().shape().last().expect("layer norm: a scalar has no rows");
+    let d = *x
+        .layout()
+        .shape()
+        .last()
+        .expect("layer norm: a scalar has no rows");
     let (g, b) = (values(gamma), values(beta));
-    assert!(g.len() == d && b.len() == d, "layer norm: γ and β must have the last axis' length");
+    assert!(
+        g.len() == d && b.len() == d,
+        "layer norm: γ and β must have the last axis' length"
+    );
     let xs = values(&x);
     let mut y = vec![0f32; xs.len()];
     let mut xhat = vec![0f32; xs.len()];
     let mut inv_std = vec![0f32; xs.len() / d.max(1)];
     let outputs = y.par_chunks_mut(ROWS * d).zip(xhat.par_chunks_mut(ROWS * d));
-    let chunks = outputs.zip(inv_std.par_chunks_mut(ROWS)).zip(xs.par_chunks(ROWS * d));
+    let chunks = outputs
+        .zip(inv_std.par_chunks_mut(ROWS))
+        .zip(xs.par_chunks(ROWS * d));
     chunks.for_each(|(((y, h), inv), x)| forward_rows(x, (g, b), (y, h, inv), d, eps));
     let shape = x.layout().shape().clone();
     let saved = Saved {
@@ -48,15 +57,14 @@ pub fn forward(x: FlexTensor, gamma: &FlexTensor, beta: &FlexTensor, eps: f32) -
 
 /// [`forward`]'s rows of length `d`: y, x̂ and 1/σ from x, γ and β.
 #[macerator::with_simd]
-fn forward_rows<'a, S: Simd>(
-    xs: &'a [f32],
-    gb: (&'a [f32], &'a [f32]),
-    out: Rows<'a>,
-    d: usize,
-    eps: f32,
-) {
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
+fn forward_rows<'a, S: Simd>(xs: &'a [f32], gb: (&'a [f32], &'a [f32]), out: Rows<'a>, d: usize, eps: f32) {
     let ((g, b), (y, xhat, inv_std)) = (gb, out);
-    let rows = xs.chunks_exact(d).zip(y.chunks_exact_mut(d)).zip(xhat.chunks_exact_mut(d));
+    let rows = xs
+        .chunks_exact(d)
+        .zip(y.chunks_exact_mut(d))
+        .zip(xhat.chunks_exact_mut(d));
     for (((xr, yr), hr), inv) in rows.zip(inv_std.iter_mut()) {
         let mean = sum_by(xr, |v| v) / d as f32;
         let var = sum_by(xr, |v| (v - mean) * (v - mean)) / d as f32;
@@ -79,7 +87,10 @@ pub fn backward(saved: Saved, gamma: &FlexTensor, grad: FlexTensor) -> [FlexTens
     let (xhat, dy) = (values(&saved.normalized), values(&grad));
     let mut dx = vec![0f32; dy.len()];
     // Each task sums dγ and dβ over its rows; the tasks' sums are added in order.
-    let inputs = xhat.par_chunks(ROWS * d).zip(saved.inv_std.par_chunks(ROWS)).zip(dy.par_chunks(ROWS * d));
+    let inputs = xhat
+        .par_chunks(ROWS * d)
+        .zip(saved.inv_std.par_chunks(ROWS))
+        .zip(dy.par_chunks(ROWS * d));
     let partial: Vec<(Vec<f32>, Vec<f32>)> = dx
         .par_chunks_mut(ROWS * d)
         .zip(inputs)
@@ -97,15 +108,24 @@ pub fn backward(saved: Saved, gamma: &FlexTensor, grad: FlexTensor) -> [FlexTens
         }
     }
     let vector = || burn_std::Shape::from(vec![d]);
-    [tensor(dx, shape), tensor(dgamma, vector()), tensor(dbeta, vector())]
+    [
+        tensor(dx, shape),
+        tensor(dgamma, vector()),
+        tensor(dbeta, vector()),
+    ]
 }
 
 /// [`backward`]'s rows of length `d`: dx, and dγ and dβ summed over the rows.
 #[macerator::with_simd]
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
 fn backward_rows<'a, S: Simd>(inputs: Inputs<'a>, out: Rows<'a>, d: usize) {
     let ((xhat, inv_std, g, dy), (dx, dgamma, dbeta)) = (inputs, out);
     let mut scaled = vec![0f32; d];
-    let rows = xhat.chunks_exact(d).zip(dy.chunks_exact(d)).zip(dx.chunks_exact_mut(d));
+    let rows = xhat
+        .chunks_exact(d)
+        .zip(dy.chunks_exact(d))
+        .zip(dx.chunks_exact_mut(d));
     for (((hr, gr), dr), &r) in rows.zip(inv_std) {
         for (s, (&dyv, &gv)) in scaled.iter_mut().zip(gr.iter().zip(g)) {
             *s = dyv * gv;

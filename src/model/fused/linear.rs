@@ -30,12 +30,20 @@ struct Operand<'a> {
 impl<'a> Operand<'a> {
     /// `data` as a [rows, cols] matrix.
     fn of(data: &'a [f32], cols: usize) -> Self {
-        Self { data, col_stride: 1, row_stride: cols as isize }
+        Self {
+            data,
+            col_stride: 1,
+            row_stride: cols as isize,
+        }
     }
 
     /// `data` ([cols, rows], row-major) read as its transpose, [rows, cols].
     fn transposed(data: &'a [f32], rows: usize) -> Self {
-        Self { data, col_stride: rows as isize, row_stride: 1 }
+        Self {
+            data,
+            col_stride: rows as isize,
+            row_stride: 1,
+        }
     }
 }
 
@@ -93,32 +101,62 @@ fn product(out: &mut [f32], [m, n, k]: [usize; 3], lhs: Operand, rhs: Operand, a
 pub fn forward(x: FlexTensor, w: FlexTensor, b: FlexTensor) -> FlexTensor {
     let (x, w, b) = (contiguous(x), contiguous(w), contiguous(b));
     let ([n, d_in], [w_in, d_out]) = (dims(&x), dims(&w));
-    assert_eq!(d_in, w_in, "fused linear: x is [n, {d_in}], W is [{w_in}, {d_out}]");
+    assert_eq!(
+        d_in, w_in,
+        "fused linear: x is [n, {d_in}], W is [{w_in}, {d_out}]"
+    );
     let bias = values(&b);
-    assert_eq!(bias.len(), d_out, "fused linear: the bias must have W's output width");
+    assert_eq!(
+        bias.len(),
+        d_out,
+        "fused linear: the bias must have W's output width"
+    );
     // Each row starts as the bias; the product is added to it.
     let mut y = Vec::with_capacity(n * d_out);
     for _ in 0..n {
         y.extend_from_slice(bias);
     }
-    product(&mut y, [n, d_out, d_in], Operand::of(values(&x), d_in), Operand::of(values(&w), d_out), true);
+    product(
+        &mut y,
+        [n, d_out, d_in],
+        Operand::of(values(&x), d_in),
+        Operand::of(values(&w), d_out),
+        true,
+    );
     tensor(y, Shape::from(vec![n, d_out]))
 }
 
 /// Gradients of x, W and b from dL/dy [n, out]: dx = dy·Wᵀ, dW = xᵀ·dy, db = Σ_rows dy; each
 /// only where `need` says its input is tracked.
-pub fn backward(x: &FlexTensor, w: &FlexTensor, grad: FlexTensor, need: [bool; 3]) -> [Option<FlexTensor>; 3] {
+pub fn backward(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    grad: FlexTensor,
+    need: [bool; 3],
+) -> [Option<FlexTensor>; 3] {
     let grad = contiguous(grad);
     let ([n, d_in], [_, d_out]) = (dims(x), dims(w));
     let dy = values(&grad);
     let dx = need[0].then(|| {
         let mut dx = vec![0f32; n * d_in];
-        product(&mut dx, [n, d_in, d_out], Operand::of(dy, d_out), Operand::transposed(values(w), d_out), false);
+        product(
+            &mut dx,
+            [n, d_in, d_out],
+            Operand::of(dy, d_out),
+            Operand::transposed(values(w), d_out),
+            false,
+        );
         tensor(dx, Shape::from(vec![n, d_in]))
     });
     let dw = need[1].then(|| {
         let mut dw = vec![0f32; d_in * d_out];
-        product(&mut dw, [d_in, d_out, n], Operand::transposed(values(x), d_in), Operand::of(dy, d_out), false);
+        product(
+            &mut dw,
+            [d_in, d_out, n],
+            Operand::transposed(values(x), d_in),
+            Operand::of(dy, d_out),
+            false,
+        );
         tensor(dw, Shape::from(vec![d_in, d_out]))
     });
     let db = need[2].then(|| {

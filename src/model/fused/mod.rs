@@ -8,11 +8,11 @@
 //! here are Burn's own composition, which Burn's fusion already merges into few kernels. Each
 //! fused op equals that composition up to float rounding, in value and gradient (tests/fused.rs).
 
+use burn::backend::autodiff::Autodiff;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
-use burn::backend::autodiff::Autodiff;
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Dispatch, Flex, backend_extension};
 use burn::nn::LayerNorm;
@@ -175,7 +175,11 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     }
 
     fn fused_causal_softmax(x: Tracked<C>, scale: f32) -> Tracked<C> {
-        match CausalSoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+        match CausalSoftmaxBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let y = softmax::causal_forward(x.primitive().clone(), scale);
                 prep.finish((y.clone(), scale), y)
@@ -189,7 +193,11 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     }
 
     fn fused_log_softmax(x: Tracked<C>) -> Tracked<C> {
-        match LogSoftmaxBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+        match LogSoftmaxBackward
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let y = softmax::log_forward(x.primitive().clone());
                 prep.finish(y.clone(), y)
@@ -198,12 +206,7 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
         }
     }
 
-    fn fused_layer_norm(
-        x: Tracked<C>,
-        gamma: Tracked<C>,
-        beta: Tracked<C>,
-        eps: f32,
-    ) -> Tracked<C> {
+    fn fused_layer_norm(x: Tracked<C>, gamma: Tracked<C>, beta: Tracked<C>, eps: f32) -> Tracked<C> {
         let nodes = [x.node(), gamma.node(), beta.node()];
         match LayerNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
@@ -212,22 +215,29 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
                 prep.finish((saved, g), y)
             }
             OpsKind::UnTracked(prep) => {
-                let (y, _) = layer_norm::forward(x.into_primitive(), gamma.primitive(), beta.primitive(), eps);
+                let (y, _) =
+                    layer_norm::forward(x.into_primitive(), gamma.primitive(), beta.primitive(), eps);
                 prep.finish(y)
             }
         }
     }
 
     fn fused_linear(x: Tracked<C>, w: Tracked<C>, b: Tracked<C>) -> Tracked<C> {
-        match LinearBackward.prepare::<C>([x.node(), w.node(), b.node()]).compute_bound().stateful() {
+        match LinearBackward
+            .prepare::<C>([x.node(), w.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let (x, w, b) = (x.primitive().clone(), w.primitive().clone(), b.into_primitive());
                 let y = linear::forward(x.clone(), w.clone(), b);
                 prep.finish((x, w), y)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(linear::forward(x.into_primitive(), w.into_primitive(), b.into_primitive()))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(linear::forward(
+                x.into_primitive(),
+                w.into_primitive(),
+                b.into_primitive(),
+            )),
         }
     }
 }
@@ -256,32 +266,34 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 }
 
 /// Causal attention weights: scores [b, h, t, t] → softmax over j ≤ i of `scale`·scores_ij,
-/// 0 above the diagonal, [b, h, t, t].
-pub fn causal_softmax(scores: Tensor<4>, scale: f64) -> Tensor<4> {
+/// 0 above the diagonal, [b, h, t, t]; with `largest`, also the largest attended logit
+/// (max over i and j ≤ i of `scale`·scores_ij, detached, [1]) — from the same masked scores on
+/// a GPU, so asking for it adds one reduction there.
+pub fn causal_softmax(scores: Tensor<4>, scale: f64, largest: bool) -> (Tensor<4>, Option<Tensor<1>>) {
     if fused_here(&scores) {
-        run(scores, |x| <Dispatch as FusedOps>::fused_causal_softmax(x, scale as f32))
+        let max = largest.then(|| {
+            run(scores.clone().detach(), |x| {
+                <Dispatch as FusedOps>::fused_causal_max(x, scale as f32)
+            })
+        });
+        let probs = run(scores, |x| {
+            <Dispatch as FusedOps>::fused_causal_softmax(x, scale as f32)
+        });
+        (probs, max)
     } else {
         let [b, h, t, _] = scores.dims();
         let future = future(b, h, t, &scores.device());
-        activation::softmax(scores.mul_scalar(scale).mask_fill(future, f32::NEG_INFINITY), 3)
-    }
-}
-
-/// The largest attended logit of scores [b, h, t, t] times `scale`, detached: [1].
-pub fn causal_max(scores: Tensor<4>, scale: f64) -> Tensor<1> {
-    if fused_here(&scores) {
-        run(scores.detach(), |x| <Dispatch as FusedOps>::fused_causal_max(x, scale as f32))
-    } else {
-        let [b, h, t, _] = scores.dims();
-        let future = future(b, h, t, &scores.device());
-        let scores = scores.detach().mul_scalar(scale);
-        scores.mask_fill(future, f32::NEG_INFINITY).max().reshape([1])
+        let masked = scores.mul_scalar(scale).mask_fill(future, f32::NEG_INFINITY);
+        let max = largest.then(|| masked.clone().detach().max().reshape([1]));
+        (activation::softmax(masked, 3), max)
     }
 }
 
 /// [b, h, t, t], true exactly above the diagonal: the positions a query may not attend to.
 pub fn future(b: usize, h: usize, t: usize, device: &Device) -> Tensor<4, Bool> {
-    Tensor::<2, Bool>::tril_mask([t, t], 0, device).reshape([1, 1, t, t]).expand([b, h, t, t])
+    Tensor::<2, Bool>::tril_mask([t, t], 0, device)
+        .reshape([1, 1, t, t])
+        .expand([b, h, t, t])
 }
 
 /// log softmax over the last axis of x [n, v].
@@ -296,11 +308,8 @@ pub fn log_softmax(x: Tensor<2>) -> Tensor<2> {
 /// A linear layer: x [n, in]·W [in, out] + b ([out], or none) → [n, out].
 pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Option<Tensor<1>>) -> Tensor<2> {
     if !fused_here(&x) {
-        let y = x.matmul(w);
-        return match b {
-            Some(b) => y + b.unsqueeze::<2>(),
-            None => y,
-        };
+        // Burn's own linear op, which its GPU fusion can merge with the bias.
+        return burn::tensor::module::linear(x, w, b);
     }
     let [_, d_out] = w.dims();
     let b = b.unwrap_or_else(|| Tensor::zeros([d_out], &x.device()));

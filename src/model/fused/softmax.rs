@@ -15,7 +15,10 @@ use super::math::{dot, exp, sum_by};
 fn square_rows(x: &FlexTensor) -> usize {
     let dims = x.layout().shape();
     let n = dims.len();
-    assert!(n >= 2 && dims[n - 1] == dims[n - 2], "causal softmax: scores must be [..., t, t]");
+    assert!(
+        n >= 2 && dims[n - 1] == dims[n - 2],
+        "causal softmax: scores must be [..., t, t]"
+    );
     dims[n - 1]
 }
 
@@ -33,12 +36,17 @@ pub fn causal_forward(x: FlexTensor, scale: f32) -> FlexTensor {
 
 /// [`causal_forward`]'s rows of length `t`, with the CPU's widest SIMD (as `flex::map_into`).
 #[macerator::with_simd]
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
 fn causal_forward_rows<S: Simd>(x: &[f32], y: &mut [f32], t: usize, scale: f32) {
     for (row, (xr, yr)) in x.chunks_exact(t).zip(y.chunks_exact_mut(t)).enumerate() {
         let seen = row % t + 1;
         let (xr, yr) = (&xr[..seen], &mut yr[..seen]);
         // c > 0, so max_j(c·x_j) = c·max_j(x_j); a NaN passes to every output through the sum.
-        let max = xr.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m }) * scale;
+        let max = xr
+            .iter()
+            .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+            * scale;
         for (y, &x) in yr.iter_mut().zip(xr) {
             *y = exp(x * scale - max);
         }
@@ -63,6 +71,8 @@ pub fn causal_backward(y: FlexTensor, grad: FlexTensor, scale: f32) -> FlexTenso
 
 /// [`causal_backward`]'s rows of length `t`.
 #[macerator::with_simd]
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
 fn causal_backward_rows<S: Simd>(y: &[f32], grad: &[f32], dx: &mut [f32], t: usize, scale: f32) {
     let rows = y.chunks_exact(t).zip(grad.chunks_exact(t));
     for (row, ((yr, gr), dr)) in rows.zip(dx.chunks_exact_mut(t)).enumerate() {
@@ -97,7 +107,11 @@ pub fn causal_max(x: FlexTensor, scale: f32) -> FlexTensor {
 /// as Burn's own). Any shape [..., n].
 pub fn log_forward(x: FlexTensor) -> FlexTensor {
     let x = contiguous(x);
-    let n = *x.layout().shape().last().expect("log softmax: a scalar has no rows");
+    let n = *x
+        .layout()
+        .shape()
+        .last()
+        .expect("log softmax: a scalar has no rows");
     let mut y = vec![0f32; values(&x).len()];
     let chunks = y.par_chunks_mut(ROWS * n).zip(values(&x).par_chunks(ROWS * n));
     chunks.for_each(|(y, x)| log_forward_rows(x, y, n));
@@ -106,9 +120,13 @@ pub fn log_forward(x: FlexTensor) -> FlexTensor {
 
 /// [`log_forward`]'s rows of length `n`.
 #[macerator::with_simd]
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
 fn log_forward_rows<S: Simd>(x: &[f32], y: &mut [f32], n: usize) {
     for (xr, yr) in x.chunks_exact(n).zip(y.chunks_exact_mut(n)) {
-        let max = xr.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
+        let max = xr
+            .iter()
+            .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
         for (y, &x) in yr.iter_mut().zip(xr) {
             *y = exp(x - max);
         }
@@ -122,9 +140,15 @@ fn log_forward_rows<S: Simd>(x: &[f32], y: &mut [f32], n: usize) {
 /// dL/dx_j = g_j − e^(y_j)·Σ_k g_k, from the forward's output y; `grad` of its shape.
 pub fn log_backward(y: FlexTensor, grad: FlexTensor) -> FlexTensor {
     let (y, grad) = (contiguous(y), contiguous(grad));
-    let n = *y.layout().shape().last().expect("log softmax: a scalar has no rows");
+    let n = *y
+        .layout()
+        .shape()
+        .last()
+        .expect("log softmax: a scalar has no rows");
     let mut dx = vec![0f32; values(&y).len()];
-    let inputs = values(&y).par_chunks(ROWS * n).zip(values(&grad).par_chunks(ROWS * n));
+    let inputs = values(&y)
+        .par_chunks(ROWS * n)
+        .zip(values(&grad).par_chunks(ROWS * n));
     let chunks = dx.par_chunks_mut(ROWS * n).zip(inputs);
     chunks.for_each(|(dx, (y, g))| log_backward_rows(y, g, dx, n));
     tensor(dx, y.layout().shape().clone())
@@ -132,6 +156,8 @@ pub fn log_backward(y: FlexTensor, grad: FlexTensor) -> FlexTensor {
 
 /// [`log_backward`]'s rows of length `n`.
 #[macerator::with_simd]
+// `S`, the instruction set, is what macerator compiles the body for; the body never names it.
+#[allow(clippy::extra_unused_type_parameters)]
 fn log_backward_rows<S: Simd>(y: &[f32], grad: &[f32], dx: &mut [f32], n: usize) {
     let rows = y.chunks_exact(n).zip(grad.chunks_exact(n));
     for ((yr, gr), dr) in rows.zip(dx.chunks_exact_mut(n)) {

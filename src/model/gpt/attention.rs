@@ -7,8 +7,8 @@ use burn::prelude::*;
 
 use crate::knobs::quant::QuantConfig;
 use crate::model::fused;
-use crate::model::quant::tensor::straight_through;
 use crate::model::norm;
+use crate::model::quant::tensor::straight_through;
 use crate::model::trace::Trace;
 use burn::nn::norm::Normalization;
 
@@ -85,9 +85,11 @@ impl Attention {
         let scores = q.matmul(k.swap_dims(2, 3));
         if let Some(tr) = pass.trace.as_deref_mut() {
             tr.attention_logits(&scores, self.scale);
-            tr.max_logits.push(fused::causal_max(scores.clone(), self.scale));
         }
-        let probs = fused::causal_softmax(scores, self.scale);
+        let (probs, largest) = fused::causal_softmax(scores, self.scale, pass.trace.is_some());
+        if let (Some(tr), Some(max)) = (pass.trace.as_deref_mut(), largest) {
+            tr.max_logits.push(max);
+        }
         if let Some(tr) = pass.trace.as_deref_mut() {
             if tr.pattern_of == Some(tr.seen) {
                 let head = probs.clone().narrow(0, 0, 1).narrow(1, 0, 1);

@@ -25,8 +25,8 @@ mod attention;
 pub use attention::Attention;
 
 use super::family::{Family, Layer};
-use super::init::seeded_linear;
 use super::fused;
+use super::init::seeded_linear;
 use super::norm::{self, norm};
 use super::trace::Trace;
 use crate::data::Rng;
@@ -220,8 +220,7 @@ impl Gpt {
             Some(r) => pass.linear(r, h),
             None => {
                 // Tied: logits = h · Eᵀ, E: [vocab, d].
-                let y = fused::linear(h.reshape([b * t, d]), e.transpose(), None)
-                    .reshape([b, t, self.vocab]);
+                let y = fused::linear(h.reshape([b * t, d]), e.transpose(), None).reshape([b, t, self.vocab]);
                 if let Some(tr) = pass.trace.as_deref_mut() {
                     tr.linear(&y);
                 }
