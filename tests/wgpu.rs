@@ -44,8 +44,9 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
         ("task=xor&w=32&d=2&steps=6&r=4&asteps=6&bits=4&qmode=qat", 1e-2),
         // The transformer: on the CPU its GELU, attention softmax, LayerNorm, linear layers and
         // loss are tinytune's fused ops (model::fused), on wgpu Burn's own composition, so this
-        // checks the two against each other through a whole step, backward and Adam included.
-        ("task=reverse&model=gpt&w=32&d=2&heads=2&bs=8&n=64&steps=6", 1e-4),
+        // checks the two against each other through a whole step, backward and Adam included
+        // (measured 6.5e-5 over 6 steps on lavapipe; the README's bound for the two is 1e-3).
+        ("task=reverse&model=gpt&w=32&d=2&heads=2&bs=8&n=64&steps=6", 1e-3),
     ] {
         let (cpu, wgpu) = (losses(link, &backend::cpu()), losses(link, &gpu));
         assert_eq!(cpu.len(), wgpu.len(), "{link}");
