@@ -161,11 +161,7 @@ pub fn backward(
     });
     let db = need[2].then(|| {
         let mut db = vec![0f32; d_out];
-        for row in dy.chunks_exact(d_out) {
-            for (s, &g) in db.iter_mut().zip(row) {
-                *s += g;
-            }
-        }
+        tinytune_kernels::column_sums(dy, d_out, &mut db);
         tensor(db, Shape::from(vec![d_out]))
     });
     [dx, dw, db]

@@ -24,8 +24,6 @@ mod flex;
 mod gelu;
 mod layer_norm;
 mod linear;
-pub mod math;
-mod parallel;
 mod softmax;
 
 /// LayerNorm's ε, as Burn's and torch's default; the transformer's norms are built with it.
