@@ -13,9 +13,8 @@ pub const LIVE_CHUNK: usize = 16;
 /// on the reference transformer: 2.5 ms a character against 340 ms a step), so a refresh always
 /// writes [`LIVE_CHUNK`]. On a GPU a step of a model this small costs its kernel launches, and a
 /// one-window forward pass launches as many kernels as a step's forward half (the backward and
-/// the optimizer launch the rest), so a frame writes one character per four steps and none when
-/// it took fewer than four: on a slow adapter the
-/// sample waits for the end of the run.
+/// the optimizer launch the rest), so a refresh writes one character per four `steps` (the page's
+/// runner counts those since the last refresh) and none after fewer than four.
 pub fn live_chars(steps: usize, gpu: bool) -> usize {
     if gpu {
         (steps / 4).min(LIVE_CHUNK)

@@ -10,9 +10,10 @@ use std::cell::Cell;
 use burn::prelude::Device;
 
 use crate::knobs::ExperimentConfig;
+use crate::knobs::arch::Family;
 use crate::page::{FrameReport, Msg, RunState, SIDE_EVERY_MS};
 use crate::plot::BoundaryGrid;
-use crate::train::live_sample::{LiveSample, live_chars};
+use crate::train::live_sample::{LIVE_CHUNK, LiveSample, live_chars};
 use crate::train::metrics::{Watch, read_reports};
 use crate::train::objective::GRID_RES;
 use crate::train::{Job, StepOutput, read_analysis};
@@ -32,13 +33,30 @@ const PAUSED_POLL_MS: i32 = 16;
 /// every 250 ms would take most of the device's time from training (#15: on SwiftShader the page
 /// trained at half TF.js's rate with it). Where 36 steps take under 250 ms (the reference run on
 /// the CPU, a fast GPU) the interval comes first.
-fn side_step_floor(config: &ExperimentConfig) -> usize {
+///
+/// A transformer's views (its attention pattern and answers, #32) are one forward of one window,
+/// plus the char LM's live sample (up to [`LIVE_CHUNK`] more). On the CPU the work scales with
+/// the windows: a step is about 3 forwards of `batch` windows, so the views wait until they are a
+/// tenth of the steps' work at most (2 steps for the reference transformer, whose slow steps had
+/// made them ride along with every one). On a GPU every forward costs as many kernel launches
+/// whatever its batch, so one forward against a step's three: [`GPU_VIEW_STEPS`] steps keep them
+/// under a tenth of the launches.
+fn side_step_floor(config: &ExperimentConfig, gpu: bool) -> usize {
     if config.has_boundary() {
         (GRID_RES * GRID_RES).div_ceil(config.batch.max(1))
+    } else if config.family() == Family::Gpt {
+        if gpu {
+            GPU_VIEW_STEPS
+        } else {
+            (10 * (1 + LIVE_CHUNK)).div_ceil(3 * config.batch.max(1))
+        }
     } else {
         0
     }
 }
+
+/// Steps between a transformer's views at least on a GPU (see [`side_step_floor`]).
+const GPU_VIEW_STEPS: usize = 4;
 
 /// What the runner knows of the page: the generation it is for and the run state the page last
 /// sent. Written by the worker's message handler, read by the runner between rounds.
@@ -94,7 +112,7 @@ pub async fn run(
     let mut last_end = frame::now_ms();
     let mut side_at = f64::NEG_INFINITY;
     // Steps since the side charts last rode along (the first round draws them).
-    let side_floor = configs.first().map_or(0, side_step_floor);
+    let side_floor = configs.first().map_or(0, |c| side_step_floor(c, gpu));
     let mut steps_since_side = usize::MAX;
     loop {
         frame::yield_now().await;
@@ -150,7 +168,9 @@ pub async fn run(
         let views = (single && want_side && !single_done)
             .then(|| trainers[0].views(false))
             .flatten();
-        let chars = live_chars(n, gpu);
+        // The sample's share follows the steps since the views last rode along (on a GPU a
+        // character per four of them), not only this round's.
+        let chars = live_chars(steps_since_side.saturating_add(n), gpu);
         let chunk = match (&views, live.as_mut()) {
             (Some(_), Some(live)) if chars > 0 => trainers[0].queue_sample(live, chars),
             _ => None,
