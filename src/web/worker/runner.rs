@@ -114,6 +114,8 @@ pub async fn run(
     // Steps since the side charts last rode along (the first round draws them).
     let side_floor = configs.first().map_or(0, |c| side_step_floor(c, gpu));
     let mut steps_since_side = usize::MAX;
+    // Steps this runner has queued before this round.
+    let mut steps_taken = 0usize;
     loop {
         frame::yield_now().await;
         let (g, run_state) = out.control().state.get();
@@ -170,7 +172,7 @@ pub async fn run(
             .flatten();
         // The sample's share follows the steps since the views last rode along (on a GPU a
         // character per four of them), not only this round's.
-        let chars = live_chars(steps_since_side.saturating_add(n), gpu);
+        let chars = live_chars(steps_since_side.min(steps_taken).saturating_add(n), gpu);
         let chunk = match (&views, live.as_mut()) {
             (Some(_), Some(live)) if chars > 0 => trainers[0].queue_sample(live, chars),
             _ => None,
@@ -201,6 +203,7 @@ pub async fn run(
         } else {
             steps_since_side = steps_since_side.saturating_add(n);
         }
+        steps_taken += n;
         let mut mine = reports.iter();
         for &(i, n) in &counts {
             for r in mine.by_ref().take(n) {
