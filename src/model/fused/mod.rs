@@ -305,8 +305,9 @@ pub fn log_softmax(x: Tensor<2>) -> Tensor<2> {
 
 /// A linear layer: x [n, in]·W [in, out] + b ([out], or none) → [n, out].
 pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Option<Tensor<1>>) -> Tensor<2> {
-    if !fused_here(&x) {
-        // Burn's own linear op, which its GPU fusion can merge with the bias.
+    if !fused_here(&x) || w.dtype() != DType::F32 {
+        // Burn's own linear op, which its GPU fusion can merge with the bias (and which keeps a
+        // natively quantized weight packed).
         return burn::tensor::module::linear(x, w, b);
     }
     let [_, d_out] = w.dims();
