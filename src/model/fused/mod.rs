@@ -72,17 +72,20 @@ impl FusedOps for Flex {
     }
 }
 
-/// GELU's backward keeps the input.
+/// The backward of a one-input op that keeps one tensor of the forward (GELU its input, the
+/// log-softmax its output): dL/dx = `grad_of`(kept, dL/dy).
 #[derive(Debug)]
-struct GeluBackward;
+struct Unary {
+    grad_of: fn(FlexTensor, FlexTensor) -> FlexTensor,
+}
 
-impl Backward<Flex, 1> for GeluBackward {
+impl Backward<Flex, 1> for Unary {
     type State = FlexTensor;
 
     fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<Flex>(&ops.node);
         if let [Some(parent)] = ops.parents {
-            grads.register::<Flex>(parent.id, gelu::backward(ops.state, grad));
+            grads.register::<Flex>(parent.id, (self.grad_of)(ops.state, grad));
         }
     }
 }
@@ -99,21 +102,6 @@ impl Backward<Flex, 1> for CausalSoftmaxBackward {
         if let [Some(parent)] = ops.parents {
             let (y, scale) = ops.state;
             grads.register::<Flex>(parent.id, softmax::causal_backward(y, grad, scale));
-        }
-    }
-}
-
-/// The log-softmax's backward keeps its output.
-#[derive(Debug)]
-struct LogSoftmaxBackward;
-
-impl Backward<Flex, 1> for LogSoftmaxBackward {
-    type State = FlexTensor;
-
-    fn backward(self, ops: Ops<FlexTensor, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let grad = grads.consume::<Flex>(&ops.node);
-        if let [Some(parent)] = ops.parents {
-            grads.register::<Flex>(parent.id, softmax::log_backward(ops.state, grad));
         }
     }
 }
@@ -163,7 +151,13 @@ type Tracked<C> = FloatTensor<Autodiff<Flex, C>>;
 
 impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     fn fused_gelu(x: Tracked<C>) -> Tracked<C> {
-        match GeluBackward.prepare::<C>([x.node()]).compute_bound().stateful() {
+        match (Unary {
+            grad_of: gelu::backward,
+        })
+        .prepare::<C>([x.node()])
+        .compute_bound()
+        .stateful()
+        {
             OpsKind::Tracked(prep) => {
                 let input = x.primitive().clone();
                 prep.finish(input.clone(), gelu::forward(input))
@@ -191,10 +185,12 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     }
 
     fn fused_log_softmax(x: Tracked<C>) -> Tracked<C> {
-        match LogSoftmaxBackward
-            .prepare::<C>([x.node()])
-            .compute_bound()
-            .stateful()
+        match (Unary {
+            grad_of: softmax::log_backward,
+        })
+        .prepare::<C>([x.node()])
+        .compute_bound()
+        .stateful()
         {
             OpsKind::Tracked(prep) => {
                 let y = softmax::log_forward(x.primitive().clone());
