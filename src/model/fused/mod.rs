@@ -72,11 +72,29 @@ impl FusedOps for Flex {
     }
 }
 
-/// The backward of a one-input op that keeps one tensor of the forward (GELU its input, the
-/// log-softmax its output): dL/dx = `grad_of`(kept, dL/dy).
+/// A one-input op whose backward needs one tensor of the forward (GELU its input, the
+/// log-softmax its output): y = `forward`(x), dL/dx = `grad_of`(kept, dL/dy).
 #[derive(Debug)]
 struct Unary {
+    forward: fn(FlexTensor) -> FlexTensor,
     grad_of: fn(FlexTensor, FlexTensor) -> FlexTensor,
+    keeps_output: bool,
+}
+
+impl Unary {
+    /// The op on a tracked tensor, recorded for the backward when `x` is tracked.
+    fn apply<C: CheckpointStrategy>(self, x: Tracked<C>) -> Tracked<C> {
+        let (forward, keeps_output) = (self.forward, self.keeps_output);
+        match self.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let input = x.primitive().clone();
+                let y = forward(input.clone());
+                let kept = if keeps_output { y.clone() } else { input };
+                prep.finish(kept, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(forward(x.into_primitive())),
+        }
+    }
 }
 
 impl Backward<Flex, 1> for Unary {
@@ -151,19 +169,13 @@ type Tracked<C> = FloatTensor<Autodiff<Flex, C>>;
 
 impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     fn fused_gelu(x: Tracked<C>) -> Tracked<C> {
-        match (Unary {
-            grad_of: gelu::backward,
-        })
-        .prepare::<C>([x.node()])
-        .compute_bound()
-        .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let input = x.primitive().clone();
-                prep.finish(input.clone(), gelu::forward(input))
-            }
-            OpsKind::UnTracked(prep) => prep.finish(gelu::forward(x.into_primitive())),
+        let (forward, grad_of) = (gelu::forward, gelu::backward);
+        Unary {
+            forward,
+            grad_of,
+            keeps_output: false,
         }
+        .apply::<C>(x)
     }
 
     fn fused_causal_softmax(x: Tracked<C>, scale: f32) -> Tracked<C> {
@@ -185,19 +197,13 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
     }
 
     fn fused_log_softmax(x: Tracked<C>) -> Tracked<C> {
-        match (Unary {
-            grad_of: softmax::log_backward,
-        })
-        .prepare::<C>([x.node()])
-        .compute_bound()
-        .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let y = softmax::log_forward(x.primitive().clone());
-                prep.finish(y.clone(), y)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(softmax::log_forward(x.into_primitive())),
+        let (forward, grad_of) = (softmax::log_forward, softmax::log_backward);
+        Unary {
+            forward,
+            grad_of,
+            keeps_output: true,
         }
+        .apply::<C>(x)
     }
 
     fn fused_layer_norm(x: Tracked<C>, gamma: Tracked<C>, beta: Tracked<C>, eps: f32) -> Tracked<C> {
