@@ -3,10 +3,131 @@
 //! lavapipe (a CPU Vulkan; `scripts/setup.sh` installs it and `scripts/test.sh` requires it);
 //! on a machine where no wgpu adapter starts it says so and passes, unless `TINYTUNE_WGPU=require`.
 
+use burn::prelude::*;
 use tinytune::device::probe::{self, Pick};
 use tinytune::link::url;
 use tinytune::model::backend;
 use tinytune::train;
+
+/// A tensor's values, read back the way the page must (asynchronously).
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    pollster::block_on(t.into_data_async())
+        .expect("a readback")
+        .try_to_vec::<f32>()
+        .expect("f32 values")
+}
+
+/// max |a − b| / max |b|: the gap between two results in units of the reference's scale.
+fn gap(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(0f32, |m, x| m.max(x.abs())).max(1e-12);
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
+}
+
+/// Deterministic, varied values of `shape` on `device` (no RNG: tests share it).
+fn varied<const D: usize>(shape: [usize; D], seed: f32, device: &Device) -> Tensor<D> {
+    let n: usize = shape.iter().product();
+    let v: Vec<f32> = (0..n)
+        .map(|i| ((i as f32 * 0.7548 + seed).sin() * 1.7 + 0.1 * seed).tanh() * 2.0)
+        .collect();
+    Tensor::<1>::from_floats(v.as_slice(), device).reshape(shape)
+}
+
+/// `model::fused`'s LayerNorm and causal attention on a CubeCL device (its kernels, #32) equal
+/// Burn's composition there, in value and in every input's gradient; the attention also reads
+/// q, k and v laid out head-major (a strided view), as rotary positions leave them.
+fn fused_kernels_match_burn(gpu: &Device) {
+    use burn::nn::LayerNormConfig;
+    use tinytune::model::fused::{self, LAYER_NORM_EPS};
+    let device = gpu.clone().autodiff();
+    const TOL: f32 = 2e-5;
+
+    // LayerNorm of [3, 5, 48] with a non-trivial γ and β (rows offset far from 0).
+    let mut norm = LayerNormConfig::new(48)
+        .with_epsilon(LAYER_NORM_EPS)
+        .init(&device);
+    norm.gamma = burn::module::Param::from_tensor(varied([48], 1.0, &device) + 1.0);
+    norm.beta = Some(burn::module::Param::from_tensor(varied([48], 2.0, &device)));
+    let x = (varied([3, 5, 48], 3.0, &device) + 30.0).require_grad();
+    let w = varied([3, 5, 48], 4.0, &device);
+    let fused_y = fused::layer_norm(&norm, x.clone());
+    let burn_y = norm.forward(x.clone());
+    assert!(
+        gap(&values(fused_y.clone()), &values(burn_y.clone())) < TOL,
+        "LayerNorm forward"
+    );
+    let g1 = (fused_y * w.clone()).sum().backward();
+    let g2 = (burn_y * w).sum().backward();
+    let beta = norm.beta.as_ref().expect("a β");
+    let flat = |g: Option<Tensor<1>>| values(g.expect("a gradient"));
+    let dx = |g: &_| values(x.grad(g).expect("a gradient"));
+    for (name, a, b) in [
+        ("dx", dx(&g1), dx(&g2)),
+        (
+            "dγ",
+            flat(norm.gamma.val().grad(&g1)),
+            flat(norm.gamma.val().grad(&g2)),
+        ),
+        ("dβ", flat(beta.val().grad(&g1)), flat(beta.val().grad(&g2))),
+    ] {
+        let e = gap(&a, &b);
+        eprintln!("LayerNorm {name}: {e:.1e}");
+        assert!(e < TOL, "LayerNorm {name}: {e}");
+    }
+
+    // Attention: [b, t, h, dh] row-major (the projections' rows) and head-major.
+    for (head_major, [b, t, h, dh]) in [
+        (false, [2, 7, 3, 8]),
+        (true, [2, 64, 4, 32]),
+        (false, [1, 1, 1, 4]),
+    ] {
+        let make = |seed: f32| {
+            let x = if head_major {
+                varied([b, h, t, dh], seed, &device).swap_dims(1, 2)
+            } else {
+                varied([b, t, h, dh], seed, &device)
+            };
+            x.require_grad()
+        };
+        let (q, k, v) = (make(5.0), make(6.0), make(7.0));
+        let w = varied([b, t, h, dh], 8.0, &device);
+        let scale = 1.0 / (dh as f64).sqrt();
+        let (fused_o, largest) = fused::causal_attention(q.clone(), k.clone(), v.clone(), scale, true);
+        // Burn's composition, as the CPU's path before its fused ops.
+        let (qh, kh, vh) = (
+            q.clone().swap_dims(1, 2),
+            k.clone().swap_dims(1, 2),
+            v.clone().swap_dims(1, 2),
+        );
+        let scores = qh.matmul(kh.swap_dims(2, 3)).mul_scalar(scale);
+        let masked = scores.mask_fill(fused::future(b, h, t, &device), f32::NEG_INFINITY);
+        let burn_max = masked.clone().max().reshape([1]);
+        let burn_o = burn::tensor::activation::softmax(masked, 3)
+            .matmul(vh)
+            .swap_dims(1, 2);
+        let case = format!(
+            "attention [{b}, {t}, {h}, {dh}]{}",
+            if head_major { " head-major" } else { "" }
+        );
+        assert!(
+            gap(&values(fused_o.clone()), &values(burn_o.clone())) < TOL,
+            "{case} forward"
+        );
+        let largest = largest.expect("the largest logit");
+        assert!(
+            gap(&values(largest), &values(burn_max)) < TOL,
+            "{case} largest logit"
+        );
+        let g1 = (fused_o * w.clone()).sum().backward();
+        let g2 = (burn_o * w).sum().backward();
+        for (name, x) in [("dq", &q), ("dk", &k), ("dv", &v)] {
+            let (a, b) = (x.grad(&g1).expect("a gradient"), x.grad(&g2).expect("a gradient"));
+            let e = gap(&values(a), &values(b));
+            eprintln!("{case} {name}: {e:.1e}");
+            assert!(e < TOL, "{case} {name}: {e}");
+        }
+    }
+}
 
 /// Train losses of `link` on `device`, one per step.
 fn losses(link: &str, device: &burn::prelude::Device) -> Vec<f32> {
@@ -64,6 +185,10 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
             assert!((a - b).abs() <= tol, "{link}: step {t}: CPU {a} against wgpu {b}");
         }
     }
+
+    // The GPU's own fused kernels against Burn's composition, op by op (same process: one wgpu
+    // runtime per process).
+    fused_kernels_match_burn(&gpu);
 
     // `auto`'s probe (device::probe) on this adapter, in the same test: one wgpu runtime per
     // process. Both devices are really timed; lavapipe, a CPU Vulkan, is far slower than the CPU

@@ -20,6 +20,8 @@ use burn::prelude::*;
 use burn::tensor::{DType, activation};
 use burn_flex::FlexTensor;
 
+#[cfg(feature = "webgpu")]
+mod cube;
 mod flex;
 mod gelu;
 mod layer_norm;
@@ -321,9 +323,17 @@ pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Option<Tensor<1>>) -> Tensor<2> {
     ))
 }
 
+/// Whether `x` takes the GPU's fused kernels (`cube`): an f32 tensor on CubeCL's device.
+fn fused_on_gpu<const D: usize>(x: &Tensor<D>) -> bool {
+    cfg!(feature = "webgpu")
+        && crate::model::backend::scalars_are_uploads(&x.device())
+        && x.dtype() == DType::F32
+}
+
 /// `norm`'s LayerNorm of x [..., d] (built with [`LAYER_NORM_EPS`]).
 pub fn layer_norm<const D: usize>(norm: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
-    if !fused_here(&x) {
+    let (cpu, gpu) = (fused_here(&x), fused_on_gpu(&x));
+    if !cpu && !gpu {
         return norm.forward(x);
     }
     let gamma = norm.gamma.val();
@@ -332,10 +342,62 @@ pub fn layer_norm<const D: usize>(norm: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
         None => gamma.zeros_like(),
     };
     let eps = LAYER_NORM_EPS as f32;
+    #[cfg(feature = "webgpu")]
+    if gpu {
+        let (y, _, _) = <Dispatch as cube::CubeOps>::cube_layer_norm(
+            x.into_dispatch(),
+            gamma.into_dispatch(),
+            beta.into_dispatch(),
+            eps,
+        );
+        return Tensor::from_dispatch(y);
+    }
     Tensor::from_dispatch(<Dispatch as FusedOps>::fused_layer_norm(
         x.into_dispatch(),
         gamma.into_dispatch(),
         beta.into_dispatch(),
         eps,
     ))
+}
+
+/// Whether [`causal_attention`] runs as the GPU's kernel for an attention layer reading x
+/// [b, t, d] with heads `head_dim` wide (an f32 tensor on CubeCL's device, heads no wider than
+/// the kernel keeps in registers).
+pub fn attention_kernel_takes(x: &Tensor<3>, head_dim: usize) -> bool {
+    #[cfg(feature = "webgpu")]
+    return fused_on_gpu(x) && head_dim <= cube::attention::MAX_HEAD_DIM;
+    #[cfg(not(feature = "webgpu"))]
+    {
+        let _ = (x, head_dim);
+        false
+    }
+}
+
+/// Causal attention's core: q, k, v [b, t, h, dh] (the projections' rows split into heads, any
+/// layout) → softmax over j ≤ i of `scale`·q_i·k_j, times v: [b, t, h, dh]; with `largest`,
+/// also the largest attended logit (as [`causal_softmax`] gives it). Where
+/// [`attention_kernel_takes`] it, one kernel forward and two backward (`cube`); elsewhere the two
+/// products around [`causal_softmax`].
+pub fn causal_attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    scale: f64,
+    largest: bool,
+) -> (Tensor<4>, Option<Tensor<1>>) {
+    #[cfg(feature = "webgpu")]
+    if fused_on_gpu(&q) && q.dims()[3] <= cube::attention::MAX_HEAD_DIM {
+        let (o, _, rows) = <Dispatch as cube::CubeOps>::cube_attention(
+            q.into_dispatch(),
+            k.into_dispatch(),
+            v.into_dispatch(),
+            scale as f32,
+        );
+        let max = largest.then(|| Tensor::<3>::from_dispatch(rows).detach().max().reshape([1]));
+        return (Tensor::from_dispatch(o), max);
+    }
+    // [b, h, t, dh] for the products over time.
+    let (q, k, v) = (q.swap_dims(1, 2), k.swap_dims(1, 2), v.swap_dims(1, 2));
+    let (probs, max) = causal_softmax(q.matmul(k.swap_dims(2, 3)), scale, largest);
+    (probs.matmul(v).swap_dims(1, 2), max)
 }

@@ -67,8 +67,19 @@ impl Attention {
         let [b, t, d] = x.dims();
         let h = self.heads;
         let dh = d / h;
-        // [b, t, d] → [b, h, t, dh]
-        let split = |y: Tensor<3>| y.reshape([b, t, h, dh]).swap_dims(1, 2);
+        // Where the GPU's attention kernel runs (and the trace records no scores) the heads stay
+        // in the projections' rows, [b, t, h, dh], which the kernel reads in place; otherwise
+        // they go head-major, [b, h, t, dh], for the products over time (the CPU's order, kept
+        // so its curves replay to the last digit).
+        let scores_traced = pass
+            .trace
+            .as_deref()
+            .is_some_and(|tr| tr.coords || tr.pattern_of == Some(tr.seen));
+        let rows = !scores_traced && fused::attention_kernel_takes(&x, dh);
+        let split = |y: Tensor<3>| {
+            let y = y.reshape([b, t, h, dh]);
+            if rows { y } else { y.swap_dims(1, 2) }
+        };
         let mut q = split(pass.linear(&self.q, x.clone()));
         let mut k = split(pass.linear(&self.k, x.clone()));
         let v = split(pass.linear(&self.v, x));
@@ -77,28 +88,55 @@ impl Attention {
             k = norm::apply(kn, k);
         }
         if let Some(r) = pass.rope {
-            q = r.forward(q);
-            k = r.forward(k);
+            // Rotary positions index the time axis of [b, h, t, dh].
+            let rotate = |x: Tensor<4>| match rows {
+                true => r.forward(x.swap_dims(1, 2)).swap_dims(1, 2),
+                false => r.forward(x),
+            };
+            q = rotate(q);
+            k = rotate(k);
         }
-        // [b, h, t, t], unscaled: position i attends to j ≤ i only, the scale, the mask and
-        // the softmax in one op (`model::fused`).
+        // Position i attends to j ≤ i only; [b, t, h, dh] out.
+        let out = if rows {
+            // The scale, the mask, the softmax and both products in one kernel, and the
+            // largest logit where it is traced.
+            let (out, max) = fused::causal_attention(q, k, v, self.scale, pass.trace.is_some());
+            if let (Some(tr), Some(max)) = (pass.trace.as_deref_mut(), max) {
+                tr.max_logits.push(max);
+                tr.seen += 1;
+            }
+            out
+        } else {
+            Self::head_major(q, k, v, self.scale, pass.trace.as_deref_mut())
+        };
+        pass.linear(&self.o, out.reshape([b, t, d]))
+    }
+
+    /// Attention from head-major q, k, v [b, h, t, dh] → [b, t, h, dh]: the scores [b, h, t, t],
+    /// the fused causal softmax, and the trace's records (each layer's largest logit, a head's
+    /// pattern, the coordinate check's logits).
+    fn head_major(
+        q: Tensor<4>,
+        k: Tensor<4>,
+        v: Tensor<4>,
+        scale: f64,
+        mut trace: Option<&mut Trace>,
+    ) -> Tensor<4> {
+        let t = q.dims()[2];
+        // Unscaled: the scale, the mask and the softmax are one op (`model::fused`).
         let scores = q.matmul(k.swap_dims(2, 3));
-        if let Some(tr) = pass.trace.as_deref_mut() {
-            tr.attention_logits(&scores, self.scale);
+        if let Some(tr) = trace.as_deref_mut() {
+            tr.attention_logits(&scores, scale);
         }
-        let (probs, largest) = fused::causal_softmax(scores, self.scale, pass.trace.is_some());
-        if let (Some(tr), Some(max)) = (pass.trace.as_deref_mut(), largest) {
-            tr.max_logits.push(max);
-        }
-        if let Some(tr) = pass.trace.as_deref_mut() {
+        let (probs, largest) = fused::causal_softmax(scores, scale, trace.is_some());
+        if let Some(tr) = trace {
+            tr.max_logits.extend(largest);
             if tr.pattern_of == Some(tr.seen) {
                 let head = probs.clone().narrow(0, 0, 1).narrow(1, 0, 1);
                 tr.pattern = Some(head.detach().reshape([t * t]));
             }
             tr.seen += 1;
         }
-        // [b, h, t, dh] → [b, t, d]
-        let out = probs.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
-        pass.linear(&self.o, out)
+        probs.matmul(v).swap_dims(1, 2)
     }
 }

@@ -1,0 +1,242 @@
+//! The fused ops on CubeCL's devices (#32: WebGPU in the page, Vulkan natively): LayerNorm and
+//! causal attention's core as hand-written kernels with a hand-written backward, through Burn's
+//! `#[backend_extension]` like the CPU's (`super`), so that a transformer's step launches a
+//! handful of kernels where Burn's composition launched dozens (the count is what a WebGPU
+//! step costs: every launch is a dispatch, and a small model's kernels are short).
+//!
+//! Under Burn's fusion (the backend the page and `--backend wgpu` run) each op is one opaque
+//! step in the fusion stream: what comes before and after it still fuses.
+
+use burn::backend::autodiff::Autodiff;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::fusion::custom::TensorSpec;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Cube, backend_extension};
+use burn::tensor::Shape;
+use burn_cubecl::CubeBackend;
+use burn_cubecl::ops::numeric::empty_device_contiguous_dtype;
+use burn_cubecl::tensor::CubeTensor;
+use cubecl::prelude::*;
+use cubecl::{CubeCount, CubeDim, calculate_cube_count_elemwise};
+
+pub mod attention;
+mod layer_norm;
+
+/// The forward ops, differentiable (their backward is [`CubeGrads`]).
+#[backend_extension(Cube, Fusion, Autodiff)]
+pub trait CubeOps: burn::backend::Backend {
+    /// LayerNorm over the last axis: x [..., d], γ and β [d] → (y like x, μ [rows], 1/σ [rows]).
+    #[fusion(meta = |x, _g, _b, _eps| (x.clone(), rows_spec(x), rows_spec(x)))]
+    fn cube_layer_norm(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        eps: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Causal attention's core: q, k, v [batch, time, heads, dh] → (o [batch, time, heads, dh],
+    /// the rows' log-sum-exp and largest scaled logit, each [batch, heads, time]; neither is
+    /// differentiated).
+    #[fusion(meta = |q, _k, _v, _scale| (contiguous_spec(q), lse_spec(q), lse_spec(q)))]
+    fn cube_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// The backward ops (not themselves differentiated).
+#[backend_extension(Cube, Fusion)]
+pub trait CubeGrads: burn::backend::Backend {
+    /// (dx, dγ, dβ) of [`CubeOps::cube_layer_norm`].
+    #[fusion(meta = |x, g, _m, _r, _dy| (x.clone(), g.clone(), g.clone()))]
+    fn cube_layer_norm_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        rstd: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// (dq, dk, dv) of [`CubeOps::cube_attention`], each [batch, time, heads, dh].
+    #[allow(clippy::too_many_arguments)]
+    #[fusion(meta = |q, _k, _v, _o, _l, _d, _s| (contiguous_spec(q), contiguous_spec(q), contiguous_spec(q)))]
+    fn cube_attention_backward(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        o: FloatTensor<Self>,
+        lse: FloatTensor<Self>,
+        dout: FloatTensor<Self>,
+        scale: f32,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+}
+
+/// A [rows] tensor for x [..., d]: one value per row.
+fn rows_spec(x: &TensorSpec) -> TensorSpec {
+    let rows = (0..x.shape.num_dims() - 1).map(|i| x.shape[i]).product::<usize>();
+    TensorSpec::new(Shape::new([rows]), x.dtype)
+}
+
+/// x's shape and dtype, contiguous.
+fn contiguous_spec(x: &TensorSpec) -> TensorSpec {
+    TensorSpec::new(x.shape.clone(), x.dtype)
+}
+
+/// [batch, heads, time] for q [batch, time, heads, dh].
+fn lse_spec(q: &TensorSpec) -> TensorSpec {
+    let d = &q.shape;
+    TensorSpec::new(Shape::new([d[0], d[2], d[1]]), q.dtype)
+}
+
+impl CubeOps for CubeBackend {
+    fn cube_layer_norm(
+        x: CubeTensor,
+        gamma: CubeTensor,
+        beta: CubeTensor,
+        eps: f32,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        layer_norm::forward(x, gamma, beta, eps)
+    }
+
+    fn cube_attention(
+        q: CubeTensor,
+        k: CubeTensor,
+        v: CubeTensor,
+        scale: f32,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        attention::forward(q, k, v, scale)
+    }
+}
+
+impl CubeGrads for CubeBackend {
+    fn cube_layer_norm_backward(
+        x: CubeTensor,
+        gamma: CubeTensor,
+        mean: CubeTensor,
+        rstd: CubeTensor,
+        dy: CubeTensor,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        layer_norm::backward(x, gamma, mean, rstd, dy)
+    }
+
+    fn cube_attention_backward(
+        q: CubeTensor,
+        k: CubeTensor,
+        v: CubeTensor,
+        o: CubeTensor,
+        lse: CubeTensor,
+        dout: CubeTensor,
+        scale: f32,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        attention::backward(q, k, v, o, lse, dout, scale)
+    }
+}
+
+/// The element type the kernels are compiled for (the fused path is f32 only).
+fn f32_type() -> ElemType {
+    ElemType::Float(cubecl::ir::FloatKind::F32)
+}
+
+/// A contiguous f32 tensor of `shape` on `like`'s device, uninitialised.
+fn scalar_like(like: &CubeTensor, shape: Shape) -> CubeTensor {
+    empty_device_contiguous_dtype(
+        like.client.clone(),
+        like.device.clone(),
+        shape,
+        burn::tensor::DType::F32,
+    )
+}
+
+/// Cubes and their size for one thread per unit of `n` (rows, columns or query rows).
+fn launch_grid(like: &CubeTensor, n: usize) -> (CubeCount, CubeDim) {
+    let dim = CubeDim::new_1d(64);
+    (calculate_cube_count_elemwise(&like.client, n, dim), dim)
+}
+
+/// Autodiff's float tensor over CubeCL's backend.
+type Tracked<C> = FloatTensor<Autodiff<Cube, C>>;
+type Inner = FloatTensor<Cube>;
+
+/// LayerNorm's backward keeps x, γ, μ and 1/σ; it feeds x, γ and β.
+#[derive(Debug)]
+struct LayerNormBackward;
+
+impl Backward<Cube, 3> for LayerNormBackward {
+    type State = (Inner, Inner, Inner, Inner);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dy = grads.consume::<Cube>(&ops.node);
+        let (x, gamma, mean, rstd) = ops.state;
+        let (dx, dgamma, dbeta) = <Cube as CubeGrads>::cube_layer_norm_backward(x, gamma, mean, rstd, dy);
+        // Each gradient goes to its parent where the parent is tracked.
+        for (parent, value) in ops.parents.into_iter().zip([dx, dgamma, dbeta]) {
+            if let Some(parent) = parent {
+                grads.register::<Cube>(parent.id, value);
+            }
+        }
+    }
+}
+
+/// Attention's backward keeps q, k, v, o, the log-sum-exp and the scale; it feeds q, k and v.
+#[derive(Debug)]
+struct AttentionBackward;
+
+impl Backward<Cube, 3> for AttentionBackward {
+    type State = (Inner, Inner, Inner, Inner, Inner, f32);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let dout = grads.consume::<Cube>(&ops.node);
+        let (q, k, v, o, lse, scale) = ops.state;
+        let (dq, dk, dv) = <Cube as CubeGrads>::cube_attention_backward(q, k, v, o, lse, dout, scale);
+        // Each gradient goes to its parent where the parent is tracked.
+        for (parent, value) in ops.parents.into_iter().zip([dq, dk, dv]) {
+            if let Some(parent) = parent {
+                grads.register::<Cube>(parent.id, value);
+            }
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> CubeOps for Autodiff<Cube, C> {
+    fn cube_layer_norm(
+        x: Tracked<C>,
+        gamma: Tracked<C>,
+        beta: Tracked<C>,
+        eps: f32,
+    ) -> (Tracked<C>, Tracked<C>, Tracked<C>) {
+        let nodes = [x.node(), gamma.node(), beta.node()];
+        let (xp, gp) = (x.primitive().clone(), gamma.primitive().clone());
+        let (y, mean, rstd) =
+            <Cube as CubeOps>::cube_layer_norm(xp.clone(), gp.clone(), beta.into_primitive(), eps);
+        let side = |t: &Inner| Tracked::<C>::new(t.clone());
+        let (m, r) = (side(&mean), side(&rstd));
+        let y = match LayerNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((xp, gp, mean, rstd), y),
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        (y, m, r)
+    }
+
+    fn cube_attention(
+        q: Tracked<C>,
+        k: Tracked<C>,
+        v: Tracked<C>,
+        scale: f32,
+    ) -> (Tracked<C>, Tracked<C>, Tracked<C>) {
+        let nodes = [q.node(), k.node(), v.node()];
+        let (qp, kp, vp) = (q.into_primitive(), k.into_primitive(), v.into_primitive());
+        let (o, lse, largest) = <Cube as CubeOps>::cube_attention(qp.clone(), kp.clone(), vp.clone(), scale);
+        let side = |t: &Inner| Tracked::<C>::new(t.clone());
+        let (l, m) = (side(&lse), side(&largest));
+        let o = match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((qp, kp, vp, o.clone(), lse, scale), o),
+            OpsKind::UnTracked(prep) => prep.finish(o),
+        };
+        (o, l, m)
+    }
+}
