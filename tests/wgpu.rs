@@ -33,8 +33,8 @@ fn varied<const D: usize>(shape: [usize; D], seed: f32, device: &Device) -> Tens
     Tensor::<1>::from_floats(v.as_slice(), device).reshape(shape)
 }
 
-/// `model::fused`'s LayerNorm and causal attention on a CubeCL device (its kernels, #32) equal
-/// Burn's composition there, in value and in every input's gradient; the attention also reads
+/// `model::fused`'s LayerNorm, causal attention and log-probability on a CubeCL device (its
+/// kernels, #32) equal Burn's composition there, in value and in every input's gradient; the attention also reads
 /// q, k and v laid out head-major (a strided view), as rotary positions leave them.
 fn fused_kernels_match_burn(gpu: &Device) {
     use burn::nn::LayerNormConfig;
@@ -74,6 +74,26 @@ fn fused_kernels_match_burn(gpu: &Device) {
         eprintln!("LayerNorm {name}: {e:.1e}");
         assert!(e < TOL, "LayerNorm {name}: {e}");
     }
+
+    // The loss's log p(y) and log Z of logits [37, 11] (the kernel) against the log-softmax's
+    // (the composition, which `log_z_grad` asks for), and the gradient of Σ w·log p(y).
+    let logits = (varied([37, 11], 9.0, &device) * 3.0).require_grad();
+    let targets: Vec<i64> = (0..37).map(|i| (i * 7 % 11) as i64).collect();
+    let y = Tensor::<1, Int>::from_ints(targets.as_slice(), &device).reshape([37, 1]);
+    let w = varied([37, 1], 10.0, &device);
+    let (kernel_logp, kernel_z) = fused::log_prob_and_log_z(logits.clone(), y.clone(), false);
+    let (burn_logp, burn_z) = fused::log_prob_and_log_z(logits.clone(), y, true);
+    assert!(
+        gap(&values(kernel_logp.clone()), &values(burn_logp.clone())) < TOL,
+        "log p(y)"
+    );
+    assert!(gap(&values(kernel_z), &values(burn_z)) < TOL, "log Z");
+    let g1 = (kernel_logp * w.clone()).sum().backward();
+    let g2 = (burn_logp * w).sum().backward();
+    let grad = |g: &_| values(logits.grad(g).expect("a gradient"));
+    let e = gap(&grad(&g1), &grad(&g2));
+    eprintln!("log p(y) dlogits: {e:.1e}");
+    assert!(e < TOL, "log p(y) dlogits: {e}");
 
     // Attention: [b, t, h, dh] row-major (the projections' rows) and head-major.
     for (head_major, [b, t, h, dh]) in [

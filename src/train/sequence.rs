@@ -5,7 +5,7 @@
 //! (`Shift::describe`). Its views (a head's pattern, answers, the char LM's sample) are queued
 //! here too.
 
-use crate::model::fused::log_softmax;
+use crate::model::fused::{self, log_softmax};
 use burn::prelude::*;
 
 use super::live_sample::LiveSample;
@@ -113,9 +113,8 @@ impl Sequences {
         let logits = logits.reshape([n * t, v]);
         let mask = mask.reshape([n * t, 1]);
         let scored = mask.clone().sum().clamp_min(1.0);
-        let lsm = log_softmax(logits.clone());
-        let log_z = logits.narrow(1, 0, 1) - lsm.clone().narrow(1, 0, 1); // [n·t, 1]
-        let logp = lsm.gather(1, y.reshape([n * t, 1]));
+        // [n·t, 1] each; log Z differentiated only under the z-loss.
+        let (logp, log_z) = fused::log_prob_and_log_z(logits, y.reshape([n * t, 1]), z_loss > 0.0);
         let ce = (logp * mask.clone()).sum().neg() / scored.clone();
         let mean_z = ((log_z.clone().detach() * mask.clone()).sum() / scored.clone()).reshape([1]);
         if z_loss > 0.0 {

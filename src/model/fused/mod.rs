@@ -307,6 +307,23 @@ pub fn log_softmax(x: Tensor<2>) -> Tensor<2> {
     }
 }
 
+/// Each row's log-probability of its target and its log-partition: logits [n, v], targets
+/// y [n, 1] → (log p(y) [n, 1], log Z [n, 1]). With `log_z_grad` false log Z is a statistic (not
+/// differentiated), and on a GPU both come from one kernel (its backward one more, `cube`);
+/// otherwise they are the log-softmax's.
+pub fn log_prob_and_log_z(logits: Tensor<2>, y: Tensor<2, Int>, log_z_grad: bool) -> (Tensor<2>, Tensor<2>) {
+    #[cfg(feature = "webgpu")]
+    if !log_z_grad && fused_on_gpu(&logits) && cube::cross_entropy::index_type(y.dtype()).is_some() {
+        let (logp, log_z) =
+            <Dispatch as cube::CubeOps>::cube_log_prob(logits.into_dispatch(), y.into_dispatch());
+        return (Tensor::from_dispatch(logp), Tensor::from_dispatch(log_z));
+    }
+    let _ = log_z_grad;
+    let lsm = log_softmax(logits.clone());
+    let log_z = logits.narrow(1, 0, 1) - lsm.clone().narrow(1, 0, 1);
+    (lsm.gather(1, y), log_z)
+}
+
 /// A linear layer: x [n, in]·W [in, out] + b ([out], or none) → [n, out].
 pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Option<Tensor<1>>) -> Tensor<2> {
     if !fused_here(&x) || w.dtype() != DType::F32 {

@@ -13,7 +13,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::fusion::custom::TensorSpec;
-use burn::backend::tensor::FloatTensor;
+use burn::backend::tensor::{FloatTensor, IntTensor};
 use burn::backend::{Cube, backend_extension};
 use burn::tensor::Shape;
 use burn_cubecl::CubeBackend;
@@ -23,6 +23,7 @@ use cubecl::prelude::*;
 use cubecl::{CubeCount, CubeDim, calculate_cube_count_elemwise};
 
 pub mod attention;
+pub mod cross_entropy;
 mod layer_norm;
 
 /// The forward ops, differentiable (their backward is [`CubeGrads`]).
@@ -47,6 +48,12 @@ pub trait CubeOps: burn::backend::Backend {
         v: FloatTensor<Self>,
         scale: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Each row's log-probability of its target and log-partition: logits [n, v], targets
+    /// y [n, 1] → (logit_y − log Z, log Z), each [n, 1]; log Z is not differentiated.
+    #[fusion(meta = |logits, _y| (column_spec(logits), column_spec(logits)))]
+    fn cube_log_prob(logits: FloatTensor<Self>, y: IntTensor<Self>)
+    -> (FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// The backward ops (not themselves differentiated).
@@ -74,6 +81,20 @@ pub trait CubeGrads: burn::backend::Backend {
         dout: FloatTensor<Self>,
         scale: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// dL/dlogits of [`CubeOps::cube_log_prob`] from its logits, targets, log Z and dL/dlogp.
+    #[fusion(dtype = logits, shape = logits)]
+    fn cube_log_prob_backward(
+        logits: FloatTensor<Self>,
+        y: IntTensor<Self>,
+        log_z: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> FloatTensor<Self>;
+}
+
+/// [n, 1] for logits [n, v].
+fn column_spec(logits: &TensorSpec) -> TensorSpec {
+    TensorSpec::new(Shape::new([logits.shape[0], 1]), logits.dtype)
 }
 
 /// A [rows] tensor for x [..., d]: one value per row.
@@ -111,6 +132,10 @@ impl CubeOps for CubeBackend {
     ) -> (CubeTensor, CubeTensor, CubeTensor) {
         attention::forward(q, k, v, scale)
     }
+
+    fn cube_log_prob(logits: CubeTensor, y: CubeTensor) -> (CubeTensor, CubeTensor) {
+        cross_entropy::forward(logits, y)
+    }
 }
 
 impl CubeGrads for CubeBackend {
@@ -134,6 +159,15 @@ impl CubeGrads for CubeBackend {
         scale: f32,
     ) -> (CubeTensor, CubeTensor, CubeTensor) {
         attention::backward(q, k, v, o, lse, dout, scale)
+    }
+
+    fn cube_log_prob_backward(
+        logits: CubeTensor,
+        y: CubeTensor,
+        log_z: CubeTensor,
+        grad: CubeTensor,
+    ) -> CubeTensor {
+        cross_entropy::backward(logits, y, log_z, grad)
     }
 }
 
@@ -202,6 +236,23 @@ impl Backward<Cube, 3> for AttentionBackward {
     }
 }
 
+/// The log-probability's backward keeps the logits, the targets and log Z; it feeds the logits.
+#[derive(Debug)]
+struct LogProbBackward;
+
+impl Backward<Cube, 1> for LogProbBackward {
+    type State = (Inner, IntTensor<Cube>, Inner);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let grad = grads.consume::<Cube>(&ops.node);
+        if let [Some(parent)] = ops.parents {
+            let (logits, y, log_z) = ops.state;
+            let dlogits = <Cube as CubeGrads>::cube_log_prob_backward(logits, y, log_z, grad);
+            grads.register::<Cube>(parent.id, dlogits);
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> CubeOps for Autodiff<Cube, C> {
     fn cube_layer_norm(
         x: Tracked<C>,
@@ -238,5 +289,17 @@ impl<C: CheckpointStrategy> CubeOps for Autodiff<Cube, C> {
             OpsKind::UnTracked(prep) => prep.finish(o),
         };
         (o, l, m)
+    }
+
+    fn cube_log_prob(logits: Tracked<C>, y: IntTensor<Cube>) -> (Tracked<C>, Tracked<C>) {
+        let node = logits.node();
+        let logits = logits.into_primitive();
+        let (logp, log_z) = <Cube as CubeOps>::cube_log_prob(logits.clone(), y.clone());
+        let z = Tracked::<C>::new(log_z.clone());
+        let logp = match LogProbBackward.prepare::<C>([node]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((logits, y, log_z), logp),
+            OpsKind::UnTracked(prep) => prep.finish(logp),
+        };
+        (logp, z)
     }
 }
