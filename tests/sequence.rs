@@ -782,10 +782,10 @@ fn the_char_lms_live_sample_writes_the_final_sample_in_chunks_as_it_trains() {
     use tinytune::train::Training;
     use tinytune::train::live_sample::{LIVE_CHUNK, live_chars};
     use tinytune::train::sequence_views::SAMPLE;
-    // The CPU writes a full chunk each refresh; a GPU one character per four steps, none below.
+    // The CPU writes a full chunk each refresh; a GPU one character per eight steps, none below.
     assert_eq!(live_chars(1, false), LIVE_CHUNK);
     assert_eq!(
-        (live_chars(3, true), live_chars(8, true), live_chars(400, true)),
+        (live_chars(7, true), live_chars(16, true), live_chars(400, true)),
         (0, 2, LIVE_CHUNK)
     );
     let q = "task=text&w=32&d=1&heads=2&ctx=32&steps=30&bs=16&lr=0.003&n=256";

@@ -7,17 +7,21 @@ use crate::data::sequence::{SeqDataset, decode};
 /// The most characters a live sample writes per side-chart refresh, so a whole sample takes ten.
 pub const LIVE_CHUNK: usize = 16;
 
+/// Training steps a GPU takes per live character (see [`live_chars`]).
+pub const GPU_STEPS_PER_CHAR: usize = 8;
+
 /// How many characters a live sample writes on a refresh of a frame that took `steps` training
 /// steps, keeping the sample to a small share of the frame's work. Each character is one forward
 /// pass on a single window. On the CPU backend that is compute-bound and cheap (measured natively
 /// on the reference transformer: 2.5 ms a character against 340 ms a step), so a refresh always
 /// writes [`LIVE_CHUNK`]. On a GPU a step of a model this small costs its kernel launches, and a
-/// one-window forward pass launches as many kernels as a step's forward half (the backward and
-/// the optimizer launch the rest), so a refresh writes one character per four `steps` (the page's
-/// runner counts those since the last refresh) and none after fewer than four.
+/// one-window forward pass launches a third of a step's (#32, measured on lavapipe with the fused
+/// kernels: 45 against 147), so a refresh writes one character per [`GPU_STEPS_PER_CHAR`] `steps`
+/// (the page's runner counts those since the last refresh; a character and the window the views
+/// trace are then a tenth of the launches) and none after fewer.
 pub fn live_chars(steps: usize, gpu: bool) -> usize {
     if gpu {
-        (steps / 4).min(LIVE_CHUNK)
+        (steps / GPU_STEPS_PER_CHAR).min(LIVE_CHUNK)
     } else {
         LIVE_CHUNK
     }

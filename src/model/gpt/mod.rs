@@ -193,14 +193,15 @@ impl Gpt {
             qat: self.qat.as_ref(),
         };
         let [b, t] = tokens.dims();
-        let device = tokens.device();
         // [b, t, d]: the rows of the (possibly fake-quantized) embedding the tokens pick.
         let e = self.embedding();
         let [_, d] = e.dims();
         let mut h = e.clone().select(0, tokens.reshape([b * t])).reshape([b, t, d]);
         if let Some(pos) = &self.pos {
-            let positions = Tensor::<1, Int>::arange(0..t as i64, &device).reshape([1, t]);
-            h = h + pos.forward(positions).expand([b, t, d]);
+            // Positions 0..t are the table's first t rows: a view, where looking them up (an
+            // arange and a gather, #32) cost the GPU three launches a forward.
+            let rows = pos.weight.val().narrow(0, 0, t).reshape([1, t, d]);
+            h = h + rows.expand([b, t, d]);
         }
         // α_in scales what the blocks read, positions included: both are input layers.
         if self.embed_mult != 1.0 {

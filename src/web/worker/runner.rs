@@ -13,7 +13,7 @@ use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::Family;
 use crate::page::{FrameReport, Msg, RunState, SIDE_EVERY_MS};
 use crate::plot::BoundaryGrid;
-use crate::train::live_sample::{LIVE_CHUNK, LiveSample, live_chars};
+use crate::train::live_sample::{GPU_STEPS_PER_CHAR, LIVE_CHUNK, LiveSample, live_chars};
 use crate::train::metrics::{Watch, read_reports};
 use crate::train::objective::GRID_RES;
 use crate::train::{Job, StepOutput, read_analysis};
@@ -39,8 +39,9 @@ const PAUSED_POLL_MS: i32 = 16;
 /// the windows: a step is about 3 forwards of `batch` windows, so the views wait until they are a
 /// tenth of the steps' work at most (2 steps for the reference transformer, whose slow steps had
 /// made them ride along with every one). On a GPU every forward costs as many kernel launches
-/// whatever its batch, so one forward against a step's three: [`GPU_VIEW_STEPS`] steps keep them
-/// under a tenth of the launches.
+/// whatever its batch, a third of a step's (measured on lavapipe with the fused kernels: 45 and
+/// 147), and the views are two (the traced window and a live character): [`GPU_VIEW_STEPS`]
+/// steps keep them under a tenth of the launches.
 fn side_step_floor(config: &ExperimentConfig, gpu: bool) -> usize {
     if config.has_boundary() {
         (GRID_RES * GRID_RES).div_ceil(config.batch.max(1))
@@ -55,8 +56,9 @@ fn side_step_floor(config: &ExperimentConfig, gpu: bool) -> usize {
     }
 }
 
-/// Steps between a transformer's views at least on a GPU (see [`side_step_floor`]).
-const GPU_VIEW_STEPS: usize = 4;
+/// Steps between a transformer's views at least on a GPU (see [`side_step_floor`]): as many as
+/// a live character takes, so each refresh writes one.
+const GPU_VIEW_STEPS: usize = GPU_STEPS_PER_CHAR;
 
 /// What the runner knows of the page: the generation it is for and the run state the page last
 /// sent. Written by the worker's message handler, read by the runner between rounds.
@@ -171,7 +173,7 @@ pub async fn run(
             .then(|| trainers[0].views(false))
             .flatten();
         // The sample's share follows the steps since the views last rode along (on a GPU a
-        // character per four of them), not only this round's.
+        // character per eight of them), not only this round's.
         let chars = live_chars(steps_since_side.min(steps_taken).saturating_add(n), gpu);
         let chunk = match (&views, live.as_mut()) {
             (Some(_), Some(live)) if chars > 0 => trainers[0].queue_sample(live, chars),
