@@ -33,7 +33,7 @@ fn varied<const D: usize>(shape: [usize; D], seed: f32, device: &Device) -> Tens
     Tensor::<1>::from_floats(v.as_slice(), device).reshape(shape)
 }
 
-/// `model::fused`'s LayerNorm, causal attention, log-probability and linear layer on a CubeCL device (its
+/// `model::fused`'s LayerNorm, causal attention and log-probability on a CubeCL device (its
 /// kernels, #32) equal Burn's composition there, in value and in every input's gradient; the attention also reads
 /// q, k and v laid out head-major (a strided view), as rotary positions leave them.
 fn fused_kernels_match_burn(gpu: &Device) {
@@ -94,55 +94,6 @@ fn fused_kernels_match_burn(gpu: &Device) {
     let e = gap(&grad(&g1), &grad(&g2));
     eprintln!("log p(y) dlogits: {e:.1e}");
     assert!(e < TOL, "log p(y) dlogits: {e}");
-
-    // The linear layer's product [29, 40]·[40, 19] + b (tiles cut at the edges), with and without
-    // its bias, and with a transposed weight (a strided view, as the tied readout reads it). Each
-    // side its own leaves (the same values): a backward consumes the graph it passes.
-    for (case, transposed, bias) in [("x·W + b", false, true), ("x·Wᵀ", true, false)] {
-        let leaves = || {
-            let x = varied([29, 40], 11.0, &device).require_grad();
-            let w = match transposed {
-                true => varied([19, 40], 12.0, &device).require_grad(),
-                false => varied([40, 19], 12.0, &device).require_grad(),
-            };
-            (x, w, varied([19], 13.0, &device).require_grad())
-        };
-        let weight = |w: &Tensor<2>| {
-            if transposed {
-                w.clone().transpose()
-            } else {
-                w.clone()
-            }
-        };
-        let (x1, w1, b1) = leaves();
-        let (x2, w2, b2) = leaves();
-        let kernel_y = fused::linear(x1.clone(), weight(&w1), bias.then(|| b1.clone()));
-        let burn_y = match bias {
-            true => x2.clone().matmul(weight(&w2)) + b2.clone().reshape([1, 19]),
-            false => x2.clone().matmul(weight(&w2)),
-        };
-        assert!(
-            gap(&values(kernel_y.clone()), &values(burn_y.clone())) < TOL,
-            "{case} forward"
-        );
-        let w_out = varied([29, 19], 14.0, &device);
-        let g1 = (kernel_y * w_out.clone()).sum().backward();
-        let g2 = (burn_y * w_out).sum().backward();
-        let two = |t: &Tensor<2>, g: &_| values(t.grad(g).expect("a gradient"));
-        let mut pairs = vec![
-            ("dx", two(&x1, &g1), two(&x2, &g2)),
-            ("dW", two(&w1, &g1), two(&w2, &g2)),
-        ];
-        if bias {
-            let one = |b: &Tensor<1>, g: &_| values(b.grad(g).expect("a gradient"));
-            pairs.push(("db", one(&b1, &g1), one(&b2, &g2)));
-        }
-        for (name, a, b) in pairs {
-            let e = gap(&a, &b);
-            eprintln!("{case} {name}: {e:.1e}");
-            assert!(e < TOL, "{case} {name}: {e}");
-        }
-    }
 
     // Attention: [b, t, h, dh] row-major (the projections' rows) and head-major.
     for (head_major, [b, t, h, dh]) in [

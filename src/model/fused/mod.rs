@@ -326,18 +326,6 @@ pub fn log_prob_and_log_z(logits: Tensor<2>, y: Tensor<2, Int>, log_z_grad: bool
 
 /// A linear layer: x [n, in]·W [in, out] + b ([out], or none) → [n, out].
 pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Option<Tensor<1>>) -> Tensor<2> {
-    #[cfg(feature = "webgpu")]
-    if fused_on_gpu(&x) && w.dtype() == DType::F32 {
-        let y = match b {
-            Some(b) => <Dispatch as cube::CubeOps>::cube_linear(
-                x.into_dispatch(),
-                w.into_dispatch(),
-                b.into_dispatch(),
-            ),
-            None => <Dispatch as cube::CubeOps>::cube_product(x.into_dispatch(), w.into_dispatch()),
-        };
-        return Tensor::from_dispatch(y);
-    }
     if !fused_here(&x) || w.dtype() != DType::F32 {
         // Burn's own linear op, which its GPU fusion can merge with the bias (and which keeps a
         // natively quantized weight packed).

@@ -25,7 +25,6 @@ use cubecl::{CubeCount, CubeDim, calculate_cube_count_elemwise};
 pub mod attention;
 pub mod cross_entropy;
 mod layer_norm;
-mod linear;
 
 /// The forward ops, differentiable (their backward is [`CubeGrads`]).
 #[backend_extension(Cube, Fusion, Autodiff)]
@@ -55,14 +54,6 @@ pub trait CubeOps: burn::backend::Backend {
     #[fusion(meta = |logits, _y| (column_spec(logits), column_spec(logits)))]
     fn cube_log_prob(logits: FloatTensor<Self>, y: IntTensor<Self>)
     -> (FloatTensor<Self>, FloatTensor<Self>);
-
-    /// x [m, k]·W [k, n] + b [n] → [m, n] (any strides in).
-    #[fusion(dtype = x, shape = product_shape(x, w))]
-    fn cube_linear(x: FloatTensor<Self>, w: FloatTensor<Self>, b: FloatTensor<Self>) -> FloatTensor<Self>;
-
-    /// x [m, k]·W [k, n] → [m, n] (any strides in).
-    #[fusion(dtype = x, shape = product_shape(x, w))]
-    fn cube_product(x: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
 /// The backward ops (not themselves differentiated).
@@ -99,22 +90,6 @@ pub trait CubeGrads: burn::backend::Backend {
         log_z: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
-
-    /// dx = dy [m, n]·Wᵀ of a linear layer with weight W [k, n] → [m, k].
-    #[fusion(dtype = dy, shape = Shape::new([dy[0], w[0]]))]
-    fn cube_linear_dx(dy: FloatTensor<Self>, w: FloatTensor<Self>) -> FloatTensor<Self>;
-
-    /// (dW = xᵀ·dy [k, n], db = Σ_rows dy [n]) of a linear layer with input x [m, k].
-    #[fusion(meta = |x, dy| (
-        TensorSpec::new(Shape::new([x.shape[1], dy.shape[1]]), x.dtype),
-        TensorSpec::new(Shape::new([dy.shape[1]]), x.dtype),
-    ))]
-    fn cube_linear_dw(x: FloatTensor<Self>, dy: FloatTensor<Self>) -> (FloatTensor<Self>, FloatTensor<Self>);
-}
-
-/// [m, n] for x [m, k] and W [k, n].
-fn product_shape(x: &Shape, w: &Shape) -> Shape {
-    Shape::new([x[0], w[1]])
 }
 
 /// [n, 1] for logits [n, v].
@@ -161,14 +136,6 @@ impl CubeOps for CubeBackend {
     fn cube_log_prob(logits: CubeTensor, y: CubeTensor) -> (CubeTensor, CubeTensor) {
         cross_entropy::forward(logits, y)
     }
-
-    fn cube_linear(x: CubeTensor, w: CubeTensor, b: CubeTensor) -> CubeTensor {
-        linear::forward(x, w, Some(b))
-    }
-
-    fn cube_product(x: CubeTensor, w: CubeTensor) -> CubeTensor {
-        linear::forward(x, w, None)
-    }
 }
 
 impl CubeGrads for CubeBackend {
@@ -201,14 +168,6 @@ impl CubeGrads for CubeBackend {
         grad: CubeTensor,
     ) -> CubeTensor {
         cross_entropy::backward(logits, y, log_z, grad)
-    }
-
-    fn cube_linear_dx(dy: CubeTensor, w: CubeTensor) -> CubeTensor {
-        linear::backward_x(dy, w)
-    }
-
-    fn cube_linear_dw(x: CubeTensor, dy: CubeTensor) -> (CubeTensor, CubeTensor) {
-        linear::backward_weight(x, dy)
     }
 }
 
@@ -294,38 +253,6 @@ impl Backward<Cube, 1> for LogProbBackward {
     }
 }
 
-/// A linear layer's backward (with or without its bias, `N` = 3 or 2 parents) keeps x and W;
-/// dW and db come from one launch, dx from another, each only where a parent wants it.
-#[derive(Debug)]
-struct LinearBackward<const N: usize>;
-
-impl<const N: usize> Backward<Cube, N> for LinearBackward<N> {
-    type State = (Inner, Inner);
-
-    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _: &mut Checkpointer) {
-        let dy = grads.consume::<Cube>(&ops.node);
-        let (x, w) = ops.state;
-        let mut parents = ops.parents.into_iter();
-        let (px, pw, pb) = (
-            parents.next().flatten(),
-            parents.next().flatten(),
-            parents.next().flatten(),
-        );
-        if pw.is_some() || pb.is_some() {
-            let (dw, db) = <Cube as CubeGrads>::cube_linear_dw(x, dy.clone());
-            if let Some(p) = pw {
-                grads.register::<Cube>(p.id, dw);
-            }
-            if let Some(p) = pb {
-                grads.register::<Cube>(p.id, db);
-            }
-        }
-        if let Some(p) = px {
-            grads.register::<Cube>(p.id, <Cube as CubeGrads>::cube_linear_dx(dy, w));
-        }
-    }
-}
-
 impl<C: CheckpointStrategy> CubeOps for Autodiff<Cube, C> {
     fn cube_layer_norm(
         x: Tracked<C>,
@@ -374,25 +301,5 @@ impl<C: CheckpointStrategy> CubeOps for Autodiff<Cube, C> {
             OpsKind::UnTracked(prep) => prep.finish(logp),
         };
         (logp, z)
-    }
-
-    fn cube_linear(x: Tracked<C>, w: Tracked<C>, b: Tracked<C>) -> Tracked<C> {
-        let nodes = [x.node(), w.node(), b.node()];
-        let (x, w) = (x.into_primitive(), w.into_primitive());
-        let y = <Cube as CubeOps>::cube_linear(x.clone(), w.clone(), b.into_primitive());
-        match LinearBackward::<3>.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((x, w), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
-    }
-
-    fn cube_product(x: Tracked<C>, w: Tracked<C>) -> Tracked<C> {
-        let nodes = [x.node(), w.node()];
-        let (x, w) = (x.into_primitive(), w.into_primitive());
-        let y = <Cube as CubeOps>::cube_product(x.clone(), w.clone());
-        match LinearBackward::<2>.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((x, w), y),
-            OpsKind::UnTracked(prep) => prep.finish(y),
-        }
     }
 }
