@@ -15,10 +15,11 @@ pub const GPU_STEPS_PER_CHAR: usize = 8;
 /// pass on a single window. On the CPU backend that is compute-bound and cheap (measured natively
 /// on the reference transformer: 2.5 ms a character against 340 ms a step), so a refresh always
 /// writes [`LIVE_CHUNK`]. On a GPU a step of a model this small costs its kernel launches, and a
-/// one-window forward pass launches a third of a step's (#32, measured on lavapipe with the fused
-/// kernels: 45 against 147), so a refresh writes one character per [`GPU_STEPS_PER_CHAR`] `steps`
-/// (the page's runner counts those since the last refresh; a character and the window the views
-/// trace are then a tenth of the launches) and none after fewer.
+/// one-window forward pass launches a quarter of a step's (#32, measured on lavapipe with the
+/// GPU's fused kernels: 43 of a step's 169), so a refresh writes one character per
+/// [`GPU_STEPS_PER_CHAR`] `steps` (the page's runner counts those since the last refresh; a
+/// character and the window the views trace are then about a tenth of the launches) and none
+/// after fewer.
 pub fn live_chars(steps: usize, gpu: bool) -> usize {
     if gpu {
         (steps / GPU_STEPS_PER_CHAR).min(LIVE_CHUNK)
