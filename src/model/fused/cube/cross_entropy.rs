@@ -1,7 +1,8 @@
 //! The loss's per-row log-probability on CubeCL (#32): log p(y) and log Z of each row of logits in
-//! one kernel, the gradient of log p(y) in another (log Z is a statistic here, not differentiated). Burn's composition is about twenty launches a step under
-//! autodiff (the log-softmax's max, exponentials and sum, the two slices for log Z, the gather and
-//! its scatter backward, the softmax backward).
+//! one kernel, the gradient of log p(y) in another (log Z is a statistic here, not differentiated).
+//! Burn's composition launched the log-softmax's reductions, the slices for log Z, the gather and
+//! its scatter backward apart: measured on lavapipe, these two kernels took a reference step from
+//! 180 launches to 173.
 
 use burn_cubecl::kernel::{into_contiguous, untile};
 use burn_cubecl::tensor::CubeTensor;

@@ -1,6 +1,7 @@
 //! LayerNorm on CubeCL (#32): one kernel forward, two backward. Burn's composition is about
-//! seventeen launches per norm under autodiff (means, variance, the normalised product, and a
-//! dozen element-wise passes and reductions backward); a transformer step has five norms.
+//! eighteen launches per norm under autodiff (means, variance, the normalised product, and a
+//! dozen element-wise passes and reductions backward); a transformer step has five norms
+//! (measured on lavapipe: these kernels took a reference step from 338 launches to 262).
 //!
 //! A thread owns a row (forward, and dx backward) or a column (dγ and dβ): rows are short
 //! (d_model), so one thread walks one in registers and global memory is read once per pass.

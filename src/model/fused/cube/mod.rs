@@ -1,8 +1,9 @@
-//! The fused ops on CubeCL's devices (#32: WebGPU in the page, Vulkan natively): LayerNorm and
-//! causal attention's core as hand-written kernels with a hand-written backward, through Burn's
-//! `#[backend_extension]` like the CPU's (`super`), so that a transformer's step launches a
-//! handful of kernels where Burn's composition launched dozens (the count is what a WebGPU
-//! step costs: every launch is a dispatch, and a small model's kernels are short).
+//! The fused ops on CubeCL's devices (#32: WebGPU in the page, Vulkan natively): LayerNorm,
+//! causal attention's core and the loss's log-probability as hand-written kernels with a
+//! hand-written backward, through Burn's `#[backend_extension]` like the CPU's (`super`), so
+//! that each launches a kernel or two where Burn's composition launched dozens (the count is
+//! what a WebGPU step costs: every launch is a dispatch, and a small model's kernels are short;
+//! a reference step on lavapipe: 338 launches before, 169 with these).
 //!
 //! Under Burn's fusion (the backend the page and `--backend wgpu` run) each op is one opaque
 //! step in the fusion stream: what comes before and after it still fuses.
