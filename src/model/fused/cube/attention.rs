@@ -22,6 +22,21 @@ use super::{f32_type, launch_grid, scalar_like};
 /// values per thread in registers).
 pub const MAX_HEAD_DIM: usize = 128;
 
+/// The thread's (b, head, row) for one thread per row of [batch, heads, time] (the log-sum-exp's
+/// layout), with q [batch, time, heads, dh].
+#[cube]
+fn thread_row<F: Float>(q: &Tensor<F>, pos: usize) -> (usize, usize, usize) {
+    let t = q.shape(1);
+    let heads = q.shape(2);
+    (pos / (t * heads), (pos / t) % heads, pos % t)
+}
+
+/// The offset of element [b, i, head, 0] of a contiguous [batch, time, heads, dh] output.
+#[cube]
+fn merged_start<F: Float>(q: &Tensor<F>, b: usize, i: usize, head: usize, #[comptime] dh: usize) -> usize {
+    ((b * q.shape(1) + i) * q.shape(2) + head) * dh
+}
+
 /// The offset of element [b, i, head, 0] of a [batch, time, heads, dh] tensor.
 #[cube]
 fn row_start<F: Float>(x: &Tensor<F>, b: usize, i: usize, head: usize) -> usize {
@@ -48,11 +63,7 @@ fn forward_kernel<F: Float>(
     if pos >= lse.len() {
         terminate!();
     }
-    let t = q.shape(1);
-    let heads = q.shape(2);
-    let i = pos % t;
-    let head = (pos / t) % heads;
-    let b = pos / (t * heads);
+    let (b, head, i) = thread_row::<F>(q, pos);
     let (qs, ks, vs) = (q.stride(3), k.stride(3), v.stride(3));
     let q0 = row_start::<F>(q, b, i, head);
     let mut qi = Array::<F>::new(dh);
@@ -88,7 +99,7 @@ fn forward_kernel<F: Float>(
     }
     let inv = F::new(1.0) / l;
     // o is contiguous [batch, time, heads, dh].
-    let o0 = ((b * t + i) * heads + head) * dh;
+    let o0 = merged_start::<F>(q, b, i, head, dh);
     #[unroll]
     for c in 0..dh {
         o[o0 + c] = acc[c] * inv;
@@ -117,15 +128,11 @@ fn dq_kernel<F: Float>(
     if pos >= lse.len() {
         terminate!();
     }
-    let t = q.shape(1);
-    let heads = q.shape(2);
-    let i = pos % t;
-    let head = (pos / t) % heads;
-    let b = pos / (t * heads);
+    let (b, head, i) = thread_row::<F>(q, pos);
     let (qs, ks, vs, ds) = (q.stride(3), k.stride(3), v.stride(3), dout.stride(3));
     let q0 = row_start::<F>(q, b, i, head);
     let d0 = row_start::<F>(dout, b, i, head);
-    let o0 = ((b * t + i) * heads + head) * dh;
+    let o0 = merged_start::<F>(q, b, i, head, dh);
     let mut qi = Array::<F>::new(dh);
     let mut gi = Array::<F>::new(dh);
     let mut acc = Array::<F>::new(dh);
@@ -182,11 +189,7 @@ fn dkv_kernel<F: Float>(
     if pos >= lse.len() {
         terminate!();
     }
-    let t = q.shape(1);
-    let heads = q.shape(2);
-    let j = pos % t;
-    let head = (pos / t) % heads;
-    let b = pos / (t * heads);
+    let (b, head, j) = thread_row::<F>(q, pos);
     let row = pos - j;
     let (qs, ks, vs, ds) = (q.stride(3), k.stride(3), v.stride(3), dout.stride(3));
     let k0 = row_start::<F>(k, b, j, head);
@@ -202,7 +205,7 @@ fn dkv_kernel<F: Float>(
         dk_acc[c] = F::new(0.0);
         dv_acc[c] = F::new(0.0);
     }
-    for i in j..t {
+    for i in j..q.shape(1) {
         let q0 = row_start::<F>(q, b, i, head);
         let d0 = row_start::<F>(dout, b, i, head);
         let mut s = F::new(0.0);
@@ -220,7 +223,7 @@ fn dkv_kernel<F: Float>(
             dk_acc[c] += g * q[q0 + c * qs];
         }
     }
-    let o0 = ((b * t + j) * heads + head) * dh;
+    let o0 = merged_start::<F>(q, b, j, head, dh);
     #[unroll]
     for c in 0..dh {
         dk[o0 + c] = dk_acc[c] * scale;
