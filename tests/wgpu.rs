@@ -33,7 +33,7 @@ fn varied<const D: usize>(shape: [usize; D], seed: f32, device: &Device) -> Tens
     Tensor::<1>::from_floats(v.as_slice(), device).reshape(shape)
 }
 
-/// `model::fused`'s LayerNorm, causal attention and log-probability on a CubeCL device (its
+/// `model::fused`'s LayerNorm, causal attention and masked cross-entropy on a CubeCL device (its
 /// kernels, #32) equal Burn's composition there, in value and in every input's gradient; the attention also reads
 /// q, k and v laid out head-major (a strided view), as rotary positions leave them.
 fn fused_kernels_match_burn(gpu: &Device) {
@@ -75,50 +75,55 @@ fn fused_kernels_match_burn(gpu: &Device) {
         assert!(e < TOL, "LayerNorm {name}: {e}");
     }
 
-    // The loss's log p(y) and log Z of logits [37, 11] (the kernel) against the log-softmax's
-    // (the composition, which `log_z_grad` asks for), and the gradient of Σ w·log p(y).
-    let logits = (varied([37, 11], 9.0, &device) * 3.0).require_grad();
-    let targets: Vec<i64> = (0..37).map(|i| (i * 7 % 11) as i64).collect();
-    let y = Tensor::<1, Int>::from_ints(targets.as_slice(), &device).reshape([37, 1]);
-    let w = varied([37, 1], 10.0, &device);
-    let (kernel_logp, kernel_z) = fused::log_prob_and_log_z(logits.clone(), y.clone(), false);
-    let (burn_logp, burn_z) = fused::log_prob_and_log_z(logits.clone(), y, true);
-    assert!(
-        gap(&values(kernel_logp.clone()), &values(burn_logp.clone())) < TOL,
-        "log p(y)"
-    );
-    assert!(gap(&values(kernel_z), &values(burn_z)) < TOL, "log Z");
-    let g1 = (kernel_logp * w.clone()).sum().backward();
-    let g2 = (burn_logp * w).sum().backward();
+    // The loss's masked mean cross-entropy and mean log Z over logits [300, 11] (more rows than
+    // the kernel's threads, some masked out) against the log-softmax's composition, and the
+    // logits' gradient of 3·loss.
+    let n = 300;
+    let logits = (varied([n, 11], 9.0, &device) * 3.0).require_grad();
+    let targets: Vec<i64> = (0..n).map(|i| (i * 7 % 11) as i64).collect();
+    let y = Tensor::<1, Int>::from_ints(targets.as_slice(), &device).reshape([n, 1]);
+    let kept: Vec<f32> = (0..n).map(|i| if i % 5 == 3 { 0.0 } else { 1.0 }).collect();
+    let mask = Tensor::<1>::from_floats(kept.as_slice(), &device).reshape([n, 1]);
+    let (kernel_ce, kernel_z) = fused::masked_cross_entropy(&logits, &y, &mask).expect("the GPU's kernel");
+    let (logp, log_z) = fused::log_prob_and_log_z(logits.clone(), y);
+    let scored = mask.clone().sum();
+    let burn_ce = (logp * mask.clone()).sum().neg() / scored.clone();
+    let burn_z = (log_z * mask).sum() / scored;
+    for (name, a, b) in [
+        ("cross-entropy", kernel_ce.clone(), burn_ce.clone()),
+        ("mean log Z", kernel_z, burn_z),
+    ] {
+        let (a, b) = (values(a), values(b));
+        let e = gap(&a, &b);
+        eprintln!("masked {name}: {e:.1e} ({a:?} against {b:?})");
+        assert!(e < TOL, "masked {name}: {e}");
+    }
+    let g1 = kernel_ce.mul_scalar(3.0).backward();
+    let g2 = burn_ce.mul_scalar(3.0).backward();
     let grad = |g: &_| values(logits.grad(g).expect("a gradient"));
     let e = gap(&grad(&g1), &grad(&g2));
-    eprintln!("log p(y) dlogits: {e:.1e}");
-    assert!(e < TOL, "log p(y) dlogits: {e}");
+    eprintln!("masked cross-entropy dlogits: {e:.1e}");
+    assert!(e < TOL, "masked cross-entropy dlogits: {e}");
 
-    // Attention: [b, t, h, dh] row-major (the projections' rows) and head-major.
+    // Attention: qkv [b, t, 3h, dh] row-major (the projection's rows) and head-major (a strided
+    // view, as rotary positions leave it); its gradient reaches qkv as one tensor.
     for (head_major, [b, t, h, dh]) in [
         (false, [2, 7, 3, 8]),
         (true, [2, 64, 4, 32]),
         (false, [1, 1, 1, 4]),
     ] {
-        let make = |seed: f32| {
-            let x = if head_major {
-                varied([b, h, t, dh], seed, &device).swap_dims(1, 2)
-            } else {
-                varied([b, t, h, dh], seed, &device)
-            };
-            x.require_grad()
-        };
-        let (q, k, v) = (make(5.0), make(6.0), make(7.0));
+        let qkv = if head_major {
+            varied([b, 3 * h, t, dh], 5.0, &device).swap_dims(1, 2)
+        } else {
+            varied([b, t, 3 * h, dh], 5.0, &device)
+        }
+        .require_grad();
         let w = varied([b, t, h, dh], 8.0, &device);
         let scale = 1.0 / (dh as f64).sqrt();
-        let (fused_o, largest) = fused::causal_attention(q.clone(), k.clone(), v.clone(), scale, true);
-        // Burn's composition, as the CPU's path before its fused ops.
-        let (qh, kh, vh) = (
-            q.clone().swap_dims(1, 2),
-            k.clone().swap_dims(1, 2),
-            v.clone().swap_dims(1, 2),
-        );
+        let (fused_o, largest) = fused::causal_attention(qkv.clone(), scale, true);
+        // Burn's composition, as the CPU's path before its fused ops, on [b, h, t, dh] parts.
+        let part = |i: usize| qkv.clone().narrow(2, i * h, h).swap_dims(1, 2);
+        let (qh, kh, vh) = (part(0), part(1), part(2));
         let scores = qh.matmul(kh.swap_dims(2, 3)).mul_scalar(scale);
         let masked = scores.mask_fill(fused::future(b, h, t, &device), f32::NEG_INFINITY);
         let burn_max = masked.clone().max().reshape([1]);
@@ -126,7 +131,7 @@ fn fused_kernels_match_burn(gpu: &Device) {
             .matmul(vh)
             .swap_dims(1, 2);
         let case = format!(
-            "attention [{b}, {t}, {h}, {dh}]{}",
+            "attention [{b}, {t}, 3·{h}, {dh}]{}",
             if head_major { " head-major" } else { "" }
         );
         assert!(
@@ -140,9 +145,11 @@ fn fused_kernels_match_burn(gpu: &Device) {
         );
         let g1 = (fused_o * w.clone()).sum().backward();
         let g2 = (burn_o * w).sum().backward();
-        for (name, x) in [("dq", &q), ("dk", &k), ("dv", &v)] {
-            let (a, b) = (x.grad(&g1).expect("a gradient"), x.grad(&g2).expect("a gradient"));
-            let e = gap(&values(a), &values(b));
+        let grad = |g: &_| qkv.grad(g).expect("a gradient");
+        // Queries', keys' and values' parts apart, so a failure says which.
+        for (i, name) in ["dq", "dk", "dv"].into_iter().enumerate() {
+            let at = |g: Tensor<4>| values(g.narrow(2, i * h, h));
+            let e = gap(&at(grad(&g1)), &at(grad(&g2)));
             eprintln!("{case} {name}: {e:.1e}");
             assert!(e < TOL, "{case} {name}: {e}");
         }

@@ -112,9 +112,15 @@ impl Sequences {
         let [n, t, v] = logits.dims();
         let logits = logits.reshape([n * t, v]);
         let mask = mask.reshape([n * t, 1]);
+        let y = y.reshape([n * t, 1]);
+        if z_loss == 0.0
+            && let Some(fused) = fused::masked_cross_entropy(&logits, &y, &mask)
+        {
+            return fused;
+        }
         let scored = mask.clone().sum().clamp_min(1.0);
         // [n·t, 1] each; log Z differentiated only under the z-loss.
-        let (logp, log_z) = fused::log_prob_and_log_z(logits, y.reshape([n * t, 1]), z_loss > 0.0);
+        let (logp, log_z) = fused::log_prob_and_log_z(logits, y);
         let ce = (logp * mask.clone()).sum().neg() / scored.clone();
         let mean_z = ((log_z.clone().detach() * mask.clone()).sum() / scored.clone()).reshape([1]);
         if z_loss > 0.0 {
@@ -285,7 +291,13 @@ impl Objective for Sequences {
     fn loss(&self, cfg: &ExperimentConfig, model: &Gpt, (x, y, mask): Self::Batch) -> BatchLoss {
         let mut trace = Trace::default();
         let logits = model.forward(x, Some(&mut trace));
-        let max_logit = Tensor::cat(trace.max_logits, 0).max().reshape([1]);
+        // Pairwise, an element-wise op the GPU fuses, where a concatenation and a reduction
+        // were two launches or three (a max is exact either way).
+        let max_logit = trace
+            .max_logits
+            .into_iter()
+            .reduce(|a, b| a.max_pair(b))
+            .unwrap_or_else(|| Tensor::zeros([1], &logits.device()));
         let (loss, log_z) = Self::loss_and_log_z(cfg.gpt.z_loss, logits, y, mask);
         BatchLoss {
             loss,

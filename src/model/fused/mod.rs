@@ -308,24 +308,56 @@ pub fn log_softmax(x: Tensor<2>) -> Tensor<2> {
 }
 
 /// Each row's log-probability of its target and its log-partition: logits [n, v], targets
-/// y [n, 1] → (log p(y) [n, 1], log Z [n, 1]). With `log_z_grad` false log Z is a statistic (not
-/// differentiated), and on a GPU both come from one kernel (its backward one more, `cube`);
-/// otherwise they are the log-softmax's.
-pub fn log_prob_and_log_z(logits: Tensor<2>, y: Tensor<2, Int>, log_z_grad: bool) -> (Tensor<2>, Tensor<2>) {
-    #[cfg(feature = "webgpu")]
-    if !log_z_grad && fused_on_gpu(&logits) && cube::cross_entropy::index_type(y.dtype()).is_some() {
-        let (logp, log_z) =
-            <Dispatch as cube::CubeOps>::cube_log_prob(logits.into_dispatch(), y.into_dispatch());
-        return (Tensor::from_dispatch(logp), Tensor::from_dispatch(log_z));
-    }
-    let _ = log_z_grad;
+/// y [n, 1] → (log p(y) [n, 1], log Z [n, 1]), the log-softmax's.
+pub fn log_prob_and_log_z(logits: Tensor<2>, y: Tensor<2, Int>) -> (Tensor<2>, Tensor<2>) {
     let lsm = log_softmax(logits.clone());
     let log_z = logits.narrow(1, 0, 1) - lsm.clone().narrow(1, 0, 1);
     (lsm.gather(1, y), log_z)
 }
 
+/// The masked mean cross-entropy and mean log-partition, where the GPU's kernel takes them:
+/// logits [n, v], targets y [n, 1], mask [n, 1] → (−Σ m·log p(y) / S, Σ m·log Z / S) with
+/// S = max(Σ m, 1), [1] each, the second a statistic (not differentiated). One kernel forward
+/// and one backward (`cube`) where the composition launched a dozen; `None` off a GPU (or for
+/// targets of a type the kernel does not read), where [`log_prob_and_log_z`] and the sums
+/// keep the CPU's order.
+pub fn masked_cross_entropy(
+    logits: &Tensor<2>,
+    y: &Tensor<2, Int>,
+    mask: &Tensor<2>,
+) -> Option<(Tensor<1>, Tensor<1>)> {
+    #[cfg(feature = "webgpu")]
+    if fused_on_gpu(logits) && cube::cross_entropy::index_type(y.dtype()).is_some() {
+        let (loss, mean_z, _) = <Dispatch as cube::CubeOps>::cube_masked_ce(
+            logits.clone().into_dispatch(),
+            y.clone().into_dispatch(),
+            mask.clone().into_dispatch(),
+        );
+        return Some((Tensor::from_dispatch(loss), Tensor::from_dispatch(mean_z)));
+    }
+    let _ = (logits, y, mask);
+    None
+}
+
 /// A linear layer: x [n, in]·W [in, out] + b ([out], or none) → [n, out].
 pub fn linear(x: Tensor<2>, w: Tensor<2>, b: Option<Tensor<1>>) -> Tensor<2> {
+    if fused_on_gpu(&x) && w.dtype() == DType::F32 {
+        // The bias viewed as a row before the product, not after it (as Burn's linear op does):
+        // Burn's fusion takes a block from a product onwards only while each operation's output
+        // is the block's shape, so a [1, out] reshape between the product and the add closed it
+        // and the add ran as a kernel of its own; now the add, and whatever element-wise work
+        // follows (GELU, the residual add), joins the product's block, and on a GPU where the
+        // fused product wins its tuning, the product's own kernel (#32: with the transformer's
+        // blocks on rows and one product for q, k and v, a reference step on lavapipe went
+        // from 169 launches to 145).
+        let [_, d_out] = w.dims();
+        let row = b.map(|b| b.reshape([1, d_out]));
+        let y = x.matmul(w);
+        return match row {
+            Some(r) => y + r,
+            None => y,
+        };
+    }
     if !fused_here(&x) || w.dtype() != DType::F32 {
         // Burn's own linear op, which its GPU fusion can merge with the bias (and which keeps a
         // natively quantized weight packed).
@@ -390,31 +422,23 @@ pub fn attention_kernel_takes(x: &Tensor<3>, head_dim: usize) -> bool {
     }
 }
 
-/// Causal attention's core: q, k, v [b, t, h, dh] (the projections' rows split into heads, any
-/// layout) → softmax over j ≤ i of `scale`·q_i·k_j, times v: [b, t, h, dh]; with `largest`,
-/// also the largest attended logit (as [`causal_softmax`] gives it). Where
-/// [`attention_kernel_takes`] it, one kernel forward and two backward (`cube`); elsewhere the two
-/// products around [`causal_softmax`].
-pub fn causal_attention(
-    q: Tensor<4>,
-    k: Tensor<4>,
-    v: Tensor<4>,
-    scale: f64,
-    largest: bool,
-) -> (Tensor<4>, Option<Tensor<1>>) {
+/// Causal attention's core: qkv [b, t, 3h, dh] (one projection's rows split into heads: the
+/// queries' h heads, then the keys', then the values'; any layout) → softmax over j ≤ i of
+/// `scale`·q_i·k_j, times v: [b, t, h, dh]; with `largest`, also the largest attended logit (as
+/// [`causal_softmax`] gives it). Where [`attention_kernel_takes`] it, one kernel forward and two
+/// backward (`cube`), whose gradient reaches qkv as one tensor; elsewhere the two products
+/// around [`causal_softmax`].
+pub fn causal_attention(qkv: Tensor<4>, scale: f64, largest: bool) -> (Tensor<4>, Option<Tensor<1>>) {
+    let h = qkv.dims()[2] / 3;
     #[cfg(feature = "webgpu")]
-    if fused_on_gpu(&q) && q.dims()[3] <= cube::attention::MAX_HEAD_DIM {
-        let (o, _, rows) = <Dispatch as cube::CubeOps>::cube_attention(
-            q.into_dispatch(),
-            k.into_dispatch(),
-            v.into_dispatch(),
-            scale as f32,
-        );
+    if fused_on_gpu(&qkv) && qkv.dims()[3] <= cube::attention::MAX_HEAD_DIM {
+        let (o, _, rows) = <Dispatch as cube::CubeOps>::cube_attention(qkv.into_dispatch(), scale as f32);
         let max = largest.then(|| Tensor::<3>::from_dispatch(rows).detach().max().reshape([1]));
         return (Tensor::from_dispatch(o), max);
     }
     // [b, h, t, dh] for the products over time.
-    let (q, k, v) = (q.swap_dims(1, 2), k.swap_dims(1, 2), v.swap_dims(1, 2));
+    let part = |i: usize| qkv.clone().narrow(2, i * h, h).swap_dims(1, 2);
+    let (q, k, v) = (part(0), part(1), part(2));
     let (probs, max) = causal_softmax(q.matmul(k.swap_dims(2, 3)), scale, largest);
     (probs.matmul(v).swap_dims(1, 2), max)
 }

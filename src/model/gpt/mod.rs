@@ -52,16 +52,38 @@ pub struct Block {
 impl Block {
     /// h: [batch, time, d] → [batch, time, d].
     fn forward(&self, h: Tensor<3>, pass: &mut Pass) -> Tensor<3> {
-        let branch = |y: Tensor<3>| {
-            if self.branch == 1.0 {
-                y
-            } else {
-                y.mul_scalar(self.branch)
-            }
-        };
-        let h = h.clone() + branch(self.attn.forward(norm::apply(&self.norm1, h), pass));
+        if self.attn.takes_rows(&h, pass) {
+            return self.forward_rows(h, pass);
+        }
+        let h = h.clone() + self.branch(self.attn.forward(norm::apply(&self.norm1, h), pass));
         let hidden = fused::gelu(pass.linear(&self.fc, norm::apply(&self.norm2, h.clone())));
-        h + branch(pass.linear(&self.proj, hidden))
+        h + self.branch(pass.linear(&self.proj, hidden))
+    }
+
+    /// The same block in the GPU's order, h: [batch, time, d] → [batch, time, d]: the residual
+    /// stream as rows [batch·time, d] throughout, so that each product's bias, GELU, β and
+    /// residual add follow the product on a tensor of its shape, which Burn's fusion runs as one
+    /// block (a reshape in between closes it: one kernel more each), and the attention's
+    /// [`Attention::forward_rows`].
+    fn forward_rows(&self, h: Tensor<3>, pass: &mut Pass) -> Tensor<3> {
+        let [b, t, d] = h.dims();
+        let x = h.reshape([b * t, d]);
+        let attended = self
+            .attn
+            .forward_rows(norm::apply(&self.norm1, x.clone()), [b, t], pass);
+        let x = x + self.branch(attended);
+        let hidden = fused::gelu(pass.linear_rows(&self.fc, norm::apply(&self.norm2, x.clone())));
+        let x = x + self.branch(pass.linear_rows(&self.proj, hidden));
+        x.reshape([b, t, d])
+    }
+
+    /// y·β, the residual branch's multiplier (no operation at β = 1).
+    fn branch<const D: usize>(&self, y: Tensor<D>) -> Tensor<D> {
+        if self.branch == 1.0 {
+            y
+        } else {
+            y.mul_scalar(self.branch)
+        }
     }
 }
 
@@ -200,7 +222,15 @@ impl Gpt {
         if let Some(pos) = &self.pos {
             // Positions 0..t are the table's first t rows: a view, where looking them up (an
             // arange and a gather, #32) cost the GPU three launches a forward.
-            let rows = pos.weight.val().narrow(0, 0, t).reshape([1, t, d]);
+            // (The whole table where the window fills the context: a narrow to every row is
+            // still an operation to autodiff, whose backward zero-fills a table and copies the
+            // gradient in, two launches a step on a GPU.)
+            let table = pos.weight.val();
+            let rows = match table.dims()[0] == t {
+                true => table,
+                false => table.narrow(0, 0, t),
+            }
+            .reshape([1, t, d]);
             h = h + rows.expand([b, t, d]);
         }
         // α_in scales what the blocks read, positions included: both are input layers.

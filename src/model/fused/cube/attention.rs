@@ -1,6 +1,8 @@
 //! Causal attention's core on CubeCL (#32): softmax(scale·q·kᵀ, causal)·v in one kernel, its
-//! backward in two, reading q, k and v in place from the projections' [batch, time, heads, dh]
-//! rows (any strides) and writing the heads' outputs already merged. Burn's composition is
+//! backward in two, reading q, k and v in place from the one projection's [batch, time,
+//! 3·heads, dh] rows (any strides), writing the heads' outputs already merged and the gradient
+//! of all three as one tensor like the input (so it reaches the product whole: split into
+//! three, autodiff would zero-fill and scatter each part and add them up). Burn's composition is
 //! about forty launches a layer under autodiff: the head-major copies for each product, the
 //! two products and four backward, the mask, the softmax and its backward (measured on lavapipe:
 //! these three kernels took a reference step from 262 launches to 180, two layers).
@@ -23,33 +25,33 @@ use super::{f32_type, launch_grid, scalar_like};
 pub const MAX_HEAD_DIM: usize = 128;
 
 /// The thread's (b, head, row) for one thread per row of [batch, heads, time] (the log-sum-exp's
-/// layout), with q [batch, time, heads, dh].
+/// layout), with qkv [batch, time, 3·heads, dh].
 #[cube]
-fn thread_row<F: Float>(q: &Tensor<F>, pos: usize) -> (usize, usize, usize) {
-    let t = q.shape(1);
-    let heads = q.shape(2);
+fn thread_row<F: Float>(qkv: &Tensor<F>, pos: usize) -> (usize, usize, usize) {
+    let t = qkv.shape(1);
+    let heads = qkv.shape(2) / 3;
     (pos / (t * heads), (pos / t) % heads, pos % t)
 }
 
-/// The offset of element [b, i, head, 0] of a contiguous [batch, time, heads, dh] output.
+/// The offset of element [b, i, head, 0] of a contiguous [batch, time, `width` heads, dh]
+/// tensor (the output, `width` = heads; the gradient, `width` = 3·heads).
 #[cube]
-fn merged_start<F: Float>(q: &Tensor<F>, b: usize, i: usize, head: usize, #[comptime] dh: usize) -> usize {
-    ((b * q.shape(1) + i) * q.shape(2) + head) * dh
+fn packed_start(t: usize, width: usize, b: usize, i: usize, head: usize, #[comptime] dh: usize) -> usize {
+    ((b * t + i) * width + head) * dh
 }
 
-/// The offset of element [b, i, head, 0] of a [batch, time, heads, dh] tensor.
+/// The offset of element [b, i, head, 0] of a [batch, time, heads, dh] tensor of any strides.
 #[cube]
 fn row_start<F: Float>(x: &Tensor<F>, b: usize, i: usize, head: usize) -> usize {
     b * x.stride(0) + i * x.stride(1) + head * x.stride(2)
 }
 
 /// o_i = Σ_{j≤i} p_ij·v_j with p_i = softmax_j(scale·q_i·k_j); lse_i = log Σ_j e^{scale·q_i·k_j};
-/// largest_i = max_j scale·q_i·k_j (the instability proxy's row maxima, for free).
+/// largest_i = max_j scale·q_i·k_j (the instability proxy's row maxima, for free). Head `head`'s
+/// query, key and value are qkv's heads `head`, heads + `head` and 2·heads + `head`.
 #[cube(launch)]
 fn forward_kernel<F: Float>(
-    q: &Tensor<F>,
-    k: &Tensor<F>,
-    v: &Tensor<F>,
+    qkv: &Tensor<F>,
     o: &mut Tensor<F>,
     lse: &mut Tensor<F>,
     largest: &mut Tensor<F>,
@@ -63,25 +65,25 @@ fn forward_kernel<F: Float>(
     if pos >= lse.len() {
         terminate!();
     }
-    let (b, head, i) = thread_row::<F>(q, pos);
-    let (qs, ks, vs) = (q.stride(3), k.stride(3), v.stride(3));
-    let q0 = row_start::<F>(q, b, i, head);
+    let (b, head, i) = thread_row::<F>(qkv, pos);
+    let (t, heads, cs) = (qkv.shape(1), qkv.shape(2) / 3, qkv.stride(3));
+    let q0 = row_start::<F>(qkv, b, i, head);
     let mut qi = Array::<F>::new(dh);
     let mut acc = Array::<F>::new(dh);
     #[unroll]
     for c in 0..dh {
-        qi[c] = q[q0 + c * qs] * scale;
+        qi[c] = qkv[q0 + c * cs] * scale;
         acc[c] = F::new(0.0);
     }
     // The running max starts at the first score (j = 0 is always attended): WGSL has no −∞.
     let mut m = F::new(0.0);
     let mut l = F::new(0.0);
     for j in 0..i + 1 {
-        let k0 = row_start::<F>(k, b, j, head);
+        let k0 = row_start::<F>(qkv, b, j, heads + head);
         let mut s = F::new(0.0);
         #[unroll]
         for c in 0..dh {
-            s += qi[c] * k[k0 + c * ks];
+            s += qi[c] * qkv[k0 + c * cs];
         }
         if j == 0 {
             m = s;
@@ -90,16 +92,16 @@ fn forward_kernel<F: Float>(
         let correction = (m - m_new).exp();
         let p = (s - m_new).exp();
         l = l * correction + p;
-        let v0 = row_start::<F>(v, b, j, head);
+        let v0 = row_start::<F>(qkv, b, j, 2 * heads + head);
         #[unroll]
         for c in 0..dh {
-            acc[c] = acc[c] * correction + p * v[v0 + c * vs];
+            acc[c] = acc[c] * correction + p * qkv[v0 + c * cs];
         }
         m = m_new;
     }
     let inv = F::new(1.0) / l;
     // o is contiguous [batch, time, heads, dh].
-    let o0 = merged_start::<F>(q, b, i, head, dh);
+    let o0 = packed_start(t, heads, b, i, head, dh);
     #[unroll]
     for c in 0..dh {
         o[o0 + c] = acc[c] * inv;
@@ -108,16 +110,15 @@ fn forward_kernel<F: Float>(
     largest[pos] = m;
 }
 
-/// dq_i = scale·Σ_{j≤i} p_ij·(do_i·v_j − δ_i)·k_j with δ_i = do_i·o_i, kept for the keys' pass.
+/// dq_i = scale·Σ_{j≤i} p_ij·(do_i·v_j − δ_i)·k_j with δ_i = do_i·o_i, kept for the keys' pass;
+/// dq goes to the gradient's query heads.
 #[cube(launch)]
 fn dq_kernel<F: Float>(
-    q: &Tensor<F>,
-    k: &Tensor<F>,
-    v: &Tensor<F>,
+    qkv: &Tensor<F>,
     o: &Tensor<F>,
     lse: &Tensor<F>,
     dout: &Tensor<F>,
-    dq: &mut Tensor<F>,
+    dqkv: &mut Tensor<F>,
     delta: &mut Tensor<F>,
     scale: f32,
     #[comptime] dh: usize,
@@ -128,57 +129,56 @@ fn dq_kernel<F: Float>(
     if pos >= lse.len() {
         terminate!();
     }
-    let (b, head, i) = thread_row::<F>(q, pos);
-    let (qs, ks, vs, ds) = (q.stride(3), k.stride(3), v.stride(3), dout.stride(3));
-    let q0 = row_start::<F>(q, b, i, head);
+    let (b, head, i) = thread_row::<F>(qkv, pos);
+    let (t, heads, cs, ds) = (qkv.shape(1), qkv.shape(2) / 3, qkv.stride(3), dout.stride(3));
+    let q0 = row_start::<F>(qkv, b, i, head);
     let d0 = row_start::<F>(dout, b, i, head);
-    let o0 = merged_start::<F>(q, b, i, head, dh);
+    let o0 = packed_start(t, heads, b, i, head, dh);
     let mut qi = Array::<F>::new(dh);
     let mut gi = Array::<F>::new(dh);
     let mut acc = Array::<F>::new(dh);
     let mut d = F::new(0.0);
     #[unroll]
     for c in 0..dh {
-        qi[c] = q[q0 + c * qs] * scale;
+        qi[c] = qkv[q0 + c * cs] * scale;
         gi[c] = dout[d0 + c * ds];
         d += gi[c] * o[o0 + c];
         acc[c] = F::new(0.0);
     }
     let lse_i = lse[pos];
     for j in 0..i + 1 {
-        let k0 = row_start::<F>(k, b, j, head);
-        let v0 = row_start::<F>(v, b, j, head);
+        let k0 = row_start::<F>(qkv, b, j, heads + head);
+        let v0 = row_start::<F>(qkv, b, j, 2 * heads + head);
         let mut s = F::new(0.0);
         let mut dp = F::new(0.0);
         #[unroll]
         for c in 0..dh {
-            s += qi[c] * k[k0 + c * ks];
-            dp += gi[c] * v[v0 + c * vs];
+            s += qi[c] * qkv[k0 + c * cs];
+            dp += gi[c] * qkv[v0 + c * cs];
         }
         let g = (s - lse_i).exp() * (dp - d);
         #[unroll]
         for c in 0..dh {
-            acc[c] += g * k[k0 + c * ks];
+            acc[c] += g * qkv[k0 + c * cs];
         }
     }
+    let g0 = packed_start(t, 3 * heads, b, i, head, dh);
     #[unroll]
     for c in 0..dh {
-        dq[o0 + c] = acc[c] * scale;
+        dqkv[g0 + c] = acc[c] * scale;
     }
     delta[pos] = d;
 }
 
-/// dv_j = Σ_{i≥j} p_ij·do_i and dk_j = scale·Σ_{i≥j} p_ij·(do_i·v_j − δ_i)·q_i.
+/// dv_j = Σ_{i≥j} p_ij·do_i and dk_j = scale·Σ_{i≥j} p_ij·(do_i·v_j − δ_i)·q_i, to the
+/// gradient's key and value heads.
 #[cube(launch)]
 fn dkv_kernel<F: Float>(
-    q: &Tensor<F>,
-    k: &Tensor<F>,
-    v: &Tensor<F>,
+    qkv: &Tensor<F>,
     lse: &Tensor<F>,
     delta: &Tensor<F>,
     dout: &Tensor<F>,
-    dk: &mut Tensor<F>,
-    dv: &mut Tensor<F>,
+    dqkv: &mut Tensor<F>,
     scale: f32,
     #[comptime] dh: usize,
     #[define(F)] _dtype: ElemType,
@@ -189,30 +189,30 @@ fn dkv_kernel<F: Float>(
     if pos >= lse.len() {
         terminate!();
     }
-    let (b, head, j) = thread_row::<F>(q, pos);
+    let (b, head, j) = thread_row::<F>(qkv, pos);
     let row = pos - j;
-    let (qs, ks, vs, ds) = (q.stride(3), k.stride(3), v.stride(3), dout.stride(3));
-    let k0 = row_start::<F>(k, b, j, head);
-    let v0 = row_start::<F>(v, b, j, head);
+    let (t, heads, cs, ds) = (qkv.shape(1), qkv.shape(2) / 3, qkv.stride(3), dout.stride(3));
+    let k0 = row_start::<F>(qkv, b, j, heads + head);
+    let v0 = row_start::<F>(qkv, b, j, 2 * heads + head);
     let mut kj = Array::<F>::new(dh);
     let mut vj = Array::<F>::new(dh);
     let mut dk_acc = Array::<F>::new(dh);
     let mut dv_acc = Array::<F>::new(dh);
     #[unroll]
     for c in 0..dh {
-        kj[c] = k[k0 + c * ks];
-        vj[c] = v[v0 + c * vs];
+        kj[c] = qkv[k0 + c * cs];
+        vj[c] = qkv[v0 + c * cs];
         dk_acc[c] = F::new(0.0);
         dv_acc[c] = F::new(0.0);
     }
-    for i in j..q.shape(1) {
-        let q0 = row_start::<F>(q, b, i, head);
+    for i in j..t {
+        let q0 = row_start::<F>(qkv, b, i, head);
         let d0 = row_start::<F>(dout, b, i, head);
         let mut s = F::new(0.0);
         let mut dp = F::new(0.0);
         #[unroll]
         for c in 0..dh {
-            s += q[q0 + c * qs] * kj[c];
+            s += qkv[q0 + c * cs] * kj[c];
             dp += dout[d0 + c * ds] * vj[c];
         }
         let p = (s * scale - lse[row + i]).exp();
@@ -220,38 +220,34 @@ fn dkv_kernel<F: Float>(
         #[unroll]
         for c in 0..dh {
             dv_acc[c] += p * dout[d0 + c * ds];
-            dk_acc[c] += g * q[q0 + c * qs];
+            dk_acc[c] += g * qkv[q0 + c * cs];
         }
     }
-    let o0 = merged_start::<F>(q, b, j, head, dh);
+    let k_out = packed_start(t, 3 * heads, b, j, heads + head, dh);
+    let v_out = packed_start(t, 3 * heads, b, j, 2 * heads + head, dh);
     #[unroll]
     for c in 0..dh {
-        dk[o0 + c] = dk_acc[c] * scale;
-        dv[o0 + c] = dv_acc[c];
+        dqkv[k_out + c] = dk_acc[c] * scale;
+        dqkv[v_out + c] = dv_acc[c];
     }
 }
 
-/// (o, lse, largest): q, k, v [batch, time, heads, dh] (any strides) → o contiguous [batch,
-/// time, heads, dh], the rows' log-sum-exp and their largest scaled logit [batch, heads, time].
-pub(super) fn forward(
-    q: CubeTensor,
-    k: CubeTensor,
-    v: CubeTensor,
-    scale: f32,
-) -> (CubeTensor, CubeTensor, CubeTensor) {
-    let (q, k, v) = (untile(q), untile(k), untile(v));
-    let [b, t, h, dh] = q.meta.shape().dims::<4>();
-    let o = scalar_like(&q, [b, t, h, dh].into());
-    let lse = scalar_like(&q, [b, h, t].into());
-    let largest = scalar_like(&q, [b, h, t].into());
-    let (count, dim) = launch_grid(&q, b * h * t);
+/// (o, lse, largest): qkv [batch, time, 3·heads, dh] (queries', keys' then values' heads; any
+/// strides) → o contiguous [batch, time, heads, dh], the rows' log-sum-exp and their largest
+/// scaled logit [batch, heads, time].
+pub(super) fn forward(qkv: CubeTensor, scale: f32) -> (CubeTensor, CubeTensor, CubeTensor) {
+    let qkv = untile(qkv);
+    let [b, t, h3, dh] = qkv.meta.shape().dims::<4>();
+    let h = h3 / 3;
+    let o = scalar_like(&qkv, [b, t, h, dh].into());
+    let lse = scalar_like(&qkv, [b, h, t].into());
+    let largest = scalar_like(&qkv, [b, h, t].into());
+    let (count, dim) = launch_grid(&qkv, b * h * t);
     forward_kernel::launch(
-        &q.client.clone(),
+        &qkv.client.clone(),
         count,
         dim,
-        q.into_tensor_arg(),
-        k.into_tensor_arg(),
-        v.into_tensor_arg(),
+        qkv.into_tensor_arg(),
         o.clone().into_tensor_arg(),
         lse.clone().into_tensor_arg(),
         largest.clone().into_tensor_arg(),
@@ -262,40 +258,31 @@ pub(super) fn forward(
     (o, lse, largest)
 }
 
-/// (dq, dk, dv), each contiguous [batch, time, heads, dh], from the forward's inputs and
-/// outputs and dL/do.
-#[allow(clippy::too_many_arguments)]
+/// d(qkv), contiguous [batch, time, 3·heads, dh], from the forward's input and outputs and
+/// dL/do [batch, time, heads, dh].
 pub(super) fn backward(
-    q: CubeTensor,
-    k: CubeTensor,
-    v: CubeTensor,
+    qkv: CubeTensor,
     o: CubeTensor,
     lse: CubeTensor,
     dout: CubeTensor,
     scale: f32,
-) -> (CubeTensor, CubeTensor, CubeTensor) {
-    let (q, k, v, dout) = (untile(q), untile(k), untile(v), untile(dout));
-    let [b, t, h, dh] = q.meta.shape().dims::<4>();
-    let client = q.client.clone();
-    let shape: burn::tensor::Shape = [b, t, h, dh].into();
-    let (dq, dk, dv) = (
-        scalar_like(&q, shape.clone()),
-        scalar_like(&q, shape.clone()),
-        scalar_like(&q, shape),
-    );
-    let delta = scalar_like(&q, [b, h, t].into());
-    let (count, dim) = launch_grid(&q, b * h * t);
+) -> CubeTensor {
+    let (qkv, dout) = (untile(qkv), untile(dout));
+    let [b, t, h3, dh] = qkv.meta.shape().dims::<4>();
+    let h = h3 / 3;
+    let client = qkv.client.clone();
+    let dqkv = scalar_like(&qkv, [b, t, h3, dh].into());
+    let delta = scalar_like(&qkv, [b, h, t].into());
+    let (count, dim) = launch_grid(&qkv, b * h * t);
     dq_kernel::launch(
         &client,
         count.clone(),
         dim,
-        q.clone().into_tensor_arg(),
-        k.clone().into_tensor_arg(),
-        v.clone().into_tensor_arg(),
+        qkv.clone().into_tensor_arg(),
         o.into_tensor_arg(),
         lse.clone().into_tensor_arg(),
         dout.clone().into_tensor_arg(),
-        dq.clone().into_tensor_arg(),
+        dqkv.clone().into_tensor_arg(),
         delta.clone().into_tensor_arg(),
         scale,
         dh,
@@ -305,17 +292,14 @@ pub(super) fn backward(
         &client,
         count,
         dim,
-        q.into_tensor_arg(),
-        k.into_tensor_arg(),
-        v.into_tensor_arg(),
+        qkv.into_tensor_arg(),
         lse.into_tensor_arg(),
         delta.into_tensor_arg(),
         dout.into_tensor_arg(),
-        dk.clone().into_tensor_arg(),
-        dv.clone().into_tensor_arg(),
+        dqkv.clone().into_tensor_arg(),
         scale,
         dh,
         f32_type(),
     );
-    (dq, dk, dv)
+    dqkv
 }

@@ -1,9 +1,10 @@
 //! The fused ops on CubeCL's devices (#32: WebGPU in the page, Vulkan natively): LayerNorm,
-//! causal attention's core and the loss's log-probability as hand-written kernels with a
+//! causal attention's core and the loss's masked cross-entropy as hand-written kernels with a
 //! hand-written backward, through Burn's `#[backend_extension]` like the CPU's (`super`), so
 //! that each launches a kernel or two where Burn's composition launched dozens (the count is
 //! what a WebGPU step costs: every launch is a dispatch, and a small model's kernels are short;
-//! a reference step on lavapipe: 338 launches before, 169 with these).
+//! a reference step on lavapipe: 338 launches before, 127 with these and the model's GPU order,
+//! `model::gpt`'s rows).
 //!
 //! Under Burn's fusion (the backend the page and `--backend wgpu` run) each op is one opaque
 //! step in the fusion stream: what comes before and after it still fuses.
@@ -39,22 +40,24 @@ pub trait CubeOps: burn::backend::Backend {
         eps: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
-    /// Causal attention's core: q, k, v [batch, time, heads, dh] → (o [batch, time, heads, dh],
-    /// the rows' log-sum-exp and largest scaled logit, each [batch, heads, time]; neither is
-    /// differentiated).
-    #[fusion(meta = |q, _k, _v, _scale| (contiguous_spec(q), lse_spec(q), lse_spec(q)))]
+    /// Causal attention's core: qkv [batch, time, 3·heads, dh] (the queries' heads, then the
+    /// keys', then the values') → (o [batch, time, heads, dh], the rows' log-sum-exp and
+    /// largest scaled logit, each [batch, heads, time]; neither is differentiated).
+    #[fusion(meta = |qkv, _scale| (heads_spec(qkv), lse_spec(qkv), lse_spec(qkv)))]
     fn cube_attention(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
+        qkv: FloatTensor<Self>,
         scale: f32,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
-    /// Each row's log-probability of its target and log-partition: logits [n, v], targets
-    /// y [n, 1] → (logit_y − log Z, log Z), each [n, 1]; log Z is not differentiated.
-    #[fusion(meta = |logits, _y| (column_spec(logits), column_spec(logits)))]
-    fn cube_log_prob(logits: FloatTensor<Self>, y: IntTensor<Self>)
-    -> (FloatTensor<Self>, FloatTensor<Self>);
+    /// The masked mean cross-entropy: logits [n, v], targets y [n, 1], mask [n, 1] →
+    /// (−Σ m·log p(y) / S [1], Σ m·log Z / S [1], what the backward reads [n + 1]) with
+    /// S = max(Σ m, 1); only the first is differentiated, and only for the logits.
+    #[fusion(meta = |logits, _y, _m| (one_spec(logits), one_spec(logits), saved_spec(logits)))]
+    fn cube_masked_ce(
+        logits: FloatTensor<Self>,
+        y: IntTensor<Self>,
+        mask: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// The backward ops (not themselves differentiated).
@@ -70,32 +73,35 @@ pub trait CubeGrads: burn::backend::Backend {
         dy: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
-    /// (dq, dk, dv) of [`CubeOps::cube_attention`], each [batch, time, heads, dh].
-    #[allow(clippy::too_many_arguments)]
-    #[fusion(meta = |q, _k, _v, _o, _l, _d, _s| (contiguous_spec(q), contiguous_spec(q), contiguous_spec(q)))]
+    /// d(qkv) of [`CubeOps::cube_attention`], [batch, time, 3·heads, dh], contiguous.
+    #[fusion(dtype = qkv, shape = qkv)]
     fn cube_attention_backward(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
+        qkv: FloatTensor<Self>,
         o: FloatTensor<Self>,
         lse: FloatTensor<Self>,
         dout: FloatTensor<Self>,
         scale: f32,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+    ) -> FloatTensor<Self>;
 
-    /// dL/dlogits of [`CubeOps::cube_log_prob`] from its logits, targets, log Z and dL/dlogp.
+    /// dL/dlogits of [`CubeOps::cube_masked_ce`] from its inputs, what it saved and dL/dloss.
     #[fusion(dtype = logits, shape = logits)]
-    fn cube_log_prob_backward(
+    fn cube_masked_ce_backward(
         logits: FloatTensor<Self>,
         y: IntTensor<Self>,
-        log_z: FloatTensor<Self>,
+        mask: FloatTensor<Self>,
+        saved: FloatTensor<Self>,
         grad: FloatTensor<Self>,
     ) -> FloatTensor<Self>;
 }
 
-/// [n, 1] for logits [n, v].
-fn column_spec(logits: &TensorSpec) -> TensorSpec {
-    TensorSpec::new(Shape::new([logits.shape[0], 1]), logits.dtype)
+/// [1], a scalar of logits' dtype.
+fn one_spec(logits: &TensorSpec) -> TensorSpec {
+    TensorSpec::new(Shape::new([1]), logits.dtype)
+}
+
+/// [n + 1] for logits [n, v]: each row's log Z, then S.
+fn saved_spec(logits: &TensorSpec) -> TensorSpec {
+    TensorSpec::new(Shape::new([logits.shape[0] + 1]), logits.dtype)
 }
 
 /// A [rows] tensor for x [..., d]: one value per row.
@@ -104,15 +110,16 @@ fn rows_spec(x: &TensorSpec) -> TensorSpec {
     TensorSpec::new(Shape::new([rows]), x.dtype)
 }
 
-/// x's shape and dtype, contiguous.
-fn contiguous_spec(x: &TensorSpec) -> TensorSpec {
-    TensorSpec::new(x.shape.clone(), x.dtype)
+/// [batch, time, heads, dh] for qkv [batch, time, 3·heads, dh].
+fn heads_spec(qkv: &TensorSpec) -> TensorSpec {
+    let d = &qkv.shape;
+    TensorSpec::new(Shape::new([d[0], d[1], d[2] / 3, d[3]]), qkv.dtype)
 }
 
-/// [batch, heads, time] for q [batch, time, heads, dh].
-fn lse_spec(q: &TensorSpec) -> TensorSpec {
-    let d = &q.shape;
-    TensorSpec::new(Shape::new([d[0], d[2], d[1]]), q.dtype)
+/// [batch, heads, time] for qkv [batch, time, 3·heads, dh].
+fn lse_spec(qkv: &TensorSpec) -> TensorSpec {
+    let d = &qkv.shape;
+    TensorSpec::new(Shape::new([d[0], d[2] / 3, d[1]]), qkv.dtype)
 }
 
 impl CubeOps for CubeBackend {
@@ -125,17 +132,16 @@ impl CubeOps for CubeBackend {
         layer_norm::forward(x, gamma, beta, eps)
     }
 
-    fn cube_attention(
-        q: CubeTensor,
-        k: CubeTensor,
-        v: CubeTensor,
-        scale: f32,
-    ) -> (CubeTensor, CubeTensor, CubeTensor) {
-        attention::forward(q, k, v, scale)
+    fn cube_attention(qkv: CubeTensor, scale: f32) -> (CubeTensor, CubeTensor, CubeTensor) {
+        attention::forward(qkv, scale)
     }
 
-    fn cube_log_prob(logits: CubeTensor, y: CubeTensor) -> (CubeTensor, CubeTensor) {
-        cross_entropy::forward(logits, y)
+    fn cube_masked_ce(
+        logits: CubeTensor,
+        y: CubeTensor,
+        mask: CubeTensor,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        cross_entropy::forward(logits, y, mask)
     }
 }
 
@@ -151,24 +157,23 @@ impl CubeGrads for CubeBackend {
     }
 
     fn cube_attention_backward(
-        q: CubeTensor,
-        k: CubeTensor,
-        v: CubeTensor,
+        qkv: CubeTensor,
         o: CubeTensor,
         lse: CubeTensor,
         dout: CubeTensor,
         scale: f32,
-    ) -> (CubeTensor, CubeTensor, CubeTensor) {
-        attention::backward(q, k, v, o, lse, dout, scale)
+    ) -> CubeTensor {
+        attention::backward(qkv, o, lse, dout, scale)
     }
 
-    fn cube_log_prob_backward(
+    fn cube_masked_ce_backward(
         logits: CubeTensor,
         y: CubeTensor,
-        log_z: CubeTensor,
+        mask: CubeTensor,
+        saved: CubeTensor,
         grad: CubeTensor,
     ) -> CubeTensor {
-        cross_entropy::backward(logits, y, log_z, grad)
+        cross_entropy::backward(logits, y, mask, saved, grad)
     }
 }
 
@@ -217,38 +222,36 @@ impl Backward<Cube, 3> for LayerNormBackward {
     }
 }
 
-/// Attention's backward keeps q, k, v, o, the log-sum-exp and the scale; it feeds q, k and v.
+/// Attention's backward keeps qkv, o, the log-sum-exp and the scale; it feeds qkv.
 #[derive(Debug)]
 struct AttentionBackward;
 
-impl Backward<Cube, 3> for AttentionBackward {
-    type State = (Inner, Inner, Inner, Inner, Inner, f32);
+impl Backward<Cube, 1> for AttentionBackward {
+    type State = (Inner, Inner, Inner, f32);
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dout = grads.consume::<Cube>(&ops.node);
-        let (q, k, v, o, lse, scale) = ops.state;
-        let (dq, dk, dv) = <Cube as CubeGrads>::cube_attention_backward(q, k, v, o, lse, dout, scale);
-        // Each gradient goes to its parent where the parent is tracked.
-        for (parent, value) in ops.parents.into_iter().zip([dq, dk, dv]) {
-            if let Some(parent) = parent {
-                grads.register::<Cube>(parent.id, value);
-            }
+        if let [Some(parent)] = ops.parents {
+            let (qkv, o, lse, scale) = ops.state;
+            let dqkv = <Cube as CubeGrads>::cube_attention_backward(qkv, o, lse, dout, scale);
+            grads.register::<Cube>(parent.id, dqkv);
         }
     }
 }
 
-/// The log-probability's backward keeps the logits, the targets and log Z; it feeds the logits.
+/// The cross-entropy's backward keeps the logits, the targets, the mask and what the forward
+/// saved; it feeds the logits.
 #[derive(Debug)]
-struct LogProbBackward;
+struct MaskedCeBackward;
 
-impl Backward<Cube, 1> for LogProbBackward {
-    type State = (Inner, IntTensor<Cube>, Inner);
+impl Backward<Cube, 1> for MaskedCeBackward {
+    type State = (Inner, IntTensor<Cube>, Inner, Inner);
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let grad = grads.consume::<Cube>(&ops.node);
         if let [Some(parent)] = ops.parents {
-            let (logits, y, log_z) = ops.state;
-            let dlogits = <Cube as CubeGrads>::cube_log_prob_backward(logits, y, log_z, grad);
+            let (logits, y, mask, saved) = ops.state;
+            let dlogits = <Cube as CubeGrads>::cube_masked_ce_backward(logits, y, mask, saved, grad);
             grads.register::<Cube>(parent.id, dlogits);
         }
     }
@@ -274,33 +277,34 @@ impl<C: CheckpointStrategy> CubeOps for Autodiff<Cube, C> {
         (y, m, r)
     }
 
-    fn cube_attention(
-        q: Tracked<C>,
-        k: Tracked<C>,
-        v: Tracked<C>,
-        scale: f32,
-    ) -> (Tracked<C>, Tracked<C>, Tracked<C>) {
-        let nodes = [q.node(), k.node(), v.node()];
-        let (qp, kp, vp) = (q.into_primitive(), k.into_primitive(), v.into_primitive());
-        let (o, lse, largest) = <Cube as CubeOps>::cube_attention(qp.clone(), kp.clone(), vp.clone(), scale);
+    fn cube_attention(qkv: Tracked<C>, scale: f32) -> (Tracked<C>, Tracked<C>, Tracked<C>) {
+        let node = qkv.node();
+        let qkv = qkv.into_primitive();
+        let (o, lse, largest) = <Cube as CubeOps>::cube_attention(qkv.clone(), scale);
         let side = |t: &Inner| Tracked::<C>::new(t.clone());
         let (l, m) = (side(&lse), side(&largest));
-        let o = match AttentionBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((qp, kp, vp, o.clone(), lse, scale), o),
+        let o = match AttentionBackward.prepare::<C>([node]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((qkv, o.clone(), lse, scale), o),
             OpsKind::UnTracked(prep) => prep.finish(o),
         };
         (o, l, m)
     }
 
-    fn cube_log_prob(logits: Tracked<C>, y: IntTensor<Cube>) -> (Tracked<C>, Tracked<C>) {
+    fn cube_masked_ce(
+        logits: Tracked<C>,
+        y: IntTensor<Cube>,
+        mask: Tracked<C>,
+    ) -> (Tracked<C>, Tracked<C>, Tracked<C>) {
         let node = logits.node();
-        let logits = logits.into_primitive();
-        let (logp, log_z) = <Cube as CubeOps>::cube_log_prob(logits.clone(), y.clone());
-        let z = Tracked::<C>::new(log_z.clone());
-        let logp = match LogProbBackward.prepare::<C>([node]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((logits, y, log_z), logp),
-            OpsKind::UnTracked(prep) => prep.finish(logp),
+        let (logits, mask) = (logits.into_primitive(), mask.into_primitive());
+        let (loss, mean_z, saved) =
+            <Cube as CubeOps>::cube_masked_ce(logits.clone(), y.clone(), mask.clone());
+        let side = |t: &Inner| Tracked::<C>::new(t.clone());
+        let (z, kept) = (side(&mean_z), side(&saved));
+        let loss = match MaskedCeBackward.prepare::<C>([node]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish((logits, y, mask, saved), loss),
+            OpsKind::UnTracked(prep) => prep.finish(loss),
         };
-        (logp, z)
+        (loss, z, kept)
     }
 }
