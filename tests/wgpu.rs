@@ -156,6 +156,94 @@ fn fused_kernels_match_burn(gpu: &Device) {
     }
 }
 
+/// `train::multi_adam` (three parameters a launch, in place) gives the weights Burn's
+/// per-parameter optimizer gives with tinytune's Adam on the same device: two linear layers (four
+/// tensors: a group of three and a group of one), a learning rate that changes every step, and a
+/// decay of its own for one tensor (AdamW), as the optimizer groups set them.
+fn multi_adam_matches_adam(gpu: &Device) {
+    use burn::module::{Module, ParamGroup};
+    use burn::nn::{Linear, LinearConfig};
+    use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+    use burn::optim::{GradientsParams, ModuleOptimizer};
+    use tinytune::train::adam::{Adam, AdamClock, BETA_1, BETA_2};
+    use tinytune::train::multi_adam::MultiAdam;
+
+    #[derive(Module, Debug)]
+    struct Two {
+        a: Linear,
+        b: Linear,
+    }
+    let device = gpu.clone().autodiff();
+    let fresh = || {
+        let mut m = Two {
+            a: LinearConfig::new(5, 6).init(&device),
+            b: LinearConfig::new(6, 3).init(&device),
+        };
+        // Fixed values, not the device's RNG (both models start equal).
+        m.a.weight = burn::module::Param::from_tensor(varied([5, 6], 1.0, &device));
+        m.a.bias = Some(burn::module::Param::from_tensor(varied([6], 2.0, &device)));
+        m.b.weight = burn::module::Param::from_tensor(varied([6, 3], 3.0, &device));
+        m.b.bias = Some(burn::module::Param::from_tensor(varied([3], 4.0, &device)));
+        m
+    };
+    let x = varied([7, 5], 5.0, &device);
+    let loss = |m: &Two| m.b.forward(m.a.forward(x.clone()).tanh()).powf_scalar(2.0).mean();
+    let (wd, own_wd) = (0.05, 0.3);
+    let steps = 12;
+
+    let weights = |m: &Two| {
+        let mut v = values(m.a.weight.val().reshape([30]));
+        for t in [
+            m.a.bias.as_ref().map(|b| b.val()),
+            Some(m.b.weight.val().reshape([18])),
+            m.b.bias.as_ref().map(|b| b.val()),
+        ] {
+            v.extend(values(t.expect("a tensor")));
+        }
+        v
+    };
+    let mut theirs = fresh();
+    let their_clock = AdamClock::new(steps);
+    let adam = |wd| Adam::new(their_clock.clone(), wd, (BETA_1, BETA_2), gpu);
+    let mut optim = ModuleOptimizer::from(adam(wd)).with_group(
+        ParamGroup::from_ids(vec![theirs.b.weight.id]),
+        adam(own_wd),
+        None,
+    );
+    let lr = |t: usize| 0.05 / (1.0 + t as f64);
+    for t in 0..steps {
+        let grads = GradientsParams::from_grads(loss(&theirs).backward(), &theirs);
+        their_clock.advance();
+        theirs = optim.step(lr(t), theirs, grads);
+    }
+    let b = weights(&theirs);
+    // Three a launch (a group of three and one of one), and as an adapter binding fewer
+    // storage buffers runs them: two a launch, one a launch.
+    for per_launch in [3, 2, 1] {
+        let mut ours = fresh();
+        let clock = AdamClock::new(steps);
+        let decay = [(ours.b.weight.id, own_wd)].into();
+        let mut multi =
+            MultiAdam::new(clock.clone(), wd, decay, (BETA_1, BETA_2)).with_per_launch(per_launch);
+        for t in 0..steps {
+            let grads = GradientsParams::from_grads(loss(&ours).backward(), &ours);
+            clock.advance();
+            ours = multi.step(ModuleLearningRate::from(lr(t)), ours, grads);
+        }
+        let a = weights(&ours);
+        let e = gap(&a, &b);
+        eprintln!(
+            "multi-tensor Adam ({per_launch} a launch) against per-tensor Adam, {steps} steps: {e:.1e}"
+        );
+        assert!(
+            e < 1e-6,
+            "multi-tensor Adam, {per_launch} a launch: {e}\n{a:?}\n{b:?}"
+        );
+    }
+    // The weights moved (the comparison is not of two untouched models).
+    assert!(gap(&b, &weights(&fresh())) > 1e-2);
+}
+
 /// Train losses of `link` on `device`, one per step.
 fn losses(link: &str, device: &burn::prelude::Device) -> Vec<f32> {
     let study = url::parse_strict(link).expect("a valid link");
@@ -216,6 +304,7 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
     // The GPU's own fused kernels against Burn's composition, op by op (same process: one wgpu
     // runtime per process).
     fused_kernels_match_burn(&gpu);
+    multi_adam_matches_adam(&gpu);
 
     // `auto`'s probe (device::probe) on this adapter, in the same test: one wgpu runtime per
     // process. Both devices are really timed; lavapipe, a CPU Vulkan, is far slower than the CPU

@@ -101,7 +101,7 @@ impl AdamClock {
 
     /// The current step's count t (from 1), `[1; D]`, a view of the table on `device` (the
     /// parameters' plain device).
-    fn count<const D: usize>(&self, device: &Device) -> Tensor<D> {
+    pub(crate) fn count<const D: usize>(&self, device: &Device) -> Tensor<D> {
         let mut s = self.lock();
         // A step never begun (a caller that does not advance) counts as the first.
         let step = s.steps.max(1);

@@ -14,12 +14,20 @@ use crate::model::{Family, ParamSpec};
 use crate::train::adam::{Adam, AdamClock};
 use crate::train::schedule::Scheduled;
 
-/// One phase's optimizer: Burn's per-group optimizers, the per-group learning rates, and the
-/// step count its Adam groups share (`train::adam`).
+/// One phase's optimizer: the per-group learning rates, the step count its Adam groups share
+/// (`train::adam`), and the optimizers.
 pub struct Optimization {
-    optim: ModuleOptimizer,
+    engine: Engine,
     lr: ModuleLrScheduler,
     clock: AdamClock,
+}
+
+/// Who updates the parameters: Burn's per-group optimizers (one update a tensor), or on a
+/// CubeCL device Adam three tensors a launch (`train::multi_adam`, #32), the same arithmetic.
+enum Engine {
+    Module(ModuleOptimizer),
+    #[cfg(feature = "webgpu")]
+    Multi(Box<super::multi_adam::MultiAdam>),
 }
 
 impl Optimization {
@@ -27,7 +35,11 @@ impl Optimization {
     pub fn step<M: Module>(&mut self, model: M, grads: GradientsParams) -> M {
         self.clock.advance();
         let lr = self.lr.step();
-        self.optim.step(lr, model, grads)
+        match &mut self.engine {
+            Engine::Module(optim) => optim.step(lr, model, grads),
+            #[cfg(feature = "webgpu")]
+            Engine::Multi(adam) => adam.step(lr, model, grads),
+        }
     }
 }
 
@@ -132,6 +144,20 @@ pub fn optimization(
     }
     let clock = AdamClock::new(total);
     let betas = (cfg.beta1, cfg.beta2);
+    #[cfg(feature = "webgpu")]
+    if cfg.opt == OptimizerKind::Adam && crate::model::backend::scalars_are_uploads(device) {
+        let decay = by_value(&rates, |r| r.wd)
+            .into_iter()
+            .filter(|(wd, _)| *wd != cfg.wd)
+            .flat_map(|(wd, ids)| ids.into_iter().map(move |id| (id, wd)))
+            .collect();
+        let adam = super::multi_adam::MultiAdam::new(clock.clone(), cfg.wd, decay, betas);
+        return Optimization {
+            engine: Engine::Multi(Box::new(adam)),
+            lr,
+            clock,
+        };
+    }
     let mut optim = add_optimizer(None, ParamGroup::all(), cfg.opt, cfg.wd, betas, &clock, device);
     for (wd, ids) in by_value(&rates, |r| r.wd) {
         if wd != cfg.wd {
@@ -146,7 +172,11 @@ pub fn optimization(
             );
         }
     }
-    Optimization { optim, lr, clock }
+    Optimization {
+        engine: Engine::Module(optim),
+        lr,
+        clock,
+    }
 }
 
 /// A group's learning rate over a phase of `total` steps: `peak` shaped by the schedule.

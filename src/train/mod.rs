@@ -10,6 +10,8 @@ pub mod groups;
 pub mod job;
 pub mod live_sample;
 pub mod metrics;
+#[cfg(feature = "webgpu")]
+pub mod multi_adam;
 pub mod norms;
 pub mod objective;
 pub mod schedule;

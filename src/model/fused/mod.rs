@@ -21,7 +21,7 @@ use burn::tensor::{DType, activation};
 use burn_flex::FlexTensor;
 
 #[cfg(feature = "webgpu")]
-mod cube;
+pub(crate) mod cube;
 mod flex;
 mod gelu;
 mod layer_norm;

@@ -24,6 +24,7 @@ use burn_cubecl::tensor::CubeTensor;
 use cubecl::prelude::*;
 use cubecl::{CubeCount, CubeDim, calculate_cube_count_elemwise};
 
+pub mod adam;
 pub mod attention;
 pub mod cross_entropy;
 mod layer_norm;

@@ -1,0 +1,510 @@
+//! Adam over several tensors a launch on CubeCL (#32): PyTorch's update (`train::adam`) of up to
+//! three parameters in one kernel, each updated in place, their moments packed in one buffer the
+//! optimizer keeps for them. Burn's fusion made each parameter's update one kernel: 39 of a
+//! reference transformer step's launches. One kernel over every parameter would need them packed
+//! in one buffer, which Burn's modules and autodiff do not give; what a launch can take is bound
+//! by the adapter's storage buffers: a parameter and its gradient are two bindings, the moments
+//! and the step count two more and CubeCL's metadata one, so three parameters take 9 — what
+//! SwiftShader and most GPUs offer a stage (10, less the one wgpu keeps) — and an adapter with
+//! WebGPU's minimum of 8 gets two launches for three.
+
+use burn::backend::backend_extension;
+use burn::backend::tensor::FloatTensor;
+use burn_cubecl::kernel::untile;
+use burn_cubecl::tensor::CubeTensor;
+use cubecl::prelude::*;
+
+use super::{f32_type, launch_grid};
+
+/// Parameters one op updates.
+pub const SLOTS: usize = 3;
+
+/// What an update of three tensors needs besides them: the hyper-parameters (as f32, rounded from
+/// PyTorch's doubles as `train::adam` rounds them) and each slot's rate, decay and place.
+#[derive(Clone, Debug)]
+pub struct AdamScalars {
+    /// β₁, 1 − β₁, β₂, 1 − β₂, ln β₁, ln β₂, ε.
+    pub beta_1: f32,
+    pub one_minus_beta_1: f32,
+    pub beta_2: f32,
+    pub one_minus_beta_2: f32,
+    pub ln_beta_1: f32,
+    pub ln_beta_2: f32,
+    pub epsilon: f32,
+    /// Each slot's learning rate η and kept share 1 − η·wd (decoupled decay).
+    pub lr: [f32; SLOTS],
+    pub keep: [f32; SLOTS],
+    /// Each slot's elements (0: an empty slot, whose tensors are not read) and where its first
+    /// moment starts in the moments' buffer; the second moments start `half` further.
+    pub len: [usize; SLOTS],
+    pub at: [usize; SLOTS],
+    pub half: usize,
+    /// Slots a launch takes at most (besides what the adapter's bindings allow): [`SLOTS`]
+    /// but in tests of the smaller launches an adapter with fewer bindings gets.
+    pub per_launch: usize,
+}
+
+/// The optimizer's op (not differentiated: it runs on the parameters' values).
+#[backend_extension(Cube, Fusion)]
+pub trait CubeAdam: burn::backend::Backend {
+    /// One Adam step of up to three parameters p (any shape) with gradients g: moments [2·half]
+    /// (first moments, then second), t the step count [1] (from 1) → (p₀, p₁, p₂, moments), each
+    /// updated in place where it is not shared (a copy first where it is).
+    #[allow(clippy::too_many_arguments)]
+    #[fusion(meta = |p0, p1, p2, _g0, _g1, _g2, m, _t, _s| (p0.clone(), p1.clone(), p2.clone(), m.clone()))]
+    fn cube_adam(
+        p0: FloatTensor<Self>,
+        p1: FloatTensor<Self>,
+        p2: FloatTensor<Self>,
+        g0: FloatTensor<Self>,
+        g1: FloatTensor<Self>,
+        g2: FloatTensor<Self>,
+        moments: FloatTensor<Self>,
+        t: FloatTensor<Self>,
+        scalars: AdamScalars,
+    ) -> (
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+        FloatTensor<Self>,
+    );
+}
+
+/// Element `i` of x in row-major order, through x's strides (a gradient may be a view).
+#[cube]
+fn strided<F: Float>(x: &Tensor<F>, i: usize) -> usize {
+    let rank = x.rank();
+    let mut rest = i;
+    let mut offset = 0;
+    for k in 0..rank {
+        let d = rank - 1 - k;
+        let size = x.shape(d);
+        offset += (rest % size) * x.stride(d);
+        rest /= size;
+    }
+    offset
+}
+
+/// The step's corrections from its count t: (1/b₁, s) with b₁ = 1 − β₁ᵗ and s = √(1 − β₂ᵗ), as
+/// `train::adam` computes them on a device (1 − e^{t·ln β₂} by its series near 0, where `exp`
+/// would cancel).
+#[cube]
+fn corrections<F: Float>(t: F, ln_beta_1: F, ln_beta_2: F) -> (F, F) {
+    let x = t * ln_beta_2;
+    let mut sum = x * F::new(0.125) + F::new(1.0);
+    // k = 7, 6, …, 2 of the series' Horner form (train::adam's SERIES_TERMS = 8).
+    for j in 0..6u32 {
+        let k = F::cast_from(7 - j);
+        sum = sum * x * (F::new(1.0) / k) + F::new(1.0);
+    }
+    let series = -(sum * x);
+    let direct = F::new(1.0) - x.exp();
+    let mut s2 = direct;
+    if x > F::new(-0.5) {
+        s2 = series;
+    }
+    let inv_b1 = F::new(1.0) / (F::new(1.0) - (t * ln_beta_1).exp());
+    (inv_b1, s2.sqrt())
+}
+
+/// Element `i` of one slot: p ← p·keep − (η/b₁)·m / (√v / s + ε) in PyTorch's order, its
+/// moments at `at + i` and `at + i + half`; p is contiguous.
+#[cube]
+#[allow(clippy::too_many_arguments)]
+fn update<F: Float>(
+    p: &mut Tensor<F>,
+    g: &Tensor<F>,
+    moments: &mut Tensor<F>,
+    t: &Tensor<F>,
+    i: usize,
+    at: u32,
+    lr: f32,
+    keep: f32,
+    beta_1: f32,
+    one_minus_beta_1: f32,
+    beta_2: f32,
+    one_minus_beta_2: f32,
+    ln_beta_1: f32,
+    ln_beta_2: f32,
+    epsilon: f32,
+    half: u32,
+) {
+    let (inv_b1, s) = corrections::<F>(t[0], F::cast_from(ln_beta_1), F::cast_from(ln_beta_2));
+    let m_at = at as usize + i;
+    let v_at = m_at + half as usize;
+    let grad = g[strided::<F>(g, i)];
+    let m = moments[m_at] * F::cast_from(beta_1) + grad * F::cast_from(one_minus_beta_1);
+    let v = moments[v_at] * F::cast_from(beta_2) + grad * grad * F::cast_from(one_minus_beta_2);
+    moments[m_at] = m;
+    moments[v_at] = v;
+    let den = v.sqrt() / s + F::cast_from(epsilon);
+    let step = m / den * (inv_b1 * F::cast_from(lr));
+    p[i] = p[i] * F::cast_from(keep) - step;
+}
+
+/// Adam on one tensor, a thread an element.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn adam1_kernel<F: Float>(
+    p0: &mut Tensor<F>,
+    g0: &Tensor<F>,
+    moments: &mut Tensor<F>,
+    t: &Tensor<F>,
+    beta_1: f32,
+    one_minus_beta_1: f32,
+    beta_2: f32,
+    one_minus_beta_2: f32,
+    ln_beta_1: f32,
+    ln_beta_2: f32,
+    epsilon: f32,
+    half: u32,
+    lr0: f32,
+    keep0: f32,
+    len0: u32,
+    at0: u32,
+    #[define(F)] _dtype: ElemType,
+) {
+    let pos = ABSOLUTE_POS;
+    let start0 = 0usize;
+    if pos >= start0 && pos < start0 + len0 as usize {
+        update::<F>(
+            p0,
+            g0,
+            moments,
+            t,
+            pos - start0,
+            at0,
+            lr0,
+            keep0,
+            beta_1,
+            one_minus_beta_1,
+            beta_2,
+            one_minus_beta_2,
+            ln_beta_1,
+            ln_beta_2,
+            epsilon,
+            half,
+        );
+    }
+}
+
+/// Adam on two tensors laid end to end, a thread an element.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn adam2_kernel<F: Float>(
+    p0: &mut Tensor<F>,
+    p1: &mut Tensor<F>,
+    g0: &Tensor<F>,
+    g1: &Tensor<F>,
+    moments: &mut Tensor<F>,
+    t: &Tensor<F>,
+    beta_1: f32,
+    one_minus_beta_1: f32,
+    beta_2: f32,
+    one_minus_beta_2: f32,
+    ln_beta_1: f32,
+    ln_beta_2: f32,
+    epsilon: f32,
+    half: u32,
+    lr0: f32,
+    keep0: f32,
+    len0: u32,
+    at0: u32,
+    lr1: f32,
+    keep1: f32,
+    len1: u32,
+    at1: u32,
+    #[define(F)] _dtype: ElemType,
+) {
+    let pos = ABSOLUTE_POS;
+    let start0 = 0usize;
+    let start1 = start0 + len0 as usize;
+    if pos >= start0 && pos < start0 + len0 as usize {
+        update::<F>(
+            p0,
+            g0,
+            moments,
+            t,
+            pos - start0,
+            at0,
+            lr0,
+            keep0,
+            beta_1,
+            one_minus_beta_1,
+            beta_2,
+            one_minus_beta_2,
+            ln_beta_1,
+            ln_beta_2,
+            epsilon,
+            half,
+        );
+    } else if pos >= start1 && pos < start1 + len1 as usize {
+        update::<F>(
+            p1,
+            g1,
+            moments,
+            t,
+            pos - start1,
+            at1,
+            lr1,
+            keep1,
+            beta_1,
+            one_minus_beta_1,
+            beta_2,
+            one_minus_beta_2,
+            ln_beta_1,
+            ln_beta_2,
+            epsilon,
+            half,
+        );
+    }
+}
+
+/// Adam on three tensors laid end to end, a thread an element.
+#[cube(launch)]
+#[allow(clippy::too_many_arguments)]
+fn adam3_kernel<F: Float>(
+    p0: &mut Tensor<F>,
+    p1: &mut Tensor<F>,
+    p2: &mut Tensor<F>,
+    g0: &Tensor<F>,
+    g1: &Tensor<F>,
+    g2: &Tensor<F>,
+    moments: &mut Tensor<F>,
+    t: &Tensor<F>,
+    beta_1: f32,
+    one_minus_beta_1: f32,
+    beta_2: f32,
+    one_minus_beta_2: f32,
+    ln_beta_1: f32,
+    ln_beta_2: f32,
+    epsilon: f32,
+    half: u32,
+    lr0: f32,
+    keep0: f32,
+    len0: u32,
+    at0: u32,
+    lr1: f32,
+    keep1: f32,
+    len1: u32,
+    at1: u32,
+    lr2: f32,
+    keep2: f32,
+    len2: u32,
+    at2: u32,
+    #[define(F)] _dtype: ElemType,
+) {
+    let pos = ABSOLUTE_POS;
+    let start0 = 0usize;
+    let start1 = start0 + len0 as usize;
+    let start2 = start1 + len1 as usize;
+    if pos >= start0 && pos < start0 + len0 as usize {
+        update::<F>(
+            p0,
+            g0,
+            moments,
+            t,
+            pos - start0,
+            at0,
+            lr0,
+            keep0,
+            beta_1,
+            one_minus_beta_1,
+            beta_2,
+            one_minus_beta_2,
+            ln_beta_1,
+            ln_beta_2,
+            epsilon,
+            half,
+        );
+    } else if pos >= start1 && pos < start1 + len1 as usize {
+        update::<F>(
+            p1,
+            g1,
+            moments,
+            t,
+            pos - start1,
+            at1,
+            lr1,
+            keep1,
+            beta_1,
+            one_minus_beta_1,
+            beta_2,
+            one_minus_beta_2,
+            ln_beta_1,
+            ln_beta_2,
+            epsilon,
+            half,
+        );
+    } else if pos >= start2 && pos < start2 + len2 as usize {
+        update::<F>(
+            p2,
+            g2,
+            moments,
+            t,
+            pos - start2,
+            at2,
+            lr2,
+            keep2,
+            beta_1,
+            one_minus_beta_1,
+            beta_2,
+            one_minus_beta_2,
+            ln_beta_1,
+            ln_beta_2,
+            epsilon,
+            half,
+        );
+    }
+}
+
+/// `x` where it can be written in place as a contiguous run (not shared), else a copy of it.
+fn writable(x: CubeTensor) -> CubeTensor {
+    let x = untile(x);
+    if x.can_mut() && x.is_contiguous() {
+        x
+    } else {
+        x.copy()
+    }
+}
+
+impl CubeAdam for burn_cubecl::CubeBackend {
+    fn cube_adam(
+        p0: CubeTensor,
+        p1: CubeTensor,
+        p2: CubeTensor,
+        g0: CubeTensor,
+        g1: CubeTensor,
+        g2: CubeTensor,
+        moments: CubeTensor,
+        t: CubeTensor,
+        s: AdamScalars,
+    ) -> (CubeTensor, CubeTensor, CubeTensor, CubeTensor) {
+        let moments = writable(moments);
+        let client = moments.client.clone();
+        // Slots that take part, written in place; an empty slot passes its tensor through.
+        let mut params = [p0, p1, p2].map(Some);
+        let grads = [g0, g1, g2].map(untile);
+        for (k, p) in params.iter_mut().enumerate() {
+            if s.len[k] > 0 {
+                *p = p.take().map(writable);
+            }
+        }
+        // Bindings: two a slot, the moments, t and CubeCL's metadata.
+        let max_bindings = client.properties().hardware.max_bindings as usize;
+        let per_launch = (max_bindings.saturating_sub(3) / 2).clamp(1, s.per_launch.clamp(1, SLOTS));
+        let active: Vec<usize> = (0..SLOTS).filter(|&k| s.len[k] > 0).collect();
+        for chunk in active.chunks(per_launch) {
+            let total: usize = chunk.iter().map(|&k| s.len[k]).sum();
+            let (count, dim) = launch_grid(&moments, total);
+            let p = |k: usize| {
+                params[k]
+                    .clone()
+                    .expect("a parameter in every slot")
+                    .into_tensor_arg()
+            };
+            let g = |k: usize| grads[k].clone().into_tensor_arg();
+            let (m, step) = (moments.clone().into_tensor_arg(), t.clone().into_tensor_arg());
+            let (lr, keep, len, at) = (s.lr, s.keep, s.len.map(|n| n as u32), s.at.map(|n| n as u32));
+            let (b1, c1, b2, c2, l1, l2, eps, half) = (
+                s.beta_1,
+                s.one_minus_beta_1,
+                s.beta_2,
+                s.one_minus_beta_2,
+                s.ln_beta_1,
+                s.ln_beta_2,
+                s.epsilon,
+                s.half as u32,
+            );
+            match *chunk {
+                [a] => adam1_kernel::launch(
+                    &client,
+                    count,
+                    dim,
+                    p(a),
+                    g(a),
+                    m,
+                    step,
+                    b1,
+                    c1,
+                    b2,
+                    c2,
+                    l1,
+                    l2,
+                    eps,
+                    half,
+                    lr[a],
+                    keep[a],
+                    len[a],
+                    at[a],
+                    f32_type(),
+                ),
+                [a, b] => adam2_kernel::launch(
+                    &client,
+                    count,
+                    dim,
+                    p(a),
+                    p(b),
+                    g(a),
+                    g(b),
+                    m,
+                    step,
+                    b1,
+                    c1,
+                    b2,
+                    c2,
+                    l1,
+                    l2,
+                    eps,
+                    half,
+                    lr[a],
+                    keep[a],
+                    len[a],
+                    at[a],
+                    lr[b],
+                    keep[b],
+                    len[b],
+                    at[b],
+                    f32_type(),
+                ),
+                [a, b, c] => adam3_kernel::launch(
+                    &client,
+                    count,
+                    dim,
+                    p(a),
+                    p(b),
+                    p(c),
+                    g(a),
+                    g(b),
+                    g(c),
+                    m,
+                    step,
+                    b1,
+                    c1,
+                    b2,
+                    c2,
+                    l1,
+                    l2,
+                    eps,
+                    half,
+                    lr[a],
+                    keep[a],
+                    len[a],
+                    at[a],
+                    lr[b],
+                    keep[b],
+                    len[b],
+                    at[b],
+                    lr[c],
+                    keep[c],
+                    len[c],
+                    at[c],
+                    f32_type(),
+                ),
+                _ => unreachable!("chunks of one to three slots"),
+            }
+        }
+        let [p0, p1, p2] = params.map(|p| p.expect("a parameter in every slot"));
+        (p0, p1, p2, moments)
+    }
+}
