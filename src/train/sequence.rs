@@ -91,7 +91,13 @@ pub struct Sequences {
     kind: SeqKind,
     /// The device the run trains on (autodiff enabled).
     device: Device,
+    /// The blocks' MLP width (d·mlpr), a pass's widest activation beside the logits.
+    mlp_width: usize,
 }
+
+/// Bytes of the widest activation of one scoring pass on a GPU (see [`Sequences::pass_rows`]):
+/// a quarter of WebGPU's guaranteed 128 MiB for one buffer a kernel binds.
+const GPU_PASS_BYTES: usize = 32 << 20;
 
 impl Sequences {
     /// The current phase's task.
@@ -132,11 +138,33 @@ impl Sequences {
         }
     }
 
-    /// The cross-entropy summed over the scored positions: logits [n, t, vocab] → [1].
-    fn ce_sum(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<1> {
+    /// The cross-entropy summed over the scored positions (`scored` of them): logits
+    /// [n, t, vocab] → [1]. On a GPU the loss's kernel gives their mean, one launch where the
+    /// log-softmax, the gather and the masked sum took several.
+    fn ce_sum(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>, scored: f32) -> Tensor<1> {
         let [n, t, v] = logits.dims();
-        let logp = log_softmax(logits.reshape([n * t, v])).gather(1, y.reshape([n * t, 1]));
-        (logp * mask.reshape([n * t, 1])).sum().neg().reshape([1])
+        let (logits, y, mask) = (logits.reshape([n * t, v]), y.reshape([n * t, 1]), mask.reshape([n * t, 1]));
+        if let Some((mean, _)) = fused::masked_cross_entropy(&logits, &y, &mask) {
+            // The kernel divides by max(scored, 1); no scored position sums to 0 either way.
+            return mean.mul_scalar(scored.max(1.0));
+        }
+        let logp = log_softmax(logits).gather(1, y);
+        (logp * mask).sum().neg().reshape([1])
+    }
+
+    /// Examples of `t` tokens a scoring pass takes. On the CPU, [`chunk_rows`]: a pass costs its
+    /// arithmetic, and chunks bound its memory. On a GPU each pass costs its kernel launches
+    /// whatever its size (a forward and its statistics, about 35 for the reference
+    /// transformer), so as many as keep a pass's widest activation (the MLP's hidden layer or
+    /// the logits, f32) within [`GPU_PASS_BYTES`]: the char LM's 16,384 validation characters
+    /// in one pass, not four (#32).
+    fn pass_rows(&self, t: usize, device: &Device) -> usize {
+        let chunk = chunk_rows(t);
+        if !crate::model::backend::scalars_are_uploads(device) {
+            return chunk;
+        }
+        let widest = (self.mlp_width.max(self.dataset.vocab()) * t * size_of::<f32>()).max(1);
+        chunk.max(GPU_PASS_BYTES / widest)
     }
 
     /// Right answers: examples whose every scored token is the argmax, or for the char LM (where
@@ -161,9 +189,9 @@ impl Sequences {
         }
     }
 
-    /// What [`Self::score`] measures, off the autodiff graph and [`chunk_rows`] examples a pass
-    /// (the char LM's validation is four passes): the mean cross-entropy, and with `accuracy`
-    /// the share of right answers ([1] each; only what is asked for is computed).
+    /// What [`Self::score`] measures, off the autodiff graph and [`Self::pass_rows`] examples a
+    /// pass (on the CPU the char LM's validation is four passes): the mean cross-entropy, and
+    /// with `accuracy` the share of right answers ([1] each; only what is asked for is computed).
     fn score(
         &self,
         model: &Gpt,
@@ -171,16 +199,18 @@ impl Sequences {
         rows: usize,
         (loss, accuracy): (bool, bool),
     ) -> (Option<Tensor<1>>, Option<Tensor<1>>) {
-        let chunk = chunk_rows(split.t);
+        let chunk = self.pass_rows(split.t, &data.x.device());
         let (mut ce, mut right) = (Vec::new(), Vec::new());
         for at in (0..rows).step_by(chunk) {
-            let (x, y, mask) = data.rows(at..(at + chunk).min(rows));
+            let end = (at + chunk).min(rows);
+            let (x, y, mask) = data.rows(at..end);
             let logits = model.forward(x.inner(), None);
             if accuracy {
                 right.push(self.right(logits.clone(), y.clone().inner(), mask.clone().inner()));
             }
             if loss {
-                ce.push(Self::ce_sum(logits, y.inner(), mask.inner()));
+                let scored = split.mask[at * split.t..end * split.t].iter().sum::<f32>();
+                ce.push(Self::ce_sum(logits, y.inner(), mask.inner(), scored));
             }
         }
         let sum = |parts: Vec<Tensor<1>>| Tensor::cat(parts, 0).sum();
@@ -237,6 +267,7 @@ impl Objective for Sequences {
             dataset,
             pending,
             device: device.clone(),
+            mlp_width: cfg.gpt.mlp_ratio * cfg.width,
         };
         Ok(Setup { objective, model })
     }
