@@ -22,6 +22,10 @@
 //! buffers a stage (SwiftShader does; WebGPU's default is 8). Burn's fusion counts every value
 //! computed and not yet used up as a buffer, so the order of the operations in
 //! [`Adam::step`] is what keeps an update within 9.
+//!
+//! Training on a CubeCL device takes `train::multi_adam` instead (#32: three parameters a launch,
+//! in place), the same arithmetic as this device path, which `tests/wgpu.rs` holds it to (equal
+//! weights, to the bit); this one updates a tensor a launch through Burn's optimizer groups.
 
 use std::sync::{Arc, Mutex};
 
