@@ -120,16 +120,16 @@ fn fused_kernels_match_burn(gpu: &Device) {
         .require_grad();
         let w = varied([b, t, h, dh], 8.0, &device);
         let scale = 1.0 / (dh as f64).sqrt();
-        let (fused_o, largest) = fused::causal_attention(qkv.clone(), scale, true);
+        let (fused_o, largest, lse) = fused::causal_attention(qkv.clone(), scale, true);
         // Burn's composition, as the CPU's path before its fused ops, on [b, h, t, dh] parts.
         let part = |i: usize| qkv.clone().narrow(2, i * h, h).swap_dims(1, 2);
         let (qh, kh, vh) = (part(0), part(1), part(2));
         let scores = qh.matmul(kh.swap_dims(2, 3)).mul_scalar(scale);
         let masked = scores.mask_fill(fused::future(b, h, t, &device), f32::NEG_INFINITY);
         let burn_max = masked.clone().max().reshape([1]);
-        let burn_o = burn::tensor::activation::softmax(masked, 3)
-            .matmul(vh)
-            .swap_dims(1, 2);
+        let probs = burn::tensor::activation::softmax(masked, 3);
+        let burn_pattern = probs.clone().narrow(0, 0, 1).narrow(1, 0, 1).reshape([t * t]);
+        let burn_o = probs.matmul(vh).swap_dims(1, 2);
         let case = format!(
             "attention [{b}, {t}, 3·{h}, {dh}]{}",
             if head_major { " head-major" } else { "" }
@@ -143,6 +143,11 @@ fn fused_kernels_match_burn(gpu: &Device) {
             gap(&values(largest), &values(burn_max)) < TOL,
             "{case} largest logit"
         );
+        // The view's pattern (first example, first head) from the kernel's log-sum-exp.
+        let pattern = fused::first_head_pattern(qkv.clone(), lse.expect("the kernel's log-sum-exp"), scale);
+        let e = gap(&values(pattern), &values(burn_pattern));
+        eprintln!("{case} pattern: {e:.1e}");
+        assert!(e < TOL, "{case} pattern: {e}");
         let g1 = (fused_o * w.clone()).sum().backward();
         let g2 = (burn_o * w).sum().backward();
         let grad = |g: &_| qkv.grad(g).expect("a gradient");

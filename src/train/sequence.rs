@@ -143,7 +143,11 @@ impl Sequences {
     /// log-softmax, the gather and the masked sum took several.
     fn ce_sum(logits: Tensor<3>, y: Tensor<2, Int>, mask: Tensor<2>, scored: f32) -> Tensor<1> {
         let [n, t, v] = logits.dims();
-        let (logits, y, mask) = (logits.reshape([n * t, v]), y.reshape([n * t, 1]), mask.reshape([n * t, 1]));
+        let (logits, y, mask) = (
+            logits.reshape([n * t, v]),
+            y.reshape([n * t, 1]),
+            mask.reshape([n * t, 1]),
+        );
         if let Some((mean, _)) = fused::masked_cross_entropy(&logits, &y, &mask) {
             // The kernel divides by max(scored, 1); no scored position sums to 0 either way.
             return mean.mul_scalar(scored.max(1.0));

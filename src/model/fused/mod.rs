@@ -425,20 +425,45 @@ pub fn attention_kernel_takes(x: &Tensor<3>, head_dim: usize) -> bool {
 /// Causal attention's core: qkv [b, t, 3h, dh] (one projection's rows split into heads: the
 /// queries' h heads, then the keys', then the values'; any layout) → softmax over j ≤ i of
 /// `scale`·q_i·k_j, times v: [b, t, h, dh]; with `largest`, also the largest attended logit (as
-/// [`causal_softmax`] gives it). Where [`attention_kernel_takes`] it, one kernel forward and two
-/// backward (`cube`), whose gradient reaches qkv as one tensor; elsewhere the two products
+/// [`causal_softmax`] gives it), and where the GPU's kernel ran, each row's log-sum-exp
+/// [b, h, t] (not differentiated). Where [`attention_kernel_takes`] it, one kernel forward and
+/// two backward (`cube`), whose gradient reaches qkv as one tensor; elsewhere the two products
 /// around [`causal_softmax`].
-pub fn causal_attention(qkv: Tensor<4>, scale: f64, largest: bool) -> (Tensor<4>, Option<Tensor<1>>) {
+pub fn causal_attention(
+    qkv: Tensor<4>,
+    scale: f64,
+    largest: bool,
+) -> (Tensor<4>, Option<Tensor<1>>, Option<Tensor<3>>) {
     let h = qkv.dims()[2] / 3;
     #[cfg(feature = "webgpu")]
     if fused_on_gpu(&qkv) && qkv.dims()[3] <= cube::attention::MAX_HEAD_DIM {
-        let (o, _, rows) = <Dispatch as cube::CubeOps>::cube_attention(qkv.into_dispatch(), scale as f32);
+        let (o, lse, rows) = <Dispatch as cube::CubeOps>::cube_attention(qkv.into_dispatch(), scale as f32);
         let max = largest.then(|| Tensor::<3>::from_dispatch(rows).detach().max().reshape([1]));
-        return (Tensor::from_dispatch(o), max);
+        return (
+            Tensor::from_dispatch(o),
+            max,
+            Some(Tensor::<3>::from_dispatch(lse).detach()),
+        );
     }
     // [b, h, t, dh] for the products over time.
     let part = |i: usize| qkv.clone().narrow(2, i * h, h).swap_dims(1, 2);
     let (q, k, v) = (part(0), part(1), part(2));
     let (probs, max) = causal_softmax(q.matmul(k.swap_dims(2, 3)), scale, largest);
-    (probs.matmul(v).swap_dims(1, 2), max)
+    (probs.matmul(v).swap_dims(1, 2), max, None)
+}
+
+/// The first example's first head's attention weights, [t·t] row by row (0 above the diagonal),
+/// from qkv [b, t, 3h, dh] and the rows' log-sum-exp [b, h, t] that [`causal_attention`]'s
+/// kernel kept: p_ij = e^(scale·q_i·k_j − lse_i). One product of [t, dh] by [dh, t] and an
+/// element-wise pass, where recomputing the layer's softmax by Burn's composition for the view
+/// took about forty launches. Detached: a view, not a loss.
+pub fn first_head_pattern(qkv: Tensor<4>, lse: Tensor<3>, scale: f64) -> Tensor<1> {
+    let [_, t, h3, dh] = qkv.dims();
+    let qkv = qkv.detach().narrow(0, 0, 1);
+    let q = qkv.clone().narrow(2, 0, 1).reshape([t, dh]);
+    let k = qkv.narrow(2, h3 / 3, 1).reshape([t, dh]);
+    let lse = lse.narrow(0, 0, 1).narrow(1, 0, 1).reshape([t, 1]);
+    let future = Tensor::<2, Bool>::tril_mask([t, t], 0, &q.device());
+    let p = (q.matmul(k.transpose()).mul_scalar(scale) - lse).exp();
+    p.mask_fill(future, 0.0).reshape([t * t])
 }

@@ -108,13 +108,10 @@ impl Attention {
     }
 
     /// Whether [`Attention::forward_rows`] takes a pass over x [b, t, d]: where the GPU's
-    /// attention kernel runs and the trace records no scores.
+    /// attention kernel runs and the trace does not record the logits (the coordinate check).
     pub(super) fn takes_rows(&self, x: &Tensor<3>, pass: &Pass) -> bool {
-        let scores_traced = pass
-            .trace
-            .as_deref()
-            .is_some_and(|tr| tr.coords || tr.pattern_of == Some(tr.seen));
-        !scores_traced && fused::attention_kernel_takes(x, x.dims()[2] / self.heads)
+        let logits_traced = pass.trace.as_deref().is_some_and(|tr| tr.coords);
+        !logits_traced && fused::attention_kernel_takes(x, x.dims()[2] / self.heads)
     }
 
     /// The GPU's attention: x [b·t, d] (rows of `bt` = [b, t]) → [b·t, d]. Queries, keys and
@@ -167,9 +164,17 @@ impl Attention {
             }
             qkv = Tensor::cat(vec![q, k, v], 2);
         }
-        let (out, max) = fused::causal_attention(qkv, self.scale, pass.trace.is_some());
+        let pattern = pass
+            .trace
+            .as_deref()
+            .is_some_and(|tr| tr.pattern_of == Some(tr.seen));
+        let kept = pattern.then(|| qkv.clone());
+        let (out, max, lse) = fused::causal_attention(qkv, self.scale, pass.trace.is_some());
         if let (Some(tr), Some(max)) = (pass.trace.as_deref_mut(), max) {
             tr.max_logits.push(max);
+            if let (Some(qkv), Some(lse)) = (kept, lse) {
+                tr.pattern = Some(fused::first_head_pattern(qkv, lse, self.scale));
+            }
             tr.seen += 1;
         }
         pass.linear_rows(&self.o, out.reshape([n, d]))

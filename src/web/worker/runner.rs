@@ -39,8 +39,9 @@ const PAUSED_POLL_MS: i32 = 16;
 /// the windows: a step is about 3 forwards of `batch` windows, so the views wait until they are a
 /// tenth of the steps' work at most (2 steps for the reference transformer, whose slow steps had
 /// made them ride along with every one). On a GPU every forward costs as many kernel launches
-/// whatever its batch, a quarter of a step's (measured on lavapipe with the GPU's fused kernels:
-/// 43 of a step's 169), and the views are two (the traced window and a live character):
+/// whatever its batch, a quarter to a third of a step's (measured on lavapipe with the GPU's first
+/// fused kernels: 43 of a step's 169), and the views are two (the traced window, whose head
+/// pattern comes from the attention kernel's log-sum-exp, and a live character):
 /// [`GPU_VIEW_STEPS`] steps keep them near a tenth of the launches.
 fn side_step_floor(config: &ExperimentConfig, gpu: bool) -> usize {
     if config.has_boundary() {
