@@ -74,6 +74,15 @@ fn fused_kernels_match_burn(gpu: &Device) {
         eprintln!("LayerNorm {name}: {e:.1e}");
         assert!(e < TOL, "LayerNorm {name}: {e}");
     }
+    // As in a pre-norm block, x + f(LayerNorm(x)): x's gradient from the residual path is there
+    // before the norm's backward runs, which adds its dx to it as it writes (no add launch).
+    let w = varied([3, 5, 48], 6.0, &device);
+    let block = |y: Tensor<3>| (x.clone() + y.tanh() * 0.5) * w.clone();
+    let g1 = block(fused::layer_norm(&norm, x.clone())).sum().backward();
+    let g2 = block(norm.forward(x.clone())).sum().backward();
+    let e = gap(&dx(&g1), &dx(&g2));
+    eprintln!("LayerNorm dx beside a residual path: {e:.1e}");
+    assert!(e < TOL, "LayerNorm dx beside a residual path: {e}");
 
     // The loss's masked mean cross-entropy and mean log Z over logits [300, 11] (more rows than
     // the kernel's threads, some masked out) against the log-softmax's composition, and the

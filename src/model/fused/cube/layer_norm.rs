@@ -49,7 +49,8 @@ fn forward_kernel<F: Float>(
     rstd[row] = r;
 }
 
-/// dx = r·(g − mean(g) − x̂·mean(g·x̂)) per row, with g = dy·γ and x̂ = (x − μ)·r.
+/// dx = r·(g − mean(g) − x̂·mean(g·x̂)) per row, with g = dy·γ and x̂ = (x − μ)·r; with
+/// `accumulate`, added to what dx holds (x's gradient from its other users, the residual path).
 #[cube(launch)]
 fn dx_kernel<F: Float>(
     x: &Tensor<F>,
@@ -58,6 +59,7 @@ fn dx_kernel<F: Float>(
     rstd: &Tensor<F>,
     dy: &Tensor<F>,
     dx: &mut Tensor<F>,
+    #[comptime] accumulate: bool,
     #[define(F)] _dtype: ElemType,
 ) {
     let row = ABSOLUTE_POS;
@@ -78,7 +80,13 @@ fn dx_kernel<F: Float>(
     let (a, b) = (sum_g / n, sum_gx / n);
     for c in 0..d {
         let g = dy[base + c] * gamma[c];
-        dx[base + c] = r * (g - a - (x[base + c] - mu) * r * b);
+        let grad = r * (g - a - (x[base + c] - mu) * r * b);
+        if accumulate {
+            let before = dx[base + c];
+            dx[base + c] = before + grad;
+        } else {
+            dx[base + c] = grad;
+        }
     }
 }
 
@@ -145,19 +153,28 @@ pub(super) fn forward(
     (y, mean, rstd)
 }
 
-/// (dx like x, dγ [d], dβ [d]) from the forward's x, γ, μ, r and dL/dy.
+/// (dx like x, dγ [d], dβ [d]) from the forward's x, γ, μ, r and dL/dy; with `into`, dx is
+/// added to it (in place where the gradient is not shared, else to a copy).
 pub(super) fn backward(
     x: CubeTensor,
     gamma: CubeTensor,
     mean: CubeTensor,
     rstd: CubeTensor,
     dy: CubeTensor,
+    into: Option<CubeTensor>,
 ) -> (CubeTensor, CubeTensor, CubeTensor) {
     let (x, gamma, dy) = (rows(x), rows(gamma), rows(dy));
     let d = gamma.meta.num_elements();
     let n = mean.meta.num_elements();
     let client = x.client.clone();
-    let dx = scalar_like(&x, x.meta.shape().clone());
+    let accumulate = into.is_some();
+    let dx = match into {
+        Some(g) => {
+            let g = rows(g);
+            if g.can_mut() { g } else { g.copy() }
+        }
+        None => scalar_like(&x, x.meta.shape().clone()),
+    };
     let dgamma = scalar_like(&x, [d].into());
     let dbeta = scalar_like(&x, [d].into());
     let (count, dim) = launch_grid(&x, n);
@@ -171,6 +188,7 @@ pub(super) fn backward(
         rstd.clone().into_tensor_arg(),
         dy.clone().into_tensor_arg(),
         dx.clone().into_tensor_arg(),
+        accumulate,
         f32_type(),
     );
     let (count, dim) = launch_grid(&x, d);

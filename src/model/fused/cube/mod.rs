@@ -3,8 +3,8 @@
 //! hand-written backward, through Burn's `#[backend_extension]` like the CPU's (`super`), so
 //! that each launches a kernel or two where Burn's composition launched dozens (the count is
 //! what a WebGPU step costs: every launch is a dispatch, and a small model's kernels are short;
-//! a reference step on lavapipe: 338 launches before, 127 with these and the model's GPU order,
-//! `model::gpt`'s rows).
+//! a reference step on lavapipe: 338 launches before, 98 with these, the model's GPU order
+//! (`model::gpt`'s rows) and `train::multi_adam`).
 //!
 //! Under Burn's fusion (the backend the page and `--backend wgpu` run) each op is one opaque
 //! step in the fusion stream: what comes before and after it still fuses.
@@ -72,6 +72,19 @@ pub trait CubeGrads: burn::backend::Backend {
         mean: FloatTensor<Self>,
         rstd: FloatTensor<Self>,
         dy: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// [`CubeGrads::cube_layer_norm_backward`] with dx added to `into` (x's gradient from its
+    /// other users so far), which it returns in dx's place: the residual stream's two gradients
+    /// summed as the kernel writes, not by a launch of their own.
+    #[fusion(meta = |x, g, _m, _r, _dy, _into| (x.clone(), g.clone(), g.clone()))]
+    fn cube_layer_norm_backward_into(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        rstd: FloatTensor<Self>,
+        dy: FloatTensor<Self>,
+        into: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 
     /// d(qkv) of [`CubeOps::cube_attention`], [batch, time, 3·heads, dh], contiguous.
@@ -154,7 +167,18 @@ impl CubeGrads for CubeBackend {
         rstd: CubeTensor,
         dy: CubeTensor,
     ) -> (CubeTensor, CubeTensor, CubeTensor) {
-        layer_norm::backward(x, gamma, mean, rstd, dy)
+        layer_norm::backward(x, gamma, mean, rstd, dy, None)
+    }
+
+    fn cube_layer_norm_backward_into(
+        x: CubeTensor,
+        gamma: CubeTensor,
+        mean: CubeTensor,
+        rstd: CubeTensor,
+        dy: CubeTensor,
+        into: CubeTensor,
+    ) -> (CubeTensor, CubeTensor, CubeTensor) {
+        layer_norm::backward(x, gamma, mean, rstd, dy, Some(into))
     }
 
     fn cube_attention_backward(
@@ -203,17 +227,29 @@ fn launch_grid(like: &CubeTensor, n: usize) -> (CubeCount, CubeDim) {
 type Tracked<C> = FloatTensor<Autodiff<Cube, C>>;
 type Inner = FloatTensor<Cube>;
 
-/// LayerNorm's backward keeps x, γ, μ and 1/σ; it feeds x, γ and β.
+/// LayerNorm's backward keeps x (with its autodiff node, to find the gradient x has so far), γ,
+/// μ and 1/σ; it feeds x, γ and β.
 #[derive(Debug)]
 struct LayerNormBackward;
 
 impl Backward<Cube, 3> for LayerNormBackward {
-    type State = (Inner, Inner, Inner, Inner);
+    type State = (FloatTensor<Autodiff<Cube>>, Inner, Inner, Inner);
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let dy = grads.consume::<Cube>(&ops.node);
         let (x, gamma, mean, rstd) = ops.state;
-        let (dx, dgamma, dbeta) = <Cube as CubeGrads>::cube_layer_norm_backward(x, gamma, mean, rstd, dy);
+        // Where x's other users (the residual path) have given it a gradient already, dx is
+        // added to that one as the kernel writes it; registering dx apart would add the two in
+        // a launch of their own.
+        let so_far = ops.parents[0]
+            .is_some()
+            .then(|| grads.remove::<Cube>(&x))
+            .flatten();
+        let x = x.into_primitive();
+        let (dx, dgamma, dbeta) = match so_far {
+            Some(g) => <Cube as CubeGrads>::cube_layer_norm_backward_into(x, gamma, mean, rstd, dy, g),
+            None => <Cube as CubeGrads>::cube_layer_norm_backward(x, gamma, mean, rstd, dy),
+        };
         // Each gradient goes to its parent where the parent is tracked.
         for (parent, value) in ops.parents.into_iter().zip([dx, dgamma, dbeta]) {
             if let Some(parent) = parent {
@@ -267,12 +303,12 @@ impl<C: CheckpointStrategy> CubeOps for Autodiff<Cube, C> {
     ) -> (Tracked<C>, Tracked<C>, Tracked<C>) {
         let nodes = [x.node(), gamma.node(), beta.node()];
         let (xp, gp) = (x.primitive().clone(), gamma.primitive().clone());
-        let (y, mean, rstd) =
-            <Cube as CubeOps>::cube_layer_norm(xp.clone(), gp.clone(), beta.into_primitive(), eps);
+        let tracked_x = x.clone();
+        let (y, mean, rstd) = <Cube as CubeOps>::cube_layer_norm(xp, gp.clone(), beta.into_primitive(), eps);
         let side = |t: &Inner| Tracked::<C>::new(t.clone());
         let (m, r) = (side(&mean), side(&rstd));
         let y = match LayerNormBackward.prepare::<C>(nodes).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish((xp, gp, mean, rstd), y),
+            OpsKind::Tracked(prep) => prep.finish((tracked_x, gp, mean, rstd), y),
             OpsKind::UnTracked(prep) => prep.finish(y),
         };
         (y, m, r)
