@@ -107,6 +107,20 @@ fn corrections<F: Float>(t: F, ln_beta_1: F, ln_beta_2: F) -> (F, F) {
     (inv_b1, s2.sqrt())
 }
 
+/// The hyper-parameters every slot of a launch shares, as its kernel's arguments gave them.
+#[derive(CubeType, Clone)]
+struct Hyper {
+    beta_1: f32,
+    one_minus_beta_1: f32,
+    beta_2: f32,
+    one_minus_beta_2: f32,
+    ln_beta_1: f32,
+    ln_beta_2: f32,
+    epsilon: f32,
+    /// Where the second moments start in the moments' buffer.
+    half: u32,
+}
+
 /// Element `i` of one slot: p ← p·keep − (η/b₁)·m / (√v / s + ε) in PyTorch's order, its
 /// moments at `at + i` and `at + i + half`; p is contiguous.
 #[cube]
@@ -120,24 +134,17 @@ fn update<F: Float>(
     at: u32,
     lr: f32,
     keep: f32,
-    beta_1: f32,
-    one_minus_beta_1: f32,
-    beta_2: f32,
-    one_minus_beta_2: f32,
-    ln_beta_1: f32,
-    ln_beta_2: f32,
-    epsilon: f32,
-    half: u32,
+    h: &Hyper,
 ) {
-    let (inv_b1, s) = corrections::<F>(t[0], F::cast_from(ln_beta_1), F::cast_from(ln_beta_2));
+    let (inv_b1, s) = corrections::<F>(t[0], F::cast_from(h.ln_beta_1), F::cast_from(h.ln_beta_2));
     let m_at = at as usize + i;
-    let v_at = m_at + half as usize;
+    let v_at = m_at + h.half as usize;
     let grad = g[strided::<F>(g, i)];
-    let m = moments[m_at] * F::cast_from(beta_1) + grad * F::cast_from(one_minus_beta_1);
-    let v = moments[v_at] * F::cast_from(beta_2) + grad * grad * F::cast_from(one_minus_beta_2);
+    let m = moments[m_at] * F::cast_from(h.beta_1) + grad * F::cast_from(h.one_minus_beta_1);
+    let v = moments[v_at] * F::cast_from(h.beta_2) + grad * grad * F::cast_from(h.one_minus_beta_2);
     moments[m_at] = m;
     moments[v_at] = v;
-    let den = v.sqrt() / s + F::cast_from(epsilon);
+    let den = v.sqrt() / s + F::cast_from(h.epsilon);
     let step = m / den * (inv_b1 * F::cast_from(lr));
     p[i] = p[i] * F::cast_from(keep) - step;
 }
@@ -165,26 +172,18 @@ fn adam1_kernel<F: Float>(
     #[define(F)] _dtype: ElemType,
 ) {
     let pos = ABSOLUTE_POS;
-    let start0 = 0usize;
-    if pos >= start0 && pos < start0 + len0 as usize {
-        update::<F>(
-            p0,
-            g0,
-            moments,
-            t,
-            pos - start0,
-            at0,
-            lr0,
-            keep0,
-            beta_1,
-            one_minus_beta_1,
-            beta_2,
-            one_minus_beta_2,
-            ln_beta_1,
-            ln_beta_2,
-            epsilon,
-            half,
-        );
+    let h = Hyper {
+        beta_1,
+        one_minus_beta_1,
+        beta_2,
+        one_minus_beta_2,
+        ln_beta_1,
+        ln_beta_2,
+        epsilon,
+        half,
+    };
+    if pos < len0 as usize {
+        update::<F>(p0, g0, moments, t, pos, at0, lr0, keep0, &h);
     }
 }
 
@@ -217,46 +216,22 @@ fn adam2_kernel<F: Float>(
     #[define(F)] _dtype: ElemType,
 ) {
     let pos = ABSOLUTE_POS;
-    let start0 = 0usize;
-    let start1 = start0 + len0 as usize;
-    if pos >= start0 && pos < start0 + len0 as usize {
-        update::<F>(
-            p0,
-            g0,
-            moments,
-            t,
-            pos - start0,
-            at0,
-            lr0,
-            keep0,
-            beta_1,
-            one_minus_beta_1,
-            beta_2,
-            one_minus_beta_2,
-            ln_beta_1,
-            ln_beta_2,
-            epsilon,
-            half,
-        );
-    } else if pos >= start1 && pos < start1 + len1 as usize {
-        update::<F>(
-            p1,
-            g1,
-            moments,
-            t,
-            pos - start1,
-            at1,
-            lr1,
-            keep1,
-            beta_1,
-            one_minus_beta_1,
-            beta_2,
-            one_minus_beta_2,
-            ln_beta_1,
-            ln_beta_2,
-            epsilon,
-            half,
-        );
+    let h = Hyper {
+        beta_1,
+        one_minus_beta_1,
+        beta_2,
+        one_minus_beta_2,
+        ln_beta_1,
+        ln_beta_2,
+        epsilon,
+        half,
+    };
+    // Slot 1 starts where slot 0 ends.
+    let end0 = len0 as usize;
+    if pos < end0 {
+        update::<F>(p0, g0, moments, t, pos, at0, lr0, keep0, &h);
+    } else if pos < end0 + len1 as usize {
+        update::<F>(p1, g1, moments, t, pos - end0, at1, lr1, keep1, &h);
     }
 }
 
@@ -295,66 +270,25 @@ fn adam3_kernel<F: Float>(
     #[define(F)] _dtype: ElemType,
 ) {
     let pos = ABSOLUTE_POS;
-    let start0 = 0usize;
-    let start1 = start0 + len0 as usize;
-    let start2 = start1 + len1 as usize;
-    if pos >= start0 && pos < start0 + len0 as usize {
-        update::<F>(
-            p0,
-            g0,
-            moments,
-            t,
-            pos - start0,
-            at0,
-            lr0,
-            keep0,
-            beta_1,
-            one_minus_beta_1,
-            beta_2,
-            one_minus_beta_2,
-            ln_beta_1,
-            ln_beta_2,
-            epsilon,
-            half,
-        );
-    } else if pos >= start1 && pos < start1 + len1 as usize {
-        update::<F>(
-            p1,
-            g1,
-            moments,
-            t,
-            pos - start1,
-            at1,
-            lr1,
-            keep1,
-            beta_1,
-            one_minus_beta_1,
-            beta_2,
-            one_minus_beta_2,
-            ln_beta_1,
-            ln_beta_2,
-            epsilon,
-            half,
-        );
-    } else if pos >= start2 && pos < start2 + len2 as usize {
-        update::<F>(
-            p2,
-            g2,
-            moments,
-            t,
-            pos - start2,
-            at2,
-            lr2,
-            keep2,
-            beta_1,
-            one_minus_beta_1,
-            beta_2,
-            one_minus_beta_2,
-            ln_beta_1,
-            ln_beta_2,
-            epsilon,
-            half,
-        );
+    let h = Hyper {
+        beta_1,
+        one_minus_beta_1,
+        beta_2,
+        one_minus_beta_2,
+        ln_beta_1,
+        ln_beta_2,
+        epsilon,
+        half,
+    };
+    // Each slot starts where the one before ends.
+    let end0 = len0 as usize;
+    let end1 = end0 + len1 as usize;
+    if pos < end0 {
+        update::<F>(p0, g0, moments, t, pos, at0, lr0, keep0, &h);
+    } else if pos < end1 {
+        update::<F>(p1, g1, moments, t, pos - end0, at1, lr1, keep1, &h);
+    } else if pos < end1 + len2 as usize {
+        update::<F>(p2, g2, moments, t, pos - end1, at2, lr2, keep2, &h);
     }
 }
 
