@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tinytune::device::probe;
+use tinytune::experiment::pool;
+use tinytune::knobs::view::Jobs;
 use tinytune::link::study::Study;
 use tinytune::link::url;
 use tinytune::model::backend;
@@ -61,6 +63,16 @@ struct Cli {
     /// Steps between readbacks (the page reads once per frame; this only affects speed).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     chunk: u64,
+    /// A sweep's runs spread over this many threads on the CPU backend, each run on one (the
+    /// link's `jobs`, which it overrides): auto = one a core (rayon's, so `RAYON_NUM_THREADS`
+    /// caps it), at most one a run, within the memory cap. The results are the same with any
+    /// number.
+    #[arg(long, value_name = "N|auto", value_parser = parse_jobs)]
+    jobs: Option<Jobs>,
+}
+
+fn parse_jobs(text: &str) -> Result<Jobs, String> {
+    Jobs::parse(text)
 }
 
 /// `--backend auto`: the CPU, unless wgpu starts and is faster on this study's heaviest run
@@ -140,18 +152,22 @@ fn keep_freed_memory() {}
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    let cli = Cli::parse();
     // The whole run inside one rayon pool (RAYON_NUM_THREADS threads, by default one per core),
     // so that the CPU backend's parallel kernels start from one of its threads: from outside,
     // every kernel would be handed to the pool and waited for — with one thread, 7 % of the
-    // reference transformer's step (#32).
-    match rayon::ThreadPoolBuilder::new().build() {
-        Ok(pool) => pool.install(run),
-        Err(_) => run(),
+    // reference transformer's step (#32). `--jobs N` above that needs a thread a share (#33).
+    let threads = match cli.jobs {
+        Some(Jobs::Count(n)) => n.max(rayon::current_num_threads()),
+        _ => 0, // rayon's default
+    };
+    match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+        Ok(pool) => pool.install(|| run(cli)),
+        Err(_) => run(cli),
     }
 }
 
-fn run() -> ExitCode {
-    let cli = Cli::parse();
+fn run(cli: Cli) -> ExitCode {
     if cli.presets {
         for p in tinytune::link::presets::PRESETS {
             println!(
@@ -214,15 +230,28 @@ fn run() -> ExitCode {
     } else {
         // Validated by the link parser; expanding again yields the runs.
         match study.sweep.expand(cfg) {
-            Ok(points) => pollster::block_on(train::train_sweep(
-                &points,
-                &device,
-                cli.chunk as usize,
-                |done, total| {
+            Ok(points) => {
+                let configs: Vec<_> = points.iter().map(|p| p.config.clone()).collect();
+                // Threads on the CPU backend only: a GPU is one device, which the runs share.
+                let workers = match cli.backend {
+                    NativeBackend::Cpu => {
+                        let jobs = cli.jobs.unwrap_or(study.view.jobs);
+                        pool::workers(jobs, rayon::current_num_threads(), &configs)
+                    }
+                    _ => 1,
+                };
+                let progress = |done: usize, total: usize| {
                     eprint!("\rtinytune: sweep {done}/{total} runs done");
-                },
-            ))
-            .inspect(|_| eprintln!()),
+                };
+                let trained = if workers > 1 {
+                    let shares = pool::shares(&configs, workers);
+                    eprintln!("tinytune: {} runs on {} threads", points.len(), shares.len());
+                    train::train_sweep_pooled(&points, &device, cli.chunk as usize, &shares, progress)
+                } else {
+                    pollster::block_on(train::train_sweep(&points, &device, cli.chunk as usize, progress))
+                };
+                trained.inspect(|_| eprintln!())
+            }
             Err(e) => Err(e),
         }
     };

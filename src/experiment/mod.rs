@@ -9,6 +9,7 @@ pub mod family;
 mod gpt;
 mod mlp;
 mod planted;
+pub mod pool;
 pub mod rates;
 mod shape;
 mod validate;

@@ -9,7 +9,7 @@ use crate::knobs::lora::{Factors, Rank, Target};
 use crate::knobs::mup::Parameterization;
 use crate::knobs::quant::Granularity;
 use crate::knobs::task::Task;
-use crate::knobs::view::{MAX_KNOBS, View};
+use crate::knobs::view::{Jobs, MAX_JOBS, MAX_KNOBS, View};
 use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_number};
 
 /// Every key, in the order links are written (`v` first).
@@ -18,7 +18,7 @@ pub static KEYS: &[&Key] = &[
     &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
     &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE,
     &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN,
-    &SYMS, &P, &TFRAC, &BACKEND, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE,
+    &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE,
     &SWEEP,
 ];
 
@@ -776,6 +776,18 @@ pub static TFRAC: Key = Key::new(
 
 pub static BACKEND: Key = Key::new("backend", "Backend", "backend", Run, view!(named backend))
     .help("page only: auto (the faster of WebGPU and the CPU, timed on the experiment; never a software adapter), webgpu, cpu");
+
+pub static JOBS: Key = Key::new(
+    "jobs",
+    "Workers",
+    "training workers",
+    Run,
+    view!(jobs: Ty::Optional("auto"), Jobs::parse, |v: &Jobs| v.text()),
+)
+.count(1, MAX_JOBS)
+.help(
+    "a sweep's training workers on the CPU (the CLI: threads), each run on one: auto = the cores less one in the page (every core in the CLI), at most one a run, within the memory cap; the curves are the same with any number",
+);
 
 pub static YLOG: Key = Key::new("ylog", "log-scale loss", "log-scale loss", Run, view!(flag log_y))
     .help("view: log-scale loss axis");

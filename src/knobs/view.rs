@@ -22,6 +22,48 @@ impl Named for BackendChoice {
     ];
 }
 
+/// How many training workers a sweep's runs spread over (link key `jobs`, #33): the page's pool
+/// of Web Workers on the CPU backend, the CLI's threads. Each run trains as it would alone, so
+/// this changes how long a sweep takes, never its curves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Jobs {
+    /// As many as there are cores to spare (the page keeps one for itself and the charts), at
+    /// most one a run, within the memory cap (`experiment::pool`).
+    #[default]
+    Auto,
+    /// This many at most (still one a run at most, within the memory cap).
+    Count(usize),
+}
+
+/// The most workers a link may ask for: more than a laptop's cores only queue.
+pub const MAX_JOBS: usize = 16;
+
+impl Jobs {
+    /// `auto` or a whole number in 1..=[`MAX_JOBS`].
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("auto") {
+            return Ok(Jobs::Auto);
+        }
+        match t.parse::<usize>() {
+            Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(Jobs::Count(n)),
+            Ok(n) => Err(format!("{n} workers is outside 1–{MAX_JOBS} (or auto)")),
+            Err(_) => Err(format!(
+                "'{}' is not a number of workers (1–{MAX_JOBS} or auto)",
+                crate::vocab::clip(t)
+            )),
+        }
+    }
+
+    /// As a link writes it.
+    pub fn text(self) -> String {
+        match self {
+            Jobs::Auto => "auto".into(),
+            Jobs::Count(n) => n.to_string(),
+        }
+    }
+}
+
 /// What a sweep chart, heatmap and best-value plot compare runs by (link key `metric`, a view
 /// setting: changing it redraws, never retrains).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -81,11 +123,13 @@ impl Named for Lead {
 /// At most this many knobs on a presenter's bar: more would not be read from the back of a room.
 pub const MAX_KNOBS: usize = 4;
 
-/// The view keys of a link (`backend`, `ylog`, `xlog`, `metric`, `fig`, `present`, `knobs`,
+/// The view keys of a link (`backend`, `jobs`, `ylog`, `xlog`, `metric`, `fig`, `present`, `knobs`,
 /// `embed`, `deck`, `slide`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
     pub backend: BackendChoice,
+    /// Training workers for a sweep (#33).
+    pub jobs: Jobs,
     /// Loss axis on a log scale.
     pub log_y: bool,
     /// Step axis on a log scale.
@@ -110,6 +154,7 @@ impl Default for View {
     fn default() -> Self {
         Self {
             backend: BackendChoice::Auto,
+            jobs: Jobs::Auto,
             log_y: true,
             log_x: false,
             metric: SweepMetric::Final,

@@ -196,3 +196,43 @@ pub async fn train_sweep(
     }
     Ok(runs)
 }
+
+/// A sweep spread over threads (the CLI's `--jobs`, #33): each share of runs
+/// (`experiment::pool::shares`) trains as [`train_sweep`] trains a whole sweep, on a thread of
+/// rayon's pool of its own (the caller's pool needs a thread a share for them to run at once);
+/// the runs come back in the sweep's order. A run trains as it would alone, whichever share it
+/// is in. `progress(done_runs, total_runs)` after every share of steps, from any thread.
+#[cfg(not(target_family = "wasm"))]
+pub fn train_sweep_pooled(
+    points: &[crate::link::sweep::SweepPoint],
+    device: &Device,
+    chunk: usize,
+    shares: &[Vec<usize>],
+    progress: impl Fn(usize, usize) + Sync,
+) -> Result<Vec<Run>, String> {
+    use rayon::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let done: Vec<AtomicUsize> = shares.iter().map(|_| AtomicUsize::new(0)).collect();
+    let trained: Vec<Result<Vec<Run>, String>> = shares
+        .par_iter()
+        .with_max_len(1)
+        .enumerate()
+        .map(|(k, share)| {
+            let mine: Vec<_> = share.iter().map(|&i| points[i].clone()).collect();
+            pollster::block_on(train_sweep(&mine, device, chunk, |d, _| {
+                done[k].store(d, Ordering::Relaxed);
+                progress(done.iter().map(|d| d.load(Ordering::Relaxed)).sum(), points.len());
+            }))
+        })
+        .collect();
+    let mut runs: Vec<Option<Run>> = vec![None; points.len()];
+    for (share, result) in shares.iter().zip(trained) {
+        for (&i, run) in share.iter().zip(result?) {
+            runs[i] = Some(run);
+        }
+    }
+    runs.into_iter()
+        .enumerate()
+        .map(|(i, r)| r.ok_or_else(|| format!("run {i} was in no share")))
+        .collect()
+}

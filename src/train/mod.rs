@@ -21,6 +21,8 @@ mod trainer;
 pub mod vector;
 
 pub use adapt::Adaptation;
+#[cfg(not(target_family = "wasm"))]
+pub use drive::train_sweep_pooled;
 pub use drive::{Analysis, read_analysis, train_run, train_sweep};
 pub use job::{GptTrainer, Job, MlpTrainer, Training};
 pub use trainer::*;

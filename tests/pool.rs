@@ -1,0 +1,130 @@
+//! A sweep over several training workers (#33): how many (`jobs`, cores, runs, the memory cap),
+//! which runs each takes, and that a run's curve is the same whichever worker trains it.
+
+use tinytune::experiment::pool::{shares, workers};
+use tinytune::knobs::ExperimentConfig;
+use tinytune::knobs::view::Jobs;
+use tinytune::link::url::{parse, parse_strict, to_query};
+use tinytune::model::backend;
+use tinytune::train;
+
+fn configs(query: &str) -> Vec<ExperimentConfig> {
+    let study = parse_strict(query).unwrap();
+    let points = study.sweep.expand(&study.experiment).unwrap();
+    points.into_iter().map(|p| p.config).collect()
+}
+
+#[test]
+fn jobs_reads_auto_or_a_count_and_refuses_the_rest() {
+    assert_eq!(Jobs::parse("auto"), Ok(Jobs::Auto));
+    assert_eq!(Jobs::parse(""), Ok(Jobs::Auto));
+    assert_eq!(Jobs::parse("3"), Ok(Jobs::Count(3)));
+    for bad in ["0", "17", "-1", "two", "1.5"] {
+        assert!(Jobs::parse(bad).is_err(), "{bad}");
+    }
+    // A view key: in the link when set, the default written by none, and a bad value warned
+    // about with the default kept.
+    let study = parse("v=1&jobs=4&sweep=lr:0.01,0.1").study;
+    assert_eq!(study.view.jobs, Jobs::Count(4));
+    assert!(to_query(&study).contains("jobs=4"));
+    assert!(!to_query(&parse("v=1").study).contains("jobs"));
+    let bad = parse("v=1&jobs=99");
+    assert_eq!(bad.study.view.jobs, Jobs::Auto);
+    assert!(
+        bad.issues.iter().any(|i| i.message.contains("jobs")),
+        "{:?}",
+        bad.issues
+    );
+    assert!(parse_strict("jobs=99").is_err(), "the CLI refuses it");
+}
+
+#[test]
+fn workers_are_the_cores_asked_for_at_most_one_a_run() {
+    let six = configs("sweep=lr:0.001,0.003,0.01,0.03,0.1,0.3");
+    assert_eq!(workers(Jobs::Auto, 8, &six), 6, "no more than the runs");
+    assert_eq!(workers(Jobs::Auto, 3, &six), 3);
+    assert_eq!(
+        workers(Jobs::Auto, 0, &six),
+        1,
+        "a machine that says nothing gets one"
+    );
+    assert_eq!(workers(Jobs::Count(2), 8, &six), 2, "a count caps auto's cores");
+    assert_eq!(
+        workers(Jobs::Count(16), 1, &six),
+        6,
+        "a count is taken as asked, within the runs"
+    );
+    assert_eq!(workers(Jobs::Auto, 8, &configs("steps=10")[..1]), 1);
+}
+
+#[test]
+fn the_memory_cap_counts_every_worker() {
+    // Eighteen runs whose state alone takes most of the 1 GB cap: each worker adds the program's
+    // 8 MB, so only as many fit as the room left allows.
+    let big = configs("task=digits&w=1024&d=3&bs=128&steps=10&sweep=seed:1..18");
+    let state: f64 = big.iter().map(|c| c.memory_bytes() - 8e6).sum();
+    let room = ((1e9 - state) / 8e6).floor() as usize;
+    assert!(
+        room > 0 && room < big.len(),
+        "the case tests the cap: room for {room}"
+    );
+    assert_eq!(workers(Jobs::Auto, 16, &big), room.min(big.len()));
+    // Past the cap without any pool, one worker as before.
+    let huge = configs("w=2048&d=2&steps=10&sweep=seed:1..12");
+    let state: f64 = huge.iter().map(|c| c.memory_bytes()).sum();
+    assert!(state > 1e9);
+    assert_eq!(workers(Jobs::Auto, 16, &huge), 1);
+}
+
+#[test]
+fn shares_take_every_run_once_in_run_order_and_balance_the_work() {
+    let c = configs("d=1&steps=100&sweep=lr:0.001,0.01;w:32,64,128,256");
+    for k in 1..=5 {
+        let s = shares(&c, k);
+        assert_eq!(s.len(), k.min(c.len()));
+        let mut all: Vec<usize> = s.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..c.len()).collect::<Vec<_>>(), "{k} shares");
+        for share in &s {
+            assert!(share.windows(2).all(|w| w[0] < w[1]), "in run order: {share:?}");
+        }
+    }
+    // Two widths' runs differ 64× in work; the two shares' work differs by less than a small run.
+    let work = |share: &[usize]| share.iter().map(|&i| c[i].training_flops()).sum::<f64>();
+    let s = shares(&c, 2);
+    let gap = (work(&s[0]) - work(&s[1])).abs();
+    assert!(gap <= c[3].training_flops(), "{s:?}: {gap:e}");
+    // The same every time.
+    assert_eq!(shares(&c, 3), shares(&c, 3));
+}
+
+#[test]
+fn a_pooled_sweep_gives_each_run_the_curve_it_has_alone() {
+    let study = parse_strict("steps=40&w=32&sweep=lr:0.003,0.03,9;seed:1,2").unwrap();
+    let points = study.sweep.expand(&study.experiment).unwrap();
+    let device = backend::cpu();
+    let alone = pollster::block_on(train::train_sweep(&points, &device, 7, |_, _| {})).unwrap();
+    let configs: Vec<_> = points.iter().map(|p| p.config.clone()).collect();
+    for k in [2, 3] {
+        let last = std::sync::Mutex::new((0, 0));
+        let pooled = train::train_sweep_pooled(&points, &device, 7, &shares(&configs, k), |d, t| {
+            *last.lock().unwrap() = (d, t);
+        })
+        .unwrap();
+        assert_eq!(
+            *last.lock().unwrap(),
+            (6, 6),
+            "progress counts every share's runs"
+        );
+        assert_eq!(pooled.len(), alone.len());
+        for (a, b) in alone.iter().zip(&pooled) {
+            assert_eq!(a.config, b.config, "in the sweep's order");
+            assert_eq!(a.diverged, b.diverged);
+            assert_eq!(a.reports, b.reports, "{} with {k} shares", a.config.label());
+        }
+    }
+    assert!(
+        alone.iter().any(|r| r.diverged),
+        "lr = 9 diverges and the others go on"
+    );
+}
