@@ -88,6 +88,9 @@ fn round_trip(study: &Study) {
     let start = ToWorker::Start {
         generation: u64::MAX,
         configs: study.runs().into_iter().map(|p| p.config).collect(),
+        // A pool's share (#33): the study's indices of its runs, and which share it is.
+        runs: (0..study.runs().len()).rev().chain([usize::MAX]).collect(),
+        share: usize::MAX,
         sweep: study.is_sweep(),
     };
     let bytes = codec::to_worker(u64::MAX - 1, &start).expect("every accepted study is written");
@@ -216,6 +219,7 @@ fn every_message_kind_crosses_with_its_extremes() {
         .collect();
     let frame = FromWorker::Page(Box::new(Msg::Frame(FrameReport {
         generation: u64::MAX,
+        share: usize::MAX,
         counts: vec![(255, odd.len())],
         reports: reports.clone(),
         started_ms: f64::MAX,

@@ -26,7 +26,7 @@ fn ticket_of(fx: &[Effect]) -> Option<(u64, BackendChoice)> {
 
 fn started(fx: &[Effect]) -> Option<u64> {
     fx.iter().find_map(|e| match e {
-        Effect::StartRunner { generation } => Some(*generation),
+        Effect::StartRunner { generation, .. } => Some(*generation),
         _ => None,
     })
 }
@@ -47,7 +47,13 @@ fn runner_started(s: &mut State, now_ms: f64) {
 
 fn running(query: &str) -> State {
     let mut s = State::new();
-    let fx = update(&mut s, Msg::Boot { query: query.into() });
+    let fx = update(
+        &mut s,
+        Msg::Boot {
+            query: query.into(),
+            cores: 1,
+        },
+    );
     let (ticket, _) = ticket_of(&fx).expect("boot asks for a backend");
     let fx = update(
         &mut s,
@@ -63,7 +69,13 @@ fn running(query: &str) -> State {
 /// A page booted on the defaults whose WebGPU backend answered: training.
 fn on_webgpu() -> State {
     let mut s = State::new();
-    update(&mut s, Msg::Boot { query: "".into() });
+    update(
+        &mut s,
+        Msg::Boot {
+            query: "".into(),
+            cores: 1,
+        },
+    );
     update(
         &mut s,
         Msg::BackendReady {
@@ -94,6 +106,7 @@ fn frame(s: &State, steps: std::ops::Range<usize>, loss: f32) -> Msg {
     let n = steps.len();
     Msg::Frame(FrameReport {
         generation: s.generation,
+        share: 0,
         counts: vec![(0, n)],
         reports: steps.map(|t| report(t, loss)).collect(),
         started_ms: 1000.0,
@@ -111,6 +124,7 @@ fn boot_reads_the_link_reports_its_problems_and_asks_for_a_backend() {
         &mut s,
         Msg::Boot {
             query: "?w=32&zz=1&backend=cpu".into(),
+            cores: 1,
         },
     );
     assert_eq!(s.study.experiment.width, 32);
@@ -140,7 +154,13 @@ fn boot_reads_the_link_reports_its_problems_and_asks_for_a_backend() {
 #[test]
 fn the_backend_answer_starts_the_run_and_a_stale_answer_is_ignored() {
     let mut s = State::new();
-    update(&mut s, Msg::Boot { query: "".into() });
+    update(
+        &mut s,
+        Msg::Boot {
+            query: "".into(),
+            cores: 1,
+        },
+    );
     let stale = update(
         &mut s,
         Msg::BackendReady {
@@ -165,7 +185,13 @@ fn the_backend_answer_starts_the_run_and_a_stale_answer_is_ignored() {
 #[test]
 fn a_backend_switch_during_a_selection_waits_for_it_then_asks_again() {
     let mut s = State::new();
-    update(&mut s, Msg::Boot { query: "".into() });
+    update(
+        &mut s,
+        Msg::Boot {
+            query: "".into(),
+            cores: 1,
+        },
+    );
     // The person switches to the CPU while WebGPU is still being probed.
     let fx = edit(&mut s, "backend", "cpu");
     assert_eq!(ticket_of(&fx), None, "one selection at a time");
@@ -583,6 +609,7 @@ fn a_failed_webgpu_choice_trains_on_the_cpu_and_says_why() {
         &mut s,
         Msg::Boot {
             query: "backend=webgpu".into(),
+            cores: 1,
         },
     );
     assert_eq!(ticket_of(&fx), Some((1, BackendChoice::Webgpu)));
@@ -622,6 +649,8 @@ fn what_the_page_and_the_training_worker_say_survives_serialization() {
         ToWorker::Start {
             generation: s.generation,
             configs: s.points.iter().map(|p| p.config.clone()).collect(),
+            runs: Vec::new(),
+            share: 0,
             sweep: s.is_sweep(),
         },
         ToWorker::Steer {
@@ -842,6 +871,7 @@ fn charts_export_as_svg_with_their_title() {
             &mut sweep,
             Msg::Frame(FrameReport {
                 generation: g,
+                share: 0,
                 counts: vec![(i, 10)],
                 reports: (0..10).map(|t| report(t, loss)).collect(),
                 started_ms: 1000.0,
@@ -882,6 +912,7 @@ fn the_view_shows_a_sweep_its_progress_table_and_figures() {
         &mut s,
         Msg::Frame(FrameReport {
             generation: g,
+            share: 0,
             counts: vec![(0, 10)],
             reports: (0..10).map(|t| report(t, 0.4)).collect(),
             started_ms: 1000.0,
@@ -1021,6 +1052,7 @@ fn a_link_names_the_figure_presenter_mode_leads_with() {
             .collect();
         let m = Msg::Frame(FrameReport {
             generation: s.generation,
+            share: 0,
             counts: vec![(0, 10), (1, 10)],
             reports,
             started_ms: 1000.0,
@@ -1057,4 +1089,181 @@ fn a_transformers_speed_is_shown_in_tokens_too() {
     let m = frame(&mlp, 0..4, 0.7);
     update(&mut mlp, m);
     assert_eq!(view(&mlp, 0.0).speed, "200.0 steps/s");
+}
+
+/// A page with `cores` logical processors booted on `query`, its CPU backend ready: the
+/// effects of the answer (the runner's start).
+fn running_on(query: &str, cores: usize, backend: ActiveBackend) -> (State, Vec<Effect>) {
+    let mut s = State::new();
+    let fx = update(
+        &mut s,
+        Msg::Boot {
+            query: query.into(),
+            cores,
+        },
+    );
+    let (ticket, _) = ticket_of(&fx).expect("boot asks for a backend");
+    let fx = update(&mut s, Msg::BackendReady { ticket, backend });
+    (s, fx)
+}
+
+fn shares_of(fx: &[Effect]) -> Option<Vec<Vec<usize>>> {
+    fx.iter().find_map(|e| match e {
+        Effect::StartRunner { shares, .. } => Some(shares.clone()),
+        _ => None,
+    })
+}
+
+/// A frame of `n` steps of `run` from pool share `share`, `ms` long.
+fn share_frame(s: &State, share: usize, run: usize, steps: std::ops::Range<usize>, ms: f64) -> Msg {
+    Msg::Frame(FrameReport {
+        generation: s.generation,
+        share,
+        counts: vec![(run, steps.len())],
+        reports: steps.map(|t| report(t, 0.5)).collect(),
+        started_ms: 1000.0,
+        ended_ms: 1000.0 + ms,
+        previous_end_ms: 1000.0,
+        grid: None,
+        views: None,
+    })
+}
+
+/// #33: a CPU sweep spreads over the cores less the page's own (or `jobs`), one share a worker;
+/// a single run, a GPU and a one-core machine keep one worker.
+#[test]
+fn a_cpu_sweep_starts_a_pool_of_workers_the_page_can_spare() {
+    let sweep = "steps=10&sweep=lr:0.001,0.01,0.1,1";
+    let (s, fx) = running_on(sweep, 4, cpu_backend("test"));
+    let shares = shares_of(&fx).unwrap();
+    assert_eq!(shares.len(), 3, "four cores: three workers and the page");
+    assert_eq!(s.shares, shares);
+    assert_eq!(s.workers(), 3);
+    let mut all: Vec<usize> = shares.concat();
+    all.sort_unstable();
+    assert_eq!(all, [0, 1, 2, 3]);
+    let shown = view(&s, 0.0);
+    assert!(shown.status.ends_with("· 3 training workers"), "{}", shown.status);
+    assert!(shown.data.contains(&("pool", "3".into())));
+
+    let (_, fx) = running_on(&format!("{sweep}&jobs=2"), 16, cpu_backend("test"));
+    assert_eq!(shares_of(&fx).unwrap().len(), 2, "jobs caps the pool");
+    let (_, fx) = running_on(&format!("{sweep}&jobs=8"), 2, cpu_backend("test"));
+    assert_eq!(
+        shares_of(&fx).unwrap().len(),
+        4,
+        "a count is taken as asked, one run a worker at most"
+    );
+    for (query, cores, backend) in [
+        ("steps=10", 16, cpu_backend("test")),
+        (sweep, 2, cpu_backend("test")),
+        (sweep, 16, webgpu()),
+    ] {
+        let (s, fx) = running_on(query, cores, backend);
+        assert_eq!(
+            shares_of(&fx).unwrap(),
+            vec![(0..s.runs.len()).collect::<Vec<_>>()],
+            "{query} on {cores}"
+        );
+        assert!(!view(&s, 0.0).status.contains("workers"));
+    }
+}
+
+/// #33: each worker's frames fill its own runs, the live speed is the pool's sum, and the study
+/// ends when every run has, whichever worker trained it.
+#[test]
+fn a_pools_frames_fill_their_runs_and_the_speed_is_the_sum() {
+    let (mut s, _) = running_on("steps=10&sweep=lr:0.001,0.01", 4, cpu_backend("test"));
+    assert_eq!(s.shares, vec![vec![0], vec![1]]);
+    let m = share_frame(&s, 0, 0, 0..5, 50.0);
+    update(&mut s, m); // 100 steps/s
+    let m = share_frame(&s, 1, 1, 0..4, 100.0);
+    update(&mut s, m); // 40 steps/s
+    assert!((s.steps_per_s - 140.0).abs() < 1e-6, "{}", s.steps_per_s);
+    assert_eq!((s.runs[0].reports.len(), s.runs[1].reports.len()), (5, 4));
+    let m = share_frame(&s, 0, 0, 5..10, 50.0);
+    update(&mut s, m);
+    assert_eq!(s.run_state, RunState::Running, "run 1 is still training");
+    let m = share_frame(&s, 1, 1, 4..10, 100.0);
+    update(&mut s, m);
+    assert_eq!(s.run_state, RunState::Done);
+}
+
+/// #33: a pool's worker that fails has its share started again (its curves from the first step),
+/// then, failing again, its runs marked failed while the others finish the study.
+#[test]
+fn a_failed_share_starts_again_once_then_is_marked_and_the_sweep_goes_on() {
+    let (mut s, _) = running_on("steps=10&sweep=lr:0.001,0.01,0.1,1", 3, cpu_backend("test"));
+    let g = s.generation;
+    assert_eq!(s.shares, vec![vec![0, 2], vec![1, 3]]);
+    for run in 0..4 {
+        let share = run % 2;
+        let m = share_frame(&s, share, run, 0..4, 10.0);
+        update(&mut s, m);
+    }
+    let fx = update(
+        &mut s,
+        Msg::ShareRestarted {
+            generation: g,
+            share: 1,
+            error: "killed".into(),
+        },
+    );
+    assert!(fx.is_empty(), "the shell has started the fresh worker: {fx:?}");
+    let lens: Vec<usize> = s.runs.iter().map(|r| r.reports.len()).collect();
+    assert_eq!(
+        lens,
+        [4, 0, 4, 0],
+        "the share's runs start again from their first step"
+    );
+    let warning: Vec<&str> = s.messages_of(Level::Warning).collect();
+    assert_eq!(
+        warning,
+        ["A training worker failed (killed); its 2 runs (lr=0.01, lr=1) started again on a fresh worker."]
+    );
+    assert_eq!(s.run_state, RunState::Running);
+
+    update(
+        &mut s,
+        Msg::ShareFailed {
+            generation: g,
+            share: 1,
+            error: "killed again".into(),
+        },
+    );
+    assert!(s.runs[1].failed.is_some() && s.runs[3].failed.is_some());
+    assert_eq!(s.run_state, RunState::Running, "the other worker's runs go on");
+    let errors: Vec<&str> = s.messages_of(Level::Error).collect();
+    assert_eq!(
+        errors,
+        [
+            "A training worker failed twice (killed again); its 2 runs (lr=0.01, lr=1) are marked failed, and the other runs go on."
+        ]
+    );
+    for run in [0, 2] {
+        let m = share_frame(&s, 0, run, 4..10, 10.0);
+        update(&mut s, m);
+    }
+    assert_eq!(
+        s.run_state,
+        RunState::Done,
+        "every run has finished, two of them failed"
+    );
+    let v = view(&s, 0.0);
+    let status: Vec<&str> = v.table.iter().map(|r| r.status).collect();
+    assert_eq!(status, ["done", "failed", "done", "failed"]);
+    assert!(v.sweep.unwrap().text.contains("· 2 failed"));
+
+    // An older generation's news changes nothing.
+    update(&mut s, Msg::Train);
+    let before = s.runs.clone();
+    update(
+        &mut s,
+        Msg::ShareFailed {
+            generation: g,
+            share: 0,
+            error: "late".into(),
+        },
+    );
+    assert_eq!(s.runs, before);
 }

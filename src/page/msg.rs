@@ -14,6 +14,8 @@ use crate::train::metrics::StepReport;
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FrameReport {
     pub generation: u64,
+    /// The share of the runs (the pool's worker, #33) that sent it.
+    pub share: usize,
     /// `counts[j] = (run, n)`: the next `n` reports belong to `run`.
     pub counts: Vec<(usize, usize)>,
     pub reports: Vec<StepReport>,
@@ -36,6 +38,9 @@ pub enum Msg {
     /// The page loaded with this query string.
     Boot {
         query: String,
+        /// Logical processors the browser reports (`navigator.hardwareConcurrency`), which a
+        /// pool of training workers spreads a sweep over (#33).
+        cores: usize,
     },
     /// The controls changed: their values as (key, value) pairs, read like a link on top of the
     /// current study, so a typo in one box keeps that box's previous value.
@@ -92,9 +97,22 @@ pub enum Msg {
         generation: u64,
         figure: crate::model::quant::weights::WeightsFigure,
     },
-    /// The runner saw Cancel and returned.
+    /// The runner saw Cancel and returned (every worker's, in a pool).
     RunnerStopped {
         generation: u64,
+    },
+    /// A worker of a pooled sweep failed (`error`); its share of the runs starts again from the
+    /// first step on a fresh worker, and the other workers go on (#33).
+    ShareRestarted {
+        generation: u64,
+        share: usize,
+        error: String,
+    },
+    /// The fresh worker of that share failed too: its runs are marked failed, the sweep goes on.
+    ShareFailed {
+        generation: u64,
+        share: usize,
+        error: String,
     },
     /// The training worker failed (a trap, out of memory, a script error) or stopped answering;
     /// the shell has already started a fresh one.
@@ -126,6 +144,8 @@ impl Msg {
                 | Msg::Analysed { .. }
                 | Msg::Regridded { .. }
                 | Msg::RunnerStopped { .. }
+                | Msg::ShareRestarted { .. }
+                | Msg::ShareFailed { .. }
                 | Msg::WorkerFailed { .. }
         )
     }
@@ -179,9 +199,11 @@ pub enum Effect {
     },
     /// WebGPU is gone for this page (CubeCL cannot start it again).
     MarkGpuLost,
-    /// Start a runner for the current points on the current backend.
+    /// Start a runner for the current points on the current backend: one a share of the runs
+    /// (indices into the study's runs; one share unless a sweep trains on a pool, #33).
     StartRunner {
         generation: u64,
+        shares: Vec<Vec<usize>>,
     },
     Export(Export),
     /// Full screen on or off (the Fullscreen API; the browser may refuse).
@@ -204,10 +226,13 @@ pub enum ToWorker {
     /// choices that need WebGPU with the CPU, saying why.
     NoWebgpuModule { reason: String },
     /// Train these runs as `generation` (a sweep when `sweep`: no side charts while it runs); an
-    /// older runner stops at its next frame.
+    /// older runner stops at its next frame. `runs[j]` is the study's index of `configs[j]`, and
+    /// `share` which share of a pool they are (#33); the worker's reports name them so.
     Start {
         generation: u64,
         configs: Vec<ExperimentConfig>,
+        runs: Vec<usize>,
+        share: usize,
         sweep: bool,
     },
     /// The page's run state: Pause, Train again, Cancel, or a newer generation.

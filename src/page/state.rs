@@ -115,6 +115,12 @@ pub struct State {
     pub data: Samples,
     /// Bumped by every restart; messages from a runner of another generation are ignored.
     pub generation: u64,
+    /// Logical processors the browser reports (a pool of workers takes all but one).
+    pub cores: usize,
+    /// The runs each training worker of this generation trains (indices into `runs`): one share
+    /// unless a sweep trains on a pool (#33); and each share's live steps/s.
+    pub shares: Vec<Vec<usize>>,
+    pub share_rates: Vec<f64>,
     pub run_state: RunState,
     pub steps_per_s: f64,
     /// When the runner of this generation started (ms since navigation), for the ETA.
@@ -154,6 +160,9 @@ impl State {
             run_ms: Vec::new(),
             grid: None,
             generation: 0,
+            cores: 1,
+            shares: Vec::new(),
+            share_rates: Vec::new(),
             run_state: RunState::Idle,
             steps_per_s: 0.0,
             started_ms: None,
@@ -191,6 +200,11 @@ impl State {
 
     pub fn runs_finished(&self) -> usize {
         (0..self.runs.len()).filter(|&i| self.run_finished(i)).count()
+    }
+
+    /// Training workers this generation runs on.
+    pub fn workers(&self) -> usize {
+        self.shares.len().max(1)
     }
 
     /// Whether the runner of `generation` should step now.

@@ -16,7 +16,8 @@ use crate::train::metrics::{self, Run};
 pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     let mut fx = Vec::new();
     match msg {
-        Msg::Boot { query } => {
+        Msg::Boot { query, cores } => {
+            state.cores = cores.max(1);
             let parsed = url::parse(&query);
             state.messages.retain(|m| m.level == Level::Error);
             state.messages.extend(parsed.issues.iter().map(|i| Message {
@@ -163,7 +164,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if generation != state.generation {
                 return fx;
             }
-            state.started_ms = Some(now_ms);
+            // A pool's workers each say so: the study started with the first.
+            state.started_ms.get_or_insert(now_ms);
         }
         Msg::RunnerFrame { generation } => {
             if generation == state.generation {
@@ -233,6 +235,60 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::RunnerStopped { generation } => {
             state.telemetry.runner_stopped = Some(generation);
+        }
+        Msg::ShareRestarted {
+            generation,
+            share,
+            error,
+        } => {
+            if generation != state.generation {
+                return fx;
+            }
+            // Its runs start again from their first step: what they had is thrown away, so each
+            // curve is one run's from the start.
+            let runs = state.shares.get(share).cloned().unwrap_or_default();
+            for &i in &runs {
+                if let (Some(run), Some(p)) = (state.runs.get_mut(i), state.points.get(i)) {
+                    *run = Run::with_knobs(p.config.clone(), p.knobs.clone());
+                    state.run_ms[i] = 0.0;
+                }
+            }
+            state.messages.push(Message {
+                level: Level::Warning,
+                text: format!(
+                    "A training worker failed ({error}); its {} started again on a fresh worker.",
+                    runs_text(state, &runs)
+                ),
+            });
+            state.shown.loss += 1;
+        }
+        Msg::ShareFailed {
+            generation,
+            share,
+            error,
+        } => {
+            if generation != state.generation {
+                return fx;
+            }
+            let runs = state.shares.get(share).cloned().unwrap_or_default();
+            for &i in &runs {
+                if let Some(run) = state.runs.get_mut(i) {
+                    run.failed = Some(error.clone());
+                }
+            }
+            if let Some(rate) = state.share_rates.get_mut(share) {
+                *rate = 0.0;
+            }
+            state.messages.push(Message {
+                level: Level::Error,
+                text: format!(
+                    "A training worker failed twice ({error}); its {} are marked failed, and the \
+                     other runs go on.",
+                    runs_text(state, &runs)
+                ),
+            });
+            state.shown.loss += 1;
+            finish_if_done(state, None);
         }
         Msg::MessageLost { error } => {
             // The run's next step never arrives, or its news does not: it is over, and the page
@@ -350,6 +406,8 @@ fn reset_runs(state: &mut State, run_state: RunState) {
     state.grid = None;
     state.data = boundary_points(&state.study.experiment);
     state.steps_per_s = 0.0;
+    state.shares = Vec::new();
+    state.share_rates = Vec::new();
     state.started_ms = None;
     state.telemetry.first_point_ms = None;
     state.telemetry.finished_ms = None;
@@ -373,10 +431,66 @@ fn restart(state: &mut State, autorun: bool, fx: &mut Vec<Effect>) {
         },
     );
     if autorun && state.backend.is_some() && state.backend_asked == state.backend_answered {
+        state.shares = shares(state);
+        state.share_rates = vec![0.0; state.shares.len()];
         fx.push(Effect::StartRunner {
             generation: state.generation,
+            shares: state.shares.clone(),
         });
     }
+}
+
+/// The runs each training worker takes (#33): a sweep on the CPU backend spreads over a pool
+/// (`jobs`, the cores less the page's own, the memory cap: `experiment::pool`); anything else is
+/// one worker's. On a GPU the runs share one device, which one worker owns.
+fn shares(state: &State) -> Vec<Vec<usize>> {
+    let all = || vec![(0..state.points.len()).collect()];
+    let on_cpu = state.backend.as_ref().is_some_and(|b| b.kind == BackendKind::Cpu);
+    if !state.is_sweep() || !on_cpu {
+        return all();
+    }
+    let configs: Vec<_> = state.points.iter().map(|p| p.config.clone()).collect();
+    let cores = state.cores.saturating_sub(1);
+    let workers = crate::experiment::pool::workers(state.study.view.jobs, cores, &configs);
+    if workers <= 1 {
+        return all();
+    }
+    crate::experiment::pool::shares(&configs, workers)
+}
+
+/// "3 runs (lr=0.01, lr=0.1, lr=1)", for a share's message.
+fn runs_text(state: &State, runs: &[usize]) -> String {
+    let names: Vec<String> = runs
+        .iter()
+        .filter_map(|&i| state.points.get(i))
+        .map(|p| crate::link::sweep::describe(&p.knobs))
+        .take(4)
+        .collect();
+    let more = if runs.len() > names.len() { ", …" } else { "" };
+    let n = runs.len();
+    format!(
+        "{n} run{} ({}{more})",
+        if n == 1 { "" } else { "s" },
+        names.join(", ")
+    )
+}
+
+/// When every run has finished (trained all its steps, diverged, or failed with its worker),
+/// the study is over: Done, or Diverged when every run that trained diverged.
+fn finish_if_done(state: &mut State, ended_ms: Option<f64>) -> bool {
+    let finished = !state.runs.is_empty() && state.runs_finished() == state.runs.len();
+    if finished && (ended_ms.is_some() || !state.run_state.is_over()) {
+        state.telemetry.finished_ms = ended_ms.or(state.telemetry.finished_ms);
+        let trained: Vec<&Run> = state.runs.iter().filter(|r| r.failed.is_none()).collect();
+        state.run_state = if trained.is_empty() {
+            RunState::Failed
+        } else if trained.iter().all(|r| r.diverged) {
+            RunState::Diverged
+        } else {
+            RunState::Done
+        };
+    }
+    finished
 }
 
 fn on_frame(state: &mut State, f: FrameReport) {
@@ -400,26 +514,24 @@ fn on_frame(state: &mut State, f: FrameReport) {
         }
         state.grid = Some(grid);
     }
-    // Live speed: steps over wall time between frame ends (includes waiting for the GPU).
+    // Live speed: steps over wall time between frame ends (includes waiting for the GPU), each
+    // worker's own, and the pool's their sum.
     let rate = n as f64 / ((f.ended_ms - f.previous_end_ms).max(1e-3) / 1000.0);
-    state.steps_per_s = if state.steps_per_s == 0.0 {
+    if state.share_rates.len() <= f.share {
+        state.share_rates.resize(f.share + 1, 0.0);
+    }
+    let mine = &mut state.share_rates[f.share];
+    *mine = if *mine == 0.0 {
         rate
     } else {
-        0.8 * state.steps_per_s + 0.2 * rate
+        0.8 * *mine + 0.2 * rate
     };
+    state.steps_per_s = state.share_rates.iter().sum();
     if state.telemetry.first_point_ms.is_none() && state.runs.iter().any(|r| !r.reports.is_empty()) {
         state.telemetry.first_point_ms = Some(f.ended_ms);
     }
     // Finished is finished, even if Pause or Cancel came during the last readback.
-    let finished = !state.runs.is_empty() && state.runs_finished() == state.runs.len();
-    if finished {
-        state.telemetry.finished_ms = Some(f.ended_ms);
-        state.run_state = if state.runs.iter().all(|r| r.diverged) {
-            RunState::Diverged
-        } else {
-            RunState::Done
-        };
-    }
+    let finished = finish_if_done(state, Some(f.ended_ms));
     if !state.is_sweep() || finished || f.ended_ms - state.loss_drawn_ms >= LOSS_CHART_EVERY_MS {
         state.loss_drawn_ms = f.ended_ms;
         state.shown.loss += 1;

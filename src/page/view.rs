@@ -140,6 +140,10 @@ pub fn view(s: &State, now_ms: f64) -> ViewModel {
     ViewModel {
         data: data(s, &figures),
         status: match &s.backend {
+            // A pool says how many workers train (#33).
+            Some(b) if s.workers() > 1 => {
+                format!("Backend: {} · {} training workers", b.summary, s.workers())
+            }
             Some(b) => format!("Backend: {}", b.summary),
             None => "Checking for WebGPU…".into(),
         },
@@ -202,6 +206,8 @@ fn data(s: &State, figures: &Figures) -> Vec<(&'static str, String)> {
         ("backendAnswered", s.backend_answered.to_string()),
         ("step", s.steps_done().to_string()),
         ("stepsPerS", format!("{:.2}", s.steps_per_s)),
+        // Training workers of this generation (a pool, #33).
+        ("pool", s.workers().to_string()),
         // What the faint curve is (the chart's legend is pixels).
         (
             "before",
@@ -322,6 +328,10 @@ fn sweep_bar(s: &State, now_ms: f64) -> Option<SweepBar> {
     if diverged > 0 {
         text.push_str(&format!(" · {diverged} diverged"));
     }
+    let failed = s.runs.iter().filter(|r| r.failed.is_some()).count();
+    if failed > 0 {
+        text.push_str(&format!(" · {failed} failed"));
+    }
     if s.run_state == RunState::Cancelled {
         text.push_str(" · cancelled");
     }
@@ -347,7 +357,9 @@ fn loss_text(v: Option<f32>) -> String {
 /// Status of run `i` in words.
 fn run_status(s: &State, i: usize) -> &'static str {
     let r = &s.runs[i];
-    if r.diverged {
+    if r.failed.is_some() {
+        "failed"
+    } else if r.diverged {
         "diverged"
     } else if r.reports.len() >= r.config.total_steps() {
         "done"

@@ -270,6 +270,9 @@ pub struct Run {
     /// A 2-D classification run's decision boundary at its end (the CLI's figure; the page
     /// keeps its own, read while the run trains).
     pub boundary: Option<crate::train::objective::Boundary>,
+    /// The training worker that held it failed twice (the page's pool, #33): why. It has no
+    /// curve, counts as finished and is marked in the sweep's table; the other runs go on.
+    pub failed: Option<String>,
     /// Divergence, seen report by report.
     watch: Watch,
 }
@@ -288,6 +291,7 @@ impl Run {
             packed_bytes: None,
             seq_views: None,
             boundary: None,
+            failed: None,
             watch: Watch::new(&config),
             config,
         }
@@ -335,7 +339,7 @@ impl Run {
 
     /// Whether the run is over: it trained all its steps or diverged.
     pub fn finished(&self) -> bool {
-        self.diverged || self.reports.len() >= self.config.total_steps()
+        self.diverged || self.failed.is_some() || self.reports.len() >= self.config.total_steps()
     }
 
     /// Appends reports; the first non-finite loss marks the run diverged and ends its history there.

@@ -6,6 +6,10 @@
 //! a fresh one gets the backend choice and the current run. A worker that fails (a trap, out of
 //! memory) is replaced the same way, and the page says what failed.
 //!
+//! A sweep on the CPU may train on a pool (#33): one worker a share of its runs
+//! (`experiment::pool`), the first being the page's own worker; each is watched and replaced as
+//! that one is, and Pause, Cancel and a new run reach every one.
+//!
 //! Workers start on the page's own module, which has no WebGPU (#15). When one says a choice
 //! needs WebGPU, the page fetches and compiles the WebGPU module (once: it is kept compiled) and
 //! replaces that worker with one on it; every later worker runs the WebGPU module too.
@@ -43,30 +47,61 @@ enum WebgpuModule {
     Failed(String),
 }
 
+/// One training worker and what the page knows of it. The first is the page's own worker (it
+/// takes the backend choice, and trains a single run or a sweep's first share); the others exist
+/// while a sweep trains on a pool (#33), each on the CPU with its share of the runs.
+#[derive(Default)]
+struct Lane {
+    worker: Option<Worker>,
+    /// Numbers of the messages posted and of the last one the worker said it took.
+    posted: u64,
+    heard: u64,
+    /// Whether the worker has said anything yet: until then it is loading the module, and the
+    /// watchdog leaves it alone (it takes its messages in order once it runs).
+    booted: bool,
+    /// The generation it follows: the newest whose Start or Steer it has heard (or the page's,
+    /// once a busy worker was replaced); and the numbers of the Starts and Steers not heard yet,
+    /// with their generations.
+    at: u64,
+    unheard: Vec<(u64, u64)>,
+    /// Its Start of the current run (its share of the runs), for a fresh worker to carry on.
+    start: Option<ToWorker>,
+    /// Its share failed once in this generation and started again on a fresh worker.
+    retried: bool,
+    /// Rounds its runner has begun in a generation, and the generation it stopped on Cancel.
+    frames: (u64, u64),
+    stopped: Option<u64>,
+}
+
+impl Lane {
+    /// The generation of its Start, if it has one.
+    fn start_generation(&self) -> Option<u64> {
+        match &self.start {
+            Some(ToWorker::Start { generation, .. }) => Some(*generation),
+            _ => None,
+        }
+    }
+}
+
+/// The ticket of a pool worker's backend choice: the CPU, which the page does not wait on.
+const POOL_TICKET: u64 = 0;
+
 pub struct Remote {
     bus: Rc<Bus>,
     webgpu: RefCell<WebgpuModule>,
-    worker: RefCell<Option<Worker>>,
-    /// Numbers of the messages posted and of the last one the worker said it took.
-    posted: Cell<u64>,
-    heard: Cell<u64>,
-    /// Whether the current worker has said anything yet: until then it is loading the module,
-    /// and the watchdog leaves it alone (it takes its messages in order once it runs).
-    booted: Cell<bool>,
+    lanes: RefCell<Vec<Lane>>,
     /// What a fresh worker needs to carry on: the backend choice (its answer is then not news to
-    /// the page, which already has it), whether WebGPU was lost, the last run and run state.
+    /// the page, which already has it), whether WebGPU was lost, the page's run state.
     backend: Cell<Option<(u64, BackendChoice)>>,
     /// Whether the page has the answer to that choice (else a fresh worker's answer is news).
     backend_answered: Cell<bool>,
     replayed_ticket: Cell<Option<u64>>,
     gpu_lost: Cell<bool>,
-    start: RefCell<Option<ToWorker>>,
     steer: Cell<Option<(u64, RunState)>>,
-    /// The generation the worker follows: the newest whose Start or Steer it has heard (or the
-    /// page's, once a busy worker was replaced), as `data-worker-at` says; and the numbers of the
-    /// Starts and Steers not heard yet, with their generations.
+    /// The generation every worker follows (`data-worker-at`, which the tests wait on), and the
+    /// rounds every worker of a generation has begun, as told to the page.
     worker_at: Cell<u64>,
-    unheard: RefCell<Vec<(u64, u64)>>,
+    frames_told: Cell<(u64, u64)>,
     /// Workers started so far (`data-workers` on the page, which the tests read).
     spawned: Cell<u32>,
 }
@@ -76,32 +111,30 @@ impl Remote {
         let remote = Rc::new(Self {
             bus,
             webgpu: RefCell::new(WebgpuModule::Unneeded),
-            worker: RefCell::new(None),
-            posted: Cell::new(0),
-            heard: Cell::new(0),
-            booted: Cell::new(false),
+            lanes: RefCell::new(vec![Lane::default()]),
             backend: Cell::new(None),
             backend_answered: Cell::new(false),
             replayed_ticket: Cell::new(None),
             gpu_lost: Cell::new(false),
-            start: RefCell::new(None),
             steer: Cell::new(None),
             worker_at: Cell::new(0),
-            unheard: RefCell::new(Vec::new()),
+            frames_told: Cell::new((0, 0)),
             spawned: Cell::new(0),
         });
-        remote.spawn();
+        remote.spawn(0);
         remote
     }
 
-    /// Posts `msg` to the worker as bytes (`page::codec`); returns its number. A message that
+    /// Posts `msg` to worker `lane` as bytes (`page::codec`); returns its number. A message that
     /// cannot be written or posted is said on the page, and the run it belonged to stops.
-    fn post(&self, msg: &ToWorker) -> u64 {
-        let seq = self.posted.get() + 1;
-        self.posted.set(seq);
-        let Some(worker) = self.worker.borrow().clone() else {
-            return seq;
+    fn post(&self, lane: usize, msg: &ToWorker) -> u64 {
+        let (seq, worker) = {
+            let mut lanes = self.lanes.borrow_mut();
+            let Some(l) = lanes.get_mut(lane) else { return 0 };
+            l.posted += 1;
+            (l.posted, l.worker.clone())
         };
+        let Some(worker) = worker else { return seq };
         let posted = codec::to_worker(seq, msg).and_then(|bytes| {
             worker
                 .post_message(&js_sys::Uint8Array::from(bytes.as_slice()))
@@ -120,62 +153,142 @@ impl Remote {
         wasm_bindgen_futures::spawn_local(async move { bus.send(Msg::MessageLost { error }) });
     }
 
+    fn lane_count(&self) -> usize {
+        self.lanes.borrow().len()
+    }
+
     pub fn choose_backend(&self, ticket: u64, choice: BackendChoice) {
         self.backend.set(Some((ticket, choice)));
         self.backend_answered.set(false);
-        self.post(&ToWorker::ChooseBackend { ticket, choice });
+        self.post(0, &ToWorker::ChooseBackend { ticket, choice });
     }
 
     pub fn mark_gpu_lost(&self) {
         self.gpu_lost.set(true);
-        self.post(&ToWorker::MarkGpuLost);
+        self.post(0, &ToWorker::MarkGpuLost);
     }
 
-    /// Starts a run; a worker still busy with the last one is replaced if it does not hear this.
-    pub fn start(self: &Rc<Self>, msg: ToWorker) {
-        *self.start.borrow_mut() = Some(msg.clone());
-        let seq = self.post(&msg);
-        if let ToWorker::Start { generation, .. } = msg {
-            self.unheard.borrow_mut().push((seq, generation));
+    /// Starts a run: each share of `shares` (indices into `configs`) on a worker of its own,
+    /// starting pool workers as needed and letting go of those the run does not use (#33). A
+    /// worker still busy with the last run is replaced if it does not hear this.
+    pub fn start(
+        self: &Rc<Self>,
+        generation: u64,
+        configs: &[crate::knobs::ExperimentConfig],
+        sweep: bool,
+        shares: Vec<Vec<usize>>,
+    ) {
+        let shares = if shares.is_empty() {
+            vec![(0..configs.len()).collect()]
+        } else {
+            shares
+        };
+        // Workers the run does not use are stopped now: they would go on with the old run's
+        // arithmetic until they heard of the new one.
+        let extra: Vec<Lane> = {
+            let mut lanes = self.lanes.borrow_mut();
+            let keep = shares.len().max(1);
+            if lanes.len() > keep {
+                lanes.split_off(keep)
+            } else {
+                Vec::new()
+            }
+        };
+        for lane in extra {
+            if let Some(w) = lane.worker {
+                w.terminate();
+            }
         }
-        self.watch(seq);
+        while self.lane_count() < shares.len() {
+            let lane = self.lane_count();
+            self.lanes.borrow_mut().push(Lane {
+                at: self.worker_at.get(),
+                ..Lane::default()
+            });
+            self.spawn(lane);
+            self.post(lane, &Self::pool_choice());
+        }
+        for (k, share) in shares.iter().enumerate() {
+            let msg = ToWorker::Start {
+                generation,
+                configs: share.iter().filter_map(|&i| configs.get(i).cloned()).collect(),
+                runs: share.clone(),
+                share: k,
+                sweep,
+            };
+            {
+                let mut lanes = self.lanes.borrow_mut();
+                let l = &mut lanes[k];
+                l.start = Some(msg.clone());
+                l.retried = false;
+                l.stopped = None;
+            }
+            let seq = self.post(k, &msg);
+            self.lanes.borrow_mut()[k].unheard.push((seq, generation));
+            self.watch(k, seq);
+        }
     }
 
-    /// Tells the worker the page's run state when it changed. A Cancel or a new generation (Reset,
-    /// a knob change) must reach it within the watchdog's time; a Pause waits for the step.
+    /// A pool worker's backend: the CPU, whatever the page's choice (a pool trains on the CPU).
+    fn pool_choice() -> ToWorker {
+        ToWorker::ChooseBackend {
+            ticket: POOL_TICKET,
+            choice: BackendChoice::Cpu,
+        }
+    }
+
+    /// Tells every worker the page's run state when it changed. A Cancel or a new generation
+    /// (Reset, a knob change) must reach each within the watchdog's time; a Pause waits for the
+    /// step.
     pub fn steer(self: &Rc<Self>, generation: u64, run_state: RunState) {
         let last = self.steer.get();
         if last == Some((generation, run_state)) {
             return;
         }
         self.steer.set(Some((generation, run_state)));
-        let seq = self.post(&ToWorker::Steer {
-            generation,
-            run_state,
-        });
-        self.unheard.borrow_mut().push((seq, generation));
-        // A new generation without a Start (Reset) must free the worker of the old run; with a
-        // Start, the Start is watched, and the worker may be building the new run's trainers.
-        let started =
-            matches!(&*self.start.borrow(), Some(ToWorker::Start { generation: g, .. }) if *g == generation);
         let new_generation = last.is_some_and(|(g, _)| g != generation);
-        if run_state == RunState::Cancelled || (new_generation && !started) {
-            self.watch(seq);
+        for lane in 0..self.lane_count() {
+            let seq = self.post(
+                lane,
+                &ToWorker::Steer {
+                    generation,
+                    run_state,
+                },
+            );
+            // A new generation without a Start (Reset) must free the worker of the old run; with
+            // a Start, the Start is watched, and the worker may be building the new run's
+            // trainers.
+            let started = {
+                let mut lanes = self.lanes.borrow_mut();
+                lanes[lane].unheard.push((seq, generation));
+                lanes[lane].start_generation() == Some(generation)
+            };
+            if run_state == RunState::Cancelled || (new_generation && !started) {
+                self.watch(lane, seq);
+            }
         }
     }
 
-    /// The worker follows `generation` now (`data-worker-at`, which the tests wait on).
-    fn follow(&self, generation: u64) {
-        if generation > self.worker_at.get() {
-            self.worker_at.set(generation);
-            super::dom::set_data("workerAt", &generation.to_string());
+    /// Worker `lane` follows `generation` now; the page hears (`data-worker-at`, which the tests
+    /// wait on) once every worker does.
+    fn follow(&self, lane: usize, generation: u64) {
+        let every = {
+            let mut lanes = self.lanes.borrow_mut();
+            if let Some(l) = lanes.get_mut(lane) {
+                l.at = l.at.max(generation);
+            }
+            lanes.iter().map(|l| l.at).min().unwrap_or(0)
+        };
+        if every > self.worker_at.get() {
+            self.worker_at.set(every);
+            super::dom::set_data("workerAt", &every.to_string());
         }
     }
 
-    /// Replaces the worker unless it has heard message `seq` within [`WATCHDOG_MS`]. Not while it
-    /// is choosing a device: starting WebGPU takes seconds on a software adapter, and a fresh
-    /// worker would only start over.
-    fn watch(self: &Rc<Self>, seq: u64) {
+    /// Replaces worker `lane` unless it has heard message `seq` within [`WATCHDOG_MS`]. Not while
+    /// the page's backend is being chosen: starting WebGPU takes seconds on a software adapter,
+    /// and a fresh worker would only start over.
+    fn watch(self: &Rc<Self>, lane: usize, seq: u64) {
         if !self.backend_answered.get() {
             return;
         }
@@ -188,68 +301,163 @@ impl Remote {
             if frame::now_ms() - t0 > f64::from(WATCHDOG_MS) + 10.0 {
                 frame::sleep(10).await;
             }
-            if me.booted.get() && me.heard.get() < seq && me.posted.get() >= seq {
-                me.replace(None);
+            let stuck = me
+                .lanes
+                .borrow()
+                .get(lane)
+                .is_some_and(|l| l.booted && l.heard < seq && l.posted >= seq);
+            if stuck {
+                me.replace(lane, None);
             }
         });
     }
 
-    /// Terminates the worker and starts a fresh one that carries on where the page is; `failure`
-    /// says what went wrong when it failed (the page is told), `None` when it was only busy.
-    fn replace(self: &Rc<Self>, failure: Option<String>) {
-        if let Some(w) = self.worker.borrow_mut().take() {
-            w.terminate();
-        }
-        // The old worker, and the runs it held, are gone: nothing follows an older generation.
-        self.unheard.borrow_mut().clear();
-        if let Some((g, _)) = self.steer.get() {
-            self.follow(g);
-        }
-        self.spawn();
-        if self.gpu_lost.get() {
-            self.post(&ToWorker::MarkGpuLost);
-        }
-        let failed = match &*self.webgpu.borrow() {
-            WebgpuModule::Failed(reason) => Some(reason.clone()),
-            _ => None,
-        };
-        if let Some(reason) = failed {
-            self.post(&ToWorker::NoWebgpuModule { reason });
-        }
-        if let Some((ticket, choice)) = self.backend.get() {
-            // The answer is swallowed only if the page already had it.
-            self.replayed_ticket
-                .set(self.backend_answered.get().then_some(ticket));
-            self.post(&ToWorker::ChooseBackend { ticket, choice });
-        }
+    /// Terminates worker `lane` and starts a fresh one that carries on where the page is;
+    /// `failure` says what went wrong when it failed, `None` when it was only busy. A single run
+    /// (or a sweep on one worker) that loses its worker stops, and the page says so; a pool's
+    /// worker that fails has its share started again once on a fresh worker, then marked failed,
+    /// while the other workers go on (#33).
+    fn replace(self: &Rc<Self>, lane: usize, failure: Option<String>) {
         let steer = self.steer.get();
-        let start = self.start.borrow().clone();
-        if let Some(error) = failure {
-            self.bus.send(Msg::WorkerFailed { error });
-            return;
-        }
-        // Carry on: the current run starts again on the fresh worker (from its first step, as a
-        // restart does), or a cancelled one is reported stopped.
-        match (start, steer) {
-            (Some(ToWorker::Start { generation, .. }), Some((g, RunState::Cancelled))) if generation == g => {
-                self.bus.send(Msg::RunnerStopped { generation })
+        let (start, retried, pooled) = {
+            let mut lanes = self.lanes.borrow_mut();
+            let pooled = lanes.len() > 1;
+            let Some(l) = lanes.get_mut(lane) else { return };
+            if let Some(w) = l.worker.take() {
+                w.terminate();
             }
-            (Some(start @ ToWorker::Start { generation, .. }), steer) => {
-                if steer.is_none_or(|(g, _)| g <= generation) {
-                    self.post(&start);
-                }
-                if let Some((g, s)) = steer {
-                    self.post(&ToWorker::Steer {
-                        generation: g,
-                        run_state: s,
+            // The old worker, and the runs it held, are gone: nothing follows an older generation.
+            l.unheard.clear();
+            (l.start.clone(), l.retried, pooled)
+        };
+        if let Some((g, _)) = steer {
+            self.follow(lane, g);
+        }
+        self.spawn(lane);
+        if lane == 0 {
+            if self.gpu_lost.get() {
+                self.post(0, &ToWorker::MarkGpuLost);
+            }
+            let failed = match &*self.webgpu.borrow() {
+                WebgpuModule::Failed(reason) => Some(reason.clone()),
+                _ => None,
+            };
+            if let Some(reason) = failed {
+                self.post(0, &ToWorker::NoWebgpuModule { reason });
+            }
+            if let Some((ticket, choice)) = self.backend.get() {
+                // The answer is swallowed only if the page already had it.
+                self.replayed_ticket
+                    .set(self.backend_answered.get().then_some(ticket));
+                self.post(0, &ToWorker::ChooseBackend { ticket, choice });
+            }
+        } else {
+            self.post(lane, &Self::pool_choice());
+        }
+        let generation = start
+            .as_ref()
+            .and_then(|_| self.lanes.borrow()[lane].start_generation());
+        let training = steer
+            .is_some_and(|(g, s)| Some(g) == generation && matches!(s, RunState::Running | RunState::Paused));
+        if let Some(error) = failure {
+            match (pooled && training, generation) {
+                (true, Some(generation)) if !retried => {
+                    self.lanes.borrow_mut()[lane].retried = true;
+                    self.carry_on(lane, start, steer);
+                    self.bus.send(Msg::ShareRestarted {
+                        generation,
+                        share: lane,
+                        error,
                     });
                 }
+                (true, Some(generation)) => {
+                    // The fresh worker idles: its share is marked failed, the others go on.
+                    self.lanes.borrow_mut()[lane].start = None;
+                    self.bus.send(Msg::ShareFailed {
+                        generation,
+                        share: lane,
+                        error,
+                    });
+                }
+                _ => self.bus.send(Msg::WorkerFailed { error }),
             }
-            _ => {}
+            return;
+        }
+        // Only busy: the current run starts again on the fresh worker (from its first step, as a
+        // restart does), or a cancelled one is reported stopped.
+        match (generation, steer) {
+            (Some(generation), Some((g, RunState::Cancelled))) if generation == g => {
+                self.stopped(lane, generation)
+            }
+            _ => self.carry_on(lane, start, steer),
         }
     }
 
-    fn spawn(self: &Rc<Self>) {
+    /// A fresh worker `lane` takes up `start` (unless a newer generation replaced it) and the
+    /// page's run state.
+    fn carry_on(self: &Rc<Self>, lane: usize, start: Option<ToWorker>, steer: Option<(u64, RunState)>) {
+        if let Some(start @ ToWorker::Start { generation, .. }) = start
+            && steer.is_none_or(|(g, _)| g <= generation)
+        {
+            self.post(lane, &start);
+        }
+        if let Some((g, s)) = steer {
+            self.post(
+                lane,
+                &ToWorker::Steer {
+                    generation: g,
+                    run_state: s,
+                },
+            );
+        }
+    }
+
+    /// Worker `lane`'s runner of `generation` stopped on Cancel: the page hears once every
+    /// worker with a share of it has.
+    fn stopped(&self, lane: usize, generation: u64) {
+        let all = {
+            let mut lanes = self.lanes.borrow_mut();
+            if let Some(l) = lanes.get_mut(lane) {
+                l.stopped = Some(generation);
+            }
+            lanes
+                .iter()
+                .filter(|l| l.start_generation() == Some(generation))
+                .all(|l| l.stopped == Some(generation))
+        };
+        if all {
+            self.bus.send(Msg::RunnerStopped { generation });
+        }
+    }
+
+    /// Worker `lane` began a round of `generation`: the page counts a round once every worker with
+    /// a share of it has begun one more (the tests wait on rounds, e.g. two after a Pause).
+    fn frame_begun(&self, lane: usize, generation: u64) {
+        let every = {
+            let mut lanes = self.lanes.borrow_mut();
+            if let Some(l) = lanes.get_mut(lane) {
+                l.frames = if l.frames.0 == generation {
+                    (generation, l.frames.1 + 1)
+                } else {
+                    (generation, 1)
+                };
+            }
+            lanes
+                .iter()
+                .filter(|l| l.start_generation() == Some(generation))
+                .map(|l| if l.frames.0 == generation { l.frames.1 } else { 0 })
+                .min()
+                .unwrap_or(0)
+        };
+        let (g, told) = self.frames_told.get();
+        let told = if g == generation { told } else { 0 };
+        for n in told..every {
+            self.frames_told.set((generation, n + 1));
+            self.bus.send(Msg::RunnerFrame { generation });
+        }
+    }
+
+    fn spawn(self: &Rc<Self>, lane: usize) {
         self.spawned.set(self.spawned.get() + 1);
         super::dom::set_data("workers", &self.spawned.get().to_string());
         let options = WorkerOptions::new();
@@ -263,7 +471,7 @@ impl Remote {
         };
         let me = self.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            me.hear(e.data());
+            me.hear(lane, e.data());
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget(); // one per worker; a worker lives until it fails or is replaced
@@ -271,11 +479,14 @@ impl Remote {
         let on_error = Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
             e.prevent_default();
             let what = e.message();
-            me.replace(Some(if what.is_empty() {
-                "the worker stopped".into()
-            } else {
-                what
-            }));
+            me.replace(
+                lane,
+                Some(if what.is_empty() {
+                    "the worker stopped".into()
+                } else {
+                    what
+                }),
+            );
         });
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
@@ -293,13 +504,18 @@ impl Remote {
         if let Err(e) = worker.post_message(&msg) {
             web_sys::console::error_1(&e);
         }
-        *self.worker.borrow_mut() = Some(worker);
+        let mut lanes = self.lanes.borrow_mut();
+        let Some(l) = lanes.get_mut(lane) else {
+            worker.terminate();
+            return;
+        };
+        l.worker = Some(worker);
         // A fresh worker has heard nothing yet; older numbers are not waited on.
-        self.heard.set(self.posted.get());
-        self.booted.set(false);
+        l.heard = l.posted;
+        l.booted = false;
     }
 
-    fn hear(self: &Rc<Self>, data: JsValue) {
+    fn hear(self: &Rc<Self>, lane: usize, data: JsValue) {
         let msg: FromWorker = if let Some(bytes) = data.dyn_ref::<js_sys::Uint8Array>() {
             match codec::from_worker(&bytes.to_vec()) {
                 Ok(m) => m,
@@ -319,40 +535,50 @@ impl Remote {
             return;
         };
         // Its first word: a worker that fails before it has said anything failed to start.
-        let first = !self.booted.replace(true);
+        let first = match self.lanes.borrow_mut().get_mut(lane) {
+            Some(l) => !std::mem::replace(&mut l.booted, true),
+            None => return, // a worker let go of
+        };
         match msg {
             FromWorker::Heard(seq) => {
-                self.heard.set(self.heard.get().max(seq));
-                let heard: Vec<u64> = {
-                    let mut unheard = self.unheard.borrow_mut();
-                    let g = unheard
+                let heard: Option<u64> = {
+                    let mut lanes = self.lanes.borrow_mut();
+                    let l = &mut lanes[lane];
+                    l.heard = l.heard.max(seq);
+                    let g = l
+                        .unheard
                         .iter()
                         .filter(|&&(s, _)| s <= seq)
                         .map(|&(_, g)| g)
-                        .collect();
-                    unheard.retain(|&(s, _)| s > seq);
+                        .max();
+                    l.unheard.retain(|&(s, _)| s > seq);
                     g
                 };
-                if let Some(g) = heard.into_iter().max() {
-                    self.follow(g);
+                if let Some(g) = heard {
+                    self.follow(lane, g);
                 }
             }
-            FromWorker::NeedsWebgpu { ticket } => self.need_webgpu(ticket),
+            FromWorker::NeedsWebgpu { ticket } if lane == 0 => self.need_webgpu(ticket),
+            FromWorker::NeedsWebgpu { .. } => {}
             FromWorker::Unreadable { error } => self.bus.send(Msg::MessageLost { error }),
             FromWorker::Page(msg) => match *msg {
                 Msg::WorkerFailed { error } => {
                     // A worker on the WebGPU module that cannot start (its glue not fetched, no
                     // memory for the larger module) would fail again on every replacement: the
                     // next ones run the page's module, and choices that need WebGPU get the CPU.
-                    if first && matches!(&*self.webgpu.borrow(), WebgpuModule::Ready { .. }) {
+                    if first && lane == 0 && matches!(&*self.webgpu.borrow(), WebgpuModule::Ready { .. }) {
                         *self.webgpu.borrow_mut() = WebgpuModule::Failed(error.clone());
                     }
-                    self.replace(Some(error))
+                    self.replace(lane, Some(error))
                 }
+                // A pool worker's CPU choice is not the page's.
+                Msg::BackendReady { .. } if lane > 0 => {}
                 Msg::BackendReady { ticket, .. } if self.replayed_ticket.get() == Some(ticket) => {
                     // A fresh worker took the page's backend choice again: not news to the page.
                     self.replayed_ticket.set(None);
                 }
+                Msg::RunnerFrame { generation } => self.frame_begun(lane, generation),
+                Msg::RunnerStopped { generation } => self.stopped(lane, generation),
                 msg => {
                     if let Msg::BackendReady { ticket, .. } = &msg
                         && self.backend.get().is_some_and(|(t, _)| t == *ticket)
@@ -365,9 +591,9 @@ impl Remote {
         }
     }
 
-    /// The worker, on the page's module, has a WebGPU adapter for the choice `ticket`: load the
-    /// WebGPU module and replace the worker with one on it, or tell it the module failed so that
-    /// it answers with the CPU.
+    /// The first worker, on the page's module, has a WebGPU adapter for the choice `ticket`: load
+    /// the WebGPU module and replace the worker with one on it, or tell it the module failed so
+    /// that it answers with the CPU.
     fn need_webgpu(self: &Rc<Self>, ticket: u64) {
         if self.backend.get().is_none_or(|(t, _)| t != ticket) {
             return; // an older choice's answer
@@ -378,7 +604,7 @@ impl Remote {
             // Workers spawned since run it; this one cannot have been: start one that does.
             WebgpuModule::Ready { .. } => {
                 let me = self.clone();
-                wasm_bindgen_futures::spawn_local(async move { me.replace(None) });
+                wasm_bindgen_futures::spawn_local(async move { me.replace(0, None) });
                 return;
             }
         }
@@ -389,14 +615,14 @@ impl Remote {
                 Ok(webgpu_module::Loaded { glue, wasm, module }) => {
                     webgpu_module::keep_offline(&[&glue, &wasm]);
                     *me.webgpu.borrow_mut() = WebgpuModule::Ready { glue, module };
-                    me.replace(None);
+                    me.replace(0, None);
                 }
                 Err(reason) => {
                     web_sys::console::warn_1(&format!("tinytune: the WebGPU module: {reason}").into());
                     *me.webgpu.borrow_mut() = WebgpuModule::Failed(reason.clone());
-                    me.post(&ToWorker::NoWebgpuModule { reason });
+                    me.post(0, &ToWorker::NoWebgpuModule { reason });
                     if let Some((ticket, choice)) = me.backend.get() {
-                        me.post(&ToWorker::ChooseBackend { ticket, choice });
+                        me.post(0, &ToWorker::ChooseBackend { ticket, choice });
                     }
                 }
             }

@@ -11,7 +11,7 @@ use web_sys::{HtmlElement, MouseEvent};
 use super::bus::Bus;
 use super::remote::Remote;
 use super::{dom, export, knobs, render};
-use crate::page::{Effect, Export, Msg, Shortcut, ToWorker};
+use crate::page::{Effect, Export, Msg, Shortcut};
 
 /// Start-up: build the controls, start the training worker, wire the events, then read the link.
 pub fn boot() {
@@ -30,7 +30,12 @@ pub fn boot() {
     let query = web_sys::window()
         .and_then(|w| w.location().search().ok())
         .unwrap_or_default();
-    bus.send(Msg::Boot { query });
+    // Logical processors, which a pool of training workers spreads a sweep over (#33).
+    let cores = web_sys::window()
+        .map(|w| w.navigator().hardware_concurrency())
+        .filter(|c| c.is_finite() && *c >= 1.0)
+        .map_or(1, |c| c as usize);
+    bus.send(Msg::Boot { query, cores });
 }
 
 /// Carries out `effects` in order, then tells the worker the run state if it changed (Pause,
@@ -47,16 +52,13 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
             Effect::ToggleFullScreen => toggle_full_screen(),
             Effect::ChooseBackend { ticket, choice } => remote.choose_backend(ticket, choice),
             Effect::MarkGpuLost => remote.mark_gpu_lost(),
-            Effect::StartRunner { generation } => {
-                let start = {
+            Effect::StartRunner { generation, shares } => {
+                let (configs, sweep) = {
                     let s = bus.state();
-                    ToWorker::Start {
-                        generation,
-                        configs: s.points.iter().map(|p| p.config.clone()).collect(),
-                        sweep: s.is_sweep(),
-                    }
+                    let configs: Vec<_> = s.points.iter().map(|p| p.config.clone()).collect();
+                    (configs, s.is_sweep())
                 };
-                remote.start(start);
+                remote.start(generation, &configs, sweep, shares);
             }
             Effect::Export(what) => {
                 let state = bus.state();

@@ -172,6 +172,8 @@ pub fn worker_message(data: JsValue) {
         ToWorker::Start {
             generation,
             configs,
+            runs,
+            share,
             sweep,
         } => {
             port.control.state.set((generation, None));
@@ -201,7 +203,10 @@ pub fn worker_message(data: JsValue) {
                     return; // a newer study took over while this one was timed
                 };
                 regrid(&port, generation, &configs);
-                if let Some(kept) = runner::run(&*port, device, is_gpu, configs, sweep, generation).await {
+                let mine = runner::Share { runs, share };
+                if let Some(kept) =
+                    runner::run(&*port, device, is_gpu, configs, mine, sweep, generation).await
+                {
                     *port.kept.borrow_mut() = Some(kept);
                 }
             });

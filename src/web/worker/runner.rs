@@ -78,6 +78,13 @@ pub trait Outbox {
 /// them when only a PTQ knob moves.
 pub type Kept = (ExperimentConfig, Vec<crate::model::quant::weights::LayerWeights>);
 
+/// Which of the study's runs these are (#33): `runs[j]` is the study's index of the runner's
+/// j-th config (empty: the configs in order), and `share` the pool's share they make up.
+pub struct Share {
+    pub runs: Vec<usize>,
+    pub share: usize,
+}
+
 /// Trains `configs` as `generation` on `device` (a sweep when `sweep`: no side charts); returns
 /// the weights of a single quantized run that ended.
 pub async fn run(
@@ -85,9 +92,12 @@ pub async fn run(
     device: Device,
     gpu: bool,
     configs: Vec<ExperimentConfig>,
+    mine: Share,
     sweep: bool,
     generation: u64,
 ) -> Option<Kept> {
+    // The study's index of each run here, which the page's reports go by.
+    let index = |j: usize| mine.runs.get(j).copied().unwrap_or(j);
     let started = frame::now_ms();
     let mut trainers = Vec::with_capacity(configs.len());
     for c in &configs {
@@ -158,7 +168,7 @@ pub async fn run(
             }
             let before = outs.len();
             outs.extend((0..chunk).map_while(|_| trainers[i].step()));
-            counts.push((i, outs.len() - before));
+            counts.push((index(i), outs.len() - before));
             cursor = (i + 1) % trainers.len();
         }
         let n = outs.len();
@@ -207,9 +217,9 @@ pub async fn run(
             steps_since_side = steps_since_side.saturating_add(n);
         }
         steps_taken += n;
-        let mut mine = reports.iter();
-        for &(i, n) in &counts {
-            for r in mine.by_ref().take(n) {
+        let mut read = reports.iter();
+        for (&i, &(_, n)) in active.iter().zip(&counts) {
+            for r in read.by_ref().take(n) {
                 if !runs[i].diverged {
                     runs[i].see(r);
                 }
@@ -242,6 +252,7 @@ pub async fn run(
                 });
         out.send(Msg::Frame(FrameReport {
             generation,
+            share: mine.share,
             counts,
             reports,
             started_ms: t0,
