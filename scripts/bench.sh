@@ -6,6 +6,8 @@
 #   scripts/bench.sh presets          every gallery preset: wall time natively and in the browser (CPU)
 #   scripts/bench.sh memory           the memory cap's estimate (tinytune --costs) against the CLI's
 #                                     peak resident memory on links near the caps
+#   scripts/bench.sh pool [N]    sweeps on one worker and on N (default 2), interleaved: natively
+#                                (--jobs) and in the browser (jobs=, the CPU backend's pool, #33)
 #   TORCH_PY=… scripts/bench.sh gpt   the reference transformer natively, tinytune and PyTorch
 #                                     interleaved (ROUNDS rounds, both at 1 and at 2 threads):
 #                                     steady steps/s and tokens/s, and the ratios of each round
@@ -37,6 +39,30 @@ peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
 print(f"| `{q}` | {est / 1e6:.0f} | {peak / 1e6:.0f} | {est / peak:.2f} |")
 PY
   done
+  exit 0
+fi
+if [ "${1:-}" = pool ]; then
+  n="${2:-2}"
+  lrs='0.0001,0.00015,0.0002,0.0003,0.0005,0.0007,0.001,0.0015,0.002,0.003,0.005,0.007,0.01,0.015,0.02,0.03'
+  # The gallery's sweeps the issue names, and 16-run learning-rate sweeps of the reference MLP
+  # (its defaults) and of the reference transformer (20 steps a run).
+  cases=(e1 e8 e4 gpt-width "mlp-lr16=v=1&sweep=lr:$lrs"
+    "gpt-lr16=v=1&task=text&w=128&d=2&heads=4&ctx=64&bs=32&n=1024&steps=20&sweep=lr:$lrs")
+  echo "native: wall time (s) with --jobs 1 and --jobs $n, interleaved"
+  for c in "${cases[@]}"; do
+    for j in 1 "$n"; do
+      if [[ $c == *=* ]]; then
+        args=("${c#*=}")
+      else
+        args=(--preset "$c")
+      fi
+      line=$("$CARGO_TARGET_DIR/release/tinytune" "${args[@]}" --summary --jobs "$j" 2>&1 >/dev/null | grep 'run(s)')
+      echo "{\"case\": \"${c%%=*}\", \"jobs\": $j, \"wall_s\": $(sed -E 's/.* in ([0-9.]+) s.*/\1/' <<<"$line")}"
+    done
+  done
+  trunk build --release >/dev/null 2>&1
+  echo "browser (CPU backend): wall time (s) with jobs=1 and jobs=$n, interleaved"
+  node bench/pool.mjs "$n" "${cases[@]}"
   exit 0
 fi
 if [ "${1:-}" = gpt ]; then

@@ -63,10 +63,10 @@ struct Cli {
     /// Steps between readbacks (the page reads once per frame; this only affects speed).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     chunk: u64,
-    /// A sweep's runs spread over this many threads on the CPU backend, each run on one (the
-    /// link's `jobs`, which it overrides): auto = one a core (rayon's, so `RAYON_NUM_THREADS`
-    /// caps it), at most one a run, within the memory cap. The results are the same with any
-    /// number.
+    /// A sweep's runs spread over this many threads on the CPU backend, each thread taking the
+    /// next run, the heaviest first (the link's `jobs`, which it overrides): auto = one a core
+    /// (rayon's, so `RAYON_NUM_THREADS` caps it), at most one a run, within the memory cap. The
+    /// results are the same with any number.
     #[arg(long, value_name = "N|auto", value_parser = parse_jobs)]
     jobs: Option<Jobs>,
 }
@@ -244,9 +244,8 @@ fn run(cli: Cli) -> ExitCode {
                     eprint!("\rtinytune: sweep {done}/{total} runs done");
                 };
                 let trained = if workers > 1 {
-                    let shares = pool::shares(&configs, workers);
-                    eprintln!("tinytune: {} runs on {} threads", points.len(), shares.len());
-                    train::train_sweep_pooled(&points, &device, cli.chunk as usize, &shares, progress)
+                    eprintln!("tinytune: {} runs on {workers} threads", points.len());
+                    train::train_sweep_pooled(&points, &device, cli.chunk as usize, workers, progress)
                 } else {
                     pollster::block_on(train::train_sweep(&points, &device, cli.chunk as usize, progress))
                 };

@@ -1,7 +1,7 @@
 //! A sweep over several training workers (#33): how many (`jobs`, cores, runs, the memory cap),
 //! which runs each takes, and that a run's curve is the same whichever worker trains it.
 
-use tinytune::experiment::pool::{shares, workers};
+use tinytune::experiment::pool::{by_work, shares, workers};
 use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::view::Jobs;
 use tinytune::link::url::{parse, parse_strict, to_query};
@@ -58,22 +58,38 @@ fn workers_are_the_cores_asked_for_at_most_one_a_run() {
 }
 
 #[test]
-fn the_memory_cap_counts_every_worker() {
-    // Eighteen runs whose state alone takes most of the 1 GB cap: each worker adds the program's
-    // 8 MB, so only as many fit as the room left allows.
-    let big = configs("task=digits&w=1024&d=3&bs=128&steps=10&sweep=seed:1..18");
-    let state: f64 = big.iter().map(|c| c.memory_bytes() - 8e6).sum();
-    let room = ((1e9 - state) / 8e6).floor() as usize;
+fn the_memory_cap_counts_every_workers_program_and_step() {
+    // A pool adds a copy a worker of the program and of a step's activations (a run's state is
+    // in one worker or another): as many workers as those copies fit in the 1 GB cap.
+    let c = configs("task=text&w=128&d=2&heads=4&ctx=64&bs=32&n=1024&steps=20&sweep=lr:0.001..0.016+0.001");
+    let items = c[0].memory();
+    let each: f64 = items[0].bytes + items.iter().filter(|m| m.step).map(|m| m.bytes).sum::<f64>();
     assert!(
-        room > 0 && room < big.len(),
-        "the case tests the cap: room for {room}"
+        items.iter().any(|m| !m.step && m.what.starts_with("weights")),
+        "state is not a step's"
     );
-    assert_eq!(workers(Jobs::Auto, 16, &big), room.min(big.len()));
-    // Past the cap without any pool, one worker as before.
-    let huge = configs("w=2048&d=2&steps=10&sweep=seed:1..12");
-    let state: f64 = huge.iter().map(|c| c.memory_bytes()).sum();
-    assert!(state > 1e9);
-    assert_eq!(workers(Jobs::Auto, 16, &huge), 1);
+    let fit = (1e9 / each).floor() as usize;
+    assert!((2..16).contains(&fit), "the case tests the cap: {fit} fit");
+    assert_eq!(workers(Jobs::Auto, 64, &c), fit);
+    // A long context's attention scores take 235 MB a step: three workers' copies fit.
+    let long = configs("task=text&ctx=512&heads=8&w=64&d=1&bs=7&n=1024&steps=5&sweep=lr:0.001..0.008+0.001");
+    assert_eq!(long.len(), 8);
+    assert_eq!(workers(Jobs::Auto, 64, &long), 3);
+    // e4's 130 runs hold about 2 GB of state in all, as one worker holds them; a pool's
+    // copies of the program and a step are small beside the cap.
+    let e4 = configs(tinytune::link::presets::find("e4").unwrap().query);
+    let state: f64 = e4
+        .iter()
+        .map(|c| {
+            c.memory()
+                .iter()
+                .filter(|m| !m.step)
+                .map(|m| m.bytes)
+                .sum::<f64>()
+        })
+        .sum();
+    assert!(state > 1e9, "{state:e}");
+    assert_eq!(workers(Jobs::Auto, 15, &e4), 15);
 }
 
 #[test]
@@ -96,6 +112,10 @@ fn shares_take_every_run_once_in_run_order_and_balance_the_work() {
     assert!(gap <= c[3].training_flops(), "{s:?}: {gap:e}");
     // The same every time.
     assert_eq!(shares(&c, 3), shares(&c, 3));
+    // The CLI's threads take the runs heaviest first: the widest, in run order among equals.
+    let order = by_work(&c);
+    assert_eq!(&order[..2], &[3, 7]);
+    assert_eq!(&order[6..], &[0, 4]);
 }
 
 #[test]
@@ -104,10 +124,9 @@ fn a_pooled_sweep_gives_each_run_the_curve_it_has_alone() {
     let points = study.sweep.expand(&study.experiment).unwrap();
     let device = backend::cpu();
     let alone = pollster::block_on(train::train_sweep(&points, &device, 7, |_, _| {})).unwrap();
-    let configs: Vec<_> = points.iter().map(|p| p.config.clone()).collect();
     for k in [2, 3] {
         let last = std::sync::Mutex::new((0, 0));
-        let pooled = train::train_sweep_pooled(&points, &device, 7, &shares(&configs, k), |d, t| {
+        let pooled = train::train_sweep_pooled(&points, &device, 7, k, |d, t| {
             *last.lock().unwrap() = (d, t);
         })
         .unwrap();

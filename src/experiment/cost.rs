@@ -157,6 +157,7 @@ impl ExperimentConfig {
             what: "the program and its bundled data",
             bytes: 8e6,
             key: size_key,
+            step: false,
         }];
         // Weights, gradients and Adam's two moments; the adaptation phase adds its adapters'
         // four and keeps the pre-trained weights for ΔW.
@@ -169,6 +170,7 @@ impl ExperimentConfig {
             what: "weights, gradients and optimizer state",
             bytes: f * (4.0 * params + params + 4.0 * adapters),
             key: size_key,
+            step: false,
         });
         items.extend(self.arch().step_memory(self, batch));
         if self.quant.enabled() {
@@ -177,6 +179,7 @@ impl ExperimentConfig {
                 what: "quantization",
                 bytes: f * 2.5 * self.trials() * self.quantized_weights(),
                 key: &keys::QCLIP,
+                step: true,
             });
         }
         items

@@ -15,6 +15,9 @@ pub struct MemoryItem {
     pub what: &'static str,
     pub bytes: f64,
     pub key: &'static Key,
+    /// Held only while a step (or an evaluation) runs: runs that take turns on one worker
+    /// share it, and each worker of a pool holds its own (#33).
+    pub step: bool,
 }
 
 /// A model family's arithmetic.

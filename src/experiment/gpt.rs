@@ -109,11 +109,13 @@ impl Architecture for Gpt {
                 what: "activations",
                 bytes: f * batch * t * per_token,
                 key: &keys::BS,
+                step: true,
             },
             MemoryItem {
                 what: "attention scores",
                 bytes: f * (batch * scores).max(2.0 * val * heads * t * t),
                 key: &keys::CTX,
+                step: true,
             },
         ]
     }

@@ -36,11 +36,13 @@ pub fn vector_step_memory(cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem>
             what: "activations",
             bytes: f * 3.0 * batch * outs,
             key: &keys::BS,
+            step: true,
         },
         MemoryItem {
             what: "data and validation",
             bytes: f * (2.0 * n * widest + 2.0 * n * io),
             key: &keys::N,
+            step: false,
         },
     ]
 }

@@ -15,25 +15,43 @@ const STEP_OVERHEAD_FLOP: f64 = 2e6;
 
 /// Workers for `configs` with `jobs` where `cores` can train at once (the page: the browser's
 /// cores less one, which the page itself and its charts need; the CLI: every core). At most one
-/// a run, and no more than the memory cap holds: every run's state is in one worker or another,
-/// and each further worker adds its own copy of the program (`ExperimentConfig::memory`'s first
-/// item), so the pool's estimate is the runs' state plus a program per worker. A sweep whose
-/// runs alone reach the cap keeps one worker, as before pools.
+/// a run, and no more than the memory cap holds. A run's weights, optimizer state and data live
+/// in one worker or another, the same in all however the runs are shared; what a pool adds is a
+/// copy a worker of the program and of a step's activations (freed between steps, so the runs
+/// taking turns on one worker share them): those copies, the largest step's for every worker,
+/// must fit [`limits::MEMORY_BYTES`], the cap of one run.
 pub fn workers(jobs: Jobs, cores: usize, configs: &[ExperimentConfig]) -> usize {
     let wanted = match jobs {
         Jobs::Auto => cores,
         Jobs::Count(n) => n,
     };
-    let program = configs.first().map_or(0.0, program_bytes);
-    let state: f64 = configs.iter().map(|c| c.memory_bytes() - program_bytes(c)).sum();
-    let room = ((limits::MEMORY_BYTES - state) / program.max(1.0)).floor();
-    let by_memory = if room >= 1.0 { room as usize } else { 1 };
+    let each = configs.iter().map(per_worker_bytes).fold(0.0, f64::max);
+    let by_memory = (limits::MEMORY_BYTES / each.max(1.0)).floor().max(1.0) as usize;
     wanted.min(configs.len()).min(by_memory).max(1)
 }
 
-/// The program's share of one run's memory estimate (held once per worker, whatever its runs).
-fn program_bytes(c: &ExperimentConfig) -> f64 {
-    c.memory().first().map_or(0.0, |m| m.bytes)
+/// What every worker holds of a run besides its state: the program, and a step's memory.
+fn per_worker_bytes(c: &ExperimentConfig) -> f64 {
+    let mut items = c.memory().into_iter();
+    let program = items.next().map_or(0.0, |m| m.bytes);
+    program + items.filter(|m| m.step).map(|m| m.bytes).sum::<f64>()
+}
+
+/// Every run's estimated work: its arithmetic plus a fixed cost a step.
+fn work(configs: &[ExperimentConfig]) -> Vec<f64> {
+    configs
+        .iter()
+        .map(|c| c.training_flops() + STEP_OVERHEAD_FLOP * c.total_steps() as f64)
+        .collect()
+}
+
+/// The runs (indices into `configs`) from the heaviest to the lightest by estimated work, ties in
+/// run order: the order threads that each take the next run should take them in (the CLI).
+pub fn by_work(configs: &[ExperimentConfig]) -> Vec<usize> {
+    let work = work(configs);
+    let mut order: Vec<usize> = (0..configs.len()).collect();
+    order.sort_by(|&a, &b| work[b].total_cmp(&work[a]).then(a.cmp(&b)));
+    order
 }
 
 /// The runs (indices into `configs`) each of `workers` trains, balanced by their estimated
@@ -43,15 +61,10 @@ fn program_bytes(c: &ExperimentConfig) -> f64 {
 /// a run that diverges stops early and leaves its worker idle sooner.
 pub fn shares(configs: &[ExperimentConfig], workers: usize) -> Vec<Vec<usize>> {
     let workers = workers.clamp(1, configs.len().max(1));
-    let work: Vec<f64> = configs
-        .iter()
-        .map(|c| c.training_flops() + STEP_OVERHEAD_FLOP * c.total_steps() as f64)
-        .collect();
-    let mut order: Vec<usize> = (0..configs.len()).collect();
-    order.sort_by(|&a, &b| work[b].total_cmp(&work[a]).then(a.cmp(&b)));
+    let work = work(configs);
     let mut load = vec![0.0_f64; workers];
     let mut out = vec![Vec::new(); workers];
-    for i in order {
+    for i in by_work(configs) {
         let lightest = (0..workers)
             .min_by(|&a, &b| load[a].total_cmp(&load[b]).then(a.cmp(&b)))
             .unwrap_or(0);

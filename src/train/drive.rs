@@ -197,42 +197,52 @@ pub async fn train_sweep(
     Ok(runs)
 }
 
-/// A sweep spread over threads (the CLI's `--jobs`, #33): each share of runs
-/// (`experiment::pool::shares`) trains as [`train_sweep`] trains a whole sweep, on a thread of
-/// rayon's pool of its own (the caller's pool needs a thread a share for them to run at once);
-/// the runs come back in the sweep's order. A run trains as it would alone, whichever share it
-/// is in. `progress(done_runs, total_runs)` after every share of steps, from any thread.
+/// A sweep spread over `threads` threads (the CLI's `--jobs`, #33): each thread takes the next
+/// run not yet taken, the heaviest first (`experiment::pool::by_work`), and trains it to its end
+/// as [`train_sweep`] trains a run, so a thread whose run diverged early takes another at once
+/// (the page interleaves fixed shares instead, so that its figure grows as a whole). The caller's
+/// rayon pool needs a thread a job for them to run at once; the runs come back in the sweep's
+/// order, each as it trains alone. `progress(done_runs, total_runs)` after every run, from any
+/// thread.
 #[cfg(not(target_family = "wasm"))]
 pub fn train_sweep_pooled(
     points: &[crate::link::sweep::SweepPoint],
     device: &Device,
     chunk: usize,
-    shares: &[Vec<usize>],
+    threads: usize,
     progress: impl Fn(usize, usize) + Sync,
 ) -> Result<Vec<Run>, String> {
-    use rayon::prelude::*;
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let done: Vec<AtomicUsize> = shares.iter().map(|_| AtomicUsize::new(0)).collect();
-    let trained: Vec<Result<Vec<Run>, String>> = shares
-        .par_iter()
-        .with_max_len(1)
-        .enumerate()
-        .map(|(k, share)| {
-            let mine: Vec<_> = share.iter().map(|&i| points[i].clone()).collect();
-            pollster::block_on(train_sweep(&mine, device, chunk, |d, _| {
-                done[k].store(d, Ordering::Relaxed);
-                progress(done.iter().map(|d| d.load(Ordering::Relaxed)).sum(), points.len());
-            }))
-        })
-        .collect();
-    let mut runs: Vec<Option<Run>> = vec![None; points.len()];
-    for (share, result) in shares.iter().zip(trained) {
-        for (&i, run) in share.iter().zip(result?) {
-            runs[i] = Some(run);
+    let configs: Vec<ExperimentConfig> = points.iter().map(|p| p.config.clone()).collect();
+    let order = crate::experiment::pool::by_work(&configs);
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let runs: Mutex<Vec<Option<Result<Run, String>>>> = Mutex::new(vec![None; points.len()]);
+    rayon::scope(|scope| {
+        for _ in 0..threads.clamp(1, points.len().max(1)) {
+            scope.spawn(|_| {
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let point = std::slice::from_ref(&points[i]);
+                    let trained = pollster::block_on(train_sweep(point, device, chunk, |_, _| {}))
+                        .and_then(|mut r| r.pop().ok_or_else(|| "no run".to_string()));
+                    let failed = trained.is_err();
+                    if let Ok(mut all) = runs.lock() {
+                        all[i] = Some(trained);
+                    }
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, points.len());
+                    if failed {
+                        break;
+                    }
+                }
+            });
         }
-    }
+    });
+    let runs = runs
+        .into_inner()
+        .map_err(|_| "a training thread panicked".to_string())?;
     runs.into_iter()
         .enumerate()
-        .map(|(i, r)| r.ok_or_else(|| format!("run {i} was in no share")))
+        .map(|(i, r)| r.unwrap_or_else(|| Err(format!("run {i} was not trained"))))
         .collect()
 }
