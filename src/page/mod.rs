@@ -5,6 +5,7 @@
 
 pub mod codec;
 mod msg;
+mod pool;
 mod state;
 mod update;
 mod view;

@@ -207,6 +207,27 @@ impl State {
         self.shares.len().max(1)
     }
 
+    /// When every run has finished (trained all its steps, diverged, or failed with its
+    /// worker), the study is over: Done, Diverged when every run that trained diverged, Failed
+    /// when none trained. `ended_ms` is the last frame's end (a frame settles whatever the run
+    /// state: finished is finished, even if Pause or Cancel came during its readback); without
+    /// one, a study already over stays as it is. Returns whether every run has finished.
+    pub fn settle(&mut self, ended_ms: Option<f64>) -> bool {
+        let finished = !self.runs.is_empty() && self.runs_finished() == self.runs.len();
+        if finished && (ended_ms.is_some() || !self.run_state.is_over()) {
+            self.telemetry.finished_ms = ended_ms.or(self.telemetry.finished_ms);
+            let trained: Vec<&Run> = self.runs.iter().filter(|r| r.failed.is_none()).collect();
+            self.run_state = if trained.is_empty() {
+                RunState::Failed
+            } else if trained.iter().all(|r| r.diverged) {
+                RunState::Diverged
+            } else {
+                RunState::Done
+            };
+        }
+        finished
+    }
+
     /// Whether the runner of `generation` should step now.
     pub fn should_step(&self, generation: u64) -> bool {
         self.generation == generation && self.run_state == RunState::Running

@@ -4,6 +4,7 @@
 //! every transition is tested natively (`tests/page.rs`).
 
 use super::msg::{Effect, FrameReport, Msg};
+use super::pool;
 use super::state::{
     BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, State, boundary_points, cpu_backend,
 };
@@ -240,56 +241,12 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             generation,
             share,
             error,
-        } => {
-            if generation != state.generation {
-                return fx;
-            }
-            // Its runs start again from their first step: what they had is thrown away, so each
-            // curve is one run's from the start.
-            let runs = state.shares.get(share).cloned().unwrap_or_default();
-            for &i in &runs {
-                if let (Some(run), Some(p)) = (state.runs.get_mut(i), state.points.get(i)) {
-                    *run = Run::with_knobs(p.config.clone(), p.knobs.clone());
-                    state.run_ms[i] = 0.0;
-                }
-            }
-            state.messages.push(Message {
-                level: Level::Warning,
-                text: format!(
-                    "A training worker failed ({error}); its {} started again on a fresh worker.",
-                    runs_text(state, &runs)
-                ),
-            });
-            state.shown.loss += 1;
-        }
+        } => pool::share_restarted(state, generation, share, &error),
         Msg::ShareFailed {
             generation,
             share,
             error,
-        } => {
-            if generation != state.generation {
-                return fx;
-            }
-            let runs = state.shares.get(share).cloned().unwrap_or_default();
-            for &i in &runs {
-                if let Some(run) = state.runs.get_mut(i) {
-                    run.failed = Some(error.clone());
-                }
-            }
-            if let Some(rate) = state.share_rates.get_mut(share) {
-                *rate = 0.0;
-            }
-            state.messages.push(Message {
-                level: Level::Error,
-                text: format!(
-                    "A training worker failed twice ({error}); its {} are marked failed, and the \
-                     other runs go on.",
-                    runs_text(state, &runs)
-                ),
-            });
-            state.shown.loss += 1;
-            finish_if_done(state, None);
-        }
+        } => pool::share_failed(state, generation, share, &error),
         Msg::MessageLost { error } => {
             // The run's next step never arrives, or its news does not: it is over, and the page
             // says what to do. Nothing else is lost: the worker and the study are as they were.
@@ -431,66 +388,13 @@ fn restart(state: &mut State, autorun: bool, fx: &mut Vec<Effect>) {
         },
     );
     if autorun && state.backend.is_some() && state.backend_asked == state.backend_answered {
-        state.shares = shares(state);
+        state.shares = pool::shares(state);
         state.share_rates = vec![0.0; state.shares.len()];
         fx.push(Effect::StartRunner {
             generation: state.generation,
             shares: state.shares.clone(),
         });
     }
-}
-
-/// The runs each training worker takes (#33): a sweep on the CPU backend spreads over a pool
-/// (`jobs`, the cores less the page's own, the memory cap: `experiment::pool`); anything else is
-/// one worker's. On a GPU the runs share one device, which one worker owns.
-fn shares(state: &State) -> Vec<Vec<usize>> {
-    let all = || vec![(0..state.points.len()).collect()];
-    let on_cpu = state.backend.as_ref().is_some_and(|b| b.kind == BackendKind::Cpu);
-    if !state.is_sweep() || !on_cpu {
-        return all();
-    }
-    let configs: Vec<_> = state.points.iter().map(|p| p.config.clone()).collect();
-    let cores = state.cores.saturating_sub(1);
-    let workers = crate::experiment::pool::workers(state.study.view.jobs, cores, &configs);
-    if workers <= 1 {
-        return all();
-    }
-    crate::experiment::pool::shares(&configs, workers)
-}
-
-/// "3 runs (lr=0.01, lr=0.1, lr=1)", for a share's message.
-fn runs_text(state: &State, runs: &[usize]) -> String {
-    let names: Vec<String> = runs
-        .iter()
-        .filter_map(|&i| state.points.get(i))
-        .map(|p| crate::link::sweep::describe(&p.knobs))
-        .take(4)
-        .collect();
-    let more = if runs.len() > names.len() { ", …" } else { "" };
-    let n = runs.len();
-    format!(
-        "{n} run{} ({}{more})",
-        if n == 1 { "" } else { "s" },
-        names.join(", ")
-    )
-}
-
-/// When every run has finished (trained all its steps, diverged, or failed with its worker),
-/// the study is over: Done, or Diverged when every run that trained diverged.
-fn finish_if_done(state: &mut State, ended_ms: Option<f64>) -> bool {
-    let finished = !state.runs.is_empty() && state.runs_finished() == state.runs.len();
-    if finished && (ended_ms.is_some() || !state.run_state.is_over()) {
-        state.telemetry.finished_ms = ended_ms.or(state.telemetry.finished_ms);
-        let trained: Vec<&Run> = state.runs.iter().filter(|r| r.failed.is_none()).collect();
-        state.run_state = if trained.is_empty() {
-            RunState::Failed
-        } else if trained.iter().all(|r| r.diverged) {
-            RunState::Diverged
-        } else {
-            RunState::Done
-        };
-    }
-    finished
 }
 
 fn on_frame(state: &mut State, f: FrameReport) {
@@ -531,7 +435,7 @@ fn on_frame(state: &mut State, f: FrameReport) {
         state.telemetry.first_point_ms = Some(f.ended_ms);
     }
     // Finished is finished, even if Pause or Cancel came during the last readback.
-    let finished = finish_if_done(state, Some(f.ended_ms));
+    let finished = state.settle(Some(f.ended_ms));
     if !state.is_sweep() || finished || f.ended_ms - state.loss_drawn_ms >= LOSS_CHART_EVERY_MS {
         state.loss_drawn_ms = f.ended_ms;
         state.shown.loss += 1;

@@ -7,6 +7,7 @@ mod canvas;
 mod dom;
 mod export;
 mod knobs;
+mod lanes;
 mod remote;
 mod render;
 mod shell;

@@ -23,6 +23,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, Worker, WorkerOptions, WorkerType};
 
 use super::bus::Bus;
+use super::lanes::{self, Lane};
 use super::webgpu_module;
 use crate::knobs::view::BackendChoice;
 use crate::page::codec;
@@ -45,42 +46,6 @@ enum WebgpuModule {
     },
     /// It could not be loaded: workers stay on the page's module and are told why.
     Failed(String),
-}
-
-/// One training worker and what the page knows of it. The first is the page's own worker (it
-/// takes the backend choice, and trains a single run or a sweep's first share); the others exist
-/// while a sweep trains on a pool (#33), each on the CPU with its share of the runs.
-#[derive(Default)]
-struct Lane {
-    worker: Option<Worker>,
-    /// Numbers of the messages posted and of the last one the worker said it took.
-    posted: u64,
-    heard: u64,
-    /// Whether the worker has said anything yet: until then it is loading the module, and the
-    /// watchdog leaves it alone (it takes its messages in order once it runs).
-    booted: bool,
-    /// The generation it follows: the newest whose Start or Steer it has heard (or the page's,
-    /// once a busy worker was replaced); and the numbers of the Starts and Steers not heard yet,
-    /// with their generations.
-    at: u64,
-    unheard: Vec<(u64, u64)>,
-    /// Its Start of the current run (its share of the runs), for a fresh worker to carry on.
-    start: Option<ToWorker>,
-    /// Its share failed once in this generation and started again on a fresh worker.
-    retried: bool,
-    /// Rounds its runner has begun in a generation, and the generation it stopped on Cancel.
-    frames: (u64, u64),
-    stopped: Option<u64>,
-}
-
-impl Lane {
-    /// The generation of its Start, if it has one.
-    fn start_generation(&self) -> Option<u64> {
-        match &self.start {
-            Some(ToWorker::Start { generation, .. }) => Some(*generation),
-            _ => None,
-        }
-    }
 }
 
 /// The ticket of a pool worker's backend choice: the CPU, which the page does not wait on.
@@ -272,13 +237,7 @@ impl Remote {
     /// Worker `lane` follows `generation` now; the page hears (`data-worker-at`, which the tests
     /// wait on) once every worker does.
     fn follow(&self, lane: usize, generation: u64) {
-        let every = {
-            let mut lanes = self.lanes.borrow_mut();
-            if let Some(l) = lanes.get_mut(lane) {
-                l.at = l.at.max(generation);
-            }
-            lanes.iter().map(|l| l.at).min().unwrap_or(0)
-        };
+        let every = lanes::follow(&mut self.lanes.borrow_mut(), lane, generation);
         if every > self.worker_at.get() {
             self.worker_at.set(every);
             super::dom::set_data("workerAt", &every.to_string());
@@ -415,16 +374,7 @@ impl Remote {
     /// Worker `lane`'s runner of `generation` stopped on Cancel: the page hears once every
     /// worker with a share of it has.
     fn stopped(&self, lane: usize, generation: u64) {
-        let all = {
-            let mut lanes = self.lanes.borrow_mut();
-            if let Some(l) = lanes.get_mut(lane) {
-                l.stopped = Some(generation);
-            }
-            lanes
-                .iter()
-                .filter(|l| l.start_generation() == Some(generation))
-                .all(|l| l.stopped == Some(generation))
-        };
+        let all = lanes::stop(&mut self.lanes.borrow_mut(), lane, generation);
         if all {
             self.bus.send(Msg::RunnerStopped { generation });
         }
@@ -433,22 +383,7 @@ impl Remote {
     /// Worker `lane` began a round of `generation`: the page counts a round once every worker with
     /// a share of it has begun one more (the tests wait on rounds, e.g. two after a Pause).
     fn frame_begun(&self, lane: usize, generation: u64) {
-        let every = {
-            let mut lanes = self.lanes.borrow_mut();
-            if let Some(l) = lanes.get_mut(lane) {
-                l.frames = if l.frames.0 == generation {
-                    (generation, l.frames.1 + 1)
-                } else {
-                    (generation, 1)
-                };
-            }
-            lanes
-                .iter()
-                .filter(|l| l.start_generation() == Some(generation))
-                .map(|l| if l.frames.0 == generation { l.frames.1 } else { 0 })
-                .min()
-                .unwrap_or(0)
-        };
+        let every = lanes::begin_round(&mut self.lanes.borrow_mut(), lane, generation);
         let (g, told) = self.frames_told.get();
         let told = if g == generation { told } else { 0 };
         for n in told..every {
@@ -541,19 +476,7 @@ impl Remote {
         };
         match msg {
             FromWorker::Heard(seq) => {
-                let heard: Option<u64> = {
-                    let mut lanes = self.lanes.borrow_mut();
-                    let l = &mut lanes[lane];
-                    l.heard = l.heard.max(seq);
-                    let g = l
-                        .unheard
-                        .iter()
-                        .filter(|&&(s, _)| s <= seq)
-                        .map(|&(_, g)| g)
-                        .max();
-                    l.unheard.retain(|&(s, _)| s > seq);
-                    g
-                };
+                let heard = lanes::heard(&mut self.lanes.borrow_mut(), lane, seq);
                 if let Some(g) = heard {
                     self.follow(lane, g);
                 }
