@@ -1,5 +1,6 @@
 // Shared set-up for the browser tests and the benchmark: a static server for dist/ on 127.0.0.1
 // (a secure context, so navigator.gpu exists) and Debian's Chromium driven by playwright-core.
+import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { serve as serveDir } from "../../scripts/server.mjs";
@@ -160,4 +161,10 @@ export async function presetLink(page, id, changes) {
     },
     [id, changes],
   );
+}
+
+// Clicks `button` and returns the text of the file the page saves.
+export async function download(page, button) {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+  return fs.readFileSync(await file.path(), "utf8");
 }

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels, countGpuWork, DIST } from "./harness.mjs";
+import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels, countGpuWork, download, DIST } from "./harness.mjs";
 
 let srv, browser, noGpuBrowser;
 before(async () => {
@@ -413,11 +413,6 @@ test("a GPU device lost mid-run falls back to the CPU with a message", async () 
   assert.match(await page.textContent("#status"), /lost during training/);
   await page.close();
 });
-
-async function download(page, button) {
-  const [file] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
-  return fs.readFileSync(await file.path(), "utf8");
-}
 
 // What the browser's own XML parser makes of an exported SVG.
 const parseSvg = (page, text) =>

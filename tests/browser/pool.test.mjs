@@ -3,7 +3,7 @@
 // again once, then marked failed) while the others go on.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, open, waitForState, animationFrames } from "./harness.mjs";
+import { serve, launch, open, waitForState, animationFrames, download } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -16,13 +16,6 @@ after(async () => {
 });
 
 const data = (page) => page.evaluate(() => ({ ...document.getElementById("app").dataset }));
-
-async function download(page, button) {
-  const [file] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
-  const chunks = [];
-  for await (const c of await file.createReadStream()) chunks.push(c);
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 // Every run's losses, as the JSON export writes them.
 async function curves(page) {
