@@ -278,7 +278,7 @@ impl Remote {
     /// while the other workers go on (#33).
     fn replace(self: &Rc<Self>, lane: usize, failure: Option<String>) {
         let steer = self.steer.get();
-        let (start, retried, pooled) = {
+        let (start, generation, retried, pooled) = {
             let mut lanes = self.lanes.borrow_mut();
             let pooled = lanes.len() > 1;
             let Some(l) = lanes.get_mut(lane) else { return };
@@ -287,7 +287,7 @@ impl Remote {
             }
             // The old worker, and the runs it held, are gone: nothing follows an older generation.
             l.unheard.clear();
-            (l.start.clone(), l.retried, pooled)
+            (l.start.clone(), l.start_generation(), l.retried, pooled)
         };
         if let Some((g, _)) = steer {
             self.follow(lane, g);
@@ -313,9 +313,6 @@ impl Remote {
         } else {
             self.post(lane, &Self::pool_choice());
         }
-        let generation = start
-            .as_ref()
-            .and_then(|_| self.lanes.borrow()[lane].start_generation());
         let training = steer
             .is_some_and(|(g, s)| Some(g) == generation && matches!(s, RunState::Running | RunState::Paused));
         if let Some(error) = failure {
