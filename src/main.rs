@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tinytune::device::probe;
-use tinytune::experiment::pool;
+use tinytune::experiment::{pool, stack};
 use tinytune::knobs::view::Jobs;
 use tinytune::link::study::Study;
 use tinytune::link::url;
@@ -243,11 +243,35 @@ fn run(cli: Cli) -> ExitCode {
                 let progress = |done: usize, total: usize| {
                     eprint!("\rtinytune: sweep {done}/{total} runs done");
                 };
+                // Same-shape runs as one stacked model where `stack` asks (#33).
+                let groups = stack::stacks(&configs, study.view.stack, backend::scalars_are_uploads(&device));
+                let stacked = groups.iter().filter(|g| g.len() > 1).count();
+                if stacked > 0 {
+                    eprintln!(
+                        "tinytune: {} runs in {} groups ({stacked} stacks of same-shape runs)",
+                        points.len(),
+                        groups.len()
+                    );
+                }
+                let workers = workers.min(groups.len());
                 let trained = if workers > 1 {
                     eprintln!("tinytune: {} runs on {workers} threads", points.len());
-                    train::train_sweep_pooled(&points, &device, cli.chunk as usize, workers, progress)
+                    train::train_sweep_pooled(
+                        &points,
+                        &device,
+                        cli.chunk as usize,
+                        &groups,
+                        workers,
+                        progress,
+                    )
                 } else {
-                    pollster::block_on(train::train_sweep(&points, &device, cli.chunk as usize, progress))
+                    pollster::block_on(train::train_sweep_stacked(
+                        &points,
+                        &device,
+                        cli.chunk as usize,
+                        &groups,
+                        progress,
+                    ))
                 };
                 trained.inspect(|_| eprintln!())
             }

@@ -126,7 +126,8 @@ fn a_pooled_sweep_gives_each_run_the_curve_it_has_alone() {
     let alone = pollster::block_on(train::train_sweep(&points, &device, 7, |_, _| {})).unwrap();
     for k in [2, 3] {
         let last = std::sync::Mutex::new((0, 0));
-        let pooled = train::train_sweep_pooled(&points, &device, 7, k, |d, t| {
+        let alone_groups: Vec<Vec<usize>> = (0..points.len()).map(|i| vec![i]).collect();
+        let pooled = train::train_sweep_pooled(&points, &device, 7, &alone_groups, k, |d, t| {
             *last.lock().unwrap() = (d, t);
         })
         .unwrap();

@@ -128,7 +128,7 @@ impl BatchWalk {
     }
 
     /// The next `k` samples of the walk, reshuffling at each epoch's end.
-    fn draw(&mut self, k: usize, rng: &mut Rng) -> Vec<i64> {
+    pub(crate) fn draw(&mut self, k: usize, rng: &mut Rng) -> Vec<i64> {
         let n = self.order.len();
         let mut idx = Vec::with_capacity(k);
         while idx.len() < k {

@@ -12,6 +12,7 @@ mod planted;
 pub mod pool;
 pub mod rates;
 mod shape;
+pub mod stack;
 mod validate;
 
 pub use cost::limits;

@@ -38,7 +38,7 @@ fn per_worker_bytes(c: &ExperimentConfig) -> f64 {
 }
 
 /// Every run's estimated work: its arithmetic plus a fixed cost a step.
-fn work(configs: &[ExperimentConfig]) -> Vec<f64> {
+pub fn work(configs: &[ExperimentConfig]) -> Vec<f64> {
     configs
         .iter()
         .map(|c| c.training_flops() + STEP_OVERHEAD_FLOP * c.total_steps() as f64)

@@ -9,7 +9,7 @@ use crate::knobs::lora::{Factors, Rank, Target};
 use crate::knobs::mup::Parameterization;
 use crate::knobs::quant::Granularity;
 use crate::knobs::task::Task;
-use crate::knobs::view::{Jobs, MAX_JOBS, MAX_KNOBS, View};
+use crate::knobs::view::{Jobs, MAX_JOBS, MAX_KNOBS, MAX_STACK, Stack, View};
 use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_number};
 
 /// Every key, in the order links are written (`v` first).
@@ -18,8 +18,8 @@ pub static KEYS: &[&Key] = &[
     &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
     &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE,
     &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN,
-    &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE,
-    &SWEEP,
+    &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK,
+    &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -787,6 +787,18 @@ pub static JOBS: Key = Key::new(
 .count(1, MAX_JOBS)
 .help(
     "a sweep's training workers on the CPU (the CLI: threads), each run on one: auto = the cores less one in the page (every core in the CLI), at most one a run, within the memory cap; the curves are the same with any number",
+);
+
+pub static STACK: Key = Key::new(
+    "stack",
+    "Stack runs",
+    "runs a stack",
+    Run,
+    view!(stack: Ty::Optional("auto"), Stack::parse, |v: &Stack| v.text()),
+)
+.count(0, MAX_STACK)
+.help(
+    "a sweep's same-shape MLP runs trained as one stacked model, K runs for about one run's kernel launches: auto = on a GPU, 0 = never, K = stacks of at most K runs; each curve equals its unstacked curve within float tolerance",
 );
 
 pub static YLOG: Key = Key::new("ylog", "log-scale loss", "log-scale loss", Run, view!(flag log_y))

@@ -64,6 +64,54 @@ impl Jobs {
     }
 }
 
+/// Whether a sweep's same-shape runs train as one stacked model (link key `stack`, #33): every
+/// parameter with a leading run axis, one batched product for K runs, each run's rates in the
+/// optimizer (`experiment::stack` groups them, `train::stack` trains them). A run's curve equals
+/// its unstacked curve within float tolerance, so this changes how long a sweep takes, never
+/// what it shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Stack {
+    /// Where it is measured faster: on a GPU (`experiment::stack::auto_on`).
+    #[default]
+    Auto,
+    /// Every run alone (`0`; `1` says the same).
+    Off,
+    /// Stacks of at most this many runs, on any device.
+    Count(usize),
+}
+
+/// The most runs one stack holds: a step's per-run rates are one 256-byte row of the optimizer's
+/// table (`train::stack`), 64 floats.
+pub const MAX_STACK: usize = 64;
+
+impl Stack {
+    /// `auto`, `0` (or `1`): off, or a whole number up to [`MAX_STACK`].
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if t.is_empty() || t.eq_ignore_ascii_case("auto") {
+            return Ok(Stack::Auto);
+        }
+        match t.parse::<usize>() {
+            Ok(0 | 1) => Ok(Stack::Off),
+            Ok(n) if n <= MAX_STACK => Ok(Stack::Count(n)),
+            Ok(n) => Err(format!("{n} runs a stack is outside 0–{MAX_STACK} (or auto)")),
+            Err(_) => Err(format!(
+                "'{}' is not a number of runs a stack (0–{MAX_STACK} or auto)",
+                crate::vocab::clip(t)
+            )),
+        }
+    }
+
+    /// As a link writes it.
+    pub fn text(self) -> String {
+        match self {
+            Stack::Auto => "auto".into(),
+            Stack::Off => "0".into(),
+            Stack::Count(n) => n.to_string(),
+        }
+    }
+}
+
 /// What a sweep chart, heatmap and best-value plot compare runs by (link key `metric`, a view
 /// setting: changing it redraws, never retrains).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -123,13 +171,15 @@ impl Named for Lead {
 /// At most this many knobs on a presenter's bar: more would not be read from the back of a room.
 pub const MAX_KNOBS: usize = 4;
 
-/// The view keys of a link (`backend`, `jobs`, `ylog`, `xlog`, `metric`, `fig`, `present`, `knobs`,
+/// The view keys of a link (`backend`, `jobs`, `stack`, `ylog`, `xlog`, `metric`, `fig`, `present`, `knobs`,
 /// `embed`, `deck`, `slide`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct View {
     pub backend: BackendChoice,
     /// Training workers for a sweep (#33).
     pub jobs: Jobs,
+    /// Same-shape runs of a sweep stacked into one model (#33).
+    pub stack: Stack,
     /// Loss axis on a log scale.
     pub log_y: bool,
     /// Step axis on a log scale.
@@ -155,6 +205,7 @@ impl Default for View {
         Self {
             backend: BackendChoice::Auto,
             jobs: Jobs::Auto,
+            stack: Stack::Auto,
             log_y: true,
             log_x: false,
             metric: SweepMetric::Final,

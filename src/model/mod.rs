@@ -12,6 +12,7 @@ pub mod lora;
 pub mod mlp;
 pub mod norm;
 pub mod quant;
+pub mod stacked;
 pub mod trace;
 
 pub use family::{Family, Layer, LayerKind, ParamSpec, VectorFamily};

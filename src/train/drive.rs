@@ -10,6 +10,7 @@ use crate::knobs::ExperimentConfig;
 use crate::train::metrics::{Run, read_reports};
 use crate::train::objective::{Boundary, GRID_RES};
 use crate::train::sequence_views::SeqViews;
+use crate::train::stack::{StackStep, StackTrainer, read_stack};
 use crate::train::{Job, StepOutput, Training};
 
 /// Trains `cfg` to the end, reading losses back every `chunk` steps (the native CLI and the tests;
@@ -164,73 +165,158 @@ pub async fn train_sweep(
     points: &[crate::link::sweep::SweepPoint],
     device: &Device,
     chunk: usize,
+    progress: impl FnMut(usize, usize),
+) -> Result<Vec<Run>, String> {
+    let alone: Vec<Vec<usize>> = (0..points.len()).map(|i| vec![i]).collect();
+    train_sweep_stacked(points, device, chunk, &alone, progress).await
+}
+
+/// What trains a group of a sweep's runs: one run's trainer, or a stack (#33) with the runs it
+/// holds (indices into the sweep).
+enum Unit {
+    One(Job),
+    Stack(Box<StackTrainer>, Vec<usize>),
+}
+
+/// [`train_sweep`] with the runs in `groups` (`experiment::stack::stacks`): a group of several
+/// trains as one stack, interleaved with the other groups as a run is. A run of a stack that
+/// diverges is marked and frozen; the stack's other runs train on.
+pub async fn train_sweep_stacked(
+    points: &[crate::link::sweep::SweepPoint],
+    device: &Device,
+    chunk: usize,
+    groups: &[Vec<usize>],
     mut progress: impl FnMut(usize, usize),
 ) -> Result<Vec<Run>, String> {
-    let mut trainers = points
+    let mut units = groups
         .iter()
-        .map(|p| Job::new(&p.config, device))
+        .map(|g| match g.as_slice() {
+            [i] => Job::new(&points[*i].config, device).map(Unit::One),
+            _ => {
+                let cfgs: Vec<ExperimentConfig> = g.iter().map(|&i| points[i].config.clone()).collect();
+                StackTrainer::new(&cfgs, device).map(|s| Unit::Stack(Box::new(s), g.clone()))
+            }
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut runs: Vec<Run> = points
         .iter()
         .map(|p| Run::with_knobs(p.config.clone(), p.knobs.clone()))
         .collect();
-    let steps: Vec<usize> = points.iter().map(|p| p.config.total_steps()).collect();
-    for (i, n) in crate::link::sweep::interleave(&steps, chunk) {
-        if runs[i].diverged {
-            continue;
+    let steps: Vec<usize> = groups.iter().map(|g| points[g[0]].config.total_steps()).collect();
+    for (u, n) in crate::link::sweep::interleave(&steps, chunk) {
+        match &mut units[u] {
+            Unit::One(job) => {
+                let i = groups[u][0];
+                if runs[i].diverged {
+                    continue;
+                }
+                let outs: Vec<StepOutput> = (0..n).map_while(|_| job.step()).collect();
+                let (reports, _) = read_reports(outs, Vec::new()).await?;
+                runs[i].extend(reports);
+                if job.is_done() && !runs[i].diverged {
+                    read_analysis(job, false).await?.apply_to(&mut runs[i]);
+                }
+            }
+            Unit::Stack(stack, members) => {
+                if members.iter().all(|&i| runs[i].diverged) {
+                    continue;
+                }
+                let outs: Vec<StackStep> = (0..n).map_while(|_| stack.step()).collect();
+                let reports = read_stack(outs, members.len()).await?;
+                for (k, (&i, mine)) in members.iter().zip(reports).enumerate() {
+                    if !runs[i].diverged {
+                        runs[i].extend(mine);
+                        if runs[i].diverged {
+                            stack.freeze(k);
+                        }
+                    }
+                }
+            }
         }
-        let outs: Vec<StepOutput> = (0..n).map_while(|_| trainers[i].step()).collect();
-        let (reports, _) = read_reports(outs, Vec::new()).await?;
-        runs[i].extend(reports);
-        if trainers[i].is_done() && !runs[i].diverged {
-            read_analysis(&mut trainers[i], false)
-                .await?
-                .apply_to(&mut runs[i]);
-        }
-        let done = trainers
+        let done = runs
             .iter()
-            .zip(&runs)
-            .filter(|(t, r)| t.is_done() || r.diverged)
+            .zip(&run_done(&units, groups, points.len()))
+            .filter(|(r, done)| **done || r.diverged)
             .count();
         progress(done, runs.len());
     }
     Ok(runs)
 }
 
+/// Which runs' trainers have taken every step.
+fn run_done(units: &[Unit], groups: &[Vec<usize>], runs: usize) -> Vec<bool> {
+    let mut done = vec![false; runs];
+    for (unit, g) in units.iter().zip(groups) {
+        let finished = match unit {
+            Unit::One(job) => job.is_done(),
+            Unit::Stack(stack, _) => stack.is_done(),
+        };
+        for &i in g {
+            done[i] = finished;
+        }
+    }
+    done
+}
+
 /// A sweep spread over `threads` threads (the CLI's `--jobs`, #33): each thread takes the next
-/// run not yet taken, the heaviest first (`experiment::pool::by_work`), and trains it to its end
-/// as [`train_sweep`] trains a run, so a thread whose run diverged early takes another at once
-/// (the page interleaves fixed shares instead, so that its figure grows as a whole). The caller's
-/// rayon pool needs a thread a job for them to run at once; the runs come back in the sweep's
-/// order, each as it trains alone. `progress(done_runs, total_runs)` after every run, from any
-/// thread.
+/// group of runs not yet taken (`groups`: one run each, or stacks, `experiment::stack`), the
+/// heaviest first (`experiment::pool::by_work`), and trains it to its end as
+/// [`train_sweep_stacked`] trains a group, so a thread whose run diverged early takes another at
+/// once (the page interleaves fixed shares instead, so that its figure grows as a whole). The
+/// caller's rayon pool needs a thread a job for them to run at once; the runs come back in the
+/// sweep's order, each as it trains alone (or in its stack). `progress(done_runs, total_runs)`
+/// after every group, from any thread.
 #[cfg(not(target_family = "wasm"))]
 pub fn train_sweep_pooled(
     points: &[crate::link::sweep::SweepPoint],
     device: &Device,
     chunk: usize,
+    groups: &[Vec<usize>],
     threads: usize,
     progress: impl Fn(usize, usize) + Sync,
 ) -> Result<Vec<Run>, String> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    // A group weighs what its runs weigh together; ties in the groups' order.
     let configs: Vec<ExperimentConfig> = points.iter().map(|p| p.config.clone()).collect();
-    let order = crate::experiment::pool::by_work(&configs);
+    let work = crate::experiment::pool::work(&configs);
+    let weight: Vec<f64> = groups.iter().map(|g| g.iter().map(|&i| work[i]).sum()).collect();
+    let mut order: Vec<usize> = (0..groups.len()).collect();
+    order.sort_by(|&a, &b| weight[b].total_cmp(&weight[a]).then(a.cmp(&b)));
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let runs: Mutex<Vec<Option<Result<Run, String>>>> = Mutex::new(vec![None; points.len()]);
     rayon::scope(|scope| {
-        for _ in 0..threads.clamp(1, points.len().max(1)) {
+        for _ in 0..threads.clamp(1, groups.len().max(1)) {
             scope.spawn(|_| {
-                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let point = std::slice::from_ref(&points[i]);
-                    let trained = pollster::block_on(train_sweep(point, device, chunk, |_, _| {}))
-                        .and_then(|mut r| r.pop().ok_or_else(|| "no run".to_string()));
+                while let Some(&g) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let members = &groups[g];
+                    let mine: Vec<_> = members.iter().map(|&i| points[i].clone()).collect();
+                    let all: Vec<usize> = (0..mine.len()).collect();
+                    let trained = pollster::block_on(train_sweep_stacked(
+                        &mine,
+                        device,
+                        chunk,
+                        std::slice::from_ref(&all),
+                        |_, _| {},
+                    ));
                     let failed = trained.is_err();
-                    if let Ok(mut all) = runs.lock() {
-                        all[i] = Some(trained);
+                    if let Ok(mut slots) = runs.lock() {
+                        match trained {
+                            Ok(trained) => {
+                                for (&i, run) in members.iter().zip(trained) {
+                                    slots[i] = Some(Ok(run));
+                                }
+                            }
+                            Err(e) => {
+                                for &i in members {
+                                    slots[i] = Some(Err(e.clone()));
+                                }
+                            }
+                        }
                     }
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, points.len());
+                    let n = members.len();
+                    progress(done.fetch_add(n, Ordering::Relaxed) + n, points.len());
                     if failed {
                         break;
                     }

@@ -17,12 +17,14 @@ pub mod objective;
 pub mod schedule;
 pub mod sequence;
 pub mod sequence_views;
+pub mod stack;
+pub mod stack_adam;
 mod trainer;
 pub mod vector;
 
 pub use adapt::Adaptation;
 #[cfg(not(target_family = "wasm"))]
 pub use drive::train_sweep_pooled;
-pub use drive::{Analysis, read_analysis, train_run, train_sweep};
+pub use drive::{Analysis, read_analysis, train_run, train_sweep, train_sweep_stacked};
 pub use job::{GptTrainer, Job, MlpTrainer, Training};
 pub use trainer::*;

@@ -1,0 +1,111 @@
+//! Which runs of a sweep train as one stacked model (#33, link key `stack`): runs whose models
+//! have the same shapes and whose steps are the same computation up to per-run numbers. A stack
+//! holds every parameter with a leading run axis and takes one batched product where each run
+//! took its own, so on a GPU K runs cost about one run's kernel launches (`train::stack`).
+//!
+//! Runs may differ within a stack in what only changes numbers: the learning rate, the seed (the
+//! initial weights, the data and the batches), the schedule and its warm-up, the weight decay and
+//! what it acts on, the parameterization (μP's multipliers, initial scales and per-layer rates at
+//! one width), and the residual branch's multiplier. Everything else must be equal — the width,
+//! depth, activation, task, its size and batch, the steps, Adam's betas — and the run must be a
+//! plain MLP training run: an adaptation phase (LoRA, the planted task), quantization, the
+//! coordinate check, the norms' record and gradient clipping, SGD and the transformer still
+//! train one run at a time ([`refuses`] says which).
+
+use crate::knobs::ExperimentConfig;
+use crate::knobs::arch::{Family, Residual};
+use crate::knobs::optim::OptimizerKind;
+use crate::knobs::view::{MAX_STACK, Stack};
+
+use super::limits;
+
+/// Why `cfg` trains alone even in a stacking sweep, or `None` when it can stack.
+pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
+    if cfg.family() != Family::Mlp {
+        return Some("the transformer trains one run at a time");
+    }
+    if cfg.lora.rank.adapts() || cfg.task == crate::knobs::task::Task::Planted {
+        return Some("an adaptation phase trains one run at a time");
+    }
+    if cfg.quant.enabled() {
+        return Some("quantization trains one run at a time");
+    }
+    if cfg.coord > 0 || cfg.norms {
+        return Some("the coordinate check and the norms' record measure one run at a time");
+    }
+    if cfg.clip > 0.0 {
+        return Some("gradient clipping trains one run at a time");
+    }
+    if cfg.opt != OptimizerKind::Adam {
+        return Some("SGD trains one run at a time");
+    }
+    None
+}
+
+/// `cfg` with every field a stack's runs may differ in set to one value: two runs stack when
+/// these are equal.
+fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
+    let base = ExperimentConfig::default();
+    let mut c = cfg.clone();
+    c.lr = base.lr;
+    c.seed = base.seed;
+    c.sched = base.sched;
+    c.warm = base.warm;
+    c.wd = base.wd;
+    c.decay = base.decay;
+    c.mup = base.mup.clone();
+    // A residual MLP's β is a number; whether there are residual blocks is its shape.
+    if c.residual != Residual::None {
+        c.residual = Residual::One;
+    }
+    c
+}
+
+/// Whether `auto` stacks on this device: on a GPU, where a step costs its kernel launches and
+/// K runs in one launch cost about one run's. On the CPU a step costs its arithmetic, which
+/// stacking does not shrink (README, "Stacked runs").
+pub fn auto_on(gpu: bool) -> bool {
+    gpu
+}
+
+/// The runs of `configs` (indices) in groups that train together under `stack` on a GPU
+/// (`gpu`) or the CPU: equal shapes, in run order, split into near-equal stacks of at most
+/// `K` runs (`auto`: [`MAX_STACK`], within the memory cap). A run that cannot stack, or whose
+/// shape no other run shares, is a group of one. Groups are ordered by their first run.
+pub fn stacks(configs: &[ExperimentConfig], stack: Stack, gpu: bool) -> Vec<Vec<usize>> {
+    let most = match stack {
+        Stack::Off => 1,
+        Stack::Auto if !auto_on(gpu) => 1,
+        Stack::Auto => MAX_STACK,
+        Stack::Count(k) => k.clamp(1, MAX_STACK),
+    };
+    let mut groups: Vec<(Option<ExperimentConfig>, Vec<usize>)> = Vec::new();
+    for (i, cfg) in configs.iter().enumerate() {
+        let key = (most > 1 && refuses(cfg).is_none()).then(|| shape_of(cfg));
+        match groups.iter_mut().find(|(k, _)| k.is_some() && *k == key) {
+            Some((_, runs)) => runs.push(i),
+            None => groups.push((key, vec![i])),
+        }
+    }
+    let mut out = Vec::new();
+    for (_, runs) in groups {
+        let cap = most.min(by_memory(&configs[runs[0]])).max(1);
+        let parts = runs.len().div_ceil(cap);
+        let (size, extra) = (runs.len() / parts, runs.len() % parts);
+        let mut rest = runs.as_slice();
+        for p in 0..parts {
+            let (head, tail) = rest.split_at(size + usize::from(p < extra));
+            out.push(head.to_vec());
+            rest = tail;
+        }
+    }
+    out.sort_by_key(|g| g[0]);
+    out
+}
+
+/// Runs of `cfg`'s shape one stack may hold within the memory cap: a stack keeps every run's
+/// step memory (activations, gradients) at once, where runs taking turns share one.
+fn by_memory(cfg: &ExperimentConfig) -> usize {
+    let step: f64 = cfg.memory().iter().filter(|m| m.step).map(|m| m.bytes).sum();
+    (limits::MEMORY_BYTES / step.max(1.0)).floor().max(1.0) as usize
+}

@@ -1,0 +1,345 @@
+//! K runs of one shape trained as one stacked model (#33; which runs stack is
+//! `experiment::stack`): the MLP of `model::stacked` on the runs' vector tasks, each run with its
+//! own initial weights, data, batches, rates and decay, in one forward pass, one backward pass
+//! and one optimizer update a step — so on a GPU K runs launch about the kernels of one.
+//!
+//! Each run's step is its unstacked step: the same initial weights (its `Mlp`, from its seed),
+//! the same batches (its own walk over its own data, from its own stream), the same evaluation
+//! steps and PyTorch's Adam at its own rates (`train::stack_adam`). The loss whose gradient is
+//! taken is the sum of the runs' mean losses, and no operation mixes runs, so each run's slice of
+//! the gradient is its own. The curves agree with the unstacked runs' within float tolerance, not
+//! to the bit: a batched product sums in its own order (tests/stack.rs states the tolerance).
+
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+
+use super::metrics::{StepReport, read_reports};
+use super::stack_adam::StackAdam;
+use crate::data::device::BatchWalk;
+use crate::data::{Rng, Samples, Targets, streams};
+use crate::experiment::EVAL_EVERY;
+use crate::knobs::ExperimentConfig;
+use crate::model::stacked::StackedMlp;
+use crate::model::{Mlp, VectorFamily};
+
+/// What one stacked step queued: every run's losses as `[K]`, still on the device.
+pub struct StackStep {
+    /// 0-based step index; the losses are measured before this step's update.
+    pub step: usize,
+    pub train_loss: Tensor<1>,
+    pub val_loss: Option<Tensor<1>>,
+}
+
+/// Targets of K runs, stacked: labels `[K·n]` or values `[K·n, d]`.
+#[derive(Clone)]
+enum StackTargets {
+    Labels(Tensor<1, Int>),
+    Values(Tensor<2>),
+}
+
+impl StackTargets {
+    fn select(&self, idx: Tensor<1, Int>) -> Self {
+        match self {
+            Self::Labels(y) => Self::Labels(y.clone().select(0, idx)),
+            Self::Values(y) => Self::Values(y.clone().select(0, idx)),
+        }
+    }
+}
+
+/// One split of every run, run after run: inputs `[K·n, d]` and targets.
+#[derive(Clone)]
+struct Split {
+    x: Tensor<2>,
+    y: StackTargets,
+    n: usize,
+}
+
+fn upload(splits: &[&Samples], device: &Device) -> Split {
+    let n = splits[0].len();
+    let dim = splits[0].dim;
+    let rows = n * splits.len();
+    let x: Vec<f32> = splits.iter().flat_map(|s| s.x.iter().copied()).collect();
+    let x = Tensor::<2>::from_data(TensorData::new(x, [rows, dim]), device);
+    let y = match &splits[0].targets {
+        Targets::Labels(_) => {
+            let l: Vec<i64> = splits.iter().flat_map(|s| s.labels().iter().copied()).collect();
+            StackTargets::Labels(Tensor::from_data(TensorData::new(l, [rows]), device))
+        }
+        Targets::Values { dim: d, .. } => {
+            let y: Vec<f32> = splits
+                .iter()
+                .flat_map(|s| match &s.targets {
+                    Targets::Values { y, .. } => y.clone(),
+                    Targets::Labels(_) => Vec::new(),
+                })
+                .collect();
+            StackTargets::Values(Tensor::from_data(TensorData::new(y, [rows, *d]), device))
+        }
+    };
+    Split { x, y, n }
+}
+
+/// Indices one upload holds at most, as the unstacked walk's.
+const MAX_AHEAD: usize = 1 << 20;
+/// `i32`s in 256 bytes (see `data::device::VIEW_ALIGN`).
+const ALIGN: usize = crate::data::device::VIEW_ALIGN / size_of::<i32>();
+
+/// Every run's batches drawn ahead: a row of `K·batch` indices a step (run k's offset by k·n),
+/// rows `stride` apart so each row is a view in place (both ends a multiple of 256 bytes from
+/// the buffer's ends).
+struct Ahead {
+    idx: Tensor<1, Int>,
+    stride: usize,
+    rows: usize,
+    taken: usize,
+}
+
+/// The runs' mini-batch walks (each from its own stream, as alone) and their batches ahead.
+struct Walks {
+    walks: Vec<(BatchWalk, Rng)>,
+    batch: usize,
+    /// Steps the phase will still draw beyond those drawn.
+    planned: usize,
+    ahead: Option<Ahead>,
+}
+
+impl Walks {
+    /// The next `[K·batch]` rows; `None` when the batch covers the training set.
+    fn next(&mut self, n: usize, device: &Device) -> Option<Tensor<1, Int>> {
+        if self.batch >= n {
+            return None;
+        }
+        let runs = self.walks.len();
+        let width = runs * self.batch;
+        if self.ahead.as_ref().is_none_or(|a| a.taken == a.rows) {
+            let stride = width.div_ceil(ALIGN) * ALIGN;
+            let rows = self.planned.clamp(1, (MAX_AHEAD / stride).max(1));
+            self.planned = self.planned.saturating_sub(rows);
+            let mut v = vec![0i64; (rows - 1) * stride + width];
+            for r in 0..rows {
+                for (k, (walk, rng)) in self.walks.iter_mut().enumerate() {
+                    let at = r * stride + k * self.batch;
+                    for (j, i) in walk.draw(self.batch, rng).into_iter().enumerate() {
+                        v[at + j] = i + (k * n) as i64;
+                    }
+                }
+            }
+            let len = v.len();
+            self.ahead = Some(Ahead {
+                idx: Tensor::from_data(TensorData::new(v, [len]), device),
+                stride,
+                rows,
+                taken: 0,
+            });
+        }
+        let a = self.ahead.as_mut().expect("batches were just drawn");
+        let rows = a.idx.clone().narrow(0, a.taken * a.stride, width); // [K·batch]
+        a.taken += 1;
+        Some(rows)
+    }
+}
+
+/// A stack's trainer.
+pub struct StackTrainer {
+    cfgs: Vec<ExperimentConfig>,
+    device: Device,
+    model: StackedMlp,
+    /// The parameters, plain tensors `[K, …]` (autodiff leaves only inside a step).
+    params: Vec<Tensor<3>>,
+    optim: StackAdam,
+    train: Split,
+    val: Split,
+    walks: Walks,
+    step: usize,
+}
+
+impl StackTrainer {
+    /// The stack of `cfgs` (runs that `experiment::stack` grouped: one shape, each valid) on
+    /// `device` (plain).
+    pub fn new(cfgs: &[ExperimentConfig], device: &Device) -> Result<Self, String> {
+        let Some(first) = cfgs.first() else {
+            return Err("a stack needs a run".into());
+        };
+        for cfg in cfgs {
+            crate::experiment::validate(cfg).map_err(|errs| {
+                errs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            if let Some(why) = crate::experiment::stack::refuses(cfg) {
+                return Err(format!("this run cannot stack: {why}"));
+            }
+        }
+        let total = first.total_steps();
+        let mut models = Vec::with_capacity(cfgs.len());
+        let mut walks = Vec::with_capacity(cfgs.len());
+        let mut datasets = Vec::with_capacity(cfgs.len());
+        for cfg in cfgs {
+            // As `Trainer::new` and `Vectors::setup` do for one run: the batch stream first
+            // shuffles the walk, the init stream draws the weights.
+            let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
+            let dataset = crate::data::generate(cfg);
+            let walk = BatchWalk::new(dataset.train.len(), total, &mut batch_rng);
+            let mut init_rng = Rng::stream(cfg.seed, streams::INIT);
+            models.push(Mlp::build(
+                cfg,
+                cfg.input_dim(),
+                cfg.outputs(),
+                &mut init_rng,
+                device,
+            ));
+            walks.push((walk, batch_rng));
+            datasets.push(dataset);
+        }
+        let (model, params) = StackedMlp::new(&models, device);
+        let train = upload(&datasets.iter().map(|d| &d.train).collect::<Vec<_>>(), device);
+        let val = upload(&datasets.iter().map(|d| &d.val).collect::<Vec<_>>(), device);
+        Ok(Self {
+            optim: StackAdam::new(cfgs, &model.roles, total, device),
+            cfgs: cfgs.to_vec(),
+            device: device.clone(),
+            model,
+            params,
+            train,
+            val,
+            walks: Walks {
+                walks,
+                batch: first.batch.max(1),
+                planned: total,
+                ahead: None,
+            },
+            step: 0,
+        })
+    }
+
+    pub fn configs(&self) -> &[ExperimentConfig] {
+        &self.cfgs
+    }
+
+    pub fn runs(&self) -> usize {
+        self.cfgs.len()
+    }
+
+    pub fn steps_done(&self) -> usize {
+        self.step
+    }
+
+    pub fn is_done(&self) -> bool {
+        self.step >= self.cfgs[0].total_steps()
+    }
+
+    /// Stops updating run `k` (its loss diverged): its weights stay, the others train on.
+    pub fn freeze(&mut self, k: usize) {
+        self.optim.freeze(k);
+    }
+
+    /// Every run's mean loss, `[K]`: cross-entropy for labels, MSE over every output for values.
+    /// pred: `[K, rows, out]`.
+    fn losses(&self, pred: Tensor<3>, y: StackTargets) -> Tensor<1> {
+        let [k, rows, _] = pred.dims();
+        match y {
+            StackTargets::Labels(y) => {
+                let picked = log_softmax(pred, 2).gather(2, y.reshape([k, rows, 1])); // [K, rows, 1]
+                picked.mean_dim(1).reshape([k]).neg()
+            }
+            StackTargets::Values(y) => {
+                let d = y.dims()[1];
+                let err = (pred - y.reshape([k, rows, d])).square(); // [K, rows, d]
+                err.reshape([k, rows * d]).mean_dim(1).reshape([k])
+            }
+        }
+    }
+
+    /// Every run's validation loss, `[K]`, off the autodiff graph.
+    fn validate(&self) -> Tensor<1> {
+        let k = self.runs();
+        let dim = self.val.x.dims()[1];
+        let x = self.val.x.clone().reshape([k, self.val.n, dim]);
+        let pred = self.model.forward(&self.params, x); // [K, n, out]
+        self.losses(pred, self.val.y.clone())
+    }
+
+    /// Queues one step of every run; `None` once every step is taken.
+    pub fn step(&mut self) -> Option<StackStep> {
+        if self.is_done() {
+            return None;
+        }
+        let t = self.step;
+        let cfg = &self.cfgs[0];
+        // `Trainer::step`'s evaluation rule (one phase: its boundary is its last step).
+        let boundary = cfg.pretrain_steps();
+        let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == cfg.total_steps() || t + 1 == boundary;
+        let val_loss = eval.then(|| self.validate());
+        let k = self.runs();
+        let dim = self.train.x.dims()[1];
+        let (x, y) = match self.walks.next(self.train.n, &self.device) {
+            None => (self.train.x.clone(), self.train.y.clone()),
+            Some(idx) => (
+                self.train.x.clone().select(0, idx.clone()),
+                self.train.y.select(idx),
+            ),
+        };
+        let rows = x.dims()[0] / k;
+        let x = x.reshape([k, rows, dim]); // [K, batch, d_in]
+        let leaves: Vec<Tensor<3>> = self
+            .params
+            .iter()
+            .map(|p| p.clone().autodiff().require_grad())
+            .collect();
+        let pred = self.model.forward(&leaves, x.autodiff()); // [K, batch, out]
+        let y = match y {
+            StackTargets::Labels(y) => StackTargets::Labels(y.autodiff()),
+            StackTargets::Values(y) => StackTargets::Values(y.autodiff()),
+        };
+        let loss = self.losses(pred, y); // [K]
+        // The sum's gradient is each run's own in its slice: nothing mixes runs.
+        let mut grads = loss.clone().sum().backward();
+        let g: Vec<Tensor<3>> = leaves
+            .iter()
+            .map(|l| {
+                l.grad_remove(&mut grads)
+                    .unwrap_or_else(|| l.clone().inner().zeros_like())
+            })
+            .collect();
+        let params = std::mem::take(&mut self.params);
+        self.params = self.optim.step(params, g);
+        self.step += 1;
+        Some(StackStep {
+            step: t,
+            train_loss: loss.detach().inner(),
+            val_loss,
+        })
+    }
+}
+
+/// Reads the losses of `steps` with one transfer, as `metrics::read_reports` does: each run's
+/// reports, in step order (`out[k]` for run k of the stack).
+pub async fn read_stack(steps: Vec<StackStep>, runs: usize) -> Result<Vec<Vec<StepReport>>, String> {
+    let mut tensors = Vec::with_capacity(2 * steps.len());
+    let mut shape = Vec::with_capacity(steps.len());
+    for s in steps {
+        shape.push((s.step, s.val_loss.is_some()));
+        tensors.push(s.train_loss);
+        tensors.extend(s.val_loss);
+    }
+    let (_, values) = read_reports(Vec::new(), tensors).await?;
+    let mut values = values.into_iter();
+    let mut out = vec![Vec::with_capacity(shape.len()); runs];
+    for (step, has_val) in shape {
+        let train = values.next().unwrap_or_default();
+        let val = if has_val { values.next() } else { None };
+        for (k, reports) in out.iter_mut().enumerate() {
+            reports.push(StepReport {
+                step,
+                train_loss: train.get(k).copied().unwrap_or(f32::NAN),
+                val_loss: val.as_ref().and_then(|v| v.get(k).copied()),
+                coord: None,
+                quant_val_loss: None,
+                seq: None,
+                norms: None,
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,230 @@
+//! Adam for a stack of runs (#33): PyTorch's update of `train::adam`, the same operations in the
+//! same order, on parameters with a leading run axis, where each run has its own learning rates
+//! (its peak, its schedule, μP's per-layer rules) and its own weight decay.
+//!
+//! Every number a step needs beyond the tensors — each run's η/b₁ and 1 − η·wd for each group of
+//! parameters, and s = √(1 − β₂ᵗ) — is computed in double precision on the host, as the unstacked
+//! CPU path computes its scalars, and uploaded once for many steps: a table with a 256-byte row
+//! a group's run values (64 floats: [`MAX_STACK`] runs), so that each step's `[K]` values are a
+//! view of the table with both ends a multiple of 256 bytes from the buffer's ends — what CubeCL
+//! views in place instead of copying (see `data::device::VIEW_ALIGN`). A steady step uploads
+//! nothing and launches nothing for its rates.
+//!
+//! A run frozen after it diverged gets η = 0 and no decay from then on (the table is rebuilt
+//! from that step): its weights stay as they were, and no other run's number changes.
+
+use burn::prelude::*;
+
+use crate::data::device::VIEW_ALIGN;
+use crate::knobs::ExperimentConfig;
+use crate::knobs::mup::{Part, Role};
+use crate::knobs::schedule::factor;
+use crate::knobs::view::MAX_STACK;
+use crate::train::adam::{EPSILON, corrections};
+
+/// Floats in one table slot: one 256-byte row.
+const SLOT: usize = VIEW_ALIGN / size_of::<f32>();
+/// Steps one table holds at most.
+const MAX_ROWS: usize = 1024;
+
+const _: () = assert!(MAX_STACK <= SLOT, "a slot holds every run of a stack");
+
+/// One group of parameters that share every run's rate and decay: per run, the peak learning
+/// rate and the weight decay.
+struct Group {
+    rates: Vec<(f64, f64)>,
+    /// Some run decays this group (else the multiply is skipped, as the unstacked update skips
+    /// it at wd = 0).
+    decays: bool,
+}
+
+/// Rows of consecutive steps' values from `first`.
+struct Table {
+    first: usize,
+    rows: usize,
+    flat: Tensor<1>,
+}
+
+/// A stack's Adam (see the module's comment).
+pub struct StackAdam {
+    runs: usize,
+    betas: (f64, f64),
+    /// Each parameter's group.
+    group_of: Vec<usize>,
+    groups: Vec<Group>,
+    /// Each run's schedule and warm-up.
+    schedules: Vec<(crate::knobs::schedule::Schedule, usize)>,
+    total: usize,
+    frozen: Vec<bool>,
+    table: Option<Table>,
+    moments: Vec<Option<(Tensor<3>, Tensor<3>)>>,
+    /// Steps taken.
+    t: usize,
+    device: Device,
+}
+
+impl StackAdam {
+    /// The optimizer of `cfgs`' runs (one a slice of the stack) for parameters of the given μP
+    /// roles, over a phase of `total` steps, on `device` (plain).
+    pub fn new(cfgs: &[ExperimentConfig], roles: &[(Role, Part)], total: usize, device: &Device) -> Self {
+        let mut groups: Vec<Group> = Vec::new();
+        let mut group_of = Vec::with_capacity(roles.len());
+        for &(role, part) in roles {
+            let rates: Vec<(f64, f64)> = cfgs
+                .iter()
+                .map(|c| {
+                    let r = crate::experiment::rates::rate(c, role, part);
+                    (r.lr, r.wd)
+                })
+                .collect();
+            match groups.iter().position(|g| g.rates == rates) {
+                Some(g) => group_of.push(g),
+                None => {
+                    group_of.push(groups.len());
+                    let decays = rates.iter().any(|&(_, wd)| wd != 0.0);
+                    groups.push(Group { rates, decays });
+                }
+            }
+        }
+        Self {
+            runs: cfgs.len(),
+            betas: (cfgs[0].beta1, cfgs[0].beta2),
+            group_of,
+            groups,
+            schedules: cfgs.iter().map(|c| (c.sched, c.warm)).collect(),
+            total,
+            frozen: vec![false; cfgs.len()],
+            table: None,
+            moments: vec![None; roles.len()],
+            t: 0,
+            device: device.clone(),
+        }
+    }
+
+    /// Stops updating run `k` from the next step on (its loss diverged).
+    pub fn freeze(&mut self, k: usize) {
+        if !self.frozen[k] {
+            self.frozen[k] = true;
+            self.table = None;
+        }
+    }
+
+    /// Slots of a row: s, then each group's η/b₁ and, where it decays, 1 − η·wd.
+    fn slots(&self) -> Vec<(usize, Option<usize>)> {
+        let mut next = 1;
+        self.groups
+            .iter()
+            .map(|g| {
+                let lr = next;
+                next += 1;
+                let decay = g.decays.then(|| {
+                    next += 1;
+                    next - 1
+                });
+                (lr, decay)
+            })
+            .collect()
+    }
+
+    /// The table from step `first` (0-based): each row's slots, [`SLOT`] floats apart, the
+    /// buffer `rows·stride − SLOT + K` long so every `[K]` view ends a multiple of 256 bytes
+    /// from its end.
+    fn table(&self, first: usize) -> Table {
+        let slots = self.slots();
+        let width = 1 + slots
+            .iter()
+            .map(|(_, d)| 1 + usize::from(d.is_some()))
+            .sum::<usize>();
+        let stride = width * SLOT;
+        let rows = self.total.saturating_sub(first).clamp(1, MAX_ROWS);
+        let len = rows * stride - SLOT + self.runs;
+        let mut v = vec![0f32; len];
+        for r in 0..rows {
+            let step = first + r;
+            let (b1, s) = corrections(step + 1, self.betas);
+            let row = r * stride;
+            for k in 0..self.runs {
+                v[row + k] = s as f32;
+            }
+            for (g, &(lr_slot, decay_slot)) in self.groups.iter().zip(&slots) {
+                for k in 0..self.runs {
+                    let (peak, wd) = g.rates[k];
+                    let (kind, warm) = self.schedules[k];
+                    let lr = if self.frozen[k] {
+                        0.0
+                    } else {
+                        peak * factor(kind, warm, self.total, step)
+                    };
+                    // The unstacked update's scalars, rounded as it rounds them.
+                    v[row + lr_slot * SLOT + k] = (lr / b1) as f32;
+                    if let Some(d) = decay_slot {
+                        v[row + d * SLOT + k] = (1.0 - lr * wd) as f32;
+                    }
+                }
+            }
+        }
+        Table {
+            first,
+            rows,
+            flat: Tensor::from_data(TensorData::new(v, [len]), &self.device),
+        }
+    }
+
+    /// Step `step`'s slot `slot` as `[K, 1, 1]`: a view of the table.
+    fn value(&self, step: usize, slot: usize) -> Tensor<3> {
+        let table = self.table.as_ref().expect("the table covers this step");
+        let width = self
+            .slots()
+            .iter()
+            .map(|(_, d)| 1 + usize::from(d.is_some()))
+            .sum::<usize>()
+            + 1;
+        let at = ((step - table.first) * width + slot) * SLOT;
+        table
+            .flat
+            .clone()
+            .narrow(0, at, self.runs)
+            .reshape([self.runs, 1, 1])
+    }
+
+    /// One update of every parameter (`params[i]` `[K, …]`, its gradient `grads[i]`), each run
+    /// at its own rates.
+    pub fn step(&mut self, params: Vec<Tensor<3>>, grads: Vec<Tensor<3>>) -> Vec<Tensor<3>> {
+        let step = self.t;
+        self.t += 1;
+        let covered = self
+            .table
+            .as_ref()
+            .is_some_and(|t| (t.first..t.first + t.rows).contains(&step));
+        if !covered {
+            self.table = Some(self.table(step));
+        }
+        let slots = self.slots();
+        let s = self.value(step, 0);
+        let (beta_1, beta_2) = self.betas;
+        let mut out = Vec::with_capacity(params.len());
+        for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
+            let (lr_slot, decay_slot) = slots[self.group_of[i]];
+            let (m, v) = match self.moments[i].take() {
+                Some((m, v)) => (
+                    m * beta_1 as f32 + g.clone() * (1.0 - beta_1) as f32,
+                    v * beta_2 as f32 + g.clone().square() * (1.0 - beta_2) as f32,
+                ),
+                None => (
+                    g.clone() * (1.0 - beta_1) as f32,
+                    g.square() * (1.0 - beta_2) as f32,
+                ),
+            };
+            // PyTorch's order, as `train::adam`: (√v / s + ε), m / that, times η / b₁.
+            let den = v.clone().sqrt() / s.clone() + EPSILON;
+            let update = m.clone() / den * self.value(step, lr_slot);
+            let kept = match decay_slot {
+                Some(d) => p * self.value(step, d),
+                None => p,
+            };
+            out.push(kept - update);
+            self.moments[i] = Some((m, v));
+        }
+        out
+    }
+}

@@ -1,0 +1,158 @@
+//! Same-shape runs stacked into one model (#33): which runs stack (`stack`, shapes, what cannot),
+//! and that a stacked run's curve is its unstacked curve within float tolerance, a diverging run
+//! marked and frozen without moving the others.
+
+use tinytune::experiment::stack::{refuses, stacks};
+use tinytune::knobs::ExperimentConfig;
+use tinytune::knobs::view::Stack;
+use tinytune::link::sweep::SweepPoint;
+use tinytune::link::url::{parse, parse_strict, to_query};
+use tinytune::model::backend;
+use tinytune::train::{self, metrics::Run};
+
+fn points(query: &str) -> Vec<SweepPoint> {
+    let study = parse_strict(query).unwrap();
+    study.sweep.expand(&study.experiment).unwrap()
+}
+
+fn configs(query: &str) -> Vec<ExperimentConfig> {
+    points(query).into_iter().map(|p| p.config).collect()
+}
+
+/// The tolerance a stacked run's losses keep to its unstacked run's, relative: a batched product
+/// and a per-run loss sum in another order than one run's, a few f32 ulps a step that Adam's
+/// normalisation carries on (measured 2026-12-06 on the CPU: at most 1.2e-6 over these runs).
+pub const TOLERANCE: f32 = 1e-5;
+
+fn close(a: f32, b: f32) -> bool {
+    (a.is_nan() && b.is_nan()) || (a - b).abs() <= TOLERANCE * a.abs().max(b.abs()).max(1e-3)
+}
+
+fn assert_curves_agree(alone: &[Run], stacked: &[Run]) {
+    assert_eq!(alone.len(), stacked.len());
+    for (a, s) in alone.iter().zip(stacked) {
+        assert_eq!(a.config, s.config, "in the sweep's order");
+        assert_eq!(a.diverged, s.diverged, "{}", a.config.label());
+        assert_eq!(a.reports.len(), s.reports.len(), "{}", a.config.label());
+        for (x, y) in a.reports.iter().zip(&s.reports) {
+            assert_eq!(x.step, y.step);
+            assert!(
+                close(x.train_loss, y.train_loss),
+                "{} step {}: train {} alone, {} stacked",
+                a.config.label(),
+                x.step,
+                x.train_loss,
+                y.train_loss
+            );
+            assert_eq!(
+                x.val_loss.is_some(),
+                y.val_loss.is_some(),
+                "the same evaluation steps"
+            );
+            if let (Some(u), Some(v)) = (x.val_loss, y.val_loss) {
+                assert!(
+                    close(u, v),
+                    "{} step {}: val {u} alone, {v} stacked",
+                    a.config.label(),
+                    x.step
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn stack_reads_auto_off_or_a_count() {
+    assert_eq!(Stack::parse("auto"), Ok(Stack::Auto));
+    assert_eq!(Stack::parse("0"), Ok(Stack::Off));
+    assert_eq!(Stack::parse("1"), Ok(Stack::Off));
+    assert_eq!(Stack::parse("16"), Ok(Stack::Count(16)));
+    assert!(Stack::parse("65").is_err());
+    assert!(Stack::parse("lots").is_err());
+    let study = parse("v=1&stack=8&sweep=lr:0.01,0.1").study;
+    assert_eq!(study.view.stack, Stack::Count(8));
+    assert!(to_query(&study).contains("stack=8"));
+    assert!(!to_query(&parse("v=1").study).contains("stack"));
+    let bad = parse("v=1&stack=99");
+    assert_eq!(
+        bad.study.view.stack,
+        Stack::Auto,
+        "a bad value falls back on auto"
+    );
+    assert!(bad.issues.iter().any(|i| i.message.contains("stack")));
+    assert!(parse_strict("stack=99").is_err(), "the CLI refuses it");
+}
+
+#[test]
+fn runs_stack_by_shape_and_only_where_asked() {
+    // e4's grid: 3 rates × 2 widths × SP/μP: one stack a width (μP only changes numbers).
+    let c = configs("task=digits&steps=10&sweep=lr:0.001,0.01,0.1;w:64,128;param:sp,mup");
+    let gpu = stacks(&c, Stack::Auto, true);
+    assert_eq!(gpu.len(), 2, "{gpu:?}");
+    for g in &gpu {
+        assert_eq!(g.len(), 6);
+        assert!(g.iter().all(|&i| c[i].width == c[g[0]].width));
+    }
+    assert_eq!(
+        stacks(&c, Stack::Auto, false).len(),
+        12,
+        "auto: the CPU trains runs alone"
+    );
+    assert_eq!(stacks(&c, Stack::Off, true).len(), 12);
+    // At most K a stack, split evenly: 6 → 3 + 3 with K = 4.
+    let four = stacks(&c, Stack::Count(4), false);
+    assert_eq!(four.iter().map(Vec::len).collect::<Vec<_>>(), vec![3, 3, 3, 3]);
+    let mut all: Vec<usize> = four.concat();
+    all.sort_unstable();
+    assert_eq!(all, (0..12).collect::<Vec<_>>(), "every run once");
+    // Ranks change shapes and adaptation trains alone; bits quantize.
+    let lora = configs("task=digits&steps=10&asteps=10&sweep=r:1,2;lr:0.01,0.1");
+    assert!(refuses(&lora[0]).is_some());
+    assert!(stacks(&lora, Stack::Auto, true).iter().all(|g| g.len() == 1));
+    let quant = configs("task=digits&steps=10&sweep=bits:4,8");
+    assert!(stacks(&quant, Stack::Auto, true).iter().all(|g| g.len() == 1));
+    let gpt = configs("task=modadd&steps=10&sweep=lr:0.01,0.1");
+    assert!(refuses(&gpt[0]).is_some());
+}
+
+#[test]
+fn a_stacked_run_follows_its_unstacked_curve_on_the_cpu() {
+    // Rates, seeds, a schedule with warm-up and weight decay, SP and μP, a residual MLP's β:
+    // everything a stack's runs may differ in. Batch 50 of 256 points: walks across epochs, the
+    // indices not a multiple of the 256-byte row.
+    let query = "task=spiral&w=32&d=2&bs=50&steps=45&sched=cosine&warm=5&res=1\
+                 &sweep=lr:0.003,0.03;param:sp,mup;seed:1,2";
+    let pts = points(query);
+    let device = backend::cpu();
+    let alone = pollster::block_on(train::train_sweep(&pts, &device, 7, |_, _| {})).unwrap();
+    let groups = vec![(0..pts.len()).collect::<Vec<_>>()];
+    let stacked =
+        pollster::block_on(train::train_sweep_stacked(&pts, &device, 7, &groups, |_, _| {})).unwrap();
+    assert_curves_agree(&alone, &stacked);
+    // Weight decay and the residual branch 1/√L per run, the full batch (no walk).
+    let pts = points("task=moons&w=16&d=3&bs=512&steps=30&res=isqrt&sweep=wd:0,0.1;lr:0.01,0.05");
+    let alone = pollster::block_on(train::train_sweep(&pts, &device, 9, |_, _| {})).unwrap();
+    let groups = vec![(0..pts.len()).collect::<Vec<_>>()];
+    let stacked =
+        pollster::block_on(train::train_sweep_stacked(&pts, &device, 9, &groups, |_, _| {})).unwrap();
+    assert_curves_agree(&alone, &stacked);
+}
+
+#[test]
+fn a_diverging_run_is_marked_and_frozen_and_the_others_train_on() {
+    let pts = points("task=spiral&w=32&steps=40&sweep=lr:0.003,9,0.03");
+    let device = backend::cpu();
+    let alone = pollster::block_on(train::train_sweep(&pts, &device, 5, |_, _| {})).unwrap();
+    assert!(alone[1].diverged && !alone[0].diverged && !alone[2].diverged);
+    let mut seen = (0, 0);
+    let stacked = pollster::block_on(train::train_sweep_stacked(
+        &pts,
+        &device,
+        5,
+        &[vec![0, 1, 2]],
+        |d, t| seen = (d, t),
+    ))
+    .unwrap();
+    assert_eq!(seen, (3, 3), "progress counts the stack's runs");
+    assert_curves_agree(&alone, &stacked);
+}
