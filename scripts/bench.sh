@@ -8,6 +8,10 @@
 #                                     peak resident memory on links near the caps
 #   scripts/bench.sh pool [N]    sweeps on one worker and on N (default 2), interleaved: natively
 #                                (--jobs) and in the browser (jobs=, the CPU backend's pool, #33)
+#   scripts/bench.sh stack       same-shape runs stacked (#33) against unstacked, interleaved: natively
+#                                on the CPU and on wgpu (lavapipe here; wall time, and dispatches per
+#                                step of the whole sweep from CubeCL's profiler) and in the browser on
+#                                WebGPU (dispatches counted in the worker, wall time)
 #   TORCH_PY=… scripts/bench.sh gpt   the reference transformer natively, tinytune and PyTorch
 #                                     interleaved (ROUNDS rounds, both at 1 and at 2 threads):
 #                                     steady steps/s and tokens/s, and the ratios of each round
@@ -63,6 +67,38 @@ if [ "${1:-}" = pool ]; then
   trunk build --release >/dev/null 2>&1
   echo "browser (CPU backend): wall time (s) with jobs=1 and jobs=$n, interleaved"
   node bench/pool.mjs "$n" "${cases[@]}"
+  exit 0
+fi
+if [ "${1:-}" = stack ]; then
+  bin="$CARGO_TARGET_DIR/release/tinytune"
+  lrs='0.0001,0.00015,0.0002,0.0003,0.0005,0.0007,0.001,0.0015,0.002,0.003,0.005,0.007,0.01,0.015,0.02,0.03'
+  # The reference MLP over 16 rates, and e4's grid (13 rates × 5 widths × SP/μP: one stack a
+  # width) shortened for software adapters.
+  e4='task=digits&bs=128&rzero=1&sweep=lr:2^-14..2^-2*2;w:64,128,256,512,1024;param:sp,mup'
+  launches() {
+    local log
+    log=$(mktemp)
+    CUBECL_DEBUG_OPTION=profile CUBECL_DEBUG_LOG="$log" "$bin" --summary --backend wgpu "$1" >/dev/null 2>&1
+    grep -cE '^\| +[0-9.]+(ms|µs|ns|s) +\| ' "$log" || true
+    rm -f "$log"
+  }
+  wall() { "$bin" --summary --jobs 1 --backend "$1" "$2" 2>&1 >/dev/null | grep 'run(s)' | sed -E 's/.* in ([0-9.]+) s.*/\1/'; }
+  echo "native: one run, and the sweep unstacked (stack=0) and stacked (stack=16 on the CPU, auto on wgpu)"
+  for c in "one run=task=spiral" "mlp-lr16=v=1&sweep=lr:$lrs"; do
+    name=${c%%=*}; link=${c#*=}
+    for s in 0 auto; do
+      a=$(launches "$link&stack=$s&steps=10"); b=$(launches "$link&stack=$s&steps=20")
+      cpu_s=$s; [ "$s" = auto ] && cpu_s=16
+      echo "{\"case\": \"$name\", \"stack\": \"$s\", \"wgpu_dispatches_per_step\": $(( (b - a) / 10 )), \"wgpu_s_100_steps\": $(wall wgpu "$link&stack=$s&steps=100"), \"cpu_s\": $(wall cpu "$link&stack=$cpu_s")}"
+    done
+  done
+  for s in 0 auto; do
+    cpu_s=$s; [ "$s" = auto ] && cpu_s=64
+    echo "{\"case\": \"e4\", \"stack\": \"$s\", \"wgpu_s_5_steps\": $(wall wgpu "$e4&stack=$s&steps=5"), \"cpu_s\": $(wall cpu "$e4&stack=$cpu_s&steps=40")}"
+  done
+  trunk build --release >/dev/null 2>&1
+  echo "browser (WebGPU): dispatches per step of the whole sweep and wall time, stack=0 and auto, interleaved"
+  node bench/stack.mjs "mlp-lr16=v=1&steps=20&sweep=lr:$lrs" "e4=v=1&$e4&steps=5"
   exit 0
 fi
 if [ "${1:-}" = gpt ]; then

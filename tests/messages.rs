@@ -92,6 +92,7 @@ fn round_trip(study: &Study) {
         runs: (0..study.runs().len()).rev().chain([usize::MAX]).collect(),
         share: usize::MAX,
         sweep: study.is_sweep(),
+        stack: study.view.stack,
     };
     let bytes = codec::to_worker(u64::MAX - 1, &start).expect("every accepted study is written");
     let (seq, back): Envelope = codec::decode(&bytes).expect("and read back");

@@ -652,6 +652,7 @@ fn what_the_page_and_the_training_worker_say_survives_serialization() {
             runs: Vec::new(),
             share: 0,
             sweep: s.is_sweep(),
+            stack: tinytune::knobs::view::Stack::Count(16),
         },
         ToWorker::Steer {
             generation: s.generation,

@@ -227,13 +227,16 @@ pub enum ToWorker {
     NoWebgpuModule { reason: String },
     /// Train these runs as `generation` (a sweep when `sweep`: no side charts while it runs); an
     /// older runner stops at its next frame. `runs[j]` is the study's index of `configs[j]`, and
-    /// `share` which share of a pool they are (#33); the worker's reports name them so.
+    /// `share` which share of a pool they are (#33); the worker's reports name them so. `stack`
+    /// says which same-shape runs train as one stacked model (`experiment::stack`, on the
+    /// worker's device).
     Start {
         generation: u64,
         configs: Vec<ExperimentConfig>,
         runs: Vec<usize>,
         share: usize,
         sweep: bool,
+        stack: crate::knobs::view::Stack,
     },
     /// The page's run state: Pause, Train again, Cancel, or a newer generation.
     Steer { generation: u64, run_state: RunState },

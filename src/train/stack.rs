@@ -313,9 +313,50 @@ impl StackTrainer {
     }
 }
 
-/// Reads the losses of `steps` with one transfer, as `metrics::read_reports` does: each run's
-/// reports, in step order (`out[k]` for run k of the stack).
-pub async fn read_stack(steps: Vec<StackStep>, runs: usize) -> Result<Vec<Vec<StepReport>>, String> {
+/// Where each stacked step's losses sit among the tensors a readback reads ([`queue`]): its
+/// index and whether it has a validation loss.
+pub struct Queued {
+    shape: Vec<(usize, bool)>,
+    runs: usize,
+}
+
+impl Queued {
+    /// Tensors [`queue`] added to the readback.
+    pub fn len(&self) -> usize {
+        self.shape.iter().map(|&(_, v)| 1 + usize::from(v)).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.shape.is_empty()
+    }
+
+    /// Each run's reports (`out[k]` for run k of the stack) from the values the readback
+    /// returned for the queued tensors, in order.
+    pub fn unpack(&self, values: &[Vec<f32>]) -> Vec<Vec<StepReport>> {
+        let mut values = values.iter();
+        let mut out = vec![Vec::with_capacity(self.shape.len()); self.runs];
+        for &(step, has_val) in &self.shape {
+            let train = values.next();
+            let val = if has_val { values.next() } else { None };
+            for (k, reports) in out.iter_mut().enumerate() {
+                reports.push(StepReport {
+                    step,
+                    train_loss: train.and_then(|t| t.get(k).copied()).unwrap_or(f32::NAN),
+                    val_loss: val.and_then(|v| v.get(k).copied()),
+                    coord: None,
+                    quant_val_loss: None,
+                    seq: None,
+                    norms: None,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The `[K]` losses of `steps` as tensors for one readback (`metrics::read_reports`' extras),
+/// and where they sit.
+pub fn queue(steps: Vec<StackStep>, runs: usize) -> (Vec<Tensor<1>>, Queued) {
     let mut tensors = Vec::with_capacity(2 * steps.len());
     let mut shape = Vec::with_capacity(steps.len());
     for s in steps {
@@ -323,23 +364,13 @@ pub async fn read_stack(steps: Vec<StackStep>, runs: usize) -> Result<Vec<Vec<St
         tensors.push(s.train_loss);
         tensors.extend(s.val_loss);
     }
+    (tensors, Queued { shape, runs })
+}
+
+/// Reads the losses of `steps` with one transfer, as `metrics::read_reports` does: each run's
+/// reports, in step order (`out[k]` for run k of the stack).
+pub async fn read_stack(steps: Vec<StackStep>, runs: usize) -> Result<Vec<Vec<StepReport>>, String> {
+    let (tensors, queued) = queue(steps, runs);
     let (_, values) = read_reports(Vec::new(), tensors).await?;
-    let mut values = values.into_iter();
-    let mut out = vec![Vec::with_capacity(shape.len()); runs];
-    for (step, has_val) in shape {
-        let train = values.next().unwrap_or_default();
-        let val = if has_val { values.next() } else { None };
-        for (k, reports) in out.iter_mut().enumerate() {
-            reports.push(StepReport {
-                step,
-                train_loss: train.get(k).copied().unwrap_or(f32::NAN),
-                val_loss: val.as_ref().and_then(|v| v.get(k).copied()),
-                coord: None,
-                quant_val_loss: None,
-                seq: None,
-                norms: None,
-            });
-        }
-    }
-    Ok(out)
+    Ok(queued.unpack(&values))
 }

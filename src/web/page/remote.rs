@@ -141,6 +141,7 @@ impl Remote {
         generation: u64,
         configs: &[crate::knobs::ExperimentConfig],
         sweep: bool,
+        stack: crate::knobs::view::Stack,
         shares: Vec<Vec<usize>>,
     ) {
         let shares = if shares.is_empty() {
@@ -180,6 +181,7 @@ impl Remote {
                 runs: share.clone(),
                 share: k,
                 sweep,
+                stack,
             };
             {
                 let mut lanes = self.lanes.borrow_mut();

@@ -53,12 +53,12 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
             Effect::ChooseBackend { ticket, choice } => remote.choose_backend(ticket, choice),
             Effect::MarkGpuLost => remote.mark_gpu_lost(),
             Effect::StartRunner { generation, shares } => {
-                let (configs, sweep) = {
+                let (configs, sweep, stack) = {
                     let s = bus.state();
                     let configs: Vec<_> = s.points.iter().map(|p| p.config.clone()).collect();
-                    (configs, s.is_sweep())
+                    (configs, s.is_sweep(), s.study.view.stack)
                 };
-                remote.start(generation, &configs, sweep, shares);
+                remote.start(generation, &configs, sweep, stack, shares);
             }
             Effect::Export(what) => {
                 let state = bus.state();

@@ -175,6 +175,7 @@ pub fn worker_message(data: JsValue) {
             runs,
             share,
             sweep,
+            stack,
         } => {
             port.control.state.set((generation, None));
             wasm_bindgen_futures::spawn_local(async move {
@@ -203,7 +204,7 @@ pub fn worker_message(data: JsValue) {
                     return; // a newer study took over while this one was timed
                 };
                 regrid(&port, generation, &configs);
-                let mine = runner::Share { runs, share };
+                let mine = runner::Share { runs, share, stack };
                 if let Some(kept) =
                     runner::run(&*port, device, is_gpu, configs, mine, sweep, generation).await
                 {

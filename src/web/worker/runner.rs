@@ -16,6 +16,7 @@ use crate::plot::BoundaryGrid;
 use crate::train::live_sample::{GPU_STEPS_PER_CHAR, LIVE_CHUNK, LiveSample, live_chars};
 use crate::train::metrics::{Watch, read_reports};
 use crate::train::objective::GRID_RES;
+use crate::train::stack::{Queued, StackTrainer, queue};
 use crate::train::{Job, StepOutput, read_analysis};
 use crate::web::frame;
 
@@ -79,10 +80,36 @@ pub trait Outbox {
 pub type Kept = (ExperimentConfig, Vec<crate::model::quant::weights::LayerWeights>);
 
 /// Which of the study's runs these are (#33): `runs[j]` is the study's index of the runner's
-/// j-th config (empty: the configs in order), and `share` the pool's share they make up.
+/// j-th config (empty: the configs in order), `share` the pool's share they make up, and `stack`
+/// which of them train as one stacked model.
 pub struct Share {
     pub runs: Vec<usize>,
     pub share: usize,
+    pub stack: crate::knobs::view::Stack,
+}
+
+/// What trains a group of the runner's runs: one run's trainer, or a stack of same-shape runs
+/// (#33) with the runs it holds (the runner's indices).
+enum Unit {
+    One(Job, usize),
+    Stack(Box<StackTrainer>, Vec<usize>),
+}
+
+impl Unit {
+    fn members(&self) -> &[usize] {
+        match self {
+            Unit::One(_, i) => std::slice::from_ref(i),
+            Unit::Stack(_, m) => m,
+        }
+    }
+}
+
+/// What a round queued of one unit, in the order the page's counts list the runs.
+enum Queue {
+    /// Run `.0`'s next `.1` reports among the single runs' readback.
+    One(usize, usize),
+    /// A stack's losses among the readback's extras.
+    Stack(usize, Queued),
 }
 
 /// Trains `configs` as `generation` on `device` (a sweep when `sweep`: no side charts); returns
@@ -99,10 +126,17 @@ pub async fn run(
     // The study's index of each run here, which the page's reports go by.
     let index = |j: usize| mine.runs.get(j).copied().unwrap_or(j);
     let started = frame::now_ms();
-    let mut trainers = Vec::with_capacity(configs.len());
-    for c in &configs {
-        match Job::new(c, &device) {
-            Ok(t) => trainers.push(t),
+    let mut units = Vec::with_capacity(configs.len());
+    for group in crate::experiment::stack::stacks(&configs, mine.stack, gpu) {
+        let unit = match group.as_slice() {
+            &[i] => Job::new(&configs[i], &device).map(|j| Unit::One(j, i)),
+            _ => {
+                let cfgs: Vec<_> = group.iter().map(|&i| configs[i].clone()).collect();
+                StackTrainer::new(&cfgs, &device).map(|s| Unit::Stack(Box::new(s), group))
+            }
+        };
+        match unit {
+            Ok(u) => units.push(u),
             Err(error) => {
                 // A config the trainer refuses is not a device failure: leave the GPU alone.
                 out.send(Msg::RunnerRefused { generation, error });
@@ -110,6 +144,8 @@ pub async fn run(
             }
         }
     }
+    // A single run's trainer (the side charts, the live sample and the analysis are its own).
+    let single = configs.len() == 1;
     out.send(Msg::RunnerStarted {
         generation,
         now_ms: started,
@@ -119,7 +155,10 @@ pub async fn run(
     let mut runs: Vec<Watch> = configs.iter().map(Watch::new).collect();
 
     // The char LM writes a sample as it trains (a single run only, as the other side charts).
-    let mut live = (trainers.len() == 1).then(|| trainers[0].live_sample()).flatten();
+    let mut live = match units.first() {
+        Some(Unit::One(job, _)) if single => job.live_sample(),
+        _ => None,
+    };
     let mut k = 1.0_f64;
     let mut cursor = 0; // the run that goes first in the next round
     let mut last_end = frame::now_ms();
@@ -152,50 +191,77 @@ pub async fn run(
             _ => {}
         }
         let t0 = frame::now_ms();
-        // Which runs step this round, and how many steps each.
-        let active: Vec<usize> = (0..trainers.len())
-            .map(|j| (cursor + j) % trainers.len())
-            .filter(|&i| !runs[i].finished())
+        // Which units step this round, and how many steps each.
+        let active: Vec<usize> = (0..units.len())
+            .map(|j| (cursor + j) % units.len())
+            .filter(|&u| !units[u].members().iter().all(|&i| runs[i].finished()))
             .collect();
         let want_side = !sweep && t0 - side_at >= SIDE_EVERY_MS && steps_since_side >= side_floor;
         let chunk = ((k / active.len().max(1) as f64).round() as usize).max(1);
         let budget = (k.round() as usize).max(chunk);
         let mut outs: Vec<StepOutput> = Vec::new();
+        // A stack's losses go first among the readback's extras.
+        let mut extra = Vec::new();
+        let mut queued: Vec<Queue> = Vec::new();
         let mut counts: Vec<(usize, usize)> = Vec::new(); // (run, steps queued)
-        for &i in &active {
-            if outs.len() >= budget {
+        // Steps queued: a stack's step counts once (on a GPU it costs about one run's).
+        let mut n = 0;
+        for &u in &active {
+            if n >= budget {
                 break;
             }
-            let before = outs.len();
-            outs.extend((0..chunk).map_while(|_| trainers[i].step()));
-            counts.push((index(i), outs.len() - before));
-            cursor = (i + 1) % trainers.len();
+            match &mut units[u] {
+                Unit::One(job, i) => {
+                    let before = outs.len();
+                    outs.extend((0..chunk).map_while(|_| job.step()));
+                    let took = outs.len() - before;
+                    counts.push((index(*i), took));
+                    queued.push(Queue::One(*i, took));
+                    n += took;
+                }
+                Unit::Stack(stack, members) => {
+                    let steps: Vec<_> = (0..chunk).map_while(|_| stack.step()).collect();
+                    let took = steps.len();
+                    let (tensors, q) = queue(steps, members.len());
+                    extra.extend(tensors);
+                    counts.extend(members.iter().map(|&i| (index(i), took)));
+                    queued.push(Queue::Stack(u, q));
+                    n += took;
+                }
+            }
+            cursor = (u + 1) % units.len();
         }
-        let n = outs.len();
-        // The decision boundary rides along with the losses when it is due or a run just ended.
-        let single = trainers.len() == 1;
-        let single_done = single && trainers[0].is_done();
-        let grid = (single && (want_side || single_done))
-            .then(|| trainers[0].grid(GRID_RES))
-            .flatten();
-        let with_grid = grid.is_some();
-        // A transformer's pattern and answers ride along with the side charts while it trains.
-        let views = (single && want_side && !single_done)
-            .then(|| trainers[0].views(false))
-            .flatten();
-        // The sample's share follows the steps since the views last rode along (on a GPU a
-        // character per eight of them), not only this round's.
-        let chars = live_chars(steps_since_side.min(steps_taken).saturating_add(n), gpu);
-        let chunk = match (&views, live.as_mut()) {
-            (Some(_), Some(live)) if chars > 0 => trainers[0].queue_sample(live, chars),
+        let stacked = extra.len();
+        let job = match units.first_mut() {
+            Some(Unit::One(job, _)) if single => Some(job),
             _ => None,
         };
+        // The decision boundary rides along with the losses when it is due or a run just ended.
+        let single_done = job.as_ref().is_some_and(|j| j.is_done());
+        let (grid, views, chunk) = match job {
+            Some(job) => {
+                let grid = (want_side || single_done).then(|| job.grid(GRID_RES)).flatten();
+                // A transformer's pattern and answers ride along with the side charts while it
+                // trains.
+                let views = (want_side && !single_done).then(|| job.views(false)).flatten();
+                // The sample's share follows the steps since the views last rode along (on a GPU
+                // a character per eight of them), not only this round's.
+                let chars = live_chars(steps_since_side.min(steps_taken).saturating_add(n), gpu);
+                let chunk = match (&views, live.as_mut()) {
+                    (Some(_), Some(live)) if chars > 0 => job.queue_sample(live, chars),
+                    _ => None,
+                };
+                (grid, views, chunk)
+            }
+            None => (None, None, None),
+        };
+        let with_grid = grid.is_some();
         let with_chunk = chunk.is_some();
         let (grid_probs, grid_of) = match grid {
             Some(g) => (Some(g.probs), Some((g.classes, g.points))),
             None => (None, None),
         };
-        let mut extra: Vec<_> = grid_probs.into_iter().collect();
+        extra.extend(grid_probs);
         extra.extend(views.as_ref().map(|(_, t)| t.clone()).unwrap_or_default());
         extra.extend(chunk);
         let result = read_reports(outs, extra).await;
@@ -203,7 +269,7 @@ pub async fn run(
         if out.control().state.get().0 != generation {
             return None;
         }
-        let (reports, extras) = match result {
+        let (singles, mut extras) = match result {
             Ok(r) => r,
             Err(error) => {
                 out.send(Msg::DeviceFailed { generation, error });
@@ -217,11 +283,40 @@ pub async fn run(
             steps_since_side = steps_since_side.saturating_add(n);
         }
         steps_taken += n;
-        let mut read = reports.iter();
-        for (&i, &(_, n)) in active.iter().zip(&counts) {
-            for r in read.by_ref().take(n) {
-                if !runs[i].diverged {
-                    runs[i].see(r);
+        // Every run's reports in the order of `counts`; each run's watch sees its own, and a
+        // stacked run that diverges is frozen in its stack.
+        let rest = extras.split_off(stacked.min(extras.len()));
+        let stack_values = std::mem::replace(&mut extras, rest);
+        let mut stack_values = stack_values.as_slice();
+        let mut singles = singles.into_iter();
+        let mut reports = Vec::with_capacity(counts.iter().map(|c| c.1).sum());
+        for q in queued {
+            match q {
+                Queue::One(i, took) => {
+                    for r in singles.by_ref().take(took) {
+                        if !runs[i].diverged {
+                            runs[i].see(&r);
+                        }
+                        reports.push(r);
+                    }
+                }
+                Queue::Stack(u, q) => {
+                    let (mine, tail) = stack_values.split_at(q.len().min(stack_values.len()));
+                    stack_values = tail;
+                    let Unit::Stack(stack, members) = &mut units[u] else {
+                        continue;
+                    };
+                    for (k, (&i, theirs)) in members.iter().zip(q.unpack(mine)).enumerate() {
+                        for r in theirs {
+                            if !runs[i].diverged {
+                                runs[i].see(&r);
+                                if runs[i].diverged {
+                                    stack.freeze(k);
+                                }
+                            }
+                            reports.push(r);
+                        }
+                    }
                 }
             }
         }
@@ -273,12 +368,14 @@ pub async fn run(
         if runs.iter().all(Watch::finished) {
             // The end of a single run that did not diverge (ΔW spectra, quantization figures,
             // the views): one readback, once, as the page's Done state asks for it.
-            if !sweep && !runs.iter().all(|r| r.diverged) {
-                match read_analysis(&mut trainers[0], false).await {
+            if let (false, false, Some(Unit::One(job, _))) =
+                (sweep, runs.iter().all(|r| r.diverged), units.first_mut())
+            {
+                match read_analysis(job, false).await {
                     Ok(mut analysis) => {
                         let weights = std::mem::take(&mut analysis.weights);
                         out.send(Msg::Analysed { generation, analysis });
-                        return (!weights.is_empty()).then(|| (trainers[0].config().clone(), weights));
+                        return (!weights.is_empty()).then(|| (job.config().clone(), weights));
                     }
                     Err(e) => web_sys::console::warn_1(&e.into()),
                 }

@@ -1,0 +1,67 @@
+// Same-shape runs stacked into one model on WebGPU (#33): a stacked sweep trains each run's
+// unstacked curve (within float tolerance) on SwiftShader, a diverging run marked while the others
+// go on, in a fraction of the unstacked sweep's kernel launches (counted in the training worker).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { serve, launch, waitForState, countGpuWork, download } from "./harness.mjs";
+
+let srv, browser;
+before(async () => {
+  srv = await serve();
+  browser = await launch({ webgpu: true });
+});
+after(async () => {
+  await browser?.close();
+  srv?.server.close();
+});
+
+// Every run's losses, as the JSON export writes them.
+async function curves(page) {
+  const runs = JSON.parse(await download(page, "#download-json"));
+  return runs.map((r) => ({ knobs: r.knobs, diverged: r.diverged, steps: r.steps }));
+}
+
+// The losses of a step as numbers (the export writes a diverged loss as null).
+const losses = (s) => [s.train_loss, s.val_loss].map((v) => (v == null ? NaN : Number(v)));
+
+test("a stacked WebGPU sweep trains each run's unstacked curve in a fraction of the launches", async (t) => {
+  // Four rates (one diverges) of a small MLP, a few steps: SwiftShader is slow.
+  const sweep = encodeURIComponent("lr:0.003,0.01,0.03,9");
+  const link = `?v=1&backend=webgpu&steps=6&w=16&d=1&sweep=${sweep}`;
+  const results = {};
+  for (const stack of ["0", "auto"]) {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(String(e)));
+    const counts = await countGpuWork(page);
+    await page.goto(`${srv.base}${link}&stack=${stack}`);
+    const done = await waitForState(page, ["done", "diverged", "failed"], 240_000);
+    assert.equal(done.state, "done", await page.textContent("#messages"));
+    assert.equal(done.backend, "webgpu");
+    const work = await counts();
+    results[stack] = { curves: await curves(page), dispatch: work.dispatch };
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+  const [alone, stacked] = [results["0"], results.auto];
+  t.diagnostic(`dispatches for the whole sweep: ${alone.dispatch} unstacked, ${stacked.dispatch} stacked`);
+  assert.equal(stacked.curves.length, 4);
+  assert.ok(stacked.curves.some((r) => r.diverged), "lr = 9 diverges in its stack and the others go on");
+  let worst = 0;
+  for (const [a, s] of alone.curves.map((a, i) => [a, stacked.curves[i]])) {
+    assert.deepEqual(s.knobs, a.knobs, "in the sweep's order");
+    assert.equal(s.diverged, a.diverged, JSON.stringify(a.knobs));
+    assert.equal(s.steps.length, a.steps.length, JSON.stringify(a.knobs));
+    for (const [x, y] of a.steps.map((x, i) => [x, s.steps[i]])) {
+      for (const [u, v] of losses(x).map((u, i) => [u, losses(y)[i]])) {
+        if (Number.isNaN(u) && Number.isNaN(v)) continue;
+        const gap = Math.abs(u - v) / Math.max(Math.abs(u), 1e-3);
+        worst = Math.max(worst, gap);
+        assert.ok(gap <= 1e-4, `${JSON.stringify(a.knobs)} step ${x.step}: ${u} alone, ${v} stacked`);
+      }
+    }
+  }
+  t.diagnostic(`largest relative difference of a loss: ${worst.toExponential(1)}`);
+  // Four runs' steps in about one run's launches: well under half the unstacked sweep's.
+  assert.ok(stacked.dispatch * 2 < alone.dispatch, `${stacked.dispatch} stacked against ${alone.dispatch}`);
+});
