@@ -245,6 +245,12 @@ fn run(cli: Cli) -> ExitCode {
                 };
                 // Same-shape runs as one stacked model where `stack` asks (#33).
                 let groups = stack::stacks(&configs, study.view.stack, backend::scalars_are_uploads(&device));
+                // Every thread of the pool gets a stack of its own.
+                let groups = if workers > 1 {
+                    stack::split(groups, workers)
+                } else {
+                    groups
+                };
                 let stacked = groups.iter().filter(|g| g.len() > 1).count();
                 if stacked > 0 {
                     eprintln!(

@@ -61,27 +61,38 @@ fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
     c
 }
 
-/// Whether `auto` stacks on this device: on a GPU, where a step costs its kernel launches and
-/// K runs in one launch cost about one run's. On the CPU a step costs its arithmetic, which
-/// stacking does not shrink (README, "Stacked runs").
-pub fn auto_on(gpu: bool) -> bool {
-    gpu
+/// A run's step (FLOPs of its products) up to which `auto` stacks on the CPU. There a small
+/// run's step costs mostly its operations' fixed costs, which a stack pays once for K runs; a
+/// large one costs its arithmetic, which stacking does not shrink, and Burn's CPU backend runs
+/// the batched product of wide layers slower than K separate ones. Measured 2026-12-06 on `e4`'s
+/// 26 rates a width at 40 steps, one thread (README, "Stacked runs"): stacked 1.5× faster at
+/// width 64 (0.01 GFLOP a step), 1.18× at 256 (0.12), even at 512 (0.43), 0.57× at 1024 (1.67).
+pub const CPU_STACK_MAX_FLOP: f64 = 2e8;
+
+/// Whether `auto` stacks runs of `cfg`'s shape on this device: on a GPU, where a step costs its
+/// kernel launches and K runs in one launch cost about one run's, always; on the CPU where it was
+/// measured faster ([`CPU_STACK_MAX_FLOP`]).
+pub fn auto_on(gpu: bool, cfg: &ExperimentConfig) -> bool {
+    gpu || cfg.step_flops() <= CPU_STACK_MAX_FLOP
 }
 
 /// The runs of `configs` (indices) in groups that train together under `stack` on a GPU
 /// (`gpu`) or the CPU: equal shapes, in run order, split into near-equal stacks of at most
-/// `K` runs (`auto`: [`MAX_STACK`], within the memory cap). A run that cannot stack, or whose
+/// `K` runs (`auto`: [`MAX_STACK`] where [`auto_on`], within the memory cap). A run that cannot stack, or whose
 /// shape no other run shares, is a group of one. Groups are ordered by their first run.
 pub fn stacks(configs: &[ExperimentConfig], stack: Stack, gpu: bool) -> Vec<Vec<usize>> {
     let most = match stack {
         Stack::Off => 1,
-        Stack::Auto if !auto_on(gpu) => 1,
         Stack::Auto => MAX_STACK,
         Stack::Count(k) => k.clamp(1, MAX_STACK),
     };
     let mut groups: Vec<(Option<ExperimentConfig>, Vec<usize>)> = Vec::new();
     for (i, cfg) in configs.iter().enumerate() {
-        let key = (most > 1 && refuses(cfg).is_none()).then(|| shape_of(cfg));
+        let wanted = match stack {
+            Stack::Auto => auto_on(gpu, cfg),
+            _ => most > 1,
+        };
+        let key = (wanted && refuses(cfg).is_none()).then(|| shape_of(cfg));
         match groups.iter_mut().find(|(k, _)| k.is_some() && *k == key) {
             Some((_, runs)) => runs.push(i),
             None => groups.push((key, vec![i])),
@@ -94,6 +105,24 @@ pub fn stacks(configs: &[ExperimentConfig], stack: Stack, gpu: bool) -> Vec<Vec<
         let (size, extra) = (runs.len() / parts, runs.len() % parts);
         let mut rest = runs.as_slice();
         for p in 0..parts {
+            let (head, tail) = rest.split_at(size + usize::from(p < extra));
+            out.push(head.to_vec());
+            rest = tail;
+        }
+    }
+    out.sort_by_key(|g| g[0]);
+    out
+}
+
+/// `groups` with each stack split into at least `parts` near-equal stacks where it has the runs:
+/// so that `parts` threads of a pool each get one (the CLI's `--jobs` on the CPU).
+pub fn split(groups: Vec<Vec<usize>>, parts: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    for g in groups {
+        let n = parts.clamp(1, g.len().max(1));
+        let (size, extra) = (g.len() / n, g.len() % n);
+        let mut rest = g.as_slice();
+        for p in 0..n {
             let (head, tail) = rest.split_at(size + usize::from(p < extra));
             out.push(head.to_vec());
             rest = tail;

@@ -3,7 +3,8 @@
 //! [`Mlp`]s (each initialised from its run's seed exactly as it is alone); what differs between
 //! the runs beyond their weights — μP's forward multipliers, the residual branch's β — is a
 //! `[K, 1, 1]` factor. Runs never mix: every operation is per run (a batched product, a per-row
-//! activation), so one run's NaN stays in its own slice.
+//! activation), so one run's NaN stays in its own slice, and a run can leave the stack
+//! ([`StackedMlp::retain`]) without touching the others.
 //!
 //! The parameters live outside the model (`train::stack` keeps them and hands them to
 //! [`StackedMlp::forward`] as autodiff leaves or, to measure, as plain tensors).
@@ -101,6 +102,19 @@ impl StackedMlp {
             hidden: count - 2,
         };
         (model, params)
+    }
+
+    /// Keeps only the runs at `idx` (`[K']`, positions in the stack): their factors.
+    pub fn retain(&mut self, idx: &Tensor<1, Int>) {
+        let pick = |t: &mut Option<Tensor<3>>| {
+            if let Some(x) = t.take() {
+                *t = Some(x.select(0, idx.clone()));
+            }
+        };
+        pick(&mut self.input_mult);
+        pick(&mut self.readout_input_mult);
+        pick(&mut self.branch_mult);
+        self.runs = idx.dims()[0];
     }
 
     fn activate(&self, x: Tensor<3>) -> Tensor<3> {

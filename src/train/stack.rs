@@ -7,7 +7,9 @@
 //! the same batches (its own walk over its own data, from its own stream), the same evaluation
 //! steps and PyTorch's Adam at its own rates (`train::stack_adam`). The loss whose gradient is
 //! taken is the sum of the runs' mean losses, and no operation mixes runs, so each run's slice of
-//! the gradient is its own. The curves agree with the unstacked runs' within float tolerance, not
+//! the gradient is its own. A run that diverges leaves the stack before its next step (its slices
+//! of the weights, moments, data and batches dropped), so it costs nothing more and the others
+//! go on as they were. The curves agree with the unstacked runs' within float tolerance, not
 //! to the bit: a batched product sums in its own order (tests/stack.rs states the tolerance).
 
 use burn::prelude::*;
@@ -22,10 +24,13 @@ use crate::knobs::ExperimentConfig;
 use crate::model::stacked::StackedMlp;
 use crate::model::{Mlp, VectorFamily};
 
-/// What one stacked step queued: every run's losses as `[K]`, still on the device.
+/// What one stacked step queued: the losses of the runs still in the stack, `[K']`, still on
+/// the device.
 pub struct StackStep {
     /// 0-based step index; the losses are measured before this step's update.
     pub step: usize,
+    /// The runs these losses are of: their positions in the stack as it began.
+    pub runs: Vec<usize>,
     pub train_loss: Tensor<1>,
     pub val_loss: Option<Tensor<1>>,
 }
@@ -43,6 +48,27 @@ impl StackTargets {
             Self::Labels(y) => Self::Labels(y.clone().select(0, idx)),
             Self::Values(y) => Self::Values(y.clone().select(0, idx)),
         }
+    }
+}
+
+impl Split {
+    /// Only the runs at `idx` (`[K']`, positions among the `runs` stacked here).
+    fn retain(&mut self, runs: usize, idx: &Tensor<1, Int>) {
+        let (n, kept) = (self.n, idx.dims()[0]);
+        let dim = self.x.dims()[1];
+        let x = self.x.clone().reshape([runs, n, dim]).select(0, idx.clone());
+        self.x = x.reshape([kept * n, dim]);
+        self.y = match &self.y {
+            StackTargets::Labels(y) => {
+                let y = y.clone().reshape([runs, n]).select(0, idx.clone());
+                StackTargets::Labels(y.reshape([kept * n]))
+            }
+            StackTargets::Values(y) => {
+                let d = y.dims()[1];
+                let y = y.clone().reshape([runs, n, d]).select(0, idx.clone());
+                StackTargets::Values(y.reshape([kept * n, d]))
+            }
+        };
     }
 }
 
@@ -89,6 +115,8 @@ const ALIGN: usize = crate::data::device::VIEW_ALIGN / size_of::<i32>();
 /// the buffer's ends).
 struct Ahead {
     idx: Tensor<1, Int>,
+    /// The same indices on the host, to drop a run's from the rows not yet taken.
+    host: Vec<i64>,
     stride: usize,
     rows: usize,
     taken: usize,
@@ -126,7 +154,8 @@ impl Walks {
             }
             let len = v.len();
             self.ahead = Some(Ahead {
-                idx: Tensor::from_data(TensorData::new(v, [len]), device),
+                idx: Tensor::from_data(TensorData::new(v.clone(), [len]), device),
+                host: v,
                 stride,
                 rows,
                 taken: 0,
@@ -136,6 +165,43 @@ impl Walks {
         let rows = a.idx.clone().narrow(0, a.taken * a.stride, width); // [K·batch]
         a.taken += 1;
         Some(rows)
+    }
+
+    /// Keeps only the walks of `keep` (positions among the current runs, ascending), and the
+    /// batches already drawn for them, their rows renumbered for the runs left (`n` samples a
+    /// run).
+    fn retain(&mut self, keep: &[usize], n: usize, device: &Device) {
+        let old: Vec<_> = std::mem::take(&mut self.walks).into_iter().map(Some).collect();
+        let mut old = old;
+        self.walks = keep.iter().filter_map(|&k| old[k].take()).collect();
+        let Some(a) = self.ahead.take() else {
+            return;
+        };
+        let rows = a.rows - a.taken;
+        if rows == 0 || keep.is_empty() {
+            return;
+        }
+        let b = self.batch;
+        let width = keep.len() * b;
+        let stride = width.div_ceil(ALIGN) * ALIGN;
+        let mut v = vec![0i64; (rows - 1) * stride + width];
+        for r in 0..rows {
+            for (j, &k) in keep.iter().enumerate() {
+                let from = (a.taken + r) * a.stride + k * b;
+                for i in 0..b {
+                    // Run k's sample s was row k·n + s; it is now row j·n + s.
+                    v[r * stride + j * b + i] = a.host[from + i] - (k * n) as i64 + (j * n) as i64;
+                }
+            }
+        }
+        let len = v.len();
+        self.ahead = Some(Ahead {
+            idx: Tensor::from_data(TensorData::new(v.clone(), [len]), device),
+            host: v,
+            stride,
+            rows,
+            taken: 0,
+        });
     }
 }
 
@@ -151,6 +217,10 @@ pub struct StackTrainer {
     val: Split,
     walks: Walks,
     step: usize,
+    /// The runs still in the stack (positions in the stack as it began), and those to leave it
+    /// before the next step.
+    alive: Vec<usize>,
+    leaving: Vec<usize>,
 }
 
 impl StackTrainer {
@@ -210,6 +280,8 @@ impl StackTrainer {
                 ahead: None,
             },
             step: 0,
+            alive: (0..cfgs.len()).collect(),
+            leaving: Vec::new(),
         })
     }
 
@@ -226,12 +298,39 @@ impl StackTrainer {
     }
 
     pub fn is_done(&self) -> bool {
-        self.step >= self.cfgs[0].total_steps()
+        self.step >= self.cfgs[0].total_steps() || self.alive.len() == self.leaving.len()
     }
 
-    /// Stops updating run `k` (its loss diverged): its weights stay, the others train on.
+    /// Run `k` (its position in the stack as it began) leaves the stack before the next step
+    /// (its loss diverged): it trains no more, and the others go on as they were.
     pub fn freeze(&mut self, k: usize) {
-        self.optim.freeze(k);
+        if self.alive.contains(&k) && !self.leaving.contains(&k) {
+            self.leaving.push(k);
+        }
+    }
+
+    /// Drops the leaving runs' slices of everything the stack holds.
+    fn compact(&mut self) {
+        let keep: Vec<usize> = (0..self.alive.len())
+            .filter(|&j| !self.leaving.contains(&self.alive[j]))
+            .collect();
+        self.leaving.clear();
+        if keep.len() == self.alive.len() {
+            return;
+        }
+        let runs = self.alive.len();
+        let pos: Vec<i64> = keep.iter().map(|&j| j as i64).collect();
+        let idx = Tensor::<1, Int>::from_data(TensorData::new(pos, [keep.len()]), &self.device);
+        self.params = std::mem::take(&mut self.params)
+            .into_iter()
+            .map(|p| p.select(0, idx.clone()))
+            .collect();
+        self.model.retain(&idx);
+        self.optim.retain(&keep, &idx);
+        self.train.retain(runs, &idx);
+        self.val.retain(runs, &idx);
+        self.walks.retain(&keep, self.train.n, &self.device);
+        self.alive = keep.iter().map(|&j| self.alive[j]).collect();
     }
 
     /// Every run's mean loss, `[K]`: cross-entropy for labels, MSE over every output for values.
@@ -253,7 +352,7 @@ impl StackTrainer {
 
     /// Every run's validation loss, `[K]`, off the autodiff graph.
     fn validate(&self) -> Tensor<1> {
-        let k = self.runs();
+        let k = self.alive.len();
         let dim = self.val.x.dims()[1];
         let x = self.val.x.clone().reshape([k, self.val.n, dim]);
         let pred = self.model.forward(&self.params, x); // [K, n, out]
@@ -265,13 +364,16 @@ impl StackTrainer {
         if self.is_done() {
             return None;
         }
+        if !self.leaving.is_empty() {
+            self.compact();
+        }
         let t = self.step;
         let cfg = &self.cfgs[0];
         // `Trainer::step`'s evaluation rule (one phase: its boundary is its last step).
         let boundary = cfg.pretrain_steps();
         let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == cfg.total_steps() || t + 1 == boundary;
         let val_loss = eval.then(|| self.validate());
-        let k = self.runs();
+        let k = self.alive.len();
         let dim = self.train.x.dims()[1];
         let (x, y) = match self.walks.next(self.train.n, &self.device) {
             None => (self.train.x.clone(), self.train.y.clone()),
@@ -307,6 +409,7 @@ impl StackTrainer {
         self.step += 1;
         Some(StackStep {
             step: t,
+            runs: self.alive.clone(),
             train_loss: loss.detach().inner(),
             val_loss,
         })
@@ -316,33 +419,37 @@ impl StackTrainer {
 /// Where each stacked step's losses sit among the tensors a readback reads ([`queue`]): its
 /// index and whether it has a validation loss.
 pub struct Queued {
-    shape: Vec<(usize, bool)>,
+    shape: Vec<(usize, bool, Vec<usize>)>,
     runs: usize,
 }
 
 impl Queued {
     /// Tensors [`queue`] added to the readback.
     pub fn len(&self) -> usize {
-        self.shape.iter().map(|&(_, v)| 1 + usize::from(v)).sum()
+        self.shape.iter().map(|(_, v, _)| 1 + usize::from(*v)).sum()
     }
 
     pub fn is_empty(&self) -> bool {
         self.shape.is_empty()
     }
 
-    /// Each run's reports (`out[k]` for run k of the stack) from the values the readback
-    /// returned for the queued tensors, in order.
+    /// Each run's reports (`out[k]` for run k of the stack as it began; none for a step it had
+    /// left by) from the values the readback returned for the queued tensors, in order.
     pub fn unpack(&self, values: &[Vec<f32>]) -> Vec<Vec<StepReport>> {
         let mut values = values.iter();
         let mut out = vec![Vec::with_capacity(self.shape.len()); self.runs];
-        for &(step, has_val) in &self.shape {
+        for (step, has_val, alive) in &self.shape {
+            let (step, has_val) = (*step, *has_val);
             let train = values.next();
             let val = if has_val { values.next() } else { None };
-            for (k, reports) in out.iter_mut().enumerate() {
+            for (j, &k) in alive.iter().enumerate() {
+                let Some(reports) = out.get_mut(k) else {
+                    continue;
+                };
                 reports.push(StepReport {
                     step,
-                    train_loss: train.and_then(|t| t.get(k).copied()).unwrap_or(f32::NAN),
-                    val_loss: val.and_then(|v| v.get(k).copied()),
+                    train_loss: train.and_then(|t| t.get(j).copied()).unwrap_or(f32::NAN),
+                    val_loss: val.and_then(|v| v.get(j).copied()),
                     coord: None,
                     quant_val_loss: None,
                     seq: None,
@@ -360,7 +467,7 @@ pub fn queue(steps: Vec<StackStep>, runs: usize) -> (Vec<Tensor<1>>, Queued) {
     let mut tensors = Vec::with_capacity(2 * steps.len());
     let mut shape = Vec::with_capacity(steps.len());
     for s in steps {
-        shape.push((s.step, s.val_loss.is_some()));
+        shape.push((s.step, s.val_loss.is_some(), s.runs));
         tensors.push(s.train_loss);
         tensors.extend(s.val_loss);
     }

@@ -10,8 +10,8 @@
 //! views in place instead of copying (see `data::device::VIEW_ALIGN`). A steady step uploads
 //! nothing and launches nothing for its rates.
 //!
-//! A run frozen after it diverged gets η = 0 and no decay from then on (the table is rebuilt
-//! from that step): its weights stay as they were, and no other run's number changes.
+//! A run that diverged leaves the stack ([`StackAdam::retain`]): its moments and rates go, the
+//! table is rebuilt for the runs left, and no other run's number changes.
 
 use burn::prelude::*;
 
@@ -55,7 +55,6 @@ pub struct StackAdam {
     /// Each run's schedule and warm-up.
     schedules: Vec<(crate::knobs::schedule::Schedule, usize)>,
     total: usize,
-    frozen: Vec<bool>,
     table: Option<Table>,
     moments: Vec<Option<(Tensor<3>, Tensor<3>)>>,
     /// Steps taken.
@@ -93,7 +92,6 @@ impl StackAdam {
             groups,
             schedules: cfgs.iter().map(|c| (c.sched, c.warm)).collect(),
             total,
-            frozen: vec![false; cfgs.len()],
             table: None,
             moments: vec![None; roles.len()],
             t: 0,
@@ -101,12 +99,21 @@ impl StackAdam {
         }
     }
 
-    /// Stops updating run `k` from the next step on (its loss diverged).
-    pub fn freeze(&mut self, k: usize) {
-        if !self.frozen[k] {
-            self.frozen[k] = true;
-            self.table = None;
+    /// Keeps only the runs `keep` (positions in the stack, ascending; `idx` the same on the
+    /// device): their moments, rates and schedules, the table rebuilt at the next step.
+    pub fn retain(&mut self, keep: &[usize], idx: &Tensor<1, Int>) {
+        for g in &mut self.groups {
+            g.rates = keep.iter().map(|&k| g.rates[k]).collect();
+            g.decays = g.rates.iter().any(|&(_, wd)| wd != 0.0);
         }
+        self.schedules = keep.iter().map(|&k| self.schedules[k]).collect();
+        for m in &mut self.moments {
+            *m = m
+                .take()
+                .map(|(m, v)| (m.select(0, idx.clone()), v.select(0, idx.clone())));
+        }
+        self.runs = keep.len();
+        self.table = None;
     }
 
     /// Slots of a row: s, then each group's η/b₁ and, where it decays, 1 − η·wd.
@@ -150,11 +157,7 @@ impl StackAdam {
                 for k in 0..self.runs {
                     let (peak, wd) = g.rates[k];
                     let (kind, warm) = self.schedules[k];
-                    let lr = if self.frozen[k] {
-                        0.0
-                    } else {
-                        peak * factor(kind, warm, self.total, step)
-                    };
+                    let lr = peak * factor(kind, warm, self.total, step);
                     // The unstacked update's scalars, rounded as it rounds them.
                     v[row + lr_slot * SLOT + k] = (lr / b1) as f32;
                     if let Some(d) = decay_slot {

@@ -203,7 +203,6 @@ pub async fn run(
         // A stack's losses go first among the readback's extras.
         let mut extra = Vec::new();
         let mut queued: Vec<Queue> = Vec::new();
-        let mut counts: Vec<(usize, usize)> = Vec::new(); // (run, steps queued)
         // Steps queued: a stack's step counts once (on a GPU it costs about one run's).
         let mut n = 0;
         for &u in &active {
@@ -215,7 +214,6 @@ pub async fn run(
                     let before = outs.len();
                     outs.extend((0..chunk).map_while(|_| job.step()));
                     let took = outs.len() - before;
-                    counts.push((index(*i), took));
                     queued.push(Queue::One(*i, took));
                     n += took;
                 }
@@ -224,7 +222,6 @@ pub async fn run(
                     let took = steps.len();
                     let (tensors, q) = queue(steps, members.len());
                     extra.extend(tensors);
-                    counts.extend(members.iter().map(|&i| (index(i), took)));
                     queued.push(Queue::Stack(u, q));
                     n += took;
                 }
@@ -283,16 +280,18 @@ pub async fn run(
             steps_since_side = steps_since_side.saturating_add(n);
         }
         steps_taken += n;
-        // Every run's reports in the order of `counts`; each run's watch sees its own, and a
-        // stacked run that diverges is frozen in its stack.
+        // Every run's reports, and how many each has, in the order the page reads them; each
+        // run's watch sees its own, and a stacked run that diverges leaves its stack.
         let rest = extras.split_off(stacked.min(extras.len()));
         let stack_values = std::mem::replace(&mut extras, rest);
         let mut stack_values = stack_values.as_slice();
         let mut singles = singles.into_iter();
-        let mut reports = Vec::with_capacity(counts.iter().map(|c| c.1).sum());
+        let mut reports = Vec::new();
+        let mut counts: Vec<(usize, usize)> = Vec::new(); // (run, reports)
         for q in queued {
             match q {
                 Queue::One(i, took) => {
+                    counts.push((index(i), took));
                     for r in singles.by_ref().take(took) {
                         if !runs[i].diverged {
                             runs[i].see(&r);
@@ -307,6 +306,10 @@ pub async fn run(
                         continue;
                     };
                     for (k, (&i, theirs)) in members.iter().zip(q.unpack(mine)).enumerate() {
+                        if theirs.is_empty() {
+                            continue; // it had left the stack
+                        }
+                        counts.push((index(i), theirs.len()));
                         for r in theirs {
                             if !runs[i].diverged {
                                 runs[i].see(&r);
