@@ -61,19 +61,14 @@ fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
     c
 }
 
-/// A run's step (FLOPs of its products) up to which `auto` stacks on the CPU. There a small
-/// run's step costs mostly its operations' fixed costs, which a stack pays once for K runs; a
-/// large one costs its arithmetic, which stacking does not shrink, and Burn's CPU backend runs
-/// the batched product of wide layers slower than K separate ones. Measured 2026-12-06 on `e4`'s
-/// 26 rates a width at 40 steps, one thread (README, "Stacked runs"): stacked 1.5× faster at
-/// width 64 (0.01 GFLOP a step), 1.18× at 256 (0.12), even at 512 (0.43), 0.57× at 1024 (1.67).
-pub const CPU_STACK_MAX_FLOP: f64 = 2e8;
-
 /// Whether `auto` stacks runs of `cfg`'s shape on this device: on a GPU, where a step costs its
-/// kernel launches and K runs in one launch cost about one run's, always; on the CPU where it was
-/// measured faster ([`CPU_STACK_MAX_FLOP`]).
-pub fn auto_on(gpu: bool, cfg: &ExperimentConfig) -> bool {
-    gpu || cfg.step_flops() <= CPU_STACK_MAX_FLOP
+/// kernel launches and K runs in one launch cost about one run's. Not on the CPU: there a stack
+/// of small runs is faster on one thread (a 16-rate sweep of the reference MLP 2.1×), but the
+/// gallery's sweeps of them with runs that diverge early (`e4`, `e5`) took longer stacked on the
+/// CLI's 2 threads (24.2 against 21.2 s, 9.3 against 7.4; README, "Stacked runs"), and a wide run
+/// is slower batched (Burn's CPU backend); `stack=K` asks for stacks there.
+pub fn auto_on(gpu: bool, _cfg: &ExperimentConfig) -> bool {
+    gpu
 }
 
 /// The runs of `configs` (indices) in groups that train together under `stack` on a GPU
