@@ -96,33 +96,31 @@ pub fn stacks(configs: &[ExperimentConfig], stack: Stack, gpu: bool) -> Vec<Vec<
     let mut out = Vec::new();
     for (_, runs) in groups {
         let cap = most.min(by_memory(&configs[runs[0]])).max(1);
-        let parts = runs.len().div_ceil(cap);
-        let (size, extra) = (runs.len() / parts, runs.len() % parts);
-        let mut rest = runs.as_slice();
-        for p in 0..parts {
-            let (head, tail) = rest.split_at(size + usize::from(p < extra));
-            out.push(head.to_vec());
-            rest = tail;
-        }
+        out.extend(even(&runs, runs.len().div_ceil(cap)));
     }
     out.sort_by_key(|g| g[0]);
     out
 }
 
+/// `runs` in `parts` near-equal consecutive parts (the first ones a run longer), at most one a
+/// run.
+fn even(runs: &[usize], parts: usize) -> Vec<Vec<usize>> {
+    let parts = parts.clamp(1, runs.len().max(1));
+    let (size, extra) = (runs.len() / parts, runs.len() % parts);
+    let mut rest = runs;
+    (0..parts)
+        .map(|p| {
+            let (head, tail) = rest.split_at(size + usize::from(p < extra));
+            rest = tail;
+            head.to_vec()
+        })
+        .collect()
+}
+
 /// `groups` with each stack split into at least `parts` near-equal stacks where it has the runs:
 /// so that `parts` threads of a pool each get one (the CLI's `--jobs` on the CPU).
 pub fn split(groups: Vec<Vec<usize>>, parts: usize) -> Vec<Vec<usize>> {
-    let mut out = Vec::new();
-    for g in groups {
-        let n = parts.clamp(1, g.len().max(1));
-        let (size, extra) = (g.len() / n, g.len() % n);
-        let mut rest = g.as_slice();
-        for p in 0..n {
-            let (head, tail) = rest.split_at(size + usize::from(p < extra));
-            out.push(head.to_vec());
-            rest = tail;
-        }
-    }
+    let mut out: Vec<Vec<usize>> = groups.iter().flat_map(|g| even(g, parts)).collect();
     out.sort_by_key(|g| g[0]);
     out
 }

@@ -122,6 +122,30 @@ struct Ahead {
     taken: usize,
 }
 
+/// Rows `width` indices long are this far apart in an upload: a multiple of 256 bytes.
+fn stride(width: usize) -> usize {
+    width.div_ceil(ALIGN) * ALIGN
+}
+
+impl Ahead {
+    /// `rows` rows of `width` indices, row r filled by `fill(r, row)`, uploaded at once.
+    fn new(rows: usize, width: usize, device: &Device, mut fill: impl FnMut(usize, &mut [i64])) -> Self {
+        let stride = stride(width);
+        let mut v = vec![0i64; (rows - 1) * stride + width];
+        for r in 0..rows {
+            fill(r, &mut v[r * stride..r * stride + width]);
+        }
+        let len = v.len();
+        Self {
+            idx: Tensor::from_data(TensorData::new(v.clone(), [len]), device),
+            host: v,
+            stride,
+            rows,
+            taken: 0,
+        }
+    }
+}
+
 /// The runs' mini-batch walks (each from its own stream, as alone) and their batches ahead.
 struct Walks {
     walks: Vec<(BatchWalk, Rng)>,
@@ -140,26 +164,16 @@ impl Walks {
         let runs = self.walks.len();
         let width = runs * self.batch;
         if self.ahead.as_ref().is_none_or(|a| a.taken == a.rows) {
-            let stride = width.div_ceil(ALIGN) * ALIGN;
-            let rows = self.planned.clamp(1, (MAX_AHEAD / stride).max(1));
+            let rows = self.planned.clamp(1, (MAX_AHEAD / stride(width)).max(1));
             self.planned = self.planned.saturating_sub(rows);
-            let mut v = vec![0i64; (rows - 1) * stride + width];
-            for r in 0..rows {
-                for (k, (walk, rng)) in self.walks.iter_mut().enumerate() {
-                    let at = r * stride + k * self.batch;
-                    for (j, i) in walk.draw(self.batch, rng).into_iter().enumerate() {
-                        v[at + j] = i + (k * n) as i64;
+            let (walks, b) = (&mut self.walks, self.batch);
+            self.ahead = Some(Ahead::new(rows, width, device, |_, row| {
+                for (k, (walk, rng)) in walks.iter_mut().enumerate() {
+                    for (j, i) in walk.draw(b, rng).into_iter().enumerate() {
+                        row[k * b + j] = i + (k * n) as i64;
                     }
                 }
-            }
-            let len = v.len();
-            self.ahead = Some(Ahead {
-                idx: Tensor::from_data(TensorData::new(v.clone(), [len]), device),
-                host: v,
-                stride,
-                rows,
-                taken: 0,
-            });
+            }));
         }
         let a = self.ahead.as_mut().expect("batches were just drawn");
         let rows = a.idx.clone().narrow(0, a.taken * a.stride, width); // [K·batch]
@@ -182,26 +196,15 @@ impl Walks {
             return;
         }
         let b = self.batch;
-        let width = keep.len() * b;
-        let stride = width.div_ceil(ALIGN) * ALIGN;
-        let mut v = vec![0i64; (rows - 1) * stride + width];
-        for r in 0..rows {
+        self.ahead = Some(Ahead::new(rows, keep.len() * b, device, |r, row| {
             for (j, &k) in keep.iter().enumerate() {
                 let from = (a.taken + r) * a.stride + k * b;
                 for i in 0..b {
                     // Run k's sample s was row k·n + s; it is now row j·n + s.
-                    v[r * stride + j * b + i] = a.host[from + i] - (k * n) as i64 + (j * n) as i64;
+                    row[j * b + i] = a.host[from + i] - (k * n) as i64 + (j * n) as i64;
                 }
             }
-        }
-        let len = v.len();
-        self.ahead = Some(Ahead {
-            idx: Tensor::from_data(TensorData::new(v.clone(), [len]), device),
-            host: v,
-            stride,
-            rows,
-            taken: 0,
-        });
+        }));
     }
 }
 

@@ -168,3 +168,9 @@ export async function download(page, button) {
   const [file] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
   return fs.readFileSync(await file.path(), "utf8");
 }
+
+// Every run's swept values, divergence and losses, as the page's JSON export writes them.
+export async function curves(page) {
+  const runs = JSON.parse(await download(page, "#download-json"));
+  return runs.map((r) => ({ knobs: r.knobs, diverged: r.diverged, steps: r.steps }));
+}

@@ -3,7 +3,7 @@
 // again once, then marked failed) while the others go on.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, open, waitForState, animationFrames, download } from "./harness.mjs";
+import { serve, launch, open, waitForState, animationFrames, curves } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -17,11 +17,6 @@ after(async () => {
 
 const data = (page) => page.evaluate(() => ({ ...document.getElementById("app").dataset }));
 
-// Every run's losses, as the JSON export writes them.
-async function curves(page) {
-  const runs = JSON.parse(await download(page, "#download-json"));
-  return runs.map((r) => ({ knobs: r.knobs, diverged: r.diverged, steps: r.steps }));
-}
 
 test("a sweep on two workers gives every run the curve it has on one", async () => {
   const sweep = encodeURIComponent("lr:0.003,0.01,0.03,9;w:8,32");

@@ -3,7 +3,7 @@
 // go on, in a fraction of the unstacked sweep's kernel launches (counted in the training worker).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { serve, launch, waitForState, countGpuWork, download } from "./harness.mjs";
+import { serve, launch, waitForState, countGpuWork, curves } from "./harness.mjs";
 
 let srv, browser;
 before(async () => {
@@ -15,11 +15,6 @@ after(async () => {
   srv?.server.close();
 });
 
-// Every run's losses, as the JSON export writes them.
-async function curves(page) {
-  const runs = JSON.parse(await download(page, "#download-json"));
-  return runs.map((r) => ({ knobs: r.knobs, diverged: r.diverged, steps: r.steps }));
-}
 
 // The losses of a step as numbers (the export writes a diverged loss as null).
 const losses = (s) => [s.train_loss, s.val_loss].map((v) => (v == null ? NaN : Number(v)));
