@@ -18,4 +18,4 @@ mod validate;
 pub use cost::limits;
 pub use family::Architecture;
 pub use shape::EVAL_EVERY;
-pub use validate::validate;
+pub use validate::{validate, validate_text};

@@ -22,6 +22,16 @@ pub fn validate(cfg: &ExperimentConfig) -> Result<(), Vec<ConfigError>> {
     if errs.is_empty() { Ok(()) } else { Err(errs) }
 }
 
+/// [`validate`] as the trainers report it: every error in one line, `; ` between them.
+pub fn validate_text(cfg: &ExperimentConfig) -> Result<(), String> {
+    validate(cfg).map_err(|errs| {
+        errs.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
 fn range_error<T: fmt::Display>(key: &'static Key, what: &str, v: T, lo: T, hi: T) -> ConfigError {
     ConfigError::new(key, format!("{what} must be between {lo} and {hi}, got {v}"))
 }

@@ -234,12 +234,7 @@ impl StackTrainer {
             return Err("a stack needs a run".into());
         };
         for cfg in cfgs {
-            crate::experiment::validate(cfg).map_err(|errs| {
-                errs.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })?;
+            crate::experiment::validate_text(cfg)?;
             if let Some(why) = crate::experiment::stack::refuses(cfg) {
                 return Err(format!("this run cannot stack: {why}"));
             }

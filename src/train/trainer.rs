@@ -67,12 +67,7 @@ impl<O: Objective> Trainer<O> {
     /// the data once. `device` is a plain (non-autodiff) device; the trainer enables autodiff on
     /// it.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
-        crate::experiment::validate(cfg).map_err(|errs| {
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+        crate::experiment::validate_text(cfg)?;
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
