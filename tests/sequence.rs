@@ -340,6 +340,19 @@ fn a_transformer_link_trains_natively_and_replays_the_same_curve() {
 }
 
 #[test]
+fn a_tied_readout_trains_on_the_cpu() {
+    // The readout reads the embedding's transposed view; the CPU's fused product once kept that
+    // view for its backward, which panicked reading it (found stacking, #33).
+    let cfg = tinytune::link::url::parse_strict(&LINK.replace("steps=80", "steps=30&tied=1"))
+        .unwrap()
+        .experiment;
+    let run = pollster::block_on(tinytune::train::train_run(&cfg, &backend::cpu(), 10)).unwrap();
+    let vals: Vec<f32> = run.reports.iter().filter_map(|r| r.val_loss).collect();
+    let (first, last) = (vals[0], *vals.last().unwrap());
+    assert!(!run.diverged && last < first, "validation loss {first} → {last}");
+}
+
+#[test]
 fn bad_transformer_keys_are_reported_with_the_value_used() {
     let issue = |q: &str, key: &str| {
         let p = tinytune::link::url::parse(q);

@@ -5,11 +5,13 @@
 //!
 //! Runs may differ within a stack in what only changes numbers: the learning rate, the seed (the
 //! initial weights, the data and the batches), the schedule and its warm-up, the weight decay and
-//! what it acts on, the parameterization (μP's multipliers, initial scales and per-layer rates at
-//! one width), and the residual branch's multiplier. Everything else must be equal — the width,
-//! depth, activation, task, its size and batch, the steps, Adam's betas — and the run must be a
-//! plain MLP training run: an adaptation phase (LoRA, the planted task), quantization, the
-//! coordinate check, the norms' record and gradient clipping, SGD and the transformer still
+//! what it acts on, and for the MLP the parameterization (μP's multipliers, initial scales and
+//! per-layer rates at one width) and the residual branch's multiplier. A transformer's stack
+//! shares its parameterization and β (its attention scale and multipliers stay scalars of the
+//! stacked model). Everything else must be equal — the width, depth, heads, norm, positions,
+//! activation, task, its size and batch, the steps, Adam's betas — and the run must be a plain
+//! training run: an adaptation phase (LoRA, the planted task), quantization, the coordinate
+//! check, the norms' record and gradient clipping, SGD and the transformer's qk-norm still
 //! train one run at a time ([`refuses`] says which).
 
 use crate::knobs::ExperimentConfig;
@@ -21,8 +23,8 @@ use super::limits;
 
 /// Why `cfg` trains alone even in a stacking sweep, or `None` when it can stack.
 pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
-    if cfg.family() != Family::Mlp {
-        return Some("the transformer trains one run at a time");
+    if cfg.family() == Family::Gpt && cfg.gpt.qk_norm {
+        return Some("a transformer with qk-norm trains one run at a time");
     }
     if cfg.lora.rank.adapts() || cfg.task == crate::knobs::task::Task::Planted {
         return Some("an adaptation phase trains one run at a time");
@@ -53,6 +55,10 @@ fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
     c.warm = base.warm;
     c.wd = base.wd;
     c.decay = base.decay;
+    if cfg.family() == Family::Gpt {
+        // The stacked transformer keeps μP's scale and multipliers, and β, as scalars.
+        return c;
+    }
     c.mup = base.mup.clone();
     // A residual MLP's β is a number; whether there are residual blocks is its shape.
     if c.residual != Residual::None {

@@ -19,6 +19,9 @@ pub mod sequence;
 pub mod sequence_views;
 pub mod stack;
 pub mod stack_adam;
+mod stack_sequence;
+mod stack_vector;
+mod stack_walks;
 mod trainer;
 pub mod vector;
 

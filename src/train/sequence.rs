@@ -163,12 +163,7 @@ impl Sequences {
     /// the logits, f32) within [`GPU_PASS_BYTES`]: the char LM's 16,384 validation characters
     /// in one pass, not four (#32).
     fn pass_rows(&self, t: usize, device: &Device) -> usize {
-        let chunk = chunk_rows(t);
-        if !crate::model::backend::scalars_are_uploads(device) {
-            return chunk;
-        }
-        let widest = (self.mlp_width.max(self.dataset.vocab()) * t * size_of::<f32>()).max(1);
-        chunk.max(GPU_PASS_BYTES / widest)
+        pass_rows(t, self.mlp_width.max(self.dataset.vocab()), device)
     }
 
     /// Right answers: examples whose every scored token is the argmax, or for the char LM (where
@@ -223,6 +218,16 @@ impl Sequences {
         let acc = accuracy.then(|| sum(right).div_scalar(self.answers(split, rows).max(1.0)));
         (loss, acc)
     }
+}
+
+/// Examples of `t` tokens a scoring pass takes on `device` (see [`Sequences::pass_rows`]) for
+/// a model whose widest activation is `widest` floats a token.
+pub(crate) fn pass_rows(t: usize, widest: usize, device: &Device) -> usize {
+    let chunk = chunk_rows(t);
+    if !crate::model::backend::scalars_are_uploads(device) {
+        return chunk;
+    }
+    chunk.max(GPU_PASS_BYTES / (widest * t * size_of::<f32>()).max(1))
 }
 
 impl Objective for Sequences {

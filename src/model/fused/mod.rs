@@ -231,8 +231,13 @@ impl<C: CheckpointStrategy> FusedOps for Autodiff<Flex, C> {
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let (x, w, b) = (x.primitive().clone(), w.primitive().clone(), b.into_primitive());
-                let y = linear::forward(x.clone(), w.clone(), b);
+                // Kept laid out as the backward reads them: a tied readout's weight is the
+                // embedding's transposed view, which the backward's products cannot read in place.
+                let (x, w) = (
+                    flex::contiguous(x.primitive().clone()),
+                    flex::contiguous(w.primitive().clone()),
+                );
+                let y = linear::forward(x.clone(), w.clone(), b.into_primitive());
                 prep.finish((x, w), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(linear::forward(
@@ -268,15 +273,34 @@ pub fn gelu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 }
 
 /// Causal attention weights: scores [b, h, t, t] → softmax over j ≤ i of `scale`·scores_ij,
-/// 0 above the diagonal, [b, h, t, t]; with `largest`, also the largest attended logit
-/// (max over i and j ≤ i of `scale`·scores_ij, detached, [1]) — from the same masked scores on
-/// a GPU, so asking for it adds one reduction there.
-pub fn causal_softmax(scores: Tensor<4>, scale: f64, largest: bool) -> (Tensor<4>, Option<Tensor<1>>) {
+/// 0 above the diagonal, [b, h, t, t]; with `largest: Some(n)`, also the largest attended logit
+/// (max over i and j ≤ i of `scale`·scores_ij, detached) of each of n equal consecutive parts of
+/// the batch, [n] (a stack's runs, `model::gpt::stacked`; n = 1 for one model) — from the same
+/// masked scores on a GPU, so asking for it adds one reduction there.
+pub fn causal_softmax(
+    scores: Tensor<4>,
+    scale: f64,
+    largest: Option<usize>,
+) -> (Tensor<4>, Option<Tensor<1>>) {
     if fused_here(&scores) {
-        let max = largest.then(|| {
-            run(scores.clone().detach(), |x| {
-                <Dispatch as FusedOps>::fused_causal_max(x, scale as f32)
-            })
+        let max = largest.map(|parts| {
+            let max_of = |x: Tensor<4>| {
+                run(x.detach(), |x| {
+                    <Dispatch as FusedOps>::fused_causal_max(x, scale as f32)
+                })
+            };
+            match parts {
+                0 | 1 => max_of(scores.clone()),
+                n => {
+                    let each = scores.dims()[0] / n;
+                    Tensor::cat(
+                        (0..n)
+                            .map(|i| max_of(scores.clone().narrow(0, i * each, each)))
+                            .collect(),
+                        0,
+                    )
+                }
+            }
         });
         let probs = run(scores, |x| {
             <Dispatch as FusedOps>::fused_causal_softmax(x, scale as f32)
@@ -286,9 +310,20 @@ pub fn causal_softmax(scores: Tensor<4>, scale: f64, largest: bool) -> (Tensor<4
         let [b, h, t, _] = scores.dims();
         let future = future(b, h, t, &scores.device());
         let masked = scores.mul_scalar(scale).mask_fill(future, f32::NEG_INFINITY);
-        let max = largest.then(|| masked.clone().detach().max().reshape([1]));
+        let max = largest.map(|n| per_part_max(masked.clone().detach(), n));
         (activation::softmax(masked, 3), max)
     }
+}
+
+/// The largest value of each of `parts` equal consecutive parts of x's first axis, [parts]
+/// (one part: the largest of all, [1]).
+fn per_part_max<const D: usize>(x: Tensor<D>, parts: usize) -> Tensor<1> {
+    let parts = parts.max(1);
+    if parts == 1 {
+        return x.max().reshape([1]);
+    }
+    let n = x.shape().num_elements();
+    x.reshape([parts, n / parts]).max_dim(1).reshape([parts])
 }
 
 /// [b, h, t, t], true exactly above the diagonal: the positions a query may not attend to.
@@ -381,8 +416,7 @@ fn fused_on_gpu<const D: usize>(x: &Tensor<D>) -> bool {
 
 /// `norm`'s LayerNorm of x [..., d] (built with [`LAYER_NORM_EPS`]).
 pub fn layer_norm<const D: usize>(norm: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
-    let (cpu, gpu) = (fused_here(&x), fused_on_gpu(&x));
-    if !cpu && !gpu {
+    if !fused_here(&x) && !fused_on_gpu(&x) {
         return norm.forward(x);
     }
     let gamma = norm.gamma.val();
@@ -390,9 +424,27 @@ pub fn layer_norm<const D: usize>(norm: &LayerNorm, x: Tensor<D>) -> Tensor<D> {
         Some(b) => b.val(),
         None => gamma.zeros_like(),
     };
+    layer_norm_with(x, gamma, beta)
+}
+
+/// LayerNorm of x [..., d] without its affine part, (x − mean)/√(var + ε) over the last axis
+/// ([`LAYER_NORM_EPS`]): what a stack of runs scales by each run's own gain and bias
+/// (`model::gpt::stacked`), by the same kernel as [`layer_norm`] (with γ = 1 and β = 0, exact).
+pub fn layer_norm_bare<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    let d = x.dims()[D - 1];
+    let device = x.device();
+    if !fused_here(&x) && !fused_on_gpu(&x) {
+        // Burn's LayerNorm op, as `LayerNorm::forward` runs it there.
+        return burn::tensor::module::layer_norm(x, Tensor::ones([d], &device), None, LAYER_NORM_EPS);
+    }
+    layer_norm_with(x, Tensor::ones([d], &device), Tensor::zeros([d], &device))
+}
+
+/// The fused LayerNorm of x [..., d] with gain and bias [d], on the CPU's op or the GPU's kernel.
+fn layer_norm_with<const D: usize>(x: Tensor<D>, gamma: Tensor<1>, beta: Tensor<1>) -> Tensor<D> {
     let eps = LAYER_NORM_EPS as f32;
     #[cfg(feature = "webgpu")]
-    if gpu {
+    if fused_on_gpu(&x) {
         let (y, _, _) = <Dispatch as cube::CubeOps>::cube_layer_norm(
             x.into_dispatch(),
             gamma.into_dispatch(),
@@ -424,21 +476,21 @@ pub fn attention_kernel_takes(x: &Tensor<3>, head_dim: usize) -> bool {
 
 /// Causal attention's core: qkv [b, t, 3h, dh] (one projection's rows split into heads: the
 /// queries' h heads, then the keys', then the values'; any layout) → softmax over j ≤ i of
-/// `scale`·q_i·k_j, times v: [b, t, h, dh]; with `largest`, also the largest attended logit (as
-/// [`causal_softmax`] gives it), and where the GPU's kernel ran, each row's log-sum-exp
+/// `scale`·q_i·k_j, times v: [b, t, h, dh]; with `largest`, also the largest attended logit of
+/// each part (as [`causal_softmax`] gives it), and where the GPU's kernel ran, each row's log-sum-exp
 /// [b, h, t] (not differentiated). Where [`attention_kernel_takes`] it, one kernel forward and
 /// two backward (`cube`), whose gradient reaches qkv as one tensor; elsewhere the two products
 /// around [`causal_softmax`].
 pub fn causal_attention(
     qkv: Tensor<4>,
     scale: f64,
-    largest: bool,
+    largest: Option<usize>,
 ) -> (Tensor<4>, Option<Tensor<1>>, Option<Tensor<3>>) {
     let h = qkv.dims()[2] / 3;
     #[cfg(feature = "webgpu")]
     if fused_on_gpu(&qkv) && qkv.dims()[3] <= cube::attention::MAX_HEAD_DIM {
         let (o, lse, rows) = <Dispatch as cube::CubeOps>::cube_attention(qkv.into_dispatch(), scale as f32);
-        let max = largest.then(|| Tensor::<3>::from_dispatch(rows).detach().max().reshape([1]));
+        let max = largest.map(|n| per_part_max(Tensor::<3>::from_dispatch(rows).detach(), n));
         return (
             Tensor::from_dispatch(o),
             max,

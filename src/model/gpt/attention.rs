@@ -169,7 +169,7 @@ impl Attention {
             .as_deref()
             .is_some_and(|tr| tr.pattern_of == Some(tr.seen));
         let kept = pattern.then(|| qkv.clone());
-        let (out, max, lse) = fused::causal_attention(qkv, self.scale, pass.trace.is_some());
+        let (out, max, lse) = fused::causal_attention(qkv, self.scale, pass.trace.is_some().then_some(1));
         if let (Some(tr), Some(max)) = (pass.trace.as_deref_mut(), max) {
             tr.max_logits.push(max);
             if let (Some(qkv), Some(lse)) = (kept, lse) {
@@ -196,7 +196,7 @@ impl Attention {
         if let Some(tr) = trace.as_deref_mut() {
             tr.attention_logits(&scores, scale);
         }
-        let (probs, largest) = fused::causal_softmax(scores, scale, trace.is_some());
+        let (probs, largest) = fused::causal_softmax(scores, scale, trace.is_some().then_some(1));
         if let Some(tr) = trace {
             tr.max_logits.extend(largest);
             if tr.pattern_of == Some(tr.seen) {

@@ -21,6 +21,7 @@ use burn::nn::{Embedding, Linear, RotaryEncoding, RotaryEncodingConfig};
 use burn::prelude::*;
 
 mod attention;
+pub mod stacked;
 
 pub use attention::Attention;
 

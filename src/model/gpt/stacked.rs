@@ -1,0 +1,326 @@
+//! K transformers of one shape as one model (#33), as `model::stacked` stacks the MLP: every
+//! parameter with a leading run axis, so each linear layer is one batched product for all K runs,
+//! each run's tokens look up its own rows of one `[K·vocab, d]` table, and the attention core is
+//! the unstacked model's (`fused::causal_attention`: the GPU's kernel, or the CPU's products)
+//! over a batch of K·b sequences. Built from the K runs' own [`Gpt`]s (each initialised from its
+//! run's seed exactly as it is alone).
+//!
+//! The runs share everything but their weights: the width, depth and heads, the norm, the
+//! positions, the parameterization's multipliers and the attention's scale (`experiment::stack`
+//! groups transformers only where these are equal), so those stay scalars. Nothing mixes runs: a
+//! norm normalises a row of one run and then takes that run's gain and bias (`[K, 1, d]`), a
+//! product is per run, attention is per sequence. The parameters live outside the model
+//! (`train::stack`), as for the stacked MLP.
+
+use burn::nn::RotaryEncoding;
+use burn::nn::norm::Normalization;
+use burn::prelude::*;
+
+use super::Gpt;
+use crate::knobs::mup::{Part, Role};
+use crate::model::fused;
+
+/// A linear layer's parameters: weight `[K, in, out]`, bias `[K, 1, out]`.
+#[derive(Clone, Copy)]
+struct LinearAt {
+    w: usize,
+    b: usize,
+}
+
+/// A norm's parameters: gain `[K, 1, d]`, and LayerNorm's bias `[K, 1, d]`.
+#[derive(Clone, Copy)]
+struct NormAt {
+    gamma: usize,
+    beta: Option<usize>,
+    /// RMSNorm's ε; `None` for LayerNorm (`fused::LAYER_NORM_EPS`).
+    rms_eps: Option<f64>,
+}
+
+struct BlockAt {
+    norm1: NormAt,
+    q: LinearAt,
+    k: LinearAt,
+    v: LinearAt,
+    o: LinearAt,
+    norm2: NormAt,
+    fc: LinearAt,
+    proj: LinearAt,
+}
+
+/// The stacked transformer's structure; its parameters are the caller's.
+pub struct StackedGpt {
+    /// Runs in the stack.
+    pub runs: usize,
+    /// Each parameter's μP role and part, in [`StackedGpt::new`]'s order (as `Gpt::layers`
+    /// gives them: embeddings input-like, norms and blocks hidden, the readout readout-like).
+    pub roles: Vec<(Role, Part)>,
+    /// Tokens in the alphabet: run k's rows of the embedding table start at k·vocab.
+    pub vocab: usize,
+    embed: usize,
+    pos: Option<usize>,
+    rope: Option<RotaryEncoding>,
+    blocks: Vec<BlockAt>,
+    norm: NormAt,
+    readout: Option<LinearAt>,
+    heads: usize,
+    scale: f64,
+    branch: f64,
+    embed_mult: f64,
+    readout_input_mult: f64,
+    /// Where each run's rows of the embedding table start, k·vocab: `[K, 1]`.
+    offsets: Tensor<2, Int>,
+}
+
+/// `[K, 1]`: 0, v, 2v, ….
+fn offsets(runs: usize, vocab: usize, device: &Device) -> Tensor<2, Int> {
+    let v: Vec<i64> = (0..runs).map(|k| (k * vocab) as i64).collect();
+    Tensor::from_data(TensorData::new(v, [runs, 1]), device)
+}
+
+/// x `[K, n, in]` · W `[K, in, out]` + b `[K, 1, out]` → `[K, n, out]`.
+fn linear(params: &[Tensor<3>], at: LinearAt, x: Tensor<3>) -> Tensor<3> {
+    x.matmul(params[at.w].clone()) + params[at.b].clone()
+}
+
+/// Builds the parameter list: each tensor stacked from every model's, with its role.
+struct Params<'a> {
+    models: &'a [Gpt],
+    out: Vec<Tensor<3>>,
+    roles: Vec<(Role, Part)>,
+}
+
+impl Params<'_> {
+    fn push(&mut self, role: Role, part: Part, of: impl Fn(&Gpt) -> Tensor<3>) -> usize {
+        let parts: Vec<Tensor<3>> = self.models.iter().map(of).collect();
+        self.out.push(Tensor::cat(parts, 0));
+        self.roles.push((role, part));
+        self.out.len() - 1
+    }
+
+    /// A `[rows, cols]` table per model, `[K, rows, cols]`.
+    fn table(&mut self, role: Role, of: impl Fn(&Gpt) -> Tensor<2>) -> usize {
+        self.push(role, Part::Weight, |m| of(m).unsqueeze_dim(0))
+    }
+
+    /// A vector per model, `[K, 1, n]`.
+    fn row(&mut self, role: Role, part: Part, of: impl Fn(&Gpt) -> Tensor<1>) -> usize {
+        self.push(role, part, |m| {
+            let v = of(m);
+            let n = v.dims()[0];
+            v.reshape([1, 1, n])
+        })
+    }
+
+    fn linear(&mut self, role: Role, of: impl Fn(&Gpt) -> &burn::nn::Linear) -> LinearAt {
+        let w = self.table(role, |m| of(m).weight.val());
+        let b = self.row(role, Part::Bias, |m| {
+            of(m)
+                .bias
+                .as_ref()
+                .expect("the transformer's linear layers have biases")
+                .val()
+        });
+        LinearAt { w, b }
+    }
+
+    fn norm(&mut self, of: impl Fn(&Gpt) -> &Normalization) -> NormAt {
+        let first = of(&self.models[0]);
+        let (has_beta, rms_eps) = match first {
+            Normalization::Layer(l) => (l.beta.is_some(), None),
+            Normalization::Rms(r) => (false, Some(r.epsilon)),
+            _ => unreachable!("the transformer's norms are LayerNorm or RMSNorm"),
+        };
+        let gamma = self.row(Role::Hidden, Part::Bias, |m| match of(m) {
+            Normalization::Layer(l) => l.gamma.val(),
+            Normalization::Rms(r) => r.gamma.val(),
+            _ => unreachable!("the transformer's norms are LayerNorm or RMSNorm"),
+        });
+        let beta = has_beta.then(|| {
+            self.row(Role::Hidden, Part::Bias, |m| match of(m) {
+                Normalization::Layer(l) => l.beta.as_ref().expect("every run's norm has a bias").val(),
+                _ => unreachable!("a norm with a bias is LayerNorm"),
+            })
+        });
+        NormAt { gamma, beta, rms_eps }
+    }
+}
+
+impl StackedGpt {
+    /// The stack of `models` (one shape and configuration, each from its run's seed; not
+    /// quantized, no adapters, no qk-norm), and its initial parameters.
+    pub fn new(models: &[Gpt]) -> (Self, Vec<Tensor<3>>) {
+        let first = &models[0];
+        let mut p = Params {
+            models,
+            out: Vec::new(),
+            roles: Vec::new(),
+        };
+        let embed = p.table(Role::Input, |m| m.embed.weight.val());
+        let pos = first.pos.as_ref().map(|_| {
+            p.table(Role::Input, |m| {
+                m.pos.as_ref().expect("every run has positions").weight.val()
+            })
+        });
+        let blocks = (0..first.blocks.len())
+            .map(|i| BlockAt {
+                norm1: p.norm(|m| &m.blocks[i].norm1),
+                q: p.linear(Role::Hidden, |m| &m.blocks[i].attn.q),
+                k: p.linear(Role::Hidden, |m| &m.blocks[i].attn.k),
+                v: p.linear(Role::Hidden, |m| &m.blocks[i].attn.v),
+                o: p.linear(Role::Hidden, |m| &m.blocks[i].attn.o),
+                norm2: p.norm(|m| &m.blocks[i].norm2),
+                fc: p.linear(Role::Hidden, |m| &m.blocks[i].fc),
+                proj: p.linear(Role::Hidden, |m| &m.blocks[i].proj),
+            })
+            .collect();
+        let norm = p.norm(|m| &m.norm);
+        let readout = first.readout.as_ref().map(|_| {
+            p.linear(Role::Readout, |m| {
+                m.readout.as_ref().expect("every run's readout is untied")
+            })
+        });
+        let attn = &first.blocks[0].attn;
+        let model = Self {
+            runs: models.len(),
+            roles: p.roles,
+            vocab: first.vocab,
+            embed,
+            pos,
+            rope: first.rope.clone(),
+            blocks,
+            norm,
+            readout,
+            heads: attn.heads,
+            scale: attn.scale,
+            branch: first.blocks[0].branch,
+            embed_mult: first.embed_mult,
+            readout_input_mult: first.readout_input_mult,
+            offsets: offsets(models.len(), first.vocab, &first.embed.weight.val().device()),
+        };
+        (model, p.out)
+    }
+
+    /// Keeps only the runs at `idx` (`[K']`): nothing of the model is per run but where each
+    /// run's rows of the embedding start.
+    pub fn retain(&mut self, idx: &Tensor<1, Int>) {
+        self.runs = idx.dims()[0];
+        self.offsets = offsets(self.runs, self.vocab, &idx.device());
+    }
+
+    /// Tokens `[K·b, t]` (run k's b sequences the k-th b rows) → logits `[K, b·t, vocab]`, run
+    /// k through `params`' slice k: the unstacked [`Gpt`]'s forward pass. With `largest`, also
+    /// each run's largest attended logit over layers, heads and positions, `[K]` (detached), as
+    /// the unstacked pass's trace records it.
+    pub fn forward(
+        &self,
+        params: &[Tensor<3>],
+        tokens: Tensor<2, Int>,
+        largest: bool,
+    ) -> (Tensor<3>, Option<Tensor<1>>) {
+        let k = self.runs;
+        let [kb, t] = tokens.dims();
+        let b = kb / k;
+        let table = params[self.embed].clone(); // [K, vocab, d]
+        let d = table.dims()[2];
+        let v = self.vocab;
+        // Run k's token i is row k·vocab + i of the runs' tables one after another.
+        let idx = (tokens.reshape([k, b * t]) + self.offsets.clone()).reshape([k * b * t]);
+        let mut h = table.reshape([k * v, d]).select(0, idx).reshape([k, b, t, d]);
+        if let Some(p) = self.pos {
+            // Positions 0..t: each run's first t rows, a view (see `Gpt::forward_traced`).
+            let rows = params[p].clone(); // [K, ctx, d]
+            let rows = match rows.dims()[1] == t {
+                true => rows,
+                false => rows.narrow(1, 0, t),
+            };
+            h = h + rows.reshape([k, 1, t, d]).expand([k, b, t, d]);
+        }
+        let mut h = h.reshape([k, b * t, d]);
+        if self.embed_mult != 1.0 {
+            h = h.mul_scalar(self.embed_mult);
+        }
+        let mut maxes = Vec::new();
+        for at in &self.blocks {
+            let x = self.normed(params, at.norm1, h.clone());
+            let attended = self.attention(params, at, x, [b, t], largest.then_some(&mut maxes));
+            h = h + self.branch(attended);
+            let hidden = fused::gelu(linear(params, at.fc, self.normed(params, at.norm2, h.clone())));
+            h = h + self.branch(linear(params, at.proj, hidden));
+        }
+        let mut h = self.normed(params, self.norm, h);
+        if self.readout_input_mult != 1.0 {
+            h = h.mul_scalar(self.readout_input_mult);
+        }
+        let logits = match self.readout {
+            Some(r) => linear(params, r, h),
+            // Tied: each run's h · Eᵀ, [K, b·t, d] · [K, d, vocab].
+            None => h.matmul(params[self.embed].clone().swap_dims(1, 2)),
+        };
+        // Pairwise over layers, as the unstacked step reduces its trace's.
+        let max = largest.then(|| {
+            maxes
+                .into_iter()
+                .reduce(|a, b| a.max_pair(b))
+                .unwrap_or_else(|| Tensor::zeros([k], &logits.device()))
+        });
+        (logits, max)
+    }
+
+    /// Causal self-attention of every run: x `[K, b·t, d]` → `[K, b·t, d]`. Queries, keys and
+    /// values from one product per run against its [W_q | W_k | W_v], split into heads as
+    /// `[K·b, t, 3·heads, d_head]`: the unstacked model's attention core over K·b sequences.
+    fn attention(
+        &self,
+        params: &[Tensor<3>],
+        at: &BlockAt,
+        x: Tensor<3>,
+        [b, t]: [usize; 2],
+        maxes: Option<&mut Vec<Tensor<1>>>,
+    ) -> Tensor<3> {
+        let [k, n, d] = x.dims();
+        let (h, dh) = (self.heads, d / self.heads);
+        let of = |l: LinearAt| (params[l.w].clone(), params[l.b].clone());
+        let ((wq, bq), (wk, bk), (wv, bv)) = (of(at.q), of(at.k), of(at.v));
+        let w = Tensor::cat(vec![wq, wk, wv], 2); // [K, d, 3d]
+        let bias = Tensor::cat(vec![bq, bk, bv], 2); // [K, 1, 3d]
+        let mut qkv = (x.matmul(w) + bias).reshape([k * b, t, 3 * h, dh]);
+        if let Some(r) = &self.rope {
+            // Rotary positions index the time axis of [K·b, heads, t, dh].
+            let rotate = |x: Tensor<4>| r.forward(x.swap_dims(1, 2)).swap_dims(1, 2);
+            let q = rotate(qkv.clone().narrow(2, 0, h));
+            let keys = rotate(qkv.clone().narrow(2, h, h));
+            qkv = Tensor::cat(vec![q, keys, qkv.narrow(2, 2 * h, h)], 2);
+        }
+        let (out, max, _) = fused::causal_attention(qkv, self.scale, maxes.is_some().then_some(k));
+        if let (Some(m), Some(max)) = (maxes, max) {
+            m.push(max);
+        }
+        linear(params, at.o, out.reshape([k, n, d]))
+    }
+
+    /// The norm `at` of x `[K, n, d]`: normalised per row, then each run's gain (and bias).
+    fn normed(&self, params: &[Tensor<3>], at: NormAt, x: Tensor<3>) -> Tensor<3> {
+        let bare = match at.rms_eps {
+            None => fused::layer_norm_bare(x),
+            // Burn's RMSNorm's arithmetic, x / √(mean x² + ε).
+            Some(eps) => {
+                let rms = (x.clone().square().mean_dim(2) + eps).sqrt();
+                x / rms
+            }
+        };
+        let y = bare * params[at.gamma].clone();
+        match at.beta {
+            Some(beta) => y + params[beta].clone(),
+            None => y,
+        }
+    }
+
+    /// y·β, the residual branches' multiplier (no operation at β = 1).
+    fn branch(&self, y: Tensor<3>) -> Tensor<3> {
+        if self.branch == 1.0 {
+            y
+        } else {
+            y.mul_scalar(self.branch)
+        }
+    }
+}
