@@ -277,7 +277,9 @@ fn stacked_runs_match_unstacked(gpu: &Device) {
         "task=text&w=32&d=2&heads=4&ctx=16&bs=8&steps=8&sched=cosine&warm=2&sweep=lr:0.003,0.02;seed:1,2",
         false,
     );
-    eprintln!("the stacked transformer against unstacked on the GPU: largest relative difference {worst:.1e}");
+    eprintln!(
+        "the stacked transformer against unstacked on the GPU: largest relative difference {worst:.1e}"
+    );
 }
 
 /// The largest relative gap between the stacked and unstacked curves (train and validation

@@ -440,6 +440,28 @@ pub fn layer_norm_bare<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     layer_norm_with(x, Tensor::ones([d], &device), Tensor::zeros([d], &device))
 }
 
+/// Each run's LayerNorm of a stack's rows (`model::gpt::stacked`): x [K, n, d] (run k's n rows
+/// k-th), γ and β [K, 1, d] → [K, n, d]. On a GPU the kernel of [`layer_norm`], each row with
+/// its run's γ and β; elsewhere [`layer_norm_bare`] times γ plus β.
+pub fn layer_norm_runs(x: Tensor<3>, gamma: Tensor<3>, beta: Option<Tensor<3>>) -> Tensor<3> {
+    #[cfg(feature = "webgpu")]
+    if fused_on_gpu(&x) {
+        let beta = beta.unwrap_or_else(|| gamma.zeros_like());
+        let (y, _, _) = <Dispatch as cube::CubeOps>::cube_layer_norm(
+            x.into_dispatch(),
+            gamma.into_dispatch(),
+            beta.into_dispatch(),
+            LAYER_NORM_EPS as f32,
+        );
+        return Tensor::from_dispatch(y);
+    }
+    let y = layer_norm_bare(x) * gamma;
+    match beta {
+        Some(b) => y + b,
+        None => y,
+    }
+}
+
 /// The fused LayerNorm of x [..., d] with gain and bias [d], on the CPU's op or the GPU's kernel.
 fn layer_norm_with<const D: usize>(x: Tensor<D>, gamma: Tensor<1>, beta: Tensor<1>) -> Tensor<D> {
     let eps = LAYER_NORM_EPS as f32;

@@ -38,9 +38,11 @@ struct NormAt {
 
 struct BlockAt {
     norm1: NormAt,
-    q: LinearAt,
-    k: LinearAt,
-    v: LinearAt,
+    /// [W_q | W_k | W_v] `[K, d, 3d]` and their biases `[K, 1, 3d]`: one tensor for the three
+    /// (one role, one rate and decay, and Adam is element-wise, so the update is the three's),
+    /// which the attention reads whole where a concatenation a step and its backward, and two
+    /// more optimizer launches, would go with three.
+    qkv: LinearAt,
     o: LinearAt,
     norm2: NormAt,
     fc: LinearAt,
@@ -112,13 +114,26 @@ impl Params<'_> {
     }
 
     fn linear(&mut self, role: Role, of: impl Fn(&Gpt) -> &burn::nn::Linear) -> LinearAt {
-        let w = self.table(role, |m| of(m).weight.val());
+        self.linears(role, |m| vec![of(m)])
+    }
+
+    /// Linear layers reading one input as one: their weights side by side `[K, in, Σ out]`,
+    /// their biases alike.
+    fn linears(&mut self, role: Role, of: impl Fn(&Gpt) -> Vec<&burn::nn::Linear>) -> LinearAt {
+        let w = self.table(role, |m| {
+            Tensor::cat(of(m).iter().map(|l| l.weight.val()).collect(), 1)
+        });
         let b = self.row(role, Part::Bias, |m| {
-            of(m)
-                .bias
-                .as_ref()
-                .expect("the transformer's linear layers have biases")
-                .val()
+            let biases = of(m)
+                .iter()
+                .map(|l| {
+                    l.bias
+                        .as_ref()
+                        .expect("the transformer's linear layers have biases")
+                        .val()
+                })
+                .collect();
+            Tensor::cat(biases, 0)
         });
         LinearAt { w, b }
     }
@@ -164,9 +179,10 @@ impl StackedGpt {
         let blocks = (0..first.blocks.len())
             .map(|i| BlockAt {
                 norm1: p.norm(|m| &m.blocks[i].norm1),
-                q: p.linear(Role::Hidden, |m| &m.blocks[i].attn.q),
-                k: p.linear(Role::Hidden, |m| &m.blocks[i].attn.k),
-                v: p.linear(Role::Hidden, |m| &m.blocks[i].attn.v),
+                qkv: p.linears(Role::Hidden, |m| {
+                    let a = &m.blocks[i].attn;
+                    vec![&a.q, &a.k, &a.v]
+                }),
                 o: p.linear(Role::Hidden, |m| &m.blocks[i].attn.o),
                 norm2: p.norm(|m| &m.blocks[i].norm2),
                 fc: p.linear(Role::Hidden, |m| &m.blocks[i].fc),
@@ -267,7 +283,7 @@ impl StackedGpt {
     }
 
     /// Causal self-attention of every run: x `[K, b·t, d]` → `[K, b·t, d]`. Queries, keys and
-    /// values from one product per run against its [W_q | W_k | W_v], split into heads as
+    /// values from one product per run against its [W_q | W_k | W_v] (one parameter), split into heads as
     /// `[K·b, t, 3·heads, d_head]`: the unstacked model's attention core over K·b sequences.
     fn attention(
         &self,
@@ -279,11 +295,7 @@ impl StackedGpt {
     ) -> Tensor<3> {
         let [k, n, d] = x.dims();
         let (h, dh) = (self.heads, d / self.heads);
-        let of = |l: LinearAt| (params[l.w].clone(), params[l.b].clone());
-        let ((wq, bq), (wk, bk), (wv, bv)) = (of(at.q), of(at.k), of(at.v));
-        let w = Tensor::cat(vec![wq, wk, wv], 2); // [K, d, 3d]
-        let bias = Tensor::cat(vec![bq, bk, bv], 2); // [K, 1, 3d]
-        let mut qkv = (x.matmul(w) + bias).reshape([k * b, t, 3 * h, dh]);
+        let mut qkv = linear(params, at.qkv, x).reshape([k * b, t, 3 * h, dh]); // [K·b, t, 3h, dh]
         if let Some(r) = &self.rope {
             // Rotary positions index the time axis of [K·b, heads, t, dh].
             let rotate = |x: Tensor<4>| r.forward(x.swap_dims(1, 2)).swap_dims(1, 2);
@@ -298,21 +310,15 @@ impl StackedGpt {
         linear(params, at.o, out.reshape([k, n, d]))
     }
 
-    /// The norm `at` of x `[K, n, d]`: normalised per row, then each run's gain (and bias).
+    /// The norm `at` of x `[K, n, d]`: each row normalised with its run's gain (and bias).
     fn normed(&self, params: &[Tensor<3>], at: NormAt, x: Tensor<3>) -> Tensor<3> {
-        let bare = match at.rms_eps {
-            None => fused::layer_norm_bare(x),
-            // Burn's RMSNorm's arithmetic, x / √(mean x² + ε).
-            Some(eps) => {
-                let rms = (x.clone().square().mean_dim(2) + eps).sqrt();
-                x / rms
-            }
+        let gamma = params[at.gamma].clone();
+        let Some(eps) = at.rms_eps else {
+            return fused::layer_norm_runs(x, gamma, at.beta.map(|b| params[b].clone()));
         };
-        let y = bare * params[at.gamma].clone();
-        match at.beta {
-            Some(beta) => y + params[beta].clone(),
-            None => y,
-        }
+        // Burn's RMSNorm's arithmetic, x / √(mean x² + ε) · γ.
+        let rms = (x.clone().square().mean_dim(2) + eps).sqrt();
+        (x / rms) * gamma
     }
 
     /// y·β, the residual branches' multiplier (no operation at β = 1).

@@ -28,8 +28,9 @@ fn forward_kernel<F: Float>(
     if row >= mean.len() {
         terminate!();
     }
-    let d = gamma.len();
+    let d = x.shape(x.rank() - 1);
     let base = row * d;
+    let at = param_row(row, mean.len(), gamma.len(), d);
     let n = F::cast_from(d as u32);
     let mut sum = F::new(0.0);
     for c in 0..d {
@@ -43,7 +44,7 @@ fn forward_kernel<F: Float>(
     }
     let r = F::new(1.0) / (var / n + F::cast_from(eps)).sqrt();
     for c in 0..d {
-        y[base + c] = (x[base + c] - mu) * r * gamma[c] + beta[c];
+        y[base + c] = (x[base + c] - mu) * r * gamma[at + c] + beta[at + c];
     }
     mean[row] = mu;
     rstd[row] = r;
@@ -66,20 +67,21 @@ fn dx_kernel<F: Float>(
     if row >= mean.len() {
         terminate!();
     }
-    let d = gamma.len();
+    let d = x.shape(x.rank() - 1);
     let base = row * d;
+    let at = param_row(row, mean.len(), gamma.len(), d);
     let (mu, r) = (mean[row], rstd[row]);
     let mut sum_g = F::new(0.0);
     let mut sum_gx = F::new(0.0);
     for c in 0..d {
-        let g = dy[base + c] * gamma[c];
+        let g = dy[base + c] * gamma[at + c];
         sum_g += g;
         sum_gx += g * (x[base + c] - mu) * r;
     }
     let n = F::cast_from(d as u32);
     let (a, b) = (sum_g / n, sum_gx / n);
     for c in 0..d {
-        let g = dy[base + c] * gamma[c];
+        let g = dy[base + c] * gamma[at + c];
         let grad = r * (g - a - (x[base + c] - mu) * r * b);
         if accumulate {
             let before = dx[base + c];
@@ -90,7 +92,8 @@ fn dx_kernel<F: Float>(
     }
 }
 
-/// dγ_c = Σ_rows dy·x̂ and dβ_c = Σ_rows dy, a thread per column.
+/// dγ_c = Σ_rows dy·x̂ and dβ_c = Σ_rows dy, a thread per column (per run's column, the run's
+/// rows summed, where γ and β are a stack's, see [`param_row`]).
 #[cube(launch)]
 fn dparams_kernel<F: Float>(
     x: &Tensor<F>,
@@ -101,21 +104,39 @@ fn dparams_kernel<F: Float>(
     dbeta: &mut Tensor<F>,
     #[define(F)] _dtype: ElemType,
 ) {
-    let c = ABSOLUTE_POS;
-    let d = dgamma.len();
-    if c >= d {
+    let at = ABSOLUTE_POS;
+    if at >= dgamma.len() {
         terminate!();
     }
+    let d = x.shape(x.rank() - 1);
+    let (run, c) = (at / d, at % d);
+    let per_run = mean.len() / (dgamma.len() / d);
     let mut sum_g = F::new(0.0);
     let mut sum_b = F::new(0.0);
-    for row in 0..mean.len() {
+    for k in 0..per_run {
+        let row = run * per_run + k;
         let i = row * d + c;
         let g = dy[i];
         sum_b += g;
         sum_g += g * (x[i] - mean[row]) * rstd[row];
     }
-    dgamma[c] = sum_g;
-    dbeta[c] = sum_b;
+    dgamma[at] = sum_g;
+    dbeta[at] = sum_b;
+}
+
+/// Where row `row`'s gain and bias start in γ and β of `params` values: 0 for one model's
+/// ([d]); for a stack's ([K, 1, d], `model::gpt::stacked`), run k's d values, the `rows` rows
+/// being the K runs' in turn.
+#[cube]
+fn param_row(row: usize, rows: usize, params: usize, d: usize) -> usize {
+    let runs = params / d;
+    (row / (rows / runs)) * d
+}
+
+/// x's last axis: the width a norm normalises.
+fn last(x: &CubeTensor) -> usize {
+    let shape = x.meta.shape();
+    shape[shape.num_dims() - 1]
 }
 
 /// The rows of x [..., d] as one contiguous buffer (a no-op for the residual stream).
@@ -131,7 +152,7 @@ pub(super) fn forward(
     eps: f32,
 ) -> (CubeTensor, CubeTensor, CubeTensor) {
     let (x, gamma, beta) = (rows(x), rows(gamma), rows(beta));
-    let d = gamma.meta.num_elements();
+    let d = last(&x);
     let n = x.meta.num_elements() / d;
     let y = scalar_like(&x, x.meta.shape().clone());
     let mean = scalar_like(&x, [n].into());
@@ -153,7 +174,7 @@ pub(super) fn forward(
     (y, mean, rstd)
 }
 
-/// (dx like x, dγ [d], dβ [d]) from the forward's x, γ, μ, r and dL/dy; with `into`, dx is
+/// (dx like x, dγ and dβ like γ) from the forward's x, γ, μ, r and dL/dy; with `into`, dx is
 /// added to it (in place where the gradient is not shared, else to a copy).
 pub(super) fn backward(
     x: CubeTensor,
@@ -164,7 +185,7 @@ pub(super) fn backward(
     into: Option<CubeTensor>,
 ) -> (CubeTensor, CubeTensor, CubeTensor) {
     let (x, gamma, dy) = (rows(x), rows(gamma), rows(dy));
-    let d = gamma.meta.num_elements();
+    let params = gamma.meta.num_elements();
     let n = mean.meta.num_elements();
     let client = x.client.clone();
     let accumulate = into.is_some();
@@ -175,8 +196,8 @@ pub(super) fn backward(
         }
         None => scalar_like(&x, x.meta.shape().clone()),
     };
-    let dgamma = scalar_like(&x, [d].into());
-    let dbeta = scalar_like(&x, [d].into());
+    let dgamma = scalar_like(&x, gamma.meta.shape().clone());
+    let dbeta = scalar_like(&x, gamma.meta.shape().clone());
     let (count, dim) = launch_grid(&x, n);
     dx_kernel::launch(
         &client,
@@ -191,7 +212,7 @@ pub(super) fn backward(
         accumulate,
         f32_type(),
     );
-    let (count, dim) = launch_grid(&x, d);
+    let (count, dim) = launch_grid(&x, params);
     dparams_kernel::launch(
         &client,
         count,

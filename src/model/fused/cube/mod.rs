@@ -32,7 +32,8 @@ mod layer_norm;
 /// The forward ops, differentiable (their backward is [`CubeGrads`]).
 #[backend_extension(Cube, Fusion, Autodiff)]
 pub trait CubeOps: burn::backend::Backend {
-    /// LayerNorm over the last axis: x [..., d], γ and β [d] → (y like x, μ [rows], 1/σ [rows]).
+    /// LayerNorm over the last axis: x [..., d], γ and β [d] → (y like x, μ [rows], 1/σ [rows]);
+    /// or a stack's (`model::gpt::stacked`): x [K, n, d], each run's γ and β [K, 1, d].
     #[fusion(meta = |x, _g, _b, _eps| (x.clone(), rows_spec(x), rows_spec(x)))]
     fn cube_layer_norm(
         x: FloatTensor<Self>,
