@@ -158,6 +158,7 @@ impl ExperimentConfig {
             bytes: 8e6,
             key: size_key,
             step: false,
+            gpu: true,
         }];
         // Weights, gradients and Adam's two moments; the adaptation phase adds its adapters'
         // four and keeps the pre-trained weights for ΔW.
@@ -171,6 +172,7 @@ impl ExperimentConfig {
             bytes: f * (4.0 * params + params + 4.0 * adapters),
             key: size_key,
             step: false,
+            gpu: true,
         });
         items.extend(self.arch().step_memory(self, batch));
         if self.quant.enabled() {
@@ -180,6 +182,7 @@ impl ExperimentConfig {
                 bytes: f * 2.5 * self.trials() * self.quantized_weights(),
                 key: &keys::QCLIP,
                 step: true,
+                gpu: true,
             });
         }
         items

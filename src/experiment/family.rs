@@ -18,6 +18,9 @@ pub struct MemoryItem {
     /// Held only while a step (or an evaluation) runs: runs that take turns on one worker
     /// share it, and each worker of a pool holds its own (#33).
     pub step: bool,
+    /// Held on a GPU too; not where only the CPU's path holds it (the attention scores, which
+    /// the GPU's attention kernel never stores: it keeps each row's log-sum-exp).
+    pub gpu: bool,
 }
 
 /// A model family's arithmetic.

@@ -110,12 +110,14 @@ impl Architecture for Gpt {
                 bytes: f * batch * t * per_token,
                 key: &keys::BS,
                 step: true,
+                gpu: true,
             },
             MemoryItem {
                 what: "attention scores",
                 bytes: f * (batch * scores).max(2.0 * val * heads * t * t),
                 key: &keys::CTX,
                 step: true,
+                gpu: cfg.gpt.head_dim(cfg.width) > crate::knobs::gpt::KERNEL_HEAD_DIM,
             },
         ]
     }

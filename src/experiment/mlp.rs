@@ -37,12 +37,14 @@ pub fn vector_step_memory(cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem>
             bytes: f * 3.0 * batch * outs,
             key: &keys::BS,
             step: true,
+            gpu: true,
         },
         MemoryItem {
             what: "data and validation",
             bytes: f * (2.0 * n * widest + 2.0 * n * io),
             key: &keys::N,
             step: false,
+            gpu: true,
         },
     ]
 }

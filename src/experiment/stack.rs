@@ -101,7 +101,7 @@ pub fn stacks(configs: &[ExperimentConfig], stack: Stack, gpu: bool) -> Vec<Vec<
     }
     let mut out = Vec::new();
     for (_, runs) in groups {
-        let cap = most.min(by_memory(&configs[runs[0]])).max(1);
+        let cap = most.min(by_memory(&configs[runs[0]], gpu)).max(1);
         out.extend(even(&runs, runs.len().div_ceil(cap)));
     }
     out.sort_by_key(|g| g[0]);
@@ -132,8 +132,10 @@ pub fn split(groups: Vec<Vec<usize>>, parts: usize) -> Vec<Vec<usize>> {
 }
 
 /// Runs of `cfg`'s shape one stack may hold within the memory cap: a stack keeps every run's
-/// step memory (activations, gradients) at once, where runs taking turns share one.
-fn by_memory(cfg: &ExperimentConfig) -> usize {
-    let step: f64 = cfg.memory().iter().filter(|m| m.step).map(|m| m.bytes).sum();
+/// step memory (activations, gradients) at once, where runs taking turns share one — on a GPU
+/// (`gpu`) what its kernels hold (no attention scores).
+fn by_memory(cfg: &ExperimentConfig, gpu: bool) -> usize {
+    let held = |m: &&super::family::MemoryItem| m.step && (m.gpu || !gpu);
+    let step: f64 = cfg.memory().iter().filter(held).map(|m| m.bytes).sum();
     (limits::MEMORY_BYTES / step.max(1.0)).floor().max(1.0) as usize
 }

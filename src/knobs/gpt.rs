@@ -33,6 +33,11 @@ impl Named for Pos {
     ];
 }
 
+/// The widest attention head the GPU's attention kernel takes (`model::fused::cube::attention`;
+/// wider heads take Burn's composition, which stores the scores): the cost model's memory
+/// reads it too.
+pub const KERNEL_HEAD_DIM: usize = 128;
+
 /// The transformer's knobs besides width and depth.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GptConfig {

@@ -22,7 +22,7 @@ use super::{f32_type, launch_grid, scalar_like};
 
 /// Heads wider than this take Burn's composition (the kernel keeps three rows of this many
 /// values per thread in registers).
-pub const MAX_HEAD_DIM: usize = 128;
+pub const MAX_HEAD_DIM: usize = crate::knobs::gpt::KERNEL_HEAD_DIM;
 
 /// The thread's (b, head, row) for one thread per row of [batch, heads, time] (the log-sum-exp's
 /// layout), with qkv [batch, time, 3·heads, dh].
