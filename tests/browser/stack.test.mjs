@@ -1,6 +1,7 @@
-// Same-shape runs stacked into one model on WebGPU (#33): a stacked sweep trains each run's
-// unstacked curve (within float tolerance) on SwiftShader, a diverging run marked while the others
-// go on, in a fraction of the unstacked sweep's kernel launches (counted in the training worker).
+// Same-shape runs stacked into one model on WebGPU (#33): a stacked sweep of MLPs or of
+// transformers trains each run's unstacked curve (within float tolerance) on SwiftShader, a
+// diverging run marked while the others go on, in a fraction of the unstacked sweep's kernel
+// launches (counted in the training worker).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { serve, launch, waitForState, countGpuWork, curves } from "./harness.mjs";
@@ -19,10 +20,9 @@ after(async () => {
 // The losses of a step as numbers (the export writes a diverged loss as null).
 const losses = (s) => [s.train_loss, s.val_loss].map((v) => (v == null ? NaN : Number(v)));
 
-test("a stacked WebGPU sweep trains each run's unstacked curve in a fraction of the launches", async (t) => {
-  // Four rates (one diverges) of a small MLP, a few steps: SwiftShader is slow.
-  const sweep = encodeURIComponent("lr:0.003,0.01,0.03,9");
-  const link = `?v=1&backend=webgpu&steps=6&w=16&d=1&sweep=${sweep}`;
+/// The sweep of `link` on WebGPU unstacked and stacked: each run's curves and the dispatches of
+/// the whole sweep (counted in the training worker), and the largest relative gap of a loss.
+async function stackedAgainstAlone(link, runs) {
   const results = {};
   for (const stack of ["0", "auto"]) {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, serviceWorkers: "block" });
@@ -39,9 +39,7 @@ test("a stacked WebGPU sweep trains each run's unstacked curve in a fraction of 
     await page.close();
   }
   const [alone, stacked] = [results["0"], results.auto];
-  t.diagnostic(`dispatches for the whole sweep: ${alone.dispatch} unstacked, ${stacked.dispatch} stacked`);
-  assert.equal(stacked.curves.length, 4);
-  assert.ok(stacked.curves.some((r) => r.diverged), "lr = 9 diverges in its stack and the others go on");
+  assert.equal(stacked.curves.length, runs);
   let worst = 0;
   for (const [a, s] of alone.curves.map((a, i) => [a, stacked.curves[i]])) {
     assert.deepEqual(s.knobs, a.knobs, "in the sweep's order");
@@ -56,7 +54,27 @@ test("a stacked WebGPU sweep trains each run's unstacked curve in a fraction of 
       }
     }
   }
+  return { alone, stacked, worst };
+}
+
+test("a stacked WebGPU sweep trains each run's unstacked curve in a fraction of the launches", async (t) => {
+  // Four rates (one diverges) of a small MLP, a few steps: SwiftShader is slow.
+  const sweep = encodeURIComponent("lr:0.003,0.01,0.03,9");
+  const { alone, stacked, worst } = await stackedAgainstAlone(`?v=1&backend=webgpu&steps=6&w=16&d=1&sweep=${sweep}`, 4);
+  t.diagnostic(`dispatches for the whole sweep: ${alone.dispatch} unstacked, ${stacked.dispatch} stacked`);
+  assert.ok(stacked.curves.some((r) => r.diverged), "lr = 9 diverges in its stack and the others go on");
   t.diagnostic(`largest relative difference of a loss: ${worst.toExponential(1)}`);
   // Four runs' steps in about one run's launches: well under half the unstacked sweep's.
+  assert.ok(stacked.dispatch * 2 < alone.dispatch, `${stacked.dispatch} stacked against ${alone.dispatch}`);
+});
+
+test("a stacked WebGPU transformer sweep trains each run's unstacked curve", async (t) => {
+  // Four rates of a one-block transformer reversing 4 symbols, a few steps.
+  const sweep = encodeURIComponent("lr:0.001,0.003,0.01,0.03");
+  const link = `?v=1&backend=webgpu&task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&bs=8&steps=4&sweep=${sweep}`;
+  const { alone, stacked, worst } = await stackedAgainstAlone(link, 4);
+  t.diagnostic(`dispatches for the whole sweep: ${alone.dispatch} unstacked, ${stacked.dispatch} stacked`);
+  t.diagnostic(`largest relative difference of a loss: ${worst.toExponential(1)}`);
+  // Four runs' steps (and evaluations) in about one run's launches.
   assert.ok(stacked.dispatch * 2 < alone.dispatch, `${stacked.dispatch} stacked against ${alone.dispatch}`);
 });
