@@ -8,7 +8,8 @@
 #                                     peak resident memory on links near the caps
 #   scripts/bench.sh pool [N]    sweeps on one worker and on N (default 2), interleaved: natively
 #                                (--jobs) and in the browser (jobs=, the CPU backend's pool, #33)
-#   scripts/bench.sh stack       same-shape runs stacked (#33) against unstacked, interleaved: natively
+#   scripts/bench.sh stack       same-shape runs stacked (#33) against unstacked, interleaved (the MLP
+#                                and the transformer): natively
 #                                on the CPU and on wgpu (lavapipe here; wall time, and dispatches per
 #                                step of the whole sweep from CubeCL's profiler) and in the browser on
 #                                WebGPU (dispatches counted in the worker, wall time)
@@ -96,10 +97,25 @@ if [ "${1:-}" = stack ]; then
     cpu_s=$s; [ "$s" = auto ] && cpu_s=64
     echo "{\"case\": \"e4\", \"stack\": \"$s\", \"wgpu_s_5_steps\": $(wall wgpu "$e4&stack=$s&steps=5"), \"cpu_s\": $(wall cpu "$e4&stack=$cpu_s&steps=40")}"
   done
+  # The reference transformer, one run and over the 16 rates: a step on lavapipe takes about a
+  # second, so 2 and 4 steps for the launches and 4 for the wall time.
+  gpt='task=text&w=128&d=2&heads=4&ctx=64&bs=32'
+  for c in "gpt one run=$gpt&lr=0.003" "gpt-lr16=$gpt&sweep=lr:$lrs"; do
+    name=${c%%=*}; link=${c#*=}
+    for s in 0 auto; do
+      a=$(launches "$link&stack=$s&steps=2"); b=$(launches "$link&stack=$s&steps=4")
+      cpu_s=$s; [ "$s" = auto ] && cpu_s=16
+      echo "{\"case\": \"$name\", \"stack\": \"$s\", \"wgpu_dispatches_per_step\": $(( (b - a) / 2 )), \"wgpu_s_4_steps\": $(wall wgpu "$link&stack=$s&steps=4"), \"cpu_s_10_steps\": $(wall cpu "$link&stack=$cpu_s&steps=10")}"
+    done
+  done
   trunk build --release >/dev/null 2>&1
   echo "browser (WebGPU): dispatches per step of the whole sweep and wall time, stack=0 and auto, interleaved"
   # (e4 has widths to 1024, which a software adapter takes minutes a step of: natively only.)
-  node bench/stack.mjs "one run=v=1&steps=10" "mlp-lr16=v=1&steps=10&sweep=lr:$lrs"
+  # (The reference transformer takes SwiftShader seconds a step: a small one, whose launches
+  # a step are the reference's.)
+  small='task=text&w=32&d=2&heads=4&ctx=16&bs=8&steps=3'
+  node bench/stack.mjs "one run=v=1&steps=10" "mlp-lr16=v=1&steps=10&sweep=lr:$lrs" \
+    "gpt-small one run=$small&lr=0.003" "gpt-small-lr16=$small&sweep=lr:$lrs"
   exit 0
 fi
 if [ "${1:-}" = gpt ]; then

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The GPU path natively (#15): the reference MLP, a width-1024 MLP and the reference transformer on
+# The GPU path natively (#15): the reference MLP, a width-1024 MLP, the reference transformer and
+# 16-rate sweeps of the first and the last stacked (#33) on
 # Burn's wgpu backend (`tinytune --backend wgpu`: Vulkan, Metal or DX12, lavapipe without a GPU)
 # and on the CPU backend (flex). Steady-state steps/s come from two run lengths of each link, so
 # the fixed costs (start-up, shader compilation, the data upload) cancel out; they are printed
@@ -12,6 +13,7 @@ cd "$(dirname "$0")/.."
 bin="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/tinytune/target}/release/tinytune}"
 [ -x "$bin" ] || { echo "no tinytune binary at $bin: cargo build --release" >&2; exit 2; }
 
+lrs='0.0001,0.00015,0.0002,0.0003,0.0005,0.0007,0.001,0.0015,0.002,0.003,0.005,0.007,0.01,0.015,0.02,0.03'
 # name | link without steps | short and long step counts on the CPU, on wgpu, profiled on wgpu
 # (the MLPs' pairs span an evaluation, which comes every 10 steps; the transformer's is kept short
 # for lavapipe, where a profiled step of it takes seconds)
@@ -19,6 +21,10 @@ cases=(
   "reference MLP|task=spiral|400 1200|100 300|10 20"
   "MLP width 1024|w=1024&lr=0.001|40 120|40 120|10 20"
   "reference transformer|task=text&w=128&d=2&heads=4&ctx=64&bs=32&lr=0.003&n=1024|10 30|4 12|2 4"
+  # Sweeps of 16 learning rates (#33): a step is every run's, stacked on wgpu (`stack=auto`), in
+  # turn on the CPU (its threads taking runs).
+  "16-rate MLP sweep, stacked|task=spiral&sweep=lr:$lrs&stack=auto|40 120|40 120|10 20"
+  "16-rate transformer sweep, stacked|task=text&w=128&d=2&heads=4&ctx=64&bs=32&n=1024&sweep=lr:$lrs&stack=auto|2 6|4 12|2 4"
 )
 
 # Seconds and the device line of one run (the CLI's summary on stderr).

@@ -798,7 +798,7 @@ pub static STACK: Key = Key::new(
 )
 .count(0, MAX_STACK)
 .help(
-    "a sweep's same-shape MLP runs trained as one stacked model, K runs for about one run's kernel launches: auto = on a GPU, 0 = never, K = stacks of at most K runs; each curve equals its unstacked curve within float tolerance",
+    "a sweep's same-shape runs (MLP or transformer) trained as one stacked model, K runs for about one run's kernel launches: auto = on a GPU, 0 = never, K = stacks of at most K runs; each curve equals its unstacked curve within float tolerance",
 );
 
 pub static YLOG: Key = Key::new("ylog", "log-scale loss", "log-scale loss", Run, view!(flag log_y))

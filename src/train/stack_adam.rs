@@ -4,11 +4,12 @@
 //!
 //! Every number a step needs beyond the tensors — each run's η/b₁ and 1 − η·wd for each group of
 //! parameters, and s = √(1 − β₂ᵗ) — is computed in double precision on the host, as the unstacked
-//! CPU path computes its scalars, and uploaded once for many steps: a table with a 256-byte row
-//! a group's run values (64 floats: [`MAX_STACK`] runs), so that each step's `[K]` values are a
-//! view of the table with both ends a multiple of 256 bytes from the buffer's ends — what CubeCL
-//! views in place instead of copying (see `data::device::VIEW_ALIGN`). A steady step uploads
-//! nothing and launches nothing for its rates.
+//! CPU path computes its scalars; the per-run ones are uploaded once for many steps: a table with
+//! a 256-byte row a group's run values (64 floats: [`MAX_STACK`] runs), so that each step's `[K]`
+//! values are a view of the table with both ends a multiple of 256 bytes from the buffer's ends —
+//! what CubeCL views in place instead of copying (see `data::device::VIEW_ALIGN`); s, every run's,
+//! is a scalar argument of the fused update. A steady step uploads nothing and launches nothing
+//! for its rates.
 //!
 //! A run that diverged leaves the stack ([`StackAdam::retain`]): its moments and rates go, the
 //! table is rebuilt for the runs left, and no other run's number changes.
@@ -116,9 +117,9 @@ impl StackAdam {
         self.table = None;
     }
 
-    /// Slots of a row: s, then each group's η/b₁ and, where it decays, 1 − η·wd.
+    /// Slots of a row: each group's η/b₁ and, where it decays, 1 − η·wd.
     fn slots(&self) -> Vec<(usize, Option<usize>)> {
-        let mut next = 1;
+        let mut next = 0;
         self.groups
             .iter()
             .map(|g| {
@@ -138,7 +139,7 @@ impl StackAdam {
     /// from its end.
     fn table(&self, first: usize) -> Table {
         let slots = self.slots();
-        let width = 1 + slots
+        let width = slots
             .iter()
             .map(|(_, d)| 1 + usize::from(d.is_some()))
             .sum::<usize>();
@@ -148,11 +149,8 @@ impl StackAdam {
         let mut v = vec![0f32; len];
         for r in 0..rows {
             let step = first + r;
-            let (b1, s) = corrections(step + 1, self.betas);
+            let (b1, _) = corrections(step + 1, self.betas);
             let row = r * stride;
-            for k in 0..self.runs {
-                v[row + k] = s as f32;
-            }
             for (g, &(lr_slot, decay_slot)) in self.groups.iter().zip(&slots) {
                 for k in 0..self.runs {
                     let (peak, wd) = g.rates[k];
@@ -180,8 +178,7 @@ impl StackAdam {
             .slots()
             .iter()
             .map(|(_, d)| 1 + usize::from(d.is_some()))
-            .sum::<usize>()
-            + 1;
+            .sum::<usize>();
         let at = ((step - table.first) * width + slot) * SLOT;
         table
             .flat
@@ -203,7 +200,9 @@ impl StackAdam {
             self.table = Some(self.table(step));
         }
         let slots = self.slots();
-        let s = self.value(step, 0);
+        // s is every run's: a scalar of the fused update, one input fewer than a view (a kernel
+        // binds at most 9 buffers on many adapters, so each input counts).
+        let s = corrections(step + 1, self.betas).1 as f32;
         let (beta_1, beta_2) = self.betas;
         let mut out = Vec::with_capacity(params.len());
         for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
@@ -219,7 +218,7 @@ impl StackAdam {
                 ),
             };
             // PyTorch's order, as `train::adam`: (√v / s + ε), m / that, times η / b₁.
-            let den = v.clone().sqrt() / s.clone() + EPSILON;
+            let den = v.clone().sqrt().div_scalar(s) + EPSILON;
             let update = m.clone() / den * self.value(step, lr_slot);
             let kept = match decay_slot {
                 Some(d) => p * self.value(step, d),
