@@ -8,6 +8,7 @@
 use crate::model::fused::{self, log_softmax};
 use burn::prelude::*;
 
+use super::device_seqs::DeviceSeqs;
 use super::live_sample::LiveSample;
 use super::objective::{BatchLoss, Evaluation, Objective, Setup};
 use super::sequence_views::{ANSWERS, PROMPT, SAMPLE, SeqProbe, sample_noise};
@@ -21,37 +22,6 @@ use crate::model::gpt::Gpt;
 use crate::model::{Family, Trace};
 
 use crate::knobs::sequence::{SeqKind, chunk_rows, val_rows};
-
-/// One split on the device: tokens `[n, t]`, next tokens `[n, t]`, the scored mask `[n, t]`.
-struct DeviceSeqs {
-    x: Tensor<2, Int>,
-    y: Tensor<2, Int>,
-    mask: Tensor<2>,
-    n: usize,
-}
-
-impl DeviceSeqs {
-    /// The first `rows` examples of `s` (all when it has fewer).
-    fn upload(s: &Split, rows: usize, device: &Device) -> Self {
-        let (n, t) = (s.n.min(rows), s.t);
-        Self {
-            x: Tensor::from_data(TensorData::new(s.x[..n * t].to_vec(), [n, t]), device),
-            y: Tensor::from_data(TensorData::new(s.y[..n * t].to_vec(), [n, t]), device),
-            mask: Tensor::from_data(TensorData::new(s.mask[..n * t].to_vec(), [n, t]), device),
-            n,
-        }
-    }
-
-    /// Rows `rows` of the split: ([k, t], [k, t], [k, t]).
-    fn rows(&self, rows: std::ops::Range<usize>) -> (Tensor<2, Int>, Tensor<2, Int>, Tensor<2>) {
-        let (at, k) = (rows.start, rows.len());
-        (
-            self.x.clone().narrow(0, at, k),
-            self.y.clone().narrow(0, at, k),
-            self.mask.clone().narrow(0, at, k),
-        )
-    }
-}
 
 /// Where a phase's mini-batches come from.
 enum Batches {
@@ -313,18 +283,7 @@ impl Objective for Sequences {
                 );
             }
         };
-        match walk.next(batch, batch_rng, &self.device) {
-            None => (
-                self.train.x.clone(),
-                self.train.y.clone(),
-                self.train.mask.clone(),
-            ),
-            Some(idx) => (
-                self.train.x.clone().select(0, idx.clone()),
-                self.train.y.clone().select(0, idx.clone()),
-                self.train.mask.clone().select(0, idx),
-            ),
-        }
+        self.train.pick(walk.next(batch, batch_rng, &self.device))
     }
 
     /// The batch's forward records each attention layer's largest logit.

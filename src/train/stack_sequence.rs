@@ -7,6 +7,7 @@
 
 use burn::prelude::*;
 
+use super::device_seqs::DeviceSeqs as Seqs;
 use super::sequence::pass_rows;
 use super::stack_walks::Walks;
 use crate::data::device::BatchWalk;
@@ -18,77 +19,6 @@ use crate::knobs::sequence::{SeqKind, chunk_rows, val_rows};
 use crate::model::fused;
 use crate::model::gpt::Gpt;
 use crate::model::gpt::stacked::StackedGpt;
-
-/// One split of every run, run after run: tokens, next tokens and the scored mask, `[K·n, t]`.
-struct Seqs {
-    x: Tensor<2, Int>,
-    y: Tensor<2, Int>,
-    mask: Tensor<2>,
-    n: usize,
-}
-
-impl Seqs {
-    /// The first `rows` examples (all where there are fewer) of each run's split.
-    fn upload(splits: &[&Split], rows: usize, device: &Device) -> Self {
-        let (n, t) = (splits[0].n.min(rows), splits[0].t);
-        let cat_i = |f: fn(&Split) -> &Vec<i64>| {
-            splits
-                .iter()
-                .flat_map(|s| f(s)[..n * t].iter().copied())
-                .collect()
-        };
-        let x: Vec<i64> = cat_i(|s| &s.x);
-        let y: Vec<i64> = cat_i(|s| &s.y);
-        let mask: Vec<f32> = splits
-            .iter()
-            .flat_map(|s| s.mask[..n * t].iter().copied())
-            .collect();
-        let k = splits.len();
-        Self {
-            x: Tensor::from_data(TensorData::new(x, [k * n, t]), device),
-            y: Tensor::from_data(TensorData::new(y, [k * n, t]), device),
-            mask: Tensor::from_data(TensorData::new(mask, [k * n, t]), device),
-            n,
-        }
-    }
-
-    /// Each run's examples `rows`, run after run: `[K·rows, t]` each.
-    fn rows(&self, runs: usize, rows: std::ops::Range<usize>) -> (Tensor<2, Int>, Tensor<2, Int>, Tensor<2>) {
-        let t = self.x.dims()[1];
-        let (at, len) = (rows.start, rows.len());
-        if at == 0 && len == self.n {
-            return (self.x.clone(), self.y.clone(), self.mask.clone());
-        }
-        let part_i = |x: &Tensor<2, Int>| {
-            x.clone()
-                .reshape([runs, self.n, t])
-                .narrow(1, at, len)
-                .reshape([runs * len, t])
-        };
-        let mask = self.mask.clone().reshape([runs, self.n, t]).narrow(1, at, len);
-        (part_i(&self.x), part_i(&self.y), mask.reshape([runs * len, t]))
-    }
-
-    /// Only the runs at `idx` of the `runs` stacked here.
-    fn retain(&mut self, runs: usize, idx: &Tensor<1, Int>) {
-        let t = self.x.dims()[1];
-        let kept = idx.dims()[0];
-        let pick_i = |x: &Tensor<2, Int>| {
-            x.clone()
-                .reshape([runs, self.n, t])
-                .select(0, idx.clone())
-                .reshape([kept * self.n, t])
-        };
-        self.x = pick_i(&self.x);
-        self.y = pick_i(&self.y);
-        let mask = self
-            .mask
-            .clone()
-            .reshape([runs, self.n, t])
-            .select(0, idx.clone());
-        self.mask = mask.reshape([kept * self.n, t]);
-    }
-}
 
 /// Where the runs' mini-batches come from (as `train::sequence`'s `Batches`).
 enum Batches {
@@ -214,7 +144,7 @@ impl SequenceStack {
         };
         let trains: Vec<&Split> = datasets.iter().map(|d| &d.train).collect();
         let vals: Vec<&Split> = datasets.iter().map(|d| &d.val).collect();
-        let val = Seqs::upload(&vals, val_rows(kind, d0.val.t), device);
+        let val = Seqs::upload_runs(&vals, val_rows(kind, d0.val.t), device);
         let acc_rows = d0.train.n.min(chunk_rows(t));
         let text = d0.text;
         // As `Sequences::answers`: scored tokens for text, examples otherwise.
@@ -232,7 +162,7 @@ impl SequenceStack {
         };
         let (model, params) = StackedGpt::new(&models);
         let stack = Self {
-            train: Seqs::upload(&trains, usize::MAX, device),
+            train: Seqs::upload_runs(&trains, usize::MAX, device),
             val,
             batches,
             counts,
@@ -288,18 +218,7 @@ impl SequenceStack {
                 );
             }
         };
-        match walks.next(self.train.n, device) {
-            None => (
-                self.train.x.clone(),
-                self.train.y.clone(),
-                self.train.mask.clone(),
-            ),
-            Some(idx) => (
-                self.train.x.clone().select(0, idx.clone()),
-                self.train.y.clone().select(0, idx.clone()),
-                self.train.mask.clone().select(0, idx),
-            ),
-        }
+        self.train.pick(walks.next(self.train.n, device))
     }
 
     /// Every run's loss on its next batch, `[K]`, on the graph of `leaves` (the parameters as
@@ -369,7 +288,7 @@ impl SequenceStack {
         };
         for at in (0..rows).step_by(chunk) {
             let len = chunk.min(rows - at);
-            let (x, y, mask) = split.rows(k, at..at + len);
+            let (x, y, mask) = split.run_rows(k, at..at + len);
             let (logits, _) = self.model.forward(params, x, false); // [K, len·t, vocab]
             let [_, lt, v] = logits.dims();
             let y = y.reshape([k, lt]);
