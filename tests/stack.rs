@@ -33,6 +33,12 @@ pub const TOLERANCE: f32 = 1e-5;
 /// losses within 2.6e-7; μP's zero queries leave it at 5.5e-7).
 pub const LOGIT_TOLERANCE: f32 = 3e-3;
 
+/// PTQ's loss's tolerance, relative: the rounded weights are those of weights that agree within
+/// float tolerance, so a weight within that distance of a rounding boundary (or a block's scale
+/// moving it across one) rounds to the other level — rare, and then a change of one level in one
+/// weight (measured 2026-12-07: at most 4.6e-7 over these runs, the losses 6.4e-7).
+pub const QUANT_TOLERANCE: f32 = 1e-4;
+
 fn close(a: f32, b: f32) -> bool {
     close_within(a, b, TOLERANCE)
 }
@@ -73,6 +79,19 @@ fn assert_curves_agree(alone: &[Run], stacked: &[Run]) {
                     );
                 }
             }
+        }
+        assert_eq!(
+            a.quant_val_loss().is_some(),
+            s.quant_val_loss().is_some(),
+            "PTQ's loss: {}",
+            a.config.label()
+        );
+        if let (Some(u), Some(v)) = (a.quant_val_loss(), s.quant_val_loss()) {
+            assert!(
+                close_within(u, v, QUANT_TOLERANCE),
+                "{}: PTQ's loss {u} alone, {v} stacked",
+                a.config.label()
+            );
         }
         assert_eq!(a.diverged, s.diverged, "{}", a.config.label());
         assert_eq!(a.reports.len(), s.reports.len(), "{}", a.config.label());
@@ -152,12 +171,30 @@ fn runs_stack_by_shape_and_only_where_asked() {
     let mut all: Vec<usize> = four.concat();
     all.sort_unstable();
     assert_eq!(all, (0..12).collect::<Vec<_>>(), "every run once");
-    // Ranks change shapes and adaptation trains alone; bits quantize.
-    let lora = configs("task=digits&steps=10&asteps=10&sweep=r:1,2;lr:0.01,0.1");
-    assert!(refuses(&lora[0]).is_some());
-    assert!(stacks(&lora, Stack::Auto, true).iter().all(|g| g.len() == 1));
-    let quant = configs("task=digits&steps=10&sweep=bits:4,8");
-    assert!(stacks(&quant, Stack::Auto, true).iter().all(|g| g.len() == 1));
+    // A rank is a shape: a stack a rank, LoRA's numbers within it.
+    let lora = configs("task=digits&steps=10&asteps=10&sweep=r:1,2;alpha:4,16;lplus:1,16");
+    let g = stacks(&lora, Stack::Auto, true);
+    assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), vec![4, 4], "{g:?}");
+    assert!(
+        g.iter()
+            .all(|g| g.iter().all(|&i| lora[i].lora.rank == lora[g[0]].lora.rank))
+    );
+    // E3's grid (input subspace × trained factors) is one stack; the planted rank's too.
+    let e3 = configs("task=planted&pr=16&steps=10&r=8&sweep=k:2,4,8;train:ab,b,a;pr:2,4");
+    assert_eq!(stacks(&e3, Stack::Auto, true), vec![(0..18).collect::<Vec<_>>()]);
+    // PTQ's bits, scales and outlier channel are each run's, and QLoRA's bits; QAT trains alone.
+    let ptq = configs("task=digits&steps=10&sweep=bits:2,4,32;qgran:tensor,channel;qout:1,8");
+    assert_eq!(stacks(&ptq, Stack::Auto, true), vec![(0..12).collect::<Vec<_>>()]);
+    let qlora = configs("task=digits&steps=10&asteps=10&qmode=qlora&sweep=bits:2,4,32;r:1,4");
+    assert_eq!(stacks(&qlora, Stack::Auto, true).len(), 2);
+    let qat = configs("task=digits&steps=10&qmode=qat&sweep=bits:2,4");
+    assert!(refuses(&qat[0]).is_some());
+    assert!(stacks(&qat, Stack::Auto, true).iter().all(|g| g.len() == 1));
+    // A transformer's adaptation and quantization train alone.
+    let gpt_lora = configs("task=modadd&steps=10&asteps=10&r=2&sweep=lr:0.01,0.1");
+    assert!(refuses(&gpt_lora[0]).is_some());
+    let gpt_bits = configs("task=modadd&steps=10&sweep=bits:4,8");
+    assert!(refuses(&gpt_bits[0]).is_some());
     // The transformer stacks too, but only runs of one parameterization (its attention scale
     // and multipliers are the stacked model's scalars): gpt-width's grid is a stack a width and
     // parameterization; qk-norm trains alone.
@@ -271,4 +308,70 @@ fn a_diverging_transformer_leaves_its_stack() {
     ))
     .unwrap();
     assert_curves_agree(&alone, &stacked);
+}
+
+/// Trains `query`'s sweep alone and as one stack on the CPU (`chunk` steps a readback) and
+/// checks the curves agree.
+fn stacked_agrees(query: &str, chunk: usize) -> Vec<Run> {
+    let pts = points(query);
+    let device = backend::cpu();
+    let alone = pollster::block_on(train::train_sweep(&pts, &device, chunk, |_, _| {})).unwrap();
+    let groups = vec![(0..pts.len()).collect::<Vec<_>>()];
+    let stacked = pollster::block_on(train::train_sweep_stacked(
+        &pts,
+        &device,
+        chunk,
+        &groups,
+        |_, _| {},
+    ))
+    .unwrap();
+    assert_curves_agree(&alone, &stacked);
+    alone
+}
+
+#[test]
+fn a_stacked_adaptation_follows_its_unstacked_curve_on_the_cpu() {
+    // The planted task (adapters from step 0 on its linear student): E3's trained factors and
+    // input subspaces, and the planted rank, in one stack; a frozen factor stays frozen.
+    let runs = stacked_agrees(
+        "task=planted&dim=16&pr=2&n=256&bs=32&steps=20&r=4&lr=0.01&sweep=train:ab,b,a;k:4,16;pr:1,3",
+        6,
+    );
+    assert!(runs.iter().all(|r| r.reports.len() == 20));
+    // α, γ's rule and LoRA+'s λ per run (A's init Burn's), a schedule with warm-up.
+    stacked_agrees(
+        "task=planted&dim=16&n=256&bs=64&steps=16&r=2&sched=cosine&warm=2&ainit=inv\
+         &sweep=alpha:4,16;scale:std,rs;lplus:1,16",
+        5,
+    );
+    // Digits pre-trained, then adapted to the rotated digits on a QLoRA base at each run's
+    // bits (32: a float base) with each run's seed.
+    stacked_agrees(
+        "task=digits&w=32&d=2&bs=64&steps=9&asteps=9&lr=0.003&r=2&qmode=qlora&sweep=bits:2,4,32;seed:1,2",
+        4,
+    );
+    // Full fine-tuning (rank 0): everything trains again, each run at its rate.
+    stacked_agrees(
+        "task=spiral&w=16&bs=32&steps=8&asteps=8&r=0&sweep=lr:0.003,0.03;seed:1,2",
+        3,
+    );
+}
+
+#[test]
+fn stacked_ptq_scores_each_run_at_its_own_bits() {
+    // Bits, scales, the group size, clipping and the outlier channel per run; 32 bits is a
+    // float run without PTQ's loss.
+    let runs = stacked_agrees(
+        "task=digits&w=32&d=2&bs=64&steps=12&lr=0.003&qgs=8\
+         &sweep=bits:2,4,32;qgran:tensor,channel,group;qout:1,8",
+        5,
+    );
+    assert!(
+        runs.iter()
+            .all(|r| r.quant_val_loss().is_some() == (r.config.quant.bits < 32))
+    );
+    stacked_agrees(
+        "task=digits&w=32&d=1&bs=64&steps=6&lr=0.003&bits=3&sweep=qfmt:int,uint;qclip:max,mse",
+        3,
+    );
 }

@@ -280,10 +280,24 @@ fn stacked_runs_match_unstacked(gpu: &Device) {
     eprintln!(
         "the stacked transformer against unstacked on the GPU: largest relative difference {worst:.1e}"
     );
+    // An adaptation phase on a QLoRA base at each run's bits, and PTQ's end-of-run loss at each
+    // run's bits and scales (the reference rounding, as the GPU's unstacked run rounds).
+    let worst = stacked_gap(
+        gpu,
+        "task=digits&w=32&d=2&bs=64&steps=5&asteps=5&r=2&qmode=qlora&sweep=bits:2,32;lplus:1,16",
+        false,
+    );
+    eprintln!("stacked LoRA on a QLoRA base against unstacked on the GPU: {worst:.1e}");
+    let worst = stacked_gap(
+        gpu,
+        "task=digits&w=32&d=2&bs=64&steps=8&sweep=bits:2,4,32;qgran:tensor,group",
+        false,
+    );
+    eprintln!("stacked PTQ against unstacked on the GPU: {worst:.1e}");
 }
 
 /// The largest relative gap between the stacked and unstacked curves (train and validation
-/// losses, and the transformer's log Z) of `link`'s sweep on `gpu`, each within 1e-4; with
+/// losses, PTQ's loss, and the transformer's log Z) of `link`'s sweep on `gpu`, each within 1e-4; with
 /// `diverges`, some run must diverge (and be marked so in both).
 fn stacked_gap(gpu: &Device, link: &str, diverges: bool) -> f32 {
     let study = url::parse_strict(link).unwrap();
@@ -302,6 +316,7 @@ fn stacked_gap(gpu: &Device, link: &str, diverges: bool) -> f32 {
                 (Some(x.train_loss), Some(y.train_loss)),
                 (x.val_loss, y.val_loss),
                 (log_z(x), log_z(y)),
+                (x.quant_val_loss, y.quant_val_loss),
             ] {
                 let (Some(u), Some(v)) = (u, v) else {
                     assert_eq!(u.is_some(), v.is_some());

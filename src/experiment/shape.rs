@@ -139,6 +139,16 @@ impl ExperimentConfig {
         }
     }
 
+    /// Steps of the run's first phase: pre-training where an adaptation phase follows it, else
+    /// the whole run (the first data serve pre-training only when an adaptation task waits).
+    pub fn first_phase_steps(&self) -> usize {
+        if self.lora.rank.adapts() && self.pretrain_steps() > 0 {
+            self.pretrain_steps()
+        } else {
+            self.total_steps()
+        }
+    }
+
     /// Steps of the whole run, pre-training and adaptation.
     pub fn total_steps(&self) -> usize {
         if self.lora.rank.adapts() && self.task != Task::Planted {

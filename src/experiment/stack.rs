@@ -6,31 +6,40 @@
 //! Runs may differ within a stack in what only changes numbers: the learning rate, the seed (the
 //! initial weights, the data and the batches), the schedule and its warm-up, the weight decay and
 //! what it acts on, and for the MLP the parameterization (μP's multipliers, initial scales and
-//! per-layer rates at one width) and the residual branch's multiplier. A transformer's stack
-//! shares its parameterization and β (its attention scale and multipliers stay scalars of the
-//! stacked model). Everything else must be equal — the width, depth, heads, norm, positions,
-//! activation, task, its size and batch, the steps, Adam's betas — and the run must be a plain
-//! training run: an adaptation phase (LoRA, the planted task), quantization, the coordinate
-//! check, the norms' record and gradient clipping, SGD and the transformer's qk-norm still
-//! train one run at a time ([`refuses`] says which).
+//! per-layer rates at one width), the residual branch's multiplier, the planted teacher (its
+//! rank, spectrum, noise and input subspace), LoRA's α and γ's rule, A's init, which factors
+//! train and LoRA+'s λ, and quantization's bits, format, scales, clipping and outlier channel
+//! under PTQ and QLoRA. A transformer's stack shares its parameterization and β (its attention
+//! scale and multipliers stay scalars of the stacked model). Everything else must be equal — the
+//! width, depth, heads, norm, positions, activation, task, its size and batch, the steps, the
+//! rank and the layers it adapts, Adam's betas — and [`refuses`] says what still trains one run
+//! at a time: QAT, the coordinate check, the norms' record, gradient clipping, SGD, and the
+//! transformer's qk-norm, adaptation phase and quantization.
 
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Family, Residual};
+use crate::knobs::lora::LoraConfig;
 use crate::knobs::optim::OptimizerKind;
+use crate::knobs::quant::{QMode, QuantConfig};
+use crate::knobs::task::PlantedConfig;
 use crate::knobs::view::{MAX_STACK, Stack};
 
 use super::limits;
 
 /// Why `cfg` trains alone even in a stacking sweep, or `None` when it can stack.
 pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
-    if cfg.family() == Family::Gpt && cfg.gpt.qk_norm {
+    let transformer = cfg.family() == Family::Gpt;
+    if transformer && cfg.gpt.qk_norm {
         return Some("a transformer with qk-norm trains one run at a time");
     }
-    if cfg.lora.rank.adapts() || cfg.task == crate::knobs::task::Task::Planted {
-        return Some("an adaptation phase trains one run at a time");
+    if transformer && cfg.lora.rank.adapts() {
+        return Some("a transformer's adaptation phase trains one run at a time");
     }
-    if cfg.quant.enabled() {
-        return Some("quantization trains one run at a time");
+    if transformer && cfg.quant.enabled() {
+        return Some("a quantized transformer trains one run at a time");
+    }
+    if cfg.quant.enabled() && cfg.quant.mode == QMode::Qat {
+        return Some("quantization-aware training trains one run at a time");
     }
     if cfg.coord > 0 || cfg.norms {
         return Some("the coordinate check and the norms' record measure one run at a time");
@@ -64,6 +73,24 @@ fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
     if c.residual != Residual::None {
         c.residual = Residual::One;
     }
+    // The planted teacher is each run's data; only its dimension shapes the student.
+    c.planted = PlantedConfig {
+        dim: cfg.planted.dim,
+        ..base.planted.clone()
+    };
+    // LoRA's scale, init, trained factors and LoRA+'s λ are each run's numbers; the rank and
+    // the layers adapted are the stack's shape.
+    c.lora = LoraConfig {
+        rank: cfg.lora.rank,
+        target: cfg.lora.target.clone(),
+        ..base.lora.clone()
+    };
+    // PTQ rounds each run's weights on its own at the end, and QLoRA each run's base when its
+    // adaptation begins: the format is each run's (QAT trains alone).
+    c.quant = QuantConfig {
+        mode: cfg.quant.mode,
+        ..base.quant.clone()
+    };
     c
 }
 

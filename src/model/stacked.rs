@@ -4,11 +4,15 @@
 //! the runs beyond their weights — μP's forward multipliers, the residual branch's β — is a
 //! `[K, 1, 1]` factor. Runs never mix: every operation is per run (a batched product, a per-row
 //! activation), so one run's NaN stays in its own slice, and a run can leave the stack
-//! ([`StackedMlp::retain`]) without touching the others.
+//! ([`StackedMlp::retain`]) without touching the others. The planted task's linear student stacks
+//! too, and an adaptation phase attaches LoRA adapters to every run at once
+//! ([`StackedMlp::attach`]: factors `[K, in, r]` and `[K, r, out]`, each run's γ a factor).
 //!
 //! The parameters live outside the model (`train::stack` keeps them and hands them to
 //! [`StackedMlp::forward`] as autodiff leaves or, to measure, as plain tensors).
 
+use burn::module::Param;
+use burn::nn::Linear;
 use burn::prelude::*;
 use burn::tensor::activation;
 
@@ -17,10 +21,12 @@ use crate::knobs::arch::Activation;
 use crate::knobs::mup::{Part, Role};
 
 /// The stacked model's structure and per-run factors; its parameters are the caller's.
+#[derive(Clone)]
 pub struct StackedMlp {
     /// Runs in the stack.
     pub runs: usize,
-    /// Each parameter's μP role and part, in [`StackedMlp::parameters`]'s order.
+    /// Each parameter's μP role and part, in [`StackedMlp::new`]'s order (the adapters' factors
+    /// after the base's once attached).
     pub roles: Vec<(Role, Part)>,
     act: Activation,
     /// α_in on the input layer's output, `[K, 1, 1]`; `None` where every run's is 1.
@@ -31,6 +37,24 @@ pub struct StackedMlp {
     branch_mult: Option<Tensor<3>>,
     /// Hidden layers between the input layer and the readout.
     hidden: usize,
+    /// The planted task's student: one bias-free linear map (no input layer, no hidden layer).
+    student: bool,
+    /// Each run's multipliers as numbers (α_in, α_out/m, β), to give a run its own model back
+    /// ([`StackedMlp::unstack`]).
+    scalars: Vec<(f64, f64, Option<f64>)>,
+    /// LoRA adapters on some layers, once the adaptation phase attached them.
+    adapters: Option<Adapters>,
+}
+
+/// The stack's LoRA adapters: which linear layers carry one (positions in the forward pass, as
+/// `Family::linears` counts them) and each run's γ. Their factors A `[K, in, r]` and B
+/// `[K, r, out]` follow the base's parameters, layer after layer.
+#[derive(Clone)]
+struct Adapters {
+    layers: Vec<usize>,
+    /// γ, `[K, 1, 1]`.
+    gamma: Tensor<3>,
+    gammas: Vec<f64>,
 }
 
 /// One factor a run, `[K, 1, 1]`, or `None` when every run's is 1 (a multiply skipped, as the
@@ -39,52 +63,49 @@ fn per_run(values: &[f64], device: &Device) -> Option<Tensor<3>> {
     if values.iter().all(|&v| v == 1.0) {
         return None;
     }
+    Some(factors(values, device))
+}
+
+/// `values` as `[K, 1, 1]`.
+fn factors(values: &[f64], device: &Device) -> Tensor<3> {
     let v: Vec<f32> = values.iter().map(|&v| v as f32).collect();
-    Some(Tensor::from_data(
-        TensorData::new(v, [values.len(), 1, 1]),
-        device,
-    ))
+    Tensor::from_data(TensorData::new(v, [values.len(), 1, 1]), device)
+}
+
+/// A model's linear layers in forward order: input, hidden, readout (the student: readout).
+fn linears(m: &Mlp) -> Vec<&Linear> {
+    let mut l: Vec<&Linear> = m.input.iter().collect();
+    l.extend(m.hidden.iter());
+    l.push(&m.readout);
+    l
+}
+
+/// Run k's slice of a stacked parameter `[K, a, b]`, as `[a, b]`.
+fn slice(p: &Tensor<3>, k: usize) -> Tensor<2> {
+    let [_, a, b] = p.dims();
+    p.clone().narrow(0, k, 1).reshape([a, b])
 }
 
 impl StackedMlp {
-    /// The stack of `models` (the same shape, each with an input layer: not the planted task's
-    /// student), on `device` (plain: the factors are constants), and its initial parameters:
-    /// each linear layer's weight `[K, in, out]` and bias `[K, 1, out]`, input layer first.
+    /// The stack of `models` (the same shape: MLPs, or the planted task's linear students), on
+    /// `device` (plain: the factors are constants), and its initial parameters
+    /// ([`StackedMlp::parameters`]).
     pub fn new(models: &[Mlp], device: &Device) -> (Self, Vec<Tensor<3>>) {
         let first = &models[0];
-        let layers = |m: &Mlp| {
-            let mut l = vec![m.input.clone().expect("a stacked MLP has an input layer")];
-            l.extend(m.hidden.iter().cloned());
-            l.push(m.readout.clone());
-            l
-        };
-        let per_model: Vec<_> = models.iter().map(layers).collect();
-        let mut params = Vec::new();
+        let student = first.input.is_none();
+        let count = linears(first).len();
         let mut roles = Vec::new();
-        let count = per_model[0].len();
         for i in 0..count {
             let role = match i {
+                _ if student => Role::Fixed,
                 0 => Role::Input,
                 _ if i + 1 == count => Role::Readout,
                 _ => Role::Hidden,
             };
-            let weights = per_model.iter().map(|l| l[i].weight.val().inner()).collect();
-            params.push(Tensor::stack::<3>(weights, 0)); // [K, in, out]
             roles.push((role, Part::Weight));
-            let biases: Vec<Tensor<2>> = per_model
-                .iter()
-                .map(|l| {
-                    let b = l[i]
-                        .bias
-                        .as_ref()
-                        .expect("every MLP layer has a bias")
-                        .val()
-                        .inner();
-                    b.unsqueeze_dim(0) // [1, out]
-                })
-                .collect();
-            params.push(Tensor::stack::<3>(biases, 0)); // [K, 1, out]
-            roles.push((role, Part::Bias));
+            if !student {
+                roles.push((role, Part::Bias));
+            }
         }
         let mults = |f: &dyn Fn(&Mlp) -> f64| models.iter().map(f).collect::<Vec<_>>();
         let branch = first
@@ -99,13 +120,85 @@ impl StackedMlp {
             // β = 1 still marks a residual block: the stream is kept either way.
             branch_mult: branch
                 .map(|b| per_run(&b, device).unwrap_or_else(|| Tensor::ones([models.len(), 1, 1], device))),
-            hidden: count - 2,
+            hidden: first.hidden.len(),
+            student,
+            scalars: models
+                .iter()
+                .map(|m| (m.input_mult, m.readout_input_mult, m.branch_mult))
+                .collect(),
+            adapters: None,
         };
-        (model, params)
+        (model, Self::parameters(models))
     }
 
-    /// Keeps only the runs at `idx` (`[K']`, positions in the stack): their factors.
-    pub fn retain(&mut self, idx: &Tensor<1, Int>) {
+    /// The parameters of `models` stacked: each linear layer's weight `[K, in, out]` and bias
+    /// `[K, 1, out]` (the student's one weight, no bias), input layer first.
+    pub fn parameters(models: &[Mlp]) -> Vec<Tensor<3>> {
+        let per_model: Vec<Vec<&Linear>> = models.iter().map(linears).collect();
+        let mut params = Vec::new();
+        for i in 0..per_model[0].len() {
+            let weights = per_model.iter().map(|l| l[i].weight.val().inner()).collect();
+            params.push(Tensor::stack::<3>(weights, 0)); // [K, in, out]
+            if per_model[0][i].bias.is_none() {
+                continue;
+            }
+            let biases: Vec<Tensor<2>> = per_model
+                .iter()
+                .map(|l| {
+                    let b = l[i].bias.as_ref().expect("the layer has a bias in every run");
+                    b.val().inner().unsqueeze_dim(0) // [1, out]
+                })
+                .collect();
+            params.push(Tensor::stack::<3>(biases, 0)); // [K, 1, out]
+        }
+        params
+    }
+
+    /// Parameters of the base model (the adapters' factors follow them).
+    fn base_len(&self) -> usize {
+        self.roles.len() - 2 * self.adapters.as_ref().map_or(0, |a| a.layers.len())
+    }
+
+    /// Linear layers in the forward pass.
+    fn layer_count(&self) -> usize {
+        if self.student { 1 } else { self.hidden + 2 }
+    }
+
+    /// Where layer `i`'s weight and bias sit among the parameters.
+    fn slots(&self, i: usize) -> (usize, Option<usize>) {
+        if self.student {
+            (i, None)
+        } else {
+            (2 * i, Some(2 * i + 1))
+        }
+    }
+
+    /// Attaches LoRA adapters to the `layers` (positions in the forward pass; their factors are
+    /// appended to the parameters by the caller, A then B a layer) with each run's `gammas`.
+    pub fn attach(&mut self, layers: Vec<usize>, gammas: Vec<f64>, device: &Device) {
+        for &l in &layers {
+            let role = self.roles[self.slots(l).0].0;
+            self.roles.push((role, Part::LoraA));
+            self.roles.push((role, Part::LoraB));
+        }
+        self.adapters = Some(Adapters {
+            layers,
+            gamma: factors(&gammas, device),
+            gammas,
+        });
+    }
+
+    /// The same stack without its adapters: for parameters whose adapters are merged.
+    pub fn without_adapters(&self) -> Self {
+        let mut m = self.clone();
+        m.roles.truncate(self.base_len());
+        m.adapters = None;
+        m
+    }
+
+    /// Keeps only the runs at `idx` (`[K']`, positions in the stack; `keep` the same on the
+    /// host): their factors.
+    pub fn retain(&mut self, keep: &[usize], idx: &Tensor<1, Int>) {
         let pick = |t: &mut Option<Tensor<3>>| {
             if let Some(x) = t.take() {
                 *t = Some(x.select(0, idx.clone()));
@@ -114,7 +207,52 @@ impl StackedMlp {
         pick(&mut self.input_mult);
         pick(&mut self.readout_input_mult);
         pick(&mut self.branch_mult);
-        self.runs = idx.dims()[0];
+        self.scalars = keep.iter().map(|&k| self.scalars[k]).collect();
+        if let Some(a) = &mut self.adapters {
+            a.gamma = a.gamma.clone().select(0, idx.clone());
+            a.gammas = keep.iter().map(|&k| a.gammas[k]).collect();
+        }
+        self.runs = keep.len();
+    }
+
+    /// Run `k`'s own model from `params` (plain tensors): its weights, with any adapter merged
+    /// (W + γ·A·B, as Burn's LoRA materializes it), its biases and its multipliers — what the
+    /// unstacked run holds at this step, for what measures one model at a time (PTQ's rounding,
+    /// QLoRA's base, the adapters' draws).
+    pub fn unstack(&self, params: &[Tensor<3>], k: usize) -> Mlp {
+        let layer = |i: usize| {
+            let (w, b) = self.slots(i);
+            let mut weight = slice(&params[w], k);
+            if let Some(a) = &self.adapters
+                && let Some(j) = a.layers.iter().position(|&l| l == i)
+            {
+                let at = self.base_len() + 2 * j;
+                let delta = slice(&params[at], k).matmul(slice(&params[at + 1], k));
+                weight = weight + delta.mul_scalar(a.gammas[k]);
+            }
+            Linear {
+                weight: Param::from_tensor(weight),
+                bias: b.map(|b| {
+                    let [_, _, out] = params[b].dims();
+                    Param::from_tensor(params[b].clone().narrow(0, k, 1).reshape([out]))
+                }),
+            }
+        };
+        let n = self.layer_count();
+        let (input_mult, readout_input_mult, branch_mult) = self.scalars[k];
+        Mlp {
+            input: (!self.student).then(|| layer(0)),
+            hidden: (1..n.saturating_sub(1))
+                .filter(|_| !self.student)
+                .map(layer)
+                .collect(),
+            readout: layer(n - 1),
+            act: self.act,
+            input_mult,
+            readout_input_mult,
+            branch_mult,
+            qat: None,
+        }
     }
 
     fn activate(&self, x: Tensor<3>) -> Tensor<3> {
@@ -125,12 +263,39 @@ impl StackedMlp {
         }
     }
 
-    /// x: `[K, batch, d_in]` → logits `[K, batch, classes]`, run k through `params`' slice k:
-    /// the unstacked [`Mlp`]'s forward pass, layer by layer, with each multiply by a factor that
-    /// is 1 for every run skipped as it skips it.
+    /// Layer `i`'s weight, `[K, in, out]`: the base's, plus γ·A·B where it carries an adapter
+    /// (W0 + (A·B)·γ, Burn's LoRA's order).
+    fn weight(&self, params: &[Tensor<3>], i: usize) -> Tensor<3> {
+        let w = params[self.slots(i).0].clone();
+        let Some(a) = &self.adapters else {
+            return w;
+        };
+        match a.layers.iter().position(|&l| l == i) {
+            Some(j) => {
+                let at = self.base_len() + 2 * j;
+                // [K, in, r] · [K, r, out] → [K, in, out]
+                w + params[at].clone().matmul(params[at + 1].clone()) * a.gamma.clone()
+            }
+            None => w,
+        }
+    }
+
+    /// x: `[K, batch, d_in]` → logits `[K, batch, classes]` (the student: predictions
+    /// `[K, batch, d]`), run k through `params`' slice k: the unstacked [`Mlp`]'s forward pass,
+    /// layer by layer, with each multiply by a factor that is 1 for every run skipped as it
+    /// skips it.
     pub fn forward(&self, params: &[Tensor<3>], x: Tensor<3>) -> Tensor<3> {
         // x: [K, b, in] · W: [K, in, out] + b: [K, 1, out] → [K, b, out].
-        let apply = |i: usize, x: Tensor<3>| x.matmul(params[2 * i].clone()) + params[2 * i + 1].clone();
+        let apply = |i: usize, x: Tensor<3>| {
+            let y = x.matmul(self.weight(params, i));
+            match self.slots(i).1 {
+                Some(b) => y + params[b].clone(),
+                None => y,
+            }
+        };
+        if self.student {
+            return apply(0, x); // [K, b, d]
+        }
         let scaled = |x: Tensor<3>, k: &Option<Tensor<3>>| match k {
             Some(k) => x * k.clone(),
             None => x,

@@ -24,6 +24,7 @@ use super::stack_vector::VectorStack;
 use crate::experiment::EVAL_EVERY;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::Family;
+use crate::knobs::quant::QMode;
 
 /// What one stacked step queued for the runs still in the stack (`[K']` each), still on the
 /// device.
@@ -39,6 +40,9 @@ pub struct StackStep {
     pub stats: Option<Tensor<2>>,
     /// The transformer's accuracy at an evaluation step, `[K', 2]`: training, validation.
     pub accuracy: Option<Tensor<2>>,
+    /// PTQ, at the last step: each run's validation loss with its weights rounded, `[K']`, and
+    /// which of the runs quantize (the others' values are their float losses, not reported).
+    pub quant_loss: Option<(Tensor<1>, Vec<bool>)>,
 }
 
 /// What the runs of a stack train on: the MLP's vector tasks or the transformer's sequence tasks.
@@ -54,6 +58,9 @@ pub struct StackTrainer {
     task: Task,
     /// The parameters, plain tensors `[K, …]` (autodiff leaves only inside a step).
     params: Vec<Tensor<3>>,
+    /// Which parameters the phase trains (an adaptation phase's base does not); the optimizer
+    /// holds only these, in order.
+    trains: Vec<bool>,
     optim: StackAdam,
     step: usize,
     /// The runs still in the stack (positions in the stack as it began), and those to leave it
@@ -75,14 +82,13 @@ impl StackTrainer {
                 return Err(format!("this run cannot stack: {why}"));
             }
         }
-        let total = first.total_steps();
         let (task, params) = match first.family() {
             Family::Gpt => {
-                let (stack, params) = SequenceStack::new(cfgs, total, device)?;
+                let (stack, params) = SequenceStack::new(cfgs, first.total_steps(), device)?;
                 (Task::Sequence(Box::new(stack)), params)
             }
             _ => {
-                let (stack, params) = VectorStack::new(cfgs, total, device);
+                let (stack, params) = VectorStack::new(cfgs, device);
                 (Task::Vector(Box::new(stack)), params)
             }
         };
@@ -90,8 +96,11 @@ impl StackTrainer {
             Task::Vector(v) => v.roles(),
             Task::Sequence(s) => s.roles(),
         };
-        Ok(Self {
-            optim: StackAdam::new(cfgs, roles, total, device),
+        let all: Vec<&ExperimentConfig> = cfgs.iter().collect();
+        let mut trainer = Self {
+            // Pre-training's schedule spans its own steps, as `Trainer::new` sets it up.
+            optim: StackAdam::new(&all, roles, &|_, _| false, first.pretrain_steps(), device),
+            trains: vec![true; params.len()],
             cfgs: cfgs.to_vec(),
             device: device.clone(),
             task,
@@ -99,7 +108,39 @@ impl StackTrainer {
             step: 0,
             alive: (0..cfgs.len()).collect(),
             leaving: Vec::new(),
-        })
+        };
+        if first.lora.rank.adapts() && first.pretrain_steps() == 0 {
+            trainer.begin_adaptation();
+        }
+        Ok(trainer)
+    }
+
+    /// The configs of the runs still in the stack, in its order.
+    fn alive_configs(&self) -> Vec<&ExperimentConfig> {
+        self.alive.iter().map(|&k| &self.cfgs[k]).collect()
+    }
+
+    /// Switches every run to its adaptation phase (`Trainer::begin_adaptation` for a stack):
+    /// the adapters attached (or everything unfrozen), a fresh optimizer over what trains whose
+    /// schedule starts over, and the shifted task's data.
+    fn begin_adaptation(&mut self) {
+        let Task::Vector(v) = &mut self.task else {
+            return; // `experiment::stack::refuses` keeps a transformer's adaptation alone
+        };
+        let steps = self.cfgs[0].total_steps() - self.step;
+        let cfgs: Vec<&ExperimentConfig> = self.alive.iter().map(|&k| &self.cfgs[k]).collect();
+        let adaptation = v.begin_adaptation(&cfgs, &self.params, steps, &self.device);
+        let roles: Vec<_> = v
+            .roles()
+            .iter()
+            .zip(&adaptation.trains)
+            .filter(|(_, t)| **t)
+            .map(|(r, _)| *r)
+            .collect();
+        let frozen = &adaptation.frozen;
+        self.optim = StackAdam::new(&cfgs, &roles, &|i, k| frozen[i][k], steps, &self.device);
+        self.params = adaptation.params;
+        self.trains = adaptation.trains;
     }
 
     pub fn configs(&self) -> &[ExperimentConfig] {
@@ -159,10 +200,14 @@ impl StackTrainer {
             self.compact();
         }
         let t = self.step;
-        let cfg = &self.cfgs[0];
-        // `Trainer::step`'s evaluation rule (one phase: its boundary is its last step).
-        let boundary = cfg.pretrain_steps();
-        let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == cfg.total_steps() || t + 1 == boundary;
+        let boundary = self.cfgs[0].pretrain_steps();
+        if self.cfgs[0].lora.rank.adapts() && boundary > 0 && t == boundary {
+            self.begin_adaptation();
+        }
+        let total = self.cfgs[0].total_steps();
+        // `Trainer::step`'s evaluation rule: every EVAL_EVERY steps, and at each phase's first
+        // and last step.
+        let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == total || t + 1 == boundary || t == boundary;
         let (val_loss, accuracy) = match (eval, &self.task) {
             (false, _) => (None, None),
             (true, Task::Vector(v)) => (Some(v.evaluate(&self.params)), None),
@@ -174,7 +219,11 @@ impl StackTrainer {
         let leaves: Vec<Tensor<3>> = self
             .params
             .iter()
-            .map(|p| p.clone().autodiff().require_grad())
+            .zip(&self.trains)
+            .map(|(p, &trains)| match trains {
+                true => p.clone().autodiff().require_grad(),
+                false => p.clone().autodiff(),
+            })
             .collect();
         let (loss, stats) = match &mut self.task {
             Task::Vector(v) => (v.loss(&leaves, &self.device), None),
@@ -187,14 +236,40 @@ impl StackTrainer {
         let mut grads = loss.clone().sum().backward();
         let g: Vec<Tensor<3>> = leaves
             .iter()
-            .map(|l| {
+            .zip(&self.trains)
+            .filter(|(_, t)| **t)
+            .map(|(l, _)| {
                 l.grad_remove(&mut grads)
                     .unwrap_or_else(|| l.clone().inner().zeros_like())
             })
             .collect();
-        let params = std::mem::take(&mut self.params);
-        self.params = self.optim.step(params, g);
+        // The optimizer updates what trains; the rest (an adapted base) stays as it is.
+        let mut params = std::mem::take(&mut self.params);
+        let trained: Vec<Tensor<3>> = params
+            .iter()
+            .zip(&self.trains)
+            .filter(|(_, t)| **t)
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut updated = self.optim.step(trained, g).into_iter();
+        for (p, _) in params.iter_mut().zip(&self.trains).filter(|(_, t)| **t) {
+            *p = updated.next().expect("one update a trained parameter");
+        }
+        self.params = params;
         self.step += 1;
+        // PTQ: each run's trained model rounded to its format, scored once at the end.
+        let cfgs = self.alive_configs();
+        let ptq: Vec<bool> = cfgs
+            .iter()
+            .map(|c| c.quant.enabled() && c.quant.mode == QMode::Ptq)
+            .collect();
+        let quant_loss = match (&self.task, t + 1 == total && ptq.contains(&true)) {
+            (Task::Vector(v), true) => {
+                let native = crate::model::quant::native::on(&self.device);
+                Some((v.quantized_losses(&cfgs, &self.params, native), ptq))
+            }
+            _ => None,
+        };
         Some(StackStep {
             step: t,
             runs: self.alive.clone(),
@@ -202,6 +277,7 @@ impl StackTrainer {
             val_loss,
             stats,
             accuracy,
+            quant_loss,
         })
     }
 }
@@ -221,6 +297,8 @@ struct Shape {
     alive: Vec<usize>,
     stats: usize,
     accuracy: bool,
+    /// PTQ's losses: which of the runs report theirs.
+    quant: Option<Vec<bool>>,
 }
 
 impl Queued {
@@ -228,7 +306,12 @@ impl Queued {
     pub fn len(&self) -> usize {
         self.shape
             .iter()
-            .map(|s| 1 + usize::from(s.val) + usize::from(s.stats > 0) + usize::from(s.accuracy))
+            .map(|s| {
+                1 + usize::from(s.val)
+                    + usize::from(s.stats > 0)
+                    + usize::from(s.accuracy)
+                    + usize::from(s.quant.is_some())
+            })
             .sum()
     }
 
@@ -246,6 +329,11 @@ impl Queued {
             let val = if shape.val { values.next() } else { None };
             let stats = if shape.stats > 0 { values.next() } else { None };
             let accuracy = if shape.accuracy { values.next() } else { None };
+            let quant = if shape.quant.is_some() {
+                values.next()
+            } else {
+                None
+            };
             for (j, &k) in shape.alive.iter().enumerate() {
                 let Some(reports) = out.get_mut(k) else {
                     continue;
@@ -264,7 +352,11 @@ impl Queued {
                     train_loss: at(train, j).unwrap_or(f32::NAN),
                     val_loss: at(val, j),
                     coord: None,
-                    quant_val_loss: None,
+                    quant_val_loss: shape
+                        .quant
+                        .as_ref()
+                        .filter(|q| q.get(j).copied().unwrap_or(false))
+                        .and_then(|_| at(quant, j)),
                     seq,
                     norms: None,
                 });
@@ -291,11 +383,13 @@ pub fn queue(steps: Vec<StackStep>, runs: usize) -> (Vec<Tensor<1>>, Queued) {
             alive: s.runs,
             stats: s.stats.as_ref().map_or(0, |t| t.dims()[1]),
             accuracy: s.accuracy.is_some(),
+            quant: s.quant_loss.as_ref().map(|(_, q)| q.clone()),
         });
         tensors.push(s.train_loss);
         tensors.extend(s.val_loss);
         tensors.extend(s.stats.map(flat));
         tensors.extend(s.accuracy.map(flat));
+        tensors.extend(s.quant_loss.map(|(l, _)| l));
     }
     (tensors, Queued { shape, runs })
 }

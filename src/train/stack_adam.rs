@@ -65,14 +65,26 @@ pub struct StackAdam {
 
 impl StackAdam {
     /// The optimizer of `cfgs`' runs (one a slice of the stack) for parameters of the given μP
-    /// roles, over a phase of `total` steps, on `device` (plain).
-    pub fn new(cfgs: &[ExperimentConfig], roles: &[(Role, Part)], total: usize, device: &Device) -> Self {
+    /// roles, over a phase of `total` steps, on `device` (plain). `frozen(i, k)`: run k does not
+    /// train parameter i (a LoRA factor its `train` mode keeps fixed): its rate and decay are 0,
+    /// so its slice never changes, as the unstacked run never updates it.
+    pub fn new(
+        cfgs: &[&ExperimentConfig],
+        roles: &[(Role, Part)],
+        frozen: &dyn Fn(usize, usize) -> bool,
+        total: usize,
+        device: &Device,
+    ) -> Self {
         let mut groups: Vec<Group> = Vec::new();
         let mut group_of = Vec::with_capacity(roles.len());
-        for &(role, part) in roles {
+        for (i, &(role, part)) in roles.iter().enumerate() {
             let rates: Vec<(f64, f64)> = cfgs
                 .iter()
-                .map(|c| {
+                .enumerate()
+                .map(|(k, c)| {
+                    if frozen(i, k) {
+                        return (0.0, 0.0);
+                    }
                     let r = crate::experiment::rates::rate(c, role, part);
                     (r.lr, r.wd)
                 })

@@ -70,6 +70,16 @@ impl Walks {
         }
     }
 
+    /// Examples a run's batch takes.
+    pub(super) fn batch(&self) -> usize {
+        self.batch
+    }
+
+    /// Each run's batch stream, where its walk left it (the next phase's walks draw from it).
+    pub(super) fn into_streams(self) -> Vec<Rng> {
+        self.walks.into_iter().map(|(_, rng)| rng).collect()
+    }
+
     /// The next `[K·batch]` rows; `None` when the batch covers the training set.
     pub(super) fn next(&mut self, n: usize, device: &Device) -> Option<Tensor<1, Int>> {
         if self.batch >= n {

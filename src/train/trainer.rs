@@ -71,12 +71,7 @@ impl<O: Objective> Trainer<O> {
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
-        // The first data serve pre-training only when an adaptation task waits.
-        let first_phase = if cfg.lora.rank.adapts() && cfg.pretrain_steps() > 0 {
-            cfg.pretrain_steps()
-        } else {
-            cfg.total_steps()
-        };
+        let first_phase = cfg.first_phase_steps();
         let Setup { objective, model } = O::setup(cfg, first_phase, &device, &mut batch_rng)?;
         let qat = cfg.quant.enabled() && cfg.quant.mode == QMode::Qat;
         let model = model.with_qat(qat.then(|| cfg.quant.clone()));
