@@ -182,14 +182,24 @@ fn runs_stack_by_shape_and_only_where_asked() {
     // E3's grid (input subspace × trained factors) is one stack; the planted rank's too.
     let e3 = configs("task=planted&pr=16&steps=10&r=8&sweep=k:2,4,8;train:ab,b,a;pr:2,4");
     assert_eq!(stacks(&e3, Stack::Auto, true), vec![(0..18).collect::<Vec<_>>()]);
-    // PTQ's bits, scales and outlier channel are each run's, and QLoRA's bits; QAT trains alone.
+    // PTQ's bits, scales and outlier channel are each run's, and QLoRA's bits; QAT's bits, but
+    // its scales are the stack's (one rounding pass for all runs); QAT under LoRA trains alone.
     let ptq = configs("task=digits&steps=10&sweep=bits:2,4,32;qgran:tensor,channel;qout:1,8");
     assert_eq!(stacks(&ptq, Stack::Auto, true), vec![(0..12).collect::<Vec<_>>()]);
     let qlora = configs("task=digits&steps=10&asteps=10&qmode=qlora&sweep=bits:2,4,32;r:1,4");
     assert_eq!(stacks(&qlora, Stack::Auto, true).len(), 2);
-    let qat = configs("task=digits&steps=10&qmode=qat&sweep=bits:2,4");
-    assert!(refuses(&qat[0]).is_some());
-    assert!(stacks(&qat, Stack::Auto, true).iter().all(|g| g.len() == 1));
+    // E9's grid: PTQ and QAT each one stack of their bits and seeds.
+    let e9 = configs("task=digits&steps=10&sweep=bits:2,4,32;qmode:ptq,qat;seed:1,2");
+    let g = stacks(&e9, Stack::Auto, true);
+    assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), vec![6, 6], "{g:?}");
+    assert!(
+        g.iter()
+            .all(|g| g.iter().all(|&i| e9[i].quant.mode == e9[g[0]].quant.mode))
+    );
+    let qat = configs("task=digits&steps=10&qmode=qat&sweep=bits:2,4;qgran:tensor,channel");
+    assert_eq!(stacks(&qat, Stack::Auto, true).len(), 2, "a stack a granularity");
+    let qat_lora = configs("task=digits&steps=10&asteps=10&r=2&qmode=qat&sweep=bits:2,4");
+    assert!(refuses(&qat_lora[0]).is_some());
     // A transformer's adaptation and quantization train alone.
     let gpt_lora = configs("task=modadd&steps=10&asteps=10&r=2&sweep=lr:0.01,0.1");
     assert!(refuses(&gpt_lora[0]).is_some());
@@ -372,6 +382,29 @@ fn stacked_ptq_scores_each_run_at_its_own_bits() {
     );
     stacked_agrees(
         "task=digits&w=32&d=1&bs=64&steps=6&lr=0.003&bits=3&sweep=qfmt:int,uint;qclip:max,mse",
+        3,
+    );
+}
+
+#[test]
+fn stacked_qat_rounds_each_run_at_its_own_bits() {
+    // Each granularity (a group size that pads the 64 pixels' last group), INT and UINT, the MSE
+    // search; 32 bits trains in float beside the rounded runs.
+    for scales in [
+        "qgran=tensor",
+        "qgran=channel&qfmt=uint",
+        "qgran=group&qgs=24&qclip=mse",
+    ] {
+        stacked_agrees(
+            &format!(
+                "task=digits&w=32&d=2&bs=64&steps=8&lr=0.01&qmode=qat&{scales}&sweep=bits:2,3,32;seed:1,2"
+            ),
+            3,
+        );
+    }
+    // NF4's levels are fixed: its runs differ in seeds and rates only.
+    stacked_agrees(
+        "task=digits&w=32&d=1&bs=64&steps=6&qmode=qat&bits=4&qfmt=nf4&sweep=lr:0.003,0.03",
         3,
     );
 }

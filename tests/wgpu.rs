@@ -280,8 +280,9 @@ fn stacked_runs_match_unstacked(gpu: &Device) {
     eprintln!(
         "the stacked transformer against unstacked on the GPU: largest relative difference {worst:.1e}"
     );
-    // An adaptation phase on a QLoRA base at each run's bits, and PTQ's end-of-run loss at each
-    // run's bits and scales (the reference rounding, as the GPU's unstacked run rounds).
+    // An adaptation phase on a QLoRA base at each run's bits, PTQ's end-of-run loss at each
+    // run's bits and scales (the reference rounding, as the GPU's unstacked run rounds), and QAT
+    // at each run's bits.
     let worst = stacked_gap(
         gpu,
         "task=digits&w=32&d=2&bs=64&steps=5&asteps=5&r=2&qmode=qlora&sweep=bits:2,32;lplus:1,16",
@@ -294,6 +295,12 @@ fn stacked_runs_match_unstacked(gpu: &Device) {
         false,
     );
     eprintln!("stacked PTQ against unstacked on the GPU: {worst:.1e}");
+    let worst = stacked_gap(
+        gpu,
+        "task=digits&w=32&d=2&bs=64&steps=6&qmode=qat&qgran=group&qgs=24&sweep=bits:2,4,32",
+        false,
+    );
+    eprintln!("stacked QAT against unstacked on the GPU: {worst:.1e}");
 }
 
 /// The largest relative gap between the stacked and unstacked curves (train and validation

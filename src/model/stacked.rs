@@ -17,8 +17,10 @@ use burn::prelude::*;
 use burn::tensor::activation;
 
 use super::Mlp;
+use super::quant::stacked::RunsQuant;
 use crate::knobs::arch::Activation;
 use crate::knobs::mup::{Part, Role};
+use crate::knobs::quant::QuantConfig;
 
 /// The stacked model's structure and per-run factors; its parameters are the caller's.
 #[derive(Clone)]
@@ -44,6 +46,10 @@ pub struct StackedMlp {
     scalars: Vec<(f64, f64, Option<f64>)>,
     /// LoRA adapters on some layers, once the adaptation phase attached them.
     adapters: Option<Adapters>,
+    /// Each linear layer's `(in, out)`, in the forward pass's order.
+    shapes: Vec<(usize, usize)>,
+    /// QAT: every weight fake-quantized in the forward pass at its run's bits.
+    qat: Option<RunsQuant>,
 }
 
 /// The stack's LoRA adapters: which linear layers carry one (positions in the forward pass, as
@@ -127,8 +133,23 @@ impl StackedMlp {
                 .map(|m| (m.input_mult, m.readout_input_mult, m.branch_mult))
                 .collect(),
             adapters: None,
+            shapes: linears(first)
+                .iter()
+                .map(|l| {
+                    let [i, o] = l.weight.val().dims();
+                    (i, o)
+                })
+                .collect(),
+            qat: None,
         };
         (model, Self::parameters(models))
+    }
+
+    /// The stack trained through fake quantization (QAT) at each run's settings `q` (one a
+    /// run; a run at 32 bits trains in float).
+    pub fn with_qat(mut self, q: &[&QuantConfig], device: &Device) -> Self {
+        self.qat = RunsQuant::new(q, &self.shapes, device);
+        self
     }
 
     /// The parameters of `models` stacked: each linear layer's weight `[K, in, out]` and bias
@@ -188,11 +209,13 @@ impl StackedMlp {
         });
     }
 
-    /// The same stack without its adapters: for parameters whose adapters are merged.
+    /// The same stack without its adapters (and QAT): for parameters whose adapters are merged
+    /// (and whose weights are rounded).
     pub fn without_adapters(&self) -> Self {
         let mut m = self.clone();
         m.roles.truncate(self.base_len());
         m.adapters = None;
+        m.qat = None;
         m
     }
 
@@ -208,6 +231,9 @@ impl StackedMlp {
         pick(&mut self.readout_input_mult);
         pick(&mut self.branch_mult);
         self.scalars = keep.iter().map(|&k| self.scalars[k]).collect();
+        if let Some(q) = &mut self.qat {
+            q.retain(keep, idx);
+        }
         if let Some(a) = &mut self.adapters {
             a.gamma = a.gamma.clone().select(0, idx.clone());
             a.gammas = keep.iter().map(|&k| a.gammas[k]).collect();
@@ -264,18 +290,23 @@ impl StackedMlp {
     }
 
     /// Layer `i`'s weight, `[K, in, out]`: the base's, plus γ·A·B where it carries an adapter
-    /// (W0 + (A·B)·γ, Burn's LoRA's order).
+    /// (W0 + (A·B)·γ, Burn's LoRA's order), fake-quantized under QAT.
     fn weight(&self, params: &[Tensor<3>], i: usize) -> Tensor<3> {
         let w = params[self.slots(i).0].clone();
-        let Some(a) = &self.adapters else {
-            return w;
-        };
-        match a.layers.iter().position(|&l| l == i) {
-            Some(j) => {
+        let adapter = self
+            .adapters
+            .as_ref()
+            .and_then(|a| Some((a, a.layers.iter().position(|&l| l == i)?)));
+        let w = match adapter {
+            Some((a, j)) => {
                 let at = self.base_len() + 2 * j;
                 // [K, in, r] · [K, r, out] → [K, in, out]
                 w + params[at].clone().matmul(params[at + 1].clone()) * a.gamma.clone()
             }
+            None => w,
+        };
+        match &self.qat {
+            Some(q) => q.straight_through(w),
             None => w,
         }
     }

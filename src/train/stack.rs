@@ -8,7 +8,11 @@
 //! Each run's step is its unstacked step: the same initial weights (its model, from its seed),
 //! the same batches (its own walk over its own data, or its own fresh windows, from its own
 //! stream), the same evaluation steps and measurements, and PyTorch's Adam at its own rates
-//! (`train::stack_adam`). The loss whose gradient is taken is the sum of the runs' mean losses,
+//! (`train::stack_adam`). The MLP's phases are the trainer's: at the boundary every run begins
+//! its adaptation (its adapters drawn from its own stream on its base, QLoRA-rounded at its own
+//! bits, and a fresh optimizer over what trains, a factor its `train` mode keeps fixed at a rate
+//! of 0), and PTQ scores each run's rounded model at the last step. The loss whose gradient is
+//! taken is the sum of the runs' mean losses,
 //! and no operation mixes runs, so each run's slice of the gradient is its own. A run that
 //! diverges leaves the stack before its next step (its slices of the weights, moments, data and
 //! batches dropped), so it costs nothing more and the others go on as they were. The curves

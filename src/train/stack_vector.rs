@@ -116,7 +116,8 @@ impl VectorStack {
         let mut models = Vec::with_capacity(cfgs.len());
         let mut walks = Vec::with_capacity(cfgs.len());
         let mut datasets = Vec::with_capacity(cfgs.len());
-        let first_phase = cfgs[0].first_phase_steps();
+        let first = &cfgs[0];
+        let first_phase = first.first_phase_steps();
         for cfg in cfgs {
             // As `Trainer::new` and `Vectors::setup` do for one run: the batch stream first
             // shuffles the walk, the init stream draws the weights (the planted task's student
@@ -139,7 +140,6 @@ impl VectorStack {
             walks.push((walk, batch_rng));
             datasets.push(dataset);
         }
-        let first = &cfgs[0];
         let pending = (first.lora.rank.adapts() && first.task != Task::Planted).then(|| {
             cfgs.iter()
                 .zip(&datasets)
@@ -147,6 +147,11 @@ impl VectorStack {
                 .collect()
         });
         let (model, params) = StackedMlp::new(&models, device);
+        // QAT, as `Trainer::new` sets it for every run that quantizes.
+        let model = match first.quant.mode {
+            QMode::Qat => model.with_qat(&cfgs.iter().map(|c| &c.quant).collect::<Vec<_>>(), device),
+            _ => model,
+        };
         let train = upload(&datasets.iter().map(|d| &d.train).collect::<Vec<_>>(), device);
         let val = upload(&datasets.iter().map(|d| &d.val).collect::<Vec<_>>(), device);
         let stack = Self {

@@ -83,26 +83,50 @@ fn nonzero(t: Tensor<2>) -> Tensor<2> {
     t.mask_fill(zero, 1.0)
 }
 
-/// Each row of `x` ([blocks, len]) quantized with its range scaled by `ratio`.
-fn rows(x: &Tensor<2>, cfg: &QuantConfig, ratio: f32) -> Tensor<2> {
+/// The largest integer level of `cfg`'s integer formats at `bits`: 2^(b−1) − 1 for INT
+/// (symmetric), 2^b − 1 for UINT (its grid's top); 0 for the formats whose bits are fixed.
+pub(super) fn top_level(fmt: QFormat, bits: u32) -> f32 {
+    match fmt {
+        QFormat::Int => ((1u64 << (bits.clamp(1, 33) - 1)) - 1) as f32,
+        QFormat::UInt => ((1u64 << bits.min(32)) - 1) as f32,
+        _ => 0.0,
+    }
+}
+
+/// Each row of `x` ([blocks, len]) quantized with its range scaled by `ratio`, with each row's
+/// top integer level given (`levels`, `[blocks, 1]`: a stack's rows
+/// each at their run's bits, `quant::stacked`) instead of `cfg.bits`'. The same operations:
+/// dividing by a level or by the same number as a scalar rounds alike.
+pub(super) fn rows_at(x: &Tensor<2>, cfg: &QuantConfig, ratio: f32, levels: Option<&Tensor<2>>) -> Tensor<2> {
     let absmax = x.clone().abs().max_dim(1).mul_scalar(ratio); // [blocks, 1]
+    let top = top_level(cfg.fmt, cfg.bits);
+    // x's values clamped to [lo, the level] (a row's own where given).
+    let clamp = |y: Tensor<2>, lo: Option<f32>| match levels {
+        None => y.clamp(lo.unwrap_or(-top), top),
+        Some(l) => {
+            let l = l.clone().expand(y.dims());
+            let low = match lo {
+                Some(lo) => y.clamp_min(lo),
+                None => y.max_pair(l.clone().neg()),
+            };
+            low.min_pair(l)
+        }
+    };
+    let per_level = |t: Tensor<2>| match levels {
+        None => t.div_scalar(top),
+        Some(l) => t.div(l.clone()),
+    };
     match cfg.fmt {
         QFormat::Int => {
-            let qmax = ((1u32 << (cfg.bits - 1)) - 1) as f32;
-            let s = nonzero(absmax.div_scalar(qmax));
-            x.clone().div(s.clone()).round().clamp(-qmax, qmax).mul(s)
+            let s = nonzero(per_level(absmax));
+            clamp(x.clone().div(s.clone()).round(), None).mul(s)
         }
         QFormat::UInt => {
-            let top = ((1u32 << cfg.bits) - 1) as f32;
             let lo = x.clone().min_dim(1).clamp_max(0.0).mul_scalar(ratio);
             let hi = x.clone().max_dim(1).clamp_min(0.0).mul_scalar(ratio);
-            let s = nonzero((hi - lo.clone()).div_scalar(top));
+            let s = nonzero(per_level(hi - lo.clone()));
             let z = lo.neg().div(s.clone()).round();
-            x.clone()
-                .div(s.clone())
-                .round()
-                .add(z.clone())
-                .clamp(0.0, top)
+            clamp(x.clone().div(s.clone()).round().add(z.clone()), Some(0.0))
                 .sub(z)
                 .mul(s)
         }
@@ -149,15 +173,27 @@ fn rows(x: &Tensor<2>, cfg: &QuantConfig, ratio: f32) -> Tensor<2> {
 /// through the rounding: use [`straight_through`] to train through it.
 pub fn fake_quant(w: Tensor<2>, cfg: &QuantConfig) -> Tensor<2> {
     let b = to_blocks(w, cfg);
-    let q = match cfg.clip {
-        Clip::Max => rows(&b.x, cfg, 1.0),
+    let q = blocks(&b.x, &b.mask, cfg, None);
+    from_blocks(q, &b, cfg.gran)
+}
+
+/// Blocks `x` ([blocks, len], `mask` its real entries) rounded under `cfg`'s clipping rule,
+/// each row at its level where `levels` gives them ([`rows_at`]).
+pub(super) fn blocks(
+    x: &Tensor<2>,
+    mask: &Tensor<2>,
+    cfg: &QuantConfig,
+    levels: Option<&Tensor<2>>,
+) -> Tensor<2> {
+    match cfg.clip {
+        Clip::Max => rows_at(x, cfg, 1.0, levels),
         Clip::Mse => {
             let mut best: Option<(Tensor<2>, Tensor<2>)> = None; // (error [blocks, 1], values)
             for r in clip_ratios() {
-                let q = rows(&b.x, cfg, r);
-                let err = (q.clone() - b.x.clone())
+                let q = rows_at(x, cfg, r, levels);
+                let err = (q.clone() - x.clone())
                     .powi_scalar(2)
-                    .mul(b.mask.clone())
+                    .mul(mask.clone())
                     .sum_dim(1);
                 best = Some(match best {
                     None => (err, q),
@@ -170,8 +206,7 @@ pub fn fake_quant(w: Tensor<2>, cfg: &QuantConfig) -> Tensor<2> {
             }
             best.map(|(_, q)| q).expect("at least one clip ratio")
         }
-    };
-    from_blocks(q, &b, cfg.gran)
+    }
 }
 
 /// QAT's weight: the quantized values in the forward pass, the identity in the backward pass
