@@ -8,7 +8,8 @@
 #                                     peak resident memory on links near the caps
 #   scripts/bench.sh pool [N]    sweeps on one worker and on N (default 2), interleaved: natively
 #                                (--jobs) and in the browser (jobs=, the CPU backend's pool, #33)
-#   scripts/bench.sh stack       same-shape runs stacked (#33) against unstacked, interleaved (the MLP
+#   scripts/bench.sh stack       same-shape runs stacked (#33) against unstacked, interleaved (the MLP,
+#                                the gallery's LoRA and quantization sweeps e3, e8, e9
 #                                and the transformer): natively
 #                                on the CPU and on wgpu (lavapipe here; wall time, and dispatches per
 #                                step of the whole sweep from CubeCL's profiler) and in the browser on
@@ -96,6 +97,20 @@ if [ "${1:-}" = stack ]; then
   for s in 0 auto; do
     cpu_s=$s; [ "$s" = auto ] && cpu_s=64
     echo "{\"case\": \"e4\", \"stack\": \"$s\", \"wgpu_s_5_steps\": $(wall wgpu "$e4&stack=$s&steps=5"), \"cpu_s\": $(wall cpu "$e4&stack=$cpu_s&steps=40")}"
+  done
+  # The gallery's adaptation and quantization sweeps (e3: 18 LoRA runs on the planted task, one
+  # stack; e8: 21 PTQ runs, one stack; e9: 21 PTQ and 21 QAT runs, a stack each): launches a
+  # step (10- and 20-step runs), then each preset whole on lavapipe and on the CPU (stack=64).
+  preset() { "$bin" --presets | awk -F'\t' -v id="$1" '$1 == id { print substr($3, 2) }'; }
+  at_steps() { sed -E "s/(^|&)steps=[0-9]+/\1steps=$2/" <<<"$1"; }
+  for p in e3 e8 e9; do
+    link=$(preset "$p")
+    for s in 0 auto; do
+      a=$(launches "$(at_steps "$link" 10)&stack=$s"); b=$(launches "$(at_steps "$link" 20)&stack=$s")
+      cpu_s=$s; [ "$s" = auto ] && cpu_s=64
+      cpu2=$("$bin" --summary --jobs 2 "$link&stack=$cpu_s" 2>&1 >/dev/null | grep 'run(s)' | sed -E 's/.* in ([0-9.]+) s.*/\1/')
+      echo "{\"case\": \"$p\", \"stack\": \"$s\", \"wgpu_dispatches_per_step\": $(( (b - a) / 10 )), \"wgpu_s\": $(wall wgpu "$link&stack=$s"), \"cpu_s_jobs_1\": $(wall cpu "$link&stack=$cpu_s"), \"cpu_s_jobs_2\": $cpu2}"
+    done
   done
   # The reference transformer, one run and over the 16 rates: a step on lavapipe takes about a
   # second, so 2 and 4 steps for the launches and 4 for the wall time.

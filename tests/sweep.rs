@@ -276,6 +276,18 @@ fn json_export_holds_config_knobs_and_every_step() {
     assert!(list[0]["steps"][1]["val_loss"].is_null(), "NaN becomes null");
     assert_eq!(list[0]["steps"][0]["step"], 0);
     assert!(list[0]["final_val_loss"].is_number());
+    assert!(
+        list[0]["quant_val_loss"].is_null(),
+        "no PTQ, no rounded model's loss"
+    );
+    // A PTQ sweep's export keeps each run's rounded model's loss, as its CSV does.
+    let cfg = parse_strict("task=moons&steps=4&w=8&sweep=bits:4,32").unwrap();
+    let points = cfg.sweep.expand(&cfg.experiment).unwrap();
+    let runs = pollster::block_on(train::train_sweep(&points, &backend::cpu(), 5, |_, _| {})).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&export::to_json(&runs)).unwrap();
+    let quant = v[0]["quant_val_loss"].as_f64().expect("4 bits: PTQ's loss");
+    assert_eq!(Some(quant as f32), runs[0].quant_val_loss());
+    assert!(v[1]["quant_val_loss"].is_null(), "32 bits: a float run");
 }
 
 #[test]

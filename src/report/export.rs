@@ -199,6 +199,9 @@ pub fn to_json(runs: &[Run]) -> String {
                 "final_train_loss": num(r.final_train_loss()),
                 "final_val_loss": num(r.final_val_loss()),
                 "best_val_loss": num(r.best_val_loss()),
+                // PTQ's validation loss with the weights rounded (null for a run that does not
+                // round them after training).
+                "quant_val_loss": num(r.quant_val_loss()),
                 "steps": steps, // not a link key: the export's field of reports
             })
         })

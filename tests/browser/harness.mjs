@@ -172,5 +172,5 @@ export async function download(page, button) {
 // Every run's swept values, divergence and losses, as the page's JSON export writes them.
 export async function curves(page) {
   const runs = JSON.parse(await download(page, "#download-json"));
-  return runs.map((r) => ({ knobs: r.knobs, diverged: r.diverged, steps: r.steps }));
+  return runs.map((r) => ({ knobs: r.knobs, diverged: r.diverged, steps: r.steps, quant_val_loss: r.quant_val_loss }));
 }

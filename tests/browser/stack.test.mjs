@@ -1,5 +1,6 @@
-// Same-shape runs stacked into one model on WebGPU (#33): a stacked sweep of MLPs or of
-// transformers trains each run's unstacked curve (within float tolerance) on SwiftShader, a
+// Same-shape runs stacked into one model on WebGPU (#33): a stacked sweep of MLPs, of
+// quantized MLPs or of transformers trains each run's unstacked curve (within float tolerance,
+// PTQ's rounded loss too) on SwiftShader, a
 // diverging run marked while the others go on, in a fraction of the unstacked sweep's kernel
 // launches (counted in the training worker).
 import { test, before, after } from "node:test";
@@ -44,6 +45,12 @@ async function stackedAgainstAlone(link, runs) {
   for (const [a, s] of alone.curves.map((a, i) => [a, stacked.curves[i]])) {
     assert.deepEqual(s.knobs, a.knobs, "in the sweep's order");
     assert.equal(s.diverged, a.diverged, JSON.stringify(a.knobs));
+    assert.equal(s.quant_val_loss == null, a.quant_val_loss == null, `PTQ's loss of ${JSON.stringify(a.knobs)}`);
+    if (a.quant_val_loss != null) {
+      const gap = Math.abs(a.quant_val_loss - s.quant_val_loss) / Math.max(Math.abs(a.quant_val_loss), 1e-3);
+      worst = Math.max(worst, gap);
+      assert.ok(gap <= 1e-4, `${JSON.stringify(a.knobs)}: PTQ's loss ${a.quant_val_loss} alone, ${s.quant_val_loss} stacked`);
+    }
     assert.equal(s.steps.length, a.steps.length, JSON.stringify(a.knobs));
     for (const [x, y] of a.steps.map((x, i) => [x, s.steps[i]])) {
       for (const [u, v] of losses(x).map((u, i) => [u, losses(y)[i]])) {
@@ -76,5 +83,16 @@ test("a stacked WebGPU transformer sweep trains each run's unstacked curve", asy
   t.diagnostic(`dispatches for the whole sweep: ${alone.dispatch} unstacked, ${stacked.dispatch} stacked`);
   t.diagnostic(`largest relative difference of a loss: ${worst.toExponential(1)}`);
   // Four runs' steps (and evaluations) in about one run's launches.
+  assert.ok(stacked.dispatch * 2 < alone.dispatch, `${stacked.dispatch} stacked against ${alone.dispatch}`);
+});
+
+test("a stacked WebGPU quantization sweep scores each run at its own bits", async (t) => {
+  // E9's grid in small: PTQ and QAT at 2, 3 and 4 bits, one stack each.
+  const sweep = encodeURIComponent("bits:2,3,4;qmode:ptq,qat");
+  const { alone, stacked, worst } = await stackedAgainstAlone(`?v=1&backend=webgpu&steps=4&w=16&d=1&sweep=${sweep}`, 6);
+  t.diagnostic(`dispatches for the whole sweep: ${alone.dispatch} unstacked, ${stacked.dispatch} stacked`);
+  t.diagnostic(`largest relative difference of a loss: ${worst.toExponential(1)}`);
+  const ptq = stacked.curves.filter((r) => r.quant_val_loss != null);
+  assert.equal(ptq.length, 3, "the PTQ runs report their rounded model's loss");
   assert.ok(stacked.dispatch * 2 < alone.dispatch, `${stacked.dispatch} stacked against ${alone.dispatch}`);
 });
