@@ -200,11 +200,16 @@ fn runs_stack_by_shape_and_only_where_asked() {
     assert_eq!(stacks(&qat, Stack::Auto, true).len(), 2, "a stack a granularity");
     let qat_lora = configs("task=digits&steps=10&asteps=10&r=2&qmode=qat&sweep=bits:2,4");
     assert!(refuses(&qat_lora[0]).is_some());
-    // A transformer's adaptation and quantization train alone.
+    // A transformer's PTQ stacks (gpt-bits: one stack); its adaptation and QAT train alone.
+    let gpt_bits = configs("task=modadd&steps=10&sweep=bits:2,4,32;qgran:tensor,channel");
+    assert_eq!(
+        stacks(&gpt_bits, Stack::Auto, true),
+        vec![(0..6).collect::<Vec<_>>()]
+    );
     let gpt_lora = configs("task=modadd&steps=10&asteps=10&r=2&sweep=lr:0.01,0.1");
     assert!(refuses(&gpt_lora[0]).is_some());
-    let gpt_bits = configs("task=modadd&steps=10&sweep=bits:4,8");
-    assert!(refuses(&gpt_bits[0]).is_some());
+    let gpt_qat = configs("task=modadd&steps=10&qmode=qat&sweep=bits:4,8");
+    assert!(refuses(&gpt_qat[0]).is_some());
     // The transformer stacks too, but only runs of one parameterization (its attention scale
     // and multipliers are the stacked model's scalars): gpt-width's grid is a stack a width and
     // parameterization; qk-norm trains alone.
@@ -406,5 +411,25 @@ fn stacked_qat_rounds_each_run_at_its_own_bits() {
     stacked_agrees(
         "task=digits&w=32&d=1&bs=64&steps=6&qmode=qat&bits=4&qfmt=nf4&sweep=lr:0.003,0.03",
         3,
+    );
+}
+
+#[test]
+fn a_stacked_transformer_scores_ptq_at_each_runs_bits() {
+    // gpt-bits in small: q, k and v rounded apart (their scales are their own), per tensor and
+    // per channel; 32 bits a float run.
+    let runs = stacked_agrees(
+        "task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&bs=16&steps=6&lr=0.01\
+         &sweep=bits:2,4,32;qgran:tensor,channel",
+        3,
+    );
+    assert!(
+        runs.iter()
+            .all(|r| r.quant_val_loss().is_some() == (r.config.quant.bits < 32))
+    );
+    // The char LM with a tied readout: the embedding rounded (`qemb`) in one run, not the other.
+    stacked_agrees(
+        "task=text&w=16&d=1&heads=2&ctx=8&bs=4&steps=4&tied=1&bits=3&qgran=channel&sweep=qemb:0,1;seed:1,2",
+        2,
     );
 }

@@ -281,8 +281,8 @@ fn stacked_runs_match_unstacked(gpu: &Device) {
         "the stacked transformer against unstacked on the GPU: largest relative difference {worst:.1e}"
     );
     // An adaptation phase on a QLoRA base at each run's bits, PTQ's end-of-run loss at each
-    // run's bits and scales (the reference rounding, as the GPU's unstacked run rounds), and QAT
-    // at each run's bits.
+    // run's bits and scales (the reference rounding, as the GPU's unstacked run rounds), QAT at
+    // each run's bits, and the transformer's PTQ.
     let worst = stacked_gap(
         gpu,
         "task=digits&w=32&d=2&bs=64&steps=5&asteps=5&r=2&qmode=qlora&sweep=bits:2,32;lplus:1,16",
@@ -301,6 +301,12 @@ fn stacked_runs_match_unstacked(gpu: &Device) {
         false,
     );
     eprintln!("stacked QAT against unstacked on the GPU: {worst:.1e}");
+    let worst = stacked_gap(
+        gpu,
+        "task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&bs=16&steps=4&sweep=bits:2,4,32;qgran:tensor,channel",
+        false,
+    );
+    eprintln!("a stacked transformer's PTQ against unstacked on the GPU: {worst:.1e}");
 }
 
 /// The largest relative gap between the stacked and unstacked curves (train and validation

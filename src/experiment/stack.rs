@@ -9,13 +9,13 @@
 //! per-layer rates at one width), the residual branch's multiplier, the planted teacher (its
 //! rank, spectrum, noise and input subspace), LoRA's α and γ's rule, A's init, which factors
 //! train and LoRA+'s λ, and quantization's bits, format, scales, clipping and outlier channel
-//! under PTQ and QLoRA (QAT's bits: its format, scales and clipping are the stack's). A
-//! transformer's stack shares its parameterization and β (its attention
-//! scale and multipliers stay scalars of the stacked model). Everything else must be equal — the
+//! under PTQ (the transformer's too) and QLoRA (QAT's bits: its format, scales and clipping are
+//! the stack's). A transformer's stack shares its parameterization and β (its attention scale
+//! and multipliers stay scalars of the stacked model). Everything else must be equal — the
 //! width, depth, heads, norm, positions, activation, task, its size and batch, the steps, the
 //! rank and the layers it adapts, Adam's betas — and [`refuses`] says what still trains one run
-//! at a time: QAT with an adaptation phase, the coordinate check, the norms' record, gradient clipping, SGD, and the
-//! transformer's qk-norm, adaptation phase and quantization.
+//! at a time: QAT with an adaptation phase, the coordinate check, the norms' record, gradient
+//! clipping, SGD, and the transformer's qk-norm, adaptation phase and QAT.
 
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Family, Residual};
@@ -36,8 +36,8 @@ pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
     if transformer && cfg.lora.rank.adapts() {
         return Some("a transformer's adaptation phase trains one run at a time");
     }
-    if transformer && cfg.quant.enabled() {
-        return Some("a quantized transformer trains one run at a time");
+    if transformer && cfg.quant.enabled() && cfg.quant.mode == QMode::Qat {
+        return Some("a transformer's QAT trains one run at a time");
     }
     if cfg.quant.enabled() && cfg.quant.mode == QMode::Qat && cfg.lora.rank.adapts() {
         return Some("quantization-aware training with an adaptation phase trains one run at a time");
@@ -65,6 +65,19 @@ fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
     c.warm = base.warm;
     c.wd = base.wd;
     c.decay = base.decay;
+    // PTQ rounds each run's weights on its own at the end, and QLoRA each run's base when its
+    // adaptation begins: the format is each run's. QAT rounds every run's weights in one pass
+    // (`model::quant::stacked`): one format, granularity and clipping, each run's bits.
+    c.quant = match cfg.quant.mode {
+        QMode::Qat => QuantConfig {
+            bits: base.quant.bits,
+            ..cfg.quant.clone()
+        },
+        mode => QuantConfig {
+            mode,
+            ..base.quant.clone()
+        },
+    };
     if cfg.family() == Family::Gpt {
         // The stacked transformer keeps μP's scale and multipliers, and β, as scalars.
         return c;
@@ -85,19 +98,6 @@ fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
         rank: cfg.lora.rank,
         target: cfg.lora.target.clone(),
         ..base.lora.clone()
-    };
-    // PTQ rounds each run's weights on its own at the end, and QLoRA each run's base when its
-    // adaptation begins: the format is each run's. QAT rounds every run's weights in one pass
-    // (`model::quant::stacked`): one format, granularity and clipping, each run's bits.
-    c.quant = match cfg.quant.mode {
-        QMode::Qat => QuantConfig {
-            bits: base.quant.bits,
-            ..cfg.quant.clone()
-        },
-        mode => QuantConfig {
-            mode,
-            ..base.quant.clone()
-        },
     };
     c
 }

@@ -272,6 +272,7 @@ impl StackTrainer {
                 let native = crate::model::quant::native::on(&self.device);
                 Some((v.quantized_losses(&cfgs, &self.params, native), ptq))
             }
+            (Task::Sequence(s), true) => s.quantized_losses(&cfgs, &self.params).map(|l| (l, ptq)),
             _ => None,
         };
         Some(StackStep {

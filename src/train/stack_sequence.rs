@@ -19,6 +19,7 @@ use crate::knobs::sequence::{SeqKind, chunk_rows, val_rows};
 use crate::model::fused;
 use crate::model::gpt::Gpt;
 use crate::model::gpt::stacked::StackedGpt;
+use crate::model::quant::tensor::fake_quant;
 
 /// Where the runs' mini-batches come from (as `train::sequence`'s `Batches`).
 enum Batches {
@@ -264,6 +265,28 @@ impl SequenceStack {
         let train_acc = train_right / per_run(&self.counts.train_answers, &device);
         let acc = Tensor::cat(vec![train_acc.reshape([k, 1]), val_acc.reshape([k, 1])], 1);
         Some((loss, acc))
+    }
+
+    /// Every run's validation loss with its weights rounded as PTQ rounds them (each run of
+    /// `cfgs`, those still in the stack, at its own settings; a run that does not quantize keeps
+    /// its float weights), `[K]`, as `Sequences::quantized_loss` scores one run; `None` without
+    /// validation examples.
+    pub(super) fn quantized_losses(
+        &self,
+        cfgs: &[&ExperimentConfig],
+        params: &[Tensor<3>],
+    ) -> Option<Tensor<1>> {
+        if self.val.n == 0 {
+            return None;
+        }
+        let round = |k: usize, w: Tensor<2>| {
+            let q = &cfgs[k].quant;
+            if q.enabled() { fake_quant(w, q) } else { w }
+        };
+        let embed = |k: usize| cfgs[k].quant.enabled() && cfgs[k].quant.embed;
+        let rounded = self.model.rounded(params, &round, &embed);
+        let (ce, _) = self.score(&rounded, &self.val, self.val.n, true);
+        Some(ce? / per_run(&self.counts.val_scored, &self.val.x.device()))
     }
 
     /// Over each run's first `rows` examples of `split`, in passes of `pass_rows` examples in

@@ -216,6 +216,51 @@ impl StackedGpt {
         (model, p.out)
     }
 
+    /// `params` with each run's weights rounded as the unstacked `Gpt::quantized` rounds them:
+    /// every linear layer's weight on its own (q, k and v apart, as the three layers they are
+    /// alone), by `round(k, w)` for run k and a `[in, out]` weight; with `embed(k)` run k's token
+    /// embedding too, one scale per token's row (rounded transposed). Biases, norms and
+    /// positions stay as they are. Run by run: PTQ's one rounding at the end of a run.
+    pub fn rounded(
+        &self,
+        params: &[Tensor<3>],
+        round: &dyn Fn(usize, Tensor<2>) -> Tensor<2>,
+        embed: &dyn Fn(usize) -> bool,
+    ) -> Vec<Tensor<3>> {
+        let mut out = params.to_vec();
+        let runs = |p: &Tensor<3>, each: &dyn Fn(usize, Tensor<2>) -> Tensor<2>| {
+            let [k, a, b] = p.dims();
+            let slices = (0..k)
+                .map(|r| each(r, p.clone().narrow(0, r, 1).reshape([a, b])).unsqueeze_dim(0))
+                .collect();
+            Tensor::cat(slices, 0)
+        };
+        // A weight of `parts` layers side by side, each rounded on its own.
+        let linear = |p: &Tensor<3>, parts: usize| {
+            runs(p, &|r, w| {
+                let out = w.dims()[1] / parts;
+                let each = (0..parts)
+                    .map(|i| round(r, w.clone().narrow(1, i * out, out)))
+                    .collect();
+                Tensor::cat(each, 1)
+            })
+        };
+        for at in &self.blocks {
+            out[at.qkv.w] = linear(&params[at.qkv.w], 3);
+            for l in [at.o, at.fc, at.proj] {
+                out[l.w] = linear(&params[l.w], 1);
+            }
+        }
+        if let Some(l) = self.readout {
+            out[l.w] = linear(&params[l.w], 1);
+        }
+        out[self.embed] = runs(&params[self.embed], &|r, w| match embed(r) {
+            true => round(r, w.transpose()).transpose(),
+            false => w,
+        });
+        out
+    }
+
     /// Keeps only the runs at `idx` (`[K']`): nothing of the model is per run but where each
     /// run's rows of the embedding start.
     pub fn retain(&mut self, idx: &Tensor<1, Int>) {
