@@ -433,3 +433,26 @@ fn a_stacked_transformer_scores_ptq_at_each_runs_bits() {
         2,
     );
 }
+
+#[test]
+fn stacked_clipping_clips_each_run_by_its_own_norm() {
+    // A threshold that binds at the larger rate and not the smaller; the MLP, LoRA on the
+    // planted task and the transformer.
+    stacked_agrees(
+        "task=spiral&w=32&d=2&bs=32&steps=12&clip=0.5&sweep=lr:0.003,0.1;seed:1,2",
+        4,
+    );
+    stacked_agrees(
+        "task=planted&dim=16&n=256&bs=32&steps=10&r=4&clip=0.05&sweep=lr:0.003,0.03;alpha:4,16",
+        4,
+    );
+    stacked_agrees(
+        "task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&bs=16&steps=6&clip=0.1&sweep=lr:0.003,0.03",
+        3,
+    );
+    let frozen = configs("task=planted&steps=10&r=4&clip=1&train=b&sweep=lr:0.01,0.1");
+    assert!(
+        refuses(&frozen[0]).is_some(),
+        "a frozen factor would count in the stack's norm"
+    );
+}

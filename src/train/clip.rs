@@ -13,7 +13,7 @@ use burn::prelude::*;
 use super::norms::gradient_norm;
 
 /// torch's guard against a zero norm, added to it before dividing.
-const EPS: f64 = 1e-6;
+pub(super) const EPS: f64 = 1e-6;
 
 /// Scales `grads` (the gradients of `model`'s parameters that train) so that their global norm
 /// is at most `max_norm`, and returns them with that norm before clipping (`[1]`, on the

@@ -247,6 +247,8 @@ impl StackTrainer {
                     .unwrap_or_else(|| l.clone().inner().zeros_like())
             })
             .collect();
+        let clip = self.cfgs[0].clip;
+        let g = if clip > 0.0 { clip_per_run(g, clip) } else { g };
         // The optimizer updates what trains; the rest (an adapted base) stays as it is.
         let mut params = std::mem::take(&mut self.params);
         let trained: Vec<Tensor<3>> = params
@@ -285,6 +287,27 @@ impl StackTrainer {
             quant_loss,
         })
     }
+}
+
+/// `grads` (`[K, …]` each, every trained parameter's) with each run's scaled so that its global
+/// norm is at most `max_norm`, as `train::clip` clips one run's: run k's ‖g‖ = √(Σ g²) over all
+/// its slices, and its slices times min(1, c / (‖g‖ + 1e-6)).
+fn clip_per_run(grads: Vec<Tensor<3>>, max_norm: f64) -> Vec<Tensor<3>> {
+    let sums: Vec<Tensor<3>> = grads
+        .iter()
+        .map(|g| {
+            let [k, a, b] = g.dims();
+            g.clone().square().reshape([k, 1, a * b]).sum_dim(2) // [K, 1, 1]
+        })
+        .collect();
+    let Some(norm) = (!sums.is_empty()).then(|| Tensor::cat(sums, 1).sum_dim(1).sqrt()) else {
+        return grads;
+    };
+    let factor = (norm + super::clip::EPS)
+        .recip()
+        .mul_scalar(max_norm)
+        .clamp_max(1.0); // [K, 1, 1]
+    grads.into_iter().map(|g| g * factor.clone()).collect()
 }
 
 /// Where each stacked step's losses sit among the tensors a readback reads ([`queue`]): its
