@@ -1170,6 +1170,41 @@ fn a_cpu_sweep_starts_a_pool_of_workers_the_page_can_spare() {
     }
 }
 
+/// #33: the status line says how many runs train stacked, as the workers group them: on WebGPU
+/// under `auto`, on the CPU only where `stack` asks, each worker's share on its own.
+#[test]
+fn the_status_says_how_many_runs_train_stacked() {
+    let (s, _) = running_on("steps=10&sweep=lr:0.001,0.01,0.1;seed:1,2", 16, webgpu());
+    assert_eq!(s.stacked, (6, 1));
+    assert!(
+        view(&s, 0.0).status.ends_with("· 6 runs stacked as one model"),
+        "{}",
+        view(&s, 0.0).status
+    );
+    let (s, _) = running_on("steps=10&sweep=bits:2,4;qmode:ptq,qat", 16, webgpu());
+    assert!(
+        view(&s, 0.0).status.ends_with("· 4 runs in 2 stacks"),
+        "{}",
+        view(&s, 0.0).status
+    );
+    let (s, _) = running_on(
+        "steps=10&sweep=lr:0.001,0.01,0.1;seed:1,2",
+        16,
+        cpu_backend("test"),
+    );
+    assert_eq!(s.stacked, (0, 0), "auto: the CPU trains runs alone");
+    assert!(!view(&s, 0.0).status.contains("stack"));
+    // stack=K on a CPU pool of 3: each worker's two runs are a stack.
+    let (s, _) = running_on(
+        "steps=10&stack=8&sweep=lr:0.001,0.01,0.1;seed:1,2",
+        4,
+        cpu_backend("test"),
+    );
+    assert_eq!(s.stacked, (6, 3), "{:?}", s.shares);
+    let (s, _) = running_on("steps=10&stack=0&sweep=lr:0.001,0.01", 16, webgpu());
+    assert_eq!(s.stacked, (0, 0));
+}
+
 /// #33: each worker's frames fill its own runs, the live speed is the pool's sum, and the study
 /// ends when every run has, whichever worker trained it.
 #[test]

@@ -23,6 +23,29 @@ pub fn shares(state: &State) -> Vec<Vec<usize>> {
     crate::experiment::pool::shares(&configs, workers)
 }
 
+/// How many of the runs train stacked and in how many stacks (#33), as the workers will group
+/// them: each share on its own, the first on the chosen backend (a GPU stacks under `auto`),
+/// the others on the CPU.
+pub fn stacked(state: &State, shares: &[Vec<usize>]) -> (usize, usize) {
+    let gpu = state
+        .backend
+        .as_ref()
+        .is_some_and(|b| b.kind == BackendKind::Webgpu);
+    let (mut runs, mut stacks) = (0, 0);
+    for (i, share) in shares.iter().enumerate() {
+        let configs: Vec<_> = share
+            .iter()
+            .filter_map(|&r| state.points.get(r).map(|p| p.config.clone()))
+            .collect();
+        let groups = crate::experiment::stack::stacks(&configs, state.study.view.stack, gpu && i == 0);
+        for g in groups.iter().filter(|g| g.len() > 1) {
+            runs += g.len();
+            stacks += 1;
+        }
+    }
+    (runs, stacks)
+}
+
 /// A pool worker failed and the shell started its share again on a fresh one: its runs start
 /// from their first step, what they had thrown away, so each curve is one run's from the start.
 pub fn share_restarted(state: &mut State, generation: u64, share: usize, error: &str) {

@@ -121,6 +121,8 @@ pub struct State {
     /// unless a sweep trains on a pool (#33); and each share's live steps/s.
     pub shares: Vec<Vec<usize>>,
     pub share_rates: Vec<f64>,
+    /// Runs that train stacked, and in how many stacks (#33; `page::pool::stacked`).
+    pub stacked: (usize, usize),
     pub run_state: RunState,
     pub steps_per_s: f64,
     /// When the runner of this generation started (ms since navigation), for the ETA.
@@ -163,6 +165,7 @@ impl State {
             cores: 1,
             shares: Vec::new(),
             share_rates: Vec::new(),
+            stacked: (0, 0),
             run_state: RunState::Idle,
             steps_per_s: 0.0,
             started_ms: None,

@@ -365,6 +365,7 @@ fn reset_runs(state: &mut State, run_state: RunState) {
     state.steps_per_s = 0.0;
     state.shares = Vec::new();
     state.share_rates = Vec::new();
+    state.stacked = (0, 0);
     state.started_ms = None;
     state.telemetry.first_point_ms = None;
     state.telemetry.finished_ms = None;
@@ -390,6 +391,7 @@ fn restart(state: &mut State, autorun: bool, fx: &mut Vec<Effect>) {
     if autorun && state.backend.is_some() && state.backend_asked == state.backend_answered {
         state.shares = pool::shares(state);
         state.share_rates = vec![0.0; state.shares.len()];
+        state.stacked = pool::stacked(state, &state.shares);
         fx.push(Effect::StartRunner {
             generation: state.generation,
             shares: state.shares.clone(),

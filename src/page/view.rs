@@ -140,11 +140,19 @@ pub fn view(s: &State, now_ms: f64) -> ViewModel {
     ViewModel {
         data: data(s, &figures),
         status: match &s.backend {
-            // A pool says how many workers train (#33).
-            Some(b) if s.workers() > 1 => {
-                format!("Backend: {} · {} training workers", b.summary, s.workers())
+            // A pool says how many workers train, and stacks how many runs they hold (#33).
+            Some(b) => {
+                let mut line = format!("Backend: {}", b.summary);
+                if s.workers() > 1 {
+                    line.push_str(&format!(" · {} training workers", s.workers()));
+                }
+                match s.stacked {
+                    (_, 0) => {}
+                    (runs, 1) => line.push_str(&format!(" · {runs} runs stacked as one model")),
+                    (runs, stacks) => line.push_str(&format!(" · {runs} runs in {stacks} stacks")),
+                }
+                line
             }
-            Some(b) => format!("Backend: {}", b.summary),
             None => "Checking for WebGPU…".into(),
         },
         progress: progress(s),

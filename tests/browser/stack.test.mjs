@@ -35,6 +35,9 @@ async function stackedAgainstAlone(link, runs) {
     assert.equal(done.state, "done", await page.textContent("#messages"));
     assert.equal(done.backend, "webgpu");
     const work = await counts();
+    const status = await page.textContent("#status");
+    if (stack === "auto") assert.match(status, /· \d+ runs (stacked as one model|in \d+ stacks)/, status);
+    else assert.doesNotMatch(status, /stack/, status);
     results[stack] = { curves: await curves(page), dispatch: work.dispatch };
     assert.deepEqual(errors, []);
     await page.close();
