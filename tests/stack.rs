@@ -370,6 +370,12 @@ fn a_stacked_adaptation_follows_its_unstacked_curve_on_the_cpu() {
         "task=spiral&w=16&bs=32&steps=8&asteps=8&r=0&sweep=lr:0.003,0.03;seed:1,2",
         3,
     );
+    // PTQ after the adaptation: each run's adapters merged into its weights, then rounded.
+    let runs = stacked_agrees(
+        "task=digits&w=32&d=1&bs=64&steps=6&asteps=6&r=2&qgran=channel&sweep=bits:3,32;alpha:4,16",
+        4,
+    );
+    assert!(runs.iter().any(|r| r.quant_val_loss().is_some()));
 }
 
 #[test]
