@@ -210,17 +210,13 @@ fn runs_stack_by_shape_and_only_where_asked() {
     assert!(refuses(&gpt_lora[0]).is_some());
     let gpt_qat = configs("task=modadd&steps=10&qmode=qat&sweep=bits:4,8");
     assert!(refuses(&gpt_qat[0]).is_some());
-    // The transformer stacks too, but only runs of one parameterization (its attention scale
-    // and multipliers are the stacked model's scalars): gpt-width's grid is a stack a width and
-    // parameterization; qk-norm trains alone.
+    // The transformer stacks too, SP and μP together (each run's attention scale and
+    // multipliers its own): gpt-width's grid is a stack a width; qk-norm trains alone.
     let gpt = configs("task=text&d=1&ctx=32&steps=10&sweep=lr:2^-8..2^-4*2;w:32,64;param:sp,mup");
     let g = stacks(&gpt, Stack::Auto, true);
-    assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), vec![5; 4], "{g:?}");
+    assert_eq!(g.iter().map(Vec::len).collect::<Vec<_>>(), vec![10; 2], "{g:?}");
     for g in &g {
-        assert!(
-            g.iter()
-                .all(|&i| gpt[i].width == gpt[g[0]].width && gpt[i].mup == gpt[g[0]].mup)
-        );
+        assert!(g.iter().all(|&i| gpt[i].width == gpt[g[0]].width));
     }
     let qk = configs("task=modadd&steps=10&qkln=1&sweep=lr:0.01,0.1");
     assert!(refuses(&qk[0]).is_some());
@@ -304,6 +300,22 @@ fn a_stacked_transformer_follows_its_unstacked_curve_on_the_cpu() {
             .any(|p| p.seq.and_then(|s| s.z_loss).is_some())
     );
     assert_curves_agree(&alone, &stacked);
+}
+
+#[test]
+fn a_transformer_stack_holds_sp_and_mup_runs() {
+    // Each run's attention scale (1/d_head under μP at twice the base width, 1/√d_head under
+    // SP) on its queries, its multipliers as factors; learned positions and RoPE, tied and
+    // untied readouts.
+    for arch in ["pos=learned", "pos=rope&tied=1"] {
+        stacked_agrees(
+            &format!(
+                "task=reverse&w=32&d=2&heads=2&ctx=8&seqlen=4&syms=6&bs=16&steps=8&bw=16&{arch}\
+                 &sweep=param:sp,mup;lr:0.002,0.005"
+            ),
+            4,
+        );
+    }
 }
 
 #[test]

@@ -270,11 +270,11 @@ fn stacked_runs_match_unstacked(gpu: &Device) {
     );
     eprintln!("stacked against unstacked on the GPU: largest relative difference {worst:.1e}");
     // The transformer (#33): the char LM's fresh windows per run, the attention kernel over the
-    // stack's K·b sequences, each run's cross-entropy and log Z (measured 2026-12-06 on
-    // lavapipe: see the line this prints).
+    // stack's K·b sequences (SP's and μP's runs each at its attention scale), each run's
+    // cross-entropy and log Z (measured on lavapipe: see the line this prints).
     let worst = stacked_gap(
         gpu,
-        "task=text&w=32&d=2&heads=4&ctx=16&bs=8&steps=8&sched=cosine&warm=2&sweep=lr:0.003,0.02;seed:1,2",
+        "task=text&w=32&d=2&heads=4&ctx=16&bs=8&steps=8&sched=cosine&warm=2&bw=16&sweep=lr:0.003,0.02;param:sp,mup",
         false,
     );
     eprintln!(

@@ -10,8 +10,8 @@
 //! rank, spectrum, noise and input subspace), LoRA's α and γ's rule, A's init, which factors
 //! train and LoRA+'s λ, and quantization's bits, format, scales, clipping and outlier channel
 //! under PTQ (the transformer's too) and QLoRA (QAT's bits: its format, scales and clipping are
-//! the stack's). A transformer's stack shares its parameterization and β (its attention scale
-//! and multipliers stay scalars of the stacked model). Everything else must be equal — the
+//! the stack's). A transformer's stack holds SP and μP runs alike (each run's multipliers and
+//! attention scale its own) and shares β. Everything else must be equal — the
 //! width, depth, heads, norm, positions, activation, task, its size and batch, the steps, the
 //! rank and the layers it adapts, Adam's betas — and [`refuses`] says what still trains one run
 //! at a time: QAT with an adaptation phase, the coordinate check, the norms' record, gradient
@@ -80,11 +80,13 @@ fn shape_of(cfg: &ExperimentConfig) -> ExperimentConfig {
             ..base.quant.clone()
         },
     };
+    // SP and μP are numbers: initial scales, per-layer rates, multipliers and the attention's
+    // scale (each run's, `model::gpt::stacked`).
+    c.mup = base.mup.clone();
     if cfg.family() == Family::Gpt {
-        // The stacked transformer keeps μP's scale and multipliers, and β, as scalars.
+        // The stacked transformer keeps β as a scalar.
         return c;
     }
-    c.mup = base.mup.clone();
     // A residual MLP's β is a number; whether there are residual blocks is its shape.
     if c.residual != Residual::None {
         c.residual = Residual::One;

@@ -5,9 +5,11 @@
 //! over a batch of K·b sequences. Built from the K runs' own [`Gpt`]s (each initialised from its
 //! run's seed exactly as it is alone).
 //!
-//! The runs share everything but their weights: the width, depth and heads, the norm, the
-//! positions, the parameterization's multipliers and the attention's scale (`experiment::stack`
-//! groups transformers only where these are equal), so those stay scalars. Nothing mixes runs: a
+//! The runs share everything but their weights and their parameterization: the width, depth and
+//! heads, the norm, the positions (`experiment::stack` groups transformers only where these are
+//! equal). SP's and μP's runs stack together: their multipliers are `[K, 1, 1]` factors where
+//! they differ, and each run's attention scale multiplies its queries (a logit is q·k times the
+//! scale either way), the kernel's own scale then 1. Nothing mixes runs: a
 //! norm normalises a row of one run and then takes that run's gain and bias (`[K, 1, d]`), a
 //! product is per run, attention is per sequence. The parameters live outside the model
 //! (`train::stack`), as for the stacked MLP.
@@ -65,12 +67,52 @@ pub struct StackedGpt {
     norm: NormAt,
     readout: Option<LinearAt>,
     heads: usize,
+    /// The attention logits' scale: every run's, or 1 where the runs' differ (SP's and μP's in
+    /// one stack) and each run's queries carry their own (`q_scale`).
     scale: f64,
+    /// Each run's attention scale on its queries' columns of the q/k/v product, `[K, 1, 3d]`
+    /// (1 on the keys' and values'); `None` when the runs share one.
+    q_scale: Option<Tensor<3>>,
     branch: f64,
-    embed_mult: f64,
-    readout_input_mult: f64,
+    /// α_in on the blocks' input and MuReadout's α_out/m, every run's or each run's.
+    embed_mult: Factor,
+    readout_input_mult: Factor,
     /// Where each run's rows of the embedding table start, k·vocab: `[K, 1]`.
     offsets: Tensor<2, Int>,
+}
+
+/// A multiplier of every run, or of each run (`[K, 1, 1]`) where the runs' differ.
+#[derive(Clone)]
+enum Factor {
+    All(f64),
+    Each(Box<Tensor<3>>),
+}
+
+impl Factor {
+    /// Every run's `values` as one number, or `[K, 1, 1]` where they differ.
+    fn of(values: &[f64], device: &Device) -> Self {
+        if values.iter().all(|&v| v == values[0]) {
+            return Factor::All(values[0]);
+        }
+        let v: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        let each = Tensor::from_data(TensorData::new(v, [values.len(), 1, 1]), device);
+        Factor::Each(Box::new(each))
+    }
+
+    /// x `[K, n, d]` times each run's multiplier (no operation when every run's is 1).
+    fn apply(&self, x: Tensor<3>) -> Tensor<3> {
+        match self {
+            Factor::All(m) if *m == 1.0 => x,
+            Factor::All(m) => x.mul_scalar(*m),
+            Factor::Each(m) => x * (**m).clone(),
+        }
+    }
+
+    fn retain(&mut self, idx: &Tensor<1, Int>) {
+        if let Factor::Each(m) = self {
+            **m = (**m).clone().select(0, idx.clone());
+        }
+    }
 }
 
 /// `[K, 1]`: 0, v, 2v, ….
@@ -196,6 +238,19 @@ impl StackedGpt {
             })
         });
         let attn = &first.blocks[0].attn;
+        let device = first.embed.weight.val().device();
+        let each = |f: &dyn Fn(&Gpt) -> f64| models.iter().map(f).collect::<Vec<_>>();
+        let scales = each(&|m| m.blocks[0].attn.scale);
+        let shared = scales.iter().all(|&s| s == scales[0]);
+        // Mixed scales: each run's on its queries' columns, 1 on the keys' and values'.
+        let q_scale = (!shared).then(|| {
+            let d = first.embed.weight.val().dims()[1];
+            let v: Vec<f32> = scales
+                .iter()
+                .flat_map(|&s| (0..3 * d).map(move |c| if c < d { s as f32 } else { 1.0 }))
+                .collect();
+            Tensor::from_data(TensorData::new(v, [models.len(), 1, 3 * d]), &device)
+        });
         let model = Self {
             runs: models.len(),
             roles: p.roles,
@@ -207,10 +262,11 @@ impl StackedGpt {
             norm,
             readout,
             heads: attn.heads,
-            scale: attn.scale,
+            scale: if shared { attn.scale } else { 1.0 },
+            q_scale,
             branch: first.blocks[0].branch,
-            embed_mult: first.embed_mult,
-            readout_input_mult: first.readout_input_mult,
+            embed_mult: Factor::of(&each(&|m| m.embed_mult), &device),
+            readout_input_mult: Factor::of(&each(&|m| m.readout_input_mult), &device),
             offsets: offsets(models.len(), first.vocab, &first.embed.weight.val().device()),
         };
         (model, p.out)
@@ -265,6 +321,11 @@ impl StackedGpt {
     /// run's rows of the embedding start.
     pub fn retain(&mut self, idx: &Tensor<1, Int>) {
         self.runs = idx.dims()[0];
+        self.embed_mult.retain(idx);
+        self.readout_input_mult.retain(idx);
+        if let Some(s) = &mut self.q_scale {
+            *s = s.clone().select(0, idx.clone());
+        }
         self.offsets = offsets(self.runs, self.vocab, &idx.device());
     }
 
@@ -296,10 +357,7 @@ impl StackedGpt {
             };
             h = h + rows.reshape([k, 1, t, d]).expand([k, b, t, d]);
         }
-        let mut h = h.reshape([k, b * t, d]);
-        if self.embed_mult != 1.0 {
-            h = h.mul_scalar(self.embed_mult);
-        }
+        let mut h = self.embed_mult.apply(h.reshape([k, b * t, d]));
         let mut maxes = Vec::new();
         for at in &self.blocks {
             let x = self.normed(params, at.norm1, h.clone());
@@ -308,10 +366,8 @@ impl StackedGpt {
             let hidden = fused::gelu(linear(params, at.fc, self.normed(params, at.norm2, h.clone())));
             h = h + self.branch(linear(params, at.proj, hidden));
         }
-        let mut h = self.normed(params, self.norm, h);
-        if self.readout_input_mult != 1.0 {
-            h = h.mul_scalar(self.readout_input_mult);
-        }
+        let h = self.normed(params, self.norm, h);
+        let h = self.readout_input_mult.apply(h);
         let logits = match self.readout {
             Some(r) => linear(params, r, h),
             // Tied: each run's h · Eᵀ, [K, b·t, d] · [K, d, vocab].
@@ -340,7 +396,12 @@ impl StackedGpt {
     ) -> Tensor<3> {
         let [k, n, d] = x.dims();
         let (h, dh) = (self.heads, d / self.heads);
-        let mut qkv = linear(params, at.qkv, x).reshape([k * b, t, 3 * h, dh]); // [K·b, t, 3h, dh]
+        let mut qkv = linear(params, at.qkv, x); // [K, b·t, 3d]
+        if let Some(s) = &self.q_scale {
+            // Each run's attention scale on its queries (a logit is q·k times it either way).
+            qkv = qkv * s.clone();
+        }
+        let mut qkv = qkv.reshape([k * b, t, 3 * h, dh]); // [K·b, t, 3h, dh]
         if let Some(r) = &self.rope {
             // Rotary positions index the time axis of [K·b, heads, t, dh].
             let rotate = |x: Tensor<4>| r.forward(x.swap_dims(1, 2)).swap_dims(1, 2);
