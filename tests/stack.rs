@@ -474,3 +474,16 @@ fn stacked_clipping_clips_each_run_by_its_own_norm() {
         "a frozen factor would count in the stack's norm"
     );
 }
+
+#[test]
+fn a_stacked_sgd_run_follows_its_unstacked_curve() {
+    // Plain SGD with L2 decay per run, SP and μP (whose SGD rules differ from Adam's) together.
+    stacked_agrees(
+        "task=spiral&w=32&d=2&bs=32&steps=12&opt=sgd&sweep=lr:0.05,0.3;wd:0,0.01;param:sp,mup",
+        4,
+    );
+    stacked_agrees(
+        "task=reverse&w=16&d=1&heads=2&ctx=8&seqlen=4&syms=6&bs=16&steps=6&opt=sgd&sweep=lr:0.1,0.5",
+        3,
+    );
+}

@@ -15,13 +15,11 @@
 //! width, depth, heads, norm, positions, activation, task, its size and batch, the steps, the
 //! rank and the layers it adapts, Adam's betas — and [`refuses`] says what still trains one run
 //! at a time: QAT with an adaptation phase, the coordinate check, the norms' record, gradient
-//! clipping with a frozen LoRA factor, SGD, and the transformer's qk-norm, adaptation phase and
-//! QAT. The clipping threshold is the stack's (each run clipped by its own norm).
+//! clipping with a frozen LoRA factor, and the transformer's qk-norm, adaptation phase and QAT. The clipping threshold is the stack's (each run clipped by its own norm).
 
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Family, Residual};
 use crate::knobs::lora::{Factors, LoraConfig};
-use crate::knobs::optim::OptimizerKind;
 use crate::knobs::quant::{QMode, QuantConfig};
 use crate::knobs::task::PlantedConfig;
 use crate::knobs::view::{MAX_STACK, Stack};
@@ -49,9 +47,6 @@ pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
     if cfg.clip > 0.0 && cfg.lora.rank.adapts() && cfg.lora.train != Factors::Both {
         // A factor one run freezes would count in its stacked norm, where alone it has none.
         return Some("gradient clipping with a frozen LoRA factor trains one run at a time");
-    }
-    if cfg.opt != OptimizerKind::Adam {
-        return Some("SGD trains one run at a time");
     }
     None
 }

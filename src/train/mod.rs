@@ -19,7 +19,7 @@ pub mod schedule;
 pub mod sequence;
 pub mod sequence_views;
 pub mod stack;
-pub mod stack_adam;
+pub mod stack_optim;
 mod stack_sequence;
 mod stack_vector;
 mod stack_walks;

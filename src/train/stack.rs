@@ -8,7 +8,7 @@
 //! Each run's step is its unstacked step: the same initial weights (its model, from its seed),
 //! the same batches (its own walk over its own data, or its own fresh windows, from its own
 //! stream), the same evaluation steps and measurements, and PyTorch's Adam at its own rates
-//! (`train::stack_adam`). The MLP's phases are the trainer's: at the boundary every run begins
+//! (`train::stack_optim`). The MLP's phases are the trainer's: at the boundary every run begins
 //! its adaptation (its adapters drawn from its own stream on its base, QLoRA-rounded at its own
 //! bits, and a fresh optimizer over what trains, a factor its `train` mode keeps fixed at a rate
 //! of 0), and PTQ scores each run's rounded model at the last step. The loss whose gradient is
@@ -22,7 +22,7 @@
 use burn::prelude::*;
 
 use super::metrics::{SeqStats, StepReport, read_reports};
-use super::stack_adam::StackAdam;
+use super::stack_optim::StackOptim;
 use super::stack_sequence::SequenceStack;
 use super::stack_vector::VectorStack;
 use crate::experiment::EVAL_EVERY;
@@ -65,7 +65,7 @@ pub struct StackTrainer {
     /// Which parameters the phase trains (an adaptation phase's base does not); the optimizer
     /// holds only these, in order.
     trains: Vec<bool>,
-    optim: StackAdam,
+    optim: StackOptim,
     step: usize,
     /// The runs still in the stack (positions in the stack as it began), and those to leave it
     /// before the next step.
@@ -103,7 +103,7 @@ impl StackTrainer {
         let all: Vec<&ExperimentConfig> = cfgs.iter().collect();
         let mut trainer = Self {
             // Pre-training's schedule spans its own steps, as `Trainer::new` sets it up.
-            optim: StackAdam::new(&all, roles, &|_, _| false, first.pretrain_steps(), device),
+            optim: StackOptim::new(&all, roles, &|_, _| false, first.pretrain_steps(), device),
             trains: vec![true; params.len()],
             cfgs: cfgs.to_vec(),
             device: device.clone(),
@@ -142,7 +142,7 @@ impl StackTrainer {
             .map(|(r, _)| *r)
             .collect();
         let frozen = &adaptation.frozen;
-        self.optim = StackAdam::new(&cfgs, &roles, &|i, k| frozen[i][k], steps, &self.device);
+        self.optim = StackOptim::new(&cfgs, &roles, &|i, k| frozen[i][k], steps, &self.device);
         self.params = adaptation.params;
         self.trains = adaptation.trains;
     }

@@ -1,9 +1,11 @@
-//! Adam for a stack of runs (#33): PyTorch's update of `train::adam`, the same operations in the
-//! same order, on parameters with a leading run axis, where each run has its own learning rates
-//! (its peak, its schedule, μP's per-layer rules) and its own weight decay.
+//! The optimizer of a stack of runs (#33): Adam, PyTorch's update of `train::adam`, the same
+//! operations in the same order, or plain SGD as Burn's `Sgd` takes it (L2 decay added to the
+//! gradient, no momentum, as the trainer builds it), on parameters with a leading run axis, where
+//! each run has its own learning rates (its peak, its schedule, μP's per-layer rules) and its own
+//! weight decay.
 //!
 //! Every number a step needs beyond the tensors — each run's η/b₁ and 1 − η·wd for each group of
-//! parameters, and s = √(1 − β₂ᵗ) — is computed in double precision on the host, as the unstacked
+//! parameters (SGD: η and wd), and s = √(1 − β₂ᵗ) — is computed in double precision on the host, as the unstacked
 //! CPU path computes its scalars; the per-run ones are uploaded once for many steps: a table with
 //! a 256-byte row a group's run values (64 floats: [`MAX_STACK`] runs), so that each step's `[K]`
 //! values are a view of the table with both ends a multiple of 256 bytes from the buffer's ends —
@@ -11,7 +13,7 @@
 //! is a scalar argument of the fused update. A steady step uploads nothing and launches nothing
 //! for its rates.
 //!
-//! A run that diverged leaves the stack ([`StackAdam::retain`]): its moments and rates go, the
+//! A run that diverged leaves the stack ([`StackOptim::retain`]): its moments and rates go, the
 //! table is rebuilt for the runs left, and no other run's number changes.
 
 use burn::prelude::*;
@@ -19,6 +21,7 @@ use burn::prelude::*;
 use crate::data::device::VIEW_ALIGN;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::mup::{Part, Role};
+use crate::knobs::optim::OptimizerKind;
 use crate::knobs::schedule::factor;
 use crate::knobs::view::MAX_STACK;
 use crate::train::adam::{EPSILON, corrections};
@@ -46,9 +49,11 @@ struct Table {
     flat: Tensor<1>,
 }
 
-/// A stack's Adam (see the module's comment).
-pub struct StackAdam {
+/// A stack's optimizer (see the module's comment).
+pub struct StackOptim {
     runs: usize,
+    /// Plain SGD instead of Adam.
+    sgd: bool,
     betas: (f64, f64),
     /// Each parameter's group.
     group_of: Vec<usize>,
@@ -63,7 +68,7 @@ pub struct StackAdam {
     device: Device,
 }
 
-impl StackAdam {
+impl StackOptim {
     /// The optimizer of `cfgs`' runs (one a slice of the stack) for parameters of the given μP
     /// roles, over a phase of `total` steps, on `device` (plain). `frozen(i, k)`: run k does not
     /// train parameter i (a LoRA factor its `train` mode keeps fixed): its rate and decay are 0,
@@ -100,6 +105,7 @@ impl StackAdam {
         }
         Self {
             runs: cfgs.len(),
+            sgd: cfgs[0].opt == OptimizerKind::Sgd,
             betas: (cfgs[0].beta1, cfgs[0].beta2),
             group_of,
             groups,
@@ -168,10 +174,11 @@ impl StackAdam {
                     let (peak, wd) = g.rates[k];
                     let (kind, warm) = self.schedules[k];
                     let lr = peak * factor(kind, warm, self.total, step);
-                    // The unstacked update's scalars, rounded as it rounds them.
-                    v[row + lr_slot * SLOT + k] = (lr / b1) as f32;
+                    // The unstacked update's scalars, rounded as it rounds them: Adam's η/b₁
+                    // and 1 − η·wd, SGD's η and wd.
+                    v[row + lr_slot * SLOT + k] = if self.sgd { lr } else { lr / b1 } as f32;
                     if let Some(d) = decay_slot {
-                        v[row + d * SLOT + k] = (1.0 - lr * wd) as f32;
+                        v[row + d * SLOT + k] = if self.sgd { wd } else { 1.0 - lr * wd } as f32;
                     }
                 }
             }
@@ -219,6 +226,15 @@ impl StackAdam {
         let mut out = Vec::with_capacity(params.len());
         for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
             let (lr_slot, decay_slot) = slots[self.group_of[i]];
+            if self.sgd {
+                // Burn's SGD: the decay added to the gradient (p·wd + g), times η.
+                let g = match decay_slot {
+                    Some(d) => p.clone() * self.value(step, d) + g,
+                    None => g,
+                };
+                out.push(p - g * self.value(step, lr_slot));
+                continue;
+            }
             let (m, v) = match self.moments[i].take() {
                 Some((m, v)) => (
                     m * beta_1 as f32 + g.clone() * (1.0 - beta_1) as f32,
