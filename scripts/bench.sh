@@ -112,6 +112,16 @@ if [ "${1:-}" = stack ]; then
       echo "{\"case\": \"$p\", \"stack\": \"$s\", \"wgpu_dispatches_per_step\": $(( (b - a) / 10 )), \"wgpu_s\": $(wall wgpu "$link&stack=$s"), \"cpu_s_jobs_1\": $(wall cpu "$link&stack=$cpu_s"), \"cpu_s_jobs_2\": $cpu2}"
     done
   done
+  # The gallery's transformer sweeps that stack (gpt-width: a stack a width, SP and μP together;
+  # gpt-bits: PTQ, one stack): launches a step only (their whole presets take lavapipe long).
+  for p in gpt-width gpt-bits; do
+    link=$(preset "$p")
+    n=10; [ "$p" = gpt-width ] && n=5
+    for s in 0 auto; do
+      a=$(launches "$(at_steps "$link" "$n")&stack=$s"); b=$(launches "$(at_steps "$link" $((2 * n)))&stack=$s")
+      echo "{\"case\": \"$p\", \"stack\": \"$s\", \"wgpu_dispatches_per_step\": $(( (b - a) / n ))}"
+    done
+  done
   # The reference transformer, one run and over the 16 rates: a step on lavapipe takes about a
   # second, so 2 and 4 steps for the launches and 4 for the wall time.
   gpt='task=text&w=128&d=2&heads=4&ctx=64&bs=32'
