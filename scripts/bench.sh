@@ -140,7 +140,8 @@ if [ "${1:-}" = stack ]; then
   # a step are the reference's.)
   small='task=text&w=32&d=2&heads=4&ctx=16&bs=8&steps=3'
   node bench/stack.mjs "one run=v=1&steps=10" "mlp-lr16=v=1&steps=10&sweep=lr:$lrs" \
-    "gpt-small one run=$small&lr=0.003" "gpt-small-lr16=$small&sweep=lr:$lrs"
+    "gpt-small one run=$small&lr=0.003" "gpt-small-lr16=$small&sweep=lr:$lrs" \
+    "e8=$(at_steps "$(preset e8)" 10)"
   exit 0
 fi
 if [ "${1:-}" = gpt ]; then
