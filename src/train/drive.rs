@@ -10,7 +10,8 @@ use crate::knobs::ExperimentConfig;
 use crate::train::metrics::{Run, read_reports};
 use crate::train::objective::{Boundary, GRID_RES};
 use crate::train::sequence_views::SeqViews;
-use crate::train::stack::{StackStep, StackTrainer, read_stack};
+use crate::train::stack::{StackStep, StackTrainer};
+use crate::train::stack_readback::read_stack;
 use crate::train::{Job, StepOutput, Training};
 
 /// Trains `cfg` to the end, reading losses back every `chunk` steps (the native CLI and the tests;

@@ -20,6 +20,7 @@ pub mod sequence;
 pub mod sequence_views;
 pub mod stack;
 pub mod stack_optim;
+pub mod stack_readback;
 mod stack_sequence;
 mod stack_vector;
 mod stack_walks;

@@ -16,7 +16,8 @@ use crate::plot::BoundaryGrid;
 use crate::train::live_sample::{GPU_STEPS_PER_CHAR, LIVE_CHUNK, LiveSample, live_chars};
 use crate::train::metrics::{Watch, read_reports};
 use crate::train::objective::GRID_RES;
-use crate::train::stack::{Queued, StackTrainer, queue};
+use crate::train::stack::StackTrainer;
+use crate::train::stack_readback::{Queued, queue};
 use crate::train::{Job, StepOutput, read_analysis};
 use crate::web::frame;
 
