@@ -142,8 +142,8 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
     );
     assert!(
         has(
-            "unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs, planted, digits, copy, reverse, \
-             sort, modadd, text); using spiral"
+            "unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs, planted, digits, sense, copy, \
+             reverse, sort, modadd, text); using spiral"
         ),
         "{msgs:?}"
     );

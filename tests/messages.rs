@@ -13,7 +13,7 @@ use tinytune::train::metrics::{SeqStats, StepReport};
 
 /// Links a key's value is tried on, so that keys which only act together (a warm-up and its
 /// schedule, a planted rank and its dimension) find the company they need.
-const CONTEXTS: [&str; 12] = [
+const CONTEXTS: [&str; 13] = [
     "task=planted&n=8&pr=1",
     "warm=10",
     "w=1024&d=2",
@@ -26,6 +26,7 @@ const CONTEXTS: [&str; 12] = [
     "bits=4&qgran=group",
     "param=mup",
     "task=copy&bits=4",
+    "task=sense&dim=8&pr=2",
 ];
 
 /// The values to try for `key`: its range's ends (and just inside them), odd spellings, every
@@ -216,6 +217,7 @@ fn every_message_kind_crosses_with_its_extremes() {
                 val_acc: None,
             }),
             norms: Some(tinytune::train::metrics::Norms { grad: x, update: x }),
+            singular: Some(vec![x; 2]),
         })
         .collect();
     let frame = FromWorker::Page(Box::new(Msg::Frame(FrameReport {

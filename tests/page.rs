@@ -99,6 +99,7 @@ fn report(step: usize, loss: f32) -> StepReport {
         quant_val_loss: None,
         seq: None,
         norms: None,
+        singular: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn run_with(losses: &[f32]) -> Run {
         quant_val_loss: None,
         seq: None,
         norms: None,
+        singular: None,
     }));
     run
 }

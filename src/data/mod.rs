@@ -9,6 +9,7 @@ pub mod digits;
 pub mod planted;
 pub mod rng;
 pub mod samples;
+pub mod sensing;
 pub mod sequence;
 pub mod shift;
 pub mod spectrum;

@@ -9,7 +9,8 @@ use crate::knobs::task::{PlantedConfig, Task};
 
 /// Orthonormal vectors: the Q of a Householder QR of `m` Gaussian vectors of length `d` (m ≤ d),
 /// signs chosen so R's diagonal is positive: the basis Gram–Schmidt would give, computed stably.
-fn orthonormal(m: usize, d: usize, rng: &mut Rng) -> Vec<Vec<f64>> {
+/// The sensing task's M* draws its eigenvectors with it too.
+pub(crate) fn orthonormal(m: usize, d: usize, rng: &mut Rng) -> Vec<Vec<f64>> {
     let cols: Vec<f64> = (0..m * d).map(|_| rng.normal()).collect();
     // Column j of the d×m matrix is the j-th drawn vector.
     let qr = nalgebra::DMatrix::from_column_slice(d, m, &cols).qr();

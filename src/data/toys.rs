@@ -11,13 +11,15 @@ use crate::knobs::task::{Task, classes};
 pub const EXTENT: f32 = 1.6;
 
 /// Draws the training and validation sets of `cfg`'s task (`cfg.points` each for the synthetic
-/// tasks; the digits are split from the bundled set). A sequence task has no vector samples: its
-/// examples are token strings (`data::sequence`), so this gives it empty sets.
+/// tasks; the digits are split from the bundled set; matrix sensing's `cfg.points` measurements
+/// and no validation samples). A sequence task has no vector samples: its examples are token
+/// strings (`data::sequence`), so this gives it empty sets.
 pub fn generate(cfg: &ExperimentConfig) -> Dataset {
     let (task, n, seed) = (cfg.task, cfg.points, cfg.seed);
     match task {
         Task::Planted => planted::Teacher::new(&cfg.planted, seed).dataset(n, seed),
         Task::Digits => digits::dataset(n, seed),
+        Task::Sense => super::sensing::Sensing::new(cfg).dataset(),
         Task::Copy | Task::Reverse | Task::Sort | Task::Modadd | Task::Text => {
             let empty = Samples {
                 x: Vec::new(),
@@ -113,6 +115,7 @@ fn point(task: Task, c: usize, rng: &mut Rng) -> (f64, f64) {
         // `generate` only samples points for the 2-D tasks.
         Task::Planted
         | Task::Digits
+        | Task::Sense
         | Task::Copy
         | Task::Reverse
         | Task::Sort

@@ -112,6 +112,11 @@ impl ExperimentConfig {
     /// the dim × dim teacher, a multiply-add per weight; the other tasks' data is read or drawn
     /// in time linear in its size, which the key ranges bound.
     pub fn data_flops(&self) -> f64 {
+        if self.task == Task::Sense {
+            // m sensing matrices of n² draws, each's inner product with M*.
+            let (m, n) = (self.points as f64, self.planted.dim as f64);
+            return 2.0 * m * n * n;
+        }
         if self.task != Task::Planted {
             return 0.0;
         }
@@ -337,10 +342,16 @@ impl ExperimentConfig {
             errs.push(err(
                 &keys::N,
                 format!(
-                    "generating {0} training and {0} validation samples of dimension {1} costs {data_gflop:.1} \
-                     GFLOP before the first step; the limit is {2} GFLOP (a few seconds): lower {3} or {4}",
-                    self.points,
-                    self.planted.dim,
+                    "generating {} costs {data_gflop:.1} GFLOP before the first step; the limit is {} GFLOP (a few \
+                     seconds): lower {} or {}",
+                    if self.task == Task::Sense {
+                        format!("{0} measurements of a {1}×{1} matrix", self.points, self.planted.dim)
+                    } else {
+                        format!(
+                            "{0} training and {0} validation samples of dimension {1}",
+                            self.points, self.planted.dim
+                        )
+                    },
                     limits::DATA_GFLOP,
                     keys::N.name,
                     keys::DIM.name
@@ -365,6 +376,9 @@ impl ExperimentConfig {
                 k if k == keys::CTX.name => "lower the context, heads or batch size".to_string(),
                 k if k == keys::QCLIP.name => {
                     format!("choose {} or a smaller model", keys::QCLIP.is(Clip::Max.key()))
+                }
+                k if k == keys::N.name && self.task == Task::Sense => {
+                    format!("lower {} or {}", keys::N.name, keys::DIM.name)
                 }
                 k if k == keys::N.name => format!("lower {} or the width", keys::N.name),
                 _ => format!("lower {sizes}"),

@@ -48,7 +48,10 @@ pub fn mup(cfg: &ExperimentConfig) -> Option<String> {
         return None;
     }
     if !cfg.arch().has_width() {
-        return Some("μP changes nothing here: the planted task's linear student has no width".into());
+        return Some(format!(
+            "μP changes nothing here: {} has no width",
+            cfg.arch().sized_by(cfg).0
+        ));
     }
     let w = cfg.width;
     let n = format_number;

@@ -49,8 +49,15 @@ pub fn vector_step_memory(cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem>
     ]
 }
 
-/// A vector family given a sequence task: what to set instead.
+/// A vector family given a sequence task or matrix sensing: what to set instead.
 pub fn refuses_sequences(cfg: &ExperimentConfig) -> Option<String> {
+    if cfg.task == crate::knobs::task::Task::Sense {
+        return Some(format!(
+            "matrix sensing trains a factorised matrix: set {} (or {})",
+            keys::MODEL.is(Family::Factor.key()),
+            Family::Auto.key()
+        ));
+    }
     cfg.task.is_sequence().then(|| {
         format!(
             "{} is a sequence task for the transformer: set {} (or {})",

@@ -5,6 +5,7 @@
 mod config;
 pub mod cost;
 pub mod describe;
+pub mod factor;
 pub mod family;
 mod gpt;
 mod mlp;

@@ -19,6 +19,7 @@ impl ExperimentConfig {
         use crate::knobs::arch::Family;
         match self.family() {
             Family::Gpt => &super::gpt::Gpt,
+            Family::Factor => &super::factor::Factor,
             _ if self.task == Task::Planted => &super::planted::Planted,
             Family::Mlp | Family::Auto => &super::mlp::Mlp,
         }

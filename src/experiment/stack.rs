@@ -28,6 +28,10 @@ use super::limits;
 
 /// Why `cfg` trains alone even in a stacking sweep, or `None` when it can stack.
 pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
+    if cfg.family() == Family::Factor {
+        // Its runs are a few kernels a step on matrices of at most 64×64: nothing to stack.
+        return Some("matrix sensing trains one run at a time");
+    }
     let transformer = cfg.family() == Family::Gpt;
     if transformer && cfg.gpt.qk_norm {
         return Some("a transformer with qk-norm trains one run at a time");

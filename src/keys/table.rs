@@ -16,10 +16,10 @@ use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_nu
 pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
     &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
-    &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &BITS, &QFMT, &QGRAN, &QGS, &QMODE,
-    &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN,
-    &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK,
-    &SLIDE, &SWEEP,
+    &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &FK, &FINIT, &FSYM, &BITS, &QFMT,
+    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN,
+    &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG,
+    &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -181,7 +181,11 @@ fn parse_slide(s: &str) -> Result<usize, String> {
 // Where a key acts: why it changes nothing in a run of a config, shared by several rows.
 
 fn planted_linear(c: &ExperimentConfig) -> Option<&'static str> {
-    (c.task == Task::Planted).then_some("the planted task trains one linear layer d×d (its size is dim)")
+    match c.task {
+        Task::Planted => Some("the planted task trains one linear layer d×d (its size is dim)"),
+        Task::Sense => Some("matrix sensing trains the factors of an n×n matrix (dim, fk, fsym)"),
+        _ => None,
+    }
 }
 
 fn no_pretraining(c: &ExperimentConfig) -> Option<&'static str> {
@@ -205,7 +209,11 @@ fn sp(c: &ExperimentConfig) -> Option<&'static str> {
 }
 
 fn no_width(c: &ExperimentConfig) -> Option<&'static str> {
-    (c.task == Task::Planted).then_some("the planted task's linear student has no width: μP changes nothing")
+    match c.task {
+        Task::Planted => Some("the planted task's linear student has no width: μP changes nothing"),
+        Task::Sense => Some("the sensing task's factors have no width: μP changes nothing"),
+        _ => None,
+    }
 }
 
 fn float(c: &ExperimentConfig) -> Option<&'static str> {
@@ -222,6 +230,15 @@ fn modadd(c: &ExperimentConfig) -> Option<&'static str> {
 
 fn not_planted(c: &ExperimentConfig) -> Option<&'static str> {
     (c.task != Task::Planted).then_some("for the planted task")
+}
+
+/// The planted matrix's keys serve matrix sensing too: its M* is planted the same way.
+fn no_planted_matrix(c: &ExperimentConfig) -> Option<&'static str> {
+    (!matches!(c.task, Task::Planted | Task::Sense)).then_some("for the planted and sensing tasks")
+}
+
+fn not_sensing(c: &ExperimentConfig) -> Option<&'static str> {
+    (c.task != Task::Sense).then_some("for matrix sensing")
 }
 
 pub static V: Key = Key::new(
@@ -246,7 +263,7 @@ pub static N: Key = Key::new("n", "Points", "training points", Data, exp!(count 
         Task::Modadd => Some("modadd trains on the share tfrac of all p² sums"),
         _ => None,
     })
-    .help("training points (validation draws as many fresh ones, none of them a training point)");
+    .help("training points (validation draws as many fresh ones, none of them a training point); sensing: the measurements m");
 
 pub static W: Key = Key::new("w", "Width", "width", Model, exp!(count width))
     .count(1, 4096)
@@ -523,8 +540,8 @@ pub static PR: Key = Key::new(
 )
 .sweep()
 .sizes()
-.unused(not_planted)
-.help("planted rank r* (1 to dim)");
+.unused(no_planted_matrix)
+.help("planted rank r* (1 to dim): of ΔW* (planted) or of M* (sensing)");
 
 pub static DIM: Key = Key::new(
     "dim",
@@ -536,8 +553,8 @@ pub static DIM: Key = Key::new(
 .count(2, 512)
 .sweep()
 .sizes()
-.unused(not_planted)
-.help("planted input = output dimension d");
+.unused(no_planted_matrix)
+.help("planted input = output dimension d; sensing: the matrix side n (≤ 64)");
 
 pub static NOISE: Key = Key::new(
     "noise",
@@ -548,8 +565,8 @@ pub static NOISE: Key = Key::new(
 )
 .number(0.0, 10.0)
 .sweep()
-.unused(not_planted)
-.help("planted label-noise std");
+.unused(no_planted_matrix)
+.help("planted label-noise std (sensing: measurement-noise std)");
 
 pub static K: Key = Key::new("k", "Input subspace k", "input subspace", Planted, exp!(planted.k: Ty::Optional("all"), |s| parse_opt(s, "all", "all"), |v: &Option<usize>| opt_text(*v, "all")))
     .sweep()
@@ -565,8 +582,44 @@ pub static SV: Key = Key::new(
     exp!(named planted.sv),
 )
 .sweep()
-.unused(not_planted)
-.help("planted singular values: lin 4·(r*−i+1)/r*, pow 4/i");
+.unused(no_planted_matrix)
+.help("planted singular values: lin 4·(r*−i+1)/r*, pow 4/i (of ΔW*, or M*'s eigenvalues)");
+
+pub static FK: Key = Key::new(
+    "fk",
+    "Factor rank k",
+    "factor rank",
+    Planted,
+    exp!(sensing.rank: Ty::Optional("n"), |s| parse_opt(s, "n", "n"), |v: &Option<usize>| opt_text(*v, "n")),
+)
+.sweep()
+.sizes()
+.unused(not_sensing)
+.help("sensing: columns k of each factor, 1 to dim (n = full rank); k > r* over-parameterises");
+
+pub static FINIT: Key = Key::new(
+    "finit",
+    "Init scale α",
+    "init scale",
+    Planted,
+    exp!(number sensing.init),
+)
+.number(1e-6, 10.0)
+.sweep()
+.unused(not_sensing)
+.help("sensing: the factors start with entries N(0, α²/n), spectral norm about α");
+
+pub static FSYM: Key = Key::new(
+    "fsym",
+    "Symmetric X·Xᵀ",
+    "symmetric factors",
+    Planted,
+    exp!(flag sensing.symmetric),
+)
+.sweep()
+.sizes()
+.unused(not_sensing)
+.help("sensing: M = X·Xᵀ (1) or F·Gᵀ (0, two factors)");
 
 pub static BITS: Key = Key::new(
     "bits",
@@ -624,7 +677,7 @@ pub static QCLIP: Key = Key::new("qclip", "Clipping", "clipping", Quant, exp!(na
 pub static QOUT: Key = Key::new("qout", "Outlier ×", "outlier factor", Quant, exp!(number quant.outlier))
     .number(1.0, 1000.0)
     .sweep()
-    .unused(|c| float(c).or_else(|| (c.is_transformer() || c.task == Task::Planted).then_some("an outlier channel is for a plain ReLU MLP")))
+    .unused(|c| float(c).or_else(|| (c.is_transformer() || matches!(c.task, Task::Planted | Task::Sense)).then_some("an outlier channel is for a plain ReLU MLP")))
     .help("outlier channel: one hidden unit × k before quantizing, compensated in the next layer (ReLU MLPs); 1 = off");
 
 pub static QEMB: Key = Key::new("qemb", "Quantize embedding", "embedding quantization", Quant, exp!(flag quant.embed))
@@ -644,7 +697,7 @@ pub static COORD: Key = Key::new(
 
 pub static MODEL: Key = Key::new("model", "Model", "model", Transformer, exp!(named model))
     .sweep()
-    .help("model family: mlp, gpt (a decoder-only transformer), or auto (mlp; gpt for the sequence tasks)");
+    .help("model family: mlp, gpt (a decoder-only transformer), factor (matrix sensing's X·Xᵀ or F·Gᵀ), or auto (mlp; gpt for the sequence tasks; factor for sense)");
 
 pub static HEADS: Key = Key::new(
     "heads",

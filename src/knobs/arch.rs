@@ -57,12 +57,19 @@ pub enum Family {
     Auto,
     Mlp,
     Gpt,
+    /// The factorised matrix X·Xᵀ or F·Gᵀ of the matrix-sensing task (`knobs::sensing`).
+    Factor,
 }
 
 impl Named for Family {
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
-        (Family::Auto, "auto", "auto (MLP; transformer for sequences)"),
+        (
+            Family::Auto,
+            "auto",
+            "auto (MLP; transformer for sequences; factors for sensing)",
+        ),
         (Family::Mlp, "mlp", "MLP"),
         (Family::Gpt, "gpt", "transformer (GPT)"),
+        (Family::Factor, "factor", "factorised matrix (sensing)"),
     ];
 }

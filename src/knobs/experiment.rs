@@ -50,6 +50,8 @@ pub struct ExperimentConfig {
     /// How the adaptation task differs from the pre-training task.
     pub shift: crate::knobs::task::Shift,
     pub planted: crate::knobs::task::PlantedConfig,
+    /// The matrix-sensing task's factorised model (its matrix is `planted`'s).
+    pub sensing: crate::knobs::sensing::SensingConfig,
     /// The model family, the transformer's shape and the sequence tasks' knobs (#13).
     pub model: crate::knobs::arch::Family,
     pub gpt: crate::knobs::gpt::GptConfig,
@@ -87,6 +89,7 @@ impl Default for ExperimentConfig {
             adapt_steps: 500,
             shift: crate::knobs::task::Shift::Rotate,
             planted: crate::knobs::task::PlantedConfig::default(),
+            sensing: crate::knobs::sensing::SensingConfig::default(),
             model: crate::knobs::arch::Family::Auto,
             gpt: crate::knobs::gpt::GptConfig::default(),
             seq: crate::knobs::sequence::SeqConfig::default(),
@@ -98,11 +101,13 @@ impl Default for ExperimentConfig {
 
 impl ExperimentConfig {
     /// The model family that trains: the link's `model`, with `auto` the transformer for a
-    /// sequence task and the MLP otherwise. The one place `auto` is resolved.
+    /// sequence task, the factorised matrix for matrix sensing and the MLP otherwise. The one
+    /// place `auto` is resolved.
     pub fn family(&self) -> crate::knobs::arch::Family {
         use crate::knobs::arch::Family;
         match self.model {
             Family::Auto if self.task.is_sequence() => Family::Gpt,
+            Family::Auto if self.task == Task::Sense => Family::Factor,
             Family::Auto => Family::Mlp,
             chosen => chosen,
         }

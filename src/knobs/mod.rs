@@ -12,6 +12,7 @@ pub mod mup;
 pub mod optim;
 pub mod quant;
 pub mod schedule;
+pub mod sensing;
 pub mod sequence;
 pub mod task;
 pub mod view;

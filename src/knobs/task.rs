@@ -16,6 +16,9 @@ pub enum Task {
     Blobs,
     Planted,
     Digits,
+    /// Low-rank matrix sensing (docs/EXPERIMENTS.md E11): recover a PSD rank-r* matrix from
+    /// random linear measurements with a factorised model (`knobs::sensing`).
+    Sense,
     Copy,
     Reverse,
     Sort,
@@ -32,6 +35,7 @@ impl Named for Task {
         (Task::Blobs, "blobs", "Three Gaussian blobs"),
         (Task::Planted, "planted", "Planted-rank teacher (regression)"),
         (Task::Digits, "digits", "Digits 8×8 (UCI)"),
+        (Task::Sense, "sense", "Low-rank matrix sensing (factorised model)"),
         (Task::Copy, "copy", "Copy a sequence (transformer)"),
         (Task::Reverse, "reverse", "Reverse a sequence (transformer)"),
         (Task::Sort, "sort", "Sort a sequence (transformer)"),
@@ -103,7 +107,7 @@ pub fn classes(task: Task) -> usize {
     match task {
         Task::Blobs => 3,
         Task::Digits => DIGIT_CLASSES,
-        Task::Planted => 0,
+        Task::Planted | Task::Sense => 0,
         _ => 2,
     }
 }

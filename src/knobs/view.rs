@@ -150,6 +150,7 @@ pub enum Lead {
     Attention,
     BestValue,
     Norms,
+    Sensing,
 }
 
 impl Named for Lead {
@@ -165,6 +166,11 @@ impl Named for Lead {
         (Lead::Attention, "attn", "an attention head and the samples"),
         (Lead::BestValue, "bestlr", "the best value per width"),
         (Lead::Norms, "gradnorm", "the gradient and update norms"),
+        (
+            Lead::Sensing,
+            "sensing",
+            "matrix sensing's recovery error and spectrum",
+        ),
     ];
 }
 

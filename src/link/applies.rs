@@ -33,11 +33,14 @@ impl<'a> Uses<'a> {
         reasons.all(|r| r.is_some()).then_some(first)
     }
 
-    /// Whether the page shows `group` at all: the planted task's and the transformer's knobs
-    /// only where a run uses them.
+    /// Whether the page shows `group` at all: the planted task's (and matrix sensing's) and the
+    /// transformer's knobs only where a run uses them.
     pub fn group_shown(&self, group: Group) -> bool {
         match group {
-            Group::Planted => self.runs.iter().any(|c| c.task == Task::Planted),
+            Group::Planted => self
+                .runs
+                .iter()
+                .any(|c| matches!(c.task, Task::Planted | Task::Sense)),
             Group::Transformer => self.runs.iter().any(|c| c.is_transformer()),
             _ => true,
         }
@@ -48,7 +51,8 @@ impl<'a> Uses<'a> {
     /// sets or sweeps away from its default.
     pub fn group_matters(&self, group: Group) -> bool {
         let study = self.study;
-        let planted = study.experiment.task == Task::Planted;
+        // The planted task's student and the sensing task's factors are set in their own group.
+        let planted = matches!(study.experiment.task, Task::Planted | Task::Sense);
         let core = match group {
             Group::Data | Group::Optimizer | Group::Run => true,
             Group::Model => !planted,

@@ -30,9 +30,14 @@ pub fn csv_text(rows: impl IntoIterator<Item = Vec<String>>) -> String {
 /// evaluation steps), the largest attention logit and the mean output log Z, and with a z-loss
 /// its term in the training loss (`z_loss`: train_loss − z_loss is the cross-entropy, which is
 /// all `val_loss` holds); the char LM adds the validation loss in bits per character; `norms`
-/// adds every step's global gradient norm (before clipping) and update norm.
+/// adds every step's global gradient norm (before clipping) and update norm; matrix sensing adds
+/// the recovery error ‖M − M*‖_F / ‖M*‖_F (√ of `val_loss`) and M's singular values, largest
+/// first, space-separated in one field, at evaluation steps.
 pub fn to_csv(runs: &[Run]) -> String {
     let norms = runs.iter().any(|r| r.config.norms);
+    let sensing = runs
+        .iter()
+        .any(|r| r.config.task == crate::knobs::task::Task::Sense);
     let seq = runs.iter().any(|r| r.config.is_transformer());
     let z = runs
         .iter()
@@ -52,6 +57,9 @@ pub fn to_csv(runs: &[Run]) -> String {
     }
     if norms {
         header.extend(strings(["grad_norm", "update_norm"]));
+    }
+    if sensing {
+        header.extend(strings(["recovery_error", "singular_values"]));
     }
     let mut rows = vec![header];
     for (i, run) in runs.iter().enumerate() {
@@ -84,6 +92,16 @@ pub fn to_csv(runs: &[Run]) -> String {
             if norms {
                 let n = r.norms.as_ref();
                 row.extend([cell(n.map(|n| n.grad)), cell(n.map(|n| n.update))]);
+            }
+            if sensing {
+                let sv = r
+                    .singular
+                    .as_ref()
+                    .map(|s| s.iter().map(f32::to_string).collect::<Vec<_>>().join(" "));
+                row.extend([
+                    cell(r.singular.as_ref().and(r.val_loss).map(f32::sqrt)),
+                    sv.unwrap_or_default(),
+                ]);
             }
             rows.push(row);
         }
@@ -186,6 +204,10 @@ pub fn to_json(runs: &[Run]) -> String {
                     let mut o = json!({"step": s.step, "train_loss": num(Some(s.train_loss)), "val_loss": num(s.val_loss)});
                     if let Some(c) = &s.coord {
                         o["coord_mean_abs"] = json!(c.iter().map(|&v| num(Some(v))).collect::<Vec<_>>());
+                    }
+                    // Matrix sensing: M's singular values, largest first.
+                    if let Some(sv) = &s.singular {
+                        o["singular_values"] = json!(sv.iter().map(|&v| num(Some(v))).collect::<Vec<_>>());
                     }
                     o
                 })

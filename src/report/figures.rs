@@ -50,6 +50,7 @@ pub enum Chart {
     SeqStats,
     Attention,
     Norms,
+    Sensing,
 }
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -62,7 +63,7 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
      parameters on the right axis.";
 
 impl Chart {
-    pub const ALL: [Chart; 11] = [
+    pub const ALL: [Chart; 12] = [
         Chart::Loss,
         Chart::Sweep,
         Chart::BestValue,
@@ -74,12 +75,14 @@ impl Chart {
         Chart::SeqStats,
         Chart::Attention,
         Chart::Norms,
+        Chart::Sensing,
     ];
 
     /// Which side chart presenter and embed mode show beside the loss curves, the first shown
     /// of these: what a sweep or a coordinate check is about before the picture of one run.
-    pub const PRESENTER_ORDER: [Chart; 10] = [
+    pub const PRESENTER_ORDER: [Chart; 11] = [
         Chart::Coord,
+        Chart::Sensing,
         Chart::Sweep,
         Chart::Heatmap,
         Chart::SeqStats,
@@ -106,6 +109,7 @@ impl Chart {
             Chart::SeqStats => "seq",
             Chart::Attention => "attn",
             Chart::Norms => "gradnorm",
+            Chart::Sensing => "sensing",
         }
     }
 
@@ -123,6 +127,7 @@ impl Chart {
             Chart::Sweep => (420 * figures.panel_count().max(2) as u32 + 160, 480),
             Chart::Weights => (1300, 500),
             Chart::Attention | Chart::Boundary => (600, 600),
+            Chart::Sensing => (1100, 480),
             _ => (900, 540),
         }
     }
@@ -141,6 +146,7 @@ impl Chart {
             Chart::SeqStats => "Accuracy and the instability proxies against step",
             Chart::Attention => "One attention head's pattern on a validation example",
             Chart::Norms => "Gradient and update norms against step",
+            Chart::Sensing => "Recovery error and the singular values of M against step",
         }
     }
 }
@@ -226,10 +232,10 @@ impl<'a> Figures<'a> {
     }
 
     /// The study's main figure: what the page's PNG and SVG buttons save and the CLI's `--svg`
-    /// file holds: the coordinate check when there is one, else the sweep chart, else the
-    /// heatmap, else the loss curves.
+    /// file holds: the coordinate check when there is one, else matrix sensing's figure, else
+    /// the sweep chart, else the heatmap, else the loss curves.
     pub fn main(&self) -> Chart {
-        [Chart::Coord, Chart::Sweep, Chart::Heatmap]
+        [Chart::Coord, Chart::Sensing, Chart::Sweep, Chart::Heatmap]
             .into_iter()
             .find(|&c| self.shown(c))
             .unwrap_or(Chart::Loss)
@@ -273,6 +279,7 @@ impl<'a> Figures<'a> {
             Chart::SeqStats => plot::has_seq_stats(a.runs),
             Chart::Attention => single && first.is_some_and(|r| r.seq_views.is_some()),
             Chart::Norms => plot::has_norms(a.runs),
+            Chart::Sensing => plot::has_sensing(a.runs),
         }
     }
 
@@ -325,6 +332,7 @@ impl<'a> Figures<'a> {
                 plot::draw_attention(root, views, style)
             }
             Chart::Norms => plot::draw_norms(root, a.runs, cfg.total_steps(), style),
+            Chart::Sensing => plot::draw_sensing(root, a.runs, cfg.total_steps(), a.study.view.log_x, style),
         }
     }
 }

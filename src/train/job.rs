@@ -7,6 +7,7 @@ use burn::prelude::*;
 
 use super::live_sample::LiveSample;
 use super::objective::{Grid, Objective};
+use super::sensing::Measurements;
 use super::sequence::Sequences;
 use super::sequence_views::SeqProbe;
 use super::trainer::{StepOutput, Trainer};
@@ -106,10 +107,11 @@ pub struct Job(Box<dyn Training>);
 
 impl Job {
     /// The trainer of `cfg`'s model family (`ExperimentConfig::family`): the transformer on
-    /// the sequence tasks, the MLP on the vector tasks.
+    /// the sequence tasks, the factors on matrix sensing, the MLP on the vector tasks.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
         let trainer: Box<dyn Training> = match cfg.family() {
             Family::Gpt => Box::new(Trainer::<Sequences>::new(cfg, device)?),
+            Family::Factor => Box::new(Trainer::<Measurements>::new(cfg, device)?),
             Family::Mlp | Family::Auto => Box::new(Trainer::<Vectors<Mlp>>::new(cfg, device)?),
         };
         Ok(Self(trainer))

@@ -22,6 +22,9 @@ pub struct StepReport {
     /// With `norms`: the step's global gradient norm (before clipping) and update norm.
     #[serde(default)]
     pub norms: Option<Norms>,
+    /// Matrix sensing, at evaluation steps: the singular values of the model's M, largest first.
+    #[serde(default)]
+    pub singular: Option<Vec<f32>>,
 }
 
 /// A step's global norms, read back (`train::norms`).
@@ -52,9 +55,17 @@ pub struct SeqStats {
 }
 
 /// What one step queued, as `read_reports` unpacks it: its index, whether it has a validation and
-/// a PTQ loss, its coordinate check's length, and its transformer statistics (their length, with
-/// accuracy or not).
-type Queued = (usize, bool, bool, Option<usize>, Option<(usize, bool)>, bool);
+/// a PTQ loss, its coordinate check's length, its transformer statistics (their length, with
+/// accuracy or not), whether it has norms, and its matrix's side.
+type Queued = (
+    usize,
+    bool,
+    bool,
+    Option<usize>,
+    Option<(usize, bool)>,
+    bool,
+    Option<usize>,
+);
 
 /// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
 /// extra is concatenated on the device first. Returns the reports and each extra's values.
@@ -77,6 +88,7 @@ pub async fn read_reports(
                 .as_ref()
                 .map(|s| (s.stability.dims()[0], s.accuracy.is_some())),
             o.norms.is_some(),
+            o.matrix.as_ref().map(|m| m.dims()[0].isqrt()),
         ));
         parts.push(o.train_loss);
         vals.extend(o.val_loss);
@@ -87,6 +99,7 @@ pub async fn read_reports(
             seqs.extend(s.accuracy);
         }
         seqs.extend(o.norms);
+        seqs.extend(o.matrix);
     }
     let (n_val, n_quant) = (vals.len(), quants.len());
     parts.extend(vals);
@@ -121,11 +134,11 @@ pub async fn read_reports(
         head.to_vec()
     };
     let mut coords_read = Vec::with_capacity(n_train);
-    for (_, _, _, coord_len, _, _) in &shape {
+    for (_, _, _, coord_len, _, _, _) in &shape {
         coords_read.push(coord_len.map(&mut take));
     }
     let mut reports = Vec::with_capacity(n_train);
-    for (((step, hv, hq, _, seq, with_norms), &train_loss), coord) in
+    for (((step, hv, hq, _, seq, with_norms, side), &train_loss), coord) in
         shape.into_iter().zip(train).zip(coords_read)
     {
         let seq = seq.map(|(len, with_acc)| {
@@ -147,6 +160,12 @@ pub async fn read_reports(
                 update: n[1],
             }
         });
+        // Queued after the norms; n ≤ 64, so its SVD here takes well under a millisecond.
+        let singular = side.map(|n| {
+            let m: Vec<f64> = take(n * n).into_iter().map(f64::from).collect();
+            let s = crate::data::spectrum::singular_values(&m, n, n);
+            s.into_iter().map(|v| v as f32).collect()
+        });
         reports.push(StepReport {
             step,
             train_loss,
@@ -155,6 +174,7 @@ pub async fn read_reports(
             quant_val_loss: if hq { quant.next().copied() } else { None },
             seq,
             norms,
+            singular,
         });
     }
     let extras = extra_lens.into_iter().map(take).collect();

@@ -16,6 +16,7 @@ pub mod multi_adam;
 pub mod norms;
 pub mod objective;
 pub mod schedule;
+pub mod sensing;
 pub mod sequence;
 pub mod sequence_views;
 pub mod stack;

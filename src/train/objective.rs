@@ -20,10 +20,13 @@ pub struct Setup<O: Objective> {
 }
 
 /// One validation pass, queued: the loss [1] and, for families that measure them, the
-/// accuracies on training and validation examples [2].
+/// accuracies on training and validation examples [2] and the matrix the model holds.
 pub struct Evaluation {
     pub loss: Tensor<1>,
     pub accuracy: Option<Tensor<1>>,
+    /// Matrix sensing: the model's M, [n·n] row-major; its singular values are computed as it
+    /// is read back (`metrics::read_reports`).
+    pub matrix: Option<Tensor<1>>,
 }
 
 /// A training batch's loss [1], and what the step measures beside it ([2] for the transformer:

@@ -321,6 +321,7 @@ impl Objective for Sequences {
         Some(Evaluation {
             loss: val_loss?,
             accuracy,
+            matrix: None,
         })
     }
 

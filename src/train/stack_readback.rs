@@ -84,6 +84,7 @@ impl Queued {
                         .and_then(|_| at(quant, j)),
                     seq,
                     norms: None,
+                    singular: None,
                 });
             }
         }

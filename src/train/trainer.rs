@@ -36,6 +36,8 @@ pub struct StepOutput {
     pub seq: Option<SeqOutput>,
     /// With `norms`: [2], the global gradient norm (before clipping) and the update norm.
     pub norms: Option<Tensor<1>>,
+    /// Matrix sensing, at evaluation steps: the model's M, [n·n] row-major.
+    pub matrix: Option<Tensor<1>>,
 }
 
 /// What a transformer step measures besides its losses, still on the device.
@@ -186,9 +188,9 @@ impl<O: Objective> Trainer<O> {
             || t + 1 == boundary
             || t == boundary;
         let evaluation = eval.then(|| self.objective.evaluate(&self.cfg, &model)).flatten();
-        let (val_loss, accuracy) = match evaluation {
-            Some(e) => (Some(e.loss), e.accuracy),
-            None => (None, None),
+        let (val_loss, accuracy, matrix) = match evaluation {
+            Some(e) => (Some(e.loss), e.accuracy, e.matrix),
+            None => (None, None, None),
         };
         let batch_loss = self.objective.loss(&self.cfg, &model, batch);
         let mut grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
@@ -230,6 +232,7 @@ impl<O: Objective> Trainer<O> {
                 .stats
                 .map(|stability| SeqOutput { stability, accuracy }),
             norms,
+            matrix,
         })
     }
 

@@ -113,6 +113,7 @@ impl<M: VectorFamily> Objective for Vectors<M> {
         Some(Evaluation {
             loss: self.loss_of(pred, self.data.val.y.clone()).detach(),
             accuracy: None,
+            matrix: None,
         })
     }
 
