@@ -394,6 +394,11 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
         // checks the two against each other through a whole step, backward and Adam included
         // (measured 6.5e-5 over 6 steps on lavapipe; the README's bound for the two is 1e-3).
         ("task=reverse&model=gpt&w=32&d=2&heads=2&bs=8&n=64&steps=6", 1e-3),
+        // Matrix sensing's factors (E11): a mini-batch walk and plain SGD on F·Gᵀ.
+        (
+            "task=sense&dim=12&pr=2&n=80&bs=40&fk=4&fsym=0&finit=0.5&opt=sgd&lr=0.1&steps=12",
+            1e-4,
+        ),
     ] {
         let (cpu, wgpu) = (losses(link, &backend::cpu()), losses(link, &gpu));
         assert_eq!(cpu.len(), wgpu.len(), "{link}");

@@ -52,6 +52,32 @@ test("norms=1 draws every step's gradient and update norms (#31)", async () => {
   await page.close();
 });
 
+test("matrix sensing (E11) trains its factors and draws the recovery error and M's singular values (#34)", async () => {
+  const link = "?v=1&backend=cpu&task=sense&dim=10&pr=2&noise=0&n=100&bs=100&opt=sgd&lr=0.1&steps=300&fk=4&sweep=finit:0.01,1";
+  const { page, errors } = await open(browser, srv.base, link);
+  const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(await page.isHidden("#fig-sensing"), false, "the sensing figure is shown");
+  assert.ok((await colouredPixels(page, "sensing-canvas")) > 200, "the sensing figure has its lines");
+  assert.equal(await page.isHidden("#planted-knobs"), false, "the sensing knobs are shown");
+  // The JSON export keeps M's singular values at each evaluation: k = 4 of them, largest first,
+  // and the recovery error falls from its start (the validation loss is its square).
+  const runs = JSON.parse(await download(page, "#download-json"));
+  assert.equal(runs.length, 2);
+  for (const r of runs) {
+    const evals = r.steps.filter((s) => s.val_loss !== null);
+    assert.ok(evals.length >= 31, `${evals.length} evaluations`);
+    for (const s of evals) {
+      assert.equal(s.singular_values.length, 10);
+      assert.ok(s.singular_values.every((v, i) => i === 0 || v <= s.singular_values[i - 1]), "largest first");
+      assert.ok(s.singular_values.slice(4).every((v) => v < 1e-4 * s.singular_values[0]), "rank ≤ k = 4");
+    }
+    assert.ok(evals.at(-1).val_loss < 0.1 * evals[0].val_loss, `${evals[0].val_loss} → ${evals.at(-1).val_loss}`);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a
