@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod device;
 pub mod digits;
 pub mod planted;
+pub mod powerlaw;
 pub mod rng;
 pub mod samples;
 pub mod sensing;

@@ -151,6 +151,7 @@ pub enum Lead {
     BestValue,
     Norms,
     Sensing,
+    Scaling,
 }
 
 impl Named for Lead {
@@ -170,6 +171,11 @@ impl Named for Lead {
             Lead::Sensing,
             "sensing",
             "matrix sensing's recovery error and spectrum",
+        ),
+        (
+            Lead::Scaling,
+            "scaling",
+            "the scaling-law fit and the compute frontier",
         ),
     ];
 }

@@ -51,6 +51,7 @@ pub enum Chart {
     Attention,
     Norms,
     Sensing,
+    Scaling,
 }
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -63,7 +64,7 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
      parameters on the right axis.";
 
 impl Chart {
-    pub const ALL: [Chart; 12] = [
+    pub const ALL: [Chart; 13] = [
         Chart::Loss,
         Chart::Sweep,
         Chart::BestValue,
@@ -76,13 +77,15 @@ impl Chart {
         Chart::Attention,
         Chart::Norms,
         Chart::Sensing,
+        Chart::Scaling,
     ];
 
     /// Which side chart presenter and embed mode show beside the loss curves, the first shown
     /// of these: what a sweep or a coordinate check is about before the picture of one run.
-    pub const PRESENTER_ORDER: [Chart; 11] = [
+    pub const PRESENTER_ORDER: [Chart; 12] = [
         Chart::Coord,
         Chart::Sensing,
+        Chart::Scaling,
         Chart::Sweep,
         Chart::Heatmap,
         Chart::SeqStats,
@@ -110,6 +113,7 @@ impl Chart {
             Chart::Attention => "attn",
             Chart::Norms => "gradnorm",
             Chart::Sensing => "sensing",
+            Chart::Scaling => "scaling",
         }
     }
 
@@ -127,7 +131,7 @@ impl Chart {
             Chart::Sweep => (420 * figures.panel_count().max(2) as u32 + 160, 480),
             Chart::Weights => (1300, 500),
             Chart::Attention | Chart::Boundary => (600, 600),
-            Chart::Sensing => (1100, 480),
+            Chart::Sensing | Chart::Scaling => (1100, 480),
             _ => (900, 540),
         }
     }
@@ -147,6 +151,7 @@ impl Chart {
             Chart::Attention => "One attention head's pattern on a validation example",
             Chart::Norms => "Gradient and update norms against step",
             Chart::Sensing => "Recovery error and the singular values of M against step",
+            Chart::Scaling => "Loss against parameters with a fitted scaling law, and against compute",
         }
     }
 }
@@ -162,6 +167,7 @@ pub struct Figures<'a> {
     best: Option<(Vec<BestLine>, &'static Key)>,
     coord: Option<(&'static Key, Vec<Vec<CoordPanel>>)>,
     heatmap: Option<Heatmap>,
+    scaling: Option<plot::Scaling>,
 }
 
 impl<'a> Figures<'a> {
@@ -194,6 +200,11 @@ impl<'a> Figures<'a> {
                 None
             },
             coord: plot::coord_panels(a.runs),
+            scaling: if sweep {
+                plot::scaling(a.runs, metric)
+            } else {
+                None
+            },
             panels,
             series,
             staircase,
@@ -233,12 +244,18 @@ impl<'a> Figures<'a> {
 
     /// The study's main figure: what the page's PNG and SVG buttons save and the CLI's `--svg`
     /// file holds: the coordinate check when there is one, else matrix sensing's figure, else
-    /// the sweep chart, else the heatmap, else the loss curves.
+    /// the scaling fit, else the sweep chart, else the heatmap, else the loss curves.
     pub fn main(&self) -> Chart {
-        [Chart::Coord, Chart::Sensing, Chart::Sweep, Chart::Heatmap]
-            .into_iter()
-            .find(|&c| self.shown(c))
-            .unwrap_or(Chart::Loss)
+        [
+            Chart::Coord,
+            Chart::Sensing,
+            Chart::Scaling,
+            Chart::Sweep,
+            Chart::Heatmap,
+        ]
+        .into_iter()
+        .find(|&c| self.shown(c))
+        .unwrap_or(Chart::Loss)
     }
 
     /// The sweep chart's caption.
@@ -280,6 +297,7 @@ impl<'a> Figures<'a> {
             Chart::Attention => single && first.is_some_and(|r| r.seq_views.is_some()),
             Chart::Norms => plot::has_norms(a.runs),
             Chart::Sensing => plot::has_sensing(a.runs),
+            Chart::Scaling => self.scaling.is_some(),
         }
     }
 
@@ -333,6 +351,7 @@ impl<'a> Figures<'a> {
             }
             Chart::Norms => plot::draw_norms(root, a.runs, cfg.total_steps(), style),
             Chart::Sensing => plot::draw_sensing(root, a.runs, cfg.total_steps(), a.study.view.log_x, style),
+            Chart::Scaling => plot::draw_scaling(root, self.scaling.as_ref().ok_or_else(missing)?, style),
         }
     }
 }

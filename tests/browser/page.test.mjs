@@ -78,6 +78,17 @@ test("matrix sensing (E11) trains its factors and draws the recovery error and M
   await page.close();
 });
 
+test("a size sweep with seeds draws the scaling-law fit and the compute frontier (#34)", async () => {
+  const link = "?v=1&backend=cpu&task=planted&dim=16&pr=16&sv=pow&n=512&bs=128&steps=40&lr=0.01&sweep=r:1,2,4,8;seed:1,2";
+  const { page, errors } = await open(browser, srv.base, link);
+  const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(await page.isHidden("#fig-scaling"), false, "the scaling figure is shown");
+  assert.ok((await colouredPixels(page, "scaling-canvas")) > 300, "the scaling figure has its fit and curves");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a

@@ -1,0 +1,111 @@
+//! Scaling-law fits (docs/EXPERIMENTS.md E14; `data::powerlaw`, `plot::scaling`): on the planted
+//! teacher with power-law singular values σᵢ = 4/i, the rank-r adapters' losses sit on the
+//! Eckart–Young floors, whose own fit is known; the figure fits the trained losses to the same
+//! law, holds the largest size out, and draws the compute frontier; it appears for a size sweep
+//! with seeds only.
+
+use tinytune::data::planted::Teacher;
+use tinytune::data::powerlaw::{self, Floor};
+use tinytune::link::url::parse_strict;
+use tinytune::model::backend;
+use tinytune::plot;
+use tinytune::report::{Chart, Figures, Results};
+use tinytune::train::metrics::Run;
+
+fn sweep(link: &str) -> (tinytune::link::study::Study, Vec<Run>) {
+    let study = parse_strict(link).unwrap();
+    let runs = pollster::block_on(tinytune::train::train_sweep(
+        &study.runs(),
+        &backend::cpu(),
+        50,
+        |_, _| {},
+    ))
+    .unwrap();
+    (study, runs)
+}
+
+fn shown(study: &tinytune::link::study::Study, runs: &[Run]) -> Vec<Chart> {
+    let points = tinytune::page::boundary_points(&study.experiment);
+    Figures::of(Results {
+        study,
+        runs,
+        grid: None,
+        points: &points,
+        planted_sigma: None,
+        before: None,
+    })
+    .shown_charts()
+}
+
+#[test]
+fn the_fit_of_trained_ranks_matches_the_fit_of_their_eckart_young_floors() {
+    let (study, runs) = sweep(
+        "task=planted&dim=32&pr=32&sv=pow&n=4096&bs=256&steps=600&lr=0.003&sweep=r:1,2,4,8,16;seed:1,2",
+    );
+    let s = plot::scaling(&runs, study.view.metric).expect("a rank sweep with seeds is fitted");
+    assert_eq!(s.points.len(), 10);
+    // The floors of σᵢ = 4/i, i ≤ 32, at N = 64·r trainable parameters.
+    let cfg = &study.experiment;
+    let floors: Vec<(f64, f64)> = [1, 2, 4, 8, 16]
+        .iter()
+        .map(|&r| ((r * 64) as f64, Teacher::new(&cfg.planted, 1).floor(Some(r))))
+        .collect();
+    let theory = powerlaw::fit(&floors, Floor::Fitted).unwrap();
+    assert!(
+        (s.all.alpha - theory.alpha).abs() < 0.1,
+        "trained α {} against the floors' {}",
+        s.all.alpha,
+        theory.alpha
+    );
+    let (lo, hi) = s.interval.expect("an interval");
+    assert!(
+        lo <= s.all.alpha + 1e-9 && s.all.alpha <= hi + 1e-9,
+        "{lo}–{hi} around {}",
+        s.all.alpha
+    );
+    // Held out: the largest size, predicted by the fit of the others.
+    let (f, n, measured) = s.held_out.expect("a held-out fit");
+    assert_eq!(n, 1024.0);
+    let mean = s.points.iter().filter(|p| p.0 == n).map(|p| p.1).sum::<f64>() / 2.0;
+    assert!((measured - mean).abs() < 1e-12);
+    assert!(f.at(n) > 0.0 && f.alpha != s.all.alpha);
+    // The compute panel: one curve a run; the frontier falls and ends at the lowest loss.
+    assert_eq!(s.compute.len(), 10);
+    let front = plot::frontier(&s.compute);
+    assert!(front.windows(2).all(|w| w[1].0 >= w[0].0 && w[1].1 < w[0].1));
+    let lowest = s
+        .compute
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|p| p.1))
+        .fold(f64::INFINITY, f64::min);
+    assert_eq!(front.last().unwrap().1, lowest);
+    // C = 6·N·D: a run's first evaluation (step 0) has read one batch of 256 examples.
+    let (n0, c0) = (s.compute[0].0, s.compute[0].1[0].0);
+    assert_eq!(c0, 6.0 * n0 * 256.0);
+    assert!(shown(&study, &runs).contains(&Chart::Scaling));
+    let points = tinytune::page::boundary_points(&study.experiment);
+    let figures = Figures::of(Results {
+        study: &study,
+        runs: &runs,
+        grid: None,
+        points: &points,
+        planted_sigma: None,
+        before: None,
+    });
+    assert_eq!(figures.main(), Chart::Scaling);
+    let svg = tinytune::report::svg(&figures, Chart::Scaling, (1100, 480), "e14").unwrap();
+    assert!(svg.contains("compute frontier") && svg.contains("fit without the largest"));
+}
+
+#[test]
+fn the_figure_asks_for_a_size_sweep_with_seeds() {
+    // A rank sweep without seeds keeps its staircase; a learning-rate sweep with seeds has one size.
+    for link in [
+        "task=planted&dim=16&pr=4&n=256&bs=64&steps=20&sweep=r:1,2,4,8",
+        "task=planted&dim=16&pr=4&n=256&bs=64&steps=20&r=4&sweep=lr:0.001,0.003,0.01,0.03;seed:1,2",
+        "task=planted&dim=16&pr=4&n=256&bs=64&steps=20&sweep=r:1,2,4;seed:1,2",
+    ] {
+        let (study, runs) = sweep(link);
+        assert!(!shown(&study, &runs).contains(&Chart::Scaling), "{link}");
+    }
+}
