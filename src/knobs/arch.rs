@@ -63,11 +63,7 @@ pub enum Family {
 
 impl Named for Family {
     const NAMES: &'static [(Self, &'static str, &'static str)] = &[
-        (
-            Family::Auto,
-            "auto",
-            "auto (MLP; transformer for sequences; factors for sensing)",
-        ),
+        (Family::Auto, "auto", "auto (MLP, GPT or factors by task)"),
         (Family::Mlp, "mlp", "MLP"),
         (Family::Gpt, "gpt", "transformer (GPT)"),
         (Family::Factor, "factor", "factorised matrix (sensing)"),

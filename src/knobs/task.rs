@@ -35,7 +35,7 @@ impl Named for Task {
         (Task::Blobs, "blobs", "Three Gaussian blobs"),
         (Task::Planted, "planted", "Planted-rank teacher (regression)"),
         (Task::Digits, "digits", "Digits 8×8 (UCI)"),
-        (Task::Sense, "sense", "Low-rank matrix sensing (factorised model)"),
+        (Task::Sense, "sense", "Matrix sensing (low rank)"),
         (Task::Copy, "copy", "Copy a sequence (transformer)"),
         (Task::Reverse, "reverse", "Reverse a sequence (transformer)"),
         (Task::Sort, "sort", "Sort a sequence (transformer)"),

@@ -167,16 +167,8 @@ impl Named for Lead {
         (Lead::Attention, "attn", "an attention head and the samples"),
         (Lead::BestValue, "bestlr", "the best value per width"),
         (Lead::Norms, "gradnorm", "the gradient and update norms"),
-        (
-            Lead::Sensing,
-            "sensing",
-            "matrix sensing's recovery error and spectrum",
-        ),
-        (
-            Lead::Scaling,
-            "scaling",
-            "the scaling-law fit and the compute frontier",
-        ),
+        (Lead::Sensing, "sensing", "the recovery error and σ(M)"),
+        (Lead::Scaling, "scaling", "the scaling-law fit"),
     ];
 }
 
