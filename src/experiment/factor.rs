@@ -102,7 +102,10 @@ impl Architecture for Factor {
         if n > MAX_SIDE {
             errs.push(ConfigError::new(
                 &keys::DIM,
-                format!("matrix sensing takes matrices up to {MAX_SIDE}×{MAX_SIDE}: set dim ≤ {MAX_SIDE} (got {n})"),
+                format!(
+                    "matrix sensing takes matrices up to {MAX_SIDE}×{MAX_SIDE}: set {} ≤ {MAX_SIDE} (got {n})",
+                    keys::DIM.name
+                ),
             ));
         }
         if let Some(k) = cfg.sensing.rank
@@ -111,7 +114,8 @@ impl Architecture for Factor {
             errs.push(ConfigError::new(
                 &keys::FK,
                 format!(
-                    "the factors' rank must be between 1 and dim = {n} ({} is full rank), got {k}",
+                    "the factors' rank must be between 1 and {} = {n} ({} is full rank), got {k}",
+                    keys::DIM.name,
                     keys::FK.is(&n.to_string())
                 ),
             ));
