@@ -98,6 +98,21 @@ fn the_fit_of_trained_ranks_matches_the_fit_of_their_eckart_young_floors() {
 }
 
 #[test]
+fn a_sweep_over_the_training_examples_is_fitted_against_the_data() {
+    let (study, runs) = sweep("task=digits&w=16&d=1&bs=64&steps=60&lr=0.01&sweep=n:64,128,256,512;seed:1,2");
+    let s = plot::scaling(&runs, study.view.metric).expect("a data sweep with seeds is fitted");
+    assert_eq!(s.size, plot::ScalingSize::Data);
+    let mut xs: Vec<f64> = s.points.iter().map(|p| p.0).collect();
+    xs.dedup();
+    assert_eq!(xs, [64.0, 128.0, 256.0, 512.0]);
+    // The compute panel still counts the model's parameters: every run has the same N here, so
+    // equal steps are equal compute.
+    let c: Vec<f64> = s.compute.iter().map(|(_, curve)| curve[0].0).collect();
+    assert!(c.windows(2).all(|w| w[0] == w[1]), "{c:?}");
+    assert_eq!(s.compute[0].0, 64.0);
+}
+
+#[test]
 fn the_figure_asks_for_a_size_sweep_with_seeds() {
     // A rank sweep without seeds keeps its staircase; a learning-rate sweep with seeds has one size.
     for link in [

@@ -27,7 +27,7 @@ pub use frame::{CLASS_COLORS, ChartStyle, ramp};
 pub use heatmap::{Cell, Heatmap, draw_heatmap, sweep_heatmap};
 pub use norms::{draw_norms, has_norms};
 pub use quant::draw_weights;
-pub use scaling::{Scaling, draw_scaling, frontier, scaling};
+pub use scaling::{Scaling, Size as ScalingSize, draw_scaling, frontier, scaling};
 pub use sensing::{draw_sensing, has_sensing, recovery_errors};
 pub use sequence::{draw_attention, draw_seq_stats, has_seq_stats};
 pub use spectrum::draw_spectrum;

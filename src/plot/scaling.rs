@@ -1,6 +1,6 @@
-//! The scaling-law figure (docs/EXPERIMENTS.md E14), for a sweep over one knob that sizes the
-//! model (`w`, `d`, `r`, `fk`, …) and the seed. Left: the loss against the parameters that
-//! train (log–log), every seed a dot and their mean ringed, with L = E + A·N^(−α) fitted through
+//! The scaling-law figure (docs/EXPERIMENTS.md E14), for a sweep over the seed and one knob that
+//! sizes the model (`w`, `d`, `r`, `fk`, …) or the data (`n`). Left: the loss against the parameters that
+//! train, or the training examples (log–log), every seed a dot and their mean ringed, with L = E + A·N^(−α) fitted through
 //! all sizes (solid, its α with a 95 % bootstrap interval over the seeds, and α refitted with E = 0
 //! and without the smallest size: the choices move it), and fitted again without the largest size
 //! (dashed) to predict it (the extrapolation check). Right: every run's validation loss against
@@ -18,10 +18,35 @@ use plotters::prelude::*;
 /// extrapolation check.
 pub const MIN_SIZES: usize = 4;
 
+/// What a sweep sizes: the model (the parameters that train, N) or the data (the training
+/// examples, D, when `n` is swept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    Params,
+    Data,
+}
+
+impl Size {
+    fn symbol(self) -> &'static str {
+        match self {
+            Size::Params => "N",
+            Size::Data => "D",
+        }
+    }
+
+    fn axis(self) -> &'static str {
+        match self {
+            Size::Params => "parameters that train N (log)",
+            Size::Data => "training examples D (log)",
+        }
+    }
+}
+
 /// What the figure draws, worked out once per redraw.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Scaling {
-    /// (N, loss) of every run with a finite loss, N = its trainable parameters.
+    pub size: Size,
+    /// (size, loss) of every run with a finite loss.
     pub points: Vec<(f64, f64)>,
     /// The fit through every size, and its α's 95 % bootstrap interval.
     pub all: PowerLaw,
@@ -31,13 +56,13 @@ pub struct Scaling {
     pub alpha_no_smallest: Option<f64>,
     /// The fit without the largest size, and that size's N and mean measured loss.
     pub held_out: Option<(PowerLaw, f64, f64)>,
-    /// Each run's (N, [(C, validation loss)]) for the compute panel.
+    /// Each run's (size, [(C, validation loss)]) for the compute panel.
     pub compute: Vec<(f64, Vec<(f64, f64)>)>,
 }
 
 /// The scaling figure of a sweep over the seed and one other knob that gives at least
 /// [`MIN_SIZES`] counts of trainable parameters (a width, a depth, a LoRA rank, the factors'
-/// rank); `None` otherwise. The seeds are asked for: a fit's uncertainty is the spread between
+/// rank), or over the training examples `n` (the loss against data); `None` otherwise. The seeds are asked for: a fit's uncertainty is the spread between
 /// them (a single-seed rank sweep, like `e1`'s staircase, keeps its own figure).
 pub fn scaling(runs: &[Run], metric: SweepMetric) -> Option<Scaling> {
     let first = runs.first()?;
@@ -45,11 +70,19 @@ pub fn scaling(runs: &[Run], metric: SweepMetric) -> Option<Scaling> {
     if first.swept().len() != 1 || !seeded {
         return None;
     }
-    let n_of = |r: &Run| r.config.trainable_params() as f64;
+    let size = if *first.swept()[0] == crate::keys::N {
+        Size::Data
+    } else {
+        Size::Params
+    };
+    let x_of = |r: &Run| match size {
+        Size::Params => r.config.trainable_params() as f64,
+        Size::Data => r.config.points as f64,
+    };
     let points: Vec<(f64, f64)> = runs
         .iter()
         .filter(|r| !r.diverged)
-        .filter_map(|r| Some((n_of(r), f64::from(r.sweep_loss(metric)?))))
+        .filter_map(|r| Some((x_of(r), f64::from(r.sweep_loss(metric)?))))
         .filter(|p| p.1.is_finite() && p.1 > 0.0)
         .collect();
     let sizes = distinct(&points);
@@ -64,7 +97,7 @@ pub fn scaling(runs: &[Run], metric: SweepMetric) -> Option<Scaling> {
     let compute = runs
         .iter()
         .map(|r| {
-            let n = n_of(r);
+            let n = r.config.trainable_params() as f64;
             let per_step = r.config.tokens_per_step() as f64;
             let curve = r
                 .reports
@@ -72,10 +105,11 @@ pub fn scaling(runs: &[Run], metric: SweepMetric) -> Option<Scaling> {
                 .filter_map(|s| Some((6.0 * n * per_step * (s.step + 1) as f64, f64::from(s.val_loss?))))
                 .filter(|p| p.1.is_finite() && p.1 > 0.0)
                 .collect();
-            (n, curve)
+            (x_of(r), curve)
         })
         .collect();
     Some(Scaling {
+        size,
         interval: powerlaw::alpha_interval(&points, Floor::Fitted, 1),
         alpha_no_floor: powerlaw::fit(&points, Floor::Zero).map(|f| f.alpha),
         alpha_no_smallest: powerlaw::fit(&without(sizes[0]), Floor::Fitted).map(|f| f.alpha),
@@ -147,7 +181,7 @@ pub fn draw_scaling<DB: DrawingBackend>(
         &left,
         (n_lo..n_hi).log_scale(),
         (lo..hi).log_scale(),
-        ("parameters that train N (log)", "final validation loss (log)"),
+        (s.size.axis(), "final validation loss (log)"),
         (&sparse_count, &|v| format_loss(*v)),
         style,
     )?;
@@ -182,6 +216,7 @@ pub fn draw_scaling<DB: DrawingBackend>(
         })
     };
     let red = RGBColor(214, 39, 40);
+    let x = s.size.symbol();
     let interval = s
         .interval
         .map_or(String::new(), |(a, b)| format!(" (95 %: {a:.2}–{b:.2})"));
@@ -192,7 +227,7 @@ pub fn draw_scaling<DB: DrawingBackend>(
         ))
         .map_err(draw_err)?
         .label(format!(
-            "L = E + A·N^−α: α = {:.2}{interval}, E = {}, A = {:.3}",
+            "L = E + A·{x}^−α: α = {:.2}{interval}, E = {}, A = {:.3}",
             s.all.alpha,
             format_loss(s.all.e),
             s.all.a
@@ -275,7 +310,7 @@ fn draw_compute<DB: DrawingBackend>(
                 .map_err(draw_err)?;
             if first {
                 drawn
-                    .label(format!("N = {n:.0}"))
+                    .label(format!("{} = {n:.0}", s.size.symbol()))
                     .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2)));
                 first = false;
             }
