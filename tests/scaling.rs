@@ -57,7 +57,7 @@ fn the_fit_of_trained_ranks_matches_the_fit_of_their_eckart_young_floors() {
         s.all.alpha,
         theory.alpha
     );
-    let (lo, hi) = s.interval.expect("an interval");
+    let (lo, hi) = s.interval().expect("an interval");
     assert!(
         lo <= s.all.alpha + 1e-9 && s.all.alpha <= hi + 1e-9,
         "{lo}–{hi} around {}",

@@ -85,12 +85,14 @@ pub fn fit(points: &[(f64, f64)], floor: Floor) -> Option<PowerLaw> {
     let cost = |alpha: f64| linear_part(&points, alpha, floor).map_or(f64::INFINITY, |(_, s)| s);
     // A scan on a log grid finds the basin; golden sections refine it.
     let (lo, hi) = (ALPHA_RANGE.0.ln(), ALPHA_RANGE.1.ln());
-    let grid = 200;
+    // 60 steps of ×1.09 over the range, then 40 golden sections (the bracket shrinks 1e-8×):
+    // the page fits on every view of a sweep, so the search is kept short.
+    let grid = 60;
     let at = |i: usize| (lo + (hi - lo) * i as f64 / grid as f64).exp();
     let best = (0..=grid).min_by(|&i, &j| cost(at(i)).total_cmp(&cost(at(j))))?;
     let (mut a, mut b) = (at(best.saturating_sub(1)), at((best + 1).min(grid)));
     let g = (5f64.sqrt() - 1.0) / 2.0;
-    for _ in 0..80 {
+    for _ in 0..40 {
         let (c, d) = (b - g * (b - a), a + g * (b - a));
         if cost(c) < cost(d) {
             b = d;

@@ -48,9 +48,8 @@ pub struct Scaling {
     pub size: Size,
     /// (size, loss) of every run with a finite loss.
     pub points: Vec<(f64, f64)>,
-    /// The fit through every size, and its α's 95 % bootstrap interval.
+    /// The fit through every size.
     pub all: PowerLaw,
-    pub interval: Option<(f64, f64)>,
     /// α refitted with E held at 0, and without the smallest size.
     pub alpha_no_floor: Option<f64>,
     pub alpha_no_smallest: Option<f64>,
@@ -110,7 +109,6 @@ pub fn scaling(runs: &[Run], metric: SweepMetric) -> Option<Scaling> {
         .collect();
     Some(Scaling {
         size,
-        interval: powerlaw::alpha_interval(&points, Floor::Fitted, 1),
         alpha_no_floor: powerlaw::fit(&points, Floor::Zero).map(|f| f.alpha),
         alpha_no_smallest: powerlaw::fit(&without(sizes[0]), Floor::Fitted).map(|f| f.alpha),
         all,
@@ -118,6 +116,14 @@ pub fn scaling(runs: &[Run], metric: SweepMetric) -> Option<Scaling> {
         compute,
         points,
     })
+}
+
+impl Scaling {
+    /// The fit's α's 95 % bootstrap interval over the seeds: 200 fits, so worked out when the
+    /// figure is drawn, not each time the page's view asks whether it is shown.
+    pub fn interval(&self) -> Option<(f64, f64)> {
+        powerlaw::alpha_interval(&self.points, Floor::Fitted, 1)
+    }
 }
 
 fn distinct(points: &[(f64, f64)]) -> Vec<f64> {
@@ -218,7 +224,7 @@ pub fn draw_scaling<DB: DrawingBackend>(
     let red = RGBColor(214, 39, 40);
     let x = s.size.symbol();
     let interval = s
-        .interval
+        .interval()
         .map_or(String::new(), |(a, b)| format!(" (95 %: {a:.2}–{b:.2})"));
     chart
         .draw_series(LineSeries::new(
