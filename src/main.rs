@@ -349,6 +349,8 @@ fn run(cli: Cli) -> ExitCode {
         }
     } else if cfg.coord > 0 {
         export::to_coord_csv(&runs)
+    } else if runs.iter().any(|r| r.pruned().is_some()) {
+        export::to_prune_csv(&runs)
     } else {
         export::to_csv(&runs)
     };

@@ -218,6 +218,15 @@ fn every_message_kind_crosses_with_its_extremes() {
             }),
             norms: Some(tinytune::train::metrics::Norms { grad: x, update: x }),
             singular: Some(vec![x; 2]),
+            prune: Some(tinytune::train::prune::Pruned {
+                levels: vec![0.0, 0.5],
+                curves: vec![(tinytune::knobs::prune::Method::Dare, vec![x, 2.0 * x])],
+                layers: vec![tinytune::train::prune::PrunedLayer {
+                    name: "hidden.0".into(),
+                    size: 64,
+                    kept: vec![1.0, x],
+                }],
+            }),
         })
         .collect();
     let frame = FromWorker::Page(Box::new(Msg::Frame(FrameReport {

@@ -100,6 +100,7 @@ fn report(step: usize, loss: f32) -> StepReport {
         seq: None,
         norms: None,
         singular: None,
+        prune: None,
     }
 }
 

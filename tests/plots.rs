@@ -31,6 +31,7 @@ fn run_with(losses: &[f32]) -> Run {
         seq: None,
         norms: None,
         singular: None,
+        prune: None,
     }));
     run
 }

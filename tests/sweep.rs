@@ -160,6 +160,7 @@ fn a_finite_blow_up_counts_as_divergence() {
         seq: None,
         norms: None,
         singular: None,
+        prune: None,
     };
     run.extend([r(0, 0.7), r(1, 3.0), r(2, 8.0), r(3, 0.5)]);
     assert!(run.diverged);
@@ -183,6 +184,7 @@ fn divergence_is_measured_against_each_phases_start() {
         seq: None,
         norms: None,
         singular: None,
+        prune: None,
     };
     let calm = [
         r(0, 0.7, Some(0.7)),
@@ -395,6 +397,7 @@ fn a_batched_readback_goes_back_to_its_runs_even_when_one_diverges_mid_share() {
         seq: None,
         norms: None,
         singular: None,
+        prune: None,
     };
     let mut runs = vec![
         metrics::Run::new(ExperimentConfig::default()),

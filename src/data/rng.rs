@@ -73,4 +73,6 @@ pub mod streams {
     pub const SEQ_SPLIT: u64 = 8;
     /// The char LM's end-of-run sample (its Gumbel noise).
     pub const SAMPLE: u64 = 9;
+    /// Pruning's random masks and DARE's drops, one draw per weight.
+    pub const PRUNE: u64 = 10;
 }

@@ -17,8 +17,8 @@ pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
     &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
     &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &FK, &FINIT, &FSYM, &BITS, &QFMT,
-    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN,
-    &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG,
+    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS,
+    &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG,
     &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
@@ -684,6 +684,10 @@ pub static QEMB: Key = Key::new("qemb", "Quantize embedding", "embedding quantiz
     .sweep()
     .unused(|c| float(c).or_else(|| (!c.is_transformer()).then_some("only the transformer has a token embedding")))
     .help("transformer: round the token embedding too (one scale per token under per-channel granularity); off keeps it float");
+
+pub static PRUNE: Key = Key::new("prune", "Prune at the end", "pruning", Quant, exp!(flag prune))
+    .sweep()
+    .help("score the trained model pruned to sparsity 0–0.99 by magnitude (global, per layer), at random, and its fine-tuned Δ by DARE, drops and magnitude");
 
 pub static COORD: Key = Key::new(
     "coord",

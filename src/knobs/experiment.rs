@@ -60,6 +60,10 @@ pub struct ExperimentConfig {
     pub mup: crate::knobs::mup::MupConfig,
     /// Weight quantization: bits, format, scale granularity, clipping and mode.
     pub quant: crate::knobs::quant::QuantConfig,
+    /// Score the trained model pruned at every sparsity by every method at the end
+    /// (`knobs::prune`).
+    #[serde(default)]
+    pub prune: bool,
 }
 
 impl Default for ExperimentConfig {
@@ -95,6 +99,7 @@ impl Default for ExperimentConfig {
             seq: crate::knobs::sequence::SeqConfig::default(),
             mup: crate::knobs::mup::MupConfig::default(),
             quant: crate::knobs::quant::QuantConfig::default(),
+            prune: false,
         }
     }
 }

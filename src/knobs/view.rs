@@ -152,6 +152,7 @@ pub enum Lead {
     Norms,
     Sensing,
     Scaling,
+    Pruning,
 }
 
 impl Named for Lead {
@@ -169,6 +170,7 @@ impl Named for Lead {
         (Lead::Norms, "gradnorm", "the gradient and update norms"),
         (Lead::Sensing, "sensing", "the recovery error and σ(M)"),
         (Lead::Scaling, "scaling", "the scaling-law fit"),
+        (Lead::Pruning, "pruning", "loss against the weights kept"),
     ];
 }
 

@@ -12,6 +12,7 @@ pub mod init;
 pub mod lora;
 pub mod mlp;
 pub mod norm;
+pub mod prune;
 pub mod quant;
 pub mod stacked;
 pub mod trace;

@@ -186,6 +186,45 @@ pub fn to_coord_csv(runs: &[Run]) -> String {
     csv_text(rows)
 }
 
+/// Pruning (`prune`): one row per run, method and sparsity with the pruned model's validation
+/// loss, then one per run, layer and sparsity with the share of the layer's weights global
+/// magnitude pruning keeps (`method` = `kept:` and the layer's name, its weight count in
+/// `weights`).
+pub fn to_prune_csv(runs: &[Run]) -> String {
+    use crate::vocab::Named;
+    let mut header = knob_header(runs);
+    header.extend(strings(["method", "sparsity", "val_loss", "weights"]));
+    let mut rows = vec![header];
+    for (i, run) in runs.iter().enumerate() {
+        let Some(p) = run.pruned() else { continue };
+        for (m, losses) in &p.curves {
+            for (level, loss) in p.levels.iter().zip(losses) {
+                let mut row = knob_row(i, run);
+                row.extend([
+                    m.key().to_string(),
+                    level.to_string(),
+                    cell(Some(*loss)),
+                    String::new(),
+                ]);
+                rows.push(row);
+            }
+        }
+        for l in &p.layers {
+            for (level, kept) in p.levels.iter().zip(&l.kept) {
+                let mut row = knob_row(i, run);
+                row.extend([
+                    format!("kept:{}", l.name),
+                    level.to_string(),
+                    kept.to_string(),
+                    l.size.to_string(),
+                ]);
+                rows.push(row);
+            }
+        }
+    }
+    csv_text(rows)
+}
+
 /// JSON of all runs: each run's link (its full config), swept values, status, summary and every
 /// step. Non-finite losses are written as `null`.
 pub fn to_json(runs: &[Run]) -> String {
@@ -224,6 +263,16 @@ pub fn to_json(runs: &[Run]) -> String {
                 // PTQ's validation loss with the weights rounded (null for a run that does not
                 // round them after training).
                 "quant_val_loss": num(r.quant_val_loss()),
+                // Pruning: each method's validation loss at each sparsity, and each layer's
+                // share kept by global magnitude pruning (null for a run that does not prune).
+                "pruning": r.pruned().map_or(Value::Null, |p| json!({
+                    "sparsity": p.levels,
+                    "val_loss": p.curves.iter().map(|(m, c)| {
+                        use crate::vocab::Named;
+                        (m.key().to_string(), json!(c.iter().map(|&v| num(Some(v))).collect::<Vec<_>>()))
+                    }).collect::<serde_json::Map<String, Value>>(),
+                    "kept": p.layers.iter().map(|l| (l.name.clone(), json!(l.kept))).collect::<serde_json::Map<String, Value>>(),
+                })),
                 "steps": steps, // not a link key: the export's field of reports
             })
         })

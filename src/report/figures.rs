@@ -52,6 +52,7 @@ pub enum Chart {
     Norms,
     Sensing,
     Scaling,
+    Pruning,
 }
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -64,7 +65,7 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
      parameters on the right axis.";
 
 impl Chart {
-    pub const ALL: [Chart; 13] = [
+    pub const ALL: [Chart; 14] = [
         Chart::Loss,
         Chart::Sweep,
         Chart::BestValue,
@@ -78,14 +79,16 @@ impl Chart {
         Chart::Norms,
         Chart::Sensing,
         Chart::Scaling,
+        Chart::Pruning,
     ];
 
     /// Which side chart presenter and embed mode show beside the loss curves, the first shown
     /// of these: what a sweep or a coordinate check is about before the picture of one run.
-    pub const PRESENTER_ORDER: [Chart; 12] = [
+    pub const PRESENTER_ORDER: [Chart; 13] = [
         Chart::Coord,
         Chart::Sensing,
         Chart::Scaling,
+        Chart::Pruning,
         Chart::Sweep,
         Chart::Heatmap,
         Chart::SeqStats,
@@ -114,6 +117,7 @@ impl Chart {
             Chart::Norms => "gradnorm",
             Chart::Sensing => "sensing",
             Chart::Scaling => "scaling",
+            Chart::Pruning => "pruning",
         }
     }
 
@@ -131,7 +135,7 @@ impl Chart {
             Chart::Sweep => (420 * figures.panel_count().max(2) as u32 + 160, 480),
             Chart::Weights => (1300, 500),
             Chart::Attention | Chart::Boundary => (600, 600),
-            Chart::Sensing | Chart::Scaling => (1100, 480),
+            Chart::Sensing | Chart::Scaling | Chart::Pruning => (1100, 480),
             _ => (900, 540),
         }
     }
@@ -152,6 +156,7 @@ impl Chart {
             Chart::Norms => "Gradient and update norms against step",
             Chart::Sensing => "Recovery error and the singular values of M against step",
             Chart::Scaling => "Loss against parameters with a fitted scaling law, and against compute",
+            Chart::Pruning => "Validation loss against the share of weights kept, by pruning method",
         }
     }
 }
@@ -244,12 +249,13 @@ impl<'a> Figures<'a> {
 
     /// The study's main figure: what the page's PNG and SVG buttons save and the CLI's `--svg`
     /// file holds: the coordinate check when there is one, else matrix sensing's figure, else
-    /// the scaling fit, else the sweep chart, else the heatmap, else the loss curves.
+    /// the scaling fit, else pruning's curves, else the sweep chart, else the heatmap, else the loss curves.
     pub fn main(&self) -> Chart {
         [
             Chart::Coord,
             Chart::Sensing,
             Chart::Scaling,
+            Chart::Pruning,
             Chart::Sweep,
             Chart::Heatmap,
         ]
@@ -298,6 +304,7 @@ impl<'a> Figures<'a> {
             Chart::Norms => plot::has_norms(a.runs),
             Chart::Sensing => plot::has_sensing(a.runs),
             Chart::Scaling => self.scaling.is_some(),
+            Chart::Pruning => plot::has_pruning(a.runs),
         }
     }
 
@@ -352,6 +359,7 @@ impl<'a> Figures<'a> {
             Chart::Norms => plot::draw_norms(root, a.runs, cfg.total_steps(), style),
             Chart::Sensing => plot::draw_sensing(root, a.runs, cfg.total_steps(), a.study.view.log_x, style),
             Chart::Scaling => plot::draw_scaling(root, self.scaling.as_ref().ok_or_else(missing)?, style),
+            Chart::Pruning => plot::draw_pruning(root, a.runs, style),
         }
     }
 }

@@ -23,6 +23,14 @@ pub struct Adaptation {
     base_weights: Vec<Tensor<2>>,
 }
 
+impl Adaptation {
+    /// Each linear layer's weight when the adaptation began, in `Family::linears` order: what
+    /// the fine-tuned change Δ is measured from.
+    pub fn base_weights(&self) -> &[Tensor<2>] {
+        &self.base_weights
+    }
+}
+
 /// Begins the adaptation of `model` at step `start`: the adapters of `cfg.lora` attached to the
 /// (already QLoRA-rounded, where asked) base, every other parameter frozen; rank 0 trains all.
 pub fn begin<M: Family>(model: M, cfg: &ExperimentConfig, start: usize) -> (M, Adaptation) {

@@ -25,6 +25,9 @@ pub struct StepReport {
     /// Matrix sensing, at evaluation steps: the singular values of the model's M, largest first.
     #[serde(default)]
     pub singular: Option<Vec<f32>>,
+    /// With `prune`, at the last step: every pruning method's validation loss at each sparsity.
+    #[serde(default)]
+    pub prune: Option<super::prune::Pruned>,
 }
 
 /// A step's global norms, read back (`train::norms`).
@@ -54,18 +57,20 @@ pub struct SeqStats {
     pub val_acc: Option<f32>,
 }
 
-/// What one step queued, as `read_reports` unpacks it: its index, whether it has a validation and
-/// a PTQ loss, its coordinate check's length, its transformer statistics (their length, with
-/// accuracy or not), whether it has norms, and its matrix's side.
-type Queued = (
-    usize,
-    bool,
-    bool,
-    Option<usize>,
-    Option<(usize, bool)>,
-    bool,
-    Option<usize>,
-);
+/// What one step queued, as `read_reports` unpacks it.
+struct Queued {
+    step: usize,
+    val: bool,
+    quant: bool,
+    /// The coordinate check's length.
+    coord: Option<usize>,
+    /// The transformer statistics' length, and whether accuracies follow.
+    seq: Option<(usize, bool)>,
+    norms: bool,
+    /// Matrix sensing: M's side.
+    side: Option<usize>,
+    prune: Option<super::prune::PruneShape>,
+}
 
 /// Reads the losses of `outputs` and any `extra` tensors with ONE async transfer: every scalar and
 /// extra is concatenated on the device first. Returns the reports and each extra's values.
@@ -79,17 +84,19 @@ pub async fn read_reports(
     let mut shape: Vec<Queued> = Vec::with_capacity(n_train);
     let (mut vals, mut quants, mut coords, mut seqs) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for o in outputs {
-        shape.push((
-            o.step,
-            o.val_loss.is_some(),
-            o.quant_loss.is_some(),
-            o.coord.as_ref().map(|c| c.dims()[0]),
-            o.seq
+        shape.push(Queued {
+            step: o.step,
+            val: o.val_loss.is_some(),
+            quant: o.quant_loss.is_some(),
+            coord: o.coord.as_ref().map(|c| c.dims()[0]),
+            seq: o
+                .seq
                 .as_ref()
                 .map(|s| (s.stability.dims()[0], s.accuracy.is_some())),
-            o.norms.is_some(),
-            o.matrix.as_ref().map(|m| m.dims()[0].isqrt()),
-        ));
+            norms: o.norms.is_some(),
+            side: o.matrix.as_ref().map(|m| m.dims()[0].isqrt()),
+            prune: o.prune.as_ref().map(super::prune::PruneOutput::shape),
+        });
         parts.push(o.train_loss);
         vals.extend(o.val_loss);
         quants.extend(o.quant_loss);
@@ -100,6 +107,7 @@ pub async fn read_reports(
         }
         seqs.extend(o.norms);
         seqs.extend(o.matrix);
+        seqs.extend(o.prune.into_iter().flat_map(super::prune::PruneOutput::tensors));
     }
     let (n_val, n_quant) = (vals.len(), quants.len());
     parts.extend(vals);
@@ -122,8 +130,8 @@ pub async fn read_reports(
         .try_to_vec::<f32>()
         .map_err(|e| format!("unexpected result data: {e:?}"))?;
 
-    // Same order as queued: train losses, val losses, PTQ losses, coordinate checks, transformer
-    // statistics, extras.
+    // Same order as queued: train losses, val losses, PTQ losses, coordinate checks, each step's
+    // statistics (transformer, norms, matrix, pruning), extras.
     let (train, rest) = flat.split_at(n_train);
     let (val, rest) = rest.split_at(n_val);
     let (quant, mut rest) = rest.split_at(n_quant);
@@ -134,14 +142,12 @@ pub async fn read_reports(
         head.to_vec()
     };
     let mut coords_read = Vec::with_capacity(n_train);
-    for (_, _, _, coord_len, _, _, _) in &shape {
-        coords_read.push(coord_len.map(&mut take));
+    for q in &shape {
+        coords_read.push(q.coord.map(&mut take));
     }
     let mut reports = Vec::with_capacity(n_train);
-    for (((step, hv, hq, _, seq, with_norms, side), &train_loss), coord) in
-        shape.into_iter().zip(train).zip(coords_read)
-    {
-        let seq = seq.map(|(len, with_acc)| {
+    for ((q, &train_loss), coord) in shape.into_iter().zip(train).zip(coords_read) {
+        let seq = q.seq.map(|(len, with_acc)| {
             let s = take(len);
             let acc = if with_acc { take(2) } else { Vec::new() };
             SeqStats {
@@ -153,7 +159,7 @@ pub async fn read_reports(
             }
         });
         // Queued after the step's transformer statistics, in the same part of the readback.
-        let norms = with_norms.then(|| {
+        let norms = q.norms.then(|| {
             let n = take(2);
             Norms {
                 grad: n[0],
@@ -161,20 +167,22 @@ pub async fn read_reports(
             }
         });
         // Queued after the norms; n ≤ 64, so its SVD here takes well under a millisecond.
-        let singular = side.map(|n| {
+        let singular = q.side.map(|n| {
             let m: Vec<f64> = take(n * n).into_iter().map(f64::from).collect();
             let s = crate::data::spectrum::singular_values(&m, n, n);
             s.into_iter().map(|v| v as f32).collect()
         });
+        let prune = q.prune.map(|p| p.read(&mut take));
         reports.push(StepReport {
-            step,
+            step: q.step,
             train_loss,
-            val_loss: if hv { val.next().copied() } else { None },
+            val_loss: if q.val { val.next().copied() } else { None },
             coord,
-            quant_val_loss: if hq { quant.next().copied() } else { None },
+            quant_val_loss: if q.quant { quant.next().copied() } else { None },
             seq,
             norms,
             singular,
+            prune,
         });
     }
     let extras = extra_lens.into_iter().map(take).collect();
@@ -391,6 +399,11 @@ impl Run {
     /// PTQ: the validation loss of the trained model with quantized weights.
     pub fn quant_val_loss(&self) -> Option<f32> {
         self.reports.iter().rev().find_map(|r| r.quant_val_loss)
+    }
+
+    /// Pruning's scores, read at the run's last step.
+    pub fn pruned(&self) -> Option<&super::prune::Pruned> {
+        self.reports.iter().rev().find_map(|r| r.prune.as_ref())
     }
 
     /// The loss a sweep chart shows for this run: under PTQ the quantized model's (the quantity

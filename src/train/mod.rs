@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod multi_adam;
 pub mod norms;
 pub mod objective;
+pub mod prune;
 pub mod schedule;
 pub mod sensing;
 pub mod sequence;

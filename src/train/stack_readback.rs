@@ -85,6 +85,7 @@ impl Queued {
                     seq,
                     norms: None,
                     singular: None,
+                    prune: None,
                 });
             }
         }

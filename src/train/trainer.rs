@@ -1,9 +1,9 @@
 //! The trainer, once for every model family: it validates the experiment, builds the family's
 //! model and data (`Objective::setup`), and owns the phases (pre-training, then adaptation: LoRA
 //! or full fine-tuning, on a QLoRA-rounded base when asked), the evaluation rule, the optimizer
-//! groups (μP's and LoRA+'s rates), the coordinate check and PTQ's end-of-run loss. `step()`
-//! only queues work and returns tensors; nothing here reads values back (that is
-//! `metrics::read_reports`, the one async GPU→CPU sync). The composition order of the knobs
+//! groups (μP's and LoRA+'s rates), the coordinate check and the end-of-run losses of PTQ and
+//! pruning. `step()` only queues work and returns tensors; nothing here reads values back (that
+//! is `metrics::read_reports`, the one async GPU→CPU sync). The composition order of the knobs
 //! lives here only: init → (μP scales) → (QAT) → optimizer groups → (QLoRA base) → (LoRA).
 
 use burn::optim::GradientsParams;
@@ -38,6 +38,8 @@ pub struct StepOutput {
     pub norms: Option<Tensor<1>>,
     /// Matrix sensing, at evaluation steps: the model's M, [n·n] row-major.
     pub matrix: Option<Tensor<1>>,
+    /// With `prune`, at the last step: the trained model cut every way, scored.
+    pub prune: Option<super::prune::PruneOutput>,
 }
 
 /// What a transformer step measures besides its losses, still on the device.
@@ -220,6 +222,13 @@ impl<O: Objective> Trainer<O> {
                 self.objective.quantized_loss(&self.cfg, &model, q, native)
             })
             .flatten();
+        // Pruning: the trained model cut at every sparsity by every method, scored once at the end.
+        let prune = (self.cfg.prune && t + 1 == self.cfg.total_steps())
+            .then(|| {
+                let base = self.adaptation.as_ref().map(Adaptation::base_weights);
+                super::prune::PruneOutput::queue(&self.objective, &self.cfg, &model, base)
+            })
+            .flatten();
         self.model = Some(model);
         self.step += 1;
         Some(StepOutput {
@@ -233,6 +242,7 @@ impl<O: Objective> Trainer<O> {
                 .map(|stability| SeqOutput { stability, accuracy }),
             norms,
             matrix,
+            prune,
         })
     }
 

@@ -1,0 +1,90 @@
+//! Pruning at the end of a run (docs/EXPERIMENTS.md E13; link key `prune`): the trained model's
+//! linear weights cut to each sparsity of [`LEVELS`] by every [`Method`] and scored on the
+//! validation examples, the way PTQ scores a rounded copy. Applying it is `model::prune`.
+
+use crate::vocab::Named;
+
+/// The fractions of the weights (or of the fine-tuned change Δ) removed, ascending. One run
+/// scores all of them, so a sweep over seeds gives every curve: the cut is post hoc and the
+/// same trained model underlies each point, as in the papers' one-shot figures. 0 is the model
+/// as trained; 0.99 keeps one weight in a hundred.
+pub const LEVELS: [f32; 8] = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99];
+
+/// How the weights to remove are chosen. The first three act on the weights; the last three on
+/// Δ = θ_ft − θ_base, the change the adaptation phase made (they need one: `r=0` with a
+/// pre-training phase, or LoRA, whose merged change is Δ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Method {
+    /// Magnitude pruning with one threshold over every layer (Han et al. 2015; the lottery
+    /// ticket's "global" variant): a layer of small weights can lose most of them.
+    Global,
+    /// Magnitude pruning of each layer to the same sparsity.
+    Layer,
+    /// Each weight removed independently with probability p (no rescale): the baseline a
+    /// criterion must beat.
+    Random,
+    /// DARE (Yu et al. 2023): each entry of Δ dropped with probability p and the rest scaled
+    /// by 1/(1 − p), which keeps Δ's expectation.
+    Dare,
+    /// The same drops without the rescale: what the 1/(1 − p) buys.
+    Drop,
+    /// Magnitude pruning of Δ with one threshold over every layer: the largest changes kept.
+    Delta,
+}
+
+impl Named for Method {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Method::Global, "global", "magnitude, global"),
+        (Method::Layer, "layer", "magnitude, per layer"),
+        (Method::Random, "random", "random"),
+        (Method::Dare, "dare", "DARE on Δ (rescaled)"),
+        (Method::Drop, "drop", "Δ dropped, no rescale"),
+        (Method::Delta, "delta", "magnitude of Δ"),
+    ];
+}
+
+impl Method {
+    /// The methods on the weights, scored for every run that prunes.
+    pub const WEIGHTS: [Method; 3] = [Method::Global, Method::Layer, Method::Random];
+    /// The methods on Δ, scored when the run has an adaptation phase.
+    pub const DELTA: [Method; 3] = [Method::Dare, Method::Drop, Method::Delta];
+
+    /// Whether it acts on Δ rather than on the weights.
+    pub fn on_delta(self) -> bool {
+        Self::DELTA.contains(&self)
+    }
+
+    /// The human label.
+    pub fn label(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(m, _, _)| *m == self)
+            .map_or("?", |(_, _, l)| l)
+    }
+}
+
+/// Entries kept of `n` at sparsity `p`: ⌊(1 − p)·n⌉, the count a magnitude threshold aims at.
+pub fn kept(n: usize, p: f32) -> usize {
+    ((1.0 - f64::from(p)) * n as f64).round() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_ascend_from_the_trained_model() {
+        assert_eq!(LEVELS[0], 0.0);
+        assert!(LEVELS.windows(2).all(|w| w[0] < w[1]));
+        assert!(*LEVELS.last().unwrap() < 1.0);
+        assert_eq!(kept(1000, 0.99), 10);
+        assert_eq!(kept(7, 0.5), 4);
+    }
+
+    #[test]
+    fn methods_split_into_weights_and_delta() {
+        assert!(Method::WEIGHTS.iter().all(|m| !m.on_delta()));
+        assert!(Method::DELTA.iter().all(|m| m.on_delta()));
+        assert_eq!(Method::NAMES.len(), Method::WEIGHTS.len() + Method::DELTA.len());
+    }
+}

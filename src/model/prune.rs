@@ -1,0 +1,246 @@
+//! Pruning applied (docs/EXPERIMENTS.md E13): copies of a trained model with its linear layers'
+//! weights — or the change Δ its adaptation made to them — cut to each sparsity of
+//! `knobs::prune::LEVELS` by each `knobs::prune::Method`. Biases, norms and embeddings stay, as
+//! in the papers (they are a small share and pruning them breaks little but says nothing).
+//!
+//! Everything is queued on the device, nothing read back: a magnitude threshold is found by
+//! bisection on counts (`thresholds`) rather than by sorting, whose CubeCL kernel reads back and
+//! would panic on WebGPU. The random draws come from the run's seeded `PRUNE` stream on the CPU,
+//! one per weight, shared by every level, so a weight dropped at p is dropped at every larger p
+//! (the curves are nested, as a ticket's masks are).
+
+use std::collections::HashMap;
+
+use burn::module::{ModuleMapper, Param, ParamId};
+use burn::prelude::*;
+
+use crate::data::Rng;
+use crate::knobs::prune::{LEVELS, Method, kept};
+use crate::model::Family;
+
+/// Halvings of the threshold's interval: 2⁻³² of the largest magnitude, below float32's
+/// resolution of every threshold that keeps a weight of a typical layer, so the count kept is
+/// exact but for ties.
+const BISECTIONS: usize = 32;
+
+/// For each count of `keep`, the smallest t with at most that many entries of `a` (≥ 0, [n])
+/// above it: the magnitude threshold that keeps the `keep[j]` largest entries. [keep.len()].
+pub fn thresholds(a: Tensor<1>, keep: &[usize]) -> Tensor<1> {
+    let device = a.device();
+    let (n, l) = (a.dims()[0], keep.len());
+    let counts: Vec<f32> = keep.iter().map(|&k| k as f32).collect();
+    let target = Tensor::<1>::from_data(TensorData::new(counts, [l]), &device);
+    let column = a.clone().reshape([n, 1]).expand([n, l]);
+    // Invariant: more than keep[j] entries above lo[j] (or lo[j] = 0), at most keep[j] above hi[j].
+    let mut lo = Tensor::<1>::zeros([l], &device);
+    let mut hi = a.max().repeat_dim(0, l);
+    for _ in 0..BISECTIONS {
+        let mid = (lo.clone() + hi.clone()) / 2.0;
+        // [n, l]: entry i above level j's midpoint, counted down the column.
+        let above = column
+            .clone()
+            .greater(mid.clone().reshape([1, l]).expand([n, l]))
+            .float()
+            .sum_dim(0)
+            .reshape([l]);
+        let too_many = above.greater(target.clone());
+        lo = lo.mask_where(too_many.clone(), mid.clone());
+        hi = hi.mask_where(too_many.bool_not(), mid);
+    }
+    hi
+}
+
+/// One uniform draw in [0, 1) per weight of each layer, from the run's `PRUNE` stream, as
+/// tensors shaped like the weights.
+fn uniform_draws(shapes: &[[usize; 2]], seed: u64, device: &Device) -> Vec<Tensor<2>> {
+    let mut rng = Rng::stream(seed, crate::data::streams::PRUNE);
+    shapes
+        .iter()
+        .map(|&[r, c]| {
+            let u: Vec<f32> = (0..r * c).map(|_| rng.uniform() as f32).collect();
+            Tensor::<2>::from_data(TensorData::new(u, [r, c]), device)
+        })
+        .collect()
+}
+
+/// Replaces each listed weight by its new value; every other tensor passes unchanged.
+struct Replacing {
+    by_id: HashMap<ParamId, Tensor<2>>,
+}
+
+impl ModuleMapper for Replacing {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let Some(w) = self.by_id.get(&param.id).cloned() else {
+            return param;
+        };
+        // Only linear weights are listed, so D = 2 (checked by the reshape's element count).
+        param.map(|old| {
+            let dims = old.dims();
+            w.reshape(dims).detach()
+        })
+    }
+}
+
+/// A trained model ready to be cut: its linear weights, their change Δ since the adaptation
+/// began (when it did), the draws and every threshold, queued once.
+pub struct Pruner<M: Family> {
+    /// LoRA merged, so a LoRA layer's weight is the one cut.
+    model: M,
+    ids: Vec<ParamId>,
+    /// Each linear layer's weight, [in, out].
+    weights: Vec<Tensor<2>>,
+    /// Each layer's weight when the adaptation began, and Δ = W − W_base.
+    delta: Option<(Vec<Tensor<2>>, Vec<Tensor<2>>)>,
+    draws: Vec<Tensor<2>>,
+    /// Magnitude thresholds at every level: over all layers' |W|, each layer's |W|, and all
+    /// layers' |Δ|; each [levels].
+    global: Tensor<1>,
+    per_layer: Vec<Tensor<1>>,
+    delta_global: Option<Tensor<1>>,
+}
+
+impl<M: Family> Pruner<M> {
+    /// `base`: every linear layer's weight when the adaptation phase began (forward order, as
+    /// `Family::linears` lists them); `None` for a run without one (no Δ methods then).
+    pub fn new(model: &M, base: Option<&[Tensor<2>]>, seed: u64) -> Self {
+        let model = model.clone().materialize();
+        let linears = model.linears();
+        let ids: Vec<ParamId> = linears.iter().map(|(_, l)| l.weight.id).collect();
+        let weights: Vec<Tensor<2>> = linears.iter().map(|(_, l)| l.weight.val().detach()).collect();
+        drop(linears);
+        let device = weights.first().map(Tensor::device).unwrap_or_default();
+        let shapes: Vec<[usize; 2]> = weights.iter().map(|w| w.dims()).collect();
+        let delta = base.filter(|b| b.len() == weights.len()).map(|b| {
+            let delta: Vec<Tensor<2>> = weights
+                .iter()
+                .zip(b)
+                .map(|(w, b0)| w.clone() - b0.clone())
+                .collect();
+            (b.to_vec(), delta)
+        });
+        let over_all = |ts: &[Tensor<2>]| {
+            let flat: Vec<Tensor<1>> = ts.iter().map(|t| t.clone().abs().flatten(0, 1)).collect();
+            let a = Tensor::cat(flat, 0);
+            let n = a.dims()[0];
+            thresholds(a, &LEVELS.map(|p| kept(n, p)))
+        };
+        let global = over_all(&weights);
+        let per_layer = weights
+            .iter()
+            .map(|w| over_all(std::slice::from_ref(w)))
+            .collect();
+        let delta_global = delta.as_ref().map(|(_, d)| over_all(d));
+        Self {
+            draws: uniform_draws(&shapes, seed, &device),
+            model,
+            ids,
+            weights,
+            delta,
+            global,
+            per_layer,
+            delta_global,
+        }
+    }
+
+    /// The methods this model can be cut by: the Δ ones only after an adaptation phase.
+    pub fn methods(&self) -> Vec<Method> {
+        let mut m = Method::WEIGHTS.to_vec();
+        if self.delta.is_some() {
+            m.extend(Method::DELTA);
+        }
+        m
+    }
+
+    /// Level `j`'s threshold of a [levels] tensor, as [1, 1] to compare a layer against.
+    fn at(t: &Tensor<1>, j: usize) -> Tensor<2> {
+        t.clone().slice(j..j + 1).reshape([1, 1])
+    }
+
+    /// Each layer's keep mask (1 kept, 0 removed) of the weights or of Δ at level `j`.
+    fn masks(&self, method: Method, j: usize) -> Vec<Tensor<2>> {
+        let p = LEVELS[j];
+        let magnitude = |ts: &[Tensor<2>], t: &dyn Fn(usize) -> Tensor<2>| -> Vec<Tensor<2>> {
+            ts.iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let dims = w.dims();
+                    w.clone().abs().greater(t(i).expand(dims)).float()
+                })
+                .collect()
+        };
+        match method {
+            Method::Global => magnitude(&self.weights, &|_| Self::at(&self.global, j)),
+            Method::Layer => magnitude(&self.weights, &|i| Self::at(&self.per_layer[i], j)),
+            Method::Delta => {
+                let (Some((_, d)), Some(t)) = (&self.delta, &self.delta_global) else {
+                    return Vec::new();
+                };
+                magnitude(d, &|_| Self::at(t, j))
+            }
+            Method::Random | Method::Dare | Method::Drop => self
+                .draws
+                .iter()
+                .map(|u| u.clone().greater_equal_elem(p).float())
+                .collect(),
+        }
+    }
+
+    /// The model cut by `method` at level `j` of `LEVELS`; `None` for a Δ method without Δ.
+    pub fn pruned(&self, method: Method, j: usize) -> Option<M> {
+        if method.on_delta() && self.delta.is_none() {
+            return None;
+        }
+        if LEVELS[j] == 0.0 {
+            return Some(self.model.clone());
+        }
+        let masks = self.masks(method, j);
+        let new: Vec<Tensor<2>> = match (&self.delta, method) {
+            (Some((base, delta)), Method::Dare | Method::Drop | Method::Delta) => {
+                // DARE rescales the survivors by 1/(1 − p): E[mask/(1 − p)] = 1, so Δ's
+                // expectation is kept; plain drops shrink it by (1 − p).
+                let scale = if method == Method::Dare {
+                    1.0 / (1.0 - f64::from(LEVELS[j]))
+                } else {
+                    1.0
+                };
+                base.iter()
+                    .zip(delta)
+                    .zip(masks)
+                    .map(|((b, d), m)| b.clone() + d.clone() * m * scale)
+                    .collect()
+            }
+            _ => self
+                .weights
+                .iter()
+                .zip(masks)
+                .map(|(w, m)| w.clone() * m)
+                .collect(),
+        };
+        let mut mapper = Replacing {
+            by_id: self.ids.iter().cloned().zip(new).collect(),
+        };
+        Some(self.model.clone().map(&mut mapper))
+    }
+
+    /// The fraction of each layer's weights global magnitude pruning keeps at every level,
+    /// layer-major: [layers · levels]. A layer emptied at high sparsity is layer collapse.
+    pub fn densities(&self) -> Tensor<1> {
+        let per_layer: Vec<Tensor<1>> = self
+            .weights
+            .iter()
+            .map(|w| {
+                let [r, c] = w.dims();
+                let l = LEVELS.len();
+                let a = w.clone().abs().reshape([r * c, 1]).expand([r * c, l]);
+                let t = self.global.clone().reshape([1, l]).expand([r * c, l]);
+                a.greater(t).float().mean_dim(0).reshape([l])
+            })
+            .collect();
+        Tensor::cat(per_layer, 0)
+    }
+
+    /// The linear layers' weight counts, in forward order.
+    pub fn layer_sizes(&self) -> Vec<usize> {
+        self.weights.iter().map(|w| w.dims().iter().product()).collect()
+    }
+}
