@@ -267,3 +267,87 @@ fn pruning_trains_each_run_alone_in_a_stack() {
     assert!(tinytune::experiment::stack::refuses(&c).is_some());
     assert!(tinytune::experiment::stack::refuses(&cfg("task=digits&w=16&steps=10")).is_none());
 }
+
+/// The linear weights of a trainer's model now, and their total count.
+fn now(t: &MlpTrainer) -> Vec<Vec<f32>> {
+    weights(t.model())
+}
+
+/// The keep mask global magnitude gives `w` at `keep`, computed on the CPU by sorting.
+fn global_mask(w: &[Vec<f32>], keep: f64) -> Vec<Vec<bool>> {
+    let n: usize = w.iter().map(Vec::len).sum();
+    let all: Vec<f32> = w.iter().flatten().map(|x| x.abs()).collect();
+    let t = kth_largest(&all, kept(n, (1.0 - keep) as f32));
+    w.iter()
+        .map(|l| l.iter().map(|x| x.abs() >= t).collect())
+        .collect()
+}
+
+#[test]
+fn a_sparse_run_cuts_rewinds_and_holds_its_mask() {
+    // Adam's first step moves each weight by at most about lr, so right after the cut the kept
+    // weights sit within lr of where they restarted: step prew's values (a rewound ticket) or
+    // step pat's (fine-tuning); the removed ones are exactly 0 then and at the end.
+    let (lr, k, at) = (0.003f32, 3, 20);
+    let base = format!("task=digits&w=16&d=2&bs=64&steps=40&lr={lr}&seed=2");
+    let mut dense = MlpTrainer::new(&cfg(&base), &backend::cpu()).unwrap();
+    let mut at_k = Vec::new();
+    for t in 0..at {
+        if t == k {
+            at_k = now(&dense);
+        }
+        dense.step();
+    }
+    let at_cut = now(&dense);
+    let mask = global_mask(&at_cut, 0.2);
+    for (from, start) in [("trained", &at_cut), ("rewind", &at_k)] {
+        let link = format!("{base}&pkeep=0.2&pat={at}&pfrom={from}&prew={k}");
+        let mut t = MlpTrainer::new(&cfg(&link), &backend::cpu()).unwrap();
+        for _ in 0..at {
+            t.step();
+        }
+        assert_eq!(now(&t), at_cut, "{from}: the same run until the cut");
+        t.step();
+        let after = now(&t);
+        let mut far = 0;
+        for (i, layer) in after.iter().enumerate() {
+            for (e, &x) in layer.iter().enumerate() {
+                if mask[i][e] {
+                    let moved = (x - start[i][e]).abs();
+                    assert!(
+                        moved <= 1.01 * lr,
+                        "{from}: layer {i} entry {e} moved {moved} from its start"
+                    );
+                    far += usize::from((start[i][e] - at_cut[i][e]).abs() > 3.0 * lr);
+                } else {
+                    assert_eq!(x, 0.0, "{from}: layer {i} entry {e} was cut");
+                }
+            }
+        }
+        // The rewound start is far from the trained one, so the check above can tell them apart.
+        assert_eq!(
+            far > 0,
+            from == "rewind",
+            "{from}: {far} entries far from step {at}"
+        );
+        while t.step().is_some() {}
+        for (layer, m) in now(&t).iter().zip(&mask) {
+            assert!(
+                layer.iter().zip(m).all(|(&x, &kept)| kept || x == 0.0),
+                "{from}: the mask holds"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_sparse_run_refuses_what_it_cannot_do() {
+    let bad = |q: &str| format!("{:?}", parse_strict(q).unwrap_err());
+    assert!(bad("task=digits&steps=50&pkeep=0.1&pat=50").contains("after the last step"));
+    assert!(
+        bad("task=digits&steps=50&pkeep=0.1&pat=10&pfrom=rewind&prew=20")
+            .contains("rewinds to a step before its cut")
+    );
+    assert!(bad("task=digits&steps=50&asteps=50&r=4&pkeep=0.1&pat=10").contains("remove r"));
+    assert!(tinytune::experiment::stack::refuses(&cfg("task=digits&steps=50&pkeep=0.1&pat=10")).is_some());
+}

@@ -45,9 +45,9 @@ pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
     if cfg.quant.enabled() && cfg.quant.mode == QMode::Qat && cfg.lora.rank.adapts() {
         return Some("quantization-aware training with an adaptation phase trains one run at a time");
     }
-    if cfg.prune {
-        // Its end-of-run cuts are per run: 48 scored copies of each model, once.
-        return Some("pruning scores one run at a time");
+    if cfg.prune || cfg.sparse.enabled() {
+        // Its cuts are per run: 48 scored copies of each model at the end, or a mask held.
+        return Some("pruning trains one run at a time");
     }
     if cfg.coord > 0 || cfg.norms {
         return Some("the coordinate check and the norms' record measure one run at a time");

@@ -53,6 +53,7 @@ impl ExperimentConfig {
             self.validate_planted(&mut errs);
         }
         self.validate_quant(&mut errs);
+        self.validate_sparse(&mut errs);
         if sizes_in_range && errs.is_empty() {
             self.validate_costs(&mut errs);
         }
@@ -190,6 +191,47 @@ impl ExperimentConfig {
                     keys::R.name,
                     keys::QMODE.is(QMode::Ptq.key()),
                     QMode::Qat.key()
+                ),
+            ));
+        }
+    }
+
+    /// A sparse run cuts within its one phase, and rewinds to a step before the cut.
+    fn validate_sparse(&self, errs: &mut Vec<ConfigError>) {
+        use crate::knobs::prune::Start;
+        let sp = &self.sparse;
+        if !sp.enabled() {
+            return;
+        }
+        if self.lora.rank.adapts() {
+            errs.push(ConfigError::new(
+                &keys::PKEEP,
+                format!(
+                    "a sparse run trains one phase, not an adaptation: remove {} (or set {})",
+                    keys::R.name,
+                    keys::PKEEP.is("1")
+                ),
+            ));
+        }
+        if sp.at >= self.total_steps() {
+            errs.push(ConfigError::new(
+                &keys::PAT,
+                format!(
+                    "the cut at step {} comes after the last step ({}): choose {} below {}",
+                    sp.at,
+                    self.total_steps(),
+                    keys::PAT.name,
+                    keys::STEPS.name
+                ),
+            ));
+        }
+        if sp.from == Start::Rewind && sp.rewind > sp.at {
+            errs.push(ConfigError::new(
+                &keys::PREW,
+                format!(
+                    "a ticket rewinds to a step before its cut: choose {} at most {}",
+                    keys::PREW.name,
+                    keys::PAT.is(&sp.at.to_string())
                 ),
             ));
         }

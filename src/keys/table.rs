@@ -17,9 +17,9 @@ pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
     &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
     &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &FK, &FINIT, &FSYM, &BITS, &QFMT,
-    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS,
-    &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG,
-    &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW, &PMASK, &COORD, &MODEL,
+    &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &JOBS,
+    &STACK, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -688,6 +688,63 @@ pub static QEMB: Key = Key::new("qemb", "Quantize embedding", "embedding quantiz
 pub static PRUNE: Key = Key::new("prune", "Prune at the end", "pruning", Quant, exp!(flag prune))
     .sweep()
     .help("score the trained model pruned to sparsity 0–0.99 by magnitude (global, per layer), at random, and its fine-tuned Δ by DARE, drops and magnitude");
+
+fn dense(c: &ExperimentConfig) -> Option<&'static str> {
+    (!c.sparse.enabled()).then_some("no weights are cut: set pkeep below 1")
+}
+
+pub static PKEEP: Key = Key::new("pkeep", "Weights kept", "share of weights kept", Quant, exp!(number sparse.keep))
+    .number(0.001, 1.0)
+    .sweep()
+    .sizes()
+    .help("sparse run: the share of the linear weights kept at step pat (1 = no cut); training goes on with the mask held");
+
+pub static PAT: Key = Key::new(
+    "pat",
+    "Cut at step",
+    "step of the cut",
+    Quant,
+    exp!(count sparse.at),
+)
+.count(0, 100_000)
+.sweep()
+.sizes()
+.unused(dense)
+.help("sparse run: the step at which the weights are cut (0 = the initial weights: pruning at init)");
+
+pub static PFROM: Key = Key::new("pfrom", "Kept weights from", "start of the kept weights", Quant, exp!(named sparse.from))
+    .sweep()
+    .unused(dense)
+    .help("sparse run: the kept weights go on from their trained values (fine-tune) or from step prew (rewind: the lottery ticket)");
+
+pub static PREW: Key = Key::new(
+    "prew",
+    "Rewind to step",
+    "rewind step",
+    Quant,
+    exp!(count sparse.rewind),
+)
+.count(0, 100_000)
+.sweep()
+.sizes()
+.unused(|c| {
+    dense(c).or_else(|| {
+        (c.sparse.from != crate::knobs::prune::Start::Rewind)
+            .then_some("the kept weights are not rewound: set pfrom=rewind")
+    })
+})
+.help("sparse run: the step whose weights a rewound ticket restarts from (0 = the initial weights)");
+
+pub static PMASK: Key = Key::new(
+    "pmask",
+    "Cut by",
+    "pruning criterion",
+    Quant,
+    exp!(named sparse.rule),
+)
+.sweep()
+.unused(dense)
+.help("sparse run: which weights survive: global or per-layer magnitude, or random (the control)");
 
 pub static COORD: Key = Key::new(
     "coord",

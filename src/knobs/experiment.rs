@@ -64,6 +64,9 @@ pub struct ExperimentConfig {
     /// (`knobs::prune`).
     #[serde(default)]
     pub prune: bool,
+    /// A sparse run: the weights cut at one step and trained on with the mask held.
+    #[serde(default)]
+    pub sparse: crate::knobs::prune::SparseConfig,
 }
 
 impl Default for ExperimentConfig {
@@ -100,6 +103,7 @@ impl Default for ExperimentConfig {
             mup: crate::knobs::mup::MupConfig::default(),
             quant: crate::knobs::quant::QuantConfig::default(),
             prune: false,
+            sparse: crate::knobs::prune::SparseConfig::default(),
         }
     }
 }

@@ -63,6 +63,95 @@ impl Method {
     }
 }
 
+/// Which weights survive the cut of a sparse run (link key `pmask`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Criterion {
+    /// The largest magnitudes, one threshold over every layer.
+    #[default]
+    Global,
+    /// The largest magnitudes of each layer, every layer to the same share.
+    Layer,
+    /// A random share: the control a criterion must beat.
+    Random,
+}
+
+impl Named for Criterion {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Criterion::Global, "global", "magnitude, global"),
+        (Criterion::Layer, "layer", "magnitude, per layer"),
+        (Criterion::Random, "random", "random"),
+    ];
+}
+
+impl Criterion {
+    /// The end-of-run method that cuts the same way.
+    pub fn method(self) -> Method {
+        match self {
+            Criterion::Global => Method::Global,
+            Criterion::Layer => Method::Layer,
+            Criterion::Random => Method::Random,
+        }
+    }
+}
+
+/// What the kept weights start from after the cut (link key `pfrom`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum Start {
+    /// Their trained values: pruning then fine-tuning (Han et al. 2015).
+    #[default]
+    Trained,
+    /// Their values at step `prew`: the lottery ticket (Frankle & Carbin 2019 at step 0,
+    /// with rewinding to an early step Frankle et al. 2020).
+    Rewind,
+}
+
+impl Named for Start {
+    const NAMES: &'static [(Self, &'static str, &'static str)] = &[
+        (Start::Trained, "trained", "trained values (fine-tune)"),
+        (Start::Rewind, "rewind", "values at step prew (lottery ticket)"),
+    ];
+}
+
+/// A sparse run (link keys `pkeep`, `pat`, `pfrom`, `prew`, `pmask`): at step `at` the linear
+/// layers' weights are cut to the share `keep` by `rule`, the survivors set to their values of
+/// `from`, and training goes on with the mask held (the removed weights' gradients are zeroed,
+/// and a fresh optimizer, whose moments start at zero, never moves them).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SparseConfig {
+    /// Share of the weights kept; 1 = no cut.
+    pub keep: f64,
+    /// The step of the cut: 0 prunes the initial weights (pruning at init).
+    pub at: usize,
+    pub from: Start,
+    /// The step whose weights `Start::Rewind` restores (0: the initial weights).
+    pub rewind: usize,
+    pub rule: Criterion,
+}
+
+impl Default for SparseConfig {
+    fn default() -> Self {
+        Self {
+            keep: 1.0,
+            at: 0,
+            from: Start::Trained,
+            rewind: 0,
+            rule: Criterion::Global,
+        }
+    }
+}
+
+impl SparseConfig {
+    /// Whether the run is cut at all.
+    pub fn enabled(&self) -> bool {
+        self.keep < 1.0
+    }
+
+    /// The sparsity of the cut, p = 1 − keep.
+    pub fn sparsity(&self) -> f32 {
+        (1.0 - self.keep) as f32
+    }
+}
+
 /// Entries kept of `n` at sparsity `p`: ⌊(1 − p)·n⌉, the count a magnitude threshold aims at.
 pub fn kept(n: usize, p: f32) -> usize {
     ((1.0 - f64::from(p)) * n as f64).round() as usize

@@ -66,6 +66,9 @@ fn uniform_draws(shapes: &[[usize; 2]], seed: u64, device: &Device) -> Vec<Tenso
 /// Replaces each listed weight by its new value; every other tensor passes unchanged.
 struct Replacing {
     by_id: HashMap<ParamId, Tensor<2>>,
+    /// Keep a parameter that trains training (a sparse run's cut); otherwise the copies are
+    /// detached (the end-of-run scores only measure).
+    trainable: bool,
 }
 
 impl ModuleMapper for Replacing {
@@ -73,11 +76,69 @@ impl ModuleMapper for Replacing {
         let Some(w) = self.by_id.get(&param.id).cloned() else {
             return param;
         };
+        let trainable = self.trainable;
         // Only linear weights are listed, so D = 2 (checked by the reshape's element count).
         param.map(|old| {
             let dims = old.dims();
-            w.reshape(dims).detach()
+            let new = w.reshape(dims).detach();
+            if trainable && old.is_require_grad() {
+                new.require_grad()
+            } else {
+                new
+            }
         })
+    }
+}
+
+/// `model` with each linear weight of `ids` replaced by `new` (same order), still training.
+pub fn with_weights<M: Family>(model: M, ids: &[ParamId], new: Vec<Tensor<2>>) -> M {
+    let mut mapper = Replacing {
+        by_id: ids.iter().cloned().zip(new).collect(),
+        trainable: true,
+    };
+    model.map(&mut mapper)
+}
+
+/// Each linear layer's weight id and value, [in, out], in forward order.
+pub fn linear_weights(model: &impl Family) -> (Vec<ParamId>, Vec<Tensor<2>>) {
+    model
+        .linears()
+        .iter()
+        .map(|(_, l)| (l.weight.id, l.weight.val().detach()))
+        .unzip()
+}
+
+/// Each layer's keep mask (1 kept, 0 removed) at sparsity `p` by a method on the weights:
+/// the largest magnitudes over all layers (`Global`) or within each (`Layer`), or the run's
+/// seeded draws (`Random`, and for the Δ methods the same draws).
+pub fn weight_masks(weights: &[Tensor<2>], method: Method, p: f32, seed: u64) -> Vec<Tensor<2>> {
+    let magnitude = |ts: &[Tensor<2>]| -> Tensor<1> {
+        let flat: Vec<Tensor<1>> = ts.iter().map(|t| t.clone().abs().flatten(0, 1)).collect();
+        let a = Tensor::cat(flat, 0);
+        let n = a.dims()[0];
+        thresholds(a, &[kept(n, p)])
+    };
+    let cut = |w: &Tensor<2>, t: Tensor<1>| {
+        let dims = w.dims();
+        w.clone().abs().greater(t.reshape([1, 1]).expand(dims)).float()
+    };
+    match method {
+        Method::Global | Method::Delta => {
+            let t = magnitude(weights);
+            weights.iter().map(|w| cut(w, t.clone())).collect()
+        }
+        Method::Layer => weights
+            .iter()
+            .map(|w| cut(w, magnitude(std::slice::from_ref(w))))
+            .collect(),
+        Method::Random | Method::Dare | Method::Drop => {
+            let shapes: Vec<[usize; 2]> = weights.iter().map(|w| w.dims()).collect();
+            let device = weights.first().map(Tensor::device).unwrap_or_default();
+            uniform_draws(&shapes, seed, &device)
+                .into_iter()
+                .map(|u| u.greater_equal_elem(p).float())
+                .collect()
+        }
     }
 }
 
@@ -104,10 +165,7 @@ impl<M: Family> Pruner<M> {
     /// `Family::linears` lists them); `None` for a run without one (no Δ methods then).
     pub fn new(model: &M, base: Option<&[Tensor<2>]>, seed: u64) -> Self {
         let model = model.clone().materialize();
-        let linears = model.linears();
-        let ids: Vec<ParamId> = linears.iter().map(|(_, l)| l.weight.id).collect();
-        let weights: Vec<Tensor<2>> = linears.iter().map(|(_, l)| l.weight.val().detach()).collect();
-        drop(linears);
+        let (ids, weights) = linear_weights(&model);
         let device = weights.first().map(Tensor::device).unwrap_or_default();
         let shapes: Vec<[usize; 2]> = weights.iter().map(|w| w.dims()).collect();
         let delta = base.filter(|b| b.len() == weights.len()).map(|b| {
@@ -218,6 +276,7 @@ impl<M: Family> Pruner<M> {
         };
         let mut mapper = Replacing {
             by_id: self.ids.iter().cloned().zip(new).collect(),
+            trainable: false,
         };
         Some(self.model.clone().map(&mut mapper))
     }

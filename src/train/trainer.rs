@@ -64,6 +64,11 @@ pub struct Trainer<O: Objective> {
     adaptation: Option<Adaptation>,
     batch_rng: Rng,
     step: usize,
+    /// A sparse run: the linear weights of step `prew`, kept for the cut to rewind to.
+    rewound: Option<Vec<Tensor<2>>>,
+    /// A sparse run after its cut: each linear weight's id and keep mask, held by zeroing the
+    /// removed weights' gradients.
+    mask: Option<Vec<(burn::module::ParamId, Tensor<2>)>>,
 }
 
 impl<O: Objective> Trainer<O> {
@@ -90,6 +95,8 @@ impl<O: Objective> Trainer<O> {
             adaptation: None,
             batch_rng,
             step: 0,
+            rewound: None,
+            mask: None,
         };
         if cfg.lora.rank.adapts() && cfg.pretrain_steps() == 0 {
             t.begin_adaptation();
@@ -117,6 +124,32 @@ impl<O: Objective> Trainer<O> {
         if self.objective.has_pending() {
             self.objective.switch(total, &self.device, &mut self.batch_rng);
         }
+    }
+
+    /// A sparse run's cut at step `pat`: the linear weights cut to the share `pkeep`, the
+    /// survivors set to their trained values or to those of step `prew`, a fresh optimizer
+    /// (moments at zero, the schedule over the steps left), and the mask kept for the steps
+    /// that follow.
+    fn cut(&mut self) {
+        let sp = &self.cfg.sparse;
+        let model = self.model.take().expect("model is present between steps");
+        let (ids, weights) = crate::model::prune::linear_weights(&model);
+        let masks =
+            crate::model::prune::weight_masks(&weights, sp.rule.method(), sp.sparsity(), self.cfg.seed);
+        let start = match (sp.from, self.rewound.take()) {
+            (crate::knobs::prune::Start::Rewind, Some(w)) => w,
+            _ => weights,
+        };
+        let cut = start
+            .into_iter()
+            .zip(&masks)
+            .map(|(w, m)| w * m.clone())
+            .collect();
+        let model = crate::model::prune::with_weights(model, &ids, cut);
+        let left = self.cfg.total_steps() - self.step;
+        self.optim = groups::optimization(&self.cfg, model.param_specs(), left, &self.device);
+        self.model = Some(model);
+        self.mask = Some(ids.into_iter().zip(masks).collect());
     }
 
     pub fn config(&self) -> &ExperimentConfig {
@@ -178,6 +211,15 @@ impl<O: Objective> Trainer<O> {
         if self.objective.has_pending() && t == boundary {
             self.begin_adaptation();
         }
+        let sparse = &self.cfg.sparse;
+        if sparse.enabled() {
+            if sparse.from == crate::knobs::prune::Start::Rewind && t == sparse.rewind {
+                self.rewound = Some(crate::model::prune::linear_weights(self.model()).1);
+            }
+            if t == sparse.at {
+                self.cut();
+            }
+        }
         let batch = self
             .objective
             .next_batch(self.cfg.batch.max(1), &mut self.batch_rng);
@@ -196,6 +238,13 @@ impl<O: Objective> Trainer<O> {
         };
         let batch_loss = self.objective.loss(&self.cfg, &model, batch);
         let mut grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
+        // A sparse run holds its mask: the removed weights get no gradient, so neither the
+        // clipping norm nor the optimizer sees them.
+        for (id, m) in self.mask.iter().flatten() {
+            if let Some(g) = grads.remove::<2>(*id) {
+                grads.register(*id, g * m.clone());
+            }
+        }
         let mut grad_norm = None;
         if self.cfg.clip > 0.0 {
             let (clipped, norm) = super::clip::clip_global_norm(&model, grads, self.cfg.clip);
