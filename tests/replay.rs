@@ -1,7 +1,7 @@
 //! Every gallery preset replays the very same curves: each preset's runs (at most [`MAX_RUNS`] of a
 //! sweep, spread over it), shortened to [`STEPS`] steps of each phase, train to exactly the values
 //! recorded in `tests/fixtures/replay/<id>.txt` — every loss, accuracy, coordinate-check value,
-//! quantized loss and ΔW singular value, compared as the CLI prints them (the shortest text that
+//! quantized and pruned loss and ΔW singular value, compared as the CLI prints them (the shortest text that
 //! reads back as the same f32: equal text is equal bits).
 //!
 //! The fixtures were written by the code before a refactor, so a refactor that moves a single
@@ -27,6 +27,9 @@ fn shortened(cfg: &ExperimentConfig) -> ExperimentConfig {
     c.steps = c.steps.min(STEPS);
     c.adapt_steps = c.adapt_steps.min(STEPS);
     c.warm = c.warm.min(STEPS / 2);
+    // A sparse run's cut (and the step it rewinds to) within the shortened run.
+    c.sparse.at = c.sparse.at.min(STEPS / 2);
+    c.sparse.rewind = c.sparse.rewind.min(c.sparse.at);
     c
 }
 
@@ -57,6 +60,9 @@ fn replay(query: &str) -> String {
         out += &export::to_summary_csv(&runs);
         if cfg.coord > 0 {
             out += &export::to_coord_csv(&runs);
+        }
+        if runs[0].pruned().is_some() {
+            out += &export::to_prune_csv(&runs);
         }
         for s in &runs[0].spectra {
             let sv: Vec<String> = s.singular.iter().map(|v| v.to_string()).collect();

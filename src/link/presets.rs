@@ -138,6 +138,57 @@ pub const PRESETS: &[Preset] = &[
         expect: E11_ASYM_EXPECT,
     },
     Preset {
+        id: "e13",
+        title: "E13 · One-shot pruning: magnitude against random",
+        claim: "Cut a trained network's smallest weights and it keeps its loss until most are gone, then falls off a \
+                cliff; random cuts fall at once (Han et al. 2015). One threshold over all layers cuts them unevenly \
+                (Frankle & Carbin 2019's global pruning).",
+        query: "task=digits&w=256&d=2&bs=128&steps=300&lr=0.003&prune=1&sweep=seed:1,2,3",
+        expect: "Seeds 1, 2, 3 (84 k weights; trained 0.20–0.46): global magnitude 0.20–0.41 with half the weights \
+                 cut, 0.26–0.45 at 70 %, 0.51–0.68 at 80 %, 1.51–1.56 at 90 %, 2.21 at 95 % (chance is 2.30); per layer \
+                 within 0.1 of it. Random: 1.10–1.16 at 50 %, 1.97–2.09 at 70 %. At 99 % global keeps 4.8 % of the \
+                 input layer, 0.1 % of the hidden one and 0.2 % of the readout (the right panel).",
+    },
+    Preset {
+        id: "e13-ticket",
+        title: "E13 · Pruned and retrained: fine-tuning against the lottery ticket",
+        claim: "Cut at step 300 and train on with the mask held: from the trained weights (fine-tuning, Han et al. \
+                2015) or rewound to the initial ones (the lottery ticket, Frankle & Carbin 2019), by magnitude \
+                against a random mask.",
+        query: "task=digits&w=256&d=2&bs=128&steps=600&lr=0.003&pat=300\
+                &sweep=pkeep:0.1,0.03,0.01;pmask:global,layer,random;pfrom:trained,rewind;seed:1,2,3",
+        expect: "Seeds 1, 2, 3 (dense for 600 steps: 0.21–0.49). At 10 % kept every mask and start recovers (0.17–0.40; \
+                 one-shot without retraining was 1.5). At 3 %: per-layer magnitude 0.35–0.42 fine-tuned and 0.33–0.41 \
+                 rewound, random 0.36–0.55, global magnitude 0.67–0.87 (it starves the hidden and readout layers). At \
+                 1 % every mask fails (1.6–2.3). Rewinding gives the losses fine-tuning gives, within the seeds' spread: \
+                 at this scale the ticket's advantage over fine-tuning does not appear.",
+    },
+    Preset {
+        id: "e13-init",
+        title: "E13 · Pruning at initialisation: layer collapse",
+        claim: "Cut by magnitude before training, one global threshold can empty a layer, and the network cannot \
+                train (Tanaka et al. 2020, SynFlow); per-layer or random masks keep every layer.",
+        query: "task=digits&w=256&d=2&bs=128&steps=600&lr=0.003&pat=0&sweep=pkeep:0.1,0.03,0.01;pmask:global,layer,random;seed:1,2,3",
+        expect: "Seeds 1, 2, 3, trained 600 steps after the cut (dense: 0.21–0.49). At 10 % kept all three are within \
+                 the seeds' spread of dense (0.21–0.45). At 3 %: global 1.68–1.99, per layer 0.41–0.65, random \
+                 0.45–0.62. At 1 % global is at chance (2.31–2.32) in every seed: the input layer's initial weights are \
+                 twice the others' (1/√64 against 1/√256), so the one threshold keeps none of the readout's 2,560 weights \
+                 (run task=digits&w=256&d=2&steps=1&prune=1 to see the shares); per layer 1.91–2.25, random 2.07–2.31.",
+    },
+    Preset {
+        id: "e13-dare",
+        title: "E13 · DARE: dropping most of a fine-tuned change",
+        claim: "Drop each entry of the fine-tuned change Δ = θ_ft − θ_base with probability p and rescale the rest by \
+                1/(1 − p): the model keeps its loss at moderate p where plain drops and magnitude pruning of Δ fail \
+                (Yu et al. 2023, DARE), the more so the smaller Δ.",
+        query: "task=digits&w=128&d=2&bs=128&steps=300&lr=0.003&r=0&shift=rot&prune=1&sweep=asteps:30,300;seed:1,2,3",
+        expect: "Seeds 1, 2, 3, fully fine-tuned on the rotated digits for 30 or 300 steps (0.41–0.61 and 0.16–0.44). \
+                 DARE at p = 0.5: 0.47–0.63 and 0.21–0.44, nearly free; at 0.7: 0.57–0.76 and 0.68–0.76; at 0.9: \
+                 1.04–1.72 after 30 steps but 3.5–9.3 after 300 (the larger Δ fails first); at 0.99 it blows up \
+                 (14–82). Without the rescale half of Δ dropped already costs 1.3–3.0, and magnitude pruning of Δ \
+                 0.52–1.06: the 1/(1 − p) is what keeps the change.",
+    },
+    Preset {
         id: "e14",
         title: "E14 · A scaling law with a known answer",
         claim: "Loss falls as a power law of the parameters, L = E + A·N^(−α) (Kaplan et al. 2020; Hoffmann et al. \
