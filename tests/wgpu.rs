@@ -399,6 +399,12 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
             "task=sense&dim=12&pr=2&n=80&bs=40&fk=4&fsym=0&finit=0.5&opt=sgd&lr=0.1&steps=12",
             1e-4,
         ),
+        // A lottery ticket (E13): the cut's threshold bisected on the device, the rewind, and
+        // the mask held through Adam.
+        (
+            "task=digits&w=16&d=1&bs=64&steps=10&pkeep=0.1&pat=5&pfrom=rewind&prew=2",
+            1e-4,
+        ),
     ] {
         let (cpu, wgpu) = (losses(link, &backend::cpu()), losses(link, &gpu));
         assert_eq!(cpu.len(), wgpu.len(), "{link}");
@@ -415,6 +421,21 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
             let tol = tolerance * a.abs().max(1e-3);
             assert!((a - b).abs() <= tol, "{link}: step {t}: CPU {a} against wgpu {b}");
         }
+    }
+
+    // Pruning's end-of-run scores (E13): every method at every level, the thresholds found by
+    // bisection on the device; a loss whose cut shares a tie may differ, float sums do not.
+    let link = "task=digits&w=16&d=1&bs=64&steps=6&r=0&asteps=6&shift=rot&prune=1";
+    let pruned = |device: &Device| {
+        let study = url::parse_strict(link).expect("a valid link");
+        let run = pollster::block_on(train::train_run(&study.experiment, device, 10)).expect("it trains");
+        run.pruned().expect("scores").clone()
+    };
+    let (cpu, wgpu) = (pruned(&backend::cpu()), pruned(&gpu));
+    assert_eq!(cpu.curves.len(), 6);
+    for ((m, a), (_, b)) in cpu.curves.iter().zip(&wgpu.curves) {
+        eprintln!("{m:?}: CPU {a:?}\n      wgpu {b:?}");
+        assert!(gap(a, b) <= 1e-3, "{m:?}: {a:?} against {b:?}");
     }
 
     // The GPU's own fused kernels against Burn's composition, op by op (same process: one wgpu

@@ -149,7 +149,9 @@ impl<O: Objective> Trainer<O> {
         let left = self.cfg.total_steps() - self.step;
         self.optim = groups::optimization(&self.cfg, model.param_specs(), left, &self.device);
         self.model = Some(model);
-        self.mask = Some(ids.into_iter().zip(masks).collect());
+        // The gradients are the inner backend's tensors (no autodiff): so is the mask they
+        // meet, or the GPU's fused Adam would be handed an autodiff tensor.
+        self.mask = Some(ids.into_iter().zip(masks.into_iter().map(Tensor::inner)).collect());
     }
 
     pub fn config(&self) -> &ExperimentConfig {

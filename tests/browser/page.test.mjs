@@ -89,6 +89,32 @@ test("a size sweep with seeds draws the scaling-law fit and the compute frontier
   await page.close();
 });
 
+test("pruning (E13) scores the cut model on the CPU and on WebGPU alike and draws its figure (#34)", async () => {
+  // Few steps: SwiftShader is slow. The thresholds are bisected on the device with no readback,
+  // so WebGPU must give the CPU's losses (float32 sums in another order: within 1e-3).
+  const link = "&task=digits&w=16&d=1&bs=64&steps=6&lr=0.003&r=0&asteps=6&shift=rot&prune=1";
+  const scores = {};
+  for (const backend of ["cpu", "webgpu"]) {
+    const { page, errors } = await open(browser, srv.base, `?v=1&backend=${backend}${link}`);
+    const data = await waitForState(page, ["done", "failed", "diverged"], 90_000);
+    assert.equal(data.state, "done", `${backend}: state ${data.state}; errors: ${errors.join(" | ")}`);
+    assert.equal(await page.isHidden("#fig-pruning"), false, `${backend}: the pruning figure is shown`);
+    assert.ok((await colouredPixels(page, "pruning-canvas")) > 300, `${backend}: the figure has its curves`);
+    const [run] = JSON.parse(await download(page, "#download-json"));
+    assert.deepEqual(run.pruning.sparsity.length, 8);
+    assert.deepEqual(Object.keys(run.pruning.val_loss), ["global", "layer", "random", "dare", "drop", "delta"]);
+    scores[backend] = run.pruning.val_loss;
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+  for (const [method, losses] of Object.entries(scores.cpu)) {
+    losses.forEach((l, i) => {
+      const w = scores.webgpu[method][i];
+      assert.ok(Math.abs(w - l) <= 1e-3 * Math.max(1, Math.abs(l)), `${method}[${i}]: WebGPU ${w} vs CPU ${l}`);
+    });
+  }
+});
+
 test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a
