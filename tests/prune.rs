@@ -351,3 +351,21 @@ fn a_sparse_run_refuses_what_it_cannot_do() {
     assert!(bad("task=digits&steps=50&asteps=50&r=4&pkeep=0.1&pat=10").contains("remove r"));
     assert!(tinytune::experiment::stack::refuses(&cfg("task=digits&steps=50&pkeep=0.1&pat=10")).is_some());
 }
+
+#[test]
+fn a_sparse_run_counts_the_weights_that_still_train() {
+    // After the cut the nonzero linear weights are what the summary's trainable count says
+    // (with a magnitude mask exactly; a random one is counted by its expectation).
+    for rule in ["global", "layer"] {
+        let c = cfg(&format!(
+            "task=digits&w=16&d=2&bs=64&steps=8&lr=0.003&pkeep=0.1&pat=4&pmask={rule}"
+        ));
+        let mut t = MlpTrainer::new(&c, &backend::cpu()).unwrap();
+        while t.step().is_some() {}
+        let w = weights(t.model());
+        let n: usize = w.iter().map(Vec::len).sum();
+        let nonzero = w.iter().flatten().filter(|&&x| x != 0.0).count();
+        assert_eq!(c.trainable_params(), t.parameter_count() - n + nonzero, "{rule}");
+        assert!(nonzero <= kept(n, 0.9) + w.len(), "{rule}: {nonzero} of {n}");
+    }
+}

@@ -102,8 +102,22 @@ impl ExperimentConfig {
     }
 
     /// Scalars the adaptation phase trains (the whole model without one, or for rank 0):
-    /// r·(in + out) per adapted layer with both factors.
+    /// r·(in + out) per adapted layer with both factors. A sparse run counts what trains after
+    /// its cut: the model less the linear weights removed (exact for a magnitude mask; for a
+    /// random one its expected count, ⌊(1 − p)·n⌉ kept).
     pub fn trainable_params(&self) -> usize {
+        use crate::knobs::prune::{Criterion, kept};
+        let sp = &self.sparse;
+        if sp.enabled() && self.lora.rank.adapter().is_none() {
+            let sizes: Vec<usize> = self.layer_dims().iter().map(|(i, o)| i * o).collect();
+            let n: usize = sizes.iter().sum();
+            let p = sp.sparsity();
+            let removed = match sp.rule {
+                Criterion::Layer => sizes.iter().map(|&s| s - kept(s, p)).sum(),
+                Criterion::Global | Criterion::Random => n - kept(n, p),
+            };
+            return self.parameter_estimate() - removed;
+        }
         match self.lora.rank.adapter() {
             None => self.parameter_estimate(),
             Some(r) => self

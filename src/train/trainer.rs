@@ -151,7 +151,11 @@ impl<O: Objective> Trainer<O> {
         self.model = Some(model);
         // The gradients are the inner backend's tensors (no autodiff): so is the mask they
         // meet, or the GPU's fused Adam would be handed an autodiff tensor.
-        self.mask = Some(ids.into_iter().zip(masks.into_iter().map(Tensor::inner)).collect());
+        self.mask = Some(
+            ids.into_iter()
+                .zip(masks.into_iter().map(Tensor::inner))
+                .collect(),
+        );
     }
 
     pub fn config(&self) -> &ExperimentConfig {
