@@ -369,3 +369,46 @@ fn a_sparse_run_counts_the_weights_that_still_train() {
         assert!(nonzero <= kept(n, 0.9) + w.len(), "{rule}: {nonzero} of {n}");
     }
 }
+
+#[test]
+fn iterative_pruning_cuts_in_nested_rounds_each_rewound() {
+    // Three cuts at steps 6, 10, 14 keep 0.2^(1/3), 0.2^(2/3), 0.2 of the weights; each round's
+    // removed weights include the last round's, and each restarts from step 2's values.
+    let (lr, k) = (0.003f32, 2);
+    let link = format!(
+        "task=digits&w=16&d=2&bs=64&steps=18&lr={lr}&pkeep=0.2&pat=6&prounds=3&pfrom=rewind&prew={k}"
+    );
+    let c = cfg(&link);
+    assert_eq!(c.sparse.cuts(c.total_steps()), vec![6, 10, 14]);
+    let mut t = MlpTrainer::new(&c, &backend::cpu()).unwrap();
+    let mut at_k = Vec::new();
+    let mut removed_before: Option<Vec<bool>> = None;
+    for step in 0..18 {
+        if step == k {
+            at_k = now(&t);
+        }
+        t.step();
+        if let Some(round) = [6, 10, 14].iter().position(|&s| s == step) {
+            let w = now(&t);
+            let n: usize = w.iter().map(Vec::len).sum();
+            let flat: Vec<f32> = w.iter().flatten().copied().collect();
+            let start: Vec<f32> = at_k.iter().flatten().copied().collect();
+            let removed: Vec<bool> = flat.iter().map(|&x| x == 0.0).collect();
+            let want = kept(n, c.sparse.sparsity_of(round));
+            assert_eq!(n - removed.iter().filter(|&&r| r).count(), want, "round {round}");
+            if let Some(before) = &removed_before {
+                assert!(
+                    before.iter().zip(&removed).all(|(&b, &r)| !b || r),
+                    "round {round}: nested"
+                );
+            }
+            for (x, s) in flat.iter().zip(&start) {
+                assert!(
+                    *x == 0.0 || (x - s).abs() <= 1.01 * lr,
+                    "round {round}: {x} from {s}"
+                );
+            }
+            removed_before = Some(removed);
+        }
+    }
+}

@@ -225,6 +225,18 @@ impl ExperimentConfig {
                 ),
             ));
         }
+        if sp.at < self.total_steps() && self.total_steps() - sp.at < sp.rounds {
+            errs.push(ConfigError::new(
+                &keys::PROUNDS,
+                format!(
+                    "{} cuts need a step each after step {}: choose {} at most {}",
+                    sp.rounds,
+                    sp.at,
+                    keys::PROUNDS.name,
+                    self.total_steps() - sp.at
+                ),
+            ));
+        }
         if sp.from == Start::Rewind && sp.rewind > sp.at {
             errs.push(ConfigError::new(
                 &keys::PREW,

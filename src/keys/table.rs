@@ -17,9 +17,9 @@ pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
     &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
     &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &FK, &FINIT, &FSYM, &BITS, &QFMT,
-    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW, &PMASK, &COORD, &MODEL,
-    &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC, &BACKEND, &JOBS,
-    &STACK, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW, &PMASK, &PROUNDS,
+    &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC,
+    &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -745,6 +745,13 @@ pub static PMASK: Key = Key::new(
 .sweep()
 .unused(dense)
 .help("sparse run: which weights survive: global or per-layer magnitude, or random (the control)");
+
+pub static PROUNDS: Key = Key::new("prounds", "Pruning rounds", "pruning rounds", Quant, exp!(count sparse.rounds))
+    .count(1, 10)
+    .sweep()
+    .sizes()
+    .unused(dense)
+    .help("sparse run: cut in R rounds evenly spaced from step pat, each keeping pkeep^(1/R) of what is left (iterative magnitude pruning)");
 
 pub static COORD: Key = Key::new(
     "coord",

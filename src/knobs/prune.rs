@@ -112,9 +112,9 @@ impl Named for Start {
     ];
 }
 
-/// A sparse run (link keys `pkeep`, `pat`, `pfrom`, `prew`, `pmask`): at step `at` the linear
-/// layers' weights are cut to the share `keep` by `rule`, the survivors set to their values of
-/// `from`, and training goes on with the mask held (the removed weights' gradients are zeroed,
+/// A sparse run (link keys `pkeep`, `pat`, `pfrom`, `prew`, `pmask`, `prounds`): at step `at` the
+/// linear layers' weights are cut to the share `keep` by `rule` (or, in R rounds, towards it),
+/// the survivors set to their values of `from`, and training goes on with the mask held (the removed weights' gradients are zeroed,
 /// and a fresh optimizer, whose moments start at zero, never moves them).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SparseConfig {
@@ -126,6 +126,15 @@ pub struct SparseConfig {
     /// The step whose weights `Start::Rewind` restores (0: the initial weights).
     pub rewind: usize,
     pub rule: Criterion,
+    /// Cuts R (link key `prounds`): iterative magnitude pruning cuts R times, evenly spaced from
+    /// step `at` on, the i-th keeping keep^(i/R) of the weights, so the last reaches `keep`
+    /// (Han et al. 2015; Frankle & Carbin 2019's IMP, rewound before each round with `Rewind`).
+    #[serde(default = "one")]
+    pub rounds: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for SparseConfig {
@@ -136,6 +145,7 @@ impl Default for SparseConfig {
             from: Start::Trained,
             rewind: 0,
             rule: Criterion::Global,
+            rounds: 1,
         }
     }
 }
@@ -146,9 +156,22 @@ impl SparseConfig {
         self.keep < 1.0
     }
 
-    /// The sparsity of the cut, p = 1 − keep.
+    /// The sparsity of the last cut, p = 1 − keep.
     pub fn sparsity(&self) -> f32 {
         (1.0 - self.keep) as f32
+    }
+
+    /// The steps of the cuts in a run of `total` steps: `at`, then every ⌊(total − at)/R⌋.
+    pub fn cuts(&self, total: usize) -> Vec<usize> {
+        let rounds = self.rounds.max(1);
+        let every = total.saturating_sub(self.at) / rounds;
+        (0..rounds).map(|i| self.at + i * every).collect()
+    }
+
+    /// The sparsity of cut `i` (from 0) of R: 1 − keep^((i + 1)/R).
+    pub fn sparsity_of(&self, i: usize) -> f32 {
+        let rounds = self.rounds.max(1) as f64;
+        (1.0 - self.keep.powf((i + 1) as f64 / rounds)) as f32
     }
 }
 
@@ -168,6 +191,28 @@ mod tests {
         assert!(*LEVELS.last().unwrap() < 1.0);
         assert_eq!(kept(1000, 0.99), 10);
         assert_eq!(kept(7, 0.5), 4);
+    }
+
+    #[test]
+    fn iterative_cuts_reach_the_share_kept_by_equal_ratios() {
+        let sp = SparseConfig {
+            keep: 0.008,
+            at: 100,
+            rounds: 3,
+            ..SparseConfig::default()
+        };
+        assert_eq!(sp.cuts(1000), vec![100, 400, 700]);
+        let kept: Vec<f64> = (0..3).map(|i| 1.0 - f64::from(sp.sparsity_of(i))).collect();
+        for (k, want) in kept.iter().zip([0.2, 0.04, 0.008]) {
+            assert!((k - want).abs() < 1e-6, "{kept:?}");
+        }
+        let one = SparseConfig {
+            keep: 0.1,
+            at: 5,
+            ..SparseConfig::default()
+        };
+        assert_eq!(one.cuts(50), vec![5]);
+        assert!((one.sparsity_of(0) - 0.9).abs() < 1e-6);
     }
 
     #[test]

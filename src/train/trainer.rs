@@ -126,18 +126,19 @@ impl<O: Objective> Trainer<O> {
         }
     }
 
-    /// A sparse run's cut at step `pat`: the linear weights cut to the share `pkeep`, the
-    /// survivors set to their trained values or to those of step `prew`, a fresh optimizer
-    /// (moments at zero, the schedule over the steps left), and the mask kept for the steps
-    /// that follow.
-    fn cut(&mut self) {
+    /// A sparse run's cut `round` (the first at step `pat`): the linear weights cut to the
+    /// share of that round (`pkeep` at the last), the survivors set to their trained values or
+    /// to those of step `prew`, a fresh optimizer (moments at zero, the schedule over the
+    /// round), and the mask kept for the steps that follow.
+    fn cut(&mut self, round: usize) {
         let sp = &self.cfg.sparse;
         let model = self.model.take().expect("model is present between steps");
         let (ids, weights) = crate::model::prune::linear_weights(&model);
-        let masks =
-            crate::model::prune::weight_masks(&weights, sp.rule.method(), sp.sparsity(), self.cfg.seed);
-        let start = match (sp.from, self.rewound.take()) {
-            (crate::knobs::prune::Start::Rewind, Some(w)) => w,
+        // Removed weights are 0 and stay below any later threshold: the masks are nested.
+        let p = sp.sparsity_of(round);
+        let masks = crate::model::prune::weight_masks(&weights, sp.rule.method(), p, self.cfg.seed);
+        let start = match (sp.from, &self.rewound) {
+            (crate::knobs::prune::Start::Rewind, Some(w)) => w.clone(),
             _ => weights,
         };
         let cut = start
@@ -146,7 +147,14 @@ impl<O: Objective> Trainer<O> {
             .map(|(w, m)| w * m.clone())
             .collect();
         let model = crate::model::prune::with_weights(model, &ids, cut);
-        let left = self.cfg.total_steps() - self.step;
+        // The round's own schedule: up to the next cut, or the end.
+        let total = self.cfg.total_steps();
+        let next = sp
+            .cuts(total)
+            .into_iter()
+            .find(|&c| c > self.step)
+            .unwrap_or(total);
+        let left = next - self.step;
         self.optim = groups::optimization(&self.cfg, model.param_specs(), left, &self.device);
         self.model = Some(model);
         // The gradients are the inner backend's tensors (no autodiff): so is the mask they
@@ -222,8 +230,8 @@ impl<O: Objective> Trainer<O> {
             if sparse.from == crate::knobs::prune::Start::Rewind && t == sparse.rewind {
                 self.rewound = Some(crate::model::prune::linear_weights(self.model()).1);
             }
-            if t == sparse.at {
-                self.cut();
+            if let Some(round) = sparse.cuts(self.cfg.total_steps()).iter().position(|&c| c == t) {
+                self.cut(round);
             }
         }
         let batch = self
