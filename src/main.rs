@@ -317,6 +317,7 @@ fn run(cli: Cli) -> ExitCode {
             tinytune::experiment::describe::mup(cfg),
             tinytune::experiment::describe::schedule(cfg),
             tinytune::experiment::describe::quant(cfg, tinytune::model::quant::native::used(cfg, true)),
+            tinytune::experiment::describe::sparse(cfg),
         ];
         for line in lrs.into_iter().flatten() {
             eprintln!("tinytune: {line}");

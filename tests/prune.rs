@@ -412,3 +412,38 @@ fn iterative_pruning_cuts_in_nested_rounds_each_rewound() {
         }
     }
 }
+
+#[test]
+fn every_family_prunes_its_linear_layers() {
+    // The cuts go through `Family::linears` and the objective's own validation, so the
+    // transformer and the factorised matrix prune as the MLP does, and a sparse run trains.
+    for link in [
+        "task=reverse&model=gpt&w=16&d=1&heads=2&bs=8&n=32&steps=4&prune=1",
+        "task=reverse&model=gpt&w=16&d=1&heads=2&bs=8&n=32&steps=6&pkeep=0.3&pat=2&prune=1",
+        "task=sense&dim=8&pr=2&n=60&bs=60&opt=sgd&lr=0.1&steps=6&fk=4&prune=1",
+    ] {
+        let run = pollster::block_on(train_run(&cfg(link), &backend::cpu(), 10)).unwrap();
+        let p = run.pruned().unwrap_or_else(|| panic!("{link}: no scores"));
+        assert_eq!(p.curves.len(), 3, "{link}");
+        for (m, c) in &p.curves {
+            assert!(c.iter().all(|l| l.is_finite()), "{link} {m:?}: {c:?}");
+            assert!(
+                (c[7] - c[0]).abs() > 1e-6,
+                "{link} {m:?}: a 99 % cut changes nothing: {c:?}"
+            );
+        }
+        assert!(!p.layers.is_empty(), "{link}");
+    }
+    let words = tinytune::experiment::describe::sparse(&cfg(
+        "task=digits&steps=100&pkeep=0.01&pat=10&prounds=2&pfrom=rewind&prew=5&pmask=layer",
+    ))
+    .unwrap();
+    assert!(
+        words.contains("1 % of the") && words.contains("at steps 10, 55") && words.contains("10 %"),
+        "{words}"
+    );
+    assert!(
+        words.contains("step 5's values") && words.contains("per layer"),
+        "{words}"
+    );
+}

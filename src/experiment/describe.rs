@@ -128,6 +128,45 @@ pub fn schedule(cfg: &ExperimentConfig) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// What a sparse run's cut does, in words, or `None` for a dense run.
+pub fn sparse(cfg: &ExperimentConfig) -> Option<String> {
+    use crate::knobs::prune::Start;
+    let sp = &cfg.sparse;
+    if !sp.enabled() {
+        return None;
+    }
+    let n: usize = cfg.layer_dims().iter().map(|(i, o)| i * o).sum();
+    // Whole percents as written in the link; a round's share to a tenth of a percent.
+    let pct = |f: f64| {
+        let v = 100.0 * f;
+        if (v - v.round()).abs() < 1e-9 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    };
+    let when = if sp.rounds > 1 {
+        let cuts: Vec<String> = sp.cuts(cfg.total_steps()).iter().map(usize::to_string).collect();
+        format!(
+            "in {} cuts at steps {} (each keeping {} % of what is left)",
+            sp.rounds,
+            cuts.join(", "),
+            pct(sp.keep.powf(1.0 / sp.rounds as f64))
+        )
+    } else {
+        format!("cut at step {}", sp.at)
+    };
+    let from = match sp.from {
+        Start::Trained => "go on from their trained values".to_string(),
+        Start::Rewind => format!("restart from step {}'s values", sp.rewind),
+    };
+    Some(format!(
+        "sparse: {} % of the {n} linear weights kept by {}, {when}; the survivors {from}, the rest held at 0",
+        pct(sp.keep),
+        sp.rule.label()
+    ))
+}
+
 /// What the quantization does, in words, or `None` for a float model; `native` says whether
 /// Burn's own quantization runs it (`model::quant::native::used`).
 pub fn quant(cfg: &ExperimentConfig, native: bool) -> Option<String> {

@@ -495,8 +495,24 @@ fn rates(s: &State) -> Option<String> {
     (!lines.is_empty()).then(|| lines.join(" · "))
 }
 
-/// What quantization does, and for one finished PTQ run what it cost.
+/// What quantization and a sparse run's cut do (each unless its keys are swept: the table
+/// names every run's values then).
 fn quant(s: &State) -> Option<String> {
+    let prune_keys = [
+        &keys::PKEEP,
+        &keys::PAT,
+        &keys::PFROM,
+        &keys::PREW,
+        &keys::PMASK,
+        &keys::PROUNDS,
+    ];
+    let sparse = crate::experiment::describe::sparse(&s.study.experiment).filter(|_| !swept(s, &prune_keys));
+    let lines: Vec<String> = [rounding(s), sparse].into_iter().flatten().collect();
+    (!lines.is_empty()).then(|| lines.join(" · "))
+}
+
+/// What quantization does, and for one finished PTQ run what it cost.
+fn rounding(s: &State) -> Option<String> {
     let cfg = &s.study.experiment;
     let quant_keys = [
         &keys::BITS,
