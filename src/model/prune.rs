@@ -108,36 +108,49 @@ pub fn linear_weights(model: &impl Family) -> (Vec<ParamId>, Vec<Tensor<2>>) {
         .unzip()
 }
 
+/// Every entry's magnitude of `ts`, flattened and joined: [Σ sizes].
+fn magnitudes(ts: &[Tensor<2>]) -> Tensor<1> {
+    Tensor::cat(ts.iter().map(|t| t.clone().abs().flatten(0, 1)).collect(), 0)
+}
+
+/// The magnitude thresholds of `ts` taken together at each sparsity of `ps`: [ps.len()].
+fn thresholds_at(ts: &[Tensor<2>], ps: &[f32]) -> Tensor<1> {
+    let a = magnitudes(ts);
+    let n = a.dims()[0];
+    let keep: Vec<usize> = ps.iter().map(|&p| kept(n, p)).collect();
+    thresholds(a, &keep)
+}
+
+/// `w`'s keep mask under the magnitude threshold `t` ([1]): 1 where |w| > t, 0 elsewhere.
+fn above(w: &Tensor<2>, t: Tensor<1>) -> Tensor<2> {
+    let dims = w.dims();
+    w.clone().abs().greater(t.reshape([1, 1]).expand(dims)).float()
+}
+
+/// The keep masks of the draws `u` at sparsity `p`: kept where u ≥ p.
+fn drawn(u: &[Tensor<2>], p: f32) -> Vec<Tensor<2>> {
+    u.iter()
+        .map(|u| u.clone().greater_equal_elem(p).float())
+        .collect()
+}
+
 /// Each layer's keep mask (1 kept, 0 removed) at sparsity `p` by a method on the weights:
 /// the largest magnitudes over all layers (`Global`) or within each (`Layer`), or the run's
 /// seeded draws (`Random`, and for the Δ methods the same draws).
 pub fn weight_masks(weights: &[Tensor<2>], method: Method, p: f32, seed: u64) -> Vec<Tensor<2>> {
-    let magnitude = |ts: &[Tensor<2>]| -> Tensor<1> {
-        let flat: Vec<Tensor<1>> = ts.iter().map(|t| t.clone().abs().flatten(0, 1)).collect();
-        let a = Tensor::cat(flat, 0);
-        let n = a.dims()[0];
-        thresholds(a, &[kept(n, p)])
-    };
-    let cut = |w: &Tensor<2>, t: Tensor<1>| {
-        let dims = w.dims();
-        w.clone().abs().greater(t.reshape([1, 1]).expand(dims)).float()
-    };
     match method {
         Method::Global | Method::Delta => {
-            let t = magnitude(weights);
-            weights.iter().map(|w| cut(w, t.clone())).collect()
+            let t = thresholds_at(weights, &[p]);
+            weights.iter().map(|w| above(w, t.clone())).collect()
         }
         Method::Layer => weights
             .iter()
-            .map(|w| cut(w, magnitude(std::slice::from_ref(w))))
+            .map(|w| above(w, thresholds_at(std::slice::from_ref(w), &[p])))
             .collect(),
         Method::Random | Method::Dare | Method::Drop => {
             let shapes: Vec<[usize; 2]> = weights.iter().map(|w| w.dims()).collect();
             let device = weights.first().map(Tensor::device).unwrap_or_default();
-            uniform_draws(&shapes, seed, &device)
-                .into_iter()
-                .map(|u| u.greater_equal_elem(p).float())
-                .collect()
+            drawn(&uniform_draws(&shapes, seed, &device), p)
         }
     }
 }
@@ -176,18 +189,12 @@ impl<M: Family> Pruner<M> {
                 .collect();
             (b.to_vec(), delta)
         });
-        let over_all = |ts: &[Tensor<2>]| {
-            let flat: Vec<Tensor<1>> = ts.iter().map(|t| t.clone().abs().flatten(0, 1)).collect();
-            let a = Tensor::cat(flat, 0);
-            let n = a.dims()[0];
-            thresholds(a, &LEVELS.map(|p| kept(n, p)))
-        };
-        let global = over_all(&weights);
+        let global = thresholds_at(&weights, &LEVELS);
         let per_layer = weights
             .iter()
-            .map(|w| over_all(std::slice::from_ref(w)))
+            .map(|w| thresholds_at(std::slice::from_ref(w), &LEVELS))
             .collect();
-        let delta_global = delta.as_ref().map(|(_, d)| over_all(d));
+        let delta_global = delta.as_ref().map(|(_, d)| thresholds_at(d, &LEVELS));
         Self {
             draws: uniform_draws(&shapes, seed, &device),
             model,
@@ -209,37 +216,22 @@ impl<M: Family> Pruner<M> {
         m
     }
 
-    /// Level `j`'s threshold of a [levels] tensor, as [1, 1] to compare a layer against.
-    fn at(t: &Tensor<1>, j: usize) -> Tensor<2> {
-        t.clone().slice(j..j + 1).reshape([1, 1])
-    }
-
     /// Each layer's keep mask (1 kept, 0 removed) of the weights or of Δ at level `j`.
     fn masks(&self, method: Method, j: usize) -> Vec<Tensor<2>> {
-        let p = LEVELS[j];
-        let magnitude = |ts: &[Tensor<2>], t: &dyn Fn(usize) -> Tensor<2>| -> Vec<Tensor<2>> {
-            ts.iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let dims = w.dims();
-                    w.clone().abs().greater(t(i).expand(dims)).float()
-                })
-                .collect()
-        };
+        let at = |t: &Tensor<1>| t.clone().slice(j..j + 1);
         match method {
-            Method::Global => magnitude(&self.weights, &|_| Self::at(&self.global, j)),
-            Method::Layer => magnitude(&self.weights, &|i| Self::at(&self.per_layer[i], j)),
-            Method::Delta => {
-                let (Some((_, d)), Some(t)) = (&self.delta, &self.delta_global) else {
-                    return Vec::new();
-                };
-                magnitude(d, &|_| Self::at(t, j))
-            }
-            Method::Random | Method::Dare | Method::Drop => self
-                .draws
+            Method::Global => self.weights.iter().map(|w| above(w, at(&self.global))).collect(),
+            Method::Layer => self
+                .weights
                 .iter()
-                .map(|u| u.clone().greater_equal_elem(p).float())
+                .zip(&self.per_layer)
+                .map(|(w, t)| above(w, at(t)))
                 .collect(),
+            Method::Delta => match (&self.delta, &self.delta_global) {
+                (Some((_, d)), Some(t)) => d.iter().map(|d| above(d, at(t))).collect(),
+                _ => Vec::new(),
+            },
+            Method::Random | Method::Dare | Method::Drop => drawn(&self.draws, LEVELS[j]),
         }
     }
 
