@@ -53,14 +53,6 @@ impl Method {
     pub fn on_delta(self) -> bool {
         Self::DELTA.contains(&self)
     }
-
-    /// The human label.
-    pub fn label(self) -> &'static str {
-        Self::NAMES
-            .iter()
-            .find(|(m, _, _)| *m == self)
-            .map_or("?", |(_, _, l)| l)
-    }
 }
 
 /// Which weights survive the cut of a sparse run (link key `pmask`).

@@ -9,6 +9,7 @@
 use super::frame::{ChartStyle, draw_err, format_loss, framed, legend};
 use crate::knobs::prune::Method;
 use crate::train::metrics::Run;
+use crate::vocab::Named;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 

@@ -64,6 +64,8 @@ pub struct Trainer<O: Objective> {
     adaptation: Option<Adaptation>,
     batch_rng: Rng,
     step: usize,
+    /// A sparse run's cut steps (none for a dense run), worked out once.
+    cuts: Vec<usize>,
     /// A sparse run: the linear weights of step `prew`, kept for the cut to rewind to.
     rewound: Option<Vec<Tensor<2>>>,
     /// A sparse run after its cut: each linear weight's id and keep mask, held by zeroing the
@@ -95,6 +97,11 @@ impl<O: Objective> Trainer<O> {
             adaptation: None,
             batch_rng,
             step: 0,
+            cuts: if cfg.sparse.enabled() {
+                cfg.sparse.cuts(cfg.total_steps())
+            } else {
+                Vec::new()
+            },
             rewound: None,
             mask: None,
         };
@@ -149,9 +156,10 @@ impl<O: Objective> Trainer<O> {
         let model = crate::model::prune::with_weights(model, &ids, cut);
         // The round's own schedule: up to the next cut, or the end.
         let total = self.cfg.total_steps();
-        let next = sp
-            .cuts(total)
-            .into_iter()
+        let next = self
+            .cuts
+            .iter()
+            .copied()
             .find(|&c| c > self.step)
             .unwrap_or(total);
         let left = next - self.step;
@@ -230,7 +238,7 @@ impl<O: Objective> Trainer<O> {
             if sparse.from == crate::knobs::prune::Start::Rewind && t == sparse.rewind {
                 self.rewound = Some(crate::model::prune::linear_weights(self.model()).1);
             }
-            if let Some(round) = sparse.cuts(self.cfg.total_steps()).iter().position(|&c| c == t) {
+            if let Some(round) = self.cuts.iter().position(|&c| c == t) {
                 self.cut(round);
             }
         }
