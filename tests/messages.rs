@@ -227,6 +227,7 @@ fn every_message_kind_crosses_with_its_extremes() {
                     kept: vec![1.0, x],
                 }],
             }),
+            val_acc: Some(x),
         })
         .collect();
     let frame = FromWorker::Page(Box::new(Msg::Frame(FrameReport {

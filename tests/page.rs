@@ -101,6 +101,7 @@ fn report(step: usize, loss: f32) -> StepReport {
         norms: None,
         singular: None,
         prune: None,
+        val_acc: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn run_with(losses: &[f32]) -> Run {
         norms: None,
         singular: None,
         prune: None,
+        val_acc: None,
     }));
     run
 }

@@ -138,8 +138,11 @@ fn a_sweep_with_an_absurd_learning_rate_finishes_and_marks_those_runs() {
     let lines: Vec<&str> = summary.lines().collect();
     assert_eq!(
         lines[0],
-        "run,lr,final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor"
+        "run,lr,final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor,final_val_acc"
     );
+    // A classification task's accuracy is a share of the validation set.
+    let acc: f64 = lines[1].rsplit(',').next().unwrap().parse().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "accuracy {acc}");
     let diverged = |l: &str| l.split(',').nth(5).map(str::to_string);
     assert!(lines[1].starts_with("0,0.05,") && diverged(lines[1]).as_deref() == Some("0"));
     assert!(lines[2].starts_with("1,9,") && diverged(lines[2]).as_deref() == Some("1"));
@@ -161,6 +164,7 @@ fn a_finite_blow_up_counts_as_divergence() {
         norms: None,
         singular: None,
         prune: None,
+        val_acc: None,
     };
     run.extend([r(0, 0.7), r(1, 3.0), r(2, 8.0), r(3, 0.5)]);
     assert!(run.diverged);
@@ -185,6 +189,7 @@ fn divergence_is_measured_against_each_phases_start() {
         norms: None,
         singular: None,
         prune: None,
+        val_acc: None,
     };
     let calm = [
         r(0, 0.7, Some(0.7)),
@@ -398,6 +403,7 @@ fn a_batched_readback_goes_back_to_its_runs_even_when_one_diverges_mid_share() {
         norms: None,
         singular: None,
         prune: None,
+        val_acc: None,
     };
     let mut runs = vec![
         metrics::Run::new(ExperimentConfig::default()),

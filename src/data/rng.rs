@@ -75,4 +75,6 @@ pub mod streams {
     pub const SAMPLE: u64 = 9;
     /// Pruning's random masks and DARE's drops, one draw per weight.
     pub const PRUNE: u64 = 10;
+    /// A random subspace's projection P (`r=sub<d>`).
+    pub const SUBSPACE: u64 = 11;
 }

@@ -194,10 +194,9 @@ fn algorithmic(
     let example = |out: &mut Sequences, half: Vec<i64>| {
         let mut answer = half.clone();
         match (kind, shift) {
-            (SeqKind::Reverse, None | Some(Shift::Flip)) | (SeqKind::Copy, Some(Shift::Rotate)) => {
-                answer.reverse()
-            }
-            (SeqKind::Sort, None | Some(Shift::Flip)) => answer.sort_unstable(),
+            (SeqKind::Reverse, None | Some(Shift::Flip | Shift::None))
+            | (SeqKind::Copy, Some(Shift::Rotate)) => answer.reverse(),
+            (SeqKind::Sort, None | Some(Shift::Flip | Shift::None)) => answer.sort_unstable(),
             (SeqKind::Sort, Some(Shift::Rotate)) => answer.sort_unstable_by(|a, b| b.cmp(a)),
             _ => {}
         }
@@ -246,7 +245,7 @@ fn modadd(cfg: &SeqConfig, seed: u64, shift: Option<Shift>) -> SeqDataset {
     Rng::stream(seed, streams::SEQ_SPLIT).shuffle(&mut pairs);
     let cut = cfg.modadd_train();
     let answer = |a: usize, b: usize| match shift {
-        None => (a + b) % p,
+        None | Some(Shift::None) => (a + b) % p,
         Some(Shift::Rotate) => (a + p - b) % p,
         Some(Shift::Flip) => p - 1 - (a + b) % p,
     };
@@ -275,7 +274,7 @@ fn modadd(cfg: &SeqConfig, seed: u64, shift: Option<Shift>) -> SeqDataset {
 /// evenly spread over the rest validate, the same for every seed.
 fn text(ctx: usize, val: usize, seed: u64, shift: Option<Shift>) -> SeqDataset {
     let source = match shift {
-        None => Source::Shakespeare,
+        None | Some(Shift::None) => Source::Shakespeare,
         Some(Shift::Rotate) => Source::Milton,
         Some(Shift::Flip) => Source::ShakespeareSwapped,
     };

@@ -50,6 +50,9 @@ pub mod limits {
     /// Memory one run may hold: a browser tab's wasm memory is 32-bit (4 GiB at most, and far
     /// less on a phone), and Burn's allocator holds freed blocks for reuse.
     pub const MEMORY_BYTES: f64 = 1e9;
+    /// Entries D·d of a random subspace's dense projection P (`r=sub<d>`): 64 MB of f32, drawn
+    /// on the CPU when the phase begins (about a second in the page at the cap).
+    pub const SUBSPACE_ENTRIES: usize = 16_000_000;
 }
 
 /// Clip ratios the MSE search tries for every block (`quant::scalar::clip_ratios`).
@@ -67,7 +70,11 @@ impl ExperimentConfig {
 
     /// Work the adapters add to an adaptation step: x·A and (x·A)·B, forward and backward, are
     /// 6·r·(in + out) per example (per token for the transformer) and adapted layer.
+    /// A subspace's P·z and Pᵀ·∇θ are 2·D·d each a step, whatever the batch.
     pub fn adapter_step_flops(&self) -> f64 {
+        if let Some(d) = self.lora.rank.subspace() {
+            return 4.0 * (self.parameter_estimate() * d) as f64;
+        }
         let r = self.lora.rank.adapter().unwrap_or(0) as f64;
         let per: f64 = self.adapted_dims().iter().map(|&(i, o)| r * (i + o) as f64).sum();
         let tokens = self.arch().positions(self) as f64;
@@ -180,6 +187,15 @@ impl ExperimentConfig {
             gpu: true,
         });
         items.extend(self.arch().step_memory(self, batch));
+        if let Some(d) = self.lora.rank.subspace() {
+            items.push(MemoryItem {
+                what: "the subspace's projection P",
+                bytes: f * (self.parameter_estimate() * d) as f64,
+                key: &keys::R,
+                step: false,
+                gpu: true,
+            });
+        }
         if self.quant.enabled() {
             // Each clip trial's rounded copy and its error live until the search picks one.
             items.push(MemoryItem {

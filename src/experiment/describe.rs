@@ -18,6 +18,17 @@ pub fn lora(cfg: &ExperimentConfig) -> Option<String> {
     let rank = match cfg.lora.rank {
         Rank::None => return None,
         Rank::Full => return Some(format!("full fine-tuning: all {total} parameters train")),
+        Rank::Bias => {
+            return Some(format!(
+                "bias-only tuning (BitFit): the {trainable} bias terms of {total} parameters train ({pct:.2} %)"
+            ));
+        }
+        Rank::Subspace(d) => {
+            return Some(format!(
+                "a random {d}-dimensional subspace: θ = θ0 + P·z over all {total} parameters, P a fixed \
+                 random {total}×{d} matrix with unit columns; only z's {d} coordinates train ({pct:.2} %)"
+            ));
+        }
         Rank::Lora(r) => r.get(),
     };
     let g = gamma(cfg.lora.alpha, rank, cfg.lora.scale);

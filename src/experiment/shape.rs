@@ -118,6 +118,11 @@ impl ExperimentConfig {
             };
             return self.parameter_estimate() - removed;
         }
+        match self.lora.rank {
+            crate::knobs::lora::Rank::Subspace(d) => return d.get(),
+            crate::knobs::lora::Rank::Bias => return self.bias_terms(),
+            _ => {}
+        }
         match self.lora.rank.adapter() {
             None => self.parameter_estimate(),
             Some(r) => self
@@ -126,6 +131,12 @@ impl ExperimentConfig {
                 .map(|(_, i, o)| crate::knobs::lora::adapter_params(i, o, r, self.lora.train))
                 .sum(),
         }
+    }
+
+    /// Bias terms of the model: one per output of each linear layer (the MLP's layers all have
+    /// a bias; bias-only tuning is refused for the other families).
+    pub fn bias_terms(&self) -> usize {
+        self.layer_dims().iter().map(|&(_, o)| o).sum()
     }
 
     /// The (d_in, d_out) of every layer the adapters attach to (none without a positive rank).
@@ -147,11 +158,18 @@ impl ExperimentConfig {
 
     /// Steps before the adaptation phase begins (all of them when there is none).
     pub fn pretrain_steps(&self) -> usize {
-        if self.lora.rank.adapts() && self.task == Task::Planted {
+        if self.lora.rank.adapts() && !self.pretrains() {
             0
         } else {
             self.steps
         }
+    }
+
+    /// Whether an adaptation phase (where there is one) follows a pre-training phase: not on
+    /// the planted task (it adapts its teacher's W0 from the start) nor with `shift=none` (the
+    /// phase trains the task itself from the initialisation).
+    pub fn pretrains(&self) -> bool {
+        self.task != Task::Planted && self.shift != crate::knobs::task::Shift::None
     }
 
     /// Steps of the run's first phase: pre-training where an adaptation phase follows it, else
@@ -166,7 +184,7 @@ impl ExperimentConfig {
 
     /// Steps of the whole run, pre-training and adaptation.
     pub fn total_steps(&self) -> usize {
-        if self.lora.rank.adapts() && self.task != Task::Planted {
+        if self.lora.rank.adapts() && self.pretrains() {
             self.steps + self.adapt_steps
         } else {
             self.steps

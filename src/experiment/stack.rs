@@ -19,7 +19,7 @@
 
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Family, Residual};
-use crate::knobs::lora::{Factors, LoraConfig};
+use crate::knobs::lora::{Factors, LoraConfig, Rank};
 use crate::knobs::quant::{QMode, QuantConfig};
 use crate::knobs::task::PlantedConfig;
 use crate::knobs::view::{MAX_STACK, Stack};
@@ -44,6 +44,10 @@ pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
     }
     if cfg.quant.enabled() && cfg.quant.mode == QMode::Qat && cfg.lora.rank.adapts() {
         return Some("quantization-aware training with an adaptation phase trains one run at a time");
+    }
+    if matches!(cfg.lora.rank, Rank::Bias | Rank::Subspace(_)) {
+        // Their phases freeze or reparameterise per run: a stack's tensors hold K runs' weights.
+        return Some("bias-only tuning and random subspaces train one run at a time");
     }
     if cfg.prune || cfg.sparse.enabled() {
         // Its cuts are per run: 48 scored copies of each model at the end, or a mask held.

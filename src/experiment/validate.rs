@@ -6,12 +6,14 @@
 
 use std::fmt;
 
+use super::limits;
 use crate::keys::{self, ConfigError, Key};
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Activation, Residual};
 use crate::knobs::lora::{OUTPUT, Selector, Target};
 use crate::knobs::quant::QMode;
 use crate::knobs::schedule::Schedule;
+use crate::knobs::task::Task;
 use crate::vocab::Named;
 
 /// Everything wrong with `cfg`: the key table's ranges, then (once sizes are in range) the
@@ -71,6 +73,7 @@ impl ExperimentConfig {
     }
 
     fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
+        self.validate_phase_kind(errs);
         let layers = self.layer_names();
         let selectors = match &self.lora.target {
             Target::Layers(selectors) => selectors,
@@ -193,6 +196,51 @@ impl ExperimentConfig {
                     QMode::Qat.key()
                 ),
             ));
+        }
+    }
+
+    /// Bias-only tuning needs biases the estimate can count (the MLP's); a subspace's d is at
+    /// most the model's D and its dense projection within the cap.
+    fn validate_phase_kind(&self, errs: &mut Vec<ConfigError>) {
+        use crate::knobs::arch::Family;
+        use crate::knobs::lora::Rank;
+        match self.lora.rank {
+            Rank::Bias if self.family() != Family::Mlp || self.task == Task::Planted => {
+                errs.push(ConfigError::new(
+                    &keys::R,
+                    format!(
+                        "bias-only tuning ({}) is built for the MLP on the 2-D, digit and power-law tasks: the \
+                         planted task's student and the sensing factors have no biases, and the transformer's \
+                         are not counted yet",
+                        keys::R.is("bias")
+                    ),
+                ));
+            }
+            Rank::Subspace(d) => {
+                let (d, total) = (d.get(), self.parameter_estimate());
+                if d > total {
+                    errs.push(ConfigError::new(
+                        &keys::R,
+                        format!(
+                            "a subspace of {d} dimensions in a model of {total} parameters: choose d ≤ {total} \
+                             ({} trains them all)",
+                            keys::R.is("0")
+                        ),
+                    ));
+                } else if d * total > limits::SUBSPACE_ENTRIES {
+                    errs.push(ConfigError::new(
+                        &keys::R,
+                        format!(
+                            "the subspace's projection would hold {total} × {d} = {:.1} M entries; the limit is \
+                             {:.0} M (a dense P, as in Li et al.): choose d ≤ {} or a smaller model",
+                            (d * total) as f64 / 1e6,
+                            limits::SUBSPACE_ENTRIES as f64 / 1e6,
+                            limits::SUBSPACE_ENTRIES / total.max(1)
+                        ),
+                    ));
+                }
+            }
+            _ => {}
         }
     }
 

@@ -149,9 +149,10 @@ fn parse_opt(s: &str, none: &str, also: &str) -> Result<Option<usize>, String> {
     }
 }
 
-/// `none` (or `-`) for no adaptation phase, 0 for full fine-tuning, r for rank-r adapters.
+/// `none` (or `-`) for no adaptation phase, 0 for full fine-tuning, r for rank-r adapters,
+/// `bias` for bias-only tuning, `sub<d>` for a d-dimensional random subspace.
 fn parse_rank(s: &str) -> Result<Rank, String> {
-    Ok(parse_opt(s, "none", "-")?.map_or(Rank::None, Rank::of))
+    Rank::parse(s)
 }
 
 fn parse_seed(s: &str) -> Result<u64, String> {
@@ -189,8 +190,11 @@ fn planted_linear(c: &ExperimentConfig) -> Option<&'static str> {
 }
 
 fn no_pretraining(c: &ExperimentConfig) -> Option<&'static str> {
-    (c.task == Task::Planted)
-        .then_some("the planted task has no pre-training: it adapts from the start for steps steps")
+    if c.task == Task::Planted {
+        return Some("the planted task has no pre-training: it adapts from the start for steps steps");
+    }
+    (c.shift == crate::knobs::task::Shift::None)
+        .then_some("shift=none has no pre-training: the phase trains from the initialisation for steps steps")
 }
 
 fn no_adaptation(c: &ExperimentConfig) -> Option<&'static str> {
@@ -459,11 +463,11 @@ pub static R: Key = Key::new(
     "Rank r",
     "LoRA rank",
     Lora,
-    exp!(lora.rank: Ty::Optional("none"), parse_rank, |v: &Rank| opt_text(v.count(), "none")),
+    exp!(lora.rank: Ty::Optional("none"), parse_rank, |v: &Rank| v.to_text()),
 )
 .count(0, 4096)
 .sweep()
-.help("LoRA rank; none = no adaptation phase, 0 = full fine-tuning");
+.help("LoRA rank; none = no adaptation phase, 0 = full fine-tuning, bias = only the biases train (BitFit), sub<d> (e.g. sub300) = only a random d-dimensional subspace of all the weights trains");
 
 pub static ALPHA: Key = Key::new("alpha", "α", "LoRA α", Lora, exp!(number lora.alpha))
     .number(1e-6, 1e6)
@@ -524,12 +528,16 @@ pub static ASTEPS: Key = Key::new(
 .sweep()
 .sizes()
 .unused(|c| no_pretraining(c).or_else(|| no_adaptation(c)))
-.help("adaptation steps after pre-training (the planted task has no pre-training)");
+.help("adaptation steps after pre-training (the planted task and shift=none have no pre-training)");
 
 pub static SHIFT: Key = Key::new("shift", "Shift", "shift", Lora, exp!(named shift))
     .sweep()
-    .unused(|c| no_pretraining(c).or_else(|| no_adaptation(c)))
-    .help("adaptation task: rot (inputs turned 90°), flip (labels reversed)");
+    .unused(|c| {
+        (c.task == Task::Planted)
+            .then_some("the planted task has no pre-training: it adapts from the start for steps steps")
+            .or_else(|| no_adaptation(c))
+    })
+    .help("adaptation task: rot (inputs turned 90°), flip (labels reversed), none (no pre-training: the phase r trains the task itself from the initialisation for steps steps)");
 
 pub static PR: Key = Key::new(
     "pr",

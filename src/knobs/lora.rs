@@ -178,8 +178,9 @@ impl Target {
     }
 }
 
-/// What the adaptation phase does (link key `r`): there is none, every weight trains, or rank-r
-/// adapters train on the target layers with everything else frozen.
+/// What the adaptation phase does (link key `r`): there is none, every weight trains, rank-r
+/// adapters train on the target layers with everything else frozen, only the biases train
+/// (BitFit), or the weights move in a random d-dimensional subspace (docs/KNOBS.md §2, E10).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Rank {
     /// No adaptation phase (`r=none`): the run pre-trains and ends.
@@ -189,7 +190,18 @@ pub enum Rank {
     Full,
     /// Rank-r LoRA adapters (`r` ≥ 1).
     Lora(NonZeroUsize),
+    /// Bias-only tuning (`r=bias`, BitFit: Ben Zaken et al. 2021): every bias term trains, every
+    /// weight matrix stays frozen.
+    Bias,
+    /// A random subspace (`r=sub<d>`, e.g. `sub300`; Li et al. 2018): θ = θ0 + P·z over every
+    /// parameter, P a fixed random D×d matrix with unit columns, only z ∈ R^d trains.
+    Subspace(NonZeroUsize),
 }
+
+/// How a link spells a subspace's dimension: `sub300`.
+pub const SUBSPACE_PREFIX: &str = "sub";
+/// How a link spells bias-only tuning.
+pub const BIAS_ONLY: &str = "bias";
 
 impl Rank {
     /// The rank a link writes as a number: 0 is full fine-tuning, r ≥ 1 adapters of rank r.
@@ -210,13 +222,64 @@ impl Rank {
         }
     }
 
-    /// The number a link writes (0 for full fine-tuning), `None` without adaptation.
+    /// The subspace's dimension d, when the phase trains in one.
+    pub fn subspace(self) -> Option<usize> {
+        match self {
+            Rank::Subspace(d) => Some(d.get()),
+            _ => None,
+        }
+    }
+
+    /// Whether the phase moves the base weights themselves (full fine-tuning, biases only, a
+    /// subspace) rather than adapters beside them: what Δ = θ − θ0 is measured on.
+    pub fn moves_base(self) -> bool {
+        matches!(self, Rank::Full | Rank::Bias | Rank::Subspace(_))
+    }
+
+    /// The number a link writes (0 for full fine-tuning), `None` without adaptation or for a
+    /// phase that is not a rank (biases only, a subspace).
     pub fn count(self) -> Option<usize> {
         match self {
-            Rank::None => None,
             Rank::Full => Some(0),
             Rank::Lora(r) => Some(r.get()),
+            Rank::None | Rank::Bias | Rank::Subspace(_) => None,
         }
+    }
+
+    /// The link's text: `none`, `0`, `8`, `bias`, `sub300`.
+    pub fn to_text(self) -> String {
+        match self {
+            Rank::None => "none".into(),
+            Rank::Full => "0".into(),
+            Rank::Lora(r) => r.to_string(),
+            Rank::Bias => BIAS_ONLY.into(),
+            Rank::Subspace(d) => format!("{SUBSPACE_PREFIX}{d}"),
+        }
+    }
+
+    /// Reads the link's text (see [`Rank::to_text`]); `none`, `-` and nothing mean no phase.
+    pub fn parse(s: &str) -> Result<Rank, String> {
+        let t = s.trim().to_ascii_lowercase();
+        if t.is_empty() || t == "none" || t == "-" {
+            return Ok(Rank::None);
+        }
+        if t == BIAS_ONLY {
+            return Ok(Rank::Bias);
+        }
+        let fail = || {
+            format!(
+                "'{}' is not none, a whole number (0 = full fine-tuning), {BIAS_ONLY} or {SUBSPACE_PREFIX}<d> \
+                 (e.g. {SUBSPACE_PREFIX}300)",
+                clip(s)
+            )
+        };
+        if let Some(d) = t.strip_prefix(SUBSPACE_PREFIX) {
+            let d: usize = d.parse().map_err(|_| fail())?;
+            return NonZeroUsize::new(d)
+                .map(Rank::Subspace)
+                .ok_or_else(|| format!("a subspace needs d ≥ 1, got '{}'", clip(s)));
+        }
+        t.parse::<usize>().map(Rank::of).map_err(|_| fail())
     }
 }
 

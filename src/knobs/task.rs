@@ -74,6 +74,10 @@ pub enum Shift {
     /// Labels reversed (class c becomes classes − 1 − c; a sequence task's answer symbols s
     /// become S − 1 − s; the char LM's letters swap case): same inputs, new readout mapping.
     Flip,
+    /// No shift and no pre-training: the adaptation phase (`r`) trains the task itself from
+    /// the initialisation for `steps` steps, as the planted task's does. Training from scratch
+    /// in a random subspace (E10, Li et al.), with biases only, or with LoRA on a random base.
+    None,
 }
 
 impl Shift {
@@ -90,6 +94,7 @@ impl Shift {
             (Shift::Flip, Task::Text) => "every letter's case swapped",
             (Shift::Flip, t) if t.is_sequence() => "answer symbols reversed (s → S−1−s)",
             (Shift::Flip, _) => "labels reversed",
+            (Shift::None, _) => "no shift: the task itself, from the initialisation",
         }
     }
 }
@@ -99,6 +104,11 @@ impl Named for Shift {
         // The page shows each task's own wording (`describe`).
         (Shift::Rotate, "rot", "inputs rotated a quarter turn"),
         (Shift::Flip, "flip", "labels reversed"),
+        (
+            Shift::None,
+            "none",
+            "none: the task itself, from the initialisation",
+        ),
     ];
 }
 

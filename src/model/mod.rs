@@ -4,6 +4,7 @@
 //! layers' names and roles (`Family::layers`), never through its fields.
 
 pub mod backend;
+pub mod bias_only;
 pub mod factor;
 pub mod family;
 pub mod fused;
@@ -15,6 +16,7 @@ pub mod norm;
 pub mod prune;
 pub mod quant;
 pub mod stacked;
+pub mod subspace;
 pub mod trace;
 
 pub use factor::Factor;

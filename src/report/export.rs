@@ -142,6 +142,11 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
     if ptq {
         header.extend(strings(["quant_val_loss", "model_bytes", "float_bytes"]));
     }
+    // A classification task adds the validation accuracy at the last evaluation.
+    let acc = runs.iter().any(|r| r.final_val_acc().is_some());
+    if acc {
+        header.extend(strings(["final_val_acc"]));
+    }
     let mut rows = vec![header];
     for (i, run) in runs.iter().enumerate() {
         let mut row = knob_row(i, run);
@@ -161,6 +166,9 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
                 run.config.model_bytes().to_string(),
                 run.config.float_bytes().to_string(),
             ]);
+        }
+        if acc {
+            row.push(cell(run.final_val_acc()));
         }
         rows.push(row);
     }
@@ -259,6 +267,7 @@ pub fn to_json(runs: &[Run]) -> String {
                 "diverged": r.diverged,
                 "final_train_loss": num(r.final_train_loss()),
                 "final_val_loss": num(r.final_val_loss()),
+                "final_val_acc": num(r.final_val_acc()),
                 "best_val_loss": num(r.best_val_loss()),
                 // PTQ's validation loss with the weights rounded (null for a run that does not
                 // round them after training).

@@ -1,21 +1,29 @@
 //! The adaptation phase, whichever model family it adapts: attaching LoRA (or unfreezing
-//! everything for full fine-tuning) on a QLoRA-rounded base when asked, and, at the end, the
-//! learned change ΔW of every adapted layer queued for the one readback.
+//! everything for full fine-tuning, or only the biases, or a random subspace of every
+//! parameter) on a QLoRA-rounded base when asked, and, at the end, the learned change ΔW of
+//! every adapted layer queued for the one readback.
 
 use burn::prelude::*;
 
 use crate::data::spectrum;
 use crate::knobs::ExperimentConfig;
+use crate::knobs::lora::Rank;
 use crate::model::Family;
 use crate::model::lora::{self, AdaptedLayer};
+use burn::module::ParamId;
 
 /// The adaptation phase as it was set up: what trains and at which scale.
 #[derive(Clone, Debug)]
 pub struct Adaptation {
     /// Step at which it began.
     pub start: usize,
-    /// `None` for full fine-tuning (rank 0).
+    /// `None` for full fine-tuning (rank 0), bias-only tuning and a subspace.
     pub rank: Option<usize>,
+    /// What the phase trains (`r`).
+    pub kind: Rank,
+    /// A subspace's coordinates z: the optimizer updates one copy, the trainer ties the others
+    /// to it after each step (`model::subspace::tie`).
+    pub subspace: Option<ParamId>,
     pub layers: Vec<AdaptedLayer>,
     pub trainable: usize,
     pub base_params: usize,
@@ -39,16 +47,34 @@ pub fn begin<M: Family>(model: M, cfg: &ExperimentConfig, start: usize) -> (M, A
         .iter()
         .map(|(_, l)| l.weight.val().detach())
         .collect();
-    let adapted = lora::attach(model, &cfg.lora, cfg.seed);
+    let base_params = model.num_params();
+    let mut subspace = None;
+    let (model, layers, trainable) = match cfg.lora.rank {
+        Rank::Bias => {
+            let (model, trainable) = crate::model::bias_only::attach(model);
+            (model, Vec::new(), trainable)
+        }
+        Rank::Subspace(d) => {
+            let (model, z) = crate::model::subspace::attach(model, d.get(), cfg.seed);
+            subspace = Some(z);
+            (model, Vec::new(), d.get())
+        }
+        _ => {
+            let adapted = lora::attach(model, &cfg.lora, cfg.seed);
+            (adapted.model, adapted.layers, adapted.trainable)
+        }
+    };
     let adaptation = Adaptation {
         start,
         rank: cfg.lora.rank.adapter(),
-        layers: adapted.layers,
-        trainable: adapted.trainable,
-        base_params: adapted.base_params,
+        kind: cfg.lora.rank,
+        subspace,
+        layers,
+        trainable,
+        base_params,
         base_weights,
     };
-    (adapted.model, adaptation)
+    (model, adaptation)
 }
 
 /// The learned change of every adapted layer of `model`, queued for one readback, and how to read
@@ -65,7 +91,8 @@ pub fn delta_probe(model: &impl Family, adaptation: &Adaptation) -> (spectrum::D
                 tensors.push(ad.b.val().detach().reshape([r * d_out]));
                 probe.push(name, d_in, d_out, Some((r, ad.scale)));
             }
-            (None, None) if d_in * d_out <= spectrum::DENSE_SPECTRUM_MAX => {
+            // Bias-only tuning leaves every weight where it was: no change to show.
+            (None, None) if adaptation.kind != Rank::Bias && d_in * d_out <= spectrum::DENSE_SPECTRUM_MAX => {
                 let Some(w0) = adaptation.base_weights.get(i) else {
                     continue;
                 };

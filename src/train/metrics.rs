@@ -28,6 +28,10 @@ pub struct StepReport {
     /// With `prune`, at the last step: every pruning method's validation loss at each sparsity.
     #[serde(default)]
     pub prune: Option<super::prune::Pruned>,
+    /// A classification task's validation accuracy at evaluation steps (the MLP's; the
+    /// transformer's is in `seq`).
+    #[serde(default)]
+    pub val_acc: Option<f32>,
 }
 
 /// A step's global norms, read back (`train::norms`).
@@ -69,6 +73,8 @@ struct Queued {
     norms: bool,
     /// Matrix sensing: M's side.
     side: Option<usize>,
+    /// A classification task's validation accuracy follows.
+    acc: bool,
     prune: Option<super::prune::PruneShape>,
 }
 
@@ -95,6 +101,7 @@ pub async fn read_reports(
                 .map(|s| (s.stability.dims()[0], s.accuracy.is_some())),
             norms: o.norms.is_some(),
             side: o.matrix.as_ref().map(|m| m.dims()[0].isqrt()),
+            acc: o.val_acc.is_some(),
             prune: o.prune.as_ref().map(super::prune::PruneOutput::shape),
         });
         parts.push(o.train_loss);
@@ -108,6 +115,7 @@ pub async fn read_reports(
         seqs.extend(o.norms);
         seqs.extend(o.matrix);
         seqs.extend(o.prune.into_iter().flat_map(super::prune::PruneOutput::tensors));
+        seqs.extend(o.val_acc);
     }
     let (n_val, n_quant) = (vals.len(), quants.len());
     parts.extend(vals);
@@ -173,6 +181,8 @@ pub async fn read_reports(
             s.into_iter().map(|v| v as f32).collect()
         });
         let prune = q.prune.map(|p| p.read(&mut take));
+        // Queued after pruning's scores.
+        let val_acc = q.acc.then(|| take(1)[0]);
         reports.push(StepReport {
             step: q.step,
             train_loss,
@@ -183,6 +193,7 @@ pub async fn read_reports(
             norms,
             singular,
             prune,
+            val_acc,
         });
     }
     let extras = extra_lens.into_iter().map(take).collect();
@@ -421,6 +432,15 @@ impl Run {
 
     pub fn final_train_loss(&self) -> Option<f32> {
         self.reports.last().map(|r| r.train_loss)
+    }
+
+    /// Validation accuracy at the last evaluation (the MLP's on a classification task, the
+    /// transformer's exact-match), `None` where the task has none.
+    pub fn final_val_acc(&self) -> Option<f32> {
+        self.reports
+            .iter()
+            .rev()
+            .find_map(|r| r.val_acc.or(r.seq.and_then(|s| s.val_acc)))
     }
 
     pub fn final_val_loss(&self) -> Option<f32> {

@@ -27,6 +27,9 @@ pub struct Evaluation {
     /// Matrix sensing: the model's M, [n·n] row-major; its singular values are computed as it
     /// is read back (`metrics::read_reports`).
     pub matrix: Option<Tensor<1>>,
+    /// A vector classification task: the share of validation examples whose largest logit is
+    /// their label, [1].
+    pub val_acc: Option<Tensor<1>>,
 }
 
 /// A training batch's loss [1], and what the step measures beside it ([2] for the transformer:

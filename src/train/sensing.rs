@@ -98,6 +98,7 @@ impl Objective for Measurements {
             loss: (d.clone() * d).sum().mul_scalar(self.scale), // [1]
             accuracy: None,
             matrix: Some(m.reshape([n * n])),
+            val_acc: None,
         })
     }
 

@@ -223,10 +223,7 @@ impl Objective for Sequences {
         }
         let ctx = cfg.gpt.ctx;
         let dataset = generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, None);
-        let pending = cfg
-            .lora
-            .rank
-            .adapts()
+        let pending = (cfg.lora.rank.adapts() && cfg.pretrains())
             .then(|| generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, Some(cfg.shift)));
         let model = Gpt::new(
             &cfg.gpt,
@@ -322,6 +319,7 @@ impl Objective for Sequences {
             loss: val_loss?,
             accuracy,
             matrix: None,
+            val_acc: None,
         })
     }
 

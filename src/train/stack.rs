@@ -43,6 +43,8 @@ pub struct StackStep {
     pub stats: Option<Tensor<2>>,
     /// The transformer's accuracy at an evaluation step, `[K', 2]`: training, validation.
     pub accuracy: Option<Tensor<2>>,
+    /// A vector classification task's validation accuracy at an evaluation step, `[K']`.
+    pub val_acc: Option<Tensor<1>>,
     /// PTQ, at the last step: each run's validation loss with its weights rounded, `[K']`, and
     /// which of the runs quantize (the others' values are their float losses, not reported).
     pub quant_loss: Option<(Tensor<1>, Vec<bool>)>,
@@ -211,12 +213,15 @@ impl StackTrainer {
         // `Trainer::step`'s evaluation rule: every EVAL_EVERY steps, and at each phase's first
         // and last step.
         let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == total || t + 1 == boundary || t == boundary;
-        let (val_loss, accuracy) = match (eval, &self.task) {
-            (false, _) => (None, None),
-            (true, Task::Vector(v)) => (Some(v.evaluate(&self.params)), None),
+        let (val_loss, accuracy, val_acc) = match (eval, &self.task) {
+            (false, _) => (None, None, None),
+            (true, Task::Vector(v)) => {
+                let (loss, acc) = v.evaluate(&self.params);
+                (Some(loss), None, acc)
+            }
             (true, Task::Sequence(s)) => match s.evaluate(&self.params) {
-                Some((loss, acc)) => (Some(loss), Some(acc)),
-                None => (None, None),
+                Some((loss, acc)) => (Some(loss), Some(acc), None),
+                None => (None, None, None),
             },
         };
         let leaves: Vec<Tensor<3>> = self
@@ -283,6 +288,7 @@ impl StackTrainer {
             val_loss,
             stats,
             accuracy,
+            val_acc,
             quant_loss,
         })
     }

@@ -22,6 +22,7 @@ struct Shape {
     alive: Vec<usize>,
     stats: usize,
     accuracy: bool,
+    val_acc: bool,
     /// PTQ's losses: which of the runs report theirs.
     quant: Option<Vec<bool>>,
 }
@@ -35,6 +36,7 @@ impl Queued {
                 1 + usize::from(s.val)
                     + usize::from(s.stats > 0)
                     + usize::from(s.accuracy)
+                    + usize::from(s.val_acc)
                     + usize::from(s.quant.is_some())
             })
             .sum()
@@ -54,6 +56,7 @@ impl Queued {
             let val = if shape.val { values.next() } else { None };
             let stats = if shape.stats > 0 { values.next() } else { None };
             let accuracy = if shape.accuracy { values.next() } else { None };
+            let val_acc = if shape.val_acc { values.next() } else { None };
             let quant = if shape.quant.is_some() {
                 values.next()
             } else {
@@ -86,6 +89,7 @@ impl Queued {
                     norms: None,
                     singular: None,
                     prune: None,
+                    val_acc: at(val_acc, j),
                 });
             }
         }
@@ -110,12 +114,14 @@ pub fn queue(steps: Vec<StackStep>, runs: usize) -> (Vec<Tensor<1>>, Queued) {
             alive: s.runs,
             stats: s.stats.as_ref().map_or(0, |t| t.dims()[1]),
             accuracy: s.accuracy.is_some(),
+            val_acc: s.val_acc.is_some(),
             quant: s.quant_loss.as_ref().map(|(_, q)| q.clone()),
         });
         tensors.push(s.train_loss);
         tensors.extend(s.val_loss);
         tensors.extend(s.stats.map(flat));
         tensors.extend(s.accuracy.map(flat));
+        tensors.extend(s.val_acc);
         tensors.extend(s.quant_loss.map(|(l, _)| l));
     }
     (tensors, Queued { shape, runs })

@@ -140,7 +140,7 @@ impl VectorStack {
             walks.push((walk, batch_rng));
             datasets.push(dataset);
         }
-        let pending = (first.lora.rank.adapts() && first.task != Task::Planted).then(|| {
+        let pending = (first.lora.rank.adapts() && first.pretrains()).then(|| {
             cfgs.iter()
                 .zip(&datasets)
                 .map(|(c, d)| crate::data::shift(c.shift, d))
@@ -315,13 +315,26 @@ impl VectorStack {
         }
     }
 
-    /// Every run's validation loss, `[K]`, with `params` plain (off the autodiff graph).
-    pub(super) fn evaluate(&self, params: &[Tensor<3>]) -> Tensor<1> {
+    /// Every run's validation loss, `[K]`, with `params` plain (off the autodiff graph), and on
+    /// a classification task its accuracy, `[K]` (as `vector::accuracy` gives one run's).
+    pub(super) fn evaluate(&self, params: &[Tensor<3>]) -> (Tensor<1>, Option<Tensor<1>>) {
         let k = self.model.runs;
         let dim = self.val.x.dims()[1];
         let x = self.val.x.clone().reshape([k, self.val.n, dim]);
         let pred = self.model.forward(params, x); // [K, n, out]
-        Self::losses(pred, self.val.y.clone())
+        let acc = match &self.val.y {
+            StackTargets::Labels(y) => {
+                let n = self.val.n;
+                let hit = pred
+                    .clone()
+                    .argmax(2)
+                    .reshape([k, n])
+                    .equal(y.clone().reshape([k, n])); // [K, n]
+                Some(hit.float().mean_dim(1).reshape([k]))
+            }
+            StackTargets::Values(_) => None,
+        };
+        (Self::losses(pred, self.val.y.clone()), acc)
     }
 
     /// Every run's loss on its next batch, `[K]`, on the graph of `leaves` (the parameters as

@@ -40,6 +40,8 @@ pub struct StepOutput {
     pub matrix: Option<Tensor<1>>,
     /// With `prune`, at the last step: the trained model cut every way, scored.
     pub prune: Option<super::prune::PruneOutput>,
+    /// A vector classification task, at evaluation steps: validation accuracy, [1].
+    pub val_acc: Option<Tensor<1>>,
 }
 
 /// What a transformer step measures besides its losses, still on the device.
@@ -254,9 +256,9 @@ impl<O: Objective> Trainer<O> {
             || t + 1 == boundary
             || t == boundary;
         let evaluation = eval.then(|| self.objective.evaluate(&self.cfg, &model)).flatten();
-        let (val_loss, accuracy, matrix) = match evaluation {
-            Some(e) => (Some(e.loss), e.accuracy, e.matrix),
-            None => (None, None, None),
+        let (val_loss, accuracy, matrix, val_acc) = match evaluation {
+            Some(e) => (Some(e.loss), e.accuracy, e.matrix, e.val_acc),
+            None => (None, None, None, None),
         };
         let batch_loss = self.objective.loss(&self.cfg, &model, batch);
         let mut grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
@@ -278,7 +280,12 @@ impl<O: Objective> Trainer<O> {
             }
             super::norms::Before::of(&model, &grads)
         });
-        let model = self.optim.step(model, grads);
+        let mut model = self.optim.step(model, grads);
+        // A subspace's z is one parameter held by every tensor's delta: the optimizer wrote
+        // the first copy it met; the others read it again.
+        if let Some(z) = self.adaptation.as_ref().and_then(|a| a.subspace) {
+            model = crate::model::subspace::tie(model, z);
+        }
         let norms = before
             .and_then(|b| b.update_norm(&model))
             .zip(grad_norm)
@@ -314,6 +321,7 @@ impl<O: Objective> Trainer<O> {
             norms,
             matrix,
             prune,
+            val_acc,
         })
     }
 

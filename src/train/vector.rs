@@ -72,8 +72,7 @@ impl<M: VectorFamily> Objective for Vectors<M> {
             let model = M::build(cfg, cfg.input_dim(), cfg.outputs(), &mut init_rng, device);
             (dataset, model)
         };
-        let pending =
-            (cfg.lora.rank.adapts() && cfg.task != Task::Planted).then(|| data::shift(cfg.shift, &dataset));
+        let pending = (cfg.lora.rank.adapts() && cfg.pretrains()).then(|| data::shift(cfg.shift, &dataset));
         let objective = Self {
             ce: CrossEntropyLossConfig::new().init(device),
             data: DeviceData::new(&dataset, steps, device, batch_rng),
@@ -110,10 +109,15 @@ impl<M: VectorFamily> Objective for Vectors<M> {
 
     fn evaluate(&self, _cfg: &ExperimentConfig, model: &M) -> Option<Evaluation> {
         let pred = model.valid().forward(self.data.val.x.clone().inner(), None); // [n, out]
+        let val_acc = match &self.data.val.y {
+            DeviceTargets::Labels(y) => Some(accuracy(pred.clone(), y.clone().inner())),
+            DeviceTargets::Values(_) => None,
+        };
         Some(Evaluation {
             loss: self.loss_of(pred, self.data.val.y.clone()).detach(),
             accuracy: None,
             matrix: None,
+            val_acc,
         })
     }
 
@@ -167,6 +171,14 @@ impl<M: VectorFamily> Objective for Vectors<M> {
             points: self.dataset.train.clone(),
         })
     }
+}
+
+/// The share of rows whose largest logit is at their label: logits [n, classes], labels [n] →
+/// [1]. A tie goes to the lower class (argmax's first), as torch's `argmax` does.
+pub fn accuracy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let n = labels.dims()[0];
+    let hit = logits.argmax(1).reshape([n]).equal(labels); // [n]
+    hit.float().mean()
 }
 
 /// Centre of cell `i` of `res` cells across [−EXTENT, EXTENT].
