@@ -405,6 +405,14 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
             "task=digits&w=16&d=1&bs=64&steps=10&pkeep=0.1&pat=5&pfrom=rewind&prew=2",
             1e-4,
         ),
+        // Intrinsic dimension (E10): a random subspace, its one z shared by every tensor's
+        // delta and updated by the GPU's fused Adam (one copy written, the others tied), and
+        // bias-only tuning after pre-training.
+        (
+            "task=digits&w=16&d=1&bs=64&steps=10&lr=0.01&r=sub64&shift=none",
+            1e-4,
+        ),
+        ("task=digits&w=16&d=1&bs=64&steps=5&asteps=5&lr=0.01&r=bias", 1e-4),
     ] {
         let (cpu, wgpu) = (losses(link, &backend::cpu()), losses(link, &gpu));
         assert_eq!(cpu.len(), wgpu.len(), "{link}");

@@ -1,0 +1,312 @@
+//! Intrinsic dimension's phases (docs/EXPERIMENTS.md E10; `model::subspace`, `model::bias_only`):
+//! the projection has unit columns and is seeded; a subspace run's every tensor is exactly
+//! θ0 + P·z with one z, the base never moves and only z trains; bias-only tuning moves the biases
+//! and nothing else; `shift=none` trains the phase from the initialisation (full fine-tuning there
+//! is plain training, loss for loss); the accuracy is the share of right answers; what refuses
+//! them.
+
+use burn::module::{Param, ParamId};
+use burn::prelude::*;
+use tinytune::knobs::ExperimentConfig;
+use tinytune::knobs::lora::Rank;
+use tinytune::link::url::parse_strict;
+use tinytune::model::subspace::{SubspaceDelta, projection};
+use tinytune::model::{Family, backend};
+use tinytune::train::{MlpTrainer, train_run};
+
+fn cfg(link: &str) -> ExperimentConfig {
+    parse_strict(link)
+        .unwrap_or_else(|e| panic!("{link}: {e:?}"))
+        .experiment
+}
+
+/// A tensor's values (the CPU backend reads synchronously).
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data().convert::<f32>().try_to_vec::<f32>().unwrap() // sync-ok: CPU
+}
+
+#[test]
+fn the_projection_has_unit_columns_and_is_seeded() {
+    let (numels, d) = ([40usize, 8, 100, 3], 12);
+    let p = projection(&numels, d, 5);
+    for (block, &n) in p.iter().zip(&numels) {
+        assert_eq!(block.len(), n * d);
+    }
+    for j in 0..d {
+        let norm2: f64 = p
+            .iter()
+            .flat_map(|b| b.chunks_exact(d).map(move |row| f64::from(row[j]).powi(2)))
+            .sum();
+        assert!((norm2 - 1.0).abs() < 1e-5, "column {j}: ‖p‖² = {norm2}");
+    }
+    assert_eq!(p, projection(&numels, d, 5), "the same seed draws the same P");
+    assert_ne!(p, projection(&numels, d, 6), "another seed another");
+    // d random unit vectors in R^151 are nearly orthogonal: |cos| ≪ 1.
+    let col = |j: usize| -> Vec<f32> {
+        p.iter()
+            .flat_map(|b| b.chunks_exact(d).map(move |r| r[j]))
+            .collect()
+    };
+    let (a, b) = (col(0), col(1));
+    let cos: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+    assert!(cos.abs() < 0.4, "cos = {cos}");
+}
+
+/// Each tensor of an MLP (each linear layer's weight, then its bias: the order a visitor meets
+/// them in): its id, stored base, effective value and subspace delta (rows of P, z, z's id).
+type Seen = Vec<(ParamId, Vec<f32>, Vec<f32>, Option<(Vec<f32>, Vec<f32>, ParamId)>)>;
+
+fn seen(model: &tinytune::model::Mlp) -> Seen {
+    fn one<const D: usize>(p: &Param<Tensor<D>>, out: &mut Seen) {
+        let delta = p
+            .reparameterization::<SubspaceDelta>()
+            .map(|s| (values(s.proj.clone()), values(s.z.val()), s.z.id));
+        out.push((p.id, values(p.base()), values(p.val()), delta));
+    }
+    let mut out = Vec::new();
+    for (_, l) in model.linears() {
+        one(&l.weight, &mut out);
+        if let Some(b) = &l.bias {
+            one(b, &mut out);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_subspace_run_is_theta0_plus_p_z_with_one_z_and_only_z_trains() {
+    let d = 24;
+    let c = cfg(&format!(
+        "task=digits&w=16&d=1&bs=64&steps=20&asteps=15&lr=0.01&shift=rot&r=sub{d}&seed=4"
+    ));
+    let mut t = MlpTrainer::new(&c, &backend::cpu()).unwrap();
+    // Step 20 begins the phase (and takes its first step).
+    for _ in 0..21 {
+        t.step();
+    }
+    let start = seen(t.model());
+    let numels: Vec<usize> = start
+        .iter()
+        .filter(|(.., delta)| delta.is_some())
+        .map(|(_, base, ..)| base.len())
+        .collect();
+    assert_eq!(
+        numels.iter().sum::<usize>(),
+        c.parameter_estimate(),
+        "every parameter is projected"
+    );
+    assert_eq!(t.trainable_count(), d);
+    assert_eq!(c.trainable_params(), d);
+    while t.step().is_some() {}
+    let end = seen(t.model());
+    let blocks = projection(&numels, d, c.seed);
+    let mut zs = Vec::new();
+    let mut block = blocks.iter();
+    for ((id, base0, ..), (id1, base, value, delta)) in start.iter().zip(&end) {
+        assert_eq!(id, id1);
+        let Some((proj, z, z_id)) = delta else {
+            continue;
+        };
+        assert_eq!(base0, base, "θ0 never moves");
+        assert_eq!(proj, block.next().unwrap(), "each tensor's rows of the seeded P");
+        zs.push((z.clone(), *z_id));
+        // θ = θ0 + P·z, entry by entry.
+        for (i, (&v, &b)) in value.iter().zip(base).enumerate() {
+            let pz: f32 = proj[i * d..(i + 1) * d].iter().zip(z).map(|(p, z)| p * z).sum();
+            assert!((v - (b + pz)).abs() < 1e-5, "entry {i}: {v} vs {}", b + pz);
+        }
+    }
+    let (z0, id0) = &zs[0];
+    assert!(z0.iter().any(|&v| v != 0.0), "z trained");
+    for (z, id) in &zs {
+        assert_eq!(
+            (z, id),
+            (z0, id0),
+            "every tensor reads the same z after each step"
+        );
+    }
+    // The phase learned: the shifted task's loss fell from where the phase began.
+    let run = pollster::block_on(train_run(&c, &backend::cpu(), 5)).unwrap();
+    let losses: Vec<f32> = run.reports.iter().skip(20).filter_map(|r| r.val_loss).collect();
+    assert!(losses.last() < losses.first(), "{losses:?}");
+}
+
+#[test]
+fn z_gets_the_whole_gradient_p_transpose_times_every_tensors() {
+    // One plain SGD step from the same pre-trained θ0 on the same batch: full fine-tuning moves
+    // θ by −η·∇θ, the subspace moves z by −η·Pᵀ·∇θ, summed over every tensor. So z = Pᵀ·Δθ.
+    let link = |r: &str| {
+        cfg(&format!(
+            "task=digits&w=16&d=1&bs=64&steps=20&asteps=1&lr=0.05&opt=sgd&shift=rot&r={r}&seed=4"
+        ))
+    };
+    let (full, sub) = (link("0"), link("sub16"));
+    let mut t = MlpTrainer::new(&full, &backend::cpu()).unwrap();
+    for _ in 0..20 {
+        t.step();
+    }
+    let before: Vec<Vec<f32>> = seen(t.model()).into_iter().map(|s| s.2).collect();
+    t.step();
+    let after: Vec<Vec<f32>> = seen(t.model()).into_iter().map(|s| s.2).collect();
+    let step: Vec<f32> = after
+        .iter()
+        .zip(&before)
+        .flat_map(|(a, b)| a.iter().zip(b).map(|(a, b)| a - b))
+        .collect();
+    let mut t = MlpTrainer::new(&sub, &backend::cpu()).unwrap();
+    while t.step().is_some() {}
+    let tensors = seen(t.model());
+    let numels: Vec<usize> = tensors.iter().map(|s| s.1.len()).collect();
+    let p: Vec<f32> = projection(&numels, 16, sub.seed).concat();
+    let z = tensors[0].3.as_ref().unwrap().1.clone();
+    for (j, &zj) in z.iter().enumerate() {
+        let want: f32 = step.iter().enumerate().map(|(i, &s)| p[i * 16 + j] * s).sum();
+        assert!(
+            (zj - want).abs() < 1e-4 * (1.0 + want.abs()),
+            "z[{j}] = {zj}, Pᵀ·Δθ = {want}"
+        );
+    }
+    assert!(z.iter().any(|&v| v.abs() > 1e-3), "the step moved z: {z:?}");
+}
+
+#[test]
+fn bias_only_tuning_moves_the_biases_and_nothing_else() {
+    let c = cfg("task=digits&w=16&d=1&bs=64&steps=20&asteps=20&lr=0.01&shift=rot&r=bias&seed=2");
+    let mut t = MlpTrainer::new(&c, &backend::cpu()).unwrap();
+    for _ in 0..20 {
+        t.step();
+    }
+    let before_phase = t.trainable_count();
+    t.step();
+    let read = |m: &tinytune::model::Mlp| -> Vec<(String, Vec<f32>)> {
+        m.param_specs()
+            .into_iter()
+            .map(|s| {
+                let mut found = None;
+                for (name, l) in m.linears() {
+                    if s.name == format!("{name}.weight") {
+                        found = Some(values(l.weight.val()));
+                    }
+                    if s.name == format!("{name}.bias") {
+                        found = l.bias.as_ref().map(|b| values(b.val()));
+                    }
+                }
+                (s.name, found.unwrap())
+            })
+            .collect()
+    };
+    let before = read(t.model());
+    // 64 → 16 → 10: a bias per output.
+    assert_eq!(
+        before_phase,
+        c.parameter_estimate(),
+        "pre-training trains everything"
+    );
+    assert_eq!(t.trainable_count(), 16 + 10);
+    assert_eq!(c.trainable_params(), 16 + 10);
+    while t.step().is_some() {}
+    let after = read(t.model());
+    for ((name, b), (_, a)) in before.iter().zip(&after) {
+        if name.ends_with(".bias") {
+            assert_ne!(a, b, "{name} trains");
+        } else {
+            assert_eq!(a, b, "{name} stays frozen");
+        }
+    }
+}
+
+#[test]
+fn full_fine_tuning_from_the_initialisation_is_plain_training() {
+    let plain = cfg("task=digits&w=16&d=1&bs=64&steps=30&lr=0.01&seed=3");
+    let phase = cfg("task=digits&w=16&d=1&bs=64&steps=30&lr=0.01&seed=3&r=0&shift=none&asteps=500");
+    assert_eq!(phase.total_steps(), 30, "shift=none: the phase trains for steps");
+    assert_eq!(phase.pretrain_steps(), 0);
+    let a = pollster::block_on(train_run(&plain, &backend::cpu(), 10)).unwrap();
+    let b = pollster::block_on(train_run(&phase, &backend::cpu(), 10)).unwrap();
+    assert_eq!(b.adaptation_start(), None);
+    let curve = |r: &tinytune::train::metrics::Run| -> Vec<(f32, Option<f32>)> {
+        r.reports.iter().map(|s| (s.train_loss, s.val_loss)).collect()
+    };
+    assert_eq!(
+        curve(&a),
+        curve(&b),
+        "the same data, init and optimizer: the same run"
+    );
+    // A subspace from the initialisation (Li et al.) learns the task itself.
+    let sub = cfg("task=digits&w=16&d=1&bs=64&steps=60&lr=0.01&seed=3&r=sub200&shift=none");
+    let run = pollster::block_on(train_run(&sub, &backend::cpu(), 10)).unwrap();
+    let acc = run.final_val_acc().unwrap();
+    assert!(
+        acc > 0.3,
+        "200 directions of 1,210 train well above chance (0.1): {acc}"
+    );
+}
+
+#[test]
+fn accuracy_is_the_share_of_rows_whose_largest_logit_is_their_label() {
+    use tinytune::train::vector::accuracy;
+    let device = backend::cpu();
+    let logits = Tensor::<2>::from_data(
+        TensorData::new(
+            vec![0.1f32, 2.0, -1.0, 3.0, 0.0, 0.0, 1.0, 1.0, 0.5, -2.0, -1.0, -3.0],
+            [4, 3],
+        ),
+        &device,
+    );
+    // Row 0 → 1 (right), row 1 → 0 (wrong), row 2 → a tie between 0 and 1 goes to 0 (right),
+    // row 3 → 1 (right).
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 2, 0, 1], [4]), &device);
+    assert_eq!(values(accuracy(logits, labels)), vec![0.75]);
+    // A run reports it at each evaluation, in [0, 1], and the summary carries the last.
+    let c = cfg("task=digits&w=16&d=1&bs=64&steps=40&lr=0.01&seed=1");
+    let run = pollster::block_on(train_run(&c, &backend::cpu(), 10)).unwrap();
+    let accs: Vec<f32> = run.reports.iter().filter_map(|r| r.val_acc).collect();
+    assert_eq!(
+        accs.len(),
+        run.reports.iter().filter(|r| r.val_loss.is_some()).count()
+    );
+    assert!(accs.iter().all(|a| (0.0..=1.0).contains(a)));
+    assert!(accs.last() > accs.first(), "{accs:?}");
+    // Regression has none.
+    let p = cfg("task=planted&steps=20&r=0");
+    let run = pollster::block_on(train_run(&p, &backend::cpu(), 10)).unwrap();
+    assert_eq!(run.final_val_acc(), None);
+}
+
+#[test]
+fn the_phase_kinds_round_trip_and_refuse_what_they_cannot_do() {
+    assert_eq!(cfg("r=bias&asteps=10").lora.rank, Rank::Bias);
+    let c = cfg("r=sub300&asteps=10");
+    assert_eq!(c.lora.rank.subspace(), Some(300));
+    assert_eq!(c.lora.rank.to_text(), "sub300");
+    assert_eq!(Rank::parse("SUB30").unwrap().to_text(), "sub30");
+    for bad in ["sub0", "sub", "subx", "biases", "-3"] {
+        assert!(Rank::parse(bad).is_err(), "{bad}");
+    }
+    let refused = |link: &str, what: &str| {
+        let errs = tinytune::experiment::validate(&parse_strict_lenient(link)).unwrap_err();
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert!(text.join(" ").contains(what), "{link}: {text:?}");
+    };
+    refused("task=planted&r=bias", "bias-only tuning");
+    refused("task=copy&r=bias", "bias-only tuning");
+    refused("task=digits&w=16&d=1&r=sub5000", "choose d ≤ 1210");
+    refused("task=digits&w=1024&d=4&r=sub2000", "the limit is 16 M");
+    // A subspace or bias-only run trains alone, never stacked.
+    for link in ["task=digits&r=sub100", "task=digits&r=bias"] {
+        assert!(
+            tinytune::experiment::stack::refuses(&cfg(link)).is_some(),
+            "{link}"
+        );
+    }
+}
+
+/// The experiment of `link` as written, invalid or not (for the refusals above).
+fn parse_strict_lenient(link: &str) -> ExperimentConfig {
+    let mut c = ExperimentConfig::default();
+    for pair in link.split('&') {
+        let (k, v) = pair.split_once('=').unwrap();
+        tinytune::keys::key(k).unwrap().set_experiment(&mut c, v).unwrap();
+    }
+    c
+}
