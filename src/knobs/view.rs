@@ -153,6 +153,7 @@ pub enum Lead {
     Sensing,
     Scaling,
     Pruning,
+    Intrinsic,
 }
 
 impl Named for Lead {
@@ -171,6 +172,11 @@ impl Named for Lead {
         (Lead::Sensing, "sensing", "the recovery error and σ(M)"),
         (Lead::Scaling, "scaling", "the scaling-law fit"),
         (Lead::Pruning, "pruning", "loss against the weights kept"),
+        (
+            Lead::Intrinsic,
+            "intrinsic",
+            "accuracy against the parameters that train",
+        ),
     ];
 }
 

@@ -10,6 +10,7 @@ mod coord;
 mod curves;
 mod frame;
 mod heatmap;
+mod intrinsic;
 mod norms;
 mod prune;
 mod quant;
@@ -26,6 +27,10 @@ pub use coord::{CoordPanel, coord_panels, draw_coord};
 pub use curves::{CurveOptions, HoverPoint, draw_curves, draw_curves_after, ema};
 pub use frame::{CLASS_COLORS, ChartStyle, ramp};
 pub use heatmap::{Cell, Heatmap, draw_heatmap, sweep_heatmap};
+pub use intrinsic::{
+    Kind as IntrinsicKind, Setting as IntrinsicSetting, draw_intrinsic, has_intrinsic, intrinsic,
+    is_intrinsic,
+};
 pub use norms::{draw_norms, has_norms};
 pub use prune::{PruneCurve, draw_pruning, has_pruning, prune_curves};
 pub use quant::draw_weights;

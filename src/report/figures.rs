@@ -53,6 +53,7 @@ pub enum Chart {
     Sensing,
     Scaling,
     Pruning,
+    Intrinsic,
 }
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -65,7 +66,7 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
      parameters on the right axis.";
 
 impl Chart {
-    pub const ALL: [Chart; 14] = [
+    pub const ALL: [Chart; 15] = [
         Chart::Loss,
         Chart::Sweep,
         Chart::BestValue,
@@ -80,13 +81,15 @@ impl Chart {
         Chart::Sensing,
         Chart::Scaling,
         Chart::Pruning,
+        Chart::Intrinsic,
     ];
 
     /// Which side chart presenter and embed mode show beside the loss curves, the first shown
     /// of these: what a sweep or a coordinate check is about before the picture of one run.
-    pub const PRESENTER_ORDER: [Chart; 13] = [
+    pub const PRESENTER_ORDER: [Chart; 14] = [
         Chart::Coord,
         Chart::Sensing,
+        Chart::Intrinsic,
         Chart::Scaling,
         Chart::Pruning,
         Chart::Sweep,
@@ -118,6 +121,7 @@ impl Chart {
             Chart::Sensing => "sensing",
             Chart::Scaling => "scaling",
             Chart::Pruning => "pruning",
+            Chart::Intrinsic => "intrinsic",
         }
     }
 
@@ -135,7 +139,7 @@ impl Chart {
             Chart::Sweep => (420 * figures.panel_count().max(2) as u32 + 160, 480),
             Chart::Weights => (1300, 500),
             Chart::Attention | Chart::Boundary => (600, 600),
-            Chart::Sensing | Chart::Scaling | Chart::Pruning => (1100, 480),
+            Chart::Sensing | Chart::Scaling | Chart::Pruning | Chart::Intrinsic => (1100, 480),
             _ => (900, 540),
         }
     }
@@ -157,6 +161,9 @@ impl Chart {
             Chart::Sensing => "Recovery error and the singular values of M against step",
             Chart::Scaling => "Loss against parameters with a fitted scaling law, and against compute",
             Chart::Pruning => "Validation loss against the share of weights kept, by pruning method",
+            Chart::Intrinsic => {
+                "Validation accuracy against the parameters that train: random subspace, LoRA, biases"
+            }
         }
     }
 }
@@ -205,7 +212,8 @@ impl<'a> Figures<'a> {
                 None
             },
             coord: plot::coord_panels(a.runs),
-            scaling: if sweep {
+            // A study of what trains (subspaces, biases, LoRA side by side) has no one law.
+            scaling: if sweep && !plot::is_intrinsic(a.runs) {
                 plot::scaling(a.runs, metric)
             } else {
                 None
@@ -249,11 +257,13 @@ impl<'a> Figures<'a> {
 
     /// The study's main figure: what the page's PNG and SVG buttons save and the CLI's `--svg`
     /// file holds: the coordinate check when there is one, else matrix sensing's figure, else
-    /// the scaling fit, else pruning's curves, else the sweep chart, else the heatmap, else the loss curves.
+    /// intrinsic dimension's, else the scaling fit, else pruning's curves, else the sweep chart,
+    /// else the heatmap, else the loss curves.
     pub fn main(&self) -> Chart {
         [
             Chart::Coord,
             Chart::Sensing,
+            Chart::Intrinsic,
             Chart::Scaling,
             Chart::Pruning,
             Chart::Sweep,
@@ -305,6 +315,7 @@ impl<'a> Figures<'a> {
             Chart::Sensing => plot::has_sensing(a.runs),
             Chart::Scaling => self.scaling.is_some(),
             Chart::Pruning => plot::has_pruning(a.runs),
+            Chart::Intrinsic => plot::has_intrinsic(a.runs),
         }
     }
 
@@ -360,6 +371,7 @@ impl<'a> Figures<'a> {
             Chart::Sensing => plot::draw_sensing(root, a.runs, cfg.total_steps(), a.study.view.log_x, style),
             Chart::Scaling => plot::draw_scaling(root, self.scaling.as_ref().ok_or_else(missing)?, style),
             Chart::Pruning => plot::draw_pruning(root, a.runs, style),
+            Chart::Intrinsic => plot::draw_intrinsic(root, a.runs, style),
         }
     }
 }
