@@ -47,7 +47,7 @@ fn ptq_reports_the_quantized_models_loss_at_the_last_step() {
         csv.lines()
             .next()
             .unwrap()
-            .ends_with(",quant_val_loss,model_bytes,float_bytes"),
+            .ends_with(",quant_val_loss,model_bytes,float_bytes,final_val_acc"),
         "{csv}"
     );
     assert!(!to_summary_csv(&[run("task=xor&steps=5")]).contains("quant_val_loss"));

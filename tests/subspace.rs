@@ -310,3 +310,92 @@ fn parse_strict_lenient(link: &str) -> ExperimentConfig {
     }
     c
 }
+
+/// A run of `link` (with `r` as its swept knob, and `w` when `width` is set) whose last
+/// evaluation measured `acc`.
+fn scored(link: &str, r: &str, width: Option<&str>, acc: f32) -> tinytune::train::metrics::Run {
+    use tinytune::train::metrics::{Run, StepReport};
+    let mut c = cfg(link);
+    tinytune::keys::R.set_experiment(&mut c, r).unwrap();
+    if let Some(w) = width {
+        tinytune::keys::W.set_experiment(&mut c, w).unwrap();
+    }
+    let mut run = Run::new(c);
+    run.knobs.push((&tinytune::keys::R, r.to_string()));
+    if let Some(w) = width {
+        run.knobs.push((&tinytune::keys::W, w.to_string()));
+    }
+    run.extend([StepReport {
+        step: 0,
+        train_loss: 1.0,
+        val_loss: Some(1.0),
+        coord: None,
+        quant_val_loss: None,
+        seq: None,
+        norms: None,
+        singular: None,
+        prune: None,
+        val_acc: Some(acc),
+    }]);
+    run
+}
+
+#[test]
+fn the_figure_reads_d_int90_and_each_kinds_count_at_90_percent_of_full() {
+    use tinytune::plot::{IntrinsicKind, intrinsic};
+    let link = "task=digits&d=1&steps=10&shift=none";
+    let mut runs = Vec::new();
+    for (w, full) in [("16", 0.9), ("32", 0.95)] {
+        // Two seeds of full training: the line is 90 % of their mean.
+        runs.push(scored(link, "0", Some(w), full - 0.01));
+        runs.push(scored(link, "0", Some(w), full + 0.01));
+        for (r, acc) in [
+            ("sub10", 0.3),
+            ("sub100", 0.80),
+            ("sub300", 0.86),
+            ("sub1000", 0.9),
+            ("bias", 0.5),
+        ] {
+            runs.push(scored(link, r, Some(w), acc));
+        }
+        runs.push(scored(link, "2", Some(w), 0.7));
+        runs.push(scored(link, "4", Some(w), 0.88));
+    }
+    let settings = intrinsic(&runs);
+    assert_eq!(settings.len(), 2);
+    let (a, b) = (&settings[0], &settings[1]);
+    assert_eq!((a.name.as_str(), a.total), ("w=16", 1210));
+    assert_eq!(b.total, 2410);
+    assert!((a.threshold().unwrap() - 0.81).abs() < 1e-6);
+    // w = 16: 0.80 < 0.81 ≤ 0.86, so d_int90 = 300; LoRA's first rank over it is 4.
+    assert_eq!(a.reaches(IntrinsicKind::Subspace), Some(300));
+    let lora4 = cfg("task=digits&d=1&w=16&steps=10&shift=none&r=4").trainable_params();
+    assert_eq!(a.reaches(IntrinsicKind::Lora), Some(lora4));
+    assert_eq!(a.reaches(IntrinsicKind::Bias), None, "0.5 never reaches it");
+    // w = 32: the line is 0.855, so d_int90 = 300 again; LoRA at 0.88 too.
+    assert_eq!(b.reaches(IntrinsicKind::Subspace), Some(300));
+    // The figure draws both panels (two widths reached the line) with d_int90 in the legend.
+    let study = parse_strict(&format!("{link}&sweep=r:0,sub10;w:16,32")).unwrap();
+    let points = tinytune::page::boundary_points(&study.experiment);
+    let results = tinytune::report::Results {
+        study: &study,
+        runs: &runs,
+        grid: None,
+        points: &points,
+        planted_sigma: None,
+        before: None,
+    };
+    let figures = tinytune::report::Figures::of(results);
+    assert_eq!(figures.main(), tinytune::report::Chart::Intrinsic);
+    assert!(
+        !figures.shown(tinytune::report::Chart::Scaling),
+        "no one law runs through mixed kinds"
+    );
+    let svg =
+        tinytune::report::svg(&figures, tinytune::report::Chart::Intrinsic, (1100, 480), "e10").unwrap();
+    assert!(svg.contains("d_int90 = 300"), "the legend names d_int90");
+    assert!(
+        svg.contains("D over it: 4–8"),
+        "D/d_int90 = 1,210/300 and 2,410/300"
+    );
+}

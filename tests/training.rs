@@ -171,10 +171,17 @@ fn csv_has_the_documented_shape() {
     let mut s = summary.lines();
     assert_eq!(
         s.next(),
-        Some("run,final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor")
+        Some(
+            "run,final_train_loss,final_val_loss,best_val_loss,diverged,trainable_params,loss_floor,final_val_acc"
+        )
     );
     let row: Vec<&str> = s.next().unwrap().split(',').collect();
-    assert_eq!(row.len(), 7);
+    assert_eq!(row.len(), 8);
+    let acc: f32 = row[7].parse().unwrap();
+    assert!(
+        (0.0..=1.0).contains(&acc),
+        "a classification task's accuracy: {acc}"
+    );
     assert_eq!(row[4], "0");
     assert_eq!(row[6], "", "only the planted task has a closed-form floor");
     assert!(row[1].parse::<f32>().is_ok() && row[3].parse::<f32>().is_ok());

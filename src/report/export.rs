@@ -252,6 +252,10 @@ pub fn to_json(runs: &[Run]) -> String {
                     if let Some(c) = &s.coord {
                         o["coord_mean_abs"] = json!(c.iter().map(|&v| num(Some(v))).collect::<Vec<_>>());
                     }
+                    // A classification task's validation accuracy, at evaluations.
+                    if let Some(a) = s.val_acc {
+                        o["val_acc"] = num(Some(a));
+                    }
                     // Matrix sensing: M's singular values, largest first.
                     if let Some(sv) = &s.singular {
                         o["singular_values"] = json!(sv.iter().map(|&v| num(Some(v))).collect::<Vec<_>>());

@@ -115,6 +115,43 @@ test("pruning (E13) scores the cut model on the CPU and on WebGPU alike and draw
   }
 });
 
+test("intrinsic dimension (E10): a sweep mixing a subspace, LoRA, biases and full training draws its figure; WebGPU trains a subspace as the CPU does (#34)", async () => {
+  const link = "?v=1&backend=cpu&task=digits&w=16&d=1&bs=64&steps=30&lr=0.01&shift=none&sweep=r:0,bias,2,sub50,sub200";
+  const { page, errors } = await open(browser, srv.base, link);
+  const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(await page.isHidden("#fig-intrinsic"), false, "the intrinsic-dimension figure is shown");
+  assert.ok((await colouredPixels(page, "intrinsic-canvas")) > 300, "the figure has its curves");
+  assert.equal(await page.isHidden("#fig-scaling"), true, "no scaling law through mixed kinds");
+  // The validation accuracy crosses from the worker: every run has one in [0, 1], and full
+  // training beats 50 directions.
+  const runs = JSON.parse(await download(page, "#download-json"));
+  assert.equal(runs.length, 5);
+  for (const r of runs) {
+    assert.ok(r.final_val_acc >= 0 && r.final_val_acc <= 1, `${JSON.stringify(r.knobs)}: ${r.final_val_acc}`);
+  }
+  assert.ok(runs[0].final_val_acc > runs[3].final_val_acc, `full ${runs[0].final_val_acc} vs d = 50 ${runs[3].final_val_acc}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+  // One z in every tensor, updated by the GPU's fused Adam and tied: the CPU's curve.
+  const curves = {};
+  for (const backend of ["cpu", "webgpu"]) {
+    const one = `?v=1&backend=${backend}&task=digits&w=16&d=1&bs=64&steps=6&lr=0.01&shift=none&r=sub64`;
+    const { page, errors } = await open(browser, srv.base, one);
+    const data = await waitForState(page, ["done", "failed", "diverged"], 90_000);
+    assert.equal(data.state, "done", `${backend}: state ${data.state}; errors: ${errors.join(" | ")}`);
+    const [run] = JSON.parse(await download(page, "#download-json"));
+    curves[backend] = run.steps.map((s) => s.train_loss);
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+  curves.cpu.forEach((l, i) => {
+    const w = curves.webgpu[i];
+    assert.ok(Math.abs(w - l) <= 1e-3 * Math.max(1, Math.abs(l)), `step ${i}: WebGPU ${w} vs CPU ${l}`);
+  });
+  assert.ok(curves.cpu.at(-1) < curves.cpu[0], `the subspace learns: ${curves.cpu}`);
+});
+
 test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a
