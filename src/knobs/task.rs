@@ -94,7 +94,7 @@ impl Shift {
             (Shift::Flip, Task::Text) => "every letter's case swapped",
             (Shift::Flip, t) if t.is_sequence() => "answer symbols reversed (s → S−1−s)",
             (Shift::Flip, _) => "labels reversed",
-            (Shift::None, _) => "no shift: the task itself, from the initialisation",
+            (Shift::None, _) => "none: the task itself, from init",
         }
     }
 }
@@ -104,11 +104,7 @@ impl Named for Shift {
         // The page shows each task's own wording (`describe`).
         (Shift::Rotate, "rot", "inputs rotated a quarter turn"),
         (Shift::Flip, "flip", "labels reversed"),
-        (
-            Shift::None,
-            "none",
-            "none: the task itself, from the initialisation",
-        ),
+        (Shift::None, "none", "none: the task itself, from init"),
     ];
 }
 

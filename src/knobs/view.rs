@@ -175,7 +175,7 @@ impl Named for Lead {
         (
             Lead::Intrinsic,
             "intrinsic",
-            "accuracy against the parameters that train",
+            "accuracy against parameters trained",
         ),
     ];
 }

@@ -248,6 +248,8 @@ fn draw_accuracy<DB: DrawingBackend>(
         style,
     )?;
     let n = settings.len();
+    // Every mean, drawn again over the legend: on a small canvas it covers the low-count corner.
+    let mut marks: Vec<(f64, f64, RGBColor)> = Vec::new();
     for (i, s) in settings.iter().enumerate() {
         let suffix = if s.name.is_empty() {
             String::new()
@@ -315,12 +317,7 @@ fn draw_accuracy<DB: DrawingBackend>(
                 .map_err(draw_err)?
                 .label(label)
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2)));
-            chart
-                .draw_series(
-                    pts.iter()
-                        .map(|p| Circle::new((p.params as f64, p.mean), style.px(2.8), colour.filled())),
-                )
-                .map_err(draw_err)?;
+            marks.extend(pts.iter().map(|p| (p.params as f64, p.mean, colour)));
             // The first point at the line, ringed.
             if let Some(p) = at90.and_then(|c| pts.iter().find(|p| p.params == c)) {
                 chart
@@ -333,7 +330,15 @@ fn draw_accuracy<DB: DrawingBackend>(
             }
         }
     }
-    legend(&mut chart, SeriesLabelPosition::LowerRight, style)
+    legend(&mut chart, SeriesLabelPosition::LowerRight, style)?;
+    chart
+        .draw_series(
+            marks
+                .into_iter()
+                .map(|(x, y, c)| Circle::new((x, y), style.px(2.8), c.filled())),
+        )
+        .map_err(draw_err)?;
+    Ok(())
 }
 
 /// d_int90 (and LoRA's count at 90 %) against the model's parameters D, log–log.

@@ -116,19 +116,21 @@ test("pruning (E13) scores the cut model on the CPU and on WebGPU alike and draw
 });
 
 test("intrinsic dimension (E10): a sweep mixing a subspace, LoRA, biases and full training draws its figure; WebGPU trains a subspace as the CPU does (#34)", async () => {
-  const link = "?v=1&backend=cpu&task=digits&w=16&d=1&bs=64&steps=30&lr=0.01&shift=none&sweep=r:0,bias,2,sub50,sub200";
+  const link = "?v=1&backend=cpu&task=digits&w=16&d=1&bs=64&steps=60&lr=0.01&shift=none&sweep=r:0,bias,2,sub50,sub200";
   const { page, errors } = await open(browser, srv.base, link);
   const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
   assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
   assert.equal(await page.isHidden("#fig-intrinsic"), false, "the intrinsic-dimension figure is shown");
-  assert.ok((await colouredPixels(page, "intrinsic-canvas")) > 300, "the figure has its curves");
+  // The legend's three coloured swatches alone colour about 110 pixels of the small canvas.
+  assert.ok((await colouredPixels(page, "intrinsic-canvas")) > 160, "the figure has its curves");
   assert.equal(await page.isHidden("#fig-scaling"), true, "no scaling law through mixed kinds");
   // The validation accuracy crosses from the worker: every run has one in [0, 1], and full
   // training beats 50 directions.
   const runs = JSON.parse(await download(page, "#download-json"));
   assert.equal(runs.length, 5);
   for (const r of runs) {
-    assert.ok(r.final_val_acc >= 0 && r.final_val_acc <= 1, `${JSON.stringify(r.knobs)}: ${r.final_val_acc}`);
+    const acc = r.final_val_acc;
+    assert.ok(typeof acc === "number" && acc >= 0 && acc <= 1, `${JSON.stringify(r.knobs)}: ${acc}`);
   }
   assert.ok(runs[0].final_val_acc > runs[3].final_val_acc, `full ${runs[0].final_val_acc} vs d = 50 ${runs[3].final_val_acc}`);
   assert.deepEqual(errors, []);
