@@ -228,6 +228,12 @@ fn every_message_kind_crosses_with_its_extremes() {
                 }],
             }),
             val_acc: Some(x),
+            gns: Some(tinytune::train::noise::NoiseSample {
+                small: x,
+                big: x,
+                b_small: 1,
+                b_big: 4,
+            }),
         })
         .collect();
     let frame = FromWorker::Page(Box::new(Msg::Frame(FrameReport {

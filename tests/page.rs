@@ -102,6 +102,7 @@ fn report(step: usize, loss: f32) -> StepReport {
         singular: None,
         prune: None,
         val_acc: None,
+        gns: None,
     }
 }
 

@@ -33,6 +33,7 @@ fn run_with(losses: &[f32]) -> Run {
         singular: None,
         prune: None,
         val_acc: None,
+        gns: None,
     }));
     run
 }

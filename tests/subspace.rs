@@ -336,6 +336,7 @@ fn scored(link: &str, r: &str, width: Option<&str>, acc: f32) -> tinytune::train
         singular: None,
         prune: None,
         val_acc: Some(acc),
+        gns: None,
     }]);
     run
 }

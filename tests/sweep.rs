@@ -165,6 +165,7 @@ fn a_finite_blow_up_counts_as_divergence() {
         singular: None,
         prune: None,
         val_acc: None,
+        gns: None,
     };
     run.extend([r(0, 0.7), r(1, 3.0), r(2, 8.0), r(3, 0.5)]);
     assert!(run.diverged);
@@ -190,6 +191,7 @@ fn divergence_is_measured_against_each_phases_start() {
         singular: None,
         prune: None,
         val_acc: None,
+        gns: None,
     };
     let calm = [
         r(0, 0.7, Some(0.7)),
@@ -404,6 +406,7 @@ fn a_batched_readback_goes_back_to_its_runs_even_when_one_diverges_mid_share() {
         singular: None,
         prune: None,
         val_acc: None,
+        gns: None,
     };
     let mut runs = vec![
         metrics::Run::new(ExperimentConfig::default()),

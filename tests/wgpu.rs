@@ -446,6 +446,26 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
         assert!(gap(a, b) <= 1e-3, "{m:?}: {a:?} against {b:?}");
     }
 
+    // The gradient noise scale (E6): the small batch's extra backward and both norms on the
+    // device, the same squared norms as the CPU's.
+    let link = "task=digits&w=16&d=1&bs=64&steps=6&lr=0.01&gns=1";
+    let samples = |device: &Device| -> Vec<(f32, f32)> {
+        let study = url::parse_strict(link).expect("a valid link");
+        let run = pollster::block_on(train::train_run(&study.experiment, device, 10)).expect("it trains");
+        run.reports
+            .iter()
+            .map(|r| r.gns.map(|g| (g.small, g.big)).expect("every step"))
+            .collect()
+    };
+    let (cpu, wgpu) = (samples(&backend::cpu()), samples(&gpu));
+    for (t, (a, b)) in cpu.iter().zip(&wgpu).enumerate() {
+        eprintln!("gns step {t}: CPU {a:?} wgpu {b:?}");
+        assert!(
+            (a.0 - b.0).abs() <= 1e-3 * a.0 && (a.1 - b.1).abs() <= 1e-3 * a.1,
+            "step {t}: {a:?} vs {b:?}"
+        );
+    }
+
     // The GPU's own fused kernels against Burn's composition, op by op (same process: one wgpu
     // runtime per process).
     fused_kernels_match_burn(&gpu);

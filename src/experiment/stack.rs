@@ -53,8 +53,8 @@ pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
         // Its cuts are per run: 48 scored copies of each model at the end, or a mask held.
         return Some("pruning trains one run at a time");
     }
-    if cfg.coord > 0 || cfg.norms {
-        return Some("the coordinate check and the norms' record measure one run at a time");
+    if cfg.coord > 0 || cfg.norms || cfg.gns {
+        return Some("the coordinate check, the norms' record and the noise scale measure one run at a time");
     }
     if cfg.clip > 0.0 && cfg.lora.rank.adapts() && cfg.lora.train != Factors::Both {
         // A factor one run freezes would count in its stacked norm, where alone it has none.

@@ -74,6 +74,15 @@ impl ExperimentConfig {
 
     fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
         self.validate_phase_kind(errs);
+        if self.gns && self.batch_examples() < 2 {
+            errs.push(ConfigError::new(
+                &keys::GNS,
+                format!(
+                    "the noise scale compares a batch with its first quarter: it needs {} of at least 2",
+                    keys::BS.name
+                ),
+            ));
+        }
         let layers = self.layer_names();
         let selectors = match &self.lora.target {
             Target::Layers(selectors) => selectors,

@@ -15,9 +15,9 @@ use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_nu
 /// Every key, in the order links are written (`v` first).
 pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
-    &BETA2, &CLIP, &NORMS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE, &AINIT,
-    &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &FK, &FINIT, &FSYM, &BITS, &QFMT,
-    &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW, &PMASK, &PROUNDS,
+    &BETA2, &CLIP, &NORMS, &GNS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE,
+    &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &FK, &FINIT, &FSYM, &BITS,
+    &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW, &PMASK, &PROUNDS,
     &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC,
     &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
 ];
@@ -375,6 +375,9 @@ pub static CLIP: Key = Key::new("clip", "Gradient clip", "gradient clipping", Op
 
 pub static NORMS: Key = Key::new("norms", "Norm traces", "norm traces", Optimizer, exp!(flag norms))
     .help("record every step's global gradient norm (before clipping) and update norm ‖Δθ‖, and draw them against step");
+
+pub static GNS: Key = Key::new("gns", "Noise scale", "gradient noise scale", Optimizer, exp!(flag gns))
+    .help("measure the gradient noise scale B_simple = tr(Σ)/|G|² every step from the gradients of the batch and of its first quarter (McCandlish et al. 2018's two-batch estimator; a quarter more work a step) and draw it against the loss");
 
 pub static PARAM: Key = Key::new(
     "param",

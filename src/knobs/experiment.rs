@@ -37,6 +37,10 @@ pub struct ExperimentConfig {
     /// Record the global gradient norm and update norm of every step (`train::norms`).
     #[serde(default)]
     pub norms: bool,
+    /// Measure the gradient noise scale every step (`train::noise`): the squared gradient norms
+    /// of the batch and of its first quarter.
+    #[serde(default)]
+    pub gns: bool,
     /// Plain MLP or residual blocks, and the residual branch multiplier.
     pub residual: crate::knobs::arch::Residual,
     /// Coordinate check: record mean |output| of every layer after each of the first `coord`
@@ -90,6 +94,7 @@ impl Default for ExperimentConfig {
             beta2: crate::knobs::optim::BETA_2,
             clip: 0.0,
             norms: false,
+            gns: false,
             residual: crate::knobs::arch::Residual::None,
             coord: 0,
             lora: crate::knobs::lora::LoraConfig::default(),

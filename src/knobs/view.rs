@@ -154,6 +154,7 @@ pub enum Lead {
     Scaling,
     Pruning,
     Intrinsic,
+    NoiseScale,
 }
 
 impl Named for Lead {
@@ -177,6 +178,7 @@ impl Named for Lead {
             "intrinsic",
             "accuracy against parameters trained",
         ),
+        (Lead::NoiseScale, "noise", "the gradient noise scale"),
     ];
 }
 

@@ -98,6 +98,20 @@ pub const PRESETS: &[Preset] = &[
                  24 % and 2^-6 four times the loss.",
     },
     Preset {
+        id: "e6-noise",
+        title: "E6 · The gradient noise scale as the loss falls",
+        claim: "The simple noise scale B_simple = tr(Σ)/|G|² predicts the critical batch, beyond which a larger \
+                batch stops saving steps, and it grows as the loss falls (McCandlish et al. 2018): later in \
+                training larger batches pay.",
+        query: "task=digits&w=128&d=2&bs=128&steps=600&lr=0.003&gns=1&sweep=seed:1,2,3",
+        expect: "Measured each step from the batch of 128 and its first 32 (the two-batch estimator), both averaged \
+                 over about 20 steps. Seeds 1, 2, 3: B_simple 68–152 at a training loss of 1, 154–415 at 0.1, \
+                 167–512 at 0.01 — it grows as the loss falls, ×2–3 over two decades — then 6 k–27 k as the \
+                 1,437 training digits are memorised (loss 1e-3): the true gradient vanishes, the noise does not, \
+                 and past that the averaged |G|² is no longer positive and the curve ends. The batch sweep whose \
+                 knee B_simple would predict is not built yet.",
+    },
+    Preset {
         id: "e8",
         title: "E8 · Post-training quantization: bits × scale granularity",
         claim: "Rounding trained weights to b bits costs little down to 4 bits and breaks the model below; \

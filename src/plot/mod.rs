@@ -11,6 +11,7 @@ mod curves;
 mod frame;
 mod heatmap;
 mod intrinsic;
+mod noise;
 mod norms;
 mod prune;
 mod quant;
@@ -31,6 +32,7 @@ pub use intrinsic::{
     Kind as IntrinsicKind, Setting as IntrinsicSetting, draw_intrinsic, has_intrinsic, intrinsic,
     is_intrinsic,
 };
+pub use noise::{draw_noise_scale, has_noise_scale};
 pub use norms::{draw_norms, has_norms};
 pub use prune::{PruneCurve, draw_pruning, has_pruning, prune_curves};
 pub use quant::draw_weights;

@@ -147,6 +147,11 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
     if acc {
         header.extend(strings(["final_val_acc"]));
     }
+    // With `gns`, the last smoothed noise scale B_simple.
+    let gns = runs.iter().any(|r| r.config.gns);
+    if gns {
+        header.extend(strings(["noise_scale"]));
+    }
     let mut rows = vec![header];
     for (i, run) in runs.iter().enumerate() {
         let mut row = knob_row(i, run);
@@ -169,6 +174,10 @@ pub fn to_summary_csv(runs: &[Run]) -> String {
         }
         if acc {
             row.push(cell(run.final_val_acc()));
+        }
+        if gns {
+            let last = run.noise_scale().last().map(|&(_, _, b)| format!("{b:.6}"));
+            row.push(last.unwrap_or_default());
         }
         rows.push(row);
     }
@@ -256,6 +265,10 @@ pub fn to_json(runs: &[Run]) -> String {
                     if let Some(a) = s.val_acc {
                         o["val_acc"] = num(Some(a));
                     }
+                    // The noise scale's squared gradient norms and their batch sizes.
+                    if let Some(g) = s.gns {
+                        o["gns"] = json!({"small": num(Some(g.small)), "big": num(Some(g.big)), "b_small": g.b_small, "b_big": g.b_big});
+                    }
                     // Matrix sensing: M's singular values, largest first.
                     if let Some(sv) = &s.singular {
                         o["singular_values"] = json!(sv.iter().map(|&v| num(Some(v))).collect::<Vec<_>>());
@@ -272,6 +285,7 @@ pub fn to_json(runs: &[Run]) -> String {
                 "final_train_loss": num(r.final_train_loss()),
                 "final_val_loss": num(r.final_val_loss()),
                 "final_val_acc": num(r.final_val_acc()),
+                "noise_scale": r.noise_scale().last().map_or(Value::Null, |&(_, _, b)| json!(b)),
                 "best_val_loss": num(r.best_val_loss()),
                 // PTQ's validation loss with the weights rounded (null for a run that does not
                 // round them after training).

@@ -54,6 +54,7 @@ pub enum Chart {
     Scaling,
     Pruning,
     Intrinsic,
+    NoiseScale,
 }
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -66,7 +67,7 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
      parameters on the right axis.";
 
 impl Chart {
-    pub const ALL: [Chart; 15] = [
+    pub const ALL: [Chart; 16] = [
         Chart::Loss,
         Chart::Sweep,
         Chart::BestValue,
@@ -82,11 +83,12 @@ impl Chart {
         Chart::Scaling,
         Chart::Pruning,
         Chart::Intrinsic,
+        Chart::NoiseScale,
     ];
 
     /// Which side chart presenter and embed mode show beside the loss curves, the first shown
     /// of these: what a sweep or a coordinate check is about before the picture of one run.
-    pub const PRESENTER_ORDER: [Chart; 14] = [
+    pub const PRESENTER_ORDER: [Chart; 15] = [
         Chart::Coord,
         Chart::Sensing,
         Chart::Intrinsic,
@@ -99,6 +101,7 @@ impl Chart {
         Chart::Weights,
         Chart::Spectrum,
         Chart::Attention,
+        Chart::NoiseScale,
         Chart::Norms,
         Chart::BestValue,
     ];
@@ -122,6 +125,7 @@ impl Chart {
             Chart::Scaling => "scaling",
             Chart::Pruning => "pruning",
             Chart::Intrinsic => "intrinsic",
+            Chart::NoiseScale => "noise",
         }
     }
 
@@ -164,6 +168,7 @@ impl Chart {
             Chart::Intrinsic => {
                 "Validation accuracy against the parameters that train: random subspace, LoRA, biases"
             }
+            Chart::NoiseScale => "The gradient noise scale B_simple against the training loss",
         }
     }
 }
@@ -316,6 +321,7 @@ impl<'a> Figures<'a> {
             Chart::Scaling => self.scaling.is_some(),
             Chart::Pruning => plot::has_pruning(a.runs),
             Chart::Intrinsic => plot::has_intrinsic(a.runs),
+            Chart::NoiseScale => plot::has_noise_scale(a.runs),
         }
     }
 
@@ -372,6 +378,7 @@ impl<'a> Figures<'a> {
             Chart::Scaling => plot::draw_scaling(root, self.scaling.as_ref().ok_or_else(missing)?, style),
             Chart::Pruning => plot::draw_pruning(root, a.runs, style),
             Chart::Intrinsic => plot::draw_intrinsic(root, a.runs, style),
+            Chart::NoiseScale => plot::draw_noise_scale(root, a.runs, style),
         }
     }
 }

@@ -32,6 +32,9 @@ pub struct StepReport {
     /// transformer's is in `seq`).
     #[serde(default)]
     pub val_acc: Option<f32>,
+    /// With `gns`: the step's two squared gradient norms (`train::noise`).
+    #[serde(default)]
+    pub gns: Option<super::noise::NoiseSample>,
 }
 
 /// A step's global norms, read back (`train::norms`).
@@ -75,6 +78,8 @@ struct Queued {
     side: Option<usize>,
     /// A classification task's validation accuracy follows.
     acc: bool,
+    /// The gradient noise scale's two squared norms follow, of batches of these sizes.
+    gns: Option<[usize; 2]>,
     prune: Option<super::prune::PruneShape>,
 }
 
@@ -102,6 +107,7 @@ pub async fn read_reports(
             norms: o.norms.is_some(),
             side: o.matrix.as_ref().map(|m| m.dims()[0].isqrt()),
             acc: o.val_acc.is_some(),
+            gns: o.gns.as_ref().map(|(_, sizes)| *sizes),
             prune: o.prune.as_ref().map(super::prune::PruneOutput::shape),
         });
         parts.push(o.train_loss);
@@ -116,6 +122,7 @@ pub async fn read_reports(
         seqs.extend(o.matrix);
         seqs.extend(o.prune.into_iter().flat_map(super::prune::PruneOutput::tensors));
         seqs.extend(o.val_acc);
+        seqs.extend(o.gns.map(|(t, _)| t));
     }
     let (n_val, n_quant) = (vals.len(), quants.len());
     parts.extend(vals);
@@ -183,6 +190,15 @@ pub async fn read_reports(
         let prune = q.prune.map(|p| p.read(&mut take));
         // Queued after pruning's scores.
         let val_acc = q.acc.then(|| take(1)[0]);
+        let gns = q.gns.map(|[b_small, b_big]| {
+            let n = take(2);
+            super::noise::NoiseSample {
+                small: n[0],
+                big: n[1],
+                b_small: b_small as u32,
+                b_big: b_big as u32,
+            }
+        });
         reports.push(StepReport {
             step: q.step,
             train_loss,
@@ -194,6 +210,7 @@ pub async fn read_reports(
             singular,
             prune,
             val_acc,
+            gns,
         });
     }
     let extras = extra_lens.into_iter().map(take).collect();
@@ -432,6 +449,18 @@ impl Run {
 
     pub fn final_train_loss(&self) -> Option<f32> {
         self.reports.last().map(|r| r.train_loss)
+    }
+
+    /// The gradient noise scale along the run (`train::noise::b_simple`): (step, smoothed
+    /// training loss, B_simple), empty without `gns`.
+    pub fn noise_scale(&self) -> Vec<(usize, f64, f64)> {
+        let from = self.adaptation_start().unwrap_or(0);
+        super::noise::b_simple(
+            self.reports
+                .iter()
+                .filter(|r| r.step >= from)
+                .filter_map(|r| Some((r.step, r.train_loss, r.gns?))),
+        )
     }
 
     /// Validation accuracy at the last evaluation (the MLP's on a classification task, the

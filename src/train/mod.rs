@@ -13,6 +13,7 @@ pub mod live_sample;
 pub mod metrics;
 #[cfg(feature = "webgpu")]
 pub mod multi_adam;
+pub mod noise;
 pub mod norms;
 pub mod objective;
 pub mod prune;

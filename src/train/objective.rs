@@ -68,6 +68,13 @@ pub trait Objective: Sized + 'static {
     /// The batch's loss on `model` (on the autodiff graph: the step's backward follows).
     fn loss(&self, cfg: &ExperimentConfig, model: &Self::Model, batch: Self::Batch) -> BatchLoss;
 
+    /// Examples in `batch`.
+    fn rows(&self, batch: &Self::Batch) -> usize;
+
+    /// The first `rows` examples of `batch` (at most all of them): the gradient noise scale's
+    /// small batch (`train::noise`).
+    fn head(&self, batch: &Self::Batch, rows: usize) -> Self::Batch;
+
     /// The validation loss of `model` (and accuracies), off the autodiff graph; `None` when the
     /// task has no validation examples.
     fn evaluate(&self, cfg: &ExperimentConfig, model: &Self::Model) -> Option<Evaluation>;

@@ -82,6 +82,15 @@ impl Objective for Measurements {
         }
     }
 
+    fn rows(&self, (a, _): &Self::Batch) -> usize {
+        a.dims()[0]
+    }
+
+    fn head(&self, (a, y): &Self::Batch, rows: usize) -> Self::Batch {
+        let k = rows.min(a.dims()[0]);
+        (a.clone().narrow(0, 0, k), y.clone().narrow(0, 0, k)) // [k, n·n], [k, 1]
+    }
+
     fn loss(&self, _cfg: &ExperimentConfig, model: &Factor, (a, y): Self::Batch) -> BatchLoss {
         BatchLoss {
             loss: self.error(model, a, y), // [1]

@@ -284,6 +284,20 @@ impl Objective for Sequences {
     }
 
     /// The batch's forward records each attention layer's largest logit.
+    fn rows(&self, (x, ..): &Self::Batch) -> usize {
+        x.dims()[0]
+    }
+
+    fn head(&self, (x, y, mask): &Self::Batch, rows: usize) -> Self::Batch {
+        let k = rows.min(x.dims()[0]);
+        // Tokens, targets and mask, [k, t] each.
+        (
+            x.clone().narrow(0, 0, k),
+            y.clone().narrow(0, 0, k),
+            mask.clone().narrow(0, 0, k),
+        )
+    }
+
     fn loss(&self, cfg: &ExperimentConfig, model: &Gpt, (x, y, mask): Self::Batch) -> BatchLoss {
         let mut trace = Trace::default();
         let logits = model.forward(x, Some(&mut trace));

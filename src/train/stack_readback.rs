@@ -90,6 +90,7 @@ impl Queued {
                     singular: None,
                     prune: None,
                     val_acc: at(val_acc, j),
+                    gns: None,
                 });
             }
         }

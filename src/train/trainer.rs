@@ -42,6 +42,9 @@ pub struct StepOutput {
     pub prune: Option<super::prune::PruneOutput>,
     /// A vector classification task, at evaluation steps: validation accuracy, [1].
     pub val_acc: Option<Tensor<1>>,
+    /// With `gns`: [2], the squared gradient norms of the batch's first quarter and of the whole
+    /// batch, with the two batch sizes (`train::noise`).
+    pub gns: Option<(Tensor<1>, [usize; 2])>,
 }
 
 /// What a transformer step measures besides its losses, still on the device.
@@ -260,8 +263,26 @@ impl<O: Objective> Trainer<O> {
             Some(e) => (Some(e.loss), e.accuracy, e.matrix, e.val_acc),
             None => (None, None, None, None),
         };
+        // The gradient noise scale's small batch: the first quarter of this one, its gradient
+        // from a backward pass of its own, at the same parameters.
+        let rows = self.objective.rows(&batch);
+        let small = (self.cfg.gns && rows >= 2)
+            .then(|| {
+                let k = (rows / super::noise::SMALL_SHARE).max(1);
+                let loss = self
+                    .objective
+                    .loss(&self.cfg, &model, self.objective.head(&batch, k))
+                    .loss;
+                let g = GradientsParams::from_grads(loss.backward(), &model);
+                super::norms::gradient_norm(&model, &g).map(|n| (n.square(), k))
+            })
+            .flatten();
         let batch_loss = self.objective.loss(&self.cfg, &model, batch);
         let mut grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
+        let gns = small.and_then(|(small, k)| {
+            let big = super::norms::gradient_norm(&model, &grads)?.square();
+            Some((Tensor::cat(vec![small, big], 0), [k, rows]))
+        });
         // A sparse run holds its mask: the removed weights get no gradient, so neither the
         // clipping norm nor the optimizer sees them.
         for (id, m) in self.mask.iter().flatten() {
@@ -322,6 +343,7 @@ impl<O: Objective> Trainer<O> {
             matrix,
             prune,
             val_acc,
+            gns,
         })
     }
 

@@ -107,6 +107,19 @@ impl<M: VectorFamily> Objective for Vectors<M> {
         }
     }
 
+    fn rows(&self, (x, _): &Self::Batch) -> usize {
+        x.dims()[0]
+    }
+
+    fn head(&self, (x, y): &Self::Batch, rows: usize) -> Self::Batch {
+        let k = rows.min(x.dims()[0]);
+        let y = match y {
+            DeviceTargets::Labels(l) => DeviceTargets::Labels(l.clone().narrow(0, 0, k)),
+            DeviceTargets::Values(v) => DeviceTargets::Values(v.clone().narrow(0, 0, k)),
+        };
+        (x.clone().narrow(0, 0, k), y) // [k, dim], its k targets
+    }
+
     fn evaluate(&self, _cfg: &ExperimentConfig, model: &M) -> Option<Evaluation> {
         let pred = model.valid().forward(self.data.val.x.clone().inner(), None); // [n, out]
         let val_acc = match &self.data.val.y {

@@ -154,6 +154,24 @@ test("intrinsic dimension (E10): a sweep mixing a subspace, LoRA, biases and ful
   assert.ok(curves.cpu.at(-1) < curves.cpu[0], `the subspace learns: ${curves.cpu}`);
 });
 
+test("the gradient noise scale (E6) crosses from the worker and draws B_simple against the loss (#34)", async () => {
+  const link = "?v=1&backend=cpu&task=digits&w=32&d=1&bs=64&steps=60&lr=0.003&gns=1";
+  const { page, errors } = await open(browser, srv.base, link);
+  const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(await page.isHidden("#fig-noise"), false, "the noise-scale figure is shown");
+  assert.ok((await colouredPixels(page, "noise-canvas")) > 100, "the figure has its curve");
+  const [run] = JSON.parse(await download(page, "#download-json"));
+  assert.equal(run.steps.length, 60);
+  for (const s of run.steps) {
+    assert.deepEqual([s.gns.b_small, s.gns.b_big], [16, 64]);
+    assert.ok(s.gns.small > 0 && s.gns.big > 0, JSON.stringify(s.gns));
+  }
+  assert.ok(typeof run.noise_scale === "number" && run.noise_scale > 0, `${run.noise_scale}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a
