@@ -52,6 +52,21 @@ fn assert_curves_agree(alone: &[Run], stacked: &[Run]) {
     for (a, s) in alone.iter().zip(stacked) {
         assert_eq!(a.config, s.config, "in the sweep's order");
         for (x, y) in a.reports.iter().zip(&s.reports) {
+            // The MLP's validation accuracy: a share of the same examples, so equal where
+            // the logits agree to within their tolerance (one example may flip at a tie).
+            assert_eq!(
+                x.val_acc.is_some(),
+                y.val_acc.is_some(),
+                "the accuracy at step {}",
+                x.step
+            );
+            if let (Some(p), Some(q)) = (x.val_acc, y.val_acc) {
+                assert!(
+                    (p - q).abs() <= 0.01,
+                    "step {}: accuracy {p} alone, {q} stacked",
+                    x.step
+                );
+            }
             assert_eq!(x.seq.is_some(), y.seq.is_some(), "the transformer's statistics");
             let (Some(u), Some(v)) = (x.seq, y.seq) else {
                 continue;
@@ -376,6 +391,16 @@ fn a_stacked_adaptation_follows_its_unstacked_curve_on_the_cpu() {
     stacked_agrees(
         "task=digits&w=32&d=2&bs=64&steps=9&asteps=9&lr=0.003&r=2&qmode=qlora&sweep=bits:2,4,32;seed:1,2",
         4,
+    );
+    // LoRA on the digits from the initialisation (`shift=none`: no pre-training, no switch of
+    // data), each run at its rate and seed (a stack's runs share their rank).
+    let runs = stacked_agrees(
+        "task=digits&w=32&d=1&bs=64&steps=8&r=4&shift=none&sweep=lr:0.003,0.01;seed:1,2",
+        3,
+    );
+    assert!(
+        runs.iter()
+            .all(|r| r.adaptation_start().is_none() && r.final_val_acc().is_some())
     );
     // Full fine-tuning (rank 0): everything trains again, each run at its rate.
     stacked_agrees(

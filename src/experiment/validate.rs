@@ -49,6 +49,8 @@ impl ExperimentConfig {
             return errs;
         }
         self.validate_schedule(&mut errs);
+        self.validate_phase_kind(sizes_in_range, &mut errs);
+        self.validate_gns(&mut errs);
         self.validate_lora(&mut errs);
         if sizes_in_range {
             // The rank and subspace are bounded by the dimension, once it is in range.
@@ -73,16 +75,6 @@ impl ExperimentConfig {
     }
 
     fn validate_lora(&self, errs: &mut Vec<ConfigError>) {
-        self.validate_phase_kind(errs);
-        if self.gns && self.batch_examples() < 2 {
-            errs.push(ConfigError::new(
-                &keys::GNS,
-                format!(
-                    "the noise scale compares a batch with its first quarter: it needs {} of at least 2",
-                    keys::BS.name
-                ),
-            ));
-        }
         let layers = self.layer_names();
         let selectors = match &self.lora.target {
             Target::Layers(selectors) => selectors,
@@ -208,9 +200,23 @@ impl ExperimentConfig {
         }
     }
 
+    /// The noise scale compares a batch with its first quarter: a batch of two at least.
+    fn validate_gns(&self, errs: &mut Vec<ConfigError>) {
+        if self.gns && self.batch_examples() < 2 {
+            errs.push(ConfigError::new(
+                &keys::GNS,
+                format!(
+                    "the noise scale compares a batch with its first quarter: it needs {} of at least 2",
+                    keys::BS.name
+                ),
+            ));
+        }
+    }
+
     /// Bias-only tuning needs biases the estimate can count (the MLP's); a subspace's d is at
-    /// most the model's D and its dense projection within the cap.
-    fn validate_phase_kind(&self, errs: &mut Vec<ConfigError>) {
+    /// most the model's D and its dense projection within the cap (checked once the sizes are
+    /// in range: D is a product of them).
+    fn validate_phase_kind(&self, sizes_in_range: bool, errs: &mut Vec<ConfigError>) {
         use crate::knobs::arch::Family;
         use crate::knobs::lora::Rank;
         match self.lora.rank {
@@ -225,7 +231,7 @@ impl ExperimentConfig {
                     ),
                 ));
             }
-            Rank::Subspace(d) => {
+            Rank::Subspace(d) if sizes_in_range => {
                 let (d, total) = (d.get(), self.parameter_estimate());
                 if d > total {
                     errs.push(ConfigError::new(
@@ -236,7 +242,7 @@ impl ExperimentConfig {
                             keys::R.is("0")
                         ),
                     ));
-                } else if d * total > limits::SUBSPACE_ENTRIES {
+                } else if d.saturating_mul(total) > limits::SUBSPACE_ENTRIES {
                     errs.push(ConfigError::new(
                         &keys::R,
                         format!(

@@ -202,8 +202,11 @@ fn no_adaptation(c: &ExperimentConfig) -> Option<&'static str> {
 }
 
 fn no_adapter(c: &ExperimentConfig) -> Option<&'static str> {
-    no_adaptation(c).or_else(|| {
-        (c.lora.rank == Rank::Full).then_some("r = 0 fine-tunes every weight: there is no adapter")
+    no_adaptation(c).or_else(|| match c.lora.rank {
+        Rank::Full => Some("r = 0 fine-tunes every weight: there is no adapter"),
+        Rank::Bias => Some("r = bias trains the biases: there is no adapter"),
+        Rank::Subspace(_) => Some("r = sub<d> trains a random subspace: there is no adapter"),
+        _ => None,
     })
 }
 
@@ -470,7 +473,7 @@ pub static R: Key = Key::new(
 )
 .count(0, 4096)
 .sweep()
-.help("LoRA rank; none = no adaptation phase, 0 = full fine-tuning, bias = only the biases train (BitFit), sub<d> (e.g. sub300) = only a random d-dimensional subspace of all the weights trains");
+.help("LoRA rank; none = no adaptation phase, 0 = full fine-tuning, bias = only the biases train (BitFit), sub and a number d (e.g. sub300) = only a random d-dimensional subspace of all the weights trains");
 
 pub static ALPHA: Key = Key::new("alpha", "α", "LoRA α", Lora, exp!(number lora.alpha))
     .number(1e-6, 1e6)
@@ -530,7 +533,7 @@ pub static ASTEPS: Key = Key::new(
 .count(1, 100_000)
 .sweep()
 .sizes()
-.unused(|c| no_pretraining(c).or_else(|| no_adaptation(c)))
+.unused(|c| no_adaptation(c).or_else(|| no_pretraining(c)))
 .help("adaptation steps after pre-training (the planted task and shift=none have no pre-training)");
 
 pub static SHIFT: Key = Key::new("shift", "Shift", "shift", Lora, exp!(named shift))

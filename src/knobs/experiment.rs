@@ -46,7 +46,8 @@ pub struct ExperimentConfig {
     /// Coordinate check: record mean |output| of every layer after each of the first `coord`
     /// steps (0 = off).
     pub coord: usize,
-    /// The adaptation phase (LoRA or full fine-tuning), if any: `lora.rank`.
+    /// The adaptation phase (LoRA, full fine-tuning, biases only or a subspace), if any:
+    /// `lora.rank`.
     pub lora: crate::knobs::lora::LoraConfig,
     /// Steps of the adaptation phase after pre-training (the planted task has no pre-training: its
     /// student starts at the teacher's W0 and `steps` is the adaptation).

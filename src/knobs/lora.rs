@@ -209,7 +209,7 @@ impl Rank {
         NonZeroUsize::new(r).map_or(Rank::Full, Rank::Lora)
     }
 
-    /// Whether the run has an adaptation phase (full fine-tuning or adapters).
+    /// Whether the run has an adaptation phase (any value but `none`).
     pub fn adapts(self) -> bool {
         self != Rank::None
     }
@@ -227,22 +227,6 @@ impl Rank {
         match self {
             Rank::Subspace(d) => Some(d.get()),
             _ => None,
-        }
-    }
-
-    /// Whether the phase moves the base weights themselves (full fine-tuning, biases only, a
-    /// subspace) rather than adapters beside them: what Δ = θ − θ0 is measured on.
-    pub fn moves_base(self) -> bool {
-        matches!(self, Rank::Full | Rank::Bias | Rank::Subspace(_))
-    }
-
-    /// The number a link writes (0 for full fine-tuning), `None` without adaptation or for a
-    /// phase that is not a rank (biases only, a subspace).
-    pub fn count(self) -> Option<usize> {
-        match self {
-            Rank::Full => Some(0),
-            Rank::Lora(r) => Some(r.get()),
-            Rank::None | Rank::Bias | Rank::Subspace(_) => None,
         }
     }
 

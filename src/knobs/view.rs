@@ -178,7 +178,7 @@ impl Named for Lead {
             "intrinsic",
             "accuracy against parameters trained",
         ),
-        (Lead::NoiseScale, "noise", "the gradient noise scale"),
+        (Lead::NoiseScale, "noisescale", "the gradient noise scale"),
     ];
 }
 

@@ -14,7 +14,7 @@ pub fn is_bias(name: &str) -> bool {
     name.ends_with(".bias") || name.ends_with(".beta")
 }
 
-/// The ids and sizes of `model`'s bias terms.
+/// The ids of `model`'s bias terms.
 pub fn biases<M: Family>(model: &M) -> Vec<ParamId> {
     model
         .param_specs()

@@ -176,6 +176,22 @@ pub(crate) fn decades(values: impl Iterator<Item = f64>, empty: (f64, f64)) -> (
 }
 
 /// Tick labels that stay readable from 10 down to 1e-4.
+/// "300", "1.2 k", "26 k", "1.5 M": a count (parameters, a batch) on a log axis.
+pub(crate) fn format_count(v: f64) -> String {
+    // The unit with its space: " k" thousands, " M" millions.
+    let trimmed = |x: f64, unit: &str| {
+        let s = format!("{x:.1}");
+        format!("{}{unit}", s.trim_end_matches('0').trim_end_matches('.'))
+    };
+    if v >= 1e6 {
+        trimmed(v / 1e6, " M")
+    } else if v >= 1e3 {
+        trimmed(v / 1e3, " k")
+    } else {
+        format!("{}", v.round())
+    }
+}
+
 pub(crate) fn format_loss(v: f64) -> String {
     if v == 0.0 {
         "0".into()

@@ -1,12 +1,12 @@
 //! Intrinsic dimension's figure (docs/EXPERIMENTS.md E10), as Li et al. (2018) and Aghajanyan et
 //! al. (2020) draw theirs: validation accuracy against the parameters that train (log axis), a
 //! curve over the random subspace's d, beside it LoRA over its rank and bias-only tuning as one
-//! point; full training's accuracy dashed and 90 % of it dotted; d_int90, the smallest d whose
+//! point; full training's accuracy as a solid line and 90 % of it dashed; d_int90, the smallest d whose
 //! accuracy (mean over seeds) reaches that line, ringed. With several settings (widths), a
 //! second panel draws d_int90 against the model's parameter count D, log–log, with LoRA's count
 //! at the line beside it: the paper's "d_int90 varies little with D".
 
-use super::frame::{ChartStyle, draw_err, framed, legend};
+use super::frame::{ChartStyle, draw_err, format_count, framed, legend};
 use crate::knobs::lora::Rank;
 use crate::train::metrics::Run;
 use plotters::coord::Shift;
@@ -186,21 +186,6 @@ fn shade(c: RGBColor, i: usize, n: usize) -> RGBColor {
     RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
-/// "1.2 k", "300", "26 k": a parameter count on a log axis.
-fn count(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{:.3} M", v / 1e6)
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string()
-    } else if v >= 1e3 {
-        let s = format!("{:.1}", v / 1e3);
-        format!("{} k", s.trim_end_matches('0').trim_end_matches('.'))
-    } else {
-        format!("{}", v.round())
-    }
-}
-
 /// The accuracy panel, and d_int90 against D beside it when there are several settings.
 pub fn draw_intrinsic<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -244,7 +229,7 @@ fn draw_accuracy<DB: DrawingBackend>(
         (lo..hi).log_scale(),
         0.0..1.0,
         ("parameters that train (log)", "validation accuracy"),
-        (&|v| count(*v), &|v| format!("{:.0} %", 100.0 * v)),
+        (&|v| format_count(*v), &|v| format!("{:.0} %", 100.0 * v)),
         style,
     )?;
     let n = settings.len();
@@ -266,7 +251,7 @@ fn draw_accuracy<DB: DrawingBackend>(
                 .map_err(draw_err)?
                 .label(format!(
                     "full training, {}{suffix}: {:.1} %",
-                    count(f.params as f64),
+                    format_count(f.params as f64),
                     100.0 * f.mean
                 ))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], grey.stroke_width(1)));
@@ -295,7 +280,7 @@ fn draw_accuracy<DB: DrawingBackend>(
                 (Kind::Subspace, Some(d)) => label += &format!(": d_int90 = {d}"),
                 (Kind::Subspace, None) if s.full.is_some() => label += ": never at 90 %",
                 (Kind::Lora | Kind::Bias, Some(c)) => {
-                    label += &format!(": 90 % at {} trained", count(c as f64))
+                    label += &format!(": 90 % at {} trained", format_count(c as f64))
                 }
                 (Kind::Lora | Kind::Bias, None) if s.full.is_some() => label += ": never at 90 %",
                 _ => {}
@@ -364,7 +349,7 @@ fn draw_d90<DB: DrawingBackend>(
         (xlo / 2.0..xhi * 2.0).log_scale(),
         (ylo / 3.0..(yhi * 3.0).max(xhi * 2.0)).log_scale(),
         ("model parameters D (log)", "parameters that train at 90 % (log)"),
-        (&|v| count(*v), &|v| count(*v)),
+        (&|v| format_count(*v), &|v| format_count(*v)),
         style,
     )?;
     let grey = RGBColor(150, 150, 150);

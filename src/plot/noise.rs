@@ -4,7 +4,7 @@
 //! run's batch size dashed in its colour. Where B_simple is above the batch, a larger batch would
 //! still have cut the steps almost in proportion; below it, it would mostly have cost examples.
 
-use super::frame::{ChartStyle, draw_err, format_loss, framed, legend, ramp};
+use super::frame::{ChartStyle, draw_err, format_count, format_loss, framed, legend, ramp};
 use crate::train::metrics::Run;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -14,16 +14,7 @@ pub fn has_noise_scale(runs: &[Run]) -> bool {
     runs.iter().any(|r| !r.noise_scale().is_empty())
 }
 
-/// "12", "3.4 k": a batch size on a log axis.
-fn batch(v: f64) -> String {
-    if v >= 1e3 {
-        let s = format!("{:.1}", v / 1e3);
-        format!("{} k", s.trim_end_matches('0').trim_end_matches('.'))
-    } else {
-        format!("{}", (v * 10.0).round() / 10.0)
-    }
-}
-
+/// Every run's B_simple against its training loss, with its batch dashed (see the module).
 pub fn draw_noise_scale<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     runs: &[Run],
@@ -60,7 +51,7 @@ pub fn draw_noise_scale<DB: DrawingBackend>(
             "training loss, smoothed (log; training goes left to right)",
             "B_simple = tr(Σ)/|G|² (log)",
         ),
-        (&|v| format_loss(*v), &|v| batch(*v)),
+        (&|v| format_loss(*v), &|v| format_count(*v)),
         style,
     )?;
     let n = curves.len();
@@ -69,9 +60,9 @@ pub fn draw_noise_scale<DB: DrawingBackend>(
         let b = run.config.batch_examples() as f64;
         let last = pts.last().map_or(0.0, |p| p.1);
         let label = if run.knobs.is_empty() {
-            format!("B_simple (last {})", batch(last))
+            format!("B_simple (last {})", format_count(last))
         } else {
-            format!("{} (last {})", run.label(), batch(last))
+            format!("{} (last {})", run.label(), format_count(last))
         };
         chart
             .draw_series(LineSeries::new(

@@ -98,7 +98,7 @@ pub fn draw_staircase<DB: DrawingBackend>(
         .y_desc("trainable parameters (log)")
         .label_style(style.font(12.0).color(&PARAMS_COLOR))
         .axis_desc_style(style.font(13.0).color(&PARAMS_COLOR))
-        .y_label_formatter(&|v| format_count(*v))
+        .y_label_formatter(&|v| super::frame::format_count(*v))
         .draw()
         .map_err(draw_err)?;
 
@@ -201,15 +201,4 @@ pub fn draw_staircase<DB: DrawingBackend>(
         .border_style(RGBColor(200, 200, 200))
         .draw()
         .map_err(draw_err)
-}
-
-/// 1.2k, 35k, 1.1M: parameter counts at a glance.
-fn format_count(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if v >= 1e3 {
-        format!("{:.0}k", v / 1e3)
-    } else {
-        format!("{v:.0}")
-    }
 }

@@ -267,7 +267,7 @@ pub fn to_json(runs: &[Run]) -> String {
                     }
                     // The noise scale's squared gradient norms and their batch sizes.
                     if let Some(g) = s.gns {
-                        o["gns"] = json!({"small": num(Some(g.small)), "big": num(Some(g.big)), "b_small": g.b_small, "b_big": g.b_big});
+                        o["grad_sq"] = json!({"small": num(Some(g.small)), "big": num(Some(g.big)), "b_small": g.b_small, "b_big": g.b_big});
                     }
                     // Matrix sensing: M's singular values, largest first.
                     if let Some(sv) = &s.singular {

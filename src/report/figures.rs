@@ -125,7 +125,7 @@ impl Chart {
             Chart::Scaling => "scaling",
             Chart::Pruning => "pruning",
             Chart::Intrinsic => "intrinsic",
-            Chart::NoiseScale => "noise",
+            Chart::NoiseScale => "noisescale",
         }
     }
 

@@ -78,7 +78,8 @@ pub fn begin<M: Family>(model: M, cfg: &ExperimentConfig, start: usize) -> (M, A
 }
 
 /// The learned change of every adapted layer of `model`, queued for one readback, and how to read
-/// it: the factors A and B of a LoRA layer, or W − W0 of a fully fine-tuned layer (skipped above
+/// it: the factors A and B of a LoRA layer, or W − W0 of a fully fine-tuned layer (a subspace's
+/// too: its W is θ0 + P·z; bias-only tuning changes no weight and shows none) (skipped above
 /// [`spectrum::DENSE_SPECTRUM_MAX`] entries, which the CPU SVD would take too long on).
 pub fn delta_probe(model: &impl Family, adaptation: &Adaptation) -> (spectrum::DeltaProbe, Vec<Tensor<1>>) {
     let mut probe = spectrum::DeltaProbe::default();

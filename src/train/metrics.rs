@@ -146,7 +146,7 @@ pub async fn read_reports(
         .map_err(|e| format!("unexpected result data: {e:?}"))?;
 
     // Same order as queued: train losses, val losses, PTQ losses, coordinate checks, each step's
-    // statistics (transformer, norms, matrix, pruning), extras.
+    // statistics (transformer, norms, matrix, pruning, accuracy, noise scale), extras.
     let (train, rest) = flat.split_at(n_train);
     let (val, rest) = rest.split_at(n_val);
     let (quant, mut rest) = rest.split_at(n_quant);
@@ -452,7 +452,9 @@ impl Run {
     }
 
     /// The gradient noise scale along the run (`train::noise::b_simple`): (step, smoothed
-    /// training loss, B_simple), empty without `gns`.
+    /// training loss, B_simple), empty without `gns`. Of the last phase only: an adaptation
+    /// phase's gradients are of another task (and of other parameters), so its averages start
+    /// afresh rather than carry the pre-training's.
     pub fn noise_scale(&self) -> Vec<(usize, f64, f64)> {
         let from = self.adaptation_start().unwrap_or(0);
         super::noise::b_simple(

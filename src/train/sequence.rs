@@ -283,7 +283,6 @@ impl Objective for Sequences {
         self.train.pick(walk.next(batch, batch_rng, &self.device))
     }
 
-    /// The batch's forward records each attention layer's largest logit.
     fn rows(&self, (x, ..): &Self::Batch) -> usize {
         x.dims()[0]
     }
@@ -298,6 +297,7 @@ impl Objective for Sequences {
         )
     }
 
+    /// The batch's forward records each attention layer's largest logit.
     fn loss(&self, cfg: &ExperimentConfig, model: &Gpt, (x, y, mask): Self::Batch) -> BatchLoss {
         let mut trace = Trace::default();
         let logits = model.forward(x, Some(&mut trace));

@@ -266,30 +266,31 @@ impl<O: Objective> Trainer<O> {
         // The gradient noise scale's small batch: the first quarter of this one, its gradient
         // from a backward pass of its own, at the same parameters.
         let rows = self.objective.rows(&batch);
-        let small = (self.cfg.gns && rows >= 2)
-            .then(|| {
-                let k = (rows / super::noise::SMALL_SHARE).max(1);
-                let loss = self
-                    .objective
-                    .loss(&self.cfg, &model, self.objective.head(&batch, k))
-                    .loss;
-                let g = GradientsParams::from_grads(loss.backward(), &model);
-                super::norms::gradient_norm(&model, &g).map(|n| (n.square(), k))
-            })
-            .flatten();
+        let mut small = (self.cfg.gns && rows >= 2).then(|| {
+            let k = (rows / super::noise::SMALL_SHARE).max(1);
+            let loss = self
+                .objective
+                .loss(&self.cfg, &model, self.objective.head(&batch, k))
+                .loss;
+            (GradientsParams::from_grads(loss.backward(), &model), k)
+        });
         let batch_loss = self.objective.loss(&self.cfg, &model, batch);
         let mut grads = GradientsParams::from_grads(batch_loss.loss.backward(), &model);
-        let gns = small.and_then(|(small, k)| {
+        // A sparse run holds its mask: the removed weights get no gradient, so neither the
+        // clipping norm, the noise scale nor the optimizer sees them.
+        for (id, m) in self.mask.iter().flatten() {
+            for g in std::iter::once(&mut grads).chain(small.as_mut().map(|(g, _)| g)) {
+                if let Some(t) = g.remove::<2>(*id) {
+                    g.register(*id, t * m.clone());
+                }
+            }
+        }
+        // Both squared norms before clipping, as `norms` measures ‖g‖.
+        let gns = small.and_then(|(g, k)| {
+            let small = super::norms::gradient_norm(&model, &g)?.square();
             let big = super::norms::gradient_norm(&model, &grads)?.square();
             Some((Tensor::cat(vec![small, big], 0), [k, rows]))
         });
-        // A sparse run holds its mask: the removed weights get no gradient, so neither the
-        // clipping norm nor the optimizer sees them.
-        for (id, m) in self.mask.iter().flatten() {
-            if let Some(g) = grads.remove::<2>(*id) {
-                grads.register(*id, g * m.clone());
-            }
-        }
         let mut grad_norm = None;
         if self.cfg.clip > 0.0 {
             let (clipped, norm) = super::clip::clip_global_norm(&model, grads, self.cfg.clip);

@@ -159,13 +159,13 @@ test("the gradient noise scale (E6) crosses from the worker and draws B_simple a
   const { page, errors } = await open(browser, srv.base, link);
   const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
   assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
-  assert.equal(await page.isHidden("#fig-noise"), false, "the noise-scale figure is shown");
-  assert.ok((await colouredPixels(page, "noise-canvas")) > 100, "the figure has its curve");
+  assert.equal(await page.isHidden("#fig-noisescale"), false, "the noise-scale figure is shown");
+  assert.ok((await colouredPixels(page, "noisescale-canvas")) > 100, "the figure has its curve");
   const [run] = JSON.parse(await download(page, "#download-json"));
   assert.equal(run.steps.length, 60);
   for (const s of run.steps) {
-    assert.deepEqual([s.gns.b_small, s.gns.b_big], [16, 64]);
-    assert.ok(s.gns.small > 0 && s.gns.big > 0, JSON.stringify(s.gns));
+    assert.deepEqual([s.grad_sq.b_small, s.grad_sq.b_big], [16, 64]);
+    assert.ok(s.grad_sq.small > 0 && s.grad_sq.big > 0, JSON.stringify(s.grad_sq));
   }
   assert.ok(typeof run.noise_scale === "number" && run.noise_scale > 0, `${run.noise_scale}`);
   assert.deepEqual(errors, []);
