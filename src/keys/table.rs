@@ -202,12 +202,13 @@ fn no_adaptation(c: &ExperimentConfig) -> Option<&'static str> {
 }
 
 fn no_adapter(c: &ExperimentConfig) -> Option<&'static str> {
-    no_adaptation(c).or_else(|| match c.lora.rank {
+    match c.lora.rank {
+        Rank::None => no_adaptation(c),
         Rank::Full => Some("r = 0 fine-tunes every weight: there is no adapter"),
         Rank::Bias => Some("r = bias trains the biases: there is no adapter"),
         Rank::Subspace(_) => Some("r = sub<d> trains a random subspace: there is no adapter"),
-        _ => None,
-    })
+        Rank::Lora(_) => None,
+    }
 }
 
 fn sp(c: &ExperimentConfig) -> Option<&'static str> {
