@@ -140,7 +140,7 @@ impl ExperimentConfig {
         let adapt = self.adapter_step_flops() * self.adaptation_steps() as f64;
         // The noise scale's small batch: a quarter of a step more.
         let step = if self.gns {
-            self.step_flops() * (1.0 + 1.0 / crate::train::noise::SMALL_SHARE as f64)
+            self.step_flops() * (1.0 + 1.0 / crate::knobs::optim::GNS_SMALL_SHARE as f64)
         } else {
             self.step_flops()
         };

@@ -1,4 +1,4 @@
-//! The optimizer as a setting (link keys `opt`, `beta1`, `beta2`); its rates per parameter come
+//! The optimizer as a setting (link keys `opt`, `beta1`, `beta2`, and the noise scale's small batch of `gns`); its rates per parameter come
 //! from `mup` and `schedule`.
 
 use crate::vocab::Named;
@@ -21,3 +21,7 @@ impl Named for OptimizerKind {
 pub const BETA_1: f64 = 0.9;
 /// Adam's second-moment decay by default (`beta2`).
 pub const BETA_2: f64 = 0.999;
+
+/// The gradient noise scale's small batch (`gns`): this share of the step's batch, its first
+/// examples (`train::noise`; the cost estimate counts its extra forward and backward).
+pub const GNS_SMALL_SHARE: usize = 4;

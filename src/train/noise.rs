@@ -25,7 +25,7 @@ pub struct NoiseSample {
 }
 
 /// The share of the batch the small gradient is taken on.
-pub const SMALL_SHARE: usize = 4;
+pub const SMALL_SHARE: usize = crate::knobs::optim::GNS_SMALL_SHARE;
 
 /// The smoothing of both estimates: an exponential moving average with this decay a step (a
 /// window of about 1/(1 − β) = 20 steps).
