@@ -283,6 +283,11 @@ fn the_phase_kinds_round_trip_and_refuse_what_they_cannot_do() {
     for bad in ["sub0", "sub", "subx", "biases", "-3"] {
         assert!(Rank::parse(bad).is_err(), "{bad}");
     }
+    let e = Rank::parse("-2").unwrap_err();
+    assert!(
+        e.starts_with("'-2' is not a whole number") && e.contains("sub300"),
+        "{e}"
+    );
     let refused = |link: &str, what: &str| {
         let errs = tinytune::experiment::validate(&parse_strict_lenient(link)).unwrap_err();
         let text: Vec<String> = errs.iter().map(ToString::to_string).collect();

@@ -252,7 +252,7 @@ impl Rank {
         }
         let fail = || {
             format!(
-                "'{}' is not none, a whole number (0 = full fine-tuning), {BIAS_ONLY} or {SUBSPACE_PREFIX}<d> \
+                "'{}' is not a whole number (0 = full fine-tuning), none, {BIAS_ONLY} or {SUBSPACE_PREFIX}<d> \
                  (e.g. {SUBSPACE_PREFIX}300)",
                 clip(s)
             )

@@ -1,5 +1,5 @@
-//! The optimizer as a setting (link keys `opt`, `beta1`, `beta2`, and the noise scale's small batch of `gns`); its rates per parameter come
-//! from `mup` and `schedule`.
+//! The optimizer as a setting (link keys `opt`, `beta1`, `beta2`, and the share of the batch
+//! `gns` measures the noise scale on); its rates per parameter come from `mup` and `schedule`.
 
 use crate::vocab::Named;
 

@@ -176,6 +176,18 @@ pub(crate) fn decades(values: impl Iterator<Item = f64>, empty: (f64, f64)) -> (
 }
 
 /// Tick labels that stay readable from 10 down to 1e-4.
+/// The `i`-th of `n` settings in hue `c`: the first lightest, the last full (the pruning and
+/// intrinsic-dimension figures shade each method's curves by setting).
+pub(crate) fn shade(c: RGBColor, i: usize, n: usize) -> RGBColor {
+    let t = if n <= 1 {
+        1.0
+    } else {
+        0.35 + 0.65 * i as f64 / (n - 1) as f64
+    };
+    let mix = |v: u8| (255.0 + (f64::from(v) - 255.0) * t).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}
+
 /// "300", "1.2 k", "26 k", "1.5 M": a count (parameters, a batch) on a log axis.
 pub(crate) fn format_count(v: f64) -> String {
     // The unit with its space: " k" thousands, " M" millions.

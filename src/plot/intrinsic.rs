@@ -6,7 +6,7 @@
 //! second panel draws d_int90 against the model's parameter count D, log–log, with LoRA's count
 //! at the line beside it: the paper's "d_int90 varies little with D".
 
-use super::frame::{ChartStyle, draw_err, format_count, framed, legend};
+use super::frame::{ChartStyle, draw_err, format_count, framed, legend, shade};
 use crate::knobs::lora::Rank;
 use crate::train::metrics::Run;
 use plotters::coord::Shift;
@@ -173,17 +173,6 @@ pub fn intrinsic(runs: &[Run]) -> Vec<Setting> {
         s.curves.sort_by_key(|(k, _)| *k as u8);
     }
     out
-}
-
-/// The `i`-th of `n` settings in `c`'s hue: the first lightest, the last full.
-fn shade(c: RGBColor, i: usize, n: usize) -> RGBColor {
-    let t = if n <= 1 {
-        1.0
-    } else {
-        0.35 + 0.65 * i as f64 / (n - 1) as f64
-    };
-    let mix = |v: u8| (255.0 + (f64::from(v) - 255.0) * t).round() as u8;
-    RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
 /// The accuracy panel, and d_int90 against D beside it when there are several settings.

@@ -6,7 +6,7 @@
 //! pruning spreads the cut over the layers — each layer's share kept against the whole model's,
 //! the diagonal (every layer cut alike) dotted; a layer falling to zero is layer collapse.
 
-use super::frame::{ChartStyle, draw_err, format_loss, framed, legend};
+use super::frame::{ChartStyle, draw_err, format_loss, framed, legend, shade};
 use crate::knobs::prune::Method;
 use crate::train::metrics::Run;
 use crate::vocab::Named;
@@ -97,17 +97,6 @@ fn hue(m: Method) -> RGBColor {
         Method::Drop => RGBColor(148, 103, 189),
         Method::Delta => RGBColor(255, 127, 14),
     }
-}
-
-/// The `i`-th of `n` settings in a method's hue: the first lightest, the last full.
-fn shade(c: RGBColor, i: usize, n: usize) -> RGBColor {
-    let t = if n <= 1 {
-        1.0
-    } else {
-        0.35 + 0.65 * i as f64 / (n - 1) as f64
-    };
-    let mix = |v: u8| (255.0 + (f64::from(v) - 255.0) * t).round() as u8;
-    RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
 /// The x axis: percent kept, log, 100 % at the left.
