@@ -331,6 +331,9 @@ fn run(cli: Cli) -> ExitCode {
         }
         describe_sequence(run);
     }
+    if !study.sweep.is_empty() {
+        describe_critical(&runs, study.view.reach);
+    }
     let csv = if cli.summary {
         export::to_summary_csv(&runs)
     } else if cli.best {
@@ -426,6 +429,54 @@ fn describe_adaptation(cfg: &tinytune::knobs::ExperimentConfig, run: &metrics::R
     }
     if let Some(f) = tinytune::data::planted::loss_floor(cfg) {
         eprintln!("tinytune:   Eckart–Young floor for this rank: {f:.6}");
+    }
+}
+
+/// A batch sweep's steps to the target loss at each batch's best rate, the critical batch fitted
+/// to them and the noise scale there (the `critical` figure's numbers, for a terminal).
+fn describe_critical(runs: &[metrics::Run], reach: Option<f64>) {
+    use tinytune::train::critical::critical;
+    if tinytune::train::critical::batch_sizes(runs).len() < 3 {
+        return;
+    }
+    let Some(c) = critical(runs, reach) else { return };
+    let count = |v: f64| format!("{v:.0}");
+    eprintln!(
+        "tinytune: steps to validation loss {:.4}{}, each batch at its best learning rate (seeds' mean and range):",
+        c.target,
+        if c.auto { " (auto)" } else { "" }
+    );
+    for b in &c.batches {
+        let (lo, hi) = b.range();
+        let rates: Vec<String> = b.rates.iter().map(|r| format!("{r}")).collect();
+        eprintln!(
+            "tinytune:   B = {:>4}: S {:.2} ({:.2}–{:.2}), E {:.0}, rate {}",
+            b.batch,
+            b.mean(),
+            lo,
+            hi,
+            b.batch as f64 * b.mean(),
+            rates.join("/")
+        );
+    }
+    if let Some(l) = c.law {
+        let spread = c.seed_range.map_or(String::new(), |(lo, hi)| {
+            format!(" (seeds alone {}–{})", count(lo), count(hi))
+        });
+        eprintln!(
+            "tinytune: fitted S = S_min·(1 + B_crit/B): S_min {:.2}, E_min {:.0}, B_crit {:.0}{spread}",
+            l.s_min,
+            l.e_min(),
+            l.b_crit
+        );
+    }
+    if let Some((median, lo, hi, n)) = c.b_simple {
+        eprintln!(
+            "tinytune: noise scale B_simple at that loss: {} (median of {n} runs, quartiles {}–{})",
+            count(median),
+            count(lo),
+            count(hi)
+        );
     }
 }
 

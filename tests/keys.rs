@@ -100,11 +100,11 @@ fn ranges_come_from_the_table() {
         "w: width must be between 1 and 4096, got 5000"
     );
     cfg.width = 64;
-    cfg.lr = 20.0;
+    cfg.lr = 200.0;
     let errs = tinytune::experiment::validate(&cfg).unwrap_err();
     assert_eq!(
         errs[0].to_string(),
-        "lr: learning rate must be between 0.0000001 and 10, got 20"
+        "lr: learning rate must be between 0.0000001 and 100, got 200"
     );
 }
 

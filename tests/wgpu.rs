@@ -413,6 +413,12 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
             1e-4,
         ),
         ("task=digits&w=16&d=1&bs=64&steps=5&asteps=5&lr=0.01&r=bias", 1e-4),
+        // The planted stream (E6 (b)): a fresh batch uploaded every step, inputs with a
+        // spectrum, plain SGD, validation every step.
+        (
+            "task=planted&dim=16&pr=2&noise=0.5&n=64&stream=1&xs=1&r=0&opt=sgd&bs=32&lr=1&steps=10",
+            1e-4,
+        ),
     ] {
         let (cpu, wgpu) = (losses(link, &backend::cpu()), losses(link, &gpu));
         assert_eq!(cpu.len(), wgpu.len(), "{link}");

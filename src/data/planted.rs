@@ -82,28 +82,63 @@ impl Teacher {
         }
     }
 
+    /// The singular values the loss weighs: those of Λ^½·Qᵀ·ΔW* (Λ the input variances, `xs`),
+    /// as the excess loss of a change E is |Λ^½·QᵀE|²/d; the visible ones for isotropic inputs.
+    pub fn weighted_sigma(&self) -> Vec<f64> {
+        if self.cfg.xs == 0.0 {
+            return self.visible_sigma();
+        }
+        let d = self.cfg.dim;
+        let scales = self.cfg.input_scales();
+        let k = scales.len();
+        let mut m = vec![0.0; k * d];
+        for (j, s) in scales.iter().enumerate() {
+            for o in 0..d {
+                // Row j of QᵀΔW* (of ΔW* itself without a subspace), scaled by its input's std.
+                let v = match &self.basis {
+                    None => self.delta[j * d + o],
+                    Some(q) => q[j]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, qji)| qji * self.delta[i * d + o])
+                        .sum(),
+                };
+                m[j * d + o] = s * v;
+            }
+        }
+        crate::data::spectrum::singular_values(&m, k, d)
+    }
+
     /// The lowest expected loss (MSE over the d outputs) a student can reach when its change from
     /// W0 has rank at most `rank` (`None` = unrestricted): noise² + Σ_{i>r} s_i² / d
-    /// (Eckart–Young), with s the visible singular values.
+    /// (Eckart–Young), with s the singular values the loss weighs ([`Self::weighted_sigma`]).
     pub fn floor(&self, rank: Option<usize>) -> f64 {
-        let s = self.visible_sigma();
+        let s = self.weighted_sigma();
         let r = rank.unwrap_or(usize::MAX);
         let rest: f64 = s.iter().skip(r).map(|x| x * x).sum();
         self.cfg.noise * self.cfg.noise + rest / self.cfg.dim as f64
     }
 
-    fn sample(&self, n: usize, rng: &mut Rng) -> Samples {
+    /// `n` fresh samples of the teacher from `rng`: the training and validation sets, or one
+    /// step's batch of a stream.
+    pub fn sample(&self, n: usize, rng: &mut Rng) -> Samples {
         let d = self.cfg.dim;
         let mut x = Vec::with_capacity(n * d);
         let mut y = Vec::with_capacity(n * d);
         let mut xi = vec![0.0f64; d];
+        // Isotropic inputs are scaled by exactly 1 (a multiply that changes no bit).
+        let scales = (self.cfg.xs != 0.0).then(|| self.cfg.input_scales());
+        let scale = |j: usize| scales.as_ref().map_or(1.0, |s| s[j]);
         for _ in 0..n {
             match &self.basis {
-                None => xi.iter_mut().for_each(|v| *v = rng.normal()),
+                None => xi
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(j, v)| *v = rng.normal() * scale(j)),
                 Some(q) => {
                     xi.iter_mut().for_each(|v| *v = 0.0);
-                    for qj in q {
-                        let z = rng.normal();
+                    for (j, qj) in q.iter().enumerate() {
+                        let z = rng.normal() * scale(j);
                         xi.iter_mut().zip(qj).for_each(|(v, b)| *v += z * b);
                     }
                 }

@@ -77,4 +77,6 @@ pub mod streams {
     pub const PRUNE: u64 = 10;
     /// A random subspace's projection P (`r=sub<d>`).
     pub const SUBSPACE: u64 = 11;
+    /// The planted task's training stream (`stream=1`): each step's fresh batch.
+    pub const STREAM: u64 = 12;
 }

@@ -11,7 +11,6 @@
 //! counted and capped in their own units.
 
 use super::family::MemoryItem;
-use crate::experiment::EVAL_EVERY;
 use crate::keys::{self, ConfigError};
 use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::{Clip, QMode};
@@ -116,7 +115,7 @@ impl ExperimentConfig {
 
     /// Work of generating the data before the first step: the planted task draws n training and
     /// n validation inputs (in its k-dimensional subspace when `k` is set) and multiplies each by
-    /// the dim × dim teacher, a multiply-add per weight; the other tasks' data is read or drawn
+    /// the dim × dim teacher, a multiply-add per weight (a stream also each step's batch); the other tasks' data is read or drawn
     /// in time linear in its size, which the key ranges bound.
     pub fn data_flops(&self) -> f64 {
         if self.task == Task::Sense {
@@ -127,16 +126,22 @@ impl ExperimentConfig {
         if self.task != Task::Planted {
             return 0.0;
         }
+        // A stream draws every step's batch as well.
+        let streamed = if self.planted.stream {
+            (self.batch * self.total_steps()) as f64
+        } else {
+            0.0
+        };
         let (n, d) = (self.points as f64, self.planted.dim as f64);
         let k = self.planted.k.map_or(0.0, |k| k as f64);
-        2.0 * n * (2.0 * d * d + 2.0 * k * d)
+        (2.0 * n + streamed) * (2.0 * d * d + 2.0 * k * d)
     }
 
     /// FLOPs of the whole run's training: every step's products (adapters in the adaptation
-    /// phase) plus the validation forward every [`EVAL_EVERY`] steps.
+    /// phase) plus the validation forward every [`eval_every`](ExperimentConfig::eval_every) steps.
     pub fn training_flops(&self) -> f64 {
         let val = self.arch().val_positions(self);
-        let eval = 2.0 * self.parameter_estimate() as f64 * val / EVAL_EVERY as f64;
+        let eval = 2.0 * self.parameter_estimate() as f64 * val / self.eval_every() as f64;
         let adapt = self.adapter_step_flops() * self.adaptation_steps() as f64;
         // The noise scale's small batch: a quarter of a step more.
         let step = if self.gns {

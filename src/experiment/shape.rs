@@ -12,6 +12,17 @@ use crate::knobs::task::Task;
 pub const EVAL_EVERY: usize = 10;
 
 impl ExperimentConfig {
+    /// Steps between validation losses: every step for a planted stream, whose batch sweep counts
+    /// the steps to reach a loss (`plot::critical`) and must not round them to tens; else
+    /// [`EVAL_EVERY`].
+    pub fn eval_every(&self) -> usize {
+        if self.task == Task::Planted && self.planted.stream {
+            1
+        } else {
+            EVAL_EVERY
+        }
+    }
+
     /// The family this experiment trains, as the experiment's arithmetic sees it: the
     /// transformer for a sequence task (or `model=gpt`), the planted task's linear student, or
     /// the MLP.
@@ -36,11 +47,12 @@ impl ExperimentConfig {
     }
 
     /// Examples in a training step's batch: `bs`, or the whole training set where `bs` covers it
-    /// (modadd's is the share `tfrac` of the p² sums); the char LM draws `bs` fresh windows
-    /// whatever `n` is.
+    /// (modadd's is the share `tfrac` of the p² sums); the char LM and a planted stream draw
+    /// `bs` fresh examples whatever `n` is.
     pub fn batch_examples(&self) -> usize {
         let examples = match self.task {
             Task::Text => self.batch,
+            Task::Planted if self.planted.stream => self.batch,
             Task::Modadd => self.seq.modadd_train(),
             _ => self.points,
         };

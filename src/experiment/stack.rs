@@ -21,7 +21,7 @@ use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::{Family, Residual};
 use crate::knobs::lora::{Factors, LoraConfig, Rank};
 use crate::knobs::quant::{QMode, QuantConfig};
-use crate::knobs::task::PlantedConfig;
+use crate::knobs::task::{PlantedConfig, Task};
 use crate::knobs::view::{MAX_STACK, Stack};
 
 use super::limits;
@@ -52,6 +52,10 @@ pub fn refuses(cfg: &ExperimentConfig) -> Option<&'static str> {
     if cfg.prune || cfg.sparse.enabled() {
         // Its cuts are per run: 48 scored copies of each model at the end, or a mask held.
         return Some("pruning trains one run at a time");
+    }
+    if cfg.task == Task::Planted && cfg.planted.stream {
+        // Each run's batches are drawn on the host from its own teacher: no shared walk to stack.
+        return Some("a planted stream trains one run at a time");
     }
     if cfg.coord > 0 || cfg.norms || cfg.gns {
         return Some("the coordinate check, the norms' record and the noise scale measure one run at a time");

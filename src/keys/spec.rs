@@ -279,6 +279,9 @@ impl Key {
             (Ty::Choice(list), _) => quoted(&list().iter().map(|(k, _)| *k).collect::<Vec<_>>()),
             (Ty::Flag, _) => quoted(&["0", "1"]),
             (Ty::Optional(none), Some(Range::Count(lo, hi))) => format!("{lo} – {hi}, `{none}`"),
+            (Ty::Optional(none), Some(Range::Number(lo, hi))) => {
+                format!("{} – {}, `{none}`", short(lo), short(hi))
+            }
             (Ty::Optional(none), _) => format!("a whole number, `{none}`"),
             (_, Some(Range::Count(lo, hi))) => format!("{lo} – {hi}"),
             (_, Some(Range::Number(lo, hi))) => format!("{} – {}", short(lo), short(hi)),

@@ -16,10 +16,11 @@ use crate::vocab::{Named, clip, format_number, parse_count, parse_flag, parse_nu
 pub static KEYS: &[&Key] = &[
     &V, &TASK, &N, &W, &D, &RES, &ACT, &OPT, &LR, &BS, &STEPS, &SEED, &SCHED, &WARM, &WD, &DECAY, &BETA1,
     &BETA2, &CLIP, &NORMS, &GNS, &PARAM, &BW, &AIN, &AOUT, &RZERO, &QZERO, &AMULT, &R, &ALPHA, &SCALE,
-    &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &FK, &FINIT, &FSYM, &BITS,
-    &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW, &PMASK, &PROUNDS,
-    &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS, &P, &TFRAC,
-    &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &FIG, &PRESENT, &KNOBS, &EMBED, &DECK, &SLIDE, &SWEEP,
+    &AINIT, &TRAIN, &LPLUS, &TARGET, &ASTEPS, &SHIFT, &PR, &DIM, &NOISE, &K, &SV, &XS, &STREAM, &FK, &FINIT,
+    &FSYM, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW,
+    &PMASK, &PROUNDS, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS,
+    &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &REACH, &FIG, &PRESENT, &KNOBS, &EMBED,
+    &DECK, &SLIDE, &SWEEP,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -137,6 +138,20 @@ fn parse_knob_list(text: &str) -> Result<Vec<String>, String> {
 /// Text of an optional count: `none` for no value.
 fn opt_text(v: Option<usize>, none: &str) -> String {
     v.map_or_else(|| none.to_string(), |n| n.to_string())
+}
+
+/// `auto` (or nothing) for the critical-batch figure's own choice, else a positive loss.
+fn parse_reach(s: &str) -> Result<Option<f64>, String> {
+    let t = s.trim();
+    if t.is_empty() || t.eq_ignore_ascii_case("auto") {
+        return Ok(None);
+    }
+    let v = parse_number(t)?;
+    if v > 0.0 && v <= 1e6 {
+        Ok(Some(v))
+    } else {
+        Err(format!("{} is not a loss above 0 (or auto)", clip(t)))
+    }
 }
 
 /// Reads an optional count: `none` (or nothing) means absent; `also` is a second spelling.
@@ -302,9 +317,9 @@ pub static OPT: Key = Key::new("opt", "Optimizer", "optimizer", Optimizer, exp!(
     .help("optimizer (Adam ε = 1e-8 as in PyTorch)");
 
 pub static LR: Key = Key::new("lr", "Learning rate", "learning rate", Optimizer, exp!(number lr))
-    .number(1e-7, 10.0)
+    .number(1e-7, 100.0)
     .sweep()
-    .help("learning rate, e.g. 0.01, 1e-3 or 2^-7");
+    .help("learning rate, e.g. 0.01, 1e-3 or 2^-7 (up to 100: plain SGD on a squared error averaged over d outputs steps best near d/2)");
 
 pub static BS: Key = Key::new("bs", "Batch size", "batch size", Optimizer, exp!(count batch))
     .count(1, 8192)
@@ -582,6 +597,17 @@ pub static NOISE: Key = Key::new(
 .sweep()
 .unused(no_planted_matrix)
 .help("planted label-noise std (sensing: measurement-noise std)");
+
+pub static XS: Key = Key::new("xs", "Input spectrum", "input spectrum", Planted, exp!(number planted.xs))
+    .number(0.0, 3.0)
+    .sweep()
+    .unused(not_planted)
+    .help("planted: input direction i has variance ∝ i^−xs (averaging 1), so the loss's curvature spans a condition number of d^xs; 0 = isotropic");
+
+pub static STREAM: Key = Key::new("stream", "Stream", "data stream", Planted, exp!(flag planted.stream))
+    .sweep()
+    .unused(not_planted)
+    .help("planted: fresh training points every step from the teacher (no point read twice, whatever the batch and steps); n then sizes the validation set only");
 
 pub static K: Key = Key::new("k", "Input subspace k", "input subspace", Planted, exp!(planted.k: Ty::Optional("all"), |s| parse_opt(s, "all", "all"), |v: &Option<usize>| opt_text(*v, "all")))
     .sweep()
@@ -951,6 +977,16 @@ pub static XLOG: Key = Key::new(
 
 pub static METRIC: Key = Key::new("metric", "Sweep plots", "sweep metric", Run, view!(named metric))
     .help("view: what sweep charts compare runs by, the final or the best (early-stopped) validation loss");
+
+pub static REACH: Key = Key::new(
+    "reach",
+    "Target loss",
+    "target loss",
+    Run,
+    view!(reach: Ty::Optional("auto"), parse_reach, |v: &Option<f64>| v.map_or_else(|| "auto".into(), format_number)),
+)
+.number(1e-9, 1e6)
+.help("view: the validation loss the critical-batch figure counts steps to (auto: halfway on a log scale from the starting loss to the lowest loss every batch size reaches)");
 
 pub static FIG: Key = Key::new(
     "fig",

@@ -135,7 +135,7 @@ impl Named for SvProfile {
     ];
 }
 
-/// The knobs of the planted task (link keys `pr`, `dim`, `noise`, `k`, `sv`).
+/// The knobs of the planted task (link keys `pr`, `dim`, `noise`, `k`, `sv`, `stream`, `xs`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlantedConfig {
     /// r*: rank of the planted change ΔW*.
@@ -147,6 +147,15 @@ pub struct PlantedConfig {
     /// Inputs confined to a random k-dimensional subspace (E3); `None` = all of R^d.
     pub k: Option<usize>,
     pub sv: SvProfile,
+    /// Fresh training points every step, drawn from the teacher (`stream`): no point is read
+    /// twice however long the run or large the batch; `n` then sizes the validation set only.
+    #[serde(default)]
+    pub stream: bool,
+    /// The input spectrum (`xs`): input direction i has variance ∝ i^(−xs), the variances
+    /// averaging 1, so the loss's curvature spans a condition number of d^xs (k^xs in a
+    /// subspace); 0 = isotropic inputs.
+    #[serde(default)]
+    pub xs: f64,
 }
 
 impl Default for PlantedConfig {
@@ -157,6 +166,8 @@ impl Default for PlantedConfig {
             noise: 0.01,
             k: None,
             sv: SvProfile::Linear,
+            stream: false,
+            xs: 0.0,
         }
     }
 }
@@ -171,6 +182,15 @@ impl PlantedConfig {
                 SvProfile::Power => 4.0 / i as f64,
             })
             .collect()
+    }
+
+    /// The standard deviation of each input direction (of R^d, or of the subspace's k): the
+    /// square roots of variances ∝ i^(−xs) that average 1.
+    pub fn input_scales(&self) -> Vec<f64> {
+        let n = self.k();
+        let var: Vec<f64> = (1..=n).map(|i| (i as f64).powf(-self.xs)).collect();
+        let mean = var.iter().sum::<f64>() / n.max(1) as f64;
+        var.iter().map(|v| (v / mean).sqrt()).collect()
     }
 
     /// The input subspace's dimension (d when inputs fill R^d).

@@ -155,6 +155,7 @@ pub enum Lead {
     Pruning,
     Intrinsic,
     NoiseScale,
+    Critical,
 }
 
 impl Named for Lead {
@@ -179,6 +180,7 @@ impl Named for Lead {
             "accuracy against parameters trained",
         ),
         (Lead::NoiseScale, "noisescale", "the gradient noise scale"),
+        (Lead::Critical, "critical", "the critical batch"),
     ];
 }
 
@@ -199,6 +201,9 @@ pub struct View {
     /// Step axis on a log scale.
     pub log_x: bool,
     pub metric: SweepMetric,
+    /// The validation loss the critical-batch figure counts steps to; `None`: its own choice
+    /// (`train::critical::auto_target`).
+    pub reach: Option<f64>,
     /// The figure beside the loss curves in presenter and embed mode.
     pub lead: Lead,
     /// Presenter mode (#14): the charts fill the screen in large type and the controls give way to
@@ -223,6 +228,7 @@ impl Default for View {
             log_y: true,
             log_x: false,
             metric: SweepMetric::Final,
+            reach: None,
             lead: Lead::Auto,
             present: false,
             knobs: Vec::new(),

@@ -55,6 +55,7 @@ pub enum Chart {
     Pruning,
     Intrinsic,
     NoiseScale,
+    Critical,
 }
 
 const PANELS_CAPTION: &str = "One panel per value of the third swept knob on a shared loss axis: the {metric} against \
@@ -67,7 +68,7 @@ const STAIRCASE_CAPTION: &str = "The rank staircase: the {metric} against LoRA r
      parameters on the right axis.";
 
 impl Chart {
-    pub const ALL: [Chart; 16] = [
+    pub const ALL: [Chart; 17] = [
         Chart::Loss,
         Chart::Sweep,
         Chart::BestValue,
@@ -84,12 +85,14 @@ impl Chart {
         Chart::Pruning,
         Chart::Intrinsic,
         Chart::NoiseScale,
+        Chart::Critical,
     ];
 
     /// Which side chart presenter and embed mode show beside the loss curves, the first shown
     /// of these: what a sweep or a coordinate check is about before the picture of one run.
-    pub const PRESENTER_ORDER: [Chart; 15] = [
+    pub const PRESENTER_ORDER: [Chart; 16] = [
         Chart::Coord,
+        Chart::Critical,
         Chart::Sensing,
         Chart::Intrinsic,
         Chart::Scaling,
@@ -126,6 +129,7 @@ impl Chart {
             Chart::Pruning => "pruning",
             Chart::Intrinsic => "intrinsic",
             Chart::NoiseScale => "noisescale",
+            Chart::Critical => "critical",
         }
     }
 
@@ -143,7 +147,9 @@ impl Chart {
             Chart::Sweep => (420 * figures.panel_count().max(2) as u32 + 160, 480),
             Chart::Weights => (1300, 500),
             Chart::Attention | Chart::Boundary => (600, 600),
-            Chart::Sensing | Chart::Scaling | Chart::Pruning | Chart::Intrinsic => (1100, 480),
+            Chart::Sensing | Chart::Scaling | Chart::Pruning | Chart::Intrinsic | Chart::Critical => {
+                (1100, 480)
+            }
             _ => (900, 540),
         }
     }
@@ -169,6 +175,9 @@ impl Chart {
                 "Validation accuracy against the parameters that train: random subspace, LoRA, biases"
             }
             Chart::NoiseScale => "The gradient noise scale B_simple against the training loss",
+            Chart::Critical => {
+                "Steps and examples to reach a loss against the batch size: the critical batch"
+            }
         }
     }
 }
@@ -267,6 +276,7 @@ impl<'a> Figures<'a> {
     pub fn main(&self) -> Chart {
         [
             Chart::Coord,
+            Chart::Critical,
             Chart::Sensing,
             Chart::Intrinsic,
             Chart::Scaling,
@@ -322,6 +332,7 @@ impl<'a> Figures<'a> {
             Chart::Pruning => plot::has_pruning(a.runs),
             Chart::Intrinsic => plot::has_intrinsic(a.runs),
             Chart::NoiseScale => plot::has_noise_scale(a.runs),
+            Chart::Critical => a.study.is_sweep() && plot::has_critical(a.runs, a.study.view.reach),
         }
     }
 
@@ -379,6 +390,7 @@ impl<'a> Figures<'a> {
             Chart::Pruning => plot::draw_pruning(root, a.runs, style),
             Chart::Intrinsic => plot::draw_intrinsic(root, a.runs, style),
             Chart::NoiseScale => plot::draw_noise_scale(root, a.runs, style),
+            Chart::Critical => plot::draw_critical(root, a.runs, a.study.view.reach, style),
         }
     }
 }

@@ -447,6 +447,30 @@ impl Run {
         }
     }
 
+    /// The steps the last phase took to bring the validation loss to `target`: where the first
+    /// evaluation at or below it falls, interpolated on log loss from the evaluation before it
+    /// (a loss read before step t's update is that of t updates). `None` when it never does.
+    pub fn steps_to(&self, target: f64) -> Option<f64> {
+        let from = self.adaptation_start().unwrap_or(0);
+        let mut before: Option<(f64, f64)> = None;
+        for r in self.reports.iter().filter(|r| r.step >= from) {
+            let Some(v) = r.val_loss.map(f64::from).filter(|v| v.is_finite()) else {
+                continue;
+            };
+            let t = (r.step - from) as f64;
+            if v <= target {
+                return Some(match before {
+                    Some((t0, v0)) if v0 > target && v > 0.0 => {
+                        t0 + (t - t0) * (v0.ln() - target.ln()) / (v0.ln() - v.ln())
+                    }
+                    _ => t,
+                });
+            }
+            before = Some((t, v));
+        }
+        None
+    }
+
     pub fn final_train_loss(&self) -> Option<f32> {
         self.reports.last().map(|r| r.train_loss)
     }

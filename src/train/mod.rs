@@ -5,6 +5,7 @@
 pub mod adam;
 pub mod adapt;
 pub mod clip;
+pub mod critical;
 mod device_seqs;
 pub mod drive;
 pub mod groups;

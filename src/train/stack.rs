@@ -24,7 +24,6 @@ use burn::prelude::*;
 use super::stack_optim::StackOptim;
 use super::stack_sequence::SequenceStack;
 use super::stack_vector::VectorStack;
-use crate::experiment::EVAL_EVERY;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::arch::Family;
 use crate::knobs::quant::QMode;
@@ -210,9 +209,12 @@ impl StackTrainer {
             self.begin_adaptation();
         }
         let total = self.cfgs[0].total_steps();
-        // `Trainer::step`'s evaluation rule: every EVAL_EVERY steps, and at each phase's first
+        // `Trainer::step`'s evaluation rule: every `eval_every` steps, and at each phase's first
         // and last step.
-        let eval = t.is_multiple_of(EVAL_EVERY) || t + 1 == total || t + 1 == boundary || t == boundary;
+        let eval = t.is_multiple_of(self.cfgs[0].eval_every())
+            || t + 1 == total
+            || t + 1 == boundary
+            || t == boundary;
         let (val_loss, accuracy, val_acc) = match (eval, &self.task) {
             (false, _) => (None, None, None),
             (true, Task::Vector(v)) => {

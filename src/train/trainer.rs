@@ -14,7 +14,6 @@ use super::groups::{self, Optimization};
 use super::objective::{Grid, Objective, Setup};
 use crate::data::spectrum::DeltaProbe;
 use crate::data::{Rng, streams};
-use crate::experiment::EVAL_EVERY;
 use crate::knobs::ExperimentConfig;
 use crate::knobs::quant::QMode;
 use crate::model::Family;
@@ -254,7 +253,7 @@ impl<O: Objective> Trainer<O> {
         // Validation before the update, so train and val losses describe the same parameters;
         // also at each phase's first and last step, so the jump at the switch is drawn where it
         // happens.
-        let eval = t.is_multiple_of(EVAL_EVERY)
+        let eval = t.is_multiple_of(self.cfg.eval_every())
             || t + 1 == self.cfg.total_steps()
             || t + 1 == boundary
             || t == boundary;

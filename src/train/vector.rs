@@ -28,10 +28,38 @@ pub struct Vectors<M> {
     dataset: Dataset,
     /// The adaptation task, waiting for the end of pre-training.
     pending: Option<Dataset>,
+    /// The planted teacher's endless training stream (`stream=1`): each batch drawn fresh.
+    stream: Option<Stream>,
     /// The 2-D grid the boundary is drawn on, once asked for: its resolution and points.
     grid: Option<(usize, Tensor<2>)>,
     boundary: bool,
     family: std::marker::PhantomData<M>,
+}
+
+/// A teacher and the random stream its fresh batches come from.
+struct Stream {
+    teacher: Teacher,
+    rng: Rng,
+    device: Device,
+}
+
+impl Stream {
+    /// `batch` fresh samples on the device: inputs `[batch, d]`, targets `[batch, d]`. They come
+    /// from the run's own stream, never from the batch walk's, so a stream run's batches are the
+    /// same on every backend and whatever else the run measures.
+    fn next(&mut self, batch: usize) -> (Tensor<2>, DeviceTargets) {
+        let s = self.teacher.sample(batch, &mut self.rng);
+        let x = Tensor::<2>::from_data(TensorData::new(s.x, [batch, s.dim]), &self.device);
+        let y = match s.targets {
+            data::Targets::Values { y, dim } => {
+                DeviceTargets::Values(Tensor::from_data(TensorData::new(y, [batch, dim]), &self.device))
+            }
+            data::Targets::Labels(l) => {
+                DeviceTargets::Labels(Tensor::from_data(TensorData::new(l, [batch]), &self.device))
+            }
+        };
+        (x, y)
+    }
 }
 
 impl<M> Vectors<M> {
@@ -60,12 +88,21 @@ impl<M: VectorFamily> Objective for Vectors<M> {
         device: &Device,
         batch_rng: &mut Rng,
     ) -> Result<Setup<Self>, String> {
+        let mut stream = None;
         let (dataset, model) = if cfg.task == Task::Planted {
             let teacher = Teacher::new(&cfg.planted, cfg.seed);
             let d = cfg.planted.dim;
             let model = M::student(teacher.w0.clone(), d, device)
                 .ok_or("this model family has no student for the planted task")?;
-            (teacher.dataset(cfg.points, cfg.seed), model)
+            let dataset = teacher.dataset(cfg.points, cfg.seed);
+            if cfg.planted.stream {
+                stream = Some(Stream {
+                    teacher,
+                    rng: Rng::stream(cfg.seed, streams::STREAM),
+                    device: device.clone(),
+                });
+            }
+            (dataset, model)
         } else {
             let dataset = data::generate(cfg);
             let mut init_rng = Rng::stream(cfg.seed, streams::INIT);
@@ -78,6 +115,7 @@ impl<M: VectorFamily> Objective for Vectors<M> {
             data: DeviceData::new(&dataset, steps, device, batch_rng),
             dataset,
             pending,
+            stream,
             grid: None,
             boundary: cfg.has_boundary(),
             family: std::marker::PhantomData,
@@ -97,7 +135,10 @@ impl<M: VectorFamily> Objective for Vectors<M> {
     }
 
     fn next_batch(&mut self, batch: usize, batch_rng: &mut Rng) -> Self::Batch {
-        self.data.next_batch(batch, batch_rng) // [batch, dim]
+        match &mut self.stream {
+            Some(s) => s.next(batch),
+            None => self.data.next_batch(batch, batch_rng), // [batch, dim]
+        }
     }
 
     fn loss(&self, _cfg: &ExperimentConfig, model: &M, (x, y): Self::Batch) -> BatchLoss {
