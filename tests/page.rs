@@ -1307,3 +1307,16 @@ fn a_failed_share_starts_again_once_then_is_marked_and_the_sweep_goes_on() {
     );
     assert_eq!(s.runs, before);
 }
+
+#[test]
+fn every_chart_has_its_figure_and_canvas_in_the_page() {
+    // The page shows and hides `fig-<name>` and draws on `<name>-canvas` for every chart; one
+    // missing from index.html would stop the page the first time that chart is shown.
+    let html = std::fs::read_to_string("index.html").expect("index.html");
+    for chart in tinytune::report::Chart::ALL {
+        let name = chart.name();
+        for id in [format!("id=\"fig-{name}\""), format!("id=\"{name}-canvas\"")] {
+            assert!(html.contains(&id), "index.html lacks {id}");
+        }
+    }
+}

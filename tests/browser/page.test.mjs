@@ -172,6 +172,30 @@ test("the gradient noise scale (E6) crosses from the worker and draws B_simple a
   await page.close();
 });
 
+test("a batch sweep on the planted stream draws the critical batch; its target loss redraws without training (#34)", async () => {
+  const link = "?v=1&backend=cpu&task=planted&dim=32&pr=4&noise=0.5&n=256&stream=1&r=0&opt=sgd&steps=60&gns=1&reach=0.35&sweep=bs:8,32,128;lr:1,4";
+  const { page, errors } = await open(browser, srv.base, link);
+  const data = await waitForState(page, ["done", "failed", "diverged"], 90_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(await page.isHidden("#fig-critical"), false, "the critical-batch figure is shown");
+  assert.ok((await colouredPixels(page, "critical-canvas")) > 100, "the figure has its points and law");
+  const runs = JSON.parse(await download(page, "#download-json"));
+  assert.equal(runs.length, 6);
+  for (const r of runs) {
+    // A stream is evaluated every step: the steps to a loss are not rounded to tens.
+    assert.equal(r.steps.length, 60);
+    assert.ok(r.steps.every((s) => typeof s.val_loss === "number"), JSON.stringify(r.knobs));
+  }
+  // An unreachable target: nothing to draw, and no new training (a view key).
+  await page.fill("#reach", "0.0001");
+  await page.dispatchEvent("#reach", "change");
+  await page.waitForFunction(() => document.getElementById("fig-critical").hidden, null, { timeout: 10_000 });
+  assert.equal(await page.evaluate(() => document.getElementById("app").dataset.generation), data.generation);
+  assert.match(await page.evaluate(() => location.search), /&reach=0\.0001/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("a steady WebGPU step uploads nothing: no writeBuffer a step once the run is going (#15)", async (t) => {
   // The batch indices of the phase, Adam's step count and every launch's metadata reach the
   // device in the first two steps (the second is the first with optimizer state); after that a
