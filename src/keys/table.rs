@@ -536,7 +536,7 @@ pub static LPLUS: Key = Key::new("lplus", "LoRA+ λ", "LoRA+ ratio λ", Lora, ex
 
 pub static TARGET: Key = Key::new("target", "Layers", "adapted layers", Lora, exp!(lora.target: Ty::Text, Target::parse, Target::to_text))
     .sizes()
-    .unused(no_adaptation)
+    .unused(no_adapter)
     .help("adapted layers: all, all-linear (peft's: all but the readout), indices from 0 (first) to the readout (0,3), or names as peft's target_modules: a layer (hidden.1, block.0.attn.q) or its last parts (q, attn.q), or a module holding layers (hidden, attn, block.1)");
 
 pub static ASTEPS: Key = Key::new(
