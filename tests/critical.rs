@@ -180,18 +180,53 @@ fn the_figure_draws_the_law_and_the_noise_scale() {
     ] {
         assert!(svg.contains(want), "{want}");
     }
-    // A loss no run reaches leaves nothing to draw.
-    let mut far = study.clone();
-    far.view.reach = Some(1e-4);
-    let figures = tinytune::report::Figures::of(tinytune::report::Results {
-        study: &far,
-        runs: &runs,
-        grid: None,
-        points: &points,
-        planted_sigma: None,
-        before: None,
-    });
-    assert!(!figures.shown(chart));
+    // A loss no run reaches, or one every run starts below (no step to count), leaves nothing
+    // to draw; drawing it anyway is an error, not a log axis over nothing.
+    for reach in [1e-4, 50.0] {
+        let mut other = study.clone();
+        other.view.reach = Some(reach);
+        let figures = tinytune::report::Figures::of(tinytune::report::Results {
+            study: &other,
+            runs: &runs,
+            grid: None,
+            points: &points,
+            planted_sigma: None,
+            before: None,
+        });
+        assert!(!figures.shown(chart), "reach {reach}");
+        let svg = tinytune::report::svg(&figures, chart, (1100, 480), "critical");
+        assert!(svg.is_err(), "reach {reach}");
+        let area = plotters::prelude::SVGBackend::new("/dev/null", (600, 400));
+        let root = plotters::prelude::IntoDrawingArea::into_drawing_area(area);
+        assert!(tinytune::plot::draw_critical(&root, &runs, Some(reach), Default::default()).is_err());
+    }
+}
+
+#[test]
+fn the_figure_reads_only_batch_sweeps_it_can_read() {
+    let shown = |link: &str| {
+        let study = parse_strict(link).unwrap();
+        let runs: Vec<Run> = study
+            .runs()
+            .iter()
+            .map(|p| {
+                let mut run = pollster::block_on(train_run(&p.config, &backend::cpu(), 20)).unwrap();
+                run.knobs = p.knobs.clone();
+                run
+            })
+            .collect();
+        tinytune::plot::has_critical(&runs, study.view.reach)
+    };
+    let base = "task=planted&dim=8&pr=2&noise=0.5&n=64&r=0&opt=sgd&steps=30&lr=1&reach=0.5";
+    assert!(shown(&format!("{base}&stream=1&sweep=bs:4,8,16")));
+    // Another knob swept beside the batch would be mixed into "the fastest run".
+    assert!(!shown(&format!("{base}&stream=1&sweep=bs:4,8,16;xs:0,1")));
+    // Evaluated every 10 steps, steps to a loss would be rounded to tens.
+    assert!(!shown(&format!("{base}&sweep=bs:4,8,16")));
+    // A data sweep is no batch sweep, though `bs` ≥ n makes its batches differ.
+    assert!(!shown(
+        "task=planted&dim=8&pr=2&noise=0.5&bs=8192&r=0&opt=sgd&steps=30&lr=1&reach=0.5&sweep=n:16,32,64"
+    ));
 }
 
 /// The mean squared error over every output of the teacher's W0 (the student before a step) on

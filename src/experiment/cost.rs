@@ -113,10 +113,10 @@ impl ExperimentConfig {
         self.quantized_weights() * self.trials()
     }
 
-    /// Work of generating the data before the first step: the planted task draws n training and
-    /// n validation inputs (in its k-dimensional subspace when `k` is set) and multiplies each by
-    /// the dim × dim teacher, a multiply-add per weight (a stream also each step's batch); the other tasks' data is read or drawn
-    /// in time linear in its size, which the key ranges bound.
+    /// Work of generating the data: the planted task draws n training and n validation inputs
+    /// (in its k-dimensional subspace when `k` is set) and multiplies each by the dim × dim
+    /// teacher, a multiply-add per weight, and a stream each step's batch as well; the other
+    /// tasks' data is read or drawn in time linear in its size, which the key ranges bound.
     pub fn data_flops(&self) -> f64 {
         if self.task == Task::Sense {
             // m sensing matrices of n² draws, each's inner product with M*.

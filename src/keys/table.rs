@@ -140,6 +140,9 @@ fn opt_text(v: Option<usize>, none: &str) -> String {
     v.map_or_else(|| none.to_string(), |n| n.to_string())
 }
 
+/// The losses `reach` takes (a view key: the table's range check covers experiment keys only).
+const REACH_RANGE: (f64, f64) = (1e-9, 1e6);
+
 /// `auto` (or nothing) for the critical-batch figure's own choice, else a positive loss.
 fn parse_reach(s: &str) -> Result<Option<f64>, String> {
     let t = s.trim();
@@ -147,10 +150,15 @@ fn parse_reach(s: &str) -> Result<Option<f64>, String> {
         return Ok(None);
     }
     let v = parse_number(t)?;
-    if v > 0.0 && v <= 1e6 {
+    if (REACH_RANGE.0..=REACH_RANGE.1).contains(&v) {
         Ok(Some(v))
     } else {
-        Err(format!("{} is not a loss above 0 (or auto)", clip(t)))
+        Err(format!(
+            "{} is not a loss between {} and {} (or auto)",
+            clip(t),
+            format_number(REACH_RANGE.0),
+            format_number(REACH_RANGE.1)
+        ))
     }
 }
 
@@ -319,7 +327,7 @@ pub static OPT: Key = Key::new("opt", "Optimizer", "optimizer", Optimizer, exp!(
 pub static LR: Key = Key::new("lr", "Learning rate", "learning rate", Optimizer, exp!(number lr))
     .number(1e-7, 100.0)
     .sweep()
-    .help("learning rate, e.g. 0.01, 1e-3 or 2^-7 (up to 100: plain SGD on a squared error averaged over d outputs steps best near d/2)");
+    .help("learning rate, e.g. 0.01, 1e-3 or 2^-7 (up to 100: plain SGD on the planted task's squared error, averaged over d outputs, steps best near d/2 with isotropic inputs)");
 
 pub static BS: Key = Key::new("bs", "Batch size", "batch size", Optimizer, exp!(count batch))
     .count(1, 8192)
@@ -602,7 +610,7 @@ pub static XS: Key = Key::new("xs", "Input spectrum", "input spectrum", Planted,
     .number(0.0, 3.0)
     .sweep()
     .unused(not_planted)
-    .help("planted: input direction i has variance ∝ i^−xs (averaging 1), so the loss's curvature spans a condition number of d^xs; 0 = isotropic");
+    .help("planted: input direction i has variance ∝ i^−xs (averaging 1), so the loss's curvature spans a condition number of d^xs (k^xs in a subspace); 0 = isotropic");
 
 pub static STREAM: Key = Key::new("stream", "Stream", "data stream", Planted, exp!(flag planted.stream))
     .sweep()
@@ -985,7 +993,7 @@ pub static REACH: Key = Key::new(
     Run,
     view!(reach: Ty::Optional("auto"), parse_reach, |v: &Option<f64>| v.map_or_else(|| "auto".into(), format_number)),
 )
-.number(1e-9, 1e6)
+.number(REACH_RANGE.0, REACH_RANGE.1)
 .help("view: the validation loss the critical-batch figure counts steps to (auto: halfway on a log scale from the starting loss to the lowest loss every batch size reaches)");
 
 pub static FIG: Key = Key::new(

@@ -121,25 +121,30 @@ pub const PRESETS: &[Preset] = &[
                 &sweep=bs:8,16,32,64,128,256,512;lr:2^-1..2^4*2;seed:1,2,3",
         expect: "Noisy linear regression on a stream (fresh points every step), plain SGD, each batch at its best rate, \
                  steps to a validation loss of 0.3 (floor 0.25). Isotropic inputs, where B_simple is exactly \
-                 McCandlish's B_noise and theory gives d·L/(L − σ²) = 192: B_simple measures 204 (quartiles \
-                 196–227). Steps 37, 18, 9.5 at B = 8, 16, 32 (rates 1, 2, 4: perfect scaling), then 3.0, 2.1, \
-                 1.5 at 128–512: the fit gives B_crit 303 (seeds 272–368), 1.5× B_simple. S_min is under one \
-                 step — the best full-batch step lands on the optimum — which the paper's many-small-steps model \
-                 does not describe: see e6-batch-cond.",
+                 McCandlish's B_noise, with the closed form d·L/(L − σ²) + 1 = 193: B_simple measures 204 \
+                 (quartiles 196–227). Steps 37, 18, 9.5 at B = 8, 16, 32 (rates 1, 2, 4: perfect scaling), \
+                 then 6.2, 3.0, 2.1, 1.5 at 64–512: past B = 32 a doubling saves only 30–35 % of the steps (half \
+                 once more from 64 to 128, where the best rate doubles as well), a knee at B_simple's order. The \
+                 fitted B_crit (303) means little here: from B = 128 on a run takes three updates or \
+                 fewer (interpolated on log loss) and S_min is under one step — the best full-batch step lands on \
+                 the optimum, which the paper's model of many small steps does not describe: see e6-batch-cond.",
     },
     Preset {
         id: "e6-batch-cond",
         title: "E6 · The critical batch under ill-conditioned curvature",
-        claim: "B_simple = tr(Σ)/|G|² equals the critical batch's B_noise = tr(HΣ)/GᵀHG only when the Hessian is \
-                a multiple of the identity; with curvature spread over many scales it can be far off (McCandlish \
-                et al. 2018, §2.2).",
+        claim: "B_simple = tr(Σ)/|G|² equals the noise scale B_noise = tr(HΣ)/GᵀHG that the critical batch \
+                follows only when the Hessian is a multiple of the identity; with curvature spread over many \
+                scales the prediction can be far off (McCandlish et al. 2018, §2.2).",
         query: "task=planted&dim=32&pr=4&noise=0.5&n=1024&stream=1&xs=1&r=0&opt=sgd&steps=300&gns=1&reach=0.3\
                 &sweep=bs:8,16,32,64,128,256,512;lr:2^-3..2^2*2;seed:1,2,3",
         expect: "As e6-batch with input variances ∝ 1/i (condition number 32). Now large batches need many steps \
                  (S_min 14) and the law fits the sweep closely: steps 62, 42, 23 at B = 8, 16, 32, then 19 → 15 \
-                 from 64 to 512; B_crit 27 (seeds 22–32). B_simple at the same loss reads 244 (quartiles 147–398): \
-                 9× the knee. The knee still moves as the paper says — B_crit 16, 20, 27, 41 at targets 0.4, \
-                 0.35, 0.3, 0.28 (reach) — but B_simple, which ignores curvature, overestimates it here.",
+                 from 64 to 512; B_crit 27 (seeds 22–32). B_simple at the same loss reads 244 (quartiles 147–398), \
+                 9× the knee. Both grow as the target falls — B_crit 16, 20, 27, 41 and B_simple 124, 158, 244, \
+                 373 at targets 0.4, 0.35, 0.3, 0.28 (reach) — but here B_simple does not predict the knee. The \
+                 paper's caveats are two candidate causes this preset does not separate: B_simple equals B_noise \
+                 only for curvature ∝ I, and B_crit averages the noise scale over the whole path, where it was \
+                 smaller.",
     },
     Preset {
         id: "e8",
@@ -333,7 +338,7 @@ pub const PRESETS: &[Preset] = &[
                  at every width. Seeds 1, 2, 3: validation loss 2.55–2.57 at w = 16 (6.5 k parameters), 2.40–2.42 \
                  at 32, 2.25–2.32 at 64, 2.19–2.20 at 128 (223 k). Fitted: α = 0.35 (95 % bootstrap 0.21–0.43), \
                  E = 2.04; 0.46 without the smallest width, 0.04 with E = 0. Fitted without w = 128 the law \
-                 predicts 2.173 there; the runs measure 2.197: the extrapolation holds within 1 %. At this horizon \
+                 predicts 2.173 there; the runs measure 2.197: the extrapolation is off by about 1 %. At this horizon \
                  the transfer holds to one grid step: at w = 128, 2^-7 ends 0.017 lower than 2^-6 (seed 1).",
     },
     Preset {

@@ -22,7 +22,7 @@ const GUIDE: RGBColor = RGBColor(150, 150, 150);
 
 /// Whether `runs` are a batch sweep the figure can read at `target` (`None`: auto).
 pub fn has_critical(runs: &[Run], target: Option<f64>) -> bool {
-    crate::train::critical::batch_sizes(runs).len() >= 3 && critical(runs, target).is_some()
+    crate::train::critical::is_batch_sweep(runs) && critical(runs, target).is_some()
 }
 
 /// The figure (see the module); an error when the sweep has fewer than three batch sizes that
@@ -72,6 +72,10 @@ fn draw_panel<DB: DrawingBackend>(
             (x, panel.y(x, b.mean()), panel.y(x, lo.max(1e-3)), panel.y(x, hi))
         })
         .collect();
+    if pts.is_empty() {
+        // A log axis over no points would have no range.
+        return Err("no batch size reaches the target loss".into());
+    }
     let (bmin, bmax) = pts
         .iter()
         .fold((f64::INFINITY, 0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));

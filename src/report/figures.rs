@@ -270,9 +270,9 @@ impl<'a> Figures<'a> {
     }
 
     /// The study's main figure: what the page's PNG and SVG buttons save and the CLI's `--svg`
-    /// file holds: the coordinate check when there is one, else matrix sensing's figure, else
-    /// intrinsic dimension's, else the scaling fit, else pruning's curves, else the sweep chart,
-    /// else the heatmap, else the loss curves.
+    /// file holds: the coordinate check when there is one, else the critical batch, else matrix
+    /// sensing's figure, else intrinsic dimension's, else the scaling fit, else pruning's curves,
+    /// else the sweep chart, else the heatmap, else the loss curves.
     pub fn main(&self) -> Chart {
         [
             Chart::Coord,

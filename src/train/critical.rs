@@ -112,6 +112,18 @@ pub struct Critical {
     pub b_simple: Option<(f64, f64, f64, usize)>,
 }
 
+/// Whether `runs` are a sweep the figure can read: over the batch size, with at most the
+/// learning rate and the seed swept beside it (any other knob would be mixed into "the fastest
+/// run"), each evaluated every step (a planted stream: steps to a loss are not rounded to tens).
+pub fn is_batch_sweep(runs: &[Run]) -> bool {
+    use crate::keys::{BS, LR};
+    let swept: Vec<&'static crate::keys::Key> = runs.iter().flat_map(Run::swept).collect();
+    swept.contains(&&BS)
+        && swept.iter().all(|k| **k == BS || **k == LR)
+        && runs.iter().all(|r| r.config.eval_every() == 1)
+        && batch_sizes(runs).len() >= 3
+}
+
 /// Distinct batch sizes among `runs`.
 pub fn batch_sizes(runs: &[Run]) -> Vec<usize> {
     let mut b: Vec<usize> = runs.iter().map(|r| r.config.batch_examples()).collect();
@@ -159,14 +171,18 @@ fn first_val_loss(r: &Run) -> Option<f64> {
 }
 
 /// The sweep read at `target` (`None`: [`auto_target`]); `None` without three batch sizes that
-/// reach it.
+/// reach it after at least one update.
 pub fn critical(runs: &[Run], target: Option<f64>) -> Option<Critical> {
     let auto = target.is_none();
     let target = target.or_else(|| auto_target(runs))?;
     // (batch, seed) → the fastest run's steps and rate.
     let mut fastest: BTreeMap<(usize, u64), (f64, f64)> = BTreeMap::new();
     for r in runs.iter().filter(|r| !r.diverged) {
-        let Some(s) = r.steps_to(target) else { continue };
+        // S = 0 (a run that starts at or below the target) has no place on a log axis or in
+        // the law.
+        let Some(s) = r.steps_to(target).filter(|&s| s > 0.0) else {
+            continue;
+        };
         let key = (r.config.batch_examples(), r.config.seed);
         let entry = fastest.entry(key).or_insert((s, r.config.lr));
         if s < entry.0 {
@@ -190,7 +206,6 @@ pub fn critical(runs: &[Run], target: Option<f64>) -> Option<Critical> {
     if batches.len() < 3 {
         return None;
     }
-    // S = 0 (a run that starts below the target) has no place on a log axis or in the law.
     let points: Vec<(f64, f64)> = fastest.iter().map(|(&(b, _), &(s, _))| (b as f64, s)).collect();
     let law = Law::fit(&points);
     let mut seeds: Vec<u64> = fastest.keys().map(|k| k.1).collect();
@@ -224,7 +239,8 @@ pub fn critical(runs: &[Run], target: Option<f64>) -> Option<Critical> {
 }
 
 /// B_simple where each run's smoothed training loss first reaches `target`, from the runs that
-/// measured it and got there after [`SETTLED_STEPS`] (all that got there where none did so late):
+/// measured it and got there after [`SETTLED_STEPS`] (all that got there where none did so late,
+/// the figure's best reading then):
 /// (median, lower quartile, upper quartile, runs). Quartiles rather than the range: a run whose
 /// averaged |G|² is near zero at the crossing reads a huge, meaningless B_simple.
 pub fn b_simple_at(runs: &[Run], target: f64) -> Option<(f64, f64, f64, usize)> {

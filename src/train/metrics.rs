@@ -449,7 +449,9 @@ impl Run {
 
     /// The steps the last phase took to bring the validation loss to `target`: where the first
     /// evaluation at or below it falls, interpolated on log loss from the evaluation before it
-    /// (a loss read before step t's update is that of t updates). `None` when it never does.
+    /// (a loss read before step t's update is that of t updates). `None` when it never does: the
+    /// last evaluation is before the last update, so a run that gets there only with its last
+    /// step counts as not getting there.
     pub fn steps_to(&self, target: f64) -> Option<f64> {
         let from = self.adaptation_start().unwrap_or(0);
         let mut before: Option<(f64, f64)> = None;
