@@ -275,6 +275,16 @@ fn the_stream_draws_fresh_seeded_batches_from_the_teacher_and_evaluates_every_st
     // Without the stream, 512 rows of n = 64 are the whole set every step (the same batch).
     let fixed = cfg(&link.replace("&stream=1", ""));
     assert_eq!(fixed.batch_examples(), 64);
+    // The caps count the stream's draws as training work, not as data waited for before the
+    // first step. With n = bs the two runs' products are the same; the stream adds its draws
+    // (2·d² a sample) and nine in ten more validation passes (2·d² a point, n = bs points):
+    // 3.8·d²·bs a step, where the evaluations alone would be 1.8.
+    let stream = cfg(&link.replace("n=64", "n=512"));
+    let fixed = cfg(&link.replace("n=64", "n=512").replace("&stream=1", ""));
+    assert_eq!(stream.data_flops(), fixed.data_flops());
+    let per = (512 * 12) as f64 * 64.0;
+    let extra = (stream.training_flops() - fixed.training_flops()) / per;
+    assert!((extra - 3.8).abs() < 0.05, "{extra}·d²·bs a step");
 }
 
 #[test]

@@ -113,10 +113,18 @@ impl ExperimentConfig {
         self.quantized_weights() * self.trials()
     }
 
-    /// Work of generating the data: the planted task draws n training and n validation inputs
-    /// (in its k-dimensional subspace when `k` is set) and multiplies each by the dim × dim
-    /// teacher, a multiply-add per weight, and a stream each step's batch as well; the other
-    /// tasks' data is read or drawn in time linear in its size, which the key ranges bound.
+    /// Work of one planted sample: its input (in the k-dimensional subspace when `k` is set)
+    /// times the dim × dim teacher, a multiply-add per weight.
+    fn planted_sample_flops(&self) -> f64 {
+        let d = self.planted.dim as f64;
+        let k = self.planted.k.map_or(0.0, |k| k as f64);
+        2.0 * d * d + 2.0 * k * d
+    }
+
+    /// Work of generating the data before the first step: the planted task draws n training and
+    /// n validation inputs ([`Self::planted_sample_flops`] each); the other tasks' data is read or
+    /// drawn in time linear in its size, which the key ranges bound. A planted stream's batches
+    /// are drawn during training: [`Self::training_flops`] counts them.
     pub fn data_flops(&self) -> f64 {
         if self.task == Task::Sense {
             // m sensing matrices of n² draws, each's inner product with M*.
@@ -126,19 +134,12 @@ impl ExperimentConfig {
         if self.task != Task::Planted {
             return 0.0;
         }
-        // A stream draws every step's batch as well.
-        let streamed = if self.planted.stream {
-            (self.batch * self.total_steps()) as f64
-        } else {
-            0.0
-        };
-        let (n, d) = (self.points as f64, self.planted.dim as f64);
-        let k = self.planted.k.map_or(0.0, |k| k as f64);
-        (2.0 * n + streamed) * (2.0 * d * d + 2.0 * k * d)
+        2.0 * self.points as f64 * self.planted_sample_flops()
     }
 
     /// FLOPs of the whole run's training: every step's products (adapters in the adaptation
-    /// phase) plus the validation forward every [`eval_every`](ExperimentConfig::eval_every) steps.
+    /// phase) plus the validation forward every [`eval_every`](ExperimentConfig::eval_every) steps
+    /// and a planted stream's batches.
     pub fn training_flops(&self) -> f64 {
         let val = self.arch().val_positions(self);
         let eval = 2.0 * self.parameter_estimate() as f64 * val / self.eval_every() as f64;
@@ -149,7 +150,13 @@ impl ExperimentConfig {
         } else {
             self.step_flops()
         };
-        (step + eval) * self.total_steps() as f64 + adapt
+        // A planted stream draws each step's batch on the host.
+        let drawn = if self.task == Task::Planted && self.planted.stream {
+            self.batch as f64 * self.planted_sample_flops()
+        } else {
+            0.0
+        };
+        (step + eval + drawn) * self.total_steps() as f64 + adapt
     }
 
     /// Steps of the adaptation phase (0 without one).
