@@ -11,7 +11,7 @@ use tinytune::data::{Rng, Targets, streams};
 use tinytune::knobs::ExperimentConfig;
 use tinytune::link::url::parse_strict;
 use tinytune::model::backend;
-use tinytune::train::critical::{Law, auto_target, critical};
+use tinytune::train::critical::{BatchSteps, Law, auto_target, critical, rate_max};
 use tinytune::train::metrics::{Run, StepReport};
 use tinytune::train::train_run;
 
@@ -74,6 +74,27 @@ fn the_law_is_recovered_from_its_points() {
     assert_eq!(Law::fit(&exact[..2]), None);
     let rising: Vec<(f64, f64)> = sizes.iter().map(|&b| (b, b)).collect();
     assert_eq!(Law::fit(&rising), None);
+}
+
+#[test]
+fn the_best_rate_law_is_recovered_at_the_steps_critical_batch() {
+    // McCandlish et al.'s eq. 2.6: ε(B) = ε_max/(1 + B_crit/B). Rates drawn on it, two seeds a
+    // batch at ×1.1 and ÷1.1 (their geometric mean on the law), give back ε_max.
+    let batches: Vec<BatchSteps> = [8usize, 32, 128, 512]
+        .iter()
+        .map(|&b| {
+            let eps = 6.0 / (1.0 + 40.0 / b as f64);
+            BatchSteps {
+                batch: b,
+                steps: vec![1.0, 1.0],
+                rates: vec![eps * 1.1, eps / 1.1],
+            }
+        })
+        .collect();
+    assert!((batches[1].rate() - 6.0 / (1.0 + 40.0 / 32.0)).abs() < 1e-12);
+    let eps_max = rate_max(&batches, 40.0).unwrap();
+    assert!((eps_max - 6.0).abs() < 1e-9, "{eps_max}");
+    assert_eq!(rate_max(&[], 40.0), None);
 }
 
 #[test]

@@ -176,7 +176,7 @@ impl Chart {
             }
             Chart::NoiseScale => "The gradient noise scale B_simple against the training loss",
             Chart::Critical => {
-                "Steps and examples to reach a loss against the batch size: the critical batch"
+                "Steps to reach a loss and the best learning rate against the batch size: the critical batch"
             }
         }
     }

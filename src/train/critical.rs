@@ -73,6 +73,18 @@ impl Law {
     }
 }
 
+/// McCandlish et al.'s best rate against the batch, ε(B) = ε_max / (1 + B_crit/B) (their eq.
+/// 2.6, with the B_crit the steps gave): ε_max fitted to the batches' best rates by least squares
+/// on log ε, which with B_crit fixed is the mean of log(ε·(1 + B_crit/B)). `None` without rates.
+pub fn rate_max(batches: &[BatchSteps], b_crit: f64) -> Option<f64> {
+    let logs: Vec<f64> = batches
+        .iter()
+        .map(|b| b.rate().ln() + (b_crit / b.batch as f64).ln_1p())
+        .filter(|v| v.is_finite())
+        .collect();
+    (!logs.is_empty()).then(|| (logs.iter().sum::<f64>() / logs.len() as f64).exp())
+}
+
 /// One batch size of the sweep: the steps to the target at its best rate, over the seeds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BatchSteps {
@@ -86,6 +98,12 @@ pub struct BatchSteps {
 impl BatchSteps {
     pub fn mean(&self) -> f64 {
         self.steps.iter().sum::<f64>() / self.steps.len().max(1) as f64
+    }
+
+    /// The best rates' geometric mean over the seeds (a grid of rates is even in log).
+    pub fn rate(&self) -> f64 {
+        let logs: f64 = self.rates.iter().map(|r| r.ln()).sum();
+        (logs / self.rates.len().max(1) as f64).exp()
     }
 
     pub fn range(&self) -> (f64, f64) {
