@@ -166,12 +166,9 @@ fn a_sweep_is_read_per_batch_at_its_best_rate() {
     assert!(critical(&two, Some(target)).is_none());
 }
 
-#[test]
-fn the_figure_draws_the_law_and_the_noise_scale() {
-    let link = "task=planted&dim=32&pr=4&noise=0.5&n=256&stream=1&r=0&opt=sgd&steps=60&gns=1&reach=0.35\
-                &sweep=bs:8,32,128;lr:1,4;seed:1";
-    let study = parse_strict(link).unwrap();
-    let runs: Vec<Run> = study
+/// Every run of `study` trained on the CPU, each with its swept knobs as a sweep's runs carry them.
+fn trained(study: &tinytune::link::study::Study) -> Vec<Run> {
+    study
         .runs()
         .iter()
         .map(|p| {
@@ -179,7 +176,15 @@ fn the_figure_draws_the_law_and_the_noise_scale() {
             run.knobs = p.knobs.clone();
             run
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_figure_draws_the_law_and_the_noise_scale() {
+    let link = "task=planted&dim=32&pr=4&noise=0.5&n=256&stream=1&r=0&opt=sgd&steps=60&gns=1&reach=0.35\
+                &sweep=bs:8,32,128;lr:1,4;seed:1";
+    let study = parse_strict(link).unwrap();
+    let runs = trained(&study);
     let points = tinytune::page::boundary_points(&study.experiment);
     let figures = tinytune::report::Figures::of(tinytune::report::Results {
         study: &study,
@@ -227,15 +232,7 @@ fn the_figure_draws_the_law_and_the_noise_scale() {
 fn the_figure_reads_only_batch_sweeps_it_can_read() {
     let shown = |link: &str| {
         let study = parse_strict(link).unwrap();
-        let runs: Vec<Run> = study
-            .runs()
-            .iter()
-            .map(|p| {
-                let mut run = pollster::block_on(train_run(&p.config, &backend::cpu(), 20)).unwrap();
-                run.knobs = p.knobs.clone();
-                run
-            })
-            .collect();
+        let runs = trained(&study);
         tinytune::plot::has_critical(&runs, study.view.reach)
     };
     let base = "task=planted&dim=8&pr=2&noise=0.5&n=64&r=0&opt=sgd&steps=30&lr=1&reach=0.5";

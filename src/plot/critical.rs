@@ -154,8 +154,7 @@ fn draw_rates<DB: DrawingBackend>(
         .batches
         .iter()
         .map(|b| {
-            let lo = b.rates.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = b.rates.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let (lo, hi) = b.rate_range();
             (b.batch as f64, b.rate(), lo, hi)
         })
         .filter(|p| p.1 > 0.0 && p.1.is_finite())

@@ -106,11 +106,22 @@ impl BatchSteps {
         (logs / self.rates.len().max(1) as f64).exp()
     }
 
+    /// The seeds' fewest and most steps.
     pub fn range(&self) -> (f64, f64) {
-        let lo = self.steps.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = self.steps.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        (lo, hi)
+        spread(&self.steps)
     }
+
+    /// The seeds' lowest and highest best rate.
+    pub fn rate_range(&self) -> (f64, f64) {
+        spread(&self.rates)
+    }
+}
+
+/// The lowest and highest of `v`.
+fn spread(v: &[f64]) -> (f64, f64) {
+    let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (lo, hi)
 }
 
 /// A batch sweep read at one target loss.
@@ -240,12 +251,7 @@ pub fn critical(runs: &[Run], target: Option<f64>) -> Option<Critical> {
             Law::fit(&pts).map(|l| l.b_crit)
         })
         .collect();
-    let seed_range = (per_seed.len() > 1).then(|| {
-        (
-            per_seed.iter().copied().fold(f64::INFINITY, f64::min),
-            per_seed.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-        )
-    });
+    let seed_range = (per_seed.len() > 1).then(|| spread(&per_seed));
     Some(Critical {
         target,
         auto,
