@@ -2,8 +2,9 @@
 //! teacher with power-law singular values σᵢ = 4/i, the rank-r adapters' losses sit on the
 //! Eckart–Young floors, whose own fit is known; the figure fits the trained losses to the same
 //! law, holds the largest size out, and draws the compute frontier; it appears for a size sweep
-//! with seeds only.
+//! with seeds only. A sweep over a size and the data together is fitted to one law L(N, D).
 
+use tinytune::data::joint_law::{self, JointLaw};
 use tinytune::data::planted::Teacher;
 use tinytune::data::powerlaw::{self, Floor};
 use tinytune::link::url::parse_strict;
@@ -110,6 +111,131 @@ fn a_sweep_over_the_training_examples_is_fitted_against_the_data() {
     let c: Vec<f64> = s.compute.iter().map(|(_, curve)| curve[0].0).collect();
     assert!(c.windows(2).all(|w| w[0] == w[1]), "{c:?}");
     assert_eq!(s.compute[0].0, 64.0);
+}
+
+#[test]
+fn a_sweep_over_width_and_data_is_fitted_to_one_law_of_both() {
+    let (study, runs) =
+        sweep("task=digits&d=1&bs=64&steps=60&lr=0.01&metric=best&sweep=w:4,8,16,32;n:64,128,256;seed:1,2");
+    let j = plot::joint(&runs, study.view.metric).expect("a width × data sweep with seeds is fitted");
+    assert_eq!(j.points.len(), 24);
+    let distinct = |f: fn(&(f64, f64, f64)) -> f64| {
+        let mut v: Vec<f64> = j.points.iter().map(f).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let (ns, ds) = (distinct(|p| p.0), distinct(|p| p.1));
+    assert_eq!(ds, [64.0, 128.0, 256.0]);
+    assert_eq!(ns.len(), 4);
+    // The points are each run's early-stopped loss at its trainable parameters and examples.
+    for r in &runs {
+        let (n, d) = (r.config.trainable_params() as f64, r.config.points as f64);
+        let l = f64::from(r.sweep_loss(study.view.metric).unwrap());
+        assert!(j.points.contains(&(n, d, l)), "{n} {d} {l}");
+    }
+    // The law is the least-squares optimum of the relative residuals: its sum of squares is its
+    // profile's at its exponents, and no neighbour on the profile (exponents moved by 0.2 %, the
+    // best E, A, B for them) fits better; nor does moving E, A or B alone by 1 %.
+    let sse = |f: JointLaw| -> f64 {
+        j.points
+            .iter()
+            .map(|p| ((p.2 - f.at(p.0, p.1)) / p.2).powi(2))
+            .sum()
+    };
+    let f = j.law;
+    let best = sse(f);
+    let (at_fit, profile_sse) = joint_law::profile(&j.points, f.alpha, f.beta).unwrap();
+    assert_eq!(at_fit, f);
+    assert!(
+        (profile_sse - best).abs() < 1e-9 * (1.0 + best),
+        "{profile_sse} against {best}"
+    );
+    for (da, db) in [
+        (1.002, 1.0),
+        (0.998, 1.0),
+        (1.0, 1.002),
+        (1.0, 0.998),
+        (1.002, 1.002),
+        (0.998, 0.998),
+    ] {
+        let (g, e) = joint_law::profile(&j.points, f.alpha * da, f.beta * db).unwrap();
+        assert!(best <= e + 1e-12, "{f:?} ({best}) against {g:?} ({e})");
+    }
+    for g in [
+        JointLaw { a: f.a * 1.01, ..f },
+        JointLaw { a: f.a * 0.99, ..f },
+        JointLaw { b: f.b * 1.01, ..f },
+        JointLaw { b: f.b * 0.99, ..f },
+        JointLaw { e: f.e + 1e-3, ..f },
+        JointLaw {
+            e: (f.e - 1e-3).max(0.0),
+            ..f
+        },
+    ] {
+        assert!(
+            best <= sse(g) + 1e-12,
+            "{f:?} ({best}) against {g:?} ({})",
+            sse(g)
+        );
+    }
+    assert!(f.a > 0.0 && f.b > 0.0 && f.e >= 0.0, "{f:?}");
+    let ((a_lo, a_hi), (b_lo, b_hi)) = j.intervals().expect("intervals");
+    assert!(
+        a_lo <= f.alpha + 1e-9 && f.alpha <= a_hi + 1e-9,
+        "{a_lo}–{a_hi} around {}",
+        f.alpha
+    );
+    assert!(
+        b_lo <= f.beta + 1e-9 && f.beta <= b_hi + 1e-9,
+        "{b_lo}–{b_hi} around {}",
+        f.beta
+    );
+    // Held out: the largest N, predicted at every D from the fit of the three smaller widths.
+    let plot::HeldOut { law: held, n, at } = j.held_out.clone().expect("a held-out fit with four widths");
+    assert_eq!(n, ns[3]);
+    assert_eq!(at.iter().map(|p| p.0).collect::<Vec<_>>(), ds);
+    for &(d, measured) in &at {
+        let here: Vec<f64> = j
+            .points
+            .iter()
+            .filter(|p| p.0 == n && p.1 == d)
+            .map(|p| p.2)
+            .collect();
+        assert!((measured - here.iter().sum::<f64>() / here.len() as f64).abs() < 1e-12);
+    }
+    assert!(held != f && held.at(n, 256.0) > 0.0);
+    let (cn, cd, predicted, measured) = j.corner().unwrap();
+    assert_eq!(
+        (cn, cd, predicted, measured),
+        (n, 256.0, held.at(n, 256.0), at[2].1)
+    );
+    // The scaling chart draws it and leads the study (before the heatmap of the two knobs).
+    let points = tinytune::page::boundary_points(&study.experiment);
+    let figures = Figures::of(Results {
+        study: &study,
+        runs: &runs,
+        grid: None,
+        points: &points,
+        planted_sigma: None,
+        before: None,
+    });
+    assert!(figures.shown(Chart::Heatmap));
+    assert_eq!(figures.main(), Chart::Scaling);
+    let svg = tinytune::report::svg(&figures, Chart::Scaling, (1100, 480), "joint").unwrap();
+    for text in [
+        "fit: L = E + A·N^−α + B·D^−β",
+        "fit without N = ",
+        "D = 128",
+        "training examples D",
+    ] {
+        assert!(svg.contains(text), "{text}");
+    }
+    // A learning rate swept beside the data has one size: no law.
+    let (study, runs) =
+        sweep("task=digits&w=8&d=1&bs=64&steps=20&lr=0.01&sweep=lr:0.003,0.01,0.03;n:64,128,256;seed:1,2");
+    assert!(plot::joint(&runs, study.view.metric).is_none());
+    assert!(!shown(&study, &runs).contains(&Chart::Scaling));
 }
 
 #[test]

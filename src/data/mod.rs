@@ -6,6 +6,7 @@
 pub mod corpus;
 pub mod device;
 pub mod digits;
+pub mod joint_law;
 pub mod planted;
 pub mod powerlaw;
 pub mod rng;

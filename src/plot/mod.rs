@@ -12,6 +12,7 @@ mod curves;
 mod frame;
 mod heatmap;
 mod intrinsic;
+mod joint;
 mod noise;
 mod norms;
 mod prune;
@@ -34,6 +35,7 @@ pub use intrinsic::{
     Kind as IntrinsicKind, Setting as IntrinsicSetting, draw_intrinsic, has_intrinsic, intrinsic,
     is_intrinsic,
 };
+pub use joint::{HeldOut, Joint, draw_joint, joint};
 pub use noise::{draw_noise_scale, has_noise_scale};
 pub use norms::{draw_norms, has_norms};
 pub use prune::{PruneCurve, draw_pruning, has_pruning, prune_curves};

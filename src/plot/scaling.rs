@@ -133,7 +133,7 @@ fn distinct(points: &[(f64, f64)]) -> Vec<f64> {
     sizes
 }
 
-fn mean(v: impl Iterator<Item = f64>) -> f64 {
+pub(super) fn mean(v: impl Iterator<Item = f64>) -> f64 {
     let (s, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     s / n.max(1) as f64
 }
@@ -153,7 +153,7 @@ pub fn frontier(curves: &[(f64, Vec<(f64, f64)>)]) -> Vec<(f64, f64)> {
 
 /// A log axis's count labels at 1, 2 and 5 of each decade only: the grid lines between would
 /// crowd their labels into one another.
-fn sparse_count(v: &f64) -> String {
+pub(super) fn sparse_count(v: &f64) -> String {
     let lead = *v / 10f64.powf(v.log10().floor());
     if [1.0, 2.0, 5.0].iter().any(|d| (lead - d).abs() < 1e-6) {
         format!("{v:.0}")
@@ -163,7 +163,7 @@ fn sparse_count(v: &f64) -> String {
 }
 
 /// A loss with two significant digits (the axis's labels keep one below 0.01).
-fn two_digits(v: f64) -> String {
+pub(super) fn two_digits(v: f64) -> String {
     if v.abs() < 0.01 {
         format!("{v:.1e}")
     } else {

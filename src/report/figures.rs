@@ -169,7 +169,7 @@ impl Chart {
             Chart::Attention => "One attention head's pattern on a validation example",
             Chart::Norms => "Gradient and update norms against step",
             Chart::Sensing => "Recovery error and the singular values of M against step",
-            Chart::Scaling => "Loss against parameters with a fitted scaling law, and against compute",
+            Chart::Scaling => "A fitted scaling law: the loss against parameters, data and compute",
             Chart::Pruning => "Validation loss against the share of weights kept, by pruning method",
             Chart::Intrinsic => {
                 "Validation accuracy against the parameters that train: random subspace, LoRA, biases"
@@ -194,6 +194,8 @@ pub struct Figures<'a> {
     coord: Option<(&'static Key, Vec<Vec<CoordPanel>>)>,
     heatmap: Option<Heatmap>,
     scaling: Option<plot::Scaling>,
+    /// The law of parameters and data together, for a sweep over a size and `n` (the same chart).
+    joint: Option<plot::Joint>,
 }
 
 impl<'a> Figures<'a> {
@@ -229,6 +231,11 @@ impl<'a> Figures<'a> {
             // A study of what trains (subspaces, biases, LoRA side by side) has no one law.
             scaling: if sweep && !plot::is_intrinsic(a.runs) {
                 plot::scaling(a.runs, metric)
+            } else {
+                None
+            },
+            joint: if sweep && !plot::is_intrinsic(a.runs) {
+                plot::joint(a.runs, metric)
             } else {
                 None
             },
@@ -328,7 +335,7 @@ impl<'a> Figures<'a> {
             Chart::Attention => single && first.is_some_and(|r| r.seq_views.is_some()),
             Chart::Norms => plot::has_norms(a.runs),
             Chart::Sensing => plot::has_sensing(a.runs),
-            Chart::Scaling => self.scaling.is_some(),
+            Chart::Scaling => self.scaling.is_some() || self.joint.is_some(),
             Chart::Pruning => plot::has_pruning(a.runs),
             Chart::Intrinsic => plot::has_intrinsic(a.runs),
             Chart::NoiseScale => plot::has_noise_scale(a.runs),
@@ -386,7 +393,11 @@ impl<'a> Figures<'a> {
             }
             Chart::Norms => plot::draw_norms(root, a.runs, cfg.total_steps(), style),
             Chart::Sensing => plot::draw_sensing(root, a.runs, cfg.total_steps(), a.study.view.log_x, style),
-            Chart::Scaling => plot::draw_scaling(root, self.scaling.as_ref().ok_or_else(missing)?, style),
+            Chart::Scaling => match (&self.scaling, &self.joint) {
+                (Some(s), _) => plot::draw_scaling(root, s, style),
+                (None, Some(j)) => plot::draw_joint(root, j, style),
+                (None, None) => Err(missing()),
+            },
             Chart::Pruning => plot::draw_pruning(root, a.runs, style),
             Chart::Intrinsic => plot::draw_intrinsic(root, a.runs, style),
             Chart::NoiseScale => plot::draw_noise_scale(root, a.runs, style),
