@@ -120,20 +120,25 @@ impl Cells {
 }
 
 /// The normal equations restricted to the `free` coefficients (the others 0), by Gaussian
-/// elimination with partial pivoting; `None` when singular.
+/// elimination with partial pivoting; `None` when singular. The features are scaled to unit
+/// diagonal first (Jacobi): N^(−α) can be 1e-6 of the constant's scale at large α·ln N, and a
+/// singularity test against the largest entry would refuse it.
 fn solve(m: &[[f64; 3]; 3], v: &[f64; 3], free: &[usize]) -> Option<[f64; 3]> {
     let k = free.len();
+    if free.iter().any(|&i| m[i][i].is_nan() || m[i][i] <= 0.0) {
+        return None;
+    }
+    let scale: Vec<f64> = free.iter().map(|&i| m[i][i].sqrt()).collect();
     let mut a = [[0f64; 4]; 3];
     for (r, &i) in free.iter().enumerate() {
         for (c, &j) in free.iter().enumerate() {
-            a[r][c] = m[i][j];
+            a[r][c] = m[i][j] / (scale[r] * scale[c]);
         }
-        a[r][k] = v[i];
+        a[r][k] = v[i] / scale[r];
     }
-    let scale = (0..k).map(|r| a[r][r].abs()).fold(0f64, f64::max);
     for col in 0..k {
         let pivot = (col..k).max_by(|&p, &q| a[p][col].abs().total_cmp(&a[q][col].abs()))?;
-        if a[pivot][col].abs() <= 1e-12 * scale {
+        if a[pivot][col].abs() <= 1e-12 {
             return None;
         }
         a.swap(col, pivot);
@@ -149,7 +154,7 @@ fn solve(m: &[[f64; 3]; 3], v: &[f64; 3], free: &[usize]) -> Option<[f64; 3]> {
     }
     let mut out = [0f64; 3];
     for (r, &i) in free.iter().enumerate() {
-        out[i] = a[r][k] / a[r][r];
+        out[i] = a[r][k] / a[r][r] / scale[r];
     }
     Some(out)
 }
@@ -162,15 +167,20 @@ pub fn distinct(points: &[Point], of: impl Fn(&Point) -> f64) -> Vec<f64> {
     v
 }
 
+/// The points a fit reads: N, D and L finite and positive.
+fn usable(points: &[Point]) -> Vec<Point> {
+    points
+        .iter()
+        .copied()
+        .filter(|&(n, d, l)| [n, d, l].iter().all(|x| x.is_finite() && *x > 0.0))
+        .collect()
+}
+
 /// The least-squares L(N, D) through `points` (N, D, L > 0; others are ignored); `None` unless
 /// N and D each take at least three values (two would leave an exponent and its term's floor
 /// undetermined).
 pub fn fit(points: &[Point]) -> Option<JointLaw> {
-    let points: Vec<Point> = points
-        .iter()
-        .copied()
-        .filter(|&(n, d, l)| [n, d, l].iter().all(|x| x.is_finite() && *x > 0.0))
-        .collect();
+    let points = usable(points);
     if distinct(&points, |p| p.0).len() < 3 || distinct(&points, |p| p.1).len() < 3 {
         return None;
     }
@@ -213,12 +223,13 @@ pub fn fit(points: &[Point]) -> Option<JointLaw> {
 /// The best law with the exponents (α, β) held, and its sum of squared relative residuals: the
 /// fit's profile, what the search minimises (tests check the fit against its neighbours on it).
 pub fn profile(points: &[Point], alpha: f64, beta: f64) -> Option<(JointLaw, f64)> {
-    Cells::of(points).linear_part(alpha, beta)
+    Cells::of(&usable(points)).linear_part(alpha, beta)
 }
 
 /// The 95 % bootstrap intervals of α and β ([`RESAMPLES`] fits, each drawing every (N, D)
 /// cell's points with replacement, from `seed`): as [`super::powerlaw::alpha_interval`], the
-/// spread between seeds, and only that.
+/// spread between seeds, and only that. A resample whose A or B is 0 leaves that exponent
+/// undetermined and is not counted; fewer than half counted gives no interval.
 pub fn intervals(points: &[Point], seed: u64) -> Option<((f64, f64), (f64, f64))> {
     let mut cells: Vec<Vec<Point>> = Vec::new();
     for &p in points {
@@ -237,17 +248,17 @@ pub fn intervals(points: &[Point], seed: u64) -> Option<((f64, f64), (f64, f64))
             fit(&sample)
         })
         .collect();
-    if fits.len() < RESAMPLES / 2 {
-        return None;
-    }
     let quantiles = |mut v: Vec<f64>| {
+        if v.len() < RESAMPLES / 2 {
+            return None;
+        }
         v.sort_by(f64::total_cmp);
         let q = |p: f64| v[((v.len() - 1) as f64 * p).round() as usize];
-        (q(0.025), q(0.975))
+        Some((q(0.025), q(0.975)))
     };
     Some((
-        quantiles(fits.iter().map(|f| f.alpha).collect()),
-        quantiles(fits.iter().map(|f| f.beta).collect()),
+        quantiles(fits.iter().filter(|f| f.a > 0.0).map(|f| f.alpha).collect())?,
+        quantiles(fits.iter().filter(|f| f.b > 0.0).map(|f| f.beta).collect())?,
     ))
 }
 
@@ -291,6 +302,15 @@ mod tests {
                 alpha: 0.34,
                 b: 410.7,
                 beta: 0.28,
+            },
+            // A steep term, 1e-5 of the floor at the largest N: the solve must not call it
+            // singular (its features are scaled to unit diagonal).
+            JointLaw {
+                e: 0.1,
+                a: 1e6,
+                alpha: 2.5,
+                b: 5.0,
+                beta: 0.5,
             },
             // No floor: E held at its bound 0 by the non-negative solve.
             JointLaw {

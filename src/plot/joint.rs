@@ -9,7 +9,7 @@
 //! pass, so no frontier of C = 6·N·D is drawn here (the single-knob figure draws it).
 
 use super::frame::{ChartStyle, draw_err, format_loss, framed, legend, ramp};
-use super::scaling::{mean, sparse_count, two_digits};
+use super::scaling::{mean, sparse_count, training_examples, two_digits};
 use crate::data::joint_law::{self, JointLaw, Point, distinct};
 use crate::knobs::view::SweepMetric;
 use crate::train::metrics::Run;
@@ -49,7 +49,11 @@ pub fn joint(runs: &[Run], metric: SweepMetric) -> Option<Joint> {
         .filter(|r| !r.diverged)
         .filter_map(|r| {
             let l = f64::from(r.sweep_loss(metric)?);
-            Some((r.config.trainable_params() as f64, r.config.points as f64, l))
+            Some((
+                r.config.trainable_params() as f64,
+                training_examples(&r.config),
+                l,
+            ))
         })
         .filter(|p| p.2.is_finite() && p.2 > 0.0)
         .collect();
@@ -87,6 +91,18 @@ impl Joint {
         let h = self.held_out.as_ref()?;
         let &(d, measured) = h.at.last()?;
         Some((h.n, d, h.law.at(h.n, d), measured))
+    }
+}
+
+/// An exponent with its interval; undetermined ("–") where its term's coefficient is 0 (the fit
+/// is then flat in it).
+fn exponent(value: f64, coefficient: f64, interval: Option<(f64, f64)>) -> String {
+    if coefficient <= 0.0 {
+        return "– (its term is 0)".into();
+    }
+    match interval {
+        Some((lo, hi)) => format!("{value:.2} ({lo:.2}–{hi:.2})"),
+        None => format!("{value:.2}"),
     }
 }
 
@@ -131,7 +147,6 @@ pub fn draw_joint<DB: DrawingBackend>(
     let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
     let f = s.law;
     let exps = s.intervals();
-    let within = |(a, b): (f64, f64)| format!(" ({a:.2}–{b:.2})");
     let coefficient = |v: f64| {
         if v >= 100.0 {
             format!("{v:.0}")
@@ -143,14 +158,17 @@ pub fn draw_joint<DB: DrawingBackend>(
     let notes = [
         "fit: L = E + A·N^−α + B·D^−β".to_string(),
         format!(
-            "α = {:.2}{}, β = {:.2}{}",
-            f.alpha,
-            exps.map_or(String::new(), |e| within(e.0)),
-            f.beta,
-            exps.map_or(String::new(), |e| within(e.1)),
+            "α = {}, β = {}{}",
+            exponent(f.alpha, f.a, exps.map(|e| e.0)),
+            exponent(f.beta, f.b, exps.map(|e| e.1)),
+            if exps.is_some() {
+                " (95 % over the seeds)"
+            } else {
+                ""
+            },
         ),
         format!(
-            "E = {}, A = {}, B = {} (95 % over the seeds)",
+            "E = {}, A = {}, B = {}",
             format_loss(f.e),
             coefficient(f.a),
             coefficient(f.b)

@@ -76,7 +76,7 @@ pub fn scaling(runs: &[Run], metric: SweepMetric) -> Option<Scaling> {
     };
     let x_of = |r: &Run| match size {
         Size::Params => r.config.trainable_params() as f64,
-        Size::Data => r.config.points as f64,
+        Size::Data => training_examples(&r.config),
     };
     let points: Vec<(f64, f64)> = runs
         .iter()
@@ -131,6 +131,15 @@ fn distinct(points: &[(f64, f64)]) -> Vec<f64> {
     sizes.sort_by(f64::total_cmp);
     sizes.dedup();
     sizes
+}
+
+/// The examples a run trains on: `n`, but the digits train on at most the 1,437 of the bundled
+/// set that do not validate.
+pub(super) fn training_examples(cfg: &crate::knobs::ExperimentConfig) -> f64 {
+    match cfg.task {
+        crate::knobs::task::Task::Digits => crate::data::digits::train_count(cfg.points) as f64,
+        _ => cfg.points as f64,
+    }
 }
 
 pub(super) fn mean(v: impl Iterator<Item = f64>) -> f64 {
