@@ -7,9 +7,11 @@
 
 use burn::module::{Param, ParamId};
 use burn::prelude::*;
+use tinytune::data::Rng;
 use tinytune::knobs::ExperimentConfig;
 use tinytune::knobs::lora::Rank;
 use tinytune::link::url::parse_strict;
+use tinytune::model::fastfood::{Draws, FastfoodRows};
 use tinytune::model::subspace::{SubspaceDelta, projection};
 use tinytune::model::{Family, backend};
 use tinytune::train::{MlpTrainer, train_run};
@@ -52,15 +54,137 @@ fn the_projection_has_unit_columns_and_is_seeded() {
     assert!(cos.abs() < 0.4, "cos = {cos}");
 }
 
+/// P's column j of the Fastfood map, on the host: P·e_j.
+fn fast_column(draws: &Draws, total: usize, d: usize, j: usize) -> Vec<f64> {
+    let mut e = vec![0.0; d];
+    e[j] = 1.0;
+    draws.apply_host(&e, 0, total)
+}
+
+#[test]
+fn the_fastfood_projection_has_unit_columns_and_its_tensors_compute_it() {
+    let d = 100; // d' = 128
+    // D a multiple of d': every column has unit length exactly.
+    let draws = Draws::new(768, d, &mut Rng::new(3));
+    assert_eq!((draws.order(), draws.blocks), (128, 6));
+    let cols: Vec<Vec<f64>> = (0..d).map(|j| fast_column(&draws, 768, d, j)).collect();
+    for (j, c) in cols.iter().enumerate() {
+        let norm2: f64 = c.iter().map(|v| v * v).sum();
+        assert!((norm2 - 1.0).abs() < 1e-5, "column {j}: ‖p‖² = {norm2}");
+    }
+    // Nearly orthogonal, as d random unit vectors in R^768 are.
+    let cos = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    let worst = (1..d).map(|j| cos(&cols[0], &cols[j]).abs()).fold(0f64, f64::max);
+    assert!(worst < 0.25, "max |cos| = {worst}");
+    // The last block cut short: unit length on average.
+    let cut = Draws::new(700, d, &mut Rng::new(3));
+    let mean: f64 = (0..d)
+        .map(|j| fast_column(&cut, 700, d, j).iter().map(|v| v * v).sum::<f64>())
+        .sum::<f64>()
+        / d as f64;
+    assert!((mean - 1.0).abs() < 0.1, "mean ‖p‖² = {mean}");
+    // Seeded.
+    let again = Draws::new(768, d, &mut Rng::new(3));
+    assert_eq!(
+        (&again.signs, &again.perm, &again.gauss),
+        (&draws.signs, &draws.perm, &draws.gauss)
+    );
+    assert_ne!(Draws::new(768, d, &mut Rng::new(4)).perm, draws.perm);
+    // Each tensor's rows, as tensors (two Kronecker factors of H, a gather for Π), equal the
+    // host's transform, for runs of rows within a block, across blocks and to the end.
+    let device = backend::cpu().autodiff();
+    let mut rng = Rng::new(9);
+    let z: Vec<f64> = (0..d).map(|_| rng.normal()).collect();
+    let zt = Tensor::<1>::from_data(
+        TensorData::new(z.iter().map(|&v| v as f32).collect::<Vec<f32>>(), [d]),
+        &device,
+    )
+    .require_grad();
+    let mut weighted = Vec::new();
+    for (start, rows) in [(0, 40), (40, 200), (240, 300), (540, 228)] {
+        let part = FastfoodRows::new(&draws, start, rows, &device).apply(zt.clone());
+        let want = draws.apply_host(&z, start, rows);
+        let got = values(part.clone());
+        assert_eq!(got.len(), rows);
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            assert!((f64::from(g) - w).abs() < 1e-4, "row {}: {g} vs {w}", start + i);
+        }
+        weighted.push(part);
+    }
+    // The gradient of Σ wᵢ·(P·z)ᵢ is Pᵀ·w: here w = the row index, through every part.
+    let all = Tensor::cat(weighted, 0);
+    let w: Vec<f32> = (0..768).map(|i| i as f32 / 768.0).collect();
+    let loss = (all * Tensor::<1>::from_data(TensorData::new(w.clone(), [768]), &device)).sum();
+    let grad = values(zt.grad(&loss.backward()).unwrap());
+    for (j, g) in grad.iter().enumerate() {
+        let want: f64 = cols[j].iter().zip(&w).map(|(p, &w)| p * f64::from(w)).sum();
+        assert!(
+            (f64::from(*g) - want).abs() < 1e-4,
+            "∂/∂z[{j}] = {g}, Pᵀ·w = {want}"
+        );
+    }
+}
+
+#[test]
+fn a_subspace_beyond_the_dense_cap_trains_through_fastfood() {
+    // D = 85,002 parameters × d = 200 = 17 M entries: over the 16 M of a dense P.
+    let d = 200;
+    let c = cfg(&format!(
+        "task=digits&w=256&d=2&bs=64&steps=10&asteps=30&lr=0.01&shift=rot&r=sub{d}&seed=4"
+    ));
+    assert_eq!(c.parameter_estimate(), 85_002);
+    assert!(!c.dense_subspace(d));
+    let mut t = MlpTrainer::new(&c, &backend::cpu()).unwrap();
+    while t.step().is_some() {}
+    assert_eq!(t.trainable_count(), d);
+    // Every tensor is θ0 + its rows of the seeded Fastfood map times the one trained z.
+    let draws = Draws::new(
+        85_002,
+        d,
+        &mut Rng::stream(c.seed, tinytune::data::streams::SUBSPACE),
+    );
+    let mut start = 0;
+    let mut z_seen: Option<Vec<f32>> = None;
+    for (_, l) in t.model().linears() {
+        let mut check = |base: Vec<f32>, value: Vec<f32>, delta: &SubspaceDelta| {
+            assert!(delta.proj.is_none() && delta.fast.is_some());
+            let z = values(delta.z.val());
+            let z64: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
+            let pz = draws.apply_host(&z64, start, base.len());
+            for (i, ((&v, &b), p)) in value.iter().zip(&base).zip(&pz).enumerate() {
+                assert!((f64::from(v) - f64::from(b) - p).abs() < 1e-5, "entry {i}");
+            }
+            start += base.len();
+            assert!(z_seen.as_ref().is_none_or(|s| *s == z), "one z");
+            z_seen = Some(z);
+        };
+        let w = l.weight.reparameterization::<SubspaceDelta>().unwrap();
+        check(values(l.weight.base()), values(l.weight.val()), w);
+        if let Some(b) = &l.bias {
+            let delta = b.reparameterization::<SubspaceDelta>().unwrap();
+            check(values(b.base()), values(b.val()), delta);
+        }
+    }
+    assert_eq!(start, 85_002);
+    assert!(z_seen.unwrap().iter().any(|&v| v != 0.0), "z trained");
+    let run = pollster::block_on(train_run(&c, &backend::cpu(), 5)).unwrap();
+    let losses: Vec<f32> = run.reports.iter().skip(10).filter_map(|r| r.val_loss).collect();
+    assert!(losses.last() < losses.first(), "{losses:?}");
+}
+
 /// Each tensor of an MLP (each linear layer's weight, then its bias: the order a visitor meets
 /// them in): its id, stored base, effective value and subspace delta (rows of P, z, z's id).
 type Seen = Vec<(ParamId, Vec<f32>, Vec<f32>, Option<(Vec<f32>, Vec<f32>, ParamId)>)>;
 
 fn seen(model: &tinytune::model::Mlp) -> Seen {
     fn one<const D: usize>(p: &Param<Tensor<D>>, out: &mut Seen) {
-        let delta = p
-            .reparameterization::<SubspaceDelta>()
-            .map(|s| (values(s.proj.clone()), values(s.z.val()), s.z.id));
+        let delta = p.reparameterization::<SubspaceDelta>().map(|s| {
+            (
+                s.proj.clone().map_or(Vec::new(), values),
+                values(s.z.val()),
+                s.z.id,
+            )
+        });
         out.push((p.id, values(p.base()), values(p.val()), delta));
     }
     let mut out = Vec::new();
@@ -296,7 +420,10 @@ fn the_phase_kinds_round_trip_and_refuse_what_they_cannot_do() {
     refused("task=planted&r=bias", "bias-only tuning");
     refused("task=copy&r=bias", "bias-only tuning");
     refused("task=digits&w=16&d=1&r=sub5000", "choose d ≤ 1210");
-    refused("task=digits&w=1024&d=4&r=sub2000", "the limit is 16 M");
+    // Beyond the dense cap the projection is Fastfood, not a refusal.
+    let big = parse_strict_lenient("task=digits&w=1024&d=4&r=sub2000&asteps=10");
+    assert!(!big.dense_subspace(2000) && cfg("task=digits&r=sub100").dense_subspace(100));
+    assert!(tinytune::experiment::validate(&big).is_ok());
     // A subspace or bias-only run trains alone, never stacked.
     for link in ["task=digits&r=sub100", "task=digits&r=bias"] {
         assert!(

@@ -412,6 +412,12 @@ fn wgpu_trains_the_same_curve_as_the_cpu() {
             "task=digits&w=16&d=1&bs=64&steps=10&lr=0.01&r=sub64&shift=none",
             1e-4,
         ),
+        // Beyond the dense cap (85 k parameters × 200 = 17 M entries): the Fastfood projection,
+        // its Hadamard factors, permutation gather and slices on the device.
+        (
+            "task=digits&w=256&d=2&bs=64&steps=6&lr=0.01&r=sub200&shift=none",
+            1e-4,
+        ),
         ("task=digits&w=16&d=1&bs=64&steps=5&asteps=5&lr=0.01&r=bias", 1e-4),
         // The planted stream (E6 (b)): a fresh batch uploaded every step, inputs with a
         // spectrum, plain SGD, validation every step.

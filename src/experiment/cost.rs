@@ -50,7 +50,8 @@ pub mod limits {
     /// less on a phone), and Burn's allocator holds freed blocks for reuse.
     pub const MEMORY_BYTES: f64 = 1e9;
     /// Entries D·d of a random subspace's dense projection P (`r=sub<d>`): 64 MB of f32, drawn
-    /// on the CPU when the phase begins (about a second in the page at the cap).
+    /// on the CPU when the phase begins (about a second in the page at the cap). Beyond it P is
+    /// the structured Fastfood map (`model::fastfood`).
     pub const SUBSPACE_ENTRIES: usize = 16_000_000;
 }
 
@@ -67,11 +68,37 @@ impl ExperimentConfig {
         (6.0 * self.parameter_estimate() as f64 * positions + arch.mixing_flops(self)) * batch
     }
 
+    /// Whether a subspace's P is dense (D·d within [`limits::SUBSPACE_ENTRIES`]) rather than the
+    /// structured Fastfood map.
+    pub fn dense_subspace(&self, d: usize) -> bool {
+        d.saturating_mul(self.parameter_estimate()) <= limits::SUBSPACE_ENTRIES
+    }
+
+    /// Rows the Fastfood map computes for a subspace of d dimensions, whole blocks of d' = 2^k ≥ d,
+    /// and the sizes 2^a + 2^b of H's two Kronecker factors: (rows, d', 2^a + 2^b). Each tensor
+    /// computes every block its rows touch, so a block shared by two tensors is computed twice:
+    /// up to one more block a tensor, which this count leaves out (an MLP's few tensors add a few
+    /// per cent; a transformer's many small norms and biases more).
+    fn fastfood_shape(&self, d: usize) -> (f64, f64, f64) {
+        let k = d.max(2).next_power_of_two().trailing_zeros();
+        let n = (1usize << k) as f64;
+        let rows = (self.parameter_estimate() as f64 / n).ceil().max(1.0) * n;
+        (rows, n, ((1u64 << (k / 2)) + (1u64 << (k - k / 2))) as f64)
+    }
+
     /// Work the adapters add to an adaptation step: x·A and (x·A)·B, forward and backward, are
     /// 6·r·(in + out) per example (per token for the transformer) and adapted layer.
-    /// A subspace's P·z and Pᵀ·∇θ are 2·D·d each a step, whatever the batch.
+    /// A subspace's P·z and Pᵀ·∇θ are 2·D·d each a step, whatever the batch; with the Fastfood
+    /// map two Hadamard transforms a block, each two products by its factors, forward and
+    /// backward.
     pub fn adapter_step_flops(&self) -> f64 {
         if let Some(d) = self.lora.rank.subspace() {
+            if !self.dense_subspace(d) {
+                let (rows, _, factors) = self.fastfood_shape(d);
+                // Forward and backward (z's gradient only), two transforms each, each two
+                // products of rows × (2^a or 2^b) multiply-adds: 2·2·2·rows·(2^a + 2^b) FLOPs.
+                return 2.0 * 2.0 * 2.0 * rows * factors;
+            }
             return 4.0 * (self.parameter_estimate() * d) as f64;
         }
         let r = self.lora.rank.adapter().unwrap_or(0) as f64;
@@ -206,9 +233,17 @@ impl ExperimentConfig {
         });
         items.extend(self.arch().step_memory(self, batch));
         if let Some(d) = self.lora.rank.subspace() {
+            // Fastfood: signs, scaled Gaussians and the permutation (8-byte indices) for every
+            // row it computes, and a Hadamard transform's intermediates.
+            let bytes = if self.dense_subspace(d) {
+                f * (self.parameter_estimate() * d) as f64
+            } else {
+                let (rows, n, _) = self.fastfood_shape(d);
+                f * (4.0 * rows + 2.0 * n)
+            };
             items.push(MemoryItem {
                 what: "the subspace's projection P",
-                bytes: f * (self.parameter_estimate() * d) as f64,
+                bytes,
                 key: &keys::R,
                 step: false,
                 gpu: true,

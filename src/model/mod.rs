@@ -7,6 +7,7 @@ pub mod backend;
 pub mod bias_only;
 pub mod factor;
 pub mod family;
+pub mod fastfood;
 pub mod fused;
 pub mod gpt;
 pub mod init;

@@ -4,13 +4,14 @@
 //! fixed random D×d matrix (D = every parameter of the model) with unit-length columns, and only
 //! z ∈ R^d, starting at 0, trains.
 //!
-//! P is dense, as in the paper: entries drawn N(0, 1) from the run's own stream, then each column
-//! divided by its norm over all D rows (so ‖P·z‖ ≈ ‖z‖: d random unit vectors in R^D are nearly
-//! orthogonal). It is stored a block per parameter tensor, the block's rows being that tensor's
-//! entries in row-major order, so each tensor's value is θ0 + reshape(P_block·z) and the
-//! projection costs 2·D·d multiply-adds a step (forward and backward). Its size is capped
-//! (`experiment::limits::SUBSPACE_ENTRIES`): the paper's structured (Fastfood) projection for
-//! larger D·d is not built.
+//! P is dense, as in the paper, where it fits (`experiment::limits::SUBSPACE_ENTRIES` entries
+//! D·d): entries drawn N(0, 1) from the run's own stream, then each column divided by its norm
+//! over all D rows (so ‖P·z‖ ≈ ‖z‖: d random unit vectors in R^D are nearly orthogonal). It is
+//! stored a block per parameter tensor, the block's rows being that tensor's entries in row-major
+//! order, so each tensor's value is θ0 + reshape(P_block·z) and the projection costs 2·D·d
+//! multiply-adds a step (forward and backward). Beyond that size P is the paper's structured
+//! Fastfood projection ([`super::fastfood`]), whose columns also have unit length: each tensor
+//! holds its rows' share of it.
 //!
 //! Each tensor's block is a Burn reparameterization ([`SubspaceDelta`]), so the unchanged model
 //! computes with θ0 + P·z, and its `z` is one and the same parameter in all of them: every
@@ -23,25 +24,43 @@ use burn::module::{
 };
 use burn::prelude::*;
 
+use super::fastfood::{Draws, FastfoodRows};
 use crate::data::{Rng, streams};
 
-/// One tensor's share of the subspace: θ = θ0 + reshape(proj·z).
+/// How P is stored: dense, or the structured Fastfood map (for D·d beyond the dense cap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Projection {
+    Dense,
+    Fastfood,
+}
+
+/// One tensor's share of the subspace: θ = θ0 + reshape(P_rows·z).
 #[derive(Module, Debug)]
 pub struct SubspaceDelta {
     /// The subspace's coordinates, [d]: the same parameter in every tensor's delta.
     pub z: Param<Tensor<1>>,
-    /// This tensor's rows of P, [numel, d]; a constant (not a parameter: it never trains).
-    pub proj: Tensor<2>,
+    /// This tensor's rows of a dense P, [numel, d]; a constant (not a parameter: it never trains).
+    pub proj: Option<Tensor<2>>,
+    /// Or its rows of the Fastfood map.
+    pub fast: Option<FastfoodRows>,
 }
 
 impl Reparameterization for SubspaceDelta {
     const NAME: &'static str = "subspace";
 
-    /// base: any shape with numel = proj's rows → the same shape.
+    /// base: any shape with numel = P's rows here → the same shape.
     fn apply<const D: usize>(&self, base: Tensor<D>) -> Tensor<D> {
-        let d = self.proj.dims()[1];
-        let delta = self.proj.clone().matmul(self.z.val().reshape([d, 1])); // [numel, 1]
-        base.clone() + delta.reshape(base.shape())
+        let delta = match (&self.proj, &self.fast) {
+            (Some(p), _) => {
+                let d = p.dims()[1];
+                p.clone()
+                    .matmul(self.z.val().reshape([d, 1]))
+                    .reshape(base.shape()) // [numel, 1]
+            }
+            (None, Some(f)) => f.apply(self.z.val()).reshape(base.shape()),
+            (None, None) => return base,
+        };
+        base + delta
     }
 }
 
@@ -89,9 +108,18 @@ pub fn projection(numels: &[usize], d: usize, seed: u64) -> Vec<Vec<f32>> {
     blocks
 }
 
+/// A tensor's rows of P, handed to it once.
+enum Rows {
+    Dense(Vec<f32>),
+    /// Its first row in P and its row count.
+    Fast(usize, usize),
+}
+
 struct Attach {
     ids: Vec<ParamId>,
-    blocks: Vec<Option<Vec<f32>>>,
+    rows: Vec<Option<Rows>>,
+    /// The Fastfood draws, when P is structured.
+    draws: Option<Draws>,
     z: Param<Tensor<1>>,
     d: usize,
 }
@@ -104,28 +132,36 @@ impl Reparameterizer for Attach {
         _path: &str,
         param: Param<Tensor<D>>,
     ) -> (Param<Tensor<D>>, Option<SubspaceDelta>) {
-        let block = self
+        let rows = self
             .ids
             .iter()
             .position(|&id| id == param.id)
-            .and_then(|i| self.blocks[i].take());
-        let Some(block) = block else {
-            return (param.set_require_grad(false), None);
-        };
+            .and_then(|i| self.rows[i].take());
         let device = param.lazy_device();
-        let rows = block.len() / self.d;
-        let proj = Tensor::<2>::from_data(TensorData::new(block, [rows, self.d]), &device);
+        let (proj, fast) = match (rows, &self.draws) {
+            (Some(Rows::Dense(block)), _) => {
+                let rows = block.len() / self.d;
+                let proj = Tensor::<2>::from_data(TensorData::new(block, [rows, self.d]), &device);
+                (Some(proj), None)
+            }
+            (Some(Rows::Fast(start, rows)), Some(draws)) => {
+                (None, Some(FastfoodRows::new(draws, start, rows, &device)))
+            }
+            _ => return (param.set_require_grad(false), None),
+        };
         let delta = SubspaceDelta {
             z: self.z.clone(),
             proj,
+            fast,
         };
         (param.set_require_grad(false), Some(delta))
     }
 }
 
-/// `model` with every parameter moved to θ0 + P·z, P drawn from `seed`'s own stream, z = 0 of
-/// dimension `d` the only parameter that trains. Returns the model and z's id (for [`tie`]).
-pub fn attach<M: Module>(model: M, d: usize, seed: u64) -> (M, ParamId) {
+/// `model` with every parameter moved to θ0 + P·z, P drawn (stored as `kind` says) from
+/// `seed`'s own stream, z = 0 of dimension `d` the only parameter that trains. Returns the model
+/// and z's id (for [`tie`]).
+pub fn attach<M: Module>(model: M, d: usize, seed: u64, kind: Projection) -> (M, ParamId) {
     let mut tensors = Tensors::default();
     model.visit(&mut tensors);
     let device = model
@@ -133,12 +169,31 @@ pub fn attach<M: Module>(model: M, d: usize, seed: u64) -> (M, ParamId) {
         .into_iter()
         .next()
         .expect("a model with parameters has a device");
-    let blocks = projection(&tensors.numels, d, seed);
+    let (rows, draws) = match kind {
+        Projection::Dense => {
+            let blocks = projection(&tensors.numels, d, seed);
+            (blocks.into_iter().map(|b| Some(Rows::Dense(b))).collect(), None)
+        }
+        Projection::Fastfood => {
+            let total: usize = tensors.numels.iter().sum();
+            let draws = Draws::new(total, d, &mut Rng::stream(seed, streams::SUBSPACE));
+            let starts = tensors.numels.iter().scan(0, |at, &n| {
+                *at += n;
+                Some(*at - n)
+            });
+            let rows = starts
+                .zip(&tensors.numels)
+                .map(|(s, &n)| Some(Rows::Fast(s, n)))
+                .collect();
+            (rows, Some(draws))
+        }
+    };
     let z = Param::from_tensor(Tensor::<1>::zeros([d], &device));
     let id = z.id;
     let model = model.apply_reparameterization(Attach {
         ids: tensors.ids,
-        blocks: blocks.into_iter().map(Some).collect(),
+        rows,
+        draws,
         z,
         d,
     });

@@ -3,6 +3,7 @@
 //! parameter) on a QLoRA-rounded base when asked, and, at the end, the learned change ΔW of
 //! every adapted layer queued for the one readback.
 
+use crate::model::subspace::Projection;
 use burn::prelude::*;
 
 use crate::data::spectrum;
@@ -55,7 +56,12 @@ pub fn begin<M: Family>(model: M, cfg: &ExperimentConfig, start: usize) -> (M, A
             (model, Vec::new(), trainable)
         }
         Rank::Subspace(d) => {
-            let (model, z) = crate::model::subspace::attach(model, d.get(), cfg.seed);
+            let kind = if cfg.dense_subspace(d.get()) {
+                Projection::Dense
+            } else {
+                Projection::Fastfood
+            };
+            let (model, z) = crate::model::subspace::attach(model, d.get(), cfg.seed, kind);
             subspace = Some(z);
             (model, Vec::new(), d.get())
         }
