@@ -89,6 +89,23 @@ test("a size sweep with seeds draws the scaling-law fit and the compute frontier
   await page.close();
 });
 
+test("a sweep over width and data with seeds draws one law L(N, D) and saves it as the main figure (#34)", async () => {
+  const link = "?v=1&backend=cpu&task=digits&d=1&bs=64&steps=30&lr=0.01&metric=best&sweep=w:4,8,16,32;n:100,200,400;seed:1,2";
+  const { page, errors } = await open(browser, srv.base, link);
+  const data = await waitForState(page, ["done", "failed", "diverged"], 90_000);
+  assert.equal(data.state, "done", `state ${data.state}; errors: ${errors.join(" | ")}`);
+  assert.equal(await page.isHidden("#fig-scaling"), false, "the scaling figure is shown");
+  // Its blues are light where a few seeds' dots overlap: fewer saturated pixels than the red fit's.
+  assert.ok((await colouredPixels(page, "scaling-canvas")) > 100, "the figure has its points and curves");
+  // The main figure (before the two knobs' heatmap) is the joint law, with both exponents.
+  const svg = await download(page, "#download-svg");
+  for (const text of ["fit: L = E + A·N^−α + B·D^−β", "β = ", "fit without N = ", "training examples D"]) {
+    assert.ok(svg.includes(text), text);
+  }
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("pruning (E13) scores the cut model on the CPU and on WebGPU alike and draws its figure (#34)", async () => {
   // Few steps: SwiftShader is slow. The thresholds are bisected on the device with no readback,
   // so WebGPU must give the CPU's losses (float32 sums in another order: within 1e-3).
