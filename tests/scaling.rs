@@ -25,17 +25,25 @@ fn sweep(link: &str) -> (tinytune::link::study::Study, Vec<Run>) {
     (study, runs)
 }
 
-fn shown(study: &tinytune::link::study::Study, runs: &[Run]) -> Vec<Chart> {
+/// The charts a study shows, its main one, and the scaling chart as SVG where it is shown.
+fn charts(study: &tinytune::link::study::Study, runs: &[Run]) -> (Vec<Chart>, Chart, Option<String>) {
     let points = tinytune::page::boundary_points(&study.experiment);
-    Figures::of(Results {
+    let figures = Figures::of(Results {
         study,
         runs,
         grid: None,
         points: &points,
         planted_sigma: None,
         before: None,
-    })
-    .shown_charts()
+    });
+    let svg = figures
+        .shown(Chart::Scaling)
+        .then(|| tinytune::report::svg(&figures, Chart::Scaling, (1100, 480), "scaling").unwrap());
+    (figures.shown_charts(), figures.main(), svg)
+}
+
+fn shown(study: &tinytune::link::study::Study, runs: &[Run]) -> Vec<Chart> {
+    charts(study, runs).0
 }
 
 #[test]
@@ -83,18 +91,9 @@ fn the_fit_of_trained_ranks_matches_the_fit_of_their_eckart_young_floors() {
     // C = 6·N·D: a run's first evaluation (step 0) has read one batch of 256 examples.
     let (n0, c0) = (s.compute[0].0, s.compute[0].1[0].0);
     assert_eq!(c0, 6.0 * n0 * 256.0);
-    assert!(shown(&study, &runs).contains(&Chart::Scaling));
-    let points = tinytune::page::boundary_points(&study.experiment);
-    let figures = Figures::of(Results {
-        study: &study,
-        runs: &runs,
-        grid: None,
-        points: &points,
-        planted_sigma: None,
-        before: None,
-    });
-    assert_eq!(figures.main(), Chart::Scaling);
-    let svg = tinytune::report::svg(&figures, Chart::Scaling, (1100, 480), "e14").unwrap();
+    let (_, main, svg) = charts(&study, &runs);
+    assert_eq!(main, Chart::Scaling);
+    let svg = svg.expect("the scaling chart is shown");
     assert!(svg.contains("compute frontier") && svg.contains("fit without the largest"));
 }
 
@@ -213,18 +212,10 @@ fn a_sweep_over_width_and_data_is_fitted_to_one_law_of_both() {
         (n, 256.0, held.at(n, 256.0), at[2].1)
     );
     // The scaling chart draws it and leads the study (before the heatmap of the two knobs).
-    let points = tinytune::page::boundary_points(&study.experiment);
-    let figures = Figures::of(Results {
-        study: &study,
-        runs: &runs,
-        grid: None,
-        points: &points,
-        planted_sigma: None,
-        before: None,
-    });
-    assert!(figures.shown(Chart::Heatmap));
-    assert_eq!(figures.main(), Chart::Scaling);
-    let svg = tinytune::report::svg(&figures, Chart::Scaling, (1100, 480), "joint").unwrap();
+    let (shown_charts, main, svg) = charts(&study, &runs);
+    assert!(shown_charts.contains(&Chart::Heatmap));
+    assert_eq!(main, Chart::Scaling);
+    let svg = svg.expect("the scaling chart is shown");
     for text in [
         "fit: L = E + A·N^−α + B·D^−β",
         "fit without N = ",
