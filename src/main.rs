@@ -69,6 +69,91 @@ struct Cli {
     /// results are the same with any number.
     #[arg(long, value_name = "N|auto", value_parser = parse_jobs)]
     jobs: Option<Jobs>,
+    /// Your own data: a CSV or points (`.csv`, `.tsv`: `task=table`), or a text for the char LM
+    /// (`task=text`; any other file). A link that names no task gets the data's; a link that
+    /// names its data by hash (`data=h.…`, kept by the browser that made it) runs with this file
+    /// if it is that data.
+    #[arg(long, value_name = "FILE")]
+    data: Option<PathBuf>,
+    /// The table's target column: its header name, or its number counted from 1 (default: the
+    /// last column).
+    #[arg(long, value_name = "COLUMN")]
+    target: Option<String>,
+    /// What the target holds: auto reads text, or at most 20 distinct whole numbers, as classes
+    /// and other numbers as a regression target.
+    #[arg(long, value_enum, default_value_t = TargetArg::Auto)]
+    target_kind: TargetArg,
+    /// The table's rows are points on the page's plane (x, y, class, as the page exports them):
+    /// they train as they are instead of standardised, and the decision boundary is drawn.
+    #[arg(long)]
+    points: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum TargetArg {
+    Auto,
+    Classes,
+    Values,
+}
+
+/// The study the link runs on: the defaults, holding `--data`'s file where one is given, and the
+/// query with the data's task where it names none.
+fn data_base(cli: &Cli, query: &str) -> Result<(Option<Study>, String), String> {
+    use tinytune::data::read_file::{FileKind, check_size, read_file};
+    use tinytune::data::read_table::{TableOptions, TargetKind};
+    use tinytune::knobs::own::OwnData;
+    let Some(path) = &cli.data else {
+        if cli.target.is_some() || cli.points || cli.target_kind != TargetArg::Auto {
+            return Err(
+                "--target, --target-kind and --points say how to read --data FILE, which is not given".into(),
+            );
+        }
+        return Ok((None, query.to_string()));
+    };
+    let named_task = serde_urlencoded::from_str::<Vec<(String, String)>>(query.trim_start_matches('?'))
+        .unwrap_or_default()
+        .into_iter()
+        .rev()
+        .find(|(k, _)| k == tinytune::keys::TASK.name)
+        .map(|(_, v)| v);
+    let kind = match named_task.as_deref() {
+        Some("table") => FileKind::Table,
+        Some("text") => FileKind::Text,
+        _ => FileKind::of_name(&path.to_string_lossy()),
+    };
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("--data {shown}: {e}"))?
+        .len();
+    check_size(size).map_err(|e| format!("--data {shown}: {e}"))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("--data {shown}: {e}"))?;
+    let opts = TableOptions {
+        target: cli.target.clone(),
+        kind: match cli.target_kind {
+            TargetArg::Auto => TargetKind::Auto,
+            TargetArg::Classes => TargetKind::Classes,
+            TargetArg::Values => TargetKind::Values,
+        },
+        plane: cli.points,
+    };
+    let body = read_file(&bytes, kind, &opts).map_err(|e| format!("--data {shown}: {e}"))?;
+    let data = OwnData::new(body).map_err(|e| format!("--data {shown}: {e}"))?;
+    eprintln!("tinytune: --data {shown}: {}", data.describe());
+    let query = match named_task {
+        Some(_) => query.to_string(),
+        None => {
+            let task = match kind {
+                FileKind::Table => "table",
+                FileKind::Text => "text",
+            };
+            let rest = query.trim_start_matches('?');
+            let sep = if rest.is_empty() { "" } else { "&" };
+            format!("{}{sep}{rest}", tinytune::keys::TASK.is(task))
+        }
+    };
+    let mut base = Study::default();
+    base.experiment.data = Some(data);
+    Ok((Some(base), query))
 }
 
 fn parse_jobs(text: &str) -> Result<Jobs, String> {
@@ -198,7 +283,18 @@ fn run(cli: Cli) -> ExitCode {
             }
         },
     };
-    let study = match url::parse_strict(&query) {
+    let (base, query) = match data_base(&cli, &query) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("tinytune: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let parsed = match &base {
+        Some(base) => url::parse_strict_onto(base, &query),
+        None => url::parse_strict(&query),
+    };
+    let study = match parsed {
         Ok(study) => study,
         Err(issues) => {
             eprintln!("tinytune: the experiment string was refused:");

@@ -142,7 +142,7 @@ fn bad_values_are_reported_and_replaced_by_defaults() {
     );
     assert!(
         has(
-            "unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs, planted, digits, sense, copy, \
+            "unknown task 'banana' (choose one of: spiral, xor, circles, moons, blobs, planted, digits, sense, table, copy, \
              reverse, sort, modadd, text); using spiral"
         ),
         "{msgs:?}"

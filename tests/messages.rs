@@ -29,6 +29,25 @@ const CONTEXTS: [&str; 13] = [
     "task=sense&dim=8&pr=2",
 ];
 
+/// The contexts, and one holding your own data inline (what `task=table` needs).
+fn contexts() -> Vec<String> {
+    use tinytune::knobs::own::{Body, OwnData, Table, Target};
+    let points = OwnData::new(Body::Table(Table {
+        features: vec!["x".into(), "y".into()],
+        x: vec![0.1, 0.2, -0.3, 0.4, 0.5, -0.6, 0.7, 0.8],
+        target: Target::Classes {
+            labels: vec![0, 1, 0, 1],
+            names: vec!["a".into(), "b".into()],
+        },
+        target_name: "class".into(),
+        plane: true,
+    }))
+    .unwrap();
+    let mut all: Vec<String> = CONTEXTS.iter().map(|c| c.to_string()).collect();
+    all.push(tinytune::keys::DATA.is(&points.link_text()));
+    all
+}
+
 /// The values to try for `key`: its range's ends (and just inside them), odd spellings, every
 /// choice, the longest text.
 fn candidates(key: &tinytune::keys::Key) -> Vec<String> {
@@ -106,7 +125,7 @@ fn every_value_a_link_accepts_crosses_to_the_worker() {
     let mut tried = 0;
     for key in KEYS.iter().filter(|k| k.is_knob()) {
         for value in candidates(key) {
-            let link = CONTEXTS
+            let link = contexts()
                 .iter()
                 .map(|c| {
                     let own = format!("{}={}", key.name, value);

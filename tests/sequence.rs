@@ -33,7 +33,7 @@ fn scored(s: &Sequences, i: usize) -> Vec<i64> {
 #[test]
 fn algorithmic_examples_ask_for_the_right_answer() {
     for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort] {
-        let d = generate(kind, &task(), 64, 50, 3, None);
+        let d = generate(kind, &task(), 64, 50, 3, None, None);
         assert_eq!((d.train.n, d.val.n, d.train.t), (50, 50, 10));
         assert_eq!(d.vocab(), 8);
         for i in 0..d.train.n {
@@ -55,7 +55,7 @@ fn algorithmic_examples_ask_for_the_right_answer() {
 
 #[test]
 fn modadd_splits_every_sum_once() {
-    let d = generate(SeqKind::ModAdd, &task(), 64, 0, 1, None);
+    let d = generate(SeqKind::ModAdd, &task(), 64, 0, 1, None, None);
     assert_eq!(d.train.n + d.val.n, 121);
     assert!(
         (d.train.n as f64 - 60.5).abs() <= 1.0,
@@ -84,8 +84,8 @@ fn a_shifted_task_changes_the_rule_on_the_same_inputs() {
         (SeqKind::Sort, Shift::Rotate),
         (SeqKind::Copy, Shift::Flip),
     ] {
-        let base = generate(kind, &cfg, 64, 20, 3, None);
-        let moved = generate(kind, &cfg, 64, 20, 3, Some(shift));
+        let base = generate(kind, &cfg, 64, 20, 3, None, None);
+        let moved = generate(kind, &cfg, 64, 20, 3, Some(shift), None);
         for i in 0..20 {
             let input = &base.train.row(i)[..5];
             assert_eq!(&moved.train.row(i)[..5], input, "{kind:?} {shift:?}: same inputs");
@@ -99,8 +99,8 @@ fn a_shifted_task_changes_the_rule_on_the_same_inputs() {
             assert_eq!(scored(&moved.train, i), want, "{kind:?} {shift:?}");
         }
     }
-    let sub = generate(SeqKind::ModAdd, &cfg, 64, 0, 1, Some(Shift::Rotate));
-    let add = generate(SeqKind::ModAdd, &cfg, 64, 0, 1, None);
+    let sub = generate(SeqKind::ModAdd, &cfg, 64, 0, 1, Some(Shift::Rotate), None);
+    let add = generate(SeqKind::ModAdd, &cfg, 64, 0, 1, None, None);
     assert_eq!(sub.train.x, add.train.x, "the same split");
     let row = sub.train.row(0);
     assert_eq!(scored(&sub.train, 0), vec![(row[0] - row[2]).rem_euclid(11)]);
@@ -134,7 +134,7 @@ fn window(d: &tinytune::data::sequence::SeqDataset, s: &Sequences, i: usize) -> 
 fn the_char_lm_draws_fresh_windows_from_the_whole_training_text_and_validates_on_a_fixed_held_out_sample() {
     use tinytune::knobs::sequence::{TEXT_VAL_TOKENS, TEXT_VOCAB, VAL_TOKENS};
     use tinytune::knobs::task::Shift;
-    let d = generate(SeqKind::Text, &task(), 32, 50, 4, None);
+    let d = generate(SeqKind::Text, &task(), 32, 50, 4, None, None);
     assert_eq!(d.vocab(), TEXT_VOCAB);
     // n does not size the char LM: validation is TEXT_VAL_TOKENS characters, the fixed sample
     // of training windows that scores the training accuracy VAL_TOKENS.
@@ -182,11 +182,11 @@ fn the_char_lm_draws_fresh_windows_from_the_whole_training_text_and_validates_on
         assert!(i == 0 || at >= from, "windows in order without overlap");
         from = at + w.len();
     }
-    assert_eq!(d.val, generate(SeqKind::Text, &task(), 32, 50, 5, None).val);
+    assert_eq!(d.val, generate(SeqKind::Text, &task(), 32, 50, 5, None, None).val);
     for i in 0..d.train.n {
         assert!(train_text.contains(&window(&d, &d.train, i)));
     }
-    let milton = generate(SeqKind::Text, &task(), 32, 5, 4, Some(Shift::Rotate));
+    let milton = generate(SeqKind::Text, &task(), 32, 5, 4, Some(Shift::Rotate), None);
     let paradise = std::fs::read_to_string("data/text/paradise_regained_gut.txt").unwrap();
     let batch = milton.windows.as_ref().unwrap().draw(4, &mut Rng::new(1));
     assert!(
@@ -231,7 +231,7 @@ fn algorithmic_validation_examples_never_occur_in_training() {
             ..task()
         };
         for kind in [SeqKind::Copy, SeqKind::Reverse, SeqKind::Sort] {
-            let d = generate(kind, &cfg, 64, n, 3, None);
+            let d = generate(kind, &cfg, 64, n, 3, None, None);
             let inputs =
                 |s: &Sequences| -> Vec<Vec<i64>> { (0..s.n).map(|i| s.row(i)[..len].to_vec()).collect() };
             let val: HashSet<_> = inputs(&d.val).into_iter().collect();
@@ -255,12 +255,12 @@ fn a_seed_gives_the_same_data() {
     for kind in [SeqKind::Copy, SeqKind::ModAdd] {
         let cfg = task();
         assert_eq!(
-            generate(kind, &cfg, 64, 20, 4, None),
-            generate(kind, &cfg, 64, 20, 4, None)
+            generate(kind, &cfg, 64, 20, 4, None, None),
+            generate(kind, &cfg, 64, 20, 4, None, None)
         );
         assert_ne!(
-            generate(kind, &cfg, 64, 20, 4, None).train,
-            generate(kind, &cfg, 64, 20, 5, None).train
+            generate(kind, &cfg, 64, 20, 4, None, None).train,
+            generate(kind, &cfg, 64, 20, 5, None, None).train
         );
     }
 }
@@ -283,7 +283,7 @@ fn the_transformer_learns_every_task() {
         SeqKind::ModAdd,
         SeqKind::Text,
     ] {
-        let d = generate(kind, &task(), 16, 96, 2, None);
+        let d = generate(kind, &task(), 16, 96, 2, None, None);
         let s = &d.train;
         let x = Tensor::<2, Int>::from_data(TensorData::new(s.x.clone(), [s.n, s.t]), &device);
         let y = Tensor::<2, Int>::from_data(TensorData::new(s.y.clone(), [s.n, s.t]), &device);

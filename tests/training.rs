@@ -18,6 +18,24 @@ fn mean(v: &[f32]) -> f32 {
     v.iter().sum::<f32>() / v.len() as f32
 }
 
+/// Your own table for `task=table`: two classes by the sign of x·y (an XOR of 200 points).
+fn own_table() -> tinytune::knobs::own::OwnData {
+    use tinytune::knobs::own::{Body, OwnData, Table, Target};
+    let x: Vec<f32> = (0..400).map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0).collect();
+    let labels = x.chunks(2).map(|p| u16::from(p[0] * p[1] > 0.0)).collect();
+    OwnData::new(Body::Table(Table {
+        features: vec!["x".into(), "y".into()],
+        x,
+        target: Target::Classes {
+            labels,
+            names: vec!["-".into(), "+".into()],
+        },
+        target_name: "sign".into(),
+        plane: true,
+    }))
+    .unwrap()
+}
+
 #[test]
 fn loss_falls_on_every_task() {
     // The MLP's tasks; the transformer's loss falls on every sequence task in tests/sequence.rs.
@@ -26,6 +44,7 @@ fn loss_falls_on_every_task() {
             task,
             steps: 300,
             width: 32,
+            data: (task == Task::Table).then(own_table),
             ..Default::default()
         };
         let r = run(&cfg);

@@ -9,12 +9,15 @@ pub mod digits;
 pub mod joint_law;
 pub mod planted;
 pub mod powerlaw;
+pub mod read_file;
+pub mod read_table;
 pub mod rng;
 pub mod samples;
 pub mod sensing;
 pub mod sequence;
 pub mod shift;
 pub mod spectrum;
+pub mod table;
 pub mod toys;
 
 pub use rng::{Rng, streams};

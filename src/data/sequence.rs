@@ -92,17 +92,12 @@ pub const TEXT_TRAIN_SHARE: f64 = 0.9;
 /// anywhere in it, as nanoGPT's `get_batch` does (#31), so a run never sees the same few windows
 /// again and again (training on a fixed set of 256 windows memorised them: validation loss rose
 /// from step 50 on).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Windows {
-    text: &'static [u8],
+    /// Shared by the runs and the batches that draw from it (the bundled plays are 0.9 M
+    /// tokens); the bundled texts' or yours (`knobs::own`).
+    text: std::sync::Arc<[u8]>,
     ctx: usize,
-}
-
-impl PartialEq for Windows {
-    /// The same text (by position, not by its million characters) and context.
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self.text, other.text) && self.ctx == other.ctx
-    }
 }
 
 impl Windows {
@@ -153,7 +148,8 @@ impl Windows {
 /// example; text: the training text to draw windows of `ctx` + 1 characters from, a fixed sample
 /// of training windows to score training accuracy on, and `val` windows spread over the held-out
 /// text). `shift` gives the adaptation phase's task instead (`Shift::describe` says what
-/// changes); the inputs are drawn from the same streams, so only the rule differs.
+/// changes); the inputs are drawn from the same streams, so only the rule differs. `own` is your
+/// text (#35), which the char LM trains on instead of the plays (no shift applies to it).
 pub fn generate(
     kind: SeqKind,
     cfg: &SeqConfig,
@@ -161,11 +157,12 @@ pub fn generate(
     n: usize,
     seed: u64,
     shift: Option<Shift>,
+    own: Option<&str>,
 ) -> SeqDataset {
     let val = val_rows(kind, cfg.seq_len(kind, ctx));
     match kind {
         SeqKind::ModAdd => modadd(cfg, seed, shift),
-        SeqKind::Text => text(ctx, val, seed, shift),
+        SeqKind::Text => text(ctx, val, seed, shift, own),
         kind => algorithmic(kind, cfg, n, val.min(n), seed, shift),
     }
 }
@@ -272,27 +269,44 @@ fn modadd(cfg: &SeqConfig, seed: u64, shift: Option<Shift>) -> SeqDataset {
 /// The first [`TEXT_TRAIN_SHARE`] of the text trains (fresh windows every batch, and fixed
 /// windows of `knobs::sequence::VAL_TOKENS` characters drawn once for the training accuracy); `val` windows
 /// evenly spread over the rest validate, the same for every seed.
-fn text(ctx: usize, val: usize, seed: u64, shift: Option<Shift>) -> SeqDataset {
-    let source = match shift {
-        None | Some(Shift::None) => Source::Shakespeare,
-        Some(Shift::Rotate) => Source::Milton,
-        Some(Shift::Flip) => Source::ShakespeareSwapped,
+fn text(ctx: usize, val: usize, seed: u64, shift: Option<Shift>, own: Option<&str>) -> SeqDataset {
+    let (all, symbols): (Vec<u8>, Vec<String>) = match own {
+        Some(text) => own_tokens(text),
+        None => {
+            let source = match shift {
+                None | Some(Shift::None) => Source::Shakespeare,
+                Some(Shift::Rotate) => Source::Milton,
+                Some(Shift::Flip) => Source::ShakespeareSwapped,
+            };
+            let symbols = corpus::alphabet().iter().map(|c| c.to_string()).collect();
+            (corpus::tokens(source).to_vec(), symbols)
+        }
     };
-    let all = corpus::tokens(source);
     let cut = (all.len() as f64 * TEXT_TRAIN_SHARE) as usize;
     let train = Windows {
-        text: &all[..cut],
+        text: all[..cut].into(),
         ctx,
     };
     let held_out = Windows {
-        text: &all[cut..],
+        text: all[cut..].into(),
         ctx,
     };
     SeqDataset {
         train: train.draw(chunk_rows(ctx), &mut Rng::stream(seed, streams::TRAIN_DATA)),
         val: held_out.spaced(val),
-        symbols: corpus::alphabet().iter().map(|c| c.to_string()).collect(),
+        symbols,
         text: true,
         windows: Some(train),
     }
+}
+
+/// Your text as tokens: each character's place in its sorted alphabet (`knobs::own::alphabet`;
+/// at most 128 symbols, so a byte each).
+fn own_tokens(text: &str) -> (Vec<u8>, Vec<String>) {
+    let alphabet = crate::knobs::own::alphabet(text);
+    let tokens = text
+        .chars()
+        .map(|c| alphabet.binary_search(&c).unwrap_or(0) as u8)
+        .collect();
+    (tokens, alphabet.iter().map(|c| c.to_string()).collect())
 }

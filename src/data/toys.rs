@@ -20,6 +20,24 @@ pub fn generate(cfg: &ExperimentConfig) -> Dataset {
         Task::Planted => planted::Teacher::new(&cfg.planted, seed).dataset(n, seed),
         Task::Digits => digits::dataset(n, seed),
         Task::Sense => super::sensing::Sensing::new(cfg).dataset(),
+        // Validation refuses a table task without its table; empty sets if one slips through.
+        Task::Table => match cfg.own_table() {
+            Some(t) => super::table::dataset(t, seed),
+            None => Dataset {
+                task,
+                classes: 0,
+                train: Samples {
+                    x: Vec::new(),
+                    dim: 2,
+                    targets: Targets::Labels(Vec::new()),
+                },
+                val: Samples {
+                    x: Vec::new(),
+                    dim: 2,
+                    targets: Targets::Labels(Vec::new()),
+                },
+            },
+        },
         Task::Copy | Task::Reverse | Task::Sort | Task::Modadd | Task::Text => {
             let empty = Samples {
                 x: Vec::new(),
@@ -116,6 +134,7 @@ fn point(task: Task, c: usize, rng: &mut Rng) -> (f64, f64) {
         Task::Planted
         | Task::Digits
         | Task::Sense
+        | Task::Table
         | Task::Copy
         | Task::Reverse
         | Task::Sort

@@ -87,12 +87,18 @@ impl Architecture for Mlp {
     fn input_dim(&self, cfg: &ExperimentConfig) -> usize {
         match cfg.task {
             Task::Digits => DIGIT_PIXELS,
+            // Without its table (refused by validation) the shape of the 2-D tasks.
+            Task::Table => cfg.own_table().map_or(2, |t| t.dim()),
             _ => 2,
         }
     }
 
+    /// Classes, or one output for a table's numeric target.
     fn outputs(&self, cfg: &ExperimentConfig) -> usize {
-        cfg.classes()
+        match cfg.classes() {
+            0 if cfg.task == Task::Table => 1,
+            k => k,
+        }
     }
 
     fn step_memory(&self, cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem> {

@@ -54,6 +54,9 @@ impl ExperimentConfig {
             Task::Text => self.batch,
             Task::Planted if self.planted.stream => self.batch,
             Task::Modadd => self.seq.modadd_train(),
+            Task::Table => self
+                .own_table()
+                .map_or(self.points, |t| crate::knobs::own::split(t.rows()).0),
             _ => self.points,
         };
         self.batch.min(examples).max(1)
@@ -240,8 +243,22 @@ impl ExperimentConfig {
     /// Number of output classes of the task (a sequence task's alphabet).
     pub fn classes(&self) -> usize {
         match self.task.sequence() {
+            Some(crate::knobs::sequence::SeqKind::Text) if let Some(text) = self.own_text() => {
+                crate::knobs::own::alphabet(text).len()
+            }
             Some(kind) => self.seq.vocab(kind),
+            None if self.task == Task::Table => self.own_table().map_or(0, |t| t.classes()),
             None => crate::knobs::task::classes(self.task),
         }
+    }
+
+    /// The text the char LM trains on instead of the plays, where this machine has it.
+    pub fn own_text(&self) -> Option<&str> {
+        self.data.as_ref()?.text()
+    }
+
+    /// The table `task=table` trains on, where this machine has it.
+    pub fn own_table(&self) -> Option<&crate::knobs::own::Table> {
+        self.data.as_ref()?.table()
     }
 }

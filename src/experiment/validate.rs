@@ -42,6 +42,11 @@ impl ExperimentConfig {
     /// `sizes_in_range` says the keys' own ranges hold: the size caps are only meaningful then.
     fn validate_relations(&self, sizes_in_range: bool) -> Vec<ConfigError> {
         let mut errs = Vec::new();
+        self.validate_data(&mut errs);
+        if !errs.is_empty() {
+            // Without its data the task has no shape to check the rest against.
+            return errs;
+        }
         self.validate_family(&mut errs);
         if !errs.is_empty() {
             // A family that cannot read the task makes every other relation moot.
@@ -297,6 +302,61 @@ impl ExperimentConfig {
                     keys::PAT.is(&sp.at.to_string())
                 ),
             ));
+        }
+    }
+
+    /// A table task has its table here; data is a table for `task=table`, a text for `task=text`;
+    /// a rotation needs 2-D inputs.
+    fn validate_data(&self, errs: &mut Vec<ConfigError>) {
+        use crate::knobs::own::Body;
+        let body = self.data.as_ref().map(|d| (d, d.body()));
+        let err = match (self.task, body) {
+            (Task::Table, None) => Some(format!(
+                "{} trains on your data: load points, a CSV or paste them (the CLI's --data FILE)",
+                keys::TASK.is("table")
+            )),
+            (Task::Table | Task::Text, Some((d, None))) => Some(format!(
+                "this link's data is kept in the browser that made it ({}): load its file to run it",
+                d.link_text()
+            )),
+            (Task::Table, Some((_, Some(Body::Text(_))))) => Some(format!(
+                "the data is a text: it trains the char LM ({})",
+                keys::TASK.is("text")
+            )),
+            (Task::Text, Some((_, Some(Body::Table(_))))) => Some(format!(
+                "the data is a table: it trains with {}",
+                keys::TASK.is("table")
+            )),
+            (Task::Text, Some((_, Some(Body::Text(_))))) if self.lora.rank.adapts() && self.pretrains() => {
+                errs.push(ConfigError::new(
+                    &keys::SHIFT,
+                    format!(
+                        "your text has no shifted version to adapt to: use {} (the adaptation phase trains on it from the start)",
+                        keys::SHIFT.is("none")
+                    ),
+                ));
+                None
+            }
+            (Task::Table, Some((_, Some(Body::Table(t)))))
+                if t.dim() != 2
+                    && self.shift == crate::knobs::task::Shift::Rotate
+                    && self.lora.rank.adapts() =>
+            {
+                errs.push(ConfigError::new(
+                    &keys::SHIFT,
+                    format!(
+                        "a quarter turn needs 2-D points and this table has {} features: use {} or {}",
+                        t.dim(),
+                        keys::SHIFT.is("flip"),
+                        keys::SHIFT.is("none")
+                    ),
+                ));
+                None
+            }
+            _ => None,
+        };
+        if let Some(e) = err {
+            errs.push(ConfigError::new(&keys::DATA, e));
         }
     }
 

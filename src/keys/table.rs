@@ -20,7 +20,7 @@ pub static KEYS: &[&Key] = &[
     &FSYM, &BITS, &QFMT, &QGRAN, &QGS, &QMODE, &QCLIP, &QOUT, &QEMB, &PRUNE, &PKEEP, &PAT, &PFROM, &PREW,
     &PMASK, &PROUNDS, &COORD, &MODEL, &HEADS, &CTX, &MLPR, &NORM, &POS, &QKLN, &ZLOSS, &TIED, &SEQLEN, &SYMS,
     &P, &TFRAC, &BACKEND, &JOBS, &STACK, &YLOG, &XLOG, &METRIC, &REACH, &FIG, &PRESENT, &KNOBS, &EMBED,
-    &DECK, &SLIDE, &SWEEP,
+    &DECK, &SLIDE, &SWEEP, &DATA,
 ];
 
 /// The type of a named field's values, for its row: its (value, label) list.
@@ -1039,3 +1039,32 @@ pub static SLIDE: Key = Key::new(
 pub static SWEEP: Key = Key::new("sweep", "Sweep", "sweep", Run, (Ty::Text, Slot::Sweep))
     .max_len(300)
     .help("up to three knobs (x axis, curves, panels) plus seed: key:values separated by ';', a list (a,b,c) or a range lo..hi*factor / lo..hi+step");
+
+/// Last, so a link's readable knobs come before its data.
+pub static DATA: Key = Key::new(
+    "data",
+    "Your data",
+    "data",
+    Data,
+    (
+        Ty::Text,
+        Slot::Experiment(Access {
+            field: "data",
+            get: |c| c.data.as_ref().map_or(String::new(), |d| d.link_text()),
+            set: |c, s, _| {
+                c.data = match s.trim() {
+                    "" => None,
+                    text => Some(crate::knobs::own::OwnData::from_link(text)?),
+                };
+                Ok(())
+            },
+        }),
+    ),
+)
+.max_len(crate::knobs::own::MAX_LINK_CHARS)
+.sizes()
+.unused(|c| match c.task {
+    Task::Table | Task::Text => None,
+    _ => Some("only task=table and task=text train on your data"),
+})
+.help("your data for task=table (points or a CSV) or task=text (a text): inline, deflated (z.…), or named by its hash (h.…) where the browser keeps it; the CLI's --data FILE gives the file");

@@ -72,6 +72,10 @@ pub struct ExperimentConfig {
     /// A sparse run: the weights cut at one step and trained on with the mask held.
     #[serde(default)]
     pub sparse: crate::knobs::prune::SparseConfig,
+    /// Your own data (link key `data`): the table `task=table` trains on, or the text the char
+    /// LM (`task=text`) trains on instead of the bundled plays.
+    #[serde(default)]
+    pub data: Option<crate::knobs::own::OwnData>,
 }
 
 impl Default for ExperimentConfig {
@@ -110,6 +114,7 @@ impl Default for ExperimentConfig {
             quant: crate::knobs::quant::QuantConfig::default(),
             prune: false,
             sparse: crate::knobs::prune::SparseConfig::default(),
+            data: None,
         }
     }
 }

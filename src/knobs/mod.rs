@@ -10,6 +10,7 @@ pub mod gpt;
 pub mod lora;
 pub mod mup;
 pub mod optim;
+pub mod own;
 pub mod prune;
 pub mod quant;
 pub mod schedule;

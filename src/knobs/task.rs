@@ -19,6 +19,9 @@ pub enum Task {
     /// Low-rank matrix sensing (docs/EXPERIMENTS.md E11): recover a PSD rank-r* matrix from
     /// random linear measurements with a factorised model (`knobs::sensing`).
     Sense,
+    /// Your own data (#35): a table of features with a class or a target a row, or 2-D points
+    /// (`knobs::own`; the link's `data`).
+    Table,
     Copy,
     Reverse,
     Sort,
@@ -36,6 +39,7 @@ impl Named for Task {
         (Task::Planted, "planted", "Planted-rank teacher (regression)"),
         (Task::Digits, "digits", "Digits 8×8 (UCI)"),
         (Task::Sense, "sense", "Matrix sensing (low rank)"),
+        (Task::Table, "table", "Your data: points or a CSV"),
         (Task::Copy, "copy", "Copy a sequence (transformer)"),
         (Task::Reverse, "reverse", "Reverse a sequence (transformer)"),
         (Task::Sort, "sort", "Sort a sequence (transformer)"),
@@ -108,12 +112,13 @@ impl Named for Shift {
     ];
 }
 
-/// Classes of a classification task; 0 for the regression task.
+/// Classes of a built-in classification task; 0 for the regression tasks (and for your own
+/// data, whose classes are its own: `ExperimentConfig::classes`).
 pub fn classes(task: Task) -> usize {
     match task {
         Task::Blobs => 3,
         Task::Digits => DIGIT_CLASSES,
-        Task::Planted | Task::Sense => 0,
+        Task::Planted | Task::Sense | Task::Table => 0,
         _ => 2,
     }
 }

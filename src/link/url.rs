@@ -194,6 +194,15 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
             issue(name, format!("{name}: {msg}; using {}", value_text(base, key)));
         }
     }
+    // Data the link names by hash is the base's where the base holds it (the page's stored file,
+    // the CLI's --data): the link then runs with it here.
+    if let (Some(named), Some(held)) = (&study.experiment.data, &base.experiment.data)
+        && named.body().is_none()
+        && held.body().is_some()
+        && named == held
+    {
+        study.experiment.data = Some(held.clone());
+    }
 
     // A deck's slide must be a preset or a link; the others are dropped, and the slide stays in it.
     let (deck, slide) = (&keys::DECK, &keys::SLIDE);
@@ -340,7 +349,15 @@ fn cap_issues(mut issues: Vec<LinkIssue>) -> Vec<LinkIssue> {
 
 /// Reads a link strictly: the CLI's entry point. Any issue refuses the whole link.
 pub fn parse_strict(query: &str) -> Result<Study, Vec<LinkIssue>> {
-    let parsed = parse(query);
+    strict(parse(query))
+}
+
+/// [`parse_strict`] on top of `base`: the CLI's with `--data`, whose base holds the file's data.
+pub fn parse_strict_onto(base: &Study, query: &str) -> Result<Study, Vec<LinkIssue>> {
+    strict(parse_onto(base, query))
+}
+
+fn strict(parsed: ParsedLink) -> Result<Study, Vec<LinkIssue>> {
     if parsed.issues.is_empty() {
         Ok(parsed.study)
     } else {

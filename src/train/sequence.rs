@@ -218,13 +218,14 @@ impl Objective for Sequences {
             )
         })?;
         // The page's worker fetches the texts before a text run (data::corpus); never train on none.
-        if kind == SeqKind::Text && !crate::data::corpus::loaded() {
+        let own = cfg.data.as_ref().and_then(|d| d.text());
+        if kind == SeqKind::Text && own.is_none() && !crate::data::corpus::loaded() {
             return Err("the char LM's texts are not loaded".into());
         }
         let ctx = cfg.gpt.ctx;
-        let dataset = generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, None);
+        let dataset = generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, None, own);
         let pending = (cfg.lora.rank.adapts() && cfg.pretrains())
-            .then(|| generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, Some(cfg.shift)));
+            .then(|| generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, Some(cfg.shift), own));
         let model = Gpt::new(
             &cfg.gpt,
             &cfg.mup,

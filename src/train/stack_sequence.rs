@@ -90,7 +90,8 @@ impl SequenceStack {
             .task
             .sequence()
             .ok_or_else(|| "a stacked transformer trains on a sequence task".to_string())?;
-        if kind == SeqKind::Text && !crate::data::corpus::loaded() {
+        let own = first.data.as_ref().and_then(|d| d.text());
+        if kind == SeqKind::Text && own.is_none() && !crate::data::corpus::loaded() {
             return Err("the char LM's texts are not loaded".into());
         }
         let ctx = first.gpt.ctx;
@@ -100,7 +101,7 @@ impl SequenceStack {
         for cfg in cfgs {
             // As `Trainer::new` and `Sequences::setup` do for one run.
             let batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
-            let dataset = generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, None);
+            let dataset = generate(kind, &cfg.seq, ctx, cfg.points, cfg.seed, None, own);
             models.push(
                 Gpt::new(
                     &cfg.gpt,
