@@ -87,6 +87,51 @@ struct Cli {
     /// they train as they are instead of standardised, and the decision boundary is drawn.
     #[arg(long)]
     points: bool,
+    /// Start from these weights (safetensors, as --save-weights writes them) instead of the
+    /// model's seeded initialisation: the same family and shapes, or it is refused with what
+    /// differs. An adaptation phase without pre-training (shift=none) puts its LoRA on them.
+    #[arg(long, value_name = "FILE")]
+    load_weights: Option<PathBuf>,
+    /// Write the trained model's weights to FILE as safetensors (the run's link in the
+    /// metadata), and its LoRA adapters, if any, beside it as FILE's name + `-adapters`.
+    #[arg(long, value_name = "FILE")]
+    save_weights: Option<PathBuf>,
+}
+
+/// The weights `--load-weights` names, read and checked.
+fn load_weights(path: &Path) -> Result<tinytune::model::checkpoint::Checkpoint, String> {
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("--load-weights {shown}: {e}"))?
+        .len();
+    // A model within the parameter cap is 20 MB in f32; a file far beyond it is not one of ours.
+    if size > 256 << 20 {
+        return Err(format!(
+            "--load-weights {shown}: the file is {:.0} MB, larger than any model tinytune trains",
+            size as f64 / 1e6
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| format!("--load-weights {shown}: {e}"))?;
+    tinytune::model::checkpoint::Checkpoint::from_bytes(&bytes)
+        .map_err(|e| format!("--load-weights {shown}: {e}"))
+}
+
+/// `--save-weights`' files: the base at `path`, the adapters beside it.
+fn save_weights(path: &Path, weights: &train::Weights) -> Result<(), String> {
+    let write = |p: &Path, ck: &tinytune::model::checkpoint::Checkpoint| -> Result<(), String> {
+        let bytes = ck.to_bytes()?;
+        std::fs::write(p, bytes).map_err(|e| format!("--save-weights {}: {e}", p.display()))?;
+        eprintln!("tinytune: wrote {} ({} tensors)", p.display(), ck.tensors.len());
+        Ok(())
+    };
+    write(path, &weights.base)?;
+    if let Some(adapters) = &weights.adapters {
+        let ext = path
+            .extension()
+            .map_or("safetensors".into(), |e| e.to_string_lossy());
+        write(&beside(path, "-adapters", &ext), adapters)?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -320,9 +365,44 @@ fn run(cli: Cli) -> ExitCode {
         },
         NativeBackend::Auto => auto_backend(&study),
     };
+    let start_weights = match &cli.load_weights {
+        Some(path) => match load_weights(path) {
+            Ok(ck) => Some(ck),
+            Err(e) => {
+                eprintln!("tinytune: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
+    if !study.sweep.is_empty() && (cli.load_weights.is_some() || cli.save_weights.is_some()) {
+        eprintln!("tinytune: --load-weights and --save-weights take a single run, and this link is a sweep");
+        return ExitCode::from(2);
+    }
+    // A file of another family or shape is bad input: refused before training, as a bad link is
+    // (the model is built once on the CPU to compare every name and shape).
+    if let Some(ck) = &start_weights
+        && let Err(e) = tinytune::model::checkpoint::check_family(ck, cfg)
+            .and_then(|()| tinytune::train::Job::new_from(cfg, &backend::cpu(), Some(ck)).map(drop))
+    {
+        eprintln!("tinytune: --load-weights: {e}");
+        return ExitCode::from(2);
+    }
     let start = web_time::Instant::now();
+    let mut saved = None;
     let trained = if study.sweep.is_empty() {
-        pollster::block_on(train::train_run(cfg, &device, cli.chunk as usize)).map(|run| vec![run])
+        let want = cli.save_weights.is_some();
+        pollster::block_on(train::train_run_from(
+            cfg,
+            &device,
+            cli.chunk as usize,
+            start_weights.as_ref(),
+            want,
+        ))
+        .map(|(run, weights)| {
+            saved = weights;
+            vec![run]
+        })
     } else {
         // Validated by the link parser; expanding again yields the runs.
         match study.sweep.expand(cfg) {
@@ -387,6 +467,12 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let (Some(path), Some(weights)) = (&cli.save_weights, &saved)
+        && let Err(e) = save_weights(path, weights)
+    {
+        eprintln!("tinytune: {e}");
+        return ExitCode::FAILURE;
+    }
     let secs = start.elapsed().as_secs_f64();
     let steps: usize = runs.iter().map(|r| r.reports.len()).sum();
     let diverged = runs.iter().filter(|r| r.diverged).count();
@@ -646,6 +732,12 @@ impl<'a> Drawn<'a> {
     }
 }
 
+/// A file beside `path`: its name's stem + `suffix`, with extension `ext`.
+fn beside(path: &Path, suffix: &str, ext: &str) -> PathBuf {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    path.with_file_name(format!("{stem}{suffix}.{ext}"))
+}
+
 /// `--svg`: the study's main figure to `path`, every other figure the page shows beside it,
 /// named `<path's name>-<figure>.svg`; returns the files written.
 fn write_svg(path: &Path, figures: &Figures, query: &str) -> Result<Vec<PathBuf>, String> {
@@ -656,8 +748,7 @@ fn write_svg(path: &Path, figures: &Figures, query: &str) -> Result<Vec<PathBuf>
         let file = if chart == main {
             path.to_path_buf()
         } else {
-            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-            path.with_file_name(format!("{stem}-{}.svg", chart.name()))
+            beside(path, &format!("-{}", chart.name()), "svg")
         };
         write_figure(&file, figures, chart, query)?;
         written.push(file);

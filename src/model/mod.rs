@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod bias_only;
+pub mod checkpoint;
 pub mod factor;
 pub mod family;
 pub mod fastfood;

@@ -7,6 +7,7 @@ use burn::prelude::*;
 
 use crate::data::spectrum;
 use crate::knobs::ExperimentConfig;
+use crate::model::checkpoint::{self, Checkpoint, Named};
 use crate::train::metrics::{Run, read_reports};
 use crate::train::objective::{Boundary, GRID_RES};
 use crate::train::sequence_views::SeqViews;
@@ -17,7 +18,29 @@ use crate::train::{Job, StepOutput, Training};
 /// Trains `cfg` to the end, reading losses back every `chunk` steps (the native CLI and the tests;
 /// the page paces its own loop per animation frame).
 pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) -> Result<Run, String> {
-    let mut trainer = Job::new(cfg, device)?;
+    Ok(train_run_from(cfg, device, chunk, None, false).await?.0)
+}
+
+/// The trained weights of a run: the base, and the adapters where an adaptation attached some.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    pub base: Checkpoint,
+    pub adapters: Option<Checkpoint>,
+}
+
+/// [`train_run`] from a checkpoint's weights (`start`, #35), and with `save` the weights it
+/// ended with, read back once, its link and family in their metadata.
+pub async fn train_run_from(
+    cfg: &ExperimentConfig,
+    device: &Device,
+    chunk: usize,
+    start: Option<&Checkpoint>,
+    save: bool,
+) -> Result<(Run, Option<Weights>), String> {
+    if let Some(ck) = start {
+        checkpoint::check_family(ck, cfg)?;
+    }
+    let mut trainer = Job::new_from(cfg, device, start)?;
     let mut run = Run::new(cfg.clone());
     while !trainer.is_done() && !run.diverged {
         let outs: Vec<StepOutput> = (0..chunk.max(1)).map_while(|_| trainer.step()).collect();
@@ -25,7 +48,50 @@ pub async fn train_run(cfg: &ExperimentConfig, device: &Device, chunk: usize) ->
         run.extend(reports);
     }
     read_analysis(&mut trainer, true).await?.apply_to(&mut run);
-    Ok(run)
+    let weights = match save {
+        true => Some(read_weights(&*trainer).await?),
+        false => None,
+    };
+    Ok((run, weights))
+}
+
+/// The trainer's weights now, read back: the base and the adapters apart.
+pub async fn read_weights(trainer: &dyn Training) -> Result<Weights, String> {
+    let meta = checkpoint::metadata(trainer.config(), trainer.steps_done());
+    let mut base = Checkpoint {
+        tensors: Vec::new(),
+        meta: meta.clone(),
+    };
+    let mut adapters = Checkpoint {
+        tensors: Vec::new(),
+        meta,
+    };
+    adapters
+        .meta
+        .insert(checkpoint::META_KIND.into(), "adapters".into());
+    for q in trainer.queue_weights() {
+        let values = q
+            .values
+            .into_data_async()
+            .await
+            .map_err(|e| format!("reading {} failed: {e:?}", q.name))?
+            .try_to_vec::<f32>()
+            .map_err(|e| format!("reading {} failed: {e:?}", q.name))?;
+        let named = Named {
+            name: q.name,
+            shape: q.shape,
+            values,
+        };
+        if q.adapter {
+            adapters.tensors.push(named);
+        } else {
+            base.tensors.push(named);
+        }
+    }
+    Ok(Weights {
+        base,
+        adapters: (!adapters.tensors.is_empty()).then_some(adapters),
+    })
 }
 
 /// What Burn really stores for the PTQ model where it quantizes natively: every layer's

@@ -41,6 +41,8 @@ pub trait Training {
     fn live_sample(&self) -> Option<LiveSample>;
     /// Continues `context` by `n` tokens drawn with `noise` on the model as it is now.
     fn sample(&self, context: &[i64], noise: Vec<f32>, n: usize) -> Option<Tensor<1, Int>>;
+    /// Every tensor of the model as it is now, named, queued for a checkpoint (#35).
+    fn queue_weights(&self) -> Vec<crate::model::checkpoint::Queued>;
 
     /// Queues the next `chars` characters of `live` on the model as it is now: their tokens,
     /// [n ≤ chars].
@@ -100,6 +102,10 @@ impl<O: Objective> Training for Trainer<O> {
         self.objective()
             .sample(self.config(), self.model(), context, noise, n)
     }
+
+    fn queue_weights(&self) -> Vec<crate::model::checkpoint::Queued> {
+        crate::model::checkpoint::queue(self.model())
+    }
 }
 
 /// One run's trainer; a sweep holds one per run.
@@ -109,10 +115,19 @@ impl Job {
     /// The trainer of `cfg`'s model family (`ExperimentConfig::family`): the transformer on
     /// the sequence tasks, the factors on matrix sensing, the MLP on the vector tasks.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
+        Self::new_from(cfg, device, None)
+    }
+
+    /// [`Job::new`] starting from a checkpoint's weights (`Trainer::new_from`).
+    pub fn new_from(
+        cfg: &ExperimentConfig,
+        device: &Device,
+        start: Option<&crate::model::checkpoint::Checkpoint>,
+    ) -> Result<Self, String> {
         let trainer: Box<dyn Training> = match cfg.family() {
-            Family::Gpt => Box::new(Trainer::<Sequences>::new(cfg, device)?),
-            Family::Factor => Box::new(Trainer::<Measurements>::new(cfg, device)?),
-            Family::Mlp | Family::Auto => Box::new(Trainer::<Vectors<Mlp>>::new(cfg, device)?),
+            Family::Gpt => Box::new(Trainer::<Sequences>::new_from(cfg, device, start)?),
+            Family::Factor => Box::new(Trainer::<Measurements>::new_from(cfg, device, start)?),
+            Family::Mlp | Family::Auto => Box::new(Trainer::<Vectors<Mlp>>::new_from(cfg, device, start)?),
         };
         Ok(Self(trainer))
     }

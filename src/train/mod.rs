@@ -34,6 +34,9 @@ pub mod vector;
 pub use adapt::Adaptation;
 #[cfg(not(target_family = "wasm"))]
 pub use drive::train_sweep_pooled;
-pub use drive::{Analysis, read_analysis, train_run, train_sweep, train_sweep_stacked};
+pub use drive::{
+    Analysis, Weights, read_analysis, read_weights, train_run, train_run_from, train_sweep,
+    train_sweep_stacked,
+};
 pub use job::{GptTrainer, Job, MlpTrainer, Training};
 pub use trainer::*;

@@ -82,12 +82,27 @@ impl<O: Objective> Trainer<O> {
     /// the data once. `device` is a plain (non-autodiff) device; the trainer enables autodiff on
     /// it.
     pub fn new(cfg: &ExperimentConfig, device: &Device) -> Result<Self, String> {
+        Self::new_from(cfg, device, None)
+    }
+
+    /// [`Trainer::new`] with the model's weights from `start` (a checkpoint of the same family
+    /// and shapes, #35) instead of its seeded initialisation; an adaptation phase then attaches
+    /// its adapters to them.
+    pub fn new_from(
+        cfg: &ExperimentConfig,
+        device: &Device,
+        start: Option<&crate::model::checkpoint::Checkpoint>,
+    ) -> Result<Self, String> {
         crate::experiment::validate_text(cfg)?;
         let device = device.clone().autodiff();
         device.seed(cfg.seed);
         let mut batch_rng = Rng::stream(cfg.seed, streams::BATCHES);
         let first_phase = cfg.first_phase_steps();
         let Setup { objective, model } = O::setup(cfg, first_phase, &device, &mut batch_rng)?;
+        let model = match start {
+            Some(ck) => crate::model::checkpoint::load(model, ck)?,
+            None => model,
+        };
         let qat = cfg.quant.enabled() && cfg.quant.mode == QMode::Qat;
         let model = model.with_qat(qat.then(|| cfg.quant.clone()));
         // μP's groups (η/m on the hidden matrices) or SP's single rate, for the whole phase.
