@@ -164,9 +164,31 @@ fn data_base(cli: &Cli, query: &str) -> Result<(Option<Study>, String), String> 
     let kind = match named_task.as_deref() {
         Some("table") => FileKind::Table,
         Some("text") => FileKind::Text,
-        _ => FileKind::of_name(&path.to_string_lossy()),
+        None => FileKind::of_name(&path.to_string_lossy()),
+        Some(other) => {
+            return Err(format!(
+                "--data trains {} or {}, and the link names {}",
+                tinytune::keys::TASK.is("table"),
+                tinytune::keys::TASK.is("text"),
+                tinytune::keys::TASK.is(&tinytune::vocab::clip(other))
+            ));
+        }
     };
     let shown = path.display();
+    let inline = serde_urlencoded::from_str::<Vec<(String, String)>>(query.trim_start_matches('?'))
+        .unwrap_or_default()
+        .into_iter()
+        .any(|(k, v)| k == tinytune::keys::DATA.name && !OwnData::names_by_hash(&v));
+    if inline {
+        return Err(format!(
+            "--data {shown}: the link carries its own data; run it without --data"
+        ));
+    }
+    if kind == FileKind::Text && (cli.target.is_some() || cli.points || cli.target_kind != TargetArg::Auto) {
+        return Err(format!(
+            "--data {shown}: --target, --target-kind and --points read a table, and this is a text"
+        ));
+    }
     let size = std::fs::metadata(path)
         .map_err(|e| format!("--data {shown}: {e}"))?
         .len();
@@ -381,6 +403,11 @@ fn run(cli: Cli) -> ExitCode {
     }
     // A file of another family or shape is bad input: refused before training, as a bad link is
     // (the model is built once on the CPU to compare every name and shape).
+    if let Some(ck) = &start_weights {
+        for d in tinytune::model::checkpoint::differences(ck, cfg) {
+            eprintln!("tinytune: --load-weights: {d}");
+        }
+    }
     if let Some(ck) = &start_weights
         && let Err(e) = tinytune::model::checkpoint::check_family(ck, cfg)
             .and_then(|()| tinytune::train::Job::new_from(cfg, &backend::cpu(), Some(ck)).map(drop))

@@ -39,6 +39,7 @@ fn resumes_exactly(query: &str, steps: usize) {
     assert_eq!(back.meta[META_KIND], "base");
 
     let (longer, _) = train(&cfg(&format!("{query}&steps={}", steps + 1)), None);
+    assert_eq!(longer.reports.len(), steps + 1, "steps sets the run's length");
     let (loaded, _) = train(&cfg(&format!("{query}&steps=3")), Some(&back));
     assert_eq!(val_at(&loaded, 0), val_at(&longer, steps), "{query}");
     // A fresh run starts elsewhere.
@@ -54,6 +55,12 @@ fn the_mlp_resumes_from_its_weights_exactly() {
 #[test]
 fn the_transformer_resumes_from_its_weights_exactly() {
     resumes_exactly("task=text&w=32&d=1&heads=2&ctx=16&bs=8", 12);
+}
+
+#[test]
+fn a_subspace_run_saves_the_weights_it_trained() {
+    // θ = θ0 + P·z: the file holds θ, not θ0, and a run from it starts there.
+    resumes_exactly("task=digits&w=16&d=1&r=sub40&shift=none&lr=0.05", 20);
 }
 
 #[test]
@@ -118,6 +125,12 @@ fn weights_of_another_shape_family_or_format_are_refused_with_what_differs() {
         Checkpoint::from_bytes(b"not safetensors at all")
             .unwrap_err()
             .contains("not safetensors")
+    );
+    // Same shapes, another function: loaded, and said.
+    assert!(checkpoint::differences(&w.base, &cfg("task=xor&w=16&d=2")).is_empty());
+    assert_eq!(
+        checkpoint::differences(&w.base, &cfg("task=xor&w=16&d=2&act=tanh")),
+        ["the weights were trained with act=relu and this run has act=tanh"]
     );
     // A half-precision file: named, not misread.
     let mut f16 = w.base.to_bytes().unwrap();

@@ -88,9 +88,12 @@ fn a_link_whose_data_is_elsewhere_says_so_and_other_data_is_not_taken_for_it() {
     );
     let mut base = Study::default();
     base.experiment.data = Some(table(&rings_csv(41)));
+    let issues = url::parse_strict_onto(&base, &query).unwrap_err();
     assert!(
-        url::parse_strict_onto(&base, &query).is_err(),
-        "another file is not the named data"
+        issues
+            .iter()
+            .any(|i| i.to_string().contains("the data given is not the link's")),
+        "another file is not the named data: {issues:?}"
     );
     // A table task with no data at all.
     let issues = url::parse_strict("task=table").unwrap_err();

@@ -1320,3 +1320,61 @@ fn every_chart_has_its_figure_and_canvas_in_the_page() {
         }
     }
 }
+
+#[test]
+fn a_data_file_becomes_the_task_and_the_links_data_or_says_why_not() {
+    let mut s = running("task=xor&steps=50");
+    let csv = "u,v,ring\n".to_string()
+        + &(0..60)
+            .map(|i| {
+                format!(
+                    "{},{},{}\n",
+                    (i as f32 * 0.3).cos() * (1 + i % 2) as f32,
+                    (i as f32 * 0.3).sin(),
+                    i % 2
+                )
+            })
+            .collect::<String>();
+    let fx = update(
+        &mut s,
+        Msg::DataFile {
+            name: "rings.csv".into(),
+            size: csv.len() as u64,
+            bytes: csv.clone().into_bytes(),
+        },
+    );
+    let link = url_of(&fx).expect("the link follows the data").to_string();
+    assert!(link.contains("task=table") && link.contains("data=z."), "{link}");
+    assert!(started(&fx).is_some(), "the new task trains");
+    assert_eq!(s.study.experiment.classes(), 2);
+    // The link alone replays it.
+    assert_eq!(url::parse_strict(&link).unwrap().experiment, s.study.experiment);
+
+    let mut bad = |name: &str, size: u64, bytes: &[u8]| {
+        let before = s.study.clone();
+        update(
+            &mut s,
+            Msg::DataFile {
+                name: name.into(),
+                size,
+                bytes: bytes.to_vec(),
+            },
+        );
+        assert_eq!(s.study, before, "{name}: a refused file changes nothing");
+        s.messages.last().map(|m| (m.level, m.text.clone())).unwrap()
+    };
+    let (level, text) = bad("ragged.csv", 20, b"a,b,c\n1,2,0\n3,4\n");
+    assert_eq!(level, Level::Warning);
+    assert_eq!(text, "ragged.csv: line 3 has 2 columns; the header has 3");
+    let (_, text) = bad("huge.csv", 50_000_000, b"");
+    assert_eq!(text, "huge.csv: the file is 50.0 MB against the cap of 8.4 MB");
+    let (_, text) = bad("photo.csv", 10, b"\x89PNG\0\0\0\0\0\0");
+    assert!(text.contains("binary"), "{text}");
+    // Too large for a link, which is all the page keeps so far.
+    let big: String = "x,y,c\n".to_string()
+        + &(0..3000)
+            .map(|i| format!("{i}.5,{}.25,{}\n", i * 7, i % 3))
+            .collect::<String>();
+    let (_, text) = bad("big.csv", big.len() as u64, big.as_bytes());
+    assert!(text.contains("over its 6000"), "{text}");
+}

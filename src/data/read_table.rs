@@ -3,6 +3,7 @@
 //! inferred), every cell checked; a bad row is named by its line and column.
 
 use crate::knobs::own::{MAX_CLASSES, MAX_FEATURES, MAX_ROWS, Table, Target};
+use crate::vocab::clip;
 
 /// What the target is: inferred, or said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -71,23 +72,29 @@ pub fn read_table(text: &str, opts: &TableOptions) -> Result<Table, String> {
         for (c, cell) in row.iter().enumerate() {
             if c == t {
                 if cell.is_empty() {
-                    return Err(format!("line {line}: the target '{}' is empty", names[t]));
+                    return Err(format!("line {line}: the target '{}' is empty", clip(&names[t])));
                 }
                 raw_targets.push(cell.as_str());
                 continue;
             }
             let v = number(cell).ok_or_else(|| match cell.is_empty() {
-                true => format!("line {line}: column '{}' is empty", names[c]),
+                true => format!("line {line}: column '{}' is empty", clip(&names[c])),
                 false => format!(
                     "line {line}: column '{}' holds '{}', not a number",
-                    names[c],
-                    crate::vocab::clip(cell)
+                    clip(&names[c]),
+                    clip(cell)
                 ),
             })?;
             x.push(v);
         }
     }
     let target = target_values(&raw_targets, opts.kind, &names[t], &cells.rows)?;
+    if opts.plane && features.len() != 2 {
+        return Err(format!(
+            "points are x, y and a class a row; this data has {} feature columns",
+            features.len()
+        ));
+    }
     let table = Table {
         features,
         x,
@@ -162,18 +169,40 @@ fn split_cells(text: &str) -> Result<Cells, String> {
             }
         }
     }
-    // A header: the first row has a cell that is not a number where the second row's is, or
+    // Columns every row leaves empty at the end (a trailing comma on each line) are no columns.
+    while !records.is_empty()
+        && records
+            .iter()
+            .all(|(_, r)| r.last().is_some_and(String::is_empty))
+    {
+        records.iter_mut().for_each(|(_, r)| {
+            r.pop();
+        });
+    }
+    // A header: the first row has a word (not a number, not empty) where the second row has a
+    // number, or above a text column whose values repeat while the word never recurs (class
+    // labels repeat, a column's name does not: `0,1,2,3,species` over `5.1,…,setosa`); or
     // no number at all (a file whose every column is text has a header or no features).
+    let word = |c: &str| !c.is_empty() && number(c).is_none();
     let header = match records.as_slice() {
-        [(_, a), (_, b), ..] => {
-            let over_a_number = a
-                .iter()
-                .zip(b)
-                .any(|(ha, hb)| number(ha).is_none() && number(hb).is_some());
-            over_a_number || a.iter().all(|c| number(c).is_none())
+        [(_, a), rest @ ..] if !rest.is_empty() => {
+            let b = &rest[0].1;
+            let over_a_number = a.iter().zip(b).any(|(ha, hb)| word(ha) && number(hb).is_some());
+            let names_a_column = a.iter().enumerate().any(|(c, name)| {
+                let below: Vec<&str> = rest
+                    .iter()
+                    .filter_map(|(_, r)| r.get(c))
+                    .map(String::as_str)
+                    .collect();
+                let mut distinct = below.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                word(name) && !below.contains(&name.as_str()) && distinct.len() < below.len()
+            });
+            over_a_number || names_a_column || a.iter().all(|c| word(c))
         }
-        [(_, a)] => a.iter().all(|c| number(c).is_none()),
-        [] => false,
+        [(_, a)] => a.iter().all(|c| word(c)),
+        _ => false,
     };
     let header = header.then(|| records.remove(0).1);
     let width = header
@@ -213,11 +242,11 @@ fn target_column(target: Option<&str>, names: &[String]) -> Result<usize, String
         Ok(i) if (1..=names.len()).contains(&i) => Ok(i - 1),
         _ => Err(format!(
             "the target '{}' is not a column: name one of {} or give its number, 1 to {}",
-            crate::vocab::clip(t),
+            clip(t),
             names
                 .iter()
                 .take(8)
-                .map(|n| format!("'{n}'"))
+                .map(|n| format!("'{}'", clip(n)))
                 .collect::<Vec<_>>()
                 .join(", "),
             names.len()
@@ -237,16 +266,24 @@ fn target_values(
     let mut distinct: Vec<&str> = raw.to_vec();
     distinct.sort_unstable();
     distinct.dedup();
+    // Numbers are distinct by value (`1` and `1.0` are one class).
+    let mut values: Vec<f32> = numbers.iter().flatten().copied().collect();
+    values.sort_by(f32::total_cmp);
+    values.dedup();
+    let count = if all_numbers { values.len() } else { distinct.len() };
     let classes = match kind {
         TargetKind::Classes => true,
         TargetKind::Values => false,
-        TargetKind::Auto => !all_numbers || (whole && distinct.len() <= AUTO_CLASSES),
+        TargetKind::Auto => !all_numbers || (whole && count <= AUTO_CLASSES),
     };
     if !classes {
         let mut values = Vec::with_capacity(raw.len());
         for (v, (line, _)) in numbers.iter().zip(rows) {
             values.push(v.ok_or_else(|| {
-                format!("line {line}: the target '{name}' is not a number (read it as classes?)")
+                format!(
+                    "line {line}: the target '{}' is not a number (read it as classes?)",
+                    clip(name)
+                )
             })?);
         }
         return Ok(Target::Values(values));
@@ -263,7 +300,8 @@ fn target_values(
     }
     if names.len() > MAX_CLASSES {
         return Err(format!(
-            "the target '{name}' has {} distinct values; at most {MAX_CLASSES} classes are allowed (read it as numbers?)",
+            "the target '{}' has {} distinct values; at most {MAX_CLASSES} classes are allowed (read it as numbers?)",
+            clip(name),
             names.len()
         ));
     }
@@ -361,6 +399,34 @@ mod tests {
         assert!(err.contains("'c' is not a column"), "{err}");
         // One class only: nothing to classify.
         assert!(read("a,b\n1,0\n2,0\n").unwrap_err().contains("class"));
+    }
+
+    #[test]
+    fn headers_over_text_labels_trailing_commas_and_missing_cells_are_read_as_meant() {
+        // pandas' integer column names over a text target.
+        let t = read("0,1,species\n5.1,3.5,setosa\n4.9,3.0,setosa\n6.3,2.9,virginica\n").unwrap();
+        assert_eq!(t.features, ["0", "1"]);
+        assert_eq!(t.rows(), 3);
+        assert_eq!(t.classes(), 2);
+        // A trailing comma on every line adds no column.
+        let t = read("a,b,c,\n1,2,0,\n3,4,1,\n").unwrap();
+        assert_eq!((t.features.len(), t.rows()), (2, 2));
+        // An empty cell in a headerless first row is a missing value, not a header.
+        let err = read("1,,0\n2,3,1\n4,5,0\n").unwrap_err();
+        assert!(err.contains("line 1: column 'x2' is empty"), "{err}");
+        // 1 and 1.0 are one class.
+        let t = read("x,y\n0.5,1\n0.7,1.0\n0.2,0\n").unwrap();
+        assert_eq!(t.classes(), 2);
+        // Points are two features.
+        let opts = TableOptions {
+            plane: true,
+            ..Default::default()
+        };
+        assert!(
+            read_table("a,b,c,d\n1,2,3,0\n4,5,6,1\n", &opts)
+                .unwrap_err()
+                .contains("points are x, y")
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! LM's windows come from the bundled texts (`corpus`).
 
 use super::corpus::{self, Source};
+use std::sync::{Arc, Mutex, OnceLock};
+
 use super::rng::{Rng, streams};
+use crate::knobs::own::OwnData;
 use crate::knobs::sequence::{SeqConfig, SeqKind, chunk_rows, val_rows};
 use crate::knobs::task::Shift;
 
@@ -85,8 +88,7 @@ pub fn decode(symbols: &[String], text: bool, tokens: &[i64]) -> String {
         .join(sep)
 }
 
-/// Share of a text's characters whose windows train; validation windows come from the rest.
-pub const TEXT_TRAIN_SHARE: f64 = 0.9;
+pub use crate::knobs::sequence::TEXT_TRAIN_SHARE;
 
 /// The char LM's training text: each mini-batch draws fresh windows of `ctx` + 1 characters from
 /// anywhere in it, as nanoGPT's `get_batch` does (#31), so a run never sees the same few windows
@@ -96,7 +98,7 @@ pub const TEXT_TRAIN_SHARE: f64 = 0.9;
 pub struct Windows {
     /// Shared by the runs and the batches that draw from it (the bundled plays are 0.9 M
     /// tokens); the bundled texts' or yours (`knobs::own`).
-    text: std::sync::Arc<[u8]>,
+    text: Arc<[u8]>,
     ctx: usize,
 }
 
@@ -157,7 +159,7 @@ pub fn generate(
     n: usize,
     seed: u64,
     shift: Option<Shift>,
-    own: Option<&str>,
+    own: Option<&OwnData>,
 ) -> SeqDataset {
     let val = val_rows(kind, cfg.seq_len(kind, ctx));
     match kind {
@@ -269,35 +271,85 @@ fn modadd(cfg: &SeqConfig, seed: u64, shift: Option<Shift>) -> SeqDataset {
 /// The first [`TEXT_TRAIN_SHARE`] of the text trains (fresh windows every batch, and fixed
 /// windows of `knobs::sequence::VAL_TOKENS` characters drawn once for the training accuracy); `val` windows
 /// evenly spread over the rest validate, the same for every seed.
-fn text(ctx: usize, val: usize, seed: u64, shift: Option<Shift>, own: Option<&str>) -> SeqDataset {
-    let (all, symbols): (Vec<u8>, Vec<String>) = match own {
-        Some(text) => own_tokens(text),
+fn text(ctx: usize, val: usize, seed: u64, shift: Option<Shift>, own: Option<&OwnData>) -> SeqDataset {
+    let split = match own {
+        Some(data) => own_split(data),
         None => {
             let source = match shift {
                 None | Some(Shift::None) => Source::Shakespeare,
                 Some(Shift::Rotate) => Source::Milton,
                 Some(Shift::Flip) => Source::ShakespeareSwapped,
             };
-            let symbols = corpus::alphabet().iter().map(|c| c.to_string()).collect();
-            (corpus::tokens(source).to_vec(), symbols)
+            bundled_split(source)
         }
     };
-    let cut = (all.len() as f64 * TEXT_TRAIN_SHARE) as usize;
     let train = Windows {
-        text: all[..cut].into(),
+        text: split.train.clone(),
         ctx,
     };
     let held_out = Windows {
-        text: all[cut..].into(),
+        text: split.held_out.clone(),
         ctx,
     };
     SeqDataset {
         train: train.draw(chunk_rows(ctx), &mut Rng::stream(seed, streams::TRAIN_DATA)),
         val: held_out.spaced(val),
-        symbols,
+        symbols: split.symbols.clone(),
         text: true,
         windows: Some(train),
     }
+}
+
+/// A text's tokens cut into its training and held-out parts, with its alphabet: made once and
+/// shared by every run and batch that reads it (a sweep of 130 runs holds one copy).
+struct TextSplit {
+    train: Arc<[u8]>,
+    held_out: Arc<[u8]>,
+    symbols: Vec<String>,
+}
+
+fn cut(all: &[u8], symbols: Vec<String>) -> Arc<TextSplit> {
+    let at = (all.len() as f64 * TEXT_TRAIN_SHARE) as usize;
+    Arc::new(TextSplit {
+        train: all[..at].into(),
+        held_out: all[at..].into(),
+        symbols,
+    })
+}
+
+fn bundled_split(source: Source) -> Arc<TextSplit> {
+    static SPLITS: [OnceLock<Arc<TextSplit>>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let i = match source {
+        Source::Shakespeare => 0,
+        Source::Milton => 1,
+        Source::ShakespeareSwapped => 2,
+    };
+    let make = || {
+        cut(
+            corpus::tokens(source),
+            corpus::alphabet().iter().map(|c| c.to_string()).collect(),
+        )
+    };
+    // Before the page's worker has the texts, nothing is cached (the trainer refuses first).
+    if !corpus::loaded() {
+        return make();
+    }
+    SPLITS[i].get_or_init(make).clone()
+}
+
+/// Your text's split, kept for the last text asked for (by its hash).
+fn own_split(data: &OwnData) -> Arc<TextSplit> {
+    static LAST: Mutex<Option<(String, Arc<TextSplit>)>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((hash, split)) = last.as_ref()
+        && hash == data.hash()
+    {
+        return split.clone();
+    }
+    let (tokens, symbols) = own_tokens(data.text().unwrap_or_default());
+    let split = cut(&tokens, symbols);
+    *last = Some((data.hash().to_string(), split.clone()));
+    split
 }
 
 /// Your text as tokens: each character's place in its sorted alphabet (`knobs::own::alphabet`;

@@ -24,8 +24,8 @@ pub fn dataset(table: &Table, seed: u64) -> Dataset {
             .collect()
     };
     let y_scale = match &table.target {
-        Target::Values(v) => moments(train.iter().map(|&r| v[r])),
-        Target::Classes { .. } => (0.0, 1.0),
+        Target::Values(v) if !table.plane => moments(train.iter().map(|&r| v[r])),
+        _ => (0.0, 1.0),
     };
     let samples = |rows: &[usize]| Samples {
         x: rows
@@ -52,12 +52,19 @@ pub fn dataset(table: &Table, seed: u64) -> Dataset {
     }
 }
 
-/// Mean and standard deviation (1 where a column is constant, so it stays 0).
+/// Mean and standard deviation (1 where a column is constant, so it stays 0). Constant means
+/// a spread below f32's resolution at the column's magnitude, so a feature of tiny but real
+/// spread (1e-7 ± 1e-8) is scaled like any other.
 fn moments(values: impl Iterator<Item = f32> + Clone) -> (f32, f32) {
     let n = values.clone().count().max(1) as f64;
     let mean = values.clone().map(f64::from).sum::<f64>() / n;
     let var = values.map(|v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n;
-    let sd = if var > 1e-12 { var.sqrt() } else { 1.0 };
+    let resolution = (mean.abs() * f64::from(f32::EPSILON)).max(f64::from(f32::MIN_POSITIVE));
+    let sd = if var.sqrt() > 4.0 * resolution {
+        var.sqrt()
+    } else {
+        1.0
+    };
     (mean as f32, sd as f32)
 }
 

@@ -62,7 +62,10 @@ pub trait Architecture: Sync {
 
     /// Positions a validation pass runs over (examples × positions).
     fn val_positions(&self, cfg: &ExperimentConfig) -> f64 {
-        cfg.points as f64
+        match cfg.own_table() {
+            Some(t) => crate::knobs::own::split(t.rows()).1 as f64,
+            None => cfg.points as f64,
+        }
     }
 
     /// The weights quantization rounds beyond the linear layers', as (in, out) (the token

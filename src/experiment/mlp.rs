@@ -29,7 +29,7 @@ pub fn vector_step_memory(cfg: &ExperimentConfig, batch: f64) -> Vec<MemoryItem>
     let widest = dims.iter().map(|&(_, o)| o).max().unwrap_or(0) as f64;
     // The validation forward over every point, two layers' outputs alive at a time, and the
     // data itself (training and validation inputs and targets).
-    let n = cfg.points as f64;
+    let n = cfg.own_table().map_or(cfg.points, |t| t.rows()) as f64;
     let io = (cfg.input_dim() + cfg.outputs().max(1)) as f64;
     vec![
         MemoryItem {

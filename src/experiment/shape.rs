@@ -243,8 +243,10 @@ impl ExperimentConfig {
     /// Number of output classes of the task (a sequence task's alphabet).
     pub fn classes(&self) -> usize {
         match self.task.sequence() {
-            Some(crate::knobs::sequence::SeqKind::Text) if let Some(text) = self.own_text() => {
-                crate::knobs::own::alphabet(text).len()
+            Some(crate::knobs::sequence::SeqKind::Text)
+                if let Some(d) = self.data.as_ref().filter(|d| d.text().is_some()) =>
+            {
+                d.symbols()
             }
             Some(kind) => self.seq.vocab(kind),
             None if self.task == Task::Table => self.own_table().map_or(0, |t| t.classes()),

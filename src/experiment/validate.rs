@@ -327,11 +327,39 @@ impl ExperimentConfig {
                 "the data is a table: it trains with {}",
                 keys::TASK.is("table")
             )),
+            (Task::Text, Some((d, Some(Body::Text(_)))))
+                if d.chars() - (d.chars() as f64 * crate::knobs::sequence::TEXT_TRAIN_SHARE) as usize
+                    <= self.gpt.ctx =>
+            {
+                errs.push(ConfigError::new(
+                    &keys::CTX,
+                    format!(
+                        "your text has {} characters: its held-out tenth must hold a window of ctx + 1 = {}; lower ctx or give a longer text",
+                        d.chars(),
+                        self.gpt.ctx + 1
+                    ),
+                ));
+                None
+            }
             (Task::Text, Some((_, Some(Body::Text(_))))) if self.lora.rank.adapts() && self.pretrains() => {
                 errs.push(ConfigError::new(
                     &keys::SHIFT,
                     format!(
                         "your text has no shifted version to adapt to: use {} (the adaptation phase trains on it from the start)",
+                        keys::SHIFT.is("none")
+                    ),
+                ));
+                None
+            }
+            (Task::Table, Some((_, Some(Body::Table(t)))))
+                if t.classes() == 0
+                    && self.shift == crate::knobs::task::Shift::Flip
+                    && self.lora.rank.adapts() =>
+            {
+                errs.push(ConfigError::new(
+                    &keys::SHIFT,
+                    format!(
+                        "reversed labels need classes and this table's target is numbers: use {}",
                         keys::SHIFT.is("none")
                     ),
                 ));

@@ -292,6 +292,7 @@ pub static N: Key = Key::new("n", "Points", "training points", Data, exp!(count 
     .unused(|c| match c.task {
         Task::Text => Some("the char LM draws fresh windows from the whole training text every batch"),
         Task::Modadd => Some("modadd trains on the share tfrac of all p² sums"),
+        Task::Table => Some("your table trains on all its rows but a seeded fifth, which validates"),
         _ => None,
     })
     .help("training points (validation draws as many fresh ones, none of them a training point); sensing: the measurements m");

@@ -194,10 +194,11 @@ pub fn check_text(text: &str) -> Result<(), String> {
     }
     if symbols.len() > MAX_SYMBOLS {
         // Say which: the rarest symbols are the ones a person would drop or map.
-        let mut counts: Vec<(usize, char)> = symbols
-            .iter()
-            .map(|&s| (text.chars().filter(|&c| c == s).count(), s))
-            .collect();
+        let mut by_char = std::collections::BTreeMap::<char, usize>::new();
+        for c in text.chars() {
+            *by_char.entry(c).or_default() += 1;
+        }
+        let mut counts: Vec<(usize, char)> = by_char.into_iter().map(|(c, n)| (n, c)).collect();
         counts.sort_unstable();
         let over = symbols.len() - MAX_SYMBOLS;
         let rarest: Vec<String> = counts
@@ -221,6 +222,10 @@ pub fn check_text(text: &str) -> Result<(), String> {
 pub struct OwnData {
     hash: String,
     body: Option<Arc<Body>>,
+    /// A text's distinct characters and its length in characters, counted once (configs ask
+    /// for the vocabulary on every validation); 0 for a table or a body not here.
+    symbols: usize,
+    chars: usize,
 }
 
 /// Two handles are the same data when their hashes are.
@@ -234,10 +239,26 @@ impl OwnData {
     /// Checked data with its hash.
     pub fn new(body: Body) -> Result<Self, String> {
         body.check()?;
+        let (symbols, chars) = match &body {
+            Body::Text(t) => (alphabet(t).len(), t.chars().count()),
+            Body::Table(_) => (0, 0),
+        };
         Ok(Self {
             hash: hash_of(&encode(&body)),
             body: Some(Arc::new(body)),
+            symbols,
+            chars,
         })
+    }
+
+    /// A text's distinct characters (its vocabulary); 0 for a table.
+    pub fn symbols(&self) -> usize {
+        self.symbols
+    }
+
+    /// A text's length in characters; 0 for a table.
+    pub fn chars(&self) -> usize {
+        self.chars
     }
 
     /// The content hash (hex), the name under which the page stores the body.
@@ -268,7 +289,7 @@ impl OwnData {
         let found = Self::new(body)?;
         if found.hash != self.hash {
             return Err(format!(
-                "the file given is not the link's data (its hash is {}, the link names {})",
+                "the data given is not the link's (its hash is {}, the link names {}): another file, or the same read with another target column or as points",
                 found.hash, self.hash
             ));
         }
@@ -283,9 +304,19 @@ impl OwnData {
         format!("{BY_HASH}{}", self.hash)
     }
 
+    /// The link's `data=` value if the body rides inline (it fits [`MAX_LINK_CHARS`]).
+    pub fn inline_link_text(&self) -> Option<String> {
+        self.body().and_then(inline_text)
+    }
+
     /// The body inline however long (the "experiment + data" file, which has no length cap).
     pub fn inline_text_uncapped(&self) -> Option<String> {
         self.body().map(|b| format!("{INLINE}{}", deflated(&encode(b))))
+    }
+
+    /// Whether a link's `data=` value names its data by hash (rather than carrying it).
+    pub fn names_by_hash(text: &str) -> bool {
+        text.starts_with(BY_HASH)
     }
 
     /// Reads a link's `data=` value.
@@ -298,7 +329,12 @@ impl OwnData {
                     crate::vocab::clip(text)
                 ));
             }
-            return Ok(Self { hash, body: None });
+            return Ok(Self {
+                hash,
+                body: None,
+                symbols: 0,
+                chars: 0,
+            });
         }
         let Some(encoded) = text.strip_prefix(INLINE) else {
             return Err("the data must start with z. (inline) or h. (a hash)".into());
@@ -401,7 +437,7 @@ mod tests {
         assert_eq!(named, data);
         assert!(named.resolve(points(5000)).is_ok());
         let other = named.resolve(points(4999)).unwrap_err();
-        assert!(other.contains("not the link's data"), "{other}");
+        assert!(other.contains("not the link's"), "{other}");
     }
 
     #[test]

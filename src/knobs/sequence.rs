@@ -87,6 +87,9 @@ impl SeqConfig {
     }
 }
 
+/// Share of a text's characters whose windows train; validation windows come from the rest.
+pub const TEXT_TRAIN_SHARE: f64 = 0.9;
+
 /// Validation tokens scored at each evaluation of an algorithmic task (256 examples of 16 tokens,
 /// 1024 sums), and as many training tokens for the training accuracy: enough for a steady curve,
 /// few enough that evaluating every 10 steps costs less than the steps between.

@@ -198,10 +198,13 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
     // the CLI's --data): the link then runs with it here.
     if let (Some(named), Some(held)) = (&study.experiment.data, &base.experiment.data)
         && named.body().is_none()
-        && held.body().is_some()
-        && named == held
+        && let Some(body) = held.body()
     {
-        study.experiment.data = Some(held.clone());
+        match named.resolve(body.clone()) {
+            Ok(found) => study.experiment.data = Some(found),
+            // Read with other options (a target column, points), or another file.
+            Err(e) => issue(keys::DATA.name, format!("{}: {e}", keys::DATA.name)),
+        }
     }
 
     // A deck's slide must be a preset or a link; the others are dropped, and the slide stays in it.

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use burn::module::{ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::{ModuleMapper, Param, ParamId};
 use burn::prelude::*;
 
 use super::Family;
@@ -44,50 +44,19 @@ pub struct Queued {
     pub values: Tensor<1>,
 }
 
-/// Every parameter of the model's base with its raw value (not a LoRA layer's merged one).
-struct Collect(HashMap<ParamId, (Vec<usize>, Tensor<1>)>);
-
-impl ModuleVisitor for Collect {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let t = param.base().detach();
-        let shape = t.dims().to_vec();
-        let n = shape.iter().product::<usize>();
-        self.0.insert(param.id, (shape, t.reshape([n])));
-    }
-}
-
-/// Every tensor of `model` in the order of its layers, queued: the base's parameters, and each
-/// adapted layer's LoRA factors A and B flagged as the adapters'.
+/// Every tensor of `model` in the order of its layers, queued (`Layer::values`: a LoRA layer's
+/// base unmerged, any other reparameterization applied), each LoRA factor flagged as the
+/// adapters'.
 pub fn queue<M: Family>(model: &M) -> Vec<Queued> {
-    let mut base = Collect(HashMap::new());
-    model.visit(&mut base);
-    let mut adapters: HashMap<ParamId, (Vec<usize>, Tensor<1>)> = HashMap::new();
-    for (_, linear) in model.linears() {
-        if let Some(ad) = linear.weight.adapter() {
-            for p in [&ad.a, &ad.b] {
-                let t = p.val().detach();
-                let shape = t.dims().to_vec();
-                let n = shape.iter().product::<usize>();
-                adapters.insert(p.id, (shape, t.reshape([n])));
-            }
-        }
-    }
     model
-        .param_specs()
-        .into_iter()
-        .filter_map(|spec| {
-            let adapter = matches!(spec.part, Part::LoraA | Part::LoraB);
-            let (shape, values) = if adapter {
-                adapters.remove(&spec.id)?
-            } else {
-                base.0.remove(&spec.id)?
-            };
-            Some(Queued {
-                name: spec.name,
-                shape,
-                adapter,
-                values,
-            })
+        .layers()
+        .iter()
+        .flat_map(|layer| layer.values())
+        .map(|(spec, shape, values)| Queued {
+            adapter: matches!(spec.part, Part::LoraA | Part::LoraB),
+            name: spec.name,
+            shape,
+            values,
         })
         .collect()
 }
@@ -187,6 +156,65 @@ pub fn check_family(ck: &Checkpoint, cfg: &ExperimentConfig) -> Result<(), Strin
         )),
         _ => Ok(()),
     }
+}
+
+/// What differs, beyond names and shapes, between the run that wrote `ck` (its link in the
+/// metadata) and `cfg`: the knobs that change what the same weights compute (activation,
+/// heads, positions, norms, μP's multipliers) and, for the char LM, the text whose characters
+/// the token ids name. Loading goes on (a deliberate change is an experiment); the CLI says so.
+pub fn differences(ck: &Checkpoint, cfg: &ExperimentConfig) -> Vec<String> {
+    use crate::keys;
+    let Some(link) = ck.meta.get(META_LINK) else {
+        return Vec::new();
+    };
+    let theirs = crate::link::url::parse(link).study;
+    let mut ours = theirs.clone();
+    ours.experiment = cfg.clone();
+    let mut out: Vec<String> = [
+        &keys::ACT,
+        &keys::RES,
+        &keys::HEADS,
+        &keys::POS,
+        &keys::NORM,
+        &keys::QKLN,
+        &keys::TIED,
+        &keys::PARAM,
+        &keys::BW,
+        &keys::AIN,
+        &keys::AOUT,
+        &keys::AMULT,
+    ]
+    .into_iter()
+    .filter(|k| (k.unused_in)(cfg).is_none())
+    .filter_map(|k| {
+        let (a, b) = (
+            crate::link::url::value_text(&theirs, k),
+            crate::link::url::value_text(&ours, k),
+        );
+        (a != b).then(|| {
+            format!(
+                "the weights were trained with {} and this run has {}",
+                k.is(&a),
+                k.is(&b)
+            )
+        })
+    })
+    .collect();
+    let text = |c: &ExperimentConfig| {
+        c.data
+            .as_ref()
+            .filter(|d| d.text().is_some() || d.body().is_none())
+            .map(|d| d.hash().to_string())
+    };
+    if cfg.is_transformer()
+        && cfg.task == crate::knobs::task::Task::Text
+        && text(&theirs.experiment) != text(cfg)
+    {
+        out.push(
+            "the weights were trained on another text: the same token ids may name other characters".into(),
+        );
+    }
+    out
 }
 
 impl Checkpoint {

@@ -8,7 +8,7 @@
 //! and its own struct, and adding one touches no match elsewhere. What differs in how a family
 //! is trained (its data, loss and measurements) is its objective (`train::Objective`).
 
-use burn::module::{Module, ParamId};
+use burn::module::{Module, Param, ParamId};
 use burn::nn::{Embedding, Linear};
 use burn::prelude::{Device, Tensor};
 
@@ -74,26 +74,49 @@ impl<'a> Layer<'a> {
     /// biases: vector-like), and the LoRA factors once attached (frozen ones included).
     fn specs(&self) -> Vec<ParamSpec> {
         let mut out = Vec::new();
-        let mut push = |suffix: &str, id, part| {
+        self.each(|suffix, part, p| {
             out.push(ParamSpec {
                 name: format!("{}.{suffix}", self.name),
-                id,
+                id: p.id(),
                 role: self.role,
                 part,
             })
-        };
+        });
+        out
+    }
+
+    /// Every tensor of this layer as it trained, with its name, shape and values flattened: a
+    /// LoRA layer's base W0 unmerged (its factors apart, as [`Part::LoraA`] and
+    /// [`Part::LoraB`]), any other reparameterization applied (a random subspace's θ0 + P·z).
+    pub fn values(&self) -> Vec<(ParamSpec, Vec<usize>, Tensor<1>)> {
+        let mut out = Vec::new();
+        self.each(|suffix, part, p| {
+            let (shape, values) = p.trained();
+            let spec = ParamSpec {
+                name: format!("{}.{suffix}", self.name),
+                id: p.id(),
+                role: self.role,
+                part,
+            };
+            out.push((spec, shape, values));
+        });
+        out
+    }
+
+    /// Calls `f` with each tensor's suffix, part and parameter.
+    fn each(&self, mut f: impl FnMut(&str, Part, AnyParam<'_>)) {
         match &self.kind {
             LayerKind::Linear(l) => {
-                push(Part::Weight.suffix(), l.weight.id, Part::Weight);
+                f(Part::Weight.suffix(), Part::Weight, AnyParam::Two(&l.weight));
                 if let Some(b) = &l.bias {
-                    push(Part::Bias.suffix(), b.id, Part::Bias);
+                    f(Part::Bias.suffix(), Part::Bias, AnyParam::One(b));
                 }
                 if let Some(ad) = l.weight.adapter() {
-                    push(Part::LoraA.suffix(), ad.a.id, Part::LoraA);
-                    push(Part::LoraB.suffix(), ad.b.id, Part::LoraB);
+                    f(Part::LoraA.suffix(), Part::LoraA, AnyParam::Two(&ad.a));
+                    f(Part::LoraB.suffix(), Part::LoraB, AnyParam::Two(&ad.b));
                 }
             }
-            LayerKind::Embedding(e) => push(Part::Weight.suffix(), e.weight.id, Part::Weight),
+            LayerKind::Embedding(e) => f(Part::Weight.suffix(), Part::Weight, AnyParam::Two(&e.weight)),
             // Every kind of norm Burn offers, so that no family's gain or bias escapes the
             // optimizer's groups (a batch norm's running statistics are not parameters).
             LayerKind::Norm(n) => {
@@ -108,14 +131,47 @@ impl<'a> Layer<'a> {
                     _ => (None, None),
                 };
                 if let Some(g) = gamma {
-                    push("gamma", g.id, Part::Bias);
+                    f("gamma", Part::Bias, AnyParam::One(g));
                 }
                 if let Some(b) = beta {
-                    push("beta", b.id, Part::Bias);
+                    f("beta", Part::Bias, AnyParam::One(b));
                 }
             }
         }
-        out
+    }
+}
+
+/// A layer's parameter of either rank.
+#[derive(Clone, Copy)]
+enum AnyParam<'a> {
+    One(&'a Param<Tensor<1>>),
+    Two(&'a Param<Tensor<2>>),
+}
+
+impl AnyParam<'_> {
+    fn id(self) -> ParamId {
+        match self {
+            AnyParam::One(p) => p.id,
+            AnyParam::Two(p) => p.id,
+        }
+    }
+
+    /// Its shape and values as trained (see [`Layer::values`]), detached and flattened.
+    fn trained(self) -> (Vec<usize>, Tensor<1>) {
+        fn flat<const D: usize>(p: &Param<Tensor<D>>) -> (Vec<usize>, Tensor<1>) {
+            let t = match p.adapter() {
+                Some(_) => p.base(),
+                None => p.val(),
+            }
+            .detach();
+            let shape = t.dims().to_vec();
+            let n = shape.iter().product::<usize>();
+            (shape, t.reshape([n]))
+        }
+        match self {
+            AnyParam::One(p) => flat(p),
+            AnyParam::Two(p) => flat(p),
+        }
     }
 }
 

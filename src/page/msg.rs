@@ -47,6 +47,13 @@ pub enum Msg {
     Edit(Vec<(String, String)>),
     /// A preset of the gallery was picked.
     Preset(String),
+    /// A data file was chosen in the Data group (#35): its name, size and bytes, read here as
+    /// the CLI's `--data` reads a file. A file over the cap arrives unread (no bytes).
+    DataFile {
+        name: String,
+        size: u64,
+        bytes: Vec<u8>,
+    },
     Train,
     Pause,
     Cancel,

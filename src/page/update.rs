@@ -48,6 +48,13 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 change_study(state, parsed.study, &mut fx);
             }
         }
+        Msg::DataFile { name, size, bytes } => match data_edit(state, &name, size, &bytes) {
+            Ok(pairs) => return update(state, Msg::Edit(pairs)),
+            Err(e) => state.messages.push(Message {
+                level: Level::Warning,
+                text: format!("{name}: {e}"),
+            }),
+        },
         Msg::AddToDeck => {
             let mut new = state.study.clone();
             // The slide is this very experiment, so nothing restarts; the link gains it.
@@ -332,6 +339,38 @@ fn choose_backend(state: &mut State, fx: &mut Vec<Effect>) {
 /// Goes from the current study to `new`: write it back to the controls and the link, then
 /// redraw, pick the backend again or restart, as the change asks.
 /// Returns what the change was.
+/// The controls' edit a data file makes: the task its data trains and the data, which the
+/// link carries inline. Keeping data too large for a link in the browser's storage is not built
+/// yet; such a file is refused with its size against the link's cap.
+fn data_edit(state: &State, name: &str, size: u64, bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
+    use crate::data::read_file::{FileKind, check_size, read_file};
+    check_size(size)?;
+    use crate::data::read_table::TableOptions;
+    use crate::knobs::own::{MAX_LINK_CHARS, OwnData};
+    use crate::knobs::task::Task;
+    let kind = match state.study.experiment.task {
+        Task::Table => FileKind::Table,
+        Task::Text => FileKind::Text,
+        _ => FileKind::of_name(name),
+    };
+    let data = OwnData::new(read_file(bytes, kind, &TableOptions::default())?)?;
+    let Some(inline) = data.inline_link_text() else {
+        let size = data.inline_text_uncapped().map_or(0, |t| t.len());
+        return Err(format!(
+            "{} is {size} characters in a link, over its {MAX_LINK_CHARS}; the page does not keep larger data yet (the CLI's --data trains it)",
+            data.describe()
+        ));
+    };
+    let task = match kind {
+        FileKind::Table => "table",
+        FileKind::Text => "text",
+    };
+    Ok(vec![
+        (crate::keys::TASK.name.to_string(), task.to_string()),
+        (crate::keys::DATA.name.to_string(), inline),
+    ])
+}
+
 fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) -> Change {
     let change = state.study.change_to(&new);
     state.study = new;

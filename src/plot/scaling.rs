@@ -138,6 +138,10 @@ fn distinct(points: &[(f64, f64)]) -> Vec<f64> {
 pub(super) fn training_examples(cfg: &crate::knobs::ExperimentConfig) -> f64 {
     match cfg.task {
         crate::knobs::task::Task::Digits => crate::data::digits::train_count(cfg.points) as f64,
+        crate::knobs::task::Task::Table => {
+            cfg.own_table()
+                .map_or(0, |t| crate::knobs::own::split(t.rows()).0) as f64
+        }
         _ => cfg.points as f64,
     }
 }

@@ -218,7 +218,7 @@ impl Objective for Sequences {
             )
         })?;
         // The page's worker fetches the texts before a text run (data::corpus); never train on none.
-        let own = cfg.data.as_ref().and_then(|d| d.text());
+        let own = cfg.data.as_ref().filter(|d| d.text().is_some());
         if kind == SeqKind::Text && own.is_none() && !crate::data::corpus::loaded() {
             return Err("the char LM's texts are not loaded".into());
         }

@@ -90,7 +90,7 @@ impl SequenceStack {
             .task
             .sequence()
             .ok_or_else(|| "a stacked transformer trains on a sequence task".to_string())?;
-        let own = first.data.as_ref().and_then(|d| d.text());
+        let own = first.data.as_ref().filter(|d| d.text().is_some());
         if kind == SeqKind::Text && own.is_none() && !crate::data::corpus::loaded() {
             return Err("the char LM's texts are not loaded".into());
         }

@@ -42,6 +42,34 @@ test("forced WebGPU trains a few steps, names the adapter, and draws the chart",
   await page.close();
 });
 
+test("a CSV chosen in the file input trains task=table, rides in the link and draws its boundary; a bad file is named by its line (#35)", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=xor&w=8&d=1&steps=20");
+  await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  let csv = "u,v,ring\n";
+  for (let i = 0; i < 80; i++) {
+    const r = i % 2 ? 3 : 1;
+    csv += `${(10 + r * Math.cos(i * 2.399)).toFixed(3)},${(-5 + r * Math.sin(i * 2.399)).toFixed(3)},${i % 2 ? "outer" : "inner"}\n`;
+  }
+  await page.setInputFiles("#data-file", { name: "rings.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  await page.waitForFunction(() => location.search.includes("task=table") && location.search.includes("data=z."));
+  const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", await page.textContent("#messages"));
+  assert.equal(await page.isHidden("#fig-boundary"), false, "two features and classes: the boundary");
+  // The link alone replays the data in a fresh page.
+  const link = await page.evaluate(() => location.search);
+  const again = await open(browser, srv.base, link);
+  const replay = await waitForState(again.page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(replay.state, "done", await again.page.textContent("#messages"));
+  assert.equal(await again.page.inputValue("#task"), "table");
+  await again.page.close();
+  // A ragged file: named by its line, and the study stays.
+  await page.setInputFiles("#data-file", { name: "ragged.csv", mimeType: "text/csv", buffer: Buffer.from("a,b,c\n1,2,0\n3,4\n") });
+  await page.waitForFunction(() => document.getElementById("messages").textContent.includes("line 3 has 2 columns"));
+  assert.equal(await page.evaluate(() => location.search), link);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("norms=1 draws every step's gradient and update norms (#31)", async () => {
   const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=xor&w=8&d=1&steps=30&norms=1");
   const data = await waitForState(page, ["done", "failed", "diverged"], 60_000);

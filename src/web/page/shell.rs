@@ -198,6 +198,37 @@ fn wire_events(bus: &Rc<Bus>) {
             ));
         }
     });
+    // A data file (#35): its size checked before it is read, its bytes read by `update`.
+    let files = bus.clone();
+    dom::listen(&dom::el::<HtmlElement>("data-file"), "change", move |e| {
+        let Some(input) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|list| list.get(0)) else {
+            return;
+        };
+        input.set_value(""); // choosing the same file again is a change again
+        let (name, size) = (file.name(), file.size() as u64);
+        let bus = files.clone();
+        if crate::data::read_file::check_size(size).is_err() {
+            bus.send(Msg::DataFile {
+                name,
+                size,
+                bytes: Vec::new(),
+            });
+            return;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+                Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+                Err(_) => Vec::new(), // unreadable: refused as empty, with its name
+            };
+            bus.send(Msg::DataFile { name, size, bytes });
+        });
+    });
     on_click("present-button", bus, || Msg::Shortcut(Shortcut::Present));
     on_click("add-to-deck", bus, || Msg::AddToDeck);
     on_click("deck-prev", bus, || Msg::Shortcut(Shortcut::PreviousSlide));

@@ -12,7 +12,10 @@ use crate::knobs::sequence::SeqKind;
 
 /// Whether any of `configs` trains the char LM.
 pub fn needed(configs: &[ExperimentConfig]) -> bool {
-    configs.iter().any(|c| c.task.sequence() == Some(SeqKind::Text))
+    // Your own text needs none of them (#35).
+    configs
+        .iter()
+        .any(|c| c.task.sequence() == Some(SeqKind::Text) && c.own_text().is_none())
 }
 
 fn js_text(e: JsValue) -> String {
