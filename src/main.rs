@@ -27,6 +27,13 @@ struct Cli {
     /// The leading '?' is optional; an empty string runs the defaults.
     #[arg(default_value = "")]
     query: String,
+    /// Open an experiment file instead (the page's "Experiment + data": the link with its data
+    /// inside, `.tinytune`), which runs the same as in the page that saved it.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["query", "preset", "data"])]
+    open: Option<PathBuf>,
+    /// Also write the experiment with its data as one file (what `--open` and the page open).
+    #[arg(long, value_name = "FILE")]
+    save_experiment: Option<PathBuf>,
     /// Run a gallery preset instead (see --presets), e.g. `--preset e1`.
     #[arg(long, value_name = "ID", conflicts_with = "query")]
     preset: Option<String>,
@@ -104,8 +111,7 @@ fn load_weights(path: &Path) -> Result<tinytune::model::checkpoint::Checkpoint, 
     let size = std::fs::metadata(path)
         .map_err(|e| format!("--load-weights {shown}: {e}"))?
         .len();
-    // A model within the parameter cap is 20 MB in f32; a file far beyond it is not one of ours.
-    if size > 256 << 20 {
+    if size > tinytune::model::checkpoint::MAX_FILE_BYTES {
         return Err(format!(
             "--load-weights {shown}: the file is {:.0} MB, larger than any model tinytune trains",
             size as f64 / 1e6
@@ -139,6 +145,24 @@ enum TargetArg {
     Auto,
     Classes,
     Values,
+}
+
+/// `--open`'s experiment file: the study holding its data, and its link.
+fn open_experiment(path: &Path) -> Result<(Study, String), String> {
+    use tinytune::data::read_file::{as_text, check_size};
+    let shown = path.display();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("--open {shown}: {e}"))?
+        .len();
+    // The data inside is deflated and in base64: never larger than the data's own cap.
+    check_size(size).map_err(|e| format!("--open {shown}: {e}"))?;
+    let bytes = std::fs::read(path).map_err(|e| format!("--open {shown}: {e}"))?;
+    let opened = as_text(&bytes)
+        .and_then(tinytune::link::bundle::read)
+        .map_err(|e| format!("--open {shown}: {e}"))?;
+    let mut base = Study::default();
+    base.experiment.data = opened.data;
+    Ok((base, opened.query))
 }
 
 /// The study the link runs on: the defaults, holding `--data`'s file where one is given, and the
@@ -350,7 +374,11 @@ fn run(cli: Cli) -> ExitCode {
             }
         },
     };
-    let (base, query) = match data_base(&cli, &query) {
+    let opened = match &cli.open {
+        Some(path) => open_experiment(path).map(|(base, query)| (Some(base), query)),
+        None => data_base(&cli, &query),
+    };
+    let (base, query) = match opened {
         Ok(b) => b,
         Err(e) => {
             eprintln!("tinytune: {e}");
@@ -372,6 +400,14 @@ fn run(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(path) = &cli.save_experiment {
+        let text = tinytune::link::bundle::write(&study);
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("tinytune: --save-experiment {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+        eprintln!("tinytune: wrote {}", path.display());
+    }
     let cfg = &study.experiment;
     if cli.costs {
         return print_costs(cfg);

@@ -113,6 +113,7 @@ fn round_trip(study: &Study) {
         share: usize::MAX,
         sweep: study.is_sweep(),
         stack: study.view.stack,
+        weights: None,
     };
     let bytes = codec::to_worker(u64::MAX - 1, &start).expect("every accepted study is written");
     let (seq, back): Envelope = codec::decode(&bytes).expect("and read back");

@@ -195,3 +195,58 @@ fn the_cli_reads_a_file_and_names_what_is_wrong_with_a_bad_one() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn the_clis_experiment_file_carries_data_too_large_for_a_link_and_opens_the_same_run() {
+    let dir = std::env::temp_dir().join(format!("tinytune-open-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (csv, saved) = (dir.join("rings.csv"), dir.join("rings.tinytune"));
+    // 1,500 rows: far past what a link holds, so the link alone names it by hash.
+    std::fs::write(&csv, rings_csv(1500)).unwrap();
+    let tinytune = || std::process::Command::new(env!("CARGO_BIN_EXE_tinytune"));
+    let first = tinytune()
+        .args(["steps=15&w=16", "--summary", "--data"])
+        .arg(&csv)
+        .arg("--save-experiment")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let file = std::fs::read_to_string(&saved).unwrap();
+    assert!(
+        file.starts_with("# tinytune experiment") && file.contains("data=z."),
+        "{file:.200}"
+    );
+    // No --data: the file alone runs the same experiment, to the last digit.
+    let opened = tinytune()
+        .arg("--summary")
+        .arg("--open")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(
+        opened.status.success(),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    assert_eq!(opened.stdout, first.stdout);
+    // The link alone (by hash) cannot run here.
+    let link = tinytune::link::bundle::read(&file).unwrap().query;
+    assert!(url::data_hash_named(&link).is_some(), "{link:.200}");
+    let alone = tinytune().arg(&link).output().unwrap();
+    assert_eq!(alone.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&alone.stderr).contains("kept in the browser that made it"));
+    // A damaged file is named and runs nothing.
+    let cut = dir.join("cut.tinytune");
+    std::fs::write(&cut, &file[..file.len() / 2]).unwrap();
+    let out = tinytune().arg("--open").arg(&cut).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--open") && err.contains("damaged"), "{err}");
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).ok();
+}

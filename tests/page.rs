@@ -657,6 +657,7 @@ fn what_the_page_and_the_training_worker_say_survives_serialization() {
             share: 0,
             sweep: s.is_sweep(),
             stack: tinytune::knobs::view::Stack::Count(16),
+            weights: Some(vec![8, 0, 0, 0, 0, 0, 0, 0, 123, 125]),
         },
         ToWorker::Steer {
             generation: s.generation,
@@ -679,6 +680,11 @@ fn what_the_page_and_the_training_worker_say_survives_serialization() {
         })),
         FromWorker::Page(Box::new(Msg::WorkerFailed {
             error: "out of memory".into(),
+        })),
+        FromWorker::Page(Box::new(Msg::Weights {
+            generation: s.generation,
+            base: vec![1, 2, 3],
+            adapters: Some(vec![4]),
         })),
         FromWorker::Heard(7),
     ];
@@ -1370,11 +1376,401 @@ fn a_data_file_becomes_the_task_and_the_links_data_or_says_why_not() {
     assert_eq!(text, "huge.csv: the file is 50.0 MB against the cap of 8.4 MB");
     let (_, text) = bad("photo.csv", 10, b"\x89PNG\0\0\0\0\0\0");
     assert!(text.contains("binary"), "{text}");
-    // Too large for a link, which is all the page keeps so far.
-    let big: String = "x,y,c\n".to_string()
+}
+
+fn data_file(name: &str, text: &str) -> Msg {
+    Msg::DataFile {
+        name: name.into(),
+        size: text.len() as u64,
+        bytes: text.as_bytes().to_vec(),
+    }
+}
+
+/// A table far past what a link holds inline (a few hundred points).
+fn big_csv() -> String {
+    "x,y,c\n".to_string()
         + &(0..3000)
             .map(|i| format!("{i}.5,{}.25,{}\n", i * 7, i % 3))
+            .collect::<String>()
+}
+
+fn kept(fx: &[Effect]) -> Option<(String, String)> {
+    fx.iter().find_map(|e| match e {
+        Effect::KeepData { hash, text } => Some((hash.clone(), text.clone())),
+        _ => None,
+    })
+}
+
+#[test]
+fn data_too_large_for_a_link_is_kept_under_its_hash_and_its_link_waits_for_the_file_elsewhere() {
+    let mut s = running("task=xor&steps=50");
+    let big = big_csv();
+    let fx = update(&mut s, data_file("big.csv", &big));
+    let link = url_of(&fx).expect("the link follows the data").to_string();
+    let hash = url::data_hash_named(&link).expect("the link names the data by hash");
+    let (kept_hash, text) = kept(&fx).expect("the page keeps the data in the browser's storage");
+    assert_eq!(kept_hash, hash);
+    assert!(started(&fx).is_some(), "the table trains");
+    let rows = |s: &State| {
+        s.study
+            .experiment
+            .data
+            .as_ref()
+            .and_then(|d| d.table())
+            .map(|t| t.rows())
+    };
+    assert_eq!(rows(&s), Some(3000));
+
+    // Reloaded in this browser: the storage's body arrives before the link is read.
+    let mut again = State::new();
+    update(&mut again, Msg::DataKept { text: text.clone() });
+    update(
+        &mut again,
+        Msg::Boot {
+            query: link.clone(),
+            cores: 1,
+        },
+    );
+    assert_eq!(again.study, s.study);
+    assert!(again.messages.is_empty(), "{:?}", again.messages);
+    assert_eq!(again.wanted, None);
+
+    // Another browser: the link says where its data is and waits for the file.
+    let mut other = State::new();
+    update(
+        &mut other,
+        Msg::Boot {
+            query: link.clone(),
+            cores: 1,
+        },
+    );
+    let said = other
+        .messages
+        .iter()
+        .map(|m| m.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    assert!(
+        said.contains("kept in the browser that made it") && said.contains("Your file"),
+        "{said}"
+    );
+    assert_ne!(other.study, s.study);
+    // Another file is data of its own, and the link still waits.
+    let small = "a,b,c\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,1,0\n2,3,1\n".to_string();
+    update(&mut other, data_file("small.csv", &small));
+    assert!(
+        other
+            .study
+            .experiment
+            .data
+            .as_ref()
+            .is_some_and(|d| d.hash() != hash)
+    );
+    assert!(other.wanted.is_some());
+    // Its file: the whole link runs, and is kept here from now on.
+    let fx = update(&mut other, data_file("big.csv", &big));
+    assert_eq!(other.study, s.study);
+    assert_eq!(url_of(&fx), Some(link.as_str()));
+    assert_eq!(kept(&fx).map(|k| k.0), Some(hash));
+    assert_eq!(other.wanted, None);
+}
+
+#[test]
+fn an_experiment_file_opens_the_same_experiment_with_its_data_or_says_why_not() {
+    use tinytune::link::bundle;
+    for csv in [
+        big_csv(),
+        "a,b,c\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,1,0\n2,3,1\n".to_string(),
+    ] {
+        let mut s = running("task=xor&steps=50");
+        update(&mut s, data_file("mine.csv", &csv));
+        edit(&mut s, "lr", "0.01");
+        assert_eq!(s.study.experiment.lr, 0.01);
+        let file = bundle::write(&s.study);
+        assert!(
+            file.contains("data=z."),
+            "the file carries the data however large"
+        );
+        // Opened on another machine: nothing held there.
+        let mut other = State::new();
+        let fx = update(&mut other, data_file("tinytune-experiment.tinytune", &file));
+        assert_eq!(other.study, s.study);
+        assert!(other.messages.is_empty(), "{:?}", other.messages);
+        // Data too large for a link is kept there too, so the link runs after a reload.
+        let by_hash = url_of(&fx).and_then(url::data_hash_named).is_some();
+        assert_eq!(kept(&fx).is_some(), by_hash);
+        assert_eq!(by_hash, csv.len() > 10_000);
+        // Known by its first line whatever its name.
+        let mut renamed = State::new();
+        update(&mut renamed, data_file("experiment.txt", &file));
+        assert_eq!(renamed.study, s.study);
+    }
+    // A damaged file is named and changes nothing.
+    let mut s = running("task=xor&steps=50");
+    let before = s.study.clone();
+    update(&mut s, data_file("cut.tinytune", "?v=1&task=table&data=z.AAAA"));
+    assert_eq!(s.study, before);
+    let last = &s.messages.last().unwrap().text;
+    assert!(
+        last.starts_with("cut.tinytune: data: the link's data is damaged"),
+        "{last}"
+    );
+    update(&mut s, data_file("empty.tinytune", "# tinytune experiment\n"));
+    assert_eq!(
+        s.messages.last().unwrap().text,
+        "empty.tinytune: the experiment file holds no link"
+    );
+}
+
+/// The safetensors bytes of a short `query` run, as the CLI's `--save-weights` writes them.
+fn weights_of(query: &str) -> Vec<u8> {
+    let cfg = url::parse_strict(query).unwrap().experiment;
+    let (_, w) = pollster::block_on(tinytune::train::train_run_from(
+        &cfg,
+        &tinytune::model::backend::cpu(),
+        10,
+        None,
+        true,
+    ))
+    .unwrap();
+    w.unwrap().base.to_bytes().unwrap()
+}
+
+fn weights_file(name: &str, bytes: &[u8]) -> Msg {
+    Msg::WeightsFile {
+        name: name.into(),
+        size: bytes.len() as u64,
+        bytes: bytes.to_vec(),
+    }
+}
+
+#[test]
+fn a_weights_file_starts_a_single_run_until_forgotten_and_a_wrong_one_says_what_differs() {
+    let saved = weights_of("task=moons&w=16&d=2&steps=5");
+    let mut s = running("task=moons&w=16&d=2&steps=20");
+    let fx = update(&mut s, weights_file("moons.safetensors", &saved));
+    assert!(started(&fx).is_some(), "the run starts again from them");
+    let shown = view(&s, 0.0)
+        .weights_in
+        .expect("the page says what it starts from");
+    assert!(
+        shown.contains("moons.safetensors") && shown.contains("trained 5 steps"),
+        "{shown}"
+    );
+    // Its end: the worker's weights for this generation, not an older one's.
+    let g = s.generation;
+    update(
+        &mut s,
+        Msg::Weights {
+            generation: g - 1,
+            base: vec![1],
+            adapters: None,
+        },
+    );
+    assert!(!view(&s, 0.0).weights_out);
+    update(
+        &mut s,
+        Msg::Weights {
+            generation: g,
+            base: saved.clone(),
+            adapters: None,
+        },
+    );
+    assert!(view(&s, 0.0).weights_out, "the Weights button downloads them");
+    // A knob change keeps them (a fine-tune's learning rate) and the new run has none to give yet.
+    let fx = edit(&mut s, "lr", "0.003");
+    assert!(started(&fx).is_some());
+    assert!(s.weights_in.is_some() && s.weights_out.is_none());
+    let fx = update(&mut s, Msg::ForgetWeights);
+    assert!(started(&fx).is_some() && view(&s, 0.0).weights_in.is_none());
+
+    // Refused with what is wrong, and nothing changes.
+    let refused = |s: &mut State, name: &str, bytes: &[u8]| {
+        let g = s.generation;
+        let fx = update(s, weights_file(name, bytes));
+        assert!(started(&fx).is_none() && s.generation == g && s.weights_in.is_none());
+        s.messages.last().unwrap().text.clone()
+    };
+    let text = refused(&mut s, "notes.safetensors", b"hello");
+    assert!(
+        text.starts_with("notes.safetensors: the file is not safetensors"),
+        "{text}"
+    );
+    let gpt = weights_of("task=text&w=32&d=1&heads=2&ctx=16&bs=8&steps=2");
+    let text = refused(&mut s, "gpt.safetensors", &gpt);
+    assert!(
+        text.contains("holds the weights of model=gpt and this experiment trains model=mlp"),
+        "{text}"
+    );
+    let mut sweep = running("task=moons&w=16&d=2&steps=20&sweep=lr:0.01,0.1");
+    let text = refused(&mut sweep, "moons.safetensors", &saved);
+    assert!(
+        text.contains("weights start a single run, and this study is a sweep of 2 runs"),
+        "{text}"
+    );
+    // Loaded weights and then a sweep: the sweep trains from its seeds, and says so.
+    update(&mut s, weights_file("moons.safetensors", &saved));
+    edit(&mut s, "sweep", "lr:0.01,0.1");
+    assert!(s.weights_in.is_none());
+    assert!(
+        s.messages
+            .last()
+            .unwrap()
+            .text
+            .contains("this sweep trains from its seeds")
+    );
+}
+
+#[test]
+fn clicks_on_the_boundary_and_pasted_points_become_your_points() {
+    use tinytune::knobs::task::Task;
+    let mut s = running("task=moons&n=40&steps=20");
+    let shown = s.data.len();
+    assert!(shown > 0);
+    let rows = |s: &State| {
+        let t = s
+            .study
+            .experiment
+            .data
+            .as_ref()
+            .and_then(|d| d.table())
+            .expect("a table");
+        assert!(t.plane, "points on the plane train as they are");
+        (t.rows(), t.classes())
+    };
+    // The first click: the task's points and this one, of a new class, become your points.
+    let fx = update(
+        &mut s,
+        Msg::AddPoint {
+            x: 0.5,
+            y: -0.5,
+            class: 2,
+        },
+    );
+    assert!(started(&fx).is_some(), "your points train");
+    assert_eq!(s.study.experiment.task, Task::Table);
+    assert_eq!(rows(&s), (shown + 1, 3));
+    let t = s.study.experiment.data.as_ref().unwrap().table().unwrap();
+    assert_eq!(&t.x[t.x.len() - 2..], &[0.5, -0.5]);
+    assert!(url_of(&fx).is_some_and(|l| l.contains("data=")));
+    // The next adds to them, and the chart shows them.
+    update(
+        &mut s,
+        Msg::AddPoint {
+            x: 0.0,
+            y: 0.0,
+            class: 0,
+        },
+    );
+    assert_eq!(rows(&s), (shown + 2, 3));
+    assert_eq!(
+        s.data.len(),
+        tinytune::knobs::own::split(shown + 2).0,
+        "the chart shows the training points"
+    );
+    // Pasted points replace them.
+    let pasted = "0.1, 0.2, 0\n-0.3, 0.4, 1\n0.5, 0.5, 0\n-1, -1, 1\n0, 1, 0\n1, 0, 1\n";
+    update(&mut s, Msg::PastePoints(pasted.into()));
+    assert_eq!(rows(&s), (6, 2));
+    // Bad pastes are named and change nothing.
+    let before = s.study.clone();
+    update(&mut s, Msg::PastePoints("1, 2, 0\n3\n".into()));
+    assert_eq!(s.study, before);
+    let last = &s.messages.last().unwrap().text;
+    assert!(last.starts_with("the pasted points: line 2"), "{last}");
+    update(&mut s, Msg::PastePoints("1, 2, 3, 0\n4, 5, 6, 1\n".into()));
+    assert!(
+        s.messages
+            .last()
+            .unwrap()
+            .text
+            .contains("this data has 3 feature columns"),
+        "{:?}",
+        s.messages.last()
+    );
+    // No boundary, no points.
+    let mut text = running("task=copy&steps=5");
+    let before = text.study.clone();
+    update(
+        &mut text,
+        Msg::AddPoint {
+            x: 0.0,
+            y: 0.0,
+            class: 0,
+        },
+    );
+    assert_eq!(text.study, before);
+    assert!(
+        text.messages
+            .last()
+            .unwrap()
+            .text
+            .contains("decision boundary of a 2-D classification task")
+    );
+}
+
+#[test]
+fn a_table_files_preview_chooses_its_target_column_and_what_it_holds() {
+    use tinytune::data::read_table::TargetKind;
+    let mut s = running("task=xor&steps=20");
+    let csv: String = "size,price,kind\n".to_string()
+        + &(0..60)
+            .map(|i| format!("{}.5,{}.25,{}\n", i, (i * 37) % 101, ["a", "b", "c"][i % 3]))
             .collect::<String>();
-    let (_, text) = bad("big.csv", big.len() as u64, big.as_bytes());
-    assert!(text.contains("over its 6000"), "{text}");
+    update(&mut s, data_file("shop.csv", &csv));
+    let p = view(&s, 0.0).preview.expect("a table file shows its first rows");
+    assert_eq!(p.columns, ["size", "price", "kind"]);
+    assert_eq!(p.rows.len(), 5);
+    assert_eq!(p.rows[1], ["1.5", "37.25", "b"]);
+    assert_eq!((p.target, p.kind, p.plane), (2, "auto", false));
+    assert!(
+        p.summary.starts_with("shop.csv: ")
+            && p.summary.contains("3 classes")
+            && p.summary.contains("of 60 rows"),
+        "{}",
+        p.summary
+    );
+    // Price, as numbers: a regression on size and kind? kind is text, so it is refused by line.
+    update(
+        &mut s,
+        Msg::ReadTable {
+            target: 1,
+            kind: TargetKind::Values,
+            plane: false,
+        },
+    );
+    let last = &s.messages.last().unwrap().text;
+    assert!(
+        last.starts_with("shop.csv: line 2: column 'kind' holds 'a', not a number"),
+        "{last}"
+    );
+    assert_eq!(view(&s, 0.0).preview.unwrap().target, 2, "nothing changed");
+    // The same file without the text column, price as the target: it trains, the preview follows.
+    let numeric: String = csv
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string() + "\n")
+        .collect();
+    update(&mut s, data_file("shop2.csv", &numeric));
+    let fx = update(
+        &mut s,
+        Msg::ReadTable {
+            target: 0,
+            kind: TargetKind::Values,
+            plane: false,
+        },
+    );
+    assert!(started(&fx).is_some(), "read again, it trains");
+    let t = s.study.experiment.data.as_ref().unwrap().table().unwrap();
+    assert_eq!(
+        (t.target_name.as_str(), t.classes(), t.features.as_slice()),
+        ("size", 0, &["price".to_string()][..])
+    );
+    let p = view(&s, 0.0).preview.unwrap();
+    assert_eq!((p.target, p.kind), (0, "values"));
+    // Other data (pasted points): the preview goes.
+    update(
+        &mut s,
+        Msg::PastePoints("0,0,0\n1,1,1\n0,1,0\n1,0,1\n0.5,0.5,0\n".into()),
+    );
+    assert_eq!(view(&s, 0.0).preview, None);
 }

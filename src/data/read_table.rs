@@ -6,7 +6,7 @@ use crate::knobs::own::{MAX_CLASSES, MAX_FEATURES, MAX_ROWS, Table, Target};
 use crate::vocab::clip;
 
 /// What the target is: inferred, or said.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum TargetKind {
     /// Classes when any value is not a number, or every value is a whole number and there are
     /// at most 20 of them; numbers otherwise.
@@ -17,7 +17,7 @@ pub enum TargetKind {
 }
 
 /// How to read a table.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TableOptions {
     /// The target column: its header name, or its number counted from 1; the last if none.
     pub target: Option<String>,
@@ -51,18 +51,7 @@ pub fn read_table(text: &str, opts: &TableOptions) -> Result<Table, String> {
             width - 1
         ));
     }
-    let names: Vec<String> = match &cells.header {
-        Some(h) => h.clone(),
-        None => (1..=width)
-            .map(|i| {
-                if i == width {
-                    "y".to_string()
-                } else {
-                    format!("x{i}")
-                }
-            })
-            .collect(),
-    };
+    let names = column_names(&cells, width);
     let t = target_column(opts.target.as_deref(), &names)?;
     let features: Vec<String> = (0..width).filter(|&c| c != t).map(|c| names[c].clone()).collect();
 
@@ -104,6 +93,48 @@ pub fn read_table(text: &str, opts: &TableOptions) -> Result<Table, String> {
     };
     table.check()?;
     Ok(table)
+}
+
+/// The columns' names: the header's, else `x1`, `x2`, …, `y` (the last column the target).
+fn column_names(cells: &Cells, width: usize) -> Vec<String> {
+    match &cells.header {
+        Some(h) => h.clone(),
+        None => (1..=width)
+            .map(|i| {
+                if i == width {
+                    "y".to_string()
+                } else {
+                    format!("x{i}")
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The first rows of a table as its cells, with its columns' names: the page's preview, where
+/// the target column and what it holds are chosen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Preview {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// Every row the file holds.
+    pub total: usize,
+}
+
+/// The first `n` rows of `text` as [`read_table`] splits it (names clipped for the screen).
+pub fn preview(text: &str, n: usize) -> Result<Preview, String> {
+    let cells = split_cells(text)?;
+    let width = cells.rows.first().map_or(0, |(_, r)| r.len());
+    Ok(Preview {
+        columns: column_names(&cells, width),
+        rows: cells
+            .rows
+            .iter()
+            .take(n)
+            .map(|(_, r)| r.iter().map(|c| clip(c)).collect())
+            .collect(),
+        total: cells.rows.len(),
+    })
 }
 
 /// A finite number as a cell writes it (spaces around it allowed).

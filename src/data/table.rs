@@ -8,6 +8,27 @@ use super::samples::{Dataset, Samples, Targets};
 use crate::knobs::own::{Table, Target, split};
 use crate::knobs::task::Task;
 
+/// The points a chart shows (a 2-D classification task's training set) as a table of points
+/// on the plane: where a click on the decision boundary starts your own points (#35).
+pub fn points_table(points: &Samples) -> Option<Table> {
+    let labels = points.labels();
+    if points.dim != 2 || labels.is_empty() || labels.len() != points.len() {
+        return None;
+    }
+    let classes = labels.iter().copied().max()? + 1;
+    let names = (0..classes).map(|c| c.to_string()).collect();
+    Some(Table {
+        features: vec!["x".into(), "y".into()],
+        x: points.x.clone(),
+        target: Target::Classes {
+            labels: labels.iter().map(|&l| u16::try_from(l).unwrap_or(0)).collect(),
+            names,
+        },
+        target_name: "class".into(),
+        plane: true,
+    })
+}
+
 /// The train and validation sets of `table` for `seed`.
 pub fn dataset(table: &Table, seed: u64) -> Dataset {
     let (rows, dim) = (table.rows(), table.dim());

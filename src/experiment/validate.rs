@@ -316,7 +316,7 @@ impl ExperimentConfig {
                 keys::TASK.is("table")
             )),
             (Task::Table | Task::Text, Some((d, None))) => Some(format!(
-                "this link's data is kept in the browser that made it ({}): load its file to run it",
+                "this link's data is kept in the browser that made it ({}): give its file to run it (in the page: Data › Your file, or drop it on the page; the CLI: --data FILE)",
                 d.link_text()
             )),
             (Task::Table, Some((_, Some(Body::Text(_))))) => Some(format!(

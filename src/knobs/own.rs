@@ -84,6 +84,26 @@ impl Table {
         }
     }
 
+    /// Adds a point of class `class` (an index; a new one is named by its number) to a table of
+    /// points on the plane, as a click on the chart does.
+    pub fn push_point(&mut self, x: f32, y: f32, class: u16) -> Result<(), String> {
+        let Target::Classes { labels, names } = &mut self.target else {
+            return Err("points are added to a table of classes".into());
+        };
+        if !self.plane || self.features.len() != 2 {
+            return Err("points are added to a table of points on the plane (x, y, class)".into());
+        }
+        if usize::from(class) >= MAX_CLASSES {
+            return Err(format!("at most {MAX_CLASSES} classes are allowed"));
+        }
+        while names.len() <= usize::from(class) {
+            names.push(names.len().to_string());
+        }
+        self.x.extend([x, y]);
+        labels.push(class);
+        Ok(())
+    }
+
     /// Everything a table must be, whoever built it (a parser, a link, a stored file): sizes
     /// within the caps and consistent, values finite, labels in range.
     pub fn check(&self) -> Result<(), String> {

@@ -3,6 +3,7 @@
 //! `deck` a talk's slides.
 
 pub mod applies;
+pub mod bundle;
 pub mod deck;
 pub mod ladder;
 pub mod presets;

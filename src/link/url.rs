@@ -11,6 +11,7 @@
 use super::study::Study;
 use super::sweep::Sweep;
 use crate::keys::{self, KEYS, Key, Slot, VERSION};
+use crate::knobs::own::OwnData;
 use crate::vocab::clip;
 
 /// Something in a link that could not be used as given.
@@ -88,6 +89,12 @@ pub const MAX_ISSUES: usize = 10;
 /// Reads a link (with or without the leading `?`) leniently: the page's entry point. A deck's
 /// link is its slide's experiment with the link's other keys on top (what changed on the slide).
 pub fn parse(query: &str) -> ParsedLink {
+    parse_holding(query, None)
+}
+
+/// [`parse`] where this machine holds `held` (the page's stored file, an experiment file's data):
+/// a link naming that data by hash runs with it.
+pub fn parse_holding(query: &str, held: Option<&OwnData>) -> ParsedLink {
     let query = query.strip_prefix('?').unwrap_or(query);
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let deck_keys: Vec<&(String, String)> = pairs
@@ -95,15 +102,15 @@ pub fn parse(query: &str) -> ParsedLink {
         .filter(|(k, _)| k == keys::DECK.name || k == keys::SLIDE.name)
         .collect();
     if !deck_keys.iter().any(|(k, _)| k == keys::DECK.name) {
-        return parse_onto(&Study::default(), query);
+        return parse_onto_holding(&Study::default(), query, held);
     }
     let only = serde_urlencoded::to_string(&deck_keys).unwrap_or_default();
     let deck = parse_onto(&Study::default(), &only).study.view;
     if deck.deck.is_empty() {
-        return parse_onto(&Study::default(), query);
+        return parse_onto_holding(&Study::default(), query, held);
     }
     let (base, mut issues) = slide_study(&deck);
-    let mut parsed = parse_onto(&base, query);
+    let mut parsed = parse_onto_holding(&base, query, held);
     issues.append(&mut parsed.issues);
     parsed.issues = cap_issues(issues);
     parsed
@@ -134,6 +141,11 @@ pub fn slide_study(view: &crate::knobs::view::View) -> (Study, Vec<LinkIssue>) {
 /// value that cannot be used keeps base's. The page reads its controls this way, so a typo in one
 /// box keeps that box's previous value.
 pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
+    parse_onto_holding(base, query, None)
+}
+
+/// [`parse_onto`] where this machine also holds `held` (see [`parse_holding`]).
+pub fn parse_onto_holding(base: &Study, query: &str, held: Option<&OwnData>) -> ParsedLink {
     let query = query.strip_prefix('?').unwrap_or(query);
     let mut study = base.clone();
     let mut issues = Vec::new();
@@ -194,16 +206,23 @@ pub fn parse_onto(base: &Study, query: &str) -> ParsedLink {
             issue(name, format!("{name}: {msg}; using {}", value_text(base, key)));
         }
     }
-    // Data the link names by hash is the base's where the base holds it (the page's stored file,
-    // the CLI's --data): the link then runs with it here.
-    if let (Some(named), Some(held)) = (&study.experiment.data, &base.experiment.data)
+    // Data the link names by hash is what this machine holds under that hash (the page's stored
+    // file, the CLI's --data, an experiment file's): the link then runs with it here.
+    if let Some(named) = &study.experiment.data
         && named.body().is_none()
-        && let Some(body) = held.body()
     {
-        match named.resolve(body.clone()) {
-            Ok(found) => study.experiment.data = Some(found),
+        let holding = [held, base.experiment.data.as_ref()];
+        let same = holding
+            .into_iter()
+            .flatten()
+            .find(|d| d.hash() == named.hash() && d.body().is_some());
+        if let Some(found) = same {
+            study.experiment.data = Some(found.clone());
+        } else if let Some(body) = base.experiment.data.as_ref().and_then(|d| d.body()) {
             // Read with other options (a target column, points), or another file.
-            Err(e) => issue(keys::DATA.name, format!("{}: {e}", keys::DATA.name)),
+            if let Err(e) = named.resolve(body.clone()) {
+                issue(keys::DATA.name, format!("{}: {e}", keys::DATA.name));
+            }
         }
     }
 
@@ -366,6 +385,15 @@ fn strict(parsed: ParsedLink) -> Result<Study, Vec<LinkIssue>> {
     } else {
         Err(parsed.issues)
     }
+}
+
+/// The hash `query` names its data by, if it names it so (`data=h.…`).
+pub fn data_hash_named(query: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.strip_prefix('?').unwrap_or(query)).unwrap_or_default();
+    let (_, value) = pairs.iter().rev().find(|(k, _)| k == keys::DATA.name)?;
+    let named = OwnData::from_link(value).ok().filter(|d| d.body().is_none())?;
+    Some(named.hash().to_string())
 }
 
 /// Writes the link for `s`: `v=1` first, then every non-default key in table order. In a deck,

@@ -15,6 +15,10 @@ use crate::knobs::mup::Part;
 use crate::vocab::Named as _;
 
 /// Metadata keys tinytune writes.
+/// The largest weights file read: a model within the parameter cap is 20 MB in f32, so a file far
+/// beyond it is not one of ours (the page and the CLI refuse it before reading it).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
 pub const META_LINK: &str = "tinytune.link";
 pub const META_FAMILY: &str = "tinytune.family";
 pub const META_STEPS: &str = "tinytune.steps";

@@ -12,8 +12,8 @@ mod view;
 
 pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Shortcut, ToWorker};
 pub use state::{
-    ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, SIDE_EVERY_MS, Shown, State,
-    Telemetry, boundary_points, cpu_backend,
+    ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, LoadedWeights, Message, RunState, SIDE_EVERY_MS,
+    Shown, State, Telemetry, TrainedWeights, boundary_points, cpu_backend,
 };
 pub use update::update;
-pub use view::{Buttons, ChartView, DeckBar, Row, SweepBar, ViewModel, view};
+pub use view::{Buttons, ChartView, DeckBar, Row, SweepBar, TablePreview, ViewModel, view};

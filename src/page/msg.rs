@@ -54,6 +54,41 @@ pub enum Msg {
         size: u64,
         bytes: Vec<u8>,
     },
+    /// The table file's preview chose how to read it: the target column (an index), what it
+    /// holds, whether its rows are points on the plane.
+    ReadTable {
+        target: usize,
+        kind: crate::data::read_table::TargetKind,
+        plane: bool,
+    },
+    /// Points pasted in the Data group: x, y, class a line (#35).
+    PastePoints(String),
+    /// A click on the decision boundary at (`x`, `y`) on the plane adds a point of `class`.
+    AddPoint {
+        x: f32,
+        y: f32,
+        class: u16,
+    },
+    /// A weights file was chosen (#35: safetensors, as the CLI's `--save-weights` writes them): a
+    /// single run starts from them. A file over the cap arrives unread (no bytes).
+    WeightsFile {
+        name: String,
+        size: u64,
+        bytes: Vec<u8>,
+    },
+    /// Back to the seeded initialisation.
+    ForgetWeights,
+    /// A single run of `generation` ended: its weights as safetensors, and its adapters apart.
+    Weights {
+        generation: u64,
+        base: Vec<u8>,
+        adapters: Option<Vec<u8>>,
+    },
+    /// The browser's storage holds the data a link names by hash (read at start-up, before
+    /// `Boot`): its body as a link writes it inline, uncapped.
+    DataKept {
+        text: String,
+    },
     Train,
     Pause,
     Cancel,
@@ -185,6 +220,10 @@ pub enum Export {
     CopyEmbed,
     Csv,
     Json,
+    /// The experiment and its data as one file (`link::bundle`).
+    Experiment,
+    /// The last single run's weights (and adapters) as safetensors.
+    Weights,
     /// A chart as the image on screen.
     Png(crate::report::Chart),
     /// A chart drawn again as SVG, for slides and papers.
@@ -215,6 +254,12 @@ pub enum Effect {
     Export(Export),
     /// Full screen on or off (the Fullscreen API; the browser may refuse).
     ToggleFullScreen,
+    /// Keep your data, too large for a link, in the browser's storage under its hash (#35), so a
+    /// link naming it runs again after a reload. `text`: the body inline, uncapped.
+    KeepData {
+        hash: String,
+        text: String,
+    },
 }
 
 /// What the page asks of the training worker (#16). The worker owns the Burn device, the
@@ -244,6 +289,9 @@ pub enum ToWorker {
         share: usize,
         sweep: bool,
         stack: crate::knobs::view::Stack,
+        /// Weights a single run starts from (safetensors bytes, #35), checked by the worker
+        /// against the run's model.
+        weights: Option<Vec<u8>>,
     },
     /// The page's run state: Pause, Train again, Cancel, or a newer generation.
     Steer { generation: u64, run_state: RunState },

@@ -146,7 +146,46 @@ pub struct State {
     /// In presenter mode, the run a knob move replaced, with what the knobs were: the loss chart
     /// keeps it as a faint "before" curve so the audience sees what the knob changed.
     pub before: Option<(Run, String)>,
+    /// Your data this page holds (#35): the last file read, or what the browser's storage kept
+    /// under the hash a link names. A link naming it by hash runs with it.
+    pub held: Option<crate::knobs::own::OwnData>,
+    /// A link whose data this page does not hold (named by hash, kept by another browser): its
+    /// hash and the link, opened again when a file with that hash is given.
+    pub wanted: Option<(String, String)>,
+    /// Weights a single run starts from (#35), and the weights the last single run ended with.
+    pub weights_in: Option<LoadedWeights>,
+    /// The last table file read (#35): its text, how it was read and the data that gave, and
+    /// its first rows, where the page chooses the target column and what it holds.
+    pub table_file: Option<TableFile>,
+    pub weights_out: Option<TrainedWeights>,
     pub telemetry: Telemetry,
+}
+
+/// A table file the page read, to read again with other options.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableFile {
+    pub name: String,
+    pub text: std::sync::Arc<str>,
+    pub opts: crate::data::read_table::TableOptions,
+    /// The hash of the data these options gave: the preview shows while it is the study's.
+    pub hash: String,
+    pub preview: crate::data::read_table::Preview,
+}
+
+/// A weights file the page holds: a single run starts from it until it is forgotten.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedWeights {
+    pub name: String,
+    pub bytes: std::sync::Arc<Vec<u8>>,
+    /// "12 tensors, 30 steps of task=moons…": what the file says it is.
+    pub about: String,
+}
+
+/// The weights a single run ended with, as safetensors (the adapters apart), to download.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainedWeights {
+    pub base: Vec<u8>,
+    pub adapters: Option<Vec<u8>>,
 }
 
 impl State {
@@ -180,6 +219,11 @@ impl State {
             messages: Vec::new(),
             show_keys: false,
             before: None,
+            held: None,
+            wanted: None,
+            weights_in: None,
+            table_file: None,
+            weights_out: None,
             telemetry: Telemetry::default(),
         }
     }

@@ -19,7 +19,8 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Boot { query, cores } => {
             state.cores = cores.max(1);
-            let parsed = url::parse(&query);
+            let parsed = url::parse_holding(&query, state.held.as_ref());
+            state.wanted = wanted(&query, &parsed.study);
             state.messages.retain(|m| m.level == Level::Error);
             state.messages.extend(parsed.issues.iter().map(|i| Message {
                 level: Level::Warning,
@@ -32,7 +33,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Edit(pairs) => {
             let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-            let parsed = url::parse_onto(&state.study, &query);
+            let parsed = url::parse_onto_holding(&state.study, &query, state.held.as_ref());
             // A fixed control clears its warning; errors stay until the page is reloaded.
             state.messages.retain(|m| m.level != Level::Warning);
             state.messages.extend(parsed.issues.iter().map(|i| Message {
@@ -48,13 +49,56 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 change_study(state, parsed.study, &mut fx);
             }
         }
-        Msg::DataFile { name, size, bytes } => match data_edit(state, &name, size, &bytes) {
-            Ok(pairs) => return update(state, Msg::Edit(pairs)),
+        Msg::DataFile { name, size, bytes } => {
+            let opened = open_file(state, &name, size, &bytes);
+            return open(state, opened, &name, fx);
+        }
+        Msg::ReadTable { target, kind, plane } => {
+            let what = state
+                .table_file
+                .as_ref()
+                .map_or(String::new(), |f| f.name.clone());
+            let opened = read_table_again(state, target, kind, plane);
+            return open(state, opened, &what, fx);
+        }
+        Msg::PastePoints(text) => {
+            let opened = paste_points(state, &text);
+            return open(state, opened, "the pasted points", fx);
+        }
+        Msg::AddPoint { x, y, class } => {
+            let opened = add_point(state, x, y, class);
+            return open(state, opened, "the point", fx);
+        }
+        Msg::WeightsFile { name, size, bytes } => match weights_file(state, &name, size, bytes) {
+            Ok(loaded) => {
+                state.weights_in = Some(loaded);
+                restart(state, true, &mut fx);
+            }
             Err(e) => state.messages.push(Message {
                 level: Level::Warning,
-                text: format!("{name}: {e}"),
+                text: format!("{}: {e}", crate::vocab::clip(&name)),
             }),
         },
+        Msg::ForgetWeights => {
+            if state.weights_in.take().is_some() {
+                restart(state, true, &mut fx);
+            }
+        }
+        Msg::Weights {
+            generation,
+            base,
+            adapters,
+        } => {
+            if generation == state.generation {
+                state.weights_out = Some(super::state::TrainedWeights { base, adapters });
+            }
+        }
+        Msg::DataKept { text } => {
+            // Checked as a link's data is; storage another page version wrote may be stale.
+            if let Ok(data) = crate::knobs::own::OwnData::from_link(&text) {
+                state.held = Some(data);
+            }
+        }
         Msg::AddToDeck => {
             let mut new = state.study.clone();
             // The slide is this very experiment, so nothing restarts; the link gains it.
@@ -336,39 +380,224 @@ fn choose_backend(state: &mut State, fx: &mut Vec<Effect>) {
     });
 }
 
-/// Goes from the current study to `new`: write it back to the controls and the link, then
-/// redraw, pick the backend again or restart, as the change asks.
-/// Returns what the change was.
-/// The controls' edit a data file makes: the task its data trains and the data, which the
-/// link carries inline. Keeping data too large for a link in the browser's storage is not built
-/// yet; such a file is refused with its size against the link's cap.
-fn data_edit(state: &State, name: &str, size: u64, bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
-    use crate::data::read_file::{FileKind, check_size, read_file};
-    check_size(size)?;
+/// Runs what a file, a paste or a click opened (the data kept where a link cannot carry it), or
+/// says why `what` was refused.
+fn open(state: &mut State, opened: Result<Opened, String>, what: &str, mut fx: Vec<Effect>) -> Vec<Effect> {
+    match opened {
+        Ok(Opened::Link(query)) => {
+            fx.extend(keep(state));
+            let cores = state.cores;
+            fx.extend(update(state, Msg::Boot { query, cores }));
+        }
+        Ok(Opened::Data(pairs)) => {
+            fx.extend(keep(state));
+            fx.extend(update(state, Msg::Edit(pairs)));
+        }
+        Err(e) => state.messages.push(Message {
+            level: Level::Warning,
+            text: format!("{}: {e}", crate::vocab::clip(what)),
+        }),
+    }
+    fx
+}
+
+/// What a chosen or dropped file opens (#35): a whole link (an experiment file, or the file a
+/// link without its data was waiting for), or data for the current experiment (as edits).
+enum Opened {
+    Link(String),
+    Data(Vec<(String, String)>),
+}
+
+/// Reads a file as the CLI's `--open` (an experiment file) or `--data` (a table or a text) do;
+/// the data it brings is held (`state.held`), so the link can name it by hash.
+fn open_file(state: &mut State, name: &str, size: u64, bytes: &[u8]) -> Result<Opened, String> {
+    use crate::data::read_file::{FileKind, as_text, check_size, read_file};
     use crate::data::read_table::TableOptions;
-    use crate::knobs::own::{MAX_LINK_CHARS, OwnData};
+    use crate::knobs::own::OwnData;
     use crate::knobs::task::Task;
+    check_size(size)?;
+    if crate::link::bundle::is_experiment_file(name, bytes) {
+        let opened = crate::link::bundle::read(as_text(bytes)?)?;
+        if opened.data.is_some() {
+            state.held = opened.data;
+        }
+        return Ok(Opened::Link(opened.query));
+    }
     let kind = match state.study.experiment.task {
         Task::Table => FileKind::Table,
         Task::Text => FileKind::Text,
         _ => FileKind::of_name(name),
     };
-    let data = OwnData::new(read_file(bytes, kind, &TableOptions::default())?)?;
-    let Some(inline) = data.inline_link_text() else {
-        let size = data.inline_text_uncapped().map_or(0, |t| t.len());
-        return Err(format!(
-            "{} is {size} characters in a link, over its {MAX_LINK_CHARS}; the page does not keep larger data yet (the CLI's --data trains it)",
-            data.describe()
-        ));
+    let opts = TableOptions::default();
+    let data = OwnData::new(read_file(bytes, kind, &opts)?)?;
+    state.table_file = match kind {
+        FileKind::Table => {
+            let text = as_text(bytes)?;
+            Some(super::state::TableFile {
+                name: name.to_string(),
+                preview: crate::data::read_table::preview(text, PREVIEW_ROWS)?,
+                text: text.into(),
+                opts,
+                hash: data.hash().to_string(),
+            })
+        }
+        FileKind::Text => None,
     };
-    let task = match kind {
-        FileKind::Table => "table",
-        FileKind::Text => "text",
+    Ok(use_data(state, data))
+}
+
+/// Rows of a table file the page shows.
+const PREVIEW_ROWS: usize = 5;
+
+/// The table file read again as its preview chose.
+fn read_table_again(
+    state: &mut State,
+    target: usize,
+    kind: crate::data::read_table::TargetKind,
+    plane: bool,
+) -> Result<Opened, String> {
+    use crate::data::read_table::{TableOptions, read_table};
+    use crate::knobs::own::{Body, OwnData};
+    let file = state.table_file.as_mut().ok_or("no table file was read")?;
+    let columns = &file.preview.columns;
+    let name = columns.get(target).ok_or("the file has no such column")?;
+    // By name, unless another column has it too (then by number).
+    let unique = columns.iter().filter(|c| *c == name).count() == 1;
+    let opts = TableOptions {
+        target: Some(if unique {
+            name.clone()
+        } else {
+            (target + 1).to_string()
+        }),
+        kind,
+        plane,
     };
-    Ok(vec![
+    let data = OwnData::new(Body::Table(read_table(&file.text, &opts)?))?;
+    file.opts = opts;
+    file.hash = data.hash().to_string();
+    Ok(use_data(state, data))
+}
+
+/// Your data held and made the experiment's: its task and its link text as edits, or the whole
+/// link that was waiting for exactly this data.
+fn use_data(state: &mut State, data: crate::knobs::own::OwnData) -> Opened {
+    let task = if data.text().is_some() { "text" } else { "table" };
+    let link = data.link_text();
+    state.held = Some(data);
+    if let Some((hash, query)) = &state.wanted
+        && state.held.as_ref().is_some_and(|d| d.hash() == hash)
+    {
+        // The file the link was waiting for: the whole link runs now.
+        return Opened::Link(query.clone());
+    }
+    Opened::Data(vec![
         (crate::keys::TASK.name.to_string(), task.to_string()),
-        (crate::keys::DATA.name.to_string(), inline),
+        (crate::keys::DATA.name.to_string(), link),
     ])
+}
+
+/// Pasted points (x, y, class a line, as `--data FILE --points` reads them).
+fn paste_points(state: &mut State, text: &str) -> Result<Opened, String> {
+    use crate::data::read_table::{TableOptions, read_table};
+    use crate::knobs::own::{Body, OwnData};
+    let opts = TableOptions {
+        plane: true,
+        ..TableOptions::default()
+    };
+    let data = OwnData::new(Body::Table(read_table(text, &opts)?))?;
+    Ok(use_data(state, data))
+}
+
+/// A click on the decision boundary adds a point of `class` there: to your points, or to the
+/// points the chart shows (a built-in 2-D task's training set), which become your points.
+fn add_point(state: &mut State, x: f32, y: f32, class: u16) -> Result<Opened, String> {
+    use crate::knobs::own::{Body, OwnData};
+    use crate::knobs::task::Task;
+    let cfg = &state.study.experiment;
+    let mine = cfg
+        .data
+        .as_ref()
+        .and_then(|d| d.table())
+        .filter(|t| cfg.task == Task::Table && t.plane && t.dim() == 2 && t.classes() > 0);
+    let mut table = match mine {
+        Some(t) => t.clone(),
+        None => crate::data::table::points_table(&state.data)
+            .ok_or("points are placed on the decision boundary of a 2-D classification task")?,
+    };
+    table.push_point(x, y, class)?;
+    Ok(use_data(state, OwnData::new(Body::Table(table))?))
+}
+
+/// Reads a weights file as the CLI's `--load-weights` does, and checks it against the study:
+/// a single run of the same family (the worker checks every name and shape when it builds the
+/// model). Knobs that change what the same weights compute are said, and loading goes on.
+fn weights_file(
+    state: &mut State,
+    name: &str,
+    size: u64,
+    bytes: Vec<u8>,
+) -> Result<super::state::LoadedWeights, String> {
+    use crate::model::checkpoint::{self, Checkpoint, MAX_FILE_BYTES, META_STEPS};
+    if size > MAX_FILE_BYTES {
+        return Err(format!(
+            "the file is {:.1} MB, larger than any model tinytune trains ({:.0} MB)",
+            size as f64 / 1e6,
+            MAX_FILE_BYTES as f64 / 1e6
+        ));
+    }
+    let ck = Checkpoint::from_bytes(&bytes)?;
+    if state.is_sweep() {
+        return Err(format!(
+            "weights start a single run, and this study is a sweep of {} runs",
+            state.points.len()
+        ));
+    }
+    let cfg = &state.study.experiment;
+    checkpoint::check_family(&ck, cfg)?;
+    for d in checkpoint::differences(&ck, cfg) {
+        state.messages.push(Message {
+            level: Level::Warning,
+            text: format!("{}: {d}", crate::vocab::clip(name)),
+        });
+    }
+    let steps = ck
+        .meta
+        .get(META_STEPS)
+        .map_or(String::new(), |s| format!(", trained {s} steps"));
+    Ok(super::state::LoadedWeights {
+        name: name.to_string(),
+        about: format!("{} tensors{steps}", ck.tensors.len()),
+        bytes: std::sync::Arc::new(bytes),
+    })
+}
+
+/// Keeps the held data in the browser's storage when a link can only name it by hash.
+fn keep(state: &State) -> Vec<Effect> {
+    use crate::knobs::own::OwnData;
+    let Some(data) = &state.held else {
+        return Vec::new();
+    };
+    if !OwnData::names_by_hash(&data.link_text()) {
+        return Vec::new();
+    }
+    data.inline_text_uncapped()
+        .map(|text| Effect::KeepData {
+            hash: data.hash().to_string(),
+            text,
+        })
+        .into_iter()
+        .collect()
+}
+
+/// The hash and link of a link whose data (named by hash) the page does not hold.
+fn wanted(query: &str, study: &Study) -> Option<(String, String)> {
+    let hash = url::data_hash_named(query)?;
+    let held = study
+        .experiment
+        .data
+        .as_ref()
+        .is_some_and(|d| d.hash() == hash && d.body().is_some());
+    (!held).then(|| (hash, query.to_string()))
 }
 
 fn change_study(state: &mut State, new: Study, fx: &mut Vec<Effect>) -> Change {
@@ -414,6 +643,13 @@ fn reset_runs(state: &mut State, run_state: RunState) {
     state.loss_drawn_ms = f64::NEG_INFINITY;
     state.analysed = false;
     state.run_state = run_state;
+    state.weights_out = None;
+    if state.points.len() > 1 && state.weights_in.take().is_some() {
+        state.messages.push(Message {
+            level: Level::Warning,
+            text: "the loaded weights start a single run: this sweep trains from its seeds (load them again for a single run)".into(),
+        });
+    }
 }
 
 /// Throws away the current runs and starts fresh ones (running if `autorun` and a backend is

@@ -51,6 +51,20 @@ pub struct DeckBar {
     pub next: bool,
 }
 
+/// The table file's first rows, and how it is read (#35): the target column, what it holds,
+/// whether its rows are points on the plane; and what that gave.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TablePreview {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub target: usize,
+    /// `auto`, `classes` or `values`.
+    pub kind: &'static str,
+    pub plane: bool,
+    /// "name: 300 rows × 4 features, 3 classes (the first 5 shown)".
+    pub summary: String,
+}
+
 /// A chart on the page.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChartView {
@@ -92,6 +106,12 @@ pub struct ViewModel {
     pub adapt: Option<String>,
     pub rates: Option<String>,
     pub quant: Option<String>,
+    /// The weights file a single run starts from, in words (#35).
+    pub weights_in: Option<String>,
+    /// The last single run's weights can be downloaded.
+    pub weights_out: bool,
+    /// The table file the study trains on, while it does.
+    pub preview: Option<TablePreview>,
 }
 
 /// "8642 parameters", or the range over a sweep's runs, once the runner has started them (the
@@ -189,7 +209,54 @@ pub fn view(s: &State, now_ms: f64) -> ViewModel {
         adapt: adapt(s),
         rates: rates(s),
         quant: quant(s),
+        weights_in: s.weights_in.as_ref().map(|w| {
+            format!(
+                "Starting from {} ({}); a link cannot carry weights, so share the file with it.",
+                crate::vocab::clip(&w.name),
+                w.about
+            )
+        }),
+        weights_out: s.weights_out.is_some(),
+        preview: preview(s),
     }
+}
+
+fn preview(s: &State) -> Option<TablePreview> {
+    use crate::data::read_table::TargetKind;
+    let file = s.table_file.as_ref()?;
+    let data = s.study.experiment.data.as_ref()?;
+    if data.hash() != file.hash || s.study.experiment.task != crate::knobs::task::Task::Table {
+        return None;
+    }
+    let p = &file.preview;
+    let last = p.columns.len().saturating_sub(1);
+    let target = match file.opts.target.as_deref() {
+        None => last,
+        Some(t) => p
+            .columns
+            .iter()
+            .position(|c| c == t)
+            .or_else(|| t.parse::<usize>().ok().map(|i| i.saturating_sub(1)))
+            .unwrap_or(last),
+    };
+    Some(TablePreview {
+        columns: p.columns.iter().map(|c| crate::vocab::clip(c)).collect(),
+        rows: p.rows.clone(),
+        target,
+        kind: match file.opts.kind {
+            TargetKind::Auto => "auto",
+            TargetKind::Classes => "classes",
+            TargetKind::Values => "values",
+        },
+        plane: file.opts.plane,
+        summary: format!(
+            "{}: {} (the first {} of {} rows shown)",
+            crate::vocab::clip(&file.name),
+            data.describe(),
+            p.rows.len(),
+            p.total
+        ),
+    })
 }
 
 fn revision(parts: &impl Hash) -> u64 {
@@ -224,6 +291,8 @@ fn data(s: &State, figures: &Figures) -> Vec<(&'static str, String)> {
         ("panels", figures.panel_count().to_string()),
         ("coordRows", figures.coord_rows().to_string()),
         ("staircase", if figures.is_staircase() { "1" } else { "0" }.into()),
+        // The run's weights arrived and can be downloaded (#35).
+        ("weights", if s.weights_out.is_some() { "1" } else { "0" }.into()),
     ];
     if let Some(b) = &s.backend {
         let kind = match b.kind {

@@ -25,7 +25,7 @@ mod staircase;
 mod sweep;
 
 pub use bestlr::{BestLine, best_lines, draw_best};
-pub use boundary::{BoundaryGrid, draw_boundary};
+pub use boundary::{BoundaryGrid, draw_boundary, point_at};
 pub use coord::{CoordPanel, coord_panels, draw_coord};
 pub use critical::{draw_critical, has_critical};
 pub use curves::{CurveOptions, HoverPoint, draw_curves, draw_curves_after, ema};

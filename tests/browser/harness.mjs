@@ -169,6 +169,12 @@ export async function download(page, button) {
   return fs.readFileSync(await file.path(), "utf8");
 }
 
+// A download's bytes (a binary file: weights).
+export async function downloadBytes(page, button) {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.click(button)]);
+  return { name: file.suggestedFilename(), buffer: fs.readFileSync(await file.path()) };
+}
+
 // Every run's swept values, divergence and losses, as the page's JSON export writes them.
 export async function curves(page) {
   const runs = JSON.parse(await download(page, "#download-json"));

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels, countGpuWork, download, DIST } from "./harness.mjs";
+import { serve, launch, open, waitForState, waitForNewRun, waitRunnerFrames, animationFrames, colouredPixels, countGpuWork, download, downloadBytes, curves, DIST } from "./harness.mjs";
 
 let srv, browser, noGpuBrowser;
 before(async () => {
@@ -69,6 +69,118 @@ test("a CSV chosen in the file input trains task=table, rides in the link and dr
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// A table far past what a link holds inline (6,000 characters: a few hundred points).
+function bigCsv() {
+  let csv = "x,y,c\n";
+  for (let i = 0; i < 3000; i++) csv += `${i}.5,${i * 7}.25,${i % 3}\n`;
+  return csv;
+}
+
+// Drops a file on the page as a person would drag it there.
+async function dropFile(page, name, text) {
+  const transfer = await page.evaluateHandle(([name, text]) => {
+    const t = new DataTransfer();
+    t.items.add(new File([text], name, { type: "text/plain" }));
+    return t;
+  }, [name, text]);
+  await page.dispatchEvent("body", "drop", { dataTransfer: transfer });
+}
+
+test("data too large for a link stays in this browser under its hash; elsewhere its link waits for the file, dropped on the page; the experiment file opens it anywhere (#35)", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=xor&w=8&d=1&steps=20");
+  await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  const big = bigCsv();
+  await page.setInputFiles("#data-file", { name: "big.csv", mimeType: "text/csv", buffer: Buffer.from(big) });
+  await page.waitForFunction(() => location.search.includes("task=table") && location.search.includes("data=h."));
+  let data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", await page.textContent("#messages"));
+  const link = await page.evaluate(() => location.search);
+  // Kept: a reload of the same link runs it, with nothing to say.
+  const hash = new URLSearchParams(link).get("data").slice(2);
+  await page.waitForFunction(async (hash) => {
+    const db = await new Promise((ok, no) => {
+      const r = indexedDB.open("tinytune");
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => no(r.error);
+    });
+    if (!db.objectStoreNames.contains("data")) return false;
+    const got = await new Promise((ok) => {
+      const r = db.transaction("data").objectStore("data").get(hash);
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => ok(undefined);
+    });
+    db.close();
+    return typeof got === "string" && got.startsWith("z.");
+  }, hash, { polling: 100 });
+  await page.reload();
+  data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", await page.textContent("#messages"));
+  assert.equal(await page.evaluate(() => location.search), link);
+  assert.equal((await page.textContent("#messages")).trim(), "");
+  // The experiment + data file, saved here.
+  const file = await download(page, "#download-experiment");
+  assert.ok(file.startsWith("# tinytune experiment") && file.includes("data=z."), file.slice(0, 200));
+
+  // Another browser (a fresh context: no storage): the link says so and waits for its file.
+  const other = await open(browser, srv.base, link);
+  await other.page.waitForFunction(() => document.getElementById("messages").textContent.includes("kept in the browser that made it"));
+  await dropFile(other.page, "big.csv", big);
+  await other.page.waitForFunction((l) => location.search === l, link);
+  data = await waitForState(other.page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", await other.page.textContent("#messages"));
+  await other.page.close();
+
+  // The experiment file in a fresh page, through the file input: the same link, and it trains.
+  const third = await open(browser, srv.base, "?v=1&backend=cpu&steps=5");
+  await waitForState(third.page, ["done", "failed", "diverged"], 60_000);
+  await third.page.setInputFiles("#data-file", { name: "tinytune-experiment.tinytune", mimeType: "text/plain", buffer: Buffer.from(file) });
+  await third.page.waitForFunction((l) => location.search === l, link);
+  data = await waitForState(third.page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done", await third.page.textContent("#messages"));
+  assert.deepEqual([...errors, ...other.errors, ...third.errors], []);
+  await third.page.close();
+  await page.close();
+});
+
+// The saved weights, loaded into a fresh page, score at the new run's first evaluation exactly
+// what the saving run scores one step later (the CLI's tests/checkpoint.rs, in the browser).
+for (const [family, query, steps] of [
+  ["the MLP", "task=moons&w=16&d=2", 30],
+  ["the transformer", "task=text&w=32&d=1&heads=2&ctx=16&bs=8", 12],
+]) {
+  test(`${family}'s weights download from the page and a run loaded with them goes on exactly where it stopped (#35)`, async () => {
+    const base = `?v=1&backend=cpu&${query}`;
+    const saving = await open(browser, srv.base, `${base}&steps=${steps}`);
+    let data = await waitForState(saving.page, ["done", "failed", "diverged"], 120_000);
+    assert.equal(data.state, "done", await saving.page.textContent("#messages"));
+    await saving.page.waitForFunction(() => document.getElementById("app").dataset.weights === "1");
+    const weights = await downloadBytes(saving.page, "#download-weights");
+    assert.match(weights.name, /\.safetensors$/);
+    const longer = await open(browser, srv.base, `${base}&steps=${steps + 1}`);
+    data = await waitForState(longer.page, ["done", "failed", "diverged"], 120_000);
+    assert.equal(data.state, "done");
+    const next = (await curves(longer.page))[0].steps[steps].val_loss;
+    // A fresh page of three steps, started from the file.
+    const loaded = await open(browser, srv.base, `${base}&steps=3`);
+    data = await waitForState(loaded.page, ["done", "failed", "diverged"], 120_000);
+    const fresh = (await curves(loaded.page))[0].steps[0].val_loss;
+    await loaded.page.setInputFiles("#weights-file", { name: weights.name, mimeType: "application/octet-stream", buffer: weights.buffer });
+    data = await waitForNewRun(loaded.page, data.generation, 120_000);
+    assert.equal(data.state, "done", await loaded.page.textContent("#messages"));
+    assert.match(await loaded.page.textContent("#weights-status"), /Starting from tinytune-\w+\.safetensors/);
+    const first = (await curves(loaded.page))[0].steps[0].val_loss;
+    assert.equal(first, next, "the first evaluation from the weights is the saving run's next");
+    assert.notEqual(fresh, next, "a run from its seed starts elsewhere");
+    // Forgotten: back to the seed.
+    const g = (await loaded.page.evaluate(() => ({ ...document.getElementById("app").dataset }))).generation;
+    await loaded.page.click("#weights-forget");
+    await waitForNewRun(loaded.page, g, 120_000);
+    assert.equal((await curves(loaded.page))[0].steps[0].val_loss, fresh);
+    assert.deepEqual([...saving.errors, ...longer.errors, ...loaded.errors], []);
+    for (const p of [saving, longer, loaded]) await p.page.close();
+  });
+}
 
 test("norms=1 draws every step's gradient and update norms (#31)", async () => {
   const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=xor&w=8&d=1&steps=30&norms=1");

@@ -46,14 +46,20 @@ pub fn draw(
         .ok_or("canvas has no 2-D context")?;
     let inner = CanvasBackend::with_canvas_object(canvas).ok_or("canvas has no 2-D context")?;
     let root = Canvas { inner, ctx }.into_drawing_area();
-    draw(
-        &root,
-        ChartStyle {
-            scale: dpr * ZOOM.with(std::cell::Cell::get),
-            raster: true,
-        },
-    )?;
+    draw(&root, style())?;
     root.present().map_err(|e| e.to_string())
+}
+
+/// The style the page's charts are drawn in now (the screen's pixel ratio, presenter's zoom).
+pub fn style() -> ChartStyle {
+    let dpr = web_sys::window()
+        .map(|w| w.device_pixel_ratio())
+        .unwrap_or(1.0)
+        .max(1.0);
+    ChartStyle {
+        scale: dpr * ZOOM.with(std::cell::Cell::get),
+        raster: true,
+    }
 }
 
 /// plotters-canvas with one change: a bitmap is copied with one `putImageData` (plotters-canvas

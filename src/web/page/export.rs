@@ -86,6 +86,16 @@ fn save_text(name: &str, mime: &str, text: &str) -> Result<(), JsValue> {
     web_sys::Url::revoke_object_url(&href)
 }
 
+fn save_bytes(name: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type("application/octet-stream");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)?;
+    let href = web_sys::Url::create_object_url_with_blob(&blob)?;
+    save(name, &href)?;
+    web_sys::Url::revoke_object_url(&href)
+}
+
 fn report(what: &str, r: Result<(), JsValue>) {
     if let Err(e) = r {
         dom::push_message(Level::Error, &format!("Could not export {what}: {e:?}"));
@@ -104,6 +114,30 @@ pub fn json(runs: &[Run]) {
         "JSON",
         save_text("tinytune-runs.json", "application/json", &export::to_json(runs)),
     );
+}
+
+/// The experiment with its data as one file (`link::bundle`), which opens the same on another
+/// machine: dropped on the page, or with the CLI's `--open`.
+pub fn experiment(study: &crate::link::study::Study) {
+    let name = format!("tinytune-experiment.{}", crate::link::bundle::EXTENSION);
+    report(
+        "the experiment",
+        save_text(&name, "text/plain", &crate::link::bundle::write(study)),
+    );
+}
+
+/// The last single run's weights as safetensors, and its LoRA adapters as a second file.
+pub fn weights(state: &State) {
+    let Some(w) = &state.weights_out else { return };
+    use crate::vocab::Named;
+    let name = format!("tinytune-{}", state.study.experiment.task.key());
+    report("the weights", save_bytes(&format!("{name}.safetensors"), &w.base));
+    if let Some(adapters) = &w.adapters {
+        report(
+            "the adapters",
+            save_bytes(&format!("{name}-adapters.safetensors"), adapters),
+        );
+    }
 }
 
 pub fn png(chart: Chart) {

@@ -11,6 +11,7 @@ mod lanes;
 mod remote;
 mod render;
 mod shell;
+mod store;
 mod webgpu_module;
 
 pub use shell::boot;

@@ -143,6 +143,7 @@ impl Remote {
         sweep: bool,
         stack: crate::knobs::view::Stack,
         shares: Vec<Vec<usize>>,
+        weights: Option<Vec<u8>>,
     ) {
         let shares = if shares.is_empty() {
             vec![(0..configs.len()).collect()]
@@ -182,6 +183,7 @@ impl Remote {
                 share: k,
                 sweep,
                 stack,
+                weights: weights.clone(),
             };
             {
                 let mut lanes = self.lanes.borrow_mut();

@@ -86,6 +86,9 @@ fn apply(s: &State, v: &ViewModel, last: Option<&ViewModel>) {
         dom::show_messages(&v.messages);
     }
     show_lines(v);
+    if last.is_none_or(|l| l.preview != v.preview) {
+        show_preview(v.preview.as_ref());
+    }
     // The charts: which show and which leads, then the drawing where the picture moved.
     for c in &v.charts {
         let fig = format!("fig-{}", c.chart.name());
@@ -113,6 +116,11 @@ fn show_buttons(v: &ViewModel) {
     pause.set_disabled(!b.pause_enabled);
     cancel.set_hidden(!b.cancel_shown);
     cancel.set_disabled(!b.cancel_enabled);
+    // Weights (#35): the file a run starts from, and the last run's to download.
+    dom::set_text("weights-status", v.weights_in.as_deref().unwrap_or(""));
+    dom::set_hidden("weights-status", v.weights_in.is_none());
+    dom::set_hidden("weights-forget", v.weights_in.is_none());
+    dom::el::<HtmlButtonElement>("download-weights").set_disabled(!v.weights_out);
 }
 
 /// Presenter and embed mode's frame: the page's classes (the style sheet does the layout), the
@@ -231,4 +239,44 @@ pub fn show_hover(e: &MouseEvent) {
             tip.set_hidden(true);
         }
     }
+}
+
+/// The table file's preview (#35): its first rows as text cells (never HTML), the target column
+/// and what it holds as the selects show them.
+fn show_preview(p: Option<&crate::page::TablePreview>) {
+    dom::set_hidden("data-preview", p.is_none());
+    let Some(p) = p else { return };
+    let doc = dom::document();
+    let cell = |tag: &str, text: &str, target: bool| {
+        let el = doc.create_element(tag).ok()?;
+        el.set_text_content(Some(text));
+        if target {
+            el.set_class_name("target");
+        }
+        Some(el)
+    };
+    let table: web_sys::Element = dom::el("preview-table");
+    table.set_text_content(None);
+    let mut lines = vec![(p.columns.clone(), "th")];
+    lines.extend(p.rows.iter().map(|r| (r.clone(), "td")));
+    for (cells, tag) in lines {
+        let Ok(tr) = doc.create_element("tr") else { return };
+        for (c, text) in cells.iter().enumerate() {
+            if let Some(el) = cell(tag, text, c == p.target) {
+                let _ = tr.append_child(&el);
+            }
+        }
+        let _ = table.append_child(&tr);
+    }
+    let target: web_sys::HtmlSelectElement = dom::el("preview-target");
+    target.set_text_content(None);
+    for (i, name) in p.columns.iter().enumerate() {
+        if let Ok(option) = web_sys::HtmlOptionElement::new_with_text_and_value(name, &i.to_string()) {
+            let _ = target.append_child(&option);
+        }
+    }
+    target.set_value(&p.target.to_string());
+    dom::el::<web_sys::HtmlSelectElement>("preview-kind").set_value(p.kind);
+    dom::el::<web_sys::HtmlInputElement>("preview-points").set_checked(p.plane);
+    dom::set_text("preview-summary", &p.summary);
 }

@@ -35,7 +35,22 @@ pub fn boot() {
         .map(|w| w.navigator().hardware_concurrency())
         .filter(|c| c.is_finite() && *c >= 1.0)
         .map_or(1, |c| c as usize);
-    bus.send(Msg::Boot { query, cores });
+    // A link naming its data by hash runs with what this browser kept under it (#35).
+    let Some(hash) = crate::link::url::data_hash_named(&query) else {
+        bus.send(Msg::Boot { query, cores });
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        match super::store::get(&hash).await {
+            Ok(Some(text)) => bus.send(Msg::DataKept { text }),
+            Ok(None) => {}
+            Err(e) => dom::push_message(
+                crate::page::Level::Warning,
+                &format!("This browser's storage could not be read ({e})."),
+            ),
+        }
+        bus.send(Msg::Boot { query, cores });
+    });
 }
 
 /// Carries out `effects` in order, then tells the worker the run state if it changed (Pause,
@@ -50,15 +65,31 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
                 knobs::show(bus, &study);
             }
             Effect::ToggleFullScreen => toggle_full_screen(),
+            Effect::KeepData { hash, text } => wasm_bindgen_futures::spawn_local(async move {
+                if let Err(e) = super::store::put(&hash, &text).await {
+                    dom::push_message(
+                        crate::page::Level::Warning,
+                        &format!(
+                            "Your data could not be kept in this browser's storage ({e}): its link runs here until the page is reloaded."
+                        ),
+                    );
+                }
+            }),
             Effect::ChooseBackend { ticket, choice } => remote.choose_backend(ticket, choice),
             Effect::MarkGpuLost => remote.mark_gpu_lost(),
             Effect::StartRunner { generation, shares } => {
-                let (configs, sweep, stack) = {
+                let (configs, sweep, stack, weights) = {
                     let s = bus.state();
                     let configs: Vec<_> = s.points.iter().map(|p| p.config.clone()).collect();
-                    (configs, s.is_sweep(), s.study.view.stack)
+                    // Weights start a single run (`update` drops them for a sweep).
+                    let weights = s
+                        .weights_in
+                        .as_ref()
+                        .filter(|_| configs.len() == 1)
+                        .map(|w| w.bytes.to_vec());
+                    (configs, s.is_sweep(), s.study.view.stack, weights)
                 };
-                remote.start(generation, &configs, sweep, stack, shares);
+                remote.start(generation, &configs, sweep, stack, shares, weights);
             }
             Effect::Export(what) => {
                 let state = bus.state();
@@ -67,6 +98,8 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
                     Export::CopyEmbed => export::copy_embed(&state.study),
                     Export::Csv => export::csv(&state.runs),
                     Export::Json => export::json(&state.runs),
+                    Export::Experiment => export::experiment(&state.study),
+                    Export::Weights => export::weights(&state),
                     Export::Png(chart) => export::png(chart),
                     Export::Svg(chart) => export::svg(&state, chart),
                 }
@@ -152,6 +185,33 @@ fn shortcut(e: &web_sys::Event, scrolls: bool) -> Option<Shortcut> {
     }
 }
 
+/// A file's name, size and bytes as a message: weights (`.safetensors`) as `Msg::WeightsFile`,
+/// anything else as `Msg::DataFile`; its size checked before it is read.
+fn send_file(bus: &Rc<Bus>, file: web_sys::File) {
+    let (name, size) = (file.name(), file.size() as u64);
+    let is_weights = name.to_ascii_lowercase().ends_with(".safetensors");
+    let msg = move |name, size, bytes| match is_weights {
+        true => Msg::WeightsFile { name, size, bytes },
+        false => Msg::DataFile { name, size, bytes },
+    };
+    let too_big = match is_weights {
+        true => size > crate::model::checkpoint::MAX_FILE_BYTES,
+        false => crate::data::read_file::check_size(size).is_err(),
+    };
+    if too_big {
+        bus.send(msg(name, size, Vec::new()));
+        return;
+    }
+    let bus = bus.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
+            Err(_) => Vec::new(), // unreadable: refused as empty, with its name
+        };
+        bus.send(msg(name, size, bytes));
+    });
+}
+
 fn on_click(id: &str, bus: &Rc<Bus>, msg: impl Fn() -> Msg + 'static) {
     let bus = bus.clone();
     dom::listen(&dom::el::<HtmlElement>(id), "click", move |_| bus.send(msg()));
@@ -172,6 +232,9 @@ fn wire_events(bus: &Rc<Bus>) {
     on_click("copy-embed", bus, || Msg::Export(Export::CopyEmbed));
     on_click("download-csv", bus, || Msg::Export(Export::Csv));
     on_click("download-json", bus, || Msg::Export(Export::Json));
+    on_click("download-experiment", bus, || Msg::Export(Export::Experiment));
+    on_click("download-weights", bus, || Msg::Export(Export::Weights));
+    on_click("weights-forget", bus, || Msg::ForgetWeights);
     on_click("download-png", bus, || {
         Msg::Export(Export::Png(render::main_chart()))
     });
@@ -198,7 +261,7 @@ fn wire_events(bus: &Rc<Bus>) {
             ));
         }
     });
-    // A data file (#35): its size checked before it is read, its bytes read by `update`.
+    // A data or experiment file (#35), chosen in the Data group or dropped on the page.
     let files = bus.clone();
     dom::listen(&dom::el::<HtmlElement>("data-file"), "change", move |e| {
         let Some(input) = e
@@ -211,23 +274,86 @@ fn wire_events(bus: &Rc<Bus>) {
             return;
         };
         input.set_value(""); // choosing the same file again is a change again
-        let (name, size) = (file.name(), file.size() as u64);
-        let bus = files.clone();
-        if crate::data::read_file::check_size(size).is_err() {
-            bus.send(Msg::DataFile {
-                name,
-                size,
-                bytes: Vec::new(),
-            });
+        send_file(&files, file);
+    });
+    let weights = bus.clone();
+    dom::listen(&dom::el::<HtmlElement>("weights-file"), "change", move |e| {
+        let Some(input) = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
             return;
-        }
-        wasm_bindgen_futures::spawn_local(async move {
-            let bytes = match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
-                Ok(buffer) => js_sys::Uint8Array::new(&buffer).to_vec(),
-                Err(_) => Vec::new(), // unreadable: refused as empty, with its name
+        };
+        let Some(file) = input.files().and_then(|list| list.get(0)) else {
+            return;
+        };
+        input.set_value("");
+        send_file(&weights, file);
+    });
+    // The table file's preview (#35): the target column, what it holds, points or not.
+    for id in ["preview-target", "preview-kind", "preview-points"] {
+        let read = bus.clone();
+        dom::listen(&dom::el::<HtmlElement>(id), "change", move |_| {
+            use crate::data::read_table::TargetKind;
+            let target = dom::el::<web_sys::HtmlSelectElement>("preview-target").value();
+            let kind = match dom::el::<web_sys::HtmlSelectElement>("preview-kind")
+                .value()
+                .as_str()
+            {
+                "classes" => TargetKind::Classes,
+                "values" => TargetKind::Values,
+                _ => TargetKind::Auto,
             };
-            bus.send(Msg::DataFile { name, size, bytes });
+            read.send(Msg::ReadTable {
+                target: target.parse().unwrap_or(0),
+                kind,
+                plane: dom::el::<web_sys::HtmlInputElement>("preview-points").checked(),
+            });
         });
+    }
+    // Points (#35): pasted, or placed by a click on the decision boundary.
+    let paste = bus.clone();
+    dom::listen(&dom::el::<HtmlElement>("data-paste-use"), "click", move |_| {
+        let text = dom::el::<web_sys::HtmlTextAreaElement>("data-paste").value();
+        paste.send(Msg::PastePoints(text));
+    });
+    let place = bus.clone();
+    dom::listen(&dom::el::<HtmlElement>("boundary-canvas"), "click", move |e| {
+        let Some(mouse) = e.dyn_ref::<MouseEvent>() else {
+            return;
+        };
+        let canvas: web_sys::HtmlCanvasElement = dom::el("boundary-canvas");
+        // The click in the backing store's pixels, where the chart's layout is computed.
+        let scale = f64::from(canvas.width()) / f64::from(canvas.client_width().max(1));
+        let pixel = (
+            (f64::from(mouse.offset_x()) * scale).round() as i32,
+            (f64::from(mouse.offset_y()) * scale).round() as i32,
+        );
+        let size = (canvas.width(), canvas.height());
+        let Some((x, y)) = crate::plot::point_at(size, super::canvas::style(), pixel) else {
+            return;
+        };
+        let class = dom::el::<web_sys::HtmlSelectElement>("point-class")
+            .value()
+            .parse()
+            .unwrap_or(0);
+        place.send(Msg::AddPoint { x, y, class });
+    });
+    // Dropping needs `dragover` refused by the page, or the browser opens the file instead.
+    dom::listen(&dom::document(), "dragover", |e| e.prevent_default());
+    let dropped = bus.clone();
+    dom::listen(&dom::document(), "drop", move |e| {
+        let Some(drag) = e.dyn_ref::<web_sys::DragEvent>() else {
+            return;
+        };
+        let file = drag
+            .data_transfer()
+            .and_then(|t| t.files())
+            .and_then(|list| list.get(0));
+        if let Some(file) = file {
+            e.prevent_default();
+            send_file(&dropped, file);
+        }
     });
     on_click("present-button", bus, || Msg::Shortcut(Shortcut::Present));
     on_click("add-to-deck", bus, || Msg::AddToDeck);

@@ -176,6 +176,7 @@ pub fn worker_message(data: JsValue) {
             share,
             sweep,
             stack,
+            weights,
         } => {
             port.control.state.set((generation, None));
             wasm_bindgen_futures::spawn_local(async move {
@@ -204,7 +205,23 @@ pub fn worker_message(data: JsValue) {
                     return; // a newer study took over while this one was timed
                 };
                 regrid(&port, generation, &configs);
-                let mine = runner::Share { runs, share, stack };
+                let start = match weights
+                    .as_deref()
+                    .map(crate::model::checkpoint::Checkpoint::from_bytes)
+                {
+                    Some(Err(error)) => {
+                        port.send(Msg::RunnerRefused { generation, error });
+                        return;
+                    }
+                    Some(Ok(ck)) => Some(ck),
+                    None => None,
+                };
+                let mine = runner::Share {
+                    runs,
+                    share,
+                    stack,
+                    start,
+                };
                 if let Some(kept) =
                     runner::run(&*port, device, is_gpu, configs, mine, sweep, generation).await
                 {

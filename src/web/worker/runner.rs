@@ -87,6 +87,8 @@ pub struct Share {
     pub runs: Vec<usize>,
     pub share: usize,
     pub stack: crate::knobs::view::Stack,
+    /// Weights a single run starts from (#35).
+    pub start: Option<crate::model::checkpoint::Checkpoint>,
 }
 
 /// What trains a group of the runner's runs: one run's trainer, or a stack of same-shape runs
@@ -130,7 +132,13 @@ pub async fn run(
     let mut units = Vec::with_capacity(configs.len());
     for group in crate::experiment::stack::stacks(&configs, mine.stack, gpu) {
         let unit = match group.as_slice() {
-            &[i] => Job::new(&configs[i], &device).map(|j| Unit::One(j, i)),
+            &[i] => match mine.start.as_ref() {
+                Some(ck) => crate::model::checkpoint::check_family(ck, &configs[i])
+                    .and_then(|()| Job::new_from(&configs[i], &device, Some(ck)))
+                    .map_err(|e| format!("the weights do not fit this run: {e}")),
+                None => Job::new(&configs[i], &device),
+            }
+            .map(|j| Unit::One(j, i)),
             _ => {
                 let cfgs: Vec<_> = group.iter().map(|&i| configs[i].clone()).collect();
                 StackTrainer::new(&cfgs, &device).map(|s| Unit::Stack(Box::new(s), group))
@@ -379,6 +387,7 @@ pub async fn run(
                     Ok(mut analysis) => {
                         let weights = std::mem::take(&mut analysis.weights);
                         out.send(Msg::Analysed { generation, analysis });
+                        send_weights(out, job, generation).await;
                         return (!weights.is_empty()).then(|| (job.config().clone(), weights));
                     }
                     Err(e) => web_sys::console::warn_1(&e.into()),
@@ -386,5 +395,22 @@ pub async fn run(
             }
             return None;
         }
+    }
+}
+
+/// A single run's weights as it ended, for the page's Weights button (#35): one readback of
+/// every parameter, written as the CLI's `--save-weights` writes them.
+async fn send_weights(out: &dyn Outbox, job: &Job, generation: u64) {
+    let files = crate::train::read_weights(&**job).await.and_then(|w| {
+        let adapters = w.adapters.as_ref().map(|a| a.to_bytes()).transpose()?;
+        Ok((w.base.to_bytes()?, adapters))
+    });
+    match files {
+        Ok((base, adapters)) => out.send(Msg::Weights {
+            generation,
+            base,
+            adapters,
+        }),
+        Err(e) => web_sys::console::warn_1(&e.into()),
     }
 }
