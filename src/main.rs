@@ -29,7 +29,7 @@ struct Cli {
     query: String,
     /// Open an experiment file instead (the page's "Experiment + data": the link with its data
     /// inside, `.tinytune`), which runs the same as in the page that saved it.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["query", "preset", "data"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["query", "preset", "data", "target", "target_kind", "points"])]
     open: Option<PathBuf>,
     /// Also write the experiment with its data as one file (what `--open` and the page open).
     #[arg(long, value_name = "FILE")]
@@ -149,13 +149,13 @@ enum TargetArg {
 
 /// `--open`'s experiment file: the study holding its data, and its link.
 fn open_experiment(path: &Path) -> Result<(Study, String), String> {
-    use tinytune::data::read_file::{as_text, check_size};
+    use tinytune::data::read_file::{as_text, check_named_size};
     let shown = path.display();
     let size = std::fs::metadata(path)
         .map_err(|e| format!("--open {shown}: {e}"))?
         .len();
-    // The data inside is deflated and in base64: never larger than the data's own cap.
-    check_size(size).map_err(|e| format!("--open {shown}: {e}"))?;
+    check_named_size(&format!("x.{}", tinytune::link::bundle::EXTENSION), size)
+        .map_err(|e| format!("--open {shown}: {e}"))?;
     let bytes = std::fs::read(path).map_err(|e| format!("--open {shown}: {e}"))?;
     let opened = as_text(&bytes)
         .and_then(tinytune::link::bundle::read)

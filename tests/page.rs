@@ -1455,24 +1455,42 @@ fn data_too_large_for_a_link_is_kept_under_its_hash_and_its_link_waits_for_the_f
         "{said}"
     );
     assert_ne!(other.study, s.study);
-    // Another file is data of its own, and the link still waits.
-    let small = "a,b,c\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,1,0\n2,3,1\n".to_string();
-    update(&mut other, data_file("small.csv", &small));
-    assert!(
-        other
-            .study
-            .experiment
-            .data
-            .as_ref()
-            .is_some_and(|d| d.hash() != hash)
-    );
-    assert!(other.wanted.is_some());
     // Its file: the whole link runs, and is kept here from now on.
     let fx = update(&mut other, data_file("big.csv", &big));
     assert_eq!(other.study, s.study);
     assert_eq!(url_of(&fx), Some(link.as_str()));
     assert_eq!(kept(&fx).map(|k| k.0), Some(hash));
     assert_eq!(other.wanted, None);
+    // Another file given instead is data of its own: the link no longer waits.
+    let mut third = State::new();
+    update(
+        &mut third,
+        Msg::Boot {
+            query: link.clone(),
+            cores: 1,
+        },
+    );
+    assert!(third.wanted.is_some());
+    let small = "a,b,c\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,1,0\n2,3,1\n".to_string();
+    update(&mut third, data_file("small.csv", &small));
+    assert!(
+        third
+            .study
+            .experiment
+            .data
+            .as_ref()
+            .is_some_and(|d| d.table().is_some_and(|t| t.rows() == 6))
+    );
+    assert_eq!(third.wanted, None);
+    // A deck cannot hold data kept in one browser: the slide is refused and says why.
+    let before = s.study.clone();
+    update(&mut s, Msg::AddToDeck);
+    assert_eq!(s.study, before);
+    assert!(s.messages.last().unwrap().text.contains("too large for a link"));
+    // Data the study refuses is not held: a text file under task=table is read as a table.
+    let held = s.held.as_ref().map(|d| d.hash().to_string());
+    update(&mut s, data_file("ragged.csv", "a,b,c\n1,2,0\n3,4\n"));
+    assert_eq!(s.held.as_ref().map(|d| d.hash().to_string()), held);
 }
 
 #[test]
@@ -1514,6 +1532,15 @@ fn an_experiment_file_opens_the_same_experiment_with_its_data_or_says_why_not() 
     assert!(
         last.starts_with("cut.tinytune: data: the link's data is damaged"),
         "{last}"
+    );
+    let h = "0".repeat(32);
+    update(
+        &mut s,
+        data_file("twice.tinytune", &format!("?v=1&data=h.{h}&data=h.{h}")),
+    );
+    assert_eq!(
+        s.messages.last().unwrap().text,
+        "twice.tinytune: the experiment file names data more than once"
     );
     update(&mut s, data_file("empty.tinytune", "# tinytune experiment\n"));
     assert_eq!(
@@ -1607,6 +1634,30 @@ fn a_weights_file_starts_a_single_run_until_forgotten_and_a_wrong_one_says_what_
     assert!(
         text.contains("weights start a single run, and this study is a sweep of 2 runs"),
         "{text}"
+    );
+    // The worker refuses them for a model they do not fit: set aside and said; Train runs from
+    // the seed.
+    let mut w = running("task=moons&w=16&d=2&steps=20");
+    update(&mut w, weights_file("moons.safetensors", &saved));
+    let g = w.generation;
+    update(
+        &mut w,
+        Msg::RunnerRefused {
+            generation: g,
+            error: format!(
+                "{}: hidden.0.weight is [2, 32] in the file and [2, 16] here",
+                tinytune::page::WEIGHTS_REFUSED
+            ),
+        },
+    );
+    assert!(w.weights_in.is_none() && w.run_state == RunState::Failed);
+    let last = w.messages.last().unwrap();
+    assert!(
+        last.level == Level::Warning
+            && last
+                .text
+                .ends_with("they were set aside: Train runs from the seed"),
+        "{last:?}"
     );
     // Loaded weights and then a sweep: the sweep trains from its seeds, and says so.
     update(&mut s, weights_file("moons.safetensors", &saved));

@@ -30,11 +30,24 @@ impl FileKind {
 
 /// A file's size against the cap, before it is read (the page passes `File.size`).
 pub fn check_size(bytes: u64) -> Result<(), String> {
-    if bytes > MAX_FILE_BYTES as u64 {
+    check_size_within(bytes, MAX_FILE_BYTES as u64)
+}
+
+/// [`check_size`] for a file named `name`: an experiment file (`link::bundle`) carries its data
+/// deflated and in base64, which can come to a little more than the data itself.
+pub fn check_named_size(name: &str, bytes: u64) -> Result<(), String> {
+    match crate::link::bundle::is_experiment_file(name, b"") {
+        true => check_size_within(bytes, crate::link::bundle::MAX_FILE_BYTES),
+        false => check_size(bytes),
+    }
+}
+
+fn check_size_within(bytes: u64, cap: u64) -> Result<(), String> {
+    if bytes > cap {
         return Err(format!(
             "the file is {} against the cap of {}",
             megabytes(bytes),
-            megabytes(MAX_FILE_BYTES as u64)
+            megabytes(cap)
         ));
     }
     if bytes == 0 {

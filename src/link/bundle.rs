@@ -12,6 +12,10 @@ use crate::knobs::own::OwnData;
 /// The file's extension, which the page and the CLI recognise it by (besides its first line).
 pub const EXTENSION: &str = "tinytune";
 
+/// The largest experiment file read: its data deflated then in base64 (4/3), so high-entropy
+/// data at the data's own cap can exceed that cap a little.
+pub const MAX_FILE_BYTES: u64 = 2 * crate::knobs::own::MAX_FILE_BYTES as u64;
+
 /// The file's first line, a comment saying what it is.
 const FIRST_LINE: &str = "# tinytune experiment";
 
@@ -61,7 +65,16 @@ pub fn read(text: &str) -> Result<Opened, String> {
     let query = line.split_once('?').map_or(line, |(_, q)| q);
     let mut data = None;
     let mut segments = Vec::new();
+    let mut seen = false;
     for segment in query.split('&') {
+        let is_data = segment.split_once('=').is_some_and(|(k, _)| k == keys::DATA.name);
+        if is_data && std::mem::replace(&mut seen, true) {
+            // Each would be inflated and checked: one is all a link uses.
+            return Err(format!(
+                "the experiment file names {} more than once",
+                keys::DATA.name
+            ));
+        }
         match segment.split_once('=') {
             Some((k, v)) if k == keys::DATA.name && !OwnData::names_by_hash(v) => {
                 let found = OwnData::from_link(v).map_err(|e| format!("{k}: {e}"))?;

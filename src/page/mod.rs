@@ -10,7 +10,7 @@ mod state;
 mod update;
 mod view;
 
-pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Shortcut, ToWorker};
+pub use msg::{Effect, Export, FrameReport, FromWorker, Msg, Shortcut, ToWorker, WEIGHTS_REFUSED};
 pub use state::{
     ActiveBackend, BackendKind, LOSS_CHART_EVERY_MS, Level, LoadedWeights, Message, RunState, SIDE_EVERY_MS,
     Shown, State, Telemetry, TrainedWeights, boundary_points, cpu_backend,

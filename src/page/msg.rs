@@ -32,6 +32,9 @@ pub struct FrameReport {
     pub views: Option<crate::train::sequence_views::SeqViews>,
 }
 
+/// How the worker's refusal of loaded weights begins (`page::update` sets them aside).
+pub const WEIGHTS_REFUSED: &str = "the weights do not fit this run";
+
 /// Something that happened: a person's action, a browser answer, or a runner's report.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub enum Msg {
@@ -84,6 +87,8 @@ pub enum Msg {
         base: Vec<u8>,
         adapters: Option<Vec<u8>>,
     },
+    /// The browser's storage failed (read at start-up, or keeping your data): what happened.
+    StorageFailed(String),
     /// The browser's storage holds the data a link names by hash (read at start-up, before
     /// `Boot`): its body as a link writes it inline, uncapped.
     DataKept {

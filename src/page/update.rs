@@ -50,24 +50,28 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::DataFile { name, size, bytes } => {
+            let before = Holding::of(state);
             let opened = open_file(state, &name, size, &bytes);
-            return open(state, opened, &name, fx);
+            return open(state, opened, &name, before, fx);
         }
         Msg::ReadTable { target, kind, plane } => {
+            let before = Holding::of(state);
             let what = state
                 .table_file
                 .as_ref()
-                .map_or(String::new(), |f| f.name.clone());
+                .map_or("the table".into(), |f| f.name.clone());
             let opened = read_table_again(state, target, kind, plane);
-            return open(state, opened, &what, fx);
+            return open(state, opened, &what, before, fx);
         }
         Msg::PastePoints(text) => {
+            let before = Holding::of(state);
             let opened = paste_points(state, &text);
-            return open(state, opened, "the pasted points", fx);
+            return open(state, opened, "the pasted points", before, fx);
         }
         Msg::AddPoint { x, y, class } => {
+            let before = Holding::of(state);
             let opened = add_point(state, x, y, class);
-            return open(state, opened, "the point", fx);
+            return open(state, opened, "the point", before, fx);
         }
         Msg::WeightsFile { name, size, bytes } => match weights_file(state, &name, size, bytes) {
             Ok(loaded) => {
@@ -93,6 +97,10 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
                 state.weights_out = Some(super::state::TrainedWeights { base, adapters });
             }
         }
+        Msg::StorageFailed(text) => state.messages.push(Message {
+            level: Level::Warning,
+            text,
+        }),
         Msg::DataKept { text } => {
             // Checked as a link's data is; storage another page version wrote may be stale.
             if let Ok(data) = crate::knobs::own::OwnData::from_link(&text) {
@@ -100,6 +108,15 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             }
         }
         Msg::AddToDeck => {
+            let by_hash = state.study.experiment.data.as_ref().map(|d| d.link_text());
+            if by_hash.is_some_and(|t| crate::knobs::own::OwnData::names_by_hash(&t)) {
+                // A slide is a link: data only this browser keeps would leave the deck elsewhere.
+                state.messages.push(Message {
+                    level: Level::Warning,
+                    text: "this slide's data is too large for a link (it is kept in this browser only): a deck takes data of at most 6,000 characters in a link; this slide was not added".into(),
+                });
+                return fx;
+            }
             let mut new = state.study.clone();
             // The slide is this very experiment, so nothing restarts; the link gains it.
             new.view.deck.push(url::deck_item(&new));
@@ -120,6 +137,7 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
         }
         Msg::Preset(id) => match presets::find(&id) {
             Some(p) => {
+                state.wanted = None; // another experiment: the link waiting for its file is gone
                 // The preset's experiment and sweep, seen the way this page views things.
                 let base = Study {
                     view: state.study.view.clone(),
@@ -229,10 +247,19 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
             if generation != state.generation {
                 return fx;
             }
-            state.messages.push(Message {
-                level: Level::Error,
-                text: format!("This experiment cannot run: {error}"),
-            });
+            if error.starts_with(super::msg::WEIGHTS_REFUSED) && state.weights_in.take().is_some() {
+                // The study changed under loaded weights (another width, task or family): they
+                // are set aside, and Train runs from the seed.
+                state.messages.push(Message {
+                    level: Level::Warning,
+                    text: format!("{error}; they were set aside: Train runs from the seed"),
+                });
+            } else {
+                state.messages.push(Message {
+                    level: Level::Error,
+                    text: format!("This experiment cannot run: {error}"),
+                });
+            }
             state.run_state = RunState::Failed;
         }
         Msg::DeviceFailed { generation, error } => {
@@ -380,23 +407,63 @@ fn choose_backend(state: &mut State, fx: &mut Vec<Effect>) {
     });
 }
 
-/// Runs what a file, a paste or a click opened (the data kept where a link cannot carry it), or
-/// says why `what` was refused.
-fn open(state: &mut State, opened: Result<Opened, String>, what: &str, mut fx: Vec<Effect>) -> Vec<Effect> {
+/// What the page holds of your data, as it was before a file, a paste or a click.
+struct Holding {
+    held: Option<crate::knobs::own::OwnData>,
+    table_file: Option<super::state::TableFile>,
+    wanted: Option<(String, String)>,
+}
+
+impl Holding {
+    fn of(state: &State) -> Self {
+        Self {
+            held: state.held.clone(),
+            table_file: state.table_file.clone(),
+            wanted: state.wanted.clone(),
+        }
+    }
+
+    fn restore(self, state: &mut State) {
+        state.held = self.held;
+        state.table_file = self.table_file;
+        state.wanted = self.wanted;
+    }
+}
+
+/// Runs what a file, a paste or a click opened, or says why `what` was refused. The data it
+/// brought is held (and kept in storage where a link cannot carry it) only once the study took
+/// it; data the study refused leaves the page holding what it held.
+fn open(
+    state: &mut State,
+    opened: Result<Opened, String>,
+    what: &str,
+    before: Holding,
+    mut fx: Vec<Effect>,
+) -> Vec<Effect> {
     match opened {
-        Ok(Opened::Link(query)) => {
-            fx.extend(keep(state));
-            let cores = state.cores;
-            fx.extend(update(state, Msg::Boot { query, cores }));
+        Ok(opened) => {
+            match opened {
+                Opened::Link(query) => {
+                    let cores = state.cores;
+                    fx.extend(update(state, Msg::Boot { query, cores }));
+                }
+                Opened::Data(pairs) => fx.extend(update(state, Msg::Edit(pairs))),
+            }
+            let new = state.held.as_ref().map(|d| d.hash().to_string());
+            let now = state.study.experiment.data.as_ref().map(|d| d.hash().to_string());
+            if new.is_some() && new == now {
+                fx.extend(keep(state));
+            } else if new != before.held.as_ref().map(|d| d.hash().to_string()) {
+                before.restore(state);
+            }
         }
-        Ok(Opened::Data(pairs)) => {
-            fx.extend(keep(state));
-            fx.extend(update(state, Msg::Edit(pairs)));
+        Err(e) => {
+            before.restore(state);
+            state.messages.push(Message {
+                level: Level::Warning,
+                text: format!("{}: {e}", crate::vocab::clip(what)),
+            });
         }
-        Err(e) => state.messages.push(Message {
-            level: Level::Warning,
-            text: format!("{}: {e}", crate::vocab::clip(what)),
-        }),
     }
     fx
 }
@@ -411,11 +478,11 @@ enum Opened {
 /// Reads a file as the CLI's `--open` (an experiment file) or `--data` (a table or a text) do;
 /// the data it brings is held (`state.held`), so the link can name it by hash.
 fn open_file(state: &mut State, name: &str, size: u64, bytes: &[u8]) -> Result<Opened, String> {
-    use crate::data::read_file::{FileKind, as_text, check_size, read_file};
+    use crate::data::read_file::{FileKind, as_text, check_named_size, read_file};
     use crate::data::read_table::TableOptions;
     use crate::knobs::own::OwnData;
     use crate::knobs::task::Task;
-    check_size(size)?;
+    check_named_size(name, size)?;
     if crate::link::bundle::is_experiment_file(name, bytes) {
         let opened = crate::link::bundle::read(as_text(bytes)?)?;
         if opened.data.is_some() {
@@ -490,6 +557,7 @@ fn use_data(state: &mut State, data: crate::knobs::own::OwnData) -> Opened {
         // The file the link was waiting for: the whole link runs now.
         return Opened::Link(query.clone());
     }
+    state.wanted = None; // other data, chosen instead
     Opened::Data(vec![
         (crate::keys::TASK.name.to_string(), task.to_string()),
         (crate::keys::DATA.name.to_string(), link),

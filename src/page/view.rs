@@ -293,6 +293,16 @@ fn data(s: &State, figures: &Figures) -> Vec<(&'static str, String)> {
         ("staircase", if figures.is_staircase() { "1" } else { "0" }.into()),
         // The run's weights arrived and can be downloaded (#35).
         ("weights", if s.weights_out.is_some() { "1" } else { "0" }.into()),
+        // Your table's rows and classes (#35: clicked, pasted or read points).
+        (
+            "ownRows",
+            s.study
+                .experiment
+                .data
+                .as_ref()
+                .and_then(|d| d.table())
+                .map_or(String::new(), |t| format!("{}x{}", t.rows(), t.classes())),
+        ),
     ];
     if let Some(b) = &s.backend {
         let kind = match b.kind {

@@ -91,9 +91,11 @@ test("data too large for a link stays in this browser under its hash; elsewhere 
   const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=xor&w=8&d=1&steps=20");
   await waitForState(page, ["done", "failed", "diverged"], 60_000);
   const big = bigCsv();
+  const generation = () => page.evaluate(() => document.getElementById("app").dataset.generation);
+  let g = await generation();
   await page.setInputFiles("#data-file", { name: "big.csv", mimeType: "text/csv", buffer: Buffer.from(big) });
   await page.waitForFunction(() => location.search.includes("task=table") && location.search.includes("data=h."));
-  let data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  let data = await waitForNewRun(page, g, 60_000);
   assert.equal(data.state, "done", await page.textContent("#messages"));
   const link = await page.evaluate(() => location.search);
   // Kept: a reload of the same link runs it, with nothing to say.
@@ -125,21 +127,69 @@ test("data too large for a link stays in this browser under its hash; elsewhere 
   // Another browser (a fresh context: no storage): the link says so and waits for its file.
   const other = await open(browser, srv.base, link);
   await other.page.waitForFunction(() => document.getElementById("messages").textContent.includes("kept in the browser that made it"));
+  g = await other.page.evaluate(() => document.getElementById("app").dataset.generation);
   await dropFile(other.page, "big.csv", big);
   await other.page.waitForFunction((l) => location.search === l, link);
-  data = await waitForState(other.page, ["done", "failed", "diverged"], 60_000);
+  data = await waitForNewRun(other.page, g, 60_000);
   assert.equal(data.state, "done", await other.page.textContent("#messages"));
   await other.page.close();
 
   // The experiment file in a fresh page, through the file input: the same link, and it trains.
   const third = await open(browser, srv.base, "?v=1&backend=cpu&steps=5");
-  await waitForState(third.page, ["done", "failed", "diverged"], 60_000);
+  g = (await waitForState(third.page, ["done", "failed", "diverged"], 60_000)).generation;
   await third.page.setInputFiles("#data-file", { name: "tinytune-experiment.tinytune", mimeType: "text/plain", buffer: Buffer.from(file) });
   await third.page.waitForFunction((l) => location.search === l, link);
-  data = await waitForState(third.page, ["done", "failed", "diverged"], 60_000);
+  data = await waitForNewRun(third.page, g, 60_000);
   assert.equal(data.state, "done", await third.page.textContent("#messages"));
   assert.deepEqual([...errors, ...other.errors, ...third.errors], []);
   await third.page.close();
+  await page.close();
+});
+
+test("clicks on the decision boundary add points of the chosen class, pasted points replace them, and a CSV's preview picks its target (#35)", async () => {
+  const { page, errors } = await open(browser, srv.base, "?v=1&backend=cpu&task=moons&n=40&w=8&d=1&steps=10");
+  let data = await waitForState(page, ["done", "failed", "diverged"], 60_000);
+  assert.equal(data.state, "done");
+  const box = await page.locator("#boundary-canvas").boundingBox();
+  // Class 3, in the middle of the plane: the task's 40 training points and this one are yours.
+  await page.selectOption("#point-class", "2");
+  await page.click("#boundary-canvas", { position: { x: box.width / 2, y: box.height / 2 } });
+  data = await waitForNewRun(page, data.generation, 60_000);
+  assert.equal(data.ownRows, "41x3", await page.textContent("#messages"));
+  assert.ok((await page.evaluate(() => location.search)).includes("task=table"));
+  await page.selectOption("#point-class", "0");
+  await page.click("#boundary-canvas", { position: { x: box.width * 0.8, y: box.height * 0.3 } });
+  data = await waitForNewRun(page, data.generation, 60_000);
+  assert.equal(data.ownRows, "42x3");
+  // A click in the margin is not on the plane: nothing changes.
+  await page.click("#boundary-canvas", { position: { x: 2, y: 2 } });
+  await animationFrames(page, 3);
+  assert.equal((await page.evaluate(() => ({ ...document.getElementById("app").dataset }))).generation, data.generation);
+  // Pasted points replace them.
+  await page.fill("#data-paste", "0.1, 0.2, 0\n-0.3, 0.4, 1\n0.5, 0.5, 0\n-1, -1, 1\n0, 1, 0\n1, 0, 1\n");
+  await page.click("#data-paste-use");
+  data = await waitForNewRun(page, data.generation, 60_000);
+  assert.equal(data.ownRows, "6x2");
+  // A bad paste is named by its line.
+  await page.fill("#data-paste", "1, 2, 0\n3\n");
+  await page.click("#data-paste-use");
+  await page.waitForFunction(() => document.getElementById("messages").textContent.includes("the pasted points: line 2"));
+  // A CSV: its first rows shown, the target column chosen in the page.
+  let csv = "size,price,kind\n";
+  for (let i = 0; i < 60; i++) csv += `${i}.5,${(i * 37) % 101}.25,${i % 3}\n`;
+  await page.setInputFiles("#data-file", { name: "shop.csv", mimeType: "text/csv", buffer: Buffer.from(csv) });
+  data = await waitForNewRun(page, data.generation, 60_000);
+  assert.equal(await page.isHidden("#data-preview"), false);
+  assert.equal(await page.locator("#preview-table tr").count(), 6, "the header and 5 rows");
+  assert.equal(await page.textContent("#preview-table th.target"), "kind");
+  assert.equal(data.ownRows, "60x3");
+  await page.selectOption("#preview-target", "0");
+  await page.selectOption("#preview-kind", "values");
+  data = await waitForNewRun(page, data.generation, 60_000);
+  assert.equal(data.ownRows, "60x0", "size, a regression on price and kind");
+  assert.equal(await page.textContent("#preview-table th.target"), "size");
+  assert.match(await page.textContent("#preview-summary"), /^shop\.csv: /);
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

@@ -40,18 +40,39 @@ pub fn boot() {
         bus.send(Msg::Boot { query, cores });
         return;
     };
-    wasm_bindgen_futures::spawn_local(async move {
-        match super::store::get(&hash).await {
-            Ok(Some(text)) => bus.send(Msg::DataKept { text }),
-            Ok(None) => {}
-            Err(e) => dom::push_message(
-                crate::page::Level::Warning,
-                &format!("This browser's storage could not be read ({e})."),
-            ),
+    // The page boots once: with what storage answered, or without it after STORAGE_WAIT_MS
+    // (a browser whose storage never answers must not keep the page from starting).
+    let booted = Rc::new(std::cell::Cell::new(false));
+    let boot: Rc<dyn Fn(Result<Option<String>, String>)> = Rc::new(move |kept| {
+        if booted.replace(true) {
+            return;
         }
-        bus.send(Msg::Boot { query, cores });
+        if let Ok(Some(text)) = &kept {
+            bus.send(Msg::DataKept { text: text.clone() });
+        }
+        bus.send(Msg::Boot {
+            query: query.clone(),
+            cores,
+        });
+        if let Err(e) = kept {
+            bus.send(Msg::StorageFailed(format!(
+                "this browser's storage could not be read ({e})"
+            )));
+        }
     });
+    let late = boot.clone();
+    let on_time = Closure::once_into_js(move || {
+        late(Err(format!("it did not answer within {STORAGE_WAIT_MS} ms")));
+    });
+    if let Some(w) = web_sys::window() {
+        let _ =
+            w.set_timeout_with_callback_and_timeout_and_arguments_0(on_time.unchecked_ref(), STORAGE_WAIT_MS);
+    }
+    wasm_bindgen_futures::spawn_local(async move { boot(super::store::get(&hash).await) });
 }
+
+/// How long start-up waits for the browser's storage before it reads the link without it.
+const STORAGE_WAIT_MS: i32 = 3_000;
 
 /// Carries out `effects` in order, then tells the worker the run state if it changed (Pause,
 /// Train, Cancel, a new generation: the runner reads it between rounds).
@@ -65,16 +86,16 @@ fn execute(bus: &Rc<Bus>, remote: &Rc<Remote>, effects: Vec<Effect>) {
                 knobs::show(bus, &study);
             }
             Effect::ToggleFullScreen => toggle_full_screen(),
-            Effect::KeepData { hash, text } => wasm_bindgen_futures::spawn_local(async move {
-                if let Err(e) = super::store::put(&hash, &text).await {
-                    dom::push_message(
-                        crate::page::Level::Warning,
-                        &format!(
-                            "Your data could not be kept in this browser's storage ({e}): its link runs here until the page is reloaded."
-                        ),
-                    );
-                }
-            }),
+            Effect::KeepData { hash, text } => {
+                let bus = bus.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    if let Err(e) = super::store::put(&hash, &text).await {
+                        bus.send(Msg::StorageFailed(format!(
+                            "your data could not be kept in this browser's storage ({e}): its link runs here until the page is reloaded"
+                        )));
+                    }
+                });
+            }
             Effect::ChooseBackend { ticket, choice } => remote.choose_backend(ticket, choice),
             Effect::MarkGpuLost => remote.mark_gpu_lost(),
             Effect::StartRunner { generation, shares } => {
@@ -185,18 +206,30 @@ fn shortcut(e: &web_sys::Event, scrolls: bool) -> Option<Shortcut> {
     }
 }
 
-/// A file's name, size and bytes as a message: weights (`.safetensors`) as `Msg::WeightsFile`,
-/// anything else as `Msg::DataFile`; its size checked before it is read.
-fn send_file(bus: &Rc<Bus>, file: web_sys::File) {
+/// What a file was given as: the data input's, the weights input's, or dropped (by its name).
+#[derive(Clone, Copy, PartialEq)]
+enum Intent {
+    Data,
+    Weights,
+    ByName,
+}
+
+/// A file's name, size and bytes as a message: weights as `Msg::WeightsFile`, data and
+/// experiment files as `Msg::DataFile`; its size checked against its cap before it is read.
+fn send_file(bus: &Rc<Bus>, file: web_sys::File, intent: Intent) {
     let (name, size) = (file.name(), file.size() as u64);
-    let is_weights = name.to_ascii_lowercase().ends_with(".safetensors");
+    let is_weights = match intent {
+        Intent::Data => false,
+        Intent::Weights => true,
+        Intent::ByName => name.to_ascii_lowercase().ends_with(".safetensors"),
+    };
     let msg = move |name, size, bytes| match is_weights {
         true => Msg::WeightsFile { name, size, bytes },
         false => Msg::DataFile { name, size, bytes },
     };
     let too_big = match is_weights {
         true => size > crate::model::checkpoint::MAX_FILE_BYTES,
-        false => crate::data::read_file::check_size(size).is_err(),
+        false => crate::data::read_file::check_named_size(&name, size).is_err(),
     };
     if too_big {
         bus.send(msg(name, size, Vec::new()));
@@ -274,7 +307,7 @@ fn wire_events(bus: &Rc<Bus>) {
             return;
         };
         input.set_value(""); // choosing the same file again is a change again
-        send_file(&files, file);
+        send_file(&files, file, Intent::Data);
     });
     let weights = bus.clone();
     dom::listen(&dom::el::<HtmlElement>("weights-file"), "change", move |e| {
@@ -288,7 +321,7 @@ fn wire_events(bus: &Rc<Bus>) {
             return;
         };
         input.set_value("");
-        send_file(&weights, file);
+        send_file(&weights, file, Intent::Weights);
     });
     // The table file's preview (#35): the target column, what it holds, points or not.
     for id in ["preview-target", "preview-kind", "preview-points"] {
@@ -324,10 +357,11 @@ fn wire_events(bus: &Rc<Bus>) {
         };
         let canvas: web_sys::HtmlCanvasElement = dom::el("boundary-canvas");
         // The click in the backing store's pixels, where the chart's layout is computed.
-        let scale = f64::from(canvas.width()) / f64::from(canvas.client_width().max(1));
+        let sx = f64::from(canvas.width()) / f64::from(canvas.client_width().max(1));
+        let sy = f64::from(canvas.height()) / f64::from(canvas.client_height().max(1));
         let pixel = (
-            (f64::from(mouse.offset_x()) * scale).round() as i32,
-            (f64::from(mouse.offset_y()) * scale).round() as i32,
+            (f64::from(mouse.offset_x()) * sx).round() as i32,
+            (f64::from(mouse.offset_y()) * sy).round() as i32,
         );
         let size = (canvas.width(), canvas.height());
         let Some((x, y)) = crate::plot::point_at(size, super::canvas::style(), pixel) else {
@@ -352,7 +386,7 @@ fn wire_events(bus: &Rc<Bus>) {
             .and_then(|list| list.get(0));
         if let Some(file) = file {
             e.prevent_default();
-            send_file(&dropped, file);
+            send_file(&dropped, file, Intent::ByName);
         }
     });
     on_click("present-button", bus, || Msg::Shortcut(Shortcut::Present));

@@ -135,7 +135,7 @@ pub async fn run(
             &[i] => match mine.start.as_ref() {
                 Some(ck) => crate::model::checkpoint::check_family(ck, &configs[i])
                     .and_then(|()| Job::new_from(&configs[i], &device, Some(ck)))
-                    .map_err(|e| format!("the weights do not fit this run: {e}")),
+                    .map_err(|e| format!("{}: {e}", crate::page::WEIGHTS_REFUSED)),
                 None => Job::new(&configs[i], &device),
             }
             .map(|j| Unit::One(j, i)),
