@@ -29,7 +29,7 @@ struct Cli {
     query: String,
     /// Open an experiment file instead (the page's "Experiment + data": the link with its data
     /// inside, `.tinytune`), which runs the same as in the page that saved it.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["query", "preset", "data", "target", "target_kind", "points"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["query", "preset"])]
     open: Option<PathBuf>,
     /// Also write the experiment with its data as one file (what `--open` and the page open).
     #[arg(long, value_name = "FILE")]
@@ -375,6 +375,17 @@ fn run(cli: Cli) -> ExitCode {
         },
     };
     let opened = match &cli.open {
+        Some(_)
+            if cli.data.is_some()
+                || cli.target.is_some()
+                || cli.points
+                || cli.target_kind != TargetArg::Auto =>
+        {
+            Err(
+                "--open's file carries its data: --data, --target, --target-kind and --points do not apply"
+                    .into(),
+            )
+        }
         Some(path) => open_experiment(path).map(|(base, query)| (Some(base), query)),
         None => data_base(&cli, &query),
     };

@@ -106,9 +106,9 @@ test("data too large for a link stays in this browser under its hash; elsewhere 
       r.onsuccess = () => ok(r.result);
       r.onerror = () => no(r.error);
     });
-    if (!db.objectStoreNames.contains("data")) return false;
+    if (!db.objectStoreNames.contains("bodies")) return false;
     const got = await new Promise((ok) => {
-      const r = db.transaction("data").objectStore("data").get(hash);
+      const r = db.transaction("bodies").objectStore("bodies").get(hash);
       r.onsuccess = () => ok(r.result);
       r.onerror = () => ok(undefined);
     });
@@ -181,13 +181,13 @@ test("clicks on the decision boundary add points of the chosen class, pasted poi
   data = await waitForNewRun(page, data.generation, 60_000);
   assert.equal(await page.isHidden("#data-preview"), false);
   assert.equal(await page.locator("#preview-table tr").count(), 6, "the header and 5 rows");
-  assert.equal(await page.textContent("#preview-table th.target"), "kind");
+  assert.equal(await page.textContent("#preview-table th.target-column"), "kind");
   assert.equal(data.ownRows, "60x3");
   await page.selectOption("#preview-target", "0");
   await page.selectOption("#preview-kind", "values");
   data = await waitForNewRun(page, data.generation, 60_000);
   assert.equal(data.ownRows, "60x0", "size, a regression on price and kind");
-  assert.equal(await page.textContent("#preview-table th.target"), "size");
+  assert.equal(await page.textContent("#preview-table th.target-column"), "size");
   assert.match(await page.textContent("#preview-summary"), /^shop\.csv: /);
   assert.deepEqual(errors, []);
   await page.close();

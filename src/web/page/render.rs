@@ -251,7 +251,7 @@ fn show_preview(p: Option<&crate::page::TablePreview>) {
         let el = doc.create_element(tag).ok()?;
         el.set_text_content(Some(text));
         if target {
-            el.set_class_name("target");
+            el.set_class_name("target-column");
         }
         Some(el)
     };

@@ -12,7 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 const DB: &str = "tinytune";
-const STORE: &str = "data";
+const STORE: &str = "bodies";
 
 /// Keeps `text` (a body written inline) under `hash`.
 pub async fn put(hash: &str, text: &str) -> Result<(), String> {
