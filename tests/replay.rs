@@ -1,6 +1,7 @@
 //! Every gallery preset replays the very same curves: each preset's runs (at most [`MAX_RUNS`] of a
 //! sweep, spread over it), shortened to [`STEPS`] steps of each phase, train to exactly the values
-//! recorded in `tests/fixtures/replay/<id>.txt` — every loss, accuracy, coordinate-check value,
+//! recorded in `tests/fixtures/replay/<id>.txt` (`replay-avx2/` on a CPU without AVX-512,
+//! [`fixtures`]) — every loss, accuracy, coordinate-check value,
 //! quantized and pruned loss and ΔW singular value, compared as the CLI prints them (the shortest text that
 //! reads back as the same f32: equal text is equal bits).
 //!
@@ -72,9 +73,21 @@ fn replay(query: &str) -> String {
     out
 }
 
+/// The fixtures of this CPU's kernels: Burn's CPU backend picks its matrix kernels at run time
+/// (gemm's AVX-512 ones where the CPU has them, else AVX2 with FMA), and the two sum in another
+/// order, so the same code's curves differ in their last digits between them. Each is recorded
+/// on its own and replayed exactly.
+fn fixtures() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        return "tests/fixtures/replay-avx2";
+    }
+    "tests/fixtures/replay"
+}
+
 #[test]
 fn every_preset_replays_its_recorded_curves() {
-    let dir = std::path::Path::new("tests/fixtures/replay");
+    let dir = std::path::Path::new(fixtures());
     let write = std::env::var_os("TINYTUNE_REPLAY_WRITE").is_some();
     let mut differ = Vec::new();
     for p in PRESETS {

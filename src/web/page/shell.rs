@@ -294,35 +294,24 @@ fn wire_events(bus: &Rc<Bus>) {
             ));
         }
     });
-    // A data or experiment file (#35), chosen in the Data group or dropped on the page.
-    let files = bus.clone();
-    dom::listen(&dom::el::<HtmlElement>("data-file"), "change", move |e| {
-        let Some(input) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|list| list.get(0)) else {
-            return;
-        };
-        input.set_value(""); // choosing the same file again is a change again
-        send_file(&files, file, Intent::Data);
-    });
-    let weights = bus.clone();
-    dom::listen(&dom::el::<HtmlElement>("weights-file"), "change", move |e| {
-        let Some(input) = e
-            .target()
-            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let Some(file) = input.files().and_then(|list| list.get(0)) else {
-            return;
-        };
-        input.set_value("");
-        send_file(&weights, file, Intent::Weights);
-    });
+    // A data or experiment file, and weights (#35), chosen in the Data group or dropped on the
+    // page.
+    for (id, intent) in [("data-file", Intent::Data), ("weights-file", Intent::Weights)] {
+        let files = bus.clone();
+        dom::listen(&dom::el::<HtmlElement>(id), "change", move |e| {
+            let Some(input) = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
+            let Some(file) = input.files().and_then(|list| list.get(0)) else {
+                return;
+            };
+            input.set_value(""); // choosing the same file again is a change again
+            send_file(&files, file, intent);
+        });
+    }
     // The table file's preview (#35): the target column, what it holds, points or not.
     for id in ["preview-target", "preview-kind", "preview-points"] {
         let read = bus.clone();
