@@ -5,6 +5,7 @@
 
 pub mod codec;
 mod msg;
+mod own;
 mod pool;
 mod state;
 mod update;
