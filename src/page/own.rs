@@ -3,9 +3,8 @@
 //! read as the CLI reads it and ends in [`open`], which edits the study through `update` and
 //! holds (and stores) the data only once the study took it.
 
-use super::msg::{Effect, Msg};
+use super::msg::Effect;
 use super::state::{Level, Message, State};
-use super::update::update;
 use crate::link::study::Study;
 use crate::link::url;
 
@@ -32,42 +31,28 @@ impl Holding {
     }
 }
 
-/// Runs what a file, a paste or a click opened, or says why `what` was refused. The data it
-/// brought is held (and kept in storage where a link cannot carry it) only once the study took
-/// it; data the study refused leaves the page holding what it held.
-pub(super) fn open(
-    state: &mut State,
-    opened: Result<Opened, String>,
-    what: &str,
-    before: Holding,
-    mut fx: Vec<Effect>,
-) -> Vec<Effect> {
-    match opened {
-        Ok(opened) => {
-            match opened {
-                Opened::Link(query) => {
-                    let cores = state.cores;
-                    fx.extend(update(state, Msg::Boot { query, cores }));
-                }
-                Opened::Data(pairs) => fx.extend(update(state, Msg::Edit(pairs))),
-            }
-            let new = state.held.as_ref().map(|d| d.hash().to_string());
-            let now = state.study.experiment.data.as_ref().map(|d| d.hash().to_string());
-            if new.is_some() && new == now {
-                fx.extend(keep(state));
-            } else if new != before.held.as_ref().map(|d| d.hash().to_string()) {
-                before.restore(state);
-            }
-        }
-        Err(e) => {
-            before.restore(state);
-            state.messages.push(Message {
-                level: Level::Warning,
-                text: format!("{}: {e}", crate::vocab::clip(what)),
-            });
-        }
+/// Settles what an opened file, paste or click left once `update` ran it: the data it brought
+/// is held (and kept in storage where a link cannot carry it) only once the study took it; data
+/// the study refused leaves the page holding what it held before.
+pub(super) fn settle(state: &mut State, before: Holding) -> Vec<Effect> {
+    let new = state.held.as_ref().map(|d| d.hash().to_string());
+    let now = state.study.experiment.data.as_ref().map(|d| d.hash().to_string());
+    if new.is_some() && new == now {
+        return keep(state);
     }
-    fx
+    if new != before.held.as_ref().map(|d| d.hash().to_string()) {
+        before.restore(state);
+    }
+    Vec::new()
+}
+
+/// Says why `what` could not be opened; the page goes on holding what it held.
+pub(super) fn refuse(state: &mut State, before: Holding, what: &str, why: &str) {
+    before.restore(state);
+    state.messages.push(Message {
+        level: Level::Warning,
+        text: format!("{}: {why}", crate::vocab::clip(what)),
+    });
 }
 
 /// What a chosen or dropped file opens (#35): a whole link (an experiment file, or the file a

@@ -4,7 +4,10 @@
 //! every transition is tested natively (`tests/page.rs`).
 
 use super::msg::{Effect, FrameReport, Msg};
-use super::own::{Holding, add_point, open, open_file, paste_points, read_table_again, wanted, weights_file};
+use super::own::{
+    Holding, Opened, add_point, open_file, paste_points, read_table_again, refuse, settle, wanted,
+    weights_file,
+};
 use super::pool;
 use super::state::{
     BackendKind, LOSS_CHART_EVERY_MS, Level, Message, RunState, State, boundary_points, cpu_backend,
@@ -354,6 +357,30 @@ pub fn update(state: &mut State, msg: Msg) -> Vec<Effect> {
 
 /// Says an error; a run in progress ends as failed (Train runs it again), with the text that says
 /// so, and an idle page only hears what happened.
+/// Runs what a file, a paste or a click opened (as a link or as edits), or says why `what` was
+/// refused; `own::settle` then decides what the page holds.
+fn open(
+    state: &mut State,
+    opened: Result<Opened, String>,
+    what: &str,
+    before: Holding,
+    mut fx: Vec<Effect>,
+) -> Vec<Effect> {
+    match opened {
+        Ok(Opened::Link(query)) => {
+            let cores = state.cores;
+            fx.extend(update(state, Msg::Boot { query, cores }));
+            fx.extend(settle(state, before));
+        }
+        Ok(Opened::Data(pairs)) => {
+            fx.extend(update(state, Msg::Edit(pairs)));
+            fx.extend(settle(state, before));
+        }
+        Err(why) => refuse(state, before, what, &why),
+    }
+    fx
+}
+
 fn stop_with_error(state: &mut State, if_training: String, if_idle: String) {
     let training = matches!(state.run_state, RunState::Running | RunState::Paused);
     let text = if training { if_training } else { if_idle };
