@@ -140,6 +140,7 @@ impl MultiAdam {
                 at: [0; SLOTS],
                 half: lens.iter().sum(),
                 per_launch: self.per_launch,
+                stack: None,
             };
             let mut at = 0;
             for (k, m) in members.iter().enumerate() {

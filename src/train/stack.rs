@@ -255,19 +255,24 @@ impl StackTrainer {
             .collect();
         let clip = self.cfgs[0].clip;
         let g = if clip > 0.0 { clip_per_run(g, clip) } else { g };
-        // The optimizer updates what trains; the rest (an adapted base) stays as it is.
-        let mut params = std::mem::take(&mut self.params);
-        let trained: Vec<Tensor<3>> = params
-            .iter()
-            .zip(&self.trains)
-            .filter(|(_, t)| **t)
-            .map(|(p, _)| p.clone())
-            .collect();
-        let mut updated = self.optim.step(trained, g).into_iter();
-        for (p, _) in params.iter_mut().zip(&self.trains).filter(|(_, t)| **t) {
-            *p = updated.next().expect("one update a trained parameter");
+        let train_loss = loss.detach().inner();
+        // Nothing else holds the parameters now, so a GPU's update can write them in place.
+        drop((leaves, grads));
+        // The optimizer updates what trains (moved to it); the rest (an adapted base) stays.
+        let (mut trained, mut kept) = (Vec::new(), Vec::new());
+        for (p, &t) in std::mem::take(&mut self.params).into_iter().zip(&self.trains) {
+            if t { trained.push(p) } else { kept.push(p) }
         }
-        self.params = params;
+        let mut updated = self.optim.step(trained, g).into_iter();
+        let mut kept = kept.into_iter();
+        self.params = self
+            .trains
+            .iter()
+            .map(|&t| match t {
+                true => updated.next().expect("one update a trained parameter"),
+                false => kept.next().expect("every parameter kept or trained"),
+            })
+            .collect();
         self.step += 1;
         // PTQ: each run's trained model rounded to its format, scored once at the end.
         let cfgs = self.alive_configs();
@@ -286,7 +291,7 @@ impl StackTrainer {
         Some(StackStep {
             step: t,
             runs: self.alive.clone(),
-            train_loss: loss.detach().inner(),
+            train_loss,
             val_loss,
             stats,
             accuracy,

@@ -13,6 +13,12 @@
 //! is a scalar argument of the fused update. A steady step uploads nothing and launches nothing
 //! for its rates.
 //!
+//! On a CubeCL device (WebGPU, Vulkan) Adam takes three parameters a launch, as one run's
+//! `train::multi_adam` does (`model::fused::cube::adam`, which reads each run's rates from the
+//! table): the element-wise update of a tensor was one launch a parameter, 30 of a reference
+//! transformer stack's step. Its moments are packed three parameters a buffer; the numbers are the
+//! element-wise update's, in the same order.
+//!
 //! A run that diverged leaves the stack ([`StackOptim::retain`]): its moments and rates go, the
 //! table is rebuilt for the runs left, and no other run's number changes.
 
@@ -63,6 +69,8 @@ pub struct StackOptim {
     total: usize,
     table: Option<Table>,
     moments: Vec<Option<(Tensor<3>, Tensor<3>)>>,
+    /// On a CubeCL device (Adam): the moments of the parameters three a launch.
+    packed: Option<Packed>,
     /// Steps taken.
     t: usize,
     device: Device,
@@ -113,6 +121,7 @@ impl StackOptim {
             total,
             table: None,
             moments: vec![None; roles.len()],
+            packed: packed(cfgs[0].opt, device),
             t: 0,
             device: device.clone(),
         }
@@ -130,6 +139,9 @@ impl StackOptim {
             *m = m
                 .take()
                 .map(|(m, v)| (m.select(0, idx.clone()), v.select(0, idx.clone())));
+        }
+        if let Some(p) = &mut self.packed {
+            p.retain(self.runs, keep.len(), idx);
         }
         self.runs = keep.len();
         self.table = None;
@@ -190,15 +202,21 @@ impl StackOptim {
         }
     }
 
-    /// Step `step`'s slot `slot` as `[K, 1, 1]`: a view of the table.
-    fn value(&self, step: usize, slot: usize) -> Tensor<3> {
+    /// Where step `step`'s slot `slot` starts in the table.
+    fn at(&self, step: usize, slot: usize) -> usize {
         let table = self.table.as_ref().expect("the table covers this step");
         let width = self
             .slots()
             .iter()
             .map(|(_, d)| 1 + usize::from(d.is_some()))
             .sum::<usize>();
-        let at = ((step - table.first) * width + slot) * SLOT;
+        ((step - table.first) * width + slot) * SLOT
+    }
+
+    /// Step `step`'s slot `slot` as `[K, 1, 1]`: a view of the table.
+    fn value(&self, step: usize, slot: usize) -> Tensor<3> {
+        let table = self.table.as_ref().expect("the table covers this step");
+        let at = self.at(step, slot);
         table
             .flat
             .clone()
@@ -222,6 +240,10 @@ impl StackOptim {
         // s is every run's: a scalar of the fused update, one input fewer than a view (a kernel
         // binds at most 9 buffers on many adapters, so each input counts).
         let s = corrections(step + 1, self.betas).1 as f32;
+        #[cfg(feature = "webgpu")]
+        if self.packed.is_some() {
+            return self.step_packed(step, s, params, grads);
+        }
         let (beta_1, beta_2) = self.betas;
         let mut out = Vec::with_capacity(params.len());
         for (i, (p, g)) in params.into_iter().zip(grads).enumerate() {
@@ -254,6 +276,168 @@ impl StackOptim {
             };
             out.push(kept - update);
             self.moments[i] = Some((m, v));
+        }
+        out
+    }
+}
+
+/// The moments of a stack's parameters updated three a launch (see the module's comment): each
+/// group's `[m₀ m₁ m₂ v₀ v₁ v₂]`, every m and v a `[K, …]` parameter's flattened, and its
+/// parameters' lengths; none before the first step.
+struct Packed {
+    groups: Vec<(Vec<usize>, Tensor<1>)>,
+    /// Stand-ins for the empty slots of a last group of one or two (never read).
+    #[cfg(feature = "webgpu")]
+    spares: Option<[Tensor<1>; 4]>,
+}
+
+/// Packed moments where the update runs on a CubeCL device (Adam only: SGD keeps its two ops).
+fn packed(opt: OptimizerKind, device: &Device) -> Option<Packed> {
+    let cube = crate::model::backend::scalars_are_uploads(device);
+    (cube && opt == OptimizerKind::Adam).then(|| Packed {
+        groups: Vec::new(),
+        #[cfg(feature = "webgpu")]
+        spares: None,
+    })
+}
+
+impl Packed {
+    /// Keeps the runs `idx` (of `runs`; `left` of them) in every group's moments.
+    fn retain(&mut self, runs: usize, left: usize, idx: &Tensor<1, Int>) {
+        for (lens, moments) in &mut self.groups {
+            let mut at = 0;
+            let parts = lens
+                .iter()
+                .chain(lens.iter())
+                .map(|&len| {
+                    let per_run = len / runs;
+                    let part = moments.clone().narrow(0, at, len).reshape([runs, per_run]);
+                    at += len;
+                    part.select(0, idx.clone()).reshape([left * per_run])
+                })
+                .collect();
+            *moments = Tensor::cat(parts, 0);
+            for len in lens.iter_mut() {
+                *len = *len / runs * left;
+            }
+        }
+    }
+}
+
+#[cfg(feature = "webgpu")]
+impl StackOptim {
+    /// Adam's step three parameters a launch, each run's η/b₁ and 1 − η·wd read from the table.
+    fn step_packed(
+        &mut self,
+        step: usize,
+        s: f32,
+        params: Vec<Tensor<3>>,
+        grads: Vec<Tensor<3>>,
+    ) -> Vec<Tensor<3>> {
+        use burn::backend::Dispatch;
+
+        use crate::model::fused::cube::adam::{AdamScalars, CubeAdam, SLOTS, StackRates};
+
+        let slots = self.slots();
+        let places: Vec<(usize, Option<usize>)> = self
+            .group_of
+            .iter()
+            .map(|&g| {
+                let (lr, decay) = slots[g];
+                (self.at(step, lr), decay.map(|d| self.at(step, d)))
+            })
+            .collect();
+        let table = self
+            .table
+            .as_ref()
+            .expect("the table covers this step")
+            .flat
+            .clone();
+        let (beta_1, beta_2) = self.betas;
+        let runs = self.runs;
+        let device = self.device.clone();
+        let packed = self.packed.as_mut().expect("a packed optimizer");
+        let spares = packed
+            .spares
+            .get_or_insert_with(|| std::array::from_fn(|_| Tensor::<1>::zeros([1], &device)))
+            .clone();
+        let mut previous = std::mem::take(&mut packed.groups).into_iter();
+        let mut out = Vec::with_capacity(params.len());
+        let mut members = params.into_iter().zip(grads).enumerate().peekable();
+        while members.peek().is_some() {
+            let group: Vec<(usize, (Tensor<3>, Tensor<3>))> = members.by_ref().take(SLOTS).collect();
+            let lens: Vec<usize> = group.iter().map(|(_, (p, _))| p.shape().num_elements()).collect();
+            let half: usize = lens.iter().sum();
+            // The same parameters every step of a phase (a new phase is a new optimizer).
+            let moments = match previous.next() {
+                Some((was, m)) => {
+                    debug_assert_eq!(was, lens, "a group keeps its parameters through a phase");
+                    m
+                }
+                None => Tensor::<1>::zeros([2 * half], &device),
+            };
+            let mut sc = AdamScalars {
+                beta_1: beta_1 as f32,
+                one_minus_beta_1: (1.0 - beta_1) as f32,
+                beta_2: beta_2 as f32,
+                one_minus_beta_2: (1.0 - beta_2) as f32,
+                ln_beta_1: beta_1.ln() as f32,
+                ln_beta_2: beta_2.ln() as f32,
+                epsilon: EPSILON,
+                lr: [0.0; SLOTS],
+                keep: [1.0; SLOTS],
+                len: [0; SLOTS],
+                at: [0; SLOTS],
+                half,
+                per_launch: SLOTS,
+                stack: None,
+            };
+            let mut rates = StackRates {
+                s,
+                lr_at: [0; SLOTS],
+                keep_at: [None; SLOTS],
+                per_run: [1; SLOTS],
+            };
+            let mut at = 0;
+            for (k, (i, _)) in group.iter().enumerate() {
+                sc.len[k] = lens[k];
+                sc.at[k] = at;
+                at += lens[k];
+                (rates.lr_at[k], rates.keep_at[k]) = places[*i];
+                rates.per_run[k] = lens[k] / runs;
+            }
+            sc.stack = Some(rates);
+            // Moved, not cloned: a parameter the op holds alone is updated in place.
+            let mut values: Vec<Option<Tensor<3>>> = Vec::with_capacity(SLOTS);
+            let mut grads: Vec<Option<Tensor<3>>> = Vec::with_capacity(SLOTS);
+            for (_, (p, g)) in group {
+                values.push(Some(p));
+                grads.push(Some(g));
+            }
+            let spare = |k: usize, grad: bool| spares[2 * usize::from(grad) + k - 1].clone().into_dispatch();
+            let take = |v: &mut Vec<Option<Tensor<3>>>, k: usize, grad: bool| {
+                v.get_mut(k)
+                    .and_then(Option::take)
+                    .map_or_else(|| spare(k, grad), Tensor::into_dispatch)
+            };
+            let (p0, p1, p2, moments) = <Dispatch as CubeAdam>::cube_adam(
+                take(&mut values, 0, false),
+                take(&mut values, 1, false),
+                take(&mut values, 2, false),
+                take(&mut grads, 0, true),
+                take(&mut grads, 1, true),
+                take(&mut grads, 2, true),
+                moments.into_dispatch(),
+                table.clone().into_dispatch(),
+                sc,
+            );
+            out.extend(
+                [p0, p1, p2]
+                    .into_iter()
+                    .take(lens.len())
+                    .map(Tensor::<3>::from_dispatch),
+            );
+            packed.groups.push((lens, Tensor::from_dispatch(moments)));
         }
         out
     }
