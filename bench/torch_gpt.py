@@ -10,7 +10,8 @@ characters, weights drawn as tinytune draws them (N(0, 1/fan_in), zero biases, N
 other draws, torch's generator) — trained with Adam (β 0.9 / 0.999, eps 1e-8, constant rate). It reads the windows
 tinytune reads: the same SplitMix64 stream gives each batch's window starts in the first 90 % of
 the plays, and the validation is tinytune's fixed sample (256 windows of 64 spread over the last
-10 %), scored with a fixed sample of training windows every 10 steps as tinytune does. Prints one
+10 %), scored with a fixed sample of training windows every 10 steps (less often for small batches) as
+tinytune does. Prints one
 JSON line: steps/s over the timed steps (all but the first 5), the final losses and the
 validation curve.
 """
@@ -36,7 +37,11 @@ args.add_argument("--lr", type=float, default=3e-3)
 args.add_argument("--seed", type=int, default=1)
 a = args.parse_args()
 D, BLOCKS, HEADS, CTX, BATCH, LR = a.width, a.blocks, a.heads, a.ctx, a.batch, a.lr
-EVAL_EVERY, VAL_TOKENS, CHUNK_TOKENS = 10, 16384, 4096
+VAL_TOKENS, CHUNK_TOKENS = 16384, 4096
+# tinytune's rule (`ExperimentConfig::eval_every`): every 10, 20, 30 … steps, the first interval
+# whose training (≈ 3 forward passes of each batch) is at least the scoring (validation and the
+# training accuracy's sample); 10 for the default 32 windows of 64.
+EVAL_EVERY = 10 * max(1, -(-(VAL_TOKENS + CHUNK_TOKENS) // (3 * BATCH * CTX * 10)))
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)

@@ -98,7 +98,8 @@ pub const VAL_TOKENS: usize = 4096;
 /// Validation characters of the char LM (256 windows of 64): its loss averages correlated
 /// characters, and across windows its standard error was 0.03 nats at 4,096 characters, more than
 /// the width and seed differences the presets show; 16,384 halve it to 0.015 (docs/KNOBS.md §7).
-/// Its training accuracy is scored on [`VAL_TOKENS`] characters.
+/// Its training accuracy is scored on [`VAL_TOKENS`] characters. With small batches both are
+/// scored less often than every 10 steps (`ExperimentConfig::eval_every`).
 pub const TEXT_VAL_TOKENS: usize = 16_384;
 
 /// Examples of `t` tokens scored in one forward pass ([`VAL_TOKENS`] tokens): validation is scored
