@@ -40,8 +40,8 @@ D, BLOCKS, HEADS, CTX, BATCH, LR = a.width, a.blocks, a.heads, a.ctx, a.batch, a
 VAL_TOKENS, CHUNK_TOKENS = 16384, 4096
 # tinytune's rule (`ExperimentConfig::eval_every`): every 10, 20, 30 … steps, the first interval
 # whose training (≈ 3 forward passes of each batch) is at least the scoring (validation and the
-# training accuracy's sample); 10 for the default 32 windows of 64.
-EVAL_EVERY = 10 * max(1, -(-(VAL_TOKENS + CHUNK_TOKENS) // (3 * BATCH * CTX * 10)))
+# training accuracy's sample), but at least 5 evaluations a run; 10 for the default 32 windows of 64.
+EVAL_EVERY = 10 * max(1, min(-(-(VAL_TOKENS + CHUNK_TOKENS) // (3 * BATCH * CTX * 10)), a.steps // 50))
 
 torch.set_num_threads(a.threads)
 torch.manual_seed(a.seed)

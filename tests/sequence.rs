@@ -223,24 +223,33 @@ fn the_char_lm_generalises_its_validation_loss_keeps_falling_beside_the_training
 fn the_char_lm_is_scored_as_often_as_its_training_outweighs_the_scoring() {
     // Its 16,384 validation and 4,096 training-accuracy characters against 3 forward passes'
     // worth of each batch: 32 windows of 64 train 61,440 in 10 steps, 16 of 32 only 15,360 (20
-    // steps: 30,720), 8 of 32 7,680 (30 steps). Also scored at the end, before the last update.
-    for (q, every) in [("bs=32&ctx=64", 10), ("bs=16&ctx=32", 20), ("bs=8&ctx=32", 30)] {
-        let link = format!("task=text&w=16&d=1&heads=2&steps=51&{q}");
+    // steps: 30,720), 8 of 32 7,680 (30 steps); 2 of 8 would need 430 steps, but a run keeps 5
+    // evaluations (151 steps: every 30). Also scored at the end, before the last update.
+    let cases = [
+        ("bs=32&ctx=64", 10),
+        ("bs=16&ctx=32", 20),
+        ("bs=8&ctx=32", 30),
+        ("bs=2&ctx=8", 30),
+    ];
+    for (q, every) in cases {
+        let link = format!("task=text&w=16&d=1&heads=2&steps=151&{q}");
         let cfg = tinytune::link::url::parse_strict(&link).unwrap().experiment;
         assert_eq!(cfg.eval_every(), every, "{q}");
-        let run = pollster::block_on(tinytune::train::train_run(&cfg, &backend::cpu(), 51)).unwrap();
+        let run = pollster::block_on(tinytune::train::train_run(&cfg, &backend::cpu(), 151)).unwrap();
         let scored: Vec<usize> = run
             .reports
             .iter()
             .filter(|r| r.val_loss.is_some())
             .map(|r| r.step)
             .collect();
-        let mut expect: Vec<usize> = (0..51).step_by(every).collect();
-        expect.push(50);
+        let mut expect: Vec<usize> = (0..151).step_by(every).collect();
+        expect.push(150);
         expect.dedup();
         assert_eq!(scored, expect, "{q}");
     }
-    // Other tasks keep 10 steps whatever the batch.
+    // A short run with small batches: every 10 steps, as the other tasks whatever their batch.
+    let short = tinytune::link::url::parse_strict("task=text&bs=2&ctx=8&steps=60").unwrap();
+    assert_eq!(short.experiment.eval_every(), 10);
     let cfg = tinytune::link::url::parse_strict("task=copy&bs=1")
         .unwrap()
         .experiment;

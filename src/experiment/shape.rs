@@ -8,8 +8,13 @@ use crate::knobs::ExperimentConfig;
 use crate::knobs::task::Task;
 
 /// Validation loss is evaluated every this many steps (and at the last step of each phase): often
-/// enough for a smooth curve, rare enough not to double the work per step.
+/// enough for a smooth curve, rare enough not to double the work per step. The base interval: a
+/// planted stream is evaluated every step, the char LM at a multiple of it (`eval_every`).
 pub const EVAL_EVERY: usize = 10;
+
+/// Evaluations a char-LM run keeps at least, however small its batches: fewer would not draw a
+/// validation curve.
+const MIN_TEXT_EVALS: usize = 5;
 
 impl ExperimentConfig {
     /// Steps between validation losses: every step for a planted stream, whose batch sweep counts
@@ -27,15 +32,18 @@ impl ExperimentConfig {
     /// The char LM's validation is 16,384 characters, four times the other tasks' (for its
     /// standard error, `knobs::sequence::TEXT_VAL_TOKENS`), and its training accuracy 4,096 more:
     /// with small batches, scoring that every 10 steps cost more than the training it watched
-    /// (`gpt-width`, 16 windows of 32: 20,480 characters scored against 15,360 trained on —
-    /// a forward and a backward, ≈ 3 forward passes of each — about 60 % of the preset's
-    /// work, #32). So it is scored every 10, 20, 30 … steps: the first interval whose training
-    /// is at least the scoring. Batches of 32 windows of 64 (the reference link) keep 10.
+    /// (`gpt-width`, 16 windows of 32: 20,480 characters scored against 5,120 trained on, ≈ 15,360
+    /// in forward passes — a forward and a backward are ≈ 3 — about 60 % of the preset's work,
+    /// #32). So it is scored every 10, 20, 30 … steps: the first interval whose training is at
+    /// least the scoring, but no longer than leaves [`MIN_TEXT_EVALS`] evaluations in the run.
+    /// Batches of 32 windows of 64 (the reference link) keep 10.
     fn text_eval_every(&self) -> usize {
         use crate::knobs::sequence::{TEXT_VAL_TOKENS, VAL_TOKENS};
         let scored = TEXT_VAL_TOKENS + VAL_TOKENS;
         let trained = 3 * self.tokens_per_step() * EVAL_EVERY;
-        EVAL_EVERY * scored.div_ceil(trained.max(1)).max(1)
+        let by_cost = scored.div_ceil(trained.max(1));
+        let by_curve = self.total_steps() / (MIN_TEXT_EVALS * EVAL_EVERY);
+        EVAL_EVERY * by_cost.min(by_curve).max(1)
     }
 
     /// The family this experiment trains, as the experiment's arithmetic sees it: the
